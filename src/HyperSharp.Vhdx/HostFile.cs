@@ -11,6 +11,7 @@ internal static partial class HostFile
 {
     private const int FALLOC_FL_KEEP_SIZE = 0x01;
     private const int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private const int FALLOC_FL_ZERO_RANGE = 0x10;
     private const int SEEK_DATA = 3;
     private const int SEEK_HOLE = 4;
     private const int ENXIO = 6;
@@ -35,6 +36,27 @@ internal static partial class HostFile
             return fallocate((int)handle.DangerousGetHandle(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
         }
         finally { if (added) handle.DangerousRelease(); }
+    }
+
+    /// <summary>Zeroes a range but keeps it allocated (for fixed disks). False when the file system cannot.</summary>
+    public static bool ZeroRange(SafeFileHandle handle, long offset, long length)
+    {
+        if (!IsLinux || length == 0) return length == 0;
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            // Safe: the handle is referenced for the duration of the call, so the descriptor stays open.
+            return fallocate((int)handle.DangerousGetHandle(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
+        }
+        finally { if (added) handle.DangerousRelease(); }
+    }
+
+    /// <summary>Makes a range read as zeros: punched (or zero-ranged when <paramref name="keepAllocated"/>), else written.</summary>
+    public static void Zero(SafeFileHandle handle, long offset, long length, bool keepAllocated)
+    {
+        if (keepAllocated ? ZeroRange(handle, offset, length) : PunchHole(handle, offset, length)) return;
+        WriteZeros(handle, offset, length);
     }
 
     private static readonly byte[] ZeroBuffer = new byte[1 << 20];
