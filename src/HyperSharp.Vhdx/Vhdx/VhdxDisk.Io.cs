@@ -2,11 +2,18 @@ namespace HyperSharp.Vhdx.Vhdx;
 
 public sealed partial class VhdxDisk
 {
+    // Delegates made once: a method group converted per call would allocate on every I/O.
+    private SectorAlignedIo.AlignedRead? _readAligned;
+    private SectorAlignedIo.AlignedWrite? _writeAligned;
+    private SectorAlignedIo.AlignedRead ReadAlignedDelegate => _readAligned ??= ReadAligned;
+    private SectorAlignedIo.AlignedWrite WriteAlignedDelegate => _writeAligned ??= WriteAligned;
+
     public void Read(long offset, Span<byte> buffer)
     {
         ThrowIfDisposed();
         DiskRange.Check(this, offset, buffer.Length);
-        SectorAlignedIo.Read(offset, buffer, LogicalSectorSize, ReadAligned);
+        if (SectorAlignedIo.IsAligned(offset, buffer.Length, _geometry.LogicalSectorSize)) ReadAligned(offset, buffer);
+        else SectorAlignedIo.Read(offset, buffer, LogicalSectorSize, ReadAlignedDelegate);
     }
 
     public void Write(long offset, ReadOnlySpan<byte> buffer)
@@ -15,7 +22,8 @@ public sealed partial class VhdxDisk
         DiskRange.CheckWritable(this, offset, buffer.Length);
         if (buffer.IsEmpty) return;
         EnsureModifiable(true);
-        SectorAlignedIo.Write(offset, buffer, LogicalSectorSize, ReadAligned, WriteAligned);
+        if (SectorAlignedIo.IsAligned(offset, buffer.Length, _geometry.LogicalSectorSize)) WriteAligned(offset, buffer);
+        else SectorAlignedIo.Write(offset, buffer, LogicalSectorSize, ReadAlignedDelegate, WriteAlignedDelegate);
     }
 
     private void ReadAligned(long offset, Span<byte> buffer)

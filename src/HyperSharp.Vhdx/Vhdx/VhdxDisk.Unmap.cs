@@ -70,7 +70,7 @@ public sealed partial class VhdxDisk
         while (length > 0)
         {
             int n = (int)Math.Min(length, zeros.Length);
-            SectorAlignedIo.Write(offset, zeros.AsSpan(0, n), LogicalSectorSize, ReadAligned, WriteAligned);
+            SectorAlignedIo.Write(offset, zeros.AsSpan(0, n), LogicalSectorSize, ReadAlignedDelegate, WriteAlignedDelegate);
             offset += n;
             length -= n;
         }

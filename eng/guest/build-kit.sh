@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Assembles the guest kit from Debian packages: the stock kernel (linux-image-amd64), busybox-static,
+# and an initramfs holding busybox, the kernel's own modules for our devices, and an /init that tests
+# extend by appending a second cpio archive with scripts in /init.d/. Packages are downloaded with
+# `apt-get download` and unpacked, never installed on the host. The kit is cached outside the repo,
+# keyed by the package versions and this script, and rebuilt only when those change.
+# Prints the kit directory (holding vmlinuz, initrd.img, kernel-version) on stdout.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${HYPERSHARP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hypersharp}/guest-kit"
+log() { echo "guest-kit: $*" >&2; }
+
+if ! command -v cpio >/dev/null && [ "$(id -u)" = 0 ]; then
+  log "installing cpio"; apt-get install -y -qq cpio >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq cpio >/dev/null; }
+fi
+for tool in apt-get apt-cache dpkg-deb cpio gzip strings; do
+  command -v "$tool" >/dev/null || { log "missing tool '$tool' (Debian packages: apt, dpkg, cpio, gzip, binutils)"; exit 2; }
+done
+
+kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$kernel_pkg" ]; then
+  [ "$(id -u)" = 0 ] && apt-get update -qq >&2
+  kernel_pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+fi
+[ -n "$kernel_pkg" ] || { log "cannot resolve linux-image-amd64 (run apt-get update)"; exit 2; }
+kver=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/ {print $2}')
+bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
+key=$(printf '%s %s %s %s' "$kernel_pkg" "$kver" "$bver" "$(cat "$here/build-kit.sh" "$here/init" "$here/modules.txt")" | sha256sum | cut -c1-16)
+out="$cache/$key"
+if [ -f "$out/initrd.img" ] && [ -f "$out/vmlinuz" ]; then echo "$out"; exit 0; fi
+
+log "building kit $key ($kernel_pkg $kver, busybox-static $bver)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && apt-get download "$kernel_pkg" busybox-static >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
+dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
+dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
+release=$(ls "$work/kernel/lib/modules")
+moddir="$work/kernel/lib/modules/$release"
+
+# Resolve each wanted module's dependencies from its own .modinfo (Debian ships no modules.dep).
+declare -A path_of=()
+while IFS= read -r f; do n=$(basename "$f" .ko); path_of[${n//-/_}]="$f"; done < <(find "$moddir" -name '*.ko')
+order=()
+declare -A seen=()
+add_module() {
+  local name=${1//-/_}
+  [ -n "${seen[$name]:-}" ] && return
+  seen[$name]=1
+  local file=${path_of[$name]:-}
+  [ -n "$file" ] || { log "module $name not found in $release"; exit 2; }
+  local deps
+  deps=$(strings -a "$file" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
+  for d in $deps; do add_module "$d"; done
+  order+=("$name")
+}
+while read -r m; do [ -n "$m" ] && [ "${m:0:1}" != "#" ] && add_module "$m"; done < "$here/modules.txt"
+
+root="$work/root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,root,init.d,lib/modules}
+cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+cp "$here/init" "$root/init"
+chmod 755 "$root/init" "$root/bin/busybox"
+for m in "${order[@]}"; do cp "${path_of[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/etc/modules-order"; done
+mkdir -p "$out.tmp"
+(cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$out.tmp/initrd.img"
+cp "$work/kernel/boot/vmlinuz-$release" "$out.tmp/vmlinuz"
+echo "$release" > "$out.tmp/kernel-version"
+printf '%s\n' "${order[@]}" > "$out.tmp/modules"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+ln -sfn "$key" "$cache/current"
+log "kit ready: $out ($(du -sh "$out" | cut -f1))"
+echo "$out"
