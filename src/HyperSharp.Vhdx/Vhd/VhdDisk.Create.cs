@@ -83,6 +83,9 @@ public sealed partial class VhdDisk
     private static void WriteSparse(SafeFileHandle handle, string path, long capacity, uint blockSize, VhdDisk? parent)
     {
         long blocks = (capacity + blockSize - 1) / blockSize;
+        if (blocks > VhdDynamicHeader.MaxTableEntriesInMemory)
+            throw new ArgumentException($"{capacity} bytes in {blockSize}-byte blocks needs {blocks} BAT entries, more than the " +
+                $"{VhdDynamicHeader.MaxTableEntriesInMemory} supported; use a larger block size");
         int entries = (int)(VhdBat.TableBytes(Math.Max(1, blocks)) / 4);
         var bat = VhdBat.CreateEmpty(CreatedTableOffset, entries);
         long next = CreatedTableOffset + VhdBat.TableBytes(entries);

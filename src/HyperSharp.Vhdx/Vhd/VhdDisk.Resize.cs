@@ -72,6 +72,9 @@ public sealed partial class VhdDisk
     private void ResizeSparse(long old, long capacity)
     {
         long blocks = (capacity + _blockSize - 1) / _blockSize;
+        if (blocks > VhdDynamicHeader.MaxTableEntriesInMemory)
+            throw new VirtualDiskException($"{Path}: with {_blockSize}-byte blocks the largest capacity this implementation supports is " +
+                $"{(long)VhdDynamicHeader.MaxTableEntriesInMemory * _blockSize} bytes; {capacity} was asked for");
         if (capacity < old) DropBeyond(capacity, old);
         if (blocks > _bat!.MaxEntries) MoveBat(blocks);
         UpdateSize(capacity);
@@ -110,7 +113,7 @@ public sealed partial class VhdDisk
     /// </summary>
     private void MoveBat(long blocks)
     {
-        long maxEntries = (VhdFooter.MaxCapacity + _blockSize - 1) / _blockSize;
+        long maxEntries = Math.Min((VhdFooter.MaxCapacity + _blockSize - 1) / _blockSize, VhdDynamicHeader.MaxTableEntriesInMemory);
         // Double, so repeated small grows do not move the table each time.
         long want = Math.Min(Math.Max(blocks, (long)_bat!.MaxEntries * 2), maxEntries);
         int entries = (int)(VhdBat.TableBytes(want) / 4);

@@ -16,6 +16,8 @@ internal sealed class VhdDynamicHeader
     private const int ParentNameOffset = 64, ParentNameBytes = 512;
     /// <summary>Largest block size we accept; the spec's default is 2 MiB, nothing sane is near this.</summary>
     public const int MaxBlockSize = 256 * 1024 * 1024;
+    /// <summary>64 Mi entries (a 256 MiB table): 2040 GiB at 32 KiB blocks. Smaller blocks on huge disks are refused.</summary>
+    public const uint MaxTableEntriesInMemory = 1 << 26;
     private static ReadOnlySpan<byte> Cookie => "cxsparse"u8;
 
     public long TableOffset { get; set; }
@@ -75,6 +77,9 @@ internal sealed class VhdDynamicHeader
         long maxUseful = VhdFooter.MaxCapacity / h.BlockSize + 128; // our own resize keeps up to a sector of spare entries
         if (h.MaxTableEntries > maxUseful)
             throw new CorruptImageException(path, what, fileOffset + 28, $"max table entries {h.MaxTableEntries} would describe more than the 2040 GiB VHD maximum");
+        // The table is held in memory; a hostile (sparse) file must not make us allocate gigabytes.
+        if (h.MaxTableEntries > MaxTableEntriesInMemory)
+            throw new CorruptImageException(path, what, fileOffset + 28, $"max table entries {h.MaxTableEntries} exceeds the {MaxTableEntriesInMemory} this implementation holds (use a larger block size)");
         long batBytes = (long)h.MaxTableEntries * 4;
         if (h.TableOffset < 0 || h.TableOffset % 512 != 0 || h.TableOffset > fileLength - VhdFooter.Size - batBytes)
             throw new CorruptImageException(path, what, fileOffset + 16, $"BAT at offset {h.TableOffset} of {batBytes} bytes is not sector-aligned or lies outside the file ({fileLength} bytes)");
