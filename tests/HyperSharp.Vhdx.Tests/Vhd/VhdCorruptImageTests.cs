@@ -182,7 +182,7 @@ public class VhdCorruptImageTests
         var rng = new Random(1234);
         string path = dir.File("fuzz.vhd");
         int opened = 0, refused = 0;
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 150; i++)
         {
             byte[] image = (byte[])original.Clone();
             int flips = rng.Next(1, 8);
