@@ -33,7 +33,9 @@ public sealed partial class VhdDisk
                 VhdDynamicHeader.BitmapBytes(header.BlockSize) + header.BlockSize, ReservedRanges(footer, header));
             if (differencing && options.OpenParent)
                 parent = VhdParentChain.OpenParent(full, handle, header, options, chain);
-            return new VhdDisk(full, handle, options.ReadOnly, footer, length - VhdFooter.Size, header, bat, parent);
+            // Without its parent a differencing layer cannot merge partial sectors: inspect only.
+            bool readOnly = options.ReadOnly || (differencing && parent is null);
+            return new VhdDisk(full, handle, readOnly, footer, length - VhdFooter.Size, header, bat, parent);
         }
         catch
         {

@@ -76,8 +76,24 @@ public class VhdParentChainTests
         Assert.Contains("parent disk not found", e.Message);
         Assert.Contains(dir.File("p.vhd"), e.Message);
         // Without the parent the one layer can still be inspected.
-        using var layer = VhdDisk.Open(dir.File("c.vhd"), new DiskOpenOptions { ReadOnly = true, OpenParent = false });
+        using var layer = VhdDisk.Open(dir.File("c.vhd"), new DiskOpenOptions { OpenParent = false });
         Assert.Equal(ExtentState.Parent, layer.GetExtent(0).State);
+        Assert.True(layer.IsReadOnly); // partial-sector writes would need the parent's data
+        Assert.Throws<VirtualDiskException>(() => layer.Write(0, new byte[512]));
+    }
+
+    [Fact]
+    public async Task LocatorNamingAFifo_IsSkippedInsteadOfHanging()
+    {
+        using var dir = new TempDir();
+        MakeChain(dir.File("p.vhd"), dir.File("c.vhd"), 1);
+        File.Delete(dir.File("p.vhd"));
+        Qemu.Ok("/usr/bin/mkfifo", dir.File("p.vhd"));
+        var open = Task.Run(() => VhdDisk.Open(dir.File("c.vhd")));
+        var first = await Task.WhenAny(open, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.True(first == open, "opening hung on a FIFO parent");
+        var e = await Assert.ThrowsAsync<VirtualDiskException>(() => open);
+        Assert.Contains("not a file that can hold a disk", e.Message);
     }
 
     [Fact]
