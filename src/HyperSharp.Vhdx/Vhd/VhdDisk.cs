@@ -25,6 +25,9 @@ public sealed partial class VhdDisk : IVirtualDisk
     private long _capacity;
     private readonly IVirtualDisk? _parent;
     private int _disposed;
+    // Cached so an I/O does not allocate a delegate for SectorAlignedIo each time.
+    private readonly SectorAlignedIo.AlignedRead _readAligned;
+    private readonly SectorAlignedIo.AlignedWrite _writeAligned;
 
     private VhdDisk(string path, SafeFileHandle handle, bool readOnly, VhdFooter footer, long footerOffset,
         VhdDynamicHeader? header, VhdBat? bat, IVirtualDisk? parent)
@@ -38,6 +41,8 @@ public sealed partial class VhdDisk : IVirtualDisk
         _bat = bat;
         _parent = parent;
         _capacity = (long)footer.CurrentSize;
+        _readAligned = ReadAligned;
+        _writeAligned = WriteAligned;
         Type = footer.DiskType switch
         {
             VhdFooter.FixedType => DiskType.Fixed,
@@ -76,13 +81,13 @@ public sealed partial class VhdDisk : IVirtualDisk
     public void Read(long offset, Span<byte> buffer)
     {
         DiskRange.Check(this, offset, buffer.Length);
-        SectorAlignedIo.Read(offset, buffer, 512, ReadAligned);
+        SectorAlignedIo.Read(offset, buffer, 512, _readAligned);
     }
 
     public void Write(long offset, ReadOnlySpan<byte> buffer)
     {
         DiskRange.CheckWritable(this, offset, buffer.Length);
-        SectorAlignedIo.Write(offset, buffer, 512, ReadAligned, WriteAligned);
+        SectorAlignedIo.Write(offset, buffer, 512, _readAligned, _writeAligned);
     }
 
     public void Flush()

@@ -88,6 +88,41 @@ public class VhdConcurrencyTests
         }
     }
 
+    [Fact]
+    public async Task GrowingWhileWritersRun_LosesNothing()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("g.vhd");
+        using var disk = VhdTest.Create(path, DiskType.Dynamic, 8L * VhdTest.MiB, blockSize: 64 * 1024);
+        // 8 MiB in 64 KiB blocks = 128 entries, exactly one BAT sector: each grow below moves the table.
+        var reference = new byte[8 * VhdTest.MiB];
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            int i = 0;
+            while (!stop.IsCancellationRequested || i < 64)
+            {
+                // Slot numbers stay congruent to t mod 4: each thread owns its slots, no ordering needed.
+                long offset = ((long)(i++ * 4 + t) * 32 * 1024) % reference.Length;
+                byte[] data = VhdTest.Pattern(4096, t * 100_000 + i);
+                disk.Write(offset, data);
+                data.CopyTo(reference, offset);
+                if (i > 4096) break;
+            }
+        })).ToArray();
+        for (int g = 1; g <= 4; g++) disk.Resize((8L << g) * VhdTest.MiB);
+        stop.Cancel();
+        await Task.WhenAll(writers);
+        Assert.Equal(128L * VhdTest.MiB, disk.Capacity);
+        var low = new byte[reference.Length];
+        disk.Read(0, low);
+        Assert.Equal(reference, low);
+        disk.Dispose();
+        using var again = VhdDisk.Open(path);
+        again.Read(0, low);
+        Assert.Equal(reference, low);
+    }
+
     private static VhdDisk Open(TempDir dir, string path, DiskType type, byte[] parentData)
     {
         if (type != DiskType.Differencing) return VhdTest.Create(path, type, Capacity);

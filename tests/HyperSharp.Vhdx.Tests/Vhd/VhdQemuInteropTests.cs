@@ -62,14 +62,16 @@ public class VhdQemuInteropTests(ITestOutputHelper output)
         output.WriteLine($"qemu-img check exit {code}: {check}"); // qemu 7.2's vpc driver has no check
     }
 
-    [Fact]
-    public void OurImage_ComparesEqualInQemu_AnySize_WithCurrentSizeCalc()
+    [Theory]
+    [InlineData(DiskType.Dynamic)]
+    [InlineData(DiskType.Fixed)]
+    public void OurImage_ComparesEqualInQemu_AnySize_WithCurrentSizeCalc(DiskType type)
     {
         if (!Qemu.Available(output)) return;
         using var dir = new TempDir();
         string vhd = dir.File("ours.vhd"), reference = dir.File("ref.raw");
         const long size = 64L * VhdTest.MiB; // not CHS-exact: CHS gives 67055616 bytes
-        byte[] data = WriteSample(vhd, DiskType.Dynamic, size);
+        byte[] data = WriteSample(vhd, type, size);
         File.WriteAllBytes(reference, data);
         string info = Qemu.Ok(Qemu.Img, "info", "-f", "vpc", vhd);
         output.WriteLine("qemu-img info (default CHS sizing): " + info);
