@@ -7,6 +7,12 @@ public sealed partial class VhdDisk
     {
         long capacity = Capacity;
         if ((ulong)offset >= (ulong)capacity) throw DiskRange.OutOfRange(this, offset, 0);
+        return ExtentAt(offset, capacity);
+    }
+
+    /// <summary>The extent at <paramref name="offset"/>, for a disk of <paramref name="capacity"/> bytes (a shrink checks past the new end).</summary>
+    private DiskExtent ExtentAt(long offset, long capacity)
+    {
         if (_bat is null)
         {
             // Fixed: the data area is the file's start, so holes in a sparse file are zero runs.

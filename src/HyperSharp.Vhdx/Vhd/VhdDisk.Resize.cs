@@ -11,15 +11,27 @@ public sealed partial class VhdDisk
         {
             long old = Capacity;
             if (newCapacity == old) return;
-            if (newCapacity < old && !allowDataLoss)
+            bool shrink = newCapacity < old;
+            // Shrink: the new end applies before the check, so no new write lands beyond it
+            // meanwhile (and AllocateBlock refuses blocks past it). Grow: it applies once the file is ready.
+            if (shrink) Volatile.Write(ref _capacity, newCapacity);
+            try
             {
-                long lost = FirstDataBeyond(newCapacity, old);
-                if (lost >= 0)
-                    throw new VirtualDiskException($"{Path}: shrinking to {newCapacity} bytes would drop data stored at offset {lost}; " +
-                        "move the data first or allow data loss");
+                if (shrink && !allowDataLoss)
+                {
+                    long lost = FirstDataBeyond(newCapacity, old);
+                    if (lost >= 0)
+                        throw new VirtualDiskException($"{Path}: shrinking to {newCapacity} bytes would drop data stored at offset {lost}; " +
+                            "move the data first or allow data loss");
+                }
+                if (_bat is null) ResizeFixed(old, newCapacity);
+                else ResizeSparse(old, newCapacity);
             }
-            if (_bat is null) ResizeFixed(old, newCapacity);
-            else ResizeSparse(old, newCapacity);
+            catch
+            {
+                Volatile.Write(ref _capacity, old);
+                throw;
+            }
             Volatile.Write(ref _capacity, newCapacity);
         }
         CapacityChanged?.Invoke(this);
@@ -32,15 +44,16 @@ public sealed partial class VhdDisk
         long at = from;
         while (at < to)
         {
-            DiskExtent e = GetExtent(at);
+            DiskExtent e = ExtentAt(at, to);
             long end = Math.Min(e.Offset + e.Length, to);
             if (e.State == ExtentState.Data)
             {
                 // Allocated is not the same as used: a block whose tail the guest never wrote is all zeros.
-                for (long p = at; p < end; p += buffer.Length)
+                // Reads bypass the range check (the capacity is already the new one) and stay sector-aligned.
+                for (long p = at / 512 * 512; p < end; p += buffer.Length)
                 {
-                    int n = (int)Math.Min(buffer.Length, end - p);
-                    Read(p, buffer.AsSpan(0, n));
+                    int n = (int)Math.Min(buffer.Length, (end - p + 511) / 512 * 512);
+                    ReadAligned(p, buffer.AsSpan(0, n));
                     int i = buffer.AsSpan(0, n).IndexOfAnyExcept((byte)0);
                     if (i >= 0) return p + i;
                 }

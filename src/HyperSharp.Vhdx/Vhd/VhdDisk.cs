@@ -173,6 +173,9 @@ public sealed partial class VhdDisk : IVirtualDisk
         {
             uint entry = _bat![block];
             if (entry != VhdBat.Unallocated) return entry; // another thread won the race
+            // A shrink may have moved the end since this write passed its range check.
+            if (block << _blockShift >= Capacity)
+                throw new VirtualDiskException($"{Path}: the disk shrank to {Capacity} bytes while a write beyond that was in flight");
             long at = (_footerOffset + 511) / 512 * 512;
             if (at / 512 >= VhdBat.Unallocated)
                 throw new VirtualDiskException($"{Path}: the file has reached the 2 TiB that the VHD block table can address");

@@ -55,6 +55,10 @@ public class VhdRoundTripTests
         }
         byte[] file = File.ReadAllBytes(path);
         Assert.Equal(file[^512..], file[..512]);               // footer copy equals the footer
+        Assert.Equal("conectix"u8.ToArray(), file[^512..^504]);
+        Assert.Equal("hysh"u8.ToArray(), file[^484..^480]);    // creator application (footer offset 28)
+        Assert.Equal(3, file[^449]);                           // disk type 3 = dynamic (footer offset 60, low byte 63)
+        Assert.Equal(0, file[^428]);                           // saved state (footer offset 84)
         Assert.Equal("cxsparse"u8.ToArray(), file[512..520]);  // dynamic header at 512
         // header (1536) + 1 sector of BAT + 1 block (bitmap + 2 MiB) + footer
         Assert.Equal(2048 + 512 + 2 * VhdTest.MiB + 512, file.Length);
