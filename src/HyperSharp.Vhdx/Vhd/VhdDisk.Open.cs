@@ -1,0 +1,92 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace HyperSharp.Vhdx.Vhd;
+
+// Opening: read and validate footer, dynamic header and BAT before anything else happens, so a bad
+// image is refused without a single write; then open the parent chain.
+public sealed partial class VhdDisk
+{
+    /// <summary>Opens a VHD and, for a differencing disk, its parent chain (read-only).</summary>
+    public static VhdDisk Open(string path, DiskOpenOptions? options = null) =>
+        OpenInChain(path, options ?? DiskOpenOptions.Default, []);
+
+    internal static VhdDisk OpenInChain(string path, DiskOpenOptions options, List<string> chain)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        var handle = File.OpenHandle(full, FileMode.Open, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
+            options.ReadOnly ? FileShare.ReadWrite : FileShare.Read);
+        IVirtualDisk? parent = null;
+        try
+        {
+            long length = RandomAccess.GetLength(handle);
+            VhdFooter footer = ReadFooter(handle, full, length);
+            if (footer.DiskType == VhdFooter.FixedType)
+            {
+                if ((long)footer.CurrentSize > length - VhdFooter.Size)
+                    throw new CorruptImageException(full, "VHD footer", length - VhdFooter.Size + 48,
+                        $"current size {footer.CurrentSize} bytes needs a file of {(long)footer.CurrentSize + VhdFooter.Size} bytes, but the file has {length} (truncated)");
+                return new VhdDisk(full, handle, options.ReadOnly, footer, length - VhdFooter.Size, null, null, null);
+            }
+            bool differencing = footer.DiskType == VhdFooter.DifferencingType;
+            VhdDynamicHeader header = ReadHeader(handle, full, footer, length, differencing);
+            VhdBat bat = VhdBat.Load(handle, full, header, length,
+                VhdDynamicHeader.BitmapBytes(header.BlockSize) + header.BlockSize, ReservedRanges(footer, header));
+            if (differencing && options.OpenParent)
+                parent = VhdParentChain.OpenParent(full, handle, header, options, chain);
+            // Without its parent a differencing layer cannot merge partial sectors: inspect only.
+            bool readOnly = options.ReadOnly || (differencing && parent is null);
+            return new VhdDisk(full, handle, readOnly, footer, length - VhdFooter.Size, header, bat, parent);
+        }
+        catch
+        {
+            parent?.Dispose();
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static VhdFooter ReadFooter(SafeFileHandle handle, string path, long length)
+    {
+        if (length < VhdFooter.Size)
+            throw new CorruptImageException(path, "VHD footer", 0, $"the file has {length} bytes, fewer than the 512-byte footer (truncated, or not a VHD)");
+        var b = new byte[VhdFooter.Size];
+        VhdIo.ReadExactly(handle, b, length - VhdFooter.Size, path, "VHD footer");
+        return VhdFooter.Parse(b, path, length - VhdFooter.Size);
+    }
+
+    private static VhdDynamicHeader ReadHeader(SafeFileHandle handle, string path, VhdFooter footer, long length, bool differencing)
+    {
+        long footerAt = length - VhdFooter.Size;
+        if (footer.DataOffset < VhdFooter.Size || footer.DataOffset > (ulong)Math.Max(0, footerAt - VhdDynamicHeader.Size))
+            throw new CorruptImageException(path, "VHD footer", footerAt + 16,
+                $"dynamic header offset 0x{footer.DataOffset:X} lies outside the file ({length} bytes)");
+        long at = (long)footer.DataOffset;
+        var b = new byte[VhdDynamicHeader.Size];
+        VhdIo.ReadExactly(handle, b, at, path, "VHD dynamic header");
+        var header = VhdDynamicHeader.Parse(b, path, at, length, differencing);
+        if ((ulong)header.MaxTableEntries * header.BlockSize < footer.CurrentSize)
+            throw new CorruptImageException(path, "VHD dynamic header", at + 28,
+                $"{header.MaxTableEntries} BAT entries of {header.BlockSize} bytes cover less than the disk's {footer.CurrentSize} bytes");
+        return header;
+    }
+
+    /// <summary>File ranges no data block may overlap: footer copy, dynamic header, BAT, parent locator data.</summary>
+    private static List<(long, long, string)> ReservedRanges(VhdFooter footer, VhdDynamicHeader header)
+    {
+        var r = new List<(long, long, string)>
+        {
+            (0, VhdFooter.Size, "footer copy"),
+            ((long)footer.DataOffset, VhdDynamicHeader.Size, "dynamic header"),
+            (header.TableOffset, VhdBat.TableBytes(header.MaxTableEntries), "BAT"),
+        };
+        if (footer.DiskType == VhdFooter.DifferencingType)
+        {
+            for (int i = 0; i < header.Locators.Length; i++)
+            {
+                var l = header.Locators[i];
+                if (l.IsUsed && l.DataLength > 0) r.Add((l.DataOffset, l.DataLength, $"parent locator {i} data"));
+            }
+        }
+        return r;
+    }
+}
