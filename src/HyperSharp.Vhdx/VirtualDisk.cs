@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using HyperSharp.Vhdx.Vhd;
 using HyperSharp.Vhdx.Vhdx;
 
 namespace HyperSharp.Vhdx;
@@ -31,8 +32,8 @@ public static class VirtualDisk
         return (format ?? DetectFormat(path)) switch
         {
             DiskFormat.Vhdx => VhdxDisk.OpenForChain(path, options, chain),
-            DiskFormat.Raw => RawDisk.Open(path, options),
-            var f => throw new NotSupportedException($"{path}: format {f} cannot be opened yet"),
+            DiskFormat.Vhd => VhdDisk.Open(path, options),
+            _ => RawDisk.Open(path, options),
         };
     }
 
@@ -40,8 +41,8 @@ public static class VirtualDisk
     public static IVirtualDisk Create(string path, DiskCreateOptions options) => options.Format switch
     {
         DiskFormat.Vhdx => VhdxDisk.Create(path, options),
-        DiskFormat.Raw => RawDisk.Create(path, options.Capacity, options.Type == DiskType.Fixed, options.Overwrite),
-        var f => throw new NotSupportedException($"format {f} cannot be created yet"),
+        DiskFormat.Vhd => VhdDisk.Create(path, options),
+        _ => RawDisk.Create(path, options.Capacity, options.Type == DiskType.Fixed, options.Overwrite),
     };
 
     /// <summary>The format a file name's extension implies (.vhdx, .avhdx, .vhd, .avhd; anything else raw).</summary>

@@ -6,11 +6,14 @@ namespace HyperSharp.Machine.Boot;
 internal static class Elf64Kernel
 {
     private const uint PT_LOAD = 1;
+
+    /// <summary>0x7F 'E' 'L' 'F' (a "\x7F..." string literal would swallow the 'E' as a hex digit).</summary>
+    public static ReadOnlySpan<byte> ElfMagic => [0x7F, 0x45, 0x4C, 0x46];
     private const ulong MaxKernelAddress = 1UL << 40;
 
     public static KernelImage Load(byte[] elf, byte[]? setupHeader, KernelCompression compression, ushort protocol)
     {
-        if (elf.Length < 64 || !elf.AsSpan(0, 4).SequenceEqual("\x7FELF"u8)) throw new KernelImageException("the kernel is not an ELF file");
+        if (elf.Length < 64 || !elf.AsSpan(0, 4).SequenceEqual(ElfMagic)) throw new KernelImageException("the kernel is not an ELF file");
         if (elf[4] != 2 || elf[5] != 1) throw new KernelImageException("the kernel ELF is not 64-bit little-endian");
         if (BinaryPrimitives.ReadUInt16LittleEndian(elf.AsSpan(18)) != 62) throw new KernelImageException("the kernel ELF is not for x86-64");
         ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(elf.AsSpan(24));

@@ -23,7 +23,7 @@ public sealed record KernelImage(IReadOnlyList<KernelSegment> Segments, ulong En
 
     public static KernelImage Parse(byte[] file)
     {
-        if (file.Length >= 4 && file.AsSpan(0, 4).SequenceEqual("\x7FELF"u8)) return Elf64Kernel.Load(file, null, KernelCompression.None, 0);
+        if (file.Length >= 4 && file.AsSpan(0, 4).SequenceEqual(Elf64Kernel.ElfMagic)) return Elf64Kernel.Load(file, null, KernelCompression.None, 0);
         return ReadBzImage(file);
     }
 
