@@ -25,21 +25,14 @@ internal static partial class HostFile
     private static readonly bool IsLinux = OperatingSystem.IsLinux();
 
     /// <summary>Deallocates a byte range so it reads as zeros. False when the file system cannot.</summary>
-    public static bool PunchHole(SafeFileHandle handle, long offset, long length)
-    {
-        if (!IsLinux || length == 0) return length == 0;
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            // Safe: the handle is referenced for the duration of the call, so the descriptor stays open.
-            return fallocate((int)handle.DangerousGetHandle(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
-        }
-        finally { if (added) handle.DangerousRelease(); }
-    }
+    public static bool PunchHole(SafeFileHandle handle, long offset, long length) =>
+        Fallocate(handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
 
     /// <summary>Zeroes a range but keeps it allocated (for fixed disks). False when the file system cannot.</summary>
-    public static bool ZeroRange(SafeFileHandle handle, long offset, long length)
+    public static bool ZeroRange(SafeFileHandle handle, long offset, long length) =>
+        Fallocate(handle, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length);
+
+    private static bool Fallocate(SafeFileHandle handle, int mode, long offset, long length)
     {
         if (!IsLinux || length == 0) return length == 0;
         bool added = false;
@@ -47,7 +40,7 @@ internal static partial class HostFile
         {
             handle.DangerousAddRef(ref added);
             // Safe: the handle is referenced for the duration of the call, so the descriptor stays open.
-            return fallocate((int)handle.DangerousGetHandle(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, offset, length) == 0;
+            return fallocate((int)handle.DangerousGetHandle(), mode, offset, length) == 0;
         }
         finally { if (added) handle.DangerousRelease(); }
     }
