@@ -2,7 +2,10 @@
 # Installs the Debian packages the tests use as peers and oracles, if missing.
 set -euo pipefail
 need=()
-command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)   # qemu-img/qemu-io: the VHDX/VHD peer
+command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)      # iasl: disassembles our ACPI tables
+command -v cpio >/dev/null 2>&1 || need+=(cpio)              # the guest kit's initramfs
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)            # the peer for host-side kernel decompression
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}" >&2
