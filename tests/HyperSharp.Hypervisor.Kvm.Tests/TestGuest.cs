@@ -4,13 +4,13 @@ using Iced.Intel;
 namespace HyperSharp.Hypervisor.Kvm.Tests;
 
 /// <summary>
-/// A small long-mode guest for tests: 2 MiB of RAM with identity-mapped page tables (first 1 GiB, 2 MiB pages),
+/// A small long-mode guest for tests: 2 MiB of RAM with identity-mapped page tables (first 4 GiB, 2 MiB pages, so the APIC pages are reachable),
 /// a GDT with 64-bit code, data and a TSS, an IDT, a stack, and programs assembled with Iced.
 /// </summary>
 internal sealed class TestGuest : IDisposable
 {
     public const ulong RamSize = 0x200000;
-    public const ulong Pml4 = 0x1000, Pdpt = 0x2000, PageDirectory = 0x3000, Idt = 0x4000, Tss = 0x7000, Gdt = 0x500;
+    public const ulong Pml4 = 0x1000, Pdpt = 0x2000, PageDirectory = 0x20000, Idt = 0x4000, Tss = 0x7000, Gdt = 0x500;
     public const ulong CodeAddress = 0x10000, HandlerAddress = 0x18000, StackTop = 0x80000;
     public const ushort CodeSelector = 0x08, DataSelector = 0x10, TssSelector = 0x18;
 
@@ -86,8 +86,9 @@ internal sealed class TestGuest : IDisposable
     private void WriteTables()
     {
         Memory.Write(Pml4, Pdpt | 3);
-        Memory.Write(Pdpt, PageDirectory | 3);
-        for (ulong i = 0; i < 512; i++)
+        for (ulong gib = 0; gib < 4; gib++)
+            Memory.Write(Pdpt + gib * 8, (PageDirectory + gib * 0x1000) | 3);
+        for (ulong i = 0; i < 4 * 512; i++)
             Memory.Write(PageDirectory + i * 8, (i << 21) | 0x83); // present, writable, 2 MiB page
 
         Memory.Write(Gdt + 0x08, 0x00AF_9B00_0000_FFFFUL); // 64-bit code

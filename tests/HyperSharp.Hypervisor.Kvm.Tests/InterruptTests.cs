@@ -1,0 +1,120 @@
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperSharp.Hypervisor.Kvm.Tests;
+
+/// <summary>Interrupts through the in-kernel irqchip: irqfd triggers and interrupt lines via the 8259 PIC, MSIs via the local APIC.</summary>
+public sealed class InterruptTests(ITestOutputHelper output)
+{
+    private const ushort ReadyPort = 0x500, HandlerPort = 0x501;
+    private const int PicBase = 0x20, Irq = 5;
+
+    /// <summary>Guest: program the PIC (vectors 0x20-0x2F, only IRQ 5 unmasked), report ready, then STI; HLT until the handler reports.</summary>
+    private static void PicGuest(Assembler a)
+    {
+        a.mov(al, 0x11); a.@out(0x20, al);      // ICW1: edge, cascade, ICW4 follows
+        a.mov(al, PicBase); a.@out(0x21, al);   // ICW2: vector base
+        a.mov(al, 0x04); a.@out(0x21, al);      // ICW3: slave on IRQ2
+        a.mov(al, 0x01); a.@out(0x21, al);      // ICW4: 8086 mode
+        a.mov(al, (byte)(0xFF & ~(1 << Irq))); a.@out(0x21, al); // OCW1: unmask IRQ 5 only
+        a.mov(al, 0xFF); a.@out(0xA1, al);      // slave fully masked
+        a.mov(dx, ReadyPort); a.@out(dx, al);
+        var wait = a.CreateLabel();
+        a.Label(ref wait);
+        a.sti();
+        a.hlt();
+        a.jmp(wait);
+    }
+
+    /// <summary>Handler: report the vector on HandlerPort, EOI the PIC, return.</summary>
+    private static void PicHandler(Assembler a)
+    {
+        a.mov(al, PicBase + Irq);
+        a.mov(dx, HandlerPort);
+        a.@out(dx, al);
+        a.mov(al, 0x20); a.@out(0x20, al); // non-specific EOI
+        a.iretq();
+    }
+
+    [Fact]
+    public void Irqfd_TriggerFromAnotherThread_DeliversInterruptToGuestHandler()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv, new PartitionOptions { IntervalTimer = false });
+        guest.Load(TestGuest.CodeAddress, PicGuest);
+        guest.Load(TestGuest.HandlerAddress, PicHandler);
+        guest.SetInterruptGate(PicBase + Irq, TestGuest.HandlerAddress);
+        using var trigger = guest.Partition.CreateInterruptTrigger(Irq);
+        using var vp = guest.StartProcessor(0);
+
+        var e = vp.Run();
+        Assert.Equal((ExitKind.PortIo, (ulong)ReadyPort), (e.Kind, e.Address));
+
+        // Fire from a device thread while the vCPU sits in HLT inside the kernel.
+        var device = new Thread(() => { Thread.Sleep(20); trigger.Trigger(); });
+        device.Start();
+        e = vp.Run();
+        device.Join();
+        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
+
+        // A second edge is delivered too (the handler sent EOI).
+        trigger.Trigger();
+        e = vp.Run();
+        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort), (e.Kind, e.Address));
+    }
+
+    [Fact]
+    public void InterruptLine_AssertAndDeassert_DeliversInterrupt()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv, new PartitionOptions { IntervalTimer = false });
+        guest.Load(TestGuest.CodeAddress, PicGuest);
+        guest.Load(TestGuest.HandlerAddress, PicHandler);
+        guest.SetInterruptGate(PicBase + Irq, TestGuest.HandlerAddress);
+        using var vp = guest.StartProcessor(0);
+
+        Assert.Equal((ulong)ReadyPort, vp.Run().Address);
+        guest.Partition.SetInterruptLine(Irq, true);
+        guest.Partition.SetInterruptLine(Irq, false);
+        var e = vp.Run();
+        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
+    }
+
+    [Fact]
+    public void Msi_ToLocalApic_DeliversVector()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv, new PartitionOptions { IntervalTimer = false });
+        const byte vector = 0x41;
+        guest.Load(TestGuest.CodeAddress, a =>
+        {
+            a.mov(rbx, 0xFEE0_0000UL);
+            a.mov(__dword_ptr[rbx + 0xF0], 0x1FF); // spurious vector register: APIC software-enabled
+            a.mov(dx, ReadyPort); a.@out(dx, al);
+            var wait = a.CreateLabel();
+            a.Label(ref wait);
+            a.sti();
+            a.hlt();
+            a.jmp(wait);
+        });
+        guest.Load(TestGuest.HandlerAddress, a =>
+        {
+            a.mov(al, vector);
+            a.mov(dx, HandlerPort);
+            a.@out(dx, al);
+            a.mov(rbx, 0xFEE0_0000UL);
+            a.mov(__dword_ptr[rbx + 0xB0], 0); // EOI
+            a.iretq();
+        });
+        guest.SetInterruptGate(vector, TestGuest.HandlerAddress);
+        using var vp = guest.StartProcessor(0);
+
+        Assert.Equal((ulong)ReadyPort, vp.Run().Address);
+        guest.Partition.SignalMsi(0xFEE0_0000, vector); // destination APIC 0, fixed delivery, edge
+        var e = vp.Run();
+        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)vector), (e.Kind, e.Address, e.Value));
+    }
+}
