@@ -80,6 +80,7 @@ internal sealed class TestGuest : IDisposable
             Cr3 = Pml4,
             Cr4 = 0x620,       // PAE OSFXSR OSXMMEXCPT
             Efer = 0x500,      // LME LMA
+            RunState = ProcessorRunState.Runnable, // application processors power on waiting for INIT/SIPI
         };
     }
 
