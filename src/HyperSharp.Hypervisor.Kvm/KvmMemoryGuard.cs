@@ -36,12 +36,15 @@ internal static class KvmMemoryGuard
         ulong largest = LargestAffordable(memAvailable);
         if (slotSize <= largest)
             return null;
-        string why = slotSize > MaxSlotSize
-            ? $"one KVM memory slot must stay below 8 TiB"
-            : $"registering it would make KVM allocate about {Format(EstimateCost(slotSize))} of host kernel memory (2 GiB per TiB of guest RAM), "
-              + $"more than the {Format(memAvailable / 2)} this host can spare (half of MemAvailable {Format(memAvailable)})";
-        return $"Memory slot {slotId} of {Format(slotSize)} refused: {why}. The largest slot this host can take now is {Format(largest)}; "
-            + "give the VM less memory, split it over several slots within that size, or free host memory.";
+        var reasons = new List<string>(2);
+        if (slotSize > MaxSlotSize)
+            reasons.Add("one KVM memory slot must stay below 8 TiB");
+        if (EstimateCost(slotSize) > memAvailable / 2)
+            reasons.Add($"registering it would make KVM allocate about {Format(EstimateCost(slotSize))} of host kernel memory (2 GiB per TiB of guest RAM), "
+                + $"more than the {Format(memAvailable / 2)} this host can spare (half of MemAvailable {Format(memAvailable)})");
+        string why = string.Join("; and ", reasons);
+        return $"Memory slot {slotId} of {Format(slotSize)} refused: {why}. The largest slot this host can take now is {Format(largest)} "
+            + "(all slots of all VMs draw on that budget); give the VM less memory or free host memory.";
     }
 
     /// <summary>Throws <see cref="HypervisorException"/> when the slot is not affordable right now.</summary>
