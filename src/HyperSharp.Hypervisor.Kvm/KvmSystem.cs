@@ -39,10 +39,13 @@ internal sealed unsafe class KvmSystem : IDisposable
         }
 
         int api = Libc.Ioctl(fd, KvmIoctl.GetApiVersion, 0);
+        int apiErrno = Marshal.GetLastPInvokeError();
         if (api != KvmIoctl.ApiVersion)
         {
             Libc.Close(fd);
-            reason = $"{path} speaks KVM API version {api}, HyperSharp needs version {KvmIoctl.ApiVersion}; this kernel's KVM is not supported.";
+            reason = api < 0
+                ? $"{path} is not a KVM device (KVM_GET_API_VERSION failed: {Libc.Describe(apiErrno)}). Point HyperSharp at /dev/kvm or use --backend emulated."
+                : $"{path} speaks KVM API version {api}, HyperSharp needs version {KvmIoctl.ApiVersion}: this kernel's KVM is not supported. Use --backend emulated.";
             return null;
         }
 
