@@ -15,6 +15,8 @@ internal sealed unsafe class KvmDoorbellRegistration : IDisposable
         _partition = partition;
         _doorbell = doorbell;
         _target = target;
+        if (target.Handle is null)
+            throw new HypervisorException("The Kvm backend needs an eventfd-backed GuestEvent for doorbells.");
         Apply(0);
     }
 
@@ -24,7 +26,7 @@ internal sealed unsafe class KvmDoorbellRegistration : IDisposable
         {
             Addr = _doorbell.Address,
             Len = (uint)_doorbell.Length,
-            Fd = (int)_target.Handle.DangerousGetHandle(),
+            Fd = (int)_target.Handle!.DangerousGetHandle(),
             Datamatch = _doorbell.DataMatch ?? 0,
             Flags = extraFlags
                 | (_doorbell.Space == AddressSpace.Port ? KvmIoctl.IoeventfdPio : 0)

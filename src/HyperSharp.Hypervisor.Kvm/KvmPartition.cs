@@ -15,6 +15,7 @@ internal sealed unsafe class KvmPartition : IPartition
     private readonly List<IDisposable> _attachments = [];
     private readonly KvmPlatformState? _initialPlatform;
     private readonly object _lock = new();
+    private readonly KvmGsiRouting? _routing;
     private int _vmFd;
 
     public KvmPartition(KvmHypervisor hypervisor, PartitionOptions options)
@@ -42,7 +43,10 @@ internal sealed unsafe class KvmPartition : IPartition
                 KvmCall.Ioctl(_vmFd, KvmIoctl.CreatePit2, &pit, "KVM_CREATE_PIT2");
             }
             if (options.InterruptControllers)
+            {
                 _initialPlatform = KvmPlatformState.Capture(_vmFd, options.IntervalTimer);
+                _routing = new KvmGsiRouting(_vmFd, system.Capability(KvmIoctl.CapIrqRouting));
+            }
         }
         catch
         {
@@ -135,7 +139,27 @@ internal sealed unsafe class KvmPartition : IPartition
     public IInterruptTrigger CreateInterruptTrigger(uint gsi)
     {
         RequireIrqchip();
+        if (gsi >= 24)
+            throw new HypervisorException($"GSI {gsi} is not a platform interrupt line (0-23); use CreateMsiTrigger for message-signalled interrupts.");
         var trigger = new KvmInterruptTrigger(this, gsi);
+        lock (_lock) _attachments.Add(trigger);
+        return trigger;
+    }
+
+    public IInterruptTrigger CreateMsiTrigger(ulong address, uint data)
+    {
+        RequireIrqchip();
+        uint gsi = _routing!.AddMsi(address, data);
+        KvmInterruptTrigger trigger;
+        try
+        {
+            trigger = new KvmInterruptTrigger(this, gsi, () => _routing.Remove(gsi));
+        }
+        catch
+        {
+            _routing.Remove(gsi);
+            throw;
+        }
         lock (_lock) _attachments.Add(trigger);
         return trigger;
     }

@@ -29,6 +29,13 @@ public interface IPartition : IDisposable
     IInterruptTrigger CreateInterruptTrigger(uint gsi);
 
     /// <summary>
+    /// Creates a trigger that delivers the message-signalled interrupt (<paramref name="address"/>, <paramref name="data"/>)
+    /// whenever a device thread calls <see cref="IInterruptTrigger.Trigger"/> (irqfd semantics for MSI/MSI-X).
+    /// When the guest reprograms the vector, dispose the trigger and create a new one.
+    /// </summary>
+    IInterruptTrigger CreateMsiTrigger(ulong address, uint data);
+
+    /// <summary>
     /// Makes guest writes to <paramref name="doorbell"/> signal <paramref name="target"/> instead of producing an exit
     /// (ioeventfd semantics); disposing the result removes the doorbell.
     /// </summary>

@@ -33,6 +33,11 @@ public sealed class ExitTests(ITestOutputHelper output)
         Assert.Equal(1, e.Size);
         e.SetValue(0x5A);
 
+        // Reading state between exits sees the IN finished: AL holds the answer and RIP is past the instruction.
+        var state = vp.GetState();
+        Assert.Equal(0x5AUL, state.GeneralRegisters[0] & 0xFF);
+        Assert.Equal(TestGuest.CodeAddress + 5, state.Rip); // mov dx, imm16 (4 bytes) + in al, dx (1)
+
         e = vp.Run();
         Assert.Equal(ExitKind.PortIo, e.Kind);
         Assert.True(e.IsWrite);
@@ -143,5 +148,33 @@ public sealed class ExitTests(ITestOutputHelper output)
         using var vp = guest.StartProcessor(0);
         var e = vp.Run();
         Assert.Equal(ExitKind.Shutdown, e.Kind);
+    }
+
+    [Fact]
+    public void UnmappedSlot_AccessesBecomeMmio()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv);
+        using var extra = GuestMemory.Allocate(0x1000);
+        const ulong address = 0x0040_0000;
+        guest.Partition.MapMemory(new MemorySlot(1, address, extra, 0, 0x1000));
+        guest.Load(TestGuest.CodeAddress, a =>
+        {
+            a.mov(rbx, address);
+            a.mov(__dword_ptr[rbx], 0x11);   // RAM: no exit
+            a.mov(dx, 0x500);
+            a.@out(dx, al);
+            a.mov(__dword_ptr[rbx], 0x22);   // after unmapping: MMIO exit
+            a.hlt();
+        });
+        using var vp = guest.StartProcessor(0);
+        Assert.Equal(ExitKind.PortIo, vp.Run().Kind);
+        Assert.Equal(0x11u, extra.Read<uint>(0));
+        Assert.Throws<HypervisorException>(() => guest.Partition.MapMemory(new MemorySlot(2, address, extra, 0, 0x1000))); // overlap
+        guest.Partition.UnmapMemory(1);
+        var e = vp.Run();
+        Assert.Equal((ExitKind.Mmio, address, 0x22UL), (e.Kind, e.Address, e.Value));
+        Assert.Equal(0x11u, extra.Read<uint>(0));
     }
 }

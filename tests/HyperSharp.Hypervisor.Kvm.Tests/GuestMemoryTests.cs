@@ -51,10 +51,13 @@ public sealed class GuestMemoryTests
         Assert.Throws<HypervisorException>(() => new MemorySlot(0, ulong.MaxValue & ~0xFFFUL, memory, 0, 0x2000).Validate());
     }
 
-    [Fact]
-    public void GuestEvent_SignalWaitConsume()
+    [Theory]
+    [InlineData(true)]  // eventfd (Linux)
+    [InlineData(false)] // managed counter (other hosts)
+    public void GuestEvent_SignalWaitConsume(bool eventFd)
     {
-        using var ev = new GuestEvent();
+        using var ev = new GuestEvent(eventFd);
+        Assert.Equal(eventFd, ev.Handle is not null);
         Assert.False(ev.Wait(TimeSpan.FromMilliseconds(10)));
         Assert.Equal(0UL, ev.Consume());
         var t = new Thread(() => { ev.Signal(); ev.Signal(); });

@@ -82,13 +82,12 @@ public sealed class InterruptTests(ITestOutputHelper output)
         Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
     }
 
-    [Fact]
-    public void Msi_ToLocalApic_DeliversVector()
+    private const byte MsiVector = 0x41;
+
+    /// <summary>A guest with its local APIC enabled and a handler for <see cref="MsiVector"/>, stopped at ReadyPort.</summary>
+    private static (TestGuest Guest, IVirtualProcessor Vp) StartApicGuest(KvmHypervisor hv)
     {
-        using var hv = KvmTestHost.Open(output);
-        if (hv is null) return;
-        using var guest = new TestGuest(hv, new PartitionOptions { IntervalTimer = false });
-        const byte vector = 0x41;
+        var guest = new TestGuest(hv, new PartitionOptions { IntervalTimer = false });
         guest.Load(TestGuest.CodeAddress, a =>
         {
             a.mov(rbx, 0xFEE0_0000UL);
@@ -102,19 +101,54 @@ public sealed class InterruptTests(ITestOutputHelper output)
         });
         guest.Load(TestGuest.HandlerAddress, a =>
         {
-            a.mov(al, vector);
+            a.mov(al, MsiVector);
             a.mov(dx, HandlerPort);
             a.@out(dx, al);
             a.mov(rbx, 0xFEE0_0000UL);
             a.mov(__dword_ptr[rbx + 0xB0], 0); // EOI
             a.iretq();
         });
-        guest.SetInterruptGate(vector, TestGuest.HandlerAddress);
-        using var vp = guest.StartProcessor(0);
-
+        guest.SetInterruptGate(MsiVector, TestGuest.HandlerAddress);
+        var vp = guest.StartProcessor(0);
         Assert.Equal((ulong)ReadyPort, vp.Run().Address);
-        guest.Partition.SignalMsi(0xFEE0_0000, vector); // destination APIC 0, fixed delivery, edge
-        var e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)vector), (e.Kind, e.Address, e.Value));
+        return (guest, vp);
+    }
+
+    [Fact]
+    public void Msi_ToLocalApic_DeliversVector()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        var (guest, vp) = StartApicGuest(hv);
+        using (guest)
+        using (vp)
+        {
+            guest.Partition.SignalMsi(0xFEE0_0000, MsiVector); // destination APIC 0, fixed delivery, edge
+            var e = vp.Run();
+            Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)MsiVector), (e.Kind, e.Address, e.Value));
+        }
+    }
+
+    [Fact]
+    public void MsiTrigger_FromDeviceThread_DeliversVector_AndStopsAfterDispose()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        var (guest, vp) = StartApicGuest(hv);
+        using (guest)
+        using (vp)
+        {
+            var trigger = guest.Partition.CreateMsiTrigger(0xFEE0_0000, MsiVector);
+            using var lineTrigger = guest.Partition.CreateInterruptTrigger(Irq); // platform routes still work beside MSI routes
+            var device = new Thread(() => { Thread.Sleep(20); trigger.Trigger(); });
+            device.Start();
+            var e = vp.Run();
+            device.Join();
+            Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)MsiVector), (e.Kind, e.Address, e.Value));
+
+            trigger.Dispose();
+            using var stopper = new Timer(_ => vp.RequestStop(), null, 100, Timeout.Infinite);
+            Assert.Equal(ExitKind.Cancelled, vp.Run().Kind); // nothing else arrives: the guest stays in HLT until stopped
+        }
     }
 }

@@ -11,7 +11,7 @@ internal static class KvmIoctl
     public const nuint CreateVcpu = 0xAE41, GetDirtyLog = 0x4010AE42, SetUserMemoryRegion = 0x4020AE46, SetTssAddr = 0xAE47,
         CreateIrqchip = 0xAE60, IrqLine = 0x4008AE61, GetIrqchip = 0xC208AE62, SetIrqchip = 0x8208AE63,
         Irqfd = 0x4020AE76, CreatePit2 = 0x4040AE77, Ioeventfd = 0x4040AE79, SignalMsi = 0x4020AEA5,
-        GetPit2 = 0x8070AE9F, SetPit2 = 0x4070AEA0;
+        GetPit2 = 0x8070AE9F, SetPit2 = 0x4070AEA0, SetGsiRouting = 0x4008AE6A;
 
     // vCPU fd
     public const nuint Run = 0xAE80, GetRegs = 0x8090AE81, SetRegs = 0x4090AE82, GetSregs = 0x8138AE83, SetSregs = 0x4138AE84,
@@ -24,7 +24,7 @@ internal static class KvmIoctl
     // Capabilities (KVM_CHECK_EXTENSION)
     public const int CapIrqchip = 0, CapUserMemory = 3, CapSetTssAddr = 4, CapNrVcpus = 9, CapNrMemslots = 10,
         CapIrqfd = 32, CapPit2 = 33, CapIoeventfd = 36, CapVcpuEvents = 41, CapDebugRegs = 50, CapXsave = 55, CapXcrs = 56,
-        CapMaxVcpus = 66, CapSignalMsi = 77, CapReadonlyMem = 81, CapMaxVcpuId = 128, CapImmediateExit = 136, CapXsave2 = 208;
+        CapMaxVcpus = 66, CapIrqRouting = 25, CapSignalMsi = 77, CapReadonlyMem = 81, CapMaxVcpuId = 128, CapImmediateExit = 136, CapXsave2 = 208;
 
     public const int ApiVersion = 12;
 
@@ -34,6 +34,10 @@ internal static class KvmIoctl
     public const uint IoeventfdDatamatch = 1, IoeventfdPio = 2, IoeventfdDeassign = 4;
     public const uint PitSpeakerDummy = 1;
     public const uint VcpuEventValidNmiPending = 1, VcpuEventValidSipiVector = 2, VcpuEventValidShadow = 4;
+
+    // GSI routing entry types and irqchip ids
+    public const uint RoutingIrqchip = 1, RoutingMsi = 2;
+    public const uint IrqchipPicMaster = 0, IrqchipPicSlave = 1, IrqchipIoapic = 2;
 
     // Exit reasons (kvm_run.exit_reason)
     public const uint ExitUnknown = 0, ExitException = 1, ExitIo = 2, ExitHypercall = 3, ExitDebug = 4, ExitHlt = 5, ExitMmio = 6,

@@ -163,6 +163,14 @@ internal unsafe struct KvmCpuidEntry2
     public fixed uint Padding[3];
 }
 
+/// <summary>struct kvm_irq_routing_entry (48 bytes): gsi, type, flags, pad, then a 32-byte union (irqchip: chip, pin; msi: address lo/hi, data).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct KvmIrqRoutingEntry
+{
+    public uint Gsi, Type, Flags, Pad;
+    public fixed uint U[8];
+}
+
 /// <summary>Offsets into the mmapped struct kvm_run that the run loop reads.</summary>
 internal static class KvmRunOffsets
 {

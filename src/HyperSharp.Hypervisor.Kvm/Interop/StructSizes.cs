@@ -11,7 +11,7 @@ internal static unsafe class StructSizes
         Check<KvmRegs>(144); Check<KvmSregs>(312); Check<KvmSegment>(24); Check<KvmFpu>(416); Check<KvmVcpuEvents>(64);
         Check<KvmDebugRegs>(128); Check<KvmXcrs>(392); Check<KvmUserspaceMemoryRegion>(32); Check<KvmDirtyLog>(16);
         Check<KvmIrqfd>(32); Check<KvmIoeventfd>(64); Check<KvmMsi>(32); Check<KvmPitConfig>(64); Check<KvmMsrEntry>(16);
-        Check<KvmCpuidEntry2>(40); Check<Libc.SigAction>(152);
+        Check<KvmCpuidEntry2>(40); Check<KvmIrqRoutingEntry>(48); Check<Libc.SigAction>(152);
     }
 
     private static void Check<T>(int expected) where T : unmanaged
