@@ -44,6 +44,6 @@ public interface IPartition : IDisposable
     /// <summary>Creates virtual processor <paramref name="id"/> (also its APIC ID) in its power-on state.</summary>
     IVirtualProcessor CreateProcessor(int id);
 
-    /// <summary>Puts every processor back into its power-on state (platform reset); guest memory is left as it is.</summary>
+    /// <summary>Platform reset: every processor and the backend's interrupt controllers and timer return to their power-on state; guest memory is left as it is.</summary>
     void Reset();
 }

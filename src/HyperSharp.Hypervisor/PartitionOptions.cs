@@ -13,6 +13,6 @@ public sealed record PartitionOptions
     /// </summary>
     public bool InterruptControllers { get; init; } = true;
 
-    /// <summary>The backend provides the 8254 interval timer (ports 0x40-0x43, GSI 0); needs <see cref="InterruptControllers"/>.</summary>
+    /// <summary>The backend provides the 8254 interval timer (ports 0x40-0x43 and the speaker port 0x61, GSI 0); needs <see cref="InterruptControllers"/>.</summary>
     public bool IntervalTimer { get; init; } = true;
 }

@@ -82,6 +82,43 @@ public sealed class InterruptTests(ITestOutputHelper output)
         Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
     }
 
+    [Fact]
+    public void IntervalTimer_Programmed_FiresIrq0()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv); // default options: in-kernel PIT on GSI 0
+        guest.Load(TestGuest.CodeAddress, a =>
+        {
+            a.mov(al, 0x11); a.@out(0x20, al);
+            a.mov(al, PicBase); a.@out(0x21, al);
+            a.mov(al, 0x04); a.@out(0x21, al);
+            a.mov(al, 0x01); a.@out(0x21, al);
+            a.mov(al, 0xFE); a.@out(0x21, al);     // only IRQ 0 (the PIT)
+            a.mov(al, 0x34); a.@out(0x43, al);     // channel 0, lo/hi byte, mode 2 (rate generator)
+            a.mov(al, 0xA9); a.@out(0x40, al);     // divisor 1193 (0x04A9): 1 kHz
+            a.mov(al, 0x04); a.@out(0x40, al);
+            var wait = a.CreateLabel();
+            a.Label(ref wait);
+            a.sti();
+            a.hlt();
+            a.jmp(wait);
+        });
+        guest.Load(TestGuest.HandlerAddress, a =>
+        {
+            a.mov(al, PicBase);
+            a.mov(dx, HandlerPort);
+            a.@out(dx, al);
+            a.mov(al, 0x20); a.@out(0x20, al);
+            a.iretq();
+        });
+        guest.SetInterruptGate(PicBase, TestGuest.HandlerAddress);
+        using var vp = guest.StartProcessor(0);
+        using var watchdog = new Timer(_ => vp.RequestStop(), null, 5000, Timeout.Infinite);
+        var e = vp.Run(); // the PIT ports never leave the kernel: the first exit is the timer interrupt's handler
+        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)PicBase), (e.Kind, e.Address, e.Value));
+    }
+
     private const byte MsiVector = 0x41;
 
     /// <summary>A guest with its local APIC enabled and a handler for <see cref="MsiVector"/>, stopped at ReadyPort.</summary>

@@ -98,4 +98,17 @@ public sealed class StateRoundTripTests(ITestOutputHelper output)
         var second = vp.GetState() with { Tsc = 0 };
         Assert.Equal(VirtualProcessorStateSerializer.Serialize(first), VirtualProcessorStateSerializer.Serialize(second));
     }
+
+    [Fact]
+    public void SetState_Inconsistent_IsRefusedWithTheFailingStep()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv);
+        using var vp = guest.StartProcessor(0);
+        var longMode = vp.GetState();
+        var ex = Assert.Throws<HypervisorException>(() => vp.SetState(longMode with { Cr4 = 0 })); // long mode without PAE
+        Assert.Contains("KVM_SET_SREGS", ex.Message);
+        Assert.Throws<HypervisorException>(() => vp.SetState(longMode with { FxSave = new byte[10] }));
+    }
 }

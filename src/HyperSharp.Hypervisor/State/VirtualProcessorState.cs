@@ -63,7 +63,10 @@ public sealed record VirtualProcessorState
 
     /// <summary>x87/SSE state as the 512-byte FXSAVE image.</summary>
     public byte[] FxSave { get; init; } = new byte[512];
-    /// <summary>The XSAVE area (standard format, legacy region included) when the backend has one; empty otherwise.</summary>
+    /// <summary>
+    /// The XSAVE area (standard, non-compacted format) when the backend has one; empty otherwise. When present it is
+    /// authoritative: its first 512 bytes are the FXSAVE image, and a backend with XSAVE restores from it, not from <see cref="FxSave"/>.
+    /// </summary>
     public byte[] XSave { get; init; } = [];
 
     /// <summary>Exceptions, interrupts and NMIs between instructions, and the interrupt shadow.</summary>
