@@ -1,0 +1,236 @@
+using System.Runtime.InteropServices;
+using HyperSharp.Hypervisor.Kvm.Interop;
+using HyperSharp.Hypervisor.State;
+
+namespace HyperSharp.Hypervisor.Kvm;
+
+/// <summary>A KVM vCPU: its fd, the shared kvm_run page, the run loop, stop requests and state access.</summary>
+internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
+{
+    private readonly KvmPartition _partition;
+    private readonly KvmStateAccess _state;
+    private readonly VirtualProcessorState _powerOnState;
+    private readonly object _runLock = new();
+    private readonly int _runSize;
+    private int _fd;
+    private byte* _run;
+    private volatile bool _stopRequested;
+    private bool _running;
+    private bool _ioPending; // the last exit was port I/O or MMIO, which KVM completes on the next KVM_RUN
+    private nuint _runningThread;
+
+    public KvmVirtualProcessor(KvmPartition partition, KvmHypervisor hypervisor, int id, bool hasLapic)
+    {
+        _partition = partition;
+        Id = id;
+        _fd = KvmCall.Ioctl(partition.VmFd, KvmIoctl.CreateVcpu, id, $"KVM_CREATE_VCPU ({id})");
+        try
+        {
+            _runSize = hypervisor.System.VcpuMmapSize;
+            nint run = Libc.Mmap(0, (nuint)_runSize, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, _fd, 0);
+            if (run == Libc.MapFailed)
+                throw new HypervisorException($"Cannot map kvm_run of vCPU {id}: {Libc.LastError()}");
+            _run = (byte*)run;
+            KvmCpuidSetup.Apply(_fd, hypervisor.SupportedCpuid, id);
+            _state = new KvmStateAccess(_fd, hypervisor.System, hasLapic);
+            _powerOnState = _state.Get();
+        }
+        catch
+        {
+            if (_run != null) Libc.Munmap((nint)_run, (nuint)_runSize);
+            Libc.Close(_fd);
+            throw;
+        }
+    }
+
+    public int Id { get; }
+
+    public VirtualProcessorExit Run()
+    {
+        int signal = KvmStopSignal.Number; // install before the first run, so a stop can always kick us
+        lock (_runLock)
+        {
+            if (_running) throw new InvalidOperationException($"Virtual processor {Id} is already running on another thread.");
+            ObjectDisposedException.ThrowIf(_fd < 0, this);
+            _running = true;
+            _runningThread = Libc.PthreadSelf();
+        }
+        try
+        {
+            while (true)
+            {
+                int r = Libc.Ioctl(_fd, KvmIoctl.Run, 0);
+                if (r < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno is Libc.EINTR or Libc.EAGAIN)
+                    {
+                        _ioPending = false; // KVM completes pending I/O before it checks for signals and immediate_exit
+                        if (TryConsumeStop()) return new VirtualProcessorExit { Kind = ExitKind.Cancelled };
+                        continue; // a signal that was not ours (or a stop already consumed): keep running
+                    }
+                    return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = $"KVM_RUN failed: {Libc.Describe(errno)}" };
+                }
+                uint reason = *(uint*)(_run + KvmRunOffsets.ExitReason);
+                if (reason == KvmIoctl.ExitIntr)
+                {
+                    if (TryConsumeStop()) return new VirtualProcessorExit { Kind = ExitKind.Cancelled };
+                    continue;
+                }
+                _ioPending = reason is KvmIoctl.ExitIo or KvmIoctl.ExitMmio;
+                return Translate(reason);
+            }
+        }
+        finally
+        {
+            lock (_runLock) _running = false;
+        }
+    }
+
+    private bool TryConsumeStop()
+    {
+        if (!_stopRequested) return false;
+        _stopRequested = false;
+        // Safe: _run is the live kvm_run mapping; only this (running) thread clears the flag.
+        Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
+        return true;
+    }
+
+    private VirtualProcessorExit Translate(uint reason)
+    {
+        // Safe throughout: offsets are inside struct kvm_run, which lies inside the _runSize mapping.
+        byte* u = _run;
+        switch (reason)
+        {
+            case KvmIoctl.ExitIo:
+            {
+                int size = u[KvmRunOffsets.IoSize];
+                int count = (int)*(uint*)(u + KvmRunOffsets.IoCount);
+                ulong offset = *(ulong*)(u + KvmRunOffsets.IoDataOffset);
+                long length = (long)size * count;
+                if (offset > (ulong)_runSize || length > _runSize - (long)offset)
+                    return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = "KVM port I/O data lies outside kvm_run" };
+                return new VirtualProcessorExit
+                {
+                    Kind = ExitKind.PortIo, Address = *(ushort*)(u + KvmRunOffsets.IoPort), Size = size, Count = count,
+                    IsWrite = u[KvmRunOffsets.IoDirection] == 1, Data = new Span<byte>(u + offset, (int)length),
+                };
+            }
+            case KvmIoctl.ExitMmio:
+            {
+                int len = (int)Math.Min(8u, *(uint*)(u + KvmRunOffsets.MmioLen));
+                return new VirtualProcessorExit
+                {
+                    Kind = ExitKind.Mmio, Address = *(ulong*)(u + KvmRunOffsets.MmioPhysAddr), Size = len, Count = 1,
+                    IsWrite = u[KvmRunOffsets.MmioIsWrite] != 0, Data = new Span<byte>(u + KvmRunOffsets.MmioData, len),
+                };
+            }
+            case KvmIoctl.ExitHlt:
+                return new VirtualProcessorExit { Kind = ExitKind.Halt };
+            case KvmIoctl.ExitShutdown:
+                return new VirtualProcessorExit { Kind = ExitKind.Shutdown, Detail = "triple fault" };
+            case KvmIoctl.ExitSystemEvent:
+                uint type = *(uint*)(u + KvmRunOffsets.SystemEventType);
+                var kind = type switch
+                {
+                    KvmIoctl.SystemEventShutdown => SystemEventKind.PowerOff,
+                    KvmIoctl.SystemEventReset => SystemEventKind.Reset,
+                    KvmIoctl.SystemEventCrash => SystemEventKind.Crash,
+                    _ => SystemEventKind.None,
+                };
+                return kind == SystemEventKind.None
+                    ? new VirtualProcessorExit { Kind = ExitKind.Unknown, Detail = $"KVM system event type {type}" }
+                    : new VirtualProcessorExit { Kind = ExitKind.SystemEvent, SystemEvent = kind };
+            case KvmIoctl.ExitFailEntry:
+                return new VirtualProcessorExit
+                {
+                    Kind = ExitKind.InternalError,
+                    Detail = $"VM entry failed (hardware reason 0x{*(ulong*)(u + KvmRunOffsets.FailEntryReason):X}): the processor state is invalid",
+                };
+            case KvmIoctl.ExitInternalError:
+                uint sub = *(uint*)(u + KvmRunOffsets.InternalSuberror);
+                string what = sub switch
+                {
+                    1 => "instruction emulation failed",
+                    2 => "exception while delivering an exception",
+                    3 => "cannot deliver an event",
+                    _ => "internal error",
+                };
+                return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = $"KVM {what} (suberror {sub})" };
+            default:
+                return new VirtualProcessorExit { Kind = ExitKind.Unknown, Detail = $"KVM exit reason {reason}" };
+        }
+    }
+
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        lock (_runLock)
+        {
+            if (_run == null) return;
+            // Safe: the mapping is live (checked under the lock Dispose also takes). KVM checks immediate_exit on
+            // entry, the signal interrupts a KVM_RUN already in progress: together no window is left.
+            Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
+            if (_running)
+                Libc.PthreadKill(_runningThread, KvmStopSignal.Number); // thread is alive: it is inside Run, which needs this lock to leave
+        }
+    }
+
+    public VirtualProcessorState GetState()
+    {
+        RequireIdle();
+        CompletePendingIo();
+        return _state.Get();
+    }
+
+    public void SetState(VirtualProcessorState state)
+    {
+        RequireIdle();
+        CompletePendingIo(); // otherwise the next KVM_RUN would finish the old instruction on top of the new state
+        _state.Set(state);
+    }
+
+    /// <summary>
+    /// After a port/MMIO exit KVM finishes the instruction (stores read data, advances RIP) only on the next
+    /// KVM_RUN. State access must see the finished instruction, so run once with immediate_exit set: KVM
+    /// completes the I/O and returns EINTR without executing guest code.
+    /// </summary>
+    private void CompletePendingIo()
+    {
+        if (!_ioPending) return;
+        // Safe: _run is the live mapping (RequireIdle checked the fd); this thread is the only one running the vCPU.
+        Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
+        int r = Libc.Ioctl(_fd, KvmIoctl.Run, 0);
+        int errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
+        if (!_stopRequested)
+            Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
+        _ioPending = false;
+        if (r < 0 && errno is not (Libc.EINTR or Libc.EAGAIN))
+            throw new HypervisorException($"KVM could not complete the pending I/O of vCPU {Id}: {Libc.Describe(errno)}.");
+    }
+
+    internal void ResetToPowerOn() => SetState(_powerOnState);
+
+    private void RequireIdle()
+    {
+        lock (_runLock)
+        {
+            ObjectDisposedException.ThrowIf(_fd < 0, this);
+            if (_running) throw new InvalidOperationException($"Virtual processor {Id} is running; stop it before reading or writing its state.");
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_runLock)
+        {
+            if (_fd < 0) return;
+            if (_running) throw new InvalidOperationException($"Virtual processor {Id} is still running; stop it and let Run return before disposing.");
+            Libc.Munmap((nint)_run, (nuint)_runSize);
+            _run = null;
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+        _partition.Forget(this);
+    }
+}

@@ -1,0 +1,18 @@
+namespace HyperSharp.Hypervisor;
+
+/// <summary>How to build a partition: processor count and which PC platform devices the backend provides itself.</summary>
+public sealed record PartitionOptions
+{
+    /// <summary>Largest number of virtual processors this partition will create (checked against the backend's limit up front).</summary>
+    public int ProcessorCount { get; init; } = 1;
+
+    /// <summary>
+    /// The backend provides the PC interrupt controllers (a local APIC per processor, an I/O APIC and the two 8259 PICs)
+    /// and routes GSIs 0-23 to them. With them, HLT waits inside <see cref="IVirtualProcessor.Run"/> for an interrupt;
+    /// without them, HLT returns a <see cref="ExitKind.Halt"/> exit and interrupt lines are unavailable.
+    /// </summary>
+    public bool InterruptControllers { get; init; } = true;
+
+    /// <summary>The backend provides the 8254 interval timer (ports 0x40-0x43 and the speaker port 0x61, GSI 0); needs <see cref="InterruptControllers"/>.</summary>
+    public bool IntervalTimer { get; init; } = true;
+}
