@@ -71,6 +71,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
                     }
                     return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = $"KVM_RUN failed: {Libc.Describe(errno)}" };
                 }
+                // Safe: exit_reason lies inside the live kvm_run mapping, which Dispose cannot unmap while _running is set.
                 uint reason = *(uint*)(_run + KvmRunOffsets.ExitReason);
                 if (reason == KvmIoctl.ExitIntr)
                 {
