@@ -4,7 +4,7 @@ namespace HyperSharp.Hypervisor.Kvm;
 public sealed class KvmHypervisor : IHypervisor, IDisposable
 {
     private readonly KvmSystem? _system;
-    private KvmCpuidEntry2Cache? _cpuid;
+    private Interop.KvmCpuidEntry2[]? _cpuid;
 
     /// <summary>Opens the KVM device (default /dev/kvm) and records whether it is usable.</summary>
     public KvmHypervisor(string devicePath = "/dev/kvm")
@@ -29,13 +29,11 @@ public sealed class KvmHypervisor : IHypervisor, IDisposable
     internal KvmSystem System => _system ?? throw new HypervisorException("KVM is unavailable: " + Availability.Reason);
 
     /// <summary>Supported CPUID leaves, read once per hypervisor (the same for every vCPU of every partition).</summary>
-    internal Interop.KvmCpuidEntry2[] SupportedCpuid => (_cpuid ??= new KvmCpuidEntry2Cache(System.SupportedCpuid())).Entries;
+    internal Interop.KvmCpuidEntry2[] SupportedCpuid => LazyInitializer.EnsureInitialized(ref _cpuid, System.SupportedCpuid);
 
     /// <inheritdoc/>
     public IPartition CreatePartition(PartitionOptions options) => new KvmPartition(this, options);
 
     /// <summary>Closes /dev/kvm; partitions already created keep working.</summary>
     public void Dispose() => _system?.Dispose();
-
-    private sealed record KvmCpuidEntry2Cache(Interop.KvmCpuidEntry2[] Entries);
 }

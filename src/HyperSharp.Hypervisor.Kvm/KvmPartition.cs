@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using HyperSharp.Hypervisor.Kvm.Interop;
 
 namespace HyperSharp.Hypervisor.Kvm;
@@ -231,6 +230,4 @@ internal sealed unsafe class KvmPartition : IPartition
             _slots.Clear();
         }
     }
-
-    internal static string LastErrno() => Libc.Describe(Marshal.GetLastPInvokeError());
 }

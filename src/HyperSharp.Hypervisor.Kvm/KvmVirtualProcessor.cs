@@ -14,7 +14,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
     private readonly int _runSize;
     private int _fd;
     private byte* _run;
-    private volatile bool _stopRequested;
+    private bool _stopRequested; // guarded by _runLock, together with kvm_run.immediate_exit
     private bool _running;
     private bool _ioPending; // the last exit was port I/O or MMIO, which KVM completes on the next KVM_RUN
     private nuint _runningThread;
@@ -47,7 +47,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
 
     public VirtualProcessorExit Run()
     {
-        int signal = KvmStopSignal.Number; // install before the first run, so a stop can always kick us
+        _ = KvmStopSignal.Number; // install the handler before the first run, so a stop can always kick us
         lock (_runLock)
         {
             if (_running) throw new InvalidOperationException($"Virtual processor {Id} is already running on another thread.");
@@ -71,6 +71,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
                     }
                     return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = $"KVM_RUN failed: {Libc.Describe(errno)}" };
                 }
+                // Safe: exit_reason lies inside the live kvm_run mapping, which Dispose cannot unmap while _running is set.
                 uint reason = *(uint*)(_run + KvmRunOffsets.ExitReason);
                 if (reason == KvmIoctl.ExitIntr)
                 {
@@ -87,13 +88,17 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
         }
     }
 
+    /// <summary>Takes a pending stop request. The flag and immediate_exit change together under the lock, so a stop can neither be lost nor leave immediate_exit set without a request (which would make KVM_RUN spin on EINTR).</summary>
     private bool TryConsumeStop()
     {
-        if (!_stopRequested) return false;
-        _stopRequested = false;
-        // Safe: _run is the live kvm_run mapping; only this (running) thread clears the flag.
-        Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
-        return true;
+        lock (_runLock)
+        {
+            if (!_stopRequested) return false;
+            _stopRequested = false;
+            // Safe: _run is the live kvm_run mapping (Dispose cannot run while _running is set).
+            Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
+            return true;
+        }
     }
 
     private VirtualProcessorExit Translate(uint reason)
@@ -164,10 +169,10 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
 
     public void RequestStop()
     {
-        _stopRequested = true;
         lock (_runLock)
         {
             if (_run == null) return;
+            _stopRequested = true;
             // Safe: the mapping is live (checked under the lock Dispose also takes). KVM checks immediate_exit on
             // entry, the signal interrupts a KVM_RUN already in progress: together no window is left.
             Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
@@ -198,12 +203,13 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
     private void CompletePendingIo()
     {
         if (!_ioPending) return;
-        // Safe: _run is the live mapping (RequireIdle checked the fd); this thread is the only one running the vCPU.
-        Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
+        // Safe: _run is the live mapping (RequireIdle checked the fd); this thread is the only one using the vCPU now.
+        lock (_runLock) Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
         int r = Libc.Ioctl(_fd, KvmIoctl.Run, 0);
         int errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
-        if (!_stopRequested)
-            Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
+        lock (_runLock)
+            if (!_stopRequested) // a stop requested meanwhile keeps immediate_exit set for the next Run
+                Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
         _ioPending = false;
         if (r < 0 && errno is not (Libc.EINTR or Libc.EAGAIN))
             throw new HypervisorException($"KVM could not complete the pending I/O of vCPU {Id}: {Libc.Describe(errno)}.");

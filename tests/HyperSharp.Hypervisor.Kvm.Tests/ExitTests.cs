@@ -177,4 +177,21 @@ public sealed class ExitTests(ITestOutputHelper output)
         Assert.Equal((ExitKind.Mmio, address, 0x22UL), (e.Kind, e.Address, e.Value));
         Assert.Equal(0x11u, extra.Read<uint>(0));
     }
+
+    [Fact]
+    public void KernelInstructionTheHostCannotRun_IsInternalErrorWithDetail_OrRunsNatively()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv);
+        // MOVQ xmm, r64 at CPL0: hardware runs it; KVM's instruction emulator (paravirtual hosts) does not have it.
+        guest.Load(TestGuest.CodeAddress, a => { a.mov(rax, 0x42); a.movq(xmm0, rax); a.mov(dx, 0x500); a.@out(dx, al); a.hlt(); });
+        using var vp = guest.StartProcessor(0);
+        var e = vp.Run();
+        output.WriteLine(e.ToString());
+        if (e.Kind == ExitKind.InternalError)
+            Assert.Contains("emulation failed", e.Detail);
+        else
+            Assert.Equal((ExitKind.PortIo, 0x500UL, 0x42UL), (e.Kind, e.Address, e.Value));
+    }
 }

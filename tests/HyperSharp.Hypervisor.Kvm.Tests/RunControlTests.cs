@@ -42,6 +42,34 @@ public sealed class RunControlTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void RequestStop_RacingWithRun_NeverLostNeverStuck()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv);
+        guest.Load(TestGuest.CodeAddress, a => { var self = a.CreateLabel(); a.Label(ref self); a.jmp(self); });
+        using var vp = guest.StartProcessor(0);
+        var random = new Random(7);
+        var total = Stopwatch.StartNew();
+        for (int round = 0; round < 50; round++)
+        {
+            // A lost stop would hang Run: the watchdog then ends it, and the elapsed time fails the test.
+            using var watchdog = new Timer(_ => vp.RequestStop(), null, 5000, Timeout.Infinite);
+            int delayUs = random.Next(0, 2000);
+            var stopper = new Thread(() =>
+            {
+                var w = Stopwatch.StartNew();
+                while (w.Elapsed.TotalMicroseconds < delayUs) Thread.SpinWait(50);
+                vp.RequestStop();
+            });
+            stopper.Start();
+            Assert.Equal(ExitKind.Cancelled, vp.Run().Kind); // each request ends exactly one Run
+            stopper.Join();
+            Assert.True(total.ElapsedMilliseconds < 4000, $"round {round}: a stop request was lost");
+        }
+    }
+
+    [Fact]
     public void TwoProcessors_RunConcurrently_AndSeeEachOthersWrites()
     {
         using var hv = KvmTestHost.Open(output);
