@@ -10,6 +10,7 @@ dotnet test HyperSharp.slnx -c Release --no-build -nologo \
   --logger "console;verbosity=normal" --blame-hang-timeout 15m "$@" 2>&1 | tee /tmp/hypersharp-test.log
 status=${PIPESTATUS[0]}
 # One closing line in the plain form CI reads: "N passed, N failed, N skipped".
-awk '/^(Passed!|Failed!)/ { for (i=1;i<=NF;i++) { if ($i=="Failed:") f+=$(i+1); if ($i=="Passed:") p+=$(i+1); if ($i=="Skipped:") s+=$(i+1) } }
-     END { gsub(",","",p); printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' /tmp/hypersharp-test.log
+awk '/^(Passed!|Failed!)/ { for (i=1;i<=NF;i++) { v=$(i+1); gsub(",","",v); if ($i=="Failed:") f+=v; if ($i=="Passed:") p+=v; if ($i=="Skipped:") s+=v } }
+     /^ +Passed: [0-9]+$/ { p+=$2 } /^ +Failed: [0-9]+$/ { f+=$2 } /^ +Skipped: [0-9]+$/ { s+=$2 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' /tmp/hypersharp-test.log
 exit "$status"
