@@ -1,0 +1,152 @@
+using System.Buffers.Binary;
+using HyperSharp.Hypervisor;
+using HyperSharp.Machine.Devices;
+using HyperSharp.Machine.Memory;
+using HyperSharp.Machine.Pci;
+using HyperSharp.Machine.Virtio.Queue;
+using static HyperSharp.Machine.Virtio.Pci.VirtioPciLayout;
+
+namespace HyperSharp.Machine.Virtio.Pci;
+
+/// <summary>
+/// The virtio-over-PCI transport, modern (1.x) interface only: vendor 0x1AF4, device 0x1040 + type,
+/// the common/notify/ISR/device capabilities and an MSI-X table in one 64-bit memory BAR. It
+/// negotiates features, takes the queue addresses, and raises MSI-X messages (or INTx with the ISR
+/// when MSI-X is off). A guest that breaks the queue rules gets DEVICE_NEEDS_RESET, never a host fault.
+/// </summary>
+public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
+{
+    private readonly IVirtioDevice _device;
+    private readonly GuestRam _ram;
+    private readonly IMsiSink _msi;
+    private readonly IInterruptLine _intx;
+    private readonly Action<string> _log;
+    private readonly VirtioQueueConfig[] _queues;
+    private readonly MsixTable _msix;
+    private readonly object _lock = new();
+    private readonly Bar0 _bar;
+    private int _msixCapability;
+    private uint _deviceFeatureSelect, _driverFeatureSelect;
+    private ulong _driverFeatures;
+    private ushort _configVector = NoVector, _queueSelect;
+    private byte _status, _generation, _isr;
+    private bool _intxLevel;
+
+    public VirtioPciDevice(IVirtioDevice device, GuestRam ram, IMsiSink msi, IInterruptLine intx, Action<string>? log = null)
+    {
+        _device = device;
+        _ram = ram;
+        _msi = msi;
+        _intx = intx;
+        _log = log ?? (_ => { });
+        _queues = Enumerable.Range(0, device.QueueCount).Select(_ => new VirtioQueueConfig(device.MaxQueueSize)).ToArray();
+        _msix = new MsixTable(device.QueueCount + 1);
+        _bar = new Bar0(this);
+        Config = BuildConfigSpace(device);
+    }
+
+    public string Name => _device.Name;
+
+    public PciConfigSpace Config { get; }
+
+    public IIoDevice BarDevice(int index) => index == 0 ? _bar : throw new ArgumentOutOfRangeException(nameof(index));
+
+    private PciConfigSpace BuildConfigSpace(IVirtioDevice device)
+    {
+        uint classCode = device.DeviceType switch { 1 => 0x020000u, 2 => 0x018000u, _ => 0xFF0000u };
+        var config = new PciConfigSpace(0x1AF4, (ushort)(0x1040 + device.DeviceType), classCode, 1, 0x1AF4, 0x0040, 1);
+        config.AddBar(new PciBar(0, BarSize, PciBarKind.Memory64));
+        AddVirtioCap(config, 1, CommonOffset, CommonLength);
+        AddVirtioCap(config, 2, NotifyOffset, (uint)(_queues.Length * NotifyMultiplier), NotifyMultiplier);
+        AddVirtioCap(config, 3, IsrOffset, IsrLength);
+        AddVirtioCap(config, 4, DeviceOffset, (uint)Math.Max(device.ConfigSize, 4));
+        Span<byte> msix = stackalloc byte[10];
+        BinaryPrimitives.WriteUInt16LittleEndian(msix, (ushort)(_msix.Count - 1));
+        BinaryPrimitives.WriteUInt32LittleEndian(msix[2..], MsixTableOffset); // BIR 0
+        BinaryPrimitives.WriteUInt32LittleEndian(msix[6..], MsixPbaOffset);
+        _msixCapability = config.AddCapability(0x11, msix, [0x00, 0xC0]); // enable and function-mask bits are writable
+        return config;
+    }
+
+    private static void AddVirtioCap(PciConfigSpace config, byte type, uint offset, uint length, uint? multiplier = null)
+    {
+        Span<byte> body = stackalloc byte[multiplier is null ? 14 : 18];
+        body[0] = (byte)(body.Length + 2); // cap_len counts the id and next bytes
+        body[1] = type;
+        body[2] = 0;                       // BAR 0
+        BinaryPrimitives.WriteUInt32LittleEndian(body[6..], offset);
+        BinaryPrimitives.WriteUInt32LittleEndian(body[10..], length);
+        if (multiplier is uint m) BinaryPrimitives.WriteUInt32LittleEndian(body[14..], m);
+        config.AddCapability(0x09, body);
+    }
+
+    private bool MsixEnabled => (Config.Raw[_msixCapability + 3] & 0x80) != 0;
+    private bool MsixMasked => (Config.Raw[_msixCapability + 3] & 0x40) != 0;
+
+    public void QueueInterrupt(int queue)
+    {
+        lock (_lock) Interrupt(_queues[queue].MsixVector, 1);
+    }
+
+    public void ConfigChanged()
+    {
+        lock (_lock)
+        {
+            _generation++;
+            Interrupt(_configVector, 2);
+        }
+    }
+
+    /// <summary>Sends the vector's MSI-X message, or sets the ISR bit and raises INTx when MSI-X is off. Caller holds the lock.</summary>
+    private void Interrupt(ushort vector, byte isrBit)
+    {
+        if (MsixEnabled)
+        {
+            if (vector == NoVector || vector >= _msix.Count) return;
+            if (MsixMasked || _msix.IsMasked(vector)) { _msix.SetPending(vector); return; }
+            var (address, data) = _msix.Message(vector);
+            _msi.Signal(address, data);
+            return;
+        }
+        _isr |= isrBit;
+        SetIntx(true);
+    }
+
+    private void SetIntx(bool level)
+    {
+        if ((Config.Command & PciConfigSpace.CommandIntxDisable) != 0) level = false;
+        if (level == _intxLevel) return;
+        _intxLevel = level;
+        _intx.Set(level);
+    }
+
+    void IPciDevice.ConfigWritten(int offset, int length)
+    {
+        // Unmasking (function mask cleared, or MSI-X turned on) delivers what was held pending.
+        if (offset <= _msixCapability + 3 && offset + length > _msixCapability + 2) lock (_lock) DeliverPending();
+    }
+
+    private void DeliverPending()
+    {
+        if (!MsixEnabled || MsixMasked) return;
+        foreach (int v in _msix.TakeDeliverable()) { var (a, d) = _msix.Message(v); _msi.Signal(a, d); }
+    }
+
+    /// <summary>The guest wrote a queue's notify address.</summary>
+    private void Notify(int queue)
+    {
+        if (queue < 0 || queue >= _queues.Length || (_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+        try { _device.ProcessQueue(queue); }
+        catch (Exception e) when (e is VirtqueueException or GuestMemoryAccessException)
+        {
+            MarkBroken($"queue {queue}: {e.Message}");
+        }
+    }
+
+    private void MarkBroken(string why)
+    {
+        _log($"{Name}: the guest broke the virtio rules ({why}); device needs reset");
+        lock (_lock) { _status |= StatusNeedsReset; }
+        ConfigChanged();
+    }
+}
