@@ -1,0 +1,118 @@
+using HyperSharp.Hypervisor;
+using HyperSharp.Machine.Devices;
+using HyperSharp.Machine.Devices.Pm;
+using HyperSharp.Machine.Devices.Serial;
+
+namespace HyperSharp.Machine;
+
+/// <summary>
+/// One running virtual machine: its partition, memory, buses and devices, and a thread per vCPU
+/// that runs guest code and dispatches port and MMIO exits to the buses. Assembled by
+/// <see cref="VirtualMachineBuilder"/>; <see cref="Run"/> returns when the guest powers off, resets,
+/// crashes, or the host stops it.
+/// </summary>
+public sealed class VirtualMachine : IDisposable
+{
+    private readonly List<IDisposable> _owned;
+    private readonly IReadOnlyList<IVirtualProcessor> _processors;
+    private readonly Action<string> _log;
+    private VmStopped? _stopped;
+    private readonly object _stopLock = new();
+
+    internal VirtualMachine(IPartition partition, GuestMemory memory, IReadOnlyList<IVirtualProcessor> processors, IoBus<IPortIoDevice> ports,
+        IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log)
+    {
+        Partition = partition;
+        Memory = memory;
+        _processors = processors;
+        Ports = ports;
+        Mmio = mmio;
+        Console = console;
+        Pm = pm;
+        _owned = owned;
+        _log = log;
+    }
+
+    public IPartition Partition { get; }
+    public GuestMemory Memory { get; }
+    public IoBus<IPortIoDevice> Ports { get; }
+    public IoBus<IMmioDevice> Mmio { get; }
+    public Serial16550 Console { get; }
+    internal AcpiPm Pm { get; }
+
+    /// <summary>Runs every vCPU on its own thread until the machine stops; returns why.</summary>
+    public VmStopped Run()
+    {
+        var threads = _processors.Select((vp, i) => new Thread(() => RunProcessor(vp)) { Name = $"vcpu{i}", IsBackground = true }).ToList();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        return _stopped ?? new VmStopped(VmStopReason.Stopped);
+    }
+
+    /// <summary>Presses the ACPI power button: a guest with ACPI shuts down cleanly.</summary>
+    public void RequestShutdown() => Pm.PressPowerButton();
+
+    /// <summary>Stops the machine at once (turn off).</summary>
+    public void Stop(VmStopReason reason = VmStopReason.Stopped, string? detail = null)
+    {
+        lock (_stopLock)
+        {
+            _stopped ??= new VmStopped(reason, detail);
+        }
+        foreach (var vp in _processors) vp.RequestStop();
+    }
+
+    internal void PowerOff() => Stop(VmStopReason.PowerOff);
+    internal void Reset() => Stop(VmStopReason.Reset);
+
+    private void RunProcessor(IVirtualProcessor vp)
+    {
+        try
+        {
+            while (_stopped is null)
+            {
+                var exit = vp.Run();
+                switch (exit.Kind)
+                {
+                    case ExitKind.PortIo:
+                        for (int i = 0; i < exit.Count; i++)
+                        {
+                            var slice = exit.Data.Slice(i * exit.Size, exit.Size);
+                            if (exit.IsWrite) Ports.Write(exit.Address, slice); else Ports.Read(exit.Address, slice);
+                        }
+                        break;
+                    case ExitKind.Mmio:
+                        if (exit.IsWrite) Mmio.Write(exit.Address, exit.Data[..exit.Size]); else Mmio.Read(exit.Address, exit.Data[..exit.Size]);
+                        break;
+                    case ExitKind.Halt:
+                        Thread.Sleep(1); // only without in-backend interrupt controllers
+                        break;
+                    case ExitKind.Shutdown:
+                        Stop(VmStopReason.TripleFault, $"vCPU {vp.Id} triple-faulted");
+                        break;
+                    case ExitKind.SystemEvent:
+                        Stop(exit.SystemEvent switch { SystemEventKind.PowerOff => VmStopReason.PowerOff, SystemEventKind.Reset => VmStopReason.Reset, _ => VmStopReason.GuestCrash });
+                        break;
+                    case ExitKind.Cancelled:
+                        break;
+                    default:
+                        Stop(VmStopReason.HostError, $"vCPU {vp.Id}: {exit.ToString()}");
+                        break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _log($"vCPU {vp.Id} failed: {e}");
+            Stop(VmStopReason.HostError, $"vCPU {vp.Id}: {e.Message}");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var vp in _processors) vp.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        Partition.Dispose();
+        Memory.Dispose();
+    }
+}

@@ -1,0 +1,27 @@
+namespace HyperSharp.Machine;
+
+/// <summary>A disk to attach as virtio-blk.</summary>
+public sealed record DiskAttachment(string Path, bool ReadOnly = false);
+
+/// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
+public sealed record VmConfig
+{
+    public int Processors { get; init; } = 1;
+    public ulong MemorySize { get; init; } = 512UL << 20;
+    public required string KernelPath { get; init; }
+    public string? InitrdPath { get; init; }
+    public string CommandLine { get; init; } = "console=ttyS0";
+    public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
+
+    /// <summary>Receives every byte the guest writes to COM1.</summary>
+    public Action<byte> ConsoleOutput { get; init; } = _ => { };
+
+    /// <summary>Where device errors and VMM notices go (rate-limited per device).</summary>
+    public Action<string> Log { get; init; } = _ => { };
+}
+
+/// <summary>Why a virtual machine stopped running.</summary>
+public enum VmStopReason { PowerOff, Reset, TripleFault, GuestCrash, HostError, Stopped }
+
+/// <summary>The outcome of <see cref="VirtualMachine.Run"/>: the reason and, for errors, what happened.</summary>
+public sealed record VmStopped(VmStopReason Reason, string? Detail = null);
