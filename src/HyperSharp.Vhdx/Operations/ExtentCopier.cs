@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 
 namespace HyperSharp.Vhdx.Operations;
 
 /// <summary>
-/// Copies the resolved view of a stack of layers into a target disk, skipping what holds no
-/// data. The calling thread resolves and reads; a writer thread writes, fed through a small
-/// bounded queue, so reading the next buffer overlaps writing the previous one (the same idea as
-/// qemu-img convert's parallel requests, with two threads instead of coroutines).
+/// Copies the resolved view of a stack of layers into a target disk, skipping what holds no data.
+/// The calling thread resolves extents into chunks; several workers read chunks in parallel (the
+/// same idea as qemu-img convert's parallel requests) and then take turns writing them in offset
+/// order. Reads overlap each other and the write in progress, while a dynamic target still
+/// allocates its blocks in virtual order, so the result is laid out sequentially.
 /// </summary>
 internal sealed class ExtentCopier
 {
@@ -16,13 +18,14 @@ internal sealed class ExtentCopier
     /// <summary>Zero runs shorter than this inside a data buffer are written rather than skipped.</summary>
     private const int ZeroGranule = 64 << 10;
 
-    private const int QueueDepth = 3;
-
     private readonly IReadOnlyList<IVirtualDisk> _layers;
     private readonly IVirtualDisk _target;
     private readonly bool _targetIsFresh;
     private readonly int _bufferSize;
+    private readonly int _workers;
     private readonly IProgress<long>? _progress;
+    private readonly object _turnLock = new();
+    private long _nextToWrite;
     private long _done;
 
     /// <param name="layers">The source, top layer first; runs that fall below the last layer are left alone in the target.</param>
@@ -32,7 +35,7 @@ internal sealed class ExtentCopier
     /// False for an existing target (merge): zero runs are unmapped there, since the view reads zeros.
     /// </param>
     public ExtentCopier(IReadOnlyList<IVirtualDisk> layers, IVirtualDisk target, bool targetIsFresh,
-        IProgress<long>? progress, int bufferSize = DefaultBufferSize)
+        IProgress<long>? progress, int bufferSize = DefaultBufferSize, int workers = 0)
     {
         if (bufferSize < ZeroGranule || bufferSize % ZeroGranule != 0)
             throw new ArgumentOutOfRangeException(nameof(bufferSize), $"the buffer size must be a multiple of {ZeroGranule} bytes");
@@ -41,42 +44,54 @@ internal sealed class ExtentCopier
         _targetIsFresh = targetIsFresh;
         _progress = progress;
         _bufferSize = bufferSize;
+        // One more worker than cores: while one writes, the others keep every core reading.
+        _workers = workers > 0 ? workers : Math.Clamp(Environment.ProcessorCount + 1, 3, 8);
     }
 
     /// <summary>Copies bytes [0, <paramref name="length"/>) of the view. Does not flush the target.</summary>
     public void Copy(long length, CancellationToken cancel = default)
     {
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        using var queue = new BlockingCollection<WorkItem>(QueueDepth);
-        using var free = new BlockingCollection<byte[]>();
-        for (int i = 0; i < QueueDepth + 2; i++) free.Add(GC.AllocateUninitializedArray<byte>(_bufferSize, pinned: true));
-        Exception? writerError = null;
-        var writer = new Thread(() =>
+        using var chunks = new BlockingCollection<Chunk>(_workers * 2);
+        using var wake = failed.Token.Register(() => { lock (_turnLock) Monitor.PulseAll(_turnLock); });
+        Exception? error = null;
+        var threads = new Thread[_workers];
+        for (int i = 0; i < threads.Length; i++)
         {
-            try
+            threads[i] = new Thread(() =>
             {
-                foreach (var item in queue.GetConsumingEnumerable()) { Apply(item); if (item.Buffer is not null) free.Add(item.Buffer); }
-            }
-            catch (Exception e) { writerError = e; failed.Cancel(); }
-        }) { IsBackground = true, Name = "disk copy writer" };
-        writer.Start();
+                try { Work(chunks, failed.Token); }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref error, e, null);
+                    failed.Cancel();
+                }
+            }) { IsBackground = true, Name = "disk copy" };
+            threads[i].Start();
+        }
         try
         {
-            Produce(length, queue, free, failed.Token);
+            Produce(length, chunks, failed.Token);
         }
-        catch (OperationCanceledException) when (writerError is not null) { }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref error, e, null);
+            failed.Cancel();
+        }
         finally
         {
-            queue.CompleteAdding();
-            writer.Join();
+            chunks.CompleteAdding();
+            foreach (var t in threads) t.Join();
         }
-        if (writerError is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(writerError);
+        // The first failure is kept: it cancels the others, whose cancellations are not the news.
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
     }
 
-    private void Produce(long length, BlockingCollection<WorkItem> queue, BlockingCollection<byte[]> free, CancellationToken token)
+    /// <summary>Resolves the view into chunks of at most one buffer, numbered in offset order; skips what needs no work.</summary>
+    private void Produce(long length, BlockingCollection<Chunk> chunks, CancellationToken token)
     {
         var resolver = new LayerResolver(_layers);
-        long offset = 0;
+        long offset = 0, sequence = 0;
         while (offset < length)
         {
             token.ThrowIfCancellationRequested();
@@ -84,56 +99,69 @@ internal sealed class ExtentCopier
             long max = Math.Min(length - offset, _bufferSize - offset % _bufferSize);
             var run = resolver.Resolve(offset, max);
             int n = (int)run.Length;
-            switch (run.State)
-            {
-                case ResolvedState.Below:
-                    Done(n);
-                    break;
-                case ResolvedState.Zero:
-                    if (_targetIsFresh) Done(n);
-                    else queue.Add(new WorkItem(offset, null, n), token);
-                    break;
-                case ResolvedState.Data:
-                    var buffer = free.Take(token);
-                    _layers[run.Layer].Read(offset, buffer.AsSpan(0, n));
-                    if (ZeroScan.IsZero(buffer.AsSpan(0, n)))
-                    {
-                        free.Add(buffer);
-                        if (_targetIsFresh) Done(n);
-                        else queue.Add(new WorkItem(offset, null, n), token);
-                    }
-                    else queue.Add(new WorkItem(offset, buffer, n), token);
-                    break;
-            }
+            bool skip = run.State == ResolvedState.Below || (run.State == ResolvedState.Zero && _targetIsFresh);
+            if (skip) Done(n);
+            else chunks.Add(new Chunk(sequence++, offset, n, run.State, run.Layer), token);
             offset += n;
         }
     }
 
-    private void Apply(WorkItem item)
+    private void Work(BlockingCollection<Chunk> chunks, CancellationToken token)
     {
-        if (item.Buffer is null)
+        var buffer = GC.AllocateUninitializedArray<byte>(_bufferSize, pinned: true);
+        while (chunks.TryTake(out var chunk, Timeout.Infinite, token))
         {
-            _target.Unmap(item.Offset, item.Length);
-        }
-        else if (!_targetIsFresh)
-        {
-            _target.Write(item.Offset, item.Buffer.AsSpan(0, item.Length));
-        }
-        else
-        {
-            // A fresh target already reads zeros: write only the pieces that hold data, so a
-            // dynamic target does not allocate for them and a raw target stays sparse.
-            var data = item.Buffer.AsSpan(0, item.Length);
-            int pos = 0;
-            while (true)
+            bool hasData = false;
+            if (chunk.State == ResolvedState.Data)
             {
-                var (start, count) = ZeroScan.NextDataRun(data, pos, ZeroGranule);
-                if (start < 0) break;
-                _target.Write(item.Offset + start, data.Slice(start, count));
-                pos = start + count;
+                _layers[chunk.Layer].Read(chunk.Offset, buffer.AsSpan(0, chunk.Length));
+                hasData = !ZeroScan.IsZero(buffer.AsSpan(0, chunk.Length));
+            }
+            WaitTurn(chunk.Sequence, token);
+            try
+            {
+                if (hasData) Write(chunk.Offset, buffer.AsSpan(0, chunk.Length));
+                else if (!_targetIsFresh) _target.Unmap(chunk.Offset, chunk.Length);
+            }
+            finally { EndTurn(); }
+            Done(chunk.Length);
+        }
+    }
+
+    private void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        if (!_targetIsFresh) { _target.Write(offset, data); return; }
+        // A fresh target already reads zeros: write only the pieces that hold data, so a dynamic
+        // target does not allocate for them and a raw target stays sparse.
+        int pos = 0;
+        while (true)
+        {
+            var (start, count) = ZeroScan.NextDataRun(data, pos, ZeroGranule);
+            if (start < 0) return;
+            _target.Write(offset + start, data.Slice(start, count));
+            pos = start + count;
+        }
+    }
+
+    private void WaitTurn(long sequence, CancellationToken token)
+    {
+        lock (_turnLock)
+        {
+            while (_nextToWrite != sequence)
+            {
+                token.ThrowIfCancellationRequested();
+                Monitor.Wait(_turnLock);
             }
         }
-        Done(item.Length);
+    }
+
+    private void EndTurn()
+    {
+        lock (_turnLock)
+        {
+            _nextToWrite++;
+            Monitor.PulseAll(_turnLock);
+        }
     }
 
     private void Done(long bytes)
@@ -142,6 +170,6 @@ internal sealed class ExtentCopier
         _progress?.Report(total);
     }
 
-    /// <summary>One write (with a buffer) or unmap (without) handed to the writer thread.</summary>
-    private readonly record struct WorkItem(long Offset, byte[]? Buffer, int Length);
+    /// <summary>One piece of work: the chunk's place in write order, its range, and where its data is.</summary>
+    private readonly record struct Chunk(long Sequence, long Offset, int Length, ResolvedState State, int Layer);
 }
