@@ -105,8 +105,8 @@ io_case() { # name bs step count write
 }
 io_case randread 4096 "$step_rand" 200000 0
 io_case randwrite 4096 "$step_rand" 100000 1
-io_case seqread 1048576 1048576 4096 0
-io_case seqwrite 1048576 1048576 4096 1
+io_case seqread 1048576 1048576 16384 0
+io_case seqwrite 1048576 1048576 16384 1
 
 # ---- table -------------------------------------------------------------------------------------
 qr=$(printf '%s\n' "${q_r2v[@]}" | best); or=$(printf '%s\n' "${o_r2v[@]}" | best); cr=$(printf '%s\n' "${c_r2v[@]}" | best)

@@ -15,6 +15,7 @@ public sealed class ProgressBar : IProgress<long>, IDisposable
     private readonly object _lock = new();
     private long _done;
     private long _lastDrawMs = -1000;
+    private bool _finished;
 
     public ProgressBar(CliContext context, string label, long total)
     {
@@ -28,7 +29,7 @@ public sealed class ProgressBar : IProgress<long>, IDisposable
         if (_writer is null) return;
         lock (_lock)
         {
-            if (value <= _done) return;
+            if (_finished || value <= _done) return;
             _done = value;
             long now = _clock.ElapsedMilliseconds;
             if (now - _lastDrawMs < 100 && value < _total) return;
@@ -44,13 +45,18 @@ public sealed class ProgressBar : IProgress<long>, IDisposable
         int filled = (int)(fraction * width);
         double seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
         string rate = SizeParser.Format((long)(_done / seconds)) + "/s";
-        _writer!.Write($"\r{_label} [{new string('#', filled)}{new string('.', width - filled)}] {fraction,4:P0} {SizeParser.Format(_done)} of {SizeParser.Format(_total)}, {rate}   ");
+        _writer!.Write($"\r{_label} [{new string('#', filled)}{new string('.', width - filled)}] {fraction * 100,3:0}% {SizeParser.Format(_done)} of {SizeParser.Format(_total)}, {rate}   ");
         _writer.Flush();
     }
 
     public void Dispose()
     {
         if (_writer is null) return;
-        lock (_lock) { if (_done > 0) _writer.WriteLine(); }
+        lock (_lock)
+        {
+            if (_finished) return;
+            _finished = true;
+            if (_done > 0) _writer.WriteLine(); // leave the finished bar on its own line
+        }
     }
 }

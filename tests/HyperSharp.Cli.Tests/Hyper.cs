@@ -8,7 +8,12 @@ public static class Hyper
 {
     public static HyperResult Run(params string[] args) => RunWithInput(null, args);
 
-    public static HyperResult RunWithInput(byte[]? stdin, params string[] args)
+    public static HyperResult RunWithInput(byte[]? stdin, params string[] args) => RunCore(stdin, false, args);
+
+    /// <summary>As if stderr were a terminal: progress bars are drawn.</summary>
+    public static HyperResult RunOnTerminal(params string[] args) => RunCore(null, true, args);
+
+    private static HyperResult RunCore(byte[]? stdin, bool terminal, string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -19,7 +24,7 @@ public static class Hyper
             Error = error,
             OpenStdin = () => new MemoryStream(stdin ?? []),
             OpenStdout = () => binary,
-            ShowProgress = false,
+            ShowProgress = terminal,
         };
         int exit = Program.Run(args, context);
         return new HyperResult(exit, output.ToString(), error.ToString(), binary.ToArray());

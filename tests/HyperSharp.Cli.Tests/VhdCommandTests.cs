@@ -155,6 +155,7 @@ public class VhdCommandTests
     [InlineData(2, "vhd", "new", "{dir}/x.avhdx", "--type", "differencing")]
     [InlineData(1, "vhd", "new", "{dir}/x.vhdx", "1G", "--block-size", "3MB")]
     [InlineData(2, "vhd", "read", "{dir}/disk.vhdx", "1M", "8M")]
+    [InlineData(2, "vhd", "new", "{dir}/x.img", "--parent", "{dir}/disk.vhdx")]
     [InlineData(2, "vhd", "nonsense")]
     [InlineData(2)]
     [InlineData(1, "vhd", "merge", "{dir}/disk.vhdx")]
@@ -169,6 +170,23 @@ public class VhdCommandTests
         Assert.StartsWith("hyper: ", r.Error);
         Assert.DoesNotContain("   at ", r.Error);
         Assert.False(File.Exists(dir.File("x.vhdx")));
+    }
+
+    [Fact]
+    public void ProgressIsDrawnOnATerminalAndQuietOtherwise()
+    {
+        using var dir = new TempDir();
+        string source = dir.File("s.vhdx");
+        Ok(Hyper.Run("vhd", "new", source, "64MB"));
+        Ok(Hyper.RunWithInput(Random(1 << 20, 6), "vhd", "write", source, "10M"));
+        var quiet = Hyper.Run("vhd", "convert", source, dir.File("quiet.raw"));
+        Ok(quiet);
+        Assert.Empty(quiet.Error);
+        var shown = Hyper.RunOnTerminal("vhd", "convert", source, dir.File("shown.raw"));
+        Ok(shown);
+        Assert.Contains("convert [", shown.Error);
+        Assert.Contains("100%", shown.Error);
+        Assert.Contains("64 MiB of 64 MiB", shown.Error);
     }
 
     [Fact]

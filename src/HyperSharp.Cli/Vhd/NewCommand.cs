@@ -26,6 +26,9 @@ internal static class NewCommand
             var diskType = VhdOptions.ParseType(result.GetValue(type)) ?? (parentPath is null ? DiskType.Dynamic : DiskType.Differencing);
             if (diskType == DiskType.Differencing && parentPath is null) throw new UsageException("a differencing disk needs --parent");
             if (diskType != DiskType.Differencing && parentPath is not null) throw new UsageException("--parent is only for differencing disks");
+            var diskFormat = VhdOptions.ParseFormat(result.GetValue(format)) ?? VirtualDisk.FormatFromExtension(file);
+            if (diskFormat == DiskFormat.Raw && diskType == DiskType.Differencing)
+                throw new UsageException("a raw file cannot be a differencing disk; name it .avhdx (or .vhdx) or pass --format vhdx");
             string? sizeText = result.GetValue(size);
             long capacity = 0;
             if (diskType == DiskType.Differencing)
@@ -40,7 +43,7 @@ internal static class NewCommand
             }
             var options = new DiskCreateOptions
             {
-                Format = VhdOptions.ParseFormat(result.GetValue(format)) ?? VirtualDisk.FormatFromExtension(file),
+                Format = diskFormat,
                 Type = diskType,
                 Capacity = capacity,
                 BlockSize = VhdOptions.ParseBlockSize(result.GetValue(blockSize)),

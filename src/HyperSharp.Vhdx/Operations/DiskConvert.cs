@@ -20,11 +20,9 @@ public static class DiskConvert
         IProgress<long>? progress = null, CancellationToken cancel = default)
     {
         options ??= new ConvertOptions();
-        if (Path.GetFullPath(targetPath) == source.Path)
-            throw new VirtualDiskException($"{targetPath}: the target is the source; convert to another file");
         foreach (var layer in DiskChain.Layers(source))
             if (Path.GetFullPath(targetPath) == layer.Path)
-                throw new VirtualDiskException($"{targetPath}: the target is in the source's parent chain; convert to another file");
+                throw new VirtualDiskException($"{targetPath}: the target is the source or in its parent chain; convert to another file");
         var create = TargetOptions(source, targetPath, options);
         using var staged = new StagedFile(targetPath, options.Overwrite);
         using (var target = VirtualDisk.Create(staged.TempPath, create))
