@@ -96,6 +96,7 @@ io_case() { # name bs step count write
     os=$(bench io "$img" --bs "$bs" --step "$step" --count "$count" --depth 4 $([ "$write" = 1 ] && echo --write) | field seconds)
     o+=("$os")
   done
+  echo "$name seconds: qemu ${q[*]} | ours ${o[*]}" >&2
   res[$name.q]=$(printf '%s\n' "${q[@]}" | best)
   res[$name.o]=$(printf '%s\n' "${o[@]}" | best)
   res[$name.qm]=$(printf '%s\n' "${q[@]}" | median)
@@ -107,6 +108,9 @@ io_case randread 4096 "$step_rand" 200000 0
 io_case randwrite 4096 "$step_rand" 100000 1
 io_case seqread 1048576 1048576 16384 0
 io_case seqwrite 1048576 1048576 16384 1
+
+echo "raw->vhdx seconds: qemu ${q_r2v[*]} | ours ${o_r2v[*]} | cli ${c_r2v[*]}" >&2
+echo "vhdx->raw seconds: qemu ${q_v2r[*]} | ours ${o_v2r[*]} | cli ${c_v2r[*]}" >&2
 
 # ---- table -------------------------------------------------------------------------------------
 qr=$(printf '%s\n' "${q_r2v[@]}" | best); or=$(printf '%s\n' "${o_r2v[@]}" | best); cr=$(printf '%s\n' "${c_r2v[@]}" | best)

@@ -41,18 +41,20 @@ internal static class IoBench
         Exception? failure = null;
         for (int t = 0; t < depth; t++)
         {
-            var buffer = GC.AllocateArray<byte>(bs, pinned: true);
-            buffer.AsSpan().Fill(pattern);
+            var buffer = PageAlignedBuffer.Allocate(bs);
+            buffer.Memory.Span.Fill(pattern);
             threads[t] = new Thread(() =>
             {
+                using var owned = buffer;
+                var span = owned.Memory.Span;
                 try
                 {
                     long i;
                     while ((i = Interlocked.Increment(ref next)) < count)
                     {
                         long offset = (start + i * step) % capacity;
-                        if (write) disk.Write(offset, buffer);
-                        else disk.Read(offset, buffer);
+                        if (write) disk.Write(offset, span);
+                        else disk.Read(offset, span);
                     }
                 }
                 catch (Exception e) { failure = e; }
