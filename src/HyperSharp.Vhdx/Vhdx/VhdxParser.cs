@@ -9,6 +9,8 @@ namespace HyperSharp.Vhdx.Vhdx;
 /// </summary>
 internal static class VhdxParser
 {
+    public const uint MaxMetadataRegionLength = 256 * (uint)VhdxFormat.MiB;
+
     public static void CheckIdentifier(VhdxStorage storage)
     {
         long length = storage.Length;
@@ -84,6 +86,9 @@ internal static class VhdxParser
         if (bat.FileOffset + bat.Length > storage.Length)
             throw Corrupt(storage, "BAT region", bat.FileOffset, $"ends at 0x{bat.FileOffset + bat.Length:X}, beyond the end of the file ({storage.Length} bytes): truncated");
 
+        // The table holds at most 2047 items of at most 1 MiB; real images use 1 MiB. Refuse what would be a huge allocation.
+        if (meta.Length > MaxMetadataRegionLength)
+            throw Corrupt(storage, "metadata region", meta.FileOffset, $"is {meta.Length} bytes, more than the {MaxMetadataRegionLength >> 20} MiB this implementation accepts");
         var region = new byte[meta.Length];
         storage.ReadMetadata(meta.FileOffset, region);
         var entries = MetadataTable.TryParse(region, meta.Length, out var error)
