@@ -39,7 +39,7 @@ internal static class BatValidator
             if (!hasData) continue;
             long offset = BatEntry.FileOffset(e);
             long size = isBitmap ? VhdxFormat.SectorBitmapBlockSize : g.BlockSize;
-            if (offset + size > fileLength)
+            if (offset < 0 || offset > fileLength - size) // offset < 0: a FileOffsetMB of 2^43 or more overflows
             {
                 yield return new Problem(i, at, $"{what} points to 0x{offset:X}, whose {size}-byte block ends beyond the end of the file ({fileLength} bytes)");
                 continue;
@@ -87,7 +87,7 @@ internal static class BatValidator
         {
             if ((i + 1) % (g.ChunkRatio + 1) == 0 || BatEntry.State(bat[i]) != BlockState.Unmapped || BatEntry.FileOffset(bat[i]) == 0) continue;
             long offset = BatEntry.FileOffset(bat[i]), end = offset + g.BlockSize;
-            bool usable = end <= fileLength;
+            bool usable = offset > 0 && offset <= fileLength - g.BlockSize;
             for (long mib = offset / VhdxFormat.MiB; usable && mib < end / VhdxFormat.MiB; mib++) usable = !used[(int)mib];
             if (usable) Mark(offset, end);
             else bat[i] = BatEntry.Make(BlockState.Unmapped, 0);

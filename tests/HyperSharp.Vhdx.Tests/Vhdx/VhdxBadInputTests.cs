@@ -232,6 +232,7 @@ public class VhdxBadInputTests(ITestOutputHelper output)
     [InlineData("key outside the item")]
     [InlineData("odd key length")]
     [InlineData("wrong locator type")]
+    [InlineData("NUL in the relative path")]
     [InlineData("missing parent")]
     [InlineData("windows drive path only")]
     [InlineData("parent is not a VHDX")]
@@ -249,6 +250,7 @@ public class VhdxBadInputTests(ITestOutputHelper output)
             case "key outside the item": WriteUInt32(a, at + 20, 0x7FFF_FFF0); break;
             case "odd key length": Write(a, at + 20 + 8, [3, 0]); break;
             case "wrong locator type": Write(a, at, Guid.NewGuid().ToByteArray()); break;
+            case "NUL in the relative path": RewriteLocator(a, new() { ["parent_linkage"] = Guid.NewGuid().ToString("B"), ["relative_path"] = "base\0.vhdx" }); break;
             case "missing parent": File.Delete(parent); break;
             case "windows drive path only":
                 RewriteLocator(a, new() { ["parent_linkage"] = Guid.NewGuid().ToString("B"), ["absolute_win32_path"] = @"C:\vms\base.vhdx" });
@@ -261,7 +263,7 @@ public class VhdxBadInputTests(ITestOutputHelper output)
         }
         var e = TryOpenAndRead(a, output: output);
         Assert.NotNull(e);
-        if (variant is "no linkage" or "entry count 60000" or "key outside the item" or "odd key length" or "wrong locator type")
+        if (variant is "no linkage" or "entry count 60000" or "key outside the item" or "odd key length" or "wrong locator type" or "NUL in the relative path")
             Assert.Contains("parent locator", Assert.IsType<CorruptImageException>(e).Structure);
     }
 
