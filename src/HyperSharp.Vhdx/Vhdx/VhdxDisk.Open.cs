@@ -3,6 +3,7 @@ namespace HyperSharp.Vhdx.Vhdx;
 public sealed partial class VhdxDisk
 {
     private const int MaxChainDepth = 256;
+    private const uint MaxReplayLogLength = 1024 * (uint)VhdxFormat.MiB;
 
     /// <summary>Opens an image; replays a pending log (in memory when read-only); opens the parent chain of a differencing disk.</summary>
     public static VhdxDisk Open(string path, DiskOpenOptions? options = null) =>
@@ -85,6 +86,9 @@ public sealed partial class VhdxDisk
     /// </summary>
     private static (VhdxHeader, int) ReplayLog(VhdxStorage storage, VhdxHeader header, int slot)
     {
+        if (header.LogLength > MaxReplayLogLength)
+            throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset,
+                $"the log to replay is {header.LogLength} bytes, more than the {MaxReplayLogLength >> 20} MiB this implementation accepts");
         var log = new byte[header.LogLength];
         storage.ReadData((long)header.LogOffset, log);
         var active = LogReplay.FindActive(log, header.LogGuid, out var error)

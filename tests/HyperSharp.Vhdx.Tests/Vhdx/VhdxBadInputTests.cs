@@ -352,6 +352,62 @@ public class VhdxBadInputTests(ITestOutputHelper output)
         output.WriteLine($"{variant}: {c.Message}");
     }
 
+    /// <summary>A header naming a 4 GiB log (valid CRC, sparse file) must be refused, not allocated.</summary>
+    [Fact]
+    public void HugeLogIsRefused()
+    {
+        using var dir = new TempDir();
+        string path = MakeDynamic(dir);
+        long length = new FileInfo(path).Length;
+        SetLength(path, length + 0xFFF00000L);
+        EditBothHeaders(path, b =>
+        {
+            Guid.NewGuid().TryWriteBytes(b.AsSpan(48, 16));
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(68), 0xFFF00000);
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(72), (ulong)length);
+        });
+        var c = ExpectCorrupt(path, "log", output);
+        output.WriteLine(c.Message);
+        SetLength(path, 0);
+    }
+
+    /// <summary>
+    /// A 64 MiB log whose every sector starts a plausible entry claiming to be 32 MiB long (each
+    /// failing only its checksum): scanning it naively costs 16384 x 32 MiB of checksumming. It must
+    /// be refused (or replayed) in bounded time.
+    /// </summary>
+    [Fact]
+    public void LogFullOfFakeEntriesDoesNotHang()
+    {
+        using var dir = new TempDir();
+        string path = MakeDynamic(dir);
+        long length = new FileInfo(path).Length;
+        const int logLength = 64 << 20;
+        var guid = Guid.NewGuid();
+        var log = new byte[logLength];
+        for (int at = 0; at < logLength; at += 4096)
+        {
+            var e = log.AsSpan(at, 4096);
+            BinaryPrimitives.WriteUInt32LittleEndian(e, VhdxFormat.LogEntrySignature);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[4..], 0xBAD);     // checksum: wrong
+            BinaryPrimitives.WriteUInt32LittleEndian(e[8..], 32 << 20);  // entry length
+            BinaryPrimitives.WriteUInt32LittleEndian(e[12..], 0);        // tail
+            BinaryPrimitives.WriteUInt64LittleEndian(e[16..], 1);        // sequence
+            guid.TryWriteBytes(e[32..]);
+        }
+        Write(path, length, log);
+        EditBothHeaders(path, b =>
+        {
+            guid.TryWriteBytes(b.AsSpan(48, 16));
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(68), logLength);
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(72), (ulong)length);
+        });
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var c = ExpectCorrupt(path, "log", output);
+        output.WriteLine($"{sw.ElapsedMilliseconds} ms: {c.Message}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"scanning the hostile log took {sw.Elapsed}");
+    }
+
     /// <summary>
     /// A writable open replays a log into the file; a hostile log must still not make it hang
     /// (zero-filling a terabyte) or fail with something other than a VirtualDiskException.
