@@ -16,6 +16,8 @@ namespace HyperSharp.Vhdx.Tests.Vhdx;
 ///  3. closes it and runs `qemu-img check` (512-byte-sector images; qemu refuses 4096): clean.
 /// Every sector must hold the generation of the last acknowledged write to it, or that of a later
 /// write the writer may have issued before it was killed (the old or the new content, never garbage).
+/// Every third image is a differencing child of a parent filled with generation-1 data (its sector
+/// bitmaps go through the log too; qemu cannot check those, a peer gap).
 /// The same image serves several trials (the state found after one trial is the baseline of the
 /// next), then a fresh one is made so allocation stays heavy.
 /// </summary>
@@ -48,7 +50,9 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
         long acknowledgedOps = 0, maybeOps = 0;
         TimeSpan writerTime = TimeSpan.Zero, verifyTime = TimeSpan.Zero, qemuTime = TimeSpan.Zero;
         long[] baseline = [];
-        string image = dir.File("crash.vhdx"), journal = dir.File("journal.bin");
+        string image = dir.File("crash.vhdx"), journal = dir.File("journal.bin"), parentImage = dir.File("parent.vhdx");
+        bool differencing = false;
+        int differencingImages = 0;
         int sector = 512, block = (int)MiB;
         long capacity = 0;
 
@@ -61,15 +65,35 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
                 block = imageNo % 3 == 2 ? 2 * (int)MiB : (int)MiB;
                 capacity = (imageNo % 2 == 0 ? 64 : 96) * MiB;
                 File.Delete(image);
-                using (VirtualDisk.Create(image, new DiskCreateOptions { Capacity = capacity, BlockSize = block, LogicalSectorSize = sector })) { }
+                differencing = imageNo % 3 == 1;
                 baseline = new long[capacity / sector];
+                if (differencing)
+                {
+                    // A child over a parent whose every sector holds generation 1: partially present
+                    // blocks, sector bitmaps through the log, unmaps that must hide the parent.
+                    File.Delete(parentImage);
+                    using (var parent = VirtualDisk.Create(parentImage, new DiskCreateOptions { Capacity = capacity, BlockSize = 4 * (int)MiB, LogicalSectorSize = sector }))
+                    {
+                        var chunk = new byte[4 * MiB];
+                        for (long at = 0; at < capacity; at += chunk.Length)
+                        {
+                            CrashWorkload.Fill(chunk, at, sector, 1);
+                            parent.Write(at, chunk);
+                        }
+                    }
+                    using (VirtualDisk.Create(image, new DiskCreateOptions { Type = DiskType.Differencing, ParentPath = parentImage, BlockSize = block })) { }
+                    Array.Fill(baseline, 1L);
+                    differencingImages++;
+                }
+                else
+                    using (VirtualDisk.Create(image, new DiskCreateOptions { Capacity = capacity, BlockSize = block, LogicalSectorSize = sector })) { }
             }
             ulong seed = (ulong)seedSource.NextInt64();
             long generationBase = (trials + 1) * 10_000_000L;
             int flushEvery = 1 + seedSource.Next(24);
             int unmapPercent = seedSource.Next(3) * 8;
             int killAfterMs = seedSource.Next(4) == 0 ? seedSource.Next(5) : seedSource.Next(10, 350);
-            string context = $"trial {trials} (seed {seed}, flushEvery {flushEvery}, unmap {unmapPercent}%, kill after {killAfterMs} ms, {sector}-byte sectors, {block >> 20} MiB blocks)";
+            string context = $"trial {trials} (seed {seed}, flushEvery {flushEvery}, unmap {unmapPercent}%, kill after {killAfterMs} ms, {sector}-byte sectors, {block >> 20} MiB blocks{(differencing ? ", differencing" : "")})";
 
             var t0 = Stopwatch.StartNew();
             RunAndKill(writer, [image, journal, seed.ToString(), generationBase.ToString(), flushEvery.ToString(), unmapPercent.ToString()], killAfterMs, context);
@@ -114,7 +138,7 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
             long[] writableState;
             using (var disk = VhdxDisk.Open(image))
             {
-                Assert.Equal(DiskType.Dynamic, disk.Type);
+                Assert.Equal(differencing ? DiskType.Differencing : DiskType.Dynamic, disk.Type);
                 writableState = VerifyImage(disk, expected, alternatives, context + ", writable open");
             }
             for (long s = 0; s < readOnlyState.Length; s++)
@@ -122,7 +146,7 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
                     $"{context}: sector {s} reads generation {readOnlyState[s]} after the in-memory replay but {writableState[s]} after the replay into the file");
             verifyTime += t0.Elapsed;
 
-            if (qemu && sector == 512)
+            if (qemu && sector == 512 && !differencing) // qemu can read neither 4096-byte sectors nor differencing VHDX
             {
                 t0.Restart();
                 var r = PeerTools.QemuImgRun("check", "-f", "vhdx", image);
@@ -134,7 +158,7 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
             trials++;
         }
         string summary = $"crash trials: {trials} in {total.Elapsed.TotalSeconds:F1} s (writer {writerTime.TotalSeconds:F1} s, verify {verifyTime.TotalSeconds:F1} s, " +
-            $"qemu-img check {qemuTime.TotalSeconds:F1} s); {pendingLogs} opened with a pending log; {acknowledgedOps} acknowledged operations verified, " +
+            $"qemu-img check {qemuTime.TotalSeconds:F1} s); {differencingImages} of the images differencing; {pendingLogs} opened with a pending log; {acknowledgedOps} acknowledged operations verified, " +
             $"{qemuChecks} qemu-img checks clean";
         output.WriteLine(summary);
         Console.WriteLine(summary);
