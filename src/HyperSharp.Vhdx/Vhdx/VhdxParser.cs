@@ -68,6 +68,9 @@ internal static class VhdxParser
             bool known = e.Guid == VhdxFormat.BatRegion || e.Guid == VhdxFormat.MetadataRegion;
             if (!known && e.Required)
                 throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} is marked required but is not known to this implementation");
+            // An optional region we ignore must still lie in the file: the allocator places new blocks after every region.
+            if (!known && e.FileOffset > storage.Length - e.Length)
+                throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} at 0x{e.FileOffset:X} of {e.Length} bytes ends beyond the end of the file ({storage.Length} bytes): truncated");
             if (e.FileOffset < (long)header.LogOffset + header.LogLength && (long)header.LogOffset < e.FileOffset + e.Length)
                 throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} at 0x{e.FileOffset:X} overlaps the log");
         }

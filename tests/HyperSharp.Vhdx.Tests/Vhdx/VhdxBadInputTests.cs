@@ -182,6 +182,43 @@ public class VhdxBadInputTests(ITestOutputHelper output)
         if (PeerTools.Available(output)) PeerTools.AssertCheckClean(path);
     }
 
+    /// <summary>
+    /// An optional region the engine does not know, placed far beyond the end of the file: it may be
+    /// ignored or refused, but a write that allocates a block must not then fail with a non-disk
+    /// exception (the allocator must not place blocks after it) or corrupt the image.
+    /// </summary>
+    [Theory]
+    [InlineData(1L << 40)]
+    [InlineData(1L << 50)]
+    [InlineData(1L << 61)]
+    public void OptionalRegionFarBeyondTheFileDoesNotBreakAllocation(long regionOffset)
+    {
+        using var dir = new TempDir();
+        string path = MakeDynamic(dir);
+        WriteRegionTables(path, [BatRegion(), MetadataRegion(), new(Guid.NewGuid(), regionOffset, (uint)MiB, false)]);
+        var e = TryOpenAndRead(path, output: output);
+        if (e is not null)
+        {
+            Assert.Contains("region table entry 2", Assert.IsType<CorruptImageException>(e).Structure);
+            return; // refused cleanly: fine
+        }
+        byte[] expected;
+        using (var d = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyDefault)) expected = PeerTools.ReadAll(d);
+        var data = Pattern((int)MiB, 5);
+        Exception? caught = null;
+        try
+        {
+            using var d = VirtualDisk.Open(path);
+            d.Write(9 * MiB, data);
+            data.CopyTo(expected, 9 * MiB);
+        }
+        catch (Exception x) { caught = x; }
+        Assert.True(caught is null or VirtualDiskException, $"writing to an image with an optional region at 0x{regionOffset:X} threw {caught}");
+        Assert.True(new FileInfo(path).Length < 1L << 32, $"the file grew to {new FileInfo(path).Length} bytes");
+        using (var d = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyDefault))
+            PeerTools.AssertSameBytes(expected, PeerTools.ReadAll(d), "after the write");
+    }
+
     // ---------- Parent chains ----------
 
     /// <summary>Rewrites a differencing disk's parent locator (the metadata region has no checksum).</summary>
