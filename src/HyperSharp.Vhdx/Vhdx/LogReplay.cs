@@ -23,6 +23,9 @@ internal static class LogReplay
     {
         error = null;
         uint size = (uint)log.Length;
+        // A hostile log can make every sector start a plausible entry that fails only its checksum, so a
+        // naive scan checksums (size / 4 KiB) x (entry length) bytes. Valid logs need about one pass.
+        long budget = 256 * VhdxFormat.MiB + 4L * size;
         ActiveSequence? candidate = null;
         ulong candidateSeq = 0;
         uint currentTail = 0, oldTail = 0;
@@ -32,7 +35,12 @@ internal static class LogReplay
             uint head = currentTail;
             while (sequence.Count < size / Sector)
             {
-                var e = TryReadEntry(log, head, logGuid);
+                var e = TryReadEntry(log, head, logGuid, ref budget);
+                if (budget < 0)
+                {
+                    error = $"checking its entries would take more than {256 * VhdxFormat.MiB + 4L * size} bytes of checksumming (a log full of entries that fail their checksums)";
+                    return null;
+                }
                 if (e is null || (sequence.Count > 0 && e.Sequence != sequence[^1].Sequence + 1)) break;
                 sequence.Add(e);
                 head = (uint)((head + (ulong)e.Length) % size);
@@ -63,7 +71,7 @@ internal static class LogReplay
         return candidate;
     }
 
-    private static Entry? TryReadEntry(byte[] log, uint offset, Guid logGuid)
+    private static Entry? TryReadEntry(byte[] log, uint offset, Guid logGuid, ref long budget)
     {
         uint size = (uint)log.Length;
         Span<byte> first = stackalloc byte[Sector];
@@ -80,6 +88,7 @@ internal static class LogReplay
         if (flushed < 0 || last < 0 || flushed % VhdxFormat.MiB != 0 || last % VhdxFormat.MiB != 0) return null;
         long descSectors = (64 + 32L * count + Sector - 1) / Sector;
         if (descSectors * Sector > length) return null;
+        if ((budget -= length) < 0) return null;
         var entry = new byte[length];
         Copy(log, offset, entry);
         if (!Crc32C.Verify(entry, 4)) return null;

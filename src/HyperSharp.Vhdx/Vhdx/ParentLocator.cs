@@ -36,6 +36,7 @@ internal sealed class ParentLocator
             { error = $"entry {i} (key at {keyOffset}+{keyLength}, value at {valueOffset}+{valueLength}) lies outside the item or is malformed"; return null; }
             string key = Encoding.Unicode.GetString(item.Slice((int)keyOffset, keyLength));
             string value = Encoding.Unicode.GetString(item.Slice((int)valueOffset, valueLength));
+            if (key.Contains('\0') || value.Contains('\0')) { error = $"entry {i} (key '{key.Replace("\0", "\\0")}') contains a NUL character"; return null; }
             if (!locator.Entries.TryAdd(key, value)) { error = $"entry {i} repeats key '{key}'"; return null; }
         }
         if (!locator.Entries.ContainsKey(LinkageKey)) { error = "no parent_linkage entry"; return null; }

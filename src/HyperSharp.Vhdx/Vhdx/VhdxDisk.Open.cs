@@ -3,6 +3,7 @@ namespace HyperSharp.Vhdx.Vhdx;
 public sealed partial class VhdxDisk
 {
     private const int MaxChainDepth = 256;
+    private const uint MaxReplayLogLength = 1024 * (uint)VhdxFormat.MiB;
 
     /// <summary>Opens an image; replays a pending log (in memory when read-only); opens the parent chain of a differencing disk.</summary>
     public static VhdxDisk Open(string path, DiskOpenOptions? options = null) =>
@@ -32,6 +33,7 @@ public sealed partial class VhdxDisk
             var bat = LoadBat(storage, image);
             foreach (var problem in BatValidator.Validate(image, bat, storage.Length))
                 throw VhdxParser.Corrupt(storage, $"BAT entry {problem.Index}", problem.EntryFileOffset, problem.Message);
+            BatValidator.DropUnusableUnmappedOffsets(image, bat, storage.Length);
             IVirtualDisk? parent = null;
             string? parentPath = null;
             if (image.Geometry.HasParent && options.OpenParent)
@@ -57,6 +59,9 @@ public sealed partial class VhdxDisk
             var parent = VirtualDisk.OpenInChain(candidate, parentOptions, chain);
             try
             {
+                if (!options.IgnoreParentIdentity && parent is not VhdxDisk)
+                    throw new VirtualDiskException(
+                        $"{childPath}: parent {candidate} is a {parent.Format} image, not a VHDX, so it cannot be the parent whose identity the child's parent_linkage names");
                 if (!options.IgnoreParentIdentity && parent is VhdxDisk vhdxParent && !locator.Linkages().Contains(vhdxParent.DataWriteGuid))
                     throw new VirtualDiskException(
                         $"{childPath}: parent {candidate} has DataWriteGuid {vhdxParent.DataWriteGuid:B} but the child's parent_linkage is {locator.Entries[ParentLocator.LinkageKey]}: the parent changed after this differencing disk was created");
@@ -81,6 +86,9 @@ public sealed partial class VhdxDisk
     /// </summary>
     private static (VhdxHeader, int) ReplayLog(VhdxStorage storage, VhdxHeader header, int slot)
     {
+        if (header.LogLength > MaxReplayLogLength)
+            throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset,
+                $"the log to replay is {header.LogLength} bytes, more than the {MaxReplayLogLength >> 20} MiB this implementation accepts");
         var log = new byte[header.LogLength];
         storage.ReadData((long)header.LogOffset, log);
         var active = LogReplay.FindActive(log, header.LogGuid, out var error)
@@ -116,9 +124,23 @@ public sealed partial class VhdxDisk
         foreach (var w in active.Writes)
         {
             if (w.Data is not null) storage.Write(w.FileOffset, w.Data);
-            else HostFile.WriteZeros(storage.Handle, w.FileOffset, w.ZeroLength);
+            else
+            {
+                // Zeros past the end of the file need no writing (extending reads as zeros); inside it, punch
+                // (written only where the file system cannot): a hostile terabyte of zeros must not mean a terabyte of writes.
+                long inFile = Math.Min(w.ZeroLength, Math.Max(0, storage.Length - w.FileOffset));
+                if (inFile > 0) HostFile.Zero(storage.Handle, w.FileOffset, inFile, keepAllocated: false);
+            }
         }
-        if (storage.Length < active.LastFileOffset) storage.SetLength(active.LastFileOffset);
+        if (storage.Length < active.LastFileOffset)
+        {
+            try { storage.SetLength(active.LastFileOffset); }
+            catch (Exception e) when (e is IOException or ArgumentOutOfRangeException) // EFBIG surfaces as either
+            {
+                throw new CorruptImageException(storage.Path, "log", (long)header.LogOffset,
+                    $"replaying the log needs the file extended to {active.LastFileOffset} bytes (its last file offset), which failed: {e.Message}");
+            }
+        }
         storage.Flush();
         writer.Update(h => h with { LogGuid = Guid.Empty });
         return (writer.Current, writer.Slot);

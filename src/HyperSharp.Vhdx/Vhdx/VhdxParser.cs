@@ -9,6 +9,8 @@ namespace HyperSharp.Vhdx.Vhdx;
 /// </summary>
 internal static class VhdxParser
 {
+    public const uint MaxMetadataRegionLength = 256 * (uint)VhdxFormat.MiB;
+
     public static void CheckIdentifier(VhdxStorage storage)
     {
         long length = storage.Length;
@@ -66,6 +68,9 @@ internal static class VhdxParser
             bool known = e.Guid == VhdxFormat.BatRegion || e.Guid == VhdxFormat.MetadataRegion;
             if (!known && e.Required)
                 throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} is marked required but is not known to this implementation");
+            // An optional region we ignore must still lie in the file: the allocator places new blocks after every region.
+            if (!known && e.FileOffset > storage.Length - e.Length)
+                throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} at 0x{e.FileOffset:X} of {e.Length} bytes ends beyond the end of the file ({storage.Length} bytes): truncated");
             if (e.FileOffset < (long)header.LogOffset + header.LogLength && (long)header.LogOffset < e.FileOffset + e.Length)
                 throw Corrupt(storage, $"region table entry {i}", entryOffset, $"region {e.Guid} at 0x{e.FileOffset:X} overlaps the log");
         }
@@ -84,6 +89,9 @@ internal static class VhdxParser
         if (bat.FileOffset + bat.Length > storage.Length)
             throw Corrupt(storage, "BAT region", bat.FileOffset, $"ends at 0x{bat.FileOffset + bat.Length:X}, beyond the end of the file ({storage.Length} bytes): truncated");
 
+        // The table holds at most 2047 items of at most 1 MiB; real images use 1 MiB. Refuse what would be a huge allocation.
+        if (meta.Length > MaxMetadataRegionLength)
+            throw Corrupt(storage, "metadata region", meta.FileOffset, $"is {meta.Length} bytes, more than the {MaxMetadataRegionLength >> 20} MiB this implementation accepts");
         var region = new byte[meta.Length];
         storage.ReadMetadata(meta.FileOffset, region);
         var entries = MetadataTable.TryParse(region, meta.Length, out var error)
