@@ -18,7 +18,7 @@ internal static class CheckCommand
             else
             {
                 foreach (var p in report.Problems)
-                    context.Out.WriteLine($"{(p.Repaired ? "repaired" : "problem")}: {p.Structure} at 0x{p.FileOffset:X}: {p.Message}");
+                    context.Out.WriteLine($"{(p.Repaired ? "repaired" : p.Severity)}: {p.Structure} at 0x{p.FileOffset:X}: {p.Message}");
                 context.Out.WriteLine(report.Ok ? $"{report.Path}: ok" : $"{report.Path}: {report.Problems.Count} problem(s)");
             }
             return report.Ok ? 0 : CliAction.Failed;

@@ -1,23 +1,24 @@
 using HyperSharp.Vhdx;
+using HyperSharp.Vhdx.Vhdx;
 
 namespace HyperSharp.Cli.Vhd;
 
 /// <summary>
-/// What `vhd check` runs. The full structure checker (Test-VHD) is meant to be
-/// <c>HyperSharp.Vhdx.Vhdx.VhdxChecker.Check(string path, bool repair)</c>, returning every
-/// problem with its structure and file offset; until it exists this open-and-walk check stands
-/// in: opening validates headers, region tables, metadata, the BAT and a pending log (and the
-/// whole parent chain), walking every extent reads every sector bitmap. It stops at the first
-/// problem, and its only repair is replaying a pending log into the file.
+/// What `vhd check` runs. VHDX images get the full structure checker (Test-VHD,
+/// <see cref="VhdxChecker"/>): every structure validated on its own, each problem with its
+/// structure and file offset, safe repairs. Other formats get an open-and-walk check: opening
+/// validates their structures (and the parent chain), walking every extent reads every bitmap.
 /// </summary>
 internal static class DiskCheck
 {
-    public const string CheckerName = "open-and-walk (VhdxChecker not available yet)";
+    public const string CheckerName = "open-and-walk";
+    public const string VhdxCheckerName = "VhdxChecker (Test-VHD)";
 
     public static CheckReport Run(string path, bool repair)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"{full}: no such disk image", full);
+        if (VirtualDisk.DetectFormat(full) == DiskFormat.Vhdx) return RunVhdxChecker(full, repair);
         var problems = new List<CheckProblem>();
         try
         {
@@ -42,6 +43,15 @@ internal static class DiskCheck
         }
         bool ok = problems.TrueForAll(p => p.Repaired);
         return new CheckReport(full, ok, problems, CheckerName);
+    }
+
+    private static CheckReport RunVhdxChecker(string path, bool repair)
+    {
+        var report = VhdxChecker.Check(path, repair);
+        var problems = report.Problems
+            .Select(p => new CheckProblem(p.Structure, p.FileOffset, p.Message, p.Repaired, p.Severity.ToString().ToLowerInvariant()))
+            .ToList();
+        return new CheckReport(report.Path, report.IsValid, problems, VhdxCheckerName);
     }
 
     private static void WalkExtents(IVirtualDisk disk)
