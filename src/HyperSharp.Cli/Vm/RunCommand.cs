@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using HyperSharp.Machine;
+
+namespace HyperSharp.Cli.Vm;
+
+/// <summary>
+/// `hyper vm run`: runs one VM in the foreground (the embedded default, no host service), its serial
+/// console on this terminal. Exit 0 when the guest powers off; a guest reset reboots it; 3 for a
+/// triple fault, 1 for a host error. Ctrl-C asks the guest to shut down (ACPI power button), a
+/// second Ctrl-C turns it off; Ctrl-] turns it off at once.
+/// </summary>
+internal static class RunCommand
+{
+    public const int TripleFault = 3;
+
+    public static Command Create(CliContext context)
+    {
+        var kernel = new Option<string>("--kernel") { Description = "Linux kernel: a bzImage as distributions ship it, or an ELF vmlinux", Required = true };
+        var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk" };
+        var disks = new Option<string[]>("--disk") { Description = "Disk image (VHDX, VHD or raw) attached as virtio-blk; repeat for more", AllowMultipleArgumentsPerToken = false };
+        var cpus = new Option<int>("--cpus") { Description = "Virtual processors (1-240)", DefaultValueFactory = _ => 1 };
+        var memory = new Option<string>("--memory") { Description = "Guest memory, e.g. 512MB or 4GB", DefaultValueFactory = _ => "512MB" };
+        var cmdline = new Option<string>("--cmdline") { Description = "Kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
+        var backend = new Option<string>("--backend") { Description = "auto, kvm or emulated", DefaultValueFactory = _ => "auto" };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend };
+        command.SetAction(result => CliAction.Run(context, () =>
+        {
+            int processors = result.GetValue(cpus);
+            if (processors is < 1 or > 240) throw new UsageException($"--cpus {processors}: 1 to 240 are supported");
+            long bytes = SizeParser.Parse(result.GetValue(memory)!, "--memory");
+            if (bytes < 16 << 20) throw new UsageException($"--memory {result.GetValue(memory)}: at least 16MB");
+            var config = new VmConfig
+            {
+                KernelPath = Path.GetFullPath(result.GetValue(kernel)!),
+                InitrdPath = result.GetValue(initrd) is string i ? Path.GetFullPath(i) : null,
+                Disks = (result.GetValue(disks) ?? []).Select(d => new DiskAttachment(Path.GetFullPath(d))).ToList(),
+                Processors = processors,
+                MemorySize = (ulong)(bytes + 4095) / 4096 * 4096,
+                CommandLine = result.GetValue(cmdline)!,
+                Log = line => context.Error.WriteLine($"hyper: {line}"),
+            };
+            var hypervisor = BackendChooser.Choose(result.GetValue(backend)!, context.Error);
+            try { return Run(hypervisor, config, context); }
+            finally { (hypervisor as IDisposable)?.Dispose(); }
+        }));
+        return command;
+    }
+
+    private static int Run(HyperSharp.Hypervisor.IHypervisor hypervisor, VmConfig config, CliContext context)
+    {
+        using var console = new SerialConsole();
+        while (true)
+        {
+            using var vm = new VirtualMachineBuilder(hypervisor, config with { ConsoleOutput = console.Output }).Build();
+            int interrupts = 0;
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
+            {
+                signal.Cancel = true;
+                if (++interrupts == 1) { context.Error.WriteLine("\r\nhyper: asking the guest to shut down (Ctrl-C again to turn it off)"); vm.RequestShutdown(); }
+                else vm.Stop();
+            });
+            console.PumpInput(vm.Console, () => vm.Stop());
+            var stopped = vm.Run();
+            switch (stopped.Reason)
+            {
+                case VmStopReason.Reset:
+                    context.Error.WriteLine("\r\nhyper: the guest reset; restarting it");
+                    continue;
+                case VmStopReason.PowerOff:
+                    return 0;
+                case VmStopReason.Stopped:
+                    context.Error.WriteLine("\r\nhyper: the VM was turned off");
+                    return 0;
+                case VmStopReason.TripleFault:
+                    context.Error.WriteLine($"\r\nhyper: the guest crashed: {stopped.Detail}");
+                    return TripleFault;
+                default:
+                    context.Error.WriteLine($"\r\nhyper: the VM stopped: {stopped.Reason}: {stopped.Detail}");
+                    return CliAction.Failed;
+            }
+        }
+    }
+}

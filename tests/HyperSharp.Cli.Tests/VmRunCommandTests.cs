@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using HyperSharp.Machine.Boot;
+using Xunit.Abstractions;
+
+namespace HyperSharp.Cli.Tests;
+
+/// <summary>`hyper vm run` as a real process: the guest's serial console on stdout, exit code from how the guest stopped.</summary>
+public class VmRunCommandTests(ITestOutputHelper output)
+{
+    // mov dx,0x3F8; "hello from the guest\n" byte by byte through OUT; PM1a_CNT <- SLP_TYP 5 | SLP_EN; hlt
+    private const string HelloGuest = "66BAF803B068EEB065EEB06CEEB06CEEB06FEEB020EEB066EEB072EEB06FEEB06DEEB020EEB074EEB068EEB065EEB020EEB067EEB075EEB065EEB073EEB074EEB00AEE66BA040666B8003466EFF4";
+
+    private static (int Exit, string Out, string Error) RunHyper(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "hyper.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException("hyper vm run did not finish in 120 s"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void RunsAGuestWithItsConsoleOnStdoutAndExitsZeroOnPowerOff()
+    {
+        if (!File.Exists("/dev/kvm")) { output.WriteLine("skipped: no /dev/kvm on this host"); return; }
+        using var dir = new TempDir();
+        string kernel = dir.File("hello.elf");
+        File.WriteAllBytes(kernel, ElfBuilder.Wrap(Convert.FromHexString(HelloGuest), 0x100000));
+        var (exit, stdout, stderr) = RunHyper("vm", "run", "--kernel", kernel, "--memory", "64MB", "--backend", "kvm");
+        output.WriteLine(stderr);
+        Assert.Equal(0, exit);
+        Assert.Equal("hello from the guest\n", stdout);
+    }
+
+    [Fact]
+    public void BadArgumentsGetOneClearLineAndANonZeroExit()
+    {
+        using var dir = new TempDir();
+        var missing = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--backend", "kvm");
+        Assert.NotEqual(0, missing.Exit);
+        Assert.StartsWith("hyper: ", missing.Error);
+        Assert.Contains("nope", missing.Error);
+        Assert.DoesNotContain("internal error", missing.Error);
+        var cpus = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--cpus", "0");
+        Assert.Equal(2, cpus.Exit);
+        Assert.Contains("--cpus 0", cpus.Error);
+        var backend = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--backend", "quantum");
+        Assert.Equal(2, backend.Exit);
+        Assert.Contains("auto, kvm or emulated", backend.Error);
+    }
+}
