@@ -53,6 +53,9 @@ public class InfoAndCompactTests
         Assert.True(DiskInfo.Read(path).AllocatedBytes < allocatedBefore);
         DiskScript.AssertSame(reference, DiskScript.ReadAll(path));
         Assert.Single(Directory.GetFiles(dir.Path));
+        string raw = dir.File("reference.raw");
+        File.WriteAllBytes(raw, reference);
+        QemuImg.AssertCleanAndEqual(path, DiskFormat.Vhdx, raw);
     }
 
     [Fact]
