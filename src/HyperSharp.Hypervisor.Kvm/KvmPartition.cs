@@ -205,6 +205,19 @@ internal sealed unsafe class KvmPartition : IPartition
         }
     }
 
+    public byte[] SavePlatformState()
+    {
+        lock (_lock)
+            return _options.InterruptControllers ? KvmPlatformState.Capture(VmFd, _options.IntervalTimer).ToBytes() : [];
+    }
+
+    public void RestorePlatformState(byte[] state)
+    {
+        if (state.Length == 0) return;
+        RequireIrqchip();
+        lock (_lock) KvmPlatformState.FromBytes(state).Restore(VmFd);
+    }
+
     private void RequireIrqchip()
     {
         if (!_options.InterruptControllers)

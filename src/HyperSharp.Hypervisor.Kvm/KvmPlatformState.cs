@@ -39,6 +39,31 @@ internal sealed unsafe class KvmPlatformState
         return state;
     }
 
+    /// <summary>Serialized form for saved state: version, the three chip images, then the PIT image if any.</summary>
+    public byte[] ToBytes()
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        w.Write(1); // version
+        foreach (var chip in _chips) w.Write(chip);
+        w.Write(_pit is not null);
+        if (_pit is not null) w.Write(_pit);
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    public static KvmPlatformState FromBytes(byte[] data)
+    {
+        using var r = new BinaryReader(new MemoryStream(data));
+        int version = r.ReadInt32();
+        if (version != 1) throw new HypervisorException($"Saved KVM platform state has version {version}; this build reads version 1.");
+        var state = new KvmPlatformState();
+        for (int chip = 0; chip < ChipCount; chip++) state._chips[chip] = r.ReadBytes(IrqchipSize);
+        if (state._chips.Any(c => c.Length != IrqchipSize)) throw new HypervisorException("Saved KVM platform state is truncated.");
+        if (r.ReadBoolean()) state._pit = r.ReadBytes(PitStateSize);
+        return state;
+    }
+
     /// <summary>Writes the captured state back.</summary>
     public void Restore(int vmFd)
     {

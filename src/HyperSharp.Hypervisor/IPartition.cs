@@ -46,4 +46,13 @@ public interface IPartition : IDisposable
 
     /// <summary>Platform reset: every processor and the backend's interrupt controllers and timer return to their power-on state; guest memory is left as it is.</summary>
     void Reset();
+
+    /// <summary>
+    /// The state of the platform devices the backend provides (interrupt controllers, timer) as a
+    /// versioned blob for saved state; restorable on the same backend. Call while no processor runs.
+    /// </summary>
+    byte[] SavePlatformState();
+
+    /// <summary>Applies what <see cref="SavePlatformState"/> returned (same backend); call before the processors run.</summary>
+    void RestorePlatformState(byte[] state);
 }

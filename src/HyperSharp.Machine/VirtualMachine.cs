@@ -2,6 +2,7 @@ using HyperSharp.Hypervisor;
 using HyperSharp.Machine.Devices;
 using HyperSharp.Machine.Devices.Pm;
 using HyperSharp.Machine.Devices.Serial;
+using HyperSharp.Machine.State;
 
 namespace HyperSharp.Machine;
 
@@ -20,8 +21,9 @@ public sealed class VirtualMachine : IDisposable
     private readonly object _stopLock = new();
 
     internal VirtualMachine(IPartition partition, GuestMemory memory, IReadOnlyList<IVirtualProcessor> processors, IoBus<IPortIoDevice> ports,
-        IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log)
+        IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log, DeviceStateRegistry devices)
     {
+        Devices = devices;
         Partition = partition;
         Memory = memory;
         _processors = processors;
@@ -34,6 +36,7 @@ public sealed class VirtualMachine : IDisposable
     }
 
     public IPartition Partition { get; }
+    internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
     public IoBus<IPortIoDevice> Ports { get; }
     public IoBus<IMmioDevice> Mmio { get; }
@@ -59,6 +62,7 @@ public sealed class VirtualMachine : IDisposable
         {
             _stopped ??= new VmStopped(reason, detail);
         }
+        _resume.Set(); // parked vCPUs wake, see the stop, and leave
         foreach (var vp in _processors) vp.RequestStop();
     }
 
@@ -94,6 +98,7 @@ public sealed class VirtualMachine : IDisposable
                         Stop(exit.SystemEvent switch { SystemEventKind.PowerOff => VmStopReason.PowerOff, SystemEventKind.Reset => VmStopReason.Reset, _ => VmStopReason.GuestCrash });
                         break;
                     case ExitKind.Cancelled:
+                        ParkIfPaused();
                         break;
                     default:
                         Stop(VmStopReason.HostError, $"vCPU {vp.Id}: {exit.ToString()}");
@@ -106,6 +111,47 @@ public sealed class VirtualMachine : IDisposable
             _log($"vCPU {vp.Id} failed: {e}");
             Stop(VmStopReason.HostError, $"vCPU {vp.Id}: {e.Message}");
         }
+    }
+
+    private volatile bool _pauseRequested;
+    private int _parked;
+    private readonly ManualResetEventSlim _resume = new(true);
+
+    /// <summary>Stops every vCPU at an instruction boundary and waits until all are parked (for saving state).</summary>
+    public void Pause()
+    {
+        _resume.Reset();
+        _pauseRequested = true;
+        foreach (var vp in _processors) vp.RequestStop();
+        var deadline = Environment.TickCount64 + 10_000;
+        while (Volatile.Read(ref _parked) < _processors.Count && _stopped is null)
+        {
+            if (Environment.TickCount64 > deadline) throw new TimeoutException("the vCPUs did not pause within 10 s");
+            Thread.Sleep(1);
+        }
+    }
+
+    public void Resume()
+    {
+        _pauseRequested = false;
+        _resume.Set();
+    }
+
+    private void ParkIfPaused()
+    {
+        if (!_pauseRequested) return;
+        Interlocked.Increment(ref _parked);
+        _resume.Wait();
+        Interlocked.Decrement(ref _parked);
+    }
+
+    /// <summary>Writes the whole VM — processors, platform, devices, touched memory — to a file. Pause first.</summary>
+    public void Save(string path, SavedVmConfig config, string backend)
+    {
+        if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
+        var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Serialize(vp.GetState())).ToArray();
+        var state = new VmSavedState(VmSavedState.CurrentVersion, backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
+        VmStateFile.Write(path, state, Memory);
     }
 
     public void Dispose()

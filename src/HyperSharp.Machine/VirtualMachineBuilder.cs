@@ -8,6 +8,7 @@ using HyperSharp.Machine.Devices.Rtc;
 using HyperSharp.Machine.Devices.Serial;
 using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Pci;
+using HyperSharp.Machine.State;
 using HyperSharp.Machine.Virtio.Block;
 using HyperSharp.Machine.Virtio.Pci;
 using HyperSharp.Vhdx;
@@ -34,6 +35,27 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private VirtualMachine? _vm;
     private AcpiBlob _acpi = null!;
     private LinuxBootPlan _boot = null!;
+    private readonly DeviceStateRegistry _devices = new();
+    private (VmSavedState State, Stream Memory, string Path)? _restore;
+
+    /// <summary>Rebuilds a saved VM from its state file (same backend kind); run it to continue where it stopped.</summary>
+    public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        var state = VmStateFile.ReadHeader(file, path);
+        if (state.Backend != hypervisor.Name)
+            throw new InvalidDataException($"{path} was saved on the {state.Backend} backend; restore it there (this is {hypervisor.Name})");
+        var c = state.Config;
+        var config = new VmConfig
+        {
+            Processors = c.Processors, MemorySize = c.MemorySize, KernelPath = c.KernelPath, InitrdPath = c.InitrdPath,
+            CommandLine = c.CommandLine, Disks = c.Disks, ConsoleOutput = console, Log = log,
+        };
+        return new VirtualMachineBuilder(hypervisor, config) { _restore = (state, file, path) }.Build();
+    }
+
+    /// <summary>The configuration as a saved state records it.</summary>
+    public static SavedVmConfig Describe(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks]);
 
     public VirtualMachine Build()
     {
@@ -45,10 +67,14 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachChipset();
             AttachPci();
             AttachDisks();
-            AttachAcpi();
-            LoadKernel();
+            if (_restore is null)
+            {
+                AttachAcpi();
+                LoadKernel();
+            }
             var processors = CreateProcessors();
-            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log);
+            if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
+            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices);
             return _vm;
         }
         catch
@@ -77,13 +103,17 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _mmio = new IoBus<IMmioDevice>("MMIO bus", errors);
         _console = new Serial16550("com1", new PartitionInterruptLine(_partition, 4), config.ConsoleOutput);
         _ports.Add(0x3F8, 8, _console);
-        _ports.Add(0x70, 2, new CmosRtc());
+        _devices.Add("com1", _console.SaveState, _console.RestoreState);
+        var rtc = new CmosRtc();
+        _ports.Add(0x70, 2, rtc);
+        _devices.Add("rtc", rtc.SaveState, rtc.RestoreState);
         var kbc = new I8042Controller(() => _vm?.Reset());
         _ports.Add(0x60, 1, kbc);
         _ports.Add(0x64, 1, kbc);
         var platform = _layout.Platform(config.Processors);
         _pm = new AcpiPm(new PartitionInterruptLine(_partition, platform.SciIrq), () => _vm?.PowerOff(), () => _vm?.Reset());
         _ports.Add(platform.PmBase, AcpiPm.Length, _pm);
+        _devices.Add("acpi-pm", _pm.SaveState, _pm.RestoreState);
     }
 
     private void AttachPci()
@@ -108,6 +138,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var pci = new VirtioPciDevice(device, _ram, msi, new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
             AssignBars(pci);
             _pci.Add(slot, pci);
+            _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
         }
     }
 
@@ -138,6 +169,17 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         foreach (var blob in _boot.Blobs) _ram.Write(blob.Address, blob.Data);
     }
 
+    private void ApplySavedState(VmSavedState state, Stream memory, string path, List<IVirtualProcessor> processors)
+    {
+        if (state.Processors.Length != processors.Count) throw new InvalidDataException($"{path}: {state.Processors.Length} processor records for {processors.Count} processors");
+        VmStateFile.ReadMemory(memory, _memory, path);
+        _partition.RestorePlatformState(state.Platform);
+        for (int i = 0; i < processors.Count; i++)
+            processors[i].SetState(HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Deserialize(state.Processors[i]));
+        _devices.RestoreAll(state.Devices);
+        _pci.RefreshMappings();
+    }
+
     private List<IVirtualProcessor> CreateProcessors()
     {
         var processors = new List<IVirtualProcessor>();
@@ -146,7 +188,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var vp = _partition.CreateProcessor(i);
             processors.Add(vp);
             // The boot processor starts at the kernel's 64-bit entry; the others wait for INIT/SIPI.
-            if (i == 0) vp.SetState(EntryState.For(_boot.Entry));
+            if (i == 0 && _restore is null) vp.SetState(EntryState.For(_boot.Entry));
         }
         return processors;
     }

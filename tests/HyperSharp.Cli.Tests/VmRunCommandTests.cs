@@ -10,6 +10,9 @@ public class VmRunCommandTests(ITestOutputHelper output)
     // mov dx,0x3F8; "hello from the guest\n" byte by byte through OUT; PM1a_CNT <- SLP_TYP 5 | SLP_EN; hlt
     private const string HelloGuest = "66BAF803B068EEB065EEB06CEEB06CEEB06FEEB020EEB066EEB072EEB06FEEB06DEEB020EEB074EEB068EEB065EEB020EEB067EEB075EEB065EEB073EEB074EEB00AEE66BA040666B8003466EFF4";
 
+    // Prints ebx = 1..0x800 as eight hex digits per line, a busy wait between lines, then powers off.
+    private const string CounterGuest = "BB00000000FFC3B90800000089DE66BAF803C1C60489F0250F00000005300000003D3900000076050507000000EEFFC975E0B00AEEB964000000FFC975FC81FB0008000075BF66BA040666B8003466EFF4";
+
     private static (int Exit, string Out, string Error) RunHyper(params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "hyper.dll");
@@ -52,5 +55,28 @@ public class VmRunCommandTests(ITestOutputHelper output)
         var backend = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--backend", "quantum");
         Assert.Equal(2, backend.Exit);
         Assert.Contains("auto, kvm or emulated", backend.Error);
+    }
+
+    [Fact]
+    public void SavedVmContinuesInANewProcessWithNoGapAndNoRepeat()
+    {
+        if (!File.Exists("/dev/kvm")) { output.WriteLine("skipped: no /dev/kvm on this host"); return; }
+        using var dir = new TempDir();
+        string kernel = dir.File("counter.elf"), state = dir.File("vm.state");
+        File.WriteAllBytes(kernel, ElfBuilder.Wrap(Convert.FromHexString(CounterGuest), 0x100000));
+        var first = RunHyper("vm", "run", "--kernel", kernel, "--memory", "64MB", "--backend", "kvm", "--save-after", "0.3", "--state", state);
+        output.WriteLine(first.Error);
+        Assert.Equal(0, first.Exit);
+        Assert.Contains("saved the VM to", first.Error);
+        Assert.True(new FileInfo(state).Length < 2 << 20, "a 64 MB guest that touched little memory saves small");
+        var second = RunHyper("vm", "restore", state, "--backend", "kvm");
+        output.WriteLine(second.Error);
+        Assert.Equal(0, second.Exit); // the restored guest counted to the end and powered off
+        string all = first.Out + second.Out;
+        var lines = all.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine($"before the save: {first.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length} lines, after: {lines.Length} in all");
+        Assert.True(first.Out.Length > 0 && second.Out.Length > 0, "the save must fall in the middle of the count");
+        Assert.Equal(0x800, lines.Length);
+        for (int i = 0; i < lines.Length; i++) Assert.Equal((i + 1).ToString("X8"), lines[i]);
     }
 }

@@ -22,8 +22,10 @@ internal static class RunCommand
         var cpus = new Option<int>("--cpus") { Description = "Virtual processors (1-240)", DefaultValueFactory = _ => 1 };
         var memory = new Option<string>("--memory") { Description = "Guest memory, e.g. 512MB or 4GB", DefaultValueFactory = _ => "512MB" };
         var cmdline = new Option<string>("--cmdline") { Description = "Kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
-        var backend = new Option<string>("--backend") { Description = "auto, kvm or emulated", DefaultValueFactory = _ => "auto" };
-        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend };
+        var backend = Backend();
+        var saveAfter = new Option<double?>("--save-after") { Description = "Pause the VM after this many seconds, save it to --state, and exit (Save-VM)" };
+        var stateFile = new Option<string?>("--state") { Description = "Saved-state file for --save-after" };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend, saveAfter, stateFile };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             int processors = result.GetValue(cpus);
@@ -40,19 +42,55 @@ internal static class RunCommand
                 CommandLine = result.GetValue(cmdline)!,
                 Log = line => context.Error.WriteLine($"hyper: {line}"),
             };
+            var save = SaveRequest(result.GetValue(saveAfter), result.GetValue(stateFile));
             var hypervisor = BackendChooser.Choose(result.GetValue(backend)!, context.Error);
-            try { return Run(hypervisor, config, context); }
+            try { return Run(hypervisor, config, context, save, restoreFrom: null); }
             finally { (hypervisor as IDisposable)?.Dispose(); }
         }));
         return command;
     }
 
-    private static int Run(HyperSharp.Hypervisor.IHypervisor hypervisor, VmConfig config, CliContext context)
+    internal static Option<string> Backend() => new("--backend") { Description = "auto, kvm or emulated", DefaultValueFactory = _ => "auto" };
+
+    internal static (TimeSpan After, string Path)? SaveRequest(double? seconds, string? path)
+    {
+        if (seconds is null && path is null) return null;
+        if (seconds is not double s || s < 0) throw new UsageException("--save-after needs a number of seconds (0 or more)");
+        if (string.IsNullOrEmpty(path)) throw new UsageException("--save-after needs --state FILE to save into");
+        return (TimeSpan.FromSeconds(s), Path.GetFullPath(path));
+    }
+
+    /// <summary>Runs a VM (fresh from <paramref name="config"/>, or restored from a file) until it stops; a guest reset starts it again fresh.</summary>
+    internal static int Run(HyperSharp.Hypervisor.IHypervisor hypervisor, VmConfig config, CliContext context, (TimeSpan After, string Path)? save, string? restoreFrom)
     {
         using var console = new SerialConsole();
         while (true)
         {
-            using var vm = new VirtualMachineBuilder(hypervisor, config with { ConsoleOutput = console.Output }).Build();
+            using var vm = restoreFrom is not null
+                ? VirtualMachineBuilder.Restore(hypervisor, restoreFrom, console.Output, config.Log)
+                : new VirtualMachineBuilder(hypervisor, config with { ConsoleOutput = console.Output }).Build();
+            restoreFrom = null;
+            string? savedTo = null;
+            if (save is { } s)
+            {
+                var saver = new Thread(() =>
+                {
+                    Thread.Sleep(s.After);
+                    try
+                    {
+                        vm.Pause();
+                        vm.Save(s.Path, VirtualMachineBuilder.Describe(config), hypervisor.Name);
+                        savedTo = s.Path;
+                        vm.Stop(VmStopReason.Stopped, "saved");
+                    }
+                    catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or HyperSharp.Hypervisor.HypervisorException)
+                    {
+                        context.Error.WriteLine($"\r\nhyper: saving failed: {e.Message}");
+                        vm.Resume();
+                    }
+                }) { IsBackground = true, Name = "save-vm" };
+                saver.Start();
+            }
             int interrupts = 0;
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
             {
@@ -68,6 +106,9 @@ internal static class RunCommand
                     context.Error.WriteLine("\r\nhyper: the guest reset; restarting it");
                     continue;
                 case VmStopReason.PowerOff:
+                    return 0;
+                case VmStopReason.Stopped when savedTo is not null:
+                    context.Error.WriteLine($"\r\nhyper: saved the VM to {savedTo}");
                     return 0;
                 case VmStopReason.Stopped:
                     context.Error.WriteLine("\r\nhyper: the VM was turned off");

@@ -9,6 +9,7 @@ public static class VmCommand
     {
         var vm = new Command("vm", "Run and manage virtual machines");
         vm.Subcommands.Add(RunCommand.Create(context));
+        vm.Subcommands.Add(RestoreCommand.Create(context));
         return vm;
     }
 }

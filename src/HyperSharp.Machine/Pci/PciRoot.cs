@@ -55,6 +55,14 @@ public sealed class PciRoot
         }
     }
 
+    /// <summary>Re-derives every BAR mapping from configuration space (after a saved state was applied to it).</summary>
+    public void RefreshMappings()
+    {
+        lock (_lock)
+            for (int slot = 0; slot < _slots.Length; slot++)
+                if (_slots[slot] is not null) UpdateMappings(slot);
+    }
+
     /// <summary>The first free slot from 1, or -1.</summary>
     public int FreeSlot() { lock (_lock) return Array.FindIndex(_slots, 1, s => s is null); }
 

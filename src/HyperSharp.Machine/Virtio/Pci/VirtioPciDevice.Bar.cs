@@ -140,6 +140,7 @@ public sealed partial class VirtioPciDevice
             var queues = _queues.Select(q => q.Enabled
                 ? new SplitVirtqueue(_ram, q.Size, q.Descriptors, q.Driver, q.Device, (_driverFeatures & (1UL << 29)) != 0)
                 : null).ToList();
+            _activeQueues = queues;
             _device.Activate(_driverFeatures, queues, this);
         }
         catch (VirtqueueException e)
@@ -152,6 +153,7 @@ public sealed partial class VirtioPciDevice
     private void ResetDevice()
     {
         _device.Reset();
+        _activeQueues = [];
         foreach (var q in _queues) q.Reset(_device.MaxQueueSize);
         (_status, _driverFeatures, _isr, _configVector, _queueSelect, _deviceFeatureSelect, _driverFeatureSelect) = (0, 0, 0, NoVector, 0, 0, 0);
         SetIntx(false);

@@ -1,0 +1,15 @@
+using HyperSharp.Machine;
+using HyperSharp.Machine.State;
+
+namespace HyperSharp.Cli.Vm;
+
+/// <summary>Reads the VM configuration recorded in a saved-state file.</summary>
+internal static class SavedVmConfigReader
+{
+    public static void Read(string path, out VmConfig config)
+    {
+        using var file = File.OpenRead(path);
+        var c = VmStateFile.ReadHeader(file, path).Config;
+        config = new VmConfig { Processors = c.Processors, MemorySize = c.MemorySize, KernelPath = c.KernelPath, InitrdPath = c.InitrdPath, CommandLine = c.CommandLine, Disks = c.Disks };
+    }
+}
