@@ -232,7 +232,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
         (0, 512, 2),                                                      // file identifier
         (VhdxFormat.Header1Offset, 128, 6), (VhdxFormat.Header2Offset, 128, 6),
         (VhdxFormat.RegionTable1Offset, 128, 6), (VhdxFormat.RegionTable2Offset, 128, 3),
-        (LogOffset, 8192, 6),                                             // log entries
+        (LogOffset, 64 * 1024, 8),                                        // log entries
         (MetadataOffset, 256, 8),                                         // metadata table
         (MetadataOffset + 64 * 1024, 1024, 6),                            // metadata items, parent locator
         (BatOffset, 256, 8),                                              // BAT
@@ -329,11 +329,14 @@ public class VhdxFuzzTests(ITestOutputHelper output)
             if (length >= at + VhdxFormat.HeaderSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.HeaderSize), 4);
         foreach (long at in new[] { VhdxFormat.RegionTable1Offset, VhdxFormat.RegionTable2Offset })
             if (length >= at + VhdxFormat.RegionTableSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.RegionTableSize), 4);
-        if (length >= LogOffset + 4096 && BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)LogOffset)) == VhdxFormat.LogEntrySignature)
+        // Every log entry (sector-aligned 'loge' with a sane length that does not wrap): the active one is rarely the first.
+        for (long p = LogOffset; p + 4096 <= Math.Min(length, 2 * MiB); p += 4096)
         {
-            uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)LogOffset + 8));
-            if (len >= 4096 && len <= MiB && len % 4096 == 0 && length >= LogOffset + len)
-                Crc32C.Stamp(bytes.AsSpan((int)LogOffset, (int)len), 4);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)p)) != VhdxFormat.LogEntrySignature) continue;
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)p + 8));
+            if (len < 4096 || len % 4096 != 0 || p + len > Math.Min(length, 2 * MiB)) continue;
+            Crc32C.Stamp(bytes.AsSpan((int)p, (int)len), 4);
+            changed.Add((p, 8));
         }
     }
 }
