@@ -3,9 +3,11 @@ using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.CrashWriter;
 
 // Usage: CrashWriter <image> <journal> <seed> <generationBase> <flushEvery> <unmapPercent>
+//    or: CrashWriter <image> <journal> resize <seed>   (see ResizeWorkload)
 // Opens the image, prints "ready", then runs the workload forever (until SIGKILL). After every
 // Flush that returns, appends the index of the last operation it covers (8 bytes, little-endian)
 // to the journal and fsyncs it: everything up to that index is acknowledged as durable.
+if (args.Length == 4 && args[2] == "resize") return ResizeWorkload.Run(args[0], args[1], ulong.Parse(args[3]));
 if (args.Length != 6)
 {
     Console.Error.WriteLine("usage: CrashWriter <image> <journal> <seed> <generationBase> <flushEvery> <unmapPercent>");

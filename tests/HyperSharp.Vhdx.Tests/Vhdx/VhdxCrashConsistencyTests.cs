@@ -27,7 +27,7 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
     private const int TrialsPerImage = 4;
     // Time budget (HYPERSHARP_CRASH_SECONDS overrides, e.g. for a longer soak); at least MinTrials run regardless.
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(
-        int.TryParse(Environment.GetEnvironmentVariable("HYPERSHARP_CRASH_SECONDS"), out int s) ? s : 170);
+        int.TryParse(Environment.GetEnvironmentVariable("HYPERSHARP_CRASH_SECONDS"), out int s) ? s : 150);
     private const int MaxTrials = 1000, MinTrials = 100;
 
     private static string WriterPath()
@@ -164,6 +164,88 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
         Console.WriteLine(summary);
         Assert.True(trials >= MinTrials);
         Assert.True(pendingLogs > trials / 4, $"only {pendingLogs} of {trials} trials left a pending log: the kills are not landing inside the writer's work");
+    }
+
+    /// <summary>
+    /// Online grow under SIGKILL: each trial's writer grows the disk step by step (moving the BAT when
+    /// it outgrows its region), writing a marker below each new end and flushing. After the kill the
+    /// capacity must be the last acknowledged one or the next, every acknowledged marker must be
+    /// there, a read-only open must not write, and `qemu-img check` must be clean.
+    /// </summary>
+    [Fact]
+    public void KilledWriterDuringOnlineGrowKeepsAcknowledgedSizeAndData()
+    {
+        bool qemu = PeerTools.Available(output);
+        using var dir = new TempDir();
+        string writer = WriterPath();
+        string image = dir.File("grow.vhdx"), journal = dir.File("journal.bin");
+        var seeds = new Random(777);
+        var total = Stopwatch.StartNew();
+        int trials = 0, relocations = 0;
+        long maxCapacity = 0;
+        while (trials < 60 && (total.Elapsed < TimeSpan.FromSeconds(30) || trials < 20))
+        {
+            if (trials % 3 == 0)
+            {
+                File.Delete(image);
+                using (VirtualDisk.Create(image, new DiskCreateOptions { Capacity = 120L << 30, BlockSize = (int)MiB })) { }
+            }
+            long start;
+            using (var d = VirtualDisk.Open(image, DiskOpenOptions.ReadOnlyDefault)) start = d.Capacity;
+            ulong seed = (ulong)seeds.NextInt64();
+            int killAfterMs = seeds.Next(5, 400);
+            string context = $"grow trial {trials} (seed {seed}, kill after {killAfterMs} ms, start {start})";
+            RunAndKill(writer, [image, journal, "resize", seed.ToString()], killAfterMs, context);
+            var records = File.ReadAllBytes(journal);
+            long acknowledged = records.Length >= 8 ? BinaryPrimitives.ReadInt64LittleEndian(records.AsSpan(records.Length / 8 * 8 - 8)) : 0;
+
+            var before = PeerTools.Sha256(image);
+            using (var disk = VhdxDisk.Open(image, DiskOpenOptions.ReadOnlyDefault))
+                CheckGrow(disk, seed, start, acknowledged, context + ", read-only");
+            Assert.True(before == PeerTools.Sha256(image), $"{context}: a read-only open changed the file");
+            using (var disk = VhdxDisk.Open(image))
+            {
+                CheckGrow(disk, seed, start, acknowledged, context + ", writable");
+                maxCapacity = Math.Max(maxCapacity, disk.Capacity);
+            }
+            var regions = ImageSurgery.Read(image, HyperSharp.Vhdx.Vhdx.VhdxFormat.RegionTable1Offset, 64 * 1024);
+            if (BinaryPrimitives.ReadInt64LittleEndian(regions.AsSpan(16 + 16)) != ImageSurgery.BatOffset
+                && BinaryPrimitives.ReadInt64LittleEndian(regions.AsSpan(48 + 16)) != ImageSurgery.BatOffset) relocations++;
+            if (qemu)
+            {
+                var r = PeerTools.QemuImgRun("check", "-f", "vhdx", image);
+                Assert.True(r.ExitCode == 0, $"{context}: qemu-img check is not clean: {r}");
+            }
+            trials++;
+        }
+        string summary = $"grow crash trials: {trials} in {total.Elapsed.TotalSeconds:F1} s; largest capacity {maxCapacity >> 30} GiB; " +
+            $"{relocations} trials ended with the BAT moved from its original region";
+        output.WriteLine(summary);
+        Console.WriteLine(summary);
+        Assert.True(relocations > 0, "no trial grew far enough to move the BAT");
+    }
+
+    private static void CheckGrow(IVirtualDisk disk, ulong seed, long start, long acknowledged, string context)
+    {
+        long expected = ResizeWorkload.CapacityAfter(seed, start, acknowledged), next = ResizeWorkload.CapacityAfter(seed, start, acknowledged + 1);
+        Assert.True(disk.Capacity == expected || disk.Capacity == next,
+            $"{context}: capacity {disk.Capacity}, expected the acknowledged {expected} or the next {next}");
+        var buffer = new byte[ResizeWorkload.Marker];
+        var scratch = new byte[disk.LogicalSectorSize];
+        for (long n = 1; n <= acknowledged + 1; n++)
+        {
+            long capacity = ResizeWorkload.CapacityAfter(seed, start, n);
+            if (capacity > disk.Capacity) break;
+            disk.Read(capacity - buffer.Length, buffer);
+            for (int i = 0; i < buffer.Length; i += scratch.Length)
+            {
+                long g = CrashWorkload.Decode(buffer.AsSpan(i, scratch.Length), (capacity - buffer.Length + i) / scratch.Length, scratch);
+                if (n <= acknowledged)
+                    Assert.True(g == n, $"{context}: the acknowledged marker of grow {n} (at {capacity - buffer.Length}) reads generation {g} at +{i}");
+                else
+                    Assert.True(g == n || g == 0, $"{context}: the unacknowledged marker of grow {n} reads generation {g} at +{i}");
+            }
+        }
     }
 
     /// <summary>Reads every sector and checks it against the expected generation or a later one that may have landed.</summary>

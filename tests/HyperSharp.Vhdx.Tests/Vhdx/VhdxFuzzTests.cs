@@ -20,7 +20,7 @@ namespace HyperSharp.Vhdx.Tests.Vhdx;
 /// </summary>
 public class VhdxFuzzTests(ITestOutputHelper output)
 {
-    private const int DefaultCases = 4000;
+    private const int DefaultCases = 6000;
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(55);
 
     private sealed record BaseImage(string Name, byte[] Bytes, string? ParentName, byte[]? ParentBytes, bool HasPendingLog);
@@ -42,6 +42,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
         int ran = 0, opened = 0, writable = 0;
         TimeSpan writeTime = default, runTime = default;
         var written = new HashSet<string>();
+        var buffers = new Dictionary<string, byte[]>();
         try
         {
             int first = int.TryParse(Environment.GetEnvironmentVariable("HYPERSHARP_FUZZ_FIRST"), out int f) ? f : 0;
@@ -51,9 +52,12 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                 var b = bases[rng.Next(bases.Count)];
                 bool mutateParent = b.ParentBytes is not null && rng.Next(5) == 0;
                 var original = mutateParent ? b.ParentBytes! : b.Bytes;
-                var bytes = (byte[])original.Clone();
+                // One working copy per file, mutated in place and restored afterwards (no 8 MiB copy per case).
+                string key = b.Name + (mutateParent ? "/parent" : "");
+                if (!buffers.TryGetValue(key, out var bytes)) buffers[key] = bytes = (byte[])original.Clone();
+                int length = original.Length;
                 var changed = new List<(long At, long Length)>();
-                string what = Mutate(ref bytes, rng, restamp: rng.Next(2) == 0, changed);
+                string what = Mutate(bytes, ref length, rng, restamp: rng.Next(2) == 0, changed);
                 string caseName = $"seed {seed} case {i} ({b.Name}{(mutateParent ? ", parent mutated" : "")}: {what})";
                 string path = Path.Combine(work, b.Name);
                 string target = mutateParent ? Path.Combine(work, b.ParentName!) : path;
@@ -65,10 +69,10 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                     if (b.ParentName is not null) File.WriteAllBytes(Path.Combine(work, b.ParentName), b.ParentBytes!);
                     written.Add(b.Name);
                 }
-                ApplyChanges(target, bytes, changed);
+                ApplyChanges(target, bytes, length, changed);
                 writeTime += tw.Elapsed; tw.Restart();
                 bool writableToo = rng.Next(8) == 0;
-                var outcome = RunCase(path, target, bytes, writableToo, i % 64 == 0, rng, caseName, failures, ref writable);
+                var outcome = RunCase(path, target, bytes.AsMemory(0, length), writableToo, i % 64 == 0, rng, caseName, failures, ref writable);
                 runTime += tw.Elapsed; tw.Restart();
                 if (outcome == "opened") opened++;
                 outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
@@ -77,7 +81,14 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                     File.WriteAllBytes(path, b.Bytes);
                     if (b.ParentName is not null) File.WriteAllBytes(Path.Combine(work, b.ParentName), b.ParentBytes!);
                 }
-                else ApplyChanges(target, original, changed);
+                else ApplyChanges(target, original, original.Length, changed);
+                foreach (var (at, n) in changed)
+                    if (at < original.Length) Array.Copy(original, at, bytes, at, Math.Min(n, original.Length - at));
+                if (i % 256 == 0) // the harness itself: the working copies really are back to the base images
+                {
+                    Assert.True(bytes.AsSpan().SequenceEqual(original), $"fuzz harness: buffer {key} not restored after case {i}");
+                    Assert.True(File.ReadAllBytes(target).AsSpan().SequenceEqual(original), $"fuzz harness: file {key} not restored after case {i}");
+                }
                 writeTime += tw.Elapsed;
                 if (outcome == "HANG") break; // the stuck thread cannot be stopped; report what we have
             }
@@ -96,7 +107,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs one case; returns "opened", the refusing structure, or "HANG". Failures are recorded.</summary>
-    private static string RunCase(string path, string mutatedPath, byte[] mutated, bool alsoWritable, bool compareInFull, Random rng, string caseName, List<string> failures, ref int writable)
+    private static string RunCase(string path, string mutatedPath, ReadOnlyMemory<byte> mutated, bool alsoWritable, bool compareInFull, Random rng, string caseName, List<string> failures, ref int writable)
     {
         var info = new FileInfo(mutatedPath);
         (long Length, DateTime Modified) before = (info.Length, info.LastWriteTimeUtc);
@@ -118,7 +129,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
         if (info.Length != before.Length || info.LastWriteTimeUtc != before.Modified || compareInFull)
         {
             var now = File.ReadAllBytes(mutatedPath);
-            long d = PeerTools.FirstDifference(mutated, now);
+            long d = PeerTools.FirstDifference(mutated.Span, now);
             if (d >= 0 || info.Length != before.Length)
                 failures.Add($"{caseName}: the read-only open changed the file (length {before.Length} -> {info.Length}, " +
                     $"mtime {before.Modified:O} -> {info.LastWriteTimeUtc:O}, first differing byte {d})");
@@ -165,17 +176,18 @@ public class VhdxFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>Writes the changed ranges of <paramref name="content"/> into the file and sets its length.</summary>
-    private static void ApplyChanges(string path, byte[] content, List<(long At, long Length)> changed)
+    private static void ApplyChanges(string path, byte[] content, int contentLength, List<(long At, long Length)> changed)
     {
+        ReadOnlySpan<byte> bytes = content.AsSpan(0, contentLength);
         using var h = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
         long oldLength = RandomAccess.GetLength(h);
-        if (oldLength != content.Length) RandomAccess.SetLength(h, content.Length);
-        if (content.Length > oldLength) RandomAccess.Write(h, content.AsSpan((int)oldLength), oldLength);
+        if (oldLength != bytes.Length) RandomAccess.SetLength(h, bytes.Length);
+        if (bytes.Length > oldLength) RandomAccess.Write(h, bytes[(int)oldLength..], oldLength);
         foreach (var (at, length) in changed)
         {
-            if (at >= Math.Min(content.Length, oldLength)) continue;
-            int n = (int)Math.Min(length, Math.Min(content.Length, oldLength) - at);
-            RandomAccess.Write(h, content.AsSpan((int)at, n), at);
+            if (at >= Math.Min(bytes.Length, oldLength)) continue;
+            int n = (int)Math.Min(length, Math.Min(bytes.Length, oldLength) - at);
+            RandomAccess.Write(h, bytes.Slice((int)at, n), at);
         }
     }
 
@@ -220,7 +232,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
         (0, 512, 2),                                                      // file identifier
         (VhdxFormat.Header1Offset, 128, 6), (VhdxFormat.Header2Offset, 128, 6),
         (VhdxFormat.RegionTable1Offset, 128, 6), (VhdxFormat.RegionTable2Offset, 128, 3),
-        (LogOffset, 8192, 6),                                             // log entries
+        (LogOffset, 64 * 1024, 8),                                        // log entries
         (MetadataOffset, 256, 8),                                         // metadata table
         (MetadataOffset + 64 * 1024, 1024, 6),                            // metadata items, parent locator
         (BatOffset, 256, 8),                                              // BAT
@@ -234,13 +246,13 @@ public class VhdxFuzzTests(ITestOutputHelper output)
         64L << 40, (64L << 40) + (1 << 20), long.MaxValue, long.MinValue, 0x00100006, 0x00400006, 0x00300006,
     ];
 
-    private static string Mutate(ref byte[] bytes, Random rng, bool restamp, List<(long At, long Length)> changed)
+    private static string Mutate(byte[] bytes, ref int length, Random rng, bool restamp, List<(long At, long Length)> changed)
     {
         var notes = new List<string>();
         int count = 1 + (rng.Next(4) == 0 ? rng.Next(8) : 0);
         for (int m = 0; m < count; m++)
         {
-            long at = PickOffset(bytes.Length, rng);
+            long at = PickOffset(length, rng);
             switch (rng.Next(7))
             {
                 case 0:
@@ -258,7 +270,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                 {
                     long v = Interesting[rng.Next(Interesting.Length)];
                     int width = rng.Next(2) == 0 ? 4 : 8;
-                    at = Math.Min(at & ~3L, bytes.Length - width);
+                    at = Math.Min(at & ~3L, length - width);
                     if (width == 4) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan((int)at), (uint)v);
                     else BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan((int)at), v);
                     changed.Add((at, width));
@@ -267,7 +279,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                 }
                 case 4:
                 {
-                    int n = (int)Math.Min(bytes.Length - at, 1 + rng.Next(rng.Next(2) == 0 ? 64 : 65536));
+                    int n = (int)Math.Min(length - at, 1 + rng.Next(rng.Next(2) == 0 ? 64 : 65536));
                     bytes.AsSpan((int)at, n).Clear();
                     changed.Add((at, n));
                     notes.Add($"zero {n} bytes at 0x{at:X}");
@@ -275,15 +287,15 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                 }
                 case 5:
                 {
-                    long len = rng.Next(3) == 0 ? rng.NextInt64(bytes.Length) : Math.Max(0, bytes.Length - 1 - rng.Next(3 << 20));
-                    Array.Resize(ref bytes, (int)len);
+                    long len = rng.Next(3) == 0 ? rng.NextInt64(length) : Math.Max(0, length - 1 - rng.Next(3 << 20));
+                    length = (int)len;
                     notes.Add($"truncate to {len}");
-                    if (bytes.Length == 0) return string.Join("; ", notes);
+                    if (length == 0) return string.Join("; ", notes);
                     break;
                 }
                 case 6:
                 {
-                    int n = (int)Math.Min(bytes.Length - at, 1 + rng.Next(4096));
+                    int n = (int)Math.Min(length - at, 1 + rng.Next(4096));
                     rng.NextBytes(bytes.AsSpan((int)at, n));
                     changed.Add((at, n));
                     notes.Add($"random {n} bytes at 0x{at:X}");
@@ -291,7 +303,7 @@ public class VhdxFuzzTests(ITestOutputHelper output)
                 }
             }
         }
-        if (restamp) { Restamp(bytes, changed); notes.Add("checksums re-stamped"); }
+        if (restamp) { Restamp(bytes, length, changed); notes.Add("checksums re-stamped"); }
         return string.Join("; ", notes);
     }
 
@@ -309,19 +321,22 @@ public class VhdxFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>Re-stamps the CRC-32C of both headers, both region tables and the first log entry (when the bytes are there).</summary>
-    private static void Restamp(byte[] bytes, List<(long At, long Length)> changed)
+    private static void Restamp(byte[] bytes, int length, List<(long At, long Length)> changed)
     {
         foreach (long at in new[] { VhdxFormat.Header1Offset, VhdxFormat.Header2Offset, VhdxFormat.RegionTable1Offset, VhdxFormat.RegionTable2Offset, LogOffset })
             changed.Add((at, 8)); // the checksum fields at +4
         foreach (long at in new[] { VhdxFormat.Header1Offset, VhdxFormat.Header2Offset })
-            if (bytes.Length >= at + VhdxFormat.HeaderSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.HeaderSize), 4);
+            if (length >= at + VhdxFormat.HeaderSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.HeaderSize), 4);
         foreach (long at in new[] { VhdxFormat.RegionTable1Offset, VhdxFormat.RegionTable2Offset })
-            if (bytes.Length >= at + VhdxFormat.RegionTableSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.RegionTableSize), 4);
-        if (bytes.Length >= LogOffset + 4096 && BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)LogOffset)) == VhdxFormat.LogEntrySignature)
+            if (length >= at + VhdxFormat.RegionTableSize) Crc32C.Stamp(bytes.AsSpan((int)at, VhdxFormat.RegionTableSize), 4);
+        // Every log entry (sector-aligned 'loge' with a sane length that does not wrap): the active one is rarely the first.
+        for (long p = LogOffset; p + 4096 <= Math.Min(length, 2 * MiB); p += 4096)
         {
-            uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)LogOffset + 8));
-            if (len >= 4096 && len <= MiB && len % 4096 == 0 && bytes.Length >= LogOffset + len)
-                Crc32C.Stamp(bytes.AsSpan((int)LogOffset, (int)len), 4);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)p)) != VhdxFormat.LogEntrySignature) continue;
+            uint len = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)p + 8));
+            if (len < 4096 || len % 4096 != 0 || p + len > Math.Min(length, 2 * MiB)) continue;
+            Crc32C.Stamp(bytes.AsSpan((int)p, (int)len), 4);
+            changed.Add((p, 8));
         }
     }
 }

@@ -145,6 +145,40 @@ public class VhdxQemuInteropTests(ITestOutputHelper output)
         PeerTools.AssertCompareIdentical(copy, reference);
     }
 
+    /// <summary>
+    /// A qemu image (ZERO-state blocks from `write -z`, discarded ranges, data) modified by our
+    /// random writes, unmaps and a grow, then handed back to qemu: check clean, compare identical.
+    /// </summary>
+    [Theory]
+    [InlineData("dynamic", "1M")]
+    [InlineData("dynamic", "8M")]
+    [InlineData("fixed", "1M")]
+    public void QemuImageModifiedByOursPassesQemuCheckAndCompare(string subformat, string blockSize)
+    {
+        if (!PeerTools.Available(output)) return;
+        using var dir = new TempDir();
+        string image = dir.File("q.vhdx"), raw = dir.File("q.raw");
+        long size = 40 * MiB;
+        PeerTools.QemuImgOk("create", "-q", "-f", "vhdx", "-o", $"subformat={subformat},block_size={blockSize}", image, size.ToString());
+        PeerTools.QemuIo(image, "write -P 0x21 0 5M", "write -z 1M 2M", "write -P 0x22 9M 3M", "discard 16M 8M", "write -z 30M 8M", "write -P 0x23 39M 1M");
+        PeerTools.QemuImgOk("convert", "-f", "vhdx", "-O", "raw", image, raw);
+        var model = File.ReadAllBytes(raw);
+        var rng = new Random(subformat.Length * 31 + blockSize.Length);
+        int w = 0, u = 0, f = 0;
+        using (var disk = VirtualDisk.Open(image))
+        {
+            disk.Write(1 * MiB + 4096, model.AsSpan(0, 4096)); // into a ZERO-state block
+            model.AsSpan(0, 4096).CopyTo(model.AsSpan((int)(MiB + 4096)));
+            RandomOps(disk, ref model, rng, 100, ref w, ref u, ref f);
+            disk.Resize(size + 8 * MiB);
+            Array.Resize(ref model, (int)(size + 8 * MiB));
+            RandomOps(disk, ref model, rng, 30, ref w, ref u, ref f);
+        }
+        File.WriteAllBytes(raw, model);
+        PeerTools.AssertCheckClean(image);
+        PeerTools.AssertCompareIdentical(image, raw);
+    }
+
     private void AssertOursMatchesQemuConvert(string image, string raw, long size)
     {
         File.Delete(raw);
