@@ -1,0 +1,262 @@
+using System.Runtime.CompilerServices;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+using HyperSharp.Hypervisor.Emulated.Memory;
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>GPR numbers in encoding order.</summary>
+public enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 }
+
+/// <summary>Segment register numbers in encoding order.</summary>
+public enum Seg { Es, Cs, Ss, Ds, Fs, Gs }
+
+/// <summary>Why <see cref="X86Cpu.Run"/> returned.</summary>
+public enum CpuExitReason
+{
+    /// <summary>HLT with no deliverable interrupt: wait for one, inject it, run again.</summary>
+    Halted,
+    /// <summary><see cref="X86Cpu.RequestStop"/> was called.</summary>
+    Stopped,
+    /// <summary>An interrupt window was requested and interrupts can now be injected.</summary>
+    InterruptWindow,
+    /// <summary>Triple fault (or a fetch from outside RAM): the VMM resets or powers off the VM.</summary>
+    Shutdown,
+    /// <summary>The instruction budget given to Run was used up.</summary>
+    InstructionLimit,
+}
+
+/// <summary>
+/// One software x86-64 logical processor. Runs guest code from <see cref="PhysicalMemory"/> on the
+/// calling thread until an exit; device accesses go synchronously to the <see cref="ICpuIoHandler"/>.
+/// </summary>
+/// <remarks>
+/// Execution model: RIP is translated (soft TLB) to a guest-physical address; the block decoded from
+/// there is found in a per-vCPU direct-mapped cache (virtual address + mode), else in the partition's
+/// <see cref="CodeCache"/>, else decoded once by Iced and translated to <see cref="DecodedInstruction"/>s.
+/// A block runs as a tight loop of indirect calls; faults are thrown as <see cref="GuestFault"/> with
+/// RIP still at the faulting instruction (handlers write architectural state only after their last
+/// possible fault) and delivered through the IDT between blocks.
+/// </remarks>
+public sealed unsafe partial class X86Cpu
+{
+    [InlineArray(18)]
+    internal struct RegFile { private ulong _e0; }
+    [InlineArray(6)]
+    internal struct SegBaseFile { private ulong _e0; }
+
+    internal RegFile _r;
+    /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
+    internal SegBaseFile _segBase;
+    internal readonly SegmentRegister[] _seg = new SegmentRegister[6];
+    internal SegmentRegister _ldtr, _tr;
+    internal DescriptorTableRegister _gdtr, _idtr;
+
+    internal readonly PhysicalMemory _mem;
+    internal readonly ICpuIoHandler _io;
+    internal readonly CodeCache _code;
+
+    /// <summary>Instructions executed (retired or faulted) since creation.</summary>
+    public ulong InstructionCount;
+
+    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null)
+    {
+        _mem = memory;
+        _io = io ?? NullIoHandler.Instance;
+        _code = memory.Code;
+        
+        Reset();
+    }
+
+    /// <summary>RAX..R15 and RIP as a ref (index 16 is RIP, 17 is the constant zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<RegFile, ulong>(ref _r), i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref ulong SegBase(int i) => ref Unsafe.Add(ref Unsafe.As<SegBaseFile, ulong>(ref _segBase), i);
+
+    public ulong this[Gpr reg]
+    {
+        get => R((int)reg);
+        set => R((int)reg) = value;
+    }
+
+    public ulong Rip
+    {
+        get => R(DecodedInstruction.RipIndex);
+        set => R(DecodedInstruction.RipIndex) = value;
+    }
+
+    public SegmentRegister GetSegment(Seg s) => _seg[(int)s];
+    public void SetSegment(Seg s, SegmentRegister value) { _seg[(int)s] = value; UpdateMode(); }
+
+    /// <summary>Power-on/INIT state: real mode at F000:FFF0 (reset vector FFFFFFF0).</summary>
+    public void Reset()
+    {
+        for (int i = 0; i < 18; i++) R(i) = 0;
+        Rflags = Rf.Fixed1;
+        for (int i = 0; i < 6; i++) _seg[i] = SegmentRegister.RealMode(0);
+        _seg[(int)Seg.Cs] = new SegmentRegister(0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
+        R(DecodedInstruction.RipIndex) = 0xFFF0;
+        _ldtr = new SegmentRegister(0, 0, 0xFFFF, 0x82);
+        _tr = new SegmentRegister(0, 0, 0xFFFF, 0x8B);
+        _gdtr = new DescriptorTableRegister(0, 0xFFFF);
+        _idtr = new DescriptorTableRegister(0, 0xFFFF);
+        _cr0 = 0x60000010; _cr2 = 0; _cr3 = 0; _cr4 = 0; _cr8 = 0; _efer = 0;
+        Array.Clear(_dr); _dr[6] = 0xFFFF0FF0; _dr[7] = 0x400;
+        _apicBase = 0xFEE00900; // BSP, enabled, default base
+        _pat = 0x0007040600070406;
+        _miscEnable = 1; // fast strings
+        _fpu = new FpuState();
+        _halted = false; _shadow = false; _pendingVector = -1; _nmiPending = false;
+        UpdateMode();
+        FlushTlb(true);
+    }
+
+    // ---- the run loop ----
+
+    private volatile int _attention;          // nonzero: look at stop/interrupt requests between blocks
+    private volatile bool _stopRequested;
+    internal bool _halted, _shadow, _windowRequested;
+    private int _pendingVector = -1;
+    private bool _nmiPending;
+    private readonly Lock _eventLock = new();
+
+    /// <summary>Runs guest code until an exit. Call from the vCPU's own thread only.</summary>
+    public CpuExitReason Run(ulong maxInstructions = ulong.MaxValue)
+    {
+        ulong limit = maxInstructions == ulong.MaxValue ? ulong.MaxValue : InstructionCount + maxInstructions;
+        while (true)
+        {
+            if (_attention != 0 || _shadow || _halted)
+            {
+                var exit = HandleEvents();
+                if (exit.HasValue) return exit.Value;
+            }
+            if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
+            try
+            {
+                CodeBlock? b = GetBlock();
+                if (b == null) return CpuExitReason.Shutdown;
+                ExecuteBlock(b);
+                if (_exitRequest != 0)
+                {
+                    var why = (CpuExitReason)(_exitRequest - 1);
+                    _exitRequest = 0;
+                    return why;
+                }
+            }
+            catch (GuestFault f)
+            {
+                if (!DeliverFault(f)) return CpuExitReason.Shutdown;
+            }
+        }
+    }
+
+    /// <summary>Set by a handler that must end Run (reason + 1); checked when the block ends.</summary>
+    internal int _exitRequest;
+
+    /// <summary>Executes the instructions of one block until one leaves it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExecuteBlock(CodeBlock b)
+    {
+        ref ulong rip = ref R(DecodedInstruction.RipIndex);
+        ref DecodedInstruction d = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(b.Instructions);
+        ulong n = 0;
+        try
+        {
+            while (true)
+            {
+                n++;
+                if (d.Exec(this, ref d) != 0) break;
+                rip += d.Len;
+                d = ref Unsafe.Add(ref d, 1);
+            }
+        }
+        finally
+        {
+            InstructionCount += n;
+        }
+    }
+
+    /// <summary>Between blocks: stop requests, interrupt delivery, HLT wake-up, interrupt windows.</summary>
+    private CpuExitReason? HandleEvents()
+    {
+        if (_stopRequested) { _stopRequested = false; RecomputeAttention(); return CpuExitReason.Stopped; }
+        if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
+        _shadow = false;
+        bool ifSet = (_rflags & Rf.IF) != 0;
+        lock (_eventLock)
+        {
+            if (_nmiPending)
+            {
+                _nmiPending = false; _halted = false;
+                RecomputeAttention();
+                DeliverExternal(2);
+                return null;
+            }
+            if (_pendingVector >= 0 && ifSet)
+            {
+                int v = _pendingVector;
+                _pendingVector = -1; _halted = false;
+                RecomputeAttention();
+                DeliverExternal(v);
+                return null;
+            }
+        }
+        if (_windowRequested && ifSet) { _windowRequested = false; RecomputeAttention(); return CpuExitReason.InterruptWindow; }
+        if (_halted) return CpuExitReason.Halted;
+        return null;
+    }
+
+    private void DeliverExternal(int vector)
+    {
+        try { Deliver(vector, 0, false, EventKind.External); }
+        catch (GuestFault f) { if (!DeliverFault(f)) _exitRequest = (int)CpuExitReason.Shutdown + 1; }
+    }
+
+    private void RecomputeAttention()
+        => _attention = (_stopRequested || _nmiPending || _pendingVector >= 0 || _windowRequested) ? 1 : 0;
+
+    /// <summary>Makes Run return <see cref="CpuExitReason.Stopped"/> soon (at the next block boundary). Thread-safe.</summary>
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        _attention = 1;
+    }
+
+    /// <summary>
+    /// Queues external interrupt <paramref name="vector"/> (the LAPIC's job is to call this only when
+    /// <see cref="InterruptWindowOpen"/> or after an InterruptWindow exit). Thread-safe; one vector is held.
+    /// Returns false when another vector is already pending.
+    /// </summary>
+    public bool InjectInterrupt(int vector)
+    {
+        lock (_eventLock)
+        {
+            if (_pendingVector >= 0) return false;
+            _pendingVector = vector;
+            _attention = 1;
+            return true;
+        }
+    }
+
+    /// <summary>Queues an NMI. Thread-safe.</summary>
+    public void InjectNmi()
+    {
+        lock (_eventLock) { _nmiPending = true; _attention = 1; }
+    }
+
+    /// <summary>True when an external interrupt injected now would be delivered before the next instruction.</summary>
+    public bool InterruptWindowOpen => (_rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
+
+    /// <summary>Asks Run to return <see cref="CpuExitReason.InterruptWindow"/> once IF=1 and no shadow.</summary>
+    public void RequestInterruptWindow()
+    {
+        lock (_eventLock) { _windowRequested = true; _attention = 1; }
+    }
+
+    public bool IsHalted => _halted;
+    /// <summary>An instruction is asking to leave Run once the current block ends.</summary>
+    internal void RequestExit(CpuExitReason why) => _exitRequest = (int)why + 1;
+}
