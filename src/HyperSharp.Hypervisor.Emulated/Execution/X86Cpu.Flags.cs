@@ -44,6 +44,16 @@ public sealed unsafe partial class X86Cpu
         _fOp = op; _fDst = dst; _fSrc = src; _fRes = res; _fSign = sign;
     }
 
+    /// <summary>INC/DEC: CF is kept, so the current CF moves into _rflags (cheaply, without computing the
+    /// other flags, which the new lazy state supersedes) before recording the new operation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void KeepCarryFor(int op, ulong dst, ulong res, ulong sign)
+    {
+        bool cf = CF;
+        _rflags = (_rflags & ~Rf.CF) | (cf ? Rf.CF : 0);
+        _fOp = op; _fDst = dst; _fSrc = 1; _fRes = res; _fSign = sign;
+    }
+
     /// <summary>Records flags that were computed eagerly: SF/ZF/PF from <paramref name="res"/>, CF/OF/AF given.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetResultFlags(ulong res, ulong sign, bool cf, bool of, bool af = false)

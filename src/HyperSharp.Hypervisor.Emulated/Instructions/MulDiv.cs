@@ -76,9 +76,21 @@ public sealed unsafe partial class X86Cpu
     {
         ulong b = c.ReadOp1<TS>(ref d);
         ulong a = d.Imm2 != 0 ? d.Imm : TS.GetReg(c, d.Reg, 0);
-        Int128 p = (Int128)(long)TS.SignExtend(a & TS.Mask) * (long)TS.SignExtend(b);
-        ulong lo = (ulong)p & TS.Mask;
-        bool ovf = (Int128)(long)TS.SignExtend(lo) != p;
+        long sa = (long)TS.SignExtend(a & TS.Mask), sb = (long)TS.SignExtend(b);
+        ulong lo;
+        bool ovf;
+        if (TS.Bytes == 8)
+        {
+            long hi = Math.BigMul(sa, sb, out long low);
+            lo = (ulong)low;
+            ovf = hi != (low >> 63);
+        }
+        else
+        {
+            long p = sa * sb; // cannot overflow: both factors fit in 32 bits
+            lo = (ulong)p & TS.Mask;
+            ovf = (long)TS.SignExtend(lo) != p;
+        }
         TS.SetReg(c, d.Reg, 0, lo);
         c.SetResultFlags(lo, TS.Sign, ovf, ovf);
         return 0;

@@ -61,13 +61,10 @@ public sealed unsafe partial class X86Cpu
             }
             case 4:
             case 6: // SHL/SAL
-            {
-                UInt128 w = (UInt128)a << cnt;
-                r = (ulong)(w & m);
-                cf = ((w >> bits) & 1) != 0;
+                r = cnt >= 64 ? 0 : (a << cnt) & m;
+                cf = cnt <= bits && ((a >> (bits - cnt)) & 1) != 0; // beyond the width the bit shifted out is 0
                 of = ((r & sign) != 0) ^ cf;
                 break;
-            }
             case 5: // SHR
                 r = cnt >= 64 ? 0 : a >> cnt;
                 cf = ((a >> (cnt - 1)) & 1) != 0;

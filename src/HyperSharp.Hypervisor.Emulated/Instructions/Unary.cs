@@ -9,6 +9,23 @@ public sealed unsafe partial class X86Cpu
     // Read-modify-write on memory: Load, compute, Store, then flags — a faulting Store leaves flags intact.
     // Cond holds the sub-operation: 0 INC, 1 DEC, 2 NEG, 3 NOT.
 
+    internal static int IncR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a + 1) & TS.Mask;
+        TS.SetReg(c, d.Reg, d.RegShift, r);
+        c.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign);
+        return 0;
+    }
+
+    internal static int DecR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a - 1) & TS.Mask;
+        TS.SetReg(c, d.Reg, d.RegShift, r);
+        c.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign);
+        return 0;
+    }
+
+    /// <summary>Any of INC DEC NEG NOT on memory or a register, optionally LOCKed.</summary>
     internal static int Unary<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         bool mem = IsMem(ref d);
@@ -27,15 +44,17 @@ public sealed unsafe partial class X86Cpu
         }
         if (p == null)
         {
-            if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, d.RegShift, r);
+            if (mem)
+            {
+                if (locked) lock (SplitLock) TS.Store(c, lin, r);
+                else TS.Store(c, lin, r);
+            }
+            else TS.SetReg(c, d.Reg, d.RegShift, r);
         }
         switch (d.Cond)
         {
-            case 0:
-            case 1:
-                c.SetCarry(c.CF); // keep CF: fold it into _rflags, which Inc/Dec read it from
-                c.SetFlags(d.Cond == 0 ? FlagOp.Inc : FlagOp.Dec, a, 1, r, TS.Sign);
-                break;
+            case 0: c.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign); break;
+            case 1: c.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign); break;
             case 2: c.SetFlags(FlagOp.Sub, 0, a, r, TS.Sign); break;
         }
         return 0;
@@ -166,7 +185,10 @@ public sealed unsafe partial class X86Cpu
                 d.Exec = &Cmpxchg8b; return Flow.Continue;
             default: return Flow.Unsupported;
         }
-        d.Exec = BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>);
+        bool simple = ins.Op0Kind == OpKind.Register && d.Cond < 2;
+        d.Exec = !simple ? BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>)
+            : d.Cond == 0 ? BySize(d.OpSize, &IncR<S8>, &IncR<S16>, &IncR<S32>, &IncR<S64>)
+            : BySize(d.OpSize, &DecR<S8>, &DecR<S16>, &DecR<S32>, &DecR<S64>);
         return Flow.Continue;
     }
 }
