@@ -40,7 +40,7 @@ public sealed unsafe partial class X86Cpu
     {
         bool user = _accessKey == 2;
         bool nxe = (_efer & EferNXE) != 0;
-        ulong rsvdHigh = ~((1UL << MaxPhysAddrBits) - 1) & 0x7FF0_0000_0000_0000UL;
+        ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1); // address bits MAXPHYADDR..51
         if (!nxe) rsvdHigh |= PteNX;
         ulong* entries = stackalloc ulong[4];
         ulong** ptrs = stackalloc ulong*[4];
