@@ -99,7 +99,7 @@ public sealed unsafe partial class X86Cpu
         finally { _accessKey = key; }
 
         if (newCpl < _cpl)
-            _seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, 0); // null SS with RPL = new CPL
+            _seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
         cs.Selector = (ushort)((sel & 0xFFFC) | newCpl);
         _seg[(int)Seg.Cs] = cs;
         R(4) = rsp;

@@ -50,8 +50,9 @@ public sealed unsafe partial class X86Cpu
         if (_longMode && cs.Long) _bitness = 64;
         else if (_protected && !vm86 && cs.DefaultBig) _bitness = 32;
         else _bitness = 16;
+        // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
+        // when CS still holds a real-mode selector, and every privilege change loads SS.
         _cpl = !_protected ? 0 : vm86 ? 3 : _seg[(int)Seg.Ss].Dpl;
-        if (_protected && !vm86) _cpl = cs.Selector & 3;
         ulong key = _cpl == 3 ? 2UL : 1UL;
         if (key != _accessKey) _accessKey = key;
         _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;

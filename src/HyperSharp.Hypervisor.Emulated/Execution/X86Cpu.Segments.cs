@@ -34,7 +34,7 @@ public sealed unsafe partial class X86Cpu
         if ((sel & 0xFFFC) == 0)
         {
             // A null SS is allowed in 64-bit mode below CPL3.
-            if (_longMode && cpl < 3) return new SegmentRegister(sel, 0, 0, 0);
+            if (_longMode && cpl < 3) return new SegmentRegister(sel, 0, 0, (ushort)(cpl << 5)); // DPL carries the CPL
             throw Fault(faultVector, 0);
         }
         ulong d = ReadDescriptor(sel, 0, out ulong addr);
@@ -82,10 +82,12 @@ public sealed unsafe partial class X86Cpu
         UpdateMode();
     }
 
+    private static readonly int[] DataSegments = { (int)Seg.Es, (int)Seg.Ds, (int)Seg.Fs, (int)Seg.Gs };
+
     /// <summary>After a return to an outer privilege level: data segments the new CPL may not use become null.</summary>
     internal void NullifyInaccessibleSegments()
     {
-        foreach (int s in new[] { (int)Seg.Es, (int)Seg.Ds, (int)Seg.Fs, (int)Seg.Gs })
+        foreach (int s in DataSegments)
         {
             var r = _seg[s];
             bool conformingCode = (r.Type & 0xC) == 0xC;

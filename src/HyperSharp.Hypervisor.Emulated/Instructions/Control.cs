@@ -118,6 +118,23 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    internal static int PushSreg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        c.Push<TS>(c._seg[d.Reg].Selector);
+        return 0;
+    }
+
+    /// <summary>POP Sreg: the descriptor load may fault, so RSP moves only after it succeeded.</summary>
+    internal static int PopSreg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ushort sel = (ushort)c.PeekStack<TS>(0);
+        c.LoadSegment(d.Reg, sel);
+        c.AdjustSp((ulong)TS.Bytes);
+        if (d.Reg == (int)Seg.Ss) c._shadow = true;
+        c.R(DecodedInstruction.RipIndex) += d.Len;
+        return 1;
+    }
+
     internal static int Leave<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong bp = c.R(5);
@@ -188,12 +205,12 @@ public sealed unsafe partial class X86Cpu
                 };
                 return Flow.Continue;
             case Mnemonic.Jmp:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return Flow.Unsupported;
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? &JmpRel
                     : BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Call:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return Flow.Unsupported;
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
                     ? BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
                     : BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
@@ -205,6 +222,8 @@ public sealed unsafe partial class X86Cpu
                 d.Exec = BySize(size, &Ret<S16>, &Ret<S16>, &Ret<S32>, &Ret<S64>);
                 return Flow.EndBlock;
             }
+            case Mnemonic.Retf:
+                return TranslateFar(in ins, bitness, ref d);
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: case Mnemonic.Jcxz: case Mnemonic.Jecxz: case Mnemonic.Jrcxz:
             {
                 d.Cond = ins.Mnemonic switch { Mnemonic.Loop => 0, Mnemonic.Loope => 1, Mnemonic.Loopne => 2, _ => 3 };
@@ -214,12 +233,20 @@ public sealed unsafe partial class X86Cpu
                 return Flow.Continue;
             }
             case Mnemonic.Push:
-                if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister()) return Flow.Unsupported;
+                if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
+                {
+                    d.Exec = BySize(stackBytes, &PushSreg<S16>, &PushSreg<S16>, &PushSreg<S32>, &PushSreg<S64>);
+                    return Flow.Continue;
+                }
                 if (ins.Op0Kind != OpKind.Register && ins.Op0Kind != OpKind.Memory) d.Imm2 = 1;
                 d.Exec = BySize(stackBytes, &PushOp<S16>, &PushOp<S16>, &PushOp<S32>, &PushOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Pop:
-                if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister()) return Flow.Unsupported;
+                if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
+                {
+                    d.Exec = BySize(stackBytes, &PopSreg<S16>, &PopSreg<S16>, &PopSreg<S32>, &PopSreg<S64>);
+                    return Flow.EndBlock;
+                }
                 d.Exec = BySize(stackBytes, &PopOp<S16>, &PopOp<S16>, &PopOp<S32>, &PopOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Leave:

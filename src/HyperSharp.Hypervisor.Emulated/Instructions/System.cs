@@ -218,10 +218,11 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = 1; d.Exec = &MovSreg; return Flow.EndBlock;
             case Mnemonic.Mov when ins.Op1Kind == OpKind.Register && ins.Op1Register.IsSegmentRegister():
                 d.Cond = 0; d.Exec = &MovSreg; return Flow.Continue;
-            case Mnemonic.Lgdt: d.Cond = 0; d.Exec = &DescTable; return Flow.Continue;
-            case Mnemonic.Lidt: d.Cond = 1; d.Exec = &DescTable; return Flow.Continue;
-            case Mnemonic.Sgdt: d.Cond = 2; d.Exec = &DescTable; return Flow.Continue;
-            case Mnemonic.Sidt: d.Cond = 3; d.Exec = &DescTable; return Flow.Continue;
+            case Mnemonic.Lgdt: case Mnemonic.Lidt: case Mnemonic.Sgdt: case Mnemonic.Sidt:
+                d.Cond = ins.Mnemonic switch { Mnemonic.Lgdt => 0, Mnemonic.Lidt => 1, Mnemonic.Sgdt => 2, _ => 3 };
+                // Without an operand-size prefix, 16-bit code loads a 24-bit base (the "_16" forms).
+                d.OpSize = (byte)(ins.Code.ToString().EndsWith("_16") ? 2 : 4);
+                d.Exec = &DescTable; return Flow.Continue;
             case Mnemonic.Lldt: d.Cond = 0; d.Exec = &SysSeg; return Flow.Continue;
             case Mnemonic.Ltr: d.Cond = 1; d.Exec = &SysSeg; return Flow.Continue;
             case Mnemonic.Sldt: d.Cond = 2; d.Exec = &SysSeg; return Flow.Continue;
