@@ -57,4 +57,6 @@ internal static class InstrFlags
     public const byte Rep = 2;    // REP / REPE
     public const byte Repne = 4;
     public const byte MemOperand = 8;
+    /// <summary>SSE: the 128-bit memory operand must be 16-byte aligned (#GP otherwise).</summary>
+    public const byte Aligned = 16;
 }

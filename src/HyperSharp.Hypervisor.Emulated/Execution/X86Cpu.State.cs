@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
@@ -21,6 +23,8 @@ public sealed unsafe partial class X86Cpu
         s.MiscEnable = _miscEnable;
         s.OtherMsrs = new Dictionary<uint, ulong>(_otherMsrs);
         s.Fpu = CloneFpu(_fpu);
+        for (int i = 0; i < 16; i++) s.Fpu.Xmm[i] = Unsafe.As<Vector128<byte>, UInt128>(ref Xmm(i));
+        s.Fpu.Mxcsr = _mxcsr;
         lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; }
         s.InterruptShadow = _shadow;
         s.Halted = _halted;
@@ -44,6 +48,8 @@ public sealed unsafe partial class X86Cpu
         _otherMsrs.Clear();
         foreach (var kv in s.OtherMsrs) _otherMsrs[kv.Key] = kv.Value;
         _fpu = CloneFpu(s.Fpu);
+        for (int i = 0; i < 16; i++) Xmm(i) = Unsafe.As<UInt128, Vector128<byte>>(ref s.Fpu.Xmm[i]);
+        _mxcsr = s.Fpu.Mxcsr;
         lock (_eventLock)
         {
             _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending;

@@ -108,6 +108,8 @@ public sealed unsafe partial class X86Cpu
         _pat = 0x0007040600070406;
         _miscEnable = 1; // fast strings
         _fpu = new FpuState();
+        _xmm = default;
+        _mxcsr = 0x1F80;
         _halted = false; _shadow = false; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
         FlushTlb(true);

@@ -59,7 +59,7 @@ public sealed unsafe partial class X86Cpu
         switch (ins.Mnemonic)
         {
             case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd: case Mnemonic.Movsq:
-                if (ins.OpCount == 2 && ins.Op0Kind == OpKind.Register) return Flow.Unsupported; // SSE MOVSD
+                if (ins.Op0Kind is not (OpKind.MemoryESDI or OpKind.MemoryESEDI or OpKind.MemoryESRDI)) return Flow.Unsupported; // SSE MOVSD
                 d.Cond = 0; break;
             case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd: case Mnemonic.Stosq: d.Cond = 1; break;
             case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd: case Mnemonic.Lodsq: d.Cond = 2; break;

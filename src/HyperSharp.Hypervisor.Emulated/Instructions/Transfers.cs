@@ -135,5 +135,4 @@ public sealed unsafe partial class X86Cpu
         return Flow.Unsupported;
     }
 
-    internal static Flow TranslateSse(in Instruction ins, int bitness, ref DecodedInstruction d) => Flow.Unsupported;
 }
