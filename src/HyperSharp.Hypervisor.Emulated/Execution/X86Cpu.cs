@@ -138,9 +138,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                CodeBlock? b = GetBlock();
-                if (b == null) return CpuExitReason.Shutdown;
-                ExecuteBlock(b);
+                RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
                     var why = (CpuExitReason)(_exitRequest - 1);
@@ -158,21 +156,31 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Set by a handler that must end Run (reason + 1); checked when the block ends.</summary>
     internal int _exitRequest;
 
-    /// <summary>Executes the instructions of one block until one leaves it.</summary>
+    /// <summary>
+    /// Executes blocks back to back until something needs the run loop's attention (a stop or interrupt
+    /// request, an exit, HLT, an interrupt shadow, the instruction budget). Going from one block to the
+    /// next costs one direct-mapped cache probe; faults propagate to Run, which delivers them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ExecuteBlock(CodeBlock b)
+    private void RunBlocks(ulong limit)
     {
         ref ulong rip = ref R(DecodedInstruction.RipIndex);
-        ref DecodedInstruction d = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(b.Instructions);
         ulong n = 0;
         try
         {
             while (true)
             {
-                n++;
-                if (d.Exec(this, ref d) != 0) break;
-                rip += d.Len;
-                d = ref Unsafe.Add(ref d, 1);
+                CodeBlock? b = GetBlock();
+                if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+                ref DecodedInstruction d = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(b.Instructions);
+                while (true)
+                {
+                    n++;
+                    if (d.Exec(this, ref d) != 0) break;
+                    rip += d.Len;
+                    d = ref Unsafe.Add(ref d, 1);
+                }
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || InstructionCount + n >= limit) return;
             }
         }
         finally
