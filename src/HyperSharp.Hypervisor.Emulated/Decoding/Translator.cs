@@ -102,6 +102,7 @@ internal static unsafe class Translator
         Flow f = X86Cpu.TranslateInteger(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateControl(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateSystem(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = X86Cpu.TranslateLegacy(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateSse(in ins, bitness, ref d);
         if (f == Flow.Unsupported) d.Exec = &X86Cpu.RaiseUd;
         return f;

@@ -138,7 +138,8 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                RunBlocks(limit);
+                if ((_rflags & Rf.TF) != 0) StepWithTrap();
+                else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
                     var why = (CpuExitReason)(_exitRequest - 1);
@@ -180,13 +181,29 @@ public sealed unsafe partial class X86Cpu
                     rip += d.Len;
                     d = ref Unsafe.Add(ref d, 1);
                 }
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || InstructionCount + n >= limit) return;
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || InstructionCount + n >= limit) return;
             }
         }
         finally
         {
             InstructionCount += n;
         }
+    }
+
+    /// <summary>
+    /// Single-step (RFLAGS.TF set when the instruction starts): run one instruction, then raise the #DB trap
+    /// with DR6.BS. A faulting instruction delivers its fault instead (thrown before the trap).
+    /// </summary>
+    private void StepWithTrap()
+    {
+        CodeBlock? b = GetBlock();
+        if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+        ref DecodedInstruction d = ref b.Instructions[0];
+        if (!b.Valid) return; // invalidated meanwhile: look up again
+        InstructionCount++;
+        if (d.Exec(this, ref d) == 0) Rip += d.Len;
+        _dr[6] |= 0x4000;
+        Deliver(Vec.DB, 0, false, EventKind.Exception);
     }
 
     /// <summary>Between blocks: stop requests, interrupt delivery, HLT wake-up, interrupt windows.</summary>

@@ -155,6 +155,7 @@ public sealed unsafe partial class X86Cpu
         ulong v = c.PeekStack<TS>(0);
         c.AdjustSp((ulong)TS.Bytes);
         c.WriteFlagsFromGuest(v, TS.Mask);
+        c.R(DecodedInstruction.RipIndex) += d.Len;
         return 1; // IF/TF may have changed: let the run loop look at interrupts
     }
 
