@@ -105,18 +105,22 @@ public sealed unsafe partial class X86Cpu
         ulong b = TS.GetReg(c, d.Rm, 0);
         ulong r;
         bool cf;
-        // 16-bit counts above 16 are undefined; we shift through the 32-bit pattern a:b:a (see FLAGS.md).
-        if (d.Cond == 0)
+        if (bits == 16)
         {
-            UInt128 w = ((UInt128)a << (2 * bits)) | ((UInt128)b << bits) | a;
-            r = (ulong)((w >> (2 * bits - cnt)) & TS.Mask);
-            cf = ((w >> (3 * bits - cnt)) & 1) != 0;
+            // 16-bit counts above 16 are undefined; we shift through the 48-bit pattern a:b:a (see FLAGS.md).
+            ulong w = (a << 32) | (b << 16) | a;
+            r = (d.Cond == 0 ? w >> (32 - cnt) : w >> cnt) & 0xFFFF;
+            cf = ((d.Cond == 0 ? w >> (48 - cnt) : w >> (cnt - 1)) & 1) != 0;
+        }
+        else if (d.Cond == 0) // SHLD: 0 < cnt < bits here
+        {
+            r = ((a << cnt) | (b >> (bits - cnt))) & TS.Mask;
+            cf = ((a >> (bits - cnt)) & 1) != 0;
         }
         else
         {
-            UInt128 w2 = ((UInt128)a << (2 * bits)) | ((UInt128)b << bits) | a; // a:b:a, shifted right
-            r = (ulong)((w2 >> cnt) & TS.Mask);
-            cf = ((w2 >> (cnt - 1)) & 1) != 0;
+            r = ((a >> cnt) | (b << (bits - cnt))) & TS.Mask;
+            cf = ((a >> (cnt - 1)) & 1) != 0;
         }
         bool of = ((r ^ a) & TS.Sign) != 0;
         if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, 0, r);
