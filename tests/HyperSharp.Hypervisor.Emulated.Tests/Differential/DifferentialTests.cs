@@ -90,7 +90,10 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
 
             if (seq[0].Mnemonic is Mnemonic.Div or Mnemonic.Idiv && !MakeDivisionSafe(seq[0], regs, data)) continue;
 
-            var (nRegs, nFlags) = native.Run(bytes, regs, flags, data);
+            var xIn = new UInt128[8];
+            for (int i = 0; i < 8; i++) xIn[i] = Values.Xmm(rng);
+            var xOut = new UInt128[8];
+            var (nRegs, nFlags) = native.Run(bytes, regs, flags, data, xIn, xOut);
             var nData = new ReadOnlySpan<byte>(native.Data, NativeRunner.DataSize).ToArray();
 
             m.Memory.Write(TestMachine.CodeBase, [.. bytes, 0xF4]);
@@ -99,6 +102,7 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             m.Cpu[Gpr.Rsp] = TestMachine.StackTop; m.Cpu[Gpr.Rbp] = TestMachine.Data; m.Cpu[Gpr.Rdi] = 0;
             m.Cpu[Gpr.R15] = regs[15];
             m.Cpu.Rflags = flags;
+            for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xIn[i]);
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             var exit = m.Cpu.Run(10);
@@ -116,6 +120,12 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             }
             if ((nFlags & mask) != (eFlags & mask)) diff.Append($" flags: host {nFlags & mask:X} emu {eFlags & mask:X} (mask {mask:X});");
             if (!nData.AsSpan().SequenceEqual(eData)) diff.Append(" memory differs;");
+            for (int i = 0; i < 8; i++)
+            {
+                var ev = m.Cpu.Xmm(i);
+                var e = System.Runtime.CompilerServices.Unsafe.As<System.Runtime.Intrinsics.Vector128<byte>, UInt128>(ref ev);
+                if (e != xOut[i]) diff.Append($" xmm{i}: host {xOut[i]:X32} emu {e:X32} (in {xIn[i]:X32});");
+            }
             if (diff.Length > 0 && ++failed <= 25)
             {
                 failures.AppendLine($"{text} [{Convert.ToHexString(bytes)}] in: flags {flags:X} "

@@ -23,6 +23,36 @@ internal static class InstructionForms
         Mnemonic.Setle, Mnemonic.Setg, Mnemonic.Cmovo, Mnemonic.Cmovno, Mnemonic.Cmovb, Mnemonic.Cmovae, Mnemonic.Cmove,
         Mnemonic.Cmovne, Mnemonic.Cmovbe, Mnemonic.Cmova, Mnemonic.Cmovs, Mnemonic.Cmovns, Mnemonic.Cmovp, Mnemonic.Cmovnp,
         Mnemonic.Cmovl, Mnemonic.Cmovge, Mnemonic.Cmovle, Mnemonic.Cmovg, Mnemonic.Div, Mnemonic.Idiv,
+        // SSE/SSE2
+        Mnemonic.Movdqa, Mnemonic.Movdqu, Mnemonic.Movaps, Mnemonic.Movups, Mnemonic.Movapd, Mnemonic.Movupd,
+        Mnemonic.Movd, Mnemonic.Movq, Mnemonic.Movss, Mnemonic.Movsd, Mnemonic.Movlps, Mnemonic.Movhps, Mnemonic.Movlpd,
+        Mnemonic.Movhpd, Mnemonic.Movlhps, Mnemonic.Movhlps, Mnemonic.Pmovmskb, Mnemonic.Movmskps, Mnemonic.Movmskpd,
+        Mnemonic.Pextrw, Mnemonic.Pinsrw, Mnemonic.Pxor, Mnemonic.Por, Mnemonic.Pand, Mnemonic.Pandn, Mnemonic.Xorps,
+        Mnemonic.Xorpd, Mnemonic.Orps, Mnemonic.Orpd, Mnemonic.Andps, Mnemonic.Andpd, Mnemonic.Andnps, Mnemonic.Andnpd,
+        Mnemonic.Paddb, Mnemonic.Paddw, Mnemonic.Paddd, Mnemonic.Paddq, Mnemonic.Psubb, Mnemonic.Psubw, Mnemonic.Psubd,
+        Mnemonic.Psubq, Mnemonic.Paddusb, Mnemonic.Psubusb, Mnemonic.Paddusw, Mnemonic.Psubusw, Mnemonic.Pmullw,
+        Mnemonic.Pmuludq, Mnemonic.Pminub, Mnemonic.Pmaxub, Mnemonic.Pminsw, Mnemonic.Pmaxsw, Mnemonic.Pavgb, Mnemonic.Psadbw,
+        Mnemonic.Pcmpeqb, Mnemonic.Pcmpeqw, Mnemonic.Pcmpeqd, Mnemonic.Pcmpgtb, Mnemonic.Pcmpgtw, Mnemonic.Pcmpgtd,
+        Mnemonic.Punpcklbw, Mnemonic.Punpckhbw, Mnemonic.Punpcklwd, Mnemonic.Punpckhwd, Mnemonic.Punpckldq, Mnemonic.Punpckhdq,
+        Mnemonic.Punpcklqdq, Mnemonic.Punpckhqdq, Mnemonic.Unpcklps, Mnemonic.Unpckhps, Mnemonic.Unpcklpd, Mnemonic.Unpckhpd,
+        Mnemonic.Packuswb, Mnemonic.Packsswb, Mnemonic.Packssdw, Mnemonic.Pshufd, Mnemonic.Pshuflw, Mnemonic.Pshufhw,
+        Mnemonic.Shufps, Mnemonic.Shufpd, Mnemonic.Psllw, Mnemonic.Psrlw, Mnemonic.Psraw, Mnemonic.Pslld, Mnemonic.Psrld,
+        Mnemonic.Psrad, Mnemonic.Psllq, Mnemonic.Psrlq, Mnemonic.Pslldq, Mnemonic.Psrldq,
+        Mnemonic.Addps, Mnemonic.Subps, Mnemonic.Mulps, Mnemonic.Divps, Mnemonic.Addpd, Mnemonic.Subpd, Mnemonic.Mulpd,
+        Mnemonic.Divpd, Mnemonic.Addss, Mnemonic.Subss, Mnemonic.Mulss, Mnemonic.Divss, Mnemonic.Addsd, Mnemonic.Subsd,
+        Mnemonic.Mulsd, Mnemonic.Divsd, Mnemonic.Sqrtss, Mnemonic.Sqrtsd, Mnemonic.Sqrtps, Mnemonic.Sqrtpd, Mnemonic.Minss,
+        Mnemonic.Maxss, Mnemonic.Minsd, Mnemonic.Maxsd, Mnemonic.Minpd, Mnemonic.Maxpd, Mnemonic.Cvtss2sd, Mnemonic.Cvtsd2ss,
+        Mnemonic.Cvtdq2pd, Mnemonic.Cvtdq2ps, Mnemonic.Cvtps2pd, Mnemonic.Cvtpd2ps, Mnemonic.Cvttps2dq, Mnemonic.Cvttpd2dq,
+        Mnemonic.Cmpss, Mnemonic.Cmpsd, Mnemonic.Cmpps, Mnemonic.Cmppd, Mnemonic.Comiss, Mnemonic.Ucomiss, Mnemonic.Comisd,
+        Mnemonic.Ucomisd, Mnemonic.Cvtsi2ss, Mnemonic.Cvtsi2sd, Mnemonic.Cvtss2si, Mnemonic.Cvtsd2si, Mnemonic.Cvttss2si,
+        Mnemonic.Cvttsd2si,
+    };
+
+    /// <summary>CPUID features of the emulated model: forms needing others (SSE4.1 PEXTRW m16, ...) are #UD by design.</summary>
+    private static readonly HashSet<CpuidFeature> Advertised = new()
+    {
+        CpuidFeature.INTEL8086, CpuidFeature.INTEL186, CpuidFeature.INTEL286, CpuidFeature.INTEL386, CpuidFeature.INTEL486,
+        CpuidFeature.X64, CpuidFeature.CMOV, CpuidFeature.SSE, CpuidFeature.SSE2, CpuidFeature.POPCNT,
     };
 
     /// <summary>Forms whose result (not just flags) the SDM leaves undefined for some inputs.</summary>
@@ -34,7 +64,7 @@ internal static class InstructionForms
     /// <summary>The forms, computed once: legacy encoding, valid in 64-bit mode, operands we can synthesize.</summary>
     public static readonly Code[] All = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is var op && op.Encoding == EncodingKind.Legacy && op.Mode64 && Mnemonics.Contains(c.Mnemonic())
-            && op.IsInstruction && !UndefinedResult.Contains(c) && Enumerable.Range(0, op.OpCount).All(i => Supported(op.GetOpKind(i))))
+            && op.IsInstruction && !UndefinedResult.Contains(c) && c.CpuidFeatures().All(f => Advertised.Contains(f)) && Enumerable.Range(0, op.OpCount).All(i => Supported(op.GetOpKind(i))))
         .ToArray();
 
     private static bool Supported(OpCodeOperandKind k) => k switch
@@ -45,7 +75,8 @@ internal static class InstructionForms
         or OpCodeOperandKind.imm8 or OpCodeOperandKind.imm16 or OpCodeOperandKind.imm32 or OpCodeOperandKind.imm64
         or OpCodeOperandKind.imm8sex16 or OpCodeOperandKind.imm8sex32 or OpCodeOperandKind.imm8sex64 or OpCodeOperandKind.imm32sex64
         or OpCodeOperandKind.imm8_const_1 or OpCodeOperandKind.al or OpCodeOperandKind.ax or OpCodeOperandKind.eax
-        or OpCodeOperandKind.rax or OpCodeOperandKind.cl or OpCodeOperandKind.mem => true,
+        or OpCodeOperandKind.rax or OpCodeOperandKind.cl or OpCodeOperandKind.mem
+        or OpCodeOperandKind.xmm_reg or OpCodeOperandKind.xmm_rm or OpCodeOperandKind.xmm_or_mem => true,
         _ => false,
     };
 
@@ -83,11 +114,15 @@ internal static class InstructionForms
             {
                 case OpCodeOperandKind.r8_or_mem: case OpCodeOperandKind.r16_or_mem:
                 case OpCodeOperandKind.r32_or_mem: case OpCodeOperandKind.r64_or_mem:
-                    if (rng.Next(3) == 0) SetMem(ref ins, i, rng);
+                    if (rng.Next(3) == 0) SetMem(ref ins, i, rng, false);
                     else Reg(ref ins, i, Gpr(SizeOf(k), rng, false));
                     break;
                 case OpCodeOperandKind.mem:
-                    SetMem(ref ins, i, rng); break;
+                    SetMem(ref ins, i, rng, true); break;
+                case OpCodeOperandKind.xmm_or_mem when rng.Next(3) == 0:
+                    SetMem(ref ins, i, rng, true); break;
+                case OpCodeOperandKind.xmm_or_mem: case OpCodeOperandKind.xmm_reg: case OpCodeOperandKind.xmm_rm:
+                    Reg(ref ins, i, Register.XMM0 + rng.Next(8)); break;
                 case OpCodeOperandKind.r8_reg: case OpCodeOperandKind.r8_opcode: Reg(ref ins, i, Gpr(1, rng, true)); break;
                 case OpCodeOperandKind.r16_reg: case OpCodeOperandKind.r16_opcode: Reg(ref ins, i, Gpr(2, rng, true)); break;
                 case OpCodeOperandKind.r32_reg: case OpCodeOperandKind.r32_opcode: Reg(ref ins, i, Gpr(4, rng, true)); break;
@@ -128,11 +163,12 @@ internal static class InstructionForms
 
     private static void Reg(ref Instruction ins, int i, Register r) { ins.SetOpKind(i, OpKind.Register); ins.SetOpRegister(i, r); }
 
-    private static void SetMem(ref Instruction ins, int i, Random rng)
+    private static void SetMem(ref Instruction ins, int i, Random rng, bool aligned16)
     {
         ins.SetOpKind(i, OpKind.Memory);
         ins.MemoryBase = Register.RBP;
-        ins.MemoryDisplacement64 = (ulong)(rng.Next(0, 28) * 8 + rng.Next(0, 2)); // sometimes misaligned, within 256 bytes
+        // Within 256 bytes; integer accesses sometimes misaligned, SSE ones 16-aligned (the host would #GP).
+        ins.MemoryDisplacement64 = aligned16 ? (ulong)(rng.Next(0, 14) * 16) : (ulong)(rng.Next(0, 28) * 8 + rng.Next(0, 2));
         ins.MemoryDisplSize = 1;
     }
 }
@@ -145,6 +181,21 @@ internal static class Values
         0, 1, 2, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x100000000,
         0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFE, 31, 32, 63, 64, 65,
     };
+
+    private static readonly ulong[] FloatEdges =
+    {
+        0, 0x8000000000000000, 0x3FF0000000000000, 0xBFF0000000000000, 0x3FF8000000000000, 0x7FF0000000000000,
+        0xFFF0000000000000, 0x7FF8000000000000, 0x7FF4000000000000, 0x0000000000000001, 0x7FEFFFFFFFFFFFFF,
+        0x41E0000000000000, 0xC1E0000000000000, 0x43E0000000000000, 0xC3E0000000000000, 0x400C000000000000,
+        0x3F8000003F800000, 0x7FC000007F800000, 0xFF80000080000000, 0x4F0000004EFFFFFF, 0x00000001BF800000,
+    };
+
+    /// <summary>An XMM value: random bits, or doubles/floats at the edges (NaNs, infinities, zeros, 2^31, 2^63...).</summary>
+    public static UInt128 Xmm(Random rng)
+    {
+        ulong Half() => rng.Next(2) == 0 ? FloatEdges[rng.Next(FloatEdges.Length)] : (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 33);
+        return new UInt128(Half(), Half());
+    }
 
     public static ulong Edge(Random rng) => rng.Next(3) == 0 ? (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 40) : Edges[rng.Next(Edges.Length)];
 }

@@ -16,7 +16,8 @@ internal sealed unsafe partial class NativeRunner : IDisposable
     private const int CodeSize = 4096;
     private readonly byte* _code;
     public readonly byte* Data;
-    private readonly ulong* _block; // in: 16 regs + flags; out: 16 regs + flags
+    private readonly ulong* _block; // in: 16 regs + flags; out: 16 regs + flags; then XMM0-7 in (at 34), out (at 50)
+    private const int XmmIn = 34, XmmOut = 50;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
@@ -32,12 +33,18 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         if (p == -1) throw new InvalidOperationException($"mmap RWX failed: errno {Marshal.GetLastPInvokeError()}");
         _code = (byte*)p;
         Data = (byte*)NativeMemory.AlignedAlloc(DataSize, 64);
-        _block = (ulong*)NativeMemory.AlignedAlloc(34 * 8, 64);
+        _block = (ulong*)NativeMemory.AlignedAlloc(66 * 8, 64);
     }
 
     /// <summary>Executes <paramref name="instruction"/> with the given inputs; returns registers and RFLAGS after it.</summary>
     public (ulong[] regs, ulong flags) Run(ReadOnlySpan<byte> instruction, ulong[] regs, ulong flags, ReadOnlySpan<byte> data)
+        => Run(instruction, regs, flags, data, new UInt128[8], new UInt128[8]);
+
+    /// <summary>As above, also loading XMM0-7 from <paramref name="xmmIn"/> and storing them to <paramref name="xmmOut"/>.</summary>
+    public (ulong[] regs, ulong flags) Run(ReadOnlySpan<byte> instruction, ulong[] regs, ulong flags, ReadOnlySpan<byte> data,
+        UInt128[] xmmIn, UInt128[] xmmOut)
     {
+        for (int i = 0; i < 8; i++) ((UInt128*)(_block + XmmIn))[i] = xmmIn[i];
         data.CopyTo(new Span<byte>(Data, DataSize));
         for (int i = 0; i < 16; i++) _block[i] = regs[i];
         _block[4] = 0; _block[5] = (ulong)Data; _block[7] = 0;
@@ -47,6 +54,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         // Safe: _code holds the harness just written, which preserves the callee-saved registers and
         // RSP, touches only _block and Data, and runs one unprivileged, non-faulting instruction.
         ((delegate* unmanaged<ulong*, void>)_code)(_block);
+        for (int i = 0; i < 8; i++) xmmOut[i] = ((UInt128*)(_block + XmmOut))[i];
         var outRegs = new ulong[16];
         for (int i = 0; i < 16; i++) outRegs[i] = _block[17 + i];
         return (outRegs, _block[33]);
@@ -58,6 +66,8 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         AssemblerRegister64[] gpr = { rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15 };
         a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
         a.push(rdi);
+        AssemblerRegisterXMM[] x = { xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7 };
+        for (int i = 0; i < 8; i++) a.movdqu(x[i], __xmmword_ptr[rdi + (XmmIn * 8 + i * 16)]);
         a.push(__qword_ptr[rdi + 16 * 8]); a.popfq();
         for (int i = 0; i < 16; i++) if (i is not (4 or 7)) a.mov(gpr[i], __qword_ptr[rdi + i * 8]);
         foreach (byte b in instruction) a.db(b);
@@ -67,6 +77,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         for (int i = 1; i < 16; i++) if (i is not (4 or 7)) a.mov(__qword_ptr[rax + (17 + i) * 8], gpr[i]);
         a.pop(rcx); a.mov(__qword_ptr[rax + 17 * 8], rcx);
         a.pop(rcx); a.mov(__qword_ptr[rax + 33 * 8], rcx);
+        for (int i = 0; i < 8; i++) a.movdqu(__xmmword_ptr[rax + (XmmOut * 8 + i * 16)], x[i]);
         a.pop(rdi);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
         a.ret();
