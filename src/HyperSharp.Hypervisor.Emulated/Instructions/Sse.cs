@@ -215,6 +215,10 @@ public sealed unsafe partial class X86Cpu
                 d.Exec = &CvtFpToInt; return Flow.Continue;
             case Mnemonic.Comiss: case Mnemonic.Ucomiss: d.Cond = 0; d.Exec = &Comis; return Flow.Continue;
             case Mnemonic.Comisd: case Mnemonic.Ucomisd: d.Cond = 1; d.Exec = &Comis; return Flow.Continue;
+            case Mnemonic.Movnti:
+                // MOVNTI m32/64, r: an ordinary store here (there is no cache to bypass)
+                d.OpSize = (byte)ins.Op1Register.GetSize(); d.Imm = 0;
+                d.Exec = d.OpSize == 8 ? &MovM<S64> : &MovM<S32>; return Flow.Continue;
             case Mnemonic.Ldmxcsr: d.Cond = 0; d.Exec = &Mxcsr; return Flow.Continue;
             case Mnemonic.Stmxcsr: d.Cond = 1; d.Exec = &Mxcsr; return Flow.Continue;
             case Mnemonic.Fxsave: case Mnemonic.Fxsave64: d.Cond = 0; d.Exec = &FxSave; return Flow.Continue;
@@ -246,7 +250,11 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Paddusb => &SseOps.AddUsB, Mnemonic.Psubusb => &SseOps.SubUsB, Mnemonic.Paddusw => &SseOps.AddUsW, Mnemonic.Psubusw => &SseOps.SubUsW,
             Mnemonic.Pmullw => &SseOps.MulLoW, Mnemonic.Pmuludq => &SseOps.MulUdq,
             Mnemonic.Pminub => &SseOps.MinUB, Mnemonic.Pmaxub => &SseOps.MaxUB, Mnemonic.Pminsw => &SseOps.MinSW, Mnemonic.Pmaxsw => &SseOps.MaxSW,
-            Mnemonic.Pavgb => &SseOps.AvgB, Mnemonic.Psadbw => &SseOps.SadBW,
+            Mnemonic.Pavgb => &SseOps.AvgB, Mnemonic.Psadbw => &SseOps.SadBW, Mnemonic.Pavgw => &SseOps.AvgW,
+            Mnemonic.Paddsb => &SseOps.AddSsB, Mnemonic.Psubsb => &SseOps.SubSsB, Mnemonic.Paddsw => &SseOps.AddSsW, Mnemonic.Psubsw => &SseOps.SubSsW,
+            Mnemonic.Pmulhw => &SseOps.MulHiW, Mnemonic.Pmulhuw => &SseOps.MulHiUW, Mnemonic.Pmaddwd => &SseOps.MaddWD,
+            Mnemonic.Cvtps2dq => &SseOps.CvtPS2DQ, Mnemonic.Cvtpd2dq => &SseOps.CvtPD2DQ,
+            Mnemonic.Minps => &SseOps.MinPS, Mnemonic.Maxps => &SseOps.MaxPS,
             Mnemonic.Pcmpeqb => &SseOps.CmpEqB, Mnemonic.Pcmpeqw => &SseOps.CmpEqW, Mnemonic.Pcmpeqd => &SseOps.CmpEqD,
             Mnemonic.Pcmpgtb => &SseOps.CmpGtB, Mnemonic.Pcmpgtw => &SseOps.CmpGtW, Mnemonic.Pcmpgtd => &SseOps.CmpGtD,
             Mnemonic.Punpcklbw => &SseOps.UnpackLoB, Mnemonic.Punpckhbw => &SseOps.UnpackHiB,

@@ -31,6 +31,39 @@ internal static class SseOps
     public static V MulLoW(V a, V b, byte i) => (a.AsInt16() * b.AsInt16()).AsByte();
     public static V MulUdq(V a, V b, byte i)
         => Vector128.Create((ulong)a.AsUInt32()[0] * b.AsUInt32()[0], (ulong)a.AsUInt32()[2] * b.AsUInt32()[2]).AsByte();
+    public static V AddSsB(V a, V b, byte i) => MapS8(a, b, (x, y) => (sbyte)Math.Clamp(x + y, -128, 127));
+    public static V SubSsB(V a, V b, byte i) => MapS8(a, b, (x, y) => (sbyte)Math.Clamp(x - y, -128, 127));
+    public static V AddSsW(V a, V b, byte i) => MapS16(a, b, (x, y) => (short)Math.Clamp(x + y, -32768, 32767));
+    public static V SubSsW(V a, V b, byte i) => MapS16(a, b, (x, y) => (short)Math.Clamp(x - y, -32768, 32767));
+    public static V MulHiW(V a, V b, byte i) => MapS16(a, b, (x, y) => (short)((x * y) >> 16));
+    public static V MulHiUW(V a, V b, byte i) => Map16(a, b, (x, y) => (ushort)((x * y) >> 16));
+    public static V AvgW(V a, V b, byte i) => Map16(a, b, (x, y) => (ushort)((x + y + 1) >> 1));
+    public static V MaddWD(V a, V b, byte i)
+    {
+        var x = a.AsInt16(); var y = b.AsInt16();
+        return Vector128.Create(x[0] * y[0] + x[1] * y[1], x[2] * y[2] + x[3] * y[3], x[4] * y[4] + x[5] * y[5], x[6] * y[6] + x[7] * y[7]).AsByte();
+    }
+    public static V CvtPS2DQ(V a, V b, byte i)
+    {
+        var f = b.AsSingle();
+        return Vector128.Create(Trunc32(Math.Round(f[0], MidpointRounding.ToEven)), Trunc32(Math.Round(f[1], MidpointRounding.ToEven)),
+            Trunc32(Math.Round(f[2], MidpointRounding.ToEven)), Trunc32(Math.Round(f[3], MidpointRounding.ToEven))).AsByte();
+    }
+    public static V CvtPD2DQ(V a, V b, byte i)
+    {
+        var f = b.AsDouble();
+        return Vector128.Create(Trunc32(Math.Round(f[0], MidpointRounding.ToEven)), Trunc32(Math.Round(f[1], MidpointRounding.ToEven)), 0, 0).AsByte();
+    }
+    public static V MinPS(V a, V b, byte i)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(x[0] < y[0] ? x[0] : y[0], x[1] < y[1] ? x[1] : y[1], x[2] < y[2] ? x[2] : y[2], x[3] < y[3] ? x[3] : y[3]).AsByte();
+    }
+    public static V MaxPS(V a, V b, byte i)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(x[0] > y[0] ? x[0] : y[0], x[1] > y[1] ? x[1] : y[1], x[2] > y[2] ? x[2] : y[2], x[3] > y[3] ? x[3] : y[3]).AsByte();
+    }
     public static V MinUB(V a, V b, byte i) => Vector128.Min(a, b);
     public static V MaxUB(V a, V b, byte i) => Vector128.Max(a, b);
     public static V MinSW(V a, V b, byte i) => Vector128.Min(a.AsInt16(), b.AsInt16()).AsByte();
@@ -205,6 +238,18 @@ internal static class SseOps
         Span<byte> r = stackalloc byte[16];
         for (int k = 0; k < 16; k++) r[k] = f(a[k], b[k]);
         return Vector128.Create((ReadOnlySpan<byte>)r);
+    }
+    private static V MapS8(V a, V b, Func<sbyte, sbyte, sbyte> f)
+    {
+        Span<sbyte> r = stackalloc sbyte[16];
+        for (int k = 0; k < 16; k++) r[k] = f(a.AsSByte()[k], b.AsSByte()[k]);
+        return Vector128.Create((ReadOnlySpan<sbyte>)r).AsByte();
+    }
+    private static V MapS16(V a, V b, Func<short, short, short> f)
+    {
+        Span<short> r = stackalloc short[8];
+        for (int k = 0; k < 8; k++) r[k] = f(a.AsInt16()[k], b.AsInt16()[k]);
+        return Vector128.Create((ReadOnlySpan<short>)r).AsByte();
     }
     private static V Map16(V a, V b, Func<ushort, ushort, ushort> f)
     {

@@ -45,7 +45,8 @@ internal static class InstructionForms
         Mnemonic.Cvtdq2pd, Mnemonic.Cvtdq2ps, Mnemonic.Cvtps2pd, Mnemonic.Cvtpd2ps, Mnemonic.Cvttps2dq, Mnemonic.Cvttpd2dq,
         Mnemonic.Cmpss, Mnemonic.Cmpsd, Mnemonic.Cmpps, Mnemonic.Cmppd, Mnemonic.Comiss, Mnemonic.Ucomiss, Mnemonic.Comisd,
         Mnemonic.Ucomisd, Mnemonic.Cvtsi2ss, Mnemonic.Cvtsi2sd, Mnemonic.Cvtss2si, Mnemonic.Cvtsd2si, Mnemonic.Cvttss2si,
-        Mnemonic.Cvttsd2si,
+        Mnemonic.Cvttsd2si, Mnemonic.Pavgw, Mnemonic.Paddsb, Mnemonic.Psubsb, Mnemonic.Paddsw, Mnemonic.Psubsw, Mnemonic.Pmulhw,
+        Mnemonic.Pmulhuw, Mnemonic.Pmaddwd, Mnemonic.Cvtps2dq, Mnemonic.Cvtpd2dq, Mnemonic.Minps, Mnemonic.Maxps, Mnemonic.Movnti,
     };
 
     /// <summary>CPUID features of the emulated model: forms needing others (SSE4.1 PEXTRW m16, ...) are #UD by design.</summary>
