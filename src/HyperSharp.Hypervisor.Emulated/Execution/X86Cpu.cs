@@ -122,6 +122,7 @@ public sealed unsafe partial class X86Cpu
     internal bool _halted, _shadow, _windowRequested;
     private int _pendingVector = -1;
     private bool _nmiPending;
+    internal bool _nmiBlocked;
     private readonly Lock _eventLock = new();
 
     /// <summary>Runs guest code until an exit. Call from the vCPU's own thread only.</summary>
@@ -215,9 +216,10 @@ public sealed unsafe partial class X86Cpu
         bool ifSet = (_rflags & Rf.IF) != 0;
         lock (_eventLock)
         {
-            if (_nmiPending)
+            if (_nmiPending && !_nmiBlocked)
             {
-                _nmiPending = false; _halted = false;
+                // NMIs are blocked from delivery until the next IRET (SDM 6.7.1).
+                _nmiPending = false; _halted = false; _nmiBlocked = true;
                 RecomputeAttention();
                 DeliverExternal(2);
                 return null;
@@ -243,7 +245,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     private void RecomputeAttention()
-        => _attention = (_stopRequested || _nmiPending || _pendingVector >= 0 || _windowRequested) ? 1 : 0;
+        => _attention = (_stopRequested || (_nmiPending && !_nmiBlocked) || _pendingVector >= 0 || _windowRequested) ? 1 : 0;
 
     /// <summary>Makes Run return <see cref="CpuExitReason.Stopped"/> soon (at the next block boundary). Thread-safe.</summary>
     public void RequestStop()
@@ -266,6 +268,12 @@ public sealed unsafe partial class X86Cpu
             _attention = 1;
             return true;
         }
+    }
+
+    /// <summary>IRET ends NMI blocking; a queued NMI then needs the run loop's attention.</summary>
+    internal void UnblockNmi()
+    {
+        lock (_eventLock) { _nmiBlocked = false; RecomputeAttention(); }
     }
 
     /// <summary>Queues an NMI. Thread-safe.</summary>

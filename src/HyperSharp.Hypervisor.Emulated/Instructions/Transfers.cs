@@ -72,6 +72,7 @@ public sealed unsafe partial class X86Cpu
     internal static int Iret<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong w = (ulong)TS.Bytes;
+        if (c._nmiBlocked) c.UnblockNmi();
         if (!c._protected)
         {
             ulong ip = c.PeekStack<TS>(0), cs = c.PeekStack<TS>(w) & 0xFFFF, fl = c.PeekStack<TS>(2 * w);
