@@ -12,11 +12,14 @@ internal static class GuestWorkload
 {
     public const int Elements = 64;
 
-    public static byte[] Assemble(ulong at, ulong data, int rounds)
+    /// <summary>Assembles the program at <paramref name="at"/>; with <paramref name="native"/> it ends with RET
+    /// (callable from the host, hash in RAX, callee-saved registers kept) instead of HLT.</summary>
+    public static byte[] Assemble(ulong at, ulong data, int rounds, bool native = false)
     {
         var a = new Assembler(64);
         var outer = a.CreateLabel(); var fill = a.CreateLabel(); var sortI = a.CreateLabel(); var sortJ = a.CreateLabel();
         var place = a.CreateLabel(); var hashLoop = a.CreateLabel(); var byteLoop = a.CreateLabel();
+        if (native) { a.push(rbx); a.push(r12); a.push(r13); a.push(r14); a.push(r15); }
         a.mov(r15, (ulong)rounds);
         a.mov(r13, data);
         a.mov(rax, 0x9E3779B97F4A7C15UL);
@@ -48,7 +51,8 @@ internal static class GuestWorkload
         a.movzx(ebx, __byte_ptr[rsi]); a.xor(r14, rbx); a.imul(r14, r10); a.inc(rsi); a.dec(ecx); a.jnz(hashLoop);
         a.dec(r15); a.jnz(outer);
         a.mov(rax, r14);
-        a.hlt();
+        if (native) { a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbx); a.ret(); }
+        else a.hlt();
         _ = byteLoop;
         var ms = new MemoryStream();
         a.Assemble(new StreamCodeWriter(ms), at);
