@@ -74,3 +74,56 @@ public class EventTests
         Assert.Equal(1UL, m.Cpu[Gpr.Rax]);
     }
 }
+
+/// <summary>The INTR line with an acknowledge cycle, as the LAPIC/PIC will drive it.</summary>
+public class InterruptLineTests
+{
+    private sealed class Controller : IInterruptController
+    {
+        public readonly Queue<int> Requests = new();
+        public X86Cpu? Cpu;
+        public int Acknowledged;
+        public int Acknowledge()
+        {
+            Acknowledged++;
+            int v = Requests.Count > 0 ? Requests.Dequeue() : -1;
+            Cpu!.SetInterruptLine(Requests.Count > 0);
+            return v;
+        }
+    }
+
+    [Fact]
+    public void Asserted_line_is_acknowledged_only_when_IF_is_set()
+    {
+        using var m = new TestMachine();
+        var pic = new Controller { Cpu = m.Cpu };
+        m.Cpu.InterruptController = pic;
+        m.Load(a =>
+        {
+            var spin = a.CreateLabel();
+            a.cli(); a.mov(ecx, 500);
+            a.Label(ref spin); a.dec(ecx); a.jnz(spin);
+            a.sti(); a.nop(); a.hlt();
+        });
+        pic.Requests.Enqueue(0x22);
+        m.Cpu.SetInterruptLine(true);
+        Assert.Equal(CpuExitReason.Halted, m.Run());
+        Assert.Equal(0x22UL, m.Vector);
+        Assert.Equal(1, pic.Acknowledged);       // no acknowledge cycles while IF was 0
+        Assert.Equal(0UL, m.Cpu[Gpr.Rcx]);        // delivered after the loop, not during it
+    }
+
+    [Fact]
+    public void Spurious_acknowledge_delivers_nothing_and_HLT_wakes()
+    {
+        using var m = new TestMachine();
+        var pic = new Controller { Cpu = m.Cpu };
+        m.Cpu.InterruptController = pic;
+        m.Load(a => { a.sti(); a.hlt(); a.mov(ebx, 9); a.hlt(); });
+        Assert.Equal(CpuExitReason.Halted, m.Run());
+        m.Cpu.SetInterruptLine(true);              // nothing queued: acknowledge returns -1
+        Assert.Equal(CpuExitReason.Halted, m.Run());
+        Assert.Equal(TestMachine.NoVector, m.Vector);
+        Assert.Equal(9UL, m.Cpu[Gpr.Rbx]);         // HLT woke up and continued
+    }
+}

@@ -214,6 +214,17 @@ public sealed unsafe partial class X86Cpu
         if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
         _shadow = false;
         bool ifSet = (_rflags & Rf.IF) != 0;
+        if (_intrLine && ifSet && InterruptController != null && !(_nmiPending && !_nmiBlocked))
+        {
+            // Outside our lock: the controller takes its own lock and may call SetInterruptLine.
+            int v = InterruptController.Acknowledge();
+            _halted = false;
+            if (v >= 0)
+            {
+                DeliverExternal(v);
+                return null;
+            }
+        }
         lock (_eventLock)
         {
             if (_nmiPending && !_nmiBlocked)
@@ -245,7 +256,22 @@ public sealed unsafe partial class X86Cpu
     }
 
     private void RecomputeAttention()
-        => _attention = (_stopRequested || (_nmiPending && !_nmiBlocked) || _pendingVector >= 0 || _windowRequested) ? 1 : 0;
+        => _attention = (_stopRequested || (_nmiPending && !_nmiBlocked) || _pendingVector >= 0 || _windowRequested || _intrLine) ? 1 : 0;
+
+    private volatile bool _intrLine;
+
+    /// <summary>The controller <see cref="SetInterruptLine"/> acknowledges through.</summary>
+    public IInterruptController? InterruptController { get; set; }
+
+    /// <summary>
+    /// Asserts or deasserts the INTR line (level-triggered, thread-safe). While asserted, the CPU acknowledges
+    /// through <see cref="InterruptController"/> at the first instruction boundary with IF = 1 and no shadow,
+    /// and HLT wakes up. While IF = 0 the request simply waits.
+    /// </summary>
+    public void SetInterruptLine(bool asserted)
+    {
+        lock (_eventLock) { _intrLine = asserted; RecomputeAttention(); }
+    }
 
     /// <summary>Makes Run return <see cref="CpuExitReason.Stopped"/> soon (at the next block boundary). Thread-safe.</summary>
     public void RequestStop()
