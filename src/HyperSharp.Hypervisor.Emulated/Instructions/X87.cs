@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Iced.Intel;
 using HyperSharp.Hypervisor.Emulated.Decoding;
 
@@ -7,7 +6,6 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 public sealed unsafe partial class X86Cpu
 {
     // ---- x87 control (FNINIT FLDCW FNSTCW FNSTSW FNCLEX FWAIT EMMS) and FXSAVE/FXRSTOR ----
-    // The x87 register stack is carried as state (FXSAVE/FXRSTOR move it) but arithmetic is not yet implemented.
 
     /// <summary>#NM when CR0.TS (or EM) is set; FWAIT only with MP and TS (SDM 2.5 table).</summary>
     private void CheckFpu(bool wait = false)
@@ -39,35 +37,70 @@ public sealed unsafe partial class X86Cpu
         if ((c._cr0 & (Cr0EM | Cr0TS)) != 0) throw c.Fault((c._cr0 & Cr0EM) != 0 ? Vec.UD : Vec.NM);
         ulong p = c.Lin(ref d);
         if ((p & 15) != 0) throw c.Fault(Vec.GP, 0);
-        var f = c._fpu;
+        Span<byte> img = stackalloc byte[512];
         if (d.Cond == 0)
         {
-            // Probe the whole area for write first so a fault leaves memory consistent-or-untouched per page.
-            c.PtrForWrite(p, 1); c.PtrForWrite(p + 511, 1);
-            byte abridged = 0;
-            for (int i = 0; i < 8; i++) if (((f.Ftw >> (i * 2)) & 3) != 3) abridged |= (byte)(1 << i);
-            c.Store(p, f.Fcw); c.Store(p + 2, f.Fsw); c.Store(p + 4, abridged); c.Store(p + 5, (byte)0);
-            c.Store(p + 6, f.Fop); c.Store(p + 8, f.Fip); c.Store(p + 16, f.Fdp);
-            c.Store(p + 24, c._mxcsr); c.Store(p + 28, MxcsrMask);
-            for (int i = 0; i < 8; i++) c.Store(p + 32 + (ulong)i * 16, f.St[i]);
-            for (int i = 0; i < 16; i++) c.Store(p + 160 + (ulong)i * 16, c.Xmm(i));
+            c.PtrForWrite(p, 1); c.PtrForWrite(p + 511, 1); // both pages writable before the first byte changes
+            c.FxSaveTo(img);
+            for (int i = 0; i < 512; i += 8) c.Store(p + (ulong)i, BitConverter.ToUInt64(img[i..]));
             return 0;
         }
-        uint mx = c.Load<uint>(p + 24);
-        if ((mx & ~MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
-        var st = new UInt128[8];
-        var xmm = new Vector128<byte>[16];
-        for (int i = 0; i < 8; i++) st[i] = c.Load<UInt128>(p + 32 + (ulong)i * 16);
-        for (int i = 0; i < 16; i++) xmm[i] = c.Load<Vector128<byte>>(p + 160 + (ulong)i * 16);
-        byte ab = c.Load<byte>(p + 4);
-        ushort ftw = 0;
-        for (int i = 0; i < 8; i++) ftw |= (ushort)((((ab >> i) & 1) != 0 ? 0 : 3) << (i * 2)); // valid/empty (zero/special not tracked)
-        f.Fcw = c.Load<ushort>(p); f.Fsw = c.Load<ushort>(p + 2); f.Ftw = ftw; f.Fop = c.Load<ushort>(p + 6);
-        f.Fip = c.Load<ulong>(p + 8); f.Fdp = c.Load<ulong>(p + 16);
-        c._mxcsr = mx;
-        st.CopyTo(f.St, 0);
-        for (int i = 0; i < 16; i++) c.Xmm(i) = xmm[i];
+        for (int i = 0; i < 512; i += 8) BitConverter.TryWriteBytes(img[i..], c.Load<ulong>(p + (ulong)i));
+        if ((BitConverter.ToUInt32(img[24..]) & ~MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
+        c.FxRestoreFrom(img);
         return 0;
+    }
+
+    /// <summary>The FXSAVE image of the current state: registers in stack order (ST0 first), abridged tags per physical register.</summary>
+    internal void FxSaveTo(Span<byte> img)
+    {
+        img.Clear();
+        var f = _fpu;
+        byte abridged = 0;
+        for (int i = 0; i < 8; i++) if (((f.Ftw >> (i * 2)) & 3) != 3) abridged |= (byte)(1 << i);
+        BitConverter.TryWriteBytes(img, f.Fcw);
+        BitConverter.TryWriteBytes(img[2..], f.Fsw);
+        img[4] = abridged;
+        BitConverter.TryWriteBytes(img[6..], f.Fop);
+        BitConverter.TryWriteBytes(img[8..], f.Fip);
+        BitConverter.TryWriteBytes(img[16..], f.Fdp);
+        BitConverter.TryWriteBytes(img[24..], _mxcsr);
+        BitConverter.TryWriteBytes(img[28..], MxcsrMask);
+        int top = (f.Fsw >> 11) & 7;
+        for (int i = 0; i < 8; i++)
+        {
+            UInt128 v = f.St[(top + i) & 7];
+            BitConverter.TryWriteBytes(img[(32 + i * 16)..], (ulong)v);
+            BitConverter.TryWriteBytes(img[(40 + i * 16)..], (ushort)(v >> 64));
+        }
+        for (int i = 0; i < 16; i++)
+            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in Xmm(i));
+    }
+
+    /// <summary>Loads an FXSAVE image (the caller validated MXCSR).</summary>
+    internal void FxRestoreFrom(ReadOnlySpan<byte> img)
+    {
+        var f = _fpu;
+        f.Fcw = BitConverter.ToUInt16(img);
+        f.Fsw = BitConverter.ToUInt16(img[2..]);
+        byte ab = img[4];
+        ushort ftw = 0;
+        for (int i = 0; i < 8; i++) ftw |= (ushort)((((ab >> i) & 1) != 0 ? 0 : 3) << (i * 2));
+        f.Ftw = ftw;
+        f.Fop = BitConverter.ToUInt16(img[6..]);
+        f.Fip = BitConverter.ToUInt64(img[8..]);
+        f.Fdp = BitConverter.ToUInt64(img[16..]);
+        _mxcsr = BitConverter.ToUInt32(img[24..]);
+        int top = (f.Fsw >> 11) & 7;
+        for (int i = 0; i < 8; i++)
+        {
+            ulong mant = BitConverter.ToUInt64(img[(32 + i * 16)..]);
+            ushort se = BitConverter.ToUInt16(img[(40 + i * 16)..]);
+            f.St[(top + i) & 7] = ((UInt128)se << 64) | mant;
+        }
+        for (int i = 0; i < 16; i++) Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
+        // Tags of non-empty registers are recomputed from their contents, as the hardware does.
+        for (int i = 0; i < 8; i++) if (!IsEmpty(i)) SetTag(i, ToF80(f.St[i]));
     }
 
     private static Flow TranslateX87(in Instruction ins, ref DecodedInstruction d)
@@ -78,7 +111,7 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Fnstsw => (byte)(ins.Op0Kind == OpKind.Memory ? 3 : 4),
             Mnemonic.Fnclex => 5, Mnemonic.Wait => 6, Mnemonic.Emms => 7, _ => 255,
         };
-        if (d.Cond == 255) return Flow.Unsupported;
+        if (d.Cond == 255) return TranslateX87Arith(in ins, ref d);
         d.Exec = &FpuControl;
         return Flow.Continue;
     }

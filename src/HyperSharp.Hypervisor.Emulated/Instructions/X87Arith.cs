@@ -1,0 +1,290 @@
+using System.Numerics;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- x87 data and arithmetic instructions over Float80 (exact 80-bit arithmetic) ----
+    // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
+    // Imm2 bits 0-1 = pops after the instruction, bits 4-7 = memory operand type (MemF32...).
+
+    private const int MemF32 = 1, MemF64 = 2, MemF80 = 3, MemI16 = 4, MemI32 = 5, MemI64 = 6;
+    private static int MemType(ref DecodedInstruction d) => (int)(d.Imm2 >> 4) & 0xF;
+    private static int Pops(ref DecodedInstruction d) => (int)(d.Imm2 & 3);
+
+    private Float80 LoadFp(ref DecodedInstruction d, ref FpExc exc)
+    {
+        ulong lin = Lin(ref d);
+        return MemType(ref d) switch
+        {
+            MemF32 => Float80.FromSingle(BitConverter.UInt32BitsToSingle(Load<uint>(lin)), ref exc),
+            MemF64 => Float80.FromDouble(BitConverter.UInt64BitsToDouble(Load<ulong>(lin)), ref exc),
+            MemF80 => new Float80(Load<ulong>(lin), Load<ushort>(lin + 8)),
+            MemI16 => Float80.FromInt64(Load<short>(lin)),
+            MemI32 => Float80.FromInt64(Load<int>(lin)),
+            _ => Float80.FromInt64(Load<long>(lin)),
+        };
+    }
+
+    /// <summary>The source operand of a two-operand x87 instruction: memory or ST(Rm).</summary>
+    private Float80 FpSource(ref DecodedInstruction d, ref FpExc exc) => IsMem(ref d) ? LoadFp(ref d, ref exc) : St(d.Rm, ref exc);
+
+    private void FpPops(ref DecodedInstruction d)
+    {
+        for (int i = Pops(ref d); i > 0; i--) FpuPop();
+    }
+
+    internal static int FldInstr(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var v = c.FpSource(ref d, ref exc);
+        if (v.IsSNaN && MemType(ref d) == MemF80) { } // 80-bit loads never convert: no exception
+        c.FpuPush(v, ref exc);
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    internal static int FstInstr(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var v = c.St(0, ref exc);
+        if (IsMem(ref d))
+        {
+            ulong lin = c.Lin(ref d);
+            int rc = c.FpuRounding;
+            switch (MemType(ref d))
+            {
+                case MemF32: c.Store(lin, (uint)v.ToIeee(32, rc, ref exc)); break;
+                case MemF64: c.Store(lin, v.ToIeee(64, rc, ref exc)); break;
+                case MemF80: c.Store(lin, v.Mant); c.Store(lin + 8, v.SignExp); break;
+                default:
+                {
+                    bool trunc = d.Cond == 1; // FISTTP
+                    int bits = MemType(ref d) == MemI16 ? 16 : MemType(ref d) == MemI32 ? 32 : 64;
+                    long iv = v.ToInt(bits, rc, trunc, ref exc);
+                    if (bits == 16) c.Store(lin, (short)iv); else if (bits == 32) c.Store(lin, (int)iv); else c.Store(lin, iv);
+                    break;
+                }
+            }
+        }
+        else c.SetSt(d.Reg, v);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>FADD FMUL FSUB FSUBR FDIV FDIVR (Cond = the /r number: 0 1 4 5 6 7): ST(Reg) = ST(Reg) op source.</summary>
+    internal static int FArith(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var src = c.FpSource(ref d, ref exc);
+        var dst = c.St(d.Reg, ref exc);
+        int p = c.FpuPrecision, rc = c.FpuRounding;
+        var r = d.Cond switch
+        {
+            0 => Float80.Add(dst, src, p, rc, ref exc),
+            1 => Float80.Mul(dst, src, p, rc, ref exc),
+            4 => Float80.Add(dst, src, p, rc, ref exc, subtract: true),
+            5 => Float80.Add(src, dst, p, rc, ref exc, subtract: true),
+            6 => Float80.Div(dst, src, p, rc, ref exc),
+            _ => Float80.Div(src, dst, p, rc, ref exc),
+        };
+        c._fpu.Fsw &= unchecked((ushort)~0x200);
+        c.SetSt(d.Reg, r);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>FCOM/FUCOM/FTST (Cond 0 = ordered: any NaN is Invalid; 1 = unordered: only SNaN),
+    /// Cond bit 2 = FCOMI family (sets ZF PF CF), bit 3 = compare with +0 (FTST).</summary>
+    internal static int FCompare(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var a = c.St(0, ref exc);
+        var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
+        int r = Float80.Compare(a, b);
+        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN)) exc |= FpExc.Invalid;
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
+        if ((d.Cond & 4) != 0)
+        {
+            ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
+            c.SetStatusFlags(f);
+            c._fpu.Fsw &= unchecked((ushort)~0x200);
+        }
+        else c.FpuCompareFlags(r);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>Constants (Cond): 0 +0, 1 +1, 2 pi, 3 log2(e), 4 log2(10), 5 log10(2), 6 ln(2) — the 64-bit
+    /// significands the SDM gives, rounded to nearest (RC adjustments to the last bit are not modelled).</summary>
+    internal static int FConst(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var v = d.Cond switch
+        {
+            0 => Float80.Zero,
+            1 => Float80.One,
+            2 => new Float80(0xC90FDAA22168C235, 0x4000),
+            3 => new Float80(0xB8AA3B295C17F0BC, 0x3FFF),
+            4 => new Float80(0xD49A784BCD1B8AFE, 0x4000),
+            5 => new Float80(0x9A209A84FBCFF799, 0x3FFD),
+            _ => new Float80(0xB17217F7D1CF79AC, 0x3FFE),
+        };
+        var exc = FpExc.None;
+        c.FpuPush(v, ref exc);
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    /// <summary>FXCH (0) FCHS (1) FABS (2) FSQRT (3) FRNDINT (4) FXAM (5) FSCALE (6) FPREM (7) FPREM1 (8)
+    /// FFREE (9) FINCSTP (10) FDECSTP (11) FNOP (12) FCMOVcc (13, condition in Imm), transcendentals (20+).</summary>
+    internal static int FMisc(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        int p = c.FpuPrecision, rc = c.FpuRounding;
+        switch (d.Cond)
+        {
+            case 0:
+            {
+                var a = c.St(0, ref exc); var b = c.St(d.Rm, ref exc);
+                c.SetSt(0, b); c.SetSt(d.Rm, a);
+                break;
+            }
+            case 1: c.SetSt(0, c.St(0, ref exc).Negate()); break;
+            case 2: c.SetSt(0, c.St(0, ref exc).Abs()); break;
+            case 3: c.SetSt(0, Float80.Sqrt(c.St(0, ref exc), p, rc, ref exc)); break;
+            case 4: c.SetSt(0, c.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
+            case 5: c.Fxam(); break;
+            case 6: c.SetSt(0, Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc)); break;
+            case 7: case 8: c.PartialRemainder(d.Cond == 8, ref exc); break;
+            case 9: c.SetEmpty((c.FpuTop + d.Rm) & 7); break;
+            case 10: c.SetTop(c.FpuTop + 1); break;
+            case 11: c.SetTop(c.FpuTop - 1); break;
+            case 12: break;
+            case 13:
+                if (c.Cond((int)d.Imm)) c.SetSt(0, c.St(d.Rm, ref exc));
+                break;
+            default: c.Transcendental(d.Cond, ref exc); break;
+        }
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    /// <summary>FXAM: C3 C2 C0 = class, C1 = sign.</summary>
+    private void Fxam()
+    {
+        int phys = FpuTop;
+        var v = ToF80(_fpu.St[phys]);
+        int cls; // C3 C2 C0 as bits 2 1 0
+        if (IsEmpty(phys)) cls = 0b101;
+        else if (v.IsNaN) cls = 0b001;
+        else if (v.IsInf) cls = 0b011;
+        else if (v.IsZero) cls = 0b100;
+        else if (v.IsDenormal) cls = 0b110;
+        else if ((v.Mant >> 63) == 0) cls = 0b000; // unnormal: unsupported
+        else cls = 0b010;
+        ushort c = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
+        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | c);
+    }
+
+    /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
+    private static Float80 Scale(Float80 a, Float80 b, int rc, ref FpExc exc)
+    {
+        if (a.IsNaN || b.IsNaN) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
+        if (b.IsInf)
+        {
+            if (a.IsZero && !b.Sign || a.IsInf && b.Sign) { exc |= FpExc.Invalid; return Float80.Indefinite; }
+            return b.Sign ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : a.IsZero ? a : Float80.Inf(a.Sign);
+        }
+        if (a.IsZero || a.IsInf) return a;
+        long n = b.ToInt(64, 3, true, ref exc);
+        n = Math.Clamp(n, -70000, 70000);
+        int e = a.BiasedExp == 0 ? 1 - 16383 : a.BiasedExp - 16383;
+        return Float80.Round(a.Sign, e + 64 + (int)n, (UInt128)a.Mant << 64, 64, rc, ref exc); // value = mant * 2^(e + n - 63)
+    }
+
+    /// <summary>FPREM (truncating quotient) / FPREM1 (nearest): exact when the exponents differ by less than 64,
+    /// else one partial step (C2 = 1) reducing the exponent difference by 32..63.</summary>
+    private void PartialRemainder(bool ieee, ref FpExc exc)
+    {
+        var a = St(0, ref exc);
+        var b = St(1, ref exc);
+        if (a.IsNaN || b.IsNaN) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); return; }
+        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }
+        Unpack80(a, out int ea, out ulong ma);
+        Unpack80(b, out int eb, out ulong mb);
+        int diff = ea - eb;
+        BigInteger num, den = mb;
+        int scaleE; // the result's value = R * 2^(scaleE - 63)
+        bool partial = diff >= 64;
+        if (partial)
+        {
+            int reduce = 32 + (diff % 32); // implementation-defined step (the SDM allows 32..63)
+            num = (BigInteger)ma << reduce;
+            scaleE = eb + (diff - reduce);
+            diff = reduce;
+        }
+        else if (diff >= 0) { num = (BigInteger)ma << diff; scaleE = eb; }
+        else { num = ma; den = (BigInteger)mb << -diff; scaleE = ea; }
+        var q = BigInteger.DivRem(num, den, out var rem);
+        if (ieee && !partial)
+        {
+            var twice = rem * 2;
+            if (twice > den || (twice == den && !q.IsEven)) { q += 1; rem -= den; }
+        }
+        bool neg = a.Sign;
+        if (rem.Sign < 0) { neg = !neg; rem = -rem; }
+        var none = FpExc.None;
+        var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE + 64, (UInt128)rem << 64, 64, 0, ref none);
+        SetSt(0, r);
+        ulong qb = (ulong)(q & 7);
+        ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
+        if (partial) cc = 0x400;
+        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | cc);
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
+    }
+
+    private static void Unpack80(Float80 v, out int e, out ulong m)
+    {
+        m = v.Mant;
+        if (v.BiasedExp == 0)
+        {
+            int lz = BitOperations.LeadingZeroCount(m);
+            m <<= lz; e = 1 - 16383 - lz;
+        }
+        else e = v.BiasedExp - 16383;
+    }
+
+    /// <summary>FSIN FCOS FSINCOS FPTAN FPATAN F2XM1 FYL2X FYL2XP1 (Cond 20-27): computed in double precision,
+    /// so results can differ from hardware in the low bits (documented in CPU.md).</summary>
+    private void Transcendental(int op, ref FpExc exc)
+    {
+        double x = St(0, ref exc).ToDoubleApprox();
+        FpExc ignore = FpExc.None;
+        Float80 F(double v) => Float80.FromDouble(v, ref ignore);
+        _fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
+        switch (op)
+        {
+            case 20: SetSt(0, F(Math.Sin(x))); break;
+            case 21: SetSt(0, F(Math.Cos(x))); break;
+            case 22: SetSt(0, F(Math.Sin(x))); FpuPush(F(Math.Cos(x)), ref exc); break;
+            case 23: SetSt(0, F(Math.Tan(x))); FpuPush(Float80.One, ref exc); break;
+            case 24: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(Math.Atan2(y, x))); break; }
+            case 25: SetSt(0, F(Math.Pow(2, x) - 1)); break;
+            case 26: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(x))); break; }
+            default: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(1 + x))); break; }
+        }
+        exc |= FpExc.Precision;
+    }
+}
