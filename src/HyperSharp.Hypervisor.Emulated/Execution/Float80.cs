@@ -155,8 +155,8 @@ internal readonly struct Float80
         a.Unpack(out bool sa, out int ea, out ulong ma);
         b.Unpack(out bool sb, out int eb, out ulong mb);
         if (ma == 0 && mb == 0) return new Float80(0, (ushort)((sa && sb) || (sa != sb && rc == 1) ? 0x8000 : 0));
-        if (ma == 0) return Round(sb, eb + 64, (UInt128)mb << 64, precision, rc, ref exc);
-        if (mb == 0) return Round(sa, ea + 64, (UInt128)ma << 64, precision, rc, ref exc);
+        if (ma == 0) return Round(sb, eb, (UInt128)mb << 64, precision, rc, ref exc); // value = mb * 2^(eb - 63)
+        if (mb == 0) return Round(sa, ea, (UInt128)ma << 64, precision, rc, ref exc);
         // value = m * 2^(e-63); as sig with bit 125 = integer bit: sig = m << 62, value = sig * 2^(e - 125)
         UInt128 x = (UInt128)ma << 62, y = (UInt128)mb << 62;
         if (ea < eb || (ea == eb && ma < mb)) { (x, y) = (y, x); (ea, eb) = (eb, ea); (sa, sb) = (sb, sa); }
@@ -193,7 +193,7 @@ internal readonly struct Float80
     public static Float80 Div(Float80 a, Float80 b, int precision, int rc, ref FpExc exc)
     {
         if (a.IsNaN || b.IsNaN) return PropagateNaN(a, b, ref exc);
-        NoteDenormals(a, b, ref exc);
+        if (!b.IsZero) NoteDenormals(a, b, ref exc); // zero-divide takes priority over a denormal dividend
         bool sign = a.Sign != b.Sign;
         if (a.IsInf) { if (b.IsInf) { exc |= FpExc.Invalid; return Indefinite; } return Inf(sign); }
         if (b.IsInf) return new Float80(0, (ushort)(sign ? 0x8000 : 0));
@@ -297,16 +297,16 @@ internal readonly struct Float80
         int e = (int)((bits >> 52) & 0x7FF);
         ulong f = bits & 0xFFFFFFFFFFFFF;
         ushort s = (ushort)(sign ? 0x8000 : 0);
+        // Exact widening; an SNaN stays signalling (the instruction using it decides on Invalid), and a
+        // denormal source is reported by the caller (it becomes a normal extended value here).
         if (e == 0x7FF)
         {
             if (f == 0) return Inf(sign);
-            if ((f & 0x8000000000000) == 0) exc |= FpExc.Invalid; // SNaN
-            return new Float80(0xC000000000000000 | (f << 11), (ushort)(s | 0x7FFF));
+            return new Float80(0x8000000000000000 | (f << 11), (ushort)(s | 0x7FFF));
         }
         if (e == 0)
         {
             if (f == 0) return new Float80(0, s);
-            exc |= FpExc.Denormal;
             int lz = BitOperations.LeadingZeroCount(f << 11);
             // value = f * 2^-1074 = ((f << 11) << lz) * 2^(-1085 - lz), exponent field 15361 - lz
             return new Float80((f << 11) << lz, (ushort)(s | (15361 - lz)));
@@ -319,12 +319,9 @@ internal readonly struct Float80
         if (float.IsNaN(v))
         {
             uint bits = BitConverter.SingleToUInt32Bits(v);
-            if ((bits & 0x400000) == 0) exc |= FpExc.Invalid;
-            return new Float80(0xC000000000000000 | ((ulong)(bits & 0x3FFFFF) << 40), (ushort)((bits >> 31) != 0 ? 0xFFFF : 0x7FFF));
+            return new Float80(0x8000000000000000 | ((ulong)(bits & 0x7FFFFF) << 40), (ushort)((bits >> 31) != 0 ? 0xFFFF : 0x7FFF));
         }
-        if (float.IsSubnormal(v)) exc |= FpExc.Denormal;
-        FpExc ignore = FpExc.None;
-        return FromDouble(v, ref ignore);
+        return FromDouble(v, ref exc); // float -> double is exact, denormals included
     }
 
     public static Float80 FromInt64(long v)
@@ -350,7 +347,7 @@ internal readonly struct Float80
         }
         if (IsInf) return signBit | (expMax << (p - 1));
         if (IsZero) return signBit;
-        if (IsDenormal) exc |= FpExc.Denormal;
+        // (FST does not report a denormal source: only #U/#O/#P apply to its result.)
         Unpack(out bool sign, out int e, out ulong m);
         int minE = 1 - bias;
         bool tiny = e < minE;
@@ -402,8 +399,7 @@ internal readonly struct Float80
         long indefinite = bits == 64 ? long.MinValue : -(1L << (bits - 1));
         if (IsNaN || IsInf) { exc |= FpExc.Invalid; return indefinite; }
         if (IsZero) return 0;
-        if (IsDenormal) exc |= FpExc.Denormal;
-        Unpack(out bool sign, out int e, out ulong m);
+        Unpack(out bool sign, out int e, out ulong m); // (FIST does not report a denormal source)
         if (e > 63) { exc |= FpExc.Invalid; return indefinite; }
         ulong mag = RoundAt((UInt128)m << 64, 127 - e, sign, truncate ? 3 : rc, out bool inexact);
         ulong limit = 1UL << (bits - 1);

@@ -30,6 +30,7 @@ public sealed unsafe partial class X86Cpu
         if (IsEmpty(phys))
         {
             exc |= FpExc.Invalid;
+            _fpStackFault = true;
             _fpu.Fsw = (ushort)((_fpu.Fsw | 0x40) & ~0x200); // SF, C1 = 0: underflow
             return Float80.Indefinite;
         }
@@ -48,7 +49,7 @@ public sealed unsafe partial class X86Cpu
         int top = (FpuTop - 1) & 7;
         if (!IsEmpty(top))
         {
-            exc |= FpExc.Invalid;
+            exc = (exc & ~FpExc.Denormal) | FpExc.Invalid; // a stack fault outranks operand exceptions
             _fpu.Fsw |= 0x40 | 0x200; // SF, C1 = 1: overflow
             v = Float80.Indefinite;
         }
@@ -70,14 +71,19 @@ public sealed unsafe partial class X86Cpu
     /// (Results are the masked responses either way.)</summary>
     internal void FpuExceptions(FpExc exc)
     {
+        if (_fpStackFault) exc &= ~FpExc.Denormal; // a stack fault outranks operand exceptions
         if (exc == FpExc.None) return;
         _fpu.Fsw |= (ushort)exc;
         if (((int)exc & ~_fpu.Fcw & 0x3F) != 0) _fpu.Fsw |= 0x8080;
     }
 
     /// <summary>#NM for CR0.EM/TS, then #MF for a pending unmasked exception when CR0.NE.</summary>
+    /// <summary>Set when an instruction read an empty register (masked stack underflow); reset per instruction.</summary>
+    internal bool _fpStackFault;
+
     internal void FpuCheck()
     {
+        _fpStackFault = false;
         if ((_cr0 & (Cr0EM | Cr0TS)) != 0) throw Fault(Vec.NM);
         if ((_fpu.Fsw & 0x80) != 0 && (_cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
     }

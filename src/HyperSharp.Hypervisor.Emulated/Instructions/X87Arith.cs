@@ -14,13 +14,31 @@ public sealed unsafe partial class X86Cpu
     private static int MemType(ref DecodedInstruction d) => (int)(d.Imm2 >> 4) & 0xF;
     private static int Pops(ref DecodedInstruction d) => (int)(d.Imm2 & 3);
 
+    /// <summary>True when the last memory operand was a single/double denormal (it widens to a normal
+    /// extended value, so the Denormal exception has to be decided from the source format).</summary>
+    private bool _fpDenormalSource;
+
     private Float80 LoadFp(ref DecodedInstruction d, ref FpExc exc)
     {
         ulong lin = Lin(ref d);
+        _fpDenormalSource = false;
+        switch (MemType(ref d))
+        {
+            case MemF32:
+            {
+                uint b = Load<uint>(lin);
+                _fpDenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
+                return Float80.FromSingle(BitConverter.UInt32BitsToSingle(b), ref exc);
+            }
+            case MemF64:
+            {
+                ulong b = Load<ulong>(lin);
+                _fpDenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
+                return Float80.FromDouble(BitConverter.UInt64BitsToDouble(b), ref exc);
+            }
+        }
         return MemType(ref d) switch
         {
-            MemF32 => Float80.FromSingle(BitConverter.UInt32BitsToSingle(Load<uint>(lin)), ref exc),
-            MemF64 => Float80.FromDouble(BitConverter.UInt64BitsToDouble(Load<ulong>(lin)), ref exc),
             MemF80 => new Float80(Load<ulong>(lin), Load<ushort>(lin + 8)),
             MemI16 => Float80.FromInt64(Load<short>(lin)),
             MemI32 => Float80.FromInt64(Load<int>(lin)),
@@ -29,7 +47,17 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>The source operand of a two-operand x87 instruction: memory or ST(Rm).</summary>
-    private Float80 FpSource(ref DecodedInstruction d, ref FpExc exc) => IsMem(ref d) ? LoadFp(ref d, ref exc) : St(d.Rm, ref exc);
+    private Float80 FpSource(ref DecodedInstruction d, ref FpExc exc)
+    {
+        _fpDenormalSource = false;
+        return IsMem(ref d) ? LoadFp(ref d, ref exc) : St(d.Rm, ref exc);
+    }
+
+    /// <summary>A denormal single/double memory operand raises Denormal unless a NaN or an invalid operation outranks it.</summary>
+    private void SourceDenormal(Float80 a, Float80 b, ref FpExc exc)
+    {
+        if (_fpDenormalSource && !a.IsNaN && !b.IsNaN && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
+    }
 
     private void FpPops(ref DecodedInstruction d)
     {
@@ -41,7 +69,13 @@ public sealed unsafe partial class X86Cpu
         c.FpuCheck();
         var exc = FpExc.None;
         var v = c.FpSource(ref d, ref exc);
-        if (v.IsSNaN && MemType(ref d) == MemF80) { } // 80-bit loads never convert: no exception
+        if (IsMem(ref d) && MemType(ref d) is MemF32 or MemF64)
+        {
+            // Widening loads raise Invalid for an SNaN (loading it quieted) and Denormal for a denormal;
+            // 80-bit loads and register copies never raise anything.
+            if (v.IsSNaN) { exc |= FpExc.Invalid; v = v.Quiet(); }
+            if (c._fpDenormalSource) exc |= FpExc.Denormal;
+        }
         c.FpuPush(v, ref exc);
         c.FpuExceptions(exc);
         return 0;
@@ -94,7 +128,9 @@ public sealed unsafe partial class X86Cpu
             6 => Float80.Div(dst, src, p, rc, ref exc),
             _ => Float80.Div(src, dst, p, rc, ref exc),
         };
-        c._fpu.Fsw &= unchecked((ushort)~0x200);
+        if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) c.SourceDenormal(src, dst, ref exc);
+        if (c._fpStackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
+        else c._fpu.Fsw &= unchecked((ushort)~0x200);
         c.SetSt(d.Reg, r);
         c.FpuExceptions(exc);
         c.FpPops(ref d);
@@ -109,9 +145,10 @@ public sealed unsafe partial class X86Cpu
         var exc = FpExc.None;
         var a = c.St(0, ref exc);
         var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
-        int r = Float80.Compare(a, b);
+        int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
         if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN)) exc |= FpExc.Invalid;
-        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
+        else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
+        if (r != 2) c.SourceDenormal(a, b, ref exc);
         if ((d.Cond & 4) != 0)
         {
             ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
@@ -124,23 +161,30 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>Constants (Cond): 0 +0, 1 +1, 2 pi, 3 log2(e), 4 log2(10), 5 log10(2), 6 ln(2) — the 64-bit
-    /// significands the SDM gives, rounded to nearest (RC adjustments to the last bit are not modelled).</summary>
+    /// <summary>Constants (Cond): 0 +0, 1 +1, 2 pi, 3 log2(e), 4 log2(10), 5 log10(2), 6 ln(2). The irrational
+    /// ones are the SDM's 66-bit internal values rounded to 64 bits with the current rounding control:
+    /// truncated significand, and whether the dropped bits are at least half an ulp (all are inexact).</summary>
+    private static readonly (ulong mant, ushort exp, bool halfOrMore)[] Constants =
+    {
+        (0, 0, false), (0x8000000000000000, 0x3FFF, false),
+        (0xC90FDAA22168C234, 0x4000, true),   // pi:       ...C234 C4C6...
+        (0xB8AA3B295C17F0BB, 0x3FFF, true),   // log2(e):  ...F0BB BE87...
+        (0xD49A784BCD1B8AFE, 0x4000, false),  // log2(10): ...8AFE 492B...
+        (0x9A209A84FBCFF798, 0x3FFD, true),   // log10(2): ...F798 8F89...
+        (0xB17217F7D1CF79AB, 0x3FFE, true),   // ln(2):    ...79AB C9E3...
+    };
+
     internal static int FConst(X86Cpu c, ref DecodedInstruction d)
     {
         c.FpuCheck();
-        var v = d.Cond switch
+        var (mant, exp, half) = Constants[d.Cond];
+        if (d.Cond >= 2)
         {
-            0 => Float80.Zero,
-            1 => Float80.One,
-            2 => new Float80(0xC90FDAA22168C235, 0x4000),
-            3 => new Float80(0xB8AA3B295C17F0BC, 0x3FFF),
-            4 => new Float80(0xD49A784BCD1B8AFE, 0x4000),
-            5 => new Float80(0x9A209A84FBCFF799, 0x3FFD),
-            _ => new Float80(0xB17217F7D1CF79AC, 0x3FFE),
-        };
+            int rc = c.FpuRounding;
+            if (rc == 2 || (rc == 0 && half)) mant++; // all positive: "down" and "toward zero" truncate
+        }
         var exc = FpExc.None;
-        c.FpuPush(v, ref exc);
+        c.FpuPush(new Float80(mant, exp), ref exc);
         c.FpuExceptions(exc);
         return 0;
     }
@@ -160,20 +204,26 @@ public sealed unsafe partial class X86Cpu
                 c.SetSt(0, b); c.SetSt(d.Rm, a);
                 break;
             }
-            case 1: c.SetSt(0, c.St(0, ref exc).Negate()); break;
-            case 2: c.SetSt(0, c.St(0, ref exc).Abs()); break;
+            case 1: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Negate()); break; }
+            case 2: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Abs()); break; }
             case 3: c.SetSt(0, Float80.Sqrt(c.St(0, ref exc), p, rc, ref exc)); break;
             case 4: c.SetSt(0, c.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
             case 5: c.Fxam(); break;
-            case 6: c.SetSt(0, Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc)); break;
+            case 6: { var r = Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc); c.SetSt(0, c._fpStackFault ? Float80.Indefinite : r); break; }
             case 7: case 8: c.PartialRemainder(d.Cond == 8, ref exc); break;
             case 9: c.SetEmpty((c.FpuTop + d.Rm) & 7); break;
             case 10: c.SetTop(c.FpuTop + 1); break;
             case 11: c.SetTop(c.FpuTop - 1); break;
             case 12: break;
             case 13:
-                if (c.Cond((int)d.Imm)) c.SetSt(0, c.St(d.Rm, ref exc));
+            {
+                // Both registers are checked for underflow whatever the condition.
+                var st0 = c.St(0, ref exc); var sti = c.St(d.Rm, ref exc);
+                if (c._fpStackFault) c.SetSt(0, Float80.Indefinite);
+                else if (c.Cond((int)d.Imm)) c.SetSt(0, sti);
+                _ = st0;
                 break;
+            }
             default: c.Transcendental(d.Cond, ref exc); break;
         }
         c.FpuExceptions(exc);
@@ -201,16 +251,21 @@ public sealed unsafe partial class X86Cpu
     private static Float80 Scale(Float80 a, Float80 b, int rc, ref FpExc exc)
     {
         if (a.IsNaN || b.IsNaN) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (b.IsInf)
         {
             if (a.IsZero && !b.Sign || a.IsInf && b.Sign) { exc |= FpExc.Invalid; return Float80.Indefinite; }
             return b.Sign ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : a.IsZero ? a : Float80.Inf(a.Sign);
         }
         if (a.IsZero || a.IsInf) return a;
-        long n = b.ToInt(64, 3, true, ref exc);
-        n = Math.Clamp(n, -70000, 70000);
+        // trunc(ST1), saturated well beyond any exponent range (no exceptions from this step).
+        long n;
+        int be = b.BiasedExp - 16383;
+        if (b.IsZero || b.IsDenormal || be < 0) n = 0;
+        else if (be > 20) n = b.Sign ? -(1 << 21) : 1 << 21;
+        else { n = (long)(b.Mant >> (63 - be)); if (b.Sign) n = -n; }
         int e = a.BiasedExp == 0 ? 1 - 16383 : a.BiasedExp - 16383;
-        return Float80.Round(a.Sign, e + 64 + (int)n, (UInt128)a.Mant << 64, 64, rc, ref exc); // value = mant * 2^(e + n - 63)
+        return Float80.Round(a.Sign, e + (int)n, (UInt128)a.Mant << 64, 64, rc, ref exc); // value = mant * 2^(e + n - 63)
     }
 
     /// <summary>FPREM (truncating quotient) / FPREM1 (nearest): exact when the exponents differ by less than 64,
@@ -219,8 +274,10 @@ public sealed unsafe partial class X86Cpu
     {
         var a = St(0, ref exc);
         var b = St(1, ref exc);
+        if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x4500); return; }
         if (a.IsNaN || b.IsNaN) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); return; }
         if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }
         Unpack80(a, out int ea, out ulong ma);
         Unpack80(b, out int eb, out ulong mb);
@@ -246,13 +303,12 @@ public sealed unsafe partial class X86Cpu
         bool neg = a.Sign;
         if (rem.Sign < 0) { neg = !neg; rem = -rem; }
         var none = FpExc.None;
-        var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE + 64, (UInt128)rem << 64, 64, 0, ref none);
+        var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE, (UInt128)rem << 64, 64, 0, ref none);
         SetSt(0, r);
         ulong qb = (ulong)(q & 7);
         ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
         if (partial) cc = 0x400;
         _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | cc);
-        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
     }
 
     private static void Unpack80(Float80 v, out int e, out ulong m)

@@ -62,6 +62,28 @@ internal static class InstructionForms
         Code.Bswap_r16, Code.Shld_rm16_r16_imm8, Code.Shld_rm16_r16_CL, Code.Shrd_rm16_r16_imm8, Code.Shrd_rm16_r16_CL,
     };
 
+    /// <summary>x87 instructions with a defined result (transcendentals and the environment stores, which record
+    /// instruction pointers, are left out).</summary>
+    public static readonly HashSet<Mnemonic> X87 = new()
+    {
+        Mnemonic.Fld, Mnemonic.Fst, Mnemonic.Fstp, Mnemonic.Fild, Mnemonic.Fist, Mnemonic.Fistp, Mnemonic.Fldz, Mnemonic.Fld1,
+        Mnemonic.Fldpi, Mnemonic.Fldl2e, Mnemonic.Fldlg2, Mnemonic.Fldln2, Mnemonic.Fldl2t, Mnemonic.Fxch, Mnemonic.Fchs, Mnemonic.Fabs,
+        Mnemonic.Fadd, Mnemonic.Faddp, Mnemonic.Fiadd, Mnemonic.Fsub, Mnemonic.Fsubp, Mnemonic.Fisub, Mnemonic.Fsubr,
+        Mnemonic.Fsubrp, Mnemonic.Fisubr, Mnemonic.Fmul, Mnemonic.Fmulp, Mnemonic.Fimul, Mnemonic.Fdiv, Mnemonic.Fdivp,
+        Mnemonic.Fidiv, Mnemonic.Fdivr, Mnemonic.Fdivrp, Mnemonic.Fidivr, Mnemonic.Fcom, Mnemonic.Fcomp, Mnemonic.Fcompp,
+        Mnemonic.Ficom, Mnemonic.Ficomp, Mnemonic.Fucom, Mnemonic.Fucomp, Mnemonic.Fucompp, Mnemonic.Fcomi, Mnemonic.Fcomip,
+        Mnemonic.Fucomi, Mnemonic.Fucomip, Mnemonic.Ftst, Mnemonic.Fxam, Mnemonic.Frndint, Mnemonic.Fsqrt, Mnemonic.Fscale,
+        Mnemonic.Fprem, Mnemonic.Fprem1, Mnemonic.Ffree, Mnemonic.Fincstp, Mnemonic.Fdecstp, Mnemonic.Fnop,
+        Mnemonic.Fcmovb, Mnemonic.Fcmove, Mnemonic.Fcmovbe, Mnemonic.Fcmovu, Mnemonic.Fcmovnb, Mnemonic.Fcmovne,
+        Mnemonic.Fcmovnbe, Mnemonic.Fcmovnu,
+    };
+
+    public static readonly Code[] X87Forms = Enum.GetValues<Code>()
+        .Where(c => c.ToOpCode() is var op && op.Encoding == EncodingKind.Legacy && op.Mode64 && X87.Contains(c.Mnemonic())
+            && op.IsInstruction && Enumerable.Range(0, op.OpCount).All(i => op.GetOpKind(i) is OpCodeOperandKind.st0
+                or OpCodeOperandKind.sti_opcode or OpCodeOperandKind.mem))
+        .ToArray();
+
     /// <summary>The forms, computed once: legacy encoding, valid in 64-bit mode, operands we can synthesize.</summary>
     public static readonly Code[] All = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is var op && op.Encoding == EncodingKind.Legacy && op.Mode64 && Mnemonics.Contains(c.Mnemonic())
@@ -120,6 +142,8 @@ internal static class InstructionForms
                     break;
                 case OpCodeOperandKind.mem:
                     SetMem(ref ins, i, rng, true); break;
+                case OpCodeOperandKind.st0: Reg(ref ins, i, Register.ST0); break;
+                case OpCodeOperandKind.sti_opcode: Reg(ref ins, i, Register.ST0 + rng.Next(8)); break;
                 case OpCodeOperandKind.xmm_or_mem when rng.Next(3) == 0:
                     SetMem(ref ins, i, rng, true); break;
                 case OpCodeOperandKind.xmm_or_mem: case OpCodeOperandKind.xmm_reg: case OpCodeOperandKind.xmm_rm:

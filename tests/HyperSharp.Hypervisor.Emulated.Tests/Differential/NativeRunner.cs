@@ -18,6 +18,11 @@ internal sealed unsafe partial class NativeRunner : IDisposable
     public readonly byte* Data;
     private readonly ulong* _block; // in: 16 regs + flags; out: 16 regs + flags; then XMM0-7 in (at 34), out (at 50)
     private const int XmmIn = 34, XmmOut = 50;
+    /// <summary>Byte offsets of the FXSAVE images (x87 state) loaded before and saved after the instruction.</summary>
+    private const int FxIn = 1024, FxOut = 1536;
+    /// <summary>When set, FXRSTOR this 512-byte image before the instruction (x87 tests); FXSAVE goes to <see cref="FxResult"/>.</summary>
+    public byte[]? FxImage { get; set; }
+    public readonly byte[] FxResult = new byte[512];
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
@@ -33,7 +38,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         if (p == -1) throw new InvalidOperationException($"mmap RWX failed: errno {Marshal.GetLastPInvokeError()}");
         _code = (byte*)p;
         Data = (byte*)NativeMemory.AlignedAlloc(DataSize, 64);
-        _block = (ulong*)NativeMemory.AlignedAlloc(66 * 8, 64);
+        _block = (ulong*)NativeMemory.AlignedAlloc(2048, 64);
     }
 
     /// <summary>Executes <paramref name="instruction"/> with the given inputs; returns registers and RFLAGS after it.</summary>
@@ -45,6 +50,8 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         UInt128[] xmmIn, UInt128[] xmmOut)
     {
         for (int i = 0; i < 8; i++) ((UInt128*)(_block + XmmIn))[i] = xmmIn[i];
+        var fx = new Span<byte>((byte*)_block + FxIn, 512);
+        if (FxImage != null) FxImage.CopyTo(fx);
         data.CopyTo(new Span<byte>(Data, DataSize));
         for (int i = 0; i < 16; i++) _block[i] = regs[i];
         _block[4] = 0; _block[5] = (ulong)Data; _block[7] = 0;
@@ -55,6 +62,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         // RSP, touches only _block and Data, and runs one unprivileged, non-faulting instruction.
         ((delegate* unmanaged<ulong*, void>)_code)(_block);
         for (int i = 0; i < 8; i++) xmmOut[i] = ((UInt128*)(_block + XmmOut))[i];
+        new Span<byte>((byte*)_block + FxOut, 512).CopyTo(FxResult);
         var outRegs = new ulong[16];
         for (int i = 0; i < 16; i++) outRegs[i] = _block[17 + i];
         return (outRegs, _block[33]);
@@ -67,6 +75,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
         a.push(rdi);
         AssemblerRegisterXMM[] x = { xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7 };
+        if (FxImage != null) a.fxrstor64(__[rdi + FxIn]);
         for (int i = 0; i < 8; i++) a.movdqu(x[i], __xmmword_ptr[rdi + (XmmIn * 8 + i * 16)]);
         a.push(__qword_ptr[rdi + 16 * 8]); a.popfq();
         for (int i = 0; i < 16; i++) if (i is not (4 or 7)) a.mov(gpr[i], __qword_ptr[rdi + i * 8]);
@@ -78,6 +87,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         a.pop(rcx); a.mov(__qword_ptr[rax + 17 * 8], rcx);
         a.pop(rcx); a.mov(__qword_ptr[rax + 33 * 8], rcx);
         for (int i = 0; i < 8; i++) a.movdqu(__xmmword_ptr[rax + (XmmOut * 8 + i * 16)], x[i]);
+        a.fxsave64(__[rax + FxOut]);
         a.pop(rdi);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
         a.ret();
