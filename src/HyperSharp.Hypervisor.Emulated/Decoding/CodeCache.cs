@@ -8,7 +8,7 @@ namespace HyperSharp.Hypervisor.Emulated.Decoding;
 /// lookup in front of it, so this lock is taken only on a miss, a decode or an invalidation.
 /// </summary>
 /// <remarks>
-/// Self-modifying code: a block's page gets its bit in <see cref="PhysicalMemory.CodeBits"/> before the
+/// Self-modifying code: a block's page gets its bits in <see cref="PhysicalMemory.CodeBits"/> and the write-trap map before the
 /// bytes are read, so a concurrent write either lands before the decode (and is decoded) or sees the bit
 /// and invalidates. Invalidation marks blocks invalid and, for a block being executed right now, rewrites
 /// its remaining handlers to "leave the block", so the instruction after the store is decoded afresh.
@@ -33,11 +33,13 @@ internal sealed unsafe class CodeCache
     /// <summary>Marks the page as holding code before its bytes are decoded (see remarks on the class).</summary>
     public void MarkCodePage(ulong ppn)
     {
-        ulong* word = _memory.CodeBits + (ppn >> 6);
         ulong bit = 1UL << (int)(ppn & 63);
-        if ((*word & bit) == 0)
-            // Safe: word lies inside the bitmap sized for every RAM page; atomic so two vCPUs don't lose bits.
-            Interlocked.Or(ref *word, bit);
+        if ((_memory.CodeBits[ppn >> 6] & bit) == 0)
+        {
+            // Safe: ppn is a RAM page, inside both bitmaps; atomic so two vCPUs don't lose bits.
+            Interlocked.Or(ref _memory.CodeBits[ppn >> 6], bit);
+            Interlocked.Or(ref _memory.WriteTrapBits[ppn >> 6], bit); // stores to the page now take the slow path
+        }
     }
 
     public void Add(CodeBlock block)
@@ -60,6 +62,7 @@ internal sealed unsafe class CodeCache
         {
             // Safe: ppn is a RAM page number (callers check), inside the bitmap.
             Interlocked.And(ref _memory.CodeBits[ppn >> 6], ~(1UL << (int)(ppn & 63)));
+            _memory.RecomputeTrap(ppn);
             if (!_byPage.Remove(ppn, out var list)) return;
             foreach (var b in list)
             {

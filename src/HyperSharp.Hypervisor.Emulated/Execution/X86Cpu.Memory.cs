@@ -24,9 +24,9 @@ public sealed unsafe partial class X86Cpu
     {
         ref var e = ref Slot(_tlbW, lin);
         if (e.Tag == ((lin & ~0xFFFUL) | _accessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T))
-            && (*e.CodeWord & e.CodeBit) == 0)
+            && (*e.TrapWord & e.TrapBit) == 0)
         {
-            // Safe: as in Load; the page holds no cached code (checked just above).
+            // Safe: as in Load; no cached code and no dirty logging need to see this store (checked just above).
             Unsafe.WriteUnaligned((byte*)(e.Addend + (nint)lin), value);
             return;
         }
@@ -55,7 +55,7 @@ public sealed unsafe partial class X86Cpu
             e = ref Slot(_tlbW, lin);
             if (e.Tag != ((lin & ~0xFFFUL) | _accessKey)) return null;
         }
-        if ((*e.CodeWord & e.CodeBit) != 0) _code.InvalidatePage(e.PhysPage);
+        if ((*e.TrapWord & e.TrapBit) != 0) _mem.NoteWrite(e.PhysPage);
         return (byte*)(e.Addend + (nint)lin);
     }
 
@@ -105,7 +105,7 @@ public sealed unsafe partial class X86Cpu
         if (phys + (ulong)size <= _mem.Length)
         {
             ulong ppn = phys >> 12;
-            if (_mem.IsCodePage(ppn)) _code.InvalidatePage(ppn);
+            if (_mem.IsTrapped(ppn)) _mem.NoteWrite(ppn);
             Buffer.MemoryCopy(src, _mem.Ram + phys, size, size); // Safe: range checked against RAM size.
         }
         else

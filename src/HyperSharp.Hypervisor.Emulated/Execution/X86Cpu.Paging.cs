@@ -77,7 +77,10 @@ public sealed unsafe partial class X86Cpu
         {
             ulong want = PteA | (i == used - 1 && access == Access.Write ? PteD : 0);
             if ((entries[i] & want) != want)
+            {
                 Interlocked.Or(ref *ptrs[i], want); // Safe: ptrs[i] was range-checked by Pte().
+                NotePageTableWrite(ptrs[i]);
+            }
         }
         global = (leaf & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
         ulong frame = leaf & PhysAddrMask & ~(pageSize - 1);
@@ -111,10 +114,21 @@ public sealed unsafe partial class X86Cpu
 
     private ulong* Pte32(ulong phys) => phys + 4 > _mem.Length ? null : (ulong*)(_mem.Ram + phys); // Safe: checked.
 
-    private static void SetBits32(ulong* p, ulong bits)
+    private void SetBits32(ulong* p, ulong bits)
     {
         uint* q = (uint*)p;
-        if ((*q & (uint)bits) != (uint)bits) Interlocked.Or(ref *q, (uint)bits); // Safe: q checked by Pte32.
+        if ((*q & (uint)bits) != (uint)bits)
+        {
+            Interlocked.Or(ref *q, (uint)bits); // Safe: q checked by Pte32.
+            NotePageTableWrite(p);
+        }
+    }
+
+    /// <summary>A/D updates are guest-memory writes too: dirty logging and code on the same page must see them.</summary>
+    private void NotePageTableWrite(void* p)
+    {
+        ulong ppn = (ulong)((byte*)p - _mem.Ram) >> 12;
+        if (_mem.IsTrapped(ppn)) _mem.NoteWrite(ppn);
     }
 
     private void CheckAccess(ulong lin, Access access, bool user, bool writable, bool userOk, bool noExec)

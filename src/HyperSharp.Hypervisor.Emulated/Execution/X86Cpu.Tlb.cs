@@ -10,9 +10,9 @@ internal unsafe struct TlbEntry
     public ulong Tag;
     /// <summary>Host pointer minus virtual address: host = (byte*)(Addend + lin).</summary>
     public nint Addend;
-    /// <summary>The code-bitmap word and bit of the physical page (stores test it).</summary>
-    public ulong* CodeWord;
-    public ulong CodeBit;
+    /// <summary>The write-trap bitmap word and bit of the physical page (stores test it: code or dirty logging).</summary>
+    public ulong* TrapWord;
+    public ulong TrapBit;
     public ulong PhysPage;
     public bool Global;
 }
@@ -67,8 +67,8 @@ public sealed unsafe partial class X86Cpu
         ref var e = ref Slot(tlb, lin);
         e.Tag = (lin & ~0xFFFUL) | _accessKey;
         e.Addend = (nint)(_mem.Ram + (phys & ~0xFFFUL)) - (nint)(lin & ~0xFFFUL);
-        e.CodeWord = _mem.CodeBits + (ppn >> 6);
-        e.CodeBit = 1UL << (int)(ppn & 63);
+        e.TrapWord = _mem.WriteTrapBits + (ppn >> 6);
+        e.TrapBit = 1UL << (int)(ppn & 63);
         e.PhysPage = ppn;
         e.Global = global;
     }

@@ -64,6 +64,7 @@ public sealed unsafe partial class X86Cpu
         _mem = memory;
         _io = io ?? NullIoHandler.Instance;
         _code = memory.Code;
+        memory.Register(this);
         
         Reset();
     }
@@ -128,6 +129,23 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Runs guest code until an exit. Call from the vCPU's own thread only.</summary>
     public CpuExitReason Run(ulong maxInstructions = ulong.MaxValue)
     {
+        RunThreadId = Environment.CurrentManagedThreadId;
+        _running = true;
+        try { return RunLoop(maxInstructions); }
+        finally { _running = false; }
+    }
+
+    /// <summary>The thread Run was last called on (PhysicalMemory must not wait for the thread it runs on).</summary>
+    internal int RunThreadId;
+
+    private volatile bool _running;
+    private long _boundaryEpoch;
+    /// <summary>Counts block boundaries; PhysicalMemory waits on it to know in-flight stores are done.</summary>
+    internal long BoundaryEpoch => Volatile.Read(ref _boundaryEpoch);
+    internal bool IsRunning => _running;
+
+    private CpuExitReason RunLoop(ulong maxInstructions)
+    {
         ulong limit = maxInstructions == ulong.MaxValue ? ulong.MaxValue : InstructionCount + maxInstructions;
         while (true)
         {
@@ -182,6 +200,7 @@ public sealed unsafe partial class X86Cpu
                     rip += d.Len;
                     d = ref Unsafe.Add(ref d, 1);
                 }
+                Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
                 if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || InstructionCount + n >= limit) return;
             }
         }
