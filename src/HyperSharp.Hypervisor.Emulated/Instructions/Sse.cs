@@ -154,6 +154,13 @@ public sealed unsafe partial class X86Cpu
 
     internal static Flow TranslateSse(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
+        if ((ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM())
+            || (ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM()))
+        {
+            d.Reg = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM() ? (byte)(ins.Op0Register - Register.MM0) : d.Reg;
+            d.Rm = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM() ? (byte)(ins.Op1Register - Register.MM0) : d.Rm;
+            return TranslateMmx(in ins, ref d);
+        }
         bool mem0 = ins.Op0Kind == OpKind.Memory, mem1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Memory;
         if (mem0 || mem1) d.OpSize = (byte)ins.MemorySize.GetSize();
         else d.OpSize = 16;

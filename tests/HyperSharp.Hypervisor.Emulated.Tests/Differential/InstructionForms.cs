@@ -84,6 +84,18 @@ internal static class InstructionForms
                 or OpCodeOperandKind.sti_opcode or OpCodeOperandKind.mem))
         .ToArray();
 
+    /// <summary>MMX forms (operands include an MM register) of the integer SIMD mnemonics; they share the x87 state.</summary>
+    public static readonly Code[] MmxForms = Enum.GetValues<Code>()
+        .Where(c => c.ToOpCode() is var op && op.Encoding == EncodingKind.Legacy && op.Mode64 && op.IsInstruction
+            && c.CpuidFeatures().All(f => Advertised.Contains(f) || f == CpuidFeature.MMX)
+            && Enumerable.Range(0, op.OpCount).Any(i => op.GetOpKind(i) is OpCodeOperandKind.mm_reg or OpCodeOperandKind.mm_rm or OpCodeOperandKind.mm_or_mem)
+            && Enumerable.Range(0, op.OpCount).All(i => op.GetOpKind(i) is OpCodeOperandKind.mm_reg or OpCodeOperandKind.mm_rm
+                or OpCodeOperandKind.mm_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem or OpCodeOperandKind.r32_reg
+                or OpCodeOperandKind.r64_reg or OpCodeOperandKind.imm8 or OpCodeOperandKind.mem or OpCodeOperandKind.r32_or_mem_mpx)
+            && c.Mnemonic() is not (Mnemonic.Maskmovq or Mnemonic.Cvtpi2ps or Mnemonic.Cvtpi2pd or Mnemonic.Cvtps2pi or Mnemonic.Cvtpd2pi
+                or Mnemonic.Cvttps2pi or Mnemonic.Cvttpd2pi or Mnemonic.Movdq2q or Mnemonic.Movq2dq))
+        .ToArray();
+
     /// <summary>The forms, computed once: legacy encoding, valid in 64-bit mode, operands we can synthesize.</summary>
     public static readonly Code[] All = Enum.GetValues<Code>()
         .Where(c => c.ToOpCode() is var op && op.Encoding == EncodingKind.Legacy && op.Mode64 && Mnemonics.Contains(c.Mnemonic())
@@ -143,6 +155,11 @@ internal static class InstructionForms
                 case OpCodeOperandKind.mem:
                     SetMem(ref ins, i, rng, true); break;
                 case OpCodeOperandKind.st0: Reg(ref ins, i, Register.ST0); break;
+                case OpCodeOperandKind.mm_reg: case OpCodeOperandKind.mm_rm: Reg(ref ins, i, Register.MM0 + rng.Next(8)); break;
+                case OpCodeOperandKind.mm_or_mem:
+                    if (rng.Next(3) == 0) SetMem(ref ins, i, rng, true); else Reg(ref ins, i, Register.MM0 + rng.Next(8));
+                    break;
+                case OpCodeOperandKind.r32_or_mem_mpx: Reg(ref ins, i, GprOf(4, rng)); break;
                 case OpCodeOperandKind.sti_opcode: Reg(ref ins, i, Register.ST0 + rng.Next(8)); break;
                 case OpCodeOperandKind.xmm_or_mem when rng.Next(3) == 0:
                     SetMem(ref ins, i, rng, true); break;

@@ -61,8 +61,8 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
         var rng = new Random(4242);
         using var native = new NativeRunner();
         using var m = new TestMachine();
-        var forms = InstructionForms.X87Forms;
-        output.WriteLine($"{forms.Length} x87 forms, {cases} cases");
+        var forms = InstructionForms.X87Forms.Concat(InstructionForms.MmxForms).ToArray();
+        output.WriteLine($"{InstructionForms.X87Forms.Length} x87 forms, {InstructionForms.MmxForms.Length} MMX forms, {cases} cases");
         var failures = new StringBuilder();
         int failed = 0, ran = 0;
         var data = new byte[NativeRunner.DataSize];
@@ -82,7 +82,7 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             var fx = RandomFx(rng);
             native.FxImage = fx;
             var xs = new UInt128[8];
-            native.Run(bytes, regs, flags, data, xs, new UInt128[8]);
+            var (hostRegs, _) = native.Run(bytes, regs, flags, data, xs, new UInt128[8]);
             var hostFx = native.FxResult;
             ulong hostFlags = 0; // RFLAGS from the FCOMI family are compared through FxResult-independent path below
             var (hRegs, hFl) = (regs, flags);
@@ -112,6 +112,8 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
                 bool empty = (hostFx[4] & (1 << ((((BitConverter.ToUInt16(hostFx, 2) >> 11) & 7) + i) & 7))) == 0;
                 if (!empty && !h.SequenceEqual(e)) diff.Append($" st{i} host {Convert.ToHexString(h)} emu {Convert.ToHexString(e)};");
             }
+            for (int i = 0; i < 16; i++)
+                if (i is not (4 or 5 or 7) && hostRegs[i] != m.Cpu[(Gpr)i]) diff.Append($" {(Gpr)i}: host {hostRegs[i]:X} emu {m.Cpu[(Gpr)i]:X};");
             if (!new ReadOnlySpan<byte>(native.Data, NativeRunner.DataSize).SequenceEqual(m.Memory.Span(TestMachine.Data, NativeRunner.DataSize)))
                 diff.Append(" memory differs;");
             if (diff.Length > 0 && ++failed <= 25)

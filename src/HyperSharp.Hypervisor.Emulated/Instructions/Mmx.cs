@@ -1,0 +1,159 @@
+using System.Runtime.Intrinsics;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+using V = System.Runtime.Intrinsics.Vector128<byte>;
+using unsafe SseFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, System.Runtime.Intrinsics.Vector128<byte>, byte, System.Runtime.Intrinsics.Vector128<byte>>;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- MMX: MM0-7 are the low 64 bits of the physical x87 registers R0-R7. Every MMX instruction (but
+    // EMMS) sets TOP = 0 and all tags valid; a write also sets the register's exponent field to all ones.
+    // Operations reuse the SSE element functions on (value, 0) vectors; Cond bit 0 = "high" unpack
+    // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector). ----
+
+    private ulong Mm(int i) => (ulong)_fpu.St[i];
+
+    private void SetMm(int i, ulong v)
+    {
+        _fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
+    }
+
+    /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
+    private void EnterMmx()
+    {
+        if ((_cr0 & Cr0EM) != 0) throw Fault(Vec.UD);
+        if ((_cr0 & Cr0TS) != 0) throw Fault(Vec.NM);
+        if ((_fpu.Fsw & 0x80) != 0 && (_cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
+        _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x3800);
+        _fpu.Ftw = 0;
+    }
+
+    private ulong MmSource(ref DecodedInstruction d) => IsMem(ref d) ? Load<ulong>(Lin(ref d)) : Mm(d.Rm);
+
+    internal static int MmxBinary(X86Cpu c, ref DecodedInstruction d)
+    {
+        ulong b = c.MmSource(ref d);
+        c.EnterMmx();
+        ulong a = c.Mm(d.Reg);
+        var fn = (SseFn)(nint)d.Imm2;
+        V r;
+        if ((d.Cond & 2) != 0) r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
+        else if ((d.Cond & 1) != 0) r = fn(Vector128.CreateScalar(a >> 32).AsByte(), Vector128.CreateScalar(b >> 32).AsByte(), (byte)d.Imm);
+        else r = fn(Vector128.CreateScalar(a).AsByte(), Vector128.CreateScalar(b).AsByte(), (byte)d.Imm);
+        c.SetMm(d.Reg, r.AsUInt64()[0]);
+        return 0;
+    }
+
+    internal static int MmxShiftImm(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.EnterMmx();
+        if ((byte)d.Imm == 0) { c.SetMm(d.Reg, c.Mm(d.Reg)); return 0; }
+        var fn = (SseFn)(nint)d.Imm2;
+        c.SetMm(d.Reg, fn(Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(), V.Zero, (byte)d.Imm).AsUInt64()[0]);
+        return 0;
+    }
+
+    /// <summary>MOVD/MOVQ into MMx (Cond 0: from r/m32, 1: from r/m64 or mm/m64).</summary>
+    internal static int MovToMm(X86Cpu c, ref DecodedInstruction d)
+    {
+        ulong v = d.Imm2 == 1 ? c.MmSource(ref d) : d.Cond == 0 ? c.ReadOp1<S32>(ref d) : c.ReadOp1<S64>(ref d);
+        c.EnterMmx();
+        c.SetMm(d.Reg, v);
+        return 0;
+    }
+
+    /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
+    internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
+    {
+        if ((c._cr0 & Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c._cr0 & Cr0TS) != 0) throw c.Fault(Vec.NM);
+        ulong v = c.Mm(d.Rm);
+        if (d.Imm2 == 1 && !IsMem(ref d)) { c.EnterMmx(); c.SetMm(d.Reg, v); return 0; } // movq mm, mm (store form)
+        if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);
+        c.EnterMmx();
+        return 0;
+    }
+
+    /// <summary>PMOVMSKB r, mm (Cond 0) / PEXTRW r, mm, imm (1) / PINSRW mm, r/m16, imm (2).</summary>
+    internal static int MmxGpr(X86Cpu c, ref DecodedInstruction d)
+    {
+        if (d.Cond == 2)
+        {
+            ushort w = (ushort)c.ReadOp1<S16>(ref d);
+            c.EnterMmx();
+            int k = (int)(d.Imm & 3) * 16;
+            c.SetMm(d.Reg, (c.Mm(d.Reg) & ~(0xFFFFUL << k)) | ((ulong)w << k));
+            return 0;
+        }
+        c.EnterMmx();
+        ulong v = c.Mm(d.Rm);
+        c.R(d.Reg) = d.Cond == 0 ? Vector128.CreateScalar(v).AsByte().ExtractMostSignificantBits() & 0xFF : (v >> ((int)(d.Imm & 3) * 16)) & 0xFFFF;
+        return 0;
+    }
+
+    private static Flow TranslateMmx(in Instruction ins, ref DecodedInstruction d)
+    {
+        bool mm0 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM();
+        bool mm1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM();
+        if (!mm0 && !mm1) return Flow.Unsupported;
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Movd: case Mnemonic.Movq: case Mnemonic.Movntq:
+                if (mm0)
+                {
+                    // From mm (Imm2 = 1), or from a 32/64-bit GPR or memory (Cond = 0/1 by size).
+                    d.Imm2 = mm1 ? 1UL : 0UL;
+                    d.Cond = (byte)(ins.Mnemonic == Mnemonic.Movd ? 0 : 1);
+                    d.Exec = &MovToMm; return Flow.Continue;
+                }
+                d.Imm2 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM() ? 1UL : 0UL;
+                d.Cond = (byte)(ins.Mnemonic == Mnemonic.Movd ? 0 : 1);
+                d.Exec = &MovFromMm; return Flow.Continue;
+            case Mnemonic.Pmovmskb: d.Cond = 0; d.Exec = &MmxGpr; return Flow.Continue;
+            case Mnemonic.Pextrw: d.Cond = 1; d.Exec = &MmxGpr; return Flow.Continue;
+            case Mnemonic.Pinsrw: d.Cond = 2; d.Exec = &MmxGpr; return Flow.Continue;
+        }
+        if (ins.OpCount == 2 && ins.Op1Kind == OpKind.Immediate8)
+        {
+            SseFn sh = ins.Mnemonic switch
+            {
+                Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
+                Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
+                Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ, _ => null,
+            };
+            if (sh == null) return Flow.Unsupported;
+            d.Imm2 = (ulong)(nint)sh; d.Exec = &MmxShiftImm; return Flow.Continue;
+        }
+        d.Cond = 0;
+        SseFn f = ins.Mnemonic switch
+        {
+            Mnemonic.Pxor => &SseOps.Xor, Mnemonic.Por => &SseOps.Or, Mnemonic.Pand => &SseOps.And, Mnemonic.Pandn => &SseOps.AndNot,
+            Mnemonic.Paddb => &SseOps.AddB, Mnemonic.Paddw => &SseOps.AddW, Mnemonic.Paddd => &SseOps.AddD, Mnemonic.Paddq => &SseOps.AddQ,
+            Mnemonic.Psubb => &SseOps.SubB, Mnemonic.Psubw => &SseOps.SubW, Mnemonic.Psubd => &SseOps.SubD, Mnemonic.Psubq => &SseOps.SubQ,
+            Mnemonic.Paddusb => &SseOps.AddUsB, Mnemonic.Psubusb => &SseOps.SubUsB, Mnemonic.Paddusw => &SseOps.AddUsW, Mnemonic.Psubusw => &SseOps.SubUsW,
+            Mnemonic.Paddsb => &SseOps.AddSsB, Mnemonic.Psubsb => &SseOps.SubSsB, Mnemonic.Paddsw => &SseOps.AddSsW, Mnemonic.Psubsw => &SseOps.SubSsW,
+            Mnemonic.Pmullw => &SseOps.MulLoW, Mnemonic.Pmulhw => &SseOps.MulHiW, Mnemonic.Pmulhuw => &SseOps.MulHiUW,
+            Mnemonic.Pmaddwd => &SseOps.MaddWD, Mnemonic.Pmuludq => &SseOps.MulUdq,
+            Mnemonic.Pminub => &SseOps.MinUB, Mnemonic.Pmaxub => &SseOps.MaxUB, Mnemonic.Pminsw => &SseOps.MinSW, Mnemonic.Pmaxsw => &SseOps.MaxSW,
+            Mnemonic.Pavgb => &SseOps.AvgB, Mnemonic.Pavgw => &SseOps.AvgW, Mnemonic.Psadbw => &SseOps.SadBW,
+            Mnemonic.Pcmpeqb => &SseOps.CmpEqB, Mnemonic.Pcmpeqw => &SseOps.CmpEqW, Mnemonic.Pcmpeqd => &SseOps.CmpEqD,
+            Mnemonic.Pcmpgtb => &SseOps.CmpGtB, Mnemonic.Pcmpgtw => &SseOps.CmpGtW, Mnemonic.Pcmpgtd => &SseOps.CmpGtD,
+            Mnemonic.Punpcklbw => &SseOps.UnpackLoB, Mnemonic.Punpcklwd => &SseOps.UnpackLoW, Mnemonic.Punpckldq => &SseOps.UnpackLoD,
+            Mnemonic.Punpckhbw => &SseOps.UnpackLoB, Mnemonic.Punpckhwd => &SseOps.UnpackLoW, Mnemonic.Punpckhdq => &SseOps.UnpackLoD,
+            Mnemonic.Packsswb => &SseOps.PackSsWB, Mnemonic.Packssdw => &SseOps.PackSsDW, Mnemonic.Packuswb => &SseOps.PackUsWB,
+            Mnemonic.Pshufw => &SseOps.ShufLW,
+            Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
+            Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
+            Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ,
+            _ => null,
+        };
+        if (f == null) return Flow.Unsupported;
+        if (ins.Mnemonic is Mnemonic.Punpckhbw or Mnemonic.Punpckhwd or Mnemonic.Punpckhdq) d.Cond = 1;
+        if (ins.Mnemonic is Mnemonic.Packsswb or Mnemonic.Packssdw or Mnemonic.Packuswb) d.Cond = 2;
+        d.Imm2 = (ulong)(nint)f;
+        d.Exec = &MmxBinary;
+        return Flow.Continue;
+    }
+}
