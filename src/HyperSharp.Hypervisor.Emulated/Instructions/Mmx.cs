@@ -39,7 +39,12 @@ public sealed unsafe partial class X86Cpu
         ulong a = c.Mm(d.Reg);
         var fn = (SseFn)(nint)d.Imm2;
         V r;
-        if ((d.Cond & 2) != 0) r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
+        if ((d.Cond & 4) != 0)
+        {
+            // 64-bit horizontal op = the 128-bit one on (a, b) as one operand, low half.
+            r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
+        }
+        else if ((d.Cond & 2) != 0) r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
         else if ((d.Cond & 1) != 0) r = fn(Vector128.CreateScalar(a >> 32).AsByte(), Vector128.CreateScalar(b >> 32).AsByte(), (byte)d.Imm);
         else r = fn(Vector128.CreateScalar(a).AsByte(), Vector128.CreateScalar(b).AsByte(), (byte)d.Imm);
         c.SetMm(d.Reg, r.AsUInt64()[0]);
@@ -93,6 +98,26 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    /// <summary>PSHUFB on 64 bits: indexes use 3 bits.</summary>
+    private static V MmxShufB(V a, V b, byte i)
+    {
+        ulong x = a.AsUInt64()[0], y = b.AsUInt64()[0], r = 0;
+        for (int k = 0; k < 8; k++)
+        {
+            byte sel = (byte)(y >> (k * 8));
+            if ((sel & 0x80) == 0) r |= ((x >> ((sel & 7) * 8)) & 0xFF) << (k * 8);
+        }
+        return Vector128.CreateScalar(r).AsByte();
+    }
+
+    /// <summary>PALIGNR on 64 bits: (a:b) >> imm*8, low 8 bytes.</summary>
+    private static V MmxAlignR(V a, V b, byte i)
+    {
+        UInt128 w = ((UInt128)a.AsUInt64()[0] << 64) | b.AsUInt64()[0];
+        ulong r = i >= 16 ? 0 : (ulong)(w >> (i * 8));
+        return Vector128.CreateScalar(r).AsByte();
+    }
+
     private static Flow TranslateMmx(in Instruction ins, ref DecodedInstruction d)
     {
         bool mm0 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM();
@@ -144,6 +169,12 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Punpckhbw => &SseOps.UnpackLoB, Mnemonic.Punpckhwd => &SseOps.UnpackLoW, Mnemonic.Punpckhdq => &SseOps.UnpackLoD,
             Mnemonic.Packsswb => &SseOps.PackSsWB, Mnemonic.Packssdw => &SseOps.PackSsDW, Mnemonic.Packuswb => &SseOps.PackUsWB,
             Mnemonic.Pshufw => &SseOps.ShufLW,
+            Mnemonic.Pmaddubsw => &SseOps.MaddUbsW, Mnemonic.Pmulhrsw => &SseOps.MulHrsW,
+            Mnemonic.Psignb => &SseOps.SignB, Mnemonic.Psignw => &SseOps.SignW, Mnemonic.Psignd => &SseOps.SignD,
+            Mnemonic.Pabsb => &SseOps.AbsB, Mnemonic.Pabsw => &SseOps.AbsW, Mnemonic.Pabsd => &SseOps.AbsD,
+            Mnemonic.Pshufb => &MmxShufB, Mnemonic.Palignr => &MmxAlignR,
+            Mnemonic.Phaddw => &SseOps.HAddW, Mnemonic.Phaddd => &SseOps.HAddD, Mnemonic.Phaddsw => &SseOps.HAddSW,
+            Mnemonic.Phsubw => &SseOps.HSubW, Mnemonic.Phsubd => &SseOps.HSubD, Mnemonic.Phsubsw => &SseOps.HSubSW,
             Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
             Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
             Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ,
@@ -152,6 +183,8 @@ public sealed unsafe partial class X86Cpu
         if (f == null) return Flow.Unsupported;
         if (ins.Mnemonic is Mnemonic.Punpckhbw or Mnemonic.Punpckhwd or Mnemonic.Punpckhdq) d.Cond = 1;
         if (ins.Mnemonic is Mnemonic.Packsswb or Mnemonic.Packssdw or Mnemonic.Packuswb) d.Cond = 2;
+        if (ins.Mnemonic is Mnemonic.Phaddw or Mnemonic.Phaddd or Mnemonic.Phaddsw or Mnemonic.Phsubw or Mnemonic.Phsubd or Mnemonic.Phsubsw)
+            d.Cond = 4; // horizontal: a's pairs then b's pairs within 64 bits
         d.Imm2 = (ulong)(nint)f;
         d.Exec = &MmxBinary;
         return Flow.Continue;

@@ -262,6 +262,15 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Pmulhw => &SseOps.MulHiW, Mnemonic.Pmulhuw => &SseOps.MulHiUW, Mnemonic.Pmaddwd => &SseOps.MaddWD,
             Mnemonic.Cvtps2dq => &SseOps.CvtPS2DQ, Mnemonic.Cvtpd2dq => &SseOps.CvtPD2DQ,
             Mnemonic.Minps => &SseOps.MinPS, Mnemonic.Maxps => &SseOps.MaxPS,
+            Mnemonic.Addsubps => &SseOps.AddSubPS, Mnemonic.Addsubpd => &SseOps.AddSubPD, Mnemonic.Haddps => &SseOps.HAddPS,
+            Mnemonic.Haddpd => &SseOps.HAddPD, Mnemonic.Hsubps => &SseOps.HSubPS, Mnemonic.Hsubpd => &SseOps.HSubPD,
+            Mnemonic.Movddup => &SseOps.MovDDup, Mnemonic.Movshdup => &SseOps.MovSHDup, Mnemonic.Movsldup => &SseOps.MovSLDup,
+            Mnemonic.Pshufb => &SseOps.ShufB, Mnemonic.Phaddw => &SseOps.HAddW, Mnemonic.Phaddd => &SseOps.HAddD, Mnemonic.Phaddsw => &SseOps.HAddSW,
+            Mnemonic.Phsubw => &SseOps.HSubW, Mnemonic.Phsubd => &SseOps.HSubD, Mnemonic.Phsubsw => &SseOps.HSubSW,
+            Mnemonic.Pmaddubsw => &SseOps.MaddUbsW, Mnemonic.Pmulhrsw => &SseOps.MulHrsW,
+            Mnemonic.Psignb => &SseOps.SignB, Mnemonic.Psignw => &SseOps.SignW, Mnemonic.Psignd => &SseOps.SignD,
+            Mnemonic.Pabsb => &SseOps.AbsB, Mnemonic.Pabsw => &SseOps.AbsW, Mnemonic.Pabsd => &SseOps.AbsD,
+            Mnemonic.Palignr => &SseOps.AlignR,
             Mnemonic.Pcmpeqb => &SseOps.CmpEqB, Mnemonic.Pcmpeqw => &SseOps.CmpEqW, Mnemonic.Pcmpeqd => &SseOps.CmpEqD,
             Mnemonic.Pcmpgtb => &SseOps.CmpGtB, Mnemonic.Pcmpgtw => &SseOps.CmpGtW, Mnemonic.Pcmpgtd => &SseOps.CmpGtD,
             Mnemonic.Punpcklbw => &SseOps.UnpackLoB, Mnemonic.Punpckhbw => &SseOps.UnpackHiB,
@@ -290,7 +299,9 @@ public sealed unsafe partial class X86Cpu
         };
         if (f == null) return Flow.Unsupported;
         if (ins.Op1Register.IsMM()) return Flow.Unsupported;
-        bool scalar = ins.Mnemonic.ToString().EndsWith("ss") || ins.Mnemonic.ToString().EndsWith("sd") || ins.Mnemonic is Mnemonic.Cvtdq2pd or Mnemonic.Cvtps2pd;
+        bool scalar = ins.Mnemonic.ToString().EndsWith("ss") || ins.Mnemonic.ToString().EndsWith("sd") || ins.Mnemonic is Mnemonic.Cvtdq2pd or Mnemonic.Cvtps2pd
+            or Mnemonic.Movddup;
+        // SSE3/SSSE3 integer and horizontal forms also require 16-byte alignment (only LDDQU/MOVDDUP m64 do not).
         return Sse(ref d, f, full && !scalar);
     }
 

@@ -219,6 +219,102 @@ internal static class SseOps
     public static V UnpackLoPS(V a, V b, byte i) => UnpackLoD(a, b, i);
     public static V UnpackHiPS(V a, V b, byte i) => UnpackHiD(a, b, i);
 
+    // ---- SSE3 ----
+    public static V AddSubPS(V a, V b, byte i)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(x[0] - y[0], x[1] + y[1], x[2] - y[2], x[3] + y[3]).AsByte();
+    }
+    public static V AddSubPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] - b.AsDouble()[0], a.AsDouble()[1] + b.AsDouble()[1]).AsByte();
+    public static V HAddPS(V a, V b, byte i)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(x[0] + x[1], x[2] + x[3], y[0] + y[1], y[2] + y[3]).AsByte();
+    }
+    public static V HSubPS(V a, V b, byte i)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(x[0] - x[1], x[2] - x[3], y[0] - y[1], y[2] - y[3]).AsByte();
+    }
+    public static V HAddPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] + a.AsDouble()[1], b.AsDouble()[0] + b.AsDouble()[1]).AsByte();
+    public static V HSubPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] - a.AsDouble()[1], b.AsDouble()[0] - b.AsDouble()[1]).AsByte();
+    public static V MovDDup(V a, V b, byte i) => Vector128.Create(b.AsUInt64()[0], b.AsUInt64()[0]).AsByte();
+    public static V MovSHDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[1], s[1], s[3], s[3]).AsByte(); }
+    public static V MovSLDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[0], s[0], s[2], s[2]).AsByte(); }
+
+    // ---- SSSE3 (on 128 bits; the MMX forms run on (value, 0) and keep the low half, except PSHUFB/PALIGNR/horizontal ops which have MMX-specific handlers) ----
+    public static V ShufB(V a, V b, byte i)
+    {
+        Span<byte> r = stackalloc byte[16];
+        for (int k = 0; k < 16; k++) r[k] = (b[k] & 0x80) != 0 ? (byte)0 : a[b[k] & 15];
+        return Vector128.Create((ReadOnlySpan<byte>)r);
+    }
+    public static V HAddW(V a, V b, byte i)
+    {
+        var x = a.AsInt16(); var y = b.AsInt16();
+        return Vector128.Create((short)(x[0] + x[1]), (short)(x[2] + x[3]), (short)(x[4] + x[5]), (short)(x[6] + x[7]),
+            (short)(y[0] + y[1]), (short)(y[2] + y[3]), (short)(y[4] + y[5]), (short)(y[6] + y[7])).AsByte();
+    }
+    public static V HAddD(V a, V b, byte i)
+    {
+        var x = a.AsInt32(); var y = b.AsInt32();
+        return Vector128.Create(x[0] + x[1], x[2] + x[3], y[0] + y[1], y[2] + y[3]).AsByte();
+    }
+    public static V HAddSW(V a, V b, byte i)
+    {
+        var x = a.AsInt16(); var y = b.AsInt16();
+        static short S(int v) => (short)Math.Clamp(v, -32768, 32767);
+        return Vector128.Create(S(x[0] + x[1]), S(x[2] + x[3]), S(x[4] + x[5]), S(x[6] + x[7]),
+            S(y[0] + y[1]), S(y[2] + y[3]), S(y[4] + y[5]), S(y[6] + y[7])).AsByte();
+    }
+    public static V HSubW(V a, V b, byte i)
+    {
+        var x = a.AsInt16(); var y = b.AsInt16();
+        return Vector128.Create((short)(x[0] - x[1]), (short)(x[2] - x[3]), (short)(x[4] - x[5]), (short)(x[6] - x[7]),
+            (short)(y[0] - y[1]), (short)(y[2] - y[3]), (short)(y[4] - y[5]), (short)(y[6] - y[7])).AsByte();
+    }
+    public static V HSubD(V a, V b, byte i)
+    {
+        var x = a.AsInt32(); var y = b.AsInt32();
+        return Vector128.Create(x[0] - x[1], x[2] - x[3], y[0] - y[1], y[2] - y[3]).AsByte();
+    }
+    public static V HSubSW(V a, V b, byte i)
+    {
+        var x = a.AsInt16(); var y = b.AsInt16();
+        static short S(int v) => (short)Math.Clamp(v, -32768, 32767);
+        return Vector128.Create(S(x[0] - x[1]), S(x[2] - x[3]), S(x[4] - x[5]), S(x[6] - x[7]),
+            S(y[0] - y[1]), S(y[2] - y[3]), S(y[4] - y[5]), S(y[6] - y[7])).AsByte();
+    }
+    public static V MaddUbsW(V a, V b, byte i)
+    {
+        Span<short> r = stackalloc short[8];
+        for (int k = 0; k < 8; k++) r[k] = (short)Math.Clamp(a[2 * k] * (sbyte)b[2 * k] + a[2 * k + 1] * (sbyte)b[2 * k + 1], -32768, 32767);
+        return Vector128.Create((ReadOnlySpan<short>)r).AsByte();
+    }
+    public static V MulHrsW(V a, V b, byte i) => MapS16(a, b, (x, y) => (short)((((x * y) >> 14) + 1) >> 1));
+    public static V SignB(V a, V b, byte i) => MapS8(a, b, (x, y) => y < 0 ? (sbyte)-x : y == 0 ? (sbyte)0 : x);
+    public static V SignW(V a, V b, byte i) => MapS16(a, b, (x, y) => y < 0 ? (short)-x : y == 0 ? (short)0 : x);
+    public static V SignD(V a, V b, byte i)
+    {
+        var x = a.AsInt32(); var y = b.AsInt32();
+        static int F(int p, int q) => q < 0 ? -p : q == 0 ? 0 : p;
+        return Vector128.Create(F(x[0], y[0]), F(x[1], y[1]), F(x[2], y[2]), F(x[3], y[3])).AsByte();
+    }
+    public static V AbsB(V a, V b, byte i) => MapS8(b, b, (x, _) => (sbyte)(x < 0 ? -x : x));
+    public static V AbsW(V a, V b, byte i) => MapS16(b, b, (x, _) => (short)(x < 0 ? -x : x));
+    public static V AbsD(V a, V b, byte i)
+    {
+        var x = b.AsInt32();
+        return Vector128.Create((uint)Math.Abs((long)x[0]), (uint)Math.Abs((long)x[1]), (uint)Math.Abs((long)x[2]), (uint)Math.Abs((long)x[3])).AsByte();
+    }
+    public static V AlignR(V a, V b, byte i)
+    {
+        // (a:b) >> (imm * 8), low 16 bytes
+        Span<byte> r = stackalloc byte[16];
+        for (int k = 0; k < 16; k++) { int s = k + i; r[k] = s < 16 ? b[s] : s < 32 ? a[s - 16] : (byte)0; }
+        return Vector128.Create((ReadOnlySpan<byte>)r);
+    }
+
     // ---- moves expressed as operations ----
     public static V Copy(V a, V b, byte i) => b;
     public static V MovLowQ(V a, V b, byte i) => Vector128.Create(b.AsUInt64()[0], a.AsUInt64()[1]).AsByte();   // MOVLPS/MOVLPD load

@@ -47,6 +47,10 @@ internal static class InstructionForms
         Mnemonic.Ucomisd, Mnemonic.Cvtsi2ss, Mnemonic.Cvtsi2sd, Mnemonic.Cvtss2si, Mnemonic.Cvtsd2si, Mnemonic.Cvttss2si,
         Mnemonic.Cvttsd2si, Mnemonic.Pavgw, Mnemonic.Paddsb, Mnemonic.Psubsb, Mnemonic.Paddsw, Mnemonic.Psubsw, Mnemonic.Pmulhw,
         Mnemonic.Pmulhuw, Mnemonic.Pmaddwd, Mnemonic.Cvtps2dq, Mnemonic.Cvtpd2dq, Mnemonic.Minps, Mnemonic.Maxps, Mnemonic.Movnti,
+        Mnemonic.Addsubps, Mnemonic.Addsubpd, Mnemonic.Haddps, Mnemonic.Haddpd, Mnemonic.Hsubps, Mnemonic.Hsubpd, Mnemonic.Movddup,
+        Mnemonic.Movshdup, Mnemonic.Movsldup, Mnemonic.Lddqu, Mnemonic.Pshufb, Mnemonic.Phaddw, Mnemonic.Phaddd, Mnemonic.Phaddsw,
+        Mnemonic.Phsubw, Mnemonic.Phsubd, Mnemonic.Phsubsw, Mnemonic.Pmaddubsw, Mnemonic.Pmulhrsw, Mnemonic.Psignb, Mnemonic.Psignw,
+        Mnemonic.Psignd, Mnemonic.Pabsb, Mnemonic.Pabsw, Mnemonic.Pabsd, Mnemonic.Palignr,
     };
 
     /// <summary>CPUID features of the emulated model: forms needing others (SSE4.1 PEXTRW m16, ...) are #UD by design.</summary>
@@ -54,6 +58,7 @@ internal static class InstructionForms
     {
         CpuidFeature.INTEL8086, CpuidFeature.INTEL186, CpuidFeature.INTEL286, CpuidFeature.INTEL386, CpuidFeature.INTEL486,
         CpuidFeature.X64, CpuidFeature.CMOV, CpuidFeature.SSE, CpuidFeature.SSE2, CpuidFeature.POPCNT,
+        CpuidFeature.SSE3, CpuidFeature.SSSE3,
     };
 
     /// <summary>Forms whose result (not just flags) the SDM leaves undefined for some inputs.</summary>
