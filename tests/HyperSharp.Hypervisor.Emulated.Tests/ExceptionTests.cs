@@ -175,3 +175,28 @@ public class ExceptionTests
         Assert.Equal(TestMachine.StackTop, m.Cpu[Gpr.Rsp]);
     }
 }
+
+/// <summary>Branches to non-canonical addresses fault on the branch itself.</summary>
+public class NonCanonicalBranchTests
+{
+    [Fact]
+    public void Ret_to_a_non_canonical_address_is_GP_at_the_ret_with_RSP_unchanged()
+    {
+        using var m = new TestMachine();
+        m.Load(a => { a.mov(rax, 0x0000800000000000UL); a.push(rax); a.ret(); });
+        m.Run();
+        Assert.Equal((ulong)Vec.GP, m.Vector);
+        Assert.Equal(TestMachine.CodeBase + 11, m.Frame(1));          // RIP of the RET (after mov imm64 + push)
+        Assert.Equal(TestMachine.StackTop - 8, m.Frame(4));           // RSP still holds the pushed target
+    }
+
+    [Fact]
+    public void Indirect_jump_to_a_non_canonical_address_is_GP_at_the_jump()
+    {
+        using var m = new TestMachine();
+        m.Load(a => { a.mov(rax, 0xFFFF7FFFFFFFFFF0UL); a.jmp(rax); });
+        m.Run();
+        Assert.Equal((ulong)Vec.GP, m.Vector);
+        Assert.Equal(TestMachine.CodeBase + 10, m.Frame(1));
+    }
+}

@@ -44,8 +44,17 @@ public sealed unsafe partial class X86Cpu
 
     internal static int JmpInd<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        c.R(DecodedInstruction.RipIndex) = c.ReadOp0<TS>(ref d);
+        ulong target = c.ReadOp0<TS>(ref d);
+        CheckTarget<TS>(c, target);
+        c.R(DecodedInstruction.RipIndex) = target;
         return 1;
+    }
+
+    /// <summary>A 64-bit branch to a non-canonical address faults on the branch (RIP unchanged), not on the fetch.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void CheckTarget<TS>(X86Cpu c, ulong target) where TS : struct, ISize
+    {
+        if (TS.Bytes == 8 && (ulong)(((long)target << 16) >> 16) != target) throw c.Fault(Vec.GP, 0);
     }
 
     internal static int CallRel<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
@@ -59,6 +68,7 @@ public sealed unsafe partial class X86Cpu
     internal static int CallInd<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong target = c.ReadOp0<TS>(ref d);
+        CheckTarget<TS>(c, target);
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
         c.Push<TS>((rip + d.Len) & TS.Mask);
         rip = target;
@@ -68,7 +78,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>RET / RET imm16 (Imm bytes released after the pop).</summary>
     internal static int Ret<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        ulong target = c.Pop<TS>();
+        ulong target = c.PeekStack<TS>(0);
+        CheckTarget<TS>(c, target);
+        c.AdjustSp((ulong)TS.Bytes);
         if (d.Imm != 0) c.AdjustSp(d.Imm);
         c.R(DecodedInstruction.RipIndex) = target;
         return 1;
