@@ -130,3 +130,30 @@ public class SseTests
         Assert.Equal(0x55AAUL, m.R64(TestMachine.Data + 160 + 7 * 16));
     }
 }
+
+/// <summary>Byte-masked stores through RDI (left out of the differential test, whose harness owns RDI).</summary>
+public class MaskedStoreTests
+{
+    [Fact]
+    public void Maskmovq_and_maskmovdqu_store_only_selected_bytes()
+    {
+        using var m = new TestMachine();
+        m.Load(a =>
+        {
+            a.mov(rdi, TestMachine.Data);
+            a.mov(rax, 0x1122334455667788UL); a.movq(mm0, rax);
+            a.mov(rax, 0x8000800080008000UL); a.movq(mm1, rax);
+            a.maskmovq(mm0, mm1);
+            a.emms();
+            a.mov(rdi, TestMachine.Data + 16);
+            a.mov(rcx, 0x1122334455667788UL); a.movq(xmm0, rcx); a.pshufd(xmm0, xmm0, 0x44); // data in both halves
+            a.movq(xmm1, rax); a.pslldq(xmm1, 8);            // mask only in the high half
+            a.maskmovdqu(xmm0, xmm1);
+            a.hlt();
+        });
+        m.RunClean();
+        Assert.Equal(0x1100330055007700UL, m.R64(TestMachine.Data));
+        Assert.Equal(0UL, m.R64(TestMachine.Data + 16));
+        Assert.Equal(0x1100330055007700UL, m.R64(TestMachine.Data + 24));
+    }
+}

@@ -118,11 +118,88 @@ public sealed unsafe partial class X86Cpu
         return Vector128.CreateScalar(r).AsByte();
     }
 
+    /// <summary>MMX/SSE conversions and moves (Cond): 0 CVTPI2PS, 1 CVTPI2PD, 2 CVTPS2PI, 3 CVTTPS2PI,
+    /// 4 CVTPD2PI, 5 CVTTPD2PI, 6 MOVDQ2Q, 7 MOVQ2DQ. Register MM sources/destinations enter MMX state.</summary>
+    internal static int MmxSseConvert(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.CheckSse();
+        bool mem = IsMem(ref d);
+        switch (d.Cond)
+        {
+            case 0:
+            case 1:
+            {
+                ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : c.Mm(d.Rm);
+                if (!mem) c.EnterMmx();
+                int lo = (int)src, hi = (int)(src >> 32);
+                ref V x = ref c.Xmm(d.Reg);
+                x = d.Cond == 0
+                    ? Vector128.Create((float)lo, (float)hi, x.AsSingle()[2], x.AsSingle()[3]).AsByte()
+                    : Vector128.Create((double)lo, (double)hi).AsByte();
+                return 0;
+            }
+            case 2:
+            case 3:
+            case 4:
+            case 5:
+            {
+                V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
+                c.EnterMmx();
+                bool trunc = d.Cond is 3 or 5;
+                double a = d.Cond >= 4 ? s.AsDouble()[0] : s.AsSingle()[0], b = d.Cond >= 4 ? s.AsDouble()[1] : s.AsSingle()[1];
+                if (!trunc) { a = Math.Round(a, MidpointRounding.ToEven); b = Math.Round(b, MidpointRounding.ToEven); }
+                c.SetMm(d.Reg, (uint)SseOps.Trunc32(a) | ((ulong)(uint)SseOps.Trunc32(b) << 32));
+                return 0;
+            }
+            case 6:
+                c.EnterMmx();
+                c.SetMm(d.Reg, c.Xmm(d.Rm).AsUInt64()[0]);
+                return 0;
+            default:
+                c.EnterMmx();
+                c.Xmm(d.Reg) = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte();
+                return 0;
+        }
+    }
+
+    /// <summary>MASKMOVQ (Imm2 = 8) / MASKMOVDQU (16): store the bytes of the first register whose mask byte
+    /// (second register) has its top bit set, to DS:rDI (address size in AddrMask).</summary>
+    internal static int MaskMov(X86Cpu c, ref DecodedInstruction d)
+    {
+        int n = (int)d.Imm2;
+        V data, mask;
+        if (n == 8) { c.EnterMmx(); data = Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(); mask = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte(); }
+        else { c.CheckSse(); data = c.Xmm(d.Reg); mask = c.Xmm(d.Rm); }
+        ulong lin = c.Lin(d.Seg, c.R(7) & d.AddrMask);
+        for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.PtrForWrite(lin + (ulong)k, 1); // fault before any byte is written
+        for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.Store(lin + (ulong)k, data[k]);
+        return 0;
+    }
+
     private static Flow TranslateMmx(in Instruction ins, ref DecodedInstruction d)
     {
         bool mm0 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM();
         bool mm1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM();
         if (!mm0 && !mm1) return Flow.Unsupported;
+        byte conv = ins.Mnemonic switch
+        {
+            Mnemonic.Cvtpi2ps => 0, Mnemonic.Cvtpi2pd => 1, Mnemonic.Cvtps2pi => 2, Mnemonic.Cvttps2pi => 3,
+            Mnemonic.Cvtpd2pi => 4, Mnemonic.Cvttpd2pi => 5, Mnemonic.Movdq2q => 6, Mnemonic.Movq2dq => 7, _ => 255,
+        };
+        if (conv != 255)
+        {
+            d.Cond = conv;
+            if (ins.Op0Register.IsXMM()) d.Reg = (byte)(ins.Op0Register - Register.XMM0);
+            if (ins.Op1Kind == OpKind.Register && ins.Op1Register.IsXMM()) d.Rm = (byte)(ins.Op1Register - Register.XMM0);
+            d.Exec = &MmxSseConvert; return Flow.Continue;
+        }
+        if (ins.Mnemonic == Mnemonic.Maskmovq)
+        {
+            d.Imm2 = 8; d.Seg = (byte)(ins.MemorySegment - Register.ES);
+            d.AddrMask = ins.Op0Kind == OpKind.MemorySegRDI ? ulong.MaxValue : ins.Op0Kind == OpKind.MemorySegEDI ? 0xFFFFFFFF : d.AddrMask;
+            d.Reg = (byte)(ins.Op1Register - Register.MM0); d.Rm = (byte)(ins.Op2Register - Register.MM0);
+            d.Exec = &MaskMov; return Flow.Continue;
+        }
         switch (ins.Mnemonic)
         {
             case Mnemonic.Movd: case Mnemonic.Movq: case Mnemonic.Movntq:

@@ -154,6 +154,12 @@ public sealed unsafe partial class X86Cpu
 
     internal static Flow TranslateSse(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
+        if (ins.Mnemonic is Mnemonic.Cvtpi2ps or Mnemonic.Cvtpi2pd && ins.Op1Kind == OpKind.Memory)
+        {
+            d.Reg = (byte)(ins.Op0Register - Register.XMM0);
+            d.Cond = (byte)(ins.Mnemonic == Mnemonic.Cvtpi2ps ? 0 : 1);
+            d.Exec = &MmxSseConvert; return Flow.Continue;
+        }
         if ((ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM())
             || (ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM()))
         {
@@ -226,6 +232,11 @@ public sealed unsafe partial class X86Cpu
                 // MOVNTI m32/64, r: an ordinary store here (there is no cache to bypass)
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Imm = 0;
                 d.Exec = d.OpSize == 8 ? &MovM<S64> : &MovM<S32>; return Flow.Continue;
+            case Mnemonic.Maskmovdqu:
+                d.Imm2 = 16; d.Seg = (byte)(ins.MemorySegment - Register.ES);
+                d.AddrMask = ins.Op0Kind == OpKind.MemorySegRDI ? ulong.MaxValue : ins.Op0Kind == OpKind.MemorySegEDI ? 0xFFFFFFFF : 0xFFFF;
+                d.Reg = (byte)(ins.Op1Register - Register.XMM0); d.Rm = (byte)(ins.Op2Register - Register.XMM0);
+                d.Exec = &MaskMov; return Flow.Continue;
             case Mnemonic.Ldmxcsr: d.Cond = 0; d.Exec = &Mxcsr; return Flow.Continue;
             case Mnemonic.Stmxcsr: d.Cond = 1; d.Exec = &Mxcsr; return Flow.Continue;
             case Mnemonic.Fxsave: case Mnemonic.Fxsave64: d.Cond = 0; d.Exec = &FxSave; return Flow.Continue;

@@ -96,9 +96,10 @@ internal static class InstructionForms
             && Enumerable.Range(0, op.OpCount).Any(i => op.GetOpKind(i) is OpCodeOperandKind.mm_reg or OpCodeOperandKind.mm_rm or OpCodeOperandKind.mm_or_mem)
             && Enumerable.Range(0, op.OpCount).All(i => op.GetOpKind(i) is OpCodeOperandKind.mm_reg or OpCodeOperandKind.mm_rm
                 or OpCodeOperandKind.mm_or_mem or OpCodeOperandKind.r32_or_mem or OpCodeOperandKind.r64_or_mem or OpCodeOperandKind.r32_reg
-                or OpCodeOperandKind.r64_reg or OpCodeOperandKind.imm8 or OpCodeOperandKind.mem or OpCodeOperandKind.r32_or_mem_mpx)
-            && c.Mnemonic() is not (Mnemonic.Maskmovq or Mnemonic.Cvtpi2ps or Mnemonic.Cvtpi2pd or Mnemonic.Cvtps2pi or Mnemonic.Cvtpd2pi
-                or Mnemonic.Cvttps2pi or Mnemonic.Cvttpd2pi or Mnemonic.Movdq2q or Mnemonic.Movq2dq))
+                or OpCodeOperandKind.r64_reg or OpCodeOperandKind.imm8 or OpCodeOperandKind.mem or OpCodeOperandKind.r32_or_mem_mpx
+                or OpCodeOperandKind.xmm_reg or OpCodeOperandKind.xmm_rm or OpCodeOperandKind.xmm_or_mem)
+            && c.Mnemonic() != Mnemonic.Maskmovq) // stores through RDI, which the harness owns
+
         .ToArray();
 
     /// <summary>The forms, computed once: legacy encoding, valid in 64-bit mode, operands we can synthesize.</summary>

@@ -82,7 +82,9 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             var fx = RandomFx(rng);
             native.FxImage = fx;
             var xs = new UInt128[8];
-            var (hostRegs, _) = native.Run(bytes, regs, flags, data, xs, new UInt128[8]);
+            for (int i = 0; i < 8; i++) xs[i] = Values.Xmm(rng);
+            var xOut = new UInt128[8];
+            var (hostRegs, _) = native.Run(bytes, regs, flags, data, xs, xOut);
             var hostFx = native.FxResult;
             ulong hostFlags = 0; // RFLAGS from the FCOMI family are compared through FxResult-independent path below
             var (hRegs, hFl) = (regs, flags);
@@ -94,7 +96,7 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             m.Cpu[Gpr.Rsp] = TestMachine.StackTop; m.Cpu[Gpr.Rbp] = TestMachine.Data; m.Cpu[Gpr.Rdi] = 0;
             m.Cpu.Rflags = flags;
             m.Cpu.FxRestoreFrom(fx);
-            for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = default;
+            for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xs[i]);
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             var exit = m.Cpu.Run(10);
@@ -114,6 +116,12 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             }
             for (int i = 0; i < 16; i++)
                 if (i is not (4 or 5 or 7) && hostRegs[i] != m.Cpu[(Gpr)i]) diff.Append($" {(Gpr)i}: host {hostRegs[i]:X} emu {m.Cpu[(Gpr)i]:X};");
+            for (int i = 0; i < 8; i++)
+            {
+                var ev = m.Cpu.Xmm(i);
+                var e = System.Runtime.CompilerServices.Unsafe.As<System.Runtime.Intrinsics.Vector128<byte>, UInt128>(ref ev);
+                if (e != xOut[i]) diff.Append($" xmm{i}: host {xOut[i]:X32} emu {e:X32};");
+            }
             if (!new ReadOnlySpan<byte>(native.Data, NativeRunner.DataSize).SequenceEqual(m.Memory.Span(TestMachine.Data, NativeRunner.DataSize)))
                 diff.Append(" memory differs;");
             if (diff.Length > 0 && ++failed <= 25)
