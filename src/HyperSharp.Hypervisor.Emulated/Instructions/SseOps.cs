@@ -161,22 +161,46 @@ internal static class SseOps
         => n > 15 ? V.Zero : (left ? Vector128.ShiftLeft(a.AsUInt16(), (int)n) : Vector128.ShiftRightLogical(a.AsUInt16(), (int)n)).AsByte();
 
     // ---- floating point (round to nearest; MXCSR exception flags are not raised) ----
-    public static V AddPS(V a, V b, byte i) => (a.AsSingle() + b.AsSingle()).AsByte();
-    public static V SubPS(V a, V b, byte i) => (a.AsSingle() - b.AsSingle()).AsByte();
-    public static V MulPS(V a, V b, byte i) => (a.AsSingle() * b.AsSingle()).AsByte();
-    public static V DivPS(V a, V b, byte i) => (a.AsSingle() / b.AsSingle()).AsByte();
-    public static V AddPD(V a, V b, byte i) => (a.AsDouble() + b.AsDouble()).AsByte();
-    public static V SubPD(V a, V b, byte i) => (a.AsDouble() - b.AsDouble()).AsByte();
-    public static V MulPD(V a, V b, byte i) => (a.AsDouble() * b.AsDouble()).AsByte();
-    public static V DivPD(V a, V b, byte i) => (a.AsDouble() / b.AsDouble()).AsByte();
-    public static V AddSS(V a, V b, byte i) => a.AsSingle().WithElement(0, a.AsSingle()[0] + b.AsSingle()[0]).AsByte();
-    public static V SubSS(V a, V b, byte i) => a.AsSingle().WithElement(0, a.AsSingle()[0] - b.AsSingle()[0]).AsByte();
-    public static V MulSS(V a, V b, byte i) => a.AsSingle().WithElement(0, a.AsSingle()[0] * b.AsSingle()[0]).AsByte();
-    public static V DivSS(V a, V b, byte i) => a.AsSingle().WithElement(0, a.AsSingle()[0] / b.AsSingle()[0]).AsByte();
-    public static V AddSD(V a, V b, byte i) => a.AsDouble().WithElement(0, a.AsDouble()[0] + b.AsDouble()[0]).AsByte();
-    public static V SubSD(V a, V b, byte i) => a.AsDouble().WithElement(0, a.AsDouble()[0] - b.AsDouble()[0]).AsByte();
-    public static V MulSD(V a, V b, byte i) => a.AsDouble().WithElement(0, a.AsDouble()[0] * b.AsDouble()[0]).AsByte();
-    public static V DivSD(V a, V b, byte i) => a.AsDouble().WithElement(0, a.AsDouble()[0] / b.AsDouble()[0]).AsByte();
+    // x86 returns the first operand's NaN (quieted) when it is a NaN, else the second's. C# arithmetic does not
+    // promise an operand order (the JIT may commute a + b), so NaN inputs are resolved explicitly; a NaN
+    // produced from non-NaN inputs is the hardware's default NaN either way.
+    private static float N(float a, float b, float r)
+        => float.IsNaN(a) ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a) | 0x400000)
+         : float.IsNaN(b) ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(b) | 0x400000) : r;
+    private static double N(double a, double b, double r)
+        => double.IsNaN(a) ? BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(a) | 0x8000000000000)
+         : double.IsNaN(b) ? BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(b) | 0x8000000000000) : r;
+    private static float Op(int op, float a, float b) => N(a, b, op switch { 0 => a + b, 1 => a - b, 2 => a * b, _ => a / b });
+    private static double Op(int op, double a, double b) => N(a, b, op switch { 0 => a + b, 1 => a - b, 2 => a * b, _ => a / b });
+    private static V PS(V a, V b, int op)
+    {
+        var x = a.AsSingle(); var y = b.AsSingle();
+        return Vector128.Create(Op(op, x[0], y[0]), Op(op, x[1], y[1]), Op(op, x[2], y[2]), Op(op, x[3], y[3])).AsByte();
+    }
+    private static V PD(V a, V b, int op)
+    {
+        var x = a.AsDouble(); var y = b.AsDouble();
+        return Vector128.Create(Op(op, x[0], y[0]), Op(op, x[1], y[1])).AsByte();
+    }
+    private static V SS(V a, V b, int op) => a.AsSingle().WithElement(0, Op(op, a.AsSingle()[0], b.AsSingle()[0])).AsByte();
+    private static V SD(V a, V b, int op) => a.AsDouble().WithElement(0, Op(op, a.AsDouble()[0], b.AsDouble()[0])).AsByte();
+
+    public static V AddPS(V a, V b, byte i) => PS(a, b, 0);
+    public static V SubPS(V a, V b, byte i) => PS(a, b, 1);
+    public static V MulPS(V a, V b, byte i) => PS(a, b, 2);
+    public static V DivPS(V a, V b, byte i) => PS(a, b, 3);
+    public static V AddPD(V a, V b, byte i) => PD(a, b, 0);
+    public static V SubPD(V a, V b, byte i) => PD(a, b, 1);
+    public static V MulPD(V a, V b, byte i) => PD(a, b, 2);
+    public static V DivPD(V a, V b, byte i) => PD(a, b, 3);
+    public static V AddSS(V a, V b, byte i) => SS(a, b, 0);
+    public static V SubSS(V a, V b, byte i) => SS(a, b, 1);
+    public static V MulSS(V a, V b, byte i) => SS(a, b, 2);
+    public static V DivSS(V a, V b, byte i) => SS(a, b, 3);
+    public static V AddSD(V a, V b, byte i) => SD(a, b, 0);
+    public static V SubSD(V a, V b, byte i) => SD(a, b, 1);
+    public static V MulSD(V a, V b, byte i) => SD(a, b, 2);
+    public static V DivSD(V a, V b, byte i) => SD(a, b, 3);
     public static V SqrtSS(V a, V b, byte i) => a.AsSingle().WithElement(0, MathF.Sqrt(b.AsSingle()[0])).AsByte();
     public static V SqrtSD(V a, V b, byte i) => a.AsDouble().WithElement(0, Math.Sqrt(b.AsDouble()[0])).AsByte();
     public static V SqrtPS(V a, V b, byte i) => Vector128.Sqrt(b.AsSingle()).AsByte();
@@ -223,21 +247,21 @@ internal static class SseOps
     public static V AddSubPS(V a, V b, byte i)
     {
         var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(x[0] - y[0], x[1] + y[1], x[2] - y[2], x[3] + y[3]).AsByte();
+        return Vector128.Create(Op(1, x[0], y[0]), Op(0, x[1], y[1]), Op(1, x[2], y[2]), Op(0, x[3], y[3])).AsByte();
     }
-    public static V AddSubPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] - b.AsDouble()[0], a.AsDouble()[1] + b.AsDouble()[1]).AsByte();
+    public static V AddSubPD(V a, V b, byte i) => Vector128.Create(Op(1, a.AsDouble()[0], b.AsDouble()[0]), Op(0, a.AsDouble()[1], b.AsDouble()[1])).AsByte();
     public static V HAddPS(V a, V b, byte i)
     {
         var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(x[0] + x[1], x[2] + x[3], y[0] + y[1], y[2] + y[3]).AsByte();
+        return Vector128.Create(Op(0, x[0], x[1]), Op(0, x[2], x[3]), Op(0, y[0], y[1]), Op(0, y[2], y[3])).AsByte();
     }
     public static V HSubPS(V a, V b, byte i)
     {
         var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(x[0] - x[1], x[2] - x[3], y[0] - y[1], y[2] - y[3]).AsByte();
+        return Vector128.Create(Op(1, x[0], x[1]), Op(1, x[2], x[3]), Op(1, y[0], y[1]), Op(1, y[2], y[3])).AsByte();
     }
-    public static V HAddPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] + a.AsDouble()[1], b.AsDouble()[0] + b.AsDouble()[1]).AsByte();
-    public static V HSubPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] - a.AsDouble()[1], b.AsDouble()[0] - b.AsDouble()[1]).AsByte();
+    public static V HAddPD(V a, V b, byte i) => Vector128.Create(Op(0, a.AsDouble()[0], a.AsDouble()[1]), Op(0, b.AsDouble()[0], b.AsDouble()[1])).AsByte();
+    public static V HSubPD(V a, V b, byte i) => Vector128.Create(Op(1, a.AsDouble()[0], a.AsDouble()[1]), Op(1, b.AsDouble()[0], b.AsDouble()[1])).AsByte();
     public static V MovDDup(V a, V b, byte i) => Vector128.Create(b.AsUInt64()[0], b.AsUInt64()[0]).AsByte();
     public static V MovSHDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[1], s[1], s[3], s[3]).AsByte(); }
     public static V MovSLDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[0], s[0], s[2], s[2]).AsByte(); }
