@@ -133,3 +133,23 @@ public class IntegerMiscTests
         Assert.Equal(s.Efer, s2.Efer);
     }
 }
+
+/// <summary>The retired-instruction count (deterministic replay and time slicing depend on it).</summary>
+public class InstructionCountTests
+{
+    [Fact]
+    public void Counts_retired_instructions_exactly()
+    {
+        using var m = new TestMachine();
+        m.Load(a =>
+        {
+            var l = a.CreateLabel();
+            a.mov(ecx, 10);                 // 1
+            a.Label(ref l); a.dec(ecx); a.jnz(l); // 20
+            a.ud2();                        // faults: not retired; the stub then runs mov r15 + hlt (2)
+        });
+        m.Run();
+        Assert.Equal(6UL, m.Vector);
+        Assert.Equal(1UL + 20 + 2, m.Cpu.InstructionCount);
+    }
+}

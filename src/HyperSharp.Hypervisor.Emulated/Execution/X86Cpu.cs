@@ -56,7 +56,7 @@ public sealed unsafe partial class X86Cpu
     internal readonly ICpuIoHandler _io;
     internal readonly CodeCache _code;
 
-    /// <summary>Instructions executed (retired or faulted) since creation.</summary>
+    /// <summary>Instructions retired since creation (a faulting instruction is not counted; INT n is).</summary>
     public ulong InstructionCount;
 
     public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null)
@@ -204,6 +204,11 @@ public sealed unsafe partial class X86Cpu
                 if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || InstructionCount + n >= limit) return;
             }
         }
+        catch (GuestFault)
+        {
+            n--; // the faulting instruction did not retire
+            throw;
+        }
         finally
         {
             InstructionCount += n;
@@ -220,8 +225,8 @@ public sealed unsafe partial class X86Cpu
         if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
         ref DecodedInstruction d = ref b.Instructions[0];
         if (!b.Valid) return; // invalidated meanwhile: look up again
-        InstructionCount++;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
+        InstructionCount++; // after the handler: a faulting instruction does not count
         _dr[6] |= 0x4000;
         Deliver(Vec.DB, 0, false, EventKind.Exception);
     }
