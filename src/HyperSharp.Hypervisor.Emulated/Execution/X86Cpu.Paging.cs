@@ -25,7 +25,7 @@ public sealed unsafe partial class X86Cpu
             if ((ulong)(((long)lin << 16) >> 16) != lin) throw Fault(Vec.GP, 0);
             return Walk4(lin, access, out global);
         }
-        if ((_cr4 & Cr4PAE) != 0) throw Fault(Vec.GP, 0); // legacy PAE paging: not implemented yet
+        if ((_cr4 & Cr4PAE) != 0) return WalkPae(lin & 0xFFFFFFFF, access, out global);
         return Walk2(lin & 0xFFFFFFFF, access, out global);
     }
 
@@ -85,6 +85,52 @@ public sealed unsafe partial class X86Cpu
         global = (leaf & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
         ulong frame = leaf & PhysAddrMask & ~(pageSize - 1);
         return frame | (lin & (pageSize - 1));
+    }
+
+    /// <summary>
+    /// Legacy PAE paging (32-bit linear addresses, 64-bit entries): 4 PDPTEs, then PD (2 MiB pages) and PT.
+    /// Simplification: the PDPTEs are read at each walk instead of being cached at the CR3 load.
+    /// </summary>
+    private ulong WalkPae(ulong lin, Access access, out bool global)
+    {
+        bool user = _accessKey == 2;
+        bool nxe = (_efer & EferNXE) != 0;
+        ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1);
+        if (!nxe) rsvdHigh |= PteNX;
+        ulong* pdpteP = Pte((_cr3 & 0xFFFFFFE0) + ((lin >> 30) << 3));
+        ulong pdpte = pdpteP == null ? 0 : *pdpteP;
+        if ((pdpte & PteP) == 0) throw PageFault(lin, access, 0);
+        if ((pdpte & (rsvdHigh | 0x1E6 | PteNX)) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
+        ulong* pdeP = Pte((pdpte & PhysAddrMask) + (((lin >> 21) & 511) << 3));
+        ulong pde = pdeP == null ? 0 : *pdeP;
+        if ((pde & PteP) == 0) throw PageFault(lin, access, 0);
+        if ((pde & PtePS) != 0)
+        {
+            if ((pde & (rsvdHigh | 0x1FE000)) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
+            CheckAccess(lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, nxe && (pde & PteNX) != 0);
+            SetBits64(pdeP, PteA | (access == Access.Write ? PteD : 0));
+            global = (pde & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+            return (pde & PhysAddrMask & ~0x1FFFFFUL) | (lin & 0x1FFFFF);
+        }
+        if ((pde & rsvdHigh) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
+        ulong* pteP = Pte((pde & PhysAddrMask) + (((lin >> 12) & 511) << 3));
+        ulong pte = pteP == null ? 0 : *pteP;
+        if ((pte & PteP) == 0) throw PageFault(lin, access, 0);
+        if ((pte & rsvdHigh) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
+        CheckAccess(lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, nxe && ((pde | pte) & PteNX) != 0);
+        SetBits64(pdeP, PteA);
+        SetBits64(pteP, PteA | (access == Access.Write ? PteD : 0));
+        global = (pte & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+        return (pte & PhysAddrMask) | (lin & 0xFFF);
+    }
+
+    private void SetBits64(ulong* p, ulong bits)
+    {
+        if ((*p & bits) != bits)
+        {
+            Interlocked.Or(ref *p, bits); // Safe: p was range-checked by Pte().
+            NotePageTableWrite(p);
+        }
     }
 
     /// <summary>32-bit (non-PAE) paging: two levels, 4 MiB pages with CR4.PSE.</summary>

@@ -56,11 +56,11 @@ public sealed unsafe partial class X86Cpu
     /// <summary>INS (Cond 0) / OUTS (1), with REP; the port is DX.</summary>
     internal static int StringIo<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        if (c._protected && c._cpl > (int)((c._rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        ushort port = (ushort)c.R(2);
+        c.CheckIoPermission(port, TS.Bytes);
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
         ulong step = (c._rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
-        ushort port = (ushort)c.R(2);
         while (!rep || (c.R(1) & m) != 0)
         {
             if (d.Cond == 0)

@@ -186,9 +186,8 @@ public sealed unsafe partial class X86Cpu
     internal static int PortIo(X86Cpu c, ref DecodedInstruction d)
     {
         ushort port = d.Imm2 == 1 ? (ushort)c.R(2) : (ushort)d.Imm;
-        // Without an I/O permission bitmap model, CPL > IOPL may not touch ports at all.
-        if (c._protected && c._cpl > (int)((c._rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
         int size = d.OpSize;
+        c.CheckIoPermission(port, size);
         if (d.Cond == 0)
         {
             uint v = c._io.PortRead(port, size);
@@ -196,6 +195,20 @@ public sealed unsafe partial class X86Cpu
         }
         else c._io.PortWrite(port, size, (uint)c.R(0) & (size == 4 ? 0xFFFFFFFF : (1u << (size * 8)) - 1));
         return 0;
+    }
+
+    /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
+    internal void CheckIoPermission(ushort port, int size)
+    {
+        if (!_protected || (_cpl <= (int)((_rflags >> 12) & 3) && (_rflags & Rf.VM) == 0)) return;
+        bool tss = !_tr.IsSystem ? false : (_tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
+        if (!tss || _tr.Limit < 0x67) throw Fault(Vec.GP, 0);
+        ulong bitmap = LoadSystem<ushort>(_tr.Base + 0x66);
+        ulong first = bitmap + (ulong)(port >> 3);
+        if (first + 1 > _tr.Limit) throw Fault(Vec.GP, 0); // the two bytes read must be inside the TSS limit
+        uint bits = LoadSystem<ushort>(_tr.Base + first);
+        uint mask = ((1u << size) - 1) << (port & 7);
+        if ((bits & mask) != 0) throw Fault(Vec.GP, 0);
     }
 
     internal static Flow TranslateSystem(in Instruction ins, int bitness, ref DecodedInstruction d)
