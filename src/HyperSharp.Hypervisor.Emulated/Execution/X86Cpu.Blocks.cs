@@ -1,0 +1,129 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    /// <summary>Longest block we decode: bounds decode work wasted when a block is invalidated early.</summary>
+    private const int MaxBlockInstructions = 64;
+    private const int LookupSize = 4096;
+
+    private struct LookupEntry
+    {
+        public ulong Lin;
+        public int Context;
+        public CodeBlock? Block;
+    }
+
+    // Per-vCPU front cache: linear RIP + (mode, CPL) -> block. Virtual addresses are only meaningful
+    // under one set of page tables, so every TLB flush clears it; invalid blocks are skipped via Valid.
+    private readonly LookupEntry[] _lookup = new LookupEntry[LookupSize];
+    private readonly ByteWindowReader _reader = new();
+    private readonly DecodedInstruction[] _scratch = new DecodedInstruction[MaxBlockInstructions + 1];
+
+    /// <summary>Called (when set) for each instruction the translator does not implement, with its linear address and text.</summary>
+    public Action<ulong, string>? UnsupportedInstruction { get; set; }
+
+    private void FlushBlockLookup() => Array.Clear(_lookup);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private CodeBlock? GetBlock()
+    {
+        ulong lin = (SegBase((int)Seg.Cs) + Rip) & _linMask;
+        int ctx = _bitness | (_cpl << 8);
+        ref var e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lookup), (nint)((lin ^ (lin >> 12)) & (LookupSize - 1)));
+        var b = e.Block;
+        if (e.Lin == lin && e.Context == ctx && b != null && b.Valid) return b;
+        return GetBlockSlow(lin, ctx, ref e);
+    }
+
+    private CodeBlock? GetBlockSlow(ulong lin, int ctx, ref LookupEntry e)
+    {
+        ulong phys = TranslateFetch(lin);
+        if ((phys >> 12) >= _mem.PageCount) return null; // executing MMIO is not supported: shut down
+        var b = _code.Find(phys, _bitness) ?? Build(phys, lin);
+        if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Block = b; }
+        return b;
+    }
+
+    private ulong TranslateFetch(ulong lin)
+    {
+        ref var t = ref Slot(_tlbX, lin);
+        if (t.Tag == ((lin & ~0xFFFUL) | _accessKey))
+            return (t.PhysPage << 12) | (lin & 0xFFF);
+        ulong phys = Translate(lin, Access.Fetch, out bool global);
+        Fill(_tlbX, lin, phys, global);
+        return phys;
+    }
+
+    /// <summary>Decodes a block at guest-physical <paramref name="phys"/> (linear <paramref name="lin"/>).</summary>
+    private CodeBlock Build(ulong phys, ulong lin)
+    {
+        ulong ppn = phys >> 12;
+        _code.MarkCodePage(ppn);
+        int avail = (int)(4096 - (phys & 0xFFF));
+        _reader.Reset(_mem.Ram + phys, avail); // Safe: phys is a RAM page (checked by the caller); avail stays in it.
+        var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);
+        int n = 0, consumed = 0;
+        while (n < MaxBlockInstructions)
+        {
+            decoder.Decode(out Instruction ins);
+            if (decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                if (n == 0) return BuildStraddling(phys, lin);
+                break; // the next instruction crosses the page: it starts the next block
+            }
+            consumed += ins.Length;
+            var flow = Translator.Translate(in ins, _bitness, ref _scratch[n]);
+            if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
+            n++;
+            if (flow != Flow.Continue || consumed >= avail) break;
+        }
+        var arr = new DecodedInstruction[n + 1];
+        Array.Copy(_scratch, arr, n);
+        arr[n].Exec = &EndBlock;
+        var b = new CodeBlock(phys, _bitness, arr);
+        _code.Add(b);
+        return b;
+    }
+
+    /// <summary>An instruction that crosses into the next page: decoded from a copy each time it runs (rare)
+    /// and never cached, so writes to either page are seen.</summary>
+    private CodeBlock BuildStraddling(ulong phys, ulong lin)
+    {
+        byte* buf = stackalloc byte[16];
+        int first = (int)(4096 - (phys & 0xFFF));
+        PhysRead(phys, buf, first);
+        ulong phys2 = TranslateFetch(lin + (ulong)first);
+        if ((phys2 >> 12) >= _mem.PageCount) throw Fault(Vec.GP, 0);
+        PhysRead(phys2, buf + first, 15 - first);
+        _reader.Reset(buf, 15);
+        var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);
+        decoder.Decode(out Instruction ins);
+        var arr = new DecodedInstruction[2];
+        var flow = Translator.Translate(in ins, _bitness, ref arr[0]);
+        if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
+        arr[1].Exec = &EndBlock;
+        return new CodeBlock(phys, _bitness, arr) { Cacheable = false };
+    }
+
+    /// <summary>The sentinel after a block's last instruction: leave the block (RIP already points past it).</summary>
+    internal static int EndBlock(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.InstructionCount--; // the run loop counted this sentinel as an instruction
+        return 1;
+    }
+
+    /// <summary>Makes every instruction of an invalidated block leave the block where it stands, so a block
+    /// that is running while its own code is overwritten continues with freshly decoded code.</summary>
+    internal static void PoisonBlock(CodeBlock b)
+    {
+        var arr = b.Instructions;
+        for (int i = 0; i < arr.Length; i++) arr[i].Exec = &EndBlock;
+    }
+
+    internal static int RaiseUd(X86Cpu c, ref DecodedInstruction d) => throw c.Fault(Vec.UD);
+}

@@ -1,0 +1,172 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>Kinds of deferred ("lazy") arithmetic-flag computation: see X86Cpu.Flags.cs.</summary>
+internal static class FlagOp
+{
+    public const int None = 0;   // _rflags holds the status flags itself
+    public const int Add = 1;
+    public const int Adc = 2;    // ADC with carry-in 1 (carry-in 0 is recorded as Add)
+    public const int Sub = 3;    // also CMP and NEG (as 0 - x)
+    public const int Sbb = 4;    // SBB with borrow-in 1
+    public const int Logic = 5;  // CF = OF = 0; AF (undefined) = 0
+    public const int Inc = 6;    // like Add with src 1, CF kept in _rflags
+    public const int Dec = 7;    // like Sub with src 1, CF kept in _rflags
+    public const int Result = 8; // SF/ZF/PF from the result; CF, OF, AF stored in _rflags
+}
+
+/// <summary>RFLAGS bit masks.</summary>
+internal static class Rf
+{
+    public const ulong CF = 1, Fixed1 = 2, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200,
+        DF = 0x400, OF = 0x800, IOPL = 0x3000, NT = 0x4000, RF = 0x10000, VM = 0x20000, AC = 0x40000,
+        VIF = 0x80000, VIP = 0x100000, ID = 0x200000;
+    public const ulong Status = CF | PF | AF | ZF | SF | OF;
+    /// <summary>Bits software can ever hold set (the rest read as 0, bit 1 as 1).</summary>
+    public const ulong Writable = Status | TF | IF | DF | IOPL | NT | RF | VM | AC | VIF | VIP | ID;
+}
+
+public sealed unsafe partial class X86Cpu
+{
+    // Arithmetic flags are computed only when read: an ALU instruction records its operands and
+    // result (masked to the operand size) and which operation made them. Most results are only ever
+    // tested by the next Jcc (which needs one flag) or overwritten by the next ALU instruction.
+    internal int _fOp;
+    internal ulong _fDst, _fSrc, _fRes, _fSign;
+    /// <summary>RFLAGS; its status bits are authoritative only while _fOp == None (or as noted per kind).</summary>
+    internal ulong _rflags = Rf.Fixed1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetFlags(int op, ulong dst, ulong src, ulong res, ulong sign)
+    {
+        _fOp = op; _fDst = dst; _fSrc = src; _fRes = res; _fSign = sign;
+    }
+
+    /// <summary>INC/DEC: CF is kept, so the current CF moves into _rflags (cheaply, without computing the
+    /// other flags, which the new lazy state supersedes) before recording the new operation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void KeepCarryFor(int op, ulong dst, ulong res, ulong sign)
+    {
+        bool cf = CF;
+        _rflags = (_rflags & ~Rf.CF) | (cf ? Rf.CF : 0);
+        _fOp = op; _fDst = dst; _fSrc = 1; _fRes = res; _fSign = sign;
+    }
+
+    /// <summary>Records flags that were computed eagerly: SF/ZF/PF from <paramref name="res"/>, CF/OF/AF given.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetResultFlags(ulong res, ulong sign, bool cf, bool of, bool af = false)
+    {
+        _rflags = (_rflags & ~(Rf.CF | Rf.OF | Rf.AF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0) | (af ? Rf.AF : 0);
+        _fOp = FlagOp.Result; _fRes = res; _fSign = sign;
+    }
+
+    internal bool CF
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _fOp switch
+        {
+            FlagOp.Add => _fRes < _fDst,
+            FlagOp.Adc => _fRes <= _fDst,
+            FlagOp.Sub => _fDst < _fSrc,
+            FlagOp.Sbb => _fDst <= _fSrc,
+            FlagOp.Logic => false,
+            _ => (_rflags & Rf.CF) != 0,
+        };
+    }
+
+    internal bool ZF
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _fOp == FlagOp.None ? (_rflags & Rf.ZF) != 0 : _fRes == 0;
+    }
+
+    internal bool SF
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _fOp == FlagOp.None ? (_rflags & Rf.SF) != 0 : (_fRes & _fSign) != 0;
+    }
+
+    internal bool OF
+    {
+        get => _fOp switch
+        {
+            FlagOp.Add or FlagOp.Adc or FlagOp.Inc => ((_fDst ^ _fRes) & (_fSrc ^ _fRes) & _fSign) != 0,
+            FlagOp.Sub or FlagOp.Sbb or FlagOp.Dec => ((_fDst ^ _fSrc) & (_fDst ^ _fRes) & _fSign) != 0,
+            FlagOp.Logic => false,
+            _ => (_rflags & Rf.OF) != 0,
+        };
+    }
+
+    internal bool PF => _fOp == FlagOp.None ? (_rflags & Rf.PF) != 0 : (BitOperations.PopCount((uint)_fRes & 0xFF) & 1) == 0;
+
+    internal bool AF => _fOp switch
+    {
+        FlagOp.None or FlagOp.Result => (_rflags & Rf.AF) != 0,
+        FlagOp.Logic => false,
+        _ => ((_fDst ^ _fSrc ^ _fRes) & 0x10) != 0,
+    };
+
+    /// <summary>Evaluates condition code <paramref name="cc"/> (0-15 in x86 encoding order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool Cond(int cc)
+    {
+        bool r = (cc >> 1) switch
+        {
+            0 => OF,
+            1 => CF,
+            2 => ZF,
+            3 => CF || ZF,
+            4 => SF,
+            5 => PF,
+            6 => _fOp is FlagOp.Sub ? SignedLess() : SF != OF,
+            _ => ZF || (_fOp is FlagOp.Sub ? SignedLess() : SF != OF),
+        };
+        return r ^ ((cc & 1) != 0);
+    }
+
+    /// <summary>dst &lt; src as signed numbers of the recorded size (the L condition after SUB/CMP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool SignedLess()
+    {
+        int sh = BitOperations.LeadingZeroCount(_fSign);
+        return (long)(_fDst << sh) < (long)(_fSrc << sh);
+    }
+
+    /// <summary>Folds the lazy flags into _rflags (needed before anything reads or partly keeps them).</summary>
+    internal void MaterializeFlags()
+    {
+        if (_fOp == FlagOp.None) return;
+        ulong f = _rflags & ~Rf.Status;
+        if (CF) f |= Rf.CF;
+        if (PF) f |= Rf.PF;
+        if (AF) f |= Rf.AF;
+        if (ZF) f |= Rf.ZF;
+        if (SF) f |= Rf.SF;
+        if (OF) f |= Rf.OF;
+        _rflags = f;
+        _fOp = FlagOp.None;
+    }
+
+    /// <summary>The architectural RFLAGS value.</summary>
+    public ulong Rflags
+    {
+        get { MaterializeFlags(); return _rflags; }
+        set { _rflags = (value & Rf.Writable) | Rf.Fixed1; _fOp = FlagOp.None; }
+    }
+
+    /// <summary>Sets only the status flags (CF PF AF ZF SF OF) from <paramref name="value"/>.</summary>
+    internal void SetStatusFlags(ulong value, ulong which = Rf.Status)
+    {
+        MaterializeFlags();
+        _rflags = (_rflags & ~which) | (value & which);
+    }
+
+    /// <summary>Sets CF alone, keeping the others (materializes first).</summary>
+    internal void SetCarry(bool cf)
+    {
+        MaterializeFlags();
+        _rflags = cf ? _rflags | Rf.CF : _rflags & ~Rf.CF;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Runtime.CompilerServices;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // Linear-address memory access for instructions. Fast path: one TLB tag compare and a page-crossing
+    // test, then a host load/store. Everything else (misses, page-crossing, MMIO, code pages) goes slow.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal T Load<T>(ulong lin) where T : unmanaged
+    {
+        ref var e = ref Slot(_tlbR, lin);
+        if (e.Tag == ((lin & ~0xFFFUL) | _accessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+            // Safe: a TLB hit means the page is RAM inside the guest buffer and the access ends in it.
+            return Unsafe.ReadUnaligned<T>((byte*)(e.Addend + (nint)lin));
+        T v;
+        LoadSlow(lin, (byte*)&v, sizeof(T));
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Store<T>(ulong lin, T value) where T : unmanaged
+    {
+        ref var e = ref Slot(_tlbW, lin);
+        if (e.Tag == ((lin & ~0xFFFUL) | _accessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T))
+            && (*e.TrapWord & e.TrapBit) == 0)
+        {
+            // Safe: as in Load; no cached code and no dirty logging need to see this store (checked just above).
+            Unsafe.WriteUnaligned((byte*)(e.Addend + (nint)lin), value);
+            return;
+        }
+        StoreSlow(lin, (byte*)&value, sizeof(T));
+    }
+
+    /// <summary>
+    /// Host pointer for a read-modify-write of <paramref name="size"/> bytes, translated for writing
+    /// (so a fault comes before anything changes), or null when the access is MMIO or crosses a page
+    /// (callers then use Load + Store). Cached code on the page is invalidated first.
+    /// </summary>
+    internal byte* PtrForWrite(ulong lin, int size)
+    {
+        if ((lin & 0xFFF) > (ulong)(4096 - size))
+        {
+            // Probe both pages for write permission first, so the later Store cannot fault half way.
+            TranslateData(lin, Access.Write);
+            TranslateData(lin + (ulong)size - 1, Access.Write);
+            return null;
+        }
+        ref var e = ref Slot(_tlbW, lin);
+        if (e.Tag != ((lin & ~0xFFFUL) | _accessKey))
+        {
+            ulong phys = TranslateData(lin, Access.Write);
+            if ((phys >> 12) >= _mem.PageCount) return null;
+            e = ref Slot(_tlbW, lin);
+            if (e.Tag != ((lin & ~0xFFFUL) | _accessKey)) return null;
+        }
+        if ((*e.TrapWord & e.TrapBit) != 0) _mem.NoteWrite(e.PhysPage);
+        return (byte*)(e.Addend + (nint)lin);
+    }
+
+    internal enum Access { Read = 0, Write = 1, Fetch = 2 }
+
+    /// <summary>Translates for a data access and fills the matching TLB.</summary>
+    internal ulong TranslateData(ulong lin, Access access)
+    {
+        ulong phys = Translate(lin, access, out bool global);
+        Fill(access == Access.Write ? _tlbW : _tlbR, lin, phys, global);
+        return phys;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LoadSlow(ulong lin, byte* dst, int size)
+    {
+        int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
+        ulong p0 = TranslateData(lin, Access.Read);
+        if (first == size) { PhysRead(p0, dst, size); return; }
+        ulong p1 = TranslateData(lin + (ulong)first, Access.Read);
+        PhysRead(p0, dst, first);
+        PhysRead(p1, dst + first, size - first);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StoreSlow(ulong lin, byte* src, int size)
+    {
+        int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
+        ulong p0 = TranslateData(lin, Access.Write);
+        if (first == size) { PhysWrite(p0, src, size); return; }
+        ulong p1 = TranslateData(lin + (ulong)first, Access.Write); // both translated before either write
+        PhysWrite(p0, src, first);
+        PhysWrite(p1, src + first, size - first);
+    }
+
+    /// <summary>Reads guest-physical memory within one page: RAM directly, else the MMIO handler.</summary>
+    internal void PhysRead(ulong phys, byte* dst, int size)
+    {
+        if (phys + (ulong)size <= _mem.Length)
+            Buffer.MemoryCopy(_mem.Ram + phys, dst, size, size); // Safe: range checked against RAM size.
+        else
+            _io.MmioRead(phys, new Span<byte>(dst, size));
+    }
+
+    internal void PhysWrite(ulong phys, byte* src, int size)
+    {
+        if (phys + (ulong)size <= _mem.Length)
+        {
+            ulong ppn = phys >> 12;
+            if (_mem.IsTrapped(ppn)) _mem.NoteWrite(ppn);
+            Buffer.MemoryCopy(src, _mem.Ram + phys, size, size); // Safe: range checked against RAM size.
+        }
+        else
+            _io.MmioWrite(phys, new ReadOnlySpan<byte>(src, size));
+    }
+
+    /// <summary>Supervisor-privilege ("implicit") access: descriptor tables, IDT, TSS, whatever the CPL.</summary>
+    internal T LoadSystem<T>(ulong lin) where T : unmanaged
+    {
+        ulong k = _accessKey;
+        _accessKey = 1;
+        try { return Load<T>(lin); } finally { _accessKey = k; }
+    }
+
+    internal void StoreSystem<T>(ulong lin, T value) where T : unmanaged
+    {
+        ulong k = _accessKey;
+        _accessKey = 1;
+        try { Store(lin, value); } finally { _accessKey = k; }
+    }
+}

@@ -1,0 +1,113 @@
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    internal ulong _cr0, _cr2, _cr3, _cr4, _cr8, _efer;
+    internal readonly ulong[] _dr = new ulong[8];
+    internal FpuState _fpu = new();
+
+    // Derived from the registers above by UpdateMode; read on hot paths.
+    /// <summary>Code size of CS: 16, 32 or 64 (decode mode).</summary>
+    internal int _bitness;
+    internal int _cpl;
+    /// <summary>1 for supervisor, 2 for user accesses: the low bits of every TLB tag.</summary>
+    internal ulong _accessKey;
+    /// <summary>Linear addresses wrap at 4 GiB outside 64-bit mode.</summary>
+    internal ulong _linMask;
+    /// <summary>Width of the stack pointer: SS.B outside 64-bit mode.</summary>
+    internal ulong _stackMask;
+    internal bool _longMode, _paging, _protected;
+
+    public const ulong Cr0PE = 1, Cr0MP = 2, Cr0EM = 4, Cr0TS = 8, Cr0ET = 0x10, Cr0NE = 0x20, Cr0WP = 0x10000,
+        Cr0AM = 0x40000, Cr0NW = 0x20000000, Cr0CD = 0x40000000, Cr0PG = 0x80000000;
+    public const ulong Cr4VME = 1, Cr4PVI = 2, Cr4TSD = 4, Cr4DE = 8, Cr4PSE = 0x10, Cr4PAE = 0x20, Cr4MCE = 0x40,
+        Cr4PGE = 0x80, Cr4PCE = 0x100, Cr4OSFXSR = 0x200, Cr4OSXMMEXCPT = 0x400, Cr4FSGSBASE = 0x10000;
+    public const ulong EferSCE = 1, EferLME = 0x100, EferLMA = 0x400, EferNXE = 0x800;
+
+    /// <summary>CR4 bits this CPU model implements; setting others is #GP.</summary>
+    internal const ulong Cr4Supported = Cr4VME | Cr4PVI | Cr4TSD | Cr4DE | Cr4PSE | Cr4PAE | Cr4MCE | Cr4PGE | Cr4PCE
+        | Cr4OSFXSR | Cr4OSXMMEXCPT | Cr4FSGSBASE;
+    internal const ulong EferSupported = EferSCE | EferLME | EferLMA | EferNXE;
+
+    public ulong Cr0 => _cr0;
+    public ulong Cr2 { get => _cr2; set => _cr2 = value; }
+    public ulong Cr3 => _cr3;
+    public ulong Cr4 => _cr4;
+    public ulong Efer => _efer;
+    public int Cpl => _cpl;
+    public int Bitness => _bitness;
+
+    /// <summary>Recomputes the derived mode fields after CS, SS, CR0, CR4 or EFER changed.</summary>
+    internal void UpdateMode()
+    {
+        _protected = (_cr0 & Cr0PE) != 0;
+        _paging = (_cr0 & Cr0PG) != 0 && _protected;
+        _longMode = (_efer & EferLMA) != 0;
+        ref var cs = ref _seg[(int)Seg.Cs];
+        bool vm86 = (_rflags & Rf.VM) != 0;
+        if (_longMode && cs.Long) _bitness = 64;
+        else if (_protected && !vm86 && cs.DefaultBig) _bitness = 32;
+        else _bitness = 16;
+        // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
+        // when CS still holds a real-mode selector, and every privilege change loads SS.
+        _cpl = !_protected ? 0 : vm86 ? 3 : _seg[(int)Seg.Ss].Dpl;
+        ulong key = _cpl == 3 ? 2UL : 1UL;
+        if (key != _accessKey) _accessKey = key;
+        _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;
+        _stackMask = _bitness == 64 ? ulong.MaxValue : _seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
+        for (int i = 0; i < 6; i++)
+            SegBase(i) = _bitness == 64 && i < (int)Seg.Fs ? 0 : _seg[i].Base;
+    }
+
+    /// <summary>MOV CR0: validates, applies (entering/leaving long mode via EFER.LME), flushes what changed.</summary>
+    internal void WriteCr0(ulong v)
+    {
+        if ((v >> 32) != 0) throw Fault(Vec.GP, 0);
+        v |= Cr0ET;
+        if ((v & Cr0PG) != 0 && (v & Cr0PE) == 0) throw Fault(Vec.GP, 0);
+        if ((v & Cr0NW) != 0 && (v & Cr0CD) == 0) throw Fault(Vec.GP, 0);
+        bool pgOn = (v & Cr0PG) != 0 && (_cr0 & Cr0PG) == 0;
+        bool pgOff = (v & Cr0PG) == 0 && (_cr0 & Cr0PG) != 0;
+        if (pgOn && (_efer & EferLME) != 0)
+        {
+            if ((_cr4 & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
+            _efer |= EferLMA;
+        }
+        if (pgOff && _longMode)
+        {
+            if (_bitness == 64) throw Fault(Vec.GP, 0);
+            _efer &= ~EferLMA;
+        }
+        _cr0 = v;
+        UpdateMode();
+        FlushTlb(true);
+    }
+
+    internal void WriteCr3(ulong v)
+    {
+        if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
+        _cr3 = v;
+        FlushTlb(false);
+    }
+
+    internal void WriteCr4(ulong v)
+    {
+        if ((v & ~Cr4Supported) != 0) throw Fault(Vec.GP, 0);
+        if (_longMode && (v & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
+        _cr4 = v;
+        FlushTlb(true);
+    }
+
+    internal void WriteEfer(ulong v)
+    {
+        if ((v & ~EferSupported) != 0) throw Fault(Vec.GP, 0);
+        // LMA is read-only; LME may not change while paging is on.
+        v = (v & ~EferLMA) | (_efer & EferLMA);
+        if (_paging && ((v ^ _efer) & EferLME) != 0) throw Fault(Vec.GP, 0);
+        _efer = v;
+        UpdateMode();
+        FlushTlb(true);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    internal ulong _star, _lstar, _cstar, _sfmask, _kernelGsBase, _sysenterCs, _sysenterEsp, _sysenterEip;
+    internal ulong _tscAux, _tscDeadline, _apicBase, _pat, _miscEnable;
+    internal long _tscOffset;
+    internal readonly Dictionary<uint, ulong> _otherMsrs = new();
+
+    /// <summary>Guest TSC rate. The TSC counts host monotonic time at this rate (invariant TSC).</summary>
+    public const long TscHz = 1_000_000_000;
+
+    public ulong Tsc
+    {
+        get => (ulong)(ScaledHostTicks() + _tscOffset);
+        set => _tscOffset = (long)value - ScaledHostTicks();
+    }
+
+    private static long ScaledHostTicks()
+    {
+        long t = Stopwatch.GetTimestamp();
+        return Stopwatch.Frequency == TscHz ? t : (long)((Int128)t * TscHz / Stopwatch.Frequency);
+    }
+
+    public const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
+        MsrSysenterEip = 0x176, MsrMiscEnable = 0x1A0, MsrPat = 0x277, MsrMtrrDefType = 0x2FF, MsrTscDeadline = 0x6E0,
+        MsrEfer = 0xC0000080, MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrCstar = 0xC0000083, MsrSfmask = 0xC0000084,
+        MsrFsBase = 0xC0000100, MsrGsBase = 0xC0000101, MsrKernelGsBase = 0xC0000102, MsrTscAux = 0xC0000103;
+
+    private static bool IsMtrr(uint msr) => msr is >= 0x200 and <= 0x20F or 0x250 or 0x258 or 0x259 or >= 0x268 and <= 0x26F or MsrMtrrDefType;
+
+    /// <summary>RDMSR semantics; false for an MSR this model does not have (the instruction raises #GP(0)).</summary>
+    public bool TryReadMsr(uint msr, out ulong value)
+    {
+        value = msr switch
+        {
+            MsrTsc => Tsc,
+            MsrApicBase => _apicBase,
+            MsrMtrrCap => 0x508, // 8 variable ranges, fixed ranges, write-combining
+            MsrSysenterCs => _sysenterCs,
+            MsrSysenterEsp => _sysenterEsp,
+            MsrSysenterEip => _sysenterEip,
+            MsrMiscEnable => _miscEnable,
+            MsrPat => _pat,
+            MsrTscDeadline => _tscDeadline,
+            MsrEfer => _efer,
+            MsrStar => _star,
+            MsrLstar => _lstar,
+            MsrCstar => _cstar,
+            MsrSfmask => _sfmask,
+            MsrFsBase => _seg[(int)Seg.Fs].Base,
+            MsrGsBase => _seg[(int)Seg.Gs].Base,
+            MsrKernelGsBase => _kernelGsBase,
+            MsrTscAux => _tscAux,
+            _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
+            _ => ulong.MaxValue,
+        };
+        return value != ulong.MaxValue || msr is MsrTsc or MsrPat;
+    }
+
+    /// <summary>WRMSR semantics; false when the MSR does not exist or the value is invalid (#GP(0)).</summary>
+    public bool TryWriteMsr(uint msr, ulong v)
+    {
+        static bool Canonical(ulong a) => (ulong)(((long)a << 16) >> 16) == a;
+        switch (msr)
+        {
+            case MsrTsc: Tsc = v; return true;
+            case MsrApicBase: _apicBase = v; return true;
+            case MsrSysenterCs: _sysenterCs = v & 0xFFFF; return true;
+            case MsrSysenterEsp: if (!Canonical(v)) return false; _sysenterEsp = v; return true;
+            case MsrSysenterEip: if (!Canonical(v)) return false; _sysenterEip = v; return true;
+            case MsrMiscEnable: _miscEnable = v; return true;
+            case MsrPat:
+                for (int i = 0; i < 8; i++) { ulong t = (v >> (i * 8)) & 0xFF; if (t is 2 or 3 or > 7) return false; }
+                _pat = v; return true;
+            case MsrTscDeadline: _tscDeadline = v; return true;
+            case MsrEfer: WriteEfer(v); return true;
+            case MsrStar: _star = v; return true;
+            case MsrLstar: if (!Canonical(v)) return false; _lstar = v; return true;
+            case MsrCstar: if (!Canonical(v)) return false; _cstar = v; return true;
+            case MsrSfmask: _sfmask = v & 0xFFFFFFFF; return true;
+            case MsrFsBase: if (!Canonical(v)) return false; _seg[(int)Seg.Fs].Base = v; UpdateMode(); return true;
+            case MsrGsBase: if (!Canonical(v)) return false; _seg[(int)Seg.Gs].Base = v; UpdateMode(); return true;
+            case MsrKernelGsBase: if (!Canonical(v)) return false; _kernelGsBase = v; return true;
+            case MsrTscAux: _tscAux = v & 0xFFFFFFFF; return true;
+        }
+        if (IsMtrr(msr)) { _otherMsrs[msr] = v; return true; }
+        return false;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>One soft-TLB entry: a 4 KiB virtual page that maps to guest RAM.</summary>
+internal unsafe struct TlbEntry
+{
+    /// <summary>Virtual page address | access key (1 supervisor, 2 user); 0 = empty.</summary>
+    public ulong Tag;
+    /// <summary>Host pointer minus virtual address: host = (byte*)(Addend + lin).</summary>
+    public nint Addend;
+    /// <summary>The write-trap bitmap word and bit of the physical page (stores test it: code or dirty logging).</summary>
+    public ulong* TrapWord;
+    public ulong TrapBit;
+    public ulong PhysPage;
+    public bool Global;
+}
+
+public sealed unsafe partial class X86Cpu
+{
+    // Three direct-mapped TLBs: a hit means "this access kind, at this privilege, to this page, is
+    // allowed and goes to RAM at Addend". Entries are filled only after a successful walk that already
+    // set the A bit (and D for the write TLB), so a hit never needs to touch the page tables.
+    // MMIO pages are never entered, so every MMIO access takes the slow path to the I/O handler.
+    internal const int TlbSize = 512;
+    private readonly TlbEntry[] _tlbR = new TlbEntry[TlbSize];
+    private readonly TlbEntry[] _tlbW = new TlbEntry[TlbSize];
+    private readonly TlbEntry[] _tlbX = new TlbEntry[TlbSize];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref TlbEntry Slot(TlbEntry[] tlb, ulong lin)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (nint)((lin >> 12) & (TlbSize - 1)));
+
+    /// <summary>Drops all entries (or all but global ones, for a CR3 write), and the block lookup cache.</summary>
+    internal void FlushTlb(bool includingGlobal)
+    {
+        bool keepGlobal = !includingGlobal && (_cr4 & Cr4PGE) != 0;
+        Clear(_tlbR, keepGlobal); Clear(_tlbW, keepGlobal); Clear(_tlbX, keepGlobal);
+        FlushBlockLookup();
+
+        static void Clear(TlbEntry[] tlb, bool keepGlobal)
+        {
+            for (int i = 0; i < tlb.Length; i++)
+                if (!keepGlobal || !tlb[i].Global) tlb[i].Tag = 0;
+        }
+    }
+
+    /// <summary>INVLPG: drops the page in every TLB regardless of global.</summary>
+    internal void FlushTlbPage(ulong lin)
+    {
+        ulong page = lin & ~0xFFFUL;
+        Drop(_tlbR, lin, page); Drop(_tlbW, lin, page); Drop(_tlbX, lin, page);
+        FlushBlockLookup();
+
+        static void Drop(TlbEntry[] tlb, ulong lin, ulong page)
+        {
+            ref var e = ref Slot(tlb, lin);
+            if ((e.Tag & ~3UL) == page) e.Tag = 0;
+        }
+    }
+
+    private void Fill(TlbEntry[] tlb, ulong lin, ulong phys, bool global)
+    {
+        ulong ppn = phys >> 12;
+        if (ppn >= _mem.PageCount) return; // MMIO: never cached
+        ref var e = ref Slot(tlb, lin);
+        e.Tag = (lin & ~0xFFFUL) | _accessKey;
+        e.Addend = (nint)(_mem.Ram + (phys & ~0xFFFUL)) - (nint)(lin & ~0xFFFUL);
+        e.TrapWord = _mem.WriteTrapBits + (ppn >> 6);
+        e.TrapBit = 1UL << (int)(ppn & 63);
+        e.PhysPage = ppn;
+        e.Global = global;
+    }
+}

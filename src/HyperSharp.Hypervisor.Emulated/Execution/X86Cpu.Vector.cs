@@ -1,0 +1,48 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    [InlineArray(16)]
+    internal struct XmmFile { private Vector128<byte> _e0; }
+
+    /// <summary>XMM0-15, live (the FpuState record's copy is made by GetState/SetState).</summary>
+    internal XmmFile _xmm;
+    internal uint _mxcsr = 0x1F80;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref Vector128<byte> Xmm(int i) => ref Unsafe.Add(ref Unsafe.As<XmmFile, Vector128<byte>>(ref _xmm), i);
+
+    /// <summary>#UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS: checked by every SSE handler.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckSse()
+    {
+        if (((_cr0 & (Cr0EM | Cr0TS)) | (~_cr4 & Cr4OSFXSR)) != 0) SseUnavailable();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SseUnavailable()
+    {
+        if ((_cr0 & Cr0EM) != 0 || (_cr4 & Cr4OSFXSR) == 0) throw Fault(Vec.UD);
+        throw Fault(Vec.NM);
+    }
+
+    /// <summary>A 128-bit memory operand; <paramref name="aligned"/> forms #GP(0) on a misaligned address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Vector128<byte> Load128(ref DecodedInstruction d, bool aligned)
+    {
+        ulong lin = Lin(ref d);
+        if (aligned && (lin & 15) != 0) throw Fault(Vec.GP, 0);
+        return Load<Vector128<byte>>(lin);
+    }
+
+    internal void Store128(ref DecodedInstruction d, Vector128<byte> v, bool aligned)
+    {
+        ulong lin = Lin(ref d);
+        if (aligned && (lin & 15) != 0) throw Fault(Vec.GP, 0);
+        Store(lin, v);
+    }
+}

@@ -1,0 +1,347 @@
+using System.Runtime.CompilerServices;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+using HyperSharp.Hypervisor.Emulated.Memory;
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>GPR numbers in encoding order.</summary>
+public enum Gpr { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15 }
+
+/// <summary>Segment register numbers in encoding order.</summary>
+public enum Seg { Es, Cs, Ss, Ds, Fs, Gs }
+
+/// <summary>Why <see cref="X86Cpu.Run"/> returned.</summary>
+public enum CpuExitReason
+{
+    /// <summary>HLT with no deliverable interrupt: wait for one, inject it, run again.</summary>
+    Halted,
+    /// <summary><see cref="X86Cpu.RequestStop"/> was called.</summary>
+    Stopped,
+    /// <summary>An interrupt window was requested and interrupts can now be injected.</summary>
+    InterruptWindow,
+    /// <summary>Triple fault (or a fetch from outside RAM): the VMM resets or powers off the VM.</summary>
+    Shutdown,
+    /// <summary>The instruction budget given to Run was used up.</summary>
+    InstructionLimit,
+}
+
+/// <summary>
+/// One software x86-64 logical processor. Runs guest code from <see cref="PhysicalMemory"/> on the
+/// calling thread until an exit; device accesses go synchronously to the <see cref="ICpuIoHandler"/>.
+/// </summary>
+/// <remarks>
+/// Execution model: RIP is translated (soft TLB) to a guest-physical address; the block decoded from
+/// there is found in a per-vCPU direct-mapped cache (virtual address + mode), else in the partition's
+/// <see cref="CodeCache"/>, else decoded once by Iced and translated to <see cref="DecodedInstruction"/>s.
+/// A block runs as a tight loop of indirect calls; faults are thrown as <see cref="GuestFault"/> with
+/// RIP still at the faulting instruction (handlers write architectural state only after their last
+/// possible fault) and delivered through the IDT between blocks.
+/// </remarks>
+public sealed unsafe partial class X86Cpu
+{
+    [InlineArray(18)]
+    internal struct RegFile { private ulong _e0; }
+    [InlineArray(6)]
+    internal struct SegBaseFile { private ulong _e0; }
+
+    internal RegFile _r;
+    /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
+    internal SegBaseFile _segBase;
+    internal readonly SegmentRegister[] _seg = new SegmentRegister[6];
+    internal SegmentRegister _ldtr, _tr;
+    internal DescriptorTableRegister _gdtr, _idtr;
+
+    internal readonly PhysicalMemory _mem;
+    internal readonly ICpuIoHandler _io;
+    internal readonly CodeCache _code;
+
+    /// <summary>Instructions retired since creation (a faulting instruction is not counted; INT n is).</summary>
+    public ulong InstructionCount;
+
+    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null)
+    {
+        _mem = memory;
+        _io = io ?? NullIoHandler.Instance;
+        _code = memory.Code;
+        memory.Register(this);
+        
+        Reset();
+    }
+
+    /// <summary>RAX..R15 and RIP as a ref (index 16 is RIP, 17 is the constant zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<RegFile, ulong>(ref _r), i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref ulong SegBase(int i) => ref Unsafe.Add(ref Unsafe.As<SegBaseFile, ulong>(ref _segBase), i);
+
+    public ulong this[Gpr reg]
+    {
+        get => R((int)reg);
+        set => R((int)reg) = value;
+    }
+
+    public ulong Rip
+    {
+        get => R(DecodedInstruction.RipIndex);
+        set => R(DecodedInstruction.RipIndex) = value;
+    }
+
+    public SegmentRegister GetSegment(Seg s) => _seg[(int)s];
+    public void SetSegment(Seg s, SegmentRegister value) { _seg[(int)s] = value; UpdateMode(); }
+
+    /// <summary>Power-on/INIT state: real mode at F000:FFF0 (reset vector FFFFFFF0).</summary>
+    public void Reset()
+    {
+        for (int i = 0; i < 18; i++) R(i) = 0;
+        Rflags = Rf.Fixed1;
+        for (int i = 0; i < 6; i++) _seg[i] = SegmentRegister.RealMode(0);
+        _seg[(int)Seg.Cs] = new SegmentRegister(0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
+        R(DecodedInstruction.RipIndex) = 0xFFF0;
+        _ldtr = new SegmentRegister(0, 0, 0xFFFF, 0x82);
+        _tr = new SegmentRegister(0, 0, 0xFFFF, 0x8B);
+        _gdtr = new DescriptorTableRegister(0, 0xFFFF);
+        _idtr = new DescriptorTableRegister(0, 0xFFFF);
+        _cr0 = 0x60000010; _cr2 = 0; _cr3 = 0; _cr4 = 0; _cr8 = 0; _efer = 0;
+        Array.Clear(_dr); _dr[6] = 0xFFFF0FF0; _dr[7] = 0x400;
+        _apicBase = 0xFEE00900; // BSP, enabled, default base
+        _pat = 0x0007040600070406;
+        _miscEnable = 1; // fast strings
+        _fpu = new FpuState();
+        _xmm = default;
+        _mxcsr = 0x1F80;
+        _halted = false; _shadow = false; _pendingVector = -1; _nmiPending = false;
+        UpdateMode();
+        FlushTlb(true);
+    }
+
+    // ---- the run loop ----
+
+    private volatile int _attention;          // nonzero: look at stop/interrupt requests between blocks
+    private volatile bool _stopRequested;
+    internal bool _halted, _shadow, _windowRequested;
+    private int _pendingVector = -1;
+    private bool _nmiPending;
+    internal bool _nmiBlocked;
+    private readonly Lock _eventLock = new();
+
+    /// <summary>Runs guest code until an exit. Call from the vCPU's own thread only.</summary>
+    public CpuExitReason Run(ulong maxInstructions = ulong.MaxValue)
+    {
+        RunThreadId = Environment.CurrentManagedThreadId;
+        _running = true;
+        try { return RunLoop(maxInstructions); }
+        finally { _running = false; }
+    }
+
+    /// <summary>The thread Run was last called on (PhysicalMemory must not wait for the thread it runs on).</summary>
+    internal int RunThreadId;
+
+    private volatile bool _running;
+    private long _boundaryEpoch;
+    /// <summary>Counts block boundaries; PhysicalMemory waits on it to know in-flight stores are done.</summary>
+    internal long BoundaryEpoch => Volatile.Read(ref _boundaryEpoch);
+    internal bool IsRunning => _running;
+
+    private CpuExitReason RunLoop(ulong maxInstructions)
+    {
+        ulong limit = maxInstructions == ulong.MaxValue ? ulong.MaxValue : InstructionCount + maxInstructions;
+        while (true)
+        {
+            if (_attention != 0 || _shadow || _halted)
+            {
+                var exit = HandleEvents();
+                if (exit.HasValue) return exit.Value;
+            }
+            if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
+            try
+            {
+                if ((_rflags & Rf.TF) != 0) StepWithTrap();
+                else RunBlocks(limit);
+                if (_exitRequest != 0)
+                {
+                    var why = (CpuExitReason)(_exitRequest - 1);
+                    _exitRequest = 0;
+                    return why;
+                }
+            }
+            catch (GuestFault f)
+            {
+                if (!DeliverFault(f)) return CpuExitReason.Shutdown;
+            }
+        }
+    }
+
+    /// <summary>Set by a handler that must end Run (reason + 1); checked when the block ends.</summary>
+    internal int _exitRequest;
+
+    /// <summary>
+    /// Executes blocks back to back until something needs the run loop's attention (a stop or interrupt
+    /// request, an exit, HLT, an interrupt shadow, the instruction budget). Going from one block to the
+    /// next costs one direct-mapped cache probe; faults propagate to Run, which delivers them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunBlocks(ulong limit)
+    {
+        ref ulong rip = ref R(DecodedInstruction.RipIndex);
+        ulong n = 0;
+        try
+        {
+            while (true)
+            {
+                CodeBlock? b = GetBlock();
+                if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+                ref DecodedInstruction d = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(b.Instructions);
+                while (true)
+                {
+                    n++;
+                    if (d.Exec(this, ref d) != 0) break;
+                    rip += d.Len;
+                    d = ref Unsafe.Add(ref d, 1);
+                }
+                Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || InstructionCount + n >= limit) return;
+            }
+        }
+        catch (GuestFault)
+        {
+            n--; // the faulting instruction did not retire
+            throw;
+        }
+        finally
+        {
+            InstructionCount += n;
+        }
+    }
+
+    /// <summary>
+    /// Single-step (RFLAGS.TF set when the instruction starts): run one instruction, then raise the #DB trap
+    /// with DR6.BS. A faulting instruction delivers its fault instead (thrown before the trap).
+    /// </summary>
+    private void StepWithTrap()
+    {
+        CodeBlock? b = GetBlock();
+        if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+        ref DecodedInstruction d = ref b.Instructions[0];
+        if (!b.Valid) return; // invalidated meanwhile: look up again
+        if (d.Exec(this, ref d) == 0) Rip += d.Len;
+        InstructionCount++; // after the handler: a faulting instruction does not count
+        _dr[6] |= 0x4000;
+        Deliver(Vec.DB, 0, false, EventKind.Exception);
+    }
+
+    /// <summary>Between blocks: stop requests, interrupt delivery, HLT wake-up, interrupt windows.</summary>
+    private CpuExitReason? HandleEvents()
+    {
+        if (_stopRequested) { _stopRequested = false; RecomputeAttention(); return CpuExitReason.Stopped; }
+        if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
+        _shadow = false;
+        bool ifSet = (_rflags & Rf.IF) != 0;
+        if (_intrLine && ifSet && InterruptController != null && !(_nmiPending && !_nmiBlocked))
+        {
+            // Outside our lock: the controller takes its own lock and may call SetInterruptLine.
+            int v = InterruptController.Acknowledge();
+            _halted = false;
+            if (v >= 0)
+            {
+                DeliverExternal(v);
+                return null;
+            }
+        }
+        lock (_eventLock)
+        {
+            if (_nmiPending && !_nmiBlocked)
+            {
+                // NMIs are blocked from delivery until the next IRET (SDM 6.7.1).
+                _nmiPending = false; _halted = false; _nmiBlocked = true;
+                RecomputeAttention();
+                DeliverExternal(2);
+                return null;
+            }
+            if (_pendingVector >= 0 && ifSet)
+            {
+                int v = _pendingVector;
+                _pendingVector = -1; _halted = false;
+                RecomputeAttention();
+                DeliverExternal(v);
+                return null;
+            }
+        }
+        if (_windowRequested && ifSet) { _windowRequested = false; RecomputeAttention(); return CpuExitReason.InterruptWindow; }
+        if (_halted) return CpuExitReason.Halted;
+        return null;
+    }
+
+    private void DeliverExternal(int vector)
+    {
+        try { Deliver(vector, 0, false, EventKind.External); }
+        catch (GuestFault f) { if (!DeliverFault(f)) _exitRequest = (int)CpuExitReason.Shutdown + 1; }
+    }
+
+    private void RecomputeAttention()
+        => _attention = (_stopRequested || (_nmiPending && !_nmiBlocked) || _pendingVector >= 0 || _windowRequested || _intrLine) ? 1 : 0;
+
+    private volatile bool _intrLine;
+
+    /// <summary>The controller <see cref="SetInterruptLine"/> acknowledges through.</summary>
+    public IInterruptController? InterruptController { get; set; }
+
+    /// <summary>
+    /// Asserts or deasserts the INTR line (level-triggered, thread-safe). While asserted, the CPU acknowledges
+    /// through <see cref="InterruptController"/> at the first instruction boundary with IF = 1 and no shadow,
+    /// and HLT wakes up. While IF = 0 the request simply waits.
+    /// </summary>
+    public void SetInterruptLine(bool asserted)
+    {
+        lock (_eventLock) { _intrLine = asserted; RecomputeAttention(); }
+    }
+
+    /// <summary>Makes Run return <see cref="CpuExitReason.Stopped"/> soon (at the next block boundary). Thread-safe.</summary>
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        _attention = 1;
+    }
+
+    /// <summary>
+    /// Queues external interrupt <paramref name="vector"/> (the LAPIC's job is to call this only when
+    /// <see cref="InterruptWindowOpen"/> or after an InterruptWindow exit). Thread-safe; one vector is held.
+    /// Returns false when another vector is already pending.
+    /// </summary>
+    public bool InjectInterrupt(int vector)
+    {
+        lock (_eventLock)
+        {
+            if (_pendingVector >= 0) return false;
+            _pendingVector = vector;
+            _attention = 1;
+            return true;
+        }
+    }
+
+    /// <summary>IRET ends NMI blocking; a queued NMI then needs the run loop's attention.</summary>
+    internal void UnblockNmi()
+    {
+        lock (_eventLock) { _nmiBlocked = false; RecomputeAttention(); }
+    }
+
+    /// <summary>Queues an NMI. Thread-safe.</summary>
+    public void InjectNmi()
+    {
+        lock (_eventLock) { _nmiPending = true; _attention = 1; }
+    }
+
+    /// <summary>True when an external interrupt injected now would be delivered before the next instruction.</summary>
+    public bool InterruptWindowOpen => (_rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
+
+    /// <summary>Asks Run to return <see cref="CpuExitReason.InterruptWindow"/> once IF=1 and no shadow.</summary>
+    public void RequestInterruptWindow()
+    {
+        lock (_eventLock) { _windowRequested = true; _attention = 1; }
+    }
+
+    public bool IsHalted => _halted;
+    /// <summary>An instruction is asking to leave Run once the current block ends.</summary>
+    internal void RequestExit(CpuExitReason why) => _exitRequest = (int)why + 1;
+}

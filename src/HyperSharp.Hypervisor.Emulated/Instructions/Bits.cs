@@ -1,0 +1,124 @@
+using System.Numerics;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- BT BTS BTR BTC (Cond 0-3), BSF BSR, POPCNT ----
+
+    internal static int BitTest<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        int bits = TS.Bytes * 8;
+        bool immForm = d.Imm2 != 0;
+        ulong off = immForm ? d.Imm : TS.GetReg(c, d.Rm, 0);
+        ulong r, a, lin = 0;
+        int bit;
+        bool mem = IsMem(ref d);
+        if (mem)
+        {
+            // A register bit offset addresses a bit string: signed offset / operand bits selects the unit.
+            long unit = immForm ? 0 : (long)TS.SignExtend(off) >> BitOperations.Log2((uint)bits);
+            bit = (int)(off & (ulong)(bits - 1));
+            lin = (c.Lin(ref d) + (ulong)(unit * TS.Bytes)) & c._linMask;
+            a = TS.Load(c, lin);
+        }
+        else
+        {
+            bit = (int)(off & (ulong)(bits - 1));
+            a = TS.GetReg(c, d.Reg, 0);
+        }
+        bool cf = ((a >> bit) & 1) != 0;
+        if (d.Cond != 0)
+        {
+            ulong m = 1UL << bit;
+            r = d.Cond switch { 1 => a | m, 2 => a & ~m, _ => a ^ m };
+            if (mem)
+            {
+                if ((d.Flags & InstrFlags.Lock) != 0)
+                {
+                    byte* p = c.PtrForWrite(lin, TS.Bytes);
+                    if (p != null)
+                    {
+                        a = TS.Cas(p, 0, 0) & TS.Mask;
+                        while (true)
+                        {
+                            r = d.Cond switch { 1 => a | m, 2 => a & ~m, _ => a ^ m };
+                            ulong seen = TS.Cas(p, r, a) & TS.Mask;
+                            if (seen == a) break;
+                            a = seen;
+                        }
+                        cf = ((a >> bit) & 1) != 0;
+                    }
+                    else lock (SplitLock) TS.Store(c, lin, r);
+                }
+                else TS.Store(c, lin, r);
+            }
+            else TS.SetReg(c, d.Reg, 0, r);
+        }
+        c.SetCarry(cf); // OF SF AF PF are undefined: left unchanged, ZF unchanged
+        return 0;
+    }
+
+    /// <summary>BSF (Cond 0) / BSR (Cond 1): zero source sets ZF and leaves the destination unchanged.</summary>
+    internal static int BitScan<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong v = c.ReadOp1<TS>(ref d);
+        c.MaterializeFlags();
+        if (v == 0) { c._rflags |= Rf.ZF; return 0; }
+        c._rflags &= ~Rf.ZF;
+        TS.SetReg(c, d.Reg, 0, d.Cond == 0 ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)(63 - BitOperations.LeadingZeroCount(v)));
+        return 0;
+    }
+
+    internal static int Popcnt<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong v = c.ReadOp1<TS>(ref d);
+        TS.SetReg(c, d.Reg, 0, (ulong)BitOperations.PopCount(v));
+        c.Rflags = (c.Rflags & ~Rf.Status) | (v == 0 ? Rf.ZF : 0);
+        return 0;
+    }
+
+    private static Flow TranslateBits(in Instruction ins, ref DecodedInstruction d)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc:
+                d.Cond = ins.Mnemonic switch { Mnemonic.Bt => 0, Mnemonic.Bts => 1, Mnemonic.Btr => 2, _ => 3 };
+                d.Imm2 = ins.Op1Kind == OpKind.Register ? 0UL : 1UL;
+                d.Exec = BySize(d.OpSize, &BitTest<S16>, &BitTest<S16>, &BitTest<S32>, &BitTest<S64>);
+                return Flow.Continue;
+            // TZCNT/LZCNT are not advertised (no BMI1/ABM in CPUID), so they run as the BSF/BSR they
+            // decode as on such processors.
+            case Mnemonic.Bsf: case Mnemonic.Tzcnt:
+                d.Cond = 0; d.Exec = BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
+            case Mnemonic.Bsr: case Mnemonic.Lzcnt:
+                d.Cond = 1; d.Exec = BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
+            case Mnemonic.Popcnt:
+                d.Exec = BySize(d.OpSize, &Popcnt<S16>, &Popcnt<S16>, &Popcnt<S32>, &Popcnt<S64>); return Flow.Continue;
+        }
+        return Flow.Unsupported;
+    }
+
+    /// <summary>The integer group's translation entry point.</summary>
+    internal static Flow TranslateInteger(in Instruction ins, int bitness, ref DecodedInstruction d)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Add: case Mnemonic.Adc: case Mnemonic.Sub: case Mnemonic.Sbb: case Mnemonic.Cmp:
+            case Mnemonic.And: case Mnemonic.Or: case Mnemonic.Xor: case Mnemonic.Test:
+                return TranslateAlu(in ins, ref d);
+            case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr: case Mnemonic.Shl:
+            case Mnemonic.Shr: case Mnemonic.Sal: case Mnemonic.Sar: case Mnemonic.Shld: case Mnemonic.Shrd:
+                return TranslateShift(in ins, ref d);
+            case Mnemonic.Mul: case Mnemonic.Imul: case Mnemonic.Div: case Mnemonic.Idiv:
+                return TranslateMulDiv(in ins, ref d);
+        }
+        var f = TranslateMove(in ins, ref d);
+        if (f == Flow.Unsupported) f = TranslateUnary(in ins, ref d);
+        if (f == Flow.Unsupported) f = TranslateBits(in ins, ref d);
+        if (f == Flow.Unsupported) f = TranslateString(in ins, ref d);
+        return f;
+    }
+}

@@ -1,0 +1,98 @@
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- far JMP / CALL / RET: same privilege level only (call gates and task switches: #GP) ----
+    // Direct forms carry offset in Imm and selector in Imm2; indirect forms read offset then selector from memory.
+
+    /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
+    internal void FarTransfer(ushort sel, ulong offset, bool isReturn)
+    {
+        if (!_protected || (_rflags & Rf.VM) != 0)
+        {
+            _seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, _seg[(int)Seg.Cs].Attributes);
+            Rip = offset & 0xFFFF_FFFF;
+            UpdateMode();
+            return;
+        }
+        var cs = LoadCodeDescriptor(sel);
+        bool conforming = (cs.Type & 4) != 0;
+        int rpl = sel & 3;
+        if (isReturn ? rpl != _cpl : conforming ? cs.Dpl > _cpl : (cs.Dpl != _cpl || rpl > _cpl))
+            throw Fault(Vec.GP, sel & 0xFFFCu);
+        if (cs.Long && _longMode && (ulong)(((long)offset << 16) >> 16) != offset) throw Fault(Vec.GP, 0);
+        cs.Selector = (ushort)((sel & 0xFFFC) | _cpl);
+        _seg[(int)Seg.Cs] = cs;
+        Rip = offset;
+        UpdateMode();
+    }
+
+    /// <summary>Far pointer operand: (selector, offset) from the instruction or from memory (TS = offset size).</summary>
+    private static (ushort sel, ulong off) FarPointer<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        if (!IsMem(ref d)) return ((ushort)d.Imm2, d.Imm);
+        ulong lin = c.Lin(ref d);
+        ulong off = TS.Load(c, lin);
+        return (c.Load<ushort>(lin + (ulong)TS.Bytes), off);
+    }
+
+    internal static int JmpFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        var (sel, off) = FarPointer<TS>(c, ref d);
+        c.FarTransfer(sel, off, false);
+        return 1;
+    }
+
+    internal static int CallFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        var (sel, off) = FarPointer<TS>(c, ref d);
+        ulong ret = c.Rip + d.Len;
+        ushort oldCs = c._seg[(int)Seg.Cs].Selector;
+        ulong oldSp = c.R(4);
+        var oldCsCache = c._seg[(int)Seg.Cs];
+        ulong oldRip = c.Rip;
+        c.FarTransfer(sel, off, false);
+        try
+        {
+            // Pushed with the new CS loaded but the old stack: restore everything if a push faults.
+            c.Push<TS>(oldCs);
+            c.Push<TS>(ret & TS.Mask);
+        }
+        catch (GuestFault)
+        {
+            c.R(4) = oldSp; c._seg[(int)Seg.Cs] = oldCsCache; c.Rip = oldRip; c.UpdateMode();
+            throw;
+        }
+        return 1;
+    }
+
+    internal static int RetFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong off = c.PeekStack<TS>(0);
+        ushort sel = (ushort)c.PeekStack<TS>((ulong)TS.Bytes);
+        if (c._protected && (sel & 3) > c._cpl) throw c.Fault(Vec.GP, sel & 0xFFFCu); // outer return: not implemented
+        c.FarTransfer(sel, off, true);
+        c.AdjustSp(2 * (ulong)TS.Bytes + d.Imm);
+        return 1;
+    }
+
+    private static Flow TranslateFar(in Instruction ins, int bitness, ref DecodedInstruction d)
+    {
+        int size = ins.Op0Kind == OpKind.FarBranch16 ? 2 : ins.Op0Kind == OpKind.FarBranch32 ? 4
+            : ins.OpCount > 0 && ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() - 2
+            : ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 16 ? 2 : 4;
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Jmp: d.Exec = BySize(size, &JmpFar<S16>, &JmpFar<S16>, &JmpFar<S32>, &JmpFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Call: d.Exec = BySize(size, &CallFar<S16>, &CallFar<S16>, &CallFar<S32>, &CallFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Retf:
+                if (ins.OpCount == 0) d.Imm = 0;
+                d.Exec = BySize(size, &RetFar<S16>, &RetFar<S16>, &RetFar<S32>, &RetFar<S64>); return Flow.EndBlock;
+        }
+        return Flow.Unsupported;
+    }
+}

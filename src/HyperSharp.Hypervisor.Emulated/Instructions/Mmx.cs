@@ -1,0 +1,269 @@
+using System.Runtime.Intrinsics;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+using V = System.Runtime.Intrinsics.Vector128<byte>;
+using unsafe SseFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, System.Runtime.Intrinsics.Vector128<byte>, byte, System.Runtime.Intrinsics.Vector128<byte>>;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- MMX: MM0-7 are the low 64 bits of the physical x87 registers R0-R7. Every MMX instruction (but
+    // EMMS) sets TOP = 0 and all tags valid; a write also sets the register's exponent field to all ones.
+    // Operations reuse the SSE element functions on (value, 0) vectors; Cond bit 0 = "high" unpack
+    // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector). ----
+
+    private ulong Mm(int i) => (ulong)_fpu.St[i];
+
+    private void SetMm(int i, ulong v)
+    {
+        _fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
+    }
+
+    /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
+    private void EnterMmx()
+    {
+        if ((_cr0 & Cr0EM) != 0) throw Fault(Vec.UD);
+        if ((_cr0 & Cr0TS) != 0) throw Fault(Vec.NM);
+        if ((_fpu.Fsw & 0x80) != 0 && (_cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
+        _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x3800);
+        _fpu.Ftw = 0;
+    }
+
+    private ulong MmSource(ref DecodedInstruction d) => IsMem(ref d) ? Load<ulong>(Lin(ref d)) : Mm(d.Rm);
+
+    internal static int MmxBinary(X86Cpu c, ref DecodedInstruction d)
+    {
+        ulong b = c.MmSource(ref d);
+        c.EnterMmx();
+        ulong a = c.Mm(d.Reg);
+        var fn = (SseFn)(nint)d.Imm2;
+        V r;
+        if ((d.Cond & 4) != 0)
+        {
+            // 64-bit horizontal op = the 128-bit one on (a, b) as one operand, low half.
+            r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
+        }
+        else if ((d.Cond & 2) != 0) r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
+        else if ((d.Cond & 1) != 0) r = fn(Vector128.CreateScalar(a >> 32).AsByte(), Vector128.CreateScalar(b >> 32).AsByte(), (byte)d.Imm);
+        else r = fn(Vector128.CreateScalar(a).AsByte(), Vector128.CreateScalar(b).AsByte(), (byte)d.Imm);
+        c.SetMm(d.Reg, r.AsUInt64()[0]);
+        return 0;
+    }
+
+    internal static int MmxShiftImm(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.EnterMmx();
+        if ((byte)d.Imm == 0) { c.SetMm(d.Reg, c.Mm(d.Reg)); return 0; }
+        var fn = (SseFn)(nint)d.Imm2;
+        c.SetMm(d.Reg, fn(Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(), V.Zero, (byte)d.Imm).AsUInt64()[0]);
+        return 0;
+    }
+
+    /// <summary>MOVD/MOVQ into MMx (Cond 0: from r/m32, 1: from r/m64 or mm/m64).</summary>
+    internal static int MovToMm(X86Cpu c, ref DecodedInstruction d)
+    {
+        ulong v = d.Imm2 == 1 ? c.MmSource(ref d) : d.Cond == 0 ? c.ReadOp1<S32>(ref d) : c.ReadOp1<S64>(ref d);
+        c.EnterMmx();
+        c.SetMm(d.Reg, v);
+        return 0;
+    }
+
+    /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
+    internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
+    {
+        if ((c._cr0 & Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c._cr0 & Cr0TS) != 0) throw c.Fault(Vec.NM);
+        ulong v = c.Mm(d.Rm);
+        if (d.Imm2 == 1 && !IsMem(ref d)) { c.EnterMmx(); c.SetMm(d.Reg, v); return 0; } // movq mm, mm (store form)
+        if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);
+        c.EnterMmx();
+        return 0;
+    }
+
+    /// <summary>PMOVMSKB r, mm (Cond 0) / PEXTRW r, mm, imm (1) / PINSRW mm, r/m16, imm (2).</summary>
+    internal static int MmxGpr(X86Cpu c, ref DecodedInstruction d)
+    {
+        if (d.Cond == 2)
+        {
+            ushort w = (ushort)c.ReadOp1<S16>(ref d);
+            c.EnterMmx();
+            int k = (int)(d.Imm & 3) * 16;
+            c.SetMm(d.Reg, (c.Mm(d.Reg) & ~(0xFFFFUL << k)) | ((ulong)w << k));
+            return 0;
+        }
+        c.EnterMmx();
+        ulong v = c.Mm(d.Rm);
+        c.R(d.Reg) = d.Cond == 0 ? Vector128.CreateScalar(v).AsByte().ExtractMostSignificantBits() & 0xFF : (v >> ((int)(d.Imm & 3) * 16)) & 0xFFFF;
+        return 0;
+    }
+
+    /// <summary>PSHUFB on 64 bits: indexes use 3 bits.</summary>
+    private static V MmxShufB(V a, V b, byte i)
+    {
+        ulong x = a.AsUInt64()[0], y = b.AsUInt64()[0], r = 0;
+        for (int k = 0; k < 8; k++)
+        {
+            byte sel = (byte)(y >> (k * 8));
+            if ((sel & 0x80) == 0) r |= ((x >> ((sel & 7) * 8)) & 0xFF) << (k * 8);
+        }
+        return Vector128.CreateScalar(r).AsByte();
+    }
+
+    /// <summary>PALIGNR on 64 bits: (a:b) >> imm*8, low 8 bytes.</summary>
+    private static V MmxAlignR(V a, V b, byte i)
+    {
+        UInt128 w = ((UInt128)a.AsUInt64()[0] << 64) | b.AsUInt64()[0];
+        ulong r = i >= 16 ? 0 : (ulong)(w >> (i * 8));
+        return Vector128.CreateScalar(r).AsByte();
+    }
+
+    /// <summary>MMX/SSE conversions and moves (Cond): 0 CVTPI2PS, 1 CVTPI2PD, 2 CVTPS2PI, 3 CVTTPS2PI,
+    /// 4 CVTPD2PI, 5 CVTTPD2PI, 6 MOVDQ2Q, 7 MOVQ2DQ. Register MM sources/destinations enter MMX state.</summary>
+    internal static int MmxSseConvert(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.CheckSse();
+        bool mem = IsMem(ref d);
+        switch (d.Cond)
+        {
+            case 0:
+            case 1:
+            {
+                ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : c.Mm(d.Rm);
+                if (!mem) c.EnterMmx();
+                int lo = (int)src, hi = (int)(src >> 32);
+                ref V x = ref c.Xmm(d.Reg);
+                x = d.Cond == 0
+                    ? Vector128.Create((float)lo, (float)hi, x.AsSingle()[2], x.AsSingle()[3]).AsByte()
+                    : Vector128.Create((double)lo, (double)hi).AsByte();
+                return 0;
+            }
+            case 2:
+            case 3:
+            case 4:
+            case 5:
+            {
+                V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
+                c.EnterMmx();
+                bool trunc = d.Cond is 3 or 5;
+                double a = d.Cond >= 4 ? s.AsDouble()[0] : s.AsSingle()[0], b = d.Cond >= 4 ? s.AsDouble()[1] : s.AsSingle()[1];
+                if (!trunc) { a = Math.Round(a, MidpointRounding.ToEven); b = Math.Round(b, MidpointRounding.ToEven); }
+                c.SetMm(d.Reg, (uint)SseOps.Trunc32(a) | ((ulong)(uint)SseOps.Trunc32(b) << 32));
+                return 0;
+            }
+            case 6:
+                c.EnterMmx();
+                c.SetMm(d.Reg, c.Xmm(d.Rm).AsUInt64()[0]);
+                return 0;
+            default:
+                c.EnterMmx();
+                c.Xmm(d.Reg) = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte();
+                return 0;
+        }
+    }
+
+    /// <summary>MASKMOVQ (Imm2 = 8) / MASKMOVDQU (16): store the bytes of the first register whose mask byte
+    /// (second register) has its top bit set, to DS:rDI (address size in AddrMask).</summary>
+    internal static int MaskMov(X86Cpu c, ref DecodedInstruction d)
+    {
+        int n = (int)d.Imm2;
+        V data, mask;
+        if (n == 8) { c.EnterMmx(); data = Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(); mask = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte(); }
+        else { c.CheckSse(); data = c.Xmm(d.Reg); mask = c.Xmm(d.Rm); }
+        ulong lin = c.Lin(d.Seg, c.R(7) & d.AddrMask);
+        for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.PtrForWrite(lin + (ulong)k, 1); // fault before any byte is written
+        for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.Store(lin + (ulong)k, data[k]);
+        return 0;
+    }
+
+    private static Flow TranslateMmx(in Instruction ins, ref DecodedInstruction d)
+    {
+        bool mm0 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM();
+        bool mm1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM();
+        if (!mm0 && !mm1) return Flow.Unsupported;
+        byte conv = ins.Mnemonic switch
+        {
+            Mnemonic.Cvtpi2ps => 0, Mnemonic.Cvtpi2pd => 1, Mnemonic.Cvtps2pi => 2, Mnemonic.Cvttps2pi => 3,
+            Mnemonic.Cvtpd2pi => 4, Mnemonic.Cvttpd2pi => 5, Mnemonic.Movdq2q => 6, Mnemonic.Movq2dq => 7, _ => 255,
+        };
+        if (conv != 255)
+        {
+            d.Cond = conv;
+            if (ins.Op0Register.IsXMM()) d.Reg = (byte)(ins.Op0Register - Register.XMM0);
+            if (ins.Op1Kind == OpKind.Register && ins.Op1Register.IsXMM()) d.Rm = (byte)(ins.Op1Register - Register.XMM0);
+            d.Exec = &MmxSseConvert; return Flow.Continue;
+        }
+        if (ins.Mnemonic == Mnemonic.Maskmovq)
+        {
+            d.Imm2 = 8; d.Seg = (byte)(ins.MemorySegment - Register.ES);
+            d.AddrMask = ins.Op0Kind == OpKind.MemorySegRDI ? ulong.MaxValue : ins.Op0Kind == OpKind.MemorySegEDI ? 0xFFFFFFFF : d.AddrMask;
+            d.Reg = (byte)(ins.Op1Register - Register.MM0); d.Rm = (byte)(ins.Op2Register - Register.MM0);
+            d.Exec = &MaskMov; return Flow.Continue;
+        }
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Movd: case Mnemonic.Movq: case Mnemonic.Movntq:
+                if (mm0)
+                {
+                    // From mm (Imm2 = 1), or from a 32/64-bit GPR or memory (Cond = 0/1 by size).
+                    d.Imm2 = mm1 ? 1UL : 0UL;
+                    d.Cond = (byte)(ins.Mnemonic == Mnemonic.Movd ? 0 : 1);
+                    d.Exec = &MovToMm; return Flow.Continue;
+                }
+                d.Imm2 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM() ? 1UL : 0UL;
+                d.Cond = (byte)(ins.Mnemonic == Mnemonic.Movd ? 0 : 1);
+                d.Exec = &MovFromMm; return Flow.Continue;
+            case Mnemonic.Pmovmskb: d.Cond = 0; d.Exec = &MmxGpr; return Flow.Continue;
+            case Mnemonic.Pextrw: d.Cond = 1; d.Exec = &MmxGpr; return Flow.Continue;
+            case Mnemonic.Pinsrw: d.Cond = 2; d.Exec = &MmxGpr; return Flow.Continue;
+        }
+        if (ins.OpCount == 2 && ins.Op1Kind == OpKind.Immediate8)
+        {
+            SseFn sh = ins.Mnemonic switch
+            {
+                Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
+                Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
+                Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ, _ => null,
+            };
+            if (sh == null) return Flow.Unsupported;
+            d.Imm2 = (ulong)(nint)sh; d.Exec = &MmxShiftImm; return Flow.Continue;
+        }
+        d.Cond = 0;
+        SseFn f = ins.Mnemonic switch
+        {
+            Mnemonic.Pxor => &SseOps.Xor, Mnemonic.Por => &SseOps.Or, Mnemonic.Pand => &SseOps.And, Mnemonic.Pandn => &SseOps.AndNot,
+            Mnemonic.Paddb => &SseOps.AddB, Mnemonic.Paddw => &SseOps.AddW, Mnemonic.Paddd => &SseOps.AddD, Mnemonic.Paddq => &SseOps.AddQ,
+            Mnemonic.Psubb => &SseOps.SubB, Mnemonic.Psubw => &SseOps.SubW, Mnemonic.Psubd => &SseOps.SubD, Mnemonic.Psubq => &SseOps.SubQ,
+            Mnemonic.Paddusb => &SseOps.AddUsB, Mnemonic.Psubusb => &SseOps.SubUsB, Mnemonic.Paddusw => &SseOps.AddUsW, Mnemonic.Psubusw => &SseOps.SubUsW,
+            Mnemonic.Paddsb => &SseOps.AddSsB, Mnemonic.Psubsb => &SseOps.SubSsB, Mnemonic.Paddsw => &SseOps.AddSsW, Mnemonic.Psubsw => &SseOps.SubSsW,
+            Mnemonic.Pmullw => &SseOps.MulLoW, Mnemonic.Pmulhw => &SseOps.MulHiW, Mnemonic.Pmulhuw => &SseOps.MulHiUW,
+            Mnemonic.Pmaddwd => &SseOps.MaddWD, Mnemonic.Pmuludq => &SseOps.MulUdq,
+            Mnemonic.Pminub => &SseOps.MinUB, Mnemonic.Pmaxub => &SseOps.MaxUB, Mnemonic.Pminsw => &SseOps.MinSW, Mnemonic.Pmaxsw => &SseOps.MaxSW,
+            Mnemonic.Pavgb => &SseOps.AvgB, Mnemonic.Pavgw => &SseOps.AvgW, Mnemonic.Psadbw => &SseOps.SadBW,
+            Mnemonic.Pcmpeqb => &SseOps.CmpEqB, Mnemonic.Pcmpeqw => &SseOps.CmpEqW, Mnemonic.Pcmpeqd => &SseOps.CmpEqD,
+            Mnemonic.Pcmpgtb => &SseOps.CmpGtB, Mnemonic.Pcmpgtw => &SseOps.CmpGtW, Mnemonic.Pcmpgtd => &SseOps.CmpGtD,
+            Mnemonic.Punpcklbw => &SseOps.UnpackLoB, Mnemonic.Punpcklwd => &SseOps.UnpackLoW, Mnemonic.Punpckldq => &SseOps.UnpackLoD,
+            Mnemonic.Punpckhbw => &SseOps.UnpackLoB, Mnemonic.Punpckhwd => &SseOps.UnpackLoW, Mnemonic.Punpckhdq => &SseOps.UnpackLoD,
+            Mnemonic.Packsswb => &SseOps.PackSsWB, Mnemonic.Packssdw => &SseOps.PackSsDW, Mnemonic.Packuswb => &SseOps.PackUsWB,
+            Mnemonic.Pshufw => &SseOps.ShufLW,
+            Mnemonic.Pmaddubsw => &SseOps.MaddUbsW, Mnemonic.Pmulhrsw => &SseOps.MulHrsW,
+            Mnemonic.Psignb => &SseOps.SignB, Mnemonic.Psignw => &SseOps.SignW, Mnemonic.Psignd => &SseOps.SignD,
+            Mnemonic.Pabsb => &SseOps.AbsB, Mnemonic.Pabsw => &SseOps.AbsW, Mnemonic.Pabsd => &SseOps.AbsD,
+            Mnemonic.Pshufb => &MmxShufB, Mnemonic.Palignr => &MmxAlignR,
+            Mnemonic.Phaddw => &SseOps.HAddW, Mnemonic.Phaddd => &SseOps.HAddD, Mnemonic.Phaddsw => &SseOps.HAddSW,
+            Mnemonic.Phsubw => &SseOps.HSubW, Mnemonic.Phsubd => &SseOps.HSubD, Mnemonic.Phsubsw => &SseOps.HSubSW,
+            Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
+            Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
+            Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ,
+            _ => null,
+        };
+        if (f == null) return Flow.Unsupported;
+        if (ins.Mnemonic is Mnemonic.Punpckhbw or Mnemonic.Punpckhwd or Mnemonic.Punpckhdq) d.Cond = 1;
+        if (ins.Mnemonic is Mnemonic.Packsswb or Mnemonic.Packssdw or Mnemonic.Packuswb) d.Cond = 2;
+        if (ins.Mnemonic is Mnemonic.Phaddw or Mnemonic.Phaddd or Mnemonic.Phaddsw or Mnemonic.Phsubw or Mnemonic.Phsubd or Mnemonic.Phsubsw)
+            d.Cond = 4; // horizontal: a's pairs then b's pairs within 64 bits
+        d.Imm2 = (ulong)(nint)f;
+        d.Exec = &MmxBinary;
+        return Flow.Continue;
+    }
+}

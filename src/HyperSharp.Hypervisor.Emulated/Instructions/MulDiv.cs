@@ -1,0 +1,111 @@
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- MUL IMUL DIV IDIV ----
+    // One-operand forms use rAX (and rDX); Cond: 0 MUL, 1 IMUL, 2 DIV, 3 IDIV.
+    // MUL/IMUL: CF = OF = "upper half is significant"; SF ZF PF (undefined) come from the low half, AF = 0.
+    // DIV/IDIV leave all flags unchanged (all undefined).
+
+    internal static int MulDiv1<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong src = c.ReadOp0<TS>(ref d);
+        int bits = TS.Bytes * 8;
+        ulong lo, hi;
+        ulong acc = TS.Bytes == 1 ? c.R(0) & 0xFF : TS.GetReg(c, 0, 0);
+        ulong accHi = TS.Bytes == 1 ? (c.R(0) >> 8) & 0xFF : TS.GetReg(c, 2, 0);
+        switch (d.Cond)
+        {
+            case 0:
+            {
+                UInt128 p = (UInt128)acc * src;
+                lo = (ulong)p & TS.Mask; hi = (ulong)(p >> bits) & TS.Mask;
+                Write(c, lo, hi);
+                c.SetResultFlags(lo, TS.Sign, hi != 0, hi != 0);
+                return 0;
+            }
+            case 1:
+            {
+                Int128 p = (Int128)(long)TS.SignExtend(acc) * (long)TS.SignExtend(src);
+                lo = (ulong)p & TS.Mask; hi = (ulong)(p >> bits) & TS.Mask;
+                bool ovf = (Int128)(long)TS.SignExtend(lo) != p;
+                Write(c, lo, hi);
+                c.SetResultFlags(lo, TS.Sign, ovf, ovf);
+                return 0;
+            }
+            case 2:
+            {
+                if (src == 0) throw c.Fault(Vec.DE);
+                UInt128 n = ((UInt128)accHi << bits) | acc;
+                UInt128 q = n / src;
+                if (q > TS.Mask) throw c.Fault(Vec.DE);
+                Write(c, (ulong)q, (ulong)(n % src));
+                return 0;
+            }
+            default:
+            {
+                if (src == 0) throw c.Fault(Vec.DE);
+                Int128 n;
+                if (bits < 64)
+                {
+                    int sh = 64 - 2 * bits;
+                    n = ((long)(((accHi << bits) | acc) << sh)) >> sh;
+                }
+                else n = (Int128)(((UInt128)accHi << 64) | acc);
+                Int128 dv = (long)TS.SignExtend(src);
+                Int128 q = n / dv, r = n % dv;
+                Int128 min = -((Int128)1 << (bits - 1)), max = ((Int128)1 << (bits - 1)) - 1;
+                if (q < min || q > max) throw c.Fault(Vec.DE);
+                Write(c, (ulong)q & TS.Mask, (ulong)r & TS.Mask);
+                return 0;
+            }
+        }
+
+        static void Write(X86Cpu c, ulong lo, ulong hi)
+        {
+            if (TS.Bytes == 1) S16.SetReg(c, 0, 0, (lo & 0xFF) | ((hi & 0xFF) << 8));
+            else { TS.SetReg(c, 0, 0, lo); TS.SetReg(c, 2, 0, hi); }
+        }
+    }
+
+    /// <summary>IMUL r, r/m and IMUL r, r/m, imm (Imm2 = 1 when the immediate form).</summary>
+    internal static int Imul2<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        ulong b = c.ReadOp1<TS>(ref d);
+        ulong a = d.Imm2 != 0 ? d.Imm : TS.GetReg(c, d.Reg, 0);
+        long sa = (long)TS.SignExtend(a & TS.Mask), sb = (long)TS.SignExtend(b);
+        ulong lo;
+        bool ovf;
+        if (TS.Bytes == 8)
+        {
+            long hi = Math.BigMul(sa, sb, out long low);
+            lo = (ulong)low;
+            ovf = hi != (low >> 63);
+        }
+        else
+        {
+            long p = sa * sb; // cannot overflow: both factors fit in 32 bits
+            lo = (ulong)p & TS.Mask;
+            ovf = (long)TS.SignExtend(lo) != p;
+        }
+        TS.SetReg(c, d.Reg, 0, lo);
+        c.SetResultFlags(lo, TS.Sign, ovf, ovf);
+        return 0;
+    }
+
+    private static Flow TranslateMulDiv(in Instruction ins, ref DecodedInstruction d)
+    {
+        if (ins.Mnemonic == Mnemonic.Imul && ins.OpCount > 1)
+        {
+            d.Imm2 = ins.OpCount == 3 ? 1UL : 0UL;
+            d.Exec = BySize(d.OpSize, &Imul2<S16>, &Imul2<S16>, &Imul2<S32>, &Imul2<S64>);
+            return Flow.Continue;
+        }
+        d.Cond = ins.Mnemonic switch { Mnemonic.Mul => 0, Mnemonic.Imul => 1, Mnemonic.Div => 2, _ => 3 };
+        d.Exec = BySize(d.OpSize, &MulDiv1<S8>, &MulDiv1<S16>, &MulDiv1<S32>, &MulDiv1<S64>);
+        return Flow.Continue;
+    }
+}

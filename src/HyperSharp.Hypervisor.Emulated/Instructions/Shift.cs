@@ -1,0 +1,148 @@
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- ROL ROR RCL RCR SHL SHR SAL SAR (Cond = /r field 0-7), SHLD SHRD ----
+    // Count: CL when Imm2 = 1, else Imm; masked to 5 bits (6 for 64-bit). A masked count of 0 changes
+    // nothing (flags included). Flags the SDM leaves undefined (OF for counts > 1, AF) follow FLAGS.md.
+
+    internal static int Shift<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        int bits = TS.Bytes * 8;
+        int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
+        if (cnt == 0)
+        {
+            if (!IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0)); // still zero-extends
+            return 0;
+        }
+        bool mem = IsMem(ref d);
+        ulong lin = mem ? c.Lin(ref d) : 0;
+        ulong a = mem ? TS.Load(c, lin) : TS.GetReg(c, d.Reg, d.RegShift);
+        ulong m = TS.Mask, sign = TS.Sign, r;
+        bool cf, of;
+        switch (d.Cond)
+        {
+            case 0: // ROL
+            {
+                int k = cnt % bits;
+                r = ((a << k) | (a >> ((bits - k) % bits))) & m;
+                cf = (r & 1) != 0; of = ((r & sign) != 0) ^ cf;
+                Commit(c, ref d, mem, lin, r);
+                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                return 0;
+            }
+            case 1: // ROR
+            {
+                int k = cnt % bits;
+                r = ((a >> k) | (a << ((bits - k) % bits))) & m;
+                cf = (r & sign) != 0; of = cf ^ ((r & (sign >> 1)) != 0);
+                Commit(c, ref d, mem, lin, r);
+                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                return 0;
+            }
+            case 2: // RCL: rotate the (bits+1)-bit value CF:a left
+            case 3: // RCR
+            {
+                int k = cnt % (bits + 1);
+                bool cin = c.CF;
+                UInt128 w = ((UInt128)(cin ? 1UL : 0) << bits) | a;
+                UInt128 all = ((UInt128)1 << (bits + 1)) - 1;
+                if (k != 0)
+                    w = d.Cond == 2 ? ((w << k) | (w >> (bits + 1 - k))) & all : ((w >> k) | (w << (bits + 1 - k))) & all;
+                r = (ulong)(w & m);
+                cf = ((w >> bits) & 1) != 0;
+                of = d.Cond == 2 ? ((r & sign) != 0) ^ cf : ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0);
+                Commit(c, ref d, mem, lin, r);
+                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                return 0;
+            }
+            case 4:
+            case 6: // SHL/SAL
+                r = cnt >= 64 ? 0 : (a << cnt) & m;
+                cf = cnt <= bits && ((a >> (bits - cnt)) & 1) != 0; // beyond the width the bit shifted out is 0
+                of = ((r & sign) != 0) ^ cf;
+                break;
+            case 5: // SHR
+                r = cnt >= 64 ? 0 : a >> cnt;
+                cf = ((a >> (cnt - 1)) & 1) != 0;
+                of = (a & sign) != 0;
+                break;
+            default: // SAR
+            {
+                long s = (long)TS.SignExtend(a);
+                r = (ulong)(s >> Math.Min(cnt, 63)) & m;
+                cf = ((s >> Math.Min(cnt - 1, 63)) & 1) != 0;
+                of = false;
+                break;
+            }
+        }
+        Commit(c, ref d, mem, lin, r);
+        c.SetResultFlags(r, sign, cf, of);
+        return 0;
+
+        static void Commit(X86Cpu c, ref DecodedInstruction d, bool mem, ulong lin, ulong r)
+        {
+            if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, d.RegShift, r);
+        }
+    }
+
+    /// <summary>SHLD (Cond 0) / SHRD (Cond 1) dst, src(Rm), count.</summary>
+    internal static int ShiftDouble<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    {
+        int bits = TS.Bytes * 8;
+        int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
+        if (cnt == 0)
+        {
+            if (!IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0));
+            return 0;
+        }
+        bool mem = IsMem(ref d);
+        ulong lin = mem ? c.Lin(ref d) : 0;
+        ulong a = mem ? TS.Load(c, lin) : TS.GetReg(c, d.Reg, 0);
+        ulong b = TS.GetReg(c, d.Rm, 0);
+        ulong r;
+        bool cf;
+        if (bits == 16)
+        {
+            // 16-bit counts above 16 are undefined; we shift through the 48-bit pattern a:b:a (see FLAGS.md).
+            ulong w = (a << 32) | (b << 16) | a;
+            r = (d.Cond == 0 ? w >> (32 - cnt) : w >> cnt) & 0xFFFF;
+            cf = ((d.Cond == 0 ? w >> (48 - cnt) : w >> (cnt - 1)) & 1) != 0;
+        }
+        else if (d.Cond == 0) // SHLD: 0 < cnt < bits here
+        {
+            r = ((a << cnt) | (b >> (bits - cnt))) & TS.Mask;
+            cf = ((a >> (bits - cnt)) & 1) != 0;
+        }
+        else
+        {
+            r = ((a >> cnt) | (b << (bits - cnt))) & TS.Mask;
+            cf = ((a >> (cnt - 1)) & 1) != 0;
+        }
+        bool of = ((r ^ a) & TS.Sign) != 0;
+        if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, 0, r);
+        c.SetResultFlags(r, TS.Sign, cf, of);
+        return 0;
+    }
+
+    private static Flow TranslateShift(in Instruction ins, ref DecodedInstruction d)
+    {
+        bool dbl = ins.Mnemonic is Mnemonic.Shld or Mnemonic.Shrd;
+        d.Cond = ins.Mnemonic switch
+        {
+            Mnemonic.Rol => 0, Mnemonic.Ror => 1, Mnemonic.Rcl => 2, Mnemonic.Rcr => 3,
+            Mnemonic.Shl => 4, Mnemonic.Shr => 5, Mnemonic.Sal => 6, Mnemonic.Sar => 7,
+            Mnemonic.Shld => 0, Mnemonic.Shrd => 1, _ => 255,
+        };
+        if (d.Cond == 255) return Flow.Unsupported;
+        int countOp = dbl ? 2 : 1;
+        if (ins.GetOpKind(countOp) == OpKind.Register) d.Imm2 = 1; // CL
+        else d.Imm = ins.GetImmediate(countOp);
+        if (dbl) d.Exec = BySize(d.OpSize, &ShiftDouble<S16>, &ShiftDouble<S16>, &ShiftDouble<S32>, &ShiftDouble<S64>);
+        else d.Exec = BySize(d.OpSize, &Shift<S8>, &Shift<S16>, &Shift<S32>, &Shift<S64>);
+        return Flow.Continue;
+    }
+}

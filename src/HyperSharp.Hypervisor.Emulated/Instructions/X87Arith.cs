@@ -1,0 +1,346 @@
+using System.Numerics;
+using Iced.Intel;
+using HyperSharp.Hypervisor.Emulated.Decoding;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+public sealed unsafe partial class X86Cpu
+{
+    // ---- x87 data and arithmetic instructions over Float80 (exact 80-bit arithmetic) ----
+    // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
+    // Imm2 bits 0-1 = pops after the instruction, bits 4-7 = memory operand type (MemF32...).
+
+    private const int MemF32 = 1, MemF64 = 2, MemF80 = 3, MemI16 = 4, MemI32 = 5, MemI64 = 6;
+    private static int MemType(ref DecodedInstruction d) => (int)(d.Imm2 >> 4) & 0xF;
+    private static int Pops(ref DecodedInstruction d) => (int)(d.Imm2 & 3);
+
+    /// <summary>True when the last memory operand was a single/double denormal (it widens to a normal
+    /// extended value, so the Denormal exception has to be decided from the source format).</summary>
+    private bool _fpDenormalSource;
+
+    private Float80 LoadFp(ref DecodedInstruction d, ref FpExc exc)
+    {
+        ulong lin = Lin(ref d);
+        _fpDenormalSource = false;
+        switch (MemType(ref d))
+        {
+            case MemF32:
+            {
+                uint b = Load<uint>(lin);
+                _fpDenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
+                return Float80.FromSingle(BitConverter.UInt32BitsToSingle(b), ref exc);
+            }
+            case MemF64:
+            {
+                ulong b = Load<ulong>(lin);
+                _fpDenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
+                return Float80.FromDouble(BitConverter.UInt64BitsToDouble(b), ref exc);
+            }
+        }
+        return MemType(ref d) switch
+        {
+            MemF80 => new Float80(Load<ulong>(lin), Load<ushort>(lin + 8)),
+            MemI16 => Float80.FromInt64(Load<short>(lin)),
+            MemI32 => Float80.FromInt64(Load<int>(lin)),
+            _ => Float80.FromInt64(Load<long>(lin)),
+        };
+    }
+
+    /// <summary>The source operand of a two-operand x87 instruction: memory or ST(Rm).</summary>
+    private Float80 FpSource(ref DecodedInstruction d, ref FpExc exc)
+    {
+        _fpDenormalSource = false;
+        return IsMem(ref d) ? LoadFp(ref d, ref exc) : St(d.Rm, ref exc);
+    }
+
+    /// <summary>A denormal single/double memory operand raises Denormal unless a NaN or an invalid operation outranks it.</summary>
+    private void SourceDenormal(Float80 a, Float80 b, ref FpExc exc)
+    {
+        if (_fpDenormalSource && !a.IsNaN && !b.IsNaN && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
+    }
+
+    private void FpPops(ref DecodedInstruction d)
+    {
+        for (int i = Pops(ref d); i > 0; i--) FpuPop();
+    }
+
+    internal static int FldInstr(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var v = c.FpSource(ref d, ref exc);
+        if (IsMem(ref d) && MemType(ref d) is MemF32 or MemF64)
+        {
+            // Widening loads raise Invalid for an SNaN (loading it quieted) and Denormal for a denormal;
+            // 80-bit loads and register copies never raise anything.
+            if (v.IsSNaN) { exc |= FpExc.Invalid; v = v.Quiet(); }
+            if (c._fpDenormalSource) exc |= FpExc.Denormal;
+        }
+        c.FpuPush(v, ref exc);
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    internal static int FstInstr(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var v = c.St(0, ref exc);
+        if (IsMem(ref d))
+        {
+            ulong lin = c.Lin(ref d);
+            int rc = c.FpuRounding;
+            switch (MemType(ref d))
+            {
+                case MemF32: c.Store(lin, (uint)v.ToIeee(32, rc, ref exc)); break;
+                case MemF64: c.Store(lin, v.ToIeee(64, rc, ref exc)); break;
+                case MemF80: c.Store(lin, v.Mant); c.Store(lin + 8, v.SignExp); break;
+                default:
+                {
+                    bool trunc = d.Cond == 1; // FISTTP
+                    int bits = MemType(ref d) == MemI16 ? 16 : MemType(ref d) == MemI32 ? 32 : 64;
+                    long iv = v.ToInt(bits, rc, trunc, ref exc);
+                    if (bits == 16) c.Store(lin, (short)iv); else if (bits == 32) c.Store(lin, (int)iv); else c.Store(lin, iv);
+                    break;
+                }
+            }
+        }
+        else c.SetSt(d.Reg, v);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>FADD FMUL FSUB FSUBR FDIV FDIVR (Cond = the /r number: 0 1 4 5 6 7): ST(Reg) = ST(Reg) op source.</summary>
+    internal static int FArith(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var src = c.FpSource(ref d, ref exc);
+        var dst = c.St(d.Reg, ref exc);
+        int p = c.FpuPrecision, rc = c.FpuRounding;
+        var r = d.Cond switch
+        {
+            0 => Float80.Add(dst, src, p, rc, ref exc),
+            1 => Float80.Mul(dst, src, p, rc, ref exc),
+            4 => Float80.Add(dst, src, p, rc, ref exc, subtract: true),
+            5 => Float80.Add(src, dst, p, rc, ref exc, subtract: true),
+            6 => Float80.Div(dst, src, p, rc, ref exc),
+            _ => Float80.Div(src, dst, p, rc, ref exc),
+        };
+        if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) c.SourceDenormal(src, dst, ref exc);
+        if (c._fpStackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
+        else c._fpu.Fsw &= unchecked((ushort)~0x200);
+        c.SetSt(d.Reg, r);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>FCOM/FUCOM/FTST (Cond 0 = ordered: any NaN is Invalid; 1 = unordered: only SNaN),
+    /// Cond bit 2 = FCOMI family (sets ZF PF CF), bit 3 = compare with +0 (FTST).</summary>
+    internal static int FCompare(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        var a = c.St(0, ref exc);
+        var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
+        int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
+        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN)) exc |= FpExc.Invalid;
+        else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
+        if (r != 2) c.SourceDenormal(a, b, ref exc);
+        if ((d.Cond & 4) != 0)
+        {
+            ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
+            c.SetStatusFlags(f);
+            c._fpu.Fsw &= unchecked((ushort)~0x200);
+        }
+        else c.FpuCompareFlags(r);
+        c.FpuExceptions(exc);
+        c.FpPops(ref d);
+        return 0;
+    }
+
+    /// <summary>Constants (Cond): 0 +0, 1 +1, 2 pi, 3 log2(e), 4 log2(10), 5 log10(2), 6 ln(2). The irrational
+    /// ones are the SDM's 66-bit internal values rounded to 64 bits with the current rounding control:
+    /// truncated significand, and whether the dropped bits are at least half an ulp (all are inexact).</summary>
+    private static readonly (ulong mant, ushort exp, bool halfOrMore)[] Constants =
+    {
+        (0, 0, false), (0x8000000000000000, 0x3FFF, false),
+        (0xC90FDAA22168C234, 0x4000, true),   // pi:       ...C234 C4C6...
+        (0xB8AA3B295C17F0BB, 0x3FFF, true),   // log2(e):  ...F0BB BE87...
+        (0xD49A784BCD1B8AFE, 0x4000, false),  // log2(10): ...8AFE 492B...
+        (0x9A209A84FBCFF798, 0x3FFD, true),   // log10(2): ...F798 8F89...
+        (0xB17217F7D1CF79AB, 0x3FFE, true),   // ln(2):    ...79AB C9E3...
+    };
+
+    internal static int FConst(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var (mant, exp, half) = Constants[d.Cond];
+        if (d.Cond >= 2)
+        {
+            int rc = c.FpuRounding;
+            if (rc == 2 || (rc == 0 && half)) mant++; // all positive: "down" and "toward zero" truncate
+        }
+        var exc = FpExc.None;
+        c.FpuPush(new Float80(mant, exp), ref exc);
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    /// <summary>FXCH (0) FCHS (1) FABS (2) FSQRT (3) FRNDINT (4) FXAM (5) FSCALE (6) FPREM (7) FPREM1 (8)
+    /// FFREE (9) FINCSTP (10) FDECSTP (11) FNOP (12) FCMOVcc (13, condition in Imm), transcendentals (20+).</summary>
+    internal static int FMisc(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.FpuCheck();
+        var exc = FpExc.None;
+        int p = c.FpuPrecision, rc = c.FpuRounding;
+        switch (d.Cond)
+        {
+            case 0:
+            {
+                var a = c.St(0, ref exc); var b = c.St(d.Rm, ref exc);
+                c.SetSt(0, b); c.SetSt(d.Rm, a);
+                break;
+            }
+            case 1: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Negate()); break; }
+            case 2: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Abs()); break; }
+            case 3: c.SetSt(0, Float80.Sqrt(c.St(0, ref exc), p, rc, ref exc)); break;
+            case 4: c.SetSt(0, c.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
+            case 5: c.Fxam(); break;
+            case 6: { var r = Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc); c.SetSt(0, c._fpStackFault ? Float80.Indefinite : r); break; }
+            case 7: case 8: c.PartialRemainder(d.Cond == 8, ref exc); break;
+            case 9: c.SetEmpty((c.FpuTop + d.Rm) & 7); break;
+            case 10: c.SetTop(c.FpuTop + 1); break;
+            case 11: c.SetTop(c.FpuTop - 1); break;
+            case 12: break;
+            case 13:
+            {
+                // Both registers are checked for underflow whatever the condition.
+                var st0 = c.St(0, ref exc); var sti = c.St(d.Rm, ref exc);
+                if (c._fpStackFault) c.SetSt(0, Float80.Indefinite);
+                else if (c.Cond((int)d.Imm)) c.SetSt(0, sti);
+                _ = st0;
+                break;
+            }
+            default: c.Transcendental(d.Cond, ref exc); break;
+        }
+        c.FpuExceptions(exc);
+        return 0;
+    }
+
+    /// <summary>FXAM: C3 C2 C0 = class, C1 = sign.</summary>
+    private void Fxam()
+    {
+        int phys = FpuTop;
+        var v = ToF80(_fpu.St[phys]);
+        int cls; // C3 C2 C0 as bits 2 1 0
+        if (IsEmpty(phys)) cls = 0b101;
+        else if (v.IsNaN) cls = 0b001;
+        else if (v.IsInf) cls = 0b011;
+        else if (v.IsZero) cls = 0b100;
+        else if (v.IsDenormal) cls = 0b110;
+        else if ((v.Mant >> 63) == 0) cls = 0b000; // unnormal: unsupported
+        else cls = 0b010;
+        ushort c = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
+        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | c);
+    }
+
+    /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
+    private static Float80 Scale(Float80 a, Float80 b, int rc, ref FpExc exc)
+    {
+        if (a.IsNaN || b.IsNaN) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
+        if (b.IsInf)
+        {
+            if (a.IsZero && !b.Sign || a.IsInf && b.Sign) { exc |= FpExc.Invalid; return Float80.Indefinite; }
+            return b.Sign ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : a.IsZero ? a : Float80.Inf(a.Sign);
+        }
+        if (a.IsZero || a.IsInf) return a;
+        // trunc(ST1), saturated well beyond any exponent range (no exceptions from this step).
+        long n;
+        int be = b.BiasedExp - 16383;
+        if (b.IsZero || b.IsDenormal || be < 0) n = 0;
+        else if (be > 20) n = b.Sign ? -(1 << 21) : 1 << 21;
+        else { n = (long)(b.Mant >> (63 - be)); if (b.Sign) n = -n; }
+        int e = a.BiasedExp == 0 ? 1 - 16383 : a.BiasedExp - 16383;
+        return Float80.Round(a.Sign, e + (int)n, (UInt128)a.Mant << 64, 64, rc, ref exc); // value = mant * 2^(e + n - 63)
+    }
+
+    /// <summary>FPREM (truncating quotient) / FPREM1 (nearest): exact when the exponents differ by less than 64,
+    /// else one partial step (C2 = 1) reducing the exponent difference by 32..63.</summary>
+    private void PartialRemainder(bool ieee, ref FpExc exc)
+    {
+        var a = St(0, ref exc);
+        var b = St(1, ref exc);
+        if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x4500); return; }
+        if (a.IsNaN || b.IsNaN) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); return; }
+        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
+        if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }
+        Unpack80(a, out int ea, out ulong ma);
+        Unpack80(b, out int eb, out ulong mb);
+        int diff = ea - eb;
+        BigInteger num, den = mb;
+        int scaleE; // the result's value = R * 2^(scaleE - 63)
+        bool partial = diff >= 64;
+        if (partial)
+        {
+            int reduce = 32 + (diff % 32); // implementation-defined step (the SDM allows 32..63)
+            num = (BigInteger)ma << reduce;
+            scaleE = eb + (diff - reduce);
+            diff = reduce;
+        }
+        else if (diff >= 0) { num = (BigInteger)ma << diff; scaleE = eb; }
+        else { num = ma; den = (BigInteger)mb << -diff; scaleE = ea; }
+        var q = BigInteger.DivRem(num, den, out var rem);
+        if (ieee && !partial)
+        {
+            var twice = rem * 2;
+            if (twice > den || (twice == den && !q.IsEven)) { q += 1; rem -= den; }
+        }
+        bool neg = a.Sign;
+        if (rem.Sign < 0) { neg = !neg; rem = -rem; }
+        var none = FpExc.None;
+        var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE, (UInt128)rem << 64, 64, 0, ref none);
+        SetSt(0, r);
+        ulong qb = (ulong)(q & 7);
+        ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
+        if (partial) cc = 0x400;
+        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | cc);
+    }
+
+    private static void Unpack80(Float80 v, out int e, out ulong m)
+    {
+        m = v.Mant;
+        if (v.BiasedExp == 0)
+        {
+            int lz = BitOperations.LeadingZeroCount(m);
+            m <<= lz; e = 1 - 16383 - lz;
+        }
+        else e = v.BiasedExp - 16383;
+    }
+
+    /// <summary>FSIN FCOS FSINCOS FPTAN FPATAN F2XM1 FYL2X FYL2XP1 (Cond 20-27): computed in double precision,
+    /// so results can differ from hardware in the low bits (documented in CPU.md).</summary>
+    private void Transcendental(int op, ref FpExc exc)
+    {
+        double x = St(0, ref exc).ToDoubleApprox();
+        FpExc ignore = FpExc.None;
+        Float80 F(double v) => Float80.FromDouble(v, ref ignore);
+        _fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
+        switch (op)
+        {
+            case 20: SetSt(0, F(Math.Sin(x))); break;
+            case 21: SetSt(0, F(Math.Cos(x))); break;
+            case 22: SetSt(0, F(Math.Sin(x))); FpuPush(F(Math.Cos(x)), ref exc); break;
+            case 23: SetSt(0, F(Math.Tan(x))); FpuPush(Float80.One, ref exc); break;
+            case 24: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(Math.Atan2(y, x))); break; }
+            case 25: SetSt(0, F(Math.Pow(2, x) - 1)); break;
+            case 26: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(x))); break; }
+            default: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(1 + x))); break; }
+        }
+        exc |= FpExc.Precision;
+    }
+}
