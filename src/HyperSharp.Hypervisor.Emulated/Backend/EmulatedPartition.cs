@@ -1,0 +1,114 @@
+using HyperSharp.Hypervisor.Emulated.Memory;
+using HyperSharp.Hypervisor.Platform;
+
+namespace HyperSharp.Hypervisor.Emulated.Backend;
+
+/// <summary>
+/// A partition on the Emulated backend: guest RAM as the processors' <see cref="PhysicalMemory"/>,
+/// the software platform devices, doorbells checked on the device-access path, interrupt lines and
+/// MSIs delivered through the APIC bus.
+/// </summary>
+internal sealed unsafe class EmulatedPartition : IPartition
+{
+    private readonly PartitionOptions _options;
+    private readonly List<EmulatedVirtualProcessor> _processors = [];
+    private readonly List<(Doorbell Bell, GuestEvent Target)> _doorbells = [];
+    private readonly object _lock = new();
+    private MemorySlot? _slot;
+
+    public EmulatedPartition(PartitionOptions options)
+    {
+        if (options.ProcessorCount is < 1 or > 255) throw new HypervisorException($"{options.ProcessorCount} processors: the Emulated backend supports 1 to 255 (xAPIC IDs)");
+        _options = options;
+        Platform = new EmulatedPlatform(options);
+        Platform.Bus.LevelEoi += _ => { };
+    }
+
+    internal EmulatedPlatform Platform { get; }
+    internal PhysicalMemory? Memory { get; private set; }
+
+    public void MapMemory(MemorySlot slot)
+    {
+        slot.Validate();
+        lock (_lock)
+        {
+            // The processor addresses RAM as one block from guest-physical 0; more slots need its multi-range memory (not yet).
+            if (_slot is not null || slot.GuestAddress != 0)
+                throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X}: the Emulated backend maps one RAM block at guest-physical 0 for now (guests up to 3 GiB).");
+            _slot = slot;
+            Memory = new PhysicalMemory((byte*)slot.Memory.HostAddress + slot.MemoryOffset, slot.Size);
+            if ((slot.Flags & MemorySlotFlags.TrackDirtyPages) != 0) Memory.EnableDirtyLogging();
+        }
+    }
+
+    public void UnmapMemory(int slotId) => throw new HypervisorException("the Emulated backend cannot unmap RAM while processors exist");
+
+    public ulong[] GetAndClearDirtyPages(int slotId)
+    {
+        var memory = Memory ?? throw new HypervisorException($"no memory slot {slotId}");
+        var bitmap = new ulong[(memory.Length / 4096 + 63) / 64];
+        memory.CollectDirtyPages(bitmap);
+        return bitmap;
+    }
+
+    public void SetInterruptLine(uint gsi, bool asserted) => Platform.SetIrq((int)gsi, asserted);
+
+    public void SignalMsi(ulong address, uint data) => Platform.Bus.Send(ApicMessage.FromMsi(address, data));
+
+    public IInterruptTrigger CreateInterruptTrigger(uint gsi) => new CallbackTrigger(gsi, () => { SetInterruptLine(gsi, true); SetInterruptLine(gsi, false); });
+
+    public IInterruptTrigger CreateMsiTrigger(ulong address, uint data) => new CallbackTrigger(0, () => SignalMsi(address, data));
+
+    private sealed class CallbackTrigger(uint gsi, Action fire) : IInterruptTrigger
+    {
+        public uint Gsi => gsi;
+        public void Trigger() => fire();
+        public void Dispose() { }
+    }
+
+    public IDisposable RegisterDoorbell(Doorbell doorbell, GuestEvent target)
+    {
+        doorbell.Validate();
+        var entry = (doorbell, target);
+        lock (_lock) _doorbells.Add(entry);
+        return new Removal(() => { lock (_lock) _doorbells.Remove(entry); });
+    }
+
+    private sealed class Removal(Action remove) : IDisposable { public void Dispose() => remove(); }
+
+    /// <summary>True when a guest write matched a doorbell (which is then signalled instead of exiting).</summary>
+    internal bool RingDoorbell(AddressSpace space, ulong address, int length, ulong value)
+    {
+        lock (_lock)
+            foreach (var (bell, target) in _doorbells)
+                if (bell.Matches(space, address, length, value)) { target.Signal(); return true; }
+        return false;
+    }
+
+    public IVirtualProcessor CreateProcessor(int id)
+    {
+        var memory = Memory ?? throw new HypervisorException("map guest memory before creating processors");
+        lock (_lock)
+        {
+            if (_processors.Count >= _options.ProcessorCount) throw new HypervisorException($"the partition was created for {_options.ProcessorCount} processors");
+            var vp = new EmulatedVirtualProcessor(this, id, memory);
+            _processors.Add(vp);
+            return vp;
+        }
+    }
+
+    public void Reset()
+    {
+        lock (_lock) foreach (var vp in _processors) vp.ResetToPowerOn();
+    }
+
+    public byte[] SavePlatformState() => []; // local APIC pages travel in each processor's record; the rest is next
+
+    public void RestorePlatformState(byte[] state) { }
+
+    public void Dispose()
+    {
+        lock (_lock) foreach (var vp in _processors) vp.Dispose();
+        Memory?.Dispose();
+    }
+}
