@@ -205,6 +205,9 @@ internal sealed unsafe class KvmPartition : IPartition
         }
     }
 
+    /// <summary>KVM runs guest code natively and needs no notice; dirty tracking of device writes is the VMM's (KVM's log sees only the guest's own writes).</summary>
+    public void NotifyDeviceWrite(ulong guestAddress, ulong length) { }
+
     public byte[] SavePlatformState()
     {
         lock (_lock)

@@ -48,6 +48,12 @@ public interface IPartition : IDisposable
     void Reset();
 
     /// <summary>
+    /// A device wrote guest RAM directly (DMA into a span of <see cref="GuestMemory"/>): a backend that
+    /// caches decoded guest code or tracks dirty pages in software must hear of it. Thread-safe.
+    /// </summary>
+    void NotifyDeviceWrite(ulong guestAddress, ulong length);
+
+    /// <summary>
     /// The state of the platform devices the backend provides (interrupt controllers, timer) as a
     /// versioned blob for saved state; restorable on the same backend. Call while no processor runs.
     /// </summary>

@@ -93,7 +93,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         for (ulong done = 0; done < _layout.HighRamSize; done += MaxSlotSize)
             slots.Add(new MemorySlot(slots.Count, MachineLayout.HighRamStart + done, _memory, _layout.LowRamSize + done, Math.Min(MaxSlotSize, _layout.HighRamSize - done)));
         foreach (var slot in slots) _partition.MapMemory(slot);
-        _ram = new GuestRam(slots);
+        _ram = new GuestRam(slots, _partition.NotifyDeviceWrite);
     }
 
     private void AttachChipset()

@@ -1,12 +1,13 @@
 using HyperSharp.Hypervisor;
+using HyperSharp.Hypervisor.Emulated.Backend;
 using HyperSharp.Hypervisor.Kvm;
 
 namespace HyperSharp.Cli.Vm;
 
 /// <summary>
 /// Picks the CPU backend for `--backend auto|kvm|emulated` and says why: Kvm when /dev/kvm runs
-/// guest kernel code natively; otherwise the Emulated backend — which this build does not contain
-/// yet, so auto falls back to Kvm with a warning about its speed here.
+/// guest kernel code natively; the Emulated backend when there is no usable KVM or it only emulates
+/// kernel code (as a paravirtual KVM does, about a thousand times too slowly to boot Linux).
 /// </summary>
 internal static class BackendChooser
 {
@@ -19,19 +20,24 @@ internal static class BackendChooser
                 if (!kvm.Availability.IsAvailable) { kvm.Dispose(); throw new UsageException($"the Kvm backend is unusable: {kvm.Availability.Reason}"); }
                 return kvm;
             case "emulated":
-                throw new UsageException("the Emulated backend (software processor) is not part of this build yet; use --backend kvm");
+                return new EmulatedHypervisor();
             case "auto":
                 var auto = new KvmHypervisor();
                 if (!auto.Availability.IsAvailable)
                 {
                     auto.Dispose();
-                    throw new UsageException($"no usable backend: KVM is unusable ({auto.Availability.Reason}) and the Emulated backend is not part of this build yet");
+                    notices.WriteLine($"hyper: backend emulated (KVM is unusable: {auto.Availability.Reason})");
+                    return new EmulatedHypervisor();
                 }
                 var probe = KvmProbe.Measure(auto);
-                notices.WriteLine(probe.KernelCodeNative
-                    ? $"hyper: backend kvm ({probe.Description})"
-                    : $"hyper: backend kvm, although {probe.Description}: guest kernel code will run slowly (the Emulated backend that would be chosen here is not part of this build yet)");
-                return auto;
+                if (probe.KernelCodeNative)
+                {
+                    notices.WriteLine($"hyper: backend kvm ({probe.Description})");
+                    return auto;
+                }
+                auto.Dispose();
+                notices.WriteLine($"hyper: backend emulated (KVM here is {probe.Description}, slower than our software processor for guest kernels)");
+                return new EmulatedHypervisor();
             default:
                 throw new UsageException($"--backend {backend}: use auto, kvm or emulated");
         }

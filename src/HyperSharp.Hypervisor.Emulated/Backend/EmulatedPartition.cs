@@ -102,6 +102,14 @@ internal sealed unsafe class EmulatedPartition : IPartition
         lock (_lock) foreach (var vp in _processors) vp.ResetToPowerOn();
     }
 
+    /// <summary>Drops decoded code on the pages a device wrote and marks them dirty.</summary>
+    public void NotifyDeviceWrite(ulong guestAddress, ulong length)
+    {
+        var memory = Memory;
+        if (memory is null || guestAddress >= memory.Length) return;
+        memory.NotifyWritten(guestAddress, Math.Min(length, memory.Length - guestAddress));
+    }
+
     public byte[] SavePlatformState() => []; // local APIC pages travel in each processor's record; the rest is next
 
     public void RestorePlatformState(byte[] state) { }

@@ -37,7 +37,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     {
         _partition = partition;
         Id = id;
-        _cpu = new X86Cpu(memory, this) { InterruptController = this };
+        _cpu = new X86Cpu(memory, this) { InterruptController = this, ApicId = (uint)id };
         _apic = partition.Platform.AddApic(id, () => _cpu.Tsc);
         _apic.Kick = Kick;
         _runState = id == 0 ? ProcessorRunState.Runnable : ProcessorRunState.Uninitialized;

@@ -9,9 +9,12 @@ namespace HyperSharp.Machine.Memory;
 /// slot; anything else — MMIO holes, addresses past RAM, ranges straddling slots — is refused with
 /// <see cref="GuestMemoryAccessException"/>, so a hostile guest cannot point a device at host memory.
 /// </summary>
-public sealed class GuestRam(IReadOnlyList<MemorySlot> slots)
+public sealed class GuestRam(IReadOnlyList<MemorySlot> slots, Action<ulong, ulong>? deviceWrote = null)
 {
     private readonly MemorySlot[] _slots = slots.OrderBy(s => s.GuestAddress).ToArray();
+
+    /// <summary>Devices call this after writing guest RAM through a span (DMA), so the backend hears of it.</summary>
+    public void NotifyWritten(ulong address, ulong length) => deviceWrote?.Invoke(address, length);
 
     public IReadOnlyList<MemorySlot> Slots => _slots;
 
@@ -38,9 +41,17 @@ public sealed class GuestRam(IReadOnlyList<MemorySlot> slots)
 
     public T Read<T>(ulong address) where T : unmanaged => MemoryMarshal.Read<T>(GetSpan(address, Marshal.SizeOf<T>()));
 
-    public void Write<T>(ulong address, T value) where T : unmanaged => MemoryMarshal.Write(GetSpan(address, Marshal.SizeOf<T>()), in value);
+    public void Write<T>(ulong address, T value) where T : unmanaged
+    {
+        MemoryMarshal.Write(GetSpan(address, Marshal.SizeOf<T>()), in value);
+        NotifyWritten(address, (ulong)Marshal.SizeOf<T>());
+    }
 
     public void Read(ulong address, Span<byte> destination) => GetSpan(address, destination.Length).CopyTo(destination);
 
-    public void Write(ulong address, ReadOnlySpan<byte> source) => source.CopyTo(GetSpan(address, source.Length));
+    public void Write(ulong address, ReadOnlySpan<byte> source)
+    {
+        source.CopyTo(GetSpan(address, source.Length));
+        NotifyWritten(address, (ulong)source.Length);
+    }
 }

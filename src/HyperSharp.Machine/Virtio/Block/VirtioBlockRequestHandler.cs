@@ -92,7 +92,8 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
             if (length % VirtioBlk.SectorSize != 0 || total + (ulong)length > VirtioBlk.MaxRequestBytes) return (VirtioBlk.StatusIoError, 0);
             var span = ram.GetSpan(address, (int)length);
             if (offset < 0 || offset + length > disk.Capacity) return (VirtioBlk.StatusIoError, total);
-            if (toGuest) disk.Read(offset, span); else disk.Write(offset, span);
+            if (toGuest) { disk.Read(offset, span); ram.NotifyWritten(address, length); }
+            else disk.Write(offset, span);
             offset += length;
             total += length;
         }

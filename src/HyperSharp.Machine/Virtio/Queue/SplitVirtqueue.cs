@@ -114,8 +114,8 @@ public sealed class SplitVirtqueue(GuestRam ram, ushort size, ulong descriptorTa
     }
 
     private ushort ReadU16(ulong a) => BinaryPrimitives.ReadUInt16LittleEndian(ram.GetSpan(a, 2));
-    private void WriteU16(ulong a, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(ram.GetSpan(a, 2), v);
-    private void WriteU32(ulong a, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(ram.GetSpan(a, 4), v);
+    private void WriteU16(ulong a, ushort v) { BinaryPrimitives.WriteUInt16LittleEndian(ram.GetSpan(a, 2), v); ram.NotifyWritten(a, 2); }
+    private void WriteU32(ulong a, uint v) { BinaryPrimitives.WriteUInt32LittleEndian(ram.GetSpan(a, 4), v); ram.NotifyWritten(a, 4); }
 
     /// <summary>Turns a guest-memory refusal during a walk into a queue error.</summary>
     public static VirtqueueException Broken(GuestMemoryAccessException e) => new($"the guest pointed the queue outside RAM: {e.Message}");
