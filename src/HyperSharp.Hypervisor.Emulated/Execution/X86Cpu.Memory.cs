@@ -116,14 +116,14 @@ public sealed unsafe partial class X86Cpu
     internal T LoadSystem<T>(ulong lin) where T : unmanaged
     {
         ulong k = _accessKey;
-        _accessKey = 1;
+        _accessKey = (k & ~3UL) | 1;
         try { return Load<T>(lin); } finally { _accessKey = k; }
     }
 
     internal void StoreSystem<T>(ulong lin, T value) where T : unmanaged
     {
         ulong k = _accessKey;
-        _accessKey = 1;
+        _accessKey = (k & ~3UL) | 1;
         try { Store(lin, value); } finally { _accessKey = k; }
     }
 }
