@@ -112,7 +112,7 @@ public sealed unsafe partial class X86Cpu
             c.R(4) = newRsp;
         }
         else c.AdjustSp(3 * w);
-        c.Rip = cs2.Long ? newRip : newRip & TS.Mask;
+        c.Rip = cs2.Long && c._longMode ? newRip : newRip & TS.Mask & 0xFFFFFFFF;
         c.UpdateMode();
         if (rpl > 0) c.NullifyInaccessibleSegments();
         return 1;
