@@ -200,3 +200,25 @@ public class NonCanonicalBranchTests
         Assert.Equal(TestMachine.CodeBase + 10, m.Frame(1));
     }
 }
+
+/// <summary>Guest inputs that would make a naive .NET implementation throw must become guest exceptions.</summary>
+public class HostSafetyTests
+{
+    [Fact]
+    public void Idiv_of_the_most_negative_128bit_dividend_by_minus_one_is_DE()
+    {
+        using var m = new TestMachine();
+        m.Load(a => { a.mov(rdx, 0x8000000000000000UL); a.xor(eax, eax); a.mov(rcx, -1L); a.idiv(rcx); a.hlt(); });
+        m.Run();
+        Assert.Equal((ulong)Vec.DE, m.Vector);
+    }
+
+    [Fact]
+    public void Mov_from_a_nonexistent_debug_register_is_UD()
+    {
+        using var m = new TestMachine();
+        m.Memory.Write(TestMachine.CodeBase, [0x44, 0x0F, 0x21, 0xC0, 0xF4]); // mov rax, dr8
+        m.Run();
+        Assert.Equal((ulong)Vec.UD, m.Vector);
+    }
+}

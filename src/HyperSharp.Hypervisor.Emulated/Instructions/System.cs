@@ -95,6 +95,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.RequireCpl0();
         int n = d.Cond == 0 ? d.Rm : d.Reg;
+        if (n > 7) throw c.Fault(Vec.UD); // DR8-15 do not exist
         if (n is 4 or 5) { if ((c._cr4 & Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
         if (d.Cond == 0) { c.R(d.Reg) = c._dr[n]; return 0; }
         ulong v = c.R(d.Rm);
