@@ -58,7 +58,7 @@ public sealed unsafe partial class X86Cpu
         _shadow = s.InterruptShadow;
         _halted = s.Halted;
         UpdateMode();
-        FlushTlb(true);
+        UpdateBreakpoints();
     }
 
     private static FpuState CloneFpu(FpuState f) => new()

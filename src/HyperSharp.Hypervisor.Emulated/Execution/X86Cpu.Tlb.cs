@@ -71,6 +71,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong ppn = phys >> 12;
         if (ppn >= _mem.PageCount) return; // MMIO: never cached
+        if (_bpData && tlb != _tlbX && PageHasDataBreakpoint(lin)) return; // every access must reach the check
         ref var e = ref Slot(tlb, lin);
         e.Tag = (lin & ~0xFFFUL) | _accessKey;
         e.Addend = (nint)(_mem.Ram + (phys & ~0xFFFUL)) - (nint)(lin & ~0xFFFUL);

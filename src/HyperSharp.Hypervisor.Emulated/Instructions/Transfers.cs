@@ -102,8 +102,9 @@ public sealed unsafe partial class X86Cpu
             ss2 = c.LoadStackDescriptor(ssSel, rpl);
         }
         if (cs2.Long && (ulong)(((long)newRip << 16) >> 16) != newRip) throw c.Fault(Vec.GP, 0);
-        // All checks done: commit.
+        // All checks done: commit. (IRET may set RF, so a #DB handler can resume past an instruction breakpoint.)
         c.WriteFlagsFromGuest(newFlags, TS.Mask);
+        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c._rflags |= Rf.RF;
         cs2.Selector = csSel;
         c._seg[(int)Seg.Cs] = cs2;
         if (popStack)
