@@ -62,6 +62,7 @@ public class ExceptionTests
         Assert.Equal(0xA00010UL, m.Cpu.Cr2);
         Assert.Equal(TestMachine.CodeBase + 15, m.Frame(1)); // after mov rbx,imm64 (10) + mov eax,7 (5)
         Assert.Equal(7UL, m.Cpu[Gpr.Rax]);                   // precise: the add did not happen
+        Assert.Equal(0x10000UL, m.Frame(3) & 0x10000);       // faults push RF = 1
     }
 
     [Fact]
@@ -157,6 +158,7 @@ public class ExceptionTests
         m.Run();
         Assert.Equal((ulong)Vec.BP, m.Vector);
         Assert.Equal(TestMachine.CodeBase + 1, m.Frame(0));
+        Assert.Equal(0UL, m.Frame(2) & 0x10000);             // traps do not
     }
 
     [Fact]
