@@ -18,7 +18,7 @@ public sealed unsafe partial class X86Cpu
         _bpData = false;
         for (int i = 0; i < 4; i++)
             if (Enabled(i) && ((dr7 >> (16 + i * 4)) & 1) != 0) _bpData = true; // R/W 01 or 11
-        FlushTlb(true);
+        FlushTlb();
     }
 
     private bool Enabled(int i) => ((_dr[7] >> (i * 2)) & 3) != 0;

@@ -82,14 +82,14 @@ public sealed unsafe partial class X86Cpu
         }
         _cr0 = v;
         UpdateMode();
-        FlushTlb(true);
+        FlushTlb();
     }
 
     internal void WriteCr3(ulong v)
     {
         if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
         _cr3 = v;
-        FlushTlb(false);
+        FlushTlb();
     }
 
     internal void WriteCr4(ulong v)
@@ -97,7 +97,7 @@ public sealed unsafe partial class X86Cpu
         if ((v & ~Cr4Supported) != 0) throw Fault(Vec.GP, 0);
         if (_longMode && (v & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
         _cr4 = v;
-        FlushTlb(true);
+        FlushTlb();
     }
 
     internal void WriteEfer(ulong v)
@@ -108,6 +108,6 @@ public sealed unsafe partial class X86Cpu
         if (_paging && ((v ^ _efer) & EferLME) != 0) throw Fault(Vec.GP, 0);
         _efer = v;
         UpdateMode();
-        FlushTlb(true);
+        FlushTlb();
     }
 }

@@ -35,12 +35,11 @@ public sealed unsafe partial class X86Cpu
     /// <summary>
     /// Drops the TLBs and the block lookup cache by moving to the next generation (tags of older entries no
     /// longer match): O(1), which matters because a guest kernel reloads CR3 on every context switch (and, with
-    /// page-table isolation, on every system call). Global pages are dropped as well — a TLB may always forget
-    /// an entry — so <paramref name="includingGlobal"/> only documents the architectural intent.
+    /// page-table isolation, on every system call). Global pages are dropped as well: a TLB may always forget
+    /// an entry, and re-walking them is cheaper than sweeping every entry to keep them.
     /// </summary>
-    internal void FlushTlb(bool includingGlobal)
+    internal void FlushTlb()
     {
-        _ = includingGlobal;
         ulong gen = ((_accessKey >> 2) & 0x3FF) + 1;
         if (gen > 0x3FF)
         {
