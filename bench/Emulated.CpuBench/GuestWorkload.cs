@@ -18,7 +18,7 @@ internal static class GuestWorkload
     {
         var a = new Assembler(64);
         var outer = a.CreateLabel(); var fill = a.CreateLabel(); var sortI = a.CreateLabel(); var sortJ = a.CreateLabel();
-        var place = a.CreateLabel(); var hashLoop = a.CreateLabel(); var byteLoop = a.CreateLabel();
+        var place = a.CreateLabel(); var hashLoop = a.CreateLabel();
         if (native) { a.push(rbx); a.push(r12); a.push(r13); a.push(r14); a.push(r15); }
         a.mov(r15, (ulong)rounds);
         a.mov(r13, data);
@@ -53,7 +53,6 @@ internal static class GuestWorkload
         a.mov(rax, r14);
         if (native) { a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbx); a.ret(); }
         else a.hlt();
-        _ = byteLoop;
         var ms = new MemoryStream();
         a.Assemble(new StreamCodeWriter(ms), at);
         return ms.ToArray();

@@ -127,3 +127,27 @@ public class InterruptLineTests
         Assert.Equal(9UL, m.Cpu[Gpr.Rbx]);         // HLT woke up and continued
     }
 }
+
+/// <summary>Long REP string instructions are interruptible between iterations.</summary>
+public class InterruptibleRepTests
+{
+    [Fact]
+    public void Stop_request_interrupts_a_long_rep_stos_which_then_resumes()
+    {
+        using var m = new TestMachine();
+        const int count = 47 << 20; // 47 MiB of REP STOSB: far longer than the 5 ms before the stop
+        m.Load(a => { a.mov(rdi, 0x1000000UL); a.mov(ecx, count); a.mov(al, 0x5A); a.rep.stosb(); a.hlt(); });
+        m.Cpu.RequestStop();                                   // pending before the first iteration
+        Assert.Equal(CpuExitReason.Stopped, m.Cpu.Run());      // (the stop is seen before the first block)
+        var t = new Thread(() => { Thread.Sleep(5); m.Cpu.RequestStop(); });
+        t.Start();
+        var exit = m.Cpu.Run();
+        t.Join();
+        Assert.Equal(CpuExitReason.Stopped, exit);
+        Assert.True(m.Cpu[Gpr.Rcx] > 0);                       // stopped part-way: RCX counts what is left
+        Assert.Equal(TestMachine.CodeBase + 17, m.Cpu.Rip);    // still on the REP STOSB
+        Assert.Equal(CpuExitReason.Halted, m.Cpu.Run());
+        Assert.Equal(0UL, m.Cpu[Gpr.Rcx]);
+        Assert.Equal(0x5AUL, m.R64(0x1000000 + count - 8) >> 56);
+    }
+}

@@ -62,6 +62,7 @@ public class ExceptionTests
         Assert.Equal(0xA00010UL, m.Cpu.Cr2);
         Assert.Equal(TestMachine.CodeBase + 15, m.Frame(1)); // after mov rbx,imm64 (10) + mov eax,7 (5)
         Assert.Equal(7UL, m.Cpu[Gpr.Rax]);                   // precise: the add did not happen
+        Assert.Equal(0x10000UL, m.Frame(3) & 0x10000);       // faults push RF = 1
     }
 
     [Fact]
@@ -157,6 +158,7 @@ public class ExceptionTests
         m.Run();
         Assert.Equal((ulong)Vec.BP, m.Vector);
         Assert.Equal(TestMachine.CodeBase + 1, m.Frame(0));
+        Assert.Equal(0UL, m.Frame(2) & 0x10000);             // traps do not
     }
 
     [Fact]
@@ -198,5 +200,27 @@ public class NonCanonicalBranchTests
         m.Run();
         Assert.Equal((ulong)Vec.GP, m.Vector);
         Assert.Equal(TestMachine.CodeBase + 10, m.Frame(1));
+    }
+}
+
+/// <summary>Guest inputs that would make a naive .NET implementation throw must become guest exceptions.</summary>
+public class HostSafetyTests
+{
+    [Fact]
+    public void Idiv_of_the_most_negative_128bit_dividend_by_minus_one_is_DE()
+    {
+        using var m = new TestMachine();
+        m.Load(a => { a.mov(rdx, 0x8000000000000000UL); a.xor(eax, eax); a.mov(rcx, -1L); a.idiv(rcx); a.hlt(); });
+        m.Run();
+        Assert.Equal((ulong)Vec.DE, m.Vector);
+    }
+
+    [Fact]
+    public void Mov_from_a_nonexistent_debug_register_is_UD()
+    {
+        using var m = new TestMachine();
+        m.Memory.Write(TestMachine.CodeBase, [0x44, 0x0F, 0x21, 0xC0, 0xF4]); // mov rax, dr8
+        m.Run();
+        Assert.Equal((ulong)Vec.UD, m.Vector);
     }
 }

@@ -108,3 +108,56 @@ public class LegacyInstructionTests
         Assert.Equal(0x60000UL, m.Cpu[Gpr.Rsp]);
     }
 }
+
+/// <summary>DR0-3 hardware breakpoints: instruction breakpoints fault before the instruction, data ones trap after.</summary>
+public class BreakpointTests
+{
+    [Fact]
+    public void Instruction_breakpoint_faults_before_the_instruction_and_RF_resumes_it()
+    {
+        using var m = new TestMachine();
+        const ulong db = 0x50000;
+        // #DB handler: count in r12, set RF in the pushed RFLAGS, return.
+        m.Load(a => { a.inc(r12); a.or(__qword_ptr[rsp + 16], 0x10000); a.iretq(); }, db);
+        ulong gate = TestMachine.Idt + 1 * 16;
+        m.W64(gate, (db & 0xFFFF) | ((ulong)TestMachine.KCode << 16) | (0x8EUL << 40) | ((db >> 16 & 0xFFFF) << 48));
+        m.Load(a =>
+        {
+            a.mov(rax, TestMachine.CodeBase + 0x40); a.mov(dr0, rax);
+            a.mov(eax, 1); a.mov(dr7, rax);                 // L0, execute
+            a.nop(); a.hlt();
+        });
+        m.Load(a => { a.mov(ebx, 7); a.hlt(); }, TestMachine.CodeBase + 0x40);
+        m.Load(a =>
+        {
+            a.mov(rax, TestMachine.CodeBase + 0x40); a.mov(dr0, rax);
+            a.mov(eax, 1); a.mov(dr7, rax);
+            a.mov(rcx, TestMachine.CodeBase + 0x40); a.jmp(rcx);
+        });
+        m.RunClean();
+        Assert.Equal(1UL, m.Cpu[Gpr.R12]);              // one #DB, then RF let the instruction run
+        Assert.Equal(7UL, m.Cpu[Gpr.Rbx]);
+        Assert.Equal(1UL, m.Cpu.GetState().Dr[6] & 0xF);  // B0
+    }
+
+    [Fact]
+    public void Data_write_breakpoint_traps_after_the_store()
+    {
+        using var m = new TestMachine();
+        m.Load(a =>
+        {
+            a.mov(rax, TestMachine.Data + 0x10); a.mov(dr1, rax);
+            a.mov(eax, (2 << 2) | (1 << 20) | (3 << 22)); a.mov(dr7, rax);   // L1, write, 4 bytes
+            a.mov(rdi, TestMachine.Data);
+            a.mov(eax, __dword_ptr[rdi + 0x10]);                               // a read: no hit
+            a.mov(__dword_ptr[rdi + 0x12], 5);                                 // overlaps: hit
+            a.mov(ebx, 1);
+            a.hlt();
+        });
+        m.Run();
+        Assert.Equal((ulong)Vec.DB, m.Vector);
+        Assert.Equal(5UL, m.R64(TestMachine.Data + 0x12) & 0xFFFFFFFF);       // the store completed
+        Assert.Equal(0UL, m.Cpu[Gpr.Rbx]);                                     // trapped before mov ebx
+        Assert.Equal(2UL, m.Cpu.GetState().Dr[6] & 0xF);                        // B1
+    }
+}

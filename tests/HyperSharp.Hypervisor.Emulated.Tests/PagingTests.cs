@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Emulated.Execution;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Hypervisor.Emulated.Tests;
@@ -91,5 +92,33 @@ public class PagingTests
         Assert.Equal(14UL, m.Vector);
         Assert.Equal(5UL, m.Frame(0));      // P | U
         Assert.Equal(0x23UL, m.Frame(2));   // interrupted CS is user code
+    }
+}
+
+/// <summary>CR3 reloads flush by TLB generation; the 10-bit generation wraps after 1023 flushes.</summary>
+public class TlbGenerationTests
+{
+    [Fact]
+    public void Every_cr3_reload_sees_the_new_mapping_across_the_generation_wrap()
+    {
+        using var m = new TestMachine();
+        const ulong pt = 0x4000;
+        m.W64(TestMachine.Pd + 4 * 8, pt | 7);
+        m.W64(0x300000, 1);
+        m.W64(0x301000, 2);
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.xor(ebx, ebx); a.mov(ecx, 1500); a.mov(rsi, pt); a.mov(rdi, 0x800000UL);
+            a.Label(ref loop);
+            a.mov(eax, ecx); a.and(eax, 1); a.shl(eax, 12); a.add(eax, 0x300007);   // alternate 0x300000 / 0x301000
+            a.mov(__qword_ptr[rsi], rax);
+            a.mov(rdx, cr3); a.mov(cr3, rdx);
+            a.add(rbx, __qword_ptr[rdi]);
+            a.dec(ecx); a.jnz(loop);
+            a.hlt();
+        });
+        m.RunClean();
+        Assert.Equal(750UL * 1 + 750UL * 2, m.Cpu[Gpr.Rbx]);
     }
 }

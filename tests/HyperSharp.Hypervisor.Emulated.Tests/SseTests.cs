@@ -157,3 +157,31 @@ public class MaskedStoreTests
         Assert.Equal(0x1100330055007700UL, m.R64(TestMachine.Data + 24));
     }
 }
+
+/// <summary>SSE float-to-integer conversions honour MXCSR.RC.</summary>
+public class MxcsrRoundingTests
+{
+    [Theory]
+    [InlineData(0, 2, -2)]   // nearest even: 2.5 -> 2, -2.5 -> -2
+    [InlineData(1, 2, -3)]   // down
+    [InlineData(2, 3, -2)]   // up
+    [InlineData(3, 2, -2)]   // toward zero
+    public void Cvtsd2si_and_cvtpd2dq_round_with_mxcsr_rc(int rc, long pos, long neg)
+    {
+        using var m = new TestMachine();
+        m.W64(TestMachine.Data, 0x1F80UL | ((ulong)rc << 13));
+        m.Load(a =>
+        {
+            a.mov(rdi, TestMachine.Data); a.ldmxcsr(__dword_ptr[rdi]);
+            a.mov(rax, BitConverter.DoubleToUInt64Bits(2.5)); a.movq(xmm0, rax);
+            a.mov(rax, BitConverter.DoubleToUInt64Bits(-2.5)); a.movq(xmm1, rax);
+            a.cvtsd2si(rbx, xmm0); a.cvtsd2si(rcx, xmm1);
+            a.unpcklpd(xmm0, xmm1); a.cvtpd2dq(xmm2, xmm0); a.movq(rdx, xmm2);
+            a.hlt();
+        });
+        m.RunClean();
+        Assert.Equal(pos, (long)m.Cpu[Gpr.Rbx]);
+        Assert.Equal(neg, (long)m.Cpu[Gpr.Rcx]);
+        Assert.Equal((ulong)(uint)(int)pos | ((ulong)(uint)(int)neg << 32), m.Cpu[Gpr.Rdx]);
+    }
+}

@@ -130,3 +130,18 @@ public class SystemInstructionTests
         Assert.Equal(0x77u, io.Writes[1].Item3);
     }
 }
+
+/// <summary>Small system-instruction details.</summary>
+public class SystemDetailTests
+{
+    [Fact]
+    public void Int1_is_a_DB_trap_and_the_hypervisor_leaf_names_the_emulator()
+    {
+        using var m = new TestMachine();
+        m.Load(a => { a.mov(eax, 0x40000000); a.cpuid(); a.mov(r8d, ebx); a.int1(); a.hlt(); });
+        m.Run();
+        Assert.Equal((ulong)Vec.DB, m.Vector);
+        Assert.Equal(TestMachine.CodeBase + 11, m.Frame(0));      // trap: after mov eax (5), cpuid (2), mov r8d (3), int1 (1)
+        Assert.Equal(0x65707948UL, m.Cpu[Gpr.R8]);               // "Hype"
+    }
+}

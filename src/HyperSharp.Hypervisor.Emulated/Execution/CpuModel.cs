@@ -36,6 +36,11 @@ internal static class CpuModel
                 c = Leaf1Ecx;
                 d = Leaf1Edx;
                 break;
+            case 0x40000000:
+                // Hypervisor vendor leaf (CPUID.1:ECX.HYPERVISOR is set): identifies the emulator to guests.
+                a = 0x40000000;
+                Regs("HyperSharpEm", out b, out c, out d);
+                break;
             case 0x80000000: a = 0x80000008; break;
             case 0x80000001: c = Ext1Ecx; d = Ext1Edx; break;
             case 0x80000002: case 0x80000003: case 0x80000004:

@@ -15,8 +15,12 @@ public sealed unsafe partial class X86Cpu
     {
         public ulong Lin;
         public int Context;
+        public int Gen;
         public CodeBlock? Block;
     }
+
+    /// <summary>Generation of the lookup cache: entries of older generations are stale (TLB flushed since).</summary>
+    private int _lookupGen = 1;
 
     // Per-vCPU front cache: linear RIP + (mode, CPL) -> block. Virtual addresses are only meaningful
     // under one set of page tables, so every TLB flush clears it; invalid blocks are skipped via Valid.
@@ -27,7 +31,6 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Called (when set) for each instruction the translator does not implement, with its linear address and text.</summary>
     public Action<ulong, string>? UnsupportedInstruction { get; set; }
 
-    private void FlushBlockLookup() => Array.Clear(_lookup);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private CodeBlock? GetBlock()
@@ -36,7 +39,7 @@ public sealed unsafe partial class X86Cpu
         int ctx = _bitness | (_cpl << 8);
         ref var e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lookup), (nint)((lin ^ (lin >> 12)) & (LookupSize - 1)));
         var b = e.Block;
-        if (e.Lin == lin && e.Context == ctx && b != null && b.Valid) return b;
+        if (e.Lin == lin && e.Context == ctx && e.Gen == _lookupGen && b != null && b.Valid) return b;
         return GetBlockSlow(lin, ctx, ref e);
     }
 
@@ -45,7 +48,7 @@ public sealed unsafe partial class X86Cpu
         ulong phys = TranslateFetch(lin);
         if ((phys >> 12) >= _mem.PageCount) return null; // executing MMIO is not supported: shut down
         var b = _code.Find(phys, _bitness) ?? Build(phys, lin);
-        if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Block = b; }
+        if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Gen = _lookupGen; e.Block = b; }
         return b;
     }
 

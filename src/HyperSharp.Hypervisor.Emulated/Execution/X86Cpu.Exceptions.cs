@@ -25,11 +25,16 @@ public sealed unsafe partial class X86Cpu
         {
             try
             {
+                // Fault-class exceptions push RF = 1, so an instruction breakpoint on the restarted
+                // instruction does not fire a second time (SDM 17.3.1.1).
+                _pushRf = true;
                 Deliver(first, code, Vec.HasErrorCode(first), EventKind.Exception);
+                _pushRf = false; // (real-mode delivery pushes 16-bit FLAGS and never consumes it)
                 return true;
             }
             catch (GuestFault g)
             {
+                _pushRf = false;
                 int second = g.Vector;
                 if (first == Vec.DF) return false;
                 bool isDouble = (Vec.Contributory(first) && Vec.Contributory(second))
@@ -39,6 +44,16 @@ public sealed unsafe partial class X86Cpu
             }
         }
         return false;
+    }
+
+    private bool _pushRf;
+
+    /// <summary>RFLAGS as pushed by event delivery: with RF for a fault being delivered (one-shot).</summary>
+    private ulong PushedFlags()
+    {
+        ulong f = Rflags;
+        if (_pushRf) { f |= Rf.RF; _pushRf = false; }
+        return f;
     }
 
     /// <summary>Raises a software interrupt (INT n / INT3 / INTO) after RIP was advanced past the instruction.</summary>
@@ -73,7 +88,7 @@ public sealed unsafe partial class X86Cpu
         int newCpl = conforming ? _cpl : cs.Dpl;
         if (newCpl > _cpl) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
-        ulong oldRsp = R(4), oldRflags = Rflags, oldRip = Rip;
+        ulong oldRsp = R(4), oldRflags = PushedFlags(), oldRip = Rip;
         var oldSs = _seg[(int)Seg.Ss];
         ushort oldCs = _seg[(int)Seg.Cs].Selector;
         ulong rsp = oldRsp;
@@ -84,7 +99,7 @@ public sealed unsafe partial class X86Cpu
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
         // the interrupted state intact for #DF.
         ulong key = _accessKey;
-        _accessKey = newCpl == 3 ? 2UL : 1UL;
+        _accessKey = (key & ~3UL) | (newCpl == 3 ? 2UL : 1UL);
         try
         {
             if ((ulong)(((long)rsp << 16) >> 16) != rsp) throw Fault(Vec.SS, ext);
@@ -144,7 +159,7 @@ public sealed unsafe partial class X86Cpu
         int newCpl = (cs.Type & 4) != 0 ? _cpl : cs.Dpl;
         if (newCpl > _cpl) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
-        ulong oldFlags = Rflags, oldEsp = R(4), oldEip = Rip;
+        ulong oldFlags = PushedFlags(), oldEsp = R(4), oldEip = Rip;
         ushort oldSsSel = _seg[(int)Seg.Ss].Selector, oldCsSel = _seg[(int)Seg.Cs].Selector;
         var ss = _seg[(int)Seg.Ss];
         ulong esp = oldEsp;
@@ -158,7 +173,7 @@ public sealed unsafe partial class X86Cpu
         int w = gate32 ? 4 : 2;
         ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         ulong key = _accessKey;
-        _accessKey = newCpl == 3 ? 2UL : 1UL;
+        _accessKey = (key & ~3UL) | (newCpl == 3 ? 2UL : 1UL);
         try
         {
             void Put(ulong v)

@@ -40,6 +40,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     internal byte* PtrForWrite(ulong lin, int size)
     {
+        if (_bpData) CheckDataBreakpoints(lin, size, true);
         if ((lin & 0xFFF) > (ulong)(4096 - size))
         {
             // Probe both pages for write permission first, so the later Store cannot fault half way.
@@ -72,6 +73,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void LoadSlow(ulong lin, byte* dst, int size)
     {
+        if (_bpData) CheckDataBreakpoints(lin, size, false);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Read);
         if (first == size) { PhysRead(p0, dst, size); return; }
@@ -83,6 +85,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void StoreSlow(ulong lin, byte* src, int size)
     {
+        if (_bpData) CheckDataBreakpoints(lin, size, true);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Write);
         if (first == size) { PhysWrite(p0, src, size); return; }
@@ -116,14 +119,14 @@ public sealed unsafe partial class X86Cpu
     internal T LoadSystem<T>(ulong lin) where T : unmanaged
     {
         ulong k = _accessKey;
-        _accessKey = 1;
+        _accessKey = (k & ~3UL) | 1;
         try { return Load<T>(lin); } finally { _accessKey = k; }
     }
 
     internal void StoreSystem<T>(ulong lin, T value) where T : unmanaged
     {
         ulong k = _accessKey;
-        _accessKey = 1;
+        _accessKey = (k & ~3UL) | 1;
         try { Store(lin, value); } finally { _accessKey = k; }
     }
 }

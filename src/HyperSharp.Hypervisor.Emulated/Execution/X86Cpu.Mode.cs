@@ -12,8 +12,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Code size of CS: 16, 32 or 64 (decode mode).</summary>
     internal int _bitness;
     internal int _cpl;
-    /// <summary>1 for supervisor, 2 for user accesses: the low bits of every TLB tag.</summary>
-    internal ulong _accessKey;
+    /// <summary>The low 12 bits of every TLB tag: bits 0-1 = 1 for supervisor, 2 for user accesses; bits 2-11 =
+    /// the TLB generation, so a flush is one increment instead of clearing every entry.</summary>
+    internal ulong _accessKey = 1 << 2 | 1;
     /// <summary>Linear addresses wrap at 4 GiB outside 64-bit mode.</summary>
     internal ulong _linMask;
     /// <summary>Width of the stack pointer: SS.B outside 64-bit mode.</summary>
@@ -53,8 +54,7 @@ public sealed unsafe partial class X86Cpu
         // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
         // when CS still holds a real-mode selector, and every privilege change loads SS.
         _cpl = !_protected ? 0 : vm86 ? 3 : _seg[(int)Seg.Ss].Dpl;
-        ulong key = _cpl == 3 ? 2UL : 1UL;
-        if (key != _accessKey) _accessKey = key;
+        _accessKey = (_accessKey & ~3UL) | (_cpl == 3 ? 2UL : 1UL);
         _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;
         _stackMask = _bitness == 64 ? ulong.MaxValue : _seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         for (int i = 0; i < 6; i++)
@@ -82,14 +82,14 @@ public sealed unsafe partial class X86Cpu
         }
         _cr0 = v;
         UpdateMode();
-        FlushTlb(true);
+        FlushTlb();
     }
 
     internal void WriteCr3(ulong v)
     {
         if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
         _cr3 = v;
-        FlushTlb(false);
+        FlushTlb();
     }
 
     internal void WriteCr4(ulong v)
@@ -97,7 +97,7 @@ public sealed unsafe partial class X86Cpu
         if ((v & ~Cr4Supported) != 0) throw Fault(Vec.GP, 0);
         if (_longMode && (v & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
         _cr4 = v;
-        FlushTlb(true);
+        FlushTlb();
     }
 
     internal void WriteEfer(ulong v)
@@ -108,6 +108,6 @@ public sealed unsafe partial class X86Cpu
         if (_paging && ((v ^ _efer) & EferLME) != 0) throw Fault(Vec.GP, 0);
         _efer = v;
         UpdateMode();
-        FlushTlb(true);
+        FlushTlb();
     }
 }

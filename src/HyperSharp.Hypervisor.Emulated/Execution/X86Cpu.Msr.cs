@@ -55,9 +55,11 @@ public sealed unsafe partial class X86Cpu
             MsrKernelGsBase => _kernelGsBase,
             MsrTscAux => _tscAux,
             _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
+            0x17 => 0,   // IA32_PLATFORM_ID (read by microcode code)
+            0x8B => 0,   // IA32_BIOS_SIGN_ID: microcode revision 0
             _ => ulong.MaxValue,
         };
-        return value != ulong.MaxValue || msr is MsrTsc or MsrPat;
+        return value != ulong.MaxValue || msr is MsrTsc or MsrPat or 0x17 or 0x8B;
     }
 
     /// <summary>WRMSR semantics; false when the MSR does not exist or the value is invalid (#GP(0)).</summary>
@@ -87,6 +89,7 @@ public sealed unsafe partial class X86Cpu
             case MsrTscAux: _tscAux = v & 0xFFFFFFFF; return true;
         }
         if (IsMtrr(msr)) { _otherMsrs[msr] = v; return true; }
+        if (msr == 0x8B) return true; // writing 0 before CPUID + RDMSR is how the revision is read
         return false;
     }
 }

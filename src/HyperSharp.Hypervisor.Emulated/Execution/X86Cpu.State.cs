@@ -25,7 +25,7 @@ public sealed unsafe partial class X86Cpu
         s.Fpu = CloneFpu(_fpu);
         for (int i = 0; i < 16; i++) s.Fpu.Xmm[i] = Unsafe.As<Vector128<byte>, UInt128>(ref Xmm(i));
         s.Fpu.Mxcsr = _mxcsr;
-        lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; }
+        lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; s.NmiBlocked = _nmiBlocked; }
         s.InterruptShadow = _shadow;
         s.Halted = _halted;
         return s;
@@ -52,13 +52,13 @@ public sealed unsafe partial class X86Cpu
         _mxcsr = s.Fpu.Mxcsr;
         lock (_eventLock)
         {
-            _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending;
+            _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending; _nmiBlocked = s.NmiBlocked;
             RecomputeAttention();
         }
         _shadow = s.InterruptShadow;
         _halted = s.Halted;
         UpdateMode();
-        FlushTlb(true);
+        UpdateBreakpoints();
     }
 
     private static FpuState CloneFpu(FpuState f) => new()

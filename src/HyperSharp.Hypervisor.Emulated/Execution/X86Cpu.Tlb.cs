@@ -32,18 +32,24 @@ public sealed unsafe partial class X86Cpu
     private static ref TlbEntry Slot(TlbEntry[] tlb, ulong lin)
         => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tlb), (nint)((lin >> 12) & (TlbSize - 1)));
 
-    /// <summary>Drops all entries (or all but global ones, for a CR3 write), and the block lookup cache.</summary>
-    internal void FlushTlb(bool includingGlobal)
+    /// <summary>
+    /// Drops the TLBs and the block lookup cache by moving to the next generation (tags of older entries no
+    /// longer match): O(1), which matters because a guest kernel reloads CR3 on every context switch (and, with
+    /// page-table isolation, on every system call). Global pages are dropped as well: a TLB may always forget
+    /// an entry, and re-walking them is cheaper than sweeping every entry to keep them.
+    /// </summary>
+    internal void FlushTlb()
     {
-        bool keepGlobal = !includingGlobal && (_cr4 & Cr4PGE) != 0;
-        Clear(_tlbR, keepGlobal); Clear(_tlbW, keepGlobal); Clear(_tlbX, keepGlobal);
-        FlushBlockLookup();
-
-        static void Clear(TlbEntry[] tlb, bool keepGlobal)
+        ulong gen = ((_accessKey >> 2) & 0x3FF) + 1;
+        if (gen > 0x3FF)
         {
-            for (int i = 0; i < tlb.Length; i++)
-                if (!keepGlobal || !tlb[i].Global) tlb[i].Tag = 0;
+            // Generation counter wrapped: really clear, so no entry from 1024 flushes ago can match again.
+            Array.Clear(_tlbR); Array.Clear(_tlbW); Array.Clear(_tlbX);
+            Array.Clear(_lookup);
+            gen = 1;
         }
+        _accessKey = (gen << 2) | (_accessKey & 3);
+        _lookupGen++;
     }
 
     /// <summary>INVLPG: drops the page in every TLB regardless of global.</summary>
@@ -51,12 +57,12 @@ public sealed unsafe partial class X86Cpu
     {
         ulong page = lin & ~0xFFFUL;
         Drop(_tlbR, lin, page); Drop(_tlbW, lin, page); Drop(_tlbX, lin, page);
-        FlushBlockLookup();
+        _lookupGen++; // the block lookup is keyed by linear address: drop it all (INVLPG is rare)
 
         static void Drop(TlbEntry[] tlb, ulong lin, ulong page)
         {
             ref var e = ref Slot(tlb, lin);
-            if ((e.Tag & ~3UL) == page) e.Tag = 0;
+            if ((e.Tag & ~0xFFFUL) == page) e.Tag = 0;
         }
     }
 
@@ -64,6 +70,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong ppn = phys >> 12;
         if (ppn >= _mem.PageCount) return; // MMIO: never cached
+        if (_bpData && tlb != _tlbX && PageHasDataBreakpoint(lin)) return; // every access must reach the check
         ref var e = ref Slot(tlb, lin);
         e.Tag = (lin & ~0xFFFUL) | _accessKey;
         e.Addend = (nint)(_mem.Ram + (phys & ~0xFFFUL)) - (nint)(lin & ~0xFFFUL);

@@ -113,7 +113,7 @@ public sealed unsafe partial class X86Cpu
         _mxcsr = 0x1F80;
         _halted = false; _shadow = false; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
-        FlushTlb(true);
+        UpdateBreakpoints(); // (also flushes the TLBs)
     }
 
     // ---- the run loop ----
@@ -157,7 +157,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((_rflags & Rf.TF) != 0) StepWithTrap();
+                if ((_rflags & Rf.TF) != 0 || _bpActive) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -201,7 +201,7 @@ public sealed unsafe partial class X86Cpu
                     d = ref Unsafe.Add(ref d, 1);
                 }
                 Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || InstructionCount + n >= limit) return;
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || _bpActive || InstructionCount + n >= limit) return;
             }
         }
         catch (GuestFault)
@@ -225,9 +225,24 @@ public sealed unsafe partial class X86Cpu
         if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
         ref DecodedInstruction d = ref b.Instructions[0];
         if (!b.Valid) return; // invalidated meanwhile: look up again
+        if (_bpActive)
+        {
+            int hit = ExecuteBreakpointAt((SegBase((int)Seg.Cs) + Rip) & _linMask);
+            if (hit >= 0)
+            {
+                // Instruction breakpoint: a fault, delivered before the instruction runs.
+                _dr[6] = (_dr[6] & ~0xFUL) | (1UL << hit);
+                Deliver(Vec.DB, 0, false, EventKind.Exception);
+                return;
+            }
+        }
+        bool tf = (_rflags & Rf.TF) != 0, rf = (_rflags & Rf.RF) != 0;
+        _bpPending = 0;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
-        _dr[6] |= 0x4000;
+        if (rf) _rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
+        if (!tf && _bpPending == 0) return;
+        _dr[6] = (_dr[6] & ~0xFUL) | _bpPending | (tf ? 0x4000UL : 0);
         Deliver(Vec.DB, 0, false, EventKind.Exception);
     }
 

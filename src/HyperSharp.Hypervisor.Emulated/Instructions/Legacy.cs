@@ -181,7 +181,6 @@ public sealed unsafe partial class X86Cpu
 
     internal static Flow TranslateLegacy(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
-        int stackBytes = Math.Abs(ins.StackPointerIncrement);
         switch (ins.Mnemonic)
         {
             case Mnemonic.Enter:
@@ -216,7 +215,6 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Verr: d.Cond = 2; d.Exec = &SegQuery; return Flow.Continue;
             case Mnemonic.Verw: d.Cond = 3; d.Exec = &SegQuery; return Flow.Continue;
         }
-        _ = stackBytes;
         return Flow.Unsupported;
     }
 }

@@ -147,7 +147,7 @@ public sealed unsafe partial class X86Cpu
                 c.EnterMmx();
                 bool trunc = d.Cond is 3 or 5;
                 double a = d.Cond >= 4 ? s.AsDouble()[0] : s.AsSingle()[0], b = d.Cond >= 4 ? s.AsDouble()[1] : s.AsSingle()[1];
-                if (!trunc) { a = Math.Round(a, MidpointRounding.ToEven); b = Math.Round(b, MidpointRounding.ToEven); }
+                if (!trunc) { a = c.RoundMxcsr(a); b = c.RoundMxcsr(b); }
                 c.SetMm(d.Reg, (uint)SseOps.Trunc32(a) | ((ulong)(uint)SseOps.Trunc32(b) << 32));
                 return 0;
             }

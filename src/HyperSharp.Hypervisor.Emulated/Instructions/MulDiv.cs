@@ -56,6 +56,8 @@ public sealed unsafe partial class X86Cpu
                 }
                 else n = (Int128)(((UInt128)accHi << 64) | acc);
                 Int128 dv = (long)TS.SignExtend(src);
+                // Int128.MinValue / -1 would throw in .NET: it is a quotient overflow (#DE) for the guest.
+                if (dv == -1 && n == Int128.MinValue) throw c.Fault(Vec.DE);
                 Int128 q = n / dv, r = n % dv;
                 Int128 min = -((Int128)1 << (bits - 1)), max = ((Int128)1 << (bits - 1)) - 1;
                 if (q < min || q > max) throw c.Fault(Vec.DE);

@@ -111,7 +111,7 @@ public sealed unsafe partial class X86Cpu
         c.CheckSse();
         V s = IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
         double v = (d.Cond & 1) != 0 ? s.AsDouble()[0] : s.AsSingle()[0];
-        if ((d.Cond & 2) == 0) v = Math.Round(v, MidpointRounding.ToEven);
+        if ((d.Cond & 2) == 0) v = c.RoundMxcsr(v);
         if (d.OpSize == 8) c.R(d.Reg) = (ulong)SseOps.Trunc64(v);
         else c.R(d.Reg) = (uint)SseOps.Trunc32(v);
         return 0;
@@ -138,6 +138,27 @@ public sealed unsafe partial class X86Cpu
         uint v = c.Load<uint>(lin);
         if ((v & ~MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
         c._mxcsr = v;
+        return 0;
+    }
+
+    /// <summary>Rounds to an integral value with MXCSR.RC (conversions honour it; arithmetic rounds to nearest).</summary>
+    internal double RoundMxcsr(double v) => ((_mxcsr >> 13) & 3) switch
+    {
+        0 => Math.Round(v, MidpointRounding.ToEven),
+        1 => Math.Floor(v),
+        2 => Math.Ceiling(v),
+        _ => Math.Truncate(v),
+    };
+
+    /// <summary>CVTPS2DQ (Cond 0) / CVTPD2DQ (1) with MXCSR rounding.</summary>
+    internal static int CvtPackedToInt(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.CheckSse();
+        V s = c.SseSource(ref d);
+        int R(double x) => SseOps.Trunc32(c.RoundMxcsr(x));
+        c.Xmm(d.Reg) = d.Cond == 0
+            ? Vector128.Create(R(s.AsSingle()[0]), R(s.AsSingle()[1]), R(s.AsSingle()[2]), R(s.AsSingle()[3])).AsByte()
+            : Vector128.Create(R(s.AsDouble()[0]), R(s.AsDouble()[1]), 0, 0).AsByte();
         return 0;
     }
 
@@ -226,6 +247,11 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = (byte)((ins.Mnemonic is Mnemonic.Cvtsd2si or Mnemonic.Cvttsd2si ? 1 : 0) | (ins.Mnemonic is Mnemonic.Cvttss2si or Mnemonic.Cvttsd2si ? 2 : 0));
                 d.OpSize = (byte)ins.Op0Register.GetSize();
                 d.Exec = &CvtFpToInt; return Flow.Continue;
+            case Mnemonic.Cvtps2dq: case Mnemonic.Cvtpd2dq:
+                if (ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM()) break;
+                d.Cond = (byte)(ins.Mnemonic == Mnemonic.Cvtps2dq ? 0 : 1);
+                if (mem1) d.Flags |= InstrFlags.Aligned;
+                d.Exec = &CvtPackedToInt; return Flow.Continue;
             case Mnemonic.Comiss: case Mnemonic.Ucomiss: d.Cond = 0; d.Exec = &Comis; return Flow.Continue;
             case Mnemonic.Comisd: case Mnemonic.Ucomisd: d.Cond = 1; d.Exec = &Comis; return Flow.Continue;
             case Mnemonic.Movnti:

@@ -15,9 +15,13 @@ public sealed unsafe partial class X86Cpu
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
         long step = (c._rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
         ref ulong rsi = ref c.R(6), rdi = ref c.R(7), rcx = ref c.R(1);
+        uint iterations = 0;
         while (true)
         {
             if (rep && (rcx & m) == 0) break;
+            // A long REP yields to pending events every 1024 elements, as hardware takes interrupts between
+            // iterations: RIP stays on the instruction, which resumes with the registers as they are.
+            if (rep && (++iterations & 1023) == 0 && c._attention != 0) return 1;
             switch (d.Cond)
             {
                 case 0: TS.Store(c, c.Lin((int)Seg.Es, rdi & m), TS.Load(c, c.Lin(d.Seg, rsi & m))); Adv(ref rsi); Adv(ref rdi); break;

@@ -95,12 +95,16 @@ public sealed unsafe partial class X86Cpu
     {
         c.RequireCpl0();
         int n = d.Cond == 0 ? d.Rm : d.Reg;
+        if (n > 7) throw c.Fault(Vec.UD); // DR8-15 do not exist
         if (n is 4 or 5) { if ((c._cr4 & Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
         if (d.Cond == 0) { c.R(d.Reg) = c._dr[n]; return 0; }
         ulong v = c.R(d.Rm);
         if ((n == 6 || n == 7) && (v >> 32) != 0) throw c.Fault(Vec.GP, 0);
         c._dr[n] = n == 6 ? v | 0xFFFF0FF0 : n == 7 ? (v | 0x400) & ~0x2000UL : v;
-        return 0;
+        if (n == 6) return 0;
+        c.UpdateBreakpoints();
+        Next(c, ref d);
+        return 1; // breakpoints may now apply from the next instruction on: leave the block
     }
 
     /// <summary>MOV Sreg, r/m (Cond 1) or MOV r/m, Sreg (Cond 0).</summary>
@@ -225,7 +229,7 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Wrmsr: d.Exec = &Wrmsr; return Flow.EndBlock;
             case Mnemonic.Mov when ins.Op0Register.IsCR(): d.Cond = 1; d.Exec = &MovCr; return Flow.EndBlock;
             case Mnemonic.Mov when ins.Op1Register.IsCR(): d.Cond = 0; d.Exec = &MovCr; return Flow.Continue;
-            case Mnemonic.Mov when ins.Op0Register.IsDR(): d.Cond = 1; d.Exec = &MovDr; return Flow.Continue;
+            case Mnemonic.Mov when ins.Op0Register.IsDR(): d.Cond = 1; d.Exec = &MovDr; return Flow.EndBlock;
             case Mnemonic.Mov when ins.Op1Register.IsDR(): d.Cond = 0; d.Exec = &MovDr; return Flow.Continue;
             case Mnemonic.Mov when ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister():
                 d.Cond = 1; d.Exec = &MovSreg; return Flow.EndBlock;

@@ -52,7 +52,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>INT n (Cond 0), INT3 (1), INTO (2): traps, so the pushed RIP is the next instruction;
+    /// <summary>INT n (Cond 0), INT3 (1), INTO (2), INT1 (3): traps, so the pushed RIP is the next instruction;
     /// if delivery itself faults, RIP is put back so the fault reports the INT instruction.</summary>
     internal static int SoftInt(X86Cpu c, ref DecodedInstruction d)
     {
@@ -61,8 +61,9 @@ public sealed unsafe partial class X86Cpu
         c.Rip = rip + d.Len;
         try
         {
-            c.SoftwareInterrupt(d.Cond switch { 0 => (int)(byte)d.Imm, 1 => Vec.BP, _ => Vec.OF },
-                d.Cond == 0 ? EventKind.Software : EventKind.SoftwareException);
+            // INT1 (ICEBP) is a #DB trap without the gate DPL check, like a hardware exception.
+            c.SoftwareInterrupt(d.Cond switch { 0 => (int)(byte)d.Imm, 1 => Vec.BP, 3 => Vec.DB, _ => Vec.OF },
+                d.Cond switch { 0 => EventKind.Software, 3 => EventKind.Exception, _ => EventKind.SoftwareException });
         }
         catch (GuestFault) { c.Rip = rip; throw; }
         return 1;
@@ -102,8 +103,9 @@ public sealed unsafe partial class X86Cpu
             ss2 = c.LoadStackDescriptor(ssSel, rpl);
         }
         if (cs2.Long && (ulong)(((long)newRip << 16) >> 16) != newRip) throw c.Fault(Vec.GP, 0);
-        // All checks done: commit.
+        // All checks done: commit. (IRET may set RF, so a #DB handler can resume past an instruction breakpoint.)
         c.WriteFlagsFromGuest(newFlags, TS.Mask);
+        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c._rflags |= Rf.RF;
         cs2.Selector = csSel;
         c._seg[(int)Seg.Cs] = cs2;
         if (popStack)
@@ -112,7 +114,7 @@ public sealed unsafe partial class X86Cpu
             c.R(4) = newRsp;
         }
         else c.AdjustSp(3 * w);
-        c.Rip = cs2.Long ? newRip : newRip & TS.Mask;
+        c.Rip = cs2.Long && c._longMode ? newRip : newRip & TS.Mask & 0xFFFFFFFF;
         c.UpdateMode();
         if (rpl > 0) c.NullifyInaccessibleSegments();
         return 1;
@@ -129,6 +131,7 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Int: d.Cond = 0; d.Exec = &SoftInt; return Flow.EndBlock;
             case Mnemonic.Int3: d.Cond = 1; d.Exec = &SoftInt; return Flow.EndBlock;
             case Mnemonic.Into: d.Cond = 2; d.Exec = &SoftInt; return Flow.EndBlock;
+            case Mnemonic.Int1: d.Cond = 3; d.Exec = &SoftInt; return Flow.EndBlock;
             case Mnemonic.Iret: d.Exec = &Iret<S16>; return Flow.EndBlock;
             case Mnemonic.Iretd: d.Exec = &Iret<S32>; return Flow.EndBlock;
             case Mnemonic.Iretq: d.Exec = &Iret<S64>; return Flow.EndBlock;

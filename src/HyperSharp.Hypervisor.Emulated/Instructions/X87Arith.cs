@@ -218,10 +218,10 @@ public sealed unsafe partial class X86Cpu
             case 13:
             {
                 // Both registers are checked for underflow whatever the condition.
-                var st0 = c.St(0, ref exc); var sti = c.St(d.Rm, ref exc);
+                c.St(0, ref exc);
+                var sti = c.St(d.Rm, ref exc);
                 if (c._fpStackFault) c.SetSt(0, Float80.Indefinite);
                 else if (c.Cond((int)d.Imm)) c.SetSt(0, sti);
-                _ = st0;
                 break;
             }
             default: c.Transcendental(d.Cond, ref exc); break;

@@ -51,6 +51,8 @@ public sealed class CpuState
     /// <summary>Pending external interrupt vector, or -1.</summary>
     public int PendingInterrupt { get; set; } = -1;
     public bool NmiPending { get; set; }
+    /// <summary>An NMI handler is running (NMIs are held until its IRET).</summary>
+    public bool NmiBlocked { get; set; }
     /// <summary>True for one instruction after STI / MOV SS: interrupts are held off.</summary>
     public bool InterruptShadow { get; set; }
     public bool Halted { get; set; }

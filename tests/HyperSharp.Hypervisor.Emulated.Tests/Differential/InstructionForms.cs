@@ -124,12 +124,6 @@ internal static class InstructionForms
     // GPRs the harness lets the instruction use: not RSP (stack), RBP (memory base), RDI (harness block).
     private static readonly int[] UsableGprs = { 0, 1, 2, 3, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
 
-    private static Register Gpr(int size, Random rng, bool opcodeForm)
-    {
-        _ = opcodeForm;
-        return GprOf(size, rng);
-    }
-
     private static Register GprOf(int size, Random rng)
     {
         int n = UsableGprs[rng.Next(UsableGprs.Length)];
@@ -156,7 +150,7 @@ internal static class InstructionForms
                 case OpCodeOperandKind.r8_or_mem: case OpCodeOperandKind.r16_or_mem:
                 case OpCodeOperandKind.r32_or_mem: case OpCodeOperandKind.r64_or_mem:
                     if (rng.Next(3) == 0) SetMem(ref ins, i, rng, false);
-                    else Reg(ref ins, i, Gpr(SizeOf(k), rng, false));
+                    else Reg(ref ins, i, GprOf(SizeOf(k), rng));
                     break;
                 case OpCodeOperandKind.mem:
                     SetMem(ref ins, i, rng, true); break;
@@ -171,10 +165,10 @@ internal static class InstructionForms
                     SetMem(ref ins, i, rng, true); break;
                 case OpCodeOperandKind.xmm_or_mem: case OpCodeOperandKind.xmm_reg: case OpCodeOperandKind.xmm_rm:
                     Reg(ref ins, i, Register.XMM0 + rng.Next(8)); break;
-                case OpCodeOperandKind.r8_reg: case OpCodeOperandKind.r8_opcode: Reg(ref ins, i, Gpr(1, rng, true)); break;
-                case OpCodeOperandKind.r16_reg: case OpCodeOperandKind.r16_opcode: Reg(ref ins, i, Gpr(2, rng, true)); break;
-                case OpCodeOperandKind.r32_reg: case OpCodeOperandKind.r32_opcode: Reg(ref ins, i, Gpr(4, rng, true)); break;
-                case OpCodeOperandKind.r64_reg: case OpCodeOperandKind.r64_opcode: Reg(ref ins, i, Gpr(8, rng, true)); break;
+                case OpCodeOperandKind.r8_reg: case OpCodeOperandKind.r8_opcode: Reg(ref ins, i, GprOf(1, rng)); break;
+                case OpCodeOperandKind.r16_reg: case OpCodeOperandKind.r16_opcode: Reg(ref ins, i, GprOf(2, rng)); break;
+                case OpCodeOperandKind.r32_reg: case OpCodeOperandKind.r32_opcode: Reg(ref ins, i, GprOf(4, rng)); break;
+                case OpCodeOperandKind.r64_reg: case OpCodeOperandKind.r64_opcode: Reg(ref ins, i, GprOf(8, rng)); break;
                 case OpCodeOperandKind.al: Reg(ref ins, i, Register.AL); break;
                 case OpCodeOperandKind.ax: Reg(ref ins, i, Register.AX); break;
                 case OpCodeOperandKind.eax: Reg(ref ins, i, Register.EAX); break;
