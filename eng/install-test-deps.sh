@@ -6,6 +6,7 @@ command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)   # qemu-img/qemu-io: 
 command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)      # iasl: disassembles our ACPI tables
 command -v cpio >/dev/null 2>&1 || need+=(cpio)              # the guest kit's initramfs
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)            # the peer for host-side kernel decompression
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)    # ext4 filesystems for guests, read back with debugfs
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}" >&2

@@ -36,6 +36,9 @@ public sealed class VirtualMachine : IDisposable
     }
 
     public IPartition Partition { get; }
+
+    /// <summary>The attached disks, in --disk order (Resize-VHD on a running VM goes through these).</summary>
+    public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
     public IoBus<IPortIoDevice> Ports { get; }
@@ -154,8 +157,12 @@ public sealed class VirtualMachine : IDisposable
         VmStateFile.Write(path, state, Memory);
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         foreach (var vp in _processors) vp.Dispose();
         for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
         Partition.Dispose();

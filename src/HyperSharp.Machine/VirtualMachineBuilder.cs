@@ -74,7 +74,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             }
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
-            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices);
+            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices) { Disks = _disks };
             return _vm;
         }
         catch
@@ -125,6 +125,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private ulong _nextBar = MachineLayout.LowRamLimit;
 
+    private readonly List<IVirtualDisk> _disks = [];
+
     private void AttachDisks()
     {
         var msi = new PartitionMsiSink(_partition);
@@ -132,6 +134,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         {
             var disk = VirtualDisk.Open(attachment.Path, new DiskOpenOptions { ReadOnly = attachment.ReadOnly });
             _owned.Add(disk);
+            _disks.Add(disk);
             var device = new VirtioBlockDevice($"vd{(char)('a' + index)}", disk, _ram, queueCount: Math.Min(config.Processors, 4));
             _owned.Add(device);
             int slot = _pci.FreeSlot();

@@ -116,7 +116,12 @@ internal sealed unsafe class EmulatedPartition : IPartition
 
     public void Dispose()
     {
-        lock (_lock) foreach (var vp in _processors) vp.Dispose();
-        Memory?.Dispose();
+        lock (_lock)
+        {
+            foreach (var vp in _processors) vp.Dispose();
+            _processors.Clear();
+            Memory?.Dispose();
+            Memory = null;
+        }
     }
 }

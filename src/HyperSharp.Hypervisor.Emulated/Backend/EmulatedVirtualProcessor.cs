@@ -73,6 +73,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     /// <summary>Hands an exit to Run's caller and waits for the next Run (processor thread).</summary>
     private void Exit(ExitKind kind, ulong address = 0, int size = 0, bool write = false, string? detail = null)
     {
+        if (_disposed) return; // shutting down: nobody will call Run again, so finish without handing over
         (_exitKind, _exitAddress, _exitSize, _exitWrite, _exitDetail) = (kind, address, size, write, detail);
         _exitReady.Release();
         _resume.Wait();
@@ -180,9 +181,13 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
 
     public void Dispose()
     {
+        if (_disposed) return;
         _disposed = true;
         _cpu.RequestStop();
         _wake.Set();
         _resume.Release();
+        // The processor thread must be gone before the partition frees the memory it executes from.
+        if (_thread is not null && _thread != Thread.CurrentThread && !_thread.Join(TimeSpan.FromSeconds(10)))
+            throw new HypervisorException($"emulated vCPU {Id} did not stop within 10 s");
     }
 }
