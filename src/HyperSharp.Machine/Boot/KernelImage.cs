@@ -11,13 +11,17 @@ public sealed record KernelSegment(ulong PhysicalAddress, byte[] Data, ulong Mem
 /// </summary>
 public sealed record KernelImage(IReadOnlyList<KernelSegment> Segments, ulong EntryPoint, byte[]? SetupHeader, KernelCompression Compression, ushort BootProtocol)
 {
-    /// <summary>Reads a bzImage as distributions ship it (decompressing its payload) or an ELF vmlinux.</summary>
+    /// <summary>
+    /// Reads a bzImage as distributions ship it (decompressing its payload) or an ELF vmlinux. The
+    /// decompressed kernel is kept in a cache keyed by the file's hash, because xz decompression of a
+    /// distribution kernel costs about two seconds of every boot.
+    /// </summary>
     public static KernelImage Read(string path)
     {
         byte[] file;
         try { file = File.ReadAllBytes(path); }
         catch (IOException e) { throw new KernelImageException($"{path}: cannot read the kernel: {e.Message}"); }
-        try { return Parse(file); }
+        try { return DecompressedKernelCache.Load(file, Parse); }
         catch (KernelImageException e) { throw new KernelImageException($"{path}: {e.Message}"); }
     }
 
@@ -27,7 +31,17 @@ public sealed record KernelImage(IReadOnlyList<KernelSegment> Segments, ulong En
         return ReadBzImage(file);
     }
 
-    private static KernelImage ReadBzImage(byte[] file)
+    /// <summary>The setup header and the decompressed vmlinux of a bzImage (null for an ELF file).</summary>
+    internal static (byte[] SetupHeader, byte[] Vmlinux, KernelCompression Method, ushort Protocol)? Unpack(byte[] file)
+    {
+        if (file.Length >= 4 && file.AsSpan(0, 4).SequenceEqual(Elf64Kernel.ElfMagic)) return null;
+        var image = ReadBzImage(file, out byte[] vmlinux);
+        return (image.SetupHeader!, vmlinux, image.Compression, image.BootProtocol);
+    }
+
+    private static KernelImage ReadBzImage(byte[] file) => ReadBzImage(file, out _);
+
+    private static KernelImage ReadBzImage(byte[] file, out byte[] vmlinux)
     {
         if (file.Length < 0x270 || BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(0x202)) != 0x53726448) // "HdrS"
             throw new KernelImageException("not a bzImage (no 'HdrS' setup header at 0x202) and not an ELF vmlinux");
@@ -45,7 +59,7 @@ public sealed record KernelImage(IReadOnlyList<KernelSegment> Segments, ulong En
             throw new KernelImageException($"the payload at 0x{start:X} of {payloadLength} bytes lies outside the {file.Length}-byte file");
         var payload = file.AsSpan((int)start, (int)payloadLength);
         var method = KernelDecompressor.Detect(payload);
-        byte[] vmlinux = method == KernelCompression.None ? payload.ToArray() : KernelDecompressor.Decompress(payload, method);
+        vmlinux = method == KernelCompression.None ? payload.ToArray() : KernelDecompressor.Decompress(payload, method);
         int headerEnd = 0x202 + file[0x201];
         var setupHeader = file.AsSpan(0x1F1, headerEnd - 0x1F1).ToArray();
         return Elf64Kernel.Load(vmlinux, setupHeader, method, version);
