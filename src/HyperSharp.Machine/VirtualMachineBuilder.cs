@@ -67,6 +67,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachChipset();
             AttachPci();
             AttachDisks();
+            AttachEntropy();
             if (_restore is null)
             {
                 AttachAcpi();
@@ -143,6 +144,16 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             _pci.Add(slot, pci);
             _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
         }
+    }
+
+    private void AttachEntropy()
+    {
+        var rng = new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram);
+        int slot = _pci.FreeSlot();
+        var pci = new VirtioPciDevice(rng, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
+        AssignBars(pci);
+        _pci.Add(slot, pci);
+        _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
     }
 
     /// <summary>What firmware does before the OS: place each BAR in the 32-bit window and enable decoding.</summary>

@@ -20,6 +20,8 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
         if mount -t ext4 /dev/vda /mnt; then
           echo "hello from the guest, $(grep -c ^processor /proc/cpuinfo) cpus" > /mnt/hello.txt
           sync; umount /mnt; echo TEST-WROTE-FILE
+          echo "TEST-RNG $(cat /sys/devices/virtual/misc/hw_random/rng_current)"
+          head -c 16 /dev/hwrng | od -An -tx1 | tr -d ' \n' | sed 's/^/TEST-HWRNG /'; echo
         else
           echo TEST-MOUNT-FAILED
         fi
@@ -75,6 +77,8 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
             Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
             Assert.Contains($"HYPERSHARP-INIT-READY cpus={cpus}", log);
             Assert.Contains("TEST-WROTE-FILE", log);
+            Assert.Contains("TEST-RNG virtio_rng", log);                          // the guest uses our entropy device
+            Assert.Matches("TEST-HWRNG [0-9a-f]{32}", log);
             if (resize)
             {
                 Assert.Contains("TEST-SIZE 131072", log);
