@@ -11,7 +11,16 @@ kit="$(bash "$root/eng/guest/build-kit.sh")"
 "$root/hyper" --help >/dev/null # build once, outside the timings
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)" >&2; exit 2; }
 
-# Seconds until the marker shows in the command's output; the command is killed by its own PID afterwards.
+# VMM overhead in MiB: the process's resident memory minus the guest RAM it has touched (the
+# resident part of the largest mapping, which is guest RAM for both VMMs).
+overhead_mib() {
+  perl -ne 'if (/^([0-9a-f]+)-([0-9a-f]+) /) { $size = hex($2) - hex($1); next }
+            if (/^Rss:\s+(\d+)/) { $total += $1; if ($size > $biggest) { $biggest = $size; $guest = $1 } }
+            END { printf "%.0f", ($total - $guest) / 1024 }' "/proc/$1/smaps"
+}
+
+# Seconds until the marker shows in the command's output (and the VMM's memory overhead then);
+# the command is killed by its own PID afterwards.
 time_to_init() {
   local start end pid out
   out="$(mktemp)"
@@ -23,19 +32,25 @@ time_to_init() {
     sleep 0.02
   done
   end=$(date +%s.%N)
+  echo "$(overhead_mib "$pid")" >> "$overheads"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   rm -f "$out"
   echo "$end - $start" | bc
 }
 
 cmdline="console=ttyS0"
-ours=(); qemu=()
+ours=(); qemu=(); ours_mem=(); qemu_mem=()
+overheads="$(mktemp)"
 for i in $(seq "$runs"); do
+  : > "$overheads"
   ours+=("$(time_to_init "$root/hyper" vm run --backend emulated --kernel "$kit/vmlinuz" --initrd "$kit/initrd.img" --memory 256MB --cmdline "$cmdline hs.shell")")
   qemu+=("$(time_to_init qemu-system-x86_64 -accel tcg -M q35 -cpu qemu64 -m 256 -nodefaults -nographic -serial stdio -no-reboot \
     -kernel "$kit/vmlinuz" -initrd "$kit/initrd.img" -append "$cmdline hs.shell")")
+  ours_mem+=("$(sed -n 1p "$overheads")"); qemu_mem+=("$(sed -n 2p "$overheads")")
 done
+rm -f "$overheads"
 best() { printf '%s\n' "$@" | sort -n | head -1; }
 o=$(best "${ours[@]}"); q=$(best "${qemu[@]}")
-printf '\n| boot to /init (best of %s) | seconds |\n|---|---:|\n| HyperSharp, Emulated backend | %.2f |\n| QEMU TCG (%s) | %.2f |\n| ours / QEMU (time ratio, lower is better) | %.2f |\n' \
-  "$runs" "$o" "$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$q" "$(echo "$o / $q" | bc -l)"
+om=$(best "${ours_mem[@]}"); qm=$(best "${qemu_mem[@]}")
+printf '\n| boot to /init (best of %s) | seconds | VMM memory overhead at /init (RSS minus guest RAM touched) |\n|---|---:|---:|\n| HyperSharp, Emulated backend | %.2f | %s MiB |\n| QEMU TCG (%s) | %.2f | %s MiB |\n| ours / QEMU | %.2f | %.2f |\n' \
+  "$runs" "$o" "$om" "$(qemu-system-x86_64 --version | head -1 | awk '{print $4}')" "$q" "$qm" "$(echo "$o / $q" | bc -l)" "$(echo "$om / $qm" | bc -l)"

@@ -76,6 +76,11 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices) { Disks = _disks };
+            _boot = null!;
+            // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
+            // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect();
             return _vm;
         }
         catch
