@@ -110,9 +110,25 @@ internal sealed unsafe class EmulatedPartition : IPartition
         memory.NotifyWritten(guestAddress, Math.Min(length, memory.Length - guestAddress));
     }
 
-    public byte[] SavePlatformState() => []; // local APIC pages travel in each processor's record; the rest is next
+    /// <summary>I/O APIC, PICs and PIT as JSON (local APICs travel in each processor's record).</summary>
+    public byte[] SavePlatformState()
+    {
+        var (pit, gate2) = Platform.Pit.SaveState();
+        var state = new SoftwarePlatformState(1, Platform.IoApic.SaveState(), Platform.Pic.SaveState(), pit, gate2);
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(state);
+    }
 
-    public void RestorePlatformState(byte[] state) { }
+    public void RestorePlatformState(byte[] state)
+    {
+        if (state.Length == 0) return;
+        SoftwarePlatformState? s;
+        try { s = System.Text.Json.JsonSerializer.Deserialize<SoftwarePlatformState>(state); }
+        catch (System.Text.Json.JsonException e) { throw new HypervisorException($"Saved platform state is not the Emulated backend's: {e.Message}"); }
+        if (s is null || s.Version != 1) throw new HypervisorException($"Saved platform state has version {s?.Version}; this build reads version 1.");
+        Platform.IoApic.RestoreState(s.IoApic);
+        Platform.Pic.RestoreState(s.Pics);
+        Platform.Pit.RestoreState(s.Pit, s.Gate2);
+    }
 
     public void Dispose()
     {

@@ -67,7 +67,8 @@ internal sealed partial class EmulatedVirtualProcessor
     public VirtualProcessorState GetState()
     {
         ParkAtBoundary();
-        return EmulatedStateMapping.ToRecord(_cpu.GetState(), _runState, []);
+        byte[] apic = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_apic.SaveState());
+        return EmulatedStateMapping.ToRecord(_cpu.GetState(), _runState, apic);
     }
 
     public void SetState(VirtualProcessorState state)
@@ -75,6 +76,16 @@ internal sealed partial class EmulatedVirtualProcessor
         ParkAtBoundary();
         _cpu.SetState(EmulatedStateMapping.FromRecord(state));
         _runState = state.RunState == ProcessorRunState.Halted ? ProcessorRunState.Runnable : state.RunState;
+        // A local APIC saved by this backend comes back as it was; another backend's register page is not ours to read.
+        if (state.LocalApic.Length > 0 && state.LocalApic[0] == (byte)'{')
+        {
+            try
+            {
+                if (System.Text.Json.JsonSerializer.Deserialize<HyperSharp.Hypervisor.Platform.LocalApicState>(state.LocalApic) is { } apic) _apic.RestoreState(apic);
+            }
+            catch (System.Text.Json.JsonException e) { throw new HypervisorException($"vCPU {Id}: saved local APIC state is damaged: {e.Message}"); }
+        }
+        UpdateInterruptLine();
     }
 
     /// <summary>
@@ -88,7 +99,7 @@ internal sealed partial class EmulatedVirtualProcessor
         _parkRequested = true;
         _cpu.RequestStop();
         _wake.Set();
-        _resume.Release();
+        _resume.Signal();
         _exitReady.Wait();
         _parkRequested = false;
         _stopRequested = false;

@@ -20,7 +20,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     private readonly X86Cpu _cpu;
     private readonly LocalApic _apic;
     private readonly AutoResetEvent _wake = new(false);
-    private readonly SemaphoreSlim _exitReady = new(0), _resume = new(0);
+    private readonly Handoff _exitReady = new(), _resume = new();
     private readonly byte[] _exitData = new byte[64];
     private Thread? _thread;
     private volatile bool _disposed, _stopRequested, _parkRequested;
@@ -53,7 +53,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
             _thread = new Thread(ProcessorLoop) { IsBackground = true, Name = $"emulated-vcpu{Id}" };
             _thread.Start();
         }
-        else _resume.Release(); // the previous exit is answered (read data is in _exitData)
+        else _resume.Signal(); // the previous exit is answered (read data is in _exitData)
         _exitReady.Wait();
         return new VirtualProcessorExit
         {
@@ -75,7 +75,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     {
         if (_disposed) return; // shutting down: nobody will call Run again, so finish without handing over
         (_exitKind, _exitAddress, _exitSize, _exitWrite, _exitDetail) = (kind, address, size, write, detail);
-        _exitReady.Release();
+        _exitReady.Signal();
         _resume.Wait();
     }
 
@@ -185,7 +185,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
         _disposed = true;
         _cpu.RequestStop();
         _wake.Set();
-        _resume.Release();
+        _resume.Signal();
         // The processor thread must be gone before the partition frees the memory it executes from.
         if (_thread is not null && _thread != Thread.CurrentThread && !_thread.Join(TimeSpan.FromSeconds(10)))
             throw new HypervisorException($"emulated vCPU {Id} did not stop within 10 s");

@@ -106,5 +106,15 @@ public sealed class IoApic
         if (deliver is ApicMessage m) _bus.Send(m);
     }
 
-    public ulong[] SaveRedirection() { lock (_lock) return (ulong[])_redirection.Clone(); }
+    public IoApicState SaveState() { lock (_lock) return new IoApicState((ulong[])_redirection.Clone(), (bool[])_lines.Clone(), _select, _id); }
+
+    public void RestoreState(IoApicState s)
+    {
+        lock (_lock)
+        {
+            s.Redirection.AsSpan(0, Math.Min(Pins, s.Redirection.Length)).CopyTo(_redirection);
+            s.Lines.AsSpan(0, Math.Min(Pins, s.Lines.Length)).CopyTo(_lines);
+            (_select, _id) = (s.Select, s.Id);
+        }
+    }
 }

@@ -63,6 +63,25 @@ public sealed class Pic8259
     /// <summary>True when the master's INT output is asserted.</summary>
     public bool InterruptPending { get { lock (_lock) return Pending(_master) >= 0; } }
 
+    public PicChipState[] SaveState()
+    {
+        lock (_lock) return [Save(_master), Save(_slave)];
+        static PicChipState Save(Chip c) => new(c.Irr, c.Isr, c.Imr, c.VectorBase, c.Elcr, c.Lines, c.InitStep, c.Icw4Needed, c.ReadIsr, c.AutoEoi);
+    }
+
+    public void RestoreState(PicChipState[] s)
+    {
+        lock (_lock)
+        {
+            if (s.Length != 2) throw new ArgumentException("saved PIC state needs two chips");
+            Restore(_master, s[0]);
+            Restore(_slave, s[1]);
+        }
+        static void Restore(Chip c, PicChipState x) =>
+            (c.Irr, c.Isr, c.Imr, c.VectorBase, c.Elcr, c.Lines, c.InitStep, c.Icw4Needed, c.ReadIsr, c.AutoEoi) =
+            (x.Irr, x.Isr, x.Imr, x.VectorBase, x.Elcr, x.Lines, x.InitStep, x.Icw4Needed, x.ReadIsr, x.AutoEoi);
+    }
+
     /// <summary>The INTA cycle: returns the vector and moves the request into service.</summary>
     public int Acknowledge()
     {

@@ -148,6 +148,33 @@ public sealed class Pit8254(Action<bool> irq0, Func<long> nanoseconds)
         if (fire) { irq0(true); irq0(false); }
     }
 
+    public (PitChannelState[] Channels, bool Gate2) SaveState()
+    {
+        lock (_lock)
+        {
+            long now = nanoseconds();
+            return (_channels.Select(c => new PitChannelState(c.Mode, c.Access, c.ReloadValue, c.Start == long.MinValue ? null : now - c.Start,
+                c.Latched, c.ReadHigh, c.WriteHigh, c.Armed, c.LatchValue, c.LowByte, c.NextFire - now)).ToArray(), _gate2);
+        }
+    }
+
+    public void RestoreState(PitChannelState[] channels, bool gate2)
+    {
+        lock (_lock)
+        {
+            long now = nanoseconds();
+            for (int i = 0; i < 3 && i < channels.Length; i++)
+            {
+                var (c, x) = (_channels[i], channels[i]);
+                (c.Mode, c.Access, c.ReloadValue, c.Latched, c.ReadHigh, c.WriteHigh, c.Armed, c.LatchValue, c.LowByte) =
+                    (x.Mode, x.Access, Math.Clamp(x.ReloadValue, 1, 0x10000), x.Latched, x.ReadHigh, x.WriteHigh, x.Armed, x.LatchValue, x.LowByte);
+                c.Start = x.StartAgo is long ago ? now - ago : long.MinValue;
+                c.NextFire = now + x.NextFireIn;
+            }
+            _gate2 = gate2;
+        }
+    }
+
     /// <summary>When channel 0 next fires (host nanoseconds), or null.</summary>
     public long? NextEventNanoseconds() { lock (_lock) return _channels[0].Armed ? _channels[0].NextFire : null; }
 }
