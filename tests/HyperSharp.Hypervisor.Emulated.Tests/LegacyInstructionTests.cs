@@ -65,15 +65,6 @@ public class LegacyInstructionTests
         Assert.NotEqual(0UL, m.Cpu.GetState().Dr[6] & 0x4000);      // DR6.BS
     }
 
-    private static byte[] Asm(int bits, ulong at, Action<Assembler> body)
-    {
-        var a = new Assembler(bits);
-        body(a);
-        var ms = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(ms), at);
-        return ms.ToArray();
-    }
-
     [Fact]
     public void Protected_mode_32bit_code_with_pusha_bcd_and_an_interrupt_gate()
     {
@@ -82,8 +73,8 @@ public class LegacyInstructionTests
         m.W64(TestMachine.Gdt + 0x38, 0x00CF9B000000FFFF);  // 32-bit flat code
         // IDT (8-byte gates): vector 0x21 -> 0x38:handler, 32-bit interrupt gate.
         m.W64(idt + 0x21 * 8, (handler & 0xFFFF) | (0x38UL << 16) | (0x8EUL << 40) | ((handler >> 16) << 48));
-        m.Memory.Write(handler, Asm(32, handler, a => { a.mov(esi, 0x5A); a.iretd(); }));
-        m.Memory.Write(code, Asm(32, code, a =>
+        m.Memory.Write(handler, Asm.At(32, handler, a => { a.mov(esi, 0x5A); a.iretd(); }));
+        m.Memory.Write(code, Asm.At(32, code, a =>
         {
             a.mov(esp, 0x60000);
             a.mov(eax, 1); a.mov(ebx, 2); a.pushad(); a.xor(eax, eax); a.xor(ebx, ebx); a.popad();

@@ -9,15 +9,6 @@ namespace HyperSharp.Hypervisor.Emulated.Tests;
 /// <summary>Legacy PAE paging in 32-bit protected mode, and the TSS I/O permission bitmap.</summary>
 public class LegacyPagingAndIoTests
 {
-    private static byte[] Asm(int bits, ulong at, Action<Assembler> body)
-    {
-        var a = new Assembler(bits);
-        body(a);
-        var ms = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(ms), at);
-        return ms.ToArray();
-    }
-
     [Fact]
     public void Pae_paging_maps_2M_and_4K_pages_with_NX_and_AD_bits()
     {
@@ -29,7 +20,7 @@ public class LegacyPagingAndIoTests
         m.W64(pt + 5 * 8, 0x300000 | 7);              // 0x205000 -> 0x300000
         m.W64(pt + 6 * 8, 0x301000 | 7 | (1UL << 63)); // 0x206000 -> 0x301000, NX
         m.W64(0x300000, 0xABCD);
-        m.Memory.Write(code, Asm(32, code, a =>
+        m.Memory.Write(code, Asm.At(32, code, a =>
         {
             a.mov(eax, __dword_ptr[0x205000]);
             a.mov(__dword_ptr[0x205004], eax);

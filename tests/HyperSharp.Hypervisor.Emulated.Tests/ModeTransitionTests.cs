@@ -11,15 +11,6 @@ public class ModeTransitionTests
     private const ulong Real = 0x7000, Pm32 = 0x7100, Lm64 = 0x7200;
     private const int GdtPtr = 0x6F00, Gdt = 0x6E00;
 
-    private static byte[] Asm(int bits, ulong at, Action<Assembler> body)
-    {
-        var a = new Assembler(bits);
-        body(a);
-        var ms = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(ms), at);
-        return ms.ToArray();
-    }
-
     [Fact]
     public void Real_to_protected_to_long_mode()
     {
@@ -29,14 +20,14 @@ public class ModeTransitionTests
         m.W64(Gdt + 0x10, 0x00CF93000000FFFF);
         m.W64(Gdt + 0x18, 0x00CF9B000000FFFF);
         m.Memory.Write(GdtPtr, [0x1F, 0x00, (byte)(Gdt & 0xFF), (byte)(Gdt >> 8), 0, 0]);
-        m.Memory.Write(Real, Asm(16, Real, a =>
+        m.Memory.Write(Real, Asm.At(16, Real, a =>
         {
             a.cli();
             a.db(0x66, 0x0F, 0x01, 0x16, (byte)(GdtPtr & 0xFF), (byte)(GdtPtr >> 8)); // lgdtl [GdtPtr]
             a.mov(eax, cr0); a.or(al, 1); a.mov(cr0, eax);
             a.db(0x66, 0xEA); a.dd((uint)Pm32); a.dw(0x18);                    // ljmpl 0x18:Pm32
         }));
-        m.Memory.Write(Pm32, Asm(32, Pm32, a =>
+        m.Memory.Write(Pm32, Asm.At(32, Pm32, a =>
         {
             a.mov(ax, 0x10); a.mov(ds, ax); a.mov(es, ax); a.mov(ss, ax);
             a.mov(esp, 0x68000);
@@ -47,7 +38,7 @@ public class ModeTransitionTests
             a.mov(eax, cr0); a.or(eax, 0x80000000); a.mov(cr0, eax);
             a.db(0xEA); a.dd((uint)Lm64); a.dw(0x08);                          // ljmp 0x08:Lm64
         }));
-        m.Memory.Write(Lm64, Asm(64, Lm64, a =>
+        m.Memory.Write(Lm64, Asm.At(64, Lm64, a =>
         {
             a.mov(rax, 0x123456789UL); a.push(rax); a.pop(rbx);
             a.hlt();
@@ -76,8 +67,8 @@ public class ModeTransitionTests
         using var m = new TestMachine();
         // IVT entry 0x10 -> 0000:0x7400; the handler sets BX and IRETs.
         m.Memory.Write(0x40, [0x00, 0x74, 0x00, 0x00]);
-        m.Memory.Write(0x7400, Asm(16, 0x7400, a => { a.mov(bx, 0x4242); a.iret(); }));
-        m.Memory.Write(Real, Asm(16, Real, a => { a.mov(sp, 0x6000); a.@int(0x10); a.mov(cx, 0x99); a.hlt(); }));
+        m.Memory.Write(0x7400, Asm.At(16, 0x7400, a => { a.mov(bx, 0x4242); a.iret(); }));
+        m.Memory.Write(Real, Asm.At(16, Real, a => { a.mov(sp, 0x6000); a.@int(0x10); a.mov(cx, 0x99); a.hlt(); }));
         var s = new CpuState();
         s.Cr0 = 0x60000010;
         s.Segments[(int)Seg.Cs] = SegmentRegister.RealMode(0, 0x9B);

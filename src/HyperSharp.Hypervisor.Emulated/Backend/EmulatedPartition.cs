@@ -21,7 +21,6 @@ internal sealed unsafe class EmulatedPartition : IPartition
         if (options.ProcessorCount is < 1 or > 255) throw new HypervisorException($"{options.ProcessorCount} processors: the Emulated backend supports 1 to 255 (xAPIC IDs)");
         _options = options;
         Platform = new EmulatedPlatform(options);
-        Platform.Bus.LevelEoi += _ => { };
     }
 
     internal EmulatedPlatform Platform { get; }
