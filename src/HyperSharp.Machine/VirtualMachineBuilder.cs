@@ -94,10 +94,12 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private void AttachMemory()
     {
-        _memory = GuestMemory.Allocate(_layout.RamSize);
+        // Guest-physical address = offset in the block: the PCI hole is reserved address space that is
+        // never touched (so it costs nothing), and a backend may treat RAM as one range with a hole.
+        _memory = GuestMemory.Allocate(_layout.HighRamSize > 0 ? _layout.HighRamEnd : _layout.LowRamSize);
         var slots = new List<MemorySlot> { new(0, 0, _memory, 0, _layout.LowRamSize) };
         for (ulong done = 0; done < _layout.HighRamSize; done += MaxSlotSize)
-            slots.Add(new MemorySlot(slots.Count, MachineLayout.HighRamStart + done, _memory, _layout.LowRamSize + done, Math.Min(MaxSlotSize, _layout.HighRamSize - done)));
+            slots.Add(new MemorySlot(slots.Count, MachineLayout.HighRamStart + done, _memory, MachineLayout.HighRamStart + done, Math.Min(MaxSlotSize, _layout.HighRamSize - done)));
         foreach (var slot in slots) _partition.MapMemory(slot);
         _ram = new GuestRam(slots, _partition.NotifyDeviceWrite);
     }

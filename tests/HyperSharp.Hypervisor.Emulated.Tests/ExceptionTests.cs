@@ -108,7 +108,7 @@ public class ExceptionTests
     public void Reserved_bit_in_entry_is_PF_with_RSVD()
     {
         using var m = new TestMachine();
-        m.W64(TestMachine.Pd + 5 * 8, (5UL << 21) | 0x87 | (1UL << 45)); // above MAXPHYADDR 40
+        m.W64(TestMachine.Pd + 5 * 8, (5UL << 21) | 0x87 | (1UL << 50)); // above MAXPHYADDR 46
         m.Load(a => { a.mov(rbx, 0xA00000UL); a.mov(rax, __qword_ptr[rbx]); a.hlt(); });
         m.Run();
         Assert.Equal((ulong)Vec.PF, m.Vector);

@@ -14,7 +14,6 @@ internal sealed unsafe class EmulatedPartition : IPartition
     private readonly List<EmulatedVirtualProcessor> _processors = [];
     private readonly List<(Doorbell Bell, GuestEvent Target)> _doorbells = [];
     private readonly object _lock = new();
-    private MemorySlot? _slot;
 
     public EmulatedPartition(PartitionOptions options)
     {
@@ -26,18 +25,38 @@ internal sealed unsafe class EmulatedPartition : IPartition
     internal EmulatedPlatform Platform { get; }
     internal PhysicalMemory? Memory { get; private set; }
 
+    private readonly List<MemorySlot> _slots = [];
+
+    /// <summary>
+    /// Slots must lie at their own offset in one guest-memory block (guest-physical = offset), so the
+    /// processor addresses RAM as one range from 0; a single gap between slots (the PCI hole) is MMIO.
+    /// </summary>
     public void MapMemory(MemorySlot slot)
     {
         slot.Validate();
         lock (_lock)
         {
-            // The processor addresses RAM as one block from guest-physical 0; more slots need its multi-range memory (not yet).
-            if (_slot is not null || slot.GuestAddress != 0)
-                throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X}: the Emulated backend maps one RAM block at guest-physical 0 for now (guests up to 3 GiB).");
-            _slot = slot;
-            Memory = new PhysicalMemory((byte*)slot.Memory.HostAddress + slot.MemoryOffset, slot.Size);
-            if ((slot.Flags & MemorySlotFlags.TrackDirtyPages) != 0) Memory.EnableDirtyLogging();
+            if (Memory is not null) throw new HypervisorException($"Memory slot {slot.Id}: the Emulated backend takes its RAM before the first processor is created.");
+            if (slot.MemoryOffset != slot.GuestAddress || (_slots.Count > 0 && _slots[0].Memory != slot.Memory))
+                throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X}: the Emulated backend needs every slot in one guest-memory block at offset = guest address.");
+            if (_slots.Any(s => slot.GuestAddress < s.GuestAddress + s.Size && s.GuestAddress < slot.GuestAddress + slot.Size))
+                throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X} overlaps another slot.");
+            _slots.Add(slot);
         }
+    }
+
+    /// <summary>Builds the processors' view of RAM from the slots (once, when the first processor is created). Caller holds the lock.</summary>
+    private PhysicalMemory BuildMemory()
+    {
+        if (_slots.Count == 0 || _slots.Min(s => s.GuestAddress) != 0) throw new HypervisorException("map guest memory at guest-physical 0 before creating processors");
+        var ordered = _slots.OrderBy(s => s.GuestAddress).ToList();
+        ulong end = ordered[^1].GuestAddress + ordered[^1].Size;
+        var memory = new PhysicalMemory((byte*)ordered[0].Memory.HostAddress, end);
+        var gaps = ordered.Zip(ordered.Skip(1)).Where(p => p.First.GuestAddress + p.First.Size != p.Second.GuestAddress).ToList();
+        if (gaps.Count > 1) throw new HypervisorException("the Emulated backend supports one hole between RAM slots");
+        if (gaps.Count == 1) memory.SetHole(gaps[0].First.GuestAddress + gaps[0].First.Size, gaps[0].Second.GuestAddress);
+        if (_slots.Any(s => (s.Flags & MemorySlotFlags.TrackDirtyPages) != 0)) memory.EnableDirtyLogging();
+        return memory;
     }
 
     public void UnmapMemory(int slotId) => throw new HypervisorException("the Emulated backend cannot unmap RAM while processors exist");
@@ -86,9 +105,9 @@ internal sealed unsafe class EmulatedPartition : IPartition
 
     public IVirtualProcessor CreateProcessor(int id)
     {
-        var memory = Memory ?? throw new HypervisorException("map guest memory before creating processors");
         lock (_lock)
         {
+            var memory = Memory ??= BuildMemory();
             if (_processors.Count >= _options.ProcessorCount) throw new HypervisorException($"the partition was created for {_options.ProcessorCount} processors");
             var vp = new EmulatedVirtualProcessor(this, id, memory);
             _processors.Add(vp);

@@ -86,7 +86,12 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
             while (!_disposed)
             {
                 if (_parkRequested) { Exit(ExitKind.Cancelled); continue; }
-                if (!ServiceStartup()) { WaitForEvent(null); if (ConsumeStop()) continue; continue; }
+                if (!ServiceStartup())
+                {
+                    _wake.WaitOne(1000); // an application processor sleeps until INIT/SIPI kicks it
+                    ConsumeStop();
+                    continue;
+                }
                 _partition.Platform.Poll();
                 UpdateInterruptLine();
                 var reason = _cpu.Run(Batch);

@@ -46,7 +46,7 @@ public sealed unsafe partial class X86Cpu
     private CodeBlock? GetBlockSlow(ulong lin, int ctx, ref LookupEntry e)
     {
         ulong phys = TranslateFetch(lin);
-        if ((phys >> 12) >= _mem.PageCount) return null; // executing MMIO is not supported: shut down
+        if (!_mem.IsRamPage(phys >> 12)) return null; // executing MMIO is not supported: shut down
         var b = _code.Find(phys, _bitness) ?? Build(phys, lin);
         if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Gen = _lookupGen; e.Block = b; }
         return b;
@@ -101,7 +101,7 @@ public sealed unsafe partial class X86Cpu
         int first = (int)(4096 - (phys & 0xFFF));
         PhysRead(phys, buf, first);
         ulong phys2 = TranslateFetch(lin + (ulong)first);
-        if ((phys2 >> 12) >= _mem.PageCount) throw Fault(Vec.GP, 0);
+        if (!_mem.IsRamPage(phys2 >> 12)) throw Fault(Vec.GP, 0);
         PhysRead(phys2, buf + first, 15 - first);
         _reader.Reset(buf, 15);
         var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);

@@ -52,7 +52,7 @@ public sealed unsafe partial class X86Cpu
         if (e.Tag != ((lin & ~0xFFFUL) | _accessKey))
         {
             ulong phys = TranslateData(lin, Access.Write);
-            if ((phys >> 12) >= _mem.PageCount) return null;
+            if (!_mem.IsRamPage(phys >> 12)) return null;
             e = ref Slot(_tlbW, lin);
             if (e.Tag != ((lin & ~0xFFFUL) | _accessKey)) return null;
         }
@@ -97,7 +97,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Reads guest-physical memory within one page: RAM directly, else the MMIO handler.</summary>
     internal void PhysRead(ulong phys, byte* dst, int size)
     {
-        if (phys + (ulong)size <= _mem.Length)
+        if (_mem.IsRam(phys, (ulong)size))
             Buffer.MemoryCopy(_mem.Ram + phys, dst, size, size); // Safe: range checked against RAM size.
         else
             _io.MmioRead(phys, new Span<byte>(dst, size));
@@ -105,7 +105,7 @@ public sealed unsafe partial class X86Cpu
 
     internal void PhysWrite(ulong phys, byte* src, int size)
     {
-        if (phys + (ulong)size <= _mem.Length)
+        if (_mem.IsRam(phys, (ulong)size))
         {
             ulong ppn = phys >> 12;
             if (_mem.IsTrapped(ppn)) _mem.NoteWrite(ppn);

@@ -3,7 +3,8 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 public sealed unsafe partial class X86Cpu
 {
     /// <summary>Physical address width this CPU model reports (CPUID 80000008h).</summary>
-    internal const int MaxPhysAddrBits = 40;
+    // 46 bits (64 TiB) as current server CPUs report: guests up to Hyper-V's 12 TB (and beyond) need more than 40.
+    internal const int MaxPhysAddrBits = 46;
     private const ulong PhysAddrMask = ((1UL << MaxPhysAddrBits) - 1) & ~0xFFFUL;
     private const ulong PteP = 1, PteRW = 2, PteUS = 4, PteA = 0x20, PteD = 0x40, PtePS = 0x80, PteG = 0x100;
     private const ulong PteNX = 1UL << 63;
@@ -32,7 +33,7 @@ public sealed unsafe partial class X86Cpu
     private ulong* Pte(ulong phys)
     {
         // Paging structures outside RAM read as "not present" (the walk then faults).
-        if (phys + 8 > _mem.Length) return null;
+        if (!_mem.IsRam(phys, 8)) return null;
         return (ulong*)(_mem.Ram + phys); // Safe: range checked above; entries are 8-byte aligned.
     }
 
@@ -158,7 +159,7 @@ public sealed unsafe partial class X86Cpu
         return (pte & 0xFFFFF000UL) | (lin & 0xFFF);
     }
 
-    private ulong* Pte32(ulong phys) => phys + 4 > _mem.Length ? null : (ulong*)(_mem.Ram + phys); // Safe: checked.
+    private ulong* Pte32(ulong phys) => !_mem.IsRam(phys, 4) ? null : (ulong*)(_mem.Ram + phys); // Safe: checked.
 
     private void SetBits32(ulong* p, ulong bits)
     {

@@ -69,7 +69,7 @@ public sealed unsafe partial class X86Cpu
     private void Fill(TlbEntry[] tlb, ulong lin, ulong phys, bool global)
     {
         ulong ppn = phys >> 12;
-        if (ppn >= _mem.PageCount) return; // MMIO: never cached
+        if (!_mem.IsRamPage(ppn)) return; // MMIO: never cached
         if (_bpData && tlb != _tlbX && PageHasDataBreakpoint(lin)) return; // every access must reach the check
         ref var e = ref Slot(tlb, lin);
         e.Tag = (lin & ~0xFFFUL) | _accessKey;

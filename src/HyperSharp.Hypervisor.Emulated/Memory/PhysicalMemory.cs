@@ -22,6 +22,26 @@ public sealed unsafe class PhysicalMemory : IDisposable
     public byte* Ram { get; }
     public ulong Length { get; }
     internal ulong PageCount => Length >> 12;
+
+    /// <summary>
+    /// An MMIO window inside [0, Length) that is not RAM (the PC's 32-bit PCI hole, when RAM continues
+    /// above 4 GiB at the same host offsets). Empty unless <see cref="SetHole"/> was called.
+    /// </summary>
+    public ulong HoleStart { get; private set; } = ulong.MaxValue;
+    public ulong HoleEnd { get; private set; } = ulong.MaxValue;
+
+    /// <summary>Declares [start, end) as MMIO (page aligned). Call before any processor runs.</summary>
+    public void SetHole(ulong start, ulong end)
+    {
+        if (start > end || end > Length || ((start | end) & 0xFFF) != 0) throw new ArgumentException($"hole 0x{start:X}-0x{end:X} must be page aligned inside RAM");
+        (HoleStart, HoleEnd) = (start, end);
+    }
+
+    /// <summary>True when [phys, phys + size) is RAM (inside Length and clear of the hole).</summary>
+    internal bool IsRam(ulong phys, ulong size) => phys + size <= Length && phys + size >= phys && (phys + size <= HoleStart || phys >= HoleEnd);
+
+    /// <summary>True when the 4 KiB page is RAM.</summary>
+    internal bool IsRamPage(ulong ppn) => IsRam(ppn << 12, 4096);
     internal int BitmapWords => (int)((PageCount + 63) / 64);
     /// <summary>One bit per 4 KiB page: decoded code from the page is cached.</summary>
     internal ulong* CodeBits { get; }
@@ -59,7 +79,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     public Span<byte> Span(ulong physicalAddress, int length)
     {
-        if (physicalAddress > Length || (ulong)length > Length - physicalAddress)
+        if (physicalAddress > Length || (ulong)length > Length - physicalAddress || !IsRam(physicalAddress, (ulong)length))
             throw new ArgumentOutOfRangeException(nameof(physicalAddress), "Range is outside guest RAM.");
         // Safe: the range was checked against the RAM size just above.
         return new Span<byte>(Ram + physicalAddress, length);
