@@ -135,11 +135,17 @@ public class InterruptibleRepTests
     public void Stop_request_interrupts_a_long_rep_stos_which_then_resumes()
     {
         using var m = new TestMachine();
-        const int count = 47 << 20; // 47 MiB of REP STOSB: far longer than the 5 ms before the stop
+        const int count = 47 << 20; // 47 MiB of REP STOSB, interrupted part-way
         m.Load(a => { a.mov(rdi, 0x1000000UL); a.mov(ecx, count); a.mov(al, 0x5A); a.rep.stosb(); a.hlt(); });
         m.Cpu.RequestStop();                                   // pending before the first iteration
         Assert.Equal(CpuExitReason.Stopped, m.Cpu.Run());      // (the stop is seen before the first block)
-        var t = new Thread(() => { Thread.Sleep(5); m.Cpu.RequestStop(); });
+        // Stop once the REP is seen part-way (RCX between 0 and count), not after a fixed delay that a fast run can outlast.
+        var t = new Thread(() =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (!(m.Cpu[Gpr.Rcx] is > 0 and < (ulong)count) && sw.ElapsedMilliseconds < 5000) Thread.SpinWait(20);
+            m.Cpu.RequestStop();
+        });
         t.Start();
         var exit = m.Cpu.Run();
         t.Join();
