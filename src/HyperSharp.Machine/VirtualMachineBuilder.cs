@@ -45,17 +45,9 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         var state = VmStateFile.ReadHeader(file, path);
         if (state.Backend != hypervisor.Name)
             throw new InvalidDataException($"{path} was saved on the {state.Backend} backend; restore it there (this is {hypervisor.Name})");
-        var c = state.Config;
-        var config = new VmConfig
-        {
-            Processors = c.Processors, MemorySize = c.MemorySize, KernelPath = c.KernelPath, InitrdPath = c.InitrdPath,
-            CommandLine = c.CommandLine, Disks = c.Disks, ConsoleOutput = console, Log = log,
-        };
+        var config = state.Config.ToConfig(console, log);
         return new VirtualMachineBuilder(hypervisor, config) { _restore = (state, file, path) }.Build();
     }
-
-    /// <summary>The configuration as a saved state records it.</summary>
-    public static SavedVmConfig Describe(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks]);
 
     public VirtualMachine Build()
     {
@@ -137,7 +129,6 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private void AttachDisks()
     {
-        var msi = new PartitionMsiSink(_partition);
         foreach (var (attachment, index) in config.Disks.Select((d, i) => (d, i)))
         {
             var disk = VirtualDisk.Open(attachment.Path, new DiskOpenOptions { ReadOnly = attachment.ReadOnly });
@@ -145,19 +136,17 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             _disks.Add(disk);
             var device = new VirtioBlockDevice($"vd{(char)('a' + index)}", disk, _ram, queueCount: Math.Min(config.Processors, 4));
             _owned.Add(device);
-            int slot = _pci.FreeSlot();
-            var pci = new VirtioPciDevice(device, _ram, msi, new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
-            AssignBars(pci);
-            _pci.Add(slot, pci);
-            _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
+            AttachVirtio(device);
         }
     }
 
-    private void AttachEntropy()
+    private void AttachEntropy() => AttachVirtio(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram));
+
+    /// <summary>Puts a virtio device on the next free PCI slot, with its BAR placed, its INTx routed and its state registered.</summary>
+    private void AttachVirtio(HyperSharp.Machine.Virtio.IVirtioDevice device)
     {
-        var rng = new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram);
         int slot = _pci.FreeSlot();
-        var pci = new VirtioPciDevice(rng, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
+        var pci = new VirtioPciDevice(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
         AssignBars(pci);
         _pci.Add(slot, pci);
         _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);

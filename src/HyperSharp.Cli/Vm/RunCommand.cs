@@ -79,7 +79,7 @@ internal static class RunCommand
                     try
                     {
                         vm.Pause();
-                        vm.Save(s.Path, VirtualMachineBuilder.Describe(config), hypervisor.Name);
+                        vm.Save(s.Path, HyperSharp.Machine.State.SavedVmConfig.From(config), hypervisor.Name);
                         savedTo = s.Path;
                         vm.Stop(VmStopReason.Stopped, "saved");
                     }

@@ -9,7 +9,6 @@ internal static class SavedVmConfigReader
     public static void Read(string path, out VmConfig config)
     {
         using var file = File.OpenRead(path);
-        var c = VmStateFile.ReadHeader(file, path).Config;
-        config = new VmConfig { Processors = c.Processors, MemorySize = c.MemorySize, KernelPath = c.KernelPath, InitrdPath = c.InitrdPath, CommandLine = c.CommandLine, Disks = c.Disks };
+        config = VmStateFile.ReadHeader(file, path).Config.ToConfig();
     }
 }

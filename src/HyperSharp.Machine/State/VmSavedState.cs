@@ -3,7 +3,17 @@ using System.Text.Json;
 namespace HyperSharp.Machine.State;
 
 /// <summary>The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks).</summary>
-public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks);
+public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks)
+{
+    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks]);
+
+    /// <summary>The configuration to rebuild the VM from; console and log are the caller's.</summary>
+    public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null) => new()
+    {
+        Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
+        CommandLine = CommandLine, Disks = Disks, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+    };
+}
 
 /// <summary>
 /// Everything a saved VM is: configuration, backend platform state, one processor record per vCPU
