@@ -146,7 +146,7 @@ public sealed unsafe partial class X86Cpu
         var a = c.St(0, ref exc);
         var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
         int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
-        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN)) exc |= FpExc.Invalid;
+        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN || a.IsUnsupported || b.IsUnsupported)) exc |= FpExc.Invalid;
         else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
         if (r != 2) c.SourceDenormal(a, b, ref exc);
         if ((d.Cond & 4) != 0)
@@ -250,7 +250,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
     private static Float80 Scale(Float80 a, Float80 b, int rc, ref FpExc exc)
     {
-        if (a.IsNaN || b.IsNaN) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (b.IsInf)
         {
@@ -275,7 +275,8 @@ public sealed unsafe partial class X86Cpu
         var a = St(0, ref exc);
         var b = St(1, ref exc);
         if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x4500); return; }
-        if (a.IsNaN || b.IsNaN) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); return; }
+        // A NaN or unsupported operand: the propagated NaN (or indefinite), and the reduction counts as complete (C2 = 0).
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }

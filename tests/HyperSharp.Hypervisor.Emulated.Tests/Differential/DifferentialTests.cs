@@ -69,7 +69,7 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
                 if (InstructionForms.Instantiate(code, rng) is not Instruction ins) { skip = true; break; }
                 try
                 {
-                    var w = new CodeWriterImpl();
+                    var w = new ByteCodeWriter();
                     Encoder.Create(64, w).Encode(ins, 0);
                     var one = w.ToArray();
                     var dec = Decoder.Create(64, new ByteArrayCodeReader(one)).Decode();
@@ -192,12 +192,5 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             regs[n] = (regs[n] & ~mask) | divisor;
         }
         return true;
-    }
-
-    private sealed class CodeWriterImpl : CodeWriter
-    {
-        private readonly List<byte> _bytes = new();
-        public override void WriteByte(byte value) => _bytes.Add(value);
-        public byte[] ToArray() => _bytes.ToArray();
     }
 }
