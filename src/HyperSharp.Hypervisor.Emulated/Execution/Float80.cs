@@ -125,7 +125,7 @@ internal readonly struct Float80
     }
 
     // ---- NaN rules ----
-    /// <summary>SDM Vol. 1 table 4-7: a QNaN beats an SNaN; two of a kind give the larger significand;
+    /// <summary>SDM Vol. 1 table 4-7: a QNaN beats an SNaN; two of a kind give the larger significand (the positive one on a tie);
     /// the result is always quiet, and any SNaN raises Invalid.</summary>
     private static Float80 PropagateNaN(Float80 a, Float80 b, ref FpExc exc)
     {
@@ -135,6 +135,8 @@ internal readonly struct Float80
         {
             if (a.IsSNaN != b.IsSNaN) return a.IsSNaN ? b.Quiet() : a.Quiet();
             ulong fa = a.Mant & 0x3FFFFFFFFFFFFFFF, fb = b.Mant & 0x3FFFFFFFFFFFFFFF;
+            // Equal significands: hardware returns the positive one (seen by the sequence differential test).
+            if (fa == fb) return (b.SignExp < a.SignExp ? b : a).Quiet();
             return fb > fa ? b.Quiet() : a.Quiet();
         }
         return a.IsNaN ? a.Quiet() : b.Quiet();

@@ -26,6 +26,7 @@ internal sealed class SequenceMachine : IDisposable
     public const ulong ReadOnlyPage = 0xC00000, UnmappedPage = 0x1000000;
     private const ushort KernelCode = 0x08, UserData = 0x1B, UserCode = 0x23, TssSelector = 0x28;
     private const int DonePort = 0xF0;
+    public const int HarnessFault = 0x100;
     /// <summary>The batch slot running now: each loader stores its index here for the exception handler.</summary>
     private const ulong Current = 0x9000, Handler = 0xA000;
     // Record layout (input and output): GPRs at 0, RFLAGS at 128, fault fields at 136.., FXSAVE image at 512.
@@ -49,6 +50,9 @@ internal sealed class SequenceMachine : IDisposable
     }
 
     public string Backend { get; init; } = "";
+
+    /// <summary>Cancelled exits returned without a stop request (a backend quirk to track down, not a CPU result).</summary>
+    public int SpuriousCancels { get; private set; }
 
     /// <summary>Address of the data page of batch slot <paramref name="i"/> (what RBP holds during the sequence).</summary>
     public static ulong DataOf(int i) => DataBase + (ulong)i * SequenceCase.DataSize;
@@ -89,6 +93,9 @@ internal sealed class SequenceMachine : IDisposable
         {
             var exit = _vp.Run();
             if (exit.Kind == ExitKind.PortIo && exit.Address == DonePort) break;
+            // The emulated backend occasionally returns a Cancelled exit nobody asked for (seen with seed 7; state is
+            // intact, so the batch simply goes on). Counted so the test can report it.
+            if (exit.Kind == ExitKind.Cancelled) { SpuriousCancels++; continue; }
             throw new InvalidOperationException($"{Backend}: unexpected exit {exit.ToString()} at rip {_vp.GetState().Rip:X}");
         }
 
@@ -105,8 +112,9 @@ internal sealed class SequenceMachine : IDisposable
             if (r.Vector != SequenceResult.NoFault)
             {
                 ulong rip = _memory.Read<ulong>(output + RipAt);
-                if (rip < seqStart[i] || rip >= CodeBase + (ulong)(i + 1) * SlotSize)
-                    throw new InvalidOperationException($"{Backend}: exception {r.Vector} (error {r.ErrorCode:X}) in the harness at {rip:X}");
+                // An exception outside the sequence (in the storer, say) means the sequence left a state the harness
+                // cannot run on from: reported as vector + HarnessFault, so it is compared and reduced like any result.
+                if (rip < seqStart[i] || rip >= CodeBase + (ulong)(i + 1) * SlotSize) r.Vector += HarnessFault;
                 r.FaultOffset = rip - seqStart[i];
                 if (r.Vector == 14) r.Cr2 = _memory.Read<ulong>(output + Cr2At);
             }
