@@ -121,7 +121,7 @@ public sealed unsafe partial class X86Cpu
         if (d.Reg == (int)Seg.Cs) throw c.Fault(Vec.UD);
         ushort v = (ushort)c.ReadOp1<S16>(ref d);
         c.LoadSegment(d.Reg, v);
-        if (d.Reg == (int)Seg.Ss) c._shadow = true;
+        if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         Next(c, ref d);
         return 1;
     }

@@ -14,7 +14,7 @@ internal sealed class SequenceCase
     /// small group that only makes sense together, e.g. the register setup of a string instruction).</summary>
     public List<byte[]> Parts { get; init; } = new();
     public ulong[] Regs { get; init; } = new ulong[16];
-    /// <summary>Status flags and DF to start with (the harness adds IF and the fixed bit).</summary>
+    /// <summary>Status flags and DF to start with (the harness adds the fixed bit; IF stays clear).</summary>
     public ulong Flags { get; set; }
     /// <summary>FXSAVE image loaded with FXRSTOR before the sequence: x87 stack and control, MXCSR, XMM0-15.</summary>
     public byte[] Fx { get; init; } = new byte[FxSize];

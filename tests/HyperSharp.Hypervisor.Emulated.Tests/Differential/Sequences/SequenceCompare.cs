@@ -96,7 +96,7 @@ internal static class SequenceCompare
             }
         }
         s.AppendLine("  in: " + string.Join(" ", Enumerable.Range(0, 16).Where(i => i is not (4 or 5)).Select(i => $"{GprNames[i]}={c.Regs[i]:X}"))
-            + $" rflags={0x202 | c.Flags:X} (rbp = data page, rsp = its end)");
+            + $" rflags={0x2 | c.Flags:X} (rbp = data page, rsp = its end)");
         s.AppendLine($"  fcw={BitConverter.ToUInt16(c.Fx, 0):X4} fsw={BitConverter.ToUInt16(c.Fx, 2):X4} ftw={c.Fx[4]:X2} mxcsr={BitConverter.ToUInt32(c.Fx, 24):X}"
             + " st: " + string.Join(" ", Enumerable.Range(0, 8).Select(i => Convert.ToHexString(c.Fx, 32 + i * 16, 10))));
         s.AppendLine("  xmm0-7: " + string.Join(" ", Enumerable.Range(0, 8).Select(i => Xmm(c.Fx, i))));

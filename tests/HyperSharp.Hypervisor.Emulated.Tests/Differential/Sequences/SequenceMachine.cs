@@ -78,7 +78,7 @@ internal sealed class SequenceMachine : IDisposable
             _memory.Write(slot, code);
             ulong input = Inputs + (ulong)i * RecordSize, output = Outputs + (ulong)i * RecordSize;
             for (int r = 0; r < 16; r++) _memory.Write(input + (ulong)r * 8, c.Regs[r]);
-            _memory.Write(input + FlagsAt, 0x202 | c.Flags);
+            _memory.Write(input + FlagsAt, 0x2 | c.Flags); // IF stays clear: no interrupt may land in a case
             _memory.Write(input + FxAt, c.Fx);
             _memory.GetSpan(output, (int)RecordSize).Clear();
             _memory.Write(output + VectorAt, (long)SequenceResult.NoFault);
