@@ -85,7 +85,6 @@ public sealed class SequenceDifferentialTests(ITestOutputHelper output)
         output.WriteLine($"seed {seed}: {sequences} sequences, {executed} instructions executed and compared; "
             + $"{coveredListed} of {implemented} listed forms covered, {forms.Count} distinct forms in all");
         output.WriteLine("exceptions raised (vector: count): " + string.Join(", ", vectors.Select(v => $"{v.Key}: {v.Value}")));
-        if (hw.SpuriousCancels + emu.SpuriousCancels > 0) output.WriteLine($"spurious Cancelled exits: kvm {hw.SpuriousCancels}, emulated {emu.SpuriousCancels}");
         output.WriteLine($"time: generate {generate.Elapsed.TotalSeconds:F1} s, KVM {onKvm.Elapsed.TotalSeconds:F1} s, emulator {onEmu.Elapsed.TotalSeconds:F1} s");
         if (failed > 0) output.WriteLine("mismatching state (kind: sequences): " + string.Join(", ", kinds.Select(k => $"{k.Key}: {k.Value}")));
         output.WriteLine(failures.ToString());

@@ -43,12 +43,12 @@ internal sealed class SystemGuest : IDisposable
         _memory.Write(Gdt + 0x38, 0x00CF13000000FFFFUL); // data, DPL 0, not present
         _memory.Write(Tss + 4, KernelStack);
         _memory.Write(Tss + 0x24, IstStack);
-        _memory.Write(Handler, Assemble(Handler, RecordingHandler));
+        _memory.Write(Handler, Asm.At(64, Handler, RecordingHandler));
         for (int v = 0; v < 32; v++)
         {
             ulong stub = Stubs + (ulong)v * 16;
             bool hasError = v is 8 or 10 or 11 or 12 or 13 or 14 or 17 or 21 or 29 or 30;
-            _memory.Write(stub, Assemble(stub, a => { if (!hasError) a.push(0); a.push(v); a.jmp(Handler); }));
+            _memory.Write(stub, Asm.At(64, stub, a => { if (!hasError) a.push(0); a.push(v); a.jmp(Handler); }));
             SetGate(v, stub, ist: 0);
         }
     }
@@ -66,7 +66,7 @@ internal sealed class SystemGuest : IDisposable
 
     public static ulong StubOf(int vector) => Stubs + (ulong)vector * 16;
 
-    public void Load(ulong at, Action<Assembler> program) => _memory.Write(at, Assemble(at, program));
+    public void Load(ulong at, Action<Assembler> program) => _memory.Write(at, Asm.At(64, at, program));
 
     /// <summary>Loads a program and returns the address of the label it marks (where an expected RIP points).</summary>
     public ulong LoadMarked(ulong at, Func<Assembler, Label> program)
@@ -84,7 +84,8 @@ internal sealed class SystemGuest : IDisposable
     public (int port, byte[] record, byte[] results) Run()
     {
         using var vp = _partition.CreateProcessor(0);
-        vp.SetState(KernelLongMode(vp.GetState()));
+        vp.SetState(LongModeState.Flat(vp.GetState(), KernelCs, KernelDs, 0, TssSel, Tss,
+            new TableRegister(Gdt, 0x3F), new TableRegister(Idt, 32 * 16 - 1), Pml4, Code, Stack, rflags: 2));
         var exit = vp.Run();
         if (exit.Kind != ExitKind.PortIo || exit.Address is not (FaultPort or DonePort))
             throw new InvalidOperationException($"unexpected exit {exit.ToString()} at rip {vp.GetState().Rip:X}");
@@ -105,34 +106,6 @@ internal sealed class SystemGuest : IDisposable
         a.pop(rax);
         a.@out(FaultPort, al);
         a.hlt();
-    }
-
-    private static VirtualProcessorState KernelLongMode(VirtualProcessorState s)
-    {
-        const uint present = SegmentRegister.Present, codeOrData = SegmentRegister.CodeOrData;
-        var cs = new SegmentRegister(KernelCs, 0, 0xFFFF_FFFF, 0xB | codeOrData | present | SegmentRegister.LongMode | SegmentRegister.Granularity);
-        var ds = new SegmentRegister(KernelDs, 0, 0xFFFF_FFFF, 0x3 | codeOrData | present | SegmentRegister.DefaultBig | SegmentRegister.Granularity);
-        var tr = new SegmentRegister(TssSel, Tss, 0x67, 0xB | present);
-        var ldtr = new SegmentRegister(0, 0, 0xFFFF, 0x2 | present | SegmentRegister.Unusable);
-        var gpr = new ulong[16];
-        gpr[(int)GeneralRegister.Rsp] = Stack;
-        return s with
-        {
-            GeneralRegisters = gpr, Rip = Code, Rflags = 2,
-            Cs = cs, Ds = ds, Es = ds, Ss = ds, Fs = ds, Gs = ds, Tr = tr, Ldtr = ldtr,
-            Gdtr = new TableRegister(Gdt, 0x3F), Idtr = new TableRegister(Idt, 32 * 16 - 1),
-            Cr0 = 0x8005_0033, Cr3 = Pml4, Cr4 = 0x620, Efer = 0xD00, // WP on; NXE LMA LME
-            RunState = ProcessorRunState.Runnable,
-        };
-    }
-
-    private static byte[] Assemble(ulong at, Action<Assembler> body)
-    {
-        var a = new Assembler(64);
-        body(a);
-        var ms = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(ms), at);
-        return ms.ToArray();
     }
 
     public void Dispose()
