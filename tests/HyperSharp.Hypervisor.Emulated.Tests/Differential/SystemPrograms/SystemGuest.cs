@@ -79,13 +79,20 @@ internal sealed class SystemGuest : IDisposable
         return result.GetLabelRIP(mark);
     }
 
+    /// <summary>Creates the processor, at <see cref="Code"/> in 64-bit mode at CPL0.</summary>
+    public IVirtualProcessor Start()
+    {
+        var vp = _partition.CreateProcessor(0);
+        vp.SetState(LongModeState.Flat(vp.GetState(), KernelCs, KernelDs, 0, TssSel, Tss,
+            new TableRegister(Gdt, 0x3F), new TableRegister(Idt, 32 * 16 - 1), Pml4, Code, Stack, rflags: 2));
+        return vp;
+    }
+
     /// <summary>Runs from <see cref="Code"/> at CPL0 until the program exits; returns the port it exited through,
     /// the exception record and the results (what two backends must agree on).</summary>
     public (int port, byte[] record, byte[] results) Run()
     {
-        using var vp = _partition.CreateProcessor(0);
-        vp.SetState(LongModeState.Flat(vp.GetState(), KernelCs, KernelDs, 0, TssSel, Tss,
-            new TableRegister(Gdt, 0x3F), new TableRegister(Idt, 32 * 16 - 1), Pml4, Code, Stack, rflags: 2));
+        using var vp = Start();
         var exit = vp.Run();
         if (exit.Kind != ExitKind.PortIo || exit.Address is not (FaultPort or DonePort))
             throw new InvalidOperationException($"unexpected exit {exit.ToString()} at rip {vp.GetState().Rip:X}");
