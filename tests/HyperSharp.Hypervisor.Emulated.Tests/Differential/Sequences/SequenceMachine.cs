@@ -41,8 +41,7 @@ internal sealed class SequenceMachine : IDisposable
     public SequenceMachine(IHypervisor hypervisor)
     {
         _memory = GuestMemory.Allocate(RamSize);
-        _partition = hypervisor.CreatePartition(new PartitionOptions { InterruptControllers = false, IntervalTimer = false });
-        _partition.MapMemory(new MemorySlot(0, 0, _memory, 0, RamSize));
+        _partition = BareGuest.Create(hypervisor, _memory);
         WriteSystemTables();
         _vp = _partition.CreateProcessor(0);
         // CPL3 from the start, IOPL 3 so the final OUT exits directly.

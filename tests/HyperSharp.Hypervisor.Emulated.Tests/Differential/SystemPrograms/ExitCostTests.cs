@@ -1,9 +1,9 @@
+using G = HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms.SystemGuest;
+using static Iced.Intel.AssemblerRegisters;
 using System.Diagnostics;
 using HyperSharp.Hypervisor.Kvm;
 using Iced.Intel;
 using Xunit.Abstractions;
-using static Iced.Intel.AssemblerRegisters;
-using G = HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms.SystemGuest;
 
 namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
 

@@ -28,8 +28,7 @@ internal sealed class SystemGuest : IDisposable
     public SystemGuest(IHypervisor hypervisor)
     {
         _memory = GuestMemory.Allocate(RamSize);
-        _partition = hypervisor.CreatePartition(new PartitionOptions { InterruptControllers = false, IntervalTimer = false });
-        _partition.MapMemory(new MemorySlot(0, 0, _memory, 0, RamSize));
+        _partition = BareGuest.Create(hypervisor, _memory);
         _memory.Write(Pml4, Pdpt | 7);
         _memory.Write(Pdpt, Pd | 7);
         _memory.Write(Pd, 0x87UL);      // 0-2 MiB: P RW US PS
