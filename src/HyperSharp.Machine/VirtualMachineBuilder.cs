@@ -146,7 +146,9 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private void AttachVirtio(HyperSharp.Machine.Virtio.IVirtioDevice device)
     {
         int slot = _pci.FreeSlot();
-        var pci = new VirtioPciDevice(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
+        var pci = new VirtioPciDevice(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log,
+            _partition.RegisterDoorbell);
+        _owned.Insert(0, pci); // its queue threads stop before the disks behind them close
         AssignBars(pci);
         _pci.Add(slot, pci);
         _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
