@@ -112,6 +112,7 @@ public class PciHotplugMachineTests(ITestOutputHelper output)
             Assert.Empty(vm.Disks);
             using (File.Open(disk, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
             await Assert.ThrowsAsync<InvalidOperationException>(() => vm.RemoveDiskAsync(slot));
+            Assert.NotEqual(slot, vm.AddDisk(disk, readOnly: true)); // the guest may still hold a stale device in the pulled slot
             vm.Stop();
             await run;
         }

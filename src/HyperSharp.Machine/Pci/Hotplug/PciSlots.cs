@@ -28,6 +28,7 @@ internal sealed class PciSlots
     private readonly Occupant?[] _occupants = new Occupant?[PciHotplugRegisters.SlotCount];
     private readonly object _lock = new();
     private ulong _nextBar;
+    private uint _stale; // slots emptied by surprise that the guest may still think are occupied
 
     /// <param name="transport">wraps a virtio device in its PCI transport for a slot (interrupt routing is per slot)</param>
     /// <param name="firstBar">where firmware-style BAR placement of cold-plugged devices starts</param>
@@ -52,7 +53,7 @@ internal sealed class PciSlots
         int s;
         lock (_lock)
         {
-            s = slot ?? _pci.FreeSlot();
+            s = slot ?? FreeSlot();
             if (s < PciHotplugRegisters.FirstSlot || s >= PciHotplugRegisters.SlotCount)
                 throw new InvalidOperationException(slot is null ? $"no free PCI slot for {device.Name}: all 31 are in use; remove a device first" : $"PCI slot {slot} does not exist (1 to 31)");
             if (_pci[s] is { } present) throw new InvalidOperationException($"PCI slot {s} already holds {present.Name}");
@@ -88,10 +89,14 @@ internal sealed class PciSlots
         }
     }
 
-    /// <summary>Takes the device out at once, whatever the guest is doing with it (a pulled card); completes when the owner let go.</summary>
+    /// <summary>
+    /// Takes the device out at once, whatever the guest is doing with it (a pulled card); completes when the owner let go.
+    /// The guest gets Device Check, but Linux's acpiphp only rescans for arrivals there, so it may keep a stale device
+    /// in that slot: the slot is not offered to later hot-adds until the guest ejects it (or the VM is rebuilt).
+    /// </summary>
     public Task SurpriseUnplug(int slot)
     {
-        lock (_lock) OccupantOf(slot);
+        lock (_lock) { OccupantOf(slot); _stale |= 1u << slot; }
         var done = Remove(slot);
         Controller.DeviceVanished(slot);
         return done;
@@ -111,7 +116,19 @@ internal sealed class PciSlots
 
     private static string StateId(int slot) => $"pci/{slot:D2}";
 
-    private void OnEjected(int slot) => Remove(slot);
+    private void OnEjected(int slot)
+    {
+        lock (_lock) _stale &= ~(1u << slot);
+        Remove(slot);
+    }
+
+    /// <summary>The first slot from 1 that holds nothing and is not stale, or -1.</summary>
+    private int FreeSlot()
+    {
+        for (int s = PciHotplugRegisters.FirstSlot; s < PciHotplugRegisters.SlotCount; s++)
+            if (_pci[s] is null && (_stale & (1u << s)) == 0) return s;
+        return -1;
+    }
 
     /// <summary>Takes the device off the bus now; its owner is disposed on the thread pool (a flush must not stall a vCPU).</summary>
     private Task Remove(int slot)
