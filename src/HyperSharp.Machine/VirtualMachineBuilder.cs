@@ -153,7 +153,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     }
 
     private void AttachEntropy() =>
-        _entropySlot = _slots.Plug(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram), owner: null, label: null, config.EntropySlot, hot: false);
+        _entropySlot = _slots.Plug(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram), owner: null, label: null, config.EntropySlot, hot: false, removable: false);
 
     private void AttachAcpi()
     {

@@ -113,6 +113,7 @@ public class PciHotplugMachineTests(ITestOutputHelper output)
             using (File.Open(disk, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
             await Assert.ThrowsAsync<InvalidOperationException>(() => vm.RemoveDiskAsync(slot));
             Assert.NotEqual(slot, vm.AddDisk(disk, readOnly: true)); // the guest may still hold a stale device in the pulled slot
+            await Assert.ThrowsAsync<InvalidOperationException>(() => vm.SurpriseRemoveDevice(1)); // the entropy device is the platform's own
             vm.Stop();
             await run;
         }

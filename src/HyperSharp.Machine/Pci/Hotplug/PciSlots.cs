@@ -14,10 +14,11 @@ namespace HyperSharp.Machine.Pci.Hotplug;
 /// </summary>
 internal sealed class PciSlots
 {
-    private sealed class Occupant(VirtioPciDevice device, IDisposable? owner)
+    private sealed class Occupant(VirtioPciDevice device, IDisposable? owner, bool removable)
     {
         public VirtioPciDevice Device { get; } = device;
         public IDisposable? Owner { get; } = owner;
+        public bool Removable { get; } = removable;
         public TaskCompletionSource? Removed { get; set; }
     }
 
@@ -47,8 +48,9 @@ internal sealed class PciSlots
     /// <summary>
     /// Puts a device in <paramref name="slot"/> (or the first free one) and returns the slot. Cold: its BARs are placed and
     /// decoding enabled, as firmware does before the OS. Hot: the guest assigns them after the Device Check it is sent.
+    /// A device that is not <paramref name="removable"/> stays whatever the guest's _EJ0 says (the platform's own devices).
     /// </summary>
-    public int Plug(IVirtioDevice device, IDisposable? owner, string? label, int? slot, bool hot)
+    public int Plug(IVirtioDevice device, IDisposable? owner, string? label, int? slot, bool hot, bool removable = true)
     {
         int s;
         lock (_lock)
@@ -62,7 +64,7 @@ internal sealed class PciSlots
             if (!hot) AssignBars(transport);
             _pci.Add(s, transport);
             _states.Add(StateId(s), transport.SaveState, transport.RestoreState);
-            _occupants[s] = new Occupant(transport, owner);
+            _occupants[s] = new Occupant(transport, owner, removable);
         }
         if (hot) Controller.DeviceAdded(s);
         return s;
@@ -111,7 +113,7 @@ internal sealed class PciSlots
     }
 
     private Occupant OccupantOf(int slot) =>
-        slot is >= PciHotplugRegisters.FirstSlot and < PciHotplugRegisters.SlotCount && _occupants[slot] is { } o ? o
+        slot is >= PciHotplugRegisters.FirstSlot and < PciHotplugRegisters.SlotCount && _occupants[slot] is { Removable: true } o ? o
             : throw new InvalidOperationException($"PCI slot {slot} holds no device that can be removed");
 
     private static string StateId(int slot) => $"pci/{slot:D2}";
@@ -137,7 +139,7 @@ internal sealed class PciSlots
         lock (_lock)
         {
             occupant = _occupants[slot];
-            if (occupant is null) return Task.CompletedTask; // a second _EJ0, or an eject of a slot we never filled
+            if (occupant is not { Removable: true }) return Task.CompletedTask; // a second _EJ0, an empty slot, or a fixed device
             _occupants[slot] = null;
             _pci.Remove(slot);
             _states.Remove(StateId(slot));
