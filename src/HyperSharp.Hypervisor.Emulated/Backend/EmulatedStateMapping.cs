@@ -112,7 +112,9 @@ internal static class EmulatedStateMapping
         BinaryPrimitives.WriteUInt64LittleEndian(s[16..], f.Fdp);
         BinaryPrimitives.WriteUInt32LittleEndian(s[24..], f.Mxcsr);
         BinaryPrimitives.WriteUInt32LittleEndian(s[28..], 0xFFFF);
-        for (int i = 0; i < 8; i++) BinaryPrimitives.WriteUInt128LittleEndian(s[(32 + 16 * i)..], f.St[i] & ((UInt128.One << 80) - 1));
+        // The image holds the stack in ST(i) order; FpuState.St is indexed by physical register.
+        int top = (f.Fsw >> 11) & 7;
+        for (int i = 0; i < 8; i++) BinaryPrimitives.WriteUInt128LittleEndian(s[(32 + 16 * i)..], f.St[(top + i) & 7] & ((UInt128.One << 80) - 1));
         for (int i = 0; i < 16; i++) BinaryPrimitives.WriteUInt128LittleEndian(s[(160 + 16 * i)..], f.Xmm[i]);
         return b;
     }
@@ -130,7 +132,8 @@ internal static class EmulatedStateMapping
         ushort ftw = 0;
         for (int i = 0; i < 8; i++) ftw |= (ushort)(((s[4] >> i) & 1) != 0 ? 0 : 3 << (2 * i)); // valid registers read back as "valid"
         f.Ftw = ftw;
-        for (int i = 0; i < 8; i++) f.St[i] = BinaryPrimitives.ReadUInt128LittleEndian(s[(32 + 16 * i)..]);
+        int top = (f.Fsw >> 11) & 7;
+        for (int i = 0; i < 8; i++) f.St[(top + i) & 7] = BinaryPrimitives.ReadUInt128LittleEndian(s[(32 + 16 * i)..]) & ((UInt128.One << 80) - 1);
         for (int i = 0; i < 16; i++) f.Xmm[i] = BinaryPrimitives.ReadUInt128LittleEndian(s[(160 + 16 * i)..]);
         return f;
     }

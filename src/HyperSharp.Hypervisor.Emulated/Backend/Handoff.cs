@@ -25,7 +25,13 @@ internal sealed class Handoff
             if (_signalled == 1) { Take(); return; }
             Thread.SpinWait(16);
         }
-        _event.Wait();
+        // The event can be set with no signal pending: a signaller preempted between its two writes may Set after
+        // the spinning waiter already took its signal. Only the flag counts; a stale Set is cleared and waited past.
+        while (_signalled == 0)
+        {
+            _event.Wait();
+            if (_signalled == 0) _event.Reset();
+        }
         Take();
     }
 

@@ -22,9 +22,12 @@ internal readonly struct Float80
 
     public bool Sign => (SignExp & 0x8000) != 0;
     public int BiasedExp => SignExp & 0x7FFF;
-    public bool IsNaN => BiasedExp == 0x7FFF && (Mant << 1) != 0;
+    public bool IsNaN => BiasedExp == 0x7FFF && (Mant >> 63) != 0 && (Mant << 1) != 0;
     public bool IsSNaN => IsNaN && (Mant & 0x4000000000000000) == 0;
-    public bool IsInf => BiasedExp == 0x7FFF && (Mant << 1) == 0;
+    public bool IsInf => BiasedExp == 0x7FFF && Mant == 0x8000000000000000;
+    /// <summary>Unnormal, pseudo-NaN or pseudo-infinity (nonzero exponent, integer bit clear): the 387 and later reject
+    /// these encodings as operands with an invalid-operation exception (SDM Vol. 1, 8.2.2); MMX writes produce them.</summary>
+    public bool IsUnsupported => BiasedExp != 0 && (Mant >> 63) == 0;
     public bool IsZero => BiasedExp == 0 && Mant == 0;
     public bool IsDenormal => BiasedExp == 0 && Mant != 0;
 
@@ -122,15 +125,18 @@ internal readonly struct Float80
     }
 
     // ---- NaN rules ----
-    /// <summary>SDM Vol. 1 table 4-7: a QNaN beats an SNaN; two of a kind give the larger significand;
+    /// <summary>SDM Vol. 1 table 4-7: a QNaN beats an SNaN; two of a kind give the larger significand (the positive one on a tie);
     /// the result is always quiet, and any SNaN raises Invalid.</summary>
     private static Float80 PropagateNaN(Float80 a, Float80 b, ref FpExc exc)
     {
+        if (a.IsUnsupported || b.IsUnsupported) { exc |= FpExc.Invalid; return Indefinite; }
         if (a.IsSNaN || b.IsSNaN) exc |= FpExc.Invalid;
         if (a.IsNaN && b.IsNaN)
         {
             if (a.IsSNaN != b.IsSNaN) return a.IsSNaN ? b.Quiet() : a.Quiet();
             ulong fa = a.Mant & 0x3FFFFFFFFFFFFFFF, fb = b.Mant & 0x3FFFFFFFFFFFFFFF;
+            // Equal significands: hardware returns the positive one (seen by the sequence differential test).
+            if (fa == fb) return (b.SignExp < a.SignExp ? b : a).Quiet();
             return fb > fa ? b.Quiet() : a.Quiet();
         }
         return a.IsNaN ? a.Quiet() : b.Quiet();
@@ -145,7 +151,7 @@ internal readonly struct Float80
     public static Float80 Add(Float80 a, Float80 b, int precision, int rc, ref FpExc exc, bool subtract = false)
     {
         if (subtract) b = b.IsNaN ? b : b.Negate();
-        if (a.IsNaN || b.IsNaN) return PropagateNaN(a, b, ref exc);
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return PropagateNaN(a, b, ref exc);
         NoteDenormals(a, b, ref exc);
         if (a.IsInf || b.IsInf)
         {
@@ -175,7 +181,7 @@ internal readonly struct Float80
 
     public static Float80 Mul(Float80 a, Float80 b, int precision, int rc, ref FpExc exc)
     {
-        if (a.IsNaN || b.IsNaN) return PropagateNaN(a, b, ref exc);
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return PropagateNaN(a, b, ref exc);
         NoteDenormals(a, b, ref exc);
         bool sign = a.Sign != b.Sign;
         if (a.IsInf || b.IsInf)
@@ -192,7 +198,7 @@ internal readonly struct Float80
 
     public static Float80 Div(Float80 a, Float80 b, int precision, int rc, ref FpExc exc)
     {
-        if (a.IsNaN || b.IsNaN) return PropagateNaN(a, b, ref exc);
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return PropagateNaN(a, b, ref exc);
         if (!b.IsZero) NoteDenormals(a, b, ref exc); // zero-divide takes priority over a denormal dividend
         bool sign = a.Sign != b.Sign;
         if (a.IsInf) { if (b.IsInf) { exc |= FpExc.Invalid; return Indefinite; } return Inf(sign); }
@@ -216,7 +222,7 @@ internal readonly struct Float80
 
     public static Float80 Sqrt(Float80 a, int precision, int rc, ref FpExc exc)
     {
-        if (a.IsNaN) return PropagateNaN(a, a, ref exc);
+        if (a.IsNaN || a.IsUnsupported) return PropagateNaN(a, a, ref exc);
         if (a.IsZero) return a;
         if (a.Sign) { exc |= FpExc.Invalid; return Indefinite; }
         if (a.IsInf) return a;
@@ -250,7 +256,7 @@ internal readonly struct Float80
     /// <summary>Compares: -1, 0, 1, or 2 for unordered.</summary>
     public static int Compare(Float80 a, Float80 b)
     {
-        if (a.IsNaN || b.IsNaN) return 2;
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return 2;
         if (a.IsZero && b.IsZero) return 0;
         if (a.IsZero) return b.Sign ? 1 : -1;
         if (b.IsZero) return a.Sign ? -1 : 1;
@@ -340,6 +346,7 @@ internal readonly struct Float80
         ulong signBit = Sign ? 1UL << (bits - 1) : 0;
         ulong expMax = (1UL << ebits) - 1;
         ulong fracMask = (1UL << (p - 1)) - 1;
+        if (IsUnsupported) { exc |= FpExc.Invalid; return (1UL << (bits - 1)) | (expMax << (p - 1)) | (1UL << (p - 2)); } // QNaN indefinite
         if (IsNaN)
         {
             if (IsSNaN) exc |= FpExc.Invalid;
@@ -375,6 +382,7 @@ internal readonly struct Float80
     /// <summary>Rounds to an integral value (FRNDINT) with the rounding mode.</summary>
     public Float80 RoundToIntegral(int rc, ref FpExc exc)
     {
+        if (IsUnsupported) { exc |= FpExc.Invalid; return Indefinite; }
         if (IsNaN) { if (IsSNaN) exc |= FpExc.Invalid; return Quiet(); }
         if (IsInf || IsZero) return this;
         if (IsDenormal) exc |= FpExc.Denormal;
@@ -397,7 +405,7 @@ internal readonly struct Float80
     public long ToInt(int bits, int rc, bool truncate, ref FpExc exc)
     {
         long indefinite = bits == 64 ? long.MinValue : -(1L << (bits - 1));
-        if (IsNaN || IsInf) { exc |= FpExc.Invalid; return indefinite; }
+        if (IsNaN || IsInf || IsUnsupported) { exc |= FpExc.Invalid; return indefinite; }
         if (IsZero) return 0;
         Unpack(out bool sign, out int e, out ulong m); // (FIST does not report a denormal source)
         if (e > 63) { exc |= FpExc.Invalid; return indefinite; }

@@ -111,7 +111,7 @@ public sealed unsafe partial class X86Cpu
         _fpu = new FpuState();
         _xmm = default;
         _mxcsr = 0x1F80;
-        _halted = false; _shadow = false; _pendingVector = -1; _nmiPending = false;
+        _halted = false; _shadow = false; _ssLoaded = false; _deferredDebugTraps = 0; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
         UpdateBreakpoints(); // (also flushes the TLBs)
     }
@@ -121,6 +121,9 @@ public sealed unsafe partial class X86Cpu
     private volatile int _attention;          // nonzero: look at stop/interrupt requests between blocks
     private volatile bool _stopRequested;
     internal bool _halted, _shadow, _windowRequested;
+    /// <summary>Set by MOV SS / POP SS: the debug traps of that instruction wait for the next one (<see cref="_deferredDebugTraps"/>, DR6 bits).</summary>
+    internal bool _ssLoaded;
+    private ulong _deferredDebugTraps;
     private int _pendingVector = -1;
     private bool _nmiPending;
     internal bool _nmiBlocked;
@@ -157,7 +160,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((_rflags & Rf.TF) != 0 || _bpActive) StepWithTrap();
+                if ((_rflags & Rf.TF) != 0 || _bpActive || _deferredDebugTraps != 0) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -238,11 +241,17 @@ public sealed unsafe partial class X86Cpu
         }
         bool tf = (_rflags & Rf.TF) != 0, rf = (_rflags & Rf.RF) != 0;
         _bpPending = 0;
+        _ssLoaded = false;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
         if (rf) _rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
-        if (!tf && _bpPending == 0) return;
-        _dr[6] = (_dr[6] & ~0xFUL) | _bpPending | (tf ? 0x4000UL : 0);
+        ulong traps = _deferredDebugTraps | _bpPending | (tf ? 0x4000UL : 0);
+        // MOV SS / POP SS hold back single-step and data-breakpoint traps until the next instruction completes
+        // (SDM Vol. 3, 6.8.3): they are delivered together after it.
+        if (_ssLoaded) { _deferredDebugTraps = traps; return; }
+        _deferredDebugTraps = 0;
+        if (traps == 0) return;
+        _dr[6] = (_dr[6] & ~0xFUL) | traps;
         Deliver(Vec.DB, 0, false, EventKind.Exception);
     }
 

@@ -142,7 +142,7 @@ public sealed unsafe partial class X86Cpu
         ushort sel = (ushort)c.PeekStack<TS>(0);
         c.LoadSegment(d.Reg, sel);
         c.AdjustSp((ulong)TS.Bytes);
-        if (d.Reg == (int)Seg.Ss) c._shadow = true;
+        if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         c.R(DecodedInstruction.RipIndex) += d.Len;
         return 1;
     }

@@ -6,7 +6,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
-    // ---- far JMP / CALL / RET: same privilege level only (call gates and task switches: #GP) ----
+    // ---- far JMP / CALL / RET: same privilege level, and RET to an outer one (call gates and task switches: #GP) ----
     // Direct forms carry offset in Imm and selector in Imm2; indirect forms read offset then selector from memory.
 
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
@@ -72,9 +72,29 @@ public sealed unsafe partial class X86Cpu
 
     internal static int RetFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
+        ulong w = (ulong)TS.Bytes;
         ulong off = c.PeekStack<TS>(0);
-        ushort sel = (ushort)c.PeekStack<TS>((ulong)TS.Bytes);
-        if (c._protected && (sel & 3) > c._cpl) throw c.Fault(Vec.GP, sel & 0xFFFCu); // outer return: not implemented
+        ushort sel = (ushort)c.PeekStack<TS>(w);
+        if (c._protected && (c._rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
+        {
+            // Return to an outer privilege level: CS:RIP, then (past the immediate's bytes) RSP and SS of the outer
+            // stack (SDM RET, "return-to-outer-privilege-level"). Every check before anything changes.
+            var cs = c.LoadCodeDescriptor(sel);
+            int rpl = sel & 3;
+            if ((cs.Type & 4) != 0 ? cs.Dpl > rpl : cs.Dpl != rpl) throw c.Fault(Vec.GP, sel & 0xFFFCu);
+            ulong newRsp = c.PeekStack<TS>(2 * w + d.Imm);
+            ushort ssSel = (ushort)c.PeekStack<TS>(3 * w + d.Imm);
+            var ss = c.LoadStackDescriptor(ssSel, rpl);
+            if (cs.Long && c._longMode && (ulong)(((long)off << 16) >> 16) != off) throw c.Fault(Vec.GP, 0);
+            cs.Selector = sel;
+            c._seg[(int)Seg.Cs] = cs;
+            c._seg[(int)Seg.Ss] = ss;
+            c.R(4) = newRsp + d.Imm;
+            c.Rip = cs.Long && c._longMode ? off : off & TS.Mask & 0xFFFFFFFF;
+            c.UpdateMode();
+            c.NullifyInaccessibleSegments();
+            return 1;
+        }
         c.FarTransfer(sel, off, true);
         c.AdjustSp(2 * (ulong)TS.Bytes + d.Imm);
         return 1;

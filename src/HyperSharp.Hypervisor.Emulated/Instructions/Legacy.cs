@@ -199,7 +199,8 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = (byte)(ins.Mnemonic is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd ? 0 : 1);
                 char last = ins.Mnemonic.ToString()[^1];
                 d.Exec = last == 'b' ? &StringIo<S8> : last == 'w' ? &StringIo<S16> : &StringIo<S32>;
-                return Flow.Continue;
+                return Flow.EndBlock; // like IN/OUT: state read at the exit is just past the instruction
+
             }
             case Mnemonic.Daa: d.Cond = 0; d.Exec = &Bcd; return Flow.Continue;
             case Mnemonic.Das: d.Cond = 1; d.Exec = &Bcd; return Flow.Continue;

@@ -121,7 +121,7 @@ public sealed unsafe partial class X86Cpu
         if (d.Reg == (int)Seg.Cs) throw c.Fault(Vec.UD);
         ushort v = (ushort)c.ReadOp1<S16>(ref d);
         c.LoadSegment(d.Reg, v);
-        if (d.Reg == (int)Seg.Ss) c._shadow = true;
+        if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         Next(c, ref d);
         return 1;
     }
@@ -247,12 +247,14 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Invlpg: d.Exec = &Invlpg; return Flow.EndBlock;
             case Mnemonic.Wbinvd: case Mnemonic.Invd: d.Exec = &Privileged; return Flow.Continue;
             case Mnemonic.Clflush: case Mnemonic.Clflushopt: d.Exec = &Nop; return Flow.Continue;
+            // IN/OUT end the block: the VMM reads state at an I/O exit (between Runs) and must see it just past
+            // the I/O instruction, as on KVM, not after the instructions that follow it in the block.
             case Mnemonic.In:
                 d.Cond = 0; d.Imm2 = ins.Op1Kind == OpKind.Register ? 1UL : 0UL;
-                d.OpSize = (byte)ins.Op0Register.GetSize(); d.Exec = &PortIo; return Flow.Continue;
+                d.OpSize = (byte)ins.Op0Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
             case Mnemonic.Out:
                 d.Cond = 1; d.Imm2 = ins.Op0Kind == OpKind.Register ? 1UL : 0UL;
-                d.OpSize = (byte)ins.Op1Register.GetSize(); d.Exec = &PortIo; return Flow.Continue;
+                d.OpSize = (byte)ins.Op1Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
         }
         return TranslateTransfers(in ins, bitness, ref d);
     }

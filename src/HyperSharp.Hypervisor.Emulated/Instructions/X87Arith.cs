@@ -56,7 +56,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>A denormal single/double memory operand raises Denormal unless a NaN or an invalid operation outranks it.</summary>
     private void SourceDenormal(Float80 a, Float80 b, ref FpExc exc)
     {
-        if (_fpDenormalSource && !a.IsNaN && !b.IsNaN && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
+        if (_fpDenormalSource && !a.IsNaN && !b.IsNaN && !a.IsUnsupported && !b.IsUnsupported && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
     }
 
     private void FpPops(ref DecodedInstruction d)
@@ -144,9 +144,10 @@ public sealed unsafe partial class X86Cpu
         c.FpuCheck();
         var exc = FpExc.None;
         var a = c.St(0, ref exc);
+        if ((d.Cond & 8) != 0) c._fpDenormalSource = false; // FTST has no source operand: no stale flag from an earlier load
         var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
         int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
-        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN)) exc |= FpExc.Invalid;
+        if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN || a.IsUnsupported || b.IsUnsupported)) exc |= FpExc.Invalid;
         else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
         if (r != 2) c.SourceDenormal(a, b, ref exc);
         if ((d.Cond & 4) != 0)
@@ -250,7 +251,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
     private static Float80 Scale(Float80 a, Float80 b, int rc, ref FpExc exc)
     {
-        if (a.IsNaN || b.IsNaN) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) return Float80.Add(a, b, 64, rc, ref exc); // NaN propagation rules
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (b.IsInf)
         {
@@ -274,8 +275,9 @@ public sealed unsafe partial class X86Cpu
     {
         var a = St(0, ref exc);
         var b = St(1, ref exc);
-        if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x4500); return; }
-        if (a.IsNaN || b.IsNaN) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); return; }
+        if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
+        // A NaN or unsupported operand: the propagated NaN (or indefinite), and the reduction counts as complete (C2 = 0).
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
         if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }

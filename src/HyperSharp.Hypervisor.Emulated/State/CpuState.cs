@@ -69,7 +69,7 @@ public sealed class FpuState
     public ulong Fip { get; set; }
     public ulong Fdp { get; set; }
     public uint Mxcsr { get; set; } = 0x1F80;
-    /// <summary>ST0..ST7 (physical R0..R7) as 80-bit values in 16-byte slots (MMX aliases the low 64 bits).</summary>
+    /// <summary>Physical registers R0..R7 (ST(i) is R((TOP + i) mod 8)) as 80-bit values in 16-byte slots (MMX aliases the low 64 bits).</summary>
     public UInt128[] St { get; set; } = new UInt128[8];
     public UInt128[] Xmm { get; set; } = new UInt128[16];
 }

@@ -3,6 +3,7 @@ using Iced.Intel;
 using Decoder = Iced.Intel.Decoder;
 using Encoder = Iced.Intel.Encoder;
 using HyperSharp.Hypervisor.Emulated.Execution;
+using HyperSharp.Hypervisor.Emulated.Tests.Differential.Sequences;
 using Xunit.Abstractions;
 
 namespace HyperSharp.Hypervisor.Emulated.Tests.Differential;
@@ -14,7 +15,7 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential;
 /// </summary>
 public unsafe class DifferentialTests(ITestOutputHelper output)
 {
-    private const ulong StatusFlags = 0x8D5;
+    private const ulong StatusFlags = FlagAnalysis.StatusFlags;
 
     // CI builds Release: ~700 000 cases compare over a million instructions in about 20 s there (issue 3's bar).
     // Debug runs on a developer's machine keep to a seventh of that.
@@ -23,20 +24,6 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
 #else
     private const int DefaultCases = 700_000;
 #endif
-
-    private static ulong UndefinedFlags(in Instruction ins) => FlagBits(ins.RflagsUndefined);
-
-    private static ulong FlagBits(RflagsBits u)
-    {
-        ulong m = 0;
-        if ((u & RflagsBits.OF) != 0) m |= 0x800;
-        if ((u & RflagsBits.SF) != 0) m |= 0x80;
-        if ((u & RflagsBits.ZF) != 0) m |= 0x40;
-        if ((u & RflagsBits.AF) != 0) m |= 0x10;
-        if ((u & RflagsBits.CF) != 0) m |= 0x1;
-        if ((u & RflagsBits.PF) != 0) m |= 0x4;
-        return m;
-    }
 
     [Fact]
     public void Emulator_matches_the_host_processor_on_every_integer_form()
@@ -69,18 +56,12 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
                 if (InstructionForms.Instantiate(code, rng) is not Instruction ins) { skip = true; break; }
                 try
                 {
-                    var w = new CodeWriterImpl();
+                    var w = new ByteCodeWriter();
                     Encoder.Create(64, w).Encode(ins, 0);
                     var one = w.ToArray();
                     var dec = Decoder.Create(64, new ByteArrayCodeReader(one)).Decode();
                     // Reading a flag an earlier instruction left undefined would make the outcome undefined too.
-                    if ((FlagBits(dec.RflagsRead) & undefinedSoFar) != 0) { skip = true; break; }
-                    // A shift/rotate by CL may have a zero count and then changes no flag: earlier undefined ones survive.
-                    bool mayKeepFlags = Enumerable.Range(0, dec.OpCount).Any(i => dec.GetOpKind(i) == OpKind.Register && dec.GetOpRegister(i) == Register.CL)
-                        && dec.Mnemonic is Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr or Mnemonic.Shl or Mnemonic.Sal
-                            or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Shld or Mnemonic.Shrd;
-                    if (!mayKeepFlags) undefinedSoFar &= ~FlagBits(dec.RflagsModified);
-                    undefinedSoFar |= UndefinedFlags(dec);
+                    if (!FlagAnalysis.Step(dec, ref undefinedSoFar)) { skip = true; break; }
                     seq.Add(dec);
                     bytesList.AddRange(one);
                 }
@@ -192,12 +173,5 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             regs[n] = (regs[n] & ~mask) | divisor;
         }
         return true;
-    }
-
-    private sealed class CodeWriterImpl : CodeWriter
-    {
-        private readonly List<byte> _bytes = new();
-        public override void WriteByte(byte value) => _bytes.Add(value);
-        public byte[] ToArray() => _bytes.ToArray();
     }
 }

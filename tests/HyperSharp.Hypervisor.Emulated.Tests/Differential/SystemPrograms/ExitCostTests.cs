@@ -1,0 +1,60 @@
+using G = HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms.SystemGuest;
+using static Iced.Intel.AssemblerRegisters;
+using System.Diagnostics;
+using HyperSharp.Hypervisor.Kvm;
+using Iced.Intel;
+using Xunit.Abstractions;
+
+namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
+
+/// <summary>
+/// Which way back to the VMM is cheapest on this host's KVM, for the differential harness (one exit per batch):
+/// OUT from CPL3 with IOPL 3 (no kernel code), OUT from CPL0, HLT at CPL0, and an exception at CPL3 whose CPL0
+/// handler does the OUT. Prints microseconds per exit; asserts only that each path exits as expected.
+/// </summary>
+public sealed class ExitCostTests(ITestOutputHelper output)
+{
+    private const int Exits = 200;
+
+    [Fact]
+    public void Exit_paths_on_KVM_are_measured()
+    {
+        using var kvm = new KvmHypervisor();
+        if (!kvm.Availability.IsAvailable) { output.WriteLine($"KVM unusable here ({kvm.Availability.Reason}): nothing to measure"); return; }
+        Measure(kvm, "OUT from CPL3 (IOPL 3)", ExitKind.PortIo, g =>
+        {
+            g.Load(G.Code, a => { a.push(G.UserDs); a.push(0x60000); a.push(0x3002); a.push(G.UserCs); a.push((int)G.UserCode); a.iretq(); });
+            g.Load(G.UserCode, Loop(a => a.@out(G.DonePort, al)));
+        });
+        Measure(kvm, "OUT from CPL0", ExitKind.PortIo, g => g.Load(G.Code, Loop(a => a.@out(G.DonePort, al))));
+        Measure(kvm, "HLT at CPL0", ExitKind.Halt, g => g.Load(G.Code, Loop(a => a.hlt())));
+        Measure(kvm, "#UD at CPL3, CPL0 handler does OUT", ExitKind.PortIo, g =>
+        {
+            // The handler returns to the UD2 after its OUT: skip the recording stub, resume straight away.
+            const ulong handler = 0x100800;
+            g.Load(handler, a => { a.@out(G.FaultPort, al); a.iretq(); });
+            g.SetGate(6, handler, ist: 0);
+            g.Load(G.Code, a => { a.push(G.UserDs); a.push(0x60000); a.push(0x2); a.push(G.UserCs); a.push((int)G.UserCode); a.iretq(); });
+            g.Load(G.UserCode, a => a.ud2());
+        });
+    }
+
+    private static Action<Assembler> Loop(Action<Assembler> exit) => a =>
+    {
+        var top = a.CreateLabel();
+        a.Label(ref top);
+        exit(a);
+        a.jmp(top);
+    };
+
+    private void Measure(IHypervisor hv, string path, ExitKind kind, Action<G> build)
+    {
+        using var guest = new G(hv);
+        build(guest);
+        using var vp = guest.Start();
+        Assert.Equal(kind, vp.Run().Kind); // warm-up (and the way into user mode)
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < Exits; i++) Assert.Equal(kind, vp.Run().Kind);
+        output.WriteLine($"{path}: {sw.Elapsed.TotalMicroseconds / Exits:F1} us per exit");
+    }
+}
