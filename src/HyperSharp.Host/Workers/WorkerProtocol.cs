@@ -27,6 +27,10 @@ public sealed record WorkerResponse
 {
     public bool Ok { get; init; }
     public string? Error { get; init; }
+    /// <summary>The worker's own PID (the host may have launched it through a shell and setsid).</summary>
+    public int Pid { get; init; }
+    /// <summary>False while the VM is still being built or restored.</summary>
+    public bool Running { get; init; }
     public bool Paused { get; init; }
     public long UptimeMs { get; init; }
     public long MemoryTouchedBytes { get; init; }

@@ -219,6 +219,8 @@ public sealed class WorkerRuntime
         return new WorkerResponse
         {
             Ok = true,
+            Pid = Environment.ProcessId,
+            Running = vm is not null,
             Paused = _paused,
             UptimeMs = _uptime.ElapsedMilliseconds,
             MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
