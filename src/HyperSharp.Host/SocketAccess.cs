@@ -15,10 +15,10 @@ internal static class SocketAccess
         const UnixFileMode owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         if (GroupId(GroupName) is int gid && Posix.Chown(socketPath, 0, gid))
         {
-            File.SetUnixFileMode(socketPath, owner | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+            Posix.SetMode(socketPath, owner | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
             return $"{socketPath}: mode 0660, group {GroupName}";
         }
-        File.SetUnixFileMode(socketPath, owner);
+        Posix.SetMode(socketPath, owner);
         return $"{socketPath}: mode 0600 (no group '{GroupName}' on this host: root only)";
     }
 

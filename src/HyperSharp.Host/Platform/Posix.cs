@@ -34,6 +34,13 @@ internal static partial class Posix
         finally { close(fd); }
     }
 
+    /// <summary>Sets a file's permission bits (the host runs on Linux only; the guard tells the analyzer so).</summary>
+    public static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the HyperSharp host runs on Linux");
+        File.SetUnixFileMode(path, mode);
+    }
+
     public static bool Chown(string path, int owner, int group) => chown(path, owner, group) == 0;
 
     /// <summary>Sends <paramref name="signal"/> to one process; false if it does not exist (or is not ours to signal).</summary>

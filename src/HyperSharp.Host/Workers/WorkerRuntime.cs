@@ -128,7 +128,7 @@ public sealed class WorkerRuntime
         try { File.Delete(_folder.SocketFile); } catch (IOException) { }
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(_folder.SocketFile));
-        File.SetUnixFileMode(_folder.SocketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Posix.SetMode(_folder.SocketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         listener.Listen(16);
         return listener;
     }
