@@ -105,6 +105,9 @@ public sealed class HostFixture : IAsyncDisposable
     {
         await StopHostAsync();
         foreach (int pid in Workers()) Posix.Signal(pid, Posix.SigKill);
+        // The workers' own logs, for a test that failed on something a worker saw.
+        foreach (var log in Directory.EnumerateFiles(Root, "worker.log", SearchOption.AllDirectories))
+            try { _output.WriteLine($"--- {log}\n{File.ReadAllText(log)}"); } catch (InvalidOperationException) { }
         try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -45,6 +45,18 @@ public static class TestGuests
         a.jmp(next);
     });
 
+    /// <summary>Prints "up" and halts with interrupts off: a running VM that costs the host no processor time.</summary>
+    public static byte[] Idle() => Assemble(a =>
+    {
+        var halt = a.CreateLabel();
+        a.mov(dx, 0x3F8);
+        foreach (char c in "up\n") { a.mov(al, (byte)c); a.@out(dx, al); }
+        a.cli();
+        a.Label(ref halt);
+        a.hlt();
+        a.jmp(halt);
+    });
+
     /// <summary>Prints "bye" and powers off through ACPI (PM1a_CNT: SLP_TYP 5 | SLP_EN).</summary>
     public static byte[] PowerOff() => Assemble(a =>
     {

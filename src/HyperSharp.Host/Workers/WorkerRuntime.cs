@@ -28,6 +28,7 @@ public sealed class WorkerRuntime
     private readonly Stopwatch _uptime = new();
     private volatile VirtualMachine? _vm;
     private volatile bool _paused, _saved, _turnedOff;
+    private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
     private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, TextWriter log)
     {
@@ -77,6 +78,8 @@ public sealed class WorkerRuntime
         }
         finally
         {
+            var deadline = Environment.TickCount64 + 2000;
+            while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
             listener.Dispose();
             try { File.Delete(_folder.SocketFile); } catch (IOException) { }
@@ -154,12 +157,17 @@ public sealed class WorkerRuntime
                 if (line is null) return;
                 var request = WorkerJson.Parse<WorkerRequest>(line);
                 WorkerResponse response;
-                try { response = await HandleAsync(request).ConfigureAwait(false); }
-                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or HypervisorException or WorkerException)
+                Interlocked.Increment(ref _answering);
+                try
                 {
-                    response = new WorkerResponse { Ok = false, Error = e.Message };
+                    try { response = await HandleAsync(request).ConfigureAwait(false); }
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException)
+                    {
+                        response = new WorkerResponse { Ok = false, Error = e.Message };
+                    }
+                    await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
                 }
-                await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                finally { Interlocked.Decrement(ref _answering); }
                 if (request.Op == WorkerOps.Console && response.Ok)
                     await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false);
             }
@@ -170,7 +178,7 @@ public sealed class WorkerRuntime
     private async Task<WorkerResponse> HandleAsync(WorkerRequest request)
     {
         if (request.Op is WorkerOps.Status or WorkerOps.Console) return Status();
-        await _operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             var vm = _vm ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
