@@ -18,6 +18,7 @@ namespace HyperSharp.Host.Workers;
 /// </summary>
 public sealed class WorkerRuntime
 {
+    private static readonly TimeSpan DiskEjectTimeout = TimeSpan.FromSeconds(30);
     private readonly VmFolder _folder;
     private readonly VmConfiguration _config;
     private readonly IHypervisor _hypervisor;
@@ -114,6 +115,7 @@ public sealed class WorkerRuntime
                 case VmStopReason.Reset:
                     _log.WriteLine("worker: the guest reset; starting it again");
                     _paused = false;
+                    machine = machine with { Disks = vm.DiskAttachments }; // hot-added disks stay, in their slots
                     continue;
                 case VmStopReason.PowerOff:
                     return new WorkerExitRecord { Reason = "the guest shut down" };
@@ -161,7 +163,7 @@ public sealed class WorkerRuntime
                 try
                 {
                     try { response = await HandleAsync(request).ConfigureAwait(false); }
-                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException)
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
                     {
                         response = new WorkerResponse { Ok = false, Error = e.Message };
                     }
@@ -211,8 +213,16 @@ public sealed class WorkerRuntime
                     vm.Stop(VmStopReason.Reset);
                     break;
                 case WorkerOps.AddDisk:
+                    int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
+                    _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
+                    break;
                 case WorkerOps.RemoveDisk:
-                    throw new InvalidOperationException("adding or removing a disk while the VM runs needs PCI hotplug, which this build's machine does not have yet");
+                    var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)
+                        ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
+                    // The guest ejects the disk (ACPI); the image is flushed and closed when this completes.
+                    await vm.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
+                    _log.WriteLine($"worker: removed {request.Path} from PCI slot {attached.Slot}");
+                    break;
                 default:
                     throw new InvalidOperationException($"unknown request '{request.Op}'");
             }
