@@ -17,8 +17,11 @@ public sealed class HostServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private HostServer(WebApplication app, HostServerOptions options, VmManager manager)
+    private readonly IDisposable _inventoryLock;
+
+    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock)
     {
+        _inventoryLock = inventoryLock;
         _app = app;
         Options = options;
         Manager = manager;
@@ -33,12 +36,26 @@ public sealed class HostServer : IAsyncDisposable
     public static async Task<HostServer> StartAsync(HostServerOptions options, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.InventoryRoot);
+        var inventoryLock = InventoryLock.Take(options.InventoryRoot);
         var socketDirectory = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath));
         if (socketDirectory != null) Directory.CreateDirectory(socketDirectory);
         // A socket file left by a host that died would make the bind fail; nothing else can own it
         // because a live host holds it open and we are about to replace that host.
         if (File.Exists(options.SocketPath)) File.Delete(options.SocketPath);
 
+        try
+        {
+            return await StartLockedAsync(options, inventoryLock, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            inventoryLock.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<HostServer> StartLockedAsync(HostServerOptions options, IDisposable inventoryLock, CancellationToken cancellationToken)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -54,7 +71,7 @@ public sealed class HostServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         options.Log(SocketAccess.Restrict(options.SocketPath));
         manager.StartAutomatically();
-        return new HostServer(app, options, manager);
+        return new HostServer(app, options, manager, inventoryLock);
     }
 
     /// <summary>The API services this host serves.</summary>
@@ -76,5 +93,6 @@ public sealed class HostServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         if (File.Exists(Options.SocketPath)) File.Delete(Options.SocketPath);
+        _inventoryLock.Dispose();
     }
 }

@@ -1,4 +1,4 @@
-using Iced.Intel;
+using HyperSharp.Machine.Tests;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Host.Tests;
@@ -6,13 +6,11 @@ namespace HyperSharp.Host.Tests;
 /// <summary>Small guest programs (ELF "vmlinux" images) for VMs that need no Linux.</summary>
 public static class TestGuests
 {
-    private const ulong LoadAddress = 0x100000;
-
     /// <summary>
     /// Counts forever: prints 1, 2, 3... as eight hex digits a line on COM1, a busy wait between lines.
     /// A saved and restored VM goes on from where it was, so the console shows no gap and no repeat.
     /// </summary>
-    public static byte[] Counter(int delayIterations = 400_000) => Assemble(a =>
+    public static byte[] Counter(int delayIterations = 400_000) => TinyElf.Assemble(a =>
     {
         var next = a.CreateLabel();
         var digit = a.CreateLabel();
@@ -46,7 +44,7 @@ public static class TestGuests
     });
 
     /// <summary>Prints "up" and halts with interrupts off: a running VM that costs the host no processor time.</summary>
-    public static byte[] Idle() => Assemble(a =>
+    public static byte[] Idle() => TinyElf.Assemble(a =>
     {
         var halt = a.CreateLabel();
         a.mov(dx, 0x3F8);
@@ -58,7 +56,7 @@ public static class TestGuests
     });
 
     /// <summary>Prints "bye" and powers off through ACPI (PM1a_CNT: SLP_TYP 5 | SLP_EN).</summary>
-    public static byte[] PowerOff() => Assemble(a =>
+    public static byte[] PowerOff() => TinyElf.Assemble(a =>
     {
         a.mov(dx, 0x3F8);
         foreach (char c in "bye\n") { a.mov(al, (byte)c); a.@out(dx, al); }
@@ -67,13 +65,4 @@ public static class TestGuests
         a.@out(dx, ax);
         a.hlt();
     });
-
-    private static byte[] Assemble(Action<Assembler> program)
-    {
-        var a = new Assembler(64);
-        program(a);
-        using var ms = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(ms), LoadAddress);
-        return HyperSharp.Machine.Boot.ElfBuilder.Wrap(ms.ToArray(), LoadAddress);
-    }
 }

@@ -58,6 +58,18 @@ public class ValidationTests(ITestOutputHelper output)
         Assert.Contains("it is Off", resumeOff.Status.Detail);
     }
 
+    [Fact]
+    public async Task ASecondHostOnTheSameInventoryRefusesToStart()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        var second = await Assert.ThrowsAsync<IOException>(() => HostServer.StartAsync(new HostServerOptions
+        {
+            InventoryRoot = host.Root, SocketPath = Path.Combine(host.Root, "second.sock"), WorkerCommand = HostFixture.WorkerCommand,
+        }));
+        Assert.Contains("another hyper host is already managing", second.Message);
+        Assert.NotNull(await host.Client.GetHostAsync(new GetHostRequest())); // the first one is untouched
+    }
+
     private static async Task Invalid(string parameter, string allowed, Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);
