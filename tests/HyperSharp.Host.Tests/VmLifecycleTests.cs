@@ -25,7 +25,9 @@ public class VmLifecycleTests(ITestOutputHelper output)
         Assert.Equal(VmState.Off, vm.State);
         Assert.True(File.Exists(Path.Combine(vm.Path, "vm.json")));
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var running = await host.Client.StartVmAsync(new VmRef { Name = "counter" });
+        output.WriteLine($"start: {clock.ElapsedMilliseconds} ms from StartVm to a running worker");
         Assert.Equal(VmState.Running, running.State);
         Assert.Contains(running.WorkerPid, host.Workers());
 
@@ -34,6 +36,8 @@ public class VmLifecycleTests(ITestOutputHelper output)
         await WaitForAsync(async () => CounterOutput.Last(await host.ReadConsoleAsync("counter", t => CounterOutput.Last(t) >= 5, TimeSpan.FromSeconds(1))) >= 5, "five lines on the console");
 
         var live = await host.Client.GetVmAsync(new VmRef { Name = "counter" });
+        string rss = File.ReadLines($"/proc/{live.WorkerPid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        output.WriteLine($"worker process {rss.Replace("VmRSS:", "resident:").Trim()} for a 64 MiB guest");
         output.WriteLine($"running: CPU {live.CpuUsagePercent} %, memory assigned {live.MemoryAssignedBytes} bytes, uptime {live.UptimeMs} ms");
         Assert.True(live.MemoryAssignedBytes > 0, "a running guest has touched some memory");
         Assert.True(live.UptimeMs > 0);

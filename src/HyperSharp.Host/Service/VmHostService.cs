@@ -8,6 +8,12 @@ namespace HyperSharp.Host.Service;
 /// <summary>The VmHost gRPC service: each call validated and handed to the <see cref="VmManager"/>; the console bridged to the worker.</summary>
 public sealed class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
 {
+    /// <summary>
+    /// Operations that change a VM run to the end even if the client goes away: a start abandoned half-way
+    /// would leave a worker the VM's state does not show.
+    /// </summary>
+    private static readonly CancellationToken Detached = CancellationToken.None;
+
     public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(new HostInfo
     {
         ComputerName = Environment.MachineName,
@@ -40,27 +46,27 @@ public sealed class VmHostService(VmManager manager, HostServerOptions options) 
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
-        await manager.RemoveAsync(request, context.CancellationToken).ConfigureAwait(false);
+        await manager.RemoveAsync(request, Detached).ConfigureAwait(false);
         return new RemoveVmResponse();
     }
 
     public override async Task<Vm> StartVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.StartAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.StartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context) =>
-        await Project(await manager.StopAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.StopAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override async Task<Vm> SaveVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SaveAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.SaveAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override async Task<Vm> SuspendVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SuspendAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.SuspendAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override async Task<Vm> ResumeVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.ResumeAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.ResumeAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override async Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) =>
-        await Project(await manager.RestartAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(await manager.RestartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
 
@@ -79,11 +85,11 @@ public sealed class VmHostService(VmManager manager, HostServerOptions options) 
     }
 
     public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.AddDiskAsync(request, context.CancellationToken);
+        manager.AddDiskAsync(request, Detached);
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {
-        await manager.RemoveDiskAsync(request, context.CancellationToken).ConfigureAwait(false);
+        await manager.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
         return new RemoveHardDiskDriveResponse();
     }
 
