@@ -110,4 +110,37 @@ public class WorkerSupervisionTests(ITestOutputHelper output)
         var forced = await host.Client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = "deaf" }, TimeoutSeconds = 1, Force = true });
         Assert.Equal(VmState.Off, forced.State);
     }
+
+    [Fact]
+    public async Task AutomaticStopActionsRunWhenTheHostStopsAndStartActionsAfterTheirDelayWhenItStarts()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        string kernel = host.Guest("idle.elf", TestGuests.Idle());
+        foreach (var (name, stop, start) in new[]
+        {
+            ("saver", AutomaticStopAction.Save, AutomaticStartAction.StartIfRunning),
+            ("cutter", AutomaticStopAction.TurnOff, AutomaticStartAction.Nothing),
+            ("always", AutomaticStopAction.TurnOff, AutomaticStartAction.Start),
+        })
+        {
+            await host.CreateAsync(name, kernel, 32L << 20);
+            await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = name }, AutomaticStopAction = stop, AutomaticStartAction = start, AutomaticStartDelaySeconds = name == "always" ? 2 : 0 });
+        }
+        await host.Client.StartVmAsync(new VmRef { Name = "saver" });
+        await host.Client.StartVmAsync(new VmRef { Name = "cutter" });
+
+        await host.Server!.StopVmsAsync(); // what `hyper host` does on SIGTERM
+        Assert.Equal(VmState.Saved, (await host.Client.GetVmAsync(new VmRef { Name = "saver" })).State);
+        Assert.Equal(VmState.Off, (await host.Client.GetVmAsync(new VmRef { Name = "cutter" })).State);
+        Assert.Empty(host.Workers());
+        await host.StopHostAsync();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await host.StartHostAsync();
+        // saver was running when the host stopped (StartIfRunning); always starts regardless, after its 2 s delay; cutter stays off.
+        await VmLifecycleTests.WaitForAsync(async () => (await host.Client.ListVmsAsync(new ListVmsRequest())).Vms.Count(v => v.State == VmState.Running) == 2, "the automatic starts");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"'always' started after {clock.Elapsed.TotalSeconds:F1} s, before its delay");
+        Assert.Equal(VmState.Off, (await host.Client.GetVmAsync(new VmRef { Name = "cutter" })).State);
+        Assert.Equal(2, host.Workers().Count);
+    }
 }
