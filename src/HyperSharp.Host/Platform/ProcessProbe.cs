@@ -40,6 +40,18 @@ internal static class ProcessProbe
         return found;
     }
 
+    /// <summary>True while <paramref name="pid"/> exists and has not ended (a zombie has ended).</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+    }
+
     /// <summary>User plus system CPU time of a process, or null once it is gone.</summary>
     public static TimeSpan? CpuTime(int pid)
     {

@@ -77,7 +77,15 @@ public sealed partial class VmManager
     {
         try
         {
-            while (ProcessProbe.IsWorkerFor(pid, vm.Folder.Path)) await Task.Delay(WatchInterval, _stopping.Token).ConfigureAwait(false);
+            // A process that is gone (or a zombie) has ended. One whose command line is not the worker's may be
+            // mid-exec (sh -> setsid -> dotnet: the command line reads empty for an instant) or a recycled PID:
+            // only a few misses in a row count as the end.
+            for (int misses = 0; misses < 3; await Task.Delay(WatchInterval, _stopping.Token).ConfigureAwait(false))
+            {
+                if (ProcessProbe.IsWorkerFor(pid, vm.Folder.Path)) misses = 0;
+                else if (!ProcessProbe.IsAlive(pid)) break;
+                else misses++;
+            }
         }
         catch (OperationCanceledException) { return; } // the host stops; the worker goes on
         WorkerEnded(vm, pid);

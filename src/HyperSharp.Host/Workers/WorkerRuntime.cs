@@ -45,7 +45,14 @@ public sealed class WorkerRuntime
         var folder = new VmFolder(Path.GetFullPath(folderPath));
         var config = InventoryJson.Read<VmConfiguration>(folder.ConfigFile)
             ?? throw new FileNotFoundException($"{folder.ConfigFile}: no VM configuration here");
-        var hypervisor = chooseBackend(config.Backend);
+        IHypervisor hypervisor;
+        try { hypervisor = chooseBackend(config.Backend); }
+        catch (Exception e)
+        {
+            // Say why in the folder too: the host reports it as the reason the VM did not start.
+            InventoryJson.WriteAtomic(folder.ExitFile, new WorkerExitRecord { Pid = Environment.ProcessId, Saved = File.Exists(folder.SavedStateFile), Reason = $"no backend for the VM: {e.Message}" });
+            throw;
+        }
         try
         {
             var worker = new WorkerRuntime(folder, config, hypervisor, log);
@@ -59,7 +66,12 @@ public sealed class WorkerRuntime
 
     private WorkerExitRecord RunToEnd()
     {
-        var listener = Listen();
+        Socket listener;
+        try { listener = Listen(); }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            return new WorkerExitRecord { Saved = File.Exists(_folder.SavedStateFile), Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
+        }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
             signal.Cancel = true;
