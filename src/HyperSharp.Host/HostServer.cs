@@ -1,3 +1,4 @@
+using HyperSharp.Host.Vhd;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -48,6 +49,7 @@ public sealed class HostServer : IAsyncDisposable
     /// <summary>The API services this host serves.</summary>
     private static void MapServices(WebApplication app)
     {
+        app.MapGrpcService<VhdServiceImpl>();
     }
 
     /// <summary>Completes when the server stops (Ctrl-C / SIGTERM for `hyper host`).</summary>
