@@ -1,4 +1,6 @@
+using HyperSharp.Host.Service;
 using HyperSharp.Host.Vhd;
+using HyperSharp.Host.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -16,13 +18,17 @@ public sealed class HostServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private HostServer(WebApplication app, HostServerOptions options)
+    private HostServer(WebApplication app, HostServerOptions options, VmManager manager)
     {
         _app = app;
         Options = options;
+        Manager = manager;
     }
 
     public HostServerOptions Options { get; }
+
+    /// <summary>The VMs this host manages (tests look inside; clients go through the API).</summary>
+    public VmManager Manager { get; }
 
     /// <summary>Starts serving; returns once the socket accepts connections.</summary>
     public static async Task<HostServer> StartAsync(HostServerOptions options, CancellationToken cancellationToken = default)
@@ -38,25 +44,38 @@ public sealed class HostServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
+        var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log);
+        // The inventory and the workers that outlived the last host are known before the first request.
+        manager.Recover();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(manager);
+        builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
         builder.Services.AddGrpc();
         var app = builder.Build();
         MapServices(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new HostServer(app, options);
+        options.Log(SocketAccess.Restrict(options.SocketPath));
+        manager.StartAutomatically();
+        return new HostServer(app, options, manager);
     }
 
     /// <summary>The API services this host serves.</summary>
     private static void MapServices(WebApplication app)
     {
+        app.MapGrpcService<VmHostService>();
         app.MapGrpcService<VhdServiceImpl>();
     }
+
+    /// <summary>The host is going down on purpose (`hyper host` on SIGTERM): each running VM gets its automatic stop action first.</summary>
+    public async Task StopVmsAsync() => await Manager.StopAutomaticallyAsync().ConfigureAwait(false);
 
     /// <summary>Completes when the server stops (Ctrl-C / SIGTERM for `hyper host`).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
+    /// <summary>Stops serving. Workers keep running: the next host finds them again.</summary>
     public async ValueTask DisposeAsync()
     {
+        Manager.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         if (File.Exists(Options.SocketPath)) File.Delete(Options.SocketPath);

@@ -1,11 +1,20 @@
 namespace HyperSharp.Host;
 
-/// <summary>Where the host service keeps its inventory and where it listens.</summary>
+/// <summary>Where the host service keeps its inventory, where it listens, and how it starts workers.</summary>
 public sealed record HostServerOptions
 {
-    /// <summary>The inventory root: one folder per VM (default /var/lib/hypersharp).</summary>
+    /// <summary>The inventory root (default /var/lib/hypersharp): one folder per VM under ROOT/vms.</summary>
     public required string InventoryRoot { get; init; }
 
     /// <summary>The Unix socket the API is served on.</summary>
     public required string SocketPath { get; init; }
+
+    /// <summary>The program and leading arguments that run `hyper` for a worker (default: the one running now).</summary>
+    public IReadOnlyList<string>? WorkerCommand { get; init; }
+
+    /// <summary>Where the host's notices go (worker crashes, recovery, automatic actions).</summary>
+    public Action<string> Log { get; init; } = _ => { };
+
+    /// <summary>Get-VMHost's note on how the backend is chosen.</summary>
+    public string BackendReason { get; init; } = "each worker picks kvm or emulated when its VM starts (auto)";
 }

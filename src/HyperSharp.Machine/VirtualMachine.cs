@@ -46,6 +46,14 @@ public sealed class VirtualMachine : IDisposable
     public Serial16550 Console { get; }
     internal AcpiPm Pm { get; }
 
+    /// <summary>Guest RAM the guest has touched so far (resident in the host): Get-VM's MemoryAssigned for static memory.</summary>
+    public ulong TouchedMemoryBytes()
+    {
+        ulong pages = 0;
+        foreach (var _ in HyperSharp.Machine.Memory.ResidentPages.Of(Memory)) pages++;
+        return pages * 4096;
+    }
+
     /// <summary>Runs every vCPU on its own thread until the machine stops; returns why.</summary>
     public VmStopped Run()
     {

@@ -48,7 +48,7 @@ internal sealed class SerialConsole : IDisposable
         thread.Start();
     }
 
-    private static bool Stty(string args)
+    internal static bool Stty(string args)
     {
         try
         {

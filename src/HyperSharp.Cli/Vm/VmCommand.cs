@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace HyperSharp.Cli.Vm;
 
-/// <summary>`hyper vm`: virtual machine commands (run now; the host service adds list/new/start/stop/save).</summary>
+/// <summary>`hyper vm`: run a VM in this process (run, restore), or manage the host service's VMs (list, new, start, stop, ...).</summary>
 public static class VmCommand
 {
     public static Command Create(CliContext context)
@@ -10,6 +10,9 @@ public static class VmCommand
         var vm = new Command("vm", "Run and manage virtual machines");
         vm.Subcommands.Add(RunCommand.Create(context));
         vm.Subcommands.Add(RestoreCommand.Create(context));
+        foreach (var command in Host.ManagedVmCommands.Create(context)) vm.Subcommands.Add(command);
+        vm.Subcommands.Add(Host.ConsoleCommand.Create(context));
+        vm.Subcommands.Add(Host.DiskCommands.Create(context));
         return vm;
     }
 }

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using HyperSharp.Host.Service;
 using HyperSharp.Vhdx;
 
 namespace HyperSharp.Host.Vhd;
@@ -23,15 +24,15 @@ internal static class VhdErrors
 
     public static RpcException Map(Exception e) => e switch
     {
-        FileNotFoundException or DirectoryNotFoundException => ApiErrors.NotFound(e.Message),
-        UnauthorizedAccessException => ApiErrors.PermissionDenied(e.Message),
+        FileNotFoundException or DirectoryNotFoundException => HostErrors.NotFound(e.Message),
+        UnauthorizedAccessException => HostErrors.PermissionDenied(e.Message),
         OperationCanceledException => new RpcException(new Status(StatusCode.Cancelled, "the operation was cancelled")),
-        ArgumentOutOfRangeException { ParamName: "capacity" } => ApiErrors.InvalidArgument("size_bytes", e.Message),
-        ArgumentException a => ApiErrors.InvalidArgument(a.ParamName ?? "request", e.Message),
+        ArgumentOutOfRangeException { ParamName: "capacity" } => HostErrors.Invalid("size_bytes", e.Message),
+        ArgumentException a => HostErrors.Invalid(a.ParamName ?? "request", e.Message),
         // Corrupt images, refused shrinks, "not a differencing disk": the file's state does not allow the request.
-        VirtualDiskException => ApiErrors.FailedPrecondition(e.Message),
+        VirtualDiskException => HostErrors.Precondition(e.Message),
         // Locked by a running VM or another tool, disk full.
-        IOException => ApiErrors.FailedPrecondition(e.Message),
-        _ => ApiErrors.Internal($"{e.GetType().Name}: {e.Message}"),
+        IOException => HostErrors.Precondition(e.Message),
+        _ => HostErrors.Internal($"{e.GetType().Name}: {e.Message}"),
     };
 }

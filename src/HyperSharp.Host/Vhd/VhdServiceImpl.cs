@@ -1,5 +1,6 @@
 using Grpc.Core;
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Service;
 using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.Operations;
 
@@ -46,16 +47,16 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdSe
     {
         string path = VhdRequests.ExistingFile(request.Path, "path");
         if (request.ToMinimumSize && request.SizeBytes != 0)
-            throw ApiErrors.InvalidArgument("size_bytes", "give size_bytes or to_minimum_size, not both");
+            throw HostErrors.Invalid("size_bytes", "give size_bytes or to_minimum_size, not both");
         if (!request.ToMinimumSize && request.SizeBytes <= 0)
-            throw ApiErrors.InvalidArgument("size_bytes", $"size_bytes {request.SizeBytes} must be more than 0");
+            throw HostErrors.Invalid("size_bytes", $"size_bytes {request.SizeBytes} must be more than 0");
         return Task.Run(() =>
         {
             long size = request.ToMinimumSize ? DiskInfo.Read(path).MinimumSize : request.SizeBytes;
             using (var disk = VirtualDisk.Open(path))
             {
                 if (size % disk.LogicalSectorSize != 0)
-                    throw ApiErrors.InvalidArgument("size_bytes", $"size_bytes {size} must be a multiple of the disk's {disk.LogicalSectorSize}-byte logical sector size");
+                    throw HostErrors.Invalid("size_bytes", $"size_bytes {size} must be a multiple of the disk's {disk.LogicalSectorSize}-byte logical sector size");
                 // Resize-VHD never drops data: a shrink below the last stored byte is refused (FAILED_PRECONDITION).
                 disk.Resize(size);
                 disk.Flush();
@@ -70,7 +71,7 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdSe
         string destination = VhdRequests.NewFile(request.DestinationPath, "destination_path");
         var type = VhdMapping.FromApi(request.VhdType);
         if (type == DiskType.Differencing)
-            throw ApiErrors.InvalidArgument("vhd_type", "Convert-VHD makes a fixed or dynamic disk; create a differencing disk with New-VHD -ParentPath");
+            throw HostErrors.Invalid("vhd_type", "Convert-VHD makes a fixed or dynamic disk; create a differencing disk with New-VHD -ParentPath");
         var options = new ConvertOptions
         {
             Type = type,
@@ -87,12 +88,12 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdSe
     public override Task MergeVhd(MergeVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
     {
         string child = VhdRequests.ExistingFile(request.Path, "path");
-        string? destination = request.DestinationPath.Length == 0 ? null : ApiErrors.RequireAbsolutePath(request.DestinationPath, "destination_path");
+        string? destination = request.DestinationPath.Length == 0 ? null : VhdRequests.AbsolutePath(request.DestinationPath, "destination_path");
         var chain = DiskChain.Paths(child);
-        if (chain.Count < 2) throw ApiErrors.FailedPrecondition($"{child} is not a differencing disk; there is nothing to merge it into");
+        if (chain.Count < 2) throw HostErrors.Precondition($"{child} is not a differencing disk; there is nothing to merge it into");
         bool intoNewImage = destination is not null && !File.Exists(destination);
         if (destination is not null && !intoNewImage && !chain.Skip(1).Contains(destination))
-            throw ApiErrors.InvalidArgument("destination_path", $"{destination} is not an ancestor of {child} (its chain is {string.Join(" -> ", chain)}); name an ancestor or a new file");
+            throw HostErrors.Invalid("destination_path", $"{destination} is not an ancestor of {child} (its chain is {string.Join(" -> ", chain)}); name an ancestor or a new file");
         return VhdProgressStream.RunAsync("Merging " + child, CapacityOf(child), (progress, cancel) =>
         {
             // A destination that does not exist yet becomes a standalone image of the whole chain (the chain stays).
@@ -105,9 +106,9 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdSe
     public override Task OptimizeVhd(OptimizeVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
     {
         string path = VhdRequests.ExistingFile(request.Path, "path");
-        if (!Enum.IsDefined(request.Mode)) throw ApiErrors.InvalidArgument("mode", $"mode {(int)request.Mode} is not one of Full, Quick, Pretrimmed, Prezeroed, Retrim");
+        if (!Enum.IsDefined(request.Mode)) throw HostErrors.Invalid("mode", $"mode {(int)request.Mode} is not one of Full, Quick, Pretrimmed, Prezeroed, Retrim");
         if (attachments?.IsAttached(path) == true)
-            throw ApiErrors.FailedPrecondition($"{path} is attached to a VM; Optimize-VHD needs it detached (or the VM off)");
+            throw HostErrors.Precondition($"{path} is attached to a VM; Optimize-VHD needs it detached (or the VM off)");
         // Every mode does the same full pass: finding zero blocks is cheap next to moving them, and
         // there is no guest file system to trust for "pretrimmed" information.
         return VhdProgressStream.RunAsync("Optimizing " + path, CapacityOf(path), (progress, cancel) =>

@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace HyperSharp.Host.Platform;
+
+/// <summary>The few POSIX calls .NET does not expose: directory fsync, chown, process probing.</summary>
+internal static partial class Posix
+{
+    private const int ORdOnly = 0, ODirectory = 0x10000;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chown(string path, int owner, int group);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+
+    /// <summary>Makes a rename or create inside <paramref name="directory"/> durable: the entry survives a power cut.</summary>
+    public static void FsyncDirectory(string directory)
+    {
+        int fd = open(directory, ORdOnly | ODirectory);
+        if (fd < 0) throw new IOException($"cannot open {directory} to flush it (errno {Marshal.GetLastPInvokeError()})");
+        try
+        {
+            if (fsync(fd) != 0) throw new IOException($"cannot flush {directory} (errno {Marshal.GetLastPInvokeError()})");
+        }
+        finally { close(fd); }
+    }
+
+    /// <summary>Sets a file's permission bits (the host runs on Linux only; the guard tells the analyzer so).</summary>
+    public static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the HyperSharp host runs on Linux");
+        File.SetUnixFileMode(path, mode);
+    }
+
+    public static bool Chown(string path, int owner, int group) => chown(path, owner, group) == 0;
+
+    /// <summary>Sends <paramref name="signal"/> to one process; false if it does not exist (or is not ours to signal).</summary>
+    public static bool Signal(int pid, int signal) => pid > 0 && kill(pid, signal) == 0;
+
+    public const int SigKill = 9;
+}

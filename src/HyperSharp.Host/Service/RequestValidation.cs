@@ -1,0 +1,82 @@
+using HyperSharp.Api.V1;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>
+/// The allowed range of every request value, checked before anything changes. Each failure is an
+/// INVALID_ARGUMENT that names the parameter (the proto field) and what is allowed.
+/// </summary>
+public static class RequestValidation
+{
+    public const int MaxProcessors = 240;
+    public const long MinMemoryBytes = 32L << 20;
+    public const long MaxMemoryBytes = 12L << 40;
+    public const long MemoryGranularity = 2L << 20;
+    public const int MaxNameLength = 100;
+    public const int MaxNotesLength = 4000;
+    public const int MaxStartDelaySeconds = 86400;
+    public const int MaxControllers = 4, MaxScsiLocations = 64, MaxIdeControllers = 2, MaxIdeLocations = 2;
+    private static readonly string[] Backends = ["auto", "kvm", "emulated"];
+
+    public static string Name(string parameter, string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw HostErrors.Invalid(parameter, "a VM needs a name (1 to 100 characters)");
+        if (name.Length > MaxNameLength) throw HostErrors.Invalid(parameter, $"'{name[..20]}...' is {name.Length} characters; 1 to {MaxNameLength} are allowed");
+        if (name.Any(c => char.IsControl(c) || c is '/' or '\\' or '*' or '?'))
+            throw HostErrors.Invalid(parameter, $"'{name}' holds a character a VM name may not have (control characters, / \\ * ?)");
+        if (name != name.Trim()) throw HostErrors.Invalid(parameter, $"'{name}' begins or ends with a space");
+        return name;
+    }
+
+    public static int Processors(string parameter, int count) => count is >= 1 and <= MaxProcessors ? count
+        : throw HostErrors.Invalid(parameter, $"{count} virtual processors: 1 to {MaxProcessors} are allowed");
+
+    public static long Memory(string parameter, long bytes)
+    {
+        if (bytes is < MinMemoryBytes or > MaxMemoryBytes)
+            throw HostErrors.Invalid(parameter, $"{bytes} bytes: memory must be from {MinMemoryBytes >> 20} MiB to {MaxMemoryBytes >> 40} TiB");
+        if (bytes % MemoryGranularity != 0)
+            throw HostErrors.Invalid(parameter, $"{bytes} bytes: memory must be a multiple of 2 MiB");
+        return bytes;
+    }
+
+    public static int Generation(string parameter, int generation) => generation is 1 or 2 ? generation
+        : throw HostErrors.Invalid(parameter, $"generation {generation}: 1 or 2 are allowed");
+
+    public static string Backend(string parameter, string? backend)
+    {
+        var value = string.IsNullOrEmpty(backend) ? "auto" : backend.ToLowerInvariant();
+        return Backends.Contains(value) ? value : throw HostErrors.Invalid(parameter, $"'{backend}': auto, kvm or emulated are allowed");
+    }
+
+    public static string Notes(string parameter, string? notes) => (notes ?? "").Length <= MaxNotesLength ? notes ?? ""
+        : throw HostErrors.Invalid(parameter, $"{notes!.Length} characters: at most {MaxNotesLength} are allowed");
+
+    public static int Range(string parameter, int value, int min, int max, string what) => value >= min && value <= max ? value
+        : throw HostErrors.Invalid(parameter, $"{value}: {what} must be from {min} to {max}");
+
+    public static T Defined<T>(string parameter, T value) where T : struct, Enum
+    {
+        if (Enum.IsDefined(value) && Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) != 0) return value;
+        var allowed = string.Join(", ", Enum.GetNames<T>().Where(n => n != "Unspecified"));
+        throw HostErrors.Invalid(parameter, $"{value}: one of {allowed} is allowed");
+    }
+
+    /// <summary>An existing file, as a full path (empty allowed when <paramref name="optional"/>).</summary>
+    public static string? ExistingFile(string parameter, string? path, bool optional)
+    {
+        if (string.IsNullOrEmpty(path))
+            return optional ? null : throw HostErrors.Invalid(parameter, "a file path is required");
+        if (!Path.IsPathFullyQualified(path)) throw HostErrors.Invalid(parameter, $"'{path}' is relative: the host needs an absolute path");
+        if (!File.Exists(path)) throw HostErrors.Invalid(parameter, $"'{path}' does not exist on the host");
+        return path;
+    }
+
+    public static (int Number, int Location) DiskLocation(ControllerType type, int number, int location)
+    {
+        bool ide = type == ControllerType.Ide;
+        Range("controller_number", number, 0, (ide ? MaxIdeControllers : MaxControllers) - 1, $"the {type} controller number");
+        Range("controller_location", location, 0, (ide ? MaxIdeLocations : MaxScsiLocations) - 1, $"the location on a {type} controller");
+        return (number, location);
+    }
+}

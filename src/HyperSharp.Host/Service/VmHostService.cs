@@ -1,0 +1,152 @@
+using System.Net.Sockets;
+using Google.Protobuf;
+using Grpc.Core;
+using HyperSharp.Api.V1;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>The VmHost gRPC service: each call validated and handed to the <see cref="VmManager"/>; the console bridged to the worker.</summary>
+public sealed class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
+{
+    public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(new HostInfo
+    {
+        ComputerName = Environment.MachineName,
+        LogicalProcessorCount = Environment.ProcessorCount,
+        MemoryCapacityBytes = HostMemory.TotalBytes(),
+        VirtualMachinePath = manager.InventoryRoot,
+        VirtualHardDiskPath = manager.VirtualHardDiskPath,
+        DefaultBackend = "auto",
+        BackendReason = options.BackendReason,
+        Version = typeof(VmHostService).Assembly.GetName().Version?.ToString() ?? "0.0",
+        MaximumProcessorsPerVm = RequestValidation.MaxProcessors,
+        MaximumMemoryPerVmBytes = RequestValidation.MaxMemoryBytes,
+        NestedVirtualizationSupported = false,
+    });
+
+    public override async Task<ListVmsResponse> ListVms(ListVmsRequest request, ServerCallContext context)
+    {
+        var response = new ListVmsResponse();
+        var vms = manager.List(request.Name);
+        var projected = await Task.WhenAll(vms.Select(vm => VmProjection.ToVmAsync(vm, context.CancellationToken))).ConfigureAwait(false);
+        response.Vms.AddRange(projected);
+        return response;
+    }
+
+    public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
+
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Create(request), context);
+
+    public override Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context) => Project(manager.Update(request), context);
+
+    public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
+    {
+        await manager.RemoveAsync(request, context.CancellationToken).ConfigureAwait(false);
+        return new RemoveVmResponse();
+    }
+
+    public override async Task<Vm> StartVm(VmRef request, ServerCallContext context) =>
+        await Project(await manager.StartAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context) =>
+        await Project(await manager.StopAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override async Task<Vm> SaveVm(VmRef request, ServerCallContext context) =>
+        await Project(await manager.SaveAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override async Task<Vm> SuspendVm(VmRef request, ServerCallContext context) =>
+        await Project(await manager.SuspendAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override async Task<Vm> ResumeVm(VmRef request, ServerCallContext context) =>
+        await Project(await manager.ResumeAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override async Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) =>
+        await Project(await manager.RestartAsync(request, context.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+
+    public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
+
+    public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context) => Task.FromResult(manager.SetProcessor(request));
+
+    public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
+
+    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context) => Task.FromResult(manager.SetMemory(request));
+
+    public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)
+    {
+        var vm = manager.Find(request);
+        var response = new ListHardDiskDrivesResponse();
+        response.Drives.AddRange(vm.Config.Disks.Select(d => VmProjection.Drive(vm, d)));
+        return Task.FromResult(response);
+    }
+
+    public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
+        manager.AddDiskAsync(request, context.CancellationToken);
+
+    public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
+    {
+        await manager.RemoveDiskAsync(request, context.CancellationToken).ConfigureAwait(false);
+        return new RemoveHardDiskDriveResponse();
+    }
+
+    public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<VmEvent> responseStream, ServerCallContext context)
+    {
+        string? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id.ToString("D") : null;
+        using var subscription = manager.Events.Subscribe();
+        // Headers go out once the subscription exists: a client that awaits them misses no later event.
+        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
+        try
+        {
+            await foreach (var e in subscription.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+                if (only is null || e.VmId == only) await responseStream.WriteAsync(e).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    public override async Task AttachConsole(IAsyncStreamReader<ConsoleInput> requestStream, IServerStreamWriter<ConsoleOutput> responseStream, ServerCallContext context)
+    {
+        if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false)) return;
+        var vm = manager.Find(requestStream.Current.Vm);
+        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "attach to the console of");
+        Socket socket;
+        try { socket = await vm.Worker.OpenConsoleAsync(context.CancellationToken).ConfigureAwait(false); }
+        catch (Workers.WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
+        using (socket)
+        {
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+            var first = requestStream.Current.Data;
+            var input = Task.Run(async () =>
+            {
+                try
+                {
+                    if (!first.IsEmpty) await socket.SendAsync(first.Memory, SocketFlags.None, done.Token).ConfigureAwait(false);
+                    while (await requestStream.MoveNext(done.Token).ConfigureAwait(false))
+                        await socket.SendAsync(requestStream.Current.Data.Memory, SocketFlags.None, done.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or RpcException) { }
+            });
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, done.Token).ConfigureAwait(false)) > 0)
+                    await responseStream.WriteAsync(new ConsoleOutput { Data = ByteString.CopyFrom(buffer, 0, n) }).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException) { }
+            await done.CancelAsync().ConfigureAwait(false);
+            await input.ConfigureAwait(false);
+        }
+    }
+
+    private static Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, context.CancellationToken);
+}
+
+/// <summary>The host's physical memory, from /proc/meminfo.</summary>
+internal static class HostMemory
+{
+    public static long TotalBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/meminfo"))
+            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        return 0;
+    }
+}

@@ -1,0 +1,229 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Workers;
+using HyperSharp.Vhdx;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, Set-VMMemory, and the hard disk drives.</summary>
+public sealed partial class VmManager
+{
+    private const long MinNewVhdBytes = 3L << 20, MaxNewVhdBytes = 64L << 40;
+    private readonly object _names = new();
+
+    public ManagedVm Create(CreateVmRequest request)
+    {
+        string name = RequestValidation.Name("name", request.Name);
+        int generation = RequestValidation.Generation("generation", request.Generation == 0 ? 2 : request.Generation);
+        long memory = RequestValidation.Memory("memory_startup_bytes", request.MemoryStartupBytes == 0 ? 512L << 20 : request.MemoryStartupBytes);
+        int processors = RequestValidation.Processors("processor_count", request.ProcessorCount == 0 ? 1 : request.ProcessorCount);
+        string backend = RequestValidation.Backend("backend", request.Backend);
+        string notes = RequestValidation.Notes("notes", request.Notes);
+        var boot = new BootSettings
+        {
+            KernelPath = RequestValidation.ExistingFile("boot.kernel_path", request.Boot?.KernelPath, optional: true) ?? "",
+            InitrdPath = RequestValidation.ExistingFile("boot.initrd_path", request.Boot?.InitrdPath, optional: true),
+            CommandLine = string.IsNullOrEmpty(request.Boot?.KernelCommandLine) ? "console=ttyS0" : request.Boot.KernelCommandLine,
+        };
+        string? parent = null;
+        if (!string.IsNullOrEmpty(request.Path))
+        {
+            if (!Path.IsPathFullyQualified(request.Path)) throw HostErrors.Invalid("path", $"'{request.Path}' is relative: the host needs an absolute path");
+            parent = request.Path;
+        }
+        if (!string.IsNullOrEmpty(request.VhdPath) && !string.IsNullOrEmpty(request.NewVhdPath))
+            throw HostErrors.Invalid("new_vhd_path", "give either vhd_path (an existing disk) or new_vhd_path (a new one), not both");
+        string? disk = RequestValidation.ExistingFile("vhd_path", request.VhdPath, optional: true);
+        if (!string.IsNullOrEmpty(request.NewVhdPath))
+        {
+            if (!Path.IsPathFullyQualified(request.NewVhdPath)) throw HostErrors.Invalid("new_vhd_path", $"'{request.NewVhdPath}' is relative: the host needs an absolute path");
+            if (request.NewVhdSizeBytes is < MinNewVhdBytes or > MaxNewVhdBytes)
+                throw HostErrors.Invalid("new_vhd_size_bytes", $"{request.NewVhdSizeBytes} bytes: a new disk must be from 3 MiB to 64 TiB");
+            if (File.Exists(request.NewVhdPath)) throw HostErrors.AlreadyExists($"{request.NewVhdPath} already exists");
+        }
+
+        lock (_names)
+        {
+            EnsureNameFree(name, null);
+            if (!string.IsNullOrEmpty(request.NewVhdPath))
+            {
+                try { VirtualDisk.Create(request.NewVhdPath, new DiskCreateOptions { Capacity = request.NewVhdSizeBytes }).Dispose(); }
+                catch (Exception e) when (e is IOException or VirtualDiskException or UnauthorizedAccessException)
+                {
+                    throw HostErrors.Precondition($"cannot create {request.NewVhdPath}: {e.Message}");
+                }
+                disk = request.NewVhdPath;
+            }
+            var controller = generation == 1 ? ControllerType.Ide : ControllerType.Scsi;
+            var config = new VmConfiguration
+            {
+                Id = Guid.NewGuid(), Name = name, Generation = generation, Notes = notes, Backend = backend,
+                CreationTimeUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                Processor = new ProcessorSettings { Count = processors },
+                Memory = new MemorySettings { StartupBytes = memory, MinimumBytes = memory, MaximumBytes = Math.Max(memory, 1L << 40) },
+                Boot = boot,
+                Disks = disk is null ? [] : [new DiskSettings { Path = disk, ControllerType = controller }],
+            };
+            VmFolder folder;
+            try { folder = _inventory.Create(config, parent); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw HostErrors.Precondition($"cannot create the VM's folder: {e.Message}");
+            }
+            var vm = new ManagedVm(folder, config, new VmRuntimeRecord());
+            lock (_lock) _vms[vm.Id] = vm;
+            Publish(vm, VmEventKind.Created, $"VM '{name}' created");
+            return vm;
+        }
+    }
+
+    private void EnsureNameFree(string name, ManagedVm? renamed)
+    {
+        lock (_lock)
+            foreach (var other in _vms.Values)
+                if (other != renamed && string.Equals(other.Name, name, StringComparison.OrdinalIgnoreCase))
+                    throw HostErrors.AlreadyExists($"a VM named '{other.Name}' already exists (id {other.Id})");
+    }
+
+    public ManagedVm Update(UpdateVmRequest request)
+    {
+        var vm = Find(request.Vm);
+        using var _ = Begin(vm, "reconfiguring");
+        var c = vm.Config;
+        bool needsOff = request.HasProcessorCount || request.HasMemoryStartupBytes || request.HasKernelPath || request.HasInitrdPath
+            || request.HasKernelCommandLine || request.HasBackend;
+        if (needsOff && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change processors, memory, boot source or backend of");
+        if (request.HasNotes) c = c with { Notes = RequestValidation.Notes("notes", request.Notes) };
+        if (request.HasProcessorCount) c = c with { Processor = c.Processor with { Count = RequestValidation.Processors("processor_count", request.ProcessorCount) } };
+        if (request.HasMemoryStartupBytes) c = c with { Memory = c.Memory with { StartupBytes = RequestValidation.Memory("memory_startup_bytes", request.MemoryStartupBytes) } };
+        if (request.HasAutomaticStartAction) c = c with { AutomaticStartAction = RequestValidation.Defined("automatic_start_action", request.AutomaticStartAction) };
+        if (request.HasAutomaticStartDelaySeconds)
+            c = c with { AutomaticStartDelaySeconds = RequestValidation.Range("automatic_start_delay_seconds", request.AutomaticStartDelaySeconds, 0, RequestValidation.MaxStartDelaySeconds, "the automatic start delay in seconds") };
+        if (request.HasAutomaticStopAction) c = c with { AutomaticStopAction = RequestValidation.Defined("automatic_stop_action", request.AutomaticStopAction) };
+        if (request.HasCheckpointType) c = c with { CheckpointType = RequestValidation.Defined("checkpoint_type", request.CheckpointType) };
+        if (request.HasKernelPath) c = c with { Boot = c.Boot with { KernelPath = RequestValidation.ExistingFile("kernel_path", request.KernelPath, optional: true) ?? "" } };
+        if (request.HasInitrdPath) c = c with { Boot = c.Boot with { InitrdPath = RequestValidation.ExistingFile("initrd_path", request.InitrdPath, optional: true) } };
+        if (request.HasKernelCommandLine) c = c with { Boot = c.Boot with { CommandLine = request.KernelCommandLine } };
+        if (request.HasBackend) c = c with { Backend = RequestValidation.Backend("backend", request.Backend) };
+        if (request.HasNewName)
+        {
+            string name = RequestValidation.Name("new_name", request.NewName);
+            lock (_names)
+            {
+                EnsureNameFree(name, vm);
+                Commit(vm, c with { Name = name });
+            }
+        }
+        else Commit(vm, c);
+        return vm;
+    }
+
+    public VmProcessor SetProcessor(SetProcessorRequest request)
+    {
+        var vm = Find(request.Vm);
+        using var _ = Begin(vm, "reconfiguring");
+        var p = vm.Config.Processor;
+        if (request.HasCount)
+        {
+            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the processor count of");
+            p = p with { Count = RequestValidation.Processors("count", request.Count) };
+        }
+        if (request.HasMaximum) p = p with { Maximum = RequestValidation.Range("maximum", request.Maximum, 1, 100, "the processor maximum (percent)") };
+        if (request.HasReserve) p = p with { Reserve = RequestValidation.Range("reserve", request.Reserve, 0, 100, "the processor reserve (percent)") };
+        if (request.HasRelativeWeight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", request.RelativeWeight, 1, 10000, "the relative weight") };
+        if (request.HasExposeVirtualizationExtensions) p = p with { ExposeVirtualizationExtensions = request.ExposeVirtualizationExtensions };
+        Commit(vm, vm.Config with { Processor = p });
+        if (vm.WorkerPid > 0) _cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
+        return VmProjection.Processor(vm);
+    }
+
+    public VmMemory SetMemory(SetMemoryRequest request)
+    {
+        var vm = Find(request.Vm);
+        using var _ = Begin(vm, "reconfiguring");
+        if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the memory of");
+        var m = vm.Config.Memory;
+        if (request.HasStartupBytes) m = m with { StartupBytes = RequestValidation.Memory("startup_bytes", request.StartupBytes) };
+        if (request.HasDynamicMemoryEnabled) m = m with { DynamicMemoryEnabled = request.DynamicMemoryEnabled };
+        if (request.HasMinimumBytes) m = m with { MinimumBytes = RequestValidation.Memory("minimum_bytes", request.MinimumBytes) };
+        if (request.HasMaximumBytes) m = m with { MaximumBytes = RequestValidation.Memory("maximum_bytes", request.MaximumBytes) };
+        if (request.HasBuffer) m = m with { Buffer = RequestValidation.Range("buffer", request.Buffer, 5, 2000, "the memory buffer (percent)") };
+        if (request.HasPriority) m = m with { Priority = RequestValidation.Range("priority", request.Priority, 0, 100, "the memory priority") };
+        if (m.DynamicMemoryEnabled && (m.MinimumBytes > m.StartupBytes || m.StartupBytes > m.MaximumBytes))
+            throw HostErrors.Invalid("startup_bytes", $"with dynamic memory, minimum ({m.MinimumBytes}) <= startup ({m.StartupBytes}) <= maximum ({m.MaximumBytes}) must hold");
+        Commit(vm, vm.Config with { Memory = m });
+        return VmProjection.Memory(vm);
+    }
+
+    public async Task RemoveAsync(RemoveVmRequest request, CancellationToken cancellationToken)
+    {
+        var vm = Find(request.Vm);
+        using var _ = Begin(vm, "removing");
+        if (vm.State is not (VmState.Off or VmState.Saved))
+        {
+            if (!request.Force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
+            await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+        lock (vm.Sync) vm.Removed = true;
+        lock (_lock) _vms.Remove(vm.Id);
+        _inventory.Remove(vm.Folder);
+        Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
+    }
+
+    public async Task<HardDiskDrive> AddDiskAsync(AddHardDiskDriveRequest request, CancellationToken cancellationToken)
+    {
+        var vm = Find(request.Vm);
+        string path = RequestValidation.ExistingFile("path", request.Path, optional: false)!;
+        var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : RequestValidation.Defined("controller_type", request.ControllerType);
+        using var _ = Begin(vm, "changing the disks of");
+        var disks = vm.Config.Disks;
+        int location = request.HasControllerLocation ? request.ControllerLocation : FirstFreeLocation(disks, type, request.ControllerNumber);
+        RequestValidation.DiskLocation(type, request.ControllerNumber, location);
+        if (disks.Any(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == location))
+            throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a drive on {type} controller {request.ControllerNumber} at location {location}");
+        if (disks.Any(d => d.Path == path)) throw HostErrors.AlreadyExists($"{path} is already attached to VM '{vm.Name}'");
+        var disk = new DiskSettings { ControllerType = type, ControllerNumber = request.ControllerNumber, ControllerLocation = location, Path = path, ReadOnly = request.ReadOnly };
+        await ChangeDisksLiveAsync(vm, disk, WorkerOps.AddDisk, cancellationToken).ConfigureAwait(false);
+        Commit(vm, vm.Config with { Disks = [.. disks, disk] });
+        return VmProjection.Drive(vm, disk);
+    }
+
+    public async Task RemoveDiskAsync(RemoveHardDiskDriveRequest request, CancellationToken cancellationToken)
+    {
+        var vm = Find(request.Vm);
+        using var _ = Begin(vm, "changing the disks of");
+        var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : request.ControllerType;
+        var disk = vm.Config.Disks.FirstOrDefault(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == request.ControllerLocation)
+            ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no drive on {type} controller {request.ControllerNumber} at location {request.ControllerLocation}");
+        await ChangeDisksLiveAsync(vm, disk, WorkerOps.RemoveDisk, cancellationToken).ConfigureAwait(false);
+        Commit(vm, vm.Config with { Disks = vm.Config.Disks.Where(d => d != disk).ToList() });
+    }
+
+    /// <summary>IDE drives change only while the VM is Off; SCSI drives also while it runs (the worker hot-plugs them).</summary>
+    private static async Task ChangeDisksLiveAsync(ManagedVm vm, DiskSettings disk, string op, CancellationToken cancellationToken)
+    {
+        if (vm.State == VmState.Off) return;
+        if (disk.ControllerType == ControllerType.Ide || vm.State is not (VmState.Running or VmState.Paused))
+            throw HostErrors.WrongState(vm.Name, vm.State, $"change an {disk.ControllerType} drive of");
+        await AskAsync(vm, op, cancellationToken, disk.Path, disk.ReadOnly).ConfigureAwait(false);
+    }
+
+    private static int FirstFreeLocation(List<DiskSettings> disks, ControllerType type, int number)
+    {
+        int location = 0;
+        while (disks.Any(d => d.ControllerType == type && d.ControllerNumber == number && d.ControllerLocation == location)) location++;
+        return location;
+    }
+
+    /// <summary>Writes the new configuration (atomically), then makes it the live one and says so.</summary>
+    private void Commit(ManagedVm vm, VmConfiguration config)
+    {
+        try { VmInventory.Save(vm.Folder, config); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw HostErrors.Internal($"cannot write the configuration of VM '{vm.Name}': {e.Message}");
+        }
+        vm.Config = config;
+        Publish(vm, VmEventKind.ConfigurationChanged, "configuration changed");
+    }
+}

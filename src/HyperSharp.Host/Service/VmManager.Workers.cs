@@ -1,0 +1,157 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Platform;
+using HyperSharp.Host.Workers;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>Launching workers, watching them, and recording how each one ended.</summary>
+public sealed partial class VmManager
+{
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>Starts the VM's worker and waits until its VM is built (or restored) and running.</summary>
+    private async Task LaunchAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        var boot = vm.Config.Boot;
+        if (string.IsNullOrEmpty(boot.KernelPath))
+            throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
+        if (!File.Exists(boot.KernelPath)) throw HostErrors.Precondition($"the kernel of VM '{vm.Name}', {boot.KernelPath}, does not exist");
+        if (!string.IsNullOrEmpty(boot.InitrdPath) && !File.Exists(boot.InitrdPath))
+            throw HostErrors.Precondition($"the initrd of VM '{vm.Name}', {boot.InitrdPath}, does not exist");
+        foreach (var disk in vm.Config.Disks)
+            if (!File.Exists(disk.Path)) throw HostErrors.Precondition($"the disk {disk.Path} of VM '{vm.Name}' does not exist");
+
+        var from = vm.State;
+        SetState(vm, VmState.Starting);
+        System.Diagnostics.Process process;
+        try
+        {
+            File.Delete(vm.Folder.ExitFile);
+            process = _launcher.Launch(vm.Folder);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            SetState(vm, from);
+            throw HostErrors.Internal($"cannot start a worker for VM '{vm.Name}': {e.Message}");
+        }
+        int pid = process.Id;
+        // Reap the child when it ends (it is ours until a host restart); the watch below is what reacts.
+        _ = process.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => process.Dispose(), TaskScheduler.Default);
+        lock (vm.Sync)
+        {
+            vm.WorkerPid = pid;
+            vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            vm.CpuSample = null;
+            vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false };
+            VmInventory.Save(vm.Folder, vm.Runtime);
+        }
+        _cgroup.Place(pid, vm.Config);
+        Watch(vm, pid);
+
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            if (vm.WorkerExited.Task.IsCompleted)
+                throw HostErrors.Precondition($"VM '{vm.Name}' did not start: {vm.Runtime.LastOffReason} (see {vm.Folder.LogFile})");
+            try
+            {
+                var status = await vm.Worker.SendAsync(new WorkerRequest { Op = WorkerOps.Status }, cancellationToken).ConfigureAwait(false);
+                if (status.Running) break;
+            }
+            catch (WorkerException) { } // not listening yet
+            if (DateTime.UtcNow > deadline)
+            {
+                Posix.Signal(pid, Posix.SigKill);
+                await vm.WorkerExited.Task.ConfigureAwait(false);
+                throw HostErrors.Timeout($"VM '{vm.Name}' did not start within {StartTimeout.TotalSeconds} s (see {vm.Folder.LogFile})");
+            }
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+        SetState(vm, VmState.Running);
+    }
+
+    /// <summary>Follows a worker until its process is gone, then records how it ended.</summary>
+    private void Watch(ManagedVm vm, int pid) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            while (ProcessProbe.IsWorkerFor(pid, vm.Folder.Path)) await Task.Delay(WatchInterval, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { return; } // the host stops; the worker goes on
+        WorkerEnded(vm, pid);
+    });
+
+    /// <summary>
+    /// The worker <paramref name="pid"/> is gone: the VM is Saved if a saved state is in its folder, else
+    /// Off, with the reason the worker recorded — or, if it recorded none, that it crashed (an ERROR event).
+    /// </summary>
+    private void WorkerEnded(ManagedVm vm, int pid)
+    {
+        bool crashed;
+        string reason;
+        VmState old, now;
+        lock (vm.Sync)
+        {
+            if (vm.WorkerPid != pid) return;
+            WorkerExitRecord? exit = null;
+            try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
+            crashed = exit is null || (pid > 0 && exit.Pid != pid);
+            reason = !crashed ? exit!.Reason
+                : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
+                : "the worker ended while the host was down, without recording why: it crashed or was killed";
+            // A saved state in the folder is a whole one (written by rename): a save that finished, or a restore that never ran.
+            bool saved = File.Exists(vm.Folder.SavedStateFile);
+            old = vm.State;
+            now = saved ? VmState.Saved : VmState.Off;
+            vm.State = now;
+            vm.WorkerPid = 0;
+            vm.Status = crashed ? $"Worker crashed: {reason}" : "Operating normally";
+            vm.Runtime = vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason };
+            if (!vm.Removed)
+            {
+                try
+                {
+                    VmInventory.Save(vm.Folder, vm.Runtime);
+                    File.Delete(vm.Folder.ExitFile);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log($"VM '{vm.Name}': cannot record its state: {e.Message}"); }
+            }
+        }
+        _cgroup.Remove(vm.Id);
+        _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
+        Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
+        if (crashed) Publish(vm, VmEventKind.Error, reason);
+        vm.WorkerExited.TrySetResult();
+    }
+
+    /// <summary>After a host restart: a worker found running may hold its VM paused.</summary>
+    private async Task RefreshPausedAsync(ManagedVm vm)
+    {
+        try
+        {
+            var status = await vm.Worker.SendAsync(new WorkerRequest { Op = WorkerOps.Status }, _stopping.Token).ConfigureAwait(false);
+            if (status.Paused) SetState(vm, VmState.Paused);
+        }
+        catch (Exception e) when (e is WorkerException or OperationCanceledException) { }
+    }
+
+    /// <summary>Asks the worker to do something; its refusal becomes FAILED_PRECONDITION with its reason.</summary>
+    private static async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, string? path = null, bool readOnly = false)
+    {
+        try { return await vm.Worker.SendAsync(new WorkerRequest { Op = op, Path = path, ReadOnly = readOnly }, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
+    }
+
+    private static async Task<bool> WaitForExitAsync(ManagedVm vm, TimeSpan timeout)
+    {
+        try
+        {
+            await vm.WorkerExited.Task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException) { return false; }
+    }
+}

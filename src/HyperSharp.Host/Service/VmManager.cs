@@ -1,0 +1,147 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Platform;
+using HyperSharp.Host.Workers;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>
+/// The host's VMs: the inventory on disk, one <see cref="ManagedVm"/> each in memory, their workers, and
+/// the event feed. The API service is a thin layer over this; the power operations live in
+/// VmManager.Power.cs, configuration changes in VmManager.Configuration.cs.
+/// </summary>
+public sealed partial class VmManager : IDisposable
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<Guid, ManagedVm> _vms = [];
+    private readonly VmInventory _inventory;
+    private readonly WorkerLauncher _launcher;
+    private readonly WorkerCgroup _cgroup;
+    private readonly Action<string> _log;
+    private readonly CancellationTokenSource _stopping = new();
+
+    public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log)
+    {
+        _inventory = new VmInventory(inventoryRoot);
+        _launcher = new WorkerLauncher(workerCommand);
+        _log = log;
+        _cgroup = new WorkerCgroup(log);
+    }
+
+    public EventFeed Events { get; } = new();
+    public string InventoryRoot => _inventory.Root;
+    public string VirtualHardDiskPath => Path.Combine(_inventory.Root, "vhds");
+
+    /// <summary>Reads the inventory and finds the workers that kept running while no host was there.</summary>
+    public void Recover()
+    {
+        var workers = ProcessProbe.FindWorkers();
+        foreach (var entry in _inventory.Load(_log))
+        {
+            var vm = new ManagedVm(entry.Folder, entry.Configuration, entry.Runtime);
+            lock (_lock) _vms[vm.Id] = vm;
+            if (workers.TryGetValue(entry.Folder.Path, out int pid))
+            {
+                vm.State = VmState.Running;
+                vm.WorkerPid = pid;
+                vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _log($"VM '{vm.Name}': its worker (PID {pid}) is still running; taking it back");
+                Watch(vm, pid);
+                _ = RefreshPausedAsync(vm);
+            }
+            else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
+            {
+                // The worker ended while no host watched: record how, as if we had seen it go.
+                vm.State = VmState.Running;
+                vm.WorkerPid = -1;
+                WorkerEnded(vm, -1);
+            }
+            else vm.State = File.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
+        }
+    }
+
+    /// <summary>The VM a reference names, or NOT_FOUND.</summary>
+    public ManagedVm Find(VmRef? reference)
+    {
+        if (reference is null || (string.IsNullOrEmpty(reference.Id) && string.IsNullOrEmpty(reference.Name)))
+            throw HostErrors.Invalid("vm", "name the VM by id or name");
+        lock (_lock)
+        {
+            if (!string.IsNullOrEmpty(reference.Id))
+            {
+                if (!Guid.TryParse(reference.Id, out var id)) throw HostErrors.Invalid("vm.id", $"'{reference.Id}' is not a GUID");
+                return _vms.TryGetValue(id, out var byId) ? byId : throw HostErrors.NotFound($"no VM with id {reference.Id} on this host");
+            }
+            foreach (var vm in _vms.Values)
+                if (string.Equals(vm.Name, reference.Name, StringComparison.OrdinalIgnoreCase)) return vm;
+        }
+        throw HostErrors.NotFound($"no VM named '{reference.Name}' on this host");
+    }
+
+    /// <summary>Every VM whose name matches a Hyper-V style wildcard filter (* and ?), by name.</summary>
+    public List<ManagedVm> List(string? filter)
+    {
+        List<ManagedVm> all;
+        lock (_lock) all = [.. _vms.Values];
+        if (!string.IsNullOrEmpty(filter)) all = all.Where(vm => Wildcard.Matches(filter, vm.Name)).ToList();
+        all.Sort((a, b) => string.Compare(a.Name, b.Name, StringComparison.OrdinalIgnoreCase));
+        return all;
+    }
+
+    /// <summary>Holds the VM's operation lock for one request; a second request at the same time is refused (ABORTED).</summary>
+    private OperationScope Begin(ManagedVm vm, string operation)
+    {
+        if (!vm.Operation.Wait(0)) throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
+        vm.OperationName = operation;
+        if (vm.Removed)
+        {
+            vm.Operation.Release();
+            throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
+        }
+        return new OperationScope(vm);
+    }
+
+    private readonly struct OperationScope(ManagedVm vm) : IDisposable
+    {
+        public void Dispose()
+        {
+            vm.OperationName = null;
+            vm.Operation.Release();
+        }
+    }
+
+    private void SetState(ManagedVm vm, VmState state, string message = "")
+    {
+        VmState old;
+        lock (vm.Sync)
+        {
+            old = vm.State;
+            vm.State = state;
+        }
+        if (old != state)
+            Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
+    }
+
+    private void Publish(ManagedVm vm, VmEventKind kind, string message) =>
+        Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = kind, OldState = vm.State, NewState = vm.State, Message = message });
+
+    public void Dispose()
+    {
+        // Workers keep running: a host that stops (or restarts) does not take its VMs down.
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+}
+
+/// <summary>Hyper-V's name filters: * any run of characters, ? one character, case-insensitive.</summary>
+internal static class Wildcard
+{
+    public static bool Matches(string pattern, string name) => Match(pattern.AsSpan(), name.AsSpan());
+
+    private static bool Match(ReadOnlySpan<char> p, ReadOnlySpan<char> s)
+    {
+        if (p.IsEmpty) return s.IsEmpty;
+        if (p[0] == '*') return Match(p[1..], s) || (!s.IsEmpty && Match(p, s[1..]));
+        return !s.IsEmpty && (p[0] == '?' || char.ToUpperInvariant(p[0]) == char.ToUpperInvariant(s[0])) && Match(p[1..], s[1..]);
+    }
+}

@@ -1,0 +1,23 @@
+namespace HyperSharp.Host.Workers;
+
+/// <summary>
+/// The command line of a worker: `... worker --vm-dir FOLDER`. The host finds its workers again
+/// after a restart by this shape in /proc/PID/cmdline, so launching and recognising live side by side.
+/// </summary>
+public static class WorkerArguments
+{
+    public const string Verb = "worker";
+    public const string FolderOption = "--vm-dir";
+
+    public static IEnumerable<string> For(string vmFolder) => [Verb, FolderOption, vmFolder];
+
+    /// <summary>The VM folder a worker's argv names, or null if the argv is not a worker's.</summary>
+    public static string? FolderOf(string[] argv)
+    {
+        for (int i = 0; i + 2 < argv.Length; i++)
+            if (argv[i] == Verb && argv[i + 1] == FolderOption) return argv[i + 2];
+        return null;
+    }
+
+    public static bool Matches(string[] argv, string vmFolder) => FolderOf(argv) == vmFolder;
+}

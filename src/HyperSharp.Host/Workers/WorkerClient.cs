@@ -1,0 +1,61 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace HyperSharp.Host.Workers;
+
+/// <summary>The host's side of the worker protocol: one connection per request (requests are rare; consoles stay open).</summary>
+public sealed class WorkerClient(string socketPath)
+{
+    public string SocketPath { get; } = socketPath;
+
+    public async Task<WorkerResponse> SendAsync(WorkerRequest request, CancellationToken cancellationToken = default)
+    {
+        using var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var response = await ExchangeAsync(socket, request, cancellationToken).ConfigureAwait(false);
+        if (!response.Ok) throw new WorkerException(response.Error ?? "the worker refused the request");
+        return response;
+    }
+
+    /// <summary>Opens the console: the returned socket yields the backlog then live output, and takes input.</summary>
+    public async Task<Socket> OpenConsoleAsync(CancellationToken cancellationToken)
+    {
+        var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await ExchangeAsync(socket, new WorkerRequest { Op = WorkerOps.Console }, cancellationToken).ConfigureAwait(false);
+            if (!response.Ok) throw new WorkerException(response.Error ?? "the worker refused the console");
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<Socket> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new WorkerException($"the worker is not answering on {SocketPath}: {e.Message}");
+        }
+    }
+
+    private static async Task<WorkerResponse> ExchangeAsync(Socket socket, WorkerRequest request, CancellationToken cancellationToken)
+    {
+        await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        var line = await LineReader.ReadLineAsync(socket, cancellationToken).ConfigureAwait(false)
+            ?? throw new WorkerException("the worker closed the connection without answering");
+        return WorkerJson.Parse<WorkerResponse>(line);
+    }
+}
+
+/// <summary>A worker refused a request or could not be reached.</summary>
+public sealed class WorkerException(string message) : Exception(message);

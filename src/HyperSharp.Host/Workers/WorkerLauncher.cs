@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using HyperSharp.Host.Inventory;
+
+namespace HyperSharp.Host.Workers;
+
+/// <summary>
+/// Starts `hyper worker` for a VM folder as a process of its own session (setsid), its output appended to
+/// the folder's worker.log, so it outlives the host: a host restart or crash never takes a VM down.
+/// </summary>
+public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand)
+{
+    /// <summary>The program and leading arguments that run `hyper` (e.g. dotnet /opt/hypersharp/hyper.dll).</summary>
+    public IReadOnlyList<string> WorkerCommand { get; } = workerCommand;
+
+    /// <summary>How this process itself was started, for a host that launches its workers with the same `hyper`.</summary>
+    public static IReadOnlyList<string> CurrentHyper()
+    {
+        string process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which program this process runs");
+        string? entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        // `dotnet hyper.dll`: the process is the dotnet muxer, the command is the DLL it was given.
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" && !string.IsNullOrEmpty(entry) ? [process, entry] : [process];
+    }
+
+    /// <summary>Starts the worker; returns the launching process (the worker itself once the shell and setsid have exec'd).</summary>
+    public Process Launch(VmFolder folder)
+    {
+        // The shell only redirects and execs: no quoting of paths, they travel as separate arguments.
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec setsid \"$@\" >>\"$HYPERSHARP_WORKER_LOG\" 2>&1 </dev/null");
+        psi.ArgumentList.Add("hyper-worker");
+        foreach (var part in WorkerCommand) psi.ArgumentList.Add(part);
+        foreach (var part in WorkerArguments.For(folder.Path)) psi.ArgumentList.Add(part);
+        psi.Environment["HYPERSHARP_WORKER_LOG"] = folder.LogFile;
+        return Process.Start(psi) ?? throw new InvalidOperationException("the worker process did not start");
+    }
+}

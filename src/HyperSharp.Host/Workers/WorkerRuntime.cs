@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Platform;
+using HyperSharp.Hypervisor;
+using HyperSharp.Machine;
+using HyperSharp.Machine.State;
+
+namespace HyperSharp.Host.Workers;
+
+/// <summary>
+/// `hyper worker`: runs the one VM of a folder in this process until it stops, and serves the host's
+/// control requests on the folder's socket. A saved state in the folder is restored (and then deleted:
+/// a running VM has no saved state). On the way out it records why in exit.json; a worker that dies
+/// without one crashed, and the host says so.
+/// </summary>
+public sealed class WorkerRuntime
+{
+    private readonly VmFolder _folder;
+    private readonly VmConfiguration _config;
+    private readonly IHypervisor _hypervisor;
+    private readonly TextWriter _log;
+    private readonly ConsoleHub _console = new();
+    private readonly SemaphoreSlim _operation = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Stopwatch _uptime = new();
+    private volatile VirtualMachine? _vm;
+    private volatile bool _paused, _saved, _turnedOff;
+
+    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, TextWriter log)
+    {
+        _folder = folder;
+        _config = config;
+        _hypervisor = hypervisor;
+        _log = log;
+    }
+
+    /// <summary>Runs the VM in <paramref name="folderPath"/>; returns the process exit code.</summary>
+    public static int Run(string folderPath, Func<string, IHypervisor> chooseBackend, TextWriter log)
+    {
+        var folder = new VmFolder(Path.GetFullPath(folderPath));
+        var config = InventoryJson.Read<VmConfiguration>(folder.ConfigFile)
+            ?? throw new FileNotFoundException($"{folder.ConfigFile}: no VM configuration here");
+        var hypervisor = chooseBackend(config.Backend);
+        try
+        {
+            var worker = new WorkerRuntime(folder, config, hypervisor, log);
+            var exit = worker.RunToEnd();
+            InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
+            log.WriteLine($"worker: {exit.Reason}");
+            return 0;
+        }
+        finally { (hypervisor as IDisposable)?.Dispose(); }
+    }
+
+    private WorkerExitRecord RunToEnd()
+    {
+        var listener = Listen();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = true;
+            _turnedOff = true;
+            _vm?.Stop(VmStopReason.Stopped, "the worker was asked to stop (SIGTERM)");
+        });
+        var accepting = AcceptAsync(listener);
+        try
+        {
+            return RunMachine();
+        }
+        catch (Exception e)
+        {
+            _log.WriteLine($"worker: the VM failed: {e}");
+            // A restore that failed leaves the saved state in place: the VM is still Saved, not lost.
+            return new WorkerExitRecord { Saved = File.Exists(_folder.SavedStateFile), Reason = $"the worker failed: {e.Message}" };
+        }
+        finally
+        {
+            _stopping.Cancel();
+            listener.Dispose();
+            try { File.Delete(_folder.SocketFile); } catch (IOException) { }
+            _ = accepting;
+        }
+    }
+
+    private WorkerExitRecord RunMachine()
+    {
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"));
+        bool restore = File.Exists(_folder.SavedStateFile);
+        while (true)
+        {
+            using var vm = restore
+                ? VirtualMachineBuilder.Restore(_hypervisor, _folder.SavedStateFile, _console.Output, machine.Log)
+                : new VirtualMachineBuilder(_hypervisor, machine).Build();
+            if (restore)
+            {
+                File.Delete(_folder.SavedStateFile);
+                Posix.FsyncDirectory(_folder.Path);
+                restore = false;
+            }
+            _vm = vm;
+            _uptime.Start();
+            if (_turnedOff) vm.Stop(); // SIGTERM arrived while the VM was being built
+            var stopped = vm.Run();
+            _vm = null;
+            if (_saved) return new WorkerExitRecord { Saved = true, Reason = "saved" };
+            if (_turnedOff) return new WorkerExitRecord { Reason = stopped.Detail ?? "turned off" };
+            switch (stopped.Reason)
+            {
+                case VmStopReason.Reset:
+                    _log.WriteLine("worker: the guest reset; starting it again");
+                    _paused = false;
+                    continue;
+                case VmStopReason.PowerOff:
+                    return new WorkerExitRecord { Reason = "the guest shut down" };
+                case VmStopReason.TripleFault:
+                case VmStopReason.GuestCrash:
+                    return new WorkerExitRecord { Reason = $"the guest crashed: {stopped.Detail ?? stopped.Reason.ToString()}" };
+                default:
+                    return new WorkerExitRecord { Reason = $"the VM stopped: {stopped.Reason} {stopped.Detail}".TrimEnd() };
+            }
+        }
+    }
+
+    private Socket Listen()
+    {
+        try { File.Delete(_folder.SocketFile); } catch (IOException) { }
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(_folder.SocketFile));
+        Posix.SetMode(_folder.SocketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        listener.Listen(16);
+        return listener;
+    }
+
+    private async Task AcceptAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket connection;
+            try { connection = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException) { return; }
+            _ = Task.Run(() => ServeAsync(connection));
+        }
+    }
+
+    private async Task ServeAsync(Socket connection)
+    {
+        using (connection)
+        {
+            try
+            {
+                var line = await LineReader.ReadLineAsync(connection, _stopping.Token).ConfigureAwait(false);
+                if (line is null) return;
+                var request = WorkerJson.Parse<WorkerRequest>(line);
+                WorkerResponse response;
+                try { response = await HandleAsync(request).ConfigureAwait(false); }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or HypervisorException or WorkerException)
+                {
+                    response = new WorkerResponse { Ok = false, Error = e.Message };
+                }
+                await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                if (request.Op == WorkerOps.Console && response.Ok)
+                    await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or InvalidDataException or System.Text.Json.JsonException) { }
+        }
+    }
+
+    private async Task<WorkerResponse> HandleAsync(WorkerRequest request)
+    {
+        if (request.Op is WorkerOps.Status or WorkerOps.Console) return Status();
+        await _operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        try
+        {
+            var vm = _vm ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
+            switch (request.Op)
+            {
+                case WorkerOps.Pause:
+                    if (!_paused) { vm.Pause(); _paused = true; _uptime.Stop(); }
+                    break;
+                case WorkerOps.Resume:
+                    if (_paused) { vm.Resume(); _paused = false; _uptime.Start(); }
+                    break;
+                case WorkerOps.Save:
+                    if (!_paused) vm.Pause();
+                    _paused = true;
+                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { })), _hypervisor.Name);
+                    Posix.FsyncDirectory(_folder.Path);
+                    _saved = true;
+                    vm.Stop(VmStopReason.Stopped, "saved");
+                    break;
+                case WorkerOps.Shutdown:
+                    if (_paused) throw new InvalidOperationException("the VM is paused: resume it before asking the guest to shut down");
+                    vm.RequestShutdown();
+                    break;
+                case WorkerOps.TurnOff:
+                    _turnedOff = true;
+                    vm.Stop(VmStopReason.Stopped, "turned off");
+                    break;
+                case WorkerOps.Reset:
+                    if (_paused) { vm.Resume(); _paused = false; }
+                    vm.Stop(VmStopReason.Reset);
+                    break;
+                case WorkerOps.AddDisk:
+                case WorkerOps.RemoveDisk:
+                    throw new InvalidOperationException("adding or removing a disk while the VM runs needs PCI hotplug, which this build's machine does not have yet");
+                default:
+                    throw new InvalidOperationException($"unknown request '{request.Op}'");
+            }
+            return Status();
+        }
+        finally { _operation.Release(); }
+    }
+
+    private WorkerResponse Status()
+    {
+        var vm = _vm;
+        return new WorkerResponse
+        {
+            Ok = true,
+            Pid = Environment.ProcessId,
+            Running = vm is not null,
+            Paused = _paused,
+            UptimeMs = _uptime.ElapsedMilliseconds,
+            MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
+            Backend = _hypervisor.Name,
+        };
+    }
+
+    private async Task SendInputAsync(ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var vm = _vm;
+            if (vm is null) return;
+            int taken = vm.Console.Receive(data.Span);
+            data = data[taken..];
+            // The guest reads slower than a paste arrives: wait for the UART's FIFO, never drop input.
+            if (!data.IsEmpty) await Task.Delay(5).ConfigureAwait(false);
+        }
+    }
+}
