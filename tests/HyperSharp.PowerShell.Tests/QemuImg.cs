@@ -12,16 +12,19 @@ public static class QemuImg
     public static bool Available => File.Exists(Binary);
 
     /// <summary>Runs `qemu-img check` on an image of the given format; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> CheckAsync(string path, string format)
+    public static Task<(int ExitCode, string Output)> CheckAsync(string path, string format) => RunAsync("check", "-f", format, path);
+
+    /// <summary>Runs qemu-img with arguments; returns its exit code and output (the process is killed on a timeout).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
         var psi = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "check", "-f", format, path }) psi.ArgumentList.Add(a);
+        foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try { await p.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { p.Kill(); throw new TimeoutException("qemu-img check did not finish in 60 s"); }
+        catch (OperationCanceledException) { p.Kill(); throw new TimeoutException("qemu-img did not finish in 60 s: " + string.Join(" ", args)); }
         return (p.ExitCode, await stdout + await stderr);
     }
 }

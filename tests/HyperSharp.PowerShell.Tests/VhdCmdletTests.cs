@@ -50,11 +50,11 @@ public sealed class VhdCmdletTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(Path.Combine(_host.Disks, "base.vhdx"), disk.Parent!.Path);
         if (!QemuImg.Available) { output.WriteLine(QemuImg.MissingReason); return; }
         // (qemu-img opens neither 4096-byte-sector nor differencing VHDX: those are checked by Test-VHD only.)
-        foreach (var (file, format) in new[] { ("base.vhdx", "vhdx"), ("legacy.vhd", "vpc") })
-        {
-            var (code, text) = await QemuImg.CheckAsync(Path.Combine(_host.Disks, file), format);
-            Assert.True(code == 0, $"qemu-img check {file}: {text}");
-        }
+        var (code, text) = await QemuImg.CheckAsync(Path.Combine(_host.Disks, "base.vhdx"), "vhdx");
+        Assert.True(code == 0, $"qemu-img check base.vhdx: {text}");
+        // qemu-img has no check for VHD (and sizes it by CHS geometry): it must at least open it as one.
+        (code, text) = await QemuImg.RunAsync("info", "-f", "vpc", Path.Combine(_host.Disks, "legacy.vhd"));
+        Assert.True(code == 0 && text.Contains("file format: vpc"), $"qemu-img info legacy.vhd: {text}");
     }
 
     [Fact]
