@@ -70,6 +70,18 @@ public abstract class HyperSharpCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>The VMs a name (maybe with wildcards) stands for; writes ObjectNotFound for a plain name that matches none.</summary>
+    protected IEnumerable<VirtualMachine> Resolve(string name)
+    {
+        if (!WildcardPattern.ContainsWildcardCharacters(name))
+        {
+            if (TryCall(c => VmHostClient.GetVm(new VmRef { Name = name }, cancellationToken: c), name, out var one)) yield return one.ToObject(HostName);
+            yield break;
+        }
+        if (!TryCall(c => VmHostClient.ListVms(new ListVmsRequest { Name = name == "*" ? "" : name }, cancellationToken: c), name, out var list)) yield break;
+        foreach (var vm in list.Vms) yield return vm.ToObject(HostName);
+    }
+
     /// <summary>A -Path value as the file system path the host sees: relative to the current location, ~ expanded.</summary>
     protected string ResolveFilePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 

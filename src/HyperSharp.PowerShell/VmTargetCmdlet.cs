@@ -38,23 +38,15 @@ public abstract class VmTargetCmdlet : HyperSharpCmdlet
     /// <summary>Does the cmdlet's work on one VM.</summary>
     protected abstract void ProcessVm(VirtualMachine vm);
 
-    /// <summary>The VMs a name (maybe with wildcards) stands for; writes ObjectNotFound for a plain name that matches none.</summary>
-    protected IEnumerable<VirtualMachine> Resolve(string name)
-    {
-        if (!WildcardPattern.ContainsWildcardCharacters(name))
-        {
-            if (TryCall(c => VmHostClient.GetVm(new VmRef { Name = name }, cancellationToken: c), name, out var one)) yield return one.ToObject(HostName);
-            yield break;
-        }
-        if (!TryCall(c => VmHostClient.ListVms(new ListVmsRequest { Name = name }, cancellationToken: c), name, out var list)) yield break;
-        foreach (var vm in list.Vms) yield return vm.ToObject(HostName);
-    }
-
     protected static VmRef Ref(VirtualMachine vm) => new() { Id = vm.Id.ToString("D") };
 
-    /// <summary>Writes the VM as the host returned it when -Passthru asks for it.</summary>
-    protected void WritePassthru(bool passthru, Vm vm)
+    /// <summary>
+    /// One power or configuration request for a VM, after -WhatIf/-Confirm allow it; with -Passthru the VM is
+    /// written as the host returned it (Running after Start-VM, Off after Stop-VM, ...).
+    /// </summary>
+    protected void Change(VirtualMachine vm, string action, bool passthru, Func<CancellationToken, Vm> call)
     {
-        if (passthru) WriteObject(vm.ToObject(HostName));
+        if (!ShouldProcess(vm.Name, action)) return;
+        if (TryCall(call, vm, out var result) && passthru) WriteObject(result.ToObject(HostName));
     }
 }

@@ -48,6 +48,10 @@ public sealed class TestHost : IAsyncLifetime
         Directory.Delete(Root, recursive: true);
     }
 
+    /// <summary>The workers' own logs, to show when a VM did not do what the test expected.</summary>
+    public string WorkerLogs() => string.Join("\n", Directory.EnumerateFiles(Root, "worker.log", SearchOption.AllDirectories)
+        .Select(f => $"--- {f}\n{File.ReadAllText(f)}"));
+
     private async Task KillWorkersAsync()
     {
         using var channel = HostEndpoint.Connect(SocketPath);

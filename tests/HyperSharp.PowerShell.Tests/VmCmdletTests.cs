@@ -4,28 +4,13 @@ using Xunit.Abstractions;
 namespace HyperSharp.PowerShell.Tests;
 
 /// <summary>The VM cmdlets against a real host whose workers run a small guest on the Emulated backend.</summary>
-public sealed class VmCmdletTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
 {
-    private readonly TestHost _host = new();
-    private PsSession _ps = null!;
-
-    public async Task InitializeAsync()
-    {
-        await _host.InitializeAsync();
-        _ps = new PsSession(_host.SocketPath, _host.Disks);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _ps.Dispose();
-        await _host.DisposeAsync();
-    }
-
     [Fact]
     public async Task An_admin_creates_configures_starts_stops_and_removes_VMs()
     {
-        string kernel = _host.IdleGuest();
-        var created = (await _ps.RunAsync($$"""
+        string kernel = Host.IdleGuest();
+        var created = (await Ps.RunAsync($$"""
             New-VM -Name web01 -MemoryStartupBytes 64MB -NewVHDPath web01.vhdx -NewVHDSizeBytes 1GB -KernelPath '{{kernel}}' -Backend emulated | Out-Null
             New-VM -Name web02 -MemoryStartupBytes 64MB -KernelPath '{{kernel}}' -Backend emulated | Out-Null
             Set-VMProcessor -VMName web01 -Count 2
@@ -38,36 +23,38 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : IAsyncLifetime
         var web01 = created[0];
         Assert.Equal((VMState.Off, 2, 96L << 20, "front end"), (web01.State, web01.ProcessorCount, web01.MemoryStartup, web01.Notes));
         var drive = Assert.Single(web01.HardDrives);
-        Assert.Equal(Path.Combine(_host.Disks, "web01.vhdx"), drive.Path);
+        Assert.Equal(Path.Combine(Host.Disks, "web01.vhdx"), drive.Path);
         Assert.True(File.Exists(drive.Path));
-        var processor = (VMProcessor)Assert.Single((await _ps.RunAsync("Get-VMProcessor web01")).Ok()).BaseObject;
+        var processor = (VMProcessor)Assert.Single((await Ps.RunAsync("Get-VMProcessor web01")).Ok()).BaseObject;
         Assert.Equal((2L, 200), (processor.Count, processor.RelativeWeight));
 
         // Get-VM piped into Start-VM, as admins do; the table is Hyper-V's.
-        var started = (await _ps.RunAsync("Get-VM web* | Start-VM -Passthru")).Ok().Select(o => (VirtualMachine)o.BaseObject).ToList();
+        var start = await Ps.RunAsync("Get-VM web* | Start-VM -Passthru");
+        if (start.Errors.Count > 0) output.WriteLine(Host.WorkerLogs());
+        var started = start.Ok().Select(o => (VirtualMachine)o.BaseObject).ToList();
         Assert.All(started, v => Assert.Equal(VMState.Running, v.State));
         Assert.All(started, v => Assert.True(v.WorkerProcessId > 0));
-        string table = string.Concat((await _ps.RunAsync("Get-VM | Out-String -Width 200")).Ok().Select(o => o.BaseObject));
+        string table = string.Concat((await Ps.RunAsync("Get-VM | Out-String -Width 200")).Ok().Select(o => o.BaseObject));
         output.WriteLine(table);
         var header = table.Split('\n').Select(l => l.Trim()).First(l => l.Length > 0);
         Assert.Matches(@"^Name\s+State\s+CPUUsage\(%\)\s+MemoryAssigned\(M\)\s+Uptime\s+Status\s+Version$", header);
         Assert.Contains("Running", table);
 
         // Changing the processor count of a running VM is refused (InvalidOperation), the other VM is still stopped.
-        var refused = await _ps.RunAsync("Set-VMProcessor web01 -Count 4");
+        var refused = await Ps.RunAsync("Set-VMProcessor web01 -Count 4");
         Assert.Equal(ErrorCategory.InvalidOperation, Assert.Single(refused.Errors).CategoryInfo.Category);
 
-        var stopped = (await _ps.RunAsync("Stop-VM -Name web01, nosuchvm, web02 -TurnOff -Passthru")).Output.Select(o => (VirtualMachine)o.BaseObject).ToList();
+        var stopped = (await Ps.RunAsync("Stop-VM -Name web01, nosuchvm, web02 -TurnOff -Passthru")).Output.Select(o => (VirtualMachine)o.BaseObject).ToList();
         Assert.Equal(["web01", "web02"], stopped.Select(v => v.Name));
         Assert.All(stopped, v => Assert.Equal(VMState.Off, v.State));
 
-        var whatIf = await _ps.RunAsync("Remove-VM web01 -WhatIf; (Get-VM).Count");
+        var whatIf = await Ps.RunAsync("Remove-VM web01 -WhatIf; (Get-VM).Count");
         Assert.Equal(2, Assert.Single(whatIf.Ok()).BaseObject);
-        var remaining = await _ps.RunAsync("Get-VM | Remove-VM -Force; @(Get-VM).Count");
+        var remaining = await Ps.RunAsync("Get-VM | Remove-VM -Force; @(Get-VM).Count");
         Assert.Equal(0, Assert.Single(remaining.Ok()).BaseObject);
         Assert.True(File.Exists(drive.Path), "Remove-VM keeps the disks, as Hyper-V does");
 
-        var notFound = Assert.Single((await _ps.RunAsync("Start-VM nosuchvm")).Errors);
+        var notFound = Assert.Single((await Ps.RunAsync("Start-VM nosuchvm")).Errors);
         Assert.Equal(ErrorCategory.ObjectNotFound, notFound.CategoryInfo.Category);
     }
 }

@@ -30,15 +30,6 @@ public sealed class GetVmCommand : HyperSharpCmdlet
             return;
         }
         foreach (var name in Name ?? ["*"])
-        {
-            if (!WildcardPattern.ContainsWildcardCharacters(name))
-            {
-                if (TryCall(c => VmHostClient.GetVm(new VmRef { Name = name }, cancellationToken: c), name, out var one))
-                    WriteObject(one.ToObject(HostName));
-                continue;
-            }
-            if (!TryCall(c => VmHostClient.ListVms(new ListVmsRequest { Name = name == "*" ? "" : name }, cancellationToken: c), name, out var list)) continue;
-            foreach (var vm in list.Vms) WriteObject(vm.ToObject(HostName));
-        }
+            foreach (var vm in Resolve(name)) WriteObject(vm);
     }
 }

@@ -18,8 +18,7 @@ public sealed class RenameVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, $"Rename-VM to '{NewName}'")) return;
         var request = new UpdateVmRequest { Vm = Ref(vm), NewName = NewName };
-        if (TryCall(c => VmHostClient.UpdateVm(request, cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, $"Rename-VM to '{NewName}'", Passthru, c => VmHostClient.UpdateVm(request, cancellationToken: c));
     }
 }

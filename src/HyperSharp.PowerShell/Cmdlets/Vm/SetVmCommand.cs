@@ -53,7 +53,6 @@ public sealed class SetVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, "Set-VM")) return;
         var request = new UpdateVmRequest { Vm = Ref(vm) };
         if (ProcessorCount is { } count) request.ProcessorCount = (int)Math.Clamp(count, int.MinValue, int.MaxValue);
         if (MemoryStartupBytes is { } memory) request.MemoryStartupBytes = memory;
@@ -67,6 +66,6 @@ public sealed class SetVmCommand : VmTargetCmdlet
         if (InitrdPath is not null) request.InitrdPath = InitrdPath.Length == 0 ? "" : ResolveFilePath(InitrdPath);
         if (KernelCommandLine is not null) request.KernelCommandLine = KernelCommandLine;
         if (Backend is not null) request.Backend = Backend;
-        if (TryCall(c => VmHostClient.UpdateVm(request, cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, "Set-VM", Passthru, c => VmHostClient.UpdateVm(request, cancellationToken: c));
     }
 }

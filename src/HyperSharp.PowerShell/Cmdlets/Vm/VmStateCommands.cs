@@ -3,8 +3,8 @@ using HyperSharp.Api.V1;
 
 namespace HyperSharp.PowerShell.Cmdlets.Vm;
 
-// The power-state cmdlets: each sends one request per VM and, with -Passthru, writes the VM as the
-// host left it (Running after Start-VM, Off after Stop-VM, ...).
+// The power-state cmdlets: each sends one request per VM (VmTargetCmdlet.Change) and, with -Passthru,
+// writes the VM as the host left it (Running after Start-VM, Off after Stop-VM, ...).
 
 [Cmdlet(VerbsLifecycle.Start, "VM", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VirtualMachine))]
@@ -18,8 +18,7 @@ public sealed class StartVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, "Start-VM")) return;
-        if (TryCall(c => VmHostClient.StartVm(Ref(vm), cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, "Start-VM", Passthru, c => VmHostClient.StartVm(Ref(vm), cancellationToken: c));
     }
 }
 
@@ -46,14 +45,13 @@ public sealed class StopVmCommand : VmTargetCmdlet
     protected override void ProcessVm(VirtualMachine vm)
     {
         if (Save && TurnOff) ThrowParameterError(nameof(Save), "-Save and -TurnOff cannot be used together", vm);
-        if (!ShouldProcess(vm.Name, Save ? "Save-VM" : TurnOff ? "Stop-VM -TurnOff" : "Stop-VM")) return;
         if (Save)
         {
-            if (TryCall(c => VmHostClient.SaveVm(Ref(vm), cancellationToken: c), vm, out var saved)) WritePassthru(Passthru, saved);
+            Change(vm, "Save-VM", Passthru, c => VmHostClient.SaveVm(Ref(vm), cancellationToken: c));
             return;
         }
         var request = new StopVmRequest { Vm = Ref(vm), TurnOff = TurnOff, Force = Force };
-        if (TryCall(c => VmHostClient.StopVm(request, cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, TurnOff ? "Stop-VM -TurnOff" : "Stop-VM", Passthru, c => VmHostClient.StopVm(request, cancellationToken: c));
     }
 }
 
@@ -69,8 +67,7 @@ public sealed class SaveVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, "Save-VM")) return;
-        if (TryCall(c => VmHostClient.SaveVm(Ref(vm), cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, "Save-VM", Passthru, c => VmHostClient.SaveVm(Ref(vm), cancellationToken: c));
     }
 }
 
@@ -86,8 +83,7 @@ public sealed class SuspendVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, "Suspend-VM")) return;
-        if (TryCall(c => VmHostClient.SuspendVm(Ref(vm), cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, "Suspend-VM", Passthru, c => VmHostClient.SuspendVm(Ref(vm), cancellationToken: c));
     }
 }
 
@@ -102,8 +98,7 @@ public sealed class ResumeVmCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!ShouldProcess(vm.Name, "Resume-VM")) return;
-        if (TryCall(c => VmHostClient.ResumeVm(Ref(vm), cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        Change(vm, "Resume-VM", Passthru, c => VmHostClient.ResumeVm(Ref(vm), cancellationToken: c));
     }
 }
 
@@ -128,6 +123,6 @@ public sealed class RestartVmCommand : VmTargetCmdlet
         if (!ShouldProcess(vm.Name, "Restart-VM")) return;
         if (!Force && !ShouldContinue($"Restart the virtual machine '{vm.Name}'? Its guest loses what it has not saved.", "Restart-VM")) return;
         var request = new RestartVmRequest { Vm = Ref(vm), Force = Type == RestartType.Reset };
-        if (TryCall(c => VmHostClient.RestartVm(request, cancellationToken: c), vm, out var result)) WritePassthru(Passthru, result);
+        if (TryCall(c => VmHostClient.RestartVm(request, cancellationToken: c), vm, out var result) && Passthru) WriteObject(result.ToObject(HostName));
     }
 }
