@@ -130,6 +130,11 @@ public sealed class VhdCmdletTests(ITestOutputHelper output) : HostedSession
         var notDifferencing = Assert.Single((await Ps.RunAsync("Merge-VHD a.vhdx")).Errors);
         Assert.Equal(ErrorCategory.InvalidOperation, notDifferencing.CategoryInfo.Category);
 
+        var remote = await Ps.RunAsync("Get-VHD a.vhdx -ComputerName hv-remote-01");
+        Assert.Empty(remote.Output);
+        Assert.Equal(ErrorCategory.InvalidArgument, Assert.Single(remote.Errors).CategoryInfo.Category);
+        Assert.Single((await Ps.RunAsync("Get-VHD a.vhdx -ComputerName localhost")).Ok());
+
         // A caught error in a script the way admins write them.
         var caught = (await Ps.RunAsync("try { Get-VHD nope.vhdx -ErrorAction Stop } catch { $_.CategoryInfo.Category.ToString() }")).Ok();
         Assert.Equal("ObjectNotFound", Assert.Single(caught).BaseObject);

@@ -48,6 +48,19 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
         Assert.Equal(["web01", "web02"], stopped.Select(v => v.Name));
         Assert.All(stopped, v => Assert.Equal(VMState.Off, v.State));
 
+        // A SCSI disk added to and removed from a VM (Off: this build has no PCI hotplug yet); Get-VHD sees it attached meanwhile.
+        var hotplug = (await Ps.RunAsync("""
+            New-VHD data.vhdx 256MB | Out-Null
+            $drive = Add-VMHardDiskDrive -VMName web02 -Path data.vhdx -Passthru
+            "$($drive.ControllerType) $($drive.ControllerNumber):$($drive.ControllerLocation)"
+            (Get-VHD data.vhdx).Attached
+            (Get-VM web02 | Get-VHD).Path
+            Get-VMHardDiskDrive web02 -ControllerType SCSI | Remove-VMHardDiskDrive
+            @(Get-VMHardDiskDrive web02).Count
+            (Get-VHD data.vhdx).Attached
+            """)).Ok().Select(o => o.BaseObject).ToList();
+        Assert.Equal(["SCSI 0:0", true, Path.Combine(Host.Disks, "data.vhdx"), 0, false], hotplug);
+
         var whatIf = await Ps.RunAsync("Remove-VM web01 -WhatIf; (Get-VM).Count");
         Assert.Equal(2, Assert.Single(whatIf.Ok()).BaseObject);
         var remaining = await Ps.RunAsync("Get-VM | Remove-VM -Force; @(Get-VM).Count");
