@@ -36,6 +36,7 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
             "valid $(Test-VHD data.vhdx)"
             try { Get-VHD missing.vhdx } catch { "error $($_.CategoryInfo.Category)" }
             (Get-Help Get-VM).Synopsis
+            if ((Get-Help about_HyperSharp | Out-String) -match 'WHICH HOST') { 'about topic found' }
             """);
         var env = new Dictionary<string, string>
         {
@@ -50,6 +51,7 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("valid True", text);
         Assert.Contains("error ObjectNotFound", text);
         Assert.Contains("Gets the virtual machines on the host.", text);
+        Assert.Contains("about topic found", text);
     }
 
     /// <summary>Runs a process to its end (killed by its own PID on timeout); returns exit code and stdout + stderr.</summary>
