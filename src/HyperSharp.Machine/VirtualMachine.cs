@@ -2,6 +2,7 @@ using HyperSharp.Hypervisor;
 using HyperSharp.Machine.Devices;
 using HyperSharp.Machine.Devices.Pm;
 using HyperSharp.Machine.Devices.Serial;
+using HyperSharp.Machine.Pci.Hotplug;
 using HyperSharp.Machine.State;
 
 namespace HyperSharp.Machine;
@@ -12,7 +13,7 @@ namespace HyperSharp.Machine;
 /// <see cref="VirtualMachineBuilder"/>; <see cref="Run"/> returns when the guest powers off, resets,
 /// crashes, or the host stops it.
 /// </summary>
-public sealed class VirtualMachine : IDisposable
+public sealed partial class VirtualMachine : IDisposable
 {
     private readonly List<IDisposable> _owned;
     private readonly IReadOnlyList<IVirtualProcessor> _processors;
@@ -21,8 +22,12 @@ public sealed class VirtualMachine : IDisposable
     private readonly object _stopLock = new();
 
     internal VirtualMachine(IPartition partition, GuestMemory memory, IReadOnlyList<IVirtualProcessor> processors, IoBus<IPortIoDevice> ports,
-        IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log, DeviceStateRegistry devices)
+        IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log, DeviceStateRegistry devices,
+        PciSlots slots, VmDisks disks, int entropySlot)
     {
+        _slots = slots;
+        _disks = disks;
+        _entropySlot = entropySlot;
         Devices = devices;
         Partition = partition;
         Memory = memory;
@@ -37,8 +42,8 @@ public sealed class VirtualMachine : IDisposable
 
     public IPartition Partition { get; }
 
-    /// <summary>The attached disks, in --disk order (Resize-VHD on a running VM goes through these).</summary>
-    public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks { get; internal set; } = [];
+    /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
+    public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
     public IoBus<IPortIoDevice> Ports { get; }
@@ -161,6 +166,8 @@ public sealed class VirtualMachine : IDisposable
     {
         if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Serialize(vp.GetState())).ToArray();
+        // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
+        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot };
         var state = new VmSavedState(VmSavedState.CurrentVersion, backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);
     }

@@ -8,10 +8,9 @@ using HyperSharp.Machine.Devices.Rtc;
 using HyperSharp.Machine.Devices.Serial;
 using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Pci;
+using HyperSharp.Machine.Pci.Hotplug;
 using HyperSharp.Machine.State;
-using HyperSharp.Machine.Virtio.Block;
 using HyperSharp.Machine.Virtio.Pci;
-using HyperSharp.Vhdx;
 
 namespace HyperSharp.Machine;
 
@@ -32,6 +31,10 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private PciRoot _pci = null!;
     private Serial16550 _console = null!;
     private AcpiPm _pm = null!;
+    private GpeBlock _gpe = null!;
+    private PciSlots _slots = null!;
+    private VmDisks _disks = null!;
+    private int _entropySlot;
     private VirtualMachine? _vm;
     private AcpiBlob _acpi = null!;
     private LinuxBootPlan _boot = null!;
@@ -58,8 +61,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachMemory();
             AttachChipset();
             AttachPci();
-            AttachDisks();
-            AttachEntropy();
+            AttachDevices();
             if (_restore is null)
             {
                 AttachAcpi();
@@ -67,7 +69,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             }
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
-            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices) { Disks = _disks };
+            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot);
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -111,9 +113,13 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _ports.Add(0x60, 1, kbc);
         _ports.Add(0x64, 1, kbc);
         var platform = _layout.Platform(config.Processors);
-        _pm = new AcpiPm(new PartitionInterruptLine(_partition, platform.SciIrq), () => _vm?.PowerOff(), () => _vm?.Reset());
+        var sci = new SharedInterruptLine(new PartitionInterruptLine(_partition, platform.SciIrq)); // PM1 events and GPEs share the SCI
+        _pm = new AcpiPm(sci.NewInput(), () => _vm?.PowerOff(), () => _vm?.Reset());
         _ports.Add(platform.PmBase, AcpiPm.Length, _pm);
         _devices.Add("acpi-pm", _pm.SaveState, _pm.RestoreState);
+        _gpe = new GpeBlock(sci.NewInput());
+        _ports.Add(platform.GpeBase, GpeBlock.Length, _gpe);
+        _devices.Add("gpe0", _gpe.SaveState, _gpe.RestoreState, optional: true);
     }
 
     private void AttachPci()
@@ -121,49 +127,33 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _pci = new PciRoot(_mmio, _ports);
         _ports.Add(0xCF8, 8, _pci.ConfigPorts);
         _mmio.Add(MachineLayout.EcamBase, MachineLayout.EcamSize, _pci.Ecam);
+        _slots = new PciSlots(_pci, _devices, _gpe, VirtioTransport, MachineLayout.LowRamLimit, config.Log);
+        var platform = _layout.Platform(config.Processors);
+        _ports.Add(platform.HotplugBase, PciHotplugRegisters.Length, _slots.Controller);
+        _mmio.Add(platform.SlotLabelBase, PciHotplugRegisters.LabelWindowLength, _slots.Controller.LabelWindow);
+        _devices.Add("pci-hotplug", _slots.Controller.SaveState, _slots.Controller.RestoreState, optional: true);
     }
 
-    private ulong _nextBar = MachineLayout.LowRamLimit;
+    /// <summary>A virtio device's PCI transport for a slot: MSI-X through the partition, INTx on the slot's routed GSI.</summary>
+    private VirtioPciDevice VirtioTransport(int slot, HyperSharp.Machine.Virtio.IVirtioDevice device) =>
+        new(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
 
-    private readonly List<IVirtualDisk> _disks = [];
-
-    private void AttachDisks()
+    /// <summary>
+    /// Disks and the entropy device. Those with a recorded slot (a restored VM, where hot-plug and removal may have left
+    /// any pattern) go first, so the ones placed in the first free slot cannot take theirs.
+    /// </summary>
+    private void AttachDevices()
     {
-        foreach (var (attachment, index) in config.Disks.Select((d, i) => (d, i)))
-        {
-            var disk = VirtualDisk.Open(attachment.Path, new DiskOpenOptions { ReadOnly = attachment.ReadOnly });
-            _owned.Add(disk);
-            _disks.Add(disk);
-            var device = new VirtioBlockDevice($"vd{(char)('a' + index)}", disk, _ram, queueCount: Math.Min(config.Processors, 4));
-            _owned.Add(device);
-            AttachVirtio(device);
-        }
+        _disks = new VmDisks(_slots, _ram, queueCount: Math.Min(config.Processors, 4));
+        _owned.Add(_disks);
+        foreach (var disk in config.Disks.Where(d => d.Slot is not null)) _disks.Attach(disk, hot: false);
+        if (config.EntropySlot is not null) AttachEntropy();
+        foreach (var disk in config.Disks.Where(d => d.Slot is null)) _disks.Attach(disk, hot: false);
+        if (config.EntropySlot is null) AttachEntropy();
     }
 
-    private void AttachEntropy() => AttachVirtio(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram));
-
-    /// <summary>Puts a virtio device on the next free PCI slot, with its BAR placed, its INTx routed and its state registered.</summary>
-    private void AttachVirtio(HyperSharp.Machine.Virtio.IVirtioDevice device)
-    {
-        int slot = _pci.FreeSlot();
-        var pci = new VirtioPciDevice(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
-        AssignBars(pci);
-        _pci.Add(slot, pci);
-        _devices.Add($"pci/{slot:D2}", pci.SaveState, pci.RestoreState);
-    }
-
-    /// <summary>What firmware does before the OS: place each BAR in the 32-bit window and enable decoding.</summary>
-    private void AssignBars(IPciDevice device)
-    {
-        foreach (var bar in device.Config.Bars)
-        {
-            if (bar is null || bar.Kind == PciBarKind.Io) continue;
-            _nextBar = (_nextBar + bar.Size - 1) & ~(bar.Size - 1);
-            device.Config.AssignBar(bar.Index, _nextBar);
-            _nextBar += bar.Size;
-        }
-        device.Config.Write(0x04, [(byte)(PciConfigSpace.CommandMemory | PciConfigSpace.CommandBusMaster), 0]);
-    }
+    private void AttachEntropy() =>
+        _entropySlot = _slots.Plug(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram), owner: null, label: null, config.EntropySlot, hot: false);
 
     private void AttachAcpi()
     {

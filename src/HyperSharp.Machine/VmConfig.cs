@@ -1,7 +1,14 @@
 namespace HyperSharp.Machine;
 
 /// <summary>A disk to attach as virtio-blk.</summary>
-public sealed record DiskAttachment(string Path, bool ReadOnly = false);
+public sealed record DiskAttachment(string Path, bool ReadOnly = false)
+{
+    /// <summary>The PCI slot's firmware label the guest reads (Linux: /sys/bus/pci/devices/BDF/label); null for none.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>The PCI slot (1-31) to put the disk in; null for the first free one. A saved configuration records it.</summary>
+    public int? Slot { get; init; }
+}
 
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig
@@ -12,6 +19,9 @@ public sealed record VmConfig
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
+
+    /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
+    public int? EntropySlot { get; init; }
 
     /// <summary>Receives every byte the guest writes to COM1.</summary>
     public Action<byte> ConsoleOutput { get; init; } = _ => { };

@@ -64,4 +64,8 @@ public sealed record DiskSettings
     public int ControllerLocation { get; init; }
     public required string Path { get; init; }
     public bool ReadOnly { get; init; }
+
+    /// <summary>Hyper-V's name for the drive; also the PCI slot label the guest reads (Linux: /sys/bus/pci/devices/BDF/label).</summary>
+    public string DriveName() =>
+        $"Hard Drive on {(ControllerType == ControllerType.Ide ? "IDE" : "SCSI")} controller number {ControllerNumber} at location {ControllerLocation}";
 }

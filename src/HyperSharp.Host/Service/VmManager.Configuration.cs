@@ -205,7 +205,7 @@ public sealed partial class VmManager
         if (vm.State == VmState.Off) return;
         if (disk.ControllerType == ControllerType.Ide || vm.State is not (VmState.Running or VmState.Paused))
             throw HostErrors.WrongState(vm.Name, vm.State, $"change an {disk.ControllerType} drive of");
-        await AskAsync(vm, op, cancellationToken, disk.Path, disk.ReadOnly).ConfigureAwait(false);
+        await AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
     }
 
     private static int FirstFreeLocation(List<DiskSettings> disks, ControllerType type, int number)

@@ -88,8 +88,11 @@ public sealed partial class VmManager
         var from = vm.State;
         SetState(vm, VmState.Saving);
         try { await AskAsync(vm, WorkerOps.Save, cancellationToken).ConfigureAwait(false); }
-        catch
+        catch (Grpc.Core.RpcException)
         {
+            // A worker that saved and ended before its answer got out still saved: the folder says so.
+            await WaitForExitAsync(vm, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            if (vm.State == VmState.Saved) return;
             if (vm.State == VmState.Saving) SetState(vm, from);
             throw;
         }

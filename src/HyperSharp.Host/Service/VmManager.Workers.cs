@@ -139,9 +139,10 @@ public sealed partial class VmManager
     }
 
     /// <summary>Asks the worker to do something; its refusal becomes FAILED_PRECONDITION with its reason.</summary>
-    private static async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, string? path = null, bool readOnly = false)
+    private static async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, DiskSettings? disk = null)
     {
-        try { return await vm.Worker.SendAsync(new WorkerRequest { Op = op, Path = path, ReadOnly = readOnly }, cancellationToken).ConfigureAwait(false); }
+        var request = new WorkerRequest { Op = op, Path = disk?.Path, ReadOnly = disk?.ReadOnly ?? false, Label = disk?.DriveName() };
+        try { return await vm.Worker.SendAsync(request, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
     }
 

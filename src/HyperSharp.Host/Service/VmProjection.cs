@@ -67,7 +67,7 @@ public static class VmProjection
     {
         VmId = vm.Id.ToString("D"), VmName = vm.Name, ControllerType = d.ControllerType, ControllerNumber = d.ControllerNumber,
         ControllerLocation = d.ControllerLocation, Path = d.Path, ReadOnly = d.ReadOnly,
-        Name = $"Hard Drive on {(d.ControllerType == ControllerType.Ide ? "IDE" : "SCSI")} controller number {d.ControllerNumber} at location {d.ControllerLocation}",
+        Name = d.DriveName(),
     };
 
     public static VmProcessor Processor(ManagedVm vm)

@@ -17,7 +17,7 @@ public static class MachineConfiguration
         Disks = [.. config.Disks
             .OrderBy(d => d.ControllerType == ControllerType.Ide ? 0 : 1)
             .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
-            .Select(d => new DiskAttachment(d.Path, d.ReadOnly))],
+            .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
         ConsoleOutput = console,
         Log = log,
     };

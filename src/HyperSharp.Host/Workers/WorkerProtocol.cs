@@ -21,6 +21,8 @@ public sealed record WorkerRequest
     /// <summary>add-disk: the image; remove-disk: the image to detach.</summary>
     public string? Path { get; init; }
     public bool ReadOnly { get; init; }
+    /// <summary>add-disk: the PCI slot label the guest sees (the drive's name).</summary>
+    public string? Label { get; init; }
 }
 
 public sealed record WorkerResponse

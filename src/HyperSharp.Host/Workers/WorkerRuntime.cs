@@ -18,6 +18,7 @@ namespace HyperSharp.Host.Workers;
 /// </summary>
 public sealed class WorkerRuntime
 {
+    private static readonly TimeSpan DiskEjectTimeout = TimeSpan.FromSeconds(30);
     private readonly VmFolder _folder;
     private readonly VmConfiguration _config;
     private readonly IHypervisor _hypervisor;
@@ -28,6 +29,7 @@ public sealed class WorkerRuntime
     private readonly Stopwatch _uptime = new();
     private volatile VirtualMachine? _vm;
     private volatile bool _paused, _saved, _turnedOff;
+    private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
     private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, TextWriter log)
     {
@@ -77,6 +79,8 @@ public sealed class WorkerRuntime
         }
         finally
         {
+            var deadline = Environment.TickCount64 + 2000;
+            while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
             listener.Dispose();
             try { File.Delete(_folder.SocketFile); } catch (IOException) { }
@@ -111,6 +115,7 @@ public sealed class WorkerRuntime
                 case VmStopReason.Reset:
                     _log.WriteLine("worker: the guest reset; starting it again");
                     _paused = false;
+                    machine = machine with { Disks = vm.DiskAttachments }; // hot-added disks stay, in their slots
                     continue;
                 case VmStopReason.PowerOff:
                     return new WorkerExitRecord { Reason = "the guest shut down" };
@@ -154,12 +159,17 @@ public sealed class WorkerRuntime
                 if (line is null) return;
                 var request = WorkerJson.Parse<WorkerRequest>(line);
                 WorkerResponse response;
-                try { response = await HandleAsync(request).ConfigureAwait(false); }
-                catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or HypervisorException or WorkerException)
+                Interlocked.Increment(ref _answering);
+                try
                 {
-                    response = new WorkerResponse { Ok = false, Error = e.Message };
+                    try { response = await HandleAsync(request).ConfigureAwait(false); }
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
+                    {
+                        response = new WorkerResponse { Ok = false, Error = e.Message };
+                    }
+                    await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
                 }
-                await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, _stopping.Token).ConfigureAwait(false);
+                finally { Interlocked.Decrement(ref _answering); }
                 if (request.Op == WorkerOps.Console && response.Ok)
                     await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false);
             }
@@ -170,7 +180,7 @@ public sealed class WorkerRuntime
     private async Task<WorkerResponse> HandleAsync(WorkerRequest request)
     {
         if (request.Op is WorkerOps.Status or WorkerOps.Console) return Status();
-        await _operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             var vm = _vm ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
@@ -203,8 +213,16 @@ public sealed class WorkerRuntime
                     vm.Stop(VmStopReason.Reset);
                     break;
                 case WorkerOps.AddDisk:
+                    int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
+                    _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
+                    break;
                 case WorkerOps.RemoveDisk:
-                    throw new InvalidOperationException("adding or removing a disk while the VM runs needs PCI hotplug, which this build's machine does not have yet");
+                    var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)
+                        ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
+                    // The guest ejects the disk (ACPI); the image is flushed and closed when this completes.
+                    await vm.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
+                    _log.WriteLine($"worker: removed {request.Path} from PCI slot {attached.Slot}");
+                    break;
                 default:
                     throw new InvalidOperationException($"unknown request '{request.Op}'");
             }

@@ -8,7 +8,7 @@ public sealed record AcpiBlob(ulong RsdpAddress, ulong Address, byte[] Data);
 
 /// <summary>
 /// Builds the ACPI tables Linux needs to find processors, interrupt routing and PCI, and to shut
-/// down and reboot: RSDP, XSDT, FADT (PM1 event/control, PM timer, reset register), MADT (one local
+/// down and reboot: RSDP, XSDT, FADT (PM1 event/control, PM timer, GPE0, reset register), MADT (one local
 /// APIC per vCPU, the I/O APIC, ISA overrides), MCFG (ECAM) and a DSDT (PCI host bridge with its
 /// windows and legacy interrupt routing, COM1, RTC, \_S5).
 /// </summary>
@@ -66,6 +66,8 @@ public static class AcpiTables
         BinaryPrimitives.WriteUInt32LittleEndian(s[O(64)..], cnt);
         BinaryPrimitives.WriteUInt32LittleEndian(s[O(76)..], tmr);
         s[O(88)] = 4; s[O(89)] = 2; s[O(91)] = 4;
+        BinaryPrimitives.WriteUInt32LittleEndian(s[O(80)..], l.GpeBase);       // GPE0_BLK: hotplug events
+        s[O(92)] = GpeBlock.Length;
         BinaryPrimitives.WriteUInt16LittleEndian(s[O(96)..], 101);   // C2 latency > 100: no C2
         BinaryPrimitives.WriteUInt16LittleEndian(s[O(98)..], 1001);  // C3 latency > 1000: no C3
         s[O(108)] = 0x32;                                            // CMOS century register
@@ -78,6 +80,7 @@ public static class AcpiTables
         AcpiTable.WriteIoGas(s[O(148)..], evt, 32, 2);
         AcpiTable.WriteIoGas(s[O(172)..], cnt, 16, 2);
         AcpiTable.WriteIoGas(s[O(208)..], tmr, 32, 3);
+        AcpiTable.WriteIoGas(s[O(220)..], l.GpeBase, 8 * GpeBlock.Length, 1); // X_GPE0_BLK: byte registers
         BinaryPrimitives.WriteUInt64LittleEndian(s[O(268)..], 0x48595045_52534852); // hypervisor vendor "HYPERSHR"
         return AcpiTable.Create("FACP", 6, b);
     }

@@ -7,7 +7,7 @@ namespace HyperSharp.Machine.Acpi;
 /// buffers and integers, as the ACPI specification's "ACPI Source Language / AML encoding"
 /// chapter defines them. Enough for our DSDT; iasl disassembles the result in the tests.
 /// </summary>
-public static class Aml
+public static partial class Aml
 {
     private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
         StringPrefix = 0x0D, QWordPrefix = 0x0E, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, MethodOp = 0x14,
@@ -72,7 +72,7 @@ public static class Aml
     public static byte[] Buffer(byte[] contents) => WithPkgLength([BufferOp], [.. Integer((ulong)contents.Length), .. contents]);
 
     /// <summary>Prefixes <paramref name="body"/> with its PkgLength (which counts its own bytes too).</summary>
-    private static byte[] WithPkgLength(byte[] op, byte[] body)
+    internal static byte[] WithPkgLength(byte[] op, byte[] body)
     {
         int length = body.Length;
         byte[] pkg;

@@ -4,7 +4,8 @@ namespace HyperSharp.Machine.Acpi;
 
 /// <summary>
 /// The DSDT: \_SB.PCI0 (PCIe host bridge with bus range, config and I/O ports, 32- and 64-bit
-/// memory windows, and _PRT routing INTA-D of every slot to GSIs 16-23), COM1, the RTC, and \_S5
+/// memory windows, _PRT routing INTA-D of every slot to GSIs 16-23, and the hotplug slots of
+/// <see cref="PciHotplugAml"/>), COM1, the RTC, the hotplug GPE method, and \_S5
 /// whose sleep type <see cref="AcpiPm"/> recognises as power-off.
 /// </summary>
 internal static class Dsdt
@@ -18,14 +19,14 @@ internal static class Dsdt
             .IoWindow(0x0D00, 0xFFFF)
             .MemoryWindow32(l.PciMmio32Start, l.PciMmio32End);
         if (l.PciMmio64End > l.PciMmio64Start) crs.MemoryWindow64(l.PciMmio64Start, l.PciMmio64End);
-        var pci = Aml.Device("PCI0",
+        var pci = Aml.Device("PCI0", [
             Aml.Name("_HID", Aml.Integer(Aml.EisaId("PNP0A08"))),
             Aml.Name("_CID", Aml.Integer(Aml.EisaId("PNP0A03"))),
             Aml.Name("_SEG", Aml.Integer(0)),
             Aml.Name("_BBN", Aml.Integer(0)),
             Aml.Name("_UID", Aml.Integer(0)),
             Aml.Name("_CRS", crs.ToBuffer()),
-            Aml.Name("_PRT", RoutingTable()));
+            Aml.Name("_PRT", RoutingTable()), .. PciHotplugAml.PciBridgeObjects(l)]);
         var com1 = Aml.Device("COM1",
             Aml.Name("_HID", Aml.Integer(Aml.EisaId("PNP0501"))),
             Aml.Name("_UID", Aml.Integer(1)),
@@ -34,7 +35,7 @@ internal static class Dsdt
             Aml.Name("_HID", Aml.Integer(Aml.EisaId("PNP0B00"))),
             Aml.Name("_CRS", new ResourceTemplate().Io(0x70, 2).Irq(8).ToBuffer()));
         var s5 = Aml.Name("\\_S5", Aml.Package(Aml.Integer(AcpiPm.S5SleepType), Aml.Integer(AcpiPm.S5SleepType), Aml.Integer(0), Aml.Integer(0)));
-        byte[] body = [.. Aml.Scope("\\_SB", pci, com1, rtc), .. s5];
+        byte[] body = [.. Aml.Scope("\\_SB", pci, com1, rtc, PciHotplugAml.ReservedResources(l)), .. PciHotplugAml.GpeScope(), .. s5];
         return AcpiTable.Create("DSDT", 2, body);
     }
 

@@ -13,6 +13,11 @@ public sealed record PlatformLayout
     public byte IoApicId { get; init; } = 0xFE;
     public ushort PmBase { get; init; } = 0x600;
     public byte SciIrq { get; init; } = 9;
+    /// <summary>GPE0 block (Devices/Pm/GpeBlock) and the PCI hotplug registers (Pci/Hotplug), both below the PCI I/O allocation floor of 0x1000.</summary>
+    public ushort GpeBase { get; init; } = 0x620;
+    public ushort HotplugBase { get; init; } = 0x630;
+    /// <summary>The MMIO window the slots' _DSM reads labels from: above the 32-bit PCI window and ECAM, below the I/O APIC.</summary>
+    public uint SlotLabelBase { get; init; } = 0xFEBF_0000;
     public ulong EcamBase { get; init; } = 0xE000_0000;
     public byte EcamLastBus { get; init; } = 255;
     public uint PciMmio32Start { get; init; } = 0xC000_0000;

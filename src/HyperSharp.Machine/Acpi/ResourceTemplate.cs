@@ -24,6 +24,13 @@ public sealed class ResourceTemplate
         return this;
     }
 
+    /// <summary>Memory32Fixed(ReadOnly or ReadWrite, base, length): a fixed range of MMIO a device decodes.</summary>
+    public ResourceTemplate Memory32Fixed(uint start, uint length, bool writable)
+    {
+        _bytes.AddRange([0x86, 9, 0, (byte)(writable ? 1 : 0), .. BitConverter.GetBytes(start), .. BitConverter.GetBytes(length)]);
+        return this;
+    }
+
     /// <summary>WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, ...).</summary>
     public ResourceTemplate BusNumbers(ushort first, ushort last) => WordSpace(2, 0, first, last);
 

@@ -3,15 +3,15 @@ using System.Text.Json;
 namespace HyperSharp.Machine.State;
 
 /// <summary>The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks).</summary>
-public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks)
+public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks, int? EntropySlot = null)
 {
-    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks]);
+    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot);
 
     /// <summary>The configuration to rebuild the VM from; console and log are the caller's.</summary>
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null) => new()
     {
         Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
-        CommandLine = CommandLine, Disks = Disks, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
     };
 }
 

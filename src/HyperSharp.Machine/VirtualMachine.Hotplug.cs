@@ -1,0 +1,56 @@
+using HyperSharp.Machine.Pci.Hotplug;
+using HyperSharp.Machine.Virtio;
+
+namespace HyperSharp.Machine;
+
+/// <summary>
+/// Devices that come and go while the VM runs (ACPI PCI hotplug on bus 0), callable from any thread:
+/// disks (Add-VMHardDiskDrive / Remove-VMHardDiskDrive on a running VM), any virtio device, and the
+/// per-slot firmware labels the guest reads (renamable at any time).
+/// </summary>
+public sealed partial class VirtualMachine
+{
+    private readonly PciSlots _slots;
+    private readonly VmDisks _disks;
+    private readonly int _entropySlot;
+
+    /// <summary>How long a removal waits for the guest to eject the device, unless the caller says otherwise.</summary>
+    public static readonly TimeSpan DefaultEjectTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The disks as attached now: path, read-only, PCI slot and current label (what a saved configuration records).</summary>
+    public IReadOnlyList<DiskAttachment> DiskAttachments => _disks.Attachments();
+
+    /// <summary>
+    /// Hot-adds a disk image (VHDX, VHD or raw) as virtio-blk in the first free PCI slot and tells the guest; returns the slot.
+    /// The guest's block device appears once its OS has handled the ACPI Device Check.
+    /// </summary>
+    public int AddDisk(string path, bool readOnly = false, string? label = null) =>
+        _disks.Attach(new DiskAttachment(path, readOnly) { Label = label }, hot: true);
+
+    /// <summary>
+    /// Removes the disk in <paramref name="slot"/>: asks the guest to eject it and completes once the guest has let go and
+    /// the image is flushed and closed; fails with <see cref="TimeoutException"/> if the guest does not within the timeout
+    /// (the disk stays). With <paramref name="surprise"/> the disk is pulled at once, whatever the guest is doing with it.
+    /// </summary>
+    public Task RemoveDiskAsync(int slot, TimeSpan? timeout = null, bool surprise = false, CancellationToken cancel = default) =>
+        _disks.RemoveAsync(slot, timeout ?? DefaultEjectTimeout, surprise, cancel);
+
+    /// <summary>
+    /// Hot-adds a virtio device in the first free PCI slot and returns the slot. <paramref name="owner"/> is disposed once
+    /// the device has left the VM (after an eject, a surprise removal, or never if it stays until the VM is disposed).
+    /// </summary>
+    public int AddDevice(IVirtioDevice device, string? label = null, IDisposable? owner = null) =>
+        _slots.Plug(device, owner, label, slot: null, hot: true);
+
+    /// <summary>Asks the guest to eject the device in <paramref name="slot"/>; completes when it has and the owner let go.</summary>
+    public Task RemoveDeviceAsync(int slot, TimeSpan? timeout = null, CancellationToken cancel = default) =>
+        _slots.UnplugAsync(slot, timeout ?? DefaultEjectTimeout, cancel);
+
+    /// <summary>Pulls the device out of <paramref name="slot"/> at once, without the guest's consent.</summary>
+    public Task SurpriseRemoveDevice(int slot) => _slots.SurpriseUnplug(slot);
+
+    /// <summary>Sets or renames (null clears) the label of a PCI slot; the guest sees it on its next read.</summary>
+    public void SetSlotLabel(int slot, string? label) => _slots.Controller.SetLabel(slot, label);
+
+    public string? GetSlotLabel(int slot) => _slots.Controller.GetLabel(slot);
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Text;
+using HyperSharp.Api;
+using HyperSharp.Api.V1;
+
+namespace HyperSharp.Host.Tests;
+
+/// <summary>`hyper host` as a process of its own (the built hyper.dll), its log kept, stopped by its PID.</summary>
+public sealed class HostProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+
+    private HostProcess(Process process)
+    {
+        _process = process;
+        Pid = process.Id;
+    }
+
+    public int Pid { get; }
+    public string Log { get { lock (_log) return _log.ToString(); } }
+
+    public static async Task<HostProcess> StartAsync(string root, string socket)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(HostFixture.WorkerCommand[1]);
+        foreach (var a in (string[])["host", "--root", root, "--socket", socket]) psi.ArgumentList.Add(a);
+        var host = new HostProcess(Process.Start(psi)!);
+        host._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (host._log) host._log.AppendLine(e.Data); };
+        host._process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (host._log) host._log.AppendLine(e.Data); };
+        host._process.BeginErrorReadLine();
+        host._process.BeginOutputReadLine();
+        using var channel = HostEndpoint.Connect(socket);
+        var client = new VmHost.VmHostClient(channel);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (host._process.HasExited) throw new InvalidOperationException($"hyper host exited with {host._process.ExitCode}: {host.Log}");
+            try
+            {
+                await client.GetHostAsync(new GetHostRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                return host;
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline) { await Task.Delay(50); }
+        }
+    }
+
+    public void Kill()
+    {
+        HyperSharp.Host.Platform.Posix.Signal(Pid, HyperSharp.Host.Platform.Posix.SigKill);
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM: the host applies the automatic stop actions and exits; returns its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        HyperSharp.Host.Platform.Posix.Signal(Pid, 15);
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}

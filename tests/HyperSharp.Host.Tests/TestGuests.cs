@@ -1,0 +1,79 @@
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace HyperSharp.Host.Tests;
+
+/// <summary>Small guest programs (ELF "vmlinux" images) for VMs that need no Linux.</summary>
+public static class TestGuests
+{
+    private const ulong LoadAddress = 0x100000;
+
+    /// <summary>
+    /// Counts forever: prints 1, 2, 3... as eight hex digits a line on COM1, a busy wait between lines.
+    /// A saved and restored VM goes on from where it was, so the console shows no gap and no repeat.
+    /// </summary>
+    public static byte[] Counter(int delayIterations = 400_000) => Assemble(a =>
+    {
+        var next = a.CreateLabel();
+        var digit = a.CreateLabel();
+        var isDigit = a.CreateLabel();
+        var wait = a.CreateLabel();
+        a.mov(ebx, 0);
+        a.mov(dx, 0x3F8);
+        a.Label(ref next);
+        a.inc(ebx);
+        a.mov(ecx, 8);
+        a.mov(esi, ebx);
+        a.Label(ref digit);
+        a.rol(esi, 4);
+        a.mov(eax, esi);
+        a.and(eax, 0xF);
+        a.add(eax, '0');
+        a.cmp(eax, '9');
+        a.jbe(isDigit);
+        a.add(eax, 7);
+        a.Label(ref isDigit);
+        a.@out(dx, al);
+        a.dec(ecx);
+        a.jnz(digit);
+        a.mov(al, (byte)'\n');
+        a.@out(dx, al);
+        a.mov(ecx, delayIterations);
+        a.Label(ref wait);
+        a.dec(ecx);
+        a.jnz(wait);
+        a.jmp(next);
+    });
+
+    /// <summary>Prints "up" and halts with interrupts off: a running VM that costs the host no processor time.</summary>
+    public static byte[] Idle() => Assemble(a =>
+    {
+        var halt = a.CreateLabel();
+        a.mov(dx, 0x3F8);
+        foreach (char c in "up\n") { a.mov(al, (byte)c); a.@out(dx, al); }
+        a.cli();
+        a.Label(ref halt);
+        a.hlt();
+        a.jmp(halt);
+    });
+
+    /// <summary>Prints "bye" and powers off through ACPI (PM1a_CNT: SLP_TYP 5 | SLP_EN).</summary>
+    public static byte[] PowerOff() => Assemble(a =>
+    {
+        a.mov(dx, 0x3F8);
+        foreach (char c in "bye\n") { a.mov(al, (byte)c); a.@out(dx, al); }
+        a.mov(dx, 0x604);
+        a.mov(ax, (5 << 10) | (1 << 13));
+        a.@out(dx, ax);
+        a.hlt();
+    });
+
+    private static byte[] Assemble(Action<Assembler> program)
+    {
+        var a = new Assembler(64);
+        program(a);
+        using var ms = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(ms), LoadAddress);
+        return HyperSharp.Machine.Boot.ElfBuilder.Wrap(ms.ToArray(), LoadAddress);
+    }
+}
