@@ -118,7 +118,18 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdSe
         }, responseStream, context.CancellationToken);
     });
 
-    private VirtualHardDisk Describe(string path) => VhdMapping.ToApi(DiskInfo.Read(path), attachments);
+    private VirtualHardDisk Describe(string path)
+    {
+        try
+        {
+            return VhdMapping.ToApi(DiskInfo.Read(path), attachments);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && attachments?.IsAttached(path) == true)
+        {
+            // A running VM's worker holds its disks locked (no second writer may open them); say so rather than "in use by another process".
+            throw HostErrors.Precondition($"{path} is attached to a running VM, whose worker holds it open; Get-VHD can read it when the VM is off ({e.Message})");
+        }
+    }
 
     private static long CapacityOf(string path)
     {
