@@ -1,4 +1,5 @@
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Vhd;
 using HyperSharp.Host.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -65,6 +66,7 @@ public sealed class HostServer : IAsyncDisposable
         manager.Recover();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(manager);
+        builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
         builder.Services.AddGrpc();
         var app = builder.Build();
         MapServices(app);
@@ -78,6 +80,7 @@ public sealed class HostServer : IAsyncDisposable
     private static void MapServices(WebApplication app)
     {
         app.MapGrpcService<VmHostService>();
+        app.MapGrpcService<VhdServiceImpl>();
     }
 
     /// <summary>The host is going down on purpose (`hyper host` on SIGTERM): each running VM gets its automatic stop action first.</summary>

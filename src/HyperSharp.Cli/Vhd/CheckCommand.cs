@@ -1,4 +1,5 @@
 using System.CommandLine;
+using HyperSharp.Vhdx.Operations;
 
 namespace HyperSharp.Cli.Vhd;
 

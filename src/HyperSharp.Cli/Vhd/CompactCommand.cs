@@ -1,15 +1,10 @@
 using System.CommandLine;
 using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.Operations;
-using HyperSharp.Vhdx.Vhdx;
 
 namespace HyperSharp.Cli.Vhd;
 
-/// <summary>
-/// `hyper vhd compact`: Optimize-VHD. VHDX images are compacted in place (<see cref="VhdxDisk.Compact"/>:
-/// zero blocks released, tail blocks moved into holes, the file cut), keeping their identity, so
-/// differencing children stay valid; other formats are rewritten (<see cref="DiskCompact.Rewrite"/>).
-/// </summary>
+/// <summary>`hyper vhd compact`: Optimize-VHD (<see cref="DiskCompact.Optimize"/>: VHDX in place, other formats rewritten).</summary>
 internal static class CompactCommand
 {
     public static Command Create(CliContext context)
@@ -24,15 +19,7 @@ internal static class CompactCommand
             using (var disk = VirtualDisk.Open(file, DiskOpenOptions.ReadOnlyDefault)) capacity = disk.Capacity;
             (long before, long after) sizes;
             using (var bar = new ProgressBar(context, "compact", capacity))
-            {
-                if (VirtualDisk.DetectFormat(file) == DiskFormat.Vhdx)
-                {
-                    using var vhdx = VhdxDisk.Open(file, new DiskOpenOptions { OpenParent = false });
-                    var result = vhdx.Compact(bar);
-                    sizes = (result.FileSizeBefore, result.FileSizeAfter);
-                }
-                else sizes = DiskCompact.Rewrite(file, bar);
-            }
+                sizes = DiskCompact.Optimize(file, bar);
             context.Out.WriteLine($"{Path.GetFullPath(file)}: {SizeParser.Format(sizes.before)} -> {SizeParser.Format(sizes.after)}");
             return 0;
         }));

@@ -25,6 +25,8 @@ public static class HostErrors
 
     public static RpcException Timeout(string message) => new(new Status(StatusCode.DeadlineExceeded, message));
 
+    public static RpcException PermissionDenied(string message) => new(new Status(StatusCode.PermissionDenied, message));
+
     public static RpcException Internal(string message) => new(new Status(StatusCode.Internal, message));
 }
 

@@ -9,6 +9,20 @@ namespace HyperSharp.Vhdx.Operations;
 /// </summary>
 public static class DiskCompact
 {
+    /// <summary>
+    /// Optimize-VHD: VHDX images are compacted in place (<see cref="Vhdx.VhdxDisk.Compact"/>: zero blocks
+    /// released, tail blocks moved into holes, the file cut), keeping their identity so differencing
+    /// children stay valid; other formats are rewritten (<see cref="Rewrite"/>). Progress counts bytes
+    /// of the capacity done. Returns the file sizes before and after.
+    /// </summary>
+    public static (long Before, long After) Optimize(string path, IProgress<long>? progress = null, CancellationToken cancel = default)
+    {
+        if (VirtualDisk.DetectFormat(path) != DiskFormat.Vhdx) return Rewrite(path, progress, cancel);
+        using var vhdx = Vhdx.VhdxDisk.Open(path, new DiskOpenOptions { OpenParent = false });
+        var result = vhdx.Compact(progress);
+        return (result.FileSizeBefore, result.FileSizeAfter);
+    }
+
     /// <summary>Compacts the image at <paramref name="path"/>; returns the file sizes before and after.</summary>
     public static (long Before, long After) Rewrite(string path, IProgress<long>? progress = null, CancellationToken cancel = default)
     {

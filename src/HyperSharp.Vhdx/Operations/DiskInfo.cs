@@ -14,6 +14,12 @@ public sealed record DiskInfo
     public required long FileSize { get; init; }
     /// <summary>Bytes of the virtual disk stored in this file (not in a parent, not holes).</summary>
     public required long AllocatedBytes { get; init; }
+    /// <summary>
+    /// The smallest capacity a shrink keeps every stored byte at (Get-VHD's MinimumSize): the end of the
+    /// last data in any layer of the chain, rounded up to 1 MiB (partition alignment), at most the capacity.
+    /// Hyper-V reads the partition table for this; we look at the data itself, which works for any content.
+    /// </summary>
+    public required long MinimumSize { get; init; }
     /// <summary>Payload block size; null for formats without blocks (raw).</summary>
     public int? BlockSize { get; init; }
     public required int LogicalSectorSize { get; init; }
@@ -64,6 +70,7 @@ public sealed record DiskInfo
             Capacity = disk.Capacity,
             FileSize = new FileInfo(disk.Path).Length,
             AllocatedBytes = Allocated(disk),
+            MinimumSize = MinimumSizeOf(disk),
             BlockSize = vhdx?.BlockSize,
             LogicalSectorSize = disk.LogicalSectorSize,
             PhysicalSectorSize = disk.PhysicalSectorSize,
@@ -74,6 +81,24 @@ public sealed record DiskInfo
             DiskIdentifier = vhdx?.VirtualDiskId,
             LogPending = vhdx?.ReplayedLog ?? false,
         };
+    }
+
+    private static long MinimumSizeOf(IVirtualDisk disk)
+    {
+        const long MiB = 1 << 20;
+        long end = 0;
+        foreach (var layer in DiskChain.Layers(disk))
+        {
+            long offset = 0, capacity = Math.Min(layer.Capacity, disk.Capacity);
+            while (offset < capacity)
+            {
+                var extent = layer.GetExtent(offset);
+                if (extent.Length <= 0) break;
+                if (extent.State == ExtentState.Data) end = Math.Max(end, Math.Min(extent.Offset + extent.Length, capacity));
+                offset = extent.Offset + extent.Length;
+            }
+        }
+        return Math.Min(Math.Max((end + MiB - 1) / MiB * MiB, MiB), disk.Capacity);
     }
 
     /// <summary>Sums this layer's data extents (works for every format through the disk contract).</summary>

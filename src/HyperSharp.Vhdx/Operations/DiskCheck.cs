@@ -1,57 +1,56 @@
-using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.Vhdx;
 
-namespace HyperSharp.Cli.Vhd;
+namespace HyperSharp.Vhdx.Operations;
 
 /// <summary>
-/// What `vhd check` runs. VHDX images get the full structure checker (Test-VHD,
+/// What Test-VHD and `vhd check` run. VHDX images get the full structure checker (Test-VHD,
 /// <see cref="VhdxChecker"/>): every structure validated on its own, each problem with its
 /// structure and file offset, safe repairs. Other formats get an open-and-walk check: opening
 /// validates their structures (and the parent chain), walking every extent reads every bitmap.
 /// </summary>
-internal static class DiskCheck
+public static class DiskCheck
 {
     public const string CheckerName = "open-and-walk";
     public const string VhdxCheckerName = "VhdxChecker (Test-VHD)";
 
-    public static CheckReport Run(string path, bool repair)
+    public static DiskCheckReport Run(string path, bool repair)
     {
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"{full}: no such disk image", full);
         if (VirtualDisk.DetectFormat(full) == DiskFormat.Vhdx) return RunVhdxChecker(full, repair);
-        var problems = new List<CheckProblem>();
+        var problems = new List<DiskCheckProblem>();
         try
         {
             using var disk = VirtualDisk.Open(full, DiskOpenOptions.ReadOnlyDefault);
-            bool logPending = disk is Vhdx.Vhdx.VhdxDisk { ReplayedLog: true };
+            bool logPending = disk is VhdxDisk { ReplayedLog: true };
             for (var layer = disk; layer is not null; layer = layer.Parent) WalkExtents(layer);
             if (logPending)
             {
                 // A pending log is normal after a crash, but other tools (qemu-img) refuse the file until it is replayed.
                 bool repaired = false;
                 if (repair) { disk.Dispose(); using var writable = VirtualDisk.Open(full); repaired = true; }
-                problems.Add(new CheckProblem("log", 0, "the metadata log holds updates not yet applied to the file (the image was not closed cleanly)", repaired));
+                problems.Add(new DiskCheckProblem("log", 0, "the metadata log holds updates not yet applied to the file (the image was not closed cleanly)", repaired));
             }
         }
         catch (CorruptImageException e)
         {
-            problems.Add(new CheckProblem(e.Structure, e.FileOffset, e.Message, false));
+            problems.Add(new DiskCheckProblem(e.Structure, e.FileOffset, e.Message, false));
         }
         catch (VirtualDiskException e)
         {
-            problems.Add(new CheckProblem("image", 0, e.Message, false));
+            problems.Add(new DiskCheckProblem("image", 0, e.Message, false));
         }
         bool ok = problems.TrueForAll(p => p.Repaired);
-        return new CheckReport(full, ok, problems, CheckerName);
+        return new DiskCheckReport(full, ok, problems, CheckerName);
     }
 
-    private static CheckReport RunVhdxChecker(string path, bool repair)
+    private static DiskCheckReport RunVhdxChecker(string path, bool repair)
     {
         var report = VhdxChecker.Check(path, repair);
         var problems = report.Problems
-            .Select(p => new CheckProblem(p.Structure, p.FileOffset, p.Message, p.Repaired, p.Severity.ToString().ToLowerInvariant()))
+            .Select(p => new DiskCheckProblem(p.Structure, p.FileOffset, p.Message, p.Repaired, p.Severity.ToString().ToLowerInvariant()))
             .ToList();
-        return new CheckReport(report.Path, report.IsValid, problems, VhdxCheckerName);
+        return new DiskCheckReport(report.Path, report.IsValid, problems, VhdxCheckerName);
     }
 
     private static void WalkExtents(IVirtualDisk disk)

@@ -1,0 +1,139 @@
+using Grpc.Core;
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Service;
+using HyperSharp.Vhdx;
+using HyperSharp.Vhdx.Operations;
+
+namespace HyperSharp.Host.Vhd;
+
+/// <summary>
+/// The VhdService API (New-VHD, Get-VHD, Test-VHD, Resize-VHD, Convert-VHD, Merge-VHD, Optimize-VHD)
+/// over the storage library, on the host's own file system. Paths must be absolute: the host does not
+/// share its clients' working directories. Disk work runs on pool threads, never on the request thread.
+/// </summary>
+public sealed class VhdServiceImpl(IDiskAttachments? attachments = null) : VhdService.VhdServiceBase
+{
+    public override Task<VirtualHardDisk> NewVhd(NewVhdRequest request, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string path = VhdRequests.NewFile(request.Path, "path");
+        var options = VhdRequests.Create(request, path);
+        return Task.Run(() =>
+        {
+            using (VirtualDisk.Create(path, options)) { }
+            return Describe(path);
+        }, context.CancellationToken);
+    });
+
+    public override Task<VirtualHardDisk> GetVhd(GetVhdRequest request, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string path = VhdRequests.ExistingFile(request.Path, "path");
+        return Task.Run(() => Describe(path), context.CancellationToken);
+    });
+
+    public override Task<TestVhdResponse> TestVhd(TestVhdRequest request, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string path = VhdRequests.ExistingFile(request.Path, "path");
+        return Task.Run(() =>
+        {
+            var report = DiskCheck.Run(path, repair: false);
+            var response = new TestVhdResponse { Ok = report.Ok };
+            foreach (var p in report.Problems)
+                response.Problems.Add($"{p.Severity}: {p.Structure} at 0x{p.FileOffset:X}: {p.Message}");
+            return response;
+        }, context.CancellationToken);
+    });
+
+    public override Task<VirtualHardDisk> ResizeVhd(ResizeVhdRequest request, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string path = VhdRequests.ExistingFile(request.Path, "path");
+        if (request.ToMinimumSize && request.SizeBytes != 0)
+            throw HostErrors.Invalid("size_bytes", "give size_bytes or to_minimum_size, not both");
+        if (!request.ToMinimumSize && request.SizeBytes <= 0)
+            throw HostErrors.Invalid("size_bytes", $"size_bytes {request.SizeBytes} must be more than 0");
+        return Task.Run(() =>
+        {
+            long size = request.ToMinimumSize ? DiskInfo.Read(path).MinimumSize : request.SizeBytes;
+            using (var disk = VirtualDisk.Open(path))
+            {
+                if (size % disk.LogicalSectorSize != 0)
+                    throw HostErrors.Invalid("size_bytes", $"size_bytes {size} must be a multiple of the disk's {disk.LogicalSectorSize}-byte logical sector size");
+                // Resize-VHD never drops data: a shrink below the last stored byte is refused (FAILED_PRECONDITION).
+                disk.Resize(size);
+                disk.Flush();
+            }
+            return Describe(path);
+        }, context.CancellationToken);
+    });
+
+    public override Task ConvertVhd(ConvertVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string source = VhdRequests.ExistingFile(request.Path, "path");
+        string destination = VhdRequests.NewFile(request.DestinationPath, "destination_path");
+        var type = VhdMapping.FromApi(request.VhdType);
+        if (type == DiskType.Differencing)
+            throw HostErrors.Invalid("vhd_type", "Convert-VHD makes a fixed or dynamic disk; create a differencing disk with New-VHD -ParentPath");
+        var options = new ConvertOptions
+        {
+            Type = type,
+            BlockSize = VhdRequests.BlockSize(request.BlockSizeBytes, VirtualDisk.FormatFromExtension(destination), "block_size_bytes"),
+        };
+        return VhdProgressStream.RunAsync("Converting " + source, CapacityOf(source), (progress, cancel) =>
+        {
+            DiskConvert.Convert(source, destination, options, progress, cancel);
+            if (request.DeleteSource) File.Delete(source);
+            return Describe(destination);
+        }, responseStream, context.CancellationToken);
+    });
+
+    public override Task MergeVhd(MergeVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string child = VhdRequests.ExistingFile(request.Path, "path");
+        string? destination = request.DestinationPath.Length == 0 ? null : VhdRequests.AbsolutePath(request.DestinationPath, "destination_path");
+        var chain = DiskChain.Paths(child);
+        if (chain.Count < 2) throw HostErrors.Precondition($"{child} is not a differencing disk; there is nothing to merge it into");
+        bool intoNewImage = destination is not null && !File.Exists(destination);
+        if (destination is not null && !intoNewImage && !chain.Skip(1).Contains(destination))
+            throw HostErrors.Invalid("destination_path", $"{destination} is not an ancestor of {child} (its chain is {string.Join(" -> ", chain)}); name an ancestor or a new file");
+        return VhdProgressStream.RunAsync("Merging " + child, CapacityOf(child), (progress, cancel) =>
+        {
+            // A destination that does not exist yet becomes a standalone image of the whole chain (the chain stays).
+            if (intoNewImage) DiskMerge.MergeToNewImage(child, destination!, progress: progress, cancel: cancel);
+            else destination = DiskMerge.MergeIntoAncestor(child, destination, progress, cancel);
+            return Describe(destination!);
+        }, responseStream, context.CancellationToken);
+    });
+
+    public override Task OptimizeVhd(OptimizeVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
+    {
+        string path = VhdRequests.ExistingFile(request.Path, "path");
+        if (!Enum.IsDefined(request.Mode)) throw HostErrors.Invalid("mode", $"mode {(int)request.Mode} is not one of Full, Quick, Pretrimmed, Prezeroed, Retrim");
+        if (attachments?.IsAttached(path) == true)
+            throw HostErrors.Precondition($"{path} is attached to a VM; Optimize-VHD needs it detached (or the VM off)");
+        // Every mode does the same full pass: finding zero blocks is cheap next to moving them, and
+        // there is no guest file system to trust for "pretrimmed" information.
+        return VhdProgressStream.RunAsync("Optimizing " + path, CapacityOf(path), (progress, cancel) =>
+        {
+            DiskCompact.Optimize(path, progress, cancel);
+            return Describe(path);
+        }, responseStream, context.CancellationToken);
+    });
+
+    private VirtualHardDisk Describe(string path)
+    {
+        try
+        {
+            return VhdMapping.ToApi(DiskInfo.Read(path), attachments);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && attachments?.IsAttached(path) == true)
+        {
+            // A running VM's worker holds its disks locked (no second writer may open them); say so rather than "in use by another process".
+            throw HostErrors.Precondition($"{path} is attached to a running VM, whose worker holds it open; Get-VHD can read it when the VM is off ({e.Message})");
+        }
+    }
+
+    private static long CapacityOf(string path)
+    {
+        using var disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyDefault);
+        return disk.Capacity;
+    }
+}

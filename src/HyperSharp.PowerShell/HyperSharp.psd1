@@ -1,0 +1,22 @@
+# The HyperSharp module: Hyper-V's cmdlets for HyperSharp hosts (Linux, PowerShell 7.6).
+@{
+    RootModule           = 'HyperSharp.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = 'b8f2f4d6-3c1e-4a57-9f0e-6d2a9c4e7b10'
+    Author               = 'HyperSharp'
+    CompanyName          = 'HyperSharp'
+    Copyright            = '(c) HyperSharp. MIT license.'
+    Description          = 'Manage HyperSharp virtual machines and virtual hard disks with the cmdlets of the Hyper-V module: Get-VM, Start-VM, New-VHD, ...'
+    PowerShellVersion    = '7.6'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('HyperSharp.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-VMHost', 'New-VM', 'Get-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Restart-VM',
+        'Remove-VM', 'Rename-VM', 'Set-VM', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
+        'Add-VMHardDiskDrive', 'Get-VMHardDiskDrive', 'Remove-VMHardDiskDrive',
+        'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD')
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{ PSData = @{ Tags = @('HyperV', 'Virtualization', 'VHDX', 'Linux') } }
+}

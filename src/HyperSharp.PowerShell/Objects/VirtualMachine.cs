@@ -1,0 +1,39 @@
+namespace HyperSharp.PowerShell;
+
+/// <summary>Get-VM's object, with Hyper-V's property names.</summary>
+public sealed class VirtualMachine
+{
+    public required string ComputerName { get; init; }
+    public required string Name { get; init; }
+    public string VMName => Name;
+    public required Guid Id { get; init; }
+    public Guid VMId => Id;
+    public required VMState State { get; init; }
+    /// <summary>Percent of the host's processors, as Hyper-V rounds it.</summary>
+    public required int CPUUsage { get; init; }
+    public required long MemoryAssigned { get; init; }
+    public required long MemoryStartup { get; init; }
+    public required TimeSpan Uptime { get; init; }
+    public required string Status { get; init; }
+    public required string Version { get; init; }
+    public required int Generation { get; init; }
+    public required int ProcessorCount { get; init; }
+    public required string Path { get; init; }
+    public string ConfigurationLocation => Path;
+    public required string Notes { get; init; }
+    public required DateTime CreationTime { get; init; }
+    public required HardDiskDrive[] HardDrives { get; init; }
+    public required StartAction AutomaticStartAction { get; init; }
+    public required int AutomaticStartDelay { get; init; }
+    public required StopAction AutomaticStopAction { get; init; }
+    public required CheckpointType CheckpointType { get; init; }
+    // HyperSharp's own: how the VM boots and runs, and its worker process.
+    public required string KernelPath { get; init; }
+    public required string InitrdPath { get; init; }
+    public required string KernelCommandLine { get; init; }
+    public required string Backend { get; init; }
+    public required int WorkerProcessId { get; init; }
+    public required string LastOffReason { get; init; }
+
+    public override string ToString() => $"VirtualMachine (Name = '{Name}') [Id = '{Id}']";
+}

@@ -1,0 +1,52 @@
+using System.Management.Automation;
+using HyperSharp.Api.V1;
+
+namespace HyperSharp.PowerShell;
+
+/// <summary>
+/// A cmdlet that acts on VMs named by -Name (wildcards, position 0; also -VMName) or passed as
+/// VirtualMachine objects through -VM or the pipeline, as Hyper-V's Start-VM, Get-VMProcessor and the
+/// others do. A name that matches no VM is a non-terminating ObjectNotFound error; the other names go on.
+/// </summary>
+public abstract class VmTargetCmdlet : HyperSharpCmdlet
+{
+    protected const string NameSet = "Name";
+    protected const string VMObjectSet = "VMObject";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, HelpMessage = "The name of the virtual machine; wildcards are allowed.")]
+    [Alias("VMName")]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = VMObjectSet, ValueFromPipeline = true, HelpMessage = "The virtual machine, as Get-VM returns it (from the pipeline too).")]
+    [ValidateNotNull]
+    public VirtualMachine[] VM { get; set; } = [];
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == VMObjectSet)
+        {
+            foreach (var vm in VM) ProcessVm(vm);
+            return;
+        }
+        if (ParameterSetName != NameSet) return;
+        foreach (var name in Name)
+            foreach (var vm in Resolve(name)) ProcessVm(vm);
+    }
+
+    /// <summary>Does the cmdlet's work on one VM.</summary>
+    protected abstract void ProcessVm(VirtualMachine vm);
+
+    protected static VmRef Ref(VirtualMachine vm) => new() { Id = vm.Id.ToString("D") };
+
+    /// <summary>
+    /// One power or configuration request for a VM, after -WhatIf/-Confirm allow it; with -Passthru the VM is
+    /// written as the host returned it (Running after Start-VM, Off after Stop-VM, ...).
+    /// </summary>
+    protected void Change(VirtualMachine vm, string action, bool passthru, Func<CancellationToken, Vm> call)
+    {
+        if (!ShouldProcess(vm.Name, action)) return;
+        if (TryCall(call, vm, out var result) && passthru) WriteObject(result.ToObject(HostName));
+    }
+}
