@@ -92,6 +92,22 @@ public static class TestFrames
         return Ethernet(toMac, mac, EthernetHeader.EtherTypeArp, a);
     }
 
+    /// <summary>An ARP responder for a test port: answers requests for <paramref name="ip"/> with <paramref name="mac"/>.</summary>
+    public static Func<byte[], byte[]?> ArpResponder(MacAddress mac, byte[] ip) => f =>
+        f.Length >= 42 && BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(12)) == EthernetHeader.EtherTypeArp
+            && BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(20)) == 1 && f.AsSpan(38, 4).SequenceEqual(ip)
+            ? ArpReply(mac, ip, MacAddress.Read(f.AsSpan(22)), f[28..32]) : null;
+
+    /// <summary>The UDP payload of an IPv4 frame to <paramref name="port"/>, or null.</summary>
+    public static byte[]? UdpPayload(byte[] f, ushort port)
+    {
+        if (f.Length < 42 || BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(12)) != EthernetHeader.EtherTypeIPv4 || f[23] != 17) return null;
+        int ihl = (f[14] & 0xF) * 4;
+        if (BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(14 + ihl + 2)) != port) return null;
+        int length = BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(14 + ihl + 4)) - 8;
+        return f.AsSpan(14 + ihl + 8, length).ToArray();
+    }
+
     public static ushort Checksum(ReadOnlySpan<byte> data)
     {
         uint sum = 0;

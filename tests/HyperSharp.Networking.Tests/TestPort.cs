@@ -25,7 +25,28 @@ public sealed class TestPort : IFrameReceiver
 
     public void Clear() { lock (_received) _received.Clear(); }
 
-    void IFrameReceiver.Receive(ReadOnlySpan<byte> frame) { lock (_received) _received.Add(frame.ToArray()); }
+    /// <summary>Answers frames as they arrive (e.g. ARP requests), from the delivering thread.</summary>
+    public Func<byte[], byte[]?>? Answer { get; set; }
+
+    /// <summary>Waits until a received frame matches.</summary>
+    public async Task<byte[]> WaitFor(Func<byte[], bool> match, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            var hit = Received.FirstOrDefault(match);
+            if (hit is not null) return hit;
+            await Task.Delay(10);
+        }
+        throw new TimeoutException("no matching frame arrived at the port");
+    }
+
+    void IFrameReceiver.Receive(ReadOnlySpan<byte> frame)
+    {
+        var copy = frame.ToArray();
+        lock (_received) _received.Add(copy);
+        if (Answer?.Invoke(copy) is { } reply) _adapter.Send(reply);
+    }
 }
 
 /// <summary>A clock the test moves by hand (aging, bandwidth).</summary>
