@@ -39,6 +39,9 @@ public sealed class VirtualMachine : IDisposable
 
     /// <summary>The attached disks, in --disk order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks { get; internal set; } = [];
+
+    /// <summary>The network adapters, in configuration order (connect, disconnect, counters).</summary>
+    public IReadOnlyList<Virtio.Net.VirtioNetDevice> NetworkAdapters { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
     public IoBus<IPortIoDevice> Ports { get; }

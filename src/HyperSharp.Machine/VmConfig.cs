@@ -1,7 +1,17 @@
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Links;
+
 namespace HyperSharp.Machine;
 
 /// <summary>A disk to attach as virtio-blk.</summary>
 public sealed record DiskAttachment(string Path, bool ReadOnly = false);
+
+/// <summary>
+/// A network adapter to attach as virtio-net: its name, MAC address, the switch it belongs to, and
+/// how to reach its switch port — an in-process link in embedded mode, the worker's seqpacket
+/// socket under the host service. Without <paramref name="Connect"/> the adapter starts unplugged.
+/// </summary>
+public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, string? SwitchName = null, Func<IFrameLink>? Connect = null);
 
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig
@@ -12,6 +22,7 @@ public sealed record VmConfig
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
+    public IReadOnlyList<NetworkAdapterAttachment> NetworkAdapters { get; init; } = [];
 
     /// <summary>Receives every byte the guest writes to COM1.</summary>
     public Action<byte> ConsoleOutput { get; init; } = _ => { };

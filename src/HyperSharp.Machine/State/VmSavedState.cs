@@ -1,17 +1,25 @@
 using System.Text.Json;
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Links;
 
 namespace HyperSharp.Machine.State;
 
-/// <summary>The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks).</summary>
-public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks)
-{
-    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks]);
+/// <summary>A network adapter as saved: name, MAC and switch; the host reconnects it to a port on restore.</summary>
+public sealed record SavedNetworkAdapter(string Name, string Mac, string? SwitchName);
 
-    /// <summary>The configuration to rebuild the VM from; console and log are the caller's.</summary>
-    public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null) => new()
+/// <summary>The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before network adapters existed have none.</summary>
+public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
+    SavedNetworkAdapter[]? NetworkAdapters = null)
+{
+    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks],
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName))]);
+
+    /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
+    public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
         Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
         CommandLine = CommandLine, Disks = Disks, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)))],
     };
 }
 

@@ -39,6 +39,8 @@ public sealed unsafe class FileDescriptorLink : IFrameLink
     /// <summary>The descriptor, e.g. to pass a seqpacket end to a worker process.</summary>
     public int Descriptor => _fd;
 
+    public bool SendCopies => true; // write() copies into the kernel before the other end reads
+
     public void Start(IFrameReceiver receiver)
     {
         if (_reader is not null) throw new InvalidOperationException($"{Description} is already started");

@@ -17,6 +17,13 @@ public interface IFrameLink : IDisposable
     /// <summary>What the link is, for messages ("tap hs0", "seqpacket fd 12").</summary>
     string Description { get; }
 
+    /// <summary>
+    /// True when <see cref="Send"/> has copied the frame before anything inspects it (a socket or TAP write). A NIC may
+    /// then hand the link a span over guest memory; over an in-process link it must copy first, or a guest could change
+    /// the frame between the switch's policy checks and its delivery.
+    /// </summary>
+    bool SendCopies { get; }
+
     /// <summary>Starts delivering arriving frames to <paramref name="receiver"/>; called once.</summary>
     void Start(IFrameReceiver receiver);
 

@@ -23,6 +23,8 @@ public sealed class InProcessLink : IFrameLink
 
     public string Description => _description;
 
+    public bool SendCopies => false;
+
     public void Start(IFrameReceiver receiver) => _receiver = receiver;
 
     public bool Send(ReadOnlySpan<byte> frame)
