@@ -185,4 +185,28 @@ public class VirtioNetTests
         Assert.Equal(2, irq.Config);                                             // plugged in at setup, then unplugged
         Assert.Equal(new VirtioNetState("0A-48-53-00-00-01", false, 2), net.SaveState());
     }
+
+    [Fact]
+    public async Task OverASeqpacketLink_FramesGoStraightFromGuestMemory()
+    {
+        var (net, q, _, _, _) = Setup(Csum | Mergeable);
+        using var _ = q[0];
+        var (worker, host) = SeqpacketLink.CreatePair("worker");
+        net.Connect(worker);                                 // the link a worker process gets from the host service
+        var peer = new Peer();
+        host.Start(peer);
+        using (host)
+        {
+            var plain = UdpFrame(PeerMac, GuestMac, 1400, partialChecksum: false);
+            var partial = UdpFrame(PeerMac, GuestMac, 200, partialChecksum: true);
+            PostTx(q[1], TestDriver.Data, plain);             // header alone, then the frame: sent as a span over guest memory
+            PostTx(q[1], TestDriver.Data + 0x1000, partial, VirtioNet.FlagNeedsCsum, 34, 6);
+            net.ProcessQueue(1);
+            for (int i = 0; i < 500 && peer.Frames.Count < 2; i++) await Task.Delay(10);
+            Assert.Equal(2, peer.Frames.Count);
+            Assert.Equal(plain, peer.Frames[0]);
+            Assert.True(InternetChecksum.TransportChecksumValid(peer.Frames[1]));
+            Assert.Equal(2, net.Counters.SentFrames);
+        }
+    }
 }
