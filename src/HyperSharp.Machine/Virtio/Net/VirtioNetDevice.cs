@@ -155,5 +155,14 @@ public sealed class VirtioNetDevice : IVirtioDevice, IFrameReceiver, IDisposable
         if (_active is { } a && state.ActivePairs >= 1) a.Pairs = Math.Min(state.ActivePairs, a.Receive.Length);
     }
 
-    public void Dispose() => Disconnect();
+    /// <summary>Unplugs without telling the guest: the machine is going away, its interrupt path may already be gone.</summary>
+    public void Dispose()
+    {
+        _active = null;
+        lock (_lock)
+        {
+            _link?.Dispose();
+            _link = null;
+        }
+    }
 }
