@@ -60,6 +60,41 @@ public class HostNetworkTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ExternalSwitch_TrunksVlansOverTheWire_AccessPortsSeeOnlyTheirOwn()
+    {
+        var (ns, why) = NetworkNamespace.Create();
+        if (ns is null) { output.WriteLine("skipped: " + why); return; }
+        using (ns)
+        {
+            ns.Ip("link", "add", "hsv0", "type", "veth", "peer", "name", "hsv1");
+            ns.Ip("link", "set", "hsv0", "up");
+            ns.Ip("link", "set", "hsv1", "up");
+            // The kernel takes the tag off a frame it receives (VLAN offload) and reports it beside the frame;
+            // the uplink must put it back. The "wire" is a packet socket on the veth's other end.
+            var (vs, wire) = await ns.Enter(() => (HostedSwitch.Start(new SwitchConfiguration { Name = "ext", Type = SwitchType.External, NetAdapterName = "hsv1" }), PacketSocketLink.Open("hsv0")));
+            using (vs)
+            using (wire)
+            {
+                var fromSwitch = new TestReceiver();
+                wire.Start(fromSwitch);
+                var vm10 = new TestPort(vs, "vm10", new PortSettings { MacAddress = Mac(0x10), VlanId = 10 });
+                var vm0 = new TestPort(vs, "vm0", new PortSettings { MacAddress = Mac(0x20) });
+                var tagged = Plain(MacAddress.Broadcast, Mac(0x99), 50, vlan: 10);
+                Assert.True(wire.Send(tagged));
+                await vm10.WaitFor(f => MacAddress.Read(f.AsSpan(6)) == Mac(0x99), TimeSpan.FromSeconds(5));
+                Assert.Equal(Plain(MacAddress.Broadcast, Mac(0x99), 50), vm10.Received.Single()); // untagged at the access port
+                Assert.True(wire.Send(Plain(MacAddress.Broadcast, Mac(0x98), 50)));              // untagged: VLAN 0 only
+                await vm0.WaitFor(f => MacAddress.Read(f.AsSpan(6)) == Mac(0x98), TimeSpan.FromSeconds(5));
+                Assert.DoesNotContain(vm0.Received, f => MacAddress.Read(f.AsSpan(6)) == Mac(0x99));
+                Assert.Single(vm10.Received);
+                vm10.Send(Plain(Mac(0x99), Mac(0x10), 50));                                      // back out: tagged again on the wire
+                await fromSwitch.WaitForCount(1);
+                Assert.Equal(Plain(Mac(0x99), Mac(0x10), 50, vlan: 10), fromSwitch.Frames.Single(f => MacAddress.Read(f.AsSpan(6)) == Mac(0x10)));
+            }
+        }
+    }
+
     /// <summary>A datagram from a namespace socket to the VM port (after ARP), then one from the VM port to a namespace socket.</summary>
     private async Task Exchange(NetworkNamespace ns, VirtualSwitch vs)
     {

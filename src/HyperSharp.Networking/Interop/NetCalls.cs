@@ -8,7 +8,8 @@ internal static unsafe partial class NetCalls
     public const int ORdWr = 2, ONonblock = 0x800, OCloexec = 0x80000;
     public const int AfUnix = 1, AfInet = 2, AfPacket = 17;
     public const int SockDgram = 2, SockRaw = 3, SockSeqpacket = 5, SockNonblock = 0x800, SockCloexec = 0x80000;
-    public const int SolPacket = 263, PacketAddMembership = 1, PacketMrPromisc = 1, PacketIgnoreOutgoing = 23;
+    public const int SolPacket = 263, PacketAddMembership = 1, PacketMrPromisc = 1, PacketAuxData = 8, PacketIgnoreOutgoing = 23;
+    public const uint TpStatusVlanValid = 0x10, TpStatusVlanTpidValid = 0x40;
     public const ushort EthPAll = 0x0003;
     public const uint TunSetIff = 0x400454CA;
     public const uint SiocGIfFlags = 0x8913, SiocSIfFlags = 0x8914;
@@ -28,6 +29,9 @@ internal static unsafe partial class NetCalls
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMs);
@@ -59,6 +63,26 @@ internal static unsafe partial class NetCalls
         public int Fd;
         public short Events;
         public short Revents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>struct msghdr (x86-64 layout).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
     }
 
     /// <summary>struct ifreq as TUNSETIFF and SIOC[GS]IFFLAGS use it: a name, then a short of flags (the union is 24 bytes).</summary>
