@@ -34,7 +34,8 @@ public static class CliAction
 
     private static bool Expected(Exception e) => e is VirtualDiskException or UsageException or IOException
         or UnauthorizedAccessException or ArgumentException or NotSupportedException or OperationCanceledException
-        or HyperSharp.Machine.Boot.KernelImageException or HyperSharp.Hypervisor.HypervisorException;
+        or HyperSharp.Machine.Boot.KernelImageException or HyperSharp.Hypervisor.HypervisorException
+        or HyperSharp.Networking.Links.NetworkSetupException;
 
     /// <summary>The message as the library wrote it, without .NET's "(Parameter 'x')" suffix.</summary>
     private static string Describe(Exception e) => e switch

@@ -54,6 +54,9 @@ public sealed partial class VirtualMachine : IDisposable
 
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
+
+    /// <summary>The network adapters, in configuration order (connect, disconnect, counters).</summary>
+    public IReadOnlyList<Virtio.Net.VirtioNetDevice> NetworkAdapters { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
     public IoBus<IPortIoDevice> Ports { get; }

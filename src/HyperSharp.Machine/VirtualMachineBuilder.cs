@@ -10,6 +10,8 @@ using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Pci;
 using HyperSharp.Machine.Pci.Hotplug;
 using HyperSharp.Machine.State;
+using HyperSharp.Machine.Virtio.Net;
+using HyperSharp.Networking.Links;
 using HyperSharp.Machine.Virtio.Pci;
 
 namespace HyperSharp.Machine;
@@ -42,13 +44,14 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private (VmSavedState State, Stream Memory, string Path)? _restore;
 
     /// <summary>Rebuilds a saved VM from its state file (same backend kind); run it to continue where it stopped.</summary>
-    public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log)
+    public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log,
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         var state = VmStateFile.ReadHeader(file, path);
         if (state.Backend != hypervisor.Name)
             throw new InvalidDataException($"{path} was saved on the {state.Backend} backend; restore it there (this is {hypervisor.Name})");
-        var config = state.Config.ToConfig(console, log);
+        var config = state.Config.ToConfig(console, log, connectAdapter);
         return new VirtualMachineBuilder(hypervisor, config) { _restore = (state, file, path) }.Build();
     }
 
@@ -62,6 +65,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachChipset();
             AttachPci();
             AttachDevices();
+            AttachNetworkAdapters();
             if (_restore is null)
             {
                 AttachAcpi();
@@ -69,7 +73,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             }
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
-            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot);
+            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
+                { NetworkAdapters = _adapters };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -156,6 +161,25 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private void AttachEntropy() =>
         _entropySlot = _slots.Plug(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram), owner: null, label: null, config.EntropySlot, hot: false, removable: false);
+
+    private readonly List<VirtioNetDevice> _adapters = [];
+
+    /// <summary>
+    /// Each adapter is virtio-net with a queue pair per vCPU (up to 4) in a slot of its own, labelled with the adapter's
+    /// name (the guest reads it as the PCI firmware label), and plugged into its switch port when the host gave one.
+    /// </summary>
+    private void AttachNetworkAdapters()
+    {
+        foreach (var nic in config.NetworkAdapters)
+        {
+            var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, queuePairs: Math.Min(config.Processors, 4));
+            _owned.Add(device);
+            _adapters.Add(device);
+            _slots.Plug(device, owner: null, label: nic.Name, slot: null, hot: false);
+            _devices.Add($"net/{nic.Name}", device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
+            if (nic.Connect is { } connect) device.Connect(connect());
+        }
+    }
 
     private void AttachAcpi()
     {

@@ -1,3 +1,6 @@
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Links;
+
 namespace HyperSharp.Machine;
 
 /// <summary>A disk to attach as virtio-blk.</summary>
@@ -10,6 +13,13 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
     public int? Slot { get; init; }
 }
 
+/// <summary>
+/// A network adapter to attach as virtio-net: its name, MAC address, the switch it belongs to, and
+/// how to reach its switch port — an in-process link in embedded mode, the worker's seqpacket
+/// socket under the host service. Without <paramref name="Connect"/> the adapter starts unplugged.
+/// </summary>
+public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, string? SwitchName = null, Func<IFrameLink>? Connect = null);
+
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig
 {
@@ -19,6 +29,7 @@ public sealed record VmConfig
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
+    public IReadOnlyList<NetworkAdapterAttachment> NetworkAdapters { get; init; } = [];
 
     /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
     public int? EntropySlot { get; init; }

@@ -85,4 +85,19 @@ public class VmRunCommandTests(ITestOutputHelper output)
         Assert.Equal(0x800, lines.Length);
         for (int i = 0; i < lines.Length; i++) Assert.Equal((i + 1).ToString("X8"), lines[i]);
     }
+
+    [Fact]
+    public void BadNicSpecificationsAreRefusedWithTheReason()
+    {
+        using var dir = new TempDir();
+        var kind = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--nic", "quantum:x");
+        Assert.Equal(2, kind.Exit);
+        Assert.Contains("'quantum' is not a switch type", kind.Error);
+        var mac = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--nic", "private:lan,mac=01-00-5E-00-00-01");
+        Assert.Equal(2, mac.Exit);
+        Assert.Contains("multicast", mac.Error);
+        var tap = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--backend", "emulated", "--nic", "internal:a/b");
+        Assert.Equal(1, tap.Exit);
+        Assert.Contains("not a valid Linux interface name", tap.Error);
+    }
 }

@@ -22,8 +22,9 @@ internal static class RestoreCommand
             try
             {
                 // The configuration comes from the file; a guest reset after the restore starts it fresh from that configuration.
-                SavedVmConfigReader.Read(path, out var config);
-                return RunCommand.Run(hypervisor, config with { Log = line => context.Error.WriteLine($"hyper: {line}") }, context, save, restoreFrom: path);
+                using var network = new EmbeddedNetwork();
+                SavedVmConfigReader.Read(path, network, out var config);
+                return RunCommand.Run(hypervisor, config with { Log = line => context.Error.WriteLine($"hyper: {line}") }, context, save, restoreFrom: path, network);
             }
             finally { (hypervisor as IDisposable)?.Dispose(); }
         }));

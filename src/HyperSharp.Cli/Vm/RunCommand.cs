@@ -25,13 +25,15 @@ internal static class RunCommand
         var backend = Backend();
         var saveAfter = new Option<double?>("--save-after") { Description = "Pause the VM after this many seconds, save it to --state, and exit (Save-VM)" };
         var stateFile = new Option<string?>("--state") { Description = "Saved-state file for --save-after" };
-        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend, saveAfter, stateFile };
+        var nics = new Option<string[]>("--nic") { Description = EmbeddedNetwork.Help, AllowMultipleArgumentsPerToken = false };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend, saveAfter, stateFile, nics };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             int processors = result.GetValue(cpus);
             if (processors is < 1 or > 240) throw new UsageException($"--cpus {processors}: 1 to 240 are supported");
             long bytes = SizeParser.Parse(result.GetValue(memory)!, "--memory");
             if (bytes < 16 << 20) throw new UsageException($"--memory {result.GetValue(memory)}: at least 16MB");
+            using var network = new EmbeddedNetwork();
             var config = new VmConfig
             {
                 KernelPath = Path.GetFullPath(result.GetValue(kernel)!),
@@ -40,11 +42,12 @@ internal static class RunCommand
                 Processors = processors,
                 MemorySize = (ulong)(bytes + 4095) / 4096 * 4096,
                 CommandLine = result.GetValue(cmdline)!,
+                NetworkAdapters = network.Parse(result.GetValue(nics) ?? []),
                 Log = line => context.Error.WriteLine($"hyper: {line}"),
             };
             var save = SaveRequest(result.GetValue(saveAfter), result.GetValue(stateFile));
             var hypervisor = BackendChooser.Choose(result.GetValue(backend)!, context.Error);
-            try { return Run(hypervisor, config, context, save, restoreFrom: null); }
+            try { return Run(hypervisor, config, context, save, restoreFrom: null, network); }
             finally { (hypervisor as IDisposable)?.Dispose(); }
         }));
         return command;
@@ -61,13 +64,14 @@ internal static class RunCommand
     }
 
     /// <summary>Runs a VM (fresh from <paramref name="config"/>, or restored from a file) until it stops; a guest reset starts it again fresh.</summary>
-    internal static int Run(HyperSharp.Hypervisor.IHypervisor hypervisor, VmConfig config, CliContext context, (TimeSpan After, string Path)? save, string? restoreFrom)
+    internal static int Run(HyperSharp.Hypervisor.IHypervisor hypervisor, VmConfig config, CliContext context, (TimeSpan After, string Path)? save, string? restoreFrom,
+        EmbeddedNetwork network)
     {
         using var console = new SerialConsole();
         while (true)
         {
             using var vm = restoreFrom is not null
-                ? VirtualMachineBuilder.Restore(hypervisor, restoreFrom, console.Output, config.Log)
+                ? VirtualMachineBuilder.Restore(hypervisor, restoreFrom, console.Output, config.Log, network.Reconnect)
                 : new VirtualMachineBuilder(hypervisor, config with { ConsoleOutput = console.Output }).Build();
             restoreFrom = null;
             string? savedTo = null;

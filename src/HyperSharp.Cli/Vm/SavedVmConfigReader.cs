@@ -6,9 +6,10 @@ namespace HyperSharp.Cli.Vm;
 /// <summary>Reads the VM configuration recorded in a saved-state file.</summary>
 internal static class SavedVmConfigReader
 {
-    public static void Read(string path, out VmConfig config)
+    /// <summary>The configuration, its network adapters reconnected to the embedded switches they were saved on.</summary>
+    public static void Read(string path, EmbeddedNetwork network, out VmConfig config)
     {
         using var file = File.OpenRead(path);
-        config = VmStateFile.ReadHeader(file, path).Config.ToConfig();
+        config = VmStateFile.ReadHeader(file, path).Config.ToConfig(connect: network.Reconnect);
     }
 }

@@ -9,22 +9,28 @@ namespace HyperSharp.Machine.Tests.Virtio;
 public sealed class TestDriver : IDisposable
 {
     public const ulong Desc = 0x10000, Avail = 0x20000, Used = 0x30000, Data = 0x100000;
-    public readonly GuestMemory Memory = GuestMemory.Allocate(16 << 20);
+    private readonly ulong _desc = Desc, _avail = Avail, _used = Used;
+    public readonly GuestMemory Memory;
     public readonly GuestRam Ram;
     public readonly ushort Size;
+    private readonly bool _ownsMemory;
     private ushort _nextDesc, _availIdx;
 
-    public TestDriver(ushort size = 64)
+    /// <summary>A queue in fresh guest RAM, or queue number <paramref name="ring"/> (1 to 47) in the RAM of <paramref name="sharing"/>.</summary>
+    public TestDriver(ushort size = 64, TestDriver? sharing = null, int ring = 0)
     {
         Size = size;
-        Ram = new GuestRam([new MemorySlot(0, 0, Memory, 0, Memory.Size)]);
+        _ownsMemory = sharing is null;
+        Memory = sharing?.Memory ?? GuestMemory.Allocate(16 << 20);
+        Ram = sharing?.Ram ?? new GuestRam([new MemorySlot(0, 0, Memory, 0, Memory.Size)]);
+        if (ring > 0) (_desc, _avail, _used) = (0x40000 + 0x4000UL * (ulong)ring, 0x41000 + 0x4000UL * (ulong)ring, 0x42000 + 0x4000UL * (ulong)ring);
     }
 
-    public SplitVirtqueue Queue(bool eventIndex = false) => new(Ram, Size, Desc, Avail, Used, eventIndex);
+    public SplitVirtqueue Queue(bool eventIndex = false) => new(Ram, Size, _desc, _avail, _used, eventIndex);
 
     public void SetDescriptor(ushort index, ulong address, uint length, ushort flags, ushort next)
     {
-        var d = Ram.GetSpan(Desc + 16UL * index, 16);
+        var d = Ram.GetSpan(_desc + 16UL * index, 16);
         BinaryPrimitives.WriteUInt64LittleEndian(d, address);
         BinaryPrimitives.WriteUInt32LittleEndian(d[8..], length);
         BinaryPrimitives.WriteUInt16LittleEndian(d[12..], flags);
@@ -48,15 +54,15 @@ public sealed class TestDriver : IDisposable
 
     public void PublishHead(ushort head)
     {
-        Ram.Write(Avail + 4 + 2UL * (ushort)(_availIdx % Size), BitConverter.GetBytes(head));
+        Ram.Write(_avail + 4 + 2UL * (ushort)(_availIdx % Size), BitConverter.GetBytes(head));
         _availIdx++;
-        Ram.Write(Avail + 2, BitConverter.GetBytes(_availIdx));
+        Ram.Write(_avail + 2, BitConverter.GetBytes(_availIdx));
     }
 
     public (uint Id, uint Length) UsedElement(int i) =>
-        (Ram.Read<uint>(Used + 4 + 8UL * (ulong)(i % Size)), Ram.Read<uint>(Used + 8 + 8UL * (ulong)(i % Size)));
+        (Ram.Read<uint>(_used + 4 + 8UL * (ulong)(i % Size)), Ram.Read<uint>(_used + 8 + 8UL * (ulong)(i % Size)));
 
-    public ushort UsedIndex => Ram.Read<ushort>(Used + 2);
+    public ushort UsedIndex => Ram.Read<ushort>(_used + 2);
 
-    public void Dispose() => Memory.Dispose();
+    public void Dispose() { if (_ownsMemory) Memory.Dispose(); }
 }
