@@ -143,9 +143,9 @@ internal sealed class PciSlots
             _occupants[slot] = null;
             _pci.Remove(slot);
             _states.Remove(StateId(slot));
+            Controller.SetLabel(slot, null); // under the lock: a device plugged into the slot next keeps its own label
             occupant.Removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        Controller.SetLabel(slot, null);
         _log($"PCI slot {slot}: {occupant.Device.Name} removed");
         _ = Task.Run(() =>
         {
