@@ -61,4 +61,11 @@ public interface IPartition : IDisposable
 
     /// <summary>Applies what <see cref="SavePlatformState"/> returned (same backend); call before the processors run.</summary>
     void RestorePlatformState(byte[] state);
+
+    /// <summary>
+    /// Offers the VMM's buses for direct dispatch (see <see cref="IIoDispatcher"/>). A backend may then
+    /// stop producing <see cref="ExitKind.PortIo"/>/<see cref="ExitKind.Mmio"/> exits; one whose exits
+    /// already arrive on the caller's thread (Kvm) gains nothing and ignores it. Call before the processors run.
+    /// </summary>
+    void SetIoDispatcher(IIoDispatcher dispatcher) { }
 }

@@ -34,6 +34,7 @@ public sealed partial class VirtualMachine : IDisposable
         _processors = processors;
         Ports = ports;
         Mmio = mmio;
+        partition.SetIoDispatcher(new BusDispatcher(ports, mmio));
         Console = console;
         Pm = pm;
         _owned = owned;
@@ -41,6 +42,15 @@ public sealed partial class VirtualMachine : IDisposable
     }
 
     public IPartition Partition { get; }
+
+    /// <summary>The buses as the backend may call them directly instead of exiting (same dispatch as <see cref="RunProcessor"/>).</summary>
+    private sealed class BusDispatcher(IoBus<IPortIoDevice> ports, IoBus<IMmioDevice> mmio) : IIoDispatcher
+    {
+        public void PortRead(ushort port, Span<byte> data) => ports.Read(port, data);
+        public void PortWrite(ushort port, ReadOnlySpan<byte> data) => ports.Write(port, data);
+        public void MmioRead(ulong address, Span<byte> data) => mmio.Read(address, data);
+        public void MmioWrite(ulong address, ReadOnlySpan<byte> data) => mmio.Write(address, data);
+    }
 
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;

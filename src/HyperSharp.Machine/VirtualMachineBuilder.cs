@@ -136,7 +136,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     /// <summary>A virtio device's PCI transport for a slot: MSI-X through the partition, INTx on the slot's routed GSI.</summary>
     private VirtioPciDevice VirtioTransport(int slot, HyperSharp.Machine.Virtio.IVirtioDevice device) =>
-        new(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log);
+        new(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log,
+            _partition.RegisterDoorbell);
 
     /// <summary>
     /// Disks and the entropy device. Those with a recorded slot (a restored VM, where hot-plug and removal may have left
@@ -146,6 +147,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         _disks = new VmDisks(_slots, _ram, queueCount: Math.Min(config.Processors, 4));
         _owned.Add(_disks);
+        _owned.Add(_slots); // disposed first (in reverse): queue threads stop before the disks behind them close
         foreach (var disk in config.Disks.Where(d => d.Slot is not null)) _disks.Attach(disk, hot: false);
         if (config.EntropySlot is not null) AttachEntropy();
         foreach (var disk in config.Disks.Where(d => d.Slot is null)) _disks.Attach(disk, hot: false);

@@ -29,6 +29,29 @@ public class ArithmeticFlagsTests
     }
 
     [Fact]
+    public void Rotate_after_add_replaces_CF_OF_and_keeps_the_adds_SF_ZF_PF_AF()
+    {
+        // add leaves lazy flags (AF set, the rest clear); rol 1 of 0x80000001 gives 3 with CF = 1, OF = 0 ^ 1.
+        var (_, f) = Run(a => { a.mov(eax, 0x0F); a.add(eax, 1); a.mov(ecx, 0x80000001); a.rol(ecx, 1); });
+        Assert.Equal(AF | CF | OF, f);
+    }
+
+    [Fact]
+    public void Bt_after_add_replaces_only_CF()
+    {
+        var (_, f) = Run(a => { a.mov(eax, 0x7FFFFFFF); a.add(eax, 1); a.mov(ecx, 1); a.bt(ecx, 0); });
+        Assert.Equal(OF | SF | AF | PF | CF, f);
+    }
+
+    [Fact]
+    public void Rotate_after_inc_keeps_the_incs_flags_but_its_own_CF()
+    {
+        // inc 0xFF (byte) -> 0: ZF PF AF, CF kept from before (set by stc); ror 1 of 2 gives 1, CF = 0, OF = 0.
+        var (_, f) = Run(a => { a.stc(); a.mov(al, 0xFF); a.inc(al); a.mov(ecx, 2); a.ror(ecx, 1); });
+        Assert.Equal(ZF | PF | AF, f);
+    }
+
+    [Fact]
     public void Add_unsigned_wrap_sets_CF_ZF_PF()
     {
         var (r, f) = Run(a => { a.mov(al, 0xFF); a.add(al, 1); });

@@ -97,6 +97,28 @@ public class SystemInstructionTests
         Assert.NotEqual(0UL, m.Cpu[Gpr.Rdx] & (1UL << 11));       // SYSCALL
     }
 
+    [Fact]
+    public void Tsc_frequency_is_announced_and_tsc_adjust_moves_the_tsc()
+    {
+        using var m = new TestMachine();
+        m.Load(a =>
+        {
+            a.mov(eax, 0x15); a.cpuid(); a.mov(r8d, ecx);                      // crystal Hz (TSC ratio 1/1)
+            a.mov(eax, 0x80000007); a.cpuid(); a.mov(r9d, edx);                // invariant TSC
+            a.mov(ecx, 0x3B); a.mov(eax, 0); a.mov(edx, 0x100); a.wrmsr();     // TSC_ADJUST = 2^40
+            a.rdtsc(); a.shl(rdx, 32); a.or(rax, rdx); a.mov(r10, rax);
+            a.mov(ecx, 0x10); a.xor(eax, eax); a.xor(edx, edx); a.wrmsr();     // TSC = 0 ...
+            a.mov(ecx, 0x3B); a.rdmsr(); a.shl(rdx, 32); a.or(rax, rdx); a.mov(r11, rax); // ... moves TSC_ADJUST down with it
+            a.hlt();
+        });
+        m.RunClean();
+        Assert.Equal((ulong)X86Cpu.TscHz, m.Cpu[Gpr.R8]);
+        Assert.NotEqual(0UL, m.Cpu[Gpr.R9] & (1UL << 8));
+        Assert.True(m.Cpu[Gpr.R10] >= 1UL << 40, $"TSC 0x{m.Cpu[Gpr.R10]:X} did not move up by TSC_ADJUST");
+        Assert.True((long)m.Cpu[Gpr.R11] < (1L << 40) && (long)m.Cpu[Gpr.R11] > (1L << 40) - (long)m.Cpu[Gpr.R10] - 1_000_000_000,
+            $"TSC_ADJUST 0x{m.Cpu[Gpr.R11]:X} after writing TSC = 0");
+    }
+
     private sealed class RecordingIo : ICpuIoHandler
     {
         public readonly List<(ushort, int, uint)> Writes = new();

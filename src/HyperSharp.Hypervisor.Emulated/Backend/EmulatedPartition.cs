@@ -12,6 +12,7 @@ internal sealed unsafe class EmulatedPartition : IPartition
 {
     private readonly PartitionOptions _options;
     private readonly List<EmulatedVirtualProcessor> _processors = [];
+    private readonly GuestProfiler? _profiler = GuestProfiler.FromEnvironment();
     private readonly List<(Doorbell Bell, GuestEvent Target)> _doorbells = [];
     private readonly object _lock = new();
 
@@ -103,6 +104,11 @@ internal sealed unsafe class EmulatedPartition : IPartition
         return false;
     }
 
+    /// <summary>The VMM's buses, called from processor threads instead of exiting (null: exit as usual).</summary>
+    internal IIoDispatcher? IoDispatcher { get; private set; }
+
+    public void SetIoDispatcher(IIoDispatcher dispatcher) => IoDispatcher = dispatcher;
+
     public IVirtualProcessor CreateProcessor(int id)
     {
         lock (_lock)
@@ -111,6 +117,7 @@ internal sealed unsafe class EmulatedPartition : IPartition
             if (_processors.Count >= _options.ProcessorCount) throw new HypervisorException($"the partition was created for {_options.ProcessorCount} processors");
             var vp = new EmulatedVirtualProcessor(this, id, memory);
             _processors.Add(vp);
+            vp.AttachProfiler(_profiler);
             return vp;
         }
     }
@@ -154,6 +161,7 @@ internal sealed unsafe class EmulatedPartition : IPartition
         {
             foreach (var vp in _processors) vp.Dispose();
             _processors.Clear();
+            _profiler?.Dispose();
             Memory?.Dispose();
             Memory = null;
         }

@@ -32,7 +32,7 @@ internal sealed class EmulatedPlatform
 
     public LocalApic AddApic(int id, Func<ulong> tsc)
     {
-        var apic = new LocalApic(id, Bus, Nanoseconds, tsc);
+        var apic = new LocalApic(id, Bus, Nanoseconds, tsc, timerHz: Execution.X86Cpu.TscHz); // CPUID 15h tells the guest the timer runs at the TSC rate
         lock (_lock) _apics.Add(apic);
         return apic;
     }

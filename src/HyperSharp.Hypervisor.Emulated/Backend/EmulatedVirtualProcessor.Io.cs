@@ -11,6 +11,7 @@ internal sealed partial class EmulatedVirtualProcessor
     {
         if (address - ApicPage < 0x1000) { Put(data, _apic.Read((int)(address - ApicPage))); return; }
         if (_partition.Platform.IsIoApic(address)) { Put(data, _partition.Platform.IoApic.Read(address & 0xFF)); return; }
+        if (_partition.IoDispatcher is { } bus) { bus.MmioRead(address, data); return; }
         int size = Math.Min(data.Length, _exitData.Length);
         Exit(ExitKind.Mmio, address, size, false);
         _exitData.AsSpan(0, size).CopyTo(data);
@@ -21,6 +22,7 @@ internal sealed partial class EmulatedVirtualProcessor
         if (address - ApicPage < 0x1000) { _apic.Write((int)(address - ApicPage), Get(data)); UpdateInterruptLine(); return; }
         if (_partition.Platform.IsIoApic(address)) { _partition.Platform.IoApic.Write(address & 0xFF, Get(data)); return; }
         if (_partition.RingDoorbell(AddressSpace.Mmio, address, data.Length, Get64(data))) return;
+        if (_partition.IoDispatcher is { } bus) { bus.MmioWrite(address, data); return; }
         int size = Math.Min(data.Length, _exitData.Length);
         data[..size].CopyTo(_exitData);
         Exit(ExitKind.Mmio, address, size, true);
@@ -29,6 +31,13 @@ internal sealed partial class EmulatedVirtualProcessor
     public uint PortRead(ushort port, int size)
     {
         if (_partition.Platform.TryPortRead(port, size, out uint value)) return value;
+        if (_partition.IoDispatcher is { } bus)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            bytes.Clear();
+            bus.PortRead(port, bytes[..size]);
+            return BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+        }
         Exit(ExitKind.PortIo, port, size, false);
         return size switch { 1 => _exitData[0], 2 => BinaryPrimitives.ReadUInt16LittleEndian(_exitData), _ => BinaryPrimitives.ReadUInt32LittleEndian(_exitData) };
     }
@@ -37,6 +46,13 @@ internal sealed partial class EmulatedVirtualProcessor
     {
         if (_partition.Platform.TryPortWrite(port, size, value)) { UpdateInterruptLine(); return; }
         if (_partition.RingDoorbell(AddressSpace.Port, port, size, value)) return;
+        if (_partition.IoDispatcher is { } bus)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
+            bus.PortWrite(port, bytes[..size]); // an interrupt it raises reaches the APICs through the partition, which kicks us
+            return;
+        }
         BinaryPrimitives.WriteUInt32LittleEndian(_exitData, value);
         Exit(ExitKind.PortIo, port, size, true);
     }

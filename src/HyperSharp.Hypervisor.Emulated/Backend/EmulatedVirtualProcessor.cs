@@ -136,8 +136,15 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     {
         long now = EmulatedPlatform.Nanoseconds();
         int ms = deadline is long d ? (int)Math.Clamp((d - now) / 1_000_000, 0, 10) : 10;
+        _waiting = true;
         if (ms > 0) _wake.WaitOne(ms);
+        _waiting = false;
     }
+
+    /// <summary>True while the processor thread sleeps in HLT (or before INIT/SIPI): what a profiler counts as idle.</summary>
+    private volatile bool _waiting;
+
+    internal void AttachProfiler(GuestProfiler? profiler) => profiler?.Add(_cpu, () => _waiting || _runState != ProcessorRunState.Runnable);
 
     private void Kick()
     {

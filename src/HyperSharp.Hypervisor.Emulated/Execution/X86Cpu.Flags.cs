@@ -163,10 +163,34 @@ public sealed unsafe partial class X86Cpu
         _rflags = (_rflags & ~which) | (value & which);
     }
 
-    /// <summary>Sets CF alone, keeping the others (materializes first).</summary>
+    /// <summary>Sets CF alone, keeping the others (BT*, and the like).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetCarry(bool cf)
     {
-        MaterializeFlags();
+        KeepResultFlags(Rf.OF);
         _rflags = cf ? _rflags | Rf.CF : _rflags & ~Rf.CF;
+    }
+
+    /// <summary>Sets CF and OF, keeping SF, ZF, PF and AF (ROL, ROR, RCL, RCR).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetCarryAndOverflow(bool cf, bool of)
+    {
+        KeepResultFlags(0);
+        _rflags = (_rflags & ~(Rf.CF | Rf.OF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0);
+    }
+
+    /// <summary>
+    /// Before an instruction that replaces CF (and OF, unless <paramref name="alsoKept"/> names it) but keeps
+    /// the other status flags: turns any lazy state into <see cref="FlagOp.Result"/>, whose SF, ZF and PF
+    /// still come from the recorded result, moving only AF (and OF when kept) into _rflags. Cheaper than
+    /// materializing everything, which rotate-heavy code (hashes, ciphers) would pay on every rotate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void KeepResultFlags(ulong alsoKept)
+    {
+        if (_fOp is FlagOp.None or FlagOp.Result) return;
+        ulong kept = (AF ? Rf.AF : 0) | ((alsoKept & Rf.OF) != 0 && OF ? Rf.OF : 0);
+        _rflags = (_rflags & ~(Rf.AF | alsoKept)) | kept;
+        _fOp = FlagOp.Result;
     }
 }

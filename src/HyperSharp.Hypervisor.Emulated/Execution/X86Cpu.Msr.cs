@@ -24,7 +24,7 @@ public sealed unsafe partial class X86Cpu
         return Stopwatch.Frequency == TscHz ? t : (long)((Int128)t * TscHz / Stopwatch.Frequency);
     }
 
-    public const uint MsrTsc = 0x10, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
+    public const uint MsrTsc = 0x10, MsrTscAdjust = 0x3B, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
         MsrSysenterEip = 0x176, MsrMiscEnable = 0x1A0, MsrPat = 0x277, MsrMtrrDefType = 0x2FF, MsrTscDeadline = 0x6E0,
         MsrEfer = 0xC0000080, MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrCstar = 0xC0000083, MsrSfmask = 0xC0000084,
         MsrFsBase = 0xC0000100, MsrGsBase = 0xC0000101, MsrKernelGsBase = 0xC0000102, MsrTscAux = 0xC0000103;
@@ -55,11 +55,12 @@ public sealed unsafe partial class X86Cpu
             MsrKernelGsBase => _kernelGsBase,
             MsrTscAux => _tscAux,
             _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
+            MsrTscAdjust => _otherMsrs.GetValueOrDefault(MsrTscAdjust),
             0x17 => 0,   // IA32_PLATFORM_ID (read by microcode code)
             0x8B => 0,   // IA32_BIOS_SIGN_ID: microcode revision 0
             _ => ulong.MaxValue,
         };
-        return value != ulong.MaxValue || msr is MsrTsc or MsrPat or 0x17 or 0x8B;
+        return value != ulong.MaxValue || msr is MsrTsc or MsrTscAdjust or MsrPat or 0x17 or 0x8B;
     }
 
     /// <summary>WRMSR semantics; false when the MSR does not exist or the value is invalid (#GP(0)).</summary>
@@ -68,7 +69,16 @@ public sealed unsafe partial class X86Cpu
         static bool Canonical(ulong a) => (ulong)(((long)a << 16) >> 16) == a;
         switch (msr)
         {
-            case MsrTsc: Tsc = v; return true;
+            case MsrTsc:
+                // SDM 17.17.3: a TSC write moves IA32_TSC_ADJUST by the same amount.
+                _otherMsrs[MsrTscAdjust] = _otherMsrs.GetValueOrDefault(MsrTscAdjust) + (v - Tsc);
+                Tsc = v;
+                return true;
+            case MsrTscAdjust:
+                // ...and a TSC_ADJUST write moves the TSC by the difference (Linux zeroes it on each CPU at boot).
+                Tsc += v - _otherMsrs.GetValueOrDefault(MsrTscAdjust);
+                _otherMsrs[MsrTscAdjust] = v;
+                return true;
             case MsrApicBase: _apicBase = v; return true;
             case MsrSysenterCs: _sysenterCs = v & 0xFFFF; return true;
             case MsrSysenterEsp: if (!Canonical(v)) return false; _sysenterEsp = v; return true;

@@ -31,7 +31,7 @@ public sealed unsafe partial class X86Cpu
                 r = ((a << k) | (a >> ((bits - k) % bits))) & m;
                 cf = (r & 1) != 0; of = ((r & sign) != 0) ^ cf;
                 Commit(c, ref d, mem, lin, r);
-                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 1: // ROR
@@ -40,7 +40,7 @@ public sealed unsafe partial class X86Cpu
                 r = ((a >> k) | (a << ((bits - k) % bits))) & m;
                 cf = (r & sign) != 0; of = cf ^ ((r & (sign >> 1)) != 0);
                 Commit(c, ref d, mem, lin, r);
-                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 2: // RCL: rotate the (bits+1)-bit value CF:a left
@@ -56,7 +56,7 @@ public sealed unsafe partial class X86Cpu
                 cf = ((w >> bits) & 1) != 0;
                 of = d.Cond == 2 ? ((r & sign) != 0) ^ cf : ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0);
                 Commit(c, ref d, mem, lin, r);
-                c.SetStatusFlags((cf ? Rf.CF : 0) | (of ? Rf.OF : 0), Rf.CF | Rf.OF);
+                c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 4:

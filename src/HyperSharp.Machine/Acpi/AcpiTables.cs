@@ -71,7 +71,9 @@ public static class AcpiTables
         BinaryPrimitives.WriteUInt16LittleEndian(s[O(96)..], 101);   // C2 latency > 100: no C2
         BinaryPrimitives.WriteUInt16LittleEndian(s[O(98)..], 1001);  // C3 latency > 1000: no C3
         s[O(108)] = 0x32;                                            // CMOS century register
-        BinaryPrimitives.WriteUInt16LittleEndian(s[O(109)..], 0x0001 | 0x0002 | 0x0004); // legacy devices, 8042, no VGA
+        // Legacy devices, no VGA; no 8042 keyboard controller (as Hyper-V's Generation 2): our i8042 is there only for
+        // the reset line, and a guest told there is none skips a probe that otherwise costs seconds of timeouts.
+        BinaryPrimitives.WriteUInt16LittleEndian(s[O(109)..], 0x0001 | 0x0004);
         uint flags = 1u << 0 | 1u << 2 | 1u << 5 | 1u << 8 | 1u << 10; // WBINVD, C1, no sleep button, 32-bit timer, reset register
         BinaryPrimitives.WriteUInt32LittleEndian(s[O(112)..], flags);
         AcpiTable.WriteIoGas(s[O(116)..], (ushort)(l.PmBase + AcpiPm.ResetOffset), 8, 1);

@@ -21,8 +21,22 @@ public class VirtioPciTests
 
     private const ulong BarBase = 0xC000_0000;
 
-    [Fact]
-    public void LinuxStyleDriverWritesThroughTheQueueAndGetsMsixAndResizeNotices()
+    /// <summary>What a backend's doorbell registry holds: the address the device asked for and the event it waits on.</summary>
+    private sealed class Doorbells
+    {
+        public readonly List<(HyperSharp.Hypervisor.Doorbell Bell, HyperSharp.Hypervisor.GuestEvent Event)> Registered = [];
+        public IDisposable Register(HyperSharp.Hypervisor.Doorbell bell, HyperSharp.Hypervisor.GuestEvent ev)
+        {
+            lock (Registered) Registered.Add((bell, ev));
+            return new Removal(() => { lock (Registered) Registered.RemoveAll(r => r.Event == ev); });
+        }
+        private sealed class Removal(Action remove) : IDisposable { public void Dispose() => remove(); }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LinuxStyleDriverWritesThroughTheQueueAndGetsMsixAndResizeNotices(bool queueThreads)
     {
         string dir = Directory.CreateTempSubdirectory("hs-vpci").FullName;
         try
@@ -35,7 +49,8 @@ public class VirtioPciTests
             var root = new PciRoot(mmio, ports);
             var msis = new Msis();
             var blk = new VirtioBlockDevice("vblk0", disk, drv.Ram, queueCount: 1);
-            var pci = new VirtioPciDevice(blk, drv.Ram, msis, new RecordingLine());
+            var doorbells = new Doorbells();
+            using var pci = new VirtioPciDevice(blk, drv.Ram, msis, new RecordingLine(), doorbells: queueThreads ? doorbells.Register : null);
             root.Add(3, pci);
 
             // Enumerate like the kernel: vendor/device, then walk the capability list.
@@ -101,7 +116,16 @@ public class VirtioPciTests
             BinaryPrimitives.WriteUInt64LittleEndian(header[8..], 100);
             drv.Ram.Write(TestDriver.Data + 0x1000, payload);
             drv.Post((TestDriver.Data, 16, false), (TestDriver.Data + 0x1000, 4096, false), (TestDriver.Data + 0x2000, 1, true));
-            W16(notify, 0);                                                     // kick queue 0
+            if (queueThreads)
+            {
+                // DRIVER_OK registered queue 0's notify address; the backend signals its event (as an ioeventfd
+                // would) and the queue's own thread serves the request, no vCPU involved.
+                var (bell, ev) = Assert.Single(doorbells.Registered);
+                Assert.Equal(notify, bell.Address);
+                ev.Signal();
+                for (int i = 0; i < 500 && drv.UsedIndex == 0; i++) await Task.Delay(10);
+            }
+            else W16(notify, 0);                                                // kick queue 0 from the "vCPU"
             Assert.Equal(1, drv.UsedIndex);
             Assert.Equal(0, drv.Ram.Read<byte>(TestDriver.Data + 0x2000));
             Assert.Contains((0xFEE0_0000UL, 0x31u), msis.Sent);
@@ -113,6 +137,8 @@ public class VirtioPciTests
             Assert.Contains((0xFEE0_0000UL, 0x30u), msis.Sent);
             Assert.Equal(128UL << 20 >> 9, R32(device) | (ulong)R32(device + 4) << 32);
             Assert.Equal(1, R8(common + 0x15));                                 // config generation moved
+            W8(common + 0x14, 0);                                               // device reset: the doorbell goes away
+            Assert.Empty(doorbells.Registered);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -12,7 +12,7 @@ namespace HyperSharp.Machine.Pci.Hotplug;
 /// while vCPUs run. What a device's owner must do when it leaves (flush and close a disk...) is its
 /// <see cref="IDisposable"/>, run off the vCPU threads.
 /// </summary>
-internal sealed class PciSlots
+internal sealed class PciSlots : IDisposable
 {
     private sealed class Occupant(VirtioPciDevice device, IDisposable? owner, bool removable)
     {
@@ -149,10 +149,24 @@ internal sealed class PciSlots
         _log($"PCI slot {slot}: {occupant.Device.Name} removed");
         _ = Task.Run(() =>
         {
-            try { occupant.Owner?.Dispose(); occupant.Removed.TrySetResult(); }
+            try
+            {
+                occupant.Device.Dispose();   // its queue threads stop,
+                occupant.Device.WaitIdle();  // a request in progress finishes,
+                occupant.Owner?.Dispose();   // and only then does the owner close what the device used
+                occupant.Removed.TrySetResult();
+            }
             catch (Exception e) { _log($"PCI slot {slot}: releasing {occupant.Device.Name} failed: {e.Message}"); occupant.Removed.TrySetException(e); }
         });
         return occupant.Removed.Task;
+    }
+
+    /// <summary>Stops every device's queue threads (the VM is going away; the owners close their backends after this).</summary>
+    public void Dispose()
+    {
+        Occupant?[] all;
+        lock (_lock) all = [.. _occupants];
+        foreach (var o in all) { o?.Device.Dispose(); o?.Device.WaitIdle(); }
     }
 
     /// <summary>What firmware does before the OS: place each BAR in the 32-bit window and enable decoding.</summary>

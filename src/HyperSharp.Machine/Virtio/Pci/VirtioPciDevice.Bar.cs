@@ -142,6 +142,7 @@ public sealed partial class VirtioPciDevice
                 : null).ToList();
             _activeQueues = queues;
             _device.Activate(_driverFeatures, queues, this);
+            StartNotifyThreads();
         }
         catch (VirtqueueException e)
         {
@@ -152,6 +153,7 @@ public sealed partial class VirtioPciDevice
 
     private void ResetDevice()
     {
+        _notifyThreads?.Stop();
         _device.Reset();
         _activeQueues = [];
         foreach (var q in _queues) q.Reset(_device.MaxQueueSize);

@@ -7,7 +7,7 @@ public sealed partial class VirtioPciDevice
 {
     private IReadOnlyList<SplitVirtqueue?> _activeQueues = [];
 
-    public VirtioPciState SaveState()
+    public VirtioPciState SaveState() => WithQueuesQuiet(() =>
     {
         lock (_lock)
         {
@@ -22,7 +22,7 @@ public sealed partial class VirtioPciDevice
             _msix.ReadTable(0, table);
             return new VirtioPciState(Config.Raw.ToArray(), _driverFeatures, _status, _generation, _isr, _configVector, _queueSelect, queues, table, pending);
         }
-    }
+    });
 
     /// <summary>Applies saved state to a freshly built device; live queues are re-activated at their saved positions.</summary>
     public void RestoreState(VirtioPciState s)

@@ -14,7 +14,7 @@ namespace HyperSharp.Machine.Virtio.Pci;
 /// negotiates features, takes the queue addresses, and raises MSI-X messages (or INTx with the ISR
 /// when MSI-X is off). A guest that breaks the queue rules gets DEVICE_NEEDS_RESET, never a host fault.
 /// </summary>
-public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
+public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDisposable
 {
     private readonly IVirtioDevice _device;
     private readonly GuestRam _ram;
@@ -31,8 +31,14 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
     private ushort _configVector = NoVector, _queueSelect;
     private byte _status, _generation, _isr;
     private bool _intxLevel;
+    /// <summary>One lock per queue: a queue is served by one thread at a time (its notify thread or a vCPU).</summary>
+    private readonly object[] _queueGates;
+    private readonly QueueNotifyThreads? _notifyThreads;
 
-    public VirtioPciDevice(IVirtioDevice device, GuestRam ram, IMsiSink msi, IInterruptLine intx, Action<string>? log = null)
+    /// <param name="doorbells">Registers a queue notify address with the backend (IPartition.RegisterDoorbell);
+    /// with it each live queue is served on a thread of its own, without it on the vCPU that notifies.</param>
+    public VirtioPciDevice(IVirtioDevice device, GuestRam ram, IMsiSink msi, IInterruptLine intx, Action<string>? log = null,
+        Func<Doorbell, GuestEvent, IDisposable>? doorbells = null)
     {
         _device = device;
         _ram = ram;
@@ -43,6 +49,8 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
         _msix = new MsixTable(device.QueueCount + 1);
         _bar = new Bar0(this);
         Config = BuildConfigSpace(device);
+        _queueGates = Enumerable.Range(0, device.QueueCount).Select(_ => new object()).ToArray();
+        if (doorbells != null) _notifyThreads = new QueueNotifyThreads(device.Name, doorbells, Notify, _log);
     }
 
     public string Name => _device.Name;
@@ -122,6 +130,8 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
 
     void IPciDevice.ConfigWritten(int offset, int length)
     {
+        // The notify addresses move with BAR 0 and vanish when memory decoding is off.
+        if (offset < 0x18 && offset + length > 0x04 && (offset < 0x06 || offset + length > 0x10)) lock (_lock) StartNotifyThreads();
         // Unmasking (function mask cleared, or MSI-X turned on) delivers what was held pending.
         if (offset <= _msixCapability + 3 && offset + length > _msixCapability + 2) lock (_lock) DeliverPending();
     }
@@ -132,16 +142,60 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts
         foreach (int v in _msix.TakeDeliverable()) { var (a, d) = _msix.Message(v); _msi.Signal(a, d); }
     }
 
-    /// <summary>The guest wrote a queue's notify address.</summary>
+    /// <summary>The guest wrote a queue's notify address (on a vCPU thread, or the queue's notify thread).</summary>
     private void Notify(int queue)
     {
-        if (queue < 0 || queue >= _queues.Length || (_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
-        try { _device.ProcessQueue(queue); }
-        catch (Exception e) when (e is VirtqueueException or GuestMemoryAccessException)
+        if (queue < 0 || queue >= _queues.Length) return;
+        lock (_queueGates[queue])
         {
-            MarkBroken($"queue {queue}: {e.Message}");
+            if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+            try { _device.ProcessQueue(queue); }
+            catch (Exception e) when (e is VirtqueueException or GuestMemoryAccessException)
+            {
+                MarkBroken($"queue {queue}: {e.Message}");
+            }
         }
     }
+
+    /// <summary>(Re)starts the notify threads for the live queues at BAR 0's current address. Caller holds the lock.</summary>
+    private void StartNotifyThreads()
+    {
+        if (_notifyThreads is null) return;
+        _notifyThreads.Stop();
+        bool live = (_status & StatusDriverOk) != 0 && (_status & StatusNeedsReset) == 0;
+        ulong bar = Config.BarAddress(0);
+        if (!live || bar == 0 || (Config.Command & PciConfigSpace.CommandMemory) == 0) return;
+        _notifyThreads.Start(bar + NotifyOffset, NotifyMultiplier, _queues.Select(q => q.Enabled).ToArray());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with no queue being served and every notification already taken served
+    /// first, so a saved state holds no request half done and loses no doorbell the guest rang.
+    /// </summary>
+    private T WithQueuesQuiet<T>(Func<T> action)
+    {
+        // Gates before the device lock, as the serving threads take them (a request raises its interrupt under the lock).
+        int taken = 0;
+        try
+        {
+            for (; taken < _queueGates.Length; taken++) Monitor.Enter(_queueGates[taken]);
+            _notifyThreads?.ServePending();
+            return action();
+        }
+        finally
+        {
+            for (int i = 0; i < taken; i++) Monitor.Exit(_queueGates[i]);
+        }
+    }
+
+    /// <summary>Stops the notify threads (the device is being removed or the VM torn down).</summary>
+    public void Dispose()
+    {
+        lock (_lock) _notifyThreads?.Stop();
+    }
+
+    /// <summary>Waits until no queue is being served (after <see cref="Dispose"/>, once the device is off the bus: then nothing starts again).</summary>
+    public void WaitIdle() => WithQueuesQuiet(() => 0);
 
     private void MarkBroken(string why)
     {
