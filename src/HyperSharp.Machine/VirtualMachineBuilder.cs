@@ -147,7 +147,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         _disks = new VmDisks(_slots, _ram, queueCount: Math.Min(config.Processors, 4));
         _owned.Add(_disks);
-        _owned.Add(_slots); // disposed first (in reverse): queue threads stop before the disks behind them close
+        _owned.Add(_slots); // after the disks, so disposed before them (the VM disposes in reverse): queue threads stop before the images close
         foreach (var disk in config.Disks.Where(d => d.Slot is not null)) _disks.Attach(disk, hot: false);
         if (config.EntropySlot is not null) AttachEntropy();
         foreach (var disk in config.Disks.Where(d => d.Slot is null)) _disks.Attach(disk, hot: false);

@@ -21,8 +21,9 @@ public sealed unsafe partial class X86Cpu
         {
             case 0:
             {
-                UInt128 p = (UInt128)acc * src;
-                lo = (ulong)p & TS.Mask; hi = (ulong)(p >> bits) & TS.Mask;
+                // One host multiply: a 64-bit operand pair through BigMul (UInt128's operator does three), narrower in a ulong.
+                if (bits == 64) hi = Math.BigMul(acc, src, out lo);
+                else { ulong p = acc * src; lo = p & TS.Mask; hi = p >> bits; }
                 Write(c, lo, hi);
                 c.SetResultFlags(lo, TS.Sign, hi != 0, hi != 0);
                 return 0;
@@ -39,6 +40,15 @@ public sealed unsafe partial class X86Cpu
             case 2:
             {
                 if (src == 0) throw c.Fault(Vec.DE);
+                if (bits < 64 || accHi == 0)
+                {
+                    // The dividend fits a ulong (always below 64 bits; usually at 64, where rDX is often 0): host division.
+                    ulong n64 = bits < 64 ? (accHi << bits) | acc : acc;
+                    ulong q64 = n64 / src;
+                    if (q64 > TS.Mask) throw c.Fault(Vec.DE);
+                    Write(c, q64, n64 - q64 * src);
+                    return 0;
+                }
                 UInt128 n = ((UInt128)accHi << bits) | acc;
                 UInt128 q = n / src;
                 if (q > TS.Mask) throw c.Fault(Vec.DE);
