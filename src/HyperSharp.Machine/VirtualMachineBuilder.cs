@@ -133,7 +133,6 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _ports.Add(0xCF8, 8, _pci.ConfigPorts);
         _mmio.Add(MachineLayout.EcamBase, MachineLayout.EcamSize, _pci.Ecam);
         _slots = new PciSlots(_pci, _devices, _gpe, VirtioTransport, MachineLayout.LowRamLimit, config.Log);
-        _owned.Add(_slots); // before the disks: queue threads stop before the images behind them close
         var platform = _layout.Platform(config.Processors);
         _ports.Add(platform.HotplugBase, PciHotplugRegisters.Length, _slots.Controller);
         _mmio.Add(platform.SlotLabelBase, PciHotplugRegisters.LabelWindowLength, _slots.Controller.LabelWindow);
@@ -153,6 +152,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         _disks = new VmDisks(_slots, _ram, queueCount: Math.Min(config.Processors, 4));
         _owned.Add(_disks);
+        _owned.Add(_slots); // after the disks, so disposed before them (the VM disposes in reverse): queue threads stop before the images close
         foreach (var disk in config.Disks.Where(d => d.Slot is not null)) _disks.Attach(disk, hot: false);
         if (config.EntropySlot is not null) AttachEntropy();
         foreach (var disk in config.Disks.Where(d => d.Slot is null)) _disks.Attach(disk, hot: false);
@@ -173,7 +173,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         foreach (var nic in config.NetworkAdapters)
         {
             var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, queuePairs: Math.Min(config.Processors, 4));
-            _owned.Add(device);
+            _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
             _adapters.Add(device);
             _slots.Plug(device, owner: null, label: nic.Name, slot: null, hot: false);
             _devices.Add($"net/{nic.Name}", device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues

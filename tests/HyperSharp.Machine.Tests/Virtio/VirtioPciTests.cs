@@ -123,7 +123,9 @@ public class VirtioPciTests
                 var (bell, ev) = Assert.Single(doorbells.Registered);
                 Assert.Equal(notify, bell.Address);
                 ev.Signal();
-                for (int i = 0; i < 500 && drv.UsedIndex == 0; i++) await Task.Delay(10);
+                // The used index is published before the interrupt is sent: wait for both (the check below raced it).
+                bool Delivered() { lock (msis.Sent) return msis.Sent.Contains((0xFEE0_0000UL, 0x31u)); }
+                for (int i = 0; i < 500 && (drv.UsedIndex == 0 || !Delivered()); i++) await Task.Delay(10);
             }
             else W16(notify, 0);                                                // kick queue 0 from the "vCPU"
             Assert.Equal(1, drv.UsedIndex);

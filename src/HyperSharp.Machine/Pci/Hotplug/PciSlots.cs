@@ -143,23 +143,30 @@ internal sealed class PciSlots : IDisposable
             _occupants[slot] = null;
             _pci.Remove(slot);
             _states.Remove(StateId(slot));
+            Controller.SetLabel(slot, null); // under the lock: a device plugged into the slot next keeps its own label
             occupant.Removed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        Controller.SetLabel(slot, null);
         _log($"PCI slot {slot}: {occupant.Device.Name} removed");
         _ = Task.Run(() =>
         {
-            try { occupant.Device.Dispose(); occupant.Owner?.Dispose(); occupant.Removed.TrySetResult(); } // queue threads stop before the disk closes
+            try
+            {
+                occupant.Device.Dispose();   // its queue threads stop,
+                occupant.Device.WaitIdle();  // a request in progress finishes,
+                occupant.Owner?.Dispose();   // and only then does the owner close what the device used
+                occupant.Removed.TrySetResult();
+            }
             catch (Exception e) { _log($"PCI slot {slot}: releasing {occupant.Device.Name} failed: {e.Message}"); occupant.Removed.TrySetException(e); }
         });
         return occupant.Removed.Task;
     }
 
-    /// <summary>Stops every device's queue threads (the machine is going away; owners are disposed by the machine after this).</summary>
+    /// <summary>Stops every device's queue threads (the VM is going away; the owners close their backends after this).</summary>
     public void Dispose()
     {
-        lock (_lock)
-            foreach (var occupant in _occupants) occupant?.Device.Dispose();
+        Occupant?[] all;
+        lock (_lock) all = [.. _occupants];
+        foreach (var o in all) { o?.Device.Dispose(); o?.Device.WaitIdle(); }
     }
 
     /// <summary>What firmware does before the OS: place each BAR in the 32-bit window and enable decoding.</summary>

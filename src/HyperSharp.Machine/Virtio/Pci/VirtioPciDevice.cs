@@ -194,6 +194,9 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
         lock (_lock) _notifyThreads?.Stop();
     }
 
+    /// <summary>Waits until no queue is being served (after <see cref="Dispose"/>, once the device is off the bus: then nothing starts again).</summary>
+    public void WaitIdle() => WithQueuesQuiet(() => 0);
+
     private void MarkBroken(string why)
     {
         _log($"{Name}: the guest broke the virtio rules ({why}); device needs reset");
