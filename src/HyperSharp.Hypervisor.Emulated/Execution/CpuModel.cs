@@ -37,7 +37,12 @@ internal static class CpuModel
                 Regs(Vendor, out b, out d, out c);
                 break;
             case 1:
-                a = 0x000006F1; // family 6, model 15, stepping 1
+                // Family 6, model 1Ch (an in-order Atom), stepping 10. A software processor has no speculative
+                // execution, so none of the side channels the kernel defends against exist here; this is the model
+                // Linux knows as "no speculation" and so skips page-table isolation, retpolines and return thunks
+                // (each a cost on every system call or return in an emulator, with nothing to protect against).
+                // Stepping > 2 keeps clear of that model's PSE erratum check.
+                a = 0x000106CA;
                 b = (apicId << 24) | (1u << 16) | (8u << 8);
                 c = Leaf1Ecx;
                 d = Leaf1Edx;
