@@ -23,6 +23,7 @@ public class DiskHotAddTests(ITestOutputHelper output)
           echo "TEST-HASH $(head -c 1048576 /dev/vdb | sha256sum | cut -d' ' -f1)"
           i=0; while [ -e /sys/block/vdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
           [ -e /sys/block/vdb ] || echo TEST-VDB-GONE
+          sleep 600 # stay up: the test reads the console once more and then turns the VM off itself
         else
           echo TEST-NO-VDB
         fi
