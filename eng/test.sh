@@ -6,9 +6,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash eng/install-test-deps.sh
 dotnet build HyperSharp.slnx -c Release -nologo -v quiet -clp:ErrorsOnly
+set +e # a failing test run must still reach the summary line below
 dotnet test HyperSharp.slnx -c Release --no-build -nologo \
   --logger "console;verbosity=normal" --blame-hang-timeout 15m "$@" 2>&1 | tee /tmp/hypersharp-test.log
 status=${PIPESTATUS[0]}
+set -e
 # One closing line in the plain form CI reads: "N passed, N failed, N skipped".
 awk '/^(Passed!|Failed!)/ { for (i=1;i<=NF;i++) { v=$(i+1); gsub(",","",v); if ($i=="Failed:") f+=v; if ($i=="Passed:") p+=v; if ($i=="Skipped:") s+=v } }
      /^ +Passed: [0-9]+$/ { p+=$2 } /^ +Failed: [0-9]+$/ { f+=$2 } /^ +Skipped: [0-9]+$/ { s+=$2 }
