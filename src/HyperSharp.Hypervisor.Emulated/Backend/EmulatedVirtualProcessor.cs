@@ -40,6 +40,8 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
         _cpu = new X86Cpu(memory, this) { InterruptController = this, ApicId = (uint)id };
         _apic = partition.Platform.AddApic(id, () => _cpu.Tsc);
         _apic.Kick = Kick;
+        _cpu.TscDeadlineRead = () => _apic.TscDeadline;
+        _cpu.TscDeadlineWrite = v => _apic.TscDeadline = v;
         _runState = id == 0 ? ProcessorRunState.Runnable : ProcessorRunState.Uninitialized;
     }
 

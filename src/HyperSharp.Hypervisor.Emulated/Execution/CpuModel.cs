@@ -17,8 +17,8 @@ internal static class CpuModel
     // Leaf 1 EDX: FPU PSE TSC MSR PAE CX8 APIC MTRR PGE CMOV PAT CLFSH MMX FXSR SSE SSE2
     private const uint Leaf1Edx = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9)
         | (1u << 12) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
-    // Leaf 1 ECX: SSE3, SSSE3, CX16, POPCNT, hypervisor present
-    private const uint Leaf1Ecx = (1u << 0) | (1u << 9) | (1u << 13) | (1u << 23) | (1u << 31);
+    // Leaf 1 ECX: SSE3, SSSE3, CX16, POPCNT, TSC-deadline timer (the local APIC's mode 2), hypervisor present
+    private const uint Leaf1Ecx = (1u << 0) | (1u << 9) | (1u << 13) | (1u << 23) | (1u << 24) | (1u << 31);
     // 80000001h EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, LM; ECX: LAHF/SAHF in 64-bit mode
     private const uint Ext1Edx = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
     private const uint Ext1Ecx = 1u;

@@ -7,6 +7,13 @@ public sealed unsafe partial class X86Cpu
     internal ulong _star, _lstar, _cstar, _sfmask, _kernelGsBase, _sysenterCs, _sysenterEsp, _sysenterEip;
     internal ulong _tscAux, _tscDeadline, _apicBase, _pat, _miscEnable;
     internal long _tscOffset;
+
+    /// <summary>
+    /// The local APIC's view of IA32_TSC_DEADLINE (its timer in TSC-deadline mode owns the deadline); when
+    /// unset, the MSR is plain storage.
+    /// </summary>
+    public Func<ulong>? TscDeadlineRead { get; set; }
+    public Action<ulong>? TscDeadlineWrite { get; set; }
     internal readonly Dictionary<uint, ulong> _otherMsrs = new();
 
     /// <summary>Guest TSC rate. The TSC counts host monotonic time at this rate (invariant TSC).</summary>
@@ -44,7 +51,7 @@ public sealed unsafe partial class X86Cpu
             MsrSysenterEip => _sysenterEip,
             MsrMiscEnable => _miscEnable,
             MsrPat => _pat,
-            MsrTscDeadline => _tscDeadline,
+            MsrTscDeadline => TscDeadlineRead?.Invoke() ?? _tscDeadline,
             MsrEfer => _efer,
             MsrStar => _star,
             MsrLstar => _lstar,
@@ -87,7 +94,7 @@ public sealed unsafe partial class X86Cpu
             case MsrPat:
                 for (int i = 0; i < 8; i++) { ulong t = (v >> (i * 8)) & 0xFF; if (t is 2 or 3 or > 7) return false; }
                 _pat = v; return true;
-            case MsrTscDeadline: _tscDeadline = v; return true;
+            case MsrTscDeadline: _tscDeadline = v; TscDeadlineWrite?.Invoke(v); return true;
             case MsrEfer: WriteEfer(v); return true;
             case MsrStar: _star = v; return true;
             case MsrLstar: if (!Canonical(v)) return false; _lstar = v; return true;
