@@ -50,10 +50,19 @@ public sealed class WorkerClient(string socketPath)
 
     private static async Task<WorkerResponse> ExchangeAsync(Socket socket, WorkerRequest request, CancellationToken cancellationToken)
     {
-        await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-        var line = await LineReader.ReadLineAsync(socket, cancellationToken).ConfigureAwait(false)
-            ?? throw new WorkerException("the worker closed the connection without answering");
-        return WorkerJson.Parse<WorkerResponse>(line);
+        try
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var line = await LineReader.ReadLineAsync(socket, cancellationToken).ConfigureAwait(false)
+                ?? throw new WorkerException("the worker closed the connection without answering");
+            return WorkerJson.Parse<WorkerResponse>(line);
+        }
+        catch (Exception e) when (e is SocketException or IOException or System.Text.Json.JsonException)
+        {
+            // A worker that exits mid-exchange (the guest powered off as it was asked something) resets the
+            // connection: to the caller that is the same as a worker that is not answering.
+            throw new WorkerException($"the worker went away during the request: {e.Message}");
+        }
     }
 }
 
