@@ -32,6 +32,9 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand)
         foreach (var part in WorkerCommand) psi.ArgumentList.Add(part);
         foreach (var part in WorkerArguments.For(folder.Path)) psi.ArgumentList.Add(part);
         psi.Environment["HYPERSHARP_WORKER_LOG"] = folder.LogFile;
+        // A worker runs guest code from its first second: full optimization at once beats the tiered JIT's
+        // warm-up there (the same setting `hyper vm run` gets from the hyper script).
+        psi.Environment[VmProcessTuning.Variable] = VmProcessTuning.Value;
         return Process.Start(psi) ?? throw new InvalidOperationException("the worker process did not start");
     }
 }
