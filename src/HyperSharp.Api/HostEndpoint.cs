@@ -1,5 +1,8 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
+using HyperSharp.Api.Tls;
 
 namespace HyperSharp.Api;
 
@@ -16,6 +19,12 @@ public static class HostEndpoint
 
     /// <summary>Environment variable that points clients (and a host started without --socket) elsewhere.</summary>
     public const string SocketEnvironmentVariable = "HYPERSHARP_HOST_SOCKET";
+
+    /// <summary>A remote host to manage instead of the local socket: https://NAME:PORT (mutual TLS).</summary>
+    public const string AddressEnvironmentVariable = "HYPERSHARP_HOST_ADDRESS";
+
+    /// <summary>The directory with ca.crt, client.crt and client.key for a remote host (see <see cref="TlsFiles"/>).</summary>
+    public const string TlsDirectoryEnvironmentVariable = "HYPERSHARP_TLS_DIR";
 
     /// <summary>Trailer key on INVALID_ARGUMENT errors naming the request parameter that was wrong.</summary>
     public const string ParameterTrailer = "hypersharp-parameter";
@@ -34,6 +43,14 @@ public static class HostEndpoint
     /// </summary>
     public static GrpcChannel Connect(string? socketPath = null)
     {
+        // No socket named and a remote host in the environment: every client (CLI, cmdlets) manages it instead.
+        var remote = Environment.GetEnvironmentVariable(AddressEnvironmentVariable);
+        if (string.IsNullOrEmpty(socketPath) && !string.IsNullOrEmpty(remote))
+        {
+            var tls = Environment.GetEnvironmentVariable(TlsDirectoryEnvironmentVariable);
+            if (string.IsNullOrEmpty(tls)) throw new ArgumentException($"{AddressEnvironmentVariable} is set; {TlsDirectoryEnvironmentVariable} must name the directory with ca.crt, client.crt and client.key");
+            return ConnectRemote(new Uri(remote), new TlsFiles(tls));
+        }
         var path = ResolveSocketPath(socketPath);
         var handler = new SocketsHttpHandler
         {
@@ -61,6 +78,36 @@ public static class HostEndpoint
             HttpHandler = handler,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         });
+    }
+
+    /// <summary>
+    /// A channel to a remote host over TCP with mutual TLS: this client shows the administrator certificate
+    /// from <paramref name="files"/> and accepts only a host certificate that the same authority signed for
+    /// the name or address in <paramref name="address"/>.
+    /// </summary>
+    public static GrpcChannel ConnectRemote(Uri address, TlsFiles files)
+    {
+        if (address.Scheme != Uri.UriSchemeHttps) throw new ArgumentException($"remote hosts are reached over https://NAME:PORT, not {address}");
+        files.Require(files.AuthorityCertificate, files.ClientCertificate, files.ClientKey);
+        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(files.AuthorityCertificate)); // the certificate alone: CreateFromPemFile would look for a key in it
+        using var pem = X509Certificate2.CreateFromPemFile(files.ClientCertificate, files.ClientKey);
+        // A key loaded from PEM is ephemeral; TLS on Linux wants it in an exportable container.
+        var client = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [client],
+                // The name must match (the TLS layer checked it); the chain must end at our authority, not the system's roots.
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                    (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && (errors & SslPolicyErrors.RemoteCertificateNotAvailable) == 0 &&
+                    TlsTrust.IsTrustedHost(certificate as X509Certificate2 ?? (certificate is null ? null : new X509Certificate2(certificate)), authority),
+            },
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            EnableMultipleHttp2Connections = true,
+        };
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 * 1024 * 1024 });
     }
 }
 

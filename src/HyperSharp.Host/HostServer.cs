@@ -59,8 +59,12 @@ public sealed class HostServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (options.TlsListen is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves TLS out
         builder.WebHost.ConfigureKestrel(kestrel =>
-            kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2));
+        {
+            kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            if (options.TlsListen is { } endpoint) RemoteListener.Listen(kestrel, endpoint, options.TlsDirectory);
+        });
         var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log);
         // The inventory and the workers that outlived the last host are known before the first request.
         manager.Recover();

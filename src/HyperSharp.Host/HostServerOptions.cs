@@ -12,6 +12,15 @@ public sealed record HostServerOptions
     /// <summary>The program and leading arguments that run `hyper` for a worker (default: the one running now).</summary>
     public IReadOnlyList<string>? WorkerCommand { get; init; }
 
+    /// <summary>
+    /// Where to serve the API to remote clients over TCP with mutual TLS (null: the Unix socket only). The
+    /// trust comes from <see cref="TlsDirectory"/>: ca.crt, host.crt, host.key.
+    /// </summary>
+    public System.Net.IPEndPoint? TlsListen { get; init; }
+
+    /// <summary>The directory of the host's trust files (see HyperSharp.Api.Tls.TlsFiles).</summary>
+    public string? TlsDirectory { get; init; }
+
     /// <summary>Where the host's notices go (worker crashes, recovery, automatic actions).</summary>
     public Action<string> Log { get; init; } = _ => { };
 

@@ -18,7 +18,10 @@ internal static class HostCommand
     {
         var root = new Option<string>("--root") { Description = $"The inventory root (default {DefaultRoot})", DefaultValueFactory = _ => DefaultRoot };
         var socket = new Option<string?>("--socket") { Description = $"The API socket (default ${HostEndpoint.SocketEnvironmentVariable} or {HostEndpoint.DefaultSocketPath})" };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket };
+        var tlsListen = new Option<string?>("--tls-listen") { Description = "Also serve remote clients over TCP with mutual TLS at ADDRESS:PORT (e.g. 0.0.0.0:7443)" };
+        var tlsDir = new Option<string?>("--tls-dir") { Description = "The trust files for --tls-listen (ca.crt, host.crt, host.key; made by `hyper host certs`)" };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir };
+        command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
             var log = context.Error;
@@ -27,9 +30,12 @@ internal static class HostCommand
                 InventoryRoot = Path.GetFullPath(result.GetValue(root)!),
                 SocketPath = Path.GetFullPath(HostEndpoint.ResolveSocketPath(result.GetValue(socket))),
                 Log = line => { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} hyper host: {line}"); },
+                TlsListen = result.GetValue(tlsListen) is { } listen ? ParseEndpoint(listen) : null,
+                TlsDirectory = result.GetValue(tlsDir) is { } dir ? Path.GetFullPath(dir) : null,
             };
+            if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var server = HostServer.StartAsync(options).GetAwaiter().GetResult();
-            options.Log($"serving {options.SocketPath}, inventory {options.InventoryRoot}/vms (PID {Environment.ProcessId})");
+            options.Log($"serving {options.SocketPath}{(options.TlsListen is { } ep ? $" and https://{ep} (mutual TLS)" : "")}, inventory {options.InventoryRoot}/vms (PID {Environment.ProcessId})");
             using var stop = new ManualResetEventSlim();
             void OnSignal(PosixSignalContext signal) { signal.Cancel = true; stop.Set(); }
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -39,6 +45,33 @@ internal static class HostCommand
             server.StopVmsAsync().GetAwaiter().GetResult();
             server.DisposeAsync().AsTask().GetAwaiter().GetResult();
             options.Log("stopped");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static System.Net.IPEndPoint ParseEndpoint(string text) =>
+        System.Net.IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0
+            ? endpoint
+            : throw new UsageException($"--tls-listen {text}: give ADDRESS:PORT, e.g. 0.0.0.0:7443 or [::]:7443");
+
+    /// <summary>`hyper host certs`: the trust files for remote management (an authority, the host's certificate, an administrator's).</summary>
+    private static Command CertsCommand(CliContext context)
+    {
+        var dir = new Option<string>("--dir") { Description = "Where to write ca.crt/key, host.crt/key, client.crt/key", Required = true };
+        var names = new Option<string[]>("--name") { Description = "A DNS name clients use for this host (repeatable; default: this machine's name and localhost)", AllowMultipleArgumentsPerToken = true };
+        var addresses = new Option<string[]>("--ip") { Description = "An IP address clients use for this host (repeatable; default 127.0.0.1)", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("certs", "Create the trust files for remote management with mutual TLS") { dir, names, addresses };
+        command.SetAction(result => CliAction.Run(context, () =>
+        {
+            var files = new HyperSharp.Api.Tls.TlsFiles(Path.GetFullPath(result.GetValue(dir)!));
+            string[] hostNames = result.GetValue(names) is { Length: > 0 } n ? n : [Environment.MachineName, "localhost"];
+            var ips = (result.GetValue(addresses) is { Length: > 0 } a ? a : ["127.0.0.1"])
+                .Select(x => System.Net.IPAddress.TryParse(x, out var ip) ? ip : throw new UsageException($"--ip {x} is not an IP address")).ToArray();
+            HyperSharp.Api.Tls.HostCertificates.Create(files, hostNames, ips);
+            context.Out.WriteLine($"wrote {files.Directory}: ca.crt, host.crt, client.crt and their keys (keys readable by you only)");
+            context.Out.WriteLine($"host:    hyper host --tls-listen 0.0.0.0:7443 --tls-dir {files.Directory}");
+            context.Out.WriteLine($"clients: {HostEndpoint.AddressEnvironmentVariable}=https://{hostNames[0]}:7443 {HostEndpoint.TlsDirectoryEnvironmentVariable}=DIR hyper vm list   (DIR holding ca.crt, client.crt, client.key)");
             return 0;
         }));
         return command;

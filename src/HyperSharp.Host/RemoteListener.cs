@@ -1,0 +1,38 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using HyperSharp.Api.Tls;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+
+namespace HyperSharp.Host;
+
+/// <summary>
+/// The API over TCP for remote management (and, later, cluster peers): HTTP/2 with mutual TLS. The host shows
+/// host.crt; a client must show a certificate our own authority (ca.crt) signed for client use, or the
+/// handshake fails before any request is read. The Unix socket stays the local way in.
+/// </summary>
+internal static class RemoteListener
+{
+    public static void Listen(KestrelServerOptions kestrel, IPEndPoint endpoint, string? tlsDirectory)
+    {
+        if (string.IsNullOrEmpty(tlsDirectory)) throw new ArgumentException("a TLS listener needs the directory of the host's trust files (--tls-dir)");
+        var files = new TlsFiles(tlsDirectory);
+        files.Require(files.AuthorityCertificate, files.HostCertificate, files.HostKey);
+        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(files.AuthorityCertificate)); // the certificate alone: CreateFromPemFile would look for a key in it
+        using var pem = X509Certificate2.CreateFromPemFile(files.HostCertificate, files.HostKey);
+        // A key loaded from PEM is ephemeral; the TLS stack on Linux wants it in an exportable container.
+        var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        kestrel.Listen(endpoint, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.UseHttps(https =>
+            {
+                https.ServerCertificate = certificate;
+                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                // Only our authority counts, whatever the system trusts; the chain is built here, not by the OS defaults.
+                https.ClientCertificateValidation = (client, _, _) => TlsTrust.IsTrustedClient(client, authority);
+            });
+        });
+    }
+}
