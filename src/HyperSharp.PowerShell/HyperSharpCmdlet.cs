@@ -15,7 +15,7 @@ public abstract class HyperSharpCmdlet : PSCmdlet
     private readonly CancellationTokenSource _stopping = new();
     private string? _socketPath;
 
-    [Parameter(HelpMessage = "The Hyper-V host to run the command on. Only this computer is supported (local names: localhost, '.', the host name); the default is this computer.")]
+    [Parameter(HelpMessage = "The Hyper-V host to run the command on: this computer (the default), or one remote host reached over mutual TLS with the certificates in $env:HYPERSHARP_TLS_DIR (port $env:HYPERSHARP_HOST_PORT, default 7443).")]
     [ValidateNotNullOrEmpty]
     public string[] ComputerName { get; set; } = ["localhost"];
 
@@ -24,21 +24,35 @@ public abstract class HyperSharpCmdlet : PSCmdlet
     /// <summary>The computer name the host reports objects under.</summary>
     protected string HostName => Environment.MachineName;
 
-    protected VmHost.VmHostClient VmHostClient => new(HostConnection.For(SocketPath));
+    protected VmHost.VmHostClient VmHostClient => new(Channel);
 
-    protected VhdService.VhdServiceClient VhdClient => new(HostConnection.For(SocketPath));
+    protected VhdService.VhdServiceClient VhdClient => new(Channel);
+
+    /// <summary>The remote host named by -ComputerName, or null for this computer.</summary>
+    private Uri? _remote;
+
+    private Grpc.Net.Client.GrpcChannel Channel => _remote is { } remote ? HostConnection.ForRemote(remote) : HostConnection.For(SocketPath);
 
     private string SocketPath => _socketPath ??= HostEndpoint.ResolveSocketPath(
         GetVariableValue(HostConnection.SocketVariable) is { } v && v.ToString() is { Length: > 0 } s ? s : null);
 
     protected override void BeginProcessing()
     {
-        foreach (var name in ComputerName)
+        var remote = ComputerName.Where(name => !HostConnection.IsLocal(name)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        if (remote.Length == 0)
         {
-            if (HostConnection.IsLocal(name)) continue;
+            // HYPERSHARP_HOST_ADDRESS, as the CLI reads it, unless this session named its own socket.
+            if (GetVariableValue(HostConnection.SocketVariable) is null) _remote = HostConnection.RemoteFromEnvironment();
+            return;
+        }
+        if (remote.Length > 1 || ComputerName.Length > 1)
             ThrowTerminatingError(new ErrorRecord(
-                new PSArgumentException($"'{name}' is not this computer: HyperSharp manages the local host only (remote hosts come with clustering)", nameof(ComputerName)),
-                "RemoteHostNotSupported", ErrorCategory.InvalidArgument, name));
+                new PSArgumentException("give one computer at a time: each command talks to one host", nameof(ComputerName)),
+                "OneHostAtATime", ErrorCategory.InvalidArgument, ComputerName));
+        try { _remote = HostConnection.RemoteAddress(remote[0]); }
+        catch (InvalidOperationException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(new PSArgumentException(e.Message, nameof(ComputerName)), "RemoteHostNeedsTls", ErrorCategory.InvalidArgument, remote[0]));
         }
     }
 

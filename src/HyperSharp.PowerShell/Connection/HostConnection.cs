@@ -9,8 +9,9 @@ namespace HyperSharp.PowerShell;
 /// How the cmdlets find the host. Order: the session variable <c>$HyperSharpHostSocket</c> (so one
 /// runspace can talk to another host than the rest of the process — tests do), then the
 /// HYPERSHARP_HOST_SOCKET environment variable, then /run/hypersharp/host.sock (<see cref="HostEndpoint"/>).
-/// -ComputerName takes only this machine's names: remote hosts need mutual TLS, which comes with clustering.
-/// One channel per socket path is kept for the process: HTTP/2 connections are reused across cmdlets.
+/// A remote host (-ComputerName NAME, or HYPERSHARP_HOST_ADDRESS) is reached over mutual TLS with the trust files
+/// in HYPERSHARP_TLS_DIR (see `hyper host certs`), on HYPERSHARP_HOST_PORT (default 7443).
+/// One channel per socket path or address is kept for the process: HTTP/2 connections are reused across cmdlets.
 /// </summary>
 internal static class HostConnection
 {
@@ -19,6 +20,29 @@ internal static class HostConnection
     private static readonly ConcurrentDictionary<string, GrpcChannel> Channels = new(StringComparer.Ordinal);
 
     public static GrpcChannel For(string socketPath) => Channels.GetOrAdd(socketPath, path => HostEndpoint.Connect(path));
+
+    public const string PortVariable = "HYPERSHARP_HOST_PORT";
+    public const int DefaultPort = 7443;
+
+    public static GrpcChannel ForRemote(Uri address) =>
+        Channels.GetOrAdd(address.ToString(), _ => HostEndpoint.ConnectRemote(address, new HyperSharp.Api.Tls.TlsFiles(TlsDirectory())));
+
+    /// <summary>https://NAME:PORT for a remote computer name; throws when no trust files are configured.</summary>
+    public static Uri RemoteAddress(string computerName)
+    {
+        TlsDirectory();
+        int port = int.TryParse(Environment.GetEnvironmentVariable(PortVariable), out int p) && p is > 0 and < 65536 ? p : DefaultPort;
+        string host = IPAddress.TryParse(computerName, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : computerName;
+        return new Uri($"https://{host}:{port}");
+    }
+
+    /// <summary>The remote host HYPERSHARP_HOST_ADDRESS names (as the CLI reads it), or null.</summary>
+    public static Uri? RemoteFromEnvironment() =>
+        Environment.GetEnvironmentVariable(HostEndpoint.AddressEnvironmentVariable) is { Length: > 0 } address ? new Uri(address) : null;
+
+    private static string TlsDirectory() =>
+        Environment.GetEnvironmentVariable(HostEndpoint.TlsDirectoryEnvironmentVariable) is { Length: > 0 } dir ? dir
+            : throw new InvalidOperationException($"a remote host is reached over mutual TLS: set ${HostEndpoint.TlsDirectoryEnvironmentVariable} to the directory with ca.crt, client.crt and client.key (made by `hyper host certs` on that host)");
 
     /// <summary>True for the names this machine answers to.</summary>
     public static bool IsLocal(string computerName)
