@@ -68,16 +68,18 @@ public static class HostEndpoint
                     throw new HostUnavailableException(path, e);
                 }
             },
-            // Event feeds and consoles stay open for hours; keep the connection alive across idle periods.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-            EnableMultipleHttp2Connections = true,
         };
-        return GrpcChannel.ForAddress("http://hyper-host", new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-        });
+        return Channel(new Uri("http://hyper-host"), handler);
+    }
+
+    /// <summary>The channel settings every client shares, local or remote.</summary>
+    private static GrpcChannel Channel(Uri address, SocketsHttpHandler handler)
+    {
+        // Event feeds and consoles stay open for hours; keep the connection alive across idle periods.
+        handler.KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+        handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(30);
+        handler.EnableMultipleHttp2Connections = true;
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 * 1024 * 1024 });
     }
 
     /// <summary>
@@ -88,11 +90,8 @@ public static class HostEndpoint
     public static GrpcChannel ConnectRemote(Uri address, TlsFiles files)
     {
         if (address.Scheme != Uri.UriSchemeHttps) throw new ArgumentException($"remote hosts are reached over https://NAME:PORT, not {address}");
-        files.Require(files.AuthorityCertificate, files.ClientCertificate, files.ClientKey);
-        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(files.AuthorityCertificate)); // the certificate alone: CreateFromPemFile would look for a key in it
-        using var pem = X509Certificate2.CreateFromPemFile(files.ClientCertificate, files.ClientKey);
-        // A key loaded from PEM is ephemeral; TLS on Linux wants it in an exportable container.
-        var client = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        var authority = files.LoadAuthority();
+        var client = files.LoadClient();
         var handler = new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
@@ -103,11 +102,8 @@ public static class HostEndpoint
                     (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && (errors & SslPolicyErrors.RemoteCertificateNotAvailable) == 0 &&
                     TlsTrust.IsTrustedHost(certificate as X509Certificate2 ?? (certificate is null ? null : new X509Certificate2(certificate)), authority),
             },
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-            EnableMultipleHttp2Connections = true,
         };
-        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 * 1024 * 1024 });
+        return Channel(address, handler);
     }
 }
 

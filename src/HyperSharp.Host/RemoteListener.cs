@@ -18,11 +18,8 @@ internal static class RemoteListener
     {
         if (string.IsNullOrEmpty(tlsDirectory)) throw new ArgumentException("a TLS listener needs the directory of the host's trust files (--tls-dir)");
         var files = new TlsFiles(tlsDirectory);
-        files.Require(files.AuthorityCertificate, files.HostCertificate, files.HostKey);
-        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(files.AuthorityCertificate)); // the certificate alone: CreateFromPemFile would look for a key in it
-        using var pem = X509Certificate2.CreateFromPemFile(files.HostCertificate, files.HostKey);
-        // A key loaded from PEM is ephemeral; the TLS stack on Linux wants it in an exportable container.
-        var certificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        var authority = files.LoadAuthority();
+        var certificate = files.LoadHost();
         kestrel.Listen(endpoint, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;

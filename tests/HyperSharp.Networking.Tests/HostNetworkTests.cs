@@ -44,9 +44,7 @@ public class HostNetworkTests(ITestOutputHelper output)
         if (ns is null) { output.WriteLine("skipped: " + why); return; }
         using (ns)
         {
-            ns.Ip("link", "add", "hsv0", "type", "veth", "peer", "name", "hsv1");
-            ns.Ip("link", "set", "hsv0", "up");
-            ns.Ip("link", "set", "hsv1", "up");
+            ns.AddVethPair("hsv0", "hsv1");
             ns.Ip("addr", "add", "10.99.0.1/24", "dev", "hsv0");
             string before = ns.IpOutput("-d", "link", "show", "hsv1");
             Assert.Contains("promiscuity 0", before);
@@ -67,9 +65,7 @@ public class HostNetworkTests(ITestOutputHelper output)
         if (ns is null) { output.WriteLine("skipped: " + why); return; }
         using (ns)
         {
-            ns.Ip("link", "add", "hsv0", "type", "veth", "peer", "name", "hsv1");
-            ns.Ip("link", "set", "hsv0", "up");
-            ns.Ip("link", "set", "hsv1", "up");
+            ns.AddVethPair("hsv0", "hsv1");
             // The kernel takes the tag off a frame it receives (VLAN offload) and reports it beside the frame;
             // the uplink must put it back. The "wire" is a packet socket on the veth's other end.
             var (vs, wire) = await ns.Enter(() => (HostedSwitch.Start(new SwitchConfiguration { Name = "ext", Type = SwitchType.External, NetAdapterName = "hsv1" }), PacketSocketLink.Open("hsv0")));

@@ -30,6 +30,14 @@ public sealed partial class NetworkNamespace : IDisposable
     }
 
     /// <summary>Runs `ip ARGS` inside the namespace; throws with ip's message on failure.</summary>
+    /// <summary>A veth pair inside the namespace, both ends up.</summary>
+    public void AddVethPair(string name, string peer)
+    {
+        Ip("link", "add", name, "type", "veth", "peer", "name", peer);
+        Ip("link", "set", name, "up");
+        Ip("link", "set", peer, "up");
+    }
+
     public void Ip(params string[] args)
     {
         var (code, text) = RunIp(["netns", "exec", Name, "ip", .. args]);

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace HyperSharp.Api.Tls;
 
 /// <summary>
@@ -13,6 +15,27 @@ public sealed record TlsFiles(string Directory)
     public string HostKey => Path.Combine(Directory, "host.key");
     public string ClientCertificate => Path.Combine(Directory, "client.crt");
     public string ClientKey => Path.Combine(Directory, "client.key");
+
+    /// <summary>The authority's certificate alone (CreateFromPemFile would look for a private key in the file).</summary>
+    public X509Certificate2 LoadAuthority()
+    {
+        Require(AuthorityCertificate);
+        return X509Certificate2.CreateFromPem(File.ReadAllText(AuthorityCertificate));
+    }
+
+    /// <summary>The host's certificate with its key, ready for TLS.</summary>
+    public X509Certificate2 LoadHost() => LoadWithKey(HostCertificate, HostKey);
+
+    /// <summary>The administrator's certificate with its key, ready for TLS.</summary>
+    public X509Certificate2 LoadClient() => LoadWithKey(ClientCertificate, ClientKey);
+
+    private X509Certificate2 LoadWithKey(string certificate, string key)
+    {
+        Require(certificate, key);
+        using var pem = X509Certificate2.CreateFromPemFile(certificate, key);
+        // A key loaded from PEM is ephemeral; the TLS stack on Linux wants it in an exportable container.
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
 
     /// <summary>Throws a message naming the missing file and how to make it.</summary>
     public void Require(params string[] paths)

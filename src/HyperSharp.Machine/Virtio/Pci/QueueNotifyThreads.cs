@@ -13,9 +13,9 @@ namespace HyperSharp.Machine.Virtio.Pci;
 internal sealed class QueueNotifyThreads(string deviceName, Func<Doorbell, GuestEvent, IDisposable> register, Action<int> serve, Action<string> log)
 {
     private readonly List<Worker> _workers = [];
-    private string DeviceName => deviceName;
-    private void Serve(int queue) => serve(queue);
-    private void Log(string message) => log(message);
+    private readonly string _deviceName = deviceName;
+    private readonly Action<int> _serve = serve;
+    private readonly Action<string> _log = log;
 
     /// <summary>Starts a thread for each enabled queue; the queue's notify register is at <paramref name="notifyBase"/> + i × multiplier.</summary>
     public void Start(ulong notifyBase, uint multiplier, IReadOnlyList<bool> enabled)
@@ -47,7 +47,7 @@ internal sealed class QueueNotifyThreads(string deviceName, Func<Doorbell, Guest
     public void ServePending()
     {
         foreach (var w in _workers)
-            if (w.Event.Consume() > 0) serve(w.Queue);
+            if (w.Event.Consume() > 0) _serve(w.Queue);
     }
 
     private sealed class Worker
@@ -60,7 +60,7 @@ internal sealed class QueueNotifyThreads(string deviceName, Func<Doorbell, Guest
             _owner = owner;
             Queue = queue;
             Event = ev;
-            Thread = new Thread(Loop) { IsBackground = true, Name = $"{owner.DeviceName}-q{queue}" };
+            Thread = new Thread(Loop) { IsBackground = true, Name = $"{owner._deviceName}-q{queue}" };
         }
 
         public int Queue { get; }
@@ -83,13 +83,13 @@ internal sealed class QueueNotifyThreads(string deviceName, Func<Doorbell, Guest
                 while (!_retired)
                 {
                     if (!Event.Wait(TimeSpan.FromSeconds(1)) || _retired) continue;
-                    if (Event.Consume() > 0) _owner.Serve(Queue);
+                    if (Event.Consume() > 0) _owner._serve(Queue);
                 }
             }
             catch (Exception e) when (!_retired)
             {
                 // Not a guest error (those mark the device broken); the queue now waits on vCPU-thread notifies.
-                _owner.Log($"{_owner.DeviceName}: queue {Queue} notify thread failed: {e.Message}");
+                _owner._log($"{_owner._deviceName}: queue {Queue} notify thread failed: {e.Message}");
             }
             catch (Exception) { } // torn down while serving: the VM is going away
             finally { Event.Dispose(); }
