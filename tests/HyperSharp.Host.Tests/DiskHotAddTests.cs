@@ -14,28 +14,13 @@ namespace HyperSharp.Host.Tests;
 /// </summary>
 public class DiskHotAddTests(ITestOutputHelper output)
 {
-    private const string GuestScript = """
-        echo TEST-READY
-        i=0; while [ ! -e /sys/block/vdb ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
-        if [ -e /sys/block/vdb ]; then
-          pci=$(dirname "$(readlink -f /sys/block/vdb/device)")
-          echo "TEST-LABEL $(cat "$pci/label")"
-          echo "TEST-HASH $(head -c 1048576 /dev/vdb | sha256sum | cut -d' ' -f1)"
-          i=0; while [ -e /sys/block/vdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
-          [ -e /sys/block/vdb ] || echo TEST-VDB-GONE
-          sleep 600 # stay up: the test reads the console once more and then turns the VM off itself
-        else
-          echo TEST-NO-VDB
-        fi
-        """;
-
     [Fact]
     public async Task ADiskAddedToTheRunningDebianGuestAppearsInItAndLeavesAgain()
     {
         var (kit, why) = GuestKit.Get();
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
         await using var host = await HostFixture.StartAsync(output);
-        string initrd = GuestOverlay.Build(kit, host.Root, new Dictionary<string, string> { ["50-hotadd.sh"] = GuestScript });
+        string initrd = GuestOverlay.Build(kit, host.Root, new Dictionary<string, string> { [HotAddGuestScript.FileName] = HotAddGuestScript.Text });
         string boot = Path.Combine(host.Root, "boot.vhdx"), data = Path.Combine(host.Root, "data.vhdx");
         VirtualDisk.Create(boot, new DiskCreateOptions { Capacity = 1 << 20 }).Dispose();
         var bytes = new byte[1 << 20];
@@ -55,8 +40,7 @@ public class DiskHotAddTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var drive = await host.Client.AddHardDiskDriveAsync(new AddHardDiskDriveRequest { Vm = new VmRef { Name = "debian" }, Path = data });
         Assert.Equal((ControllerType.Scsi, 0, 1), (drive.ControllerType, drive.ControllerNumber, drive.ControllerLocation)); // the boot disk holds location 0
-        // Whole lines only: the console arrives in chunks, and a marker may come before the rest of its line.
-        console = await host.ReadConsoleAsync("debian", t => System.Text.RegularExpressions.Regex.IsMatch(t, "TEST-HASH [0-9a-f]{64}"), TimeSpan.FromSeconds(120));
+        console = await host.ReadConsoleAsync("debian", HotAddGuestScript.HasHash, TimeSpan.FromSeconds(120));
         output.WriteLine(console);
         output.WriteLine($"hot-add through the host: {clock.Elapsed.TotalSeconds:F1} s from the API call to the guest reading the disk");
         Assert.Contains($"TEST-LABEL {drive.Name}", console);

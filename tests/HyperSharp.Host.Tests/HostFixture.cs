@@ -79,24 +79,8 @@ public sealed class HostFixture : IAsyncDisposable
         Client.CreateVmAsync(new CreateVmRequest { Name = name, Boot = new BootSource { KernelPath = kernel }, MemoryStartupBytes = memory, Backend = "emulated" }).ResponseAsync;
 
     /// <summary>Reads the VM's console through the API until <paramref name="done"/> says enough (or the timeout).</summary>
-    public async Task<string> ReadConsoleAsync(string vmName, Func<string, bool> done, TimeSpan timeout, byte[]? input = null)
-    {
-        using var cancel = new CancellationTokenSource(timeout);
-        using var call = Client.AttachConsole(cancellationToken: cancel.Token);
-        await call.RequestStream.WriteAsync(new ConsoleInput { Vm = new VmRef { Name = vmName }, Data = Google.Protobuf.ByteString.CopyFrom(input ?? []) });
-        var text = new System.Text.StringBuilder();
-        try
-        {
-            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel.Token))
-            {
-                text.Append(System.Text.Encoding.ASCII.GetString(chunk.Data.Span));
-                if (done(text.ToString())) break;
-            }
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled) { }
-        catch (OperationCanceledException) { }
-        return text.ToString();
-    }
+    public Task<string> ReadConsoleAsync(string vmName, Func<string, bool> done, TimeSpan timeout, byte[]? input = null) =>
+        GuestConsole.ReadAsync(Client, vmName, done, timeout, input);
 
     /// <summary>The PIDs of every live worker running a VM under this fixture's root.</summary>
     public List<int> Workers() => ProcessProbe.FindWorkers().Where(w => w.Key.StartsWith(Root + "/", StringComparison.Ordinal)).Select(w => w.Value).ToList();
