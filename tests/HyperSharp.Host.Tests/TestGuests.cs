@@ -55,6 +55,16 @@ public static class TestGuests
         a.jmp(halt);
     });
 
+    /// <summary>Prints "up" and spins forever: a VM that keeps one host processor busy (what processor limits act on).</summary>
+    public static byte[] Spin() => TinyElf.Assemble(a =>
+    {
+        var spin = a.CreateLabel();
+        a.mov(dx, 0x3F8);
+        foreach (char c in "up\n") { a.mov(al, (byte)c); a.@out(dx, al); }
+        a.Label(ref spin);
+        a.jmp(spin);
+    });
+
     /// <summary>Prints "bye" and powers off through ACPI (PM1a_CNT: SLP_TYP 5 | SLP_EN).</summary>
     public static byte[] PowerOff() => TinyElf.Assemble(a =>
     {
