@@ -28,6 +28,12 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
         var processor = (VMProcessor)Assert.Single((await Ps.RunAsync("Get-VMProcessor web01")).Ok()).BaseObject;
         Assert.Equal((2L, 200), (processor.Count, processor.RelativeWeight));
 
+        // Dynamic memory settings are kept, and the cmdlet says they are not acted on yet.
+        var dynamic = await Ps.RunAsync("Set-VMMemory web02 -DynamicMemoryEnabled $true -MinimumBytes 32MB -MaximumBytes 128MB -Passthru");
+        Assert.Contains("not applied", Assert.Single(dynamic.Warnings).Message);
+        var memory = (VMMemory)Assert.Single(dynamic.Ok()).BaseObject;
+        Assert.Equal((true, 32L << 20, 128L << 20), (memory.DynamicMemoryEnabled, memory.Minimum, memory.Maximum));
+
         // Get-VM piped into Start-VM, as admins do; the table is Hyper-V's.
         var start = await Ps.RunAsync("Get-VM web* | Start-VM -Passthru");
         if (start.Errors.Count > 0) output.WriteLine(Host.WorkerLogs());

@@ -30,7 +30,7 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "The memory the virtual machine starts with, in bytes.")]
     public long? StartupBytes { get; set; }
 
-    [Parameter(HelpMessage = "Whether dynamic memory is enabled.")]
+    [Parameter(HelpMessage = "Whether dynamic memory is enabled. This release records the dynamic memory settings but does not balance memory yet: the virtual machine runs with its startup memory, and the cmdlet warns.")]
     public bool? DynamicMemoryEnabled { get; set; }
 
     [Parameter(HelpMessage = "The least memory dynamic memory leaves the virtual machine, in bytes.")]
@@ -66,7 +66,10 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
         if (MaximumBytes is { } maximum) request.MaximumBytes = maximum;
         if (Buffer is { } buffer) request.Buffer = buffer;
         if (Priority is { } priority) request.Priority = priority;
-        if (TryCall(c => VmHostClient.SetMemory(request, cancellationToken: c), target, out var result) && Passthru)
-            WriteObject(result.ToObject(HostName));
+        if (!TryCall(c => VmHostClient.SetMemory(request, cancellationToken: c), target, out var result)) return;
+        // Say it rather than let a script believe memory now follows demand.
+        if (result.DynamicMemoryEnabled)
+            WriteWarning($"{name}: dynamic memory is recorded but not applied in this release; the virtual machine runs with its startup memory ({result.StartupBytes >> 20} MB).");
+        if (Passthru) WriteObject(result.ToObject(HostName));
     }
 }
