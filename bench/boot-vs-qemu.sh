@@ -13,11 +13,14 @@ kit="$(bash "$root/eng/guest/build-kit.sh")"
 "$root/hyper" --help >/dev/null # build once, outside the timings
 command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 is missing (apt-get install qemu-system-x86)" >&2; exit 2; }
 
-# VMM overhead in MiB: the process's resident memory minus the guest RAM it has touched (the
-# resident part of the largest mapping, which is guest RAM for both VMMs).
+# VMM overhead in MiB: the process's resident memory minus the guest RAM it has touched, the resident
+# part of the anonymous mapping of the guest's RAM size (both VMMs map RAM below 4 GiB in one piece,
+# which the kernel may merge with a small neighbour: up to 4 MiB more). Not "the largest mapping":
+# QEMU's TCG code buffer (1 GiB) and .NET's heap reservations are larger than guest RAM.
 overhead_mib() {
-  perl -ne 'if (/^([0-9a-f]+)-([0-9a-f]+) /) { $size = hex($2) - hex($1); next }
-            if (/^Rss:\s+(\d+)/) { $total += $1; if ($size > $biggest) { $biggest = $size; $guest = $1 } }
+  perl -ne 'BEGIN { $ram = '"$2"' * 1048576 }
+            if (/^([0-9a-f]+)-([0-9a-f]+) /) { $size = hex($2) - hex($1); next }
+            if (/^Rss:\s+(\d+)/) { $total += $1; $guest = $1 if $size >= $ram && $size <= $ram + 4194304 && $1 > $guest }
             END { printf "%.0f", ($total - $guest) / 1024 }' "/proc/$1/smaps"
 }
 
@@ -34,7 +37,7 @@ time_to_init() {
     sleep 0.02
   done
   end=$(date +%s.%N)
-  echo "$(overhead_mib "$pid")" >> "$overheads"
+  echo "$(overhead_mib "$pid" 256)" >> "$overheads"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   rm -f "$out"
   echo "$end - $start" | bc

@@ -19,6 +19,7 @@ public sealed class HostServer : IAsyncDisposable
     private readonly WebApplication _app;
 
     private readonly IDisposable _inventoryLock;
+    private int _disposed;
 
     private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock)
     {
@@ -93,9 +94,10 @@ public sealed class HostServer : IAsyncDisposable
     /// <summary>Completes when the server stops (Ctrl-C / SIGTERM for `hyper host`).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>Stops serving. Workers keep running: the next host finds them again.</summary>
+    /// <summary>Stops serving. Workers keep running: the next host finds them again. A second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Manager.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
