@@ -95,7 +95,7 @@ try
 
     // 4. Many VMs started back to back, within what this host's memory allows.
     long available = MemAvailable();
-    int fit = (int)Math.Min(started, (available - (2L << 30)) / (200L << 20));
+    int fit = (int)Math.Min(Math.Min(started, registered), (available - (2L << 30)) / (200L << 20));
     if (fit < started) Console.Error.WriteLine($"starting {fit} VMs, not {started}: {available >> 20} MiB available, about 200 MiB per VM with margin");
     var clockStart = Stopwatch.StartNew();
     var workers = new List<int>();
