@@ -25,6 +25,7 @@ internal sealed class Protected32Machine : IDisposable
 
     public Protected32Machine()
     {
+        Memory.Write(0x1000, new byte[0x2F000]); // the long-mode TestMachine's tables live here: start from zeros
         W64(Gdt + 0x08, 0x00CF9B000000FFFF);
         W64(Gdt + 0x10, 0x00CF93000000FFFF);
         W64(Gdt + 0x18, 0x00CFF3000000FFFF);

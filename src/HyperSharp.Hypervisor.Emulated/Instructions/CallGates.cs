@@ -10,7 +10,7 @@ public sealed unsafe partial class X86Cpu
     /// data segment (the ordinary far transfer then runs). Follows the SDM's CALL and JMP pseudocode: every check
     /// (with its #GP/#NP/#TS/#SS error code) comes before any state changes.
     /// </summary>
-    internal bool FarThroughSystemDescriptor(ushort sel, bool call, ulong returnRip)
+    internal bool FarThroughSystemDescriptor(ushort sel, bool call, ulong nextRip)
     {
         if (!_protected || (_rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
         ulong desc = ReadDescriptor(sel, 0, out ulong address);
@@ -19,7 +19,7 @@ public sealed unsafe partial class X86Cpu
         uint error = sel & 0xFFFCu;
         if (!_longMode && type is 0x1 or 0x9 or 0x5)
         {
-            TaskSwitchByJmpOrCall(sel, desc, type, call, returnRip);
+            TaskSwitchByJmpOrCall(sel, desc, type, call, nextRip);
             return true;
         }
         if (_longMode ? type != 0xC : type is not (0x4 or 0xC)) throw Fault(Vec.GP, error);
@@ -41,7 +41,7 @@ public sealed unsafe partial class X86Cpu
         var cs = GateCodeSegment(csSel, call);
         if (_longMode && (ulong)(((long)target << 16) >> 16) != target) throw Fault(Vec.GP, 0);
         bool conforming = (cs.Type & 4) != 0;
-        if (call && !conforming && cs.Dpl < _cpl) { CallToInnerPrivilege(cs, csSel, target, width, parameters, returnRip); return true; }
+        if (call && !conforming && cs.Dpl < _cpl) { CallToInnerPrivilege(cs, csSel, target, width, parameters, nextRip); return true; }
 
         // Same privilege (JMP through any gate, CALL to a conforming or equally privileged segment): CPL stays.
         ulong sp = R(4);
@@ -50,7 +50,7 @@ public sealed unsafe partial class X86Cpu
         {
             ushort oldCs = _seg[(int)Seg.Cs].Selector;
             PushOn(ref sp, ss, width, oldCs);
-            PushOn(ref sp, ss, width, returnRip);
+            PushOn(ref sp, ss, width, nextRip);
         }
         cs.Selector = (ushort)((csSel & 0xFFFC) | _cpl);
         _seg[(int)Seg.Cs] = cs;
@@ -163,7 +163,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>RSP after a stack switch or push: SP only for a 16-bit stack segment outside 64-bit mode.</summary>
-    private void SetStackPointer(ulong sp, in SegmentRegister ss)
+    internal void SetStackPointer(ulong sp, in SegmentRegister ss)
     {
         if (_longMode || ss.DefaultBig) R(4) = _longMode ? sp : sp & 0xFFFFFFFF;
         else R(4) = (R(4) & ~0xFFFFUL) | (sp & 0xFFFF);

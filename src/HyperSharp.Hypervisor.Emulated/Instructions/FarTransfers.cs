@@ -43,7 +43,7 @@ public sealed unsafe partial class X86Cpu
     internal static int JmpFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         var (sel, off) = FarPointer<TS>(c, ref d);
-        if (c.FarThroughSystemDescriptor(sel, false, 0)) return 1;
+        if (c.FarThroughSystemDescriptor(sel, false, c.Rip + d.Len)) return 1; // (the next EIP is what a task switch saves)
         c.FarTransfer(sel, off, false);
         return 1;
     }
