@@ -13,7 +13,7 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
 /// (OUT to <see cref="FaultPort"/>); a program that finishes does OUT to <see cref="DonePort"/>. Programs keep their
 /// results in <see cref="Results"/>. GDT entries 0x40-0x7F are free for a program's gates (<see cref="SetDescriptor"/>).
 /// </summary>
-internal sealed class SystemGuest : IDisposable
+internal sealed class SystemGuest : ISystemGuest
 {
     public const ulong RamSize = 4 << 20;
     public const ulong Pml4 = 0x1000, Pdpt = 0x2000, Pd = 0x3000, Pt = 0x4000, Gdt = 0x5000, Tss = 0x6000, Idt = 0x7000, Stubs = 0x8000;

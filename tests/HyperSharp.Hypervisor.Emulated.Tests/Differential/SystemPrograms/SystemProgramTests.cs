@@ -12,7 +12,7 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
 /// CPL3, the MOV SS interrupt shadow, 64-bit call gates) with outcomes from the manuals, run on the software processor and, where
 /// KVM is usable, on KVM too: both must leave the same exception record and results.
 /// </summary>
-public sealed class SystemProgramTests(ITestOutputHelper output)
+public sealed partial class SystemProgramTests(ITestOutputHelper output)
 {
     private const int Vector = 0x00, Error = 0x08, Rip = 0x10, Cs = 0x18, Rflags = 0x20, Rsp = 0x28, Ss = 0x30, Cr2 = 0x38, HandlerRsp = 0x40;
 
@@ -26,10 +26,14 @@ public sealed class SystemProgramTests(ITestOutputHelper output)
     /// <paramref name="kvmHereDeviates"/> names a known way this host's KVM departs from the manual for the program (it
     /// emulates guest kernel code in software): then both outcomes are printed and only the manual is asserted.</summary>
     private Outcome RunOnBoth(Func<G, ulong> build, string? kvmHereDeviates = null)
+        => RunOnBoth(hv => new G(hv), build, kvmHereDeviates);
+
+    private Outcome RunOnBoth<TGuest>(Func<IHypervisor, TGuest> create, Func<TGuest, ulong> build, string? kvmHereDeviates)
+        where TGuest : ISystemGuest
     {
         Outcome Run(IHypervisor hv)
         {
-            using var guest = new G(hv);
+            using var guest = create(hv);
             ulong mark = build(guest);
             var (port, record, results) = guest.Run();
             return new Outcome(port, record, results, mark);
@@ -232,7 +236,7 @@ public sealed class SystemProgramTests(ITestOutputHelper output)
     }
 
     private const ushort Gate = 0x40;
-    private const string KvmGateDeviation = "it raises #UD at the far CALL/JMP m16:32 through a call gate, at CPL3 too";
+    private const string KvmGateDeviation = "it raises #UD at a far CALL/JMP through a call gate, at CPL3 too";
 
     /// <summary>User code at <see cref="G.UserCode"/>: a far CALL (or JMP) through the m16:32 pointer at Results+0x70
     /// naming <paramref name="selector"/> (AMD processors have no m16:64 form); the marked RIP is the transfer.</summary>
