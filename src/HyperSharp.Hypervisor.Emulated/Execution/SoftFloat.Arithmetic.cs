@@ -25,6 +25,7 @@ internal static partial class SoftFloat
 
     public static ulong Add(ulong a, ulong b, bool subtract, in FloatFormat f, ref FpStatus st)
     {
+        if (TryFastAdd(a, b, subtract, f, ref st, out ulong fast)) return fast;
         if (Operands(ref a, ref b, f, ref st, out ulong nan, out bool denormal)) return nan;
         if (subtract) b ^= f.SignBit;
         if (f.IsInf(a) && f.IsInf(b) && f.IsNegative(a) != f.IsNegative(b)) { st.Raise(IE); return f.DefaultNaN; }
@@ -54,6 +55,7 @@ internal static partial class SoftFloat
 
     public static ulong Mul(ulong a, ulong b, in FloatFormat f, ref FpStatus st)
     {
+        if (TryFastMul(a, b, f, ref st, out ulong fast)) return fast;
         if (Operands(ref a, ref b, f, ref st, out ulong nan, out bool denormal)) return nan;
         ulong sign = (a ^ b) & f.SignBit;
         if ((f.IsInf(a) && f.IsZero(b)) || (f.IsZero(a) && f.IsInf(b))) { st.Raise(IE); return f.DefaultNaN; }
@@ -67,6 +69,7 @@ internal static partial class SoftFloat
 
     public static ulong Div(ulong a, ulong b, in FloatFormat f, ref FpStatus st)
     {
+        if (TryFastDiv(a, b, f, ref st, out ulong fast)) return fast;
         if (Operands(ref a, ref b, f, ref st, out ulong nan, out bool denormal)) return nan;
         ulong sign = (a ^ b) & f.SignBit;
         if ((f.IsInf(a) && f.IsInf(b)) || (f.IsZero(a) && f.IsZero(b))) { st.Raise(IE); return f.DefaultNaN; }
@@ -86,6 +89,7 @@ internal static partial class SoftFloat
 
     public static ulong Sqrt(ulong a, in FloatFormat f, ref FpStatus st)
     {
+        if (TryFastSqrt(a, f, ref st, out ulong fast)) return fast;
         if (f.IsNaN(a)) { if (f.IsSNaN(a)) st.Raise(IE); return a | f.QuietBit; }
         if (st.Daz) a = FlushDenormal(a, f);
         if (f.IsZero(a)) return a;
