@@ -80,6 +80,38 @@ public class TaskSwitchTests
     }
 
     [Fact]
+    public void Call_to_a_16_bit_TSS_loads_and_saves_its_word_layout()
+    {
+        using var m = new P();
+        const ulong tss16 = 0x3200, code16 = 0x6000; // a 16-bit TSS holds IP: the code sits below 64 KiB
+        m.Memory.Write(tss16 + 0x0E, BitConverter.GetBytes((ushort)code16));
+        m.Memory.Write(tss16 + 0x10, BitConverter.GetBytes((ushort)2));
+        m.Memory.Write(tss16 + 0x12, BitConverter.GetBytes((ushort)0xB0B0));     // AX
+        m.Memory.Write(tss16 + 0x1A, BitConverter.GetBytes((ushort)0x7000));     // SP
+        ushort[] sels = { P.KernelDs, P.KernelCs, P.KernelDs, P.KernelDs };      // ES CS SS DS
+        for (int i = 0; i < 4; i++) m.Memory.Write(tss16 + 0x22 + (ulong)i * 2, BitConverter.GetBytes(sels[i]));
+        m.W64(P.Gdt + TaskB, (P.TssDescriptor(tss16, busy: false) & ~(0xFFUL << 40 | 0xFFFFUL)) | 0x2B | 0x81UL << 40);
+        m.Load(code16, a =>
+        {
+            a.mov(__dword_ptr[P.Results], eax);
+            a.pushfd(); a.pop(__dword_ptr[P.Results + 4]);
+            a.movzx(eax, __word_ptr[tss16]); a.mov(__dword_ptr[P.Results + 16], eax);
+            a.mov(eax, 0x3333);
+            a.iretd();
+        });
+        LoadTaskA(m, a => a.call(TaskB, 0));
+        m.Run();
+        Assert.True(P.NoVector == m.Vector, $"#{m.Vector}({m.ErrorCode:X}) at {m.FaultEip:X}");
+        Assert.Equal(0xB0B0u, m.Result(0));
+        Assert.NotEqual(0u, m.Result(1) & 0x4000);
+        Assert.Equal(P.TssSel, (ushort)m.Result(4));
+        Assert.Equal(0x1111u, m.Result(8));
+        Assert.Equal(0x3333, BitConverter.ToUInt16(m.Memory.Span(tss16 + 0x12, 2)));        // AX saved by the IRET
+        Assert.Equal((ushort)(code16 + 0x1E), BitConverter.ToUInt16(m.Memory.Span(tss16 + 0x0E, 2))); // IP after the IRETD (30 bytes in)
+        Assert.Equal(0x1, TypeOf(m, TaskB));
+    }
+
+    [Fact]
     public void Jmp_through_a_task_gate_leaves_no_link_and_frees_the_old_task()
     {
         using var m = new P();
