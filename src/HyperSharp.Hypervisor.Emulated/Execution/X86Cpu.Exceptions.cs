@@ -21,6 +21,7 @@ public sealed unsafe partial class X86Cpu
     {
         int first = f.Vector;
         uint code = f.ErrorCode;
+        TakeNewTaskFault(); // (the fault being delivered may itself come from a new task: that is settled already)
         for (int attempt = 0; attempt < 3; attempt++)
         {
             try
@@ -36,6 +37,9 @@ public sealed unsafe partial class X86Cpu
             {
                 _pushRf = false;
                 int second = g.Vector;
+                // A fault while a task switch qualifies the new task's segments belongs to the new task: it is delivered
+                // there on its own, not combined with the event that switched.
+                if (TakeNewTaskFault()) { first = second; code = g.ErrorCode; continue; }
                 if (first == Vec.DF) return false;
                 bool isDouble = (Vec.Contributory(first) && Vec.Contributory(second))
                     || (first == Vec.PF && (second == Vec.PF || Vec.Contributory(second)));
@@ -141,7 +145,8 @@ public sealed unsafe partial class X86Cpu
         UpdateMode();
     }
 
-    /// <summary>Protected-mode (32-bit) delivery through interrupt and trap gates; task gates are not implemented.</summary>
+    /// <summary>Protected-mode (32-bit) delivery through interrupt and trap gates, and task gates (a task switch; the error
+    /// code, if any, is pushed on the new task's stack).</summary>
     private void DeliverProtected(int vector, uint errorCode, bool hasErrorCode, EventKind kind)
     {
         uint ext = kind == EventKind.External ? 1u : 0u;
@@ -149,9 +154,21 @@ public sealed unsafe partial class X86Cpu
         if ((ulong)vector * 8 + 7 > _idtr.Limit) throw Fault(Vec.GP, idtCode);
         ulong g = LoadSystem<ulong>(_idtr.Base + (ulong)vector * 8);
         int type = (int)(g >> 40) & 0x1F;
-        if (type is not (0x6 or 0x7 or 0xE or 0xF)) throw Fault(Vec.GP, idtCode);
+        if (type is not (0x5 or 0x6 or 0x7 or 0xE or 0xF)) throw Fault(Vec.GP, idtCode);
         if (kind is EventKind.Software or EventKind.SoftwareException && ((int)(g >> 45) & 3) < _cpl) throw Fault(Vec.GP, idtCode);
         if ((g & (1UL << 47)) == 0) throw Fault(Vec.NP, idtCode);
+        if (type == 0x5)
+        {
+            ushort tssSel = (ushort)(g >> 16);
+            TaskSwitch(tssSel, TaskGateTss(tssSel, ext), TaskSwitchSource.Interrupt, Rip, ext);
+            if (hasErrorCode)
+            {
+                ulong sp = R(4);
+                PushOn(ref sp, _seg[(int)Seg.Ss], (_tr.Type & 8) != 0 ? 4 : 2, errorCode);
+                SetStackPointer(sp, _seg[(int)Seg.Ss]);
+            }
+            return;
+        }
         bool gate32 = (type & 8) != 0;
         ulong target = (g & 0xFFFF) | ((g >> 32) & 0xFFFF0000);
         ushort sel = (ushort)(g >> 16);

@@ -30,6 +30,23 @@ public sealed unsafe partial class X86Cpu
         throw Fault(Vec.NM);
     }
 
+    /// <summary>
+    /// Ends an SSE floating-point instruction's exception checks (SDM Vol. 1, 11.5.1): an unmasked pre-computation
+    /// exception (IE DE ZE) in any element sets the pre-computation flags of all elements and faults before any
+    /// result exists; otherwise all flags raised are set, and an unmasked post-computation exception (OE UE PE)
+    /// faults too. Faulting leaves the destination unchanged: #XM with CR4.OSXMMEXCPT, else #UD.
+    /// </summary>
+    internal void CommitSimdExceptions(in FpStatus st)
+    {
+        uint unmasked = ~(_mxcsr >> 7) & 0x3F;
+        if ((st.Pre & unmasked) != 0) { _mxcsr |= st.Pre; throw SimdFault(); }
+        uint all = st.Pre | st.Post;
+        _mxcsr |= all;
+        if ((all & unmasked) != 0) throw SimdFault();
+    }
+
+    private GuestFault SimdFault() => Fault((_cr4 & Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
+
     /// <summary>A 128-bit memory operand; <paramref name="aligned"/> forms #GP(0) on a misaligned address.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Vector128<byte> Load128(ref DecodedInstruction d, bool aligned)

@@ -6,7 +6,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
-    // ---- far JMP / CALL / RET: same privilege level, and RET to an outer one (call gates and task switches: #GP) ----
+    // ---- far JMP / CALL / RET: same privilege level, and RET to an outer one (call gates: CallGates.cs; task switches: TaskSwitch.cs) ----
     // Direct forms carry offset in Imm and selector in Imm2; indirect forms read offset then selector from memory.
 
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
@@ -43,6 +43,7 @@ public sealed unsafe partial class X86Cpu
     internal static int JmpFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         var (sel, off) = FarPointer<TS>(c, ref d);
+        if (c.FarThroughSystemDescriptor(sel, false, c.Rip + d.Len)) return 1; // (the next EIP is what a task switch saves)
         c.FarTransfer(sel, off, false);
         return 1;
     }
@@ -51,6 +52,7 @@ public sealed unsafe partial class X86Cpu
     {
         var (sel, off) = FarPointer<TS>(c, ref d);
         ulong ret = c.Rip + d.Len;
+        if (c.FarThroughSystemDescriptor(sel, true, ret)) return 1;
         ushort oldCs = c._seg[(int)Seg.Cs].Selector;
         ulong oldSp = c.R(4);
         var oldCsCache = c._seg[(int)Seg.Cs];

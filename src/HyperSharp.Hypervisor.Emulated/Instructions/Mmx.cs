@@ -131,11 +131,12 @@ public sealed unsafe partial class X86Cpu
             {
                 ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : c.Mm(d.Rm);
                 if (!mem) c.EnterMmx();
-                int lo = (int)src, hi = (int)(src >> 32);
+                var fmt = d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64;
+                var st = new FpStatus(c._mxcsr);
+                ulong lo = SoftFloat.FromInteger((int)src, fmt, ref st), hi = SoftFloat.FromInteger((int)(src >> 32), fmt, ref st);
+                c.CommitSimdExceptions(st);
                 ref V x = ref c.Xmm(d.Reg);
-                x = d.Cond == 0
-                    ? Vector128.Create((float)lo, (float)hi, x.AsSingle()[2], x.AsSingle()[3]).AsByte()
-                    : Vector128.Create((double)lo, (double)hi).AsByte();
+                x = d.Cond == 0 ? x.AsUInt64().WithElement(0, (uint)lo | (hi << 32)).AsByte() : Vector128.Create(lo, hi).AsByte();
                 return 0;
             }
             case 2:
@@ -146,9 +147,11 @@ public sealed unsafe partial class X86Cpu
                 V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
                 c.EnterMmx();
                 bool trunc = d.Cond is 3 or 5;
-                double a = d.Cond >= 4 ? s.AsDouble()[0] : s.AsSingle()[0], b = d.Cond >= 4 ? s.AsDouble()[1] : s.AsSingle()[1];
-                if (!trunc) { a = c.RoundMxcsr(a); b = c.RoundMxcsr(b); }
-                c.SetMm(d.Reg, (uint)SseOps.Trunc32(a) | ((ulong)(uint)SseOps.Trunc32(b) << 32));
+                var st = new FpStatus(c._mxcsr);
+                long a = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
+                long b = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
+                c.CommitSimdExceptions(st);
+                c.SetMm(d.Reg, (uint)a | ((ulong)(uint)b << 32));
                 return 0;
             }
             case 6:

@@ -3,6 +3,8 @@ using Iced.Intel;
 using HyperSharp.Hypervisor.Emulated.Decoding;
 using V = System.Runtime.Intrinsics.Vector128<byte>;
 using unsafe SseFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, System.Runtime.Intrinsics.Vector128<byte>, byte, System.Runtime.Intrinsics.Vector128<byte>>;
+using unsafe SseFloatFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, System.Runtime.Intrinsics.Vector128<byte>, byte,
+    ref HyperSharp.Hypervisor.Emulated.Execution.FpStatus, System.Runtime.Intrinsics.Vector128<byte>>;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
@@ -28,6 +30,19 @@ public sealed unsafe partial class X86Cpu
         c.CheckSse();
         V b = c.SseSource(ref d);
         c.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm);
+        return 0;
+    }
+
+    /// <summary>The floating-point form of <see cref="SseBinary"/>: the operation runs under MXCSR and its exceptions
+    /// are committed (flags, or #XM with the destination unchanged) before the result is written.</summary>
+    internal static int SseFloatBinary(X86Cpu c, ref DecodedInstruction d)
+    {
+        c.CheckSse();
+        V b = c.SseSource(ref d);
+        var st = new FpStatus(c._mxcsr);
+        V r = ((SseFloatFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm, ref st);
+        c.CommitSimdExceptions(st);
+        c.Xmm(d.Reg) = r;
         return 0;
     }
 
@@ -100,32 +115,40 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         long v = d.OpSize == 8 ? (long)c.ReadOp1<S64>(ref d) : (int)c.ReadOp1<S32>(ref d);
+        var st = new FpStatus(c._mxcsr);
+        ulong r = SoftFloat.FromInteger(v, d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64, ref st);
+        c.CommitSimdExceptions(st);
         ref V x = ref c.Xmm(d.Reg);
-        x = d.Cond == 0 ? x.AsSingle().WithElement(0, (float)v).AsByte() : x.AsDouble().WithElement(0, (double)v).AsByte();
+        x = d.Cond == 0 ? x.AsUInt32().WithElement(0, (uint)r).AsByte() : x.AsUInt64().WithElement(0, r).AsByte();
         return 0;
     }
 
-    /// <summary>CVT(T)SS2SI / CVT(T)SD2SI: Cond bit 0 = double source, bit 1 = truncate (else round to nearest even).</summary>
+    /// <summary>CVT(T)SS2SI / CVT(T)SD2SI: Cond bit 0 = double source, bit 1 = truncate (else round by MXCSR.RC).</summary>
     internal static int CvtFpToInt(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
         V s = IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
-        double v = (d.Cond & 1) != 0 ? s.AsDouble()[0] : s.AsSingle()[0];
-        if ((d.Cond & 2) == 0) v = c.RoundMxcsr(v);
-        if (d.OpSize == 8) c.R(d.Reg) = (ulong)SseOps.Trunc64(v);
-        else c.R(d.Reg) = (uint)SseOps.Trunc32(v);
+        var st = new FpStatus(c._mxcsr);
+        long v = (d.Cond & 1) != 0 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
+            : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
+        c.CommitSimdExceptions(st);
+        c.R(d.Reg) = d.OpSize == 8 ? (ulong)v : (uint)v;
         return 0;
     }
 
-    /// <summary>(U)COMISS/(U)COMISD: ZF PF CF = 111 unordered, 000 greater, 001 less, 100 equal; OF SF AF = 0.</summary>
+    /// <summary>(U)COMISS/(U)COMISD (Cond bit 0 = double, bit 1 = UCOMIS: only an SNaN is invalid):
+    /// ZF PF CF = 111 unordered, 000 greater, 001 less, 100 equal; OF SF AF = 0.</summary>
     internal static int Comis(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
         V b = c.SseSource(ref d);
-        double x = d.Cond == 1 ? c.Xmm(d.Reg).AsDouble()[0] : c.Xmm(d.Reg).AsSingle()[0];
-        double y = d.Cond == 1 ? b.AsDouble()[0] : b.AsSingle()[0];
-        ulong f = double.IsNaN(x) || double.IsNaN(y) ? Rf.ZF | Rf.PF | Rf.CF : x > y ? 0 : x < y ? Rf.CF : Rf.ZF;
-        c.SetStatusFlags(f);
+        var st = new FpStatus(c._mxcsr);
+        bool signalling = (d.Cond & 2) == 0;
+        int order = (d.Cond & 1) != 0
+            ? SoftFloat.Compare(c.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
+            : SoftFloat.Compare(c.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
+        c.CommitSimdExceptions(st);
+        c.SetStatusFlags(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
         return 0;
     }
 
@@ -141,27 +164,6 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>Rounds to an integral value with MXCSR.RC (conversions honour it; arithmetic rounds to nearest).</summary>
-    internal double RoundMxcsr(double v) => ((_mxcsr >> 13) & 3) switch
-    {
-        0 => Math.Round(v, MidpointRounding.ToEven),
-        1 => Math.Floor(v),
-        2 => Math.Ceiling(v),
-        _ => Math.Truncate(v),
-    };
-
-    /// <summary>CVTPS2DQ (Cond 0) / CVTPD2DQ (1) with MXCSR rounding.</summary>
-    internal static int CvtPackedToInt(X86Cpu c, ref DecodedInstruction d)
-    {
-        c.CheckSse();
-        V s = c.SseSource(ref d);
-        int R(double x) => SseOps.Trunc32(c.RoundMxcsr(x));
-        c.Xmm(d.Reg) = d.Cond == 0
-            ? Vector128.Create(R(s.AsSingle()[0]), R(s.AsSingle()[1]), R(s.AsSingle()[2]), R(s.AsSingle()[3])).AsByte()
-            : Vector128.Create(R(s.AsDouble()[0]), R(s.AsDouble()[1]), 0, 0).AsByte();
-        return 0;
-    }
-
     /// <summary>MXCSR bits that may be set (DAZ included).</summary>
     internal const uint MxcsrMask = 0xFFFF;
 
@@ -170,6 +172,14 @@ public sealed unsafe partial class X86Cpu
         d.Imm2 = (ulong)(nint)op;
         if (aligned) d.Flags |= InstrFlags.Aligned;
         d.Exec = &SseBinary;
+        return Flow.Continue;
+    }
+
+    private static Flow SseFloat(ref DecodedInstruction d, SseFloatFn op, bool aligned)
+    {
+        d.Imm2 = (ulong)(nint)op;
+        if (aligned) d.Flags |= InstrFlags.Aligned;
+        d.Exec = &SseFloatBinary;
         return Flow.Continue;
     }
 
@@ -247,13 +257,10 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = (byte)((ins.Mnemonic is Mnemonic.Cvtsd2si or Mnemonic.Cvttsd2si ? 1 : 0) | (ins.Mnemonic is Mnemonic.Cvttss2si or Mnemonic.Cvttsd2si ? 2 : 0));
                 d.OpSize = (byte)ins.Op0Register.GetSize();
                 d.Exec = &CvtFpToInt; return Flow.Continue;
-            case Mnemonic.Cvtps2dq: case Mnemonic.Cvtpd2dq:
-                if (ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM()) break;
-                d.Cond = (byte)(ins.Mnemonic == Mnemonic.Cvtps2dq ? 0 : 1);
-                if (mem1) d.Flags |= InstrFlags.Aligned;
-                d.Exec = &CvtPackedToInt; return Flow.Continue;
-            case Mnemonic.Comiss: case Mnemonic.Ucomiss: d.Cond = 0; d.Exec = &Comis; return Flow.Continue;
-            case Mnemonic.Comisd: case Mnemonic.Ucomisd: d.Cond = 1; d.Exec = &Comis; return Flow.Continue;
+            case Mnemonic.Comiss: d.Cond = 0; d.Exec = &Comis; return Flow.Continue;
+            case Mnemonic.Comisd: d.Cond = 1; d.Exec = &Comis; return Flow.Continue;
+            case Mnemonic.Ucomiss: d.Cond = 2; d.Exec = &Comis; return Flow.Continue;
+            case Mnemonic.Ucomisd: d.Cond = 3; d.Exec = &Comis; return Flow.Continue;
             case Mnemonic.Movnti:
                 // MOVNTI m32/64, r: an ordinary store here (there is no cache to bypass)
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Imm = 0;
@@ -297,10 +304,6 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Pavgb => &SseOps.AvgB, Mnemonic.Psadbw => &SseOps.SadBW, Mnemonic.Pavgw => &SseOps.AvgW,
             Mnemonic.Paddsb => &SseOps.AddSsB, Mnemonic.Psubsb => &SseOps.SubSsB, Mnemonic.Paddsw => &SseOps.AddSsW, Mnemonic.Psubsw => &SseOps.SubSsW,
             Mnemonic.Pmulhw => &SseOps.MulHiW, Mnemonic.Pmulhuw => &SseOps.MulHiUW, Mnemonic.Pmaddwd => &SseOps.MaddWD,
-            Mnemonic.Cvtps2dq => &SseOps.CvtPS2DQ, Mnemonic.Cvtpd2dq => &SseOps.CvtPD2DQ,
-            Mnemonic.Minps => &SseOps.MinPS, Mnemonic.Maxps => &SseOps.MaxPS,
-            Mnemonic.Addsubps => &SseOps.AddSubPS, Mnemonic.Addsubpd => &SseOps.AddSubPD, Mnemonic.Haddps => &SseOps.HAddPS,
-            Mnemonic.Haddpd => &SseOps.HAddPD, Mnemonic.Hsubps => &SseOps.HSubPS, Mnemonic.Hsubpd => &SseOps.HSubPD,
             Mnemonic.Movddup => &SseOps.MovDDup, Mnemonic.Movshdup => &SseOps.MovSHDup, Mnemonic.Movsldup => &SseOps.MovSLDup,
             Mnemonic.Pshufb => &SseOps.ShufB, Mnemonic.Phaddw => &SseOps.HAddW, Mnemonic.Phaddd => &SseOps.HAddD, Mnemonic.Phaddsw => &SseOps.HAddSW,
             Mnemonic.Phsubw => &SseOps.HSubW, Mnemonic.Phsubd => &SseOps.HSubD, Mnemonic.Phsubsw => &SseOps.HSubSW,
@@ -321,25 +324,32 @@ public sealed unsafe partial class X86Cpu
             Mnemonic.Psllw => &SseOps.SllW, Mnemonic.Psrlw => &SseOps.SrlW, Mnemonic.Psraw => &SseOps.SraW,
             Mnemonic.Pslld => &SseOps.SllD, Mnemonic.Psrld => &SseOps.SrlD, Mnemonic.Psrad => &SseOps.SraD,
             Mnemonic.Psllq => &SseOps.SllQ, Mnemonic.Psrlq => &SseOps.SrlQ,
-            Mnemonic.Addps => &SseOps.AddPS, Mnemonic.Subps => &SseOps.SubPS, Mnemonic.Mulps => &SseOps.MulPS, Mnemonic.Divps => &SseOps.DivPS,
-            Mnemonic.Addpd => &SseOps.AddPD, Mnemonic.Subpd => &SseOps.SubPD, Mnemonic.Mulpd => &SseOps.MulPD, Mnemonic.Divpd => &SseOps.DivPD,
-            Mnemonic.Addss => &SseOps.AddSS, Mnemonic.Subss => &SseOps.SubSS, Mnemonic.Mulss => &SseOps.MulSS, Mnemonic.Divss => &SseOps.DivSS,
-            Mnemonic.Addsd => &SseOps.AddSD, Mnemonic.Subsd => &SseOps.SubSD, Mnemonic.Mulsd => &SseOps.MulSD, Mnemonic.Divsd => &SseOps.DivSD,
-            Mnemonic.Sqrtss => &SseOps.SqrtSS, Mnemonic.Sqrtsd => &SseOps.SqrtSD, Mnemonic.Sqrtps => &SseOps.SqrtPS, Mnemonic.Sqrtpd => &SseOps.SqrtPD,
-            Mnemonic.Minss => &SseOps.MinSS, Mnemonic.Maxss => &SseOps.MaxSS, Mnemonic.Minsd => &SseOps.MinSD, Mnemonic.Maxsd => &SseOps.MaxSD,
-            Mnemonic.Minpd => &SseOps.MinPD, Mnemonic.Maxpd => &SseOps.MaxPD,
-            Mnemonic.Cvtss2sd => &SseOps.CvtSS2SD, Mnemonic.Cvtsd2ss => &SseOps.CvtSD2SS,
-            Mnemonic.Cvtdq2pd => &SseOps.CvtDQ2PD, Mnemonic.Cvtdq2ps => &SseOps.CvtDQ2PS, Mnemonic.Cvtps2pd => &SseOps.CvtPS2PD,
-            Mnemonic.Cvtpd2ps => &SseOps.CvtPD2PS, Mnemonic.Cvttps2dq => &SseOps.CvttPS2DQ, Mnemonic.Cvttpd2dq => &SseOps.CvttPD2DQ,
-            Mnemonic.Cmpss => &SseOps.CmpSS, Mnemonic.Cmpsd => &SseOps.CmpSD, Mnemonic.Cmpps => &SseOps.CmpPS, Mnemonic.Cmppd => &SseOps.CmpPD,
             _ => null,
         };
-        if (f == null) return Flow.Unsupported;
+        SseFloatFn fp = f != null ? null : ins.Mnemonic switch
+        {
+            Mnemonic.Addps => &SseFloatOps.AddPS, Mnemonic.Subps => &SseFloatOps.SubPS, Mnemonic.Mulps => &SseFloatOps.MulPS, Mnemonic.Divps => &SseFloatOps.DivPS,
+            Mnemonic.Addpd => &SseFloatOps.AddPD, Mnemonic.Subpd => &SseFloatOps.SubPD, Mnemonic.Mulpd => &SseFloatOps.MulPD, Mnemonic.Divpd => &SseFloatOps.DivPD,
+            Mnemonic.Addss => &SseFloatOps.AddSS, Mnemonic.Subss => &SseFloatOps.SubSS, Mnemonic.Mulss => &SseFloatOps.MulSS, Mnemonic.Divss => &SseFloatOps.DivSS,
+            Mnemonic.Addsd => &SseFloatOps.AddSD, Mnemonic.Subsd => &SseFloatOps.SubSD, Mnemonic.Mulsd => &SseFloatOps.MulSD, Mnemonic.Divsd => &SseFloatOps.DivSD,
+            Mnemonic.Sqrtss => &SseFloatOps.SqrtSS, Mnemonic.Sqrtsd => &SseFloatOps.SqrtSD, Mnemonic.Sqrtps => &SseFloatOps.SqrtPS, Mnemonic.Sqrtpd => &SseFloatOps.SqrtPD,
+            Mnemonic.Minss => &SseFloatOps.MinSS, Mnemonic.Maxss => &SseFloatOps.MaxSS, Mnemonic.Minsd => &SseFloatOps.MinSD, Mnemonic.Maxsd => &SseFloatOps.MaxSD,
+            Mnemonic.Minps => &SseFloatOps.MinPS, Mnemonic.Maxps => &SseFloatOps.MaxPS, Mnemonic.Minpd => &SseFloatOps.MinPD, Mnemonic.Maxpd => &SseFloatOps.MaxPD,
+            Mnemonic.Addsubps => &SseFloatOps.AddSubPS, Mnemonic.Addsubpd => &SseFloatOps.AddSubPD, Mnemonic.Haddps => &SseFloatOps.HAddPS,
+            Mnemonic.Haddpd => &SseFloatOps.HAddPD, Mnemonic.Hsubps => &SseFloatOps.HSubPS, Mnemonic.Hsubpd => &SseFloatOps.HSubPD,
+            Mnemonic.Cvtss2sd => &SseFloatOps.CvtSS2SD, Mnemonic.Cvtsd2ss => &SseFloatOps.CvtSD2SS,
+            Mnemonic.Cvtdq2pd => &SseFloatOps.CvtDQ2PD, Mnemonic.Cvtdq2ps => &SseFloatOps.CvtDQ2PS, Mnemonic.Cvtps2pd => &SseFloatOps.CvtPS2PD,
+            Mnemonic.Cvtpd2ps => &SseFloatOps.CvtPD2PS, Mnemonic.Cvttps2dq => &SseFloatOps.CvttPS2DQ, Mnemonic.Cvttpd2dq => &SseFloatOps.CvttPD2DQ,
+            Mnemonic.Cvtps2dq => &SseFloatOps.CvtPS2DQ, Mnemonic.Cvtpd2dq => &SseFloatOps.CvtPD2DQ,
+            Mnemonic.Cmpss => &SseFloatOps.CmpSS, Mnemonic.Cmpsd => &SseFloatOps.CmpSD, Mnemonic.Cmpps => &SseFloatOps.CmpPS, Mnemonic.Cmppd => &SseFloatOps.CmpPD,
+            _ => null,
+        };
+        if (f == null && fp == null) return Flow.Unsupported;
         if (ins.Op1Register.IsMM()) return Flow.Unsupported;
         bool scalar = ins.Mnemonic.ToString().EndsWith("ss") || ins.Mnemonic.ToString().EndsWith("sd") || ins.Mnemonic is Mnemonic.Cvtdq2pd or Mnemonic.Cvtps2pd
             or Mnemonic.Movddup;
         // SSE3/SSSE3 integer and horizontal forms also require 16-byte alignment (only LDDQU/MOVDDUP m64 do not).
-        return Sse(ref d, f, full && !scalar);
+        return fp != null ? SseFloat(ref d, fp, full && !scalar) : Sse(ref d, f, full && !scalar);
     }
 
     /// <summary>MOVQ xmm, xmm: the low qword, upper zeroed.</summary>

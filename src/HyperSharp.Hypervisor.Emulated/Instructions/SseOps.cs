@@ -4,8 +4,9 @@ using V = System.Runtime.Intrinsics.Vector128<byte>;
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 /// <summary>
-/// The element-wise SSE/SSE2 operations as pure functions (a = destination, b = source, imm = immediate).
+/// The element-wise SSE/SSE2 integer, logic, shuffle and move operations as pure functions (a = destination, b = source, imm = immediate).
 /// Written with the portable Vector128 API; each matches the SDM's operation text for the instruction.
+/// (The floating-point ones, which depend on MXCSR and raise its flags, are in <see cref="SseFloatOps"/>.)
 /// </summary>
 internal static class SseOps
 {
@@ -43,27 +44,6 @@ internal static class SseOps
         var x = a.AsInt16(); var y = b.AsInt16();
         return Vector128.Create(x[0] * y[0] + x[1] * y[1], x[2] * y[2] + x[3] * y[3], x[4] * y[4] + x[5] * y[5], x[6] * y[6] + x[7] * y[7]).AsByte();
     }
-    public static V CvtPS2DQ(V a, V b, byte i)
-    {
-        var f = b.AsSingle();
-        return Vector128.Create(Trunc32(Math.Round(f[0], MidpointRounding.ToEven)), Trunc32(Math.Round(f[1], MidpointRounding.ToEven)),
-            Trunc32(Math.Round(f[2], MidpointRounding.ToEven)), Trunc32(Math.Round(f[3], MidpointRounding.ToEven))).AsByte();
-    }
-    public static V CvtPD2DQ(V a, V b, byte i)
-    {
-        var f = b.AsDouble();
-        return Vector128.Create(Trunc32(Math.Round(f[0], MidpointRounding.ToEven)), Trunc32(Math.Round(f[1], MidpointRounding.ToEven)), 0, 0).AsByte();
-    }
-    public static V MinPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(x[0] < y[0] ? x[0] : y[0], x[1] < y[1] ? x[1] : y[1], x[2] < y[2] ? x[2] : y[2], x[3] < y[3] ? x[3] : y[3]).AsByte();
-    }
-    public static V MaxPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(x[0] > y[0] ? x[0] : y[0], x[1] > y[1] ? x[1] : y[1], x[2] > y[2] ? x[2] : y[2], x[3] > y[3] ? x[3] : y[3]).AsByte();
-    }
     public static V MinUB(V a, V b, byte i) => Vector128.Min(a, b);
     public static V MaxUB(V a, V b, byte i) => Vector128.Max(a, b);
     public static V MinSW(V a, V b, byte i) => Vector128.Min(a.AsInt16(), b.AsInt16()).AsByte();
@@ -91,6 +71,8 @@ internal static class SseOps
     public static V UnpackHiW(V a, V b, byte i) => Interleave(a.AsUInt16(), b.AsUInt16(), 4).AsByte();
     public static V UnpackLoD(V a, V b, byte i) => Vector128.Create(a.AsUInt32()[0], b.AsUInt32()[0], a.AsUInt32()[1], b.AsUInt32()[1]).AsByte();
     public static V UnpackHiD(V a, V b, byte i) => Vector128.Create(a.AsUInt32()[2], b.AsUInt32()[2], a.AsUInt32()[3], b.AsUInt32()[3]).AsByte();
+    public static V UnpackLoPS(V a, V b, byte i) => UnpackLoD(a, b, i);
+    public static V UnpackHiPS(V a, V b, byte i) => UnpackHiD(a, b, i);
     public static V UnpackLoQ(V a, V b, byte i) => Vector128.Create(a.AsUInt64()[0], b.AsUInt64()[0]).AsByte();
     public static V UnpackHiQ(V a, V b, byte i) => Vector128.Create(a.AsUInt64()[1], b.AsUInt64()[1]).AsByte();
     public static V PackUsWB(V a, V b, byte i)
@@ -160,108 +142,7 @@ internal static class SseOps
     private static V ShiftW(V a, ulong n, bool left)
         => n > 15 ? V.Zero : (left ? Vector128.ShiftLeft(a.AsUInt16(), (int)n) : Vector128.ShiftRightLogical(a.AsUInt16(), (int)n)).AsByte();
 
-    // ---- floating point (round to nearest; MXCSR exception flags are not raised) ----
-    // x86 returns the first operand's NaN (quieted) when it is a NaN, else the second's. C# arithmetic does not
-    // promise an operand order (the JIT may commute a + b), so NaN inputs are resolved explicitly; a NaN
-    // produced from non-NaN inputs is the hardware's default NaN either way.
-    private static float N(float a, float b, float r)
-        => float.IsNaN(a) ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(a) | 0x400000)
-         : float.IsNaN(b) ? BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(b) | 0x400000) : r;
-    private static double N(double a, double b, double r)
-        => double.IsNaN(a) ? BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(a) | 0x8000000000000)
-         : double.IsNaN(b) ? BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(b) | 0x8000000000000) : r;
-    private static float Op(int op, float a, float b) => N(a, b, op switch { 0 => a + b, 1 => a - b, 2 => a * b, _ => a / b });
-    private static double Op(int op, double a, double b) => N(a, b, op switch { 0 => a + b, 1 => a - b, 2 => a * b, _ => a / b });
-    private static V PS(V a, V b, int op)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(Op(op, x[0], y[0]), Op(op, x[1], y[1]), Op(op, x[2], y[2]), Op(op, x[3], y[3])).AsByte();
-    }
-    private static V PD(V a, V b, int op)
-    {
-        var x = a.AsDouble(); var y = b.AsDouble();
-        return Vector128.Create(Op(op, x[0], y[0]), Op(op, x[1], y[1])).AsByte();
-    }
-    private static V SS(V a, V b, int op) => a.AsSingle().WithElement(0, Op(op, a.AsSingle()[0], b.AsSingle()[0])).AsByte();
-    private static V SD(V a, V b, int op) => a.AsDouble().WithElement(0, Op(op, a.AsDouble()[0], b.AsDouble()[0])).AsByte();
-
-    public static V AddPS(V a, V b, byte i) => PS(a, b, 0);
-    public static V SubPS(V a, V b, byte i) => PS(a, b, 1);
-    public static V MulPS(V a, V b, byte i) => PS(a, b, 2);
-    public static V DivPS(V a, V b, byte i) => PS(a, b, 3);
-    public static V AddPD(V a, V b, byte i) => PD(a, b, 0);
-    public static V SubPD(V a, V b, byte i) => PD(a, b, 1);
-    public static V MulPD(V a, V b, byte i) => PD(a, b, 2);
-    public static V DivPD(V a, V b, byte i) => PD(a, b, 3);
-    public static V AddSS(V a, V b, byte i) => SS(a, b, 0);
-    public static V SubSS(V a, V b, byte i) => SS(a, b, 1);
-    public static V MulSS(V a, V b, byte i) => SS(a, b, 2);
-    public static V DivSS(V a, V b, byte i) => SS(a, b, 3);
-    public static V AddSD(V a, V b, byte i) => SD(a, b, 0);
-    public static V SubSD(V a, V b, byte i) => SD(a, b, 1);
-    public static V MulSD(V a, V b, byte i) => SD(a, b, 2);
-    public static V DivSD(V a, V b, byte i) => SD(a, b, 3);
-    public static V SqrtSS(V a, V b, byte i) => a.AsSingle().WithElement(0, MathF.Sqrt(b.AsSingle()[0])).AsByte();
-    public static V SqrtSD(V a, V b, byte i) => a.AsDouble().WithElement(0, Math.Sqrt(b.AsDouble()[0])).AsByte();
-    public static V SqrtPS(V a, V b, byte i) => Vector128.Sqrt(b.AsSingle()).AsByte();
-    public static V SqrtPD(V a, V b, byte i) => Vector128.Sqrt(b.AsDouble()).AsByte();
-    // MIN/MAX return the second operand when either is NaN or both are zero (SDM), hence the explicit compare.
-    public static V MinSS(V a, V b, byte i) { float x = a.AsSingle()[0], y = b.AsSingle()[0]; return a.AsSingle().WithElement(0, x < y ? x : y).AsByte(); }
-    public static V MaxSS(V a, V b, byte i) { float x = a.AsSingle()[0], y = b.AsSingle()[0]; return a.AsSingle().WithElement(0, x > y ? x : y).AsByte(); }
-    public static V MinSD(V a, V b, byte i) { double x = a.AsDouble()[0], y = b.AsDouble()[0]; return a.AsDouble().WithElement(0, x < y ? x : y).AsByte(); }
-    public static V MaxSD(V a, V b, byte i) { double x = a.AsDouble()[0], y = b.AsDouble()[0]; return a.AsDouble().WithElement(0, x > y ? x : y).AsByte(); }
-    public static V MinPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] < b.AsDouble()[0] ? a.AsDouble()[0] : b.AsDouble()[0], a.AsDouble()[1] < b.AsDouble()[1] ? a.AsDouble()[1] : b.AsDouble()[1]).AsByte();
-    public static V MaxPD(V a, V b, byte i) => Vector128.Create(a.AsDouble()[0] > b.AsDouble()[0] ? a.AsDouble()[0] : b.AsDouble()[0], a.AsDouble()[1] > b.AsDouble()[1] ? a.AsDouble()[1] : b.AsDouble()[1]).AsByte();
-    public static V CvtSS2SD(V a, V b, byte i) => a.AsDouble().WithElement(0, (double)b.AsSingle()[0]).AsByte();
-    public static V CvtSD2SS(V a, V b, byte i) => a.AsSingle().WithElement(0, (float)b.AsDouble()[0]).AsByte();
-    public static V CvtDQ2PD(V a, V b, byte i) => Vector128.Create((double)b.AsInt32()[0], b.AsInt32()[1]).AsByte();
-    public static V CvtDQ2PS(V a, V b, byte i) => Vector128.ConvertToSingle(b.AsInt32()).AsByte();
-    public static V CvtPS2PD(V a, V b, byte i) => Vector128.Create((double)b.AsSingle()[0], b.AsSingle()[1]).AsByte();
-    public static V CvtPD2PS(V a, V b, byte i) => Vector128.Create((float)b.AsDouble()[0], (float)b.AsDouble()[1], 0, 0).AsByte();
-    public static V CvttPS2DQ(V a, V b, byte i)
-        => Vector128.Create(Trunc32(b.AsSingle()[0]), Trunc32(b.AsSingle()[1]), Trunc32(b.AsSingle()[2]), Trunc32(b.AsSingle()[3])).AsByte();
-    public static V CvttPD2DQ(V a, V b, byte i) => Vector128.Create(Trunc32(b.AsDouble()[0]), Trunc32(b.AsDouble()[1]), 0, 0).AsByte();
-
-    /// <summary>CMPPS/CMPSS/CMPPD/CMPSD predicate 0-7: EQ LT LE UNORD NEQ NLT NLE ORD.</summary>
-    private static bool Pred(double x, double y, int p) => (p & 7) switch
-    {
-        0 => x == y, 1 => x < y, 2 => x <= y, 3 => double.IsNaN(x) || double.IsNaN(y),
-        4 => !(x == y), 5 => !(x < y), 6 => !(x <= y), _ => !double.IsNaN(x) && !double.IsNaN(y),
-    };
-    public static V CmpSS(V a, V b, byte i) => a.AsUInt32().WithElement(0, Pred(a.AsSingle()[0], b.AsSingle()[0], i) ? uint.MaxValue : 0).AsByte();
-    public static V CmpSD(V a, V b, byte i) => a.AsUInt64().WithElement(0, Pred(a.AsDouble()[0], b.AsDouble()[0], i) ? ulong.MaxValue : 0).AsByte();
-    public static V CmpPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(M32(Pred(x[0], y[0], i)), M32(Pred(x[1], y[1], i)), M32(Pred(x[2], y[2], i)), M32(Pred(x[3], y[3], i))).AsByte();
-    }
-    public static V CmpPD(V a, V b, byte i)
-    {
-        var x = a.AsDouble(); var y = b.AsDouble();
-        return Vector128.Create(Pred(x[0], y[0], i) ? ulong.MaxValue : 0, Pred(x[1], y[1], i) ? ulong.MaxValue : 0).AsByte();
-    }
-    public static V UnpackLoPS(V a, V b, byte i) => UnpackLoD(a, b, i);
-    public static V UnpackHiPS(V a, V b, byte i) => UnpackHiD(a, b, i);
-
     // ---- SSE3 ----
-    public static V AddSubPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(Op(1, x[0], y[0]), Op(0, x[1], y[1]), Op(1, x[2], y[2]), Op(0, x[3], y[3])).AsByte();
-    }
-    public static V AddSubPD(V a, V b, byte i) => Vector128.Create(Op(1, a.AsDouble()[0], b.AsDouble()[0]), Op(0, a.AsDouble()[1], b.AsDouble()[1])).AsByte();
-    public static V HAddPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(Op(0, x[0], x[1]), Op(0, x[2], x[3]), Op(0, y[0], y[1]), Op(0, y[2], y[3])).AsByte();
-    }
-    public static V HSubPS(V a, V b, byte i)
-    {
-        var x = a.AsSingle(); var y = b.AsSingle();
-        return Vector128.Create(Op(1, x[0], x[1]), Op(1, x[2], x[3]), Op(1, y[0], y[1]), Op(1, y[2], y[3])).AsByte();
-    }
-    public static V HAddPD(V a, V b, byte i) => Vector128.Create(Op(0, a.AsDouble()[0], a.AsDouble()[1]), Op(0, b.AsDouble()[0], b.AsDouble()[1])).AsByte();
-    public static V HSubPD(V a, V b, byte i) => Vector128.Create(Op(1, a.AsDouble()[0], a.AsDouble()[1]), Op(1, b.AsDouble()[0], b.AsDouble()[1])).AsByte();
     public static V MovDDup(V a, V b, byte i) => Vector128.Create(b.AsUInt64()[0], b.AsUInt64()[0]).AsByte();
     public static V MovSHDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[1], s[1], s[3], s[3]).AsByte(); }
     public static V MovSLDup(V a, V b, byte i) { var s = b.AsUInt32(); return Vector128.Create(s[0], s[0], s[2], s[2]).AsByte(); }
@@ -347,11 +228,6 @@ internal static class SseOps
     public static V MovSSReg(V a, V b, byte i) => a.AsUInt32().WithElement(0, b.AsUInt32()[0]).AsByte();
     public static V MovSDReg(V a, V b, byte i) => a.AsUInt64().WithElement(0, b.AsUInt64()[0]).AsByte();
 
-    /// <summary>Truncating conversion with x86's "integer indefinite" for NaN and out-of-range values.</summary>
-    public static int Trunc32(double v) => double.IsNaN(v) || v >= 2147483648.0 || v <= -2147483649.0 ? int.MinValue : (int)v;
-    public static long Trunc64(double v) => double.IsNaN(v) || v >= 9223372036854775808.0 || v < -9223372036854775808.0 ? long.MinValue : (long)v;
-
-    private static uint M32(bool b) => b ? uint.MaxValue : 0;
     private static byte Sat8U(short v) => (byte)Math.Clamp((int)v, 0, 255);
     private static V Map8(V a, V b, Func<byte, byte, byte> f)
     {

@@ -65,7 +65,12 @@ public sealed unsafe partial class X86Cpu
             c.SoftwareInterrupt(d.Cond switch { 0 => (int)(byte)d.Imm, 1 => Vec.BP, 3 => Vec.DB, _ => Vec.OF },
                 d.Cond switch { 0 => EventKind.Software, 3 => EventKind.Exception, _ => EventKind.SoftwareException });
         }
-        catch (GuestFault) { c.Rip = rip; throw; }
+        catch (GuestFault)
+        {
+            // (a fault in the task an INT switched to is that task's, at its EIP; the run loop forgets the mark)
+            if (!c.NewTaskFaultPending) c.Rip = rip;
+            throw;
+        }
         return 1;
     }
 
@@ -84,7 +89,12 @@ public sealed unsafe partial class X86Cpu
             c.UpdateMode();
             return 1;
         }
-        if ((c._rflags & Rf.NT) != 0 && !c._longMode) throw c.Fault(Vec.GP, 0); // task return: not implemented
+        if ((c._rflags & Rf.NT) != 0 && (c._rflags & Rf.VM) == 0)
+        {
+            if (c._longMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
+            c.TaskReturn(c.Rip + d.Len);
+            return 1;
+        }
         ulong newRip = c.PeekStack<TS>(0);
         ushort csSel = (ushort)c.PeekStack<TS>(w);
         ulong newFlags = c.PeekStack<TS>(2 * w);

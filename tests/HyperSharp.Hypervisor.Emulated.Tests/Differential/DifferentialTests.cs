@@ -16,6 +16,7 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential;
 public unsafe class DifferentialTests(ITestOutputHelper output)
 {
     private const ulong StatusFlags = FlagAnalysis.StatusFlags;
+    private static readonly int MaxReported = int.TryParse(Environment.GetEnvironmentVariable("HYPERSHARP_DIFF_REPORT"), out int r) ? r : 25;
 
     // CI builds Release: ~700 000 cases compare over a million instructions in about 20 s there (issue 3's bar).
     // Debug runs on a developer's machine keep to a seventh of that.
@@ -82,7 +83,10 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             var xIn = new UInt128[8];
             for (int i = 0; i < 8; i++) xIn[i] = Values.Xmm(rng);
             var xOut = new UInt128[8];
+            uint mxcsr = Values.MaskedMxcsr(rng);
+            native.Mxcsr = mxcsr;
             var (nRegs, nFlags) = native.Run(bytes, regs, flags, data, xIn, xOut);
+            uint nMxcsr = native.MxcsrOut;
             var nData = new ReadOnlySpan<byte>(native.Data, NativeRunner.DataSize).ToArray();
 
             m.Memory.Write(TestMachine.CodeBase, [.. bytes, 0xF4]);
@@ -92,6 +96,7 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             m.Cpu[Gpr.R15] = regs[15];
             m.Cpu.Rflags = flags;
             for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xIn[i]);
+            m.Cpu._mxcsr = mxcsr;
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             var exit = m.Cpu.Run(10);
@@ -109,15 +114,16 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             }
             if ((nFlags & mask) != (eFlags & mask)) diff.Append($" flags: host {nFlags & mask:X} emu {eFlags & mask:X} (mask {mask:X});");
             if (!nData.AsSpan().SequenceEqual(eData)) diff.Append(" memory differs;");
+            if (nMxcsr != m.Cpu._mxcsr) diff.Append($" mxcsr: host {nMxcsr:X} emu {m.Cpu._mxcsr:X} (in {mxcsr:X});");
             for (int i = 0; i < 8; i++)
             {
                 var ev = m.Cpu.Xmm(i);
                 var e = System.Runtime.CompilerServices.Unsafe.As<System.Runtime.Intrinsics.Vector128<byte>, UInt128>(ref ev);
                 if (e != xOut[i]) diff.Append($" xmm{i}: host {xOut[i]:X32} emu {e:X32} (in {xIn[i]:X32});");
             }
-            if (diff.Length > 0 && ++failed <= 25)
+            if (diff.Length > 0 && ++failed <= MaxReported)
             {
-                failures.AppendLine($"{text} [{Convert.ToHexString(bytes)}] in: flags {flags:X} "
+                failures.AppendLine($"{text} [{Convert.ToHexString(bytes)}] in: mxcsr {mxcsr:X} flags {flags:X} "
                     + string.Join(" ", Enumerable.Range(0, 16).Where(i => i is not (4 or 5 or 7)).Select(i => $"{(Gpr)i}={regs[i]:X}"))
                     + $"\n   ->{diff}");
             }

@@ -232,12 +232,53 @@ internal static class Values
         0x3F8000003F800000, 0x7FC000007F800000, 0xFF80000080000000, 0x4F0000004EFFFFFF, 0x00000001BF800000,
     };
 
-    /// <summary>An XMM value: random bits, or doubles/floats at the edges (NaNs, infinities, zeros, 2^31, 2^63...).</summary>
+    /// <summary>An XMM value: random bits, doubles/floats at the edges (NaNs, infinities, zeros, 2^31, 2^63...), or
+    /// floats/doubles whose exponents sit where results overflow, underflow or turn denormal.</summary>
     public static UInt128 Xmm(Random rng)
     {
-        ulong Half() => rng.Next(2) == 0 ? FloatEdges[rng.Next(FloatEdges.Length)] : (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 33);
+        ulong Half() => rng.Next(3) switch
+        {
+            0 => FloatEdges[rng.Next(FloatEdges.Length)],
+            1 => (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 33),
+            _ => rng.Next(2) == 0 ? Binary64(rng) : Binary32(rng) | ((ulong)Binary32(rng) << 32),
+        };
         return new UInt128(Half(), Half());
     }
+
+    /// <summary>A binary32 value with an exponent at the edges of the range (denormal, smallest normals, around 1,
+    /// largest finite, infinity/NaN) and a random or short fraction (short ones make exact results likely).</summary>
+    public static uint Binary32(Random rng)
+        => (uint)EdgeFloat(rng, 23, 8);
+
+    public static ulong Binary64(Random rng) => EdgeFloat(rng, 52, 11);
+
+    private static ulong EdgeFloat(Random rng, int fracBits, int expBits)
+    {
+        int max = (1 << expBits) - 1, bias = max >> 1;
+        int exp = rng.Next(8) switch
+        {
+            0 => 0,
+            1 => rng.Next(1, 4),
+            2 => rng.Next(1, fracBits + 4),           // results of products/quotients land in the denormal range
+            3 => rng.Next(bias - fracBits - 2, bias + fracBits + 2),
+            4 => rng.Next(max - 4, max),
+            5 => max,
+            6 => rng.Next(bias - 4, bias + 4),
+            _ => rng.Next(max + 1),
+        };
+        ulong frac = rng.Next(3) switch
+        {
+            0 => (ulong)rng.NextInt64() & ((1UL << fracBits) - 1),
+            1 => ((ulong)(uint)rng.Next(16) << (fracBits - 4)) | (uint)rng.Next(2),
+            _ => (1UL << fracBits) - 1 - (ulong)rng.Next(3),
+        };
+        return ((ulong)rng.Next(2) << (fracBits + expBits)) | ((ulong)exp << fracBits) | frac;
+    }
+
+    /// <summary>An MXCSR with every exception masked (the in-process oracle has no #XM handler): sticky flags, RC,
+    /// FTZ and DAZ at random; half the time the default.</summary>
+    public static uint MaskedMxcsr(Random rng)
+        => rng.Next(2) == 0 ? 0x1F80u : 0x1F80u | (uint)rng.Next(64) | ((uint)rng.Next(4) << 13) | (rng.Next(3) == 0 ? 0x8000u : 0u) | (rng.Next(3) == 0 ? 0x40u : 0u);
 
     public static ulong Edge(Random rng) => rng.Next(3) == 0 ? (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 40) : Edges[rng.Next(Edges.Length)];
 }

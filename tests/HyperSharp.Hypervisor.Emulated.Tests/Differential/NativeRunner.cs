@@ -19,7 +19,11 @@ internal sealed unsafe partial class NativeRunner : IDisposable
     private readonly ulong* _block; // in: 16 regs + flags; out: 16 regs + flags; then XMM0-7 in (at 34), out (at 50)
     private const int XmmIn = 34, XmmOut = 50;
     /// <summary>Byte offsets of the FXSAVE images (x87 state) loaded before and saved after the instruction.</summary>
-    private const int FxIn = 1024, FxOut = 1536;
+    private const int FxIn = 1024, FxOut = 1536, MxcsrIn = 1016, MxcsrSaved = 1020;
+    /// <summary>MXCSR loaded before the instruction when there is no <see cref="FxImage"/> (its exceptions must stay
+    /// masked: an #XM here would be a SIGFPE in the test process); after it, MXCSR is in the saved image's bytes 24-27.</summary>
+    public uint Mxcsr { get; set; } = 0x1F80;
+    public uint MxcsrOut => BitConverter.ToUInt32(FxResult, 24);
     /// <summary>When set, FXRSTOR this 512-byte image before the instruction (x87 tests); FXSAVE goes to <see cref="FxResult"/>.</summary>
     public byte[]? FxImage { get; set; }
     public readonly byte[] FxResult = new byte[512];
@@ -52,6 +56,8 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         for (int i = 0; i < 8; i++) ((UInt128*)(_block + XmmIn))[i] = xmmIn[i];
         var fx = new Span<byte>((byte*)_block + FxIn, 512);
         if (FxImage != null) FxImage.CopyTo(fx);
+        if ((Mxcsr & 0x1F80) != 0x1F80) throw new ArgumentException($"MXCSR {Mxcsr:X}: the in-process oracle needs every exception masked");
+        *(uint*)((byte*)_block + MxcsrIn) = Mxcsr;
         data.CopyTo(new Span<byte>(Data, DataSize));
         for (int i = 0; i < 16; i++) _block[i] = regs[i];
         _block[4] = 0; _block[5] = (ulong)Data; _block[7] = 0;
@@ -75,7 +81,9 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
         a.push(rdi);
         AssemblerRegisterXMM[] x = { xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7 };
+        a.stmxcsr(__dword_ptr[rdi + MxcsrSaved]); // the runtime's own MXCSR, put back before returning to it
         if (FxImage != null) a.fxrstor64(__[rdi + FxIn]);
+        else a.ldmxcsr(__dword_ptr[rdi + MxcsrIn]);
         for (int i = 0; i < 8; i++) a.movdqu(x[i], __xmmword_ptr[rdi + (XmmIn * 8 + i * 16)]);
         a.push(__qword_ptr[rdi + 16 * 8]); a.popfq();
         for (int i = 0; i < 16; i++) if (i is not (4 or 7)) a.mov(gpr[i], __qword_ptr[rdi + i * 8]);
@@ -88,6 +96,7 @@ internal sealed unsafe partial class NativeRunner : IDisposable
         a.pop(rcx); a.mov(__qword_ptr[rax + 33 * 8], rcx);
         for (int i = 0; i < 8; i++) a.movdqu(__xmmword_ptr[rax + (XmmOut * 8 + i * 16)], x[i]);
         a.fxsave64(__[rax + FxOut]);
+        a.ldmxcsr(__dword_ptr[rax + MxcsrSaved]);
         a.pop(rdi);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
         a.ret();

@@ -11,9 +11,9 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
 /// code/data, user data/code (DPL 3), a TSS (RSP0, IST1) and a not-present data segment. Every exception enters a
 /// handler that writes vector, error code, the frame, CR2 and the handler's RSP to <see cref="Record"/>, then exits
 /// (OUT to <see cref="FaultPort"/>); a program that finishes does OUT to <see cref="DonePort"/>. Programs keep their
-/// results in <see cref="Results"/>.
+/// results in <see cref="Results"/>. GDT entries 0x40-0x7F are free for a program's gates (<see cref="SetDescriptor"/>).
 /// </summary>
-internal sealed class SystemGuest : IDisposable
+internal sealed class SystemGuest : ISystemGuest
 {
     public const ulong RamSize = 4 << 20;
     public const ulong Pml4 = 0x1000, Pdpt = 0x2000, Pd = 0x3000, Pt = 0x4000, Gdt = 0x5000, Tss = 0x6000, Idt = 0x7000, Stubs = 0x8000;
@@ -63,6 +63,16 @@ internal sealed class SystemGuest : IDisposable
         _memory.Write(Idt + (ulong)vector * 16 + 8, stub >> 32);
     }
 
+    /// <summary>Writes the 8-byte GDT entry at <paramref name="offset"/> (a selector without its RPL and TI bits).</summary>
+    public void SetDescriptor(ushort offset, ulong descriptor) => _memory.Write(Gdt + offset, descriptor);
+
+    /// <summary>A 64-bit call gate at GDT <paramref name="offset"/> (16 bytes) to <paramref name="cs"/>:<paramref name="target"/>.</summary>
+    public void SetCallGate(ushort offset, ushort cs, ulong target, int dpl, bool present = true, int type = 0xC)
+    {
+        SetDescriptor(offset, (target & 0xFFFF) | (ulong)cs << 16 | (ulong)(type | dpl << 5 | (present ? 0x80 : 0)) << 40 | ((target >> 16) & 0xFFFF) << 48);
+        SetDescriptor((ushort)(offset + 8), target >> 32);
+    }
+
     public static ulong StubOf(int vector) => Stubs + (ulong)vector * 16;
 
     public void Load(ulong at, Action<Assembler> program) => _memory.Write(at, Asm.At(64, at, program));
@@ -83,7 +93,7 @@ internal sealed class SystemGuest : IDisposable
     {
         var vp = _partition.CreateProcessor(0);
         vp.SetState(LongModeState.Flat(vp.GetState(), KernelCs, KernelDs, 0, TssSel, Tss,
-            new TableRegister(Gdt, 0x3F), new TableRegister(Idt, 32 * 16 - 1), Pml4, Code, Stack, rflags: 2));
+            new TableRegister(Gdt, 0x7F), new TableRegister(Idt, 32 * 16 - 1), Pml4, Code, Stack, rflags: 2));
         return vp;
     }
 

@@ -9,10 +9,10 @@ namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.SystemPrograms;
 
 /// <summary>
 /// System-level guest programs (page faults and CR2, exception error codes, IST, SYSCALL/SYSRET, far return to
-/// CPL3, the MOV SS interrupt shadow) with outcomes from the manuals, run on the software processor and, where
+/// CPL3, the MOV SS interrupt shadow, 64-bit call gates) with outcomes from the manuals, run on the software processor and, where
 /// KVM is usable, on KVM too: both must leave the same exception record and results.
 /// </summary>
-public sealed class SystemProgramTests(ITestOutputHelper output)
+public sealed partial class SystemProgramTests(ITestOutputHelper output)
 {
     private const int Vector = 0x00, Error = 0x08, Rip = 0x10, Cs = 0x18, Rflags = 0x20, Rsp = 0x28, Ss = 0x30, Cr2 = 0x38, HandlerRsp = 0x40;
 
@@ -26,10 +26,14 @@ public sealed class SystemProgramTests(ITestOutputHelper output)
     /// <paramref name="kvmHereDeviates"/> names a known way this host's KVM departs from the manual for the program (it
     /// emulates guest kernel code in software): then both outcomes are printed and only the manual is asserted.</summary>
     private Outcome RunOnBoth(Func<G, ulong> build, string? kvmHereDeviates = null)
+        => RunOnBoth(hv => new G(hv), build, kvmHereDeviates);
+
+    private Outcome RunOnBoth<TGuest>(Func<IHypervisor, TGuest> create, Func<TGuest, ulong> build, string? kvmHereDeviates)
+        where TGuest : ISystemGuest
     {
         Outcome Run(IHypervisor hv)
         {
-            using var guest = new G(hv);
+            using var guest = create(hv);
             ulong mark = build(guest);
             var (port, record, results) = guest.Run();
             return new Outcome(port, record, results, mark);
@@ -229,5 +233,93 @@ public sealed class SystemProgramTests(ITestOutputHelper output)
         }), "it traps right after MOV SS");
         Assert.Equal(1UL, o.R(Vector));
         Assert.Equal(o.Mark, o.R(Rip));
+    }
+
+    private const ushort Gate = 0x40;
+    private const string KvmGateDeviation = "it raises #UD at a far CALL/JMP through a call gate, at CPL3 too";
+
+    /// <summary>User code at <see cref="G.UserCode"/>: a far CALL (or JMP) through the m16:32 pointer at Results+0x70
+    /// naming <paramref name="selector"/> (AMD processors have no m16:64 form); the marked RIP is the transfer.</summary>
+    private static ulong FarThroughGate(G g, ushort selector, bool call)
+    {
+        g.Load(G.Code, ToUser);
+        return g.LoadMarked(G.UserCode, a =>
+        {
+            var at = a.CreateLabel();
+            a.mov(__dword_ptr[G.Results + 0x70], 0);
+            a.mov(__word_ptr[G.Results + 0x74], selector);
+            a.Label(ref at);
+            if (call) a.call(__fword_ptr[G.Results + 0x70]); else a.jmp(__fword_ptr[G.Results + 0x70]);
+            a.hlt();
+            return at;
+        });
+    }
+
+    [Fact]
+    public void Call_gate_from_CPL3_enters_CPL0_on_RSP0_with_a_null_SS_and_the_callers_frame()
+    {
+        const ulong entry = 0x100800;
+        var o = RunOnBoth(g =>
+        {
+            g.SetCallGate(Gate, G.KernelCs, entry, dpl: 3);
+            g.Load(entry, a =>
+            {
+                a.mov(__qword_ptr[G.Results + 0], rsp);
+                for (int i = 0; i < 4; i++) { a.mov(rax, __qword_ptr[rsp + i * 8]); a.mov(__qword_ptr[G.Results + 8 + (ulong)i * 8], rax); }
+                a.mov(eax, cs); a.mov(__qword_ptr[G.Results + 40], rax);
+                a.mov(eax, ss); a.mov(__qword_ptr[G.Results + 48], rax);
+                a.@out(G.DonePort, al);
+            });
+            return FarThroughGate(g, Gate | 3, call: true);
+        }, KvmGateDeviation);
+        Assert.Equal(G.DonePort, o.Port);
+        Assert.Equal(G.KernelStack - 32, o.Result(0));        // RSP0 from the TSS, four 8-byte pushes
+        Assert.Equal(o.Mark + 7, o.Result(1));                // return RIP: past the 7-byte CALL m16:32
+        Assert.Equal((ulong)G.UserCs, o.Result(2));
+        Assert.Equal(0x60000UL, o.Result(3));                 // the caller's RSP and SS
+        Assert.Equal((ulong)G.UserDs, o.Result(4));
+        Assert.Equal((ulong)G.KernelCs, o.Result(5));
+        Assert.Equal(0UL, o.Result(6));                       // SS: null, RPL = new CPL 0
+    }
+
+    [Fact]
+    public void Far_return_from_a_call_gate_goes_back_to_CPL3_and_its_stack()
+    {
+        const ulong entry = 0x100800;
+        var o = RunOnBoth(g =>
+        {
+            g.SetCallGate(Gate, G.KernelCs, entry, dpl: 3);
+            g.Load(entry, a => { a.mov(rbx, 0x5A5A); a.db(0x48, 0xCB); }); // RETFQ
+            return FarThroughGate(g, Gate | 3, call: true) + 7;             // back after the CALL: HLT at CPL3 is #GP(0)
+        }, KvmGateDeviation);
+        Assert.Equal(13UL, o.R(Vector));
+        Assert.Equal(o.Mark, o.R(Rip));
+        Assert.Equal((ulong)G.UserCs, o.R(Cs));
+        Assert.Equal((ulong)G.UserDs, o.R(Ss));
+        Assert.Equal(0x60000UL, o.R(Rsp));
+    }
+
+    [Theory]
+    [InlineData("CALL through a DPL 0 gate from CPL3", 13, Gate)]
+    [InlineData("CALL through a not-present gate", 11, Gate)]
+    [InlineData("CALL through a gate to a data segment", 13, (ulong)G.KernelDs)]
+    [InlineData("JMP through a gate to a more privileged segment", 13, (ulong)G.KernelCs)]
+    [InlineData("CALL through a 16-bit gate in long mode", 13, Gate)]
+    [InlineData("CALL through a gate whose upper half has a type", 13, Gate)]
+    public void Call_gate_checks_fault_with_the_documented_error_codes(string what, int vector, ulong error)
+    {
+        var o = RunOnBoth(g =>
+        {
+            bool dpl0 = what.Contains("DPL 0"), absent = what.Contains("not-present"), data = what.Contains("data");
+            g.SetCallGate(Gate, data ? G.KernelDs : G.KernelCs, 0x100800, dpl: dpl0 ? 0 : 3, present: !absent,
+                type: what.Contains("16-bit") ? 0x4 : 0xC);
+            if (what.Contains("upper half")) g.SetDescriptor(Gate + 8, 0x0C00UL << 32);
+            return FarThroughGate(g, Gate | 3, call: !what.StartsWith("JMP"));
+        }, KvmGateDeviation);
+        output.WriteLine(what);
+        Assert.Equal((ulong)vector, o.R(Vector));
+        Assert.Equal(error, o.R(Error));
+        Assert.Equal(o.Mark, o.R(Rip));
+        Assert.Equal((ulong)G.UserCs, o.R(Cs));
     }
 }

@@ -1,0 +1,198 @@
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>What started a task switch: it decides the busy bits, the back link and NT (SDM Vol. 3, 7.3).</summary>
+internal enum TaskSwitchSource { Jmp, Call, Iret, Interrupt }
+
+/// <summary>Where a 32-bit or a 16-bit TSS keeps each field.</summary>
+internal readonly record struct TssLayout(int Width, uint MinLimit, int Ip, int Flags, int Gprs, int Segments, int SegmentCount, int Ldt)
+{
+    public static readonly TssLayout Tss32 = new(4, 0x67, 0x20, 0x24, 0x28, 0x48, 6, 0x60);
+    public static readonly TssLayout Tss16 = new(2, 0x2B, 0x0E, 0x10, 0x12, 0x22, 4, 0x2A);
+    public const int Cr3 = 0x1C; // 32-bit TSS only
+}
+
+public sealed unsafe partial class X86Cpu
+{
+    /// <summary>JMP/CALL to a TSS descriptor (<paramref name="type"/> 1 or 9) or a task gate (5) named by <paramref name="sel"/>.</summary>
+    private void TaskSwitchByJmpOrCall(ushort sel, ulong desc, int type, bool call, ulong returnRip)
+    {
+        uint error = sel & 0xFFFCu;
+        int dpl = (int)(desc >> 45) & 3;
+        if (dpl < _cpl || dpl < (sel & 3)) throw Fault(Vec.GP, error);
+        ushort tssSel = sel;
+        if (type == 0x5)
+        {
+            if ((desc & (1UL << 47)) == 0) throw Fault(Vec.NP, error);
+            tssSel = (ushort)(desc >> 16);
+            desc = TaskGateTss(tssSel, 0);
+        }
+        TaskSwitch(tssSel, desc, call ? TaskSwitchSource.Call : TaskSwitchSource.Jmp, returnRip, 0);
+    }
+
+    /// <summary>The TSS descriptor a task gate names: in the GDT, inside its limit, a 16/32-bit TSS (#GP(selector) otherwise).</summary>
+    internal ulong TaskGateTss(ushort tssSel, uint ext)
+    {
+        uint error = (tssSel & 0xFFFCu) | ext;
+        if ((tssSel & 4) != 0 || (tssSel & 0xFFFC) == 0 || !DescriptorInTable(tssSel)) throw Fault(Vec.GP, error);
+        ulong d = ReadDescriptor(tssSel, ext, out _);
+        if (((d >> 40) & 0x15) != 0x1) throw Fault(Vec.GP, error); // system, type 1/3/9/B
+        return d;
+    }
+
+    /// <summary>IRET with NT set: back to the task whose TSS selector is the current TSS's back link (must be busy).</summary>
+    internal void TaskReturn(ulong nextRip)
+    {
+        ushort link = LoadSystem<ushort>(_tr.Base);
+        uint error = link & 0xFFFCu;
+        if ((link & 4) != 0 || (link & 0xFFFC) == 0 || !DescriptorInTable(link)) throw Fault(Vec.TS, error);
+        ulong desc = ReadDescriptor(link, 0, out _);
+        if (((desc >> 40) & 0x15) != 0x1) throw Fault(Vec.TS, error);
+        TaskSwitch(link, desc, TaskSwitchSource.Iret, nextRip, 0);
+    }
+
+    /// <summary>
+    /// Switches to the task whose TSS descriptor is <paramref name="desc"/> (SDM Vol. 3, 7.3): checks the new TSS (busy state,
+    /// present, limit), reads its state, saves the current task (EIP = <paramref name="oldEip"/>) into the current TSS,
+    /// updates the busy bits, the back link and NT, loads TR, sets CR0.TS, then loads the new task's CR3, LDTR, EFLAGS, EIP,
+    /// registers and segments. Faults up to the save leave the old task intact; faults while its segments are qualified
+    /// (#TS/#NP/#SS) happen in the new task, as on hardware.
+    /// </summary>
+    internal void TaskSwitch(ushort sel, ulong desc, TaskSwitchSource source, ulong oldEip, uint ext)
+    {
+        uint error = (sel & 0xFFFCu) | ext;
+        int type = (int)(desc >> 40) & 0xF;
+        bool busy = (type & 2) != 0;
+        if (source == TaskSwitchSource.Iret ? !busy : busy) throw Fault(source == TaskSwitchSource.Iret ? Vec.TS : Vec.GP, error);
+        if ((desc & (1UL << 47)) == 0) throw Fault(Vec.NP, error);
+        var tss = SegmentRegister.FromDescriptor(sel, desc);
+        var layout = (type & 8) != 0 ? TssLayout.Tss32 : TssLayout.Tss16;
+        if (tss.Limit < layout.MinLimit) throw Fault(Vec.TS, error);
+        var oldLayout = (_tr.Type & 8) != 0 ? TssLayout.Tss32 : TssLayout.Tss16;
+
+        // The new task's state, read before anything changes (and before its CR3 applies).
+        ulong Read(int offset) => layout.Width == 4 ? LoadSystem<uint>(tss.Base + (ulong)offset) : LoadSystem<ushort>(tss.Base + (ulong)offset);
+        ulong newEip = Read(layout.Ip), newFlags = Read(layout.Flags);
+        var gprs = new ulong[8];
+        for (int i = 0; i < 8; i++) gprs[i] = Read(layout.Gprs + i * layout.Width);
+        var selectors = new ushort[6];
+        for (int i = 0; i < layout.SegmentCount; i++) selectors[i] = (ushort)Read(layout.Segments + i * layout.Width);
+        ushort ldt = LoadSystem<ushort>(tss.Base + (ulong)layout.Ldt);
+        ulong cr3 = layout.Width == 4 ? LoadSystem<uint>(tss.Base + TssLayout.Cr3) : _cr3;
+
+        // Save the current task.
+        ulong flags = source == TaskSwitchSource.Interrupt ? PushedFlags() : Rflags;
+        if (source == TaskSwitchSource.Iret) flags &= ~Rf.NT;
+        void Write(int offset, ulong v)
+        {
+            if (oldLayout.Width == 4) StoreSystem(_tr.Base + (ulong)offset, (uint)v); else StoreSystem(_tr.Base + (ulong)offset, (ushort)v);
+        }
+        Write(oldLayout.Ip, oldEip);
+        Write(oldLayout.Flags, flags);
+        for (int i = 0; i < 8; i++) Write(oldLayout.Gprs + i * oldLayout.Width, R(i));
+        for (int i = 0; i < oldLayout.SegmentCount; i++) Write(oldLayout.Segments + i * oldLayout.Width, _seg[i].Selector);
+        if (source is TaskSwitchSource.Jmp or TaskSwitchSource.Iret) SetTssBusy(_tr.Selector, false);
+        if (source is TaskSwitchSource.Call or TaskSwitchSource.Interrupt)
+        {
+            StoreSystem(tss.Base, _tr.Selector); // back link
+            newFlags |= Rf.NT;
+        }
+        if (source != TaskSwitchSource.Iret) SetTssBusy(sel, true);
+        tss.Attributes |= 2;
+        _tr = tss;
+        _cr0 |= Cr0TS;
+
+        // Load the new task: from here on, faults belong to it.
+        if (layout.Width == 4 && _paging && cr3 != _cr3) WriteCr3(cr3);
+        Rflags = newFlags;
+        for (int i = 0; i < 8; i++) R(i) = layout.Width == 4 ? gprs[i] : (R(i) & ~0xFFFFUL) | gprs[i];
+        Rip = newEip;
+        for (int i = 0; i < 6; i++) _seg[i] = new SegmentRegister(selectors[i], 0, 0, 0);
+        _ldtr = new SegmentRegister(ldt, 0, 0, 0);
+        UpdateMode();
+        try { LoadTaskSegments(selectors, ldt, ext); }
+        catch (GuestFault) { _newTaskFault = true; throw; }
+    }
+
+    /// <summary>Set when a fault comes from qualifying a new task's segments: it is reported at the new task's EIP.</summary>
+    private bool _newTaskFault;
+
+    internal bool NewTaskFaultPending => _newTaskFault;
+
+    /// <summary>Whether the fault being handled belongs to a task just switched to (and forgets it).</summary>
+    internal bool TakeNewTaskFault()
+    {
+        bool f = _newTaskFault;
+        _newTaskFault = false;
+        return f;
+    }
+
+    private void SetTssBusy(ushort sel, bool busy)
+    {
+        ulong at = _gdtr.Base + (ulong)(sel & 0xFFF8) + 5;
+        byte access = LoadSystem<byte>(at);
+        StoreSystem(at, busy ? (byte)(access | 2) : (byte)(access & ~2));
+    }
+
+    /// <summary>Qualifies and loads the new task's LDTR, CS, SS, DS, ES, FS, GS (SDM Vol. 3, Table 7-1): #TS(selector) for
+    /// a bad one, #NP (#SS for the stack) when not present. CPL becomes the RPL of CS. A virtual-8086 task takes them as
+    /// real-mode selectors.</summary>
+    private void LoadTaskSegments(ushort[] selectors, ushort ldt, uint ext)
+    {
+        if ((_rflags & Rf.VM) != 0)
+        {
+            for (int i = 0; i < 6; i++) _seg[i] = SegmentRegister.RealMode(selectors[i], 0xF3);
+            UpdateMode();
+            return;
+        }
+        if ((ldt & 0xFFFC) != 0)
+        {
+            if ((ldt & 4) != 0 || !DescriptorInTable(ldt)) throw Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
+            var l = SegmentRegister.FromDescriptor(ldt, ReadDescriptor(ldt, ext, out _));
+            if (!l.IsSystem || l.Type != 2 || !l.Present) throw Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
+            _ldtr = l;
+        }
+        ushort csSel = selectors[(int)Seg.Cs];
+        int cpl = csSel & 3;
+        var cs = TaskSegment(csSel, ext, out ulong csAddress, out ulong csDesc);
+        bool conforming = (cs.Type & 4) != 0;
+        if (cs.IsSystem || (cs.Type & 8) == 0 || (conforming ? cs.Dpl > cpl : cs.Dpl != cpl)) throw Fault(Vec.TS, (csSel & 0xFFFCu) | ext);
+        if (!cs.Present) throw Fault(Vec.NP, (csSel & 0xFFFCu) | ext);
+        SetAccessed(csAddress, csDesc);
+        _seg[(int)Seg.Cs] = cs;
+
+        ushort ssSel = selectors[(int)Seg.Ss];
+        var ss = TaskSegment(ssSel, ext, out ulong ssAddress, out ulong ssDesc);
+        if ((ssSel & 0xFFFC) == 0 || (ssSel & 3) != cpl || ss.IsSystem || (ss.Type & 0xA) != 2 || ss.Dpl != cpl)
+            throw Fault(Vec.TS, (ssSel & 0xFFFCu) | ext);
+        if (!ss.Present) throw Fault(Vec.SS, (ssSel & 0xFFFCu) | ext);
+        SetAccessed(ssAddress, ssDesc);
+        _seg[(int)Seg.Ss] = ss;
+        UpdateMode();
+
+        foreach (int i in DataSegments)
+        {
+            ushort s = selectors[i];
+            if ((s & 0xFFFC) == 0) continue; // null: loads fine, faults on use
+            var seg = TaskSegment(s, ext, out ulong address, out ulong d);
+            bool code = (seg.Type & 8) != 0, conformingCode = code && (seg.Type & 4) != 0;
+            if (seg.IsSystem || (code && (seg.Type & 2) == 0) || (!conformingCode && (seg.Dpl < cpl || seg.Dpl < (s & 3))))
+                throw Fault(Vec.TS, (s & 0xFFFCu) | ext);
+            if (!seg.Present) throw Fault(Vec.NP, (s & 0xFFFCu) | ext);
+            SetAccessed(address, d);
+            _seg[i] = seg;
+        }
+        UpdateMode();
+    }
+
+    /// <summary>The descriptor of a segment selector from a TSS: #TS(selector) when it lies outside its table.</summary>
+    private SegmentRegister TaskSegment(ushort sel, uint ext, out ulong address, out ulong desc)
+    {
+        address = 0; desc = 0;
+        if ((sel & 0xFFFC) == 0) return default;
+        if (!DescriptorInTable(sel)) throw Fault(Vec.TS, (sel & 0xFFFCu) | ext);
+        desc = ReadDescriptor(sel, ext, out address);
+        return SegmentRegister.FromDescriptor(sel, desc);
+    }
+}
