@@ -149,6 +149,55 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         output.WriteLine($"cold adapter in slot {coldNow.PciSlot}, hot-added in slot {hot.PciSlot}; {cold.MacAddress}, {hot.MacAddress}");
     }
 
+    [Fact]
+    public async Task AdaptersGetTheirPortsBackAfterAHostRestartAndAfterASavedVmStartsAgain()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        await host.CreateAsync("vm", host.Guest("idle.elf", TestGuests.Idle()));
+        await host.Client.CreateSwitchAsync(new CreateSwitchRequest { Name = "lab" });
+        var vm = new VmRef { Name = "vm" };
+        var adapter = await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "eth", SwitchName = "lab" });
+        await host.Client.StartVmAsync(vm);
+        Assert.True(DeliveredToTheWorker(host, adapter.Id));
+
+        // The host goes away (its switches and ports with it) and comes back: the running worker gets a new port.
+        int worker = (await host.Client.GetVmAsync(vm)).WorkerPid;
+        await host.StopHostAsync();
+        await host.StartHostAsync();
+        // The new host reconnects in the background, holding the VM's operation lock meanwhile.
+        var managed = host.Server!.Manager.Find(vm);
+        await VmLifecycleTests.WaitForAsync(() => Task.FromResult(managed.Operation.CurrentCount == 1 && host.Server.Manager.Switches.IsAttached(Guid.Parse(adapter.Id))), "the adapter's reconnection");
+        Assert.Equal(worker, (await host.Client.GetVmAsync(vm)).WorkerPid);
+        Assert.True(DeliveredToTheWorker(host, adapter.Id));
+
+        // Save-VM frees the port; the restored VM is connected again.
+        await host.Client.SaveVmAsync(vm);
+        Assert.False((await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single().Connected);
+        await host.Client.StartVmAsync(vm);
+        var restored = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single();
+        Assert.True(restored.Connected && restored.PciSlot > 0, $"connected {restored.Connected}, slot {restored.PciSlot}");
+        Assert.True(DeliveredToTheWorker(host, adapter.Id));
+        await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
+    }
+
+    /// <summary>Sends a broadcast from a test port of the adapter's switch; true if the adapter's port passed it to its worker end.</summary>
+    private static bool DeliveredToTheWorker(HostFixture host, string adapterId)
+    {
+        var switches = host.Server!.Manager.Switches;
+        var port = switches.PortOf(Guid.Parse(adapterId));
+        if (port is null) return false;
+        var lab = switches.FindByName("lab")!.Running!;
+        var (testEnd, switchEnd) = InProcessLink.CreatePair("probe");
+        var probe = lab.AddPort("probe-" + Guid.NewGuid().ToString("N")[..6], switchEnd, new PortSettings { MacAddressSpoofing = true });
+        try
+        {
+            long before = port.Counters.SentFrames;
+            testEnd.Send(Broadcast());
+            return port.Counters.SentFrames == before + 1;
+        }
+        finally { lab.RemovePort(probe); }
+    }
+
     private static byte[] Broadcast()
     {
         var frame = new byte[60];

@@ -71,9 +71,14 @@ public sealed partial class VmManager : IDisposable
     private async Task ReconnectAdaptersAsync(ManagedVm vm)
     {
         await vm.Operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        vm.OperationName = "reconnecting the network adapters of"; // what a request refused meanwhile is told
         try { await ConnectAdaptersAsync(vm, _stopping.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
-        finally { vm.Operation.Release(); }
+        finally
+        {
+            vm.OperationName = null;
+            vm.Operation.Release();
+        }
     }
 
     /// <summary>The VM a reference names, or NOT_FOUND.</summary>
