@@ -54,6 +54,10 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         Assert.NotEqual(first.MacAddress, set.MacAddress); // a fresh address from the pool, unique on the host
         Assert.Equal(2, (await host.Client.GetSwitchAsync(new SwitchRef { Name = "lab" })).ConnectedAdapterCount);
 
+        var same = await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "Network Adapter" }, StaticMacAddress = first.MacAddress });
+        Assert.Equal((first.MacAddress, false), (same.MacAddress, same.DynamicMacAddress)); // its own address, now static
+        first = same;
+
         await host.StopHostAsync();
         await host.StartHostAsync();
         var kept = (await host.Client.GetVmAsync(vm)).NetworkAdapters;
@@ -139,6 +143,18 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         Assert.Equal((true, "Ok", "renamed"), (moved.Connected, moved.Status, moved.Name));
         Assert.Equal(3, lab.Ports.Count);
 
+        // Moved live to another switch, which is then removed: the adapter stays on the VM, disconnected.
+        await host.Client.CreateSwitchAsync(new CreateSwitchRequest { Name = "spare" });
+        var onSpare = await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "hot" }, SwitchName = "spare" });
+        Assert.Equal(("spare", true), (onSpare.SwitchName, onSpare.Connected));
+        Assert.Equal(2, lab.Ports.Count);
+        await host.Client.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = new SwitchRef { Name = "spare" } });
+        var orphan = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm, Name = "hot" })).Adapters.Single();
+        Assert.Equal(("", false, "Disconnected"), (orphan.SwitchName, orphan.Connected, orphan.Status));
+        Assert.True(orphan.PciSlot > 0, "the adapter stays in the running VM");
+        await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "hot" }, SwitchName = "lab" });
+        Assert.Equal(3, lab.Ports.Count);
+
         // The worker dies: its ports go with it.
         int pid = (await host.Client.GetVmAsync(vm)).WorkerPid;
         Posix.Signal(pid, Posix.SigKill);
@@ -168,6 +184,17 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         var managed = host.Server!.Manager.Find(vm);
         await VmLifecycleTests.WaitForAsync(() => Task.FromResult(managed.Operation.CurrentCount == 1 && host.Server.Manager.Switches.IsAttached(Guid.Parse(adapter.Id))), "the adapter's reconnection");
         Assert.Equal(worker, (await host.Client.GetVmAsync(vm)).WorkerPid);
+        Assert.True(DeliveredToTheWorker(host, adapter.Id));
+
+        // Restart-VM rebuilds the machine in the same worker: the new device is plugged into the same port.
+        var port = host.Server.Manager.Switches.PortOf(Guid.Parse(adapter.Id));
+        await host.Client.RestartVmAsync(new RestartVmRequest { Vm = vm, Force = true });
+        await VmLifecycleTests.WaitForAsync(async () =>
+        {
+            await host.Client.GetVmAsync(vm); // refreshes what the worker reports about its adapters
+            return managed.Adapters.SingleOrDefault() is { LinkUp: true, Slot: > 0 };
+        }, "the rebuilt VM's adapter on its port");
+        Assert.Same(port, host.Server.Manager.Switches.PortOf(Guid.Parse(adapter.Id)));
         Assert.True(DeliveredToTheWorker(host, adapter.Id));
 
         // Save-VM frees the port; the restored VM is connected again.

@@ -79,7 +79,7 @@ public sealed partial class VmManager
         {
             // The guest's device carries its MAC from power-on (and a saved state holds it): only an Off VM changes it.
             if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
-            taken = TakeMac(staticMac, "static_mac_address");
+            taken = TakeMac(staticMac, "static_mac_address", current.Id);
             updated = updated with { MacAddress = NetworkRequests.Hex(taken.Value), DynamicMacAddress = staticMac is null };
         }
         try
@@ -92,7 +92,7 @@ public sealed partial class VmManager
             if (taken is { } t) _macs.Release(t);
             throw;
         }
-        if (taken is not null) _macs.Release(MacAddress.Parse(current.MacAddress));
+        if (taken is { } newMac && newMac.Value != MacAddress.Parse(current.MacAddress).Value) _macs.Release(MacAddress.Parse(current.MacAddress));
         return NetworkProjection.Adapter(vm, updated, Switches);
     }
 
@@ -132,7 +132,7 @@ public sealed partial class VmManager
     }
 
     /// <summary>A dynamic address from the pool, or the static one after checking no other adapter on this host has it.</summary>
-    private MacAddress TakeMac(MacAddress? staticMac, string parameter)
+    private MacAddress TakeMac(MacAddress? staticMac, string parameter, Guid? changing = null)
     {
         if (staticMac is not { } mac)
         {
@@ -141,7 +141,7 @@ public sealed partial class VmManager
         }
         string hex = NetworkRequests.Hex(mac);
         foreach (var vm in List(null))
-            if (vm.Config.NetworkAdapters.Find(a => a.MacAddress == hex) is { } user)
+            if (vm.Config.NetworkAdapters.Find(a => a.MacAddress == hex && a.Id != changing) is { } user)
                 throw HostErrors.Invalid(parameter, $"{hex} is the address of adapter '{user.Name}' of VM '{vm.Name}'; MAC addresses are unique on a host");
         _macs.Reserve(mac);
         return mac;

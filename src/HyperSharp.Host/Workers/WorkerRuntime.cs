@@ -32,7 +32,7 @@ public sealed class WorkerRuntime
     private readonly CancellationTokenSource _stopping = new();
     private readonly Stopwatch _uptime = new();
     private volatile VirtualMachine? _vm;
-    private volatile bool _paused, _saved, _turnedOff;
+    private volatile bool _paused, _saved, _turnedOff, _machineEnded;
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
     private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, TextWriter log)
@@ -97,6 +97,7 @@ public sealed class WorkerRuntime
         }
         finally
         {
+            _machineEnded = true;
             var deadline = Environment.TickCount64 + 2000;
             while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
@@ -246,6 +247,7 @@ public sealed class WorkerRuntime
                 case WorkerOps.Reset:
                     if (_paused) { vm.Resume(); _paused = false; }
                     vm.Stop(VmStopReason.Reset);
+                    await WaitForRebuildAsync(vm).ConfigureAwait(false);
                     break;
                 case WorkerOps.AddDisk:
                     int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
@@ -267,6 +269,20 @@ public sealed class WorkerRuntime
         {
             if (descriptor is int left) DescriptorPassing.Close(left);
             _operation.Release();
+        }
+    }
+
+    /// <summary>
+    /// A reset is answered once the machine is running again, so what the host asks next (save, an adapter change, status)
+    /// reaches the rebuilt VM and not the one being torn down.
+    /// </summary>
+    private async Task WaitForRebuildAsync(VirtualMachine old)
+    {
+        var deadline = Environment.TickCount64 + 60_000;
+        while (!_machineEnded && Environment.TickCount64 < deadline)
+        {
+            if (_vm is { } now && now != old) return;
+            await Task.Delay(10).ConfigureAwait(false);
         }
     }
 
