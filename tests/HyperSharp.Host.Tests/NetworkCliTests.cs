@@ -30,6 +30,7 @@ public class NetworkCliTests(ITestOutputHelper output)
         Hyper("vm", "nic", "set", "web", "frontend", "--switch", "lab", "--new-name", "public");
         Assert.Matches(@"public\s+web\s+lab\s+0A4853[0-9A-F]{6}\s+20\s+Ok", Hyper("vm", "nic", "list", "web").Out);
         Assert.Contains("Connected adapters:   1", Hyper("switch", "show", "lab").Out);
+        Assert.Matches(@"Network adapter:\s+public 0A4853[0-9A-F]{6} on lab VLAN 20", Hyper("vm", "show", "web").Out);
         Assert.Contains("lab2: updated", Hyper("switch", "set", "lab", "--new-name", "lab2").Out);
 
         Assert.Equal(0, Hyper("vm", "nic", "remove", "web", "Network Adapter").Exit);
