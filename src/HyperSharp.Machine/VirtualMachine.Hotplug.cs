@@ -53,16 +53,33 @@ public sealed partial class VirtualMachine
     public (VirtioNetDevice Device, int Slot) AddNetworkAdapter(NetworkAdapterAttachment nic)
     {
         var device = new VirtioNetDevice(nic.Name, nic.Mac, Ram, AdapterQueuePairs);
+        string stateId = NetworkAdapterStateId(nic.Name);
+        var leave = new LeaveAction(() =>
+        {
+            Devices.Remove(stateId);
+            device.Dispose();
+        });
         try
         {
             if (nic.Connect is { } connect) device.Connect(connect());
-            return (device, _slots.Plug(device, owner: device, nic.Label ?? nic.Name, slot: null, hot: true));
+            int slot = _slots.Plug(device, leave, nic.Label ?? nic.Name, slot: null, hot: true);
+            Devices.Add(stateId, device.SaveState, device.RestoreState); // after its transport's, as the builder does: a save holds it, a restore finds it
+            return (device, slot);
         }
         catch
         {
             device.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The id a network adapter's saved state goes under.</summary>
+    internal static string NetworkAdapterStateId(string name) => $"net/{name}";
+
+    /// <summary>What runs once a hot-added device has left the bus.</summary>
+    private sealed class LeaveAction(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 
     /// <summary>Guest RAM as devices reach it (for devices added while the VM runs).</summary>

@@ -177,8 +177,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, AdapterQueuePairs);
             _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
             _adapters.Add(device);
-            _slots.Plug(device, owner: null, label: nic.Label ?? nic.Name, slot: null, hot: false);
-            _devices.Add($"net/{nic.Name}", device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
+            _slots.Plug(device, owner: null, label: nic.Label ?? nic.Name, slot: nic.Slot, hot: false);
+            _devices.Add(VirtualMachine.NetworkAdapterStateId(nic.Name), device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
             if (nic.Connect is { } connect) device.Connect(connect());
         }
     }

@@ -22,6 +22,9 @@ public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, strin
 {
     /// <summary>The PCI slot label the guest reads; null: <see cref="Name"/>. The host keeps a stable id as the name and labels the slot with the adapter's (renamable) name.</summary>
     public string? Label { get; init; }
+
+    /// <summary>The PCI slot (1-31) to put the adapter in; null for the first free one. A saved configuration records it.</summary>
+    public int? Slot { get; init; }
 }
 
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>

@@ -197,13 +197,18 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         Assert.Same(port, host.Server.Manager.Switches.PortOf(Guid.Parse(adapter.Id)));
         Assert.True(DeliveredToTheWorker(host, adapter.Id));
 
-        // Save-VM frees the port; the restored VM is connected again.
+        // Save-VM frees the ports; the restored VM — with an adapter hot-added before the save — is connected again,
+        // each adapter in the slot it had.
+        var hot = await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "hot", SwitchName = "lab" });
+        var slots = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Select(a => (a.Name, a.PciSlot)).ToList();
         await host.Client.SaveVmAsync(vm);
-        Assert.False((await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single().Connected);
+        Assert.All((await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters, a => Assert.False(a.Connected));
         await host.Client.StartVmAsync(vm);
-        var restored = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single();
-        Assert.True(restored.Connected && restored.PciSlot > 0, $"connected {restored.Connected}, slot {restored.PciSlot}");
+        var restored = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters;
+        Assert.All(restored, a => Assert.True(a.Connected, $"{a.Name} is not connected after the restore"));
+        Assert.Equal(slots, restored.Select(a => (a.Name, a.PciSlot)));
         Assert.True(DeliveredToTheWorker(host, adapter.Id));
+        Assert.True(DeliveredToTheWorker(host, hot.Id));
         await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
     }
 

@@ -33,11 +33,18 @@ internal sealed class WorkerAdapters : IDisposable
         foreach (var a in configured) _adapters.Add(new Adapter(a.Id, MacAddress.Parse(a.MacAddress), a.Name));
     }
 
-    /// <summary>Every adapter as the machine builds it, each plugged into its port when the host gave one.</summary>
-    public IReadOnlyList<NetworkAdapterAttachment> Attachments()
+    /// <summary>
+    /// Every adapter as the machine builds it, each plugged into its port when the host gave one. With the running
+    /// <paramref name="vm"/> (for a saved state) each records its slot, so a restore puts hot-added ones back where they were;
+    /// a VM rebuilt after a reset places them afresh.
+    /// </summary>
+    public IReadOnlyList<NetworkAdapterAttachment> Attachments(VirtualMachine? vm = null)
     {
         lock (_lock)
-            return [.. _adapters.Select(a => new NetworkAdapterAttachment(DeviceName(a.Id), a.Mac, Connect: Plug(a)) { Label = a.Label })];
+            return [.. _adapters.Select(a => new NetworkAdapterAttachment(DeviceName(a.Id), a.Mac, Connect: Plug(a))
+            {
+                Label = a.Label, Slot = vm is not null && a.Device is { } device ? vm.SlotOf(device) : null,
+            })];
     }
 
     /// <summary>How a restored VM's adapter gets its port back (none when the worker has just started: the host connects it).</summary>

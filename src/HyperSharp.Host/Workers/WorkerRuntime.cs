@@ -231,7 +231,7 @@ public sealed class WorkerRuntime
                 case WorkerOps.Save:
                     if (!_paused) vm.Pause();
                     _paused = true;
-                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { }, _adapters.Attachments())), _hypervisor.Name);
+                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { }, _adapters.Attachments(vm))), _hypervisor.Name);
                     Posix.FsyncDirectory(_folder.Path);
                     _saved = true;
                     vm.Stop(VmStopReason.Stopped, "saved");
