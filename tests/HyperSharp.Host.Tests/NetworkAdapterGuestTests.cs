@@ -14,7 +14,8 @@ namespace HyperSharp.Host.Tests;
 /// namespace the test creates: the adapter, connected to an Internal switch whose TAP the host made there, appears in
 /// the guest with its name as the PCI slot label; the guest brings it up, pings the host side and sends data to a server
 /// the test runs in the namespace (checked by SHA-256). Then, on the live port: an access VLAN cuts the guest off and
-/// taking it away lets it back; a rename changes the label the guest reads; Remove-VMNetworkAdapter unplugs it.
+/// taking it away lets it back; a rename changes the label the guest reads; a disconnect and connect take the link
+/// down and up; Remove-VMNetworkAdapter unplugs it.
 /// </summary>
 public class NetworkAdapterGuestTests(ITestOutputHelper output)
 {
@@ -43,6 +44,11 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         before=$(label)
         i=0; while [ "$(label)" = "$before" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
         echo "TEST-RENAMED $(label)"
+        i=0; while [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+        echo "TEST-CARRIER $(cat /sys/class/net/eth0/carrier) after disconnect"
+        i=0; while [ "$(cat /sys/class/net/eth0/carrier)" = 0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+        echo "TEST-CARRIER $(cat /sys/class/net/eth0/carrier) after connect"
+        if ping -c 3 -W 3 10.79.0.1 >/dev/null 2>&1; then echo TEST-RECONNECTED-REACHED; else echo TEST-RECONNECTED-CUT; fi
         i=0; while [ -e /sys/class/net/eth0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
         [ -e /sys/class/net/eth0 ] || echo TEST-ETH-GONE
         sleep 600
@@ -111,6 +117,15 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RENAMED \S+\s"), TimeSpan.FromSeconds(300));
             output.WriteLine(console[console.IndexOf("TEST-SENT", StringComparison.Ordinal)..]);
             Assert.Contains("TEST-RENAMED lab-renamed", console);
+
+            // Disconnect- and Connect-VMNetworkAdapter: the guest sees the link go down and come up, and reaches the host again.
+            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "" });
+            console = await fixture.ReadConsoleAsync("debian", t => t.Contains("after disconnect"), TimeSpan.FromSeconds(120));
+            Assert.Contains("TEST-CARRIER 0 after disconnect", console);
+            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "lab" });
+            console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RECONNECTED-\w+\s"), TimeSpan.FromSeconds(120));
+            Assert.Contains("TEST-CARRIER 1 after connect", console);
+            Assert.Contains("TEST-RECONNECTED-REACHED", console);
 
             // Remove-VMNetworkAdapter: the guest lets go of the device, the port is freed.
             await client.RemoveNetworkAdapterAsync(new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" });
