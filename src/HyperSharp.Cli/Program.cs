@@ -14,6 +14,7 @@ public static class Program
         var root = new RootCommand("HyperSharp: Hyper-V-class virtualization for Linux hosts");
         root.Subcommands.Add(VhdCommand.Create(context));
         root.Subcommands.Add(Vm.VmCommand.Create(context));
+        root.Subcommands.Add(Host.SwitchCommands.Create(context));
         root.Subcommands.Add(Host.HostCommand.Create(context));
         root.Subcommands.Add(Host.WorkerCommand.Create(context));
         var parsed = root.Parse(args);

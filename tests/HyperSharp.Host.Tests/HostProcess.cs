@@ -20,11 +20,12 @@ public sealed class HostProcess : IDisposable
     public int Pid { get; }
     public string Log { get { lock (_log) return _log.ToString(); } }
 
-    public static async Task<HostProcess> StartAsync(string root, string socket)
+    /// <param name="prefix">runs the host through this command (e.g. ip netns exec NAME, for a host inside a network namespace)</param>
+    public static async Task<HostProcess> StartAsync(string root, string socket, IReadOnlyList<string>? prefix = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(HostFixture.WorkerCommand[1]);
-        foreach (var a in (string[])["host", "--root", root, "--socket", socket]) psi.ArgumentList.Add(a);
+        string[] command = [.. prefix ?? [], "dotnet", HostFixture.WorkerCommand[1], "host", "--root", root, "--socket", socket];
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         var host = new HostProcess(Process.Start(psi)!);
         host._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (host._log) host._log.AppendLine(e.Data); };
         host._process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (host._log) host._log.AppendLine(e.Data); };

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using HyperSharp.Cli;
 using HyperSharp.Api.V1;
 using Xunit.Abstractions;
 
@@ -57,14 +56,5 @@ public class HostProcessTests(ITestOutputHelper output)
         }
     }
 
-    private HyperResult Hyper(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        var context = new CliContext { Out = o, Error = e, OpenStdin = () => new MemoryStream(), OpenStdout = () => new MemoryStream() };
-        int exit = Program.Run(args, context);
-        output.WriteLine($"hyper {string.Join(' ', args)} -> {exit}\n{o}{e}");
-        return new HyperResult(exit, o.ToString(), e.ToString());
-    }
-
-    private sealed record HyperResult(int Exit, string Out, string Error);
+    private CliResult Hyper(params string[] args) => CliRunner.Run(output, args);
 }

@@ -4,8 +4,8 @@ using HyperSharp.Networking.Links;
 
 namespace HyperSharp.Machine.State;
 
-/// <summary>A network adapter as saved: name, MAC and switch; the host reconnects it to a port on restore.</summary>
-public sealed record SavedNetworkAdapter(string Name, string Mac, string? SwitchName);
+/// <summary>A network adapter as saved: name, MAC, switch and PCI slot (files from before slots were kept have none); the host reconnects it to a port on restore.</summary>
+public sealed record SavedNetworkAdapter(string Name, string Mac, string? SwitchName, int? Slot = null);
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
@@ -15,14 +15,14 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
     int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
-        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName))]);
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))]);
 
     /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
         Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
         CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
-        NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)))],
+        NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
 }
 
