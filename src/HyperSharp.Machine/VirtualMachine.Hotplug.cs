@@ -1,5 +1,7 @@
+using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Pci.Hotplug;
 using HyperSharp.Machine.Virtio;
+using HyperSharp.Machine.Virtio.Net;
 
 namespace HyperSharp.Machine;
 
@@ -42,6 +44,33 @@ public sealed partial class VirtualMachine
     public int AddDevice(IVirtioDevice device, string? label = null, IDisposable? owner = null) =>
         _slots.Plug(device, owner, label, slot: null, hot: true);
 
+    /// <summary>
+    /// Hot-adds a network adapter as virtio-net (as many queue pairs as the cold-plugged ones) in the first free PCI slot,
+    /// labelled with <see cref="NetworkAdapterAttachment.Label"/> (else its name), plugged into its switch port first when
+    /// it has one, so the guest's driver finds the link up. Remove it with <see cref="RemoveDeviceAsync"/>; it is disposed
+    /// (its link closed) once it has left the VM.
+    /// </summary>
+    public (VirtioNetDevice Device, int Slot) AddNetworkAdapter(NetworkAdapterAttachment nic)
+    {
+        var device = new VirtioNetDevice(nic.Name, nic.Mac, Ram, AdapterQueuePairs);
+        try
+        {
+            if (nic.Connect is { } connect) device.Connect(connect());
+            return (device, _slots.Plug(device, owner: device, nic.Label ?? nic.Name, slot: null, hot: true));
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Guest RAM as devices reach it (for devices added while the VM runs).</summary>
+    internal GuestRam Ram { get; init; } = null!;
+
+    /// <summary>Queue pairs each network adapter offers: one per vCPU, up to 4.</summary>
+    internal int AdapterQueuePairs { get; init; } = 1;
+
     /// <summary>Asks the guest to eject the device in <paramref name="slot"/>; completes when it has and the owner let go.</summary>
     public Task RemoveDeviceAsync(int slot, TimeSpan? timeout = null, CancellationToken cancel = default) =>
         _slots.UnplugAsync(slot, timeout ?? DefaultEjectTimeout, cancel);
@@ -53,4 +82,7 @@ public sealed partial class VirtualMachine
     public void SetSlotLabel(int slot, string? label) => _slots.Controller.SetLabel(slot, label);
 
     public string? GetSlotLabel(int slot) => _slots.Controller.GetLabel(slot);
+
+    /// <summary>The PCI slot a device sits in (a cold-plugged adapter's, say), or null when it is not on the bus.</summary>
+    public int? SlotOf(IVirtioDevice device) => _slots.SlotOf(device);
 }

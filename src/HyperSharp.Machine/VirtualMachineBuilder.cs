@@ -74,7 +74,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
-                { NetworkAdapters = _adapters };
+                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -164,6 +164,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private readonly List<VirtioNetDevice> _adapters = [];
 
+    private int AdapterQueuePairs => Math.Min(config.Processors, 4);
+
     /// <summary>
     /// Each adapter is virtio-net with a queue pair per vCPU (up to 4) in a slot of its own, labelled with the adapter's
     /// name (the guest reads it as the PCI firmware label), and plugged into its switch port when the host gave one.
@@ -172,10 +174,10 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         foreach (var nic in config.NetworkAdapters)
         {
-            var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, queuePairs: Math.Min(config.Processors, 4));
+            var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, AdapterQueuePairs);
             _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
             _adapters.Add(device);
-            _slots.Plug(device, owner: null, label: nic.Name, slot: null, hot: false);
+            _slots.Plug(device, owner: null, label: nic.Label ?? nic.Name, slot: null, hot: false);
             _devices.Add($"net/{nic.Name}", device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
             if (nic.Connect is { } connect) device.Connect(connect());
         }

@@ -18,7 +18,11 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
 /// how to reach its switch port — an in-process link in embedded mode, the worker's seqpacket
 /// socket under the host service. Without <paramref name="Connect"/> the adapter starts unplugged.
 /// </summary>
-public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, string? SwitchName = null, Func<IFrameLink>? Connect = null);
+public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, string? SwitchName = null, Func<IFrameLink>? Connect = null)
+{
+    /// <summary>The PCI slot label the guest reads; null: <see cref="Name"/>. The host keeps a stable id as the name and labels the slot with the adapter's (renamable) name.</summary>
+    public string? Label { get; init; }
+}
 
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig

@@ -70,7 +70,7 @@ public class ValidationTests(ITestOutputHelper output)
         Assert.NotNull(await host.Client.GetHostAsync(new GetHostRequest())); // the first one is untouched
     }
 
-    private static async Task Invalid(string parameter, string allowed, Func<Task> call)
+    internal static async Task Invalid(string parameter, string allowed, Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);

@@ -5,10 +5,11 @@ namespace HyperSharp.Host.Inventory;
 /// <summary>
 /// One VM's configuration as stored in its folder (vm.json). Versioned: a later HyperSharp reads every
 /// earlier version. Only the host writes it, always through <see cref="AtomicFile"/>.
+/// Version 2 added the network adapters; a version 1 file reads as a VM without any.
 /// </summary>
 public sealed record VmConfiguration
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     public int Version { get; init; } = CurrentVersion;
     public required Guid Id { get; init; }
@@ -21,6 +22,7 @@ public sealed record VmConfiguration
     public MemorySettings Memory { get; init; } = new();
     public BootSettings Boot { get; init; } = new();
     public List<DiskSettings> Disks { get; init; } = [];
+    public List<NetworkAdapterSettings> NetworkAdapters { get; init; } = [];
     public AutomaticStartAction AutomaticStartAction { get; init; } = AutomaticStartAction.StartIfRunning;
     public int AutomaticStartDelaySeconds { get; init; }
     public AutomaticStopAction AutomaticStopAction { get; init; } = AutomaticStopAction.Save;

@@ -41,7 +41,7 @@ public sealed class VmInventory
             var folder = new VmFolder(path);
             foreach (var temporary in Directory.EnumerateFiles(path, "*" + AtomicFile.TemporarySuffix)) File.Delete(temporary);
             VmConfiguration? config;
-            try { config = InventoryJson.Read<VmConfiguration>(folder.ConfigFile); }
+            try { config = ReadConfiguration(folder.ConfigFile); }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
             {
                 log($"skipping {path}: its configuration is unreadable ({e.Message})");
@@ -79,6 +79,14 @@ public sealed class VmInventory
             Posix.FsyncDirectory(VmsDirectory);
         }
         return new VmFolder(Path.Combine(VmsDirectory, id));
+    }
+
+    /// <summary>A VM's configuration file of any version, as the current version (null when there is none).</summary>
+    public static VmConfiguration? ReadConfiguration(string file)
+    {
+        var config = InventoryJson.Read<VmConfiguration>(file);
+        // A version 1 file has no adapters; the serializer leaves such a list null, not empty. The next save writes the current version.
+        return config is null ? null : config with { Version = VmConfiguration.CurrentVersion, NetworkAdapters = config.NetworkAdapters ?? [] };
     }
 
     public static void Save(VmFolder folder, VmConfiguration config) => InventoryJson.WriteAtomic(folder.ConfigFile, config);

@@ -29,6 +29,9 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     /// <summary>The last CPU-time sample (for a recent CPU usage rather than a lifetime average).</summary>
     public (long Ticks, TimeSpan Cpu)? CpuSample { get; set; }
 
+    /// <summary>The network adapters as the worker last reported them (slot, link); empty while no worker runs.</summary>
+    public IReadOnlyList<WorkerAdapterStatus> Adapters { get; set; } = [];
+
     public WorkerClient Worker => new(Folder.SocketFile);
     public Guid Id => Config.Id;
     public string Name => Config.Name;

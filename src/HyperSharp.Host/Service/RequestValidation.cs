@@ -18,12 +18,13 @@ public static class RequestValidation
     public const int MaxControllers = 4, MaxScsiLocations = 64, MaxIdeControllers = 2, MaxIdeLocations = 2;
     private static readonly string[] Backends = ["auto", "kvm", "emulated"];
 
-    public static string Name(string parameter, string? name)
+    /// <summary>A name for a VM, switch or adapter (<paramref name="what"/>): 1 to 100 characters, no control characters, / \ * ?.</summary>
+    public static string Name(string parameter, string? name, string what = "VM")
     {
-        if (string.IsNullOrWhiteSpace(name)) throw HostErrors.Invalid(parameter, "a VM needs a name (1 to 100 characters)");
+        if (string.IsNullOrWhiteSpace(name)) throw HostErrors.Invalid(parameter, $"a {what} needs a name (1 to {MaxNameLength} characters)");
         if (name.Length > MaxNameLength) throw HostErrors.Invalid(parameter, $"'{name[..20]}...' is {name.Length} characters; 1 to {MaxNameLength} are allowed");
         if (name.Any(c => char.IsControl(c) || c is '/' or '\\' or '*' or '?'))
-            throw HostErrors.Invalid(parameter, $"'{name}' holds a character a VM name may not have (control characters, / \\ * ?)");
+            throw HostErrors.Invalid(parameter, $"'{name}' holds a character a {what} name may not have (control characters, / \\ * ?)");
         if (name != name.Trim()) throw HostErrors.Invalid(parameter, $"'{name}' begins or ends with a space");
         return name;
     }

@@ -6,7 +6,7 @@ using HyperSharp.Api.V1;
 namespace HyperSharp.Host.Service;
 
 /// <summary>The VmHost gRPC service: each call validated and handed to the <see cref="VmManager"/>; the console bridged to the worker.</summary>
-public sealed class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
+public sealed partial class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
 {
     /// <summary>
     /// Operations that change a VM run to the end even if the client goes away: a start abandoned half-way
@@ -33,7 +33,7 @@ public sealed class VmHostService(VmManager manager, HostServerOptions options) 
     {
         var response = new ListVmsResponse();
         var vms = manager.List(request.Name);
-        var projected = await Task.WhenAll(vms.Select(vm => VmProjection.ToVmAsync(vm, context.CancellationToken))).ConfigureAwait(false);
+        var projected = await Task.WhenAll(vms.Select(vm => VmProjection.ToVmAsync(vm, manager.Switches, context.CancellationToken))).ConfigureAwait(false);
         response.Vms.AddRange(projected);
         return response;
     }
@@ -142,7 +142,7 @@ public sealed class VmHostService(VmManager manager, HostServerOptions options) 
         }
     }
 
-    private static Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, context.CancellationToken);
+    private Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, manager.Switches, context.CancellationToken);
 }
 
 /// <summary>The host's physical memory, from /proc/meminfo.</summary>

@@ -167,6 +167,7 @@ public sealed partial class VmManager
         lock (vm.Sync) vm.Removed = true;
         lock (_lock) _vms.Remove(vm.Id);
         _inventory.Remove(vm.Folder);
+        foreach (var adapter in vm.Config.NetworkAdapters) _macs.Release(Networking.Frames.MacAddress.Parse(adapter.MacAddress));
         Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
     }
 

@@ -70,6 +70,7 @@ public sealed partial class VmManager
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
         SetState(vm, VmState.Running);
+        await ConnectAdaptersAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Follows a worker until its process is gone, then records how it ended.</summary>
@@ -129,6 +130,7 @@ public sealed partial class VmManager
             }
         }
         _cgroup.Remove(vm.Id);
+        FreePorts(vm);
         _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
         Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
         if (crashed) Publish(vm, VmEventKind.Error, reason);

@@ -26,15 +26,20 @@ public sealed partial class VmManager : IDisposable
         _launcher = new WorkerLauncher(workerCommand);
         _log = log;
         _cgroup = new WorkerCgroup(log);
+        Switches = new Network.SwitchManager(_inventory.Root, log);
     }
 
     public EventFeed Events { get; } = new();
     public string InventoryRoot => _inventory.Root;
     public string VirtualHardDiskPath => Path.Combine(_inventory.Root, "vhds");
 
-    /// <summary>Reads the inventory and finds the workers that kept running while no host was there.</summary>
+    /// <summary>
+    /// Starts the switches, reads the inventory and finds the workers that kept running while no host was there; their
+    /// adapters get new switch ports (the old ones went with the last host).
+    /// </summary>
     public void Recover()
     {
+        Switches.Load();
         var workers = ProcessProbe.FindWorkers();
         foreach (var entry in _inventory.Load(_log))
         {
@@ -48,6 +53,7 @@ public sealed partial class VmManager : IDisposable
                 _log($"VM '{vm.Name}': its worker (PID {pid}) is still running; taking it back");
                 Watch(vm, pid);
                 _ = RefreshPausedAsync(vm);
+                if (vm.Config.NetworkAdapters.Count > 0) _ = ReconnectAdaptersAsync(vm);
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {
@@ -58,6 +64,16 @@ public sealed partial class VmManager : IDisposable
             }
             else vm.State = File.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
         }
+        CreateMacPool();
+    }
+
+    /// <summary>A worker found running after a host restart: its adapters back onto their switches, under the VM's operation lock.</summary>
+    private async Task ReconnectAdaptersAsync(ManagedVm vm)
+    {
+        await vm.Operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        try { await ConnectAdaptersAsync(vm, _stopping.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        finally { vm.Operation.Release(); }
     }
 
     /// <summary>The VM a reference names, or NOT_FOUND.</summary>
@@ -130,6 +146,7 @@ public sealed partial class VmManager : IDisposable
         // Workers keep running: a host that stops (or restarts) does not take its VMs down.
         _stopping.Cancel();
         _stopping.Dispose();
+        Switches.Dispose();
     }
 }
 

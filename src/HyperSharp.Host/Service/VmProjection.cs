@@ -10,7 +10,7 @@ public static class VmProjection
 {
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
 
-    public static async Task<Vm> ToVmAsync(ManagedVm vm, CancellationToken cancellationToken)
+    public static async Task<Vm> ToVmAsync(ManagedVm vm, Network.SwitchManager switches, CancellationToken cancellationToken)
     {
         var c = vm.Config;
         var result = new Vm
@@ -35,6 +35,7 @@ public static class VmProjection
                 var status = await vm.Worker.SendAsync(new WorkerRequest { Op = WorkerOps.Status }, timeout.Token).ConfigureAwait(false);
                 result.MemoryAssignedBytes = status.MemoryTouchedBytes;
                 result.UptimeMs = status.UptimeMs;
+                vm.Adapters = status.Adapters;
             }
             catch (Exception e) when (e is WorkerException or OperationCanceledException or IOException)
             {
@@ -42,6 +43,7 @@ public static class VmProjection
                 result.UptimeMs = Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - vm.Runtime.StartedAtUnixMs);
             }
         }
+        foreach (var a in c.NetworkAdapters) result.NetworkAdapters.Add(Network.NetworkProjection.Adapter(vm, a, switches));
         return result;
     }
 

@@ -4,10 +4,13 @@ using HyperSharp.Machine;
 
 namespace HyperSharp.Host.Workers;
 
-/// <summary>Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by controller and location.</summary>
+/// <summary>
+/// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by
+/// controller and location, then the network adapters as the worker holds them (with their switch ports).
+/// </summary>
 public static class MachineConfiguration
 {
-    public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log) => new()
+    public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log, IReadOnlyList<NetworkAdapterAttachment>? adapters = null) => new()
     {
         Processors = config.Processor.Count,
         MemorySize = (ulong)config.Memory.StartupBytes,
@@ -18,6 +21,7 @@ public static class MachineConfiguration
             .OrderBy(d => d.ControllerType == ControllerType.Ide ? 0 : 1)
             .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
             .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
+        NetworkAdapters = adapters ?? [],
         ConsoleOutput = console,
         Log = log,
     };

@@ -8,10 +8,11 @@ public sealed class WorkerClient(string socketPath)
 {
     public string SocketPath { get; } = socketPath;
 
-    public async Task<WorkerResponse> SendAsync(WorkerRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Sends one request and returns the answer; <paramref name="descriptor"/> goes with it when the request says so.</summary>
+    public async Task<WorkerResponse> SendAsync(WorkerRequest request, CancellationToken cancellationToken = default, int? descriptor = null)
     {
         using var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var response = await ExchangeAsync(socket, request, cancellationToken).ConfigureAwait(false);
+        var response = await ExchangeAsync(socket, request, cancellationToken, descriptor).ConfigureAwait(false);
         if (!response.Ok) throw new WorkerException(response.Error ?? "the worker refused the request");
         return response;
     }
@@ -48,11 +49,13 @@ public sealed class WorkerClient(string socketPath)
         }
     }
 
-    private static async Task<WorkerResponse> ExchangeAsync(Socket socket, WorkerRequest request, CancellationToken cancellationToken)
+    private static async Task<WorkerResponse> ExchangeAsync(Socket socket, WorkerRequest request, CancellationToken cancellationToken, int? descriptor = null)
     {
+        if (request.Descriptor != descriptor.HasValue) throw new ArgumentException($"{request.Op}: a descriptor goes with the request exactly when it says so");
         try
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (descriptor is int fd) HyperSharp.Networking.Interop.DescriptorPassing.Send(socket.Handle, fd);
             var line = await LineReader.ReadLineAsync(socket, cancellationToken).ConfigureAwait(false)
                 ?? throw new WorkerException("the worker closed the connection without answering");
             return WorkerJson.Parse<WorkerResponse>(line);

@@ -7,6 +7,8 @@ using HyperSharp.Host.Platform;
 using HyperSharp.Hypervisor;
 using HyperSharp.Machine;
 using HyperSharp.Machine.State;
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Interop;
 
 namespace HyperSharp.Host.Workers;
 
@@ -19,11 +21,13 @@ namespace HyperSharp.Host.Workers;
 public sealed class WorkerRuntime
 {
     private static readonly TimeSpan DiskEjectTimeout = TimeSpan.FromSeconds(30);
+    private const int DescriptorTimeoutMs = 5000;
     private readonly VmFolder _folder;
     private readonly VmConfiguration _config;
     private readonly IHypervisor _hypervisor;
     private readonly TextWriter _log;
     private readonly ConsoleHub _console = new();
+    private readonly WorkerAdapters _adapters;
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Stopwatch _uptime = new();
@@ -37,13 +41,14 @@ public sealed class WorkerRuntime
         _config = config;
         _hypervisor = hypervisor;
         _log = log;
+        _adapters = new WorkerAdapters(config.NetworkAdapters);
     }
 
     /// <summary>Runs the VM in <paramref name="folderPath"/>; returns the process exit code.</summary>
     public static int Run(string folderPath, Func<string, IHypervisor> chooseBackend, TextWriter log)
     {
         var folder = new VmFolder(Path.GetFullPath(folderPath));
-        var config = InventoryJson.Read<VmConfiguration>(folder.ConfigFile)
+        var config = VmInventory.ReadConfiguration(folder.ConfigFile)
             ?? throw new FileNotFoundException($"{folder.ConfigFile}: no VM configuration here");
         IHypervisor hypervisor;
         try { hypervisor = chooseBackend(config.Backend); }
@@ -56,7 +61,8 @@ public sealed class WorkerRuntime
         try
         {
             var worker = new WorkerRuntime(folder, config, hypervisor, log);
-            var exit = worker.RunToEnd();
+            WorkerExitRecord exit;
+            using (worker._adapters) exit = worker.RunToEnd();
             InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
             log.WriteLine($"worker: {exit.Reason}");
             return 0;
@@ -102,13 +108,14 @@ public sealed class WorkerRuntime
 
     private WorkerExitRecord RunMachine()
     {
-        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"));
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
         bool restore = File.Exists(_folder.SavedStateFile);
         while (true)
         {
             using var vm = restore
-                ? VirtualMachineBuilder.Restore(_hypervisor, _folder.SavedStateFile, _console.Output, machine.Log)
+                ? VirtualMachineBuilder.Restore(_hypervisor, _folder.SavedStateFile, _console.Output, machine.Log, _adapters.ConnectSaved)
                 : new VirtualMachineBuilder(_hypervisor, machine).Build();
+            _adapters.Bind(vm);
             if (restore)
             {
                 File.Delete(_folder.SavedStateFile);
@@ -127,7 +134,8 @@ public sealed class WorkerRuntime
                 case VmStopReason.Reset:
                     _log.WriteLine("worker: the guest reset; starting it again");
                     _paused = false;
-                    machine = machine with { Disks = vm.DiskAttachments }; // hot-added disks stay, in their slots
+                    // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
+                    machine = machine with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() };
                     continue;
                 case VmStopReason.PowerOff:
                     return new WorkerExitRecord { Reason = "the guest shut down" };
@@ -174,7 +182,11 @@ public sealed class WorkerRuntime
                 Interlocked.Increment(ref _answering);
                 try
                 {
-                    try { response = await HandleAsync(request).ConfigureAwait(false); }
+                    try
+                    {
+                        int? descriptor = request.Descriptor ? DescriptorPassing.Receive(connection.Handle, DescriptorTimeoutMs) : null;
+                        response = await HandleAsync(request, descriptor).ConfigureAwait(false);
+                    }
                     catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
                     {
                         response = new WorkerResponse { Ok = false, Error = e.Message };
@@ -189,13 +201,24 @@ public sealed class WorkerRuntime
         }
     }
 
-    private async Task<WorkerResponse> HandleAsync(WorkerRequest request)
+    /// <summary>Carries out one request; <paramref name="descriptor"/> (a switch port) is the handler's to keep, or closed here.</summary>
+    private async Task<WorkerResponse> HandleAsync(WorkerRequest request, int? descriptor)
     {
-        if (request.Op is WorkerOps.Status or WorkerOps.Console) return Status();
+        if (request.Op is WorkerOps.Status or WorkerOps.Console)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            return Status();
+        }
         await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             var vm = _vm ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
+            if (request.Op.EndsWith("-nic", StringComparison.Ordinal))
+            {
+                await HandleAdapterAsync(vm, request, descriptor).ConfigureAwait(false);
+                descriptor = null; // the adapter owns it now
+                return Status();
+            }
             switch (request.Op)
             {
                 case WorkerOps.Pause:
@@ -207,7 +230,7 @@ public sealed class WorkerRuntime
                 case WorkerOps.Save:
                     if (!_paused) vm.Pause();
                     _paused = true;
-                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { })), _hypervisor.Name);
+                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { }, _adapters.Attachments())), _hypervisor.Name);
                     Posix.FsyncDirectory(_folder.Path);
                     _saved = true;
                     vm.Stop(VmStopReason.Stopped, "saved");
@@ -240,7 +263,40 @@ public sealed class WorkerRuntime
             }
             return Status();
         }
-        finally { _operation.Release(); }
+        finally
+        {
+            if (descriptor is int left) DescriptorPassing.Close(left);
+            _operation.Release();
+        }
+    }
+
+    /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>
+    private async Task HandleAdapterAsync(VirtualMachine vm, WorkerRequest request, int? descriptor)
+    {
+        var id = request.Adapter ?? throw new InvalidOperationException($"{request.Op} needs an adapter id");
+        switch (request.Op)
+        {
+            case WorkerOps.AddNic:
+                var mac = MacAddress.Parse(request.Mac ?? throw new InvalidOperationException("add-nic needs a MAC address"));
+                int slot = _adapters.Add(vm, id, request.Label ?? id.ToString(), mac, descriptor);
+                _log.WriteLine($"worker: hot-added network adapter '{request.Label}' ({mac}) in PCI slot {slot}");
+                break;
+            case WorkerOps.RemoveNic:
+                await _adapters.RemoveAsync(vm, id, DiskEjectTimeout).ConfigureAwait(false);
+                _log.WriteLine($"worker: removed network adapter {id}");
+                break;
+            case WorkerOps.ConnectNic:
+                _adapters.Connect(id, descriptor ?? throw new InvalidOperationException("connect-nic needs the switch port's descriptor"));
+                break;
+            case WorkerOps.DisconnectNic:
+                _adapters.Disconnect(id);
+                break;
+            case WorkerOps.LabelNic:
+                _adapters.Rename(vm, id, request.Label ?? throw new InvalidOperationException("label-nic needs the new label"));
+                break;
+            default:
+                throw new InvalidOperationException($"unknown request '{request.Op}'");
+        }
     }
 
     private WorkerResponse Status()
@@ -255,6 +311,7 @@ public sealed class WorkerRuntime
             UptimeMs = _uptime.ElapsedMilliseconds,
             MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
             Backend = _hypervisor.Name,
+            Adapters = _adapters.Status(vm),
         };
     }
 

@@ -5,10 +5,16 @@ namespace HyperSharp.Networking.Interop;
 /// <summary>fcntl helpers for descriptors handed to us by another process.</summary>
 internal static partial class Descriptors
 {
-    private const int FGetFl = 3, FSetFl = 4;
+    private const int FGetFl = 3, FSetFl = 4, FDupFdCloexec = 1030;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fcntl(int fd, int command, int argument);
+
+    public static int Duplicate(int fd)
+    {
+        int copy = fcntl(fd, FDupFdCloexec, 0);
+        return copy >= 0 ? copy : throw new IOException($"descriptor {fd} cannot be duplicated: {NetCalls.Describe(NetCalls.LastError)}");
+    }
 
     public static void MakeNonBlocking(int fd)
     {

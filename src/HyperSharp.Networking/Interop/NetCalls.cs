@@ -14,7 +14,7 @@ internal static unsafe partial class NetCalls
     public const uint TunSetIff = 0x400454CA;
     public const uint SiocGIfFlags = 0x8913, SiocSIfFlags = 0x8914;
     public const short IffUp = 0x1, IffTap = 0x0002, IffNoPi = 0x1000;
-    public const short PollIn = 0x1;
+    public const short PollIn = 0x1, PollOut = 0x4;
     public const int EAGAIN = 11, EINTR = 4, ENOBUFS = 105, EPERM = 1, EACCES = 13, EBUSY = 16, ENODEV = 19, EEXIST = 17;
     public const int EfdCloexec = 0x80000, EfdNonblock = 0x800;
 
@@ -32,6 +32,9 @@ internal static unsafe partial class NetCalls
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint sendmsg(int fd, MsgHdr* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMs);

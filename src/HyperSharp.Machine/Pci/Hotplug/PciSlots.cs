@@ -104,6 +104,15 @@ internal sealed class PciSlots : IDisposable
         return done;
     }
 
+    /// <summary>The slot <paramref name="device"/> sits in, or null when it is not (or no longer) on the bus.</summary>
+    public int? SlotOf(IVirtioDevice device)
+    {
+        lock (_lock)
+            for (int s = PciHotplugRegisters.FirstSlot; s < PciHotplugRegisters.SlotCount; s++)
+                if (_occupants[s]?.Device.Inner == device) return s;
+        return null;
+    }
+
     /// <summary>Slots holding a device (bit per slot; bit 0 is the host bridge).</summary>
     public uint Occupied()
     {

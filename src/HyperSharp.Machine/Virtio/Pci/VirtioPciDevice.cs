@@ -55,6 +55,9 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
 
     public string Name => _device.Name;
 
+    /// <summary>The virtio device this transport carries.</summary>
+    internal IVirtioDevice Inner => _device;
+
     public PciConfigSpace Config { get; }
 
     public IIoDevice BarDevice(int index) => index == 0 ? _bar : throw new ArgumentOutOfRangeException(nameof(index));

@@ -1,0 +1,159 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Network;
+using HyperSharp.Networking.Configuration;
+using HyperSharp.Networking.Frames;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>
+/// Add-/Get-/Set-/Rename-/Remove-VMNetworkAdapter, Connect-/Disconnect-VMNetworkAdapter, Set-VMNetworkAdapterVlan.
+/// On a running VM every change is live: add and remove through PCI hotplug, a rename as the slot label, a switch change
+/// as a port moved, policies on the port at once. The live wiring itself is in VmManager.AdapterPorts.cs.
+/// </summary>
+public sealed partial class VmManager
+{
+    private MacAddressPool _macs = null!; // built once the inventory is read (every address in use is known then)
+
+    public List<NetworkAdapter> ListAdapters(ListNetworkAdaptersRequest request)
+    {
+        var vms = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? [Find(r)] : List(null);
+        return [.. vms.SelectMany(vm => vm.Config.NetworkAdapters
+            .Where(a => request.Name.Length == 0 || Wildcard.Matches(request.Name, a.Name))
+            .Select(a => NetworkProjection.Adapter(vm, a, Switches)))];
+    }
+
+    public async Task<NetworkAdapter> AddAdapterAsync(AddNetworkAdapterRequest request, CancellationToken cancellationToken)
+    {
+        var vm = Find(request.Vm);
+        string name = request.Name.Length == 0 ? NetworkRequests.DefaultAdapterName : NetworkRequests.AdapterName("name", request.Name);
+        var target = request.SwitchName.Length == 0 ? null : SwitchNamed("switch_name", request.SwitchName);
+        MacAddress? staticMac = request.StaticMacAddress.Length == 0 ? null : NetworkRequests.StaticMac("static_mac_address", request.StaticMacAddress);
+        using var _ = Begin(vm, "changing the network adapters of");
+        if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "add a network adapter to");
+        var adapters = vm.Config.NetworkAdapters;
+        if (adapters.Count >= NetworkRequests.MaxAdaptersPerVm)
+            throw HostErrors.Precondition($"VM '{vm.Name}' has {adapters.Count} network adapters, the most a VM may have ({NetworkRequests.MaxAdaptersPerVm}); remove one first");
+        EnsureAdapterNameFree(vm, name, null);
+        var mac = TakeMac(staticMac, "static_mac_address");
+        var adapter = new NetworkAdapterSettings
+        {
+            Id = Guid.NewGuid(), Name = name, SwitchId = target?.Id, MacAddress = NetworkRequests.Hex(mac), DynamicMacAddress = staticMac is null,
+        };
+        try
+        {
+            if (IsLive(vm)) await AddLiveAsync(vm, adapter, target, cancellationToken).ConfigureAwait(false);
+            Commit(vm, vm.Config with { NetworkAdapters = [.. adapters, adapter] });
+        }
+        catch
+        {
+            Switches.Detach(adapter.Id);
+            _macs.Release(mac);
+            throw;
+        }
+        return NetworkProjection.Adapter(vm, adapter, Switches);
+    }
+
+    public async Task<NetworkAdapter> UpdateAdapterAsync(UpdateNetworkAdapterRequest request, CancellationToken cancellationToken)
+    {
+        var vm = Find(request.Adapter?.Vm);
+        string? newName = request.HasNewName ? NetworkRequests.AdapterName("new_name", request.NewName) : null;
+        HostSwitch? target = request.HasSwitchName && request.SwitchName.Length > 0 ? SwitchNamed("switch_name", request.SwitchName) : null;
+        MacAddress? staticMac = request.HasStaticMacAddress && request.StaticMacAddress.Length > 0 ? NetworkRequests.StaticMac("static_mac_address", request.StaticMacAddress) : null;
+        using var _ = Begin(vm, "changing the network adapters of");
+        var current = FindAdapter(vm, request.Adapter!);
+        var updated = current;
+        if (newName is not null)
+        {
+            EnsureAdapterNameFree(vm, newName, current);
+            updated = updated with { Name = newName };
+        }
+        if (request.HasSwitchName) updated = updated with { SwitchId = target?.Id };
+        if (request.HasMacAddressSpoofing) updated = updated with { MacAddressSpoofing = NetworkRequests.OnOff("mac_address_spoofing", request.MacAddressSpoofing) };
+        if (request.HasDhcpGuard) updated = updated with { DhcpGuard = NetworkRequests.OnOff("dhcp_guard", request.DhcpGuard) };
+        if (request.HasRouterGuard) updated = updated with { RouterGuard = NetworkRequests.OnOff("router_guard", request.RouterGuard) };
+        if (request.HasMaximumBandwidth) updated = updated with { MaximumBandwidth = NetworkRequests.Bandwidth("maximum_bandwidth", request.MaximumBandwidth) };
+        if (request.HasAccessVlanId) updated = updated with { AccessVlanId = NetworkRequests.Vlan("access_vlan_id", request.AccessVlanId) };
+        MacAddress? taken = null;
+        if (request.HasStaticMacAddress)
+        {
+            // The guest's device carries its MAC from power-on (and a saved state holds it): only an Off VM changes it.
+            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
+            taken = TakeMac(staticMac, "static_mac_address");
+            updated = updated with { MacAddress = NetworkRequests.Hex(taken.Value), DynamicMacAddress = staticMac is null };
+        }
+        try
+        {
+            if (IsLive(vm)) await UpdateLiveAsync(vm, current, updated, target, request.HasSwitchName, cancellationToken).ConfigureAwait(false);
+            Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Select(a => a.Id == current.Id ? updated : a)] });
+        }
+        catch
+        {
+            if (taken is { } t) _macs.Release(t);
+            throw;
+        }
+        if (taken is not null) _macs.Release(MacAddress.Parse(current.MacAddress));
+        return NetworkProjection.Adapter(vm, updated, Switches);
+    }
+
+    public async Task RemoveAdapterAsync(NetworkAdapterRef reference, CancellationToken cancellationToken)
+    {
+        var vm = Find(reference.Vm);
+        using var _ = Begin(vm, "changing the network adapters of");
+        var adapter = FindAdapter(vm, reference);
+        if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "remove a network adapter from");
+        if (IsLive(vm)) await AskAdapterAsync(vm, new Workers.WorkerRequest { Op = Workers.WorkerOps.RemoveNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false);
+        Switches.Detach(adapter.Id);
+        Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Where(a => a.Id != adapter.Id)] });
+        _macs.Release(MacAddress.Parse(adapter.MacAddress));
+    }
+
+    /// <summary>The VM's adapter a reference names (by id, else by name), or NOT_FOUND.</summary>
+    private static NetworkAdapterSettings FindAdapter(ManagedVm vm, NetworkAdapterRef reference)
+    {
+        if (reference.Id.Length > 0)
+        {
+            if (!Guid.TryParse(reference.Id, out var id)) throw HostErrors.Invalid("adapter.id", $"'{reference.Id}' is not a GUID");
+            return vm.Config.NetworkAdapters.Find(a => a.Id == id) ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no network adapter with id {reference.Id}");
+        }
+        if (reference.Name.Length == 0) throw HostErrors.Invalid("adapter", "name the network adapter by id or name");
+        return vm.Config.NetworkAdapters.Find(a => string.Equals(a.Name, reference.Name, StringComparison.OrdinalIgnoreCase))
+            ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no network adapter named '{reference.Name}'");
+    }
+
+    private HostSwitch SwitchNamed(string parameter, string name) =>
+        Switches.FindByName(name) ?? throw HostErrors.NotFound($"{parameter}: no switch named '{name}' on this host");
+
+    /// <summary>Adapter names are unique within a VM: the guest tells them apart by their slot labels.</summary>
+    private static void EnsureAdapterNameFree(ManagedVm vm, string name, NetworkAdapterSettings? renamed)
+    {
+        if (vm.Config.NetworkAdapters.Find(a => a != renamed && string.Equals(a.Name, name, StringComparison.OrdinalIgnoreCase)) is { } other)
+            throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a network adapter named '{other.Name}'");
+    }
+
+    /// <summary>A dynamic address from the pool, or the static one after checking no other adapter on this host has it.</summary>
+    private MacAddress TakeMac(MacAddress? staticMac, string parameter)
+    {
+        if (staticMac is not { } mac)
+        {
+            try { return _macs.Allocate(); }
+            catch (InvalidOperationException e) { throw HostErrors.Precondition(e.Message); }
+        }
+        string hex = NetworkRequests.Hex(mac);
+        foreach (var vm in List(null))
+            if (vm.Config.NetworkAdapters.Find(a => a.MacAddress == hex) is { } user)
+                throw HostErrors.Invalid(parameter, $"{hex} is the address of adapter '{user.Name}' of VM '{vm.Name}'; MAC addresses are unique on a host");
+        _macs.Reserve(mac);
+        return mac;
+    }
+
+    /// <summary>Every adapter's address, taken in the pool, once the inventory is read.</summary>
+    private void CreateMacPool()
+    {
+        var inUse = List(null).SelectMany(vm => vm.Config.NetworkAdapters).Select(a => MacAddress.Parse(a.MacAddress));
+        _macs = Switches.CreatePool(inUse);
+    }
+
+    /// <summary>Connected adapters of every VM, per switch (Get-VMSwitch's count).</summary>
+    public int AdaptersOn(Guid switchId) => List(null).Sum(vm => vm.Config.NetworkAdapters.Count(a => a.SwitchId == switchId));
+}
