@@ -6,7 +6,7 @@
     Author               = 'HyperSharp'
     CompanyName          = 'HyperSharp'
     Copyright            = '(c) HyperSharp. MIT license.'
-    Description          = 'Manage HyperSharp virtual machines and virtual hard disks with the cmdlets of the Hyper-V module: Get-VM, Start-VM, New-VHD, ...'
+    Description          = 'Manage HyperSharp virtual machines, virtual hard disks and virtual networks with the cmdlets of the Hyper-V module: Get-VM, Start-VM, New-VHD, New-VMSwitch, Add-VMNetworkAdapter, ...'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('HyperSharp.Format.ps1xml')
@@ -14,6 +14,9 @@
         'Get-VMHost', 'New-VM', 'Get-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Restart-VM',
         'Remove-VM', 'Rename-VM', 'Set-VM', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
         'Add-VMHardDiskDrive', 'Get-VMHardDiskDrive', 'Remove-VMHardDiskDrive',
+        'New-VMSwitch', 'Get-VMSwitch', 'Set-VMSwitch', 'Rename-VMSwitch', 'Remove-VMSwitch',
+        'Add-VMNetworkAdapter', 'Get-VMNetworkAdapter', 'Remove-VMNetworkAdapter', 'Rename-VMNetworkAdapter', 'Set-VMNetworkAdapter',
+        'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',
         'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD')
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -85,19 +85,37 @@ public abstract class HyperSharpCmdlet : PSCmdlet
     }
 
     /// <summary>The VMs a name (maybe with wildcards) stands for; writes ObjectNotFound for a plain name that matches none.</summary>
-    protected IEnumerable<VirtualMachine> Resolve(string name)
+    protected IEnumerable<VirtualMachine> Resolve(string name) => ResolveNamed(name,
+        c => VmHostClient.GetVm(new VmRef { Name = name }, cancellationToken: c).ToObject(HostName),
+        (filter, c) => VmHostClient.ListVms(new ListVmsRequest { Name = filter }, cancellationToken: c).Vms.Select(vm => vm.ToObject(HostName)));
+
+    /// <summary>The virtual switches a name (maybe with wildcards) stands for; writes ObjectNotFound for a plain name that matches none.</summary>
+    protected IEnumerable<VMSwitch> ResolveSwitch(string name) => ResolveNamed(name,
+        c => VmHostClient.GetSwitch(new SwitchRef { Name = name }, cancellationToken: c).ToObject(HostName),
+        (filter, c) => VmHostClient.ListSwitches(new ListSwitchesRequest { Name = filter }, cancellationToken: c).Switches.Select(s => s.ToObject(HostName)));
+
+    /// <summary>
+    /// A plain name is one Get call (the host's NOT_FOUND becomes the ObjectNotFound error Hyper-V writes); a name with
+    /// wildcards is one List call with the host filtering, and matching nothing is no error, as in Hyper-V.
+    /// </summary>
+    private IEnumerable<T> ResolveNamed<T>(string name, Func<CancellationToken, T> get, Func<string, CancellationToken, IEnumerable<T>> list)
     {
         if (!WildcardPattern.ContainsWildcardCharacters(name))
         {
-            if (TryCall(c => VmHostClient.GetVm(new VmRef { Name = name }, cancellationToken: c), name, out var one)) yield return one.ToObject(HostName);
+            if (TryCall(get, name, out var one)) yield return one;
             yield break;
         }
-        if (!TryCall(c => VmHostClient.ListVms(new ListVmsRequest { Name = name == "*" ? "" : name }, cancellationToken: c), name, out var list)) yield break;
-        foreach (var vm in list.Vms) yield return vm.ToObject(HostName);
+        // Materialized inside the call, so a failure is reported here and not while the caller enumerates.
+        if (!TryCall(c => list(name == "*" ? "" : name, c).ToList(), name, out var all)) yield break;
+        foreach (var item in all) yield return item;
     }
 
     /// <summary>A -Path value as the file system path the host sees: relative to the current location, ~ expanded.</summary>
     protected string ResolveFilePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>The non-terminating ObjectNotFound error for something a plain name named that the host does not have.</summary>
+    protected void WriteNotFound(string message, object? target) =>
+        WriteError(new ErrorRecord(new ItemNotFoundException(message), "ObjectNotFound", ErrorCategory.ObjectNotFound, target));
 
     /// <summary>A terminating error for a parameter combination the cmdlet itself refuses.</summary>
     protected void ThrowParameterError(string parameter, string message, object? target) =>

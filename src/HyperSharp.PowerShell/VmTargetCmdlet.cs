@@ -4,14 +4,12 @@ using HyperSharp.Api.V1;
 namespace HyperSharp.PowerShell;
 
 /// <summary>
-/// A cmdlet that acts on VMs named by -Name (wildcards, position 0; also -VMName) or passed as
-/// VirtualMachine objects through -VM or the pipeline, as Hyper-V's Start-VM, Get-VMProcessor and the
-/// others do. A name that matches no VM is a non-terminating ObjectNotFound error; the other names go on.
+/// A cmdlet that acts on VMs named by -Name (wildcards, position 0; also -VMName) or passed as VirtualMachine
+/// objects through -VM or the pipeline, as Hyper-V's Start-VM, Get-VMProcessor and the others do.
 /// </summary>
-public abstract class VmTargetCmdlet : HyperSharpCmdlet
+public abstract class VmTargetCmdlet : VmSelectionCmdlet
 {
     protected const string NameSet = "Name";
-    protected const string VMObjectSet = "VMObject";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, HelpMessage = "The name of the virtual machine; wildcards are allowed.")]
     [Alias("VMName")]
@@ -19,24 +17,7 @@ public abstract class VmTargetCmdlet : HyperSharpCmdlet
     [SupportsWildcards]
     public string[] Name { get; set; } = [];
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = VMObjectSet, ValueFromPipeline = true, HelpMessage = "The virtual machine, as Get-VM returns it (from the pipeline too).")]
-    [ValidateNotNull]
-    public VirtualMachine[] VM { get; set; } = [];
-
-    protected override void ProcessRecord()
-    {
-        if (ParameterSetName == VMObjectSet)
-        {
-            foreach (var vm in VM) ProcessVm(vm);
-            return;
-        }
-        if (ParameterSetName != NameSet) return;
-        foreach (var name in Name)
-            foreach (var vm in Resolve(name)) ProcessVm(vm);
-    }
-
-    /// <summary>Does the cmdlet's work on one VM.</summary>
-    protected abstract void ProcessVm(VirtualMachine vm);
+    protected override (string Set, string[] Names) VmNames => (NameSet, Name);
 
     protected static VmRef Ref(VirtualMachine vm) => new() { Id = vm.Id.ToString("D") };
 

@@ -35,6 +35,13 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
             "resized $((Get-VHD data.vhdx).Size / 1GB)GB"
             "valid $(Test-VHD data.vhdx)"
             try { Get-VHD missing.vhdx } catch { "error $($_.CategoryInfo.Category)" }
+            New-VMSwitch -Name lab -SwitchType Private | Out-Null
+            New-VM -Name web01 -MemoryStartupBytes 64MB | Out-Null
+            Add-VMNetworkAdapter -VMName web01 -SwitchName lab
+            Get-VMNetworkAdapter -VMName web01 | Set-VMNetworkAdapterVlan -Access -VlanId 7
+            Get-VMNetworkAdapterVlan -VMName web01 | ForEach-Object { "vlan $($_.OperationMode) $($_.AccessVlanId)" }
+            Get-VMNetworkAdapter -VMName web01 | Out-String -Width 200
+            try { Connect-VMNetworkAdapter -VMName web01 -SwitchName nosuch } catch { "connect error $($_.CategoryInfo.Category)" }
             (Get-Help Get-VM).Synopsis
             if ((Get-Help about_HyperSharp | Out-String) -match 'WHICH HOST') { 'about topic found' }
             """);
@@ -50,6 +57,9 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("resized 4GB", text);
         Assert.Contains("valid True", text);
         Assert.Contains("error ObjectNotFound", text);
+        Assert.Contains("vlan Access 7", text);
+        Assert.Matches(@"Network Adapter\s+False\s+web01\s+lab\s+[0-9A-F]{12}\s+\{Ok\}", text);
+        Assert.Contains("connect error ObjectNotFound", text);
         Assert.Contains("Gets the virtual machines on the host.", text);
         Assert.Contains("about topic found", text);
     }

@@ -23,7 +23,13 @@ internal static class HostErrors
     public static ErrorRecord ToErrorRecord(RpcException e, object? target)
     {
         string? parameter = e.Trailers.GetValue(HostEndpoint.ParameterTrailer);
-        string message = e.StatusCode == StatusCode.Unavailable ? UnavailableMessage(e) : e.Status.Detail;
+        string message = e.StatusCode switch
+        {
+            StatusCode.Unavailable => UnavailableMessage(e),
+            // A host older than the module has no such call; gRPC says so with an empty detail.
+            StatusCode.Unimplemented => "the HyperSharp host service does not support this command: it runs an older version than this module",
+            _ => e.Status.Detail,
+        };
         var exception = new VirtualizationException(message, e.StatusCode, parameter, e);
         var (id, category) = Classify(e.StatusCode);
         return new ErrorRecord(exception, id, category, target);
@@ -38,6 +44,7 @@ internal static class HostErrors
         StatusCode.Aborted => ("OperationAborted", ErrorCategory.ResourceBusy),
         StatusCode.PermissionDenied or StatusCode.Unauthenticated => ("AccessDenied", ErrorCategory.PermissionDenied),
         StatusCode.Unavailable => ("HostUnavailable", ErrorCategory.ConnectionError),
+        StatusCode.Unimplemented => ("NotSupportedByHost", ErrorCategory.NotImplemented),
         StatusCode.Cancelled or StatusCode.DeadlineExceeded => ("OperationStopped", ErrorCategory.OperationStopped),
         _ => ("Unspecified", ErrorCategory.NotSpecified),
     };

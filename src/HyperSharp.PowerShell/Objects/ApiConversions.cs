@@ -3,7 +3,7 @@ using V1 = HyperSharp.Api.V1;
 namespace HyperSharp.PowerShell;
 
 /// <summary>The API's messages to the cmdlets' objects, and the cmdlets' enums back to the API's.</summary>
-internal static class ApiConversions
+internal static partial class ApiConversions
 {
     public static VirtualMachine ToObject(this V1.Vm vm, string computerName) => new()
     {
@@ -36,6 +36,7 @@ internal static class ApiConversions
         Notes = vm.Notes,
         CreationTime = DateTimeOffset.FromUnixTimeMilliseconds(vm.CreationTimeUnixMs).LocalDateTime,
         HardDrives = vm.HardDrives.Select(d => d.ToObject(computerName)).ToArray(),
+        NetworkAdapters = vm.NetworkAdapters.Select(a => a.ToObject(computerName)).ToArray(),
         AutomaticStartAction = vm.AutomaticStartAction switch
         {
             V1.AutomaticStartAction.Start => StartAction.Start,

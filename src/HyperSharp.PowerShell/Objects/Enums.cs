@@ -33,3 +33,12 @@ public enum VhdCompactMode { Full = 0, Quick = 1, Retrim = 2, Pretrimmed = 3, Pr
 
 /// <summary>Restart-VM's kinds: a hard reset, or a reboot the guest carries out.</summary>
 public enum RestartType { Reset = 0, Reboot = 1 }
+
+/// <summary>A virtual switch's type: who its ports can reach.</summary>
+public enum VMSwitchType { Private = 0, Internal = 1, External = 2 }
+
+/// <summary>Hyper-V's on/off setting (MacAddressSpoofing, DhcpGuard, RouterGuard).</summary>
+public enum OnOffState { On = 0, Off = 1 }
+
+/// <summary>How a network adapter's port handles VLAN tags. HyperSharp sets Untagged and Access.</summary>
+public enum VMNetworkAdapterVlanMode { Untagged = 0, Access = 1, Trunk = 2, Private = 3 }

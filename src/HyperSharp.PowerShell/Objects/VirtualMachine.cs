@@ -23,6 +23,7 @@ public sealed class VirtualMachine
     public required string Notes { get; init; }
     public required DateTime CreationTime { get; init; }
     public required HardDiskDrive[] HardDrives { get; init; }
+    public required VMNetworkAdapter[] NetworkAdapters { get; init; }
     public required StartAction AutomaticStartAction { get; init; }
     public required int AutomaticStartDelay { get; init; }
     public required StopAction AutomaticStopAction { get; init; }
