@@ -103,7 +103,7 @@ public sealed unsafe partial class X86Cpu
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
         // the interrupted state intact for #DF.
         ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | (newCpl == 3 ? 2UL : 1UL);
+        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             if ((ulong)(((long)rsp << 16) >> 16) != rsp) throw Fault(Vec.SS, ext);
@@ -190,7 +190,7 @@ public sealed unsafe partial class X86Cpu
         int w = gate32 ? 4 : 2;
         ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | (newCpl == 3 ? 2UL : 1UL);
+        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             void Put(ulong v)

@@ -153,7 +153,12 @@ public sealed unsafe partial class X86Cpu
     public ulong Rflags
     {
         get { MaterializeFlags(); return _rflags; }
-        set { _rflags = (value & Rf.Writable) | Rf.Fixed1; _fOp = FlagOp.None; }
+        set
+        {
+            _rflags = (value & Rf.Writable) | Rf.Fixed1;
+            _fOp = FlagOp.None;
+            _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
+        }
     }
 
     /// <summary>Sets only the status flags (CF PF AF ZF SF OF) from <paramref name="value"/>.</summary>

@@ -73,6 +73,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void LoadSlow(ulong lin, byte* dst, int size)
     {
+        CheckAlignment(lin, size);
         if (_bpData) CheckDataBreakpoints(lin, size, false);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Read);
@@ -85,6 +86,7 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void StoreSlow(ulong lin, byte* src, int size)
     {
+        CheckAlignment(lin, size);
         if (_bpData) CheckDataBreakpoints(lin, size, true);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Write);
@@ -92,6 +94,17 @@ public sealed unsafe partial class X86Cpu
         ulong p1 = TranslateData(lin + (ulong)first, Access.Write); // both translated before either write
         PhysWrite(p0, src, first);
         PhysWrite(p1, src + first, size - first);
+    }
+
+    /// <summary>
+    /// #AC(0) for a misaligned 2-, 4- or 8-byte data access while alignment checking is on (access key 3:
+    /// CR0.AM, RFLAGS.AC, CPL 3). Wider accesses reach here in 8-byte pieces or as SSE/x87 operands whose own
+    /// alignment rules apply; descriptor-table and TSS accesses run with the supervisor key and are not checked,
+    /// as on hardware.
+    /// </summary>
+    private void CheckAlignment(ulong lin, int size)
+    {
+        if ((_accessKey & 3) == 3 && size is 2 or 4 or 8 && (lin & (ulong)(size - 1)) != 0) throw Fault(Vec.AC, 0);
     }
 
     /// <summary>Reads guest-physical memory within one page: RAM directly, else the MMIO handler.</summary>

@@ -40,6 +40,13 @@ public sealed unsafe partial class X86Cpu
     public int Cpl => _cpl;
     public int Bitness => _bitness;
 
+    /// <summary>
+    /// The low bits of the access key for accesses at <paramref name="cpl"/>: 1 supervisor, 2 user, 3 user with
+    /// alignment checking (CR0.AM, RFLAGS.AC and CPL 3). Key 3 never enters the data TLBs, so every access takes
+    /// the slow path, which raises #AC for a misaligned one; the fast paths stay free of the check.
+    /// </summary>
+    internal ulong PrivilegeKey(int cpl) => cpl != 3 ? 1UL : (_cr0 & Cr0AM) != 0 && (_rflags & Rf.AC) != 0 ? 3UL : 2UL;
+
     /// <summary>Recomputes the derived mode fields after CS, SS, CR0, CR4 or EFER changed.</summary>
     internal void UpdateMode()
     {
@@ -54,7 +61,7 @@ public sealed unsafe partial class X86Cpu
         // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
         // when CS still holds a real-mode selector, and every privilege change loads SS.
         _cpl = !_protected ? 0 : vm86 ? 3 : _seg[(int)Seg.Ss].Dpl;
-        _accessKey = (_accessKey & ~3UL) | (_cpl == 3 ? 2UL : 1UL);
+        _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl);
         _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;
         _stackMask = _bitness == 64 ? ulong.MaxValue : _seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         for (int i = 0; i < 6; i++)

@@ -6,7 +6,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// <summary>One soft-TLB entry: a 4 KiB virtual page that maps to guest RAM.</summary>
 internal unsafe struct TlbEntry
 {
-    /// <summary>Virtual page address | access key (1 supervisor, 2 user); 0 = empty.</summary>
+    /// <summary>Virtual page address | access key (1 supervisor, 2 user, 3 user with alignment checking: fetch TLB only); 0 = empty.</summary>
     public ulong Tag;
     /// <summary>Host pointer minus virtual address: host = (byte*)(Addend + lin).</summary>
     public nint Addend;
@@ -71,6 +71,7 @@ public sealed unsafe partial class X86Cpu
         ulong ppn = phys >> 12;
         if (!_mem.IsRamPage(ppn)) return; // MMIO: never cached
         if (_bpData && tlb != _tlbX && PageHasDataBreakpoint(lin)) return; // every access must reach the check
+        if ((_accessKey & 3) == 3 && tlb != _tlbX) return; // alignment checking: every data access takes the slow path
         ref var e = ref Slot(tlb, lin);
         e.Tag = (lin & ~0xFFFUL) | _accessKey;
         e.Addend = (nint)(_mem.Ram + (phys & ~0xFFFUL)) - (nint)(lin & ~0xFFFUL);

@@ -107,7 +107,7 @@ public sealed unsafe partial class X86Cpu
             copied[i] = width == 4 ? Load<uint>(lin) : Load<ushort>(lin);
         }
         ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | (newCpl == 3 ? 2UL : 1UL);
+        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             PushOn(ref sp, ss, width, oldSs.Selector);
