@@ -67,7 +67,7 @@ public sealed unsafe partial class X86Cpu
                 var t = b.Translated ?? Heat(b);
                 if (t != null)
                 {
-                    if (!t.Optimized && ++t.Runs == OptimizeThreshold) Optimize(b);
+                    if (!t.Optimized && ++t.Runs == OptimizeThreshold && OptimizeThreshold != 0) Optimize(b);
                     compiled = t;
                     entryRip = rip;
                     n += (uint)t.Run(this, b);

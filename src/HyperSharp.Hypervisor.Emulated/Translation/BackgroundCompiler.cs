@@ -34,8 +34,9 @@ internal static class BackgroundCompiler
     {
         foreach (var (block, optimized) in Queue.GetConsumingEnumerable())
         {
-            // Invalidated while queued: it never runs again. Already at that tier: queued twice by two vCPUs.
-            if (!block.Valid || (block.Translated?.Optimized ?? false) == optimized && block.Translated != null) continue;
+            // Invalidated while queued: it never runs again. Already at that tier or above: queued twice by two vCPUs.
+            var current = block.Translated;
+            if (!block.Valid || (current != null && (current.Optimized || !optimized))) continue;
             BlockCompiler.CompileInto(block, optimized);
         }
     }
