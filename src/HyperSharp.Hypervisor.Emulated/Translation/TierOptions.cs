@@ -29,6 +29,8 @@ public static class TierOptions
 
     private static int Read(string name, int fallback)
     {
+        // Where the runtime cannot generate code (NativeAOT), there is no tier to compile to.
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported) return 0;
         string? tier = Environment.GetEnvironmentVariable("HYPERSHARP_EMULATOR_TIER");
         if (string.Equals(tier, "interpreter", StringComparison.OrdinalIgnoreCase)) return 0;
         if (!string.IsNullOrEmpty(tier) && !string.Equals(tier, "translate", StringComparison.OrdinalIgnoreCase))
