@@ -3,23 +3,25 @@ using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Hypervisor.Emulated.Tests;
 
-/// <summary>Decoded code is cached; writes to its bytes (by the guest or the host) must be seen.</summary>
+/// <summary>Decoded (and compiled) code is cached; writes to its bytes (by the guest or the host) must be seen, on every tier.</summary>
 public class SelfModifyingCodeTests
 {
-    [Fact]
-    public void Store_into_the_running_block_changes_the_next_instruction()
+    [Theory]
+    [MemberData(nameof(TestMachine.Tiers), MemberType = typeof(TestMachine))]
+    public void Store_into_the_running_block_changes_the_next_instruction(string tier)
     {
-        using var m = new TestMachine();
+        using var m = new TestMachine().OnTier(tier);
         // mov rbx, imm64 (10 bytes); mov byte [rbx], 42 (3 bytes); mov eax, 0 (B8 imm32) at offset 13.
         m.Load(a => { a.mov(rbx, TestMachine.CodeBase + 14); a.mov(__byte_ptr[rbx], 42); a.mov(eax, 0); a.hlt(); });
         m.RunClean();
         Assert.Equal(42UL, m.Cpu[Gpr.Rax]);
     }
 
-    [Fact]
-    public void Code_rewritten_by_the_host_between_runs_is_redecoded()
+    [Theory]
+    [MemberData(nameof(TestMachine.Tiers), MemberType = typeof(TestMachine))]
+    public void Code_rewritten_by_the_host_between_runs_is_redecoded(string tier)
     {
-        using var m = new TestMachine();
+        using var m = new TestMachine().OnTier(tier);
         m.Load(a => { a.mov(eax, 1); a.hlt(); });
         m.RunClean();
         Assert.Equal(1UL, m.Cpu[Gpr.Rax]);
@@ -32,10 +34,11 @@ public class SelfModifyingCodeTests
         Assert.Equal(2UL, m.Cpu[Gpr.Rax]);
     }
 
-    [Fact]
-    public void Loop_that_patches_a_called_function_sees_each_version()
+    [Theory]
+    [MemberData(nameof(TestMachine.Tiers), MemberType = typeof(TestMachine))]
+    public void Loop_that_patches_a_called_function_sees_each_version(string tier)
     {
-        using var m = new TestMachine();
+        using var m = new TestMachine().OnTier(tier);
         const ulong fn = 0x110000;
         // fn: add rbx, imm8 ; ret   (imm8 at fn + 3)
         m.Load(a => { a.add(rbx, 1); a.ret(); }, fn);

@@ -95,5 +95,24 @@ internal sealed unsafe class TestMachine : IDisposable
     /// <summary>Qword <paramref name="index"/> of the exception frame on the handler's stack.</summary>
     public ulong Frame(int index) => R64(Cpu[Gpr.Rsp] + (ulong)index * 8);
 
+    /// <summary>
+    /// Puts the processor on one execution tier: "interpreter", "quick" (every block compiled with handler calls
+    /// before its first run) or "optimized" (every block compiled with handlers inlined before its first run).
+    /// </summary>
+    public TestMachine OnTier(string tier)
+    {
+        (Cpu.TranslationThreshold, Cpu.OptimizeThreshold) = tier switch
+        {
+            "interpreter" => (0, 0),
+            "quick" => (1, 0),
+            "optimized" => (1, 1),
+            _ => throw new ArgumentException($"unknown tier '{tier}'", nameof(tier)),
+        };
+        return this;
+    }
+
+    /// <summary>The tiers <see cref="OnTier"/> knows, as theory data.</summary>
+    public static TheoryData<string> Tiers => new() { "interpreter", "quick", "optimized" };
+
     public void Dispose() => Memory.Dispose();
 }

@@ -16,6 +16,10 @@ internal sealed class CodeBlock
     public volatile bool Valid = true;
     /// <summary>False for a page-straddling instruction decoded from a copy: never kept in any cache.</summary>
     public bool Cacheable = true;
+    /// <summary>Times the interpreter ran the block (racy between vCPUs: it only decides when to compile).</summary>
+    public int Heat;
+    /// <summary>The compiled block once it got hot (see Translation/), else null. Set once, read by every vCPU.</summary>
+    public volatile Translation.TranslatedBlock? Translated;
 
     public CodeBlock(ulong physicalAddress, int bitness, DecodedInstruction[] instructions)
     {

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iced.Intel;
 using HyperSharp.Hypervisor.Emulated.Decoding;
+using HyperSharp.Hypervisor.Emulated.Translation;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
@@ -31,6 +32,102 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Called (when set) for each instruction the translator does not implement, with its linear address and text.</summary>
     public Action<ulong, string>? UnsupportedInstruction { get; set; }
 
+
+    /// <summary>
+    /// Runs of a block after which it is compiled to IL, quick tier (see Translation/); 0 keeps this processor
+    /// in the interpreter, 1 compiles before the first run. Starts at <see cref="TierOptions.Threshold"/>.
+    /// </summary>
+    public int TranslationThreshold { get; set; } = TierOptions.Threshold;
+
+    /// <summary>
+    /// Runs of quick-compiled code after which the block is compiled again, optimized; 0 = never, 1 = compile
+    /// optimized right away. Starts at <see cref="TierOptions.OptimizeThreshold"/>.
+    /// </summary>
+    public int OptimizeThreshold { get; set; } = TierOptions.OptimizeThreshold;
+
+    /// <summary>
+    /// Executes blocks back to back until something needs the run loop's attention (a stop or interrupt
+    /// request, an exit, HLT, an interrupt shadow, the instruction budget). Going from one block to the
+    /// next costs one direct-mapped cache probe; faults propagate to Run, which delivers them. A block runs
+    /// compiled once it is hot, else through the interpreter's loop of indirect calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunBlocks(ulong limit)
+    {
+        ref ulong rip = ref R(DecodedInstruction.RipIndex);
+        ulong n = 0;
+        TranslatedBlock? compiled = null; // the compiled block running now, for the retired count at a fault
+        ulong entryRip = 0;
+        try
+        {
+            while (true)
+            {
+                CodeBlock? b = GetBlock();
+                if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+                var t = b.Translated ?? Heat(b);
+                if (t != null)
+                {
+                    if (!t.Optimized && ++t.Runs == OptimizeThreshold && OptimizeThreshold != 0) Optimize(b);
+                    compiled = t;
+                    entryRip = rip;
+                    n += (uint)t.Run(this, b);
+                    compiled = null; // (also keeps t, and with it the records its code points at, alive until here)
+                }
+                else
+                {
+                    ref DecodedInstruction d = ref MemoryMarshal.GetArrayDataReference(b.Instructions);
+                    while (true)
+                    {
+                        n++;
+                        if (d.Exec(this, ref d) != 0) break;
+                        rip += d.Len;
+                        d = ref Unsafe.Add(ref d, 1);
+                    }
+                }
+                Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || _bpActive || InstructionCount + n >= limit) return;
+            }
+        }
+        catch (GuestFault)
+        {
+            // The faulting instruction did not retire: the interpreter counted it, compiled code counts by RIP.
+            if (compiled != null) n += (ulong)compiled.RetiredBefore(rip - entryRip);
+            else n--;
+            throw;
+        }
+        finally
+        {
+            InstructionCount += n;
+        }
+    }
+
+    /// <summary>Counts a run of an interpreted block. At the threshold it is queued for the background compiler,
+    /// or, with a threshold of 1 (tests), compiled here and run compiled at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private TranslatedBlock? Heat(CodeBlock b)
+    {
+        int threshold = TranslationThreshold;
+        if (threshold == 0 || ++b.Heat != threshold) return null;
+        return Translate(b, threshold == 1, OptimizeThreshold == 1);
+    }
+
+    /// <summary>Quick-compiled code got hot: compile it optimized (here with a threshold of 1, else in the background).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Optimize(CodeBlock b) => Translate(b, OptimizeThreshold == 1, optimized: true);
+
+    private static TranslatedBlock? Translate(CodeBlock b, bool here, bool optimized)
+    {
+        // Only cached blocks: a straddling instruction is rebuilt each time it runs. Two vCPUs may compile the
+        // same block at once; either result is the same code.
+        if (!b.Cacheable || b.Instructions.Length < 2) return null;
+        if (here) return BlockCompiler.CompileInto(b, optimized);
+        if (!BackgroundCompiler.Enqueue(b, optimized))
+        {
+            // Queue full: count up again and retry later.
+            if (b.Translated is { } t) t.Runs = 0; else b.Heat = 0;
+        }
+        return null;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private CodeBlock? GetBlock()
@@ -130,3 +227,4 @@ public sealed unsafe partial class X86Cpu
 
     internal static int RaiseUd(X86Cpu c, ref DecodedInstruction d) => throw c.Fault(Vec.UD);
 }
+

@@ -180,45 +180,6 @@ public sealed unsafe partial class X86Cpu
     internal int _exitRequest;
 
     /// <summary>
-    /// Executes blocks back to back until something needs the run loop's attention (a stop or interrupt
-    /// request, an exit, HLT, an interrupt shadow, the instruction budget). Going from one block to the
-    /// next costs one direct-mapped cache probe; faults propagate to Run, which delivers them.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunBlocks(ulong limit)
-    {
-        ref ulong rip = ref R(DecodedInstruction.RipIndex);
-        ulong n = 0;
-        try
-        {
-            while (true)
-            {
-                CodeBlock? b = GetBlock();
-                if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
-                ref DecodedInstruction d = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(b.Instructions);
-                while (true)
-                {
-                    n++;
-                    if (d.Exec(this, ref d) != 0) break;
-                    rip += d.Len;
-                    d = ref Unsafe.Add(ref d, 1);
-                }
-                Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (_rflags & Rf.TF) != 0 || _bpActive || InstructionCount + n >= limit) return;
-            }
-        }
-        catch (GuestFault)
-        {
-            n--; // the faulting instruction did not retire
-            throw;
-        }
-        finally
-        {
-            InstructionCount += n;
-        }
-    }
-
-    /// <summary>
     /// Single-step (RFLAGS.TF set when the instruction starts): run one instruction, then raise the #DB trap
     /// with DR6.BS. A faulting instruction delivers its fault instead (thrown before the trap).
     /// </summary>

@@ -81,6 +81,7 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- ADD ADC SUB SBB CMP AND OR XOR TEST: one generic handler per operand form ----
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int AluRR<TOp, TS>(X86Cpu c, ref DecodedInstruction d) where TOp : struct, IAluOp where TS : struct, ISize
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), b = TS.GetReg(c, d.Rm, d.RmShift);
@@ -90,6 +91,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int AluRI<TOp, TS>(X86Cpu c, ref DecodedInstruction d) where TOp : struct, IAluOp where TS : struct, ISize
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), b = d.Imm & TS.Mask;
@@ -99,6 +101,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int AluRM<TOp, TS>(X86Cpu c, ref DecodedInstruction d) where TOp : struct, IAluOp where TS : struct, ISize
     {
         ulong b = TS.Load(c, c.Lin(ref d));
@@ -110,6 +113,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>Memory destination, register or immediate source (Imm used when <paramref name="d"/>.Rm is the zero register).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int AluM<TOp, TS>(X86Cpu c, ref DecodedInstruction d) where TOp : struct, IAluOp where TS : struct, ISize
     {
         ulong lin = c.Lin(ref d);

@@ -27,6 +27,7 @@ public sealed unsafe partial class X86Cpu
     // ---- Jcc JMP CALL RET LOOP JrCXZ: Imm = target - instruction start, Imm2 = IP width mask ----
     // A taken branch sets RIP and leaves the block (return 1); a not-taken Jcc continues inside it.
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Jcc<TC>(X86Cpu c, ref DecodedInstruction d) where TC : struct, ICond
     {
         if (!c.Cond(TC.Cc)) return 0;
@@ -35,6 +36,7 @@ public sealed unsafe partial class X86Cpu
         return 1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int JmpRel(X86Cpu c, ref DecodedInstruction d)
     {
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
@@ -57,6 +59,7 @@ public sealed unsafe partial class X86Cpu
         if (TS.Bytes == 8 && (ulong)(((long)target << 16) >> 16) != target) throw c.Fault(Vec.GP, 0);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int CallRel<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
@@ -76,6 +79,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>RET / RET imm16 (Imm bytes released after the pop).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Ret<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong target = c.PeekStack<TS>(0);
@@ -108,6 +112,7 @@ public sealed unsafe partial class X86Cpu
 
     // ---- PUSH POP LEAVE PUSHF POPF ----
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int PushOp<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong v = d.Imm2 == 1 ? d.Imm : c.ReadOp0<TS>(ref d);
@@ -115,6 +120,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int PopOp<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong v = c.PeekStack<TS>(0);

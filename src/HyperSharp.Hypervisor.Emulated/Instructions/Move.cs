@@ -8,22 +8,26 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- MOV, MOVZX, MOVSX(D), LEA, XCHG, BSWAP, CBW family ----
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovRR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         TS.SetReg(c, d.Reg, d.RegShift, TS.GetReg(c, d.Rm, d.RmShift));
         return 0;
     }
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovRI<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         TS.SetReg(c, d.Reg, d.RegShift, d.Imm);
         return 0;
     }
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovRM<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         TS.SetReg(c, d.Reg, d.RegShift, TS.Load(c, c.Lin(ref d)));
         return 0;
     }
     /// <summary>Store of a register or (when Rm is the zero register) an immediate.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovM<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         TS.Store(c, c.Lin(ref d), TS.GetReg(c, d.Rm, d.RmShift) | d.Imm);
@@ -31,6 +35,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>MOVZX/MOVSX: TD destination size, TS source size; Imm2 = 1 for sign extension.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovX<TD, TS>(X86Cpu c, ref DecodedInstruction d) where TD : struct, ISize where TS : struct, ISize
     {
         ulong v = c.ReadOp1<TS>(ref d);
@@ -39,6 +44,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Lea<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         TS.SetReg(c, d.Reg, 0, c.Ea(ref d) & TS.Mask);

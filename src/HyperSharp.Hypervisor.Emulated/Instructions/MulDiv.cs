@@ -84,6 +84,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>IMUL r, r/m and IMUL r, r/m, imm (Imm2 = 1 when the immediate form).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Imul2<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong b = c.ReadOp1<TS>(ref d);

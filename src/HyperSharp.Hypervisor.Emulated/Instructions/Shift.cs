@@ -9,6 +9,7 @@ public sealed unsafe partial class X86Cpu
     // Count: CL when Imm2 = 1, else Imm; masked to 5 bits (6 for 64-bit). A masked count of 0 changes
     // nothing (flags included). Flags the SDM leaves undefined (OF for counts > 1, AF) follow FLAGS.md.
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Shift<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         int bits = TS.Bytes * 8;
@@ -83,6 +84,7 @@ public sealed unsafe partial class X86Cpu
         c.SetResultFlags(r, sign, cf, of);
         return 0;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         static void Commit(X86Cpu c, ref DecodedInstruction d, bool mem, ulong lin, ulong r)
         {
             if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, d.RegShift, r);

@@ -9,6 +9,7 @@ public sealed unsafe partial class X86Cpu
     // Read-modify-write on memory: Load, compute, Store, then flags — a faulting Store leaves flags intact.
     // Cond holds the sub-operation: 0 INC, 1 DEC, 2 NEG, 3 NOT.
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int IncR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a + 1) & TS.Mask;
@@ -17,6 +18,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int DecR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a - 1) & TS.Mask;
@@ -60,6 +62,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Cmov<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         // The source is read (and may fault) whatever the condition; a 32-bit CMOV zero-extends even when false.
@@ -68,6 +71,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Setcc(X86Cpu c, ref DecodedInstruction d)
     {
         c.WriteOp0<S8>(ref d, c.Cond(d.Cond) ? 1UL : 0UL);
