@@ -101,6 +101,10 @@ public sealed partial class VmManager
         bool crashed;
         string reason;
         VmState old, now;
+        // The ports go before the VM shows Off, so nobody sees an Off VM still holding switch ports. The VM
+        // cannot start again in between: it still shows the dead worker until the state changes below.
+        lock (vm.Sync) if (vm.WorkerPid != pid) return;
+        FreePorts(vm);
         lock (vm.Sync)
         {
             if (vm.WorkerPid != pid) return;
@@ -130,7 +134,6 @@ public sealed partial class VmManager
             }
         }
         _cgroup.Remove(vm.Id);
-        FreePorts(vm);
         _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
         Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
         if (crashed) Publish(vm, VmEventKind.Error, reason);
