@@ -118,8 +118,11 @@ public sealed class NetworkCmdletTests(ITestOutputHelper output) : HostedSession
             Get-VMNetworkAdapter -VMName web01 | Disconnect-VMNetworkAdapter
             (Get-VMNetworkAdapter -VMName web01 | ForEach-Object { "$($_.Name) '$($_.SwitchName)'" }) -join ', '
             Get-VMNetworkAdapter -All | Where-Object SwitchName -eq 'lab' | ForEach-Object VMName
+            $a = Connect-VMNetworkAdapter -VMName web01 -Name storage -VMSwitch (Get-VMSwitch lab) -Passthru
+            "$($a.Name) '$($a.SwitchName)'"
+            Disconnect-VMNetworkAdapter -VMName web01 -Name storage
             """)).Ok().Select(o => o.BaseObject).ToList();
-        Assert.Equal(["storage ''", "storage 'lab'", "Network Adapter '', storage ''", "web02"], wiring);
+        Assert.Equal(["storage ''", "storage 'lab'", "Network Adapter '', storage ''", "web02", "storage 'lab'"], wiring);
 
         // Errors are ErrorRecords with categories; the names that exist still go through.
         Assert.Equal(ErrorCategory.ObjectNotFound, Assert.Single((await Ps.RunAsync("Add-VMNetworkAdapter -VMName web01 -SwitchName nosuch")).Errors).CategoryInfo.Category);

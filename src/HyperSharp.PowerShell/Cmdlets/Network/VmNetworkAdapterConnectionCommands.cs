@@ -11,6 +11,7 @@ namespace HyperSharp.PowerShell.Cmdlets.Network;
     "Connects each adapter to the virtual switch -SwitchName, moving it off the switch it was on. A running virtual machine's adapter changes ports at once; the guest sees its link stay up.")]
 [CmdletExample("Connect-VMNetworkAdapter -VMName web01, web02 -Name backend -SwitchName lab", "Connects the adapters named backend of web01 and web02 to the switch lab.")]
 [CmdletExample("Get-VMNetworkAdapter -VMName web01 | Connect-VMNetworkAdapter -SwitchName lab", "Connects every adapter of web01 to lab.")]
+[CmdletExample("Connect-VMNetworkAdapter -VMName web01 -Name backend -VMSwitch (Get-VMSwitch lab)", "Connects web01's adapter backend to the switch object Get-VMSwitch returned.")]
 public sealed class ConnectVmNetworkAdapterCommand : NetworkAdapterCmdlet
 {
     [Parameter(Position = 1, ParameterSetName = VMNameSet, HelpMessage = "The names of the adapters to connect; wildcards are allowed. Every adapter of the virtual machine when omitted.")]
@@ -20,9 +21,11 @@ public sealed class ConnectVmNetworkAdapterCommand : NetworkAdapterCmdlet
     [SupportsWildcards]
     public string[]? Name { get; set; }
 
-    [Parameter(Mandatory = true, Position = 2, ParameterSetName = VMNameSet, HelpMessage = "The virtual switch to connect the adapters to.")]
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = VMNameSet, HelpMessage = "The virtual switch to connect the adapters to: its name, or (as -VMSwitch) a switch object from Get-VMSwitch.")]
     [Parameter(Mandatory = true, Position = 2, ParameterSetName = VMObjectSet)]
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = AdapterObjectSet)]
+    [Alias("VMSwitch")]
+    [SwitchNameTransformation]
     [ValidateNotNullOrEmpty]
     public string SwitchName { get; set; } = "";
 
