@@ -55,6 +55,23 @@ public class TaskSwitchTests
     }
 
     [Fact]
+    public void A_TSS_with_its_T_bit_set_raises_a_debug_trap_in_the_new_task_before_its_first_instruction()
+    {
+        using var m = new P();
+        WriteTss(m, TssB, CodeB, StackB, eax: 0xB0B0);
+        m.W32(TssB + 0x64, 1); // T
+        m.W64(P.Gdt + TaskB, P.TssDescriptor(TssB, busy: false));
+        LoadTaskB(m, iret: true);
+        LoadTaskA(m, a => a.call(TaskB, 0));
+        m.Run();
+        Assert.Equal(1u, m.Vector);                                    // #DB ...
+        Assert.Equal((uint)CodeB, m.FaultEip);                         // ... at B's first instruction, not yet run
+        Assert.Equal(0u, m.Result(0));
+        Assert.NotEqual(0UL, m.Cpu.GetState().Dr[6] & 0x8000);         // DR6.BT
+        Assert.Equal(TaskB, m.Cpu.GetState().Tr.Selector);             // in the new task
+    }
+
+    [Fact]
     public void Call_to_a_TSS_nests_the_task_and_IRET_returns_along_the_back_link()
     {
         using var m = new P();

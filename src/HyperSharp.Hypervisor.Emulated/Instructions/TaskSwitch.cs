@@ -11,6 +11,7 @@ internal readonly record struct TssLayout(int Width, uint MinLimit, int Ip, int 
     public static readonly TssLayout Tss32 = new(4, 0x67, 0x20, 0x24, 0x28, 0x48, 6, 0x60);
     public static readonly TssLayout Tss16 = new(2, 0x2B, 0x0E, 0x10, 0x12, 0x22, 4, 0x2A);
     public const int Cr3 = 0x1C; // 32-bit TSS only
+    public const int DebugTrap = 0x64; // 32-bit TSS only: bit 0 is T
 }
 
 public sealed unsafe partial class X86Cpu
@@ -80,6 +81,7 @@ public sealed unsafe partial class X86Cpu
         for (int i = 0; i < layout.SegmentCount; i++) selectors[i] = (ushort)Read(layout.Segments + i * layout.Width);
         ushort ldt = LoadSystem<ushort>(tss.Base + (ulong)layout.Ldt);
         ulong cr3 = layout.Width == 4 ? LoadSystem<uint>(tss.Base + TssLayout.Cr3) : _cr3;
+        bool debugTrap = layout.Width == 4 && (LoadSystem<ushort>(tss.Base + TssLayout.DebugTrap) & 1) != 0;
 
         // Save the current task.
         ulong flags = source == TaskSwitchSource.Interrupt ? PushedFlags() : Rflags;
@@ -113,6 +115,14 @@ public sealed unsafe partial class X86Cpu
         UpdateMode();
         try { LoadTaskSegments(selectors, ldt, ext); }
         catch (GuestFault) { _newTaskFault = true; throw; }
+        if (debugTrap)
+        {
+            // The new TSS's T bit: #DB once the switch is complete, before the new task's first instruction, with
+            // DR6.BT (SDM Vol. 3, 7.2.1 and 17.3.1.5). Raised like a new-task fault, so it is delivered at the new EIP.
+            _dr[6] |= 0x8000;
+            _newTaskFault = true;
+            throw Fault(Vec.DB, 0);
+        }
     }
 
     /// <summary>Set when a fault comes from qualifying a new task's segments: it is reported at the new task's EIP.</summary>
