@@ -76,7 +76,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong v = c.ReadOp1<TS>(ref d);
         TS.SetReg(c, d.Reg, 0, (ulong)BitOperations.PopCount(v));
-        c.Rflags = (c.Rflags & ~Rf.Status) | (v == 0 ? Rf.ZF : 0);
+        c.SetStatusFlags(v == 0 ? Rf.ZF : 0); // status flags only: not the full RFLAGS write (privilege key, AC)
         return 0;
     }
 
