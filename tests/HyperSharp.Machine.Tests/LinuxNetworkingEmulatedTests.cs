@@ -65,8 +65,10 @@ public class LinuxNetworkingEmulatedTests(ITestOutputHelper output)
                 var (log, elapsed) = await RunGuest(kit, dir, "a", InternalScript, adapter, TimeSpan.FromSeconds(300));
                 Assert.Contains("TEST-MAC 0a:48:53:77:00:02 driver=virtio_net", log);
                 Assert.Contains("TEST-PING-OK", log);
-                var (uploaded, uploadTime) = await received;
-                var downloadTime = await sent;
+                // The guest is off: whatever it sent has arrived or never will, so a transfer that never connected fails
+                // now (with the console) instead of waiting for ever on an accept.
+                var (uploaded, uploadTime) = await AfterPowerOff(received, "the upload to port 7000", log);
+                var downloadTime = await AfterPowerOff(sent, "the download from port 7001", log);
                 Assert.Equal(Sha(uploaded), Regex.Match(log, "TEST-UP-SHA ([0-9a-f]{64})").Groups[1].Value);
                 Assert.Contains($"TEST-DOWN-SHA {Sha(toGuest)} {Bytes}", log);
                 var port = vs.Ports.Single(p => p.Name == "vm");
@@ -100,19 +102,26 @@ public class LinuxNetworkingEmulatedTests(ITestOutputHelper output)
                 """;
             const string sender = """
                 ifconfig eth0 10.78.0.2 netmask 255.255.255.0 up
-                if ping -c 2 -W 10 10.78.0.1 >/dev/null; then echo TEST-PING-OK; else echo TEST-PING-FAILED; fi
                 dd if=/dev/urandom of=/tmp/out bs=1024 count=2048 2>/dev/null
                 echo "TEST-SENT-SHA $(sha256sum /tmp/out | cut -d' ' -f1)"
-                # Wait for the listener's port (a refused connect fails at once), then time the transfer on the guest clock.
-                i=0; until nc 10.78.0.1 7000 < /dev/null; do i=$((i+1)); [ $i -gt 60 ] && break; sleep 1; done
+                # The two guests boot at their own pace: wait for the listener's first port (a refused connect fails at
+                # once and sends nothing), so the other guest is up and addressed before it is pinged. The listener
+                # opens 7001 only after that probe closed 7000, so the transfer retries until it is accepted too.
+                i=0; until nc 10.78.0.1 7000 < /dev/null; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 1; done
+                if ping -c 2 -W 10 10.78.0.1 >/dev/null; then echo TEST-PING-OK; else echo TEST-PING-FAILED; fi
                 start=$(cut -d' ' -f1 /proc/uptime)
-                nc 10.78.0.1 7001 < /tmp/out
-                echo "TEST-SENT-IN $start $(cut -d' ' -f1 /proc/uptime)"
+                i=0; until nc 10.78.0.1 7001 < /tmp/out; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 1; done
+                [ $i -le 600 ] && echo "TEST-SENT-IN $start $(cut -d' ' -f1 /proc/uptime)"
                 """;
-            var a = RunGuest(kit, dir, "a", listener, Adapter("a", MacAddress.Parse("0A-48-53-78-00-01")), TimeSpan.FromSeconds(900));
+            // The listener only powers off once the sender's data arrived: if the sender powers off without having
+            // sent it, stop the listener at once and fail with both consoles rather than wait out the timeout.
+            using var stopListener = new CancellationTokenSource();
+            var a = RunGuest(kit, dir, "a", listener, Adapter("a", MacAddress.Parse("0A-48-53-78-00-01")), TimeSpan.FromSeconds(900), stopListener.Token);
             var b = RunGuest(kit, dir, "b", sender, Adapter("b", MacAddress.Parse("0A-48-53-78-00-02")), TimeSpan.FromSeconds(900));
-            var (logA, _) = await a;
             var (logB, _) = await b;
+            if (!logB.Contains("TEST-SENT-IN")) stopListener.Cancel();
+            var (logA, _) = await a;
+            Assert.True(logB.Contains("TEST-SENT-IN"), $"the sender powered off without sending its data:\n{logB}\nlistener:\n{logA}");
             Assert.Contains("TEST-PING-OK", logB);
             string sha = Regex.Match(logB, "TEST-SENT-SHA ([0-9a-f]{64})").Groups[1].Value;
             Assert.Contains($"TEST-GOT-SHA {sha} {2 << 20}", logA);
@@ -123,7 +132,12 @@ public class LinuxNetworkingEmulatedTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, true); }
     }
 
-    private async Task<(string Log, TimeSpan Elapsed)> RunGuest(string kit, string dir, string name, string script, NetworkAdapterAttachment adapter, TimeSpan timeout)
+    /// <summary>
+    /// Boots a kit guest running <paramref name="script"/> until it powers off; <paramref name="abandon"/> turns it
+    /// off early (its console is returned either way, and the power-off assertion is skipped then).
+    /// </summary>
+    private async Task<(string Log, TimeSpan Elapsed)> RunGuest(string kit, string dir, string name, string script, NetworkAdapterAttachment adapter, TimeSpan timeout,
+        CancellationToken abandon = default)
     {
         string initrd = GuestOverlay.Build(kit, Directory.CreateDirectory(Path.Combine(dir, name)).FullName, new Dictionary<string, string> { ["50-net.sh"] = script });
         var console = new StringBuilder();
@@ -134,14 +148,23 @@ public class LinuxNetworkingEmulatedTests(ITestOutputHelper output)
         }).Build();
         var sw = Stopwatch.StartNew();
         var run = Task.Run(vm.Run);
-        bool finished = await Task.WhenAny(run, Task.Delay(timeout)) == run;
+        bool finished = await Task.WhenAny(run, Task.Delay(timeout, abandon).ContinueWith(_ => { })) == run;
         if (!finished) { vm.Stop(); await run; }
         string log;
         lock (console) log = console.ToString();
         output.WriteLine($"guest {name}, {sw.Elapsed.TotalSeconds:F1} s:\n{log}");
-        Assert.True(finished, $"guest {name} did not power off within {timeout.TotalSeconds} s");
+        if (abandon.IsCancellationRequested) return (log, sw.Elapsed);
+        Assert.True(finished, $"guest {name} did not power off within {timeout.TotalSeconds} s:\n{log}");
         Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
         return (log, sw.Elapsed);
+    }
+
+    /// <summary>A transfer's result once its guest is off: it has arrived or never will, so a missing one fails with the console.</summary>
+    private static async Task<T> AfterPowerOff<T>(Task<T> transfer, string what, string console)
+    {
+        if (await Task.WhenAny(transfer, Task.Delay(TimeSpan.FromSeconds(60))) != transfer)
+            Assert.Fail($"the guest powered off without completing {what}; its console:\n{console}");
+        return await transfer;
     }
 
     private static (TcpListener Server, int Port) Listen(int port)
