@@ -208,17 +208,18 @@ internal sealed unsafe class KvmPartition : IPartition
     /// <summary>KVM runs guest code natively and needs no notice; dirty tracking of device writes is the VMM's (KVM's log sees only the guest's own writes).</summary>
     public void NotifyDeviceWrite(ulong guestAddress, ulong length) { }
 
-    public byte[] SavePlatformState()
+    public State.SavedRecord SavePlatformState()
     {
         lock (_lock)
-            return _options.InterruptControllers ? KvmPlatformState.Capture(VmFd, _options.IntervalTimer).ToBytes() : [];
+            return _options.InterruptControllers ? KvmPlatformState.Capture(VmFd, _options.IntervalTimer).ToRecord() : new State.SavedRecord(1, []);
     }
 
-    public void RestorePlatformState(byte[] state)
+    public void RestorePlatformState(State.SavedRecord state)
     {
-        if (state.Length == 0) return;
+        if (state.Data.Length == 0) return;
         RequireIrqchip();
-        lock (_lock) KvmPlatformState.FromBytes(state).Restore(VmFd);
+        var platform = KvmPlatformState.FromRecord(state);
+        lock (_lock) platform.Restore(VmFd);
     }
 
     private void RequireIrqchip()

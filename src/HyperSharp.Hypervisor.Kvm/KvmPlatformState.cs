@@ -1,4 +1,5 @@
 using HyperSharp.Hypervisor.Kvm.Interop;
+using HyperSharp.Hypervisor.State;
 
 namespace HyperSharp.Hypervisor.Kvm;
 
@@ -39,28 +40,31 @@ internal sealed unsafe class KvmPlatformState
         return state;
     }
 
-    /// <summary>Serialized form for saved state: version, the three chip images, then the PIT image if any.</summary>
-    public byte[] ToBytes()
+    /// <summary>
+    /// The saved record: the three chip images, a flag, then the PIT image if any. Version 2; version 1 was the
+    /// same behind an int32 version field of its own (saved-state files from before records carried versions).
+    /// </summary>
+    public SavedRecord ToRecord()
     {
-        using var ms = new MemoryStream();
-        using var w = new BinaryWriter(ms);
-        w.Write(1); // version
-        foreach (var chip in _chips) w.Write(chip);
-        w.Write(_pit is not null);
-        if (_pit is not null) w.Write(_pit);
-        w.Flush();
-        return ms.ToArray();
+        var w = new StateWriter();
+        foreach (var chip in _chips) w.Raw(chip);
+        w.Bool(_pit is not null);
+        if (_pit is not null) w.Raw(_pit);
+        return new SavedRecord(RecordVersion, w.ToArray());
     }
 
-    public static KvmPlatformState FromBytes(byte[] data)
+    private const ushort RecordVersion = 2;
+
+    public static KvmPlatformState FromRecord(SavedRecord record)
     {
-        using var r = new BinaryReader(new MemoryStream(data));
-        int version = r.ReadInt32();
-        if (version != 1) throw new HypervisorException($"Saved KVM platform state has version {version}; this build reads version 1.");
+        const string name = "platform (Kvm backend)";
+        if (record.Version > RecordVersion) throw new StateVersionException(name, record.Version, RecordVersion);
+        var r = new StateReader(record.Data, name);
+        if (record.Version == 1 && r.I32() != 1) throw r.Damaged(0, "the version 1 record does not start with its version");
         var state = new KvmPlatformState();
-        for (int chip = 0; chip < ChipCount; chip++) state._chips[chip] = r.ReadBytes(IrqchipSize);
-        if (state._chips.Any(c => c.Length != IrqchipSize)) throw new HypervisorException("Saved KVM platform state is truncated.");
-        if (r.ReadBoolean()) state._pit = r.ReadBytes(PitStateSize);
+        for (int chip = 0; chip < ChipCount; chip++) state._chips[chip] = r.Raw(IrqchipSize).ToArray();
+        if (r.Bool()) state._pit = r.Raw(PitStateSize).ToArray();
+        r.End();
         return state;
     }
 

@@ -54,13 +54,17 @@ public interface IPartition : IDisposable
     void NotifyDeviceWrite(ulong guestAddress, ulong length);
 
     /// <summary>
-    /// The state of the platform devices the backend provides (interrupt controllers, timer) as a
-    /// versioned blob for saved state; restorable on the same backend. Call while no processor runs.
+    /// The state of the platform devices the backend provides (interrupt controllers, timer) as a versioned
+    /// record in the backend's own encoding (empty data when it has none); restorable on the same backend.
+    /// Call while no processor runs.
     /// </summary>
-    byte[] SavePlatformState();
+    State.SavedRecord SavePlatformState();
 
-    /// <summary>Applies what <see cref="SavePlatformState"/> returned (same backend); call before the processors run.</summary>
-    void RestorePlatformState(byte[] state);
+    /// <summary>
+    /// Applies what <see cref="SavePlatformState"/> returned on this backend, of this build or an older one; call before
+    /// the processors run. A damaged record or one newer than this build throws <see cref="State.StateRecordException"/>.
+    /// </summary>
+    void RestorePlatformState(State.SavedRecord state);
 
     /// <summary>
     /// Offers the VMM's buses for direct dispatch (see <see cref="IIoDispatcher"/>). A backend may then

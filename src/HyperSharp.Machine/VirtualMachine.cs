@@ -178,10 +178,10 @@ public sealed partial class VirtualMachine : IDisposable
     public void Save(string path, SavedVmConfig config, string backend)
     {
         if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
-        var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Serialize(vp.GetState())).ToArray();
+        var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Save(vp.GetState())).ToArray();
         // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
         config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot };
-        var state = new VmSavedState(VmSavedState.CurrentVersion, backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
+        var state = new VmSavedState(backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);
     }
 

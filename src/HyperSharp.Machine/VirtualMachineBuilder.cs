@@ -1,4 +1,5 @@
 using HyperSharp.Hypervisor;
+using HyperSharp.Hypervisor.State;
 using HyperSharp.Machine.Acpi;
 using HyperSharp.Machine.Boot;
 using HyperSharp.Machine.Devices;
@@ -41,18 +42,21 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private AcpiBlob _acpi = null!;
     private LinuxBootPlan _boot = null!;
     private readonly DeviceStateRegistry _devices = new();
-    private (VmSavedState State, Stream Memory, string Path)? _restore;
+    private SavedStateFile? _restore;
 
-    /// <summary>Rebuilds a saved VM from its state file (same backend kind); run it to continue where it stopped.</summary>
+    /// <summary>
+    /// Rebuilds a saved VM from its state file (same backend kind); run it to continue where it stopped. A state that
+    /// cannot be restored (missing, a directory, damaged, truncated, newer) is a <see cref="SavedStateException"/>
+    /// naming the file, never a fresh boot.
+    /// </summary>
     public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log,
         Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        var state = VmStateFile.ReadHeader(file, path);
-        if (state.Backend != hypervisor.Name)
-            throw new InvalidDataException($"{path} was saved on the {state.Backend} backend; restore it there (this is {hypervisor.Name})");
-        var config = state.Config.ToConfig(console, log, connectAdapter);
-        return new VirtualMachineBuilder(hypervisor, config) { _restore = (state, file, path) }.Build();
+        using var file = VmStateFile.Open(path);
+        if (file.State.Backend != hypervisor.Name)
+            throw file.Refuse(null, $"was saved on the {file.State.Backend} backend; restore it there (this is {hypervisor.Name})");
+        var config = file.State.Config.ToConfig(console, log, connectAdapter);
+        return new VirtualMachineBuilder(hypervisor, config) { _restore = file }.Build();
     }
 
     public VirtualMachine Build()
@@ -72,7 +76,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
                 LoadKernel();
             }
             var processors = CreateProcessors();
-            if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
+            if (_restore is { } r) ApplySavedState(r, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
                 { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs };
             _boot = null!;
@@ -197,14 +201,19 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         foreach (var blob in _boot.Blobs) _ram.Write(blob.Address, blob.Data);
     }
 
-    private void ApplySavedState(VmSavedState state, Stream memory, string path, List<IVirtualProcessor> processors)
+    private void ApplySavedState(SavedStateFile file, List<IVirtualProcessor> processors)
     {
-        if (state.Processors.Length != processors.Count) throw new InvalidDataException($"{path}: {state.Processors.Length} processor records for {processors.Count} processors");
-        VmStateFile.ReadMemory(memory, _memory, path);
-        _partition.RestorePlatformState(state.Platform);
-        for (int i = 0; i < processors.Count; i++)
-            processors[i].SetState(HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Deserialize(state.Processors[i]));
-        _devices.RestoreAll(state.Devices);
+        var state = file.State;
+        if (state.Processors.Length != processors.Count)
+            throw file.Refuse(null, $"{state.Processors.Length} processor records for the configuration's {processors.Count} processors (damaged)");
+        file.ReadMemory(_memory);
+        file.Apply(() =>
+        {
+            _partition.RestorePlatformState(state.Platform);
+            for (int i = 0; i < processors.Count; i++)
+                processors[i].SetState(VirtualProcessorStateSerializer.Restore(state.Processors[i], VmSavedState.ProcessorRecordName(i)));
+            _devices.RestoreAll(state.DevicesById());
+        });
         _pci.RefreshMappings();
     }
 

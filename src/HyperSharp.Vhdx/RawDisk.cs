@@ -16,15 +16,18 @@ public sealed class RawDisk : IVirtualDisk
         Path = path;
         _handle = handle;
         IsReadOnly = readOnly;
-        _capacity = RandomAccess.GetLength(handle);
+        _capacity = ImageFile.Length(handle);
     }
 
-    public static RawDisk Open(string path, DiskOpenOptions? options = null)
+    /// <summary>Opens a file (or a block device: the caller chose raw) as a raw disk.</summary>
+    public static RawDisk Open(string path, DiskOpenOptions? options = null) => Open(path, options, blockDeviceAllowed: true);
+
+    internal static RawDisk Open(string path, DiskOpenOptions? options, bool blockDeviceAllowed)
     {
         options ??= DiskOpenOptions.Default;
         string full = System.IO.Path.GetFullPath(path);
-        var handle = File.OpenHandle(full, FileMode.Open, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            options.ReadOnly ? FileShare.ReadWrite : FileShare.Read);
+        var handle = ImageFile.Open(full, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
+            options.ReadOnly ? FileShare.ReadWrite : FileShare.Read, blockDeviceAllowed, "raw disk image");
         return new RawDisk(full, handle, options.ReadOnly);
     }
 

@@ -11,7 +11,7 @@ public class VirtualDiskException : Exception
 }
 
 /// <summary>The image's on-disk structures are invalid (corrupt, truncated, hostile).</summary>
-public sealed class CorruptImageException : VirtualDiskException
+public class CorruptImageException : VirtualDiskException
 {
     public CorruptImageException(string path, string structure, long fileOffset, string problem)
         : base($"{path}: {structure} at file offset 0x{fileOffset:X}: {problem}")

@@ -141,6 +141,28 @@ public sealed class VhdCmdletTests(ITestOutputHelper output) : HostedSession
     }
 
     [Fact]
+    public async Task Get_VHD_and_Test_VHD_refuse_what_is_not_an_image_of_its_format()
+    {
+        var random = new byte[1 << 20];
+        new Random(3).NextBytes(random);
+        File.WriteAllBytes(Path.Combine(Host.Disks, "random.vhdx"), random);
+        using (var mkfifo = System.Diagnostics.Process.Start("/usr/bin/mkfifo", Path.Combine(Host.Disks, "pipe.vhdx"))) mkfifo.WaitForExit();
+        foreach (var (name, expected) in new[] { ("random.vhdx", "'vhdxfile'"), ("pipe.vhdx", "FIFO") })
+        {
+            foreach (var cmdlet in new[] { "Get-VHD", "Test-VHD" })
+            {
+                var run = Ps.RunAsync($"{cmdlet} {name}");
+                Assert.True(await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))) == run, $"{cmdlet} {name} hangs");
+                var error = Assert.Single((await run).Errors);
+                output.WriteLine($"{cmdlet} {name}: {error.Exception.Message}");
+                Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+                Assert.Contains(Path.Combine(Host.Disks, name), error.Exception.Message);
+                Assert.Contains(expected, error.Exception.Message);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_host_that_is_not_running_is_a_ConnectionError()
     {
         using var ps = new PsSession(Path.Combine(Host.Root, "nobody-listens.sock"), Host.Disks);

@@ -11,10 +11,11 @@ internal static class CheckCommand
         var path = new Argument<string>("path") { Description = "The image (its parent chain is checked too)" };
         var repair = new Option<bool>("--repair") { Description = "Repair what can be repaired safely" };
         var json = VhdOptions.Json();
-        var command = new Command("check", "Validate an image's structures and report each problem with its file offset") { path, repair, json };
+        var format = VhdOptions.ImageFormat();
+        var command = new Command("check", "Validate an image's structures and report each problem with its file offset") { path, repair, json, format };
         command.SetAction(result => CliAction.Run(context, () =>
         {
-            var report = DiskCheck.Run(result.GetValue(path)!, result.GetValue(repair));
+            var report = DiskCheck.Run(result.GetValue(path)!, result.GetValue(repair), VhdOptions.ParseFormat(result.GetValue(format)));
             if (result.GetValue(json)) context.Out.WriteLine(CliJson.Serialize(report));
             else
             {

@@ -18,8 +18,9 @@ internal static class ConvertCommand
         var logical = VhdOptions.LogicalSector();
         var physical = VhdOptions.PhysicalSector();
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing target" };
+        var sourceFormat = VhdOptions.ImageFormat("--source-format");
         var command = new Command("convert", "Copy an image into a new one of another format or type, skipping zeros")
-            { source, target, format, type, blockSize, logical, physical, overwrite };
+            { source, target, format, type, blockSize, logical, physical, overwrite, sourceFormat };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             var options = new ConvertOptions
@@ -32,7 +33,7 @@ internal static class ConvertCommand
                 Overwrite = result.GetValue(overwrite),
             };
             string targetPath = result.GetValue(target)!;
-            using var disk = VirtualDisk.Open(result.GetValue(source)!, DiskOpenOptions.ReadOnlyDefault);
+            using var disk = VirtualDisk.Open(result.GetValue(source)!, DiskOpenOptions.ReadOnlyDefault, VhdOptions.ParseFormat(result.GetValue(sourceFormat)));
             using (var bar = new ProgressBar(context, "convert", disk.Capacity))
                 DiskConvert.Convert(disk, targetPath, options, bar);
             context.Out.WriteLine($"converted {disk.Path} -> {Path.GetFullPath(targetPath)}");

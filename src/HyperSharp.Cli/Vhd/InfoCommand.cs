@@ -10,10 +10,11 @@ internal static class InfoCommand
     {
         var path = new Argument<string>("path") { Description = "The image" };
         var json = VhdOptions.Json();
-        var command = new Command("info", "Show an image's format, type, sizes and parent") { path, json };
+        var format = VhdOptions.ImageFormat();
+        var command = new Command("info", "Show an image's format, type, sizes and parent") { path, json, format };
         command.SetAction(result => CliAction.Run(context, () =>
         {
-            var info = DiskInfo.Read(result.GetValue(path)!);
+            var info = DiskInfo.Read(result.GetValue(path)!, VhdOptions.ParseFormat(result.GetValue(format)));
             if (result.GetValue(json)) context.Out.WriteLine(CliJson.Serialize(info));
             else Print(context.Out, info);
             return 0;

@@ -12,12 +12,13 @@ internal static class ReadCommand
         var offset = new Argument<string>("offset") { Description = "Byte offset in the virtual disk (units allowed, e.g. 1M)" };
         var length = new Argument<string>("length") { Description = "Number of bytes (units allowed)" };
         var output = new Option<string?>("--out", "-o") { Description = "Write to this file instead of stdout" };
-        var command = new Command("read", "Read a byte range of the virtual disk") { path, offset, length, output };
+        var format = VhdOptions.ImageFormat();
+        var command = new Command("read", "Read a byte range of the virtual disk") { path, offset, length, output, format };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             long start = VhdOptions.ParseOffset(result.GetValue(offset)!, "offset");
             long count = VhdOptions.ParseOffset(result.GetValue(length)!, "length");
-            using var disk = VirtualDisk.Open(result.GetValue(path)!, DiskOpenOptions.ReadOnlyDefault);
+            using var disk = VirtualDisk.Open(result.GetValue(path)!, DiskOpenOptions.ReadOnlyDefault, VhdOptions.ParseFormat(result.GetValue(format)));
             if (start > disk.Capacity || count > disk.Capacity - start)
                 throw new UsageException($"the range {start}+{count} is outside the disk ({disk.Capacity} bytes)");
             string? outPath = result.GetValue(output);

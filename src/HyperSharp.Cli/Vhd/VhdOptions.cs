@@ -11,6 +11,13 @@ internal static class VhdOptions
         Description = "Image format: vhdx, vhd or raw (default: from the file extension; .vhdx/.avhdx, .vhd/.avhd, else raw)",
     }.AcceptOnlyFromAmong("vhdx", "vhd", "raw");
 
+    /// <summary>The format of an existing image, when not its extension's (a block device opens only with raw).</summary>
+    public static Option<string?> ImageFormat(string name = "--format") => new Option<string?>(name, name == "--format" ? ["-f"] : [])
+    {
+        Description = "The image's format when its name does not say it: vhdx, vhd or raw (default: .vhdx/.avhdx, .vhd/.avhd, else raw; " +
+            "a file named as VHDX or VHD must carry that format's signature; a block device is opened only as raw, when this says raw)",
+    }.AcceptOnlyFromAmong("vhdx", "vhd", "raw");
+
     public static Option<string?> Type(params string[] allowed) => new Option<string?>("--type", "-t")
     {
         Description = $"Image type: {string.Join(", ", allowed)}",

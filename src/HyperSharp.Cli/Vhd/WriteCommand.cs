@@ -11,12 +11,13 @@ internal static class WriteCommand
         var path = new Argument<string>("path") { Description = "The image" };
         var offset = new Argument<string>("offset") { Description = "Byte offset in the virtual disk (units allowed)" };
         var input = new Option<string?>("--in", "-i") { Description = "Read the bytes from this file instead of stdin" };
-        var command = new Command("write", "Write bytes into the virtual disk") { path, offset, input };
+        var format = VhdOptions.ImageFormat();
+        var command = new Command("write", "Write bytes into the virtual disk") { path, offset, input, format };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             long position = VhdOptions.ParseOffset(result.GetValue(offset)!, "offset");
             string? inPath = result.GetValue(input);
-            using var disk = VirtualDisk.Open(result.GetValue(path)!);
+            using var disk = VirtualDisk.Open(result.GetValue(path)!, format: VhdOptions.ParseFormat(result.GetValue(format)));
             using var stream = inPath is null ? context.OpenStdin() : File.OpenRead(inPath);
             var buffer = new byte[4 << 20];
             long total = 0;

@@ -16,7 +16,7 @@ internal static class RestoreCommand
         command.SetAction(result => CliAction.Run(context, () =>
         {
             string path = Path.GetFullPath(result.GetValue(file)!);
-            if (!File.Exists(path)) throw new UsageException($"{path}: no such saved-state file");
+            // A missing file, a directory or a damaged one is refused by the reader, naming the file and what is wrong.
             var save = RunCommand.SaveRequest(result.GetValue(saveAfter), result.GetValue(stateFile));
             var hypervisor = BackendChooser.Choose(result.GetValue(backend)!, context.Error);
             try

@@ -9,7 +9,6 @@ internal static class SavedVmConfigReader
     /// <summary>The configuration, its network adapters reconnected to the embedded switches they were saved on.</summary>
     public static void Read(string path, EmbeddedNetwork network, out VmConfig config)
     {
-        using var file = File.OpenRead(path);
-        config = VmStateFile.ReadHeader(file, path).Config.ToConfig(connect: network.Reconnect);
+        config = VmStateFile.ReadConfig(path).Config.ToConfig(connect: network.Reconnect);
     }
 }

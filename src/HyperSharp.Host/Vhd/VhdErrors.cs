@@ -29,6 +29,8 @@ internal static class VhdErrors
         OperationCanceledException => new RpcException(new Status(StatusCode.Cancelled, "the operation was cancelled")),
         ArgumentOutOfRangeException { ParamName: "capacity" } => HostErrors.Invalid("size_bytes", e.Message),
         ArgumentException a => HostErrors.Invalid(a.ParamName ?? "request", e.Message),
+        // The path names no image of its format (a FIFO, a device, random bytes named .vhdx): the request is wrong, not the file's state.
+        ImageKindException or ImageFormatException => HostErrors.Invalid("path", e.Message),
         // Corrupt images, refused shrinks, "not a differencing disk": the file's state does not allow the request.
         VirtualDiskException => HostErrors.Precondition(e.Message),
         // Locked by a running VM or another tool, disk full.

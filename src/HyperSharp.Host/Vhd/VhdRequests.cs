@@ -21,6 +21,7 @@ internal static class VhdRequests
     public static string ExistingFile(string value, string parameter)
     {
         string path = VhdRequests.AbsolutePath(value, parameter);
+        if (Directory.Exists(path)) throw HostErrors.Invalid(parameter, $"{path}: is a directory, not a disk image");
         if (!File.Exists(path)) throw HostErrors.NotFound($"{path}: no such file ({parameter})");
         return path;
     }

@@ -1,5 +1,6 @@
 using HyperSharp.Hypervisor.Emulated.Memory;
 using HyperSharp.Hypervisor.Platform;
+using HyperSharp.Hypervisor.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Backend;
 
@@ -135,21 +136,17 @@ internal sealed unsafe class EmulatedPartition : IPartition
         memory.NotifyWritten(guestAddress, Math.Min(length, memory.Length - guestAddress));
     }
 
-    /// <summary>I/O APIC, PICs and PIT as JSON (local APICs travel in each processor's record).</summary>
-    public byte[] SavePlatformState()
+    /// <summary>I/O APIC, PICs and PIT as one record (local APICs travel in each processor's record).</summary>
+    public SavedRecord SavePlatformState()
     {
         var (pit, gate2) = Platform.Pit.SaveState();
-        var state = new SoftwarePlatformState(1, Platform.IoApic.SaveState(), Platform.Pic.SaveState(), pit, gate2);
-        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(state);
+        return SavedRecord.Of(new SoftwarePlatformState(Platform.IoApic.SaveState(), Platform.Pic.SaveState(), pit, gate2));
     }
 
-    public void RestorePlatformState(byte[] state)
+    public void RestorePlatformState(SavedRecord state)
     {
-        if (state.Length == 0) return;
-        SoftwarePlatformState? s;
-        try { s = System.Text.Json.JsonSerializer.Deserialize<SoftwarePlatformState>(state); }
-        catch (System.Text.Json.JsonException e) { throw new HypervisorException($"Saved platform state is not the Emulated backend's: {e.Message}"); }
-        if (s is null || s.Version != 1) throw new HypervisorException($"Saved platform state has version {s?.Version}; this build reads version 1.");
+        if (state.Data.Length == 0) return;
+        var s = SoftwarePlatformState.Restore(state, "platform (Emulated backend)");
         Platform.IoApic.RestoreState(s.IoApic);
         Platform.Pic.RestoreState(s.Pics);
         Platform.Pit.RestoreState(s.Pit, s.Gate2);

@@ -83,7 +83,7 @@ internal sealed partial class EmulatedVirtualProcessor
     public VirtualProcessorState GetState()
     {
         ParkAtBoundary();
-        byte[] apic = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_apic.SaveState());
+        byte[] apic = SavedRecord.Of(_apic.SaveState()).Pack();
         return EmulatedStateMapping.ToRecord(_cpu.GetState(), _runState, apic);
     }
 
@@ -92,14 +92,14 @@ internal sealed partial class EmulatedVirtualProcessor
         ParkAtBoundary();
         _cpu.SetState(EmulatedStateMapping.FromRecord(state));
         _runState = state.RunState == ProcessorRunState.Halted ? ProcessorRunState.Runnable : state.RunState;
-        // A local APIC saved by this backend comes back as it was; another backend's register page is not ours to read.
-        if (state.LocalApic.Length > 0 && state.LocalApic[0] == (byte)'{')
+        // The local APIC as this backend saved it (the machine refuses another backend's saved state): a packed
+        // record since processor-state version 2, JSON before. A state built by hand has none and leaves the APIC as it is.
+        if (state.LocalApic.Length > 0)
         {
-            try
-            {
-                if (System.Text.Json.JsonSerializer.Deserialize<HyperSharp.Hypervisor.Platform.LocalApicState>(state.LocalApic) is { } apic) _apic.RestoreState(apic);
-            }
-            catch (System.Text.Json.JsonException e) { throw new HypervisorException($"vCPU {Id}: saved local APIC state is damaged: {e.Message}"); }
+            string name = $"processor {Id} local APIC";
+            _apic.RestoreState(state.EncodingVersion >= 2
+                ? SavedRecord.Unpack(state.LocalApic, name).Read<HyperSharp.Hypervisor.Platform.LocalApicState>(name)
+                : HyperSharp.Hypervisor.Platform.LocalApicState.FromJson(state.LocalApic, name));
         }
         UpdateInterruptLine();
     }

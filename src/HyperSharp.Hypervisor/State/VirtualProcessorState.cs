@@ -80,6 +80,13 @@ public sealed record VirtualProcessorState
     /// <summary>Time-stamp counter value.</summary>
     public ulong Tsc { get; init; }
 
+    /// <summary>
+    /// The <see cref="VirtualProcessorStateSerializer"/> version this state was read from (the current one for a
+    /// state taken from a processor): a backend whose own section (<see cref="LocalApic"/>) changed encoding
+    /// between versions reads an older one through it.
+    /// </summary>
+    public ushort EncodingVersion { get; init; } = VirtualProcessorStateSerializer.CurrentVersion;
+
     /// <summary>Reads a general register by name.</summary>
     public ulong this[GeneralRegister register] => GeneralRegisters[(int)register];
 }

@@ -3,15 +3,19 @@ using System.Buffers.Binary;
 namespace HyperSharp.Hypervisor.State;
 
 /// <summary>
-/// Turns <see cref="VirtualProcessorState"/> into bytes and back. Layout: magic "HSVP", a u16 version, then
-/// tagged sections (u16 tag, u32 length, payload), all little-endian. Why sections: a reader skips tags it does
-/// not know and fills sections an older writer did not have with defaults, so saved states and migration
-/// streams from older (and compatible newer) builds stay readable; only a higher version number is refused.
+/// Turns <see cref="VirtualProcessorState"/> into a saved record and back: tagged sections (u16 tag, u32 length,
+/// payload, little-endian, written with <see cref="StateWriter"/>). Why sections: a reader skips tags it does not
+/// know and fills sections an older writer did not have with defaults, so saved states and migration streams
+/// from older (and compatible newer) builds stay readable; only a higher version number is refused.
+/// In a saved-state file the sections are one record whose header carries the version; <see cref="Serialize"/>
+/// gives the standalone form (magic "HSVP", u16 version, sections) for streams without such a header.
+/// Versions: 1 the first; 2 the same sections, the Emulated backend's local APIC in binary (1: JSON), which a
+/// backend tells apart by <see cref="VirtualProcessorState.EncodingVersion"/>.
 /// </summary>
 public static class VirtualProcessorStateSerializer
 {
     /// <summary>Version written by this build; readers accept this and every earlier one.</summary>
-    public const ushort CurrentVersion = 1;
+    public const ushort CurrentVersion = 2;
 
     private const uint Magic = 0x50565348; // "HSVP"
 
@@ -21,78 +25,119 @@ public static class VirtualProcessorStateSerializer
         FxSave = 7, XSave = 8, Events = 9, RunState = 10, LocalApic = 11, Tsc = 12,
     }
 
-    /// <summary>Serializes <paramref name="state"/> in the current version.</summary>
+    /// <summary>The state as a saved record (sections, in the current version).</summary>
+    public static SavedRecord Save(VirtualProcessorState state)
+    {
+        var w = new StateWriter();
+        WriteSections(w, state);
+        return new SavedRecord(CurrentVersion, w.ToArray());
+    }
+
+    /// <summary>Reads a saved record of any version up to <see cref="CurrentVersion"/>; <paramref name="name"/> names it in errors.</summary>
+    /// <exception cref="StateRecordException">Damaged, or (<see cref="StateVersionException"/>) newer than this build.</exception>
+    public static VirtualProcessorState Restore(SavedRecord record, string name)
+    {
+        if (record.Version > CurrentVersion) throw new StateVersionException(name, record.Version, CurrentVersion);
+        if (record.Version == 0) throw new StateRecordException(name, 0, "version 0 does not exist");
+        var r = new StateReader(record.Data, name);
+        return ReadSections(ref r, record.Version);
+    }
+
+    /// <summary>Serializes <paramref name="state"/> standalone (magic, version, sections) in the current version.</summary>
     public static byte[] Serialize(VirtualProcessorState state)
     {
-        var w = new SectionWriter();
-        w.Header(Magic, CurrentVersion);
-
-        w.Begin(Tag.General);
-        foreach (ulong r in state.GeneralRegisters) w.U64(r);
-        w.U64(state.Rip); w.U64(state.Rflags);
-        w.End();
-
-        w.Begin(Tag.Segments);
-        foreach (var s in new[] { state.Es, state.Cs, state.Ss, state.Ds, state.Fs, state.Gs, state.Ldtr, state.Tr })
-        {
-            w.U16(s.Selector); w.U64(s.Base); w.U32(s.Limit); w.U32(s.Attributes);
-        }
-        w.End();
-
-        w.Begin(Tag.Tables);
-        w.U64(state.Gdtr.Base); w.U16(state.Gdtr.Limit); w.U64(state.Idtr.Base); w.U16(state.Idtr.Limit);
-        w.End();
-
-        w.Begin(Tag.Control);
-        w.U64(state.Cr0); w.U64(state.Cr2); w.U64(state.Cr3); w.U64(state.Cr4); w.U64(state.Cr8);
-        w.U64(state.Efer); w.U64(state.ApicBase); w.U64(state.Xcr0);
-        w.End();
-
-        w.Begin(Tag.Debug);
-        foreach (ulong d in state.DebugAddress) w.U64(d);
-        w.U64(state.Dr6); w.U64(state.Dr7);
-        w.End();
-
-        w.Begin(Tag.Msrs);
-        w.U32((uint)state.Msrs.Length);
-        foreach (var m in state.Msrs) { w.U32(m.Index); w.U64(m.Value); }
-        w.End();
-
-        w.Section(Tag.FxSave, state.FxSave);
-        w.Section(Tag.XSave, state.XSave);
-
-        var e = state.Events;
-        w.Begin(Tag.Events);
-        w.U8(e.ExceptionInjected); w.U8(e.ExceptionPending); w.U8(e.ExceptionVector); w.U8(e.ExceptionHasErrorCode); w.U32(e.ExceptionErrorCode);
-        w.U8(e.InterruptInjected); w.U8(e.InterruptVector); w.U8(e.InterruptSoft); w.U8(e.InterruptShadow);
-        w.U8(e.NmiInjected); w.U8(e.NmiPending); w.U8(e.NmiMasked); w.U32(e.SipiVector);
-        w.End();
-
-        w.Begin(Tag.RunState); w.U32((uint)state.RunState); w.End();
-        w.Section(Tag.LocalApic, state.LocalApic);
-        w.Begin(Tag.Tsc); w.U64(state.Tsc); w.End();
+        var w = new StateWriter();
+        w.U32(Magic);
+        w.U16(CurrentVersion);
+        WriteSections(w, state);
         return w.ToArray();
     }
 
-    /// <summary>Reads a state written by this or any earlier version.</summary>
+    /// <summary>Reads a standalone state written by this or any earlier version.</summary>
     /// <exception cref="InvalidDataException">Not a processor state, damaged, or from a newer incompatible version.</exception>
     public static VirtualProcessorState Deserialize(ReadOnlySpan<byte> data)
     {
-        var r = new SectionReader(data);
-        if (r.U32() != Magic)
+        if (data.Length < 6 || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic)
             throw new InvalidDataException("Not a HyperSharp virtual processor state (bad magic).");
-        ushort version = r.U16();
+        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
         if (version == 0 || version > CurrentVersion)
             throw new InvalidDataException($"Virtual processor state version {version} is newer than this build understands ({CurrentVersion}); upgrade HyperSharp on this host.");
+        try
+        {
+            var r = new StateReader(data[6..], "virtual processor state");
+            return ReadSections(ref r, version);
+        }
+        catch (StateRecordException e) { throw new InvalidDataException($"Virtual processor state is truncated or damaged: {e.Message}", e); }
+    }
 
-        var state = new VirtualProcessorState();
-        while (r.TryNextSection(out Tag tag, out SectionReader s))
-            state = ApplySection(state, tag, ref s);
+    private static void WriteSections(StateWriter w, VirtualProcessorState state)
+    {
+        var s = new StateWriter();
+        foreach (ulong r in state.GeneralRegisters) s.U64(r);
+        s.U64(state.Rip); s.U64(state.Rflags);
+        Section(w, Tag.General, s);
+
+        foreach (var seg in new[] { state.Es, state.Cs, state.Ss, state.Ds, state.Fs, state.Gs, state.Ldtr, state.Tr })
+        {
+            s.U16(seg.Selector); s.U64(seg.Base); s.U32(seg.Limit); s.U32(seg.Attributes);
+        }
+        Section(w, Tag.Segments, s);
+
+        s.U64(state.Gdtr.Base); s.U16(state.Gdtr.Limit); s.U64(state.Idtr.Base); s.U16(state.Idtr.Limit);
+        Section(w, Tag.Tables, s);
+
+        s.U64(state.Cr0); s.U64(state.Cr2); s.U64(state.Cr3); s.U64(state.Cr4); s.U64(state.Cr8);
+        s.U64(state.Efer); s.U64(state.ApicBase); s.U64(state.Xcr0);
+        Section(w, Tag.Control, s);
+
+        foreach (ulong d in state.DebugAddress) s.U64(d);
+        s.U64(state.Dr6); s.U64(state.Dr7);
+        Section(w, Tag.Debug, s);
+
+        s.U32((uint)state.Msrs.Length);
+        foreach (var m in state.Msrs) { s.U32(m.Index); s.U64(m.Value); }
+        Section(w, Tag.Msrs, s);
+
+        s.Raw(state.FxSave);
+        Section(w, Tag.FxSave, s);
+        s.Raw(state.XSave);
+        Section(w, Tag.XSave, s);
+
+        var e = state.Events;
+        s.Bool(e.ExceptionInjected); s.Bool(e.ExceptionPending); s.U8(e.ExceptionVector); s.Bool(e.ExceptionHasErrorCode); s.U32(e.ExceptionErrorCode);
+        s.Bool(e.InterruptInjected); s.U8(e.InterruptVector); s.Bool(e.InterruptSoft); s.U8(e.InterruptShadow);
+        s.Bool(e.NmiInjected); s.Bool(e.NmiPending); s.Bool(e.NmiMasked); s.U32(e.SipiVector);
+        Section(w, Tag.Events, s);
+
+        s.U32((uint)state.RunState);
+        Section(w, Tag.RunState, s);
+        s.Raw(state.LocalApic);
+        Section(w, Tag.LocalApic, s);
+        s.U64(state.Tsc);
+        Section(w, Tag.Tsc, s);
+    }
+
+    private static void Section(StateWriter w, Tag tag, StateWriter payload)
+    {
+        w.U16((ushort)tag);
+        w.Bytes(payload.WrittenSpan);
+        payload.Clear();
+    }
+
+    private static VirtualProcessorState ReadSections(ref StateReader r, ushort version)
+    {
+        var state = new VirtualProcessorState { EncodingVersion = version };
+        while (r.Remaining > 0)
+        {
+            var tag = (Tag)r.U16();
+            var section = new StateReader(r.BytesSpan(), $"{r.Record} section {tag}");
+            state = ApplySection(state, tag, ref section);
+        }
         // Conversions from older versions go here, keyed on `version`, when a later version changes a meaning.
         return state;
     }
 
-    private static VirtualProcessorState ApplySection(VirtualProcessorState st, Tag tag, ref SectionReader s)
+    private static VirtualProcessorState ApplySection(VirtualProcessorState st, Tag tag, ref StateReader s)
     {
         switch (tag)
         {
@@ -115,101 +160,33 @@ public static class VirtualProcessorStateSerializer
             case Tag.Msrs:
                 uint count = s.U32();
                 if (count > s.Remaining / 12)
-                    throw new InvalidDataException($"Virtual processor state: MSR count {count} exceeds its section.");
+                    throw s.Damaged(0, $"MSR count {count} exceeds its section");
                 var msrs = new MsrEntry[count];
                 for (int i = 0; i < msrs.Length; i++) msrs[i] = new MsrEntry(s.U32(), s.U64());
                 return st with { Msrs = msrs };
             case Tag.FxSave:
-                if (s.Remaining != 512) throw new InvalidDataException("Virtual processor state: FXSAVE image is not 512 bytes.");
-                return st with { FxSave = s.Rest() };
+                if (s.Remaining != 512) throw s.Damaged(0, "the FXSAVE image is not 512 bytes");
+                return st with { FxSave = s.Rest().ToArray() };
             case Tag.XSave:
-                return st with { XSave = s.Rest() };
+                return st with { XSave = s.Rest().ToArray() };
             case Tag.Events:
                 return st with
                 {
                     Events = new PendingEvents
                     {
-                        ExceptionInjected = s.Bool(), ExceptionPending = s.Bool(), ExceptionVector = s.U8(), ExceptionHasErrorCode = s.Bool(), ExceptionErrorCode = s.U32(),
-                        InterruptInjected = s.Bool(), InterruptVector = s.U8(), InterruptSoft = s.Bool(), InterruptShadow = s.U8(),
-                        NmiInjected = s.Bool(), NmiPending = s.Bool(), NmiMasked = s.Bool(), SipiVector = s.U32(),
+                        ExceptionInjected = s.U8() != 0, ExceptionPending = s.U8() != 0, ExceptionVector = s.U8(), ExceptionHasErrorCode = s.U8() != 0, ExceptionErrorCode = s.U32(),
+                        InterruptInjected = s.U8() != 0, InterruptVector = s.U8(), InterruptSoft = s.U8() != 0, InterruptShadow = s.U8(),
+                        NmiInjected = s.U8() != 0, NmiPending = s.U8() != 0, NmiMasked = s.U8() != 0, SipiVector = s.U32(),
                     },
                 };
             case Tag.RunState:
                 return st with { RunState = (ProcessorRunState)s.U32() };
             case Tag.LocalApic:
-                return st with { LocalApic = s.Rest() };
+                return st with { LocalApic = s.Rest().ToArray() };
             case Tag.Tsc:
                 return st with { Tsc = s.U64() };
             default:
                 return st; // a section from a newer compatible writer: skipped
-        }
-    }
-
-    /// <summary>Builds the byte stream section by section.</summary>
-    private sealed class SectionWriter
-    {
-        private readonly MemoryStream _out = new();
-        private readonly byte[] _scratch = new byte[8];
-        private long _lengthAt = -1;
-
-        public void Header(uint magic, ushort version) { U32(magic); U16(version); }
-
-        public void Begin(Tag tag)
-        {
-            U16((ushort)tag);
-            _lengthAt = _out.Position;
-            U32(0); // patched by End
-        }
-
-        public void End()
-        {
-            long end = _out.Position;
-            _out.Position = _lengthAt;
-            U32((uint)(end - _lengthAt - 4));
-            _out.Position = end;
-        }
-
-        public void Section(Tag tag, byte[] payload) { Begin(tag); _out.Write(payload); End(); }
-        public void U8(byte v) => _out.WriteByte(v);
-        public void U8(bool v) => _out.WriteByte(v ? (byte)1 : (byte)0);
-        public void U16(ushort v) { BinaryPrimitives.WriteUInt16LittleEndian(_scratch, v); _out.Write(_scratch, 0, 2); }
-        public void U32(uint v) { BinaryPrimitives.WriteUInt32LittleEndian(_scratch, v); _out.Write(_scratch, 0, 4); }
-        public void U64(ulong v) { BinaryPrimitives.WriteUInt64LittleEndian(_scratch, v); _out.Write(_scratch, 0, 8); }
-        public byte[] ToArray() => _out.ToArray();
-    }
-
-    /// <summary>Reads fields with bounds checks: a truncated or damaged stream gives InvalidDataException, never garbage.</summary>
-    private ref struct SectionReader(ReadOnlySpan<byte> data)
-    {
-        private ReadOnlySpan<byte> _data = data;
-
-        public readonly int Remaining => _data.Length;
-
-        public bool TryNextSection(out Tag tag, out SectionReader section)
-        {
-            section = default;
-            tag = default;
-            if (_data.IsEmpty) return false;
-            tag = (Tag)U16();
-            uint length = U32();
-            section = new SectionReader(Take(checked((int)Math.Min(length, int.MaxValue))));
-            return true;
-        }
-
-        public byte U8() => Take(1)[0];
-        public bool Bool() => U8() != 0;
-        public ushort U16() => BinaryPrimitives.ReadUInt16LittleEndian(Take(2));
-        public uint U32() => BinaryPrimitives.ReadUInt32LittleEndian(Take(4));
-        public ulong U64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
-        public byte[] Rest() => Take(_data.Length).ToArray();
-
-        private ReadOnlySpan<byte> Take(int n)
-        {
-            if (n > _data.Length)
-                throw new InvalidDataException("Virtual processor state is truncated or damaged.");
-            var head = _data[..n];
-            _data = _data[n..];
-            return head;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HyperSharp.Hypervisor.State;
 
 namespace HyperSharp.Machine.State;
 
@@ -10,17 +11,19 @@ namespace HyperSharp.Machine.State;
 /// </summary>
 public sealed class DeviceStateRegistry
 {
-    private readonly List<(string Id, Func<object> Save, Action<JsonElement> Restore, bool Optional)> _devices = [];
+    private sealed record Entry(string Id, Func<SavedRecord> Save, Action<SavedRecord> Restore, bool Optional);
+
+    private readonly List<Entry> _devices = [];
     private readonly object _lock = new();
 
     /// <param name="optional">a device added after the saved-state format first shipped: a file without its record
     /// leaves it in its fresh state instead of being refused</param>
-    public void Add<TState>(string id, Func<TState> save, Action<TState> restore, bool optional = false) where TState : class
+    public void Add<TState>(string id, Func<TState> save, Action<TState> restore, bool optional = false) where TState : class, IStateRecord<TState>
     {
         lock (_lock)
         {
             if (_devices.Exists(d => d.Id == id)) throw new InvalidOperationException($"device state id {id} is already registered");
-            _devices.Add((id, () => save(), json => restore(json.Deserialize<TState>() ?? throw new InvalidDataException($"saved state of {id} is empty")), optional));
+            _devices.Add(new Entry(id, () => SavedRecord.Of(save()), record => restore(Decode<TState>(id, record)), optional));
         }
     }
 
@@ -30,20 +33,37 @@ public sealed class DeviceStateRegistry
         lock (_lock) _devices.RemoveAll(d => d.Id == id);
     }
 
-    public Dictionary<string, JsonElement> SaveAll()
+    /// <summary>Every device's record, in the order the devices were added.</summary>
+    public List<(string Id, SavedRecord Record)> SaveAll()
     {
-        lock (_lock) return _devices.ToDictionary(d => d.Id, d => { var state = d.Save(); return JsonSerializer.SerializeToElement(state, state.GetType()); });
+        lock (_lock) return _devices.ConvertAll(d => (d.Id, d.Save()));
     }
 
-    public void RestoreAll(IReadOnlyDictionary<string, JsonElement> states)
+    /// <summary>
+    /// Applies each device's record. A missing record of a device that is not optional, a damaged record or one
+    /// newer than this build throws (<see cref="StateRecordException"/> names the record).
+    /// </summary>
+    public void RestoreAll(IReadOnlyDictionary<string, SavedRecord> records)
     {
         lock (_lock)
         {
-            foreach (var (id, _, restore, optional) in _devices)
+            foreach (var device in _devices)
             {
-                if (states.TryGetValue(id, out var json)) restore(json);
-                else if (!optional) throw new InvalidDataException($"the saved state has no record for device {id}; was it saved with another configuration?");
+                if (records.TryGetValue(device.Id, out var record)) device.Restore(record);
+                else if (!device.Optional) throw new StateRecordException(RecordName(device.Id), 0, "the saved state has no record for this device; was it saved with another configuration?");
             }
         }
+    }
+
+    /// <summary>How errors name a device's record.</summary>
+    public static string RecordName(string id) => $"device {id}";
+
+    /// <summary>Version 1 of every device record was JSON of the record's properties (saved-state files of format 1); later versions are binary.</summary>
+    private static TState Decode<TState>(string id, SavedRecord record) where TState : class, IStateRecord<TState>
+    {
+        string name = RecordName(id);
+        if (record.Version != 1) return record.Read<TState>(name);
+        try { return JsonSerializer.Deserialize<TState>(record.Data) ?? throw new StateRecordException(name, 0, "the record is empty"); }
+        catch (JsonException e) { throw new StateRecordException(name, (int)(e.BytePositionInLine ?? 0), $"the version 1 (JSON) record is damaged: {e.Message}"); }
     }
 }

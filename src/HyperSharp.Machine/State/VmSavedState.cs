@@ -1,38 +1,29 @@
-using System.Text.Json;
-using HyperSharp.Networking.Frames;
-using HyperSharp.Networking.Links;
+using HyperSharp.Hypervisor.State;
 
 namespace HyperSharp.Machine.State;
 
-/// <summary>A network adapter as saved: name, MAC, switch and PCI slot (files from before slots were kept have none); the host reconnects it to a port on restore.</summary>
-public sealed record SavedNetworkAdapter(string Name, string Mac, string? SwitchName, int? Slot = null);
-
 /// <summary>
-/// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug or network adapters existed have no entropy slot and no adapters.
+/// Everything a saved VM is besides its memory: the backend it ran on, its configuration, the backend's platform
+/// record, one record per vCPU and one per device (keyed by device id), each a versioned <see cref="SavedRecord"/>.
+/// <see cref="VmStateFile"/> writes it and guest memory as one file of checksummed records.
 /// </summary>
-public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null)
+public sealed record VmSavedState(string Backend, SavedVmConfig Config, SavedRecord Platform, SavedRecord[] Processors,
+    IReadOnlyList<(string Id, SavedRecord Record)> Devices)
 {
-    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
-        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))]);
+    /// <summary>The machine record (backend and configuration) this build writes.</summary>
+    internal const ushort MachineRecordVersion = 1;
 
-    /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
-    public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
+    /// <summary>The devices' records by id.</summary>
+    public Dictionary<string, SavedRecord> DevicesById()
     {
-        Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
-        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
-        NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
-    };
-}
+        var byId = new Dictionary<string, SavedRecord>(StringComparer.Ordinal);
+        foreach (var (id, record) in Devices) byId[id] = record;
+        return byId;
+    }
 
-/// <summary>
-/// Everything a saved VM is: configuration, backend platform state, one processor record per vCPU
-/// (VirtualProcessorStateSerializer bytes), device records keyed by device id, and guest memory as
-/// runs of touched pages. Versioned: version 1 files stay readable by later versions.
-/// </summary>
-public sealed record VmSavedState(int Version, string Backend, SavedVmConfig Config, byte[] Platform, byte[][] Processors, Dictionary<string, JsonElement> Devices)
-{
-    public const int CurrentVersion = 1;
-    public static readonly byte[] Magic = "HSVMSAVE"u8.ToArray();
+    /// <summary>How errors name the record of processor <paramref name="index"/>.</summary>
+    public static string ProcessorRecordName(int index) => $"processor {index}";
+
+    internal const string MachineRecordName = "machine";
+    internal const string PlatformRecordName = "platform";
 }

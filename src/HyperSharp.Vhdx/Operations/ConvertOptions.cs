@@ -7,7 +7,11 @@ namespace HyperSharp.Vhdx.Operations;
 /// </summary>
 public sealed record ConvertOptions
 {
+    /// <summary>The target's format; null: from the target's extension.</summary>
     public DiskFormat? Format { get; init; }
+
+    /// <summary>The source's format when not its extension's (a block device is read only as raw, given here).</summary>
+    public DiskFormat? SourceFormat { get; init; }
 
     /// <summary>Fixed or dynamic; differencing cannot be the result of a convert.</summary>
     public DiskType? Type { get; init; }

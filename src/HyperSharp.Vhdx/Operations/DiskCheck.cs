@@ -13,22 +13,27 @@ public static class DiskCheck
     public const string CheckerName = "open-and-walk";
     public const string VhdxCheckerName = "VhdxChecker (Test-VHD)";
 
-    public static DiskCheckReport Run(string path, bool repair)
+    /// <summary>
+    /// Checks the image at <paramref name="path"/>. A path that is not an image of its format (a FIFO, a device,
+    /// a .vhdx without the VHDX signature) is refused with <see cref="VirtualDiskException"/>, not reported as checked.
+    /// </summary>
+    /// <param name="format">the format, when not the file extension's (a block device is checked only as raw)</param>
+    public static DiskCheckReport Run(string path, bool repair, DiskFormat? format = null)
     {
         string full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"{full}: no such disk image", full);
-        if (VirtualDisk.DetectFormat(full) == DiskFormat.Vhdx) return RunVhdxChecker(full, repair);
+        var resolved = VirtualDisk.Identify(full, format);
+        if (resolved == DiskFormat.Vhdx) return RunVhdxChecker(full, repair);
         var problems = new List<DiskCheckProblem>();
         try
         {
-            using var disk = VirtualDisk.Open(full, DiskOpenOptions.ReadOnlyDefault);
+            using var disk = VirtualDisk.Open(full, DiskOpenOptions.ReadOnlyDefault, format);
             bool logPending = disk is VhdxDisk { ReplayedLog: true };
             for (var layer = disk; layer is not null; layer = layer.Parent) WalkExtents(layer);
             if (logPending)
             {
                 // A pending log is normal after a crash, but other tools (qemu-img) refuse the file until it is replayed.
                 bool repaired = false;
-                if (repair) { disk.Dispose(); using var writable = VirtualDisk.Open(full); repaired = true; }
+                if (repair) { disk.Dispose(); using var writable = VirtualDisk.Open(full, format: format); repaired = true; }
                 problems.Add(new DiskCheckProblem("log", 0, "the metadata log holds updates not yet applied to the file (the image was not closed cleanly)", repaired));
             }
         }

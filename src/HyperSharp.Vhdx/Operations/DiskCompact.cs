@@ -17,7 +17,7 @@ public static class DiskCompact
     /// </summary>
     public static (long Before, long After) Optimize(string path, IProgress<long>? progress = null, CancellationToken cancel = default)
     {
-        if (VirtualDisk.DetectFormat(path) != DiskFormat.Vhdx) return Rewrite(path, progress, cancel);
+        if (VirtualDisk.Identify(path) != DiskFormat.Vhdx) return Rewrite(path, progress, cancel);
         using var vhdx = Vhdx.VhdxDisk.Open(path, new DiskOpenOptions { OpenParent = false });
         var result = vhdx.Compact(progress);
         return (result.FileSizeBefore, result.FileSizeAfter);

@@ -7,11 +7,11 @@ namespace HyperSharp.Vhdx.Operations;
 /// </summary>
 public static class DiskConvert
 {
-    /// <summary>Opens <paramref name="sourcePath"/> read-only (any format, detected) and converts it.</summary>
+    /// <summary>Opens <paramref name="sourcePath"/> read-only (its format from its name, or options.SourceFormat) and converts it.</summary>
     public static void Convert(string sourcePath, string targetPath, ConvertOptions? options = null,
         IProgress<long>? progress = null, CancellationToken cancel = default)
     {
-        using var source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyDefault);
+        using var source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyDefault, options?.SourceFormat);
         Convert(source, targetPath, options, progress, cancel);
     }
 

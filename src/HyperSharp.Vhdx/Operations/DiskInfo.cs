@@ -39,19 +39,24 @@ public sealed record DiskInfo
     /// <summary>True when opening the image found a pending log (it was replayed in memory; the file is unchanged).</summary>
     public bool LogPending { get; init; }
 
-    /// <summary>Reads an image's information without writing to it. A missing parent is reported, not thrown.</summary>
-    public static DiskInfo Read(string path)
+    /// <summary>
+    /// Reads an image's information without writing to it. A missing parent is reported, not thrown; a path
+    /// that is not an image of its format (see <see cref="VirtualDisk.Identify"/>) is refused.
+    /// </summary>
+    /// <param name="format">the format, when not the file extension's (a block device is described only as raw)</param>
+    public static DiskInfo Read(string path, DiskFormat? format = null)
     {
+        VirtualDisk.Identify(path, format); // the file itself must be an image; only its parent's problems are reported
         IVirtualDisk disk;
         string? parentProblem = null;
         try
         {
-            disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyDefault);
+            disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyDefault, format);
         }
         catch (VirtualDiskException e) when (e is not CorruptImageException)
         {
             // Most often a parent that moved or changed: describe the child alone and say why.
-            disk = VirtualDisk.Open(path, new DiskOpenOptions { ReadOnly = true, OpenParent = false });
+            disk = VirtualDisk.Open(path, new DiskOpenOptions { ReadOnly = true, OpenParent = false }, format);
             if (disk.Type != DiskType.Differencing) { disk.Dispose(); throw; }
             parentProblem = e.Message;
         }
@@ -68,7 +73,7 @@ public sealed record DiskInfo
             Format = disk.Format,
             Type = disk.Type,
             Capacity = disk.Capacity,
-            FileSize = new FileInfo(disk.Path).Length,
+            FileSize = disk.Format == DiskFormat.Raw && ImageFile.KindOf(disk.Path) == ImageFileKind.BlockDevice ? disk.Capacity : new FileInfo(disk.Path).Length,
             AllocatedBytes = Allocated(disk),
             MinimumSize = MinimumSizeOf(disk),
             BlockSize = vhdx?.BlockSize,

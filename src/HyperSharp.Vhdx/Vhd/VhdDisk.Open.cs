@@ -13,8 +13,8 @@ public sealed partial class VhdDisk
     internal static VhdDisk OpenInChain(string path, DiskOpenOptions options, List<string> chain)
     {
         string full = System.IO.Path.GetFullPath(path);
-        var handle = File.OpenHandle(full, FileMode.Open, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            options.ReadOnly ? FileShare.ReadWrite : FileShare.Read);
+        var handle = ImageFile.Open(full, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
+            options.ReadOnly ? FileShare.ReadWrite : FileShare.Read, blockDeviceAllowed: false, "VHD image");
         IVirtualDisk? parent = null;
         try
         {

@@ -23,7 +23,7 @@ internal static class VhdParentChain
             if (tried.Contains(candidate)) continue;
             tried.Add(candidate);
             if (!File.Exists(candidate)) continue;
-            if (!VhdFileKind.IsSeekable(candidate)) { tried[^1] += " (not a file that can hold a disk)"; continue; }
+            if (ImageFile.KindOf(candidate) != ImageFileKind.Regular) { tried[^1] += " (not a file that can hold a disk)"; continue; }
             string canonical = Canonical(candidate);
             if (chain.Contains(canonical))
                 throw new VirtualDiskException($"{childPath}: the parent chain loops: {string.Join(" -> ", chain)} -> {canonical}");

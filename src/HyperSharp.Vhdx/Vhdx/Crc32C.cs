@@ -3,9 +3,18 @@ using System.Numerics;
 
 namespace HyperSharp.Vhdx.Vhdx;
 
-/// <summary>CRC-32C (Castagnoli), the checksum of every VHDX header, region table and log entry.</summary>
-internal static class Crc32C
+/// <summary>
+/// CRC-32C (Castagnoli), the checksum of every VHDX header, region table and log entry, and of every record
+/// and memory chunk of a saved-state file.
+/// </summary>
+public static class Crc32C
 {
+    /// <summary>The checksum of <paramref name="data"/>.</summary>
+    public static uint Compute(ReadOnlySpan<byte> data) => ~Update(~0u, data);
+
+    /// <summary>The checksum of the bytes <paramref name="crc"/> covers followed by <paramref name="data"/>: Append(Compute(a), b) == Compute(a + b).</summary>
+    public static uint Append(uint crc, ReadOnlySpan<byte> data) => ~Update(~crc, data);
+
     /// <summary>Checksum of <paramref name="data"/> with the 4-byte checksum field at <paramref name="fieldOffset"/> taken as zero.</summary>
     public static uint ComputeWithZeroField(ReadOnlySpan<byte> data, int fieldOffset)
     {

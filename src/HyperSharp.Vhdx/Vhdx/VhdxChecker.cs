@@ -32,7 +32,7 @@ public static class VhdxChecker
 
     private static void CheckFile(string path, bool repair, List<CheckProblem> problems)
     {
-        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (var handle = ImageFile.Open(path, FileAccess.Read, FileShare.Read, blockDeviceAllowed: false, "VHDX image"))
         {
             var storage = new VhdxStorage(path, handle, true);
             VhdxParser.CheckIdentifier(storage);
@@ -46,7 +46,7 @@ public static class VhdxChecker
         if (repair && problems.Any(p => p.Repairable)) RepairCopiesAndLog(path, problems);
 
         // The rest is checked on the image as an open would see it (a pending log replayed in memory).
-        using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var h = ImageFile.Open(path, FileAccess.Read, FileShare.Read, blockDeviceAllowed: false, "VHDX image");
         var s = new VhdxStorage(path, h, true);
         var (current, slot) = VhdxParser.ReadHeaders(s);
         if (current.LogGuid != Guid.Empty) ReplayIntoOverlay(s, current);
@@ -144,7 +144,7 @@ public static class VhdxChecker
 
     private static void RepairCopiesAndLog(string path, List<CheckProblem> problems)
     {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        using var handle = ImageFile.Open(path, FileAccess.ReadWrite, FileShare.None, blockDeviceAllowed: false, "VHDX image");
         var storage = new VhdxStorage(path, handle, false);
         var (header, slot) = VhdxParser.ReadHeaders(storage);
         if (header.LogGuid != Guid.Empty)
@@ -152,7 +152,7 @@ public static class VhdxChecker
             handle.Dispose();
             using (VhdxDisk.Open(path, new DiskOpenOptions { OpenParent = false })) { } // a writable open replays the log
             Mark(problems, "log");
-            using var h2 = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            using var h2 = ImageFile.Open(path, FileAccess.ReadWrite, FileShare.None, blockDeviceAllowed: false, "VHDX image");
             RepairHeadersAndTables(new VhdxStorage(path, h2, false), problems);
             return;
         }
@@ -183,7 +183,7 @@ public static class VhdxChecker
     /// <summary>Sets BAT entries whose blocks are not in the file to ZERO, through a log entry of its own.</summary>
     private static void RepairBatEntries(string path, VhdxImage image, ulong[] bat, List<long> indices, List<CheckProblem> problems)
     {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        using var handle = ImageFile.Open(path, FileAccess.ReadWrite, FileShare.None, blockDeviceAllowed: false, "VHDX image");
         var storage = new VhdxStorage(path, handle, false);
         var (header, slot) = VhdxParser.ReadHeaders(storage);
         var writer = new HeaderWriter(storage, header, slot);

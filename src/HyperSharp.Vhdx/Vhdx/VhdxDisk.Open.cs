@@ -16,8 +16,8 @@ public sealed partial class VhdxDisk
             throw new VirtualDiskException($"{full}: the parent chain loops back to this file ({string.Join(" -> ", chain)} -> {full})");
         if (chain.Count > MaxChainDepth)
             throw new VirtualDiskException($"{full}: the parent chain is deeper than {MaxChainDepth} images");
-        var handle = File.OpenHandle(full, FileMode.Open, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            options.ReadOnly ? FileShare.Read : FileShare.None);
+        var handle = ImageFile.Open(full, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
+            options.ReadOnly ? FileShare.Read : FileShare.None, blockDeviceAllowed: false, "VHDX image");
         var storage = new VhdxStorage(full, handle, options.ReadOnly);
         try
         {

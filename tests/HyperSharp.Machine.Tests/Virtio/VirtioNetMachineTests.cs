@@ -37,10 +37,11 @@ public class VirtioNetMachineTests(ITestOutputHelper output)
                 vm.Stop();
                 await run;
             }
-            using var file = File.OpenRead(state);
-            var header = VmStateFile.ReadHeader(file, state);
-            Assert.Equal([new SavedNetworkAdapter("eth0", "0A-48-53-00-00-33", "lab")], header.Config.NetworkAdapters!);
-            Assert.True(header.Devices.ContainsKey("net/eth0"));
+            using (var file = VmStateFile.Open(state))
+            {
+                Assert.Equal([new SavedNetworkAdapter("eth0", "0A-48-53-00-00-33", "lab")], file.State.Config.NetworkAdapters!);
+                Assert.True(file.State.DevicesById().ContainsKey("net/eth0"));
+            }
 
             var reconnected = new List<string>();
             using var back = VirtualMachineBuilder.Restore(new EmulatedHypervisor(), state, _ => { }, output.WriteLine,

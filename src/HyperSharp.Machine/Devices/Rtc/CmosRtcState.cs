@@ -1,7 +1,13 @@
+using HyperSharp.Hypervisor.State;
+
 namespace HyperSharp.Machine.Devices.Rtc;
 
-/// <summary>Saved state of the CMOS RTC, version 1: the 128 bytes of CMOS, the selected index, and the guest's offset from host time.</summary>
-public sealed record CmosRtcState(byte[] Cmos, byte Index, long OffsetSeconds)
+/// <summary>Saved state of the CMOS RTC: the 128 bytes of CMOS, the selected index, and the guest's offset from host time. Version 2 binary (1 was JSON).</summary>
+public sealed record CmosRtcState(byte[] Cmos, byte Index, long OffsetSeconds) : IStateRecord<CmosRtcState>
 {
-    public const int Version = 1;
+    public static ushort Version => 2;
+
+    public void Write(StateWriter w) { w.Bytes(Cmos); w.U8(Index); w.I64(OffsetSeconds); }
+
+    public static CmosRtcState Read(ref StateReader r, ushort version) => new(r.Bytes(), r.U8(), r.I64());
 }

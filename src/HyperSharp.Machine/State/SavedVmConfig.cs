@@ -1,0 +1,40 @@
+using HyperSharp.Hypervisor.State;
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Links;
+
+namespace HyperSharp.Machine.State;
+
+/// <summary>A network adapter as saved: name, MAC, switch and PCI slot (files from before slots were kept have none); the host reconnects it to a port on restore.</summary>
+public sealed record SavedNetworkAdapter(string Name, string Mac, string? SwitchName, int? Slot = null);
+
+/// <summary>
+/// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
+/// hotplug or network adapters existed have no entropy slot and no adapters.
+/// </summary>
+public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null)
+{
+    public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))]);
+
+    /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
+    public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
+    {
+        Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
+        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
+    };
+
+    internal void Write(StateWriter w)
+    {
+        w.I32(Processors); w.U64(MemorySize); w.String(KernelPath); w.OptionalString(InitrdPath); w.String(CommandLine);
+        w.Array(Disks, static (w, d) => { w.String(d.Path); w.Bool(d.ReadOnly); w.OptionalString(d.Label); w.OptionalI32(d.Slot); });
+        w.OptionalI32(EntropySlot);
+        w.Array(NetworkAdapters ?? [], static (w, n) => { w.String(n.Name); w.String(n.Mac); w.OptionalString(n.SwitchName); w.OptionalI32(n.Slot); });
+    }
+
+    internal static SavedVmConfig Read(ref StateReader r) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
+        r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
+        r.OptionalI32(),
+        r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())));
+}
