@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HyperSharp.Hypervisor;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Links;
 
@@ -9,18 +10,25 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug or network adapters existed have no entropy slot and no adapters.
+/// hotplug or network adapters existed have no entropy slot and no adapters; files saved before the processor vendor was
+/// a choice have none, and restore with the backend's default, which is what those builds presented.
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null)
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
-        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))]);
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))],
+        c.ProcessorVendor?.VendorString());
+
+    /// <summary>The saved vendor (a CPUID vendor string), or null for the backend's default.</summary>
+    private HyperSharp.Hypervisor.ProcessorVendor? Vendor => ProcessorVendor is null ? null
+        : ProcessorVendors.FromVendorString(ProcessorVendor)
+            ?? throw new InvalidDataException($"the saved configuration names processor vendor '{ProcessorVendor}'; this build presents GenuineIntel or AuthenticAMD");
 
     /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
-        Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
+        Processors = Processors, ProcessorVendor = Vendor, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
         CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
