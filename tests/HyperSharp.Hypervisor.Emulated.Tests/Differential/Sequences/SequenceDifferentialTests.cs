@@ -115,6 +115,7 @@ public sealed class SequenceDifferentialTests(ITestOutputHelper output)
 
     /// <summary>Both vendors' corpora, each replayed with the emulator presenting the vendor it was recorded on.</summary>
     [Theory]
+    [InlineData(ProcessorVendor.Intel)]
     [InlineData(ProcessorVendor.Amd)]
     public void Emulator_reproduces_the_recorded_hardware_corpus(ProcessorVendor vendor)
     {
