@@ -31,6 +31,17 @@ public sealed class KvmHypervisor : IHypervisor, IDisposable
     /// <summary>Supported CPUID leaves, read once per hypervisor (the same for every vCPU of every partition).</summary>
     internal Interop.KvmCpuidEntry2[] SupportedCpuid => LazyInitializer.EnsureInitialized(ref _cpuid, System.SupportedCpuid);
 
+    /// <summary>The vendor string guests see (CPUID leaf 0 as KVM supports it: the host processor's).</summary>
+    internal string VendorString
+    {
+        get
+        {
+            foreach (var e in SupportedCpuid)
+                if (e.Function == 0) return ProcessorVendors.VendorString(e.Ebx, e.Edx, e.Ecx);
+            return "";
+        }
+    }
+
     /// <inheritdoc/>
     public IPartition CreatePartition(PartitionOptions options) => new KvmPartition(this, options);
 

@@ -27,6 +27,9 @@ internal sealed unsafe class KvmPartition : IPartition
             throw new HypervisorException($"{options.ProcessorCount} virtual processors requested; this host's KVM allows 1 to {max} per VM (KVM_CAP_MAX_VCPUS).");
         if (options.IntervalTimer && !options.InterruptControllers)
             throw new HypervisorException("The interval timer needs the interrupt controllers; enable InterruptControllers or disable IntervalTimer.");
+        // Guest code runs on the host processor, undefined results included: KVM can present no other vendor.
+        if (options.Vendor is ProcessorVendor wanted && hypervisor.VendorString is var host && ProcessorVendors.FromVendorString(host) != wanted)
+            throw new HypervisorException($"The Kvm backend presents the host's processor ({host}); to present {wanted.VendorString()}, use the Emulated backend.");
 
         _vmFd = KvmCall.Ioctl(system.Fd, KvmIoctl.CreateVm, 0, "KVM_CREATE_VM");
         try

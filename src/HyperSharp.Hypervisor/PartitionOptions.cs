@@ -1,10 +1,17 @@
 namespace HyperSharp.Hypervisor;
 
-/// <summary>How to build a partition: processor count and which PC platform devices the backend provides itself.</summary>
+/// <summary>How to build a partition: processor count and vendor, and which PC platform devices the backend provides itself.</summary>
 public sealed record PartitionOptions
 {
     /// <summary>Largest number of virtual processors this partition will create (checked against the backend's limit up front).</summary>
     public int ProcessorCount { get; init; } = 1;
+
+    /// <summary>
+    /// The vendor the processors present; null for the backend's default. The Emulated backend presents either and follows it
+    /// in every result the manuals leave undefined (default <see cref="ProcessorVendor.Intel"/>); Kvm presents the host's
+    /// processor and refuses another vendor.
+    /// </summary>
+    public ProcessorVendor? Vendor { get; init; }
 
     /// <summary>
     /// The backend provides the PC interrupt controllers (a local APIC per processor, an I/O APIC and the two 8259 PICs)

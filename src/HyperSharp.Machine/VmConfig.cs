@@ -31,6 +31,10 @@ public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, strin
 public sealed record VmConfig
 {
     public int Processors { get; init; } = 1;
+
+    /// <summary>The vendor the processors present; null for the backend's default (Emulated: GenuineIntel; Kvm: the host's).</summary>
+    public HyperSharp.Hypervisor.ProcessorVendor? ProcessorVendor { get; init; }
+
     public ulong MemorySize { get; init; } = 512UL << 20;
     public required string KernelPath { get; init; }
     public string? InitrdPath { get; init; }

@@ -59,6 +59,9 @@ public class VmRunCommandTests(ITestOutputHelper output)
         var backend = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--backend", "quantum");
         Assert.Equal(2, backend.Exit);
         Assert.Contains("auto, kvm or emulated", backend.Error);
+        var vendor = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--cpu-vendor", "cyrix");
+        Assert.Equal(2, vendor.Exit);
+        Assert.Contains("--cpu-vendor cyrix: intel or amd", vendor.Error);
     }
 
     [Theory]

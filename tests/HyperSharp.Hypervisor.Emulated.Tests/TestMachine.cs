@@ -19,7 +19,7 @@ internal sealed unsafe class TestMachine : IDisposable
     public PhysicalMemory Memory { get; }
     public X86Cpu Cpu { get; }
 
-    public TestMachine(ulong ramBytes = 64 << 20)
+    public TestMachine(ulong ramBytes = 64 << 20, ProcessorVendor vendor = ProcessorVendor.Intel)
     {
         Memory = PhysicalMemory.Allocate(ramBytes);
         W64(Pml4, Pdpt | 7);
@@ -43,7 +43,7 @@ internal sealed unsafe class TestMachine : IDisposable
             W64(Idt + v * 16, lo);
             W64(Idt + v * 16 + 8, stub >> 32);
         }
-        Cpu = new X86Cpu(Memory);
+        Cpu = new X86Cpu(Memory, vendor: vendor);
         var s = Cpu.GetState();
         s.Cr0 = 0x80010033; // PG WP NE ET MP PE
         s.Cr3 = Pml4;

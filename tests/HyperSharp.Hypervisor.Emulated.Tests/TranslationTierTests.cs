@@ -22,9 +22,9 @@ public class TranslationTierTests
             + $"data {Convert.ToHexString(m.Memory.Span(TestMachine.Data, 0x400))}";
     }
 
-    private static (string Outcome, TestMachine Machine) RunOn(string tier, Action<Assembler> program)
+    private static (string Outcome, TestMachine Machine) RunOn(string tier, Action<Assembler> program, ProcessorVendor vendor = ProcessorVendor.Intel)
     {
-        var m = new TestMachine().OnTier(tier);
+        var m = new TestMachine(vendor: vendor).OnTier(tier);
         m.Load(program);
         Assert.Equal(CpuExitReason.Halted, m.Run());
         return (Outcome(m), m);
@@ -97,6 +97,49 @@ public class TranslationTierTests
         {
             Assert.Equal(0UL, compiled.Vector);
             Assert.Equal(expected, actual);
+        }
+    }
+
+    public static TheoryData<string, ProcessorVendor> CompiledTiersAndVendors => new()
+    {
+        { "quick", ProcessorVendor.Intel }, { "optimized", ProcessorVendor.Intel }, { "quick", ProcessorVendor.Amd }, { "optimized", ProcessorVendor.Amd },
+    };
+
+    [Theory]
+    [MemberData(nameof(CompiledTiersAndVendors))]
+    public void Undefined_results_in_compiled_blocks_are_the_presented_vendors(string tier, ProcessorVendor vendor)
+    {
+        // Every instruction whose flags the manuals leave (partly) undefined and the vendors set differently, each
+        // followed by a PUSHF into the data page: the compiled code must produce the interpreter's values for the
+        // vendor (the corpora hold the interpreter to each vendor's hardware), and the two vendors must differ.
+        void Program(Assembler a)
+        {
+            a.mov(rdi, TestMachine.Data); a.mov(rsp, TestMachine.Data + 0x400);
+            a.mov(rax, 0x8123456789ABCDEF); a.mov(rbx, 0x4000000000000081); a.mov(ecx, 5); a.mov(edx, 0x7F);
+            int slot = 0;
+            void Record() { a.pushfq(); a.pop(__qword_ptr[rdi + slot++ * 8]); }
+            a.stc(); a.rol(rax, cl); Record();          // OF from the operand (Intel) or the result (AMD)
+            a.ror(eax, 7); Record();                    // by an immediate into a register: Intel keeps OF
+            a.rcr(bl, 9); Record();                     // rotated by 9 through CF: Intel changes nothing
+            a.rcl(rbx, cl); Record();
+            a.shl(rdx, cl); Record();                   // AF: Intel 0, AMD 1
+            a.shr(rax, cl); Record();
+            a.sar(ebx, 3); Record();
+            a.shld(rax, rbx, cl); Record();
+            a.shrd(rbx, rax, 9); Record();
+            a.mov(eax, 0x10000); a.mul(eax); Record();  // low half 0: Intel ZF = 0, AMD keeps SF ZF AF PF
+            a.imul(rbx, rax, 3); Record();
+            a.mov(eax, 100); a.xor(edx, edx); a.mov(ecx, 7); a.div(ecx); Record(); // Intel keeps every flag, AMD sets AF only
+            a.bsf(rsi, rbx); Record();
+            a.hlt();
+        }
+        var (expected, reference) = RunOn("interpreter", Program, vendor);
+        var (actual, compiled) = RunOn(tier, Program, vendor);
+        var (other, otherVendor) = RunOn(tier, Program, vendor == ProcessorVendor.Intel ? ProcessorVendor.Amd : ProcessorVendor.Intel);
+        using (reference) using (compiled) using (otherVendor)
+        {
+            Assert.Equal(expected, actual);
+            Assert.NotEqual(expected, other);
         }
     }
 }

@@ -50,4 +50,19 @@ public sealed class ProbeAndAvailabilityTests(ITestOutputHelper output)
         var ex = Assert.Throws<HypervisorException>(() => hv.CreatePartition(new PartitionOptions { ProcessorCount = hv.MaxProcessorCount + 1 }));
         Assert.Contains(hv.MaxProcessorCount.ToString(), ex.Message);
     }
+
+    [Fact]
+    public void OnlyTheHostsVendor_IsPresented_AnotherIsRefusedNamingBoth()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        if (ProcessorVendors.Host is not ProcessorVendor host) { output.WriteLine("host processor is neither GenuineIntel nor AuthenticAMD: nothing to compare"); return; }
+        var other = host == ProcessorVendor.Intel ? ProcessorVendor.Amd : ProcessorVendor.Intel;
+        var ex = Assert.Throws<HypervisorException>(() => hv.CreatePartition(new PartitionOptions { Vendor = other }));
+        output.WriteLine(ex.Message);
+        Assert.Contains(host.VendorString(), ex.Message);
+        Assert.Contains(other.VendorString(), ex.Message);
+        Assert.Contains("Emulated", ex.Message);
+        using var partition = hv.CreatePartition(new PartitionOptions { Vendor = host, InterruptControllers = false, IntervalTimer = false });
+    }
 }

@@ -20,17 +20,22 @@ internal static class RunCommand
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk" };
         var disks = new Option<string[]>("--disk") { Description = "Disk image (VHDX, VHD or raw) attached as virtio-blk; repeat for more", AllowMultipleArgumentsPerToken = false };
         var cpus = new Option<int>("--cpus") { Description = "Virtual processors (1-240)", DefaultValueFactory = _ => 1 };
+        var vendor = new Option<string?>("--cpu-vendor") { Description = "Processor vendor the guest sees: intel or amd (default: intel on the emulated backend, the host's on kvm)" };
         var memory = new Option<string>("--memory") { Description = "Guest memory, e.g. 512MB or 4GB", DefaultValueFactory = _ => "512MB" };
         var cmdline = new Option<string>("--cmdline") { Description = "Kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
         var backend = Backend();
         var saveAfter = new Option<double?>("--save-after") { Description = "Pause the VM after this many seconds, save it to --state, and exit (Save-VM)" };
         var stateFile = new Option<string?>("--state") { Description = "Saved-state file for --save-after" };
         var nics = new Option<string[]>("--nic") { Description = EmbeddedNetwork.Help, AllowMultipleArgumentsPerToken = false };
-        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, memory, cmdline, backend, saveAfter, stateFile, nics };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, vendor, memory, cmdline, backend, saveAfter, stateFile, nics };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             int processors = result.GetValue(cpus);
             if (processors is < 1 or > 240) throw new UsageException($"--cpus {processors}: 1 to 240 are supported");
+            HyperSharp.Hypervisor.ProcessorVendor? cpuVendor = null;
+            if (result.GetValue(vendor) is string v)
+                cpuVendor = HyperSharp.Hypervisor.ProcessorVendors.TryParse(v, out var parsed) ? parsed
+                    : throw new UsageException($"--cpu-vendor {v}: intel or amd");
             long bytes = SizeParser.Parse(result.GetValue(memory)!, "--memory");
             if (bytes < 16 << 20) throw new UsageException($"--memory {result.GetValue(memory)}: at least 16MB");
             using var network = new EmbeddedNetwork();
@@ -40,6 +45,7 @@ internal static class RunCommand
                 InitrdPath = result.GetValue(initrd) is string i ? Path.GetFullPath(i) : null,
                 Disks = (result.GetValue(disks) ?? []).Select(d => new DiskAttachment(Path.GetFullPath(d))).ToList(),
                 Processors = processors,
+                ProcessorVendor = cpuVendor,
                 MemorySize = (ulong)(bytes + 4095) / 4096 * 4096,
                 CommandLine = result.GetValue(cmdline)!,
                 NetworkAdapters = network.Parse(result.GetValue(nics) ?? []),

@@ -29,10 +29,12 @@ public sealed record VmConfiguration
     public CheckpointType CheckpointType { get; init; } = CheckpointType.Production;
 }
 
-/// <summary>Get-VMProcessor's settings: count, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>
+/// <summary>Get-VMProcessor's settings: count, vendor, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>
 public sealed record ProcessorSettings
 {
     public int Count { get; init; } = 1;
+    /// <summary>The vendor the processors present; null (absent in files from before it was a choice) for the backend's default.</summary>
+    public HyperSharp.Hypervisor.ProcessorVendor? Vendor { get; init; }
     public int Maximum { get; init; } = 100;
     public int Reserve { get; init; }
     public int RelativeWeight { get; init; } = 100;

@@ -13,6 +13,7 @@ public static class MachineConfiguration
     public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log, IReadOnlyList<NetworkAdapterAttachment>? adapters = null) => new()
     {
         Processors = config.Processor.Count,
+        ProcessorVendor = config.Processor.Vendor,
         MemorySize = (ulong)config.Memory.StartupBytes,
         KernelPath = config.Boot.KernelPath,
         InitrdPath = string.IsNullOrEmpty(config.Boot.InitrdPath) ? null : config.Boot.InitrdPath,

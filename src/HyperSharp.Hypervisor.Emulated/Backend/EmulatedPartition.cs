@@ -25,6 +25,10 @@ internal sealed unsafe class EmulatedPartition : IPartition
     }
 
     internal EmulatedPlatform Platform { get; }
+
+    /// <summary>The vendor every processor presents: the options' choice, GenuineIntel by default (what guests have always
+    /// seen here, whatever the host: a VM behaves the same on every host).</summary>
+    internal ProcessorVendor Vendor => _options.Vendor ?? ProcessorVendor.Intel;
     internal PhysicalMemory? Memory { get; private set; }
 
     private readonly List<MemorySlot> _slots = [];

@@ -37,7 +37,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     {
         _partition = partition;
         Id = id;
-        _cpu = new X86Cpu(memory, this) { InterruptController = this, ApicId = (uint)id };
+        _cpu = new X86Cpu(memory, this, partition.Vendor) { InterruptController = this, ApicId = (uint)id };
         _apic = partition.Platform.AddApic(id, () => _cpu.Tsc);
         _apic.Kick = Kick;
         _cpu.TscDeadlineRead = () => _apic.TscDeadline;
@@ -46,6 +46,9 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     }
 
     public int Id { get; }
+
+    /// <summary>The vendor the processor presents (the partition's).</summary>
+    internal ProcessorVendor Vendor => _cpu.Vendor;
 
     public VirtualProcessorExit Run()
     {

@@ -22,7 +22,9 @@ internal enum Flow
 /// </summary>
 internal static unsafe class Translator
 {
-    public static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
+    /// <summary>Translates <paramref name="ins"/>; <paramref name="vendor"/> is the presented vendor, whose handlers
+    /// instructions with undefined results get.</summary>
+    public static Flow Translate(in Instruction ins, int bitness, ProcessorVendor vendor, ref DecodedInstruction d)
     {
         d = default;
         d.Len = (byte)ins.Length;
@@ -99,7 +101,7 @@ internal static unsafe class Translator
         else for (int i = 1; i < ins.OpCount; i++) if (ins.GetOpKind(i) == OpKind.Memory) d.Flags |= InstrFlags.MemOperand;
         d.Cond = ins.ConditionCode == ConditionCode.None ? (byte)0 : (byte)(ins.ConditionCode - 1);
 
-        Flow f = X86Cpu.TranslateInteger(in ins, bitness, ref d);
+        Flow f = X86Cpu.TranslateInteger(in ins, bitness, vendor, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateControl(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateSystem(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateLegacy(in ins, bitness, ref d);

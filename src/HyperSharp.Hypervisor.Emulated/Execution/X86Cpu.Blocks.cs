@@ -177,7 +177,7 @@ public sealed unsafe partial class X86Cpu
                 break; // the next instruction crosses the page: it starts the next block
             }
             consumed += ins.Length;
-            var flow = Translator.Translate(in ins, _bitness, ref _scratch[n]);
+            var flow = Translator.Translate(in ins, _bitness, Model.Vendor, ref _scratch[n]);
             if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
             n++;
             if (flow != Flow.Continue || consumed >= avail) break;
@@ -204,7 +204,7 @@ public sealed unsafe partial class X86Cpu
         var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);
         decoder.Decode(out Instruction ins);
         var arr = new DecodedInstruction[2];
-        var flow = Translator.Translate(in ins, _bitness, ref arr[0]);
+        var flow = Translator.Translate(in ins, _bitness, Model.Vendor, ref arr[0]);
         if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
         arr[1].Exec = &EndBlock;
         return new CodeBlock(phys, _bitness, arr) { Cacheable = false };

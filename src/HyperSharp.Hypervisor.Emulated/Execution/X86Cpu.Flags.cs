@@ -62,6 +62,15 @@ public sealed unsafe partial class X86Cpu
         _fOp = FlagOp.Result; _fRes = res; _fSign = sign;
     }
 
+    /// <summary>
+    /// As <see cref="SetResultFlags"/>, but ZF reads 0 whatever <paramref name="res"/> is; SF and PF still come from it
+    /// (undefined results that hardware computes that way: Intel's MUL/IMUL, BSF/BSR).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void SetResultFlagsNotZero(ulong res, ulong sign, bool cf, bool of)
+        // Bit 8 is neither the sign bit of any operand size nor in the byte PF reads, and makes the recorded result nonzero.
+        => SetResultFlags(res | 0x100, sign, cf, of);
+
     internal bool CF
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -34,7 +34,18 @@ public sealed unsafe partial class X86Cpu
     public const uint MsrTsc = 0x10, MsrTscAdjust = 0x3B, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
         MsrSysenterEip = 0x176, MsrMiscEnable = 0x1A0, MsrPat = 0x277, MsrMtrrDefType = 0x2FF, MsrTscDeadline = 0x6E0,
         MsrEfer = 0xC0000080, MsrStar = 0xC0000081, MsrLstar = 0xC0000082, MsrCstar = 0xC0000083, MsrSfmask = 0xC0000084,
-        MsrFsBase = 0xC0000100, MsrGsBase = 0xC0000101, MsrKernelGsBase = 0xC0000102, MsrTscAux = 0xC0000103;
+        MsrFsBase = 0xC0000100, MsrGsBase = 0xC0000101, MsrKernelGsBase = 0xC0000102, MsrTscAux = 0xC0000103,
+        MsrAmdHwcr = 0xC0010015;
+
+    /// <summary>HWCR.TscFreqSel: the TSC counts at the P0 frequency, whatever the power state (read-only).</summary>
+    private const ulong HwcrTscFreqSel = 1UL << 24;
+
+    /// <summary>
+    /// AMD configuration MSRs Linux reads and sets on an AMD processor, some without a fault handler (SYSCFG for the
+    /// MTRR setup, NB_CFG for extended PCI configuration access; DE_CFG for a serializing LFENCE): plain storage
+    /// reading 0 until written, as nothing here depends on them.
+    /// </summary>
+    private static bool IsAmdConfiguration(uint msr) => msr is 0xC0010010 or 0xC001001F or 0xC0011029;
 
     private static bool IsMtrr(uint msr) => msr is >= 0x200 and <= 0x20F or 0x250 or 0x258 or 0x259 or >= 0x268 and <= 0x26F or MsrMtrrDefType;
 
@@ -63,11 +74,14 @@ public sealed unsafe partial class X86Cpu
             MsrTscAux => _tscAux,
             _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
             MsrTscAdjust => _otherMsrs.GetValueOrDefault(MsrTscAdjust),
+            MsrAmdHwcr when Vendor == ProcessorVendor.Amd => _otherMsrs.GetValueOrDefault(MsrAmdHwcr) | HwcrTscFreqSel, // Linux reads it on AMD
+            _ when Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr) => _otherMsrs.GetValueOrDefault(msr),
             0x17 => 0,   // IA32_PLATFORM_ID (read by microcode code)
             0x8B => 0,   // IA32_BIOS_SIGN_ID: microcode revision 0
             _ => ulong.MaxValue,
         };
-        return value != ulong.MaxValue || msr is MsrTsc or MsrTscAdjust or MsrPat or 0x17 or 0x8B;
+        return value != ulong.MaxValue || msr is MsrTsc or MsrTscAdjust or MsrPat or 0x17 or 0x8B
+            || (Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr));
     }
 
     /// <summary>WRMSR semantics; false when the MSR does not exist or the value is invalid (#GP(0)).</summary>
@@ -104,8 +118,9 @@ public sealed unsafe partial class X86Cpu
             case MsrGsBase: if (!Canonical(v)) return false; _seg[(int)Seg.Gs].Base = v; UpdateMode(); return true;
             case MsrKernelGsBase: if (!Canonical(v)) return false; _kernelGsBase = v; return true;
             case MsrTscAux: _tscAux = v & 0xFFFFFFFF; return true;
+            case MsrAmdHwcr when Vendor == ProcessorVendor.Amd: _otherMsrs[MsrAmdHwcr] = v & ~HwcrTscFreqSel; return true;
         }
-        if (IsMtrr(msr)) { _otherMsrs[msr] = v; return true; }
+        if (IsMtrr(msr) || (Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr))) { _otherMsrs[msr] = v; return true; }
         if (msr == 0x8B) return true; // writing 0 before CPUID + RDMSR is how the revision is read
         return false;
     }

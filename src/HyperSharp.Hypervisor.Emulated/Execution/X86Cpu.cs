@@ -59,15 +59,24 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Instructions retired since creation (a faulting instruction is not counted; INT n is).</summary>
     public ulong InstructionCount;
 
-    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null)
+    /// <summary>A processor on <paramref name="memory"/> presenting <paramref name="vendor"/> (CPUID and every undefined
+    /// result); every processor on one memory presents the same vendor, since they share decoded code.</summary>
+    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null, ProcessorVendor vendor = ProcessorVendor.Intel)
     {
         _mem = memory;
         _io = io ?? NullIoHandler.Instance;
         _code = memory.Code;
+        Model = CpuModel.For(vendor);
         memory.Register(this);
-        
+
         Reset();
     }
+
+    /// <summary>What CPUID presents, and whose undefined results the handlers produce.</summary>
+    internal readonly CpuModel Model;
+
+    /// <summary>The vendor this processor presents.</summary>
+    public ProcessorVendor Vendor => Model.Vendor;
 
     /// <summary>RAX..R15 and RIP as a ref (index 16 is RIP, 17 is the constant zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

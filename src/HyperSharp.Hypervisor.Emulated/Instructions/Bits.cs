@@ -61,14 +61,18 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>BSF (Cond 0) / BSR (Cond 1): zero source sets ZF and leaves the destination unchanged.</summary>
+    /// <summary>
+    /// BSF (Cond 0) / BSR (Cond 1): a zero source sets ZF and leaves the destination unchanged (all 64 bits). The flags
+    /// the SDM leaves undefined are, on Intel and AMD alike, those of a logical operation on the bit index (on 0 for a
+    /// zero source): CF = OF = SF = AF = 0, PF from the index; ZF says whether the source was zero (FLAGS.md).
+    /// </summary>
     internal static int BitScan<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong v = c.ReadOp1<TS>(ref d);
-        c.MaterializeFlags();
-        if (v == 0) { c._rflags |= Rf.ZF; return 0; }
-        c._rflags &= ~Rf.ZF;
-        TS.SetReg(c, d.Reg, 0, d.Cond == 0 ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)(63 - BitOperations.LeadingZeroCount(v)));
+        if (v == 0) { c.SetResultFlags(0, TS.Sign, false, false); return 0; }
+        ulong index = d.Cond == 0 ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)(63 - BitOperations.LeadingZeroCount(v));
+        TS.SetReg(c, d.Reg, 0, index);
+        c.SetResultFlagsNotZero(index, TS.Sign, false, false);
         return 0;
     }
 
@@ -101,8 +105,9 @@ public sealed unsafe partial class X86Cpu
         return Flow.Unsupported;
     }
 
-    /// <summary>The integer group's translation entry point.</summary>
-    internal static Flow TranslateInteger(in Instruction ins, int bitness, ref DecodedInstruction d)
+    /// <summary>The integer group's translation entry point; <paramref name="vendor"/> picks the handlers of instructions with
+    /// results the manuals leave undefined.</summary>
+    internal static Flow TranslateInteger(in Instruction ins, int bitness, ProcessorVendor vendor, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
@@ -111,9 +116,9 @@ public sealed unsafe partial class X86Cpu
                 return TranslateAlu(in ins, ref d);
             case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr: case Mnemonic.Shl:
             case Mnemonic.Shr: case Mnemonic.Sal: case Mnemonic.Sar: case Mnemonic.Shld: case Mnemonic.Shrd:
-                return TranslateShift(in ins, ref d);
+                return TranslateShift(in ins, vendor, ref d);
             case Mnemonic.Mul: case Mnemonic.Imul: case Mnemonic.Div: case Mnemonic.Idiv:
-                return TranslateMulDiv(in ins, ref d);
+                return TranslateMulDiv(in ins, vendor, ref d);
         }
         var f = TranslateMove(in ins, ref d);
         if (f == Flow.Unsupported) f = TranslateUnary(in ins, ref d);

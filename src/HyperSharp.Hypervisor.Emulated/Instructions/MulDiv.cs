@@ -7,10 +7,10 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- MUL IMUL DIV IDIV ----
     // One-operand forms use rAX (and rDX); Cond: 0 MUL, 1 IMUL, 2 DIV, 3 IDIV.
-    // MUL/IMUL: CF = OF = "upper half is significant"; SF ZF PF (undefined) come from the low half, AF = 0.
-    // DIV/IDIV leave all flags unchanged (all undefined).
+    // MUL/IMUL: CF = OF = "upper half is significant"; SF ZF AF PF are undefined, DIV/IDIV's flags all are: the
+    // presented vendor's (TV, FLAGS.md).
 
-    internal static int MulDiv1<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    internal static int MulDiv1<TS, TV>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize where TV : struct, IVendorResults
     {
         ulong src = c.ReadOp0<TS>(ref d);
         int bits = TS.Bytes * 8;
@@ -25,7 +25,7 @@ public sealed unsafe partial class X86Cpu
                 if (bits == 64) hi = Math.BigMul(acc, src, out lo);
                 else { ulong p = acc * src; lo = p & TS.Mask; hi = p >> bits; }
                 Write(c, lo, hi);
-                c.SetResultFlags(lo, TS.Sign, hi != 0, hi != 0);
+                TV.MultiplyFlags(c, lo, TS.Sign, hi != 0);
                 return 0;
             }
             case 1:
@@ -34,7 +34,7 @@ public sealed unsafe partial class X86Cpu
                 lo = (ulong)p & TS.Mask; hi = (ulong)(p >> bits) & TS.Mask;
                 bool ovf = (Int128)(long)TS.SignExtend(lo) != p;
                 Write(c, lo, hi);
-                c.SetResultFlags(lo, TS.Sign, ovf, ovf);
+                TV.MultiplyFlags(c, lo, TS.Sign, ovf);
                 return 0;
             }
             case 2:
@@ -47,12 +47,14 @@ public sealed unsafe partial class X86Cpu
                     ulong q64 = n64 / src;
                     if (q64 > TS.Mask) throw c.Fault(Vec.DE);
                     Write(c, q64, n64 - q64 * src);
+                    TV.DivideFlags(c);
                     return 0;
                 }
                 UInt128 n = ((UInt128)accHi << bits) | acc;
                 UInt128 q = n / src;
                 if (q > TS.Mask) throw c.Fault(Vec.DE);
                 Write(c, (ulong)q, (ulong)(n % src));
+                TV.DivideFlags(c);
                 return 0;
             }
             default:
@@ -72,6 +74,7 @@ public sealed unsafe partial class X86Cpu
                 Int128 min = -((Int128)1 << (bits - 1)), max = ((Int128)1 << (bits - 1)) - 1;
                 if (q < min || q > max) throw c.Fault(Vec.DE);
                 Write(c, (ulong)q & TS.Mask, (ulong)r & TS.Mask);
+                TV.DivideFlags(c);
                 return 0;
             }
         }
@@ -85,7 +88,7 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>IMUL r, r/m and IMUL r, r/m, imm (Imm2 = 1 when the immediate form).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
-    internal static int Imul2<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    internal static int Imul2<TS, TV>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize where TV : struct, IVendorResults
     {
         ulong b = c.ReadOp1<TS>(ref d);
         ulong a = d.Imm2 != 0 ? d.Imm : TS.GetReg(c, d.Reg, 0);
@@ -105,20 +108,23 @@ public sealed unsafe partial class X86Cpu
             ovf = (long)TS.SignExtend(lo) != p;
         }
         TS.SetReg(c, d.Reg, 0, lo);
-        c.SetResultFlags(lo, TS.Sign, ovf, ovf);
+        TV.MultiplyFlags(c, lo, TS.Sign, ovf);
         return 0;
     }
 
-    private static Flow TranslateMulDiv(in Instruction ins, ref DecodedInstruction d)
+    private static Flow TranslateMulDiv(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
     {
+        bool amd = vendor == ProcessorVendor.Amd;
         if (ins.Mnemonic == Mnemonic.Imul && ins.OpCount > 1)
         {
             d.Imm2 = ins.OpCount == 3 ? 1UL : 0UL;
-            d.Exec = BySize(d.OpSize, &Imul2<S16>, &Imul2<S16>, &Imul2<S32>, &Imul2<S64>);
+            d.Exec = amd ? BySize(d.OpSize, &Imul2<S16, AmdResults>, &Imul2<S16, AmdResults>, &Imul2<S32, AmdResults>, &Imul2<S64, AmdResults>)
+                : BySize(d.OpSize, &Imul2<S16, IntelResults>, &Imul2<S16, IntelResults>, &Imul2<S32, IntelResults>, &Imul2<S64, IntelResults>);
             return Flow.Continue;
         }
         d.Cond = ins.Mnemonic switch { Mnemonic.Mul => 0, Mnemonic.Imul => 1, Mnemonic.Div => 2, _ => 3 };
-        d.Exec = BySize(d.OpSize, &MulDiv1<S8>, &MulDiv1<S16>, &MulDiv1<S32>, &MulDiv1<S64>);
+        d.Exec = amd ? BySize(d.OpSize, &MulDiv1<S8, AmdResults>, &MulDiv1<S16, AmdResults>, &MulDiv1<S32, AmdResults>, &MulDiv1<S64, AmdResults>)
+            : BySize(d.OpSize, &MulDiv1<S8, IntelResults>, &MulDiv1<S16, IntelResults>, &MulDiv1<S32, IntelResults>, &MulDiv1<S64, IntelResults>);
         return Flow.Continue;
     }
 }

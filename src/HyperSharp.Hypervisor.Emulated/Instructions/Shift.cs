@@ -7,10 +7,12 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- ROL ROR RCL RCR SHL SHR SAL SAR (Cond = /r field 0-7), SHLD SHRD ----
     // Count: CL when Imm2 = 1, else Imm; masked to 5 bits (6 for 64-bit). A masked count of 0 changes
-    // nothing (flags included). Flags the SDM leaves undefined (OF for counts > 1, AF) follow FLAGS.md.
+    // nothing (flags included). Flags the SDM leaves undefined (OF for counts > 1, AF) are the presented
+    // vendor's (TV, FLAGS.md): OF by the count-1 formula on the first step (the operand) or on the last one
+    // (the result); both give the architectural value for a count of 1.
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
-    internal static int Shift<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    internal static int Shift<TS, TV>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize where TV : struct, IVendorResults
     {
         int bits = TS.Bytes * 8;
         int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
@@ -30,18 +32,22 @@ public sealed unsafe partial class X86Cpu
             {
                 int k = cnt % bits;
                 r = ((a << k) | (a >> ((bits - k) % bits))) & m;
-                cf = (r & 1) != 0; of = ((r & sign) != 0) ^ cf;
+                cf = (r & 1) != 0;
+                of = TV.OverflowFromOperand ? ((a ^ (a << 1)) & sign) != 0 : ((r & sign) != 0) ^ cf;
                 Commit(c, ref d, mem, lin, r);
-                c.SetCarryAndOverflow(cf, of);
+                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.SetCarry(cf);
+                else c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 1: // ROR
             {
                 int k = cnt % bits;
                 r = ((a >> k) | (a << ((bits - k) % bits))) & m;
-                cf = (r & sign) != 0; of = cf ^ ((r & (sign >> 1)) != 0);
+                cf = (r & sign) != 0;
+                of = TV.OverflowFromOperand ? ((a ^ (a << (bits - 1))) & sign) != 0 : cf ^ ((r & (sign >> 1)) != 0);
                 Commit(c, ref d, mem, lin, r);
-                c.SetCarryAndOverflow(cf, of);
+                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.SetCarry(cf);
+                else c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 2: // RCL: rotate the (bits+1)-bit value CF:a left
@@ -54,9 +60,11 @@ public sealed unsafe partial class X86Cpu
                 if (k != 0)
                     w = d.Cond == 2 ? ((w << k) | (w >> (bits + 1 - k))) & all : ((w >> k) | (w << (bits + 1 - k))) & all;
                 r = (ulong)(w & m);
-                cf = ((w >> bits) & 1) != 0;
-                of = d.Cond == 2 ? ((r & sign) != 0) ^ cf : ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0);
                 Commit(c, ref d, mem, lin, r);
+                if (k == 0 && TV.NoRotationKeepsFlags) return 0; // a byte/word rotated by 9/17: nothing moved
+                cf = ((w >> bits) & 1) != 0;
+                if (TV.OverflowFromOperand) of = d.Cond == 2 ? ((a ^ (a << 1)) & sign) != 0 : ((a & sign) != 0) ^ cin;
+                else of = d.Cond == 2 ? ((r & sign) != 0) ^ cf : ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0);
                 c.SetCarryAndOverflow(cf, of);
                 return 0;
             }
@@ -64,12 +72,12 @@ public sealed unsafe partial class X86Cpu
             case 6: // SHL/SAL
                 r = cnt >= 64 ? 0 : (a << cnt) & m;
                 cf = cnt <= bits && ((a >> (bits - cnt)) & 1) != 0; // beyond the width the bit shifted out is 0
-                of = ((r & sign) != 0) ^ cf;
+                of = TV.OverflowFromOperand ? ((a ^ (a << 1)) & sign) != 0 : ((r & sign) != 0) ^ cf;
                 break;
             case 5: // SHR
                 r = cnt >= 64 ? 0 : a >> cnt;
                 cf = ((a >> (cnt - 1)) & 1) != 0;
-                of = (a & sign) != 0;
+                of = TV.OverflowFromOperand ? (a & sign) != 0 : ((r ^ (r << 1)) & sign) != 0;
                 break;
             default: // SAR
             {
@@ -81,7 +89,7 @@ public sealed unsafe partial class X86Cpu
             }
         }
         Commit(c, ref d, mem, lin, r);
-        c.SetResultFlags(r, sign, cf, of);
+        c.SetResultFlags(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
         return 0;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -92,7 +100,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>SHLD (Cond 0) / SHRD (Cond 1) dst, src(Rm), count.</summary>
-    internal static int ShiftDouble<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
+    internal static int ShiftDouble<TS, TV>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize where TV : struct, IVendorResults
     {
         int bits = TS.Bytes * 8;
         int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
@@ -124,13 +132,16 @@ public sealed unsafe partial class X86Cpu
             r = ((a >> cnt) | (b << (bits - cnt))) & TS.Mask;
             cf = ((a >> (cnt - 1)) & 1) != 0;
         }
-        bool of = ((r ^ a) & TS.Sign) != 0;
+        ulong sign = TS.Sign;
+        bool of = TV.OverflowFromOperand
+            ? ((a ^ (d.Cond == 0 ? a << 1 : b << (bits - 1))) & sign) != 0 // the first bit shifted in: a's next bit, or b's bit 0
+            : d.Cond == 0 ? ((r & sign) != 0) ^ cf : ((r ^ (r << 1)) & sign) != 0;
         if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, 0, r);
-        c.SetResultFlags(r, TS.Sign, cf, of);
+        c.SetResultFlags(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
         return 0;
     }
 
-    private static Flow TranslateShift(in Instruction ins, ref DecodedInstruction d)
+    private static Flow TranslateShift(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
     {
         bool dbl = ins.Mnemonic is Mnemonic.Shld or Mnemonic.Shrd;
         d.Cond = ins.Mnemonic switch
@@ -143,8 +154,13 @@ public sealed unsafe partial class X86Cpu
         int countOp = dbl ? 2 : 1;
         if (ins.GetOpKind(countOp) == OpKind.Register) d.Imm2 = 1; // CL
         else d.Imm = ins.GetImmediate(countOp);
-        if (dbl) d.Exec = BySize(d.OpSize, &ShiftDouble<S16>, &ShiftDouble<S16>, &ShiftDouble<S32>, &ShiftDouble<S64>);
-        else d.Exec = BySize(d.OpSize, &Shift<S8>, &Shift<S16>, &Shift<S32>, &Shift<S64>);
+        d.Exec = (dbl, vendor) switch
+        {
+            (true, ProcessorVendor.Amd) => BySize(d.OpSize, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S32, AmdResults>, &ShiftDouble<S64, AmdResults>),
+            (true, _) => BySize(d.OpSize, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S32, IntelResults>, &ShiftDouble<S64, IntelResults>),
+            (false, ProcessorVendor.Amd) => BySize(d.OpSize, &Shift<S8, AmdResults>, &Shift<S16, AmdResults>, &Shift<S32, AmdResults>, &Shift<S64, AmdResults>),
+            (false, _) => BySize(d.OpSize, &Shift<S8, IntelResults>, &Shift<S16, IntelResults>, &Shift<S32, IntelResults>, &Shift<S64, IntelResults>),
+        };
         return Flow.Continue;
     }
 }

@@ -33,7 +33,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Cpuid(X86Cpu c, ref DecodedInstruction d)
     {
-        CpuModel.Query((uint)c.R(0), (uint)c.R(1), c.ApicId, out uint a, out uint b, out uint cx, out uint dx);
+        c.Model.Query((uint)c.R(0), (uint)c.R(1), c.ApicId, out uint a, out uint b, out uint cx, out uint dx);
         c.R(0) = a; c.R(3) = b; c.R(1) = cx; c.R(2) = dx;
         return 0;
     }

@@ -159,7 +159,16 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return count;
     }
 
-    internal void Register(X86Cpu cpu) { lock (_cpusLock) _cpus.Add(cpu); }
+    internal void Register(X86Cpu cpu)
+    {
+        lock (_cpusLock)
+        {
+            // Decoded blocks are shared by every processor on this memory, with their vendor's handlers in them.
+            if (_cpus.Count > 0 && _cpus[0].Vendor != cpu.Vendor)
+                throw new ArgumentException($"a processor presenting {cpu.Vendor.VendorString()} cannot share memory with one presenting {_cpus[0].Vendor.VendorString()}", nameof(cpu));
+            _cpus.Add(cpu);
+        }
+    }
 
     /// <summary>Waits until every running vCPU has passed an instruction-block boundary, so no store that
     /// tested a trap bit before now is still in flight.</summary>

@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor;
 using HyperSharp.Hypervisor.State;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Links;
@@ -9,18 +10,25 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug or network adapters existed have no entropy slot and no adapters.
+/// hotplug or network adapters existed have no entropy slot and no adapters; files saved before the processor vendor was
+/// a choice have none, and restore with the backend's default, which is what those builds presented.
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null)
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
-        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))]);
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))],
+        c.ProcessorVendor?.VendorString());
+
+    /// <summary>The saved vendor (a CPUID vendor string), or null for the backend's default.</summary>
+    private ProcessorVendor? Vendor => ProcessorVendor is null ? null
+        : ProcessorVendors.FromVendorString(ProcessorVendor)
+            ?? throw new InvalidDataException($"the saved configuration names processor vendor '{ProcessorVendor}'; this build presents GenuineIntel or AuthenticAMD");
 
     /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
-        Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
+        Processors = Processors, ProcessorVendor = Vendor, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
         CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
@@ -31,10 +39,12 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         w.Array(Disks, static (w, d) => { w.String(d.Path); w.Bool(d.ReadOnly); w.OptionalString(d.Label); w.OptionalI32(d.Slot); });
         w.OptionalI32(EntropySlot);
         w.Array(NetworkAdapters ?? [], static (w, n) => { w.String(n.Name); w.String(n.Mac); w.OptionalString(n.SwitchName); w.OptionalI32(n.Slot); });
+        w.OptionalString(ProcessorVendor);
     }
 
     internal static SavedVmConfig Read(ref StateReader r) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
         r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
         r.OptionalI32(),
-        r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())));
+        r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
+        r.OptionalString());
 }

@@ -61,11 +61,16 @@ internal static class InstructionForms
         CpuidFeature.SSE3, CpuidFeature.SSSE3,
     };
 
-    /// <summary>Forms whose result (not just flags) the SDM leaves undefined for some inputs.</summary>
-    private static readonly HashSet<Code> UndefinedResult = new()
-    {
+    /// <summary>Forms whose result (not just flags) the SDM leaves undefined for some inputs (BSWAP r16; SHLD/SHRD r16 by
+    /// more than 16). The emulator produces what Intel processors do; AMD's results are not recorded (FLAGS.md).</summary>
+    private static readonly Code[] UndefinedResult =
+    [
         Code.Bswap_r16, Code.Shld_rm16_r16_imm8, Code.Shld_rm16_r16_CL, Code.Shrd_rm16_r16_imm8, Code.Shrd_rm16_r16_CL,
-    };
+    ];
+
+    /// <summary>The forms to compare against a processor of <paramref name="vendor"/>: <see cref="All"/>, and for Intel the
+    /// forms with undefined results as well (null: a vendor the emulator does not model).</summary>
+    public static Code[] For(ProcessorVendor? vendor) => vendor == ProcessorVendor.Intel ? [.. All, .. UndefinedResult] : All;
 
     /// <summary>x87 instructions with a defined result (transcendentals and the environment stores, which record
     /// instruction pointers, are left out).</summary>

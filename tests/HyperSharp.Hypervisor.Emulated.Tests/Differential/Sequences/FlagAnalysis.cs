@@ -4,13 +4,21 @@ using Decoder = Iced.Intel.Decoder;
 namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.Sequences;
 
 /// <summary>
-/// Which status flags a sequence leaves undefined (per the SDM, as Iced records it), instruction by instruction,
-/// so comparisons mask exactly those. A sequence in which an instruction reads a flag left undefined earlier has
-/// an undefined outcome and is not a valid test case.
+/// Which status flags a sequence leaves undefined (per the SDM, as Iced records it), instruction by instruction. A
+/// sequence in which an instruction reads a flag left undefined earlier is not generated (its outcome is undefined
+/// for the SDM, and the generated cases stay the same for every vendor). Comparisons mask undefined flags only for a
+/// processor whose undefined results the emulator does not model (<see cref="Masked"/>).
 /// </summary>
 internal static class FlagAnalysis
 {
     public const ulong StatusFlags = 0x8D5;
+
+    /// <summary>
+    /// Of the flags the SDM leaves <paramref name="undefined"/>, those a comparison against a processor of
+    /// <paramref name="vendor"/> must mask: none for Intel and AMD, whose values for every undefined flag of the generated
+    /// forms the emulator produces (FLAGS.md); all of them for another vendor (null).
+    /// </summary>
+    public static ulong Masked(ulong undefined, ProcessorVendor? vendor) => vendor is null ? undefined : 0;
 
     public static ulong Bits(RflagsBits u)
     {

@@ -12,8 +12,9 @@ internal static class SequenceCompare
 {
     private static readonly string[] GprNames = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
 
-    /// <summary>Null when they agree, else a one-line list of differences ("hw" = the oracle).</summary>
-    public static string? Diff(SequenceCase c, SequenceResult hw, SequenceResult emu)
+    /// <summary>Null when they agree, else a one-line list of differences ("hw" = the oracle, a processor of
+    /// <paramref name="vendor"/>; null for a vendor the emulator does not model, whose undefined flags are masked).</summary>
+    public static string? Diff(SequenceCase c, SequenceResult hw, SequenceResult emu, ProcessorVendor? vendor)
     {
         var d = new StringBuilder();
         if (hw.Vector != emu.Vector || hw.ErrorCode != emu.ErrorCode || hw.FaultOffset != emu.FaultOffset)
@@ -21,7 +22,7 @@ internal static class SequenceCompare
         else if (hw.Vector == 14 && hw.Cr2 != emu.Cr2) d.Append($" cr2: hw {hw.Cr2:X} emu {emu.Cr2:X};");
         for (int i = 0; i < 16; i++)
             if (hw.Regs[i] != emu.Regs[i]) d.Append($" {GprNames[i]}: hw {hw.Regs[i]:X} emu {emu.Regs[i]:X};");
-        ulong mask = FlagMask(c, hw);
+        ulong mask = FlagMask(c, hw, vendor);
         if ((hw.Flags & mask) != (emu.Flags & mask)) d.Append($" rflags: hw {hw.Flags & mask:X} emu {emu.Flags & mask:X} (mask {mask:X});");
         for (int i = 0; i < SequenceCase.DataSize; i++)
             if (hw.Data[i] != emu.Data[i]) { d.Append($" data[{i}]: hw {Convert.ToHexString(hw.Data, i & ~7, 8)} emu {Convert.ToHexString(emu.Data, i & ~7, 8)} (first difference);"); break; }
@@ -29,8 +30,9 @@ internal static class SequenceCompare
         return d.Length == 0 ? null : d.ToString();
     }
 
-    /// <summary>The RFLAGS bits compared: status flags and DF, minus the undefined ones at the point the sequence stopped.</summary>
-    private static ulong FlagMask(SequenceCase c, SequenceResult hw)
+    /// <summary>The RFLAGS bits compared: status flags and DF (RF in an exception frame), minus those undefined at the point
+    /// the sequence stopped that the emulator does not model for <paramref name="vendor"/>.</summary>
+    private static ulong FlagMask(SequenceCase c, SequenceResult hw, ProcessorVendor? vendor)
     {
         ulong compared = FlagAnalysis.StatusFlags | 0x400;
         if (FlagAnalysis.Analyze(c.Code) is not var (offsets, undefinedBefore, _)) return 0;
@@ -42,7 +44,7 @@ internal static class SequenceCompare
             int k = Array.IndexOf(offsets, (int)hw.FaultOffset);
             undefined = k >= 0 ? undefinedBefore[k] : undefinedBefore.Aggregate(0UL, (x, y) => x | y);
         }
-        return compared & ~undefined;
+        return compared & ~FlagAnalysis.Masked(undefined, vendor);
     }
 
     private static string Fault(SequenceResult r) => r.Vector == SequenceResult.NoFault ? "none"

@@ -3,21 +3,32 @@ using System.IO.Compression;
 namespace HyperSharp.Hypervisor.Emulated.Tests.Differential.Sequences;
 
 /// <summary>
-/// Recorded hardware results: for each case the sequence bytes, the inputs and what the processor left
-/// (registers, RFLAGS, exception, x87/SSE image, data page). Outputs are stored XORed with the inputs, so
-/// what did not change compresses away; the file is Brotli-compressed.
+/// Recorded hardware results: the processor they were recorded on (its vendor, which decides every undefined result,
+/// and a description), then for each case the sequence bytes, the inputs and what the processor left (registers, RFLAGS,
+/// exception, x87/SSE image, data page). Outputs are stored XORed with the inputs, so what did not change compresses
+/// away; the file is Brotli-compressed. One file per vendor: <see cref="FileName"/>.
 /// </summary>
+/// <remarks>Version 1 files carried no vendor; the one that existed (recorded on an AMD EPYC) was rewritten as version 2.
+/// A version 1 file cannot say whose results it holds, so it is refused.</remarks>
 internal static class SequenceCorpus
 {
     private const uint Magic = 0x43445348; // "HSDC"
-    private const int Version = 1;
+    private const int Version = 2;
 
-    public static void Write(string path, IReadOnlyList<SequenceCase> cases, IReadOnlyList<SequenceResult> results)
+    /// <summary>The processor a corpus was recorded on.</summary>
+    public sealed record Recording(ProcessorVendor Vendor, string Processor);
+
+    /// <summary>The corpus file of a vendor: sequences.GenuineIntel.bin.br, sequences.AuthenticAMD.bin.br.</summary>
+    public static string FileName(ProcessorVendor vendor) => $"sequences.{vendor.VendorString()}.bin.br";
+
+    public static void Write(string path, Recording recording, IReadOnlyList<SequenceCase> cases, IReadOnlyList<SequenceResult> results)
     {
         using var file = File.Create(path);
         using var brotli = new BrotliStream(file, CompressionLevel.SmallestSize);
         using var w = new BinaryWriter(brotli);
-        w.Write(Magic); w.Write(Version); w.Write(cases.Count);
+        w.Write(Magic); w.Write(Version);
+        w.Write(recording.Vendor.VendorString()); w.Write(recording.Processor);
+        w.Write(cases.Count);
         for (int i = 0; i < cases.Count; i++)
         {
             var c = cases[i];
@@ -32,12 +43,19 @@ internal static class SequenceCorpus
         }
     }
 
-    public static (List<SequenceCase> cases, List<SequenceResult> results) Read(string path)
+    public static (Recording recording, List<SequenceCase> cases, List<SequenceResult> results) Read(string path)
     {
         using var file = File.OpenRead(path);
         using var brotli = new BrotliStream(file, CompressionMode.Decompress);
         using var rd = new BinaryReader(brotli);
-        if (rd.ReadUInt32() != Magic || rd.ReadInt32() != Version) throw new InvalidDataException($"{path} is not a version {Version} sequence corpus");
+        if (rd.ReadUInt32() != Magic) throw new InvalidDataException($"{path} is not a sequence corpus");
+        int version = rd.ReadInt32();
+        if (version != Version)
+            throw new InvalidDataException($"{path} is a version {version} sequence corpus; this build reads version {Version}, which names the processor it was recorded on");
+        string vendorString = rd.ReadString();
+        var vendor = ProcessorVendors.FromVendorString(vendorString)
+            ?? throw new InvalidDataException($"{path} was recorded on a '{vendorString}' processor; the emulator models GenuineIntel and AuthenticAMD");
+        var recording = new Recording(vendor, rd.ReadString());
         int n = rd.ReadInt32();
         var cases = new List<SequenceCase>(n);
         var results = new List<SequenceResult>(n);
@@ -56,7 +74,7 @@ internal static class SequenceCorpus
             cases.Add(c);
             results.Add(r);
         }
-        return (cases, results);
+        return (recording, cases, results);
     }
 
     private static byte[] Xor(byte[] a, byte[] b)

@@ -38,10 +38,12 @@ internal sealed class SequenceMachine : IDisposable
     private readonly VirtualProcessorState _start;
     private readonly int _loaderLength;
 
-    public SequenceMachine(IHypervisor hypervisor)
+    /// <summary>A machine on <paramref name="hypervisor"/> whose processor presents <paramref name="vendor"/> (null: the
+    /// backend's default; KVM presents the host's).</summary>
+    public SequenceMachine(IHypervisor hypervisor, ProcessorVendor? vendor = null)
     {
         _memory = GuestMemory.Allocate(RamSize);
-        _partition = BareGuest.Create(hypervisor, _memory);
+        _partition = BareGuest.Create(hypervisor, _memory, vendor);
         WriteSystemTables();
         _vp = _partition.CreateProcessor(0);
         // CPL3 from the start, IOPL 3 so the final OUT exits directly.
