@@ -32,10 +32,11 @@ public class RemoteManagementTests(ITestOutputHelper output)
             Assert.Throws<IOException>(() => HostCertificates.Create(trust, ["localhost"], [])); // never replaces a trust in use
 
             int port = FreePort();
+            string store = Directory.CreateDirectory(Path.Combine(root, "store")).FullName;
             await using var server = await HostServer.StartAsync(new HostServerOptions
             {
                 InventoryRoot = Path.Combine(root, "inv"), SocketPath = Path.Combine(root, "host.sock"), WorkerCommand = HostFixture.WorkerCommand,
-                TlsListen = new IPEndPoint(IPAddress.Loopback, port), TlsDirectory = trust.Directory, Log = output.WriteLine,
+                TlsListen = new IPEndPoint(IPAddress.Loopback, port), TlsDirectory = trust.Directory, Log = output.WriteLine, StoragePaths = [store],
             });
             var address = new Uri($"https://127.0.0.1:{port}");
 
@@ -46,6 +47,19 @@ public class RemoteManagementTests(ITestOutputHelper output)
                 Assert.Equal(Environment.MachineName, info.ComputerName);
                 var vm = await client.CreateVmAsync(new CreateVmRequest { Name = "remote-made" });
                 Assert.Contains((await client.ListVmsAsync(new ListVmsRequest())).Vms, v => v.Id == vm.Id);
+
+                // A remote administrator has no local identity: only files under the host's storage paths, links resolved first.
+                string inside = Path.Combine(store, "k.elf"), outside = Path.Combine(root, "k.elf"), sneaky = Path.Combine(store, "link.elf");
+                File.WriteAllBytes(inside, TestGuests.Idle());
+                File.WriteAllBytes(outside, TestGuests.Idle());
+                File.CreateSymbolicLink(sneaky, outside);
+                Assert.Equal(inside, (await client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = "remote-made" }, KernelPath = inside })).Boot.KernelPath);
+                foreach (var path in new[] { outside, sneaky, "/etc/passwd" })
+                {
+                    var denied = await Assert.ThrowsAsync<RpcException>(() => client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = "remote-made" }, KernelPath = path }).ResponseAsync);
+                    output.WriteLine(denied.Status.Detail);
+                    Assert.Equal((StatusCode.PermissionDenied, true), (denied.StatusCode, denied.Status.Detail.Contains(store)));
+                }
             }
 
             // Another authority's administrator: refused, and that client does not trust this host either.
