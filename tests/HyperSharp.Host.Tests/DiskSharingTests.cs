@@ -17,7 +17,7 @@ public class DiskSharingTests(ITestOutputHelper output)
     {
         await using var host = await HostFixture.StartAsync(output);
         string kernel = host.Guest("idle.elf", TestGuests.Idle());
-        foreach (var name in new[] { "a", "b" }) await host.CreateAsync(name, kernel, 32L << 20);
+        foreach (var name in new[] { "a", "b", "d" }) await host.CreateAsync(name, kernel, 32L << 20);
         string base_ = Disk(host, "base.vhdx", null), child1 = Disk(host, "child1.avhdx", base_), child2 = Disk(host, "child2.avhdx", base_);
 
         await Add(host, "a", base_);
@@ -44,6 +44,11 @@ public class DiskSharingTests(ITestOutputHelper output)
             catch (RpcException) { return false; }
         }));
         Assert.Single(results, ok => ok);
+
+        // A running VM's worker holds its disks locked: the answer is still who has the disk, not "in use".
+        await host.Client.StartVmAsync(new VmRef { Name = "a" });
+        await Refused("already attached to VM 'a'", () => Add(host, "d", child1));
+        await Refused(child1, () => Add(host, "d", base_));
     }
 
     private static string Disk(HostFixture host, string name, string? parent)

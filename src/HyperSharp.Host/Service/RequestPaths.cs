@@ -22,12 +22,15 @@ public sealed class RequestPaths(PathAccess access, ClientIdentity client)
     /// <summary>An initrd (null when none is given).</summary>
     public string? Initrd(string parameter, string? path) => Boot(parameter, path, BootFileCheck.Initrd);
 
-    /// <summary>A disk to attach: read and written by the VM unless <paramref name="readOnly"/>, an image the storage library opens and checks.</summary>
+    /// <summary>
+    /// A disk to attach, read and written by the VM unless <paramref name="readOnly"/>: usable by the client, and a regular
+    /// file or a block device. The image itself is opened later, under the attach lock, once no other VM has it (see DiskSharing).
+    /// </summary>
     public string Disk(string parameter, string? path, bool readOnly)
     {
         if (string.IsNullOrEmpty(path)) throw HostErrors.Invalid(parameter, "a disk path is required");
         string full = Usable(parameter, path, readOnly ? PathUse.Read : PathUse.ReadWrite);
-        return DiskImageCheck.Image(full) is { } problem ? throw HostErrors.Invalid(parameter, problem) : full;
+        return DiskImageCheck.Kind(full) is { } problem ? throw HostErrors.Invalid(parameter, problem) : full;
     }
 
     /// <summary>A file the host is to create: it does not exist yet, and the client may create files in its folder, which exists.</summary>

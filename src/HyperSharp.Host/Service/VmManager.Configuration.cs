@@ -99,16 +99,24 @@ public sealed partial class VmManager
         }
     }
 
-    /// <summary>Refuses a disk another VM (or this one) already has, or whose chain would be written under a VM's feet; the caller holds the attach lock.</summary>
+    /// <summary>
+    /// The last checks of a disk being attached, under the attach lock: no VM (this one included) has the file — asked
+    /// first, by identity, because a running VM's worker holds its disks locked and opening one would only say "in
+    /// use" — then the image opens and passes the checker, then its parents are not written by any VM, nor it a parent
+    /// of another VM's disk (when it is to be written).
+    /// </summary>
     private void EnsureDiskFree(string parameter, string path, bool readOnly)
     {
-        Storage.DiskLineage lineage;
+        var attached = List(null).SelectMany(vm => vm.Config.Disks.Select(d => new AttachedDisk(vm.Name, d.Path, d.ReadOnly))).ToList();
+        if (Platform.FileStatus.Of(path) is { } status && _disks.Conflict(new DiskLineage(path, status.Identity, []), readOnly, attached) is { } taken)
+            throw HostErrors.Precondition(taken);
+        if (DiskImageCheck.Image(path) is { } problem) throw HostErrors.Invalid(parameter, problem);
+        DiskLineage lineage;
         try { lineage = _disks.Identify(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or VirtualDiskException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or VirtualDiskException or InvalidDataException or NotSupportedException)
         {
             throw HostErrors.Invalid(parameter, $"'{path}': {e.Message}");
         }
-        var attached = List(null).SelectMany(vm => vm.Config.Disks.Select(d => new Storage.AttachedDisk(vm.Name, d.Path, d.ReadOnly)));
         if (_disks.Conflict(lineage, readOnly, attached) is { } conflict) throw HostErrors.Precondition(conflict);
     }
 

@@ -70,7 +70,7 @@ public sealed class DiskSharing
         if (_known.TryGetValue(path, out var known) && FileStatus.Of(path)?.Identity == known.Self) return known;
         if (FileStatus.Of(path) is not { } status) return null;
         try { return Identify(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HyperSharp.Vhdx.VirtualDiskException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HyperSharp.Vhdx.VirtualDiskException or InvalidDataException or NotSupportedException or ArgumentException)
         {
             return new DiskLineage(path, status.Identity, []); // locked by its running worker, or unreadable: its parents are unknown
         }
