@@ -24,7 +24,7 @@ public sealed partial class VmManager : IDisposable
     private readonly PathAccess _access;
     private readonly DiskSharing _disks = new();
 
-    /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: root's rights for every client (tests of the lifecycle)</param>
+    /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: local clients checked with their own rights, remote clients no path at all</param>
     public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null)
     {
         _inventory = new VmInventory(inventoryRoot, log: log);
