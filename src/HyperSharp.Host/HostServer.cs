@@ -1,3 +1,5 @@
+using HyperSharp.Host.Access;
+using HyperSharp.Host.Inventory;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Vhd;
 using HyperSharp.Host.Workers;
@@ -19,11 +21,13 @@ public sealed class HostServer : IAsyncDisposable
     private readonly WebApplication _app;
 
     private readonly IDisposable _inventoryLock;
+    private readonly ApiSocketClaim _socket;
     private int _disposed;
 
-    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock)
+    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock, ApiSocketClaim socket)
     {
         _inventoryLock = inventoryLock;
+        _socket = socket;
         _app = app;
         Options = options;
         Manager = manager;
@@ -38,39 +42,43 @@ public sealed class HostServer : IAsyncDisposable
     public static async Task<HostServer> StartAsync(HostServerOptions options, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.InventoryRoot);
+        InventoryPermissions.CheckRoot(Path.GetFullPath(options.InventoryRoot));
         var inventoryLock = InventoryLock.Take(options.InventoryRoot);
-        var socketDirectory = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath));
-        if (socketDirectory != null) Directory.CreateDirectory(socketDirectory);
-        // A socket file left by a host that died would make the bind fail; nothing else can own it
-        // because a live host holds it open and we are about to replace that host.
-        if (File.Exists(options.SocketPath)) File.Delete(options.SocketPath);
-
+        ApiSocketClaim? socket = null;
         try
         {
-            return await StartLockedAsync(options, inventoryLock, cancellationToken).ConfigureAwait(false);
+            var socketDirectory = Path.GetDirectoryName(Path.GetFullPath(options.SocketPath));
+            if (socketDirectory != null) Directory.CreateDirectory(socketDirectory);
+            socket = ApiSocketClaim.Take(Path.GetFullPath(options.SocketPath));
+            return await StartLockedAsync(options, inventoryLock, socket, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            socket?.Dispose();
             inventoryLock.Dispose();
             throw;
         }
     }
 
-    private static async Task<HostServer> StartLockedAsync(HostServerOptions options, IDisposable inventoryLock, CancellationToken cancellationToken)
+    private static async Task<HostServer> StartLockedAsync(HostServerOptions options, IDisposable inventoryLock, ApiSocketClaim socket, CancellationToken cancellationToken)
     {
+        ulong listening = socket.Listen();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.TlsListen is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves TLS out
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            // Bound here and handed over as a descriptor: the server then never unlinks the path itself (see ApiSocketClaim).
+            kestrel.ListenHandle(listening, listen => listen.Protocols = HttpProtocols.Http2);
             if (options.TlsListen is { } endpoint) RemoteListener.Listen(kestrel, endpoint, options.TlsDirectory);
         });
-        var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log);
+        var access = new PathAccess(options.StoragePaths ?? [Path.Combine(Path.GetFullPath(options.InventoryRoot), "vhds")]);
+        var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log, access);
         // The inventory and the workers that outlived the last host are known before the first request.
         manager.Recover();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(manager);
+        builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
         builder.Services.AddGrpc();
         var app = builder.Build();
@@ -78,7 +86,7 @@ public sealed class HostServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         options.Log(SocketAccess.Restrict(options.SocketPath));
         manager.StartAutomatically();
-        return new HostServer(app, options, manager, inventoryLock);
+        return new HostServer(app, options, manager, inventoryLock, socket);
     }
 
     /// <summary>The API services this host serves.</summary>
@@ -101,7 +109,7 @@ public sealed class HostServer : IAsyncDisposable
         Manager.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        if (File.Exists(Options.SocketPath)) File.Delete(Options.SocketPath);
+        _socket.Dispose();
         _inventoryLock.Dispose();
     }
 }

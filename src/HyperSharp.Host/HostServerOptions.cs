@@ -18,6 +18,12 @@ public sealed record HostServerOptions
     /// </summary>
     public System.Net.IPEndPoint? TlsListen { get; init; }
 
+    /// <summary>
+    /// The folders remote (TLS) clients may name files in — kernels, disks, new disks, VM folders; links are resolved
+    /// first. Local clients are checked with their own credentials instead. Null: ROOT/vhds only.
+    /// </summary>
+    public IReadOnlyList<string>? StoragePaths { get; init; }
+
     /// <summary>The directory of the host's trust files (see HyperSharp.Api.Tls.TlsFiles).</summary>
     public string? TlsDirectory { get; init; }
 

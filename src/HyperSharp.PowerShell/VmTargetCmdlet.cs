@@ -28,6 +28,14 @@ public abstract class VmTargetCmdlet : VmSelectionCmdlet
     protected void Change(VirtualMachine vm, string action, bool passthru, Func<CancellationToken, Vm> call)
     {
         if (!ShouldProcess(vm.Name, action)) return;
-        if (TryCall(call, vm, out var result) && passthru) WriteObject(result.ToObject(HostName));
+        if (!TryCall(call, vm, out var result)) return;
+        WriteWarnings(vm.Name, result.Warnings);
+        if (passthru) WriteObject(result.ToObject(HostName));
+    }
+
+    /// <summary>The host's warnings about settings it recorded but does not act on yet, each as a warning record naming the VM.</summary>
+    protected void WriteWarnings(string vmName, IEnumerable<string> warnings)
+    {
+        foreach (var warning in warnings) WriteWarning($"{vmName}: {warning}");
     }
 }

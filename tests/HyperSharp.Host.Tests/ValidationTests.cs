@@ -59,6 +59,50 @@ public class ValidationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ZeroMemoryOrProcessorsIsRefusedAtNewAsAtSetAndOmittedMeansTheDefault()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        await Invalid("memory_startup_bytes", "32 MiB to 12 TiB", () => host.Client.CreateVmAsync(new CreateVmRequest { Name = "a", MemoryStartupBytes = 0 }).ResponseAsync);
+        await Invalid("processor_count", "1 to 240", () => host.Client.CreateVmAsync(new CreateVmRequest { Name = "a", ProcessorCount = 0 }).ResponseAsync);
+        var defaults = await host.Client.CreateVmAsync(new CreateVmRequest { Name = "a" });
+        Assert.Equal((512L << 20, 1), (defaults.MemoryStartupBytes, defaults.ProcessorCount));
+        await Invalid("memory_startup_bytes", "32 MiB to 12 TiB", () => host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = "a" }, MemoryStartupBytes = 0 }).ResponseAsync);
+        await Invalid("processor_count", "1 to 240", () => host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = "a" }, ProcessorCount = 0 }).ResponseAsync);
+
+        foreach (var args in new[] { new[] { "--memory", "0" }, ["--cpus", "0"] })
+        {
+            var refused = CliRunner.Run(output, ["vm", "new", "b", .. args, "--host-socket", host.SocketPath]);
+            Assert.Equal(1, refused.Exit);
+            Assert.Contains(args[0] == "--memory" ? "32 MiB to 12 TiB" : "1 to 240", refused.Error);
+            var set = CliRunner.Run(output, ["vm", "set", "a", .. args, "--host-socket", host.SocketPath]);
+            Assert.Equal(1, set.Exit);
+        }
+        Assert.Single((await host.Client.ListVmsAsync(new ListVmsRequest())).Vms);
+    }
+
+    [Fact]
+    public async Task NamesWithControlOrFormatCharactersAreRefusedAndEchoedEscaped()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        foreach (var name in new[] { @"two\nlines", @"web\u200B", @"\u202Eevil", @"tab\there", @"a\u2028b", @"\uFEFFbom" })
+        {
+            string raw = System.Text.RegularExpressions.Regex.Unescape(name);
+            var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.CreateVmAsync(new CreateVmRequest { Name = raw }).ResponseAsync);
+            output.WriteLine(e.Status.Detail);
+            Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+            Assert.Contains(name, e.Status.Detail); // escaped, so the error is one line that shows what was sent
+            Assert.DoesNotContain(raw, e.Status.Detail);
+        }
+        await host.Client.CreateVmAsync(new CreateVmRequest { Name = "web" });
+        await Invalid("new_name", "control or format", () => host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = new VmRef { Name = "web" }, NewName = "web\u200D" }).ResponseAsync);
+        var missing = await Assert.ThrowsAsync<RpcException>(() => host.Client.GetVmAsync(new VmRef { Name = "no\nsuch" }).ResponseAsync);
+        Assert.DoesNotContain("\n", missing.Status.Detail);
+        var cli = CliRunner.Run(output, "vm", "new", "a\nb", "--host-socket", host.SocketPath);
+        Assert.Equal(1, cli.Exit);
+        Assert.Single(cli.Error.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
     public async Task ASecondHostOnTheSameInventoryRefusesToStart()
     {
         await using var host = await HostFixture.StartAsync(output);

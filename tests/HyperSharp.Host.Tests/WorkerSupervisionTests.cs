@@ -58,7 +58,14 @@ public class WorkerSupervisionTests(ITestOutputHelper output)
         await host.StopHostAsync();
         await host.StartHostAsync();
         Assert.Contains("crashed or was killed", (await host.Client.GetVmAsync(new VmRef { Name = "victim" })).LastOffReason);
-        Assert.Equal(VmState.Running, (await host.Client.StartVmAsync(new VmRef { Name = "victim" })).State);
+        int second = (await host.Client.StartVmAsync(new VmRef { Name = "victim" })).WorkerPid;
+
+        // Killed again, and started again by the same host: once it runs, the crash is history.
+        Assert.True(Posix.Signal(second, Posix.SigKill));
+        await VmLifecycleTests.WaitForAsync(async () => (await host.Client.GetVmAsync(new VmRef { Name = "victim" })).State == VmState.Off, "the second crash seen");
+        Assert.Contains("crashed", (await host.Client.GetVmAsync(new VmRef { Name = "victim" })).Status, StringComparison.OrdinalIgnoreCase);
+        var again = await host.Client.StartVmAsync(new VmRef { Name = "victim" });
+        Assert.Equal((VmState.Running, "Operating normally"), (again.State, again.Status));
     }
 
     [Fact]

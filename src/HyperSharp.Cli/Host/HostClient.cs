@@ -44,6 +44,12 @@ internal static class HostClient
         };
     }
 
+    /// <summary>The host's warnings about settings it recorded but does not act on yet, one line each on stderr.</summary>
+    public static void Warn(CliContext context, IEnumerable<string> warnings)
+    {
+        foreach (var warning in warnings) context.Error.WriteLine($"warning: {warning}");
+    }
+
     public static VmRef Ref(string nameOrId) => Guid.TryParse(nameOrId, out _) ? new VmRef { Id = nameOrId } : new VmRef { Name = nameOrId };
 
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true).WithIndentation());

@@ -20,7 +20,11 @@ internal static class HostCommand
         var socket = new Option<string?>("--socket") { Description = $"The API socket (default ${HostEndpoint.SocketEnvironmentVariable} or {HostEndpoint.DefaultSocketPath})" };
         var tlsListen = new Option<string?>("--tls-listen") { Description = "Also serve remote clients over TCP with mutual TLS at ADDRESS:PORT (e.g. 0.0.0.0:7443)" };
         var tlsDir = new Option<string?>("--tls-dir") { Description = "The trust files for --tls-listen (ca.crt, host.crt, host.key; made by `hyper host certs`)" };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir };
+        var storage = new Option<string[]>("--storage-path")
+        {
+            Description = "A folder remote (TLS) clients may name files in: kernels, disks, VM folders (repeatable; default ROOT/vhds)", AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -32,6 +36,7 @@ internal static class HostCommand
                 Log = line => { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} hyper host: {line}"); },
                 TlsListen = result.GetValue(tlsListen) is { } listen ? ParseEndpoint(listen) : null,
                 TlsDirectory = result.GetValue(tlsDir) is { } dir ? Path.GetFullPath(dir) : null,
+                StoragePaths = result.GetValue(storage) is { Length: > 0 } paths ? [.. paths.Select(Path.GetFullPath)] : null,
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var server = HostServer.StartAsync(options).GetAwaiter().GetResult();

@@ -70,7 +70,7 @@ internal static class ManagedVmCommands
         var kernel = new Option<string?>("--kernel") { Description = "Linux kernel to boot (bzImage or ELF vmlinux)" };
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk" };
         var cmdline = new Option<string?>("--cmdline") { Description = "Kernel command line (default console=ttyS0)" };
-        var cpus = new Option<int>("--cpus") { Description = "Virtual processors (1-240; default 1)" };
+        var cpus = new Option<int?>("--cpus") { Description = "Virtual processors (1-240; default 1)" };
         var memory = new Option<string?>("--memory") { Description = "Startup memory, e.g. 512MB (default 512MB)" };
         var generation = new Option<int>("--generation") { Description = "1 or 2 (default 2)" };
         var vhd = new Option<string?>("--vhd") { Description = "An existing disk attached as the first drive" };
@@ -87,8 +87,6 @@ internal static class ManagedVmCommands
             {
                 Name = result.GetValue(name)!,
                 Generation = result.GetValue(generation),
-                ProcessorCount = result.GetValue(cpus),
-                MemoryStartupBytes = result.GetValue(memory) is string m ? SizeParser.Parse(m, "--memory") : 0,
                 Boot = new BootSource { KernelPath = FullPath(result.GetValue(kernel)), InitrdPath = FullPath(result.GetValue(initrd)), KernelCommandLine = result.GetValue(cmdline) ?? "" },
                 VhdPath = FullPath(result.GetValue(vhd)),
                 NewVhdPath = FullPath(result.GetValue(newVhd)),
@@ -97,6 +95,9 @@ internal static class ManagedVmCommands
                 Backend = result.GetValue(backend) ?? "",
                 Notes = result.GetValue(notes) ?? "",
             };
+            // Only what was given is sent: the host applies its defaults to the rest and refuses 0 like any value out of range.
+            if (result.GetValue(cpus) is int c) request.ProcessorCount = c;
+            if (result.GetValue(memory) is string m) request.MemoryStartupBytes = SizeParser.Parse(m, "--memory");
             var vm = await client.CreateVmAsync(request).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(vm));
             else context.Out.WriteLine($"{vm.Name}: created ({vm.Id})");
@@ -139,6 +140,7 @@ internal static class ManagedVmCommands
             if (result.GetValue(stopAction) is AutomaticStopAction so) request.AutomaticStopAction = so;
             if (result.GetValue(checkpoint) is CheckpointType ct) request.CheckpointType = ct;
             var vm = await client.UpdateVmAsync(request).ResponseAsync.ConfigureAwait(false);
+            HostClient.Warn(context, vm.Warnings);
             Print(context, vm, result.GetValue(json), details: true);
             return 0;
         }));

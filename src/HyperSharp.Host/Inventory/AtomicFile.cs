@@ -5,6 +5,7 @@ namespace HyperSharp.Host.Inventory;
 /// <summary>
 /// Replaces a file so that a crash at any instant leaves the old or the new content, never a mix:
 /// write a temporary file beside it, flush it to the disk, rename it over the target, flush the directory.
+/// The file is private from its first byte (<see cref="InventoryPermissions.FileMode"/>).
 /// </summary>
 public static class AtomicFile
 {
@@ -13,8 +14,12 @@ public static class AtomicFile
     public static void Write(string path, ReadOnlySpan<byte> content)
     {
         string temporary = path + TemporarySuffix;
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        var mode = InventoryPermissions.Current.FileMode;
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (OperatingSystem.IsLinux()) options.UnixCreateMode = mode;
+        using (var file = new FileStream(temporary, options))
         {
+            if (OperatingSystem.IsLinux()) File.SetUnixFileMode(file.SafeFileHandle, mode); // a temporary file left by a crash keeps its old mode otherwise
             file.Write(content);
             file.Flush(flushToDisk: true);
         }

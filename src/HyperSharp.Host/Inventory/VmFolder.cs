@@ -14,5 +14,11 @@ public sealed record VmFolder(string Path)
     /// <summary>Written by a worker that ends on purpose (<see cref="WorkerExitRecord"/>).</summary>
     public string ExitFile => Combine("exit.json");
 
+    /// <summary>Every file the host or its worker makes here: what is private, and all that removing the VM deletes from a folder outside the inventory.</summary>
+    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, LogFile, ExitFile];
+
+    /// <summary>Where the folder really is: the target of the inventory's link for a VM made with New-VM -Path, else the folder itself.</summary>
+    public string Location => new DirectoryInfo(Path).LinkTarget is { } target ? System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(Path)!) : Path;
+
     private string Combine(string name) => System.IO.Path.Combine(Path, name);
 }

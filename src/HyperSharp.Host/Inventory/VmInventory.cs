@@ -2,31 +2,34 @@ using HyperSharp.Host.Platform;
 
 namespace HyperSharp.Host.Inventory;
 
-/// <summary>One VM as found in the inventory: its folder, configuration and runtime record.</summary>
-public sealed record InventoryEntry(VmFolder Folder, VmConfiguration Configuration, VmRuntimeRecord Runtime);
-
 /// <summary>
-/// The VM folders under ROOT/vms, one per VM, named by the VM's ID (a symbolic link when New-VM -Path put
-/// the folder elsewhere). Creation and removal are single renames, so a host killed half-way leaves a
-/// staging folder (.new-ID, .removed-ID) that <see cref="Load"/> deletes, never a half-made VM.
+/// The VM folders under ROOT/vms, one per VM, named by the VM's ID (a symbolic link when New-VM -Path put the folder
+/// elsewhere). Creation and removal are single renames, so a host killed half-way leaves a staging entry (.new-ID,
+/// .removed-ID) that <see cref="Load"/> deletes, never a half-made VM; a damaged entry is listed, never fatal.
 /// </summary>
 public sealed class VmInventory
 {
-    private const string NewPrefix = ".new-", RemovedPrefix = ".removed-";
+    internal const string NewPrefix = ".new-", RemovedPrefix = ".removed-";
+    private readonly Action<string> _log;
 
-    public VmInventory(string root)
+    public VmInventory(string root, InventoryPermissions? permissions = null, Action<string>? log = null)
     {
         Root = Path.GetFullPath(root);
         VmsDirectory = Path.Combine(Root, "vms");
+        Permissions = permissions ?? InventoryPermissions.Current;
+        _log = log ?? (_ => { });
     }
 
     public string Root { get; }
     public string VmsDirectory { get; }
+    public InventoryPermissions Permissions { get; }
 
-    /// <summary>Finishes or undoes what a killed host left half-done, then reads every VM.</summary>
+    /// <summary>Finishes or undoes what a killed host left half-done, tightens modes an older build left loose, then reads every VM.</summary>
     public List<InventoryEntry> Load(Action<string> log)
     {
         Directory.CreateDirectory(VmsDirectory);
+        Permissions.SecureFolder(Root);
+        Permissions.SecureFolder(VmsDirectory);
         var entries = new List<InventoryEntry>();
         foreach (var path in Directory.EnumerateFileSystemEntries(VmsDirectory))
         {
@@ -38,47 +41,52 @@ public sealed class VmInventory
                 continue;
             }
             if (!Guid.TryParseExact(name, "D", out var id)) continue;
-            var folder = new VmFolder(path);
-            foreach (var temporary in Directory.EnumerateFiles(path, "*" + AtomicFile.TemporarySuffix)) File.Delete(temporary);
-            VmConfiguration? config;
-            try { config = ReadConfiguration(folder.ConfigFile); }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
-            {
-                log($"skipping {path}: its configuration is unreadable ({e.Message})");
-                continue;
-            }
-            if (config is null || config.Id != id)
-            {
-                log($"skipping {path}: no configuration for VM {id} in it");
-                continue;
-            }
-            entries.Add(new InventoryEntry(folder, config, InventoryJson.Read<VmRuntimeRecord>(folder.RuntimeFile) ?? new VmRuntimeRecord()));
+            var entry = InventoryEntryReader.Read(path, id, Permissions);
+            if (entry.Damage is { } damage) log($"VM folder {path} is damaged: {damage}");
+            entries.Add(entry);
         }
         return entries;
     }
 
-    /// <summary>Creates the VM's folder with its configuration, all or nothing. <paramref name="parent"/>: New-VM -Path.</summary>
-    public VmFolder Create(VmConfiguration config, string? parent)
+    /// <summary>
+    /// Makes the VM's folder with its configuration under a staging name (<paramref name="parent"/>: New-VM -Path, an
+    /// existing folder that gets the VM's folder); nothing is in the inventory until <see cref="StagedVm.Commit"/>, and
+    /// disposing an uncommitted one removes every trace.
+    /// </summary>
+    public StagedVm Stage(VmConfiguration config, string? parent)
     {
         string id = config.Id.ToString("D");
-        string home = parent is null ? VmsDirectory : Path.GetFullPath(parent);
-        Directory.CreateDirectory(home);
-        string staging = Path.Combine(home, NewPrefix + id), final = Path.Combine(home, id);
-        Directory.CreateDirectory(staging);
-        var stagingFolder = new VmFolder(staging);
-        InventoryJson.WriteAtomic(stagingFolder.ConfigFile, config);
-        InventoryJson.WriteAtomic(stagingFolder.RuntimeFile, new VmRuntimeRecord());
-        Directory.Move(staging, final);
-        Posix.FsyncDirectory(home);
-        if (parent is not null)
+        string staging = Path.Combine(VmsDirectory, NewPrefix + id);
+        var staged = new StagedVm(this, staging, Path.Combine(VmsDirectory, id));
+        try
         {
-            // The folder lives elsewhere: the inventory holds a link to it, made under a staging name and renamed in.
-            string link = Path.Combine(VmsDirectory, NewPrefix + id);
-            File.CreateSymbolicLink(link, final);
-            File.Move(link, Path.Combine(VmsDirectory, id));
-            Posix.FsyncDirectory(VmsDirectory);
+            if (parent is null) Directory.CreateDirectory(staging);
+            else
+            {
+                // The link goes in first, so from the folder's first instant a restarted host finds (and removes) it through the link.
+                string home = Path.Combine(Path.GetFullPath(parent), id);
+                File.CreateSymbolicLink(staging, home);
+                Directory.CreateDirectory(home);
+                Posix.FsyncDirectory(Path.GetFullPath(parent));
+            }
+            Permissions.SecureFolder(staging);
+            var folder = new VmFolder(staging);
+            InventoryJson.WriteAtomic(folder.ConfigFile, config);
+            InventoryJson.WriteAtomic(folder.RuntimeFile, new VmRuntimeRecord());
+            return staged;
         }
-        return new VmFolder(Path.Combine(VmsDirectory, id));
+        catch
+        {
+            staged.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Stage and commit at once: the VM's folder with its configuration, all or nothing.</summary>
+    public VmFolder Create(VmConfiguration config, string? parent)
+    {
+        using var staged = Stage(config, parent);
+        return staged.Commit();
     }
 
     /// <summary>A VM's configuration file of any version, as the current version (null when there is none).</summary>
@@ -97,21 +105,37 @@ public sealed class VmInventory
     public void Remove(VmFolder folder)
     {
         string removed = Path.Combine(VmsDirectory, RemovedPrefix + Path.GetFileName(folder.Path));
-        Directory.Move(folder.Path, removed);
+        Posix.Rename(folder.Path, removed); // any kind of entry: a folder, a link (to a folder or to nothing), a plain file
         Posix.FsyncDirectory(VmsDirectory);
         DeleteEntry(removed);
     }
 
-    private static void DeleteEntry(string path)
+    /// <summary>
+    /// Deletes an entry of ROOT/vms. A folder in the inventory is the host's and goes whole; a folder elsewhere (the
+    /// target of a link) loses only the files the host made there, and itself once empty — never what a user put in it.
+    /// </summary>
+    internal void DeleteEntry(string path)
     {
-        var info = new DirectoryInfo(path);
-        if (info.LinkTarget is string target)
+        var entry = FileStatus.Of(path, followLinks: false);
+        if (entry is null) return;
+        if (entry.Value.Kind == FileKind.SymbolicLink)
         {
-            string resolved = Path.GetFullPath(target, Path.GetDirectoryName(path)!);
-            if (Directory.Exists(resolved)) Directory.Delete(resolved, recursive: true);
+            string target = new VmFolder(path).Location;
+            if (FileStatus.Of(target, followLinks: false) is { Kind: FileKind.Directory })
+            {
+                foreach (var file in new VmFolder(target).HostFiles.Concat(Directory.EnumerateFiles(target, "*" + AtomicFile.TemporarySuffix)))
+                    DeleteAny(file);
+                if (Directory.EnumerateFileSystemEntries(target).Any()) _log($"kept {target}: it holds files the host did not make");
+                else Directory.Delete(target);
+            }
             File.Delete(path);
         }
-        else if (info.Exists) Directory.Delete(path, recursive: true);
+        else DeleteAny(path);
+    }
+
+    private static void DeleteAny(string path)
+    {
+        if (FileStatus.Of(path, followLinks: false) is { Kind: FileKind.Directory }) Directory.Delete(path, recursive: true);
         else File.Delete(path);
     }
 }

@@ -22,6 +22,9 @@ public sealed class SwitchManager : IDisposable
     private readonly Dictionary<Guid, (HostSwitch Switch, SwitchPort Port)> _ports = [];
     private NetworkConfiguration _config = new();
 
+    /// <summary>The network configuration file (ROOT/network.json).</summary>
+    public string ConfigPath => _store.Path;
+
     public SwitchManager(string inventoryRoot, Action<string> log)
     {
         _store = new NetworkConfigStore(Path.Combine(inventoryRoot, ConfigFileName));
@@ -196,7 +199,11 @@ public sealed class SwitchManager : IDisposable
     private void Save(SwitchConfiguration[] switches)
     {
         var next = _config with { Switches = switches };
-        try { _store.Save(next); }
+        try
+        {
+            _store.Save(next);
+            Inventory.InventoryPermissions.Current.SecureFile(_store.Path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw HostErrors.Internal($"cannot write the network configuration {_store.Path}: {e.Message}");

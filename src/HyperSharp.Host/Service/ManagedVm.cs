@@ -16,8 +16,14 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     public VmRuntimeRecord Runtime { get; set; } = runtime;
     public VmState State { get; set; } = VmState.Off;
     public int WorkerPid { get; set; }
-    public string Status { get; set; } = "Operating normally";
+    public string Status { get; set; } = NormalStatus;
+
+    /// <summary>Hyper-V's Status of a VM with nothing wrong.</summary>
+    public const string NormalStatus = "Operating normally";
     public bool Removed { get; set; }
+
+    /// <summary>What is wrong with the VM's folder (the file and the problem), for a VM the host could not read; null when it is whole.</summary>
+    public string? Damage { get; init; }
 
     public object Sync { get; } = new();
     public SemaphoreSlim Operation { get; } = new(1, 1);

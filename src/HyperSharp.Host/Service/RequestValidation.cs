@@ -18,13 +18,16 @@ public static class RequestValidation
     public const int MaxControllers = 4, MaxScsiLocations = 64, MaxIdeControllers = 2, MaxIdeLocations = 2;
     private static readonly string[] Backends = ["auto", "kvm", "emulated"];
 
-    /// <summary>A name for a VM, switch or adapter (<paramref name="what"/>): 1 to 100 characters, no control characters, / \ * ?.</summary>
+    /// <summary>
+    /// A name for a VM, switch or adapter (<paramref name="what"/>): 1 to 100 characters, none of them a control or format
+    /// character (newlines, zero-width and bidirectional marks: two names must not look alike yet differ) nor / \ * ?.
+    /// </summary>
     public static string Name(string parameter, string? name, string what = "VM")
     {
         if (string.IsNullOrWhiteSpace(name)) throw HostErrors.Invalid(parameter, $"a {what} needs a name (1 to {MaxNameLength} characters)");
-        if (name.Length > MaxNameLength) throw HostErrors.Invalid(parameter, $"'{name[..20]}...' is {name.Length} characters; 1 to {MaxNameLength} are allowed");
-        if (name.Any(c => char.IsControl(c) || c is '/' or '\\' or '*' or '?'))
-            throw HostErrors.Invalid(parameter, $"'{name}' holds a character a {what} name may not have (control characters, / \\ * ?)");
+        if (name.Length > MaxNameLength) throw HostErrors.Invalid(parameter, $"'{DisplayText.Escape(name[..20])}...' is {name.Length} characters; 1 to {MaxNameLength} are allowed");
+        if (name.EnumerateRunes().Any(DisplayText.IsInvisible) || name.Any(c => c is '/' or '\\' or '*' or '?'))
+            throw HostErrors.Invalid(parameter, $"'{DisplayText.Escape(name)}' holds a character a {what} name may not have (control or format characters such as newlines, zero-width or bidirectional marks; / \\ * ?)");
         if (name != name.Trim()) throw HostErrors.Invalid(parameter, $"'{name}' begins or ends with a space");
         return name;
     }
@@ -63,14 +66,11 @@ public static class RequestValidation
         throw HostErrors.Invalid(parameter, $"{value}: one of {allowed} is allowed");
     }
 
-    /// <summary>An existing file, as a full path (empty allowed when <paramref name="optional"/>).</summary>
-    public static string? ExistingFile(string parameter, string? path, bool optional)
+    /// <summary>A path the host can use: absolute (the host does not share the client's working directory), normalised.</summary>
+    public static string AbsolutePath(string parameter, string path)
     {
-        if (string.IsNullOrEmpty(path))
-            return optional ? null : throw HostErrors.Invalid(parameter, "a file path is required");
         if (!Path.IsPathFullyQualified(path)) throw HostErrors.Invalid(parameter, $"'{path}' is relative: the host needs an absolute path");
-        if (!File.Exists(path)) throw HostErrors.Invalid(parameter, $"'{path}' does not exist on the host");
-        return path;
+        return Path.GetFullPath(path);
     }
 
     public static (int Number, int Location) DiskLocation(ControllerType type, int number, int location)

@@ -40,9 +40,14 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Create(request), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Create(request, ClientIdentities.Of(context)), context);
 
-    public override Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context) => Project(manager.Update(request), context);
+    public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
+    {
+        var vm = await Project(manager.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        vm.Warnings.AddRange(UnappliedSettings.Of(request));
+        return vm;
+    }
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
@@ -70,11 +75,21 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
 
-    public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context) => Task.FromResult(manager.SetProcessor(request));
+    public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
+    {
+        var processor = manager.SetProcessor(request);
+        processor.Warnings.AddRange(UnappliedSettings.Of(request));
+        return Task.FromResult(processor);
+    }
 
     public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
 
-    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context) => Task.FromResult(manager.SetMemory(request));
+    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
+    {
+        var memory = manager.SetMemory(request);
+        memory.Warnings.AddRange(UnappliedSettings.Of(memory));
+        return Task.FromResult(memory);
+    }
 
     public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)
     {
@@ -85,7 +100,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     }
 
     public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.AddDiskAsync(request, Detached);
+        manager.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {

@@ -1,5 +1,7 @@
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Access;
 using HyperSharp.Host.Inventory;
+using HyperSharp.Host.Storage;
 using HyperSharp.Host.Workers;
 using HyperSharp.Vhdx;
 
@@ -8,52 +10,46 @@ namespace HyperSharp.Host.Service;
 /// <summary>New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, Set-VMMemory, and the hard disk drives.</summary>
 public sealed partial class VmManager
 {
-    private const long MinNewVhdBytes = 3L << 20, MaxNewVhdBytes = 64L << 40;
+    private const long MinNewVhdBytes = 3L << 20, MaxNewVhdBytes = 64L << 40, DefaultMemoryBytes = 512L << 20;
     private readonly object _names = new();
 
-    public ManagedVm Create(CreateVmRequest request)
+    public ManagedVm Create(CreateVmRequest request, ClientIdentity client)
     {
+        var paths = new RequestPaths(_access, client);
         string name = RequestValidation.Name("name", request.Name);
         int generation = RequestValidation.Generation("generation", request.Generation == 0 ? 2 : request.Generation);
-        long memory = RequestValidation.Memory("memory_startup_bytes", request.MemoryStartupBytes == 0 ? 512L << 20 : request.MemoryStartupBytes);
-        int processors = RequestValidation.Processors("processor_count", request.ProcessorCount == 0 ? 1 : request.ProcessorCount);
+        // Absent means the default; 0, like any value out of range, is refused as Set-VM refuses it.
+        long memory = RequestValidation.Memory("memory_startup_bytes", request.HasMemoryStartupBytes ? request.MemoryStartupBytes : DefaultMemoryBytes);
+        int processors = RequestValidation.Processors("processor_count", request.HasProcessorCount ? request.ProcessorCount : 1);
         string backend = RequestValidation.Backend("backend", request.Backend);
         string notes = RequestValidation.Notes("notes", request.Notes);
+        string? kernel = paths.Kernel("boot.kernel_path", request.Boot?.KernelPath), initrd = paths.Initrd("boot.initrd_path", request.Boot?.InitrdPath);
+        if (kernel is not null && BootFileCheck.FitsInMemory(kernel, initrd, memory) is { } tooBig) throw HostErrors.Invalid("memory_startup_bytes", tooBig);
         var boot = new BootSettings
         {
-            KernelPath = RequestValidation.ExistingFile("boot.kernel_path", request.Boot?.KernelPath, optional: true) ?? "",
-            InitrdPath = RequestValidation.ExistingFile("boot.initrd_path", request.Boot?.InitrdPath, optional: true),
+            KernelPath = kernel ?? "", InitrdPath = initrd,
             CommandLine = string.IsNullOrEmpty(request.Boot?.KernelCommandLine) ? "console=ttyS0" : request.Boot.KernelCommandLine,
         };
-        string? parent = null;
-        if (!string.IsNullOrEmpty(request.Path))
-        {
-            if (!Path.IsPathFullyQualified(request.Path)) throw HostErrors.Invalid("path", $"'{request.Path}' is relative: the host needs an absolute path");
-            parent = request.Path;
-        }
+        string? home = string.IsNullOrEmpty(request.Path) ? null : paths.VmHome("path", request.Path);
         if (!string.IsNullOrEmpty(request.VhdPath) && !string.IsNullOrEmpty(request.NewVhdPath))
             throw HostErrors.Invalid("new_vhd_path", "give either vhd_path (an existing disk) or new_vhd_path (a new one), not both");
-        string? disk = RequestValidation.ExistingFile("vhd_path", request.VhdPath, optional: true);
+        string? disk = string.IsNullOrEmpty(request.VhdPath) ? null : paths.Disk("vhd_path", request.VhdPath, readOnly: false);
+        string? newDisk = null;
+        var newFormat = DiskFormat.Vhdx;
         if (!string.IsNullOrEmpty(request.NewVhdPath))
         {
-            if (!Path.IsPathFullyQualified(request.NewVhdPath)) throw HostErrors.Invalid("new_vhd_path", $"'{request.NewVhdPath}' is relative: the host needs an absolute path");
+            newDisk = paths.NewFile("new_vhd_path", request.NewVhdPath);
+            newFormat = VirtualDisk.FormatFromExtension(newDisk);
+            if (newFormat == DiskFormat.Raw) throw HostErrors.Invalid("new_vhd_path", $"'{newDisk}' must end in .vhdx or .vhd: New-VM makes a dynamic disk of the format its name says");
             if (request.NewVhdSizeBytes is < MinNewVhdBytes or > MaxNewVhdBytes)
                 throw HostErrors.Invalid("new_vhd_size_bytes", $"{request.NewVhdSizeBytes} bytes: a new disk must be from 3 MiB to 64 TiB");
-            if (File.Exists(request.NewVhdPath)) throw HostErrors.AlreadyExists($"{request.NewVhdPath} already exists");
         }
 
         lock (_names)
         {
             EnsureNameFree(name, null);
-            if (!string.IsNullOrEmpty(request.NewVhdPath))
-            {
-                try { VirtualDisk.Create(request.NewVhdPath, new DiskCreateOptions { Capacity = request.NewVhdSizeBytes }).Dispose(); }
-                catch (Exception e) when (e is IOException or VirtualDiskException or UnauthorizedAccessException)
-                {
-                    throw HostErrors.Precondition($"cannot create {request.NewVhdPath}: {e.Message}");
-                }
-                disk = request.NewVhdPath;
-            }
+            using var attaching = _disks.Enter();
+            if (disk is not null) EnsureDiskFree("vhd_path", disk, readOnly: false);
             var controller = generation == 1 ? ControllerType.Ide : ControllerType.Scsi;
             var config = new VmConfiguration
             {
@@ -62,19 +58,66 @@ public sealed partial class VmManager
                 Processor = new ProcessorSettings { Count = processors },
                 Memory = new MemorySettings { StartupBytes = memory, MinimumBytes = memory, MaximumBytes = Math.Max(memory, 1L << 40) },
                 Boot = boot,
-                Disks = disk is null ? [] : [new DiskSettings { Path = disk, ControllerType = controller }],
+                Disks = (disk ?? newDisk) is { } first ? [new DiskSettings { Path = first, ControllerType = controller }] : [],
             };
+            // The folder is staged first and the new disk made next, so a failure anywhere removes both: nothing is left behind.
             VmFolder folder;
-            try { folder = _inventory.Create(config, parent); }
+            try
+            {
+                using var staged = _inventory.Stage(config, home);
+                if (newDisk is not null) CreateDisk(paths, newDisk, newFormat, request.NewVhdSizeBytes);
+                try { folder = staged.Commit(); }
+                catch
+                {
+                    if (newDisk is not null) File.Delete(newDisk);
+                    throw;
+                }
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw HostErrors.Precondition($"cannot create the VM's folder: {e.Message}");
+                throw HostErrors.Precondition($"cannot create the VM's folder in {home ?? _inventory.VmsDirectory}: {e.Message}");
             }
             var vm = new ManagedVm(folder, config, new VmRuntimeRecord());
             lock (_lock) _vms[vm.Id] = vm;
             Publish(vm, VmEventKind.Created, $"VM '{name}' created");
             return vm;
         }
+    }
+
+    /// <summary>New-VM -NewVHDPath: a dynamic disk of the format its name says, the client's own; a partial file is removed.</summary>
+    private static void CreateDisk(RequestPaths paths, string path, DiskFormat format, long capacity)
+    {
+        try
+        {
+            VirtualDisk.Create(path, new DiskCreateOptions { Capacity = capacity, Format = format }).Dispose();
+            paths.GiveToClient(path);
+        }
+        catch (Exception e) when (e is IOException or VirtualDiskException or UnauthorizedAccessException or ArgumentException)
+        {
+            try { File.Delete(path); } catch (IOException) { }
+            throw HostErrors.Precondition($"cannot create {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The last checks of a disk being attached, under the attach lock: no VM (this one included) has the file — asked
+    /// first, by identity, because a running VM's worker holds its disks locked and opening one would only say "in
+    /// use" — then the image opens and passes the checker, then its parents are not written by any VM, nor it a parent
+    /// of another VM's disk (when it is to be written).
+    /// </summary>
+    private void EnsureDiskFree(string parameter, string path, bool readOnly)
+    {
+        var attached = List(null).SelectMany(vm => vm.Config.Disks.Select(d => new AttachedDisk(vm.Name, d.Path, d.ReadOnly))).ToList();
+        if (Platform.FileStatus.Of(path) is { } status && _disks.Conflict(new DiskLineage(path, status.Identity, []), readOnly, attached) is { } taken)
+            throw HostErrors.Precondition(taken);
+        if (DiskImageCheck.Image(path) is { } problem) throw HostErrors.Invalid(parameter, problem);
+        DiskLineage lineage;
+        try { lineage = _disks.Identify(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or VirtualDiskException or InvalidDataException or NotSupportedException)
+        {
+            throw HostErrors.Invalid(parameter, $"'{path}': {e.Message}");
+        }
+        if (_disks.Conflict(lineage, readOnly, attached) is { } conflict) throw HostErrors.Precondition(conflict);
     }
 
     private void EnsureNameFree(string name, ManagedVm? renamed)
@@ -85,8 +128,9 @@ public sealed partial class VmManager
                     throw HostErrors.AlreadyExists($"a VM named '{other.Name}' already exists (id {other.Id})");
     }
 
-    public ManagedVm Update(UpdateVmRequest request)
+    public ManagedVm Update(UpdateVmRequest request, ClientIdentity client)
     {
+        var paths = new RequestPaths(_access, client);
         var vm = Find(request.Vm);
         using var _ = Begin(vm, "reconfiguring");
         var c = vm.Config;
@@ -101,8 +145,11 @@ public sealed partial class VmManager
             c = c with { AutomaticStartDelaySeconds = RequestValidation.Range("automatic_start_delay_seconds", request.AutomaticStartDelaySeconds, 0, RequestValidation.MaxStartDelaySeconds, "the automatic start delay in seconds") };
         if (request.HasAutomaticStopAction) c = c with { AutomaticStopAction = RequestValidation.Defined("automatic_stop_action", request.AutomaticStopAction) };
         if (request.HasCheckpointType) c = c with { CheckpointType = RequestValidation.Defined("checkpoint_type", request.CheckpointType) };
-        if (request.HasKernelPath) c = c with { Boot = c.Boot with { KernelPath = RequestValidation.ExistingFile("kernel_path", request.KernelPath, optional: true) ?? "" } };
-        if (request.HasInitrdPath) c = c with { Boot = c.Boot with { InitrdPath = RequestValidation.ExistingFile("initrd_path", request.InitrdPath, optional: true) } };
+        if (request.HasKernelPath) c = c with { Boot = c.Boot with { KernelPath = paths.Kernel("kernel_path", request.KernelPath) ?? "" } };
+        if (request.HasInitrdPath) c = c with { Boot = c.Boot with { InitrdPath = paths.Initrd("initrd_path", request.InitrdPath) } };
+        if ((request.HasKernelPath || request.HasInitrdPath || request.HasMemoryStartupBytes) && c.Boot.KernelPath.Length > 0
+            && BootFileCheck.FitsInMemory(c.Boot.KernelPath, c.Boot.InitrdPath, c.Memory.StartupBytes) is { } tooBig)
+            throw HostErrors.Invalid(request.HasMemoryStartupBytes ? "memory_startup_bytes" : request.HasInitrdPath ? "initrd_path" : "kernel_path", tooBig);
         if (request.HasKernelCommandLine) c = c with { Boot = c.Boot with { CommandLine = request.KernelCommandLine } };
         if (request.HasBackend) c = c with { Backend = RequestValidation.Backend("backend", request.Backend) };
         if (request.HasNewName)
@@ -159,6 +206,15 @@ public sealed partial class VmManager
     {
         var vm = Find(request.Vm);
         using var _ = Begin(vm, "removing");
+        if (vm.Damage is not null)
+        {
+            // A folder the host could not read: its entry goes, nothing else of it is known.
+            lock (_lock) _vms.Remove(vm.Id);
+            lock (vm.Sync) vm.Removed = true;
+            _inventory.Remove(vm.Folder);
+            Publish(vm, VmEventKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
+            return;
+        }
         if (vm.State is not (VmState.Off or VmState.Saved))
         {
             if (!request.Force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
@@ -167,14 +223,14 @@ public sealed partial class VmManager
         lock (vm.Sync) vm.Removed = true;
         lock (_lock) _vms.Remove(vm.Id);
         _inventory.Remove(vm.Folder);
-        foreach (var adapter in vm.Config.NetworkAdapters) _macs.Release(Networking.Frames.MacAddress.Parse(adapter.MacAddress));
+        foreach (var adapter in vm.Config.NetworkAdapters) _macs.Release(Networking.Frames.MacAddress.Parse(adapter.MacAddress), adapter.Id);
         Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
     }
 
-    public async Task<HardDiskDrive> AddDiskAsync(AddHardDiskDriveRequest request, CancellationToken cancellationToken)
+    public async Task<HardDiskDrive> AddDiskAsync(AddHardDiskDriveRequest request, ClientIdentity client, CancellationToken cancellationToken)
     {
         var vm = Find(request.Vm);
-        string path = RequestValidation.ExistingFile("path", request.Path, optional: false)!;
+        string path = new RequestPaths(_access, client).Disk("path", request.Path, request.ReadOnly);
         var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : RequestValidation.Defined("controller_type", request.ControllerType);
         using var _ = Begin(vm, "changing the disks of");
         var disks = vm.Config.Disks;
@@ -182,7 +238,8 @@ public sealed partial class VmManager
         RequestValidation.DiskLocation(type, request.ControllerNumber, location);
         if (disks.Any(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == location))
             throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a drive on {type} controller {request.ControllerNumber} at location {location}");
-        if (disks.Any(d => d.Path == path)) throw HostErrors.AlreadyExists($"{path} is already attached to VM '{vm.Name}'");
+        using var attaching = await _disks.EnterAsync(cancellationToken).ConfigureAwait(false);
+        EnsureDiskFree("path", path, request.ReadOnly);
         var disk = new DiskSettings { ControllerType = type, ControllerNumber = request.ControllerNumber, ControllerLocation = location, Path = path, ReadOnly = request.ReadOnly };
         await ChangeDisksLiveAsync(vm, disk, WorkerOps.AddDisk, cancellationToken).ConfigureAwait(false);
         Commit(vm, vm.Config with { Disks = [.. disks, disk] });

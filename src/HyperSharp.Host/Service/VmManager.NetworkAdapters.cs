@@ -13,7 +13,7 @@ namespace HyperSharp.Host.Service;
 /// </summary>
 public sealed partial class VmManager
 {
-    private MacAddressPool _macs = null!; // built once the inventory is read (every address in use is known then)
+    private MacAddressRegistry _macs = null!; // built once the inventory is read (every address in use is known then)
 
     public List<NetworkAdapter> ListAdapters(ListNetworkAdaptersRequest request)
     {
@@ -35,10 +35,11 @@ public sealed partial class VmManager
         if (adapters.Count >= NetworkRequests.MaxAdaptersPerVm)
             throw HostErrors.Precondition($"VM '{vm.Name}' has {adapters.Count} network adapters, the most a VM may have ({NetworkRequests.MaxAdaptersPerVm}); remove one first");
         EnsureAdapterNameFree(vm, name, null);
-        var mac = TakeMac(staticMac, "static_mac_address");
+        var id = Guid.NewGuid();
+        var mac = TakeMac(staticMac, "static_mac_address", new MacAddressRegistry.Holder(id, Describe(vm, name)));
         var adapter = new NetworkAdapterSettings
         {
-            Id = Guid.NewGuid(), Name = name, SwitchId = target?.Id, MacAddress = NetworkRequests.Hex(mac), DynamicMacAddress = staticMac is null,
+            Id = id, Name = name, SwitchId = target?.Id, MacAddress = NetworkRequests.Hex(mac), DynamicMacAddress = staticMac is null,
         };
         try
         {
@@ -48,7 +49,7 @@ public sealed partial class VmManager
         catch
         {
             Switches.Detach(adapter.Id);
-            _macs.Release(mac);
+            _macs.Release(mac, adapter.Id);
             throw;
         }
         return NetworkProjection.Adapter(vm, adapter, Switches);
@@ -79,7 +80,7 @@ public sealed partial class VmManager
         {
             // The guest's device carries its MAC from power-on (and a saved state holds it): only an Off VM changes it.
             if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
-            taken = TakeMac(staticMac, "static_mac_address", current.Id);
+            taken = TakeMac(staticMac, "static_mac_address", new MacAddressRegistry.Holder(current.Id, Describe(vm, updated.Name)));
             updated = updated with { MacAddress = NetworkRequests.Hex(taken.Value), DynamicMacAddress = staticMac is null };
         }
         try
@@ -89,10 +90,10 @@ public sealed partial class VmManager
         }
         catch
         {
-            if (taken is { } t) _macs.Release(t);
+            if (taken is { } t && t.Value != MacAddress.Parse(current.MacAddress).Value) _macs.Release(t, current.Id);
             throw;
         }
-        if (taken is { } newMac && newMac.Value != MacAddress.Parse(current.MacAddress).Value) _macs.Release(MacAddress.Parse(current.MacAddress));
+        if (taken is { } newMac && newMac.Value != MacAddress.Parse(current.MacAddress).Value) _macs.Release(MacAddress.Parse(current.MacAddress), current.Id);
         return NetworkProjection.Adapter(vm, updated, Switches);
     }
 
@@ -105,7 +106,7 @@ public sealed partial class VmManager
         if (IsLive(vm)) await AskAdapterAsync(vm, new Workers.WorkerRequest { Op = Workers.WorkerOps.RemoveNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false);
         Switches.Detach(adapter.Id);
         Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Where(a => a.Id != adapter.Id)] });
-        _macs.Release(MacAddress.Parse(adapter.MacAddress));
+        _macs.Release(MacAddress.Parse(adapter.MacAddress), adapter.Id);
     }
 
     /// <summary>The VM's adapter a reference names (by id, else by name), or NOT_FOUND.</summary>
@@ -131,27 +132,26 @@ public sealed partial class VmManager
             throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a network adapter named '{other.Name}'");
     }
 
-    /// <summary>A dynamic address from the pool, or the static one after checking no other adapter on this host has it.</summary>
-    private MacAddress TakeMac(MacAddress? staticMac, string parameter, Guid? changing = null)
+    /// <summary>A dynamic address from the pool, or the static one if no other adapter on this host holds it — decided in one step, whatever runs at the same time.</summary>
+    private MacAddress TakeMac(MacAddress? staticMac, string parameter, MacAddressRegistry.Holder holder)
     {
         if (staticMac is not { } mac)
         {
-            try { return _macs.Allocate(); }
+            try { return _macs.Allocate(holder); }
             catch (InvalidOperationException e) { throw HostErrors.Precondition(e.Message); }
         }
-        string hex = NetworkRequests.Hex(mac);
-        foreach (var vm in List(null))
-            if (vm.Config.NetworkAdapters.Find(a => a.MacAddress == hex && a.Id != changing) is { } user)
-                throw HostErrors.Invalid(parameter, $"{hex} is the address of adapter '{user.Name}' of VM '{vm.Name}'; MAC addresses are unique on a host");
-        _macs.Reserve(mac);
+        if (_macs.Claim(mac, holder) is { } user)
+            throw HostErrors.Invalid(parameter, $"{NetworkRequests.Hex(mac)} is the address of {user.Description}; MAC addresses are unique on a host");
         return mac;
     }
 
-    /// <summary>Every adapter's address, taken in the pool, once the inventory is read.</summary>
+    private static string Describe(ManagedVm vm, string adapter) => $"adapter '{adapter}' of VM '{vm.Name}'";
+
+    /// <summary>Every adapter's address, held in the registry, once the inventory is read.</summary>
     private void CreateMacPool()
     {
-        var inUse = List(null).SelectMany(vm => vm.Config.NetworkAdapters).Select(a => MacAddress.Parse(a.MacAddress));
-        _macs = Switches.CreatePool(inUse);
+        var inUse = List(null).SelectMany(vm => vm.Config.NetworkAdapters.Select(a => (MacAddress.Parse(a.MacAddress), new MacAddressRegistry.Holder(a.Id, Describe(vm, a.Name)))));
+        _macs = new MacAddressRegistry(Switches.CreatePool([]), inUse, _log);
     }
 
     /// <summary>Connected adapters of every VM, per switch (Get-VMSwitch's count).</summary>

@@ -144,7 +144,7 @@ public sealed partial class VmManager
         {
             bool start = vm.Config.AutomaticStartAction == AutomaticStartAction.Start
                 || (vm.Config.AutomaticStartAction == AutomaticStartAction.StartIfRunning && vm.Runtime.RunningWhenHostStopped);
-            if (!start || vm.State is not (VmState.Off or VmState.Saved)) continue;
+            if (!start || vm.Damage is not null || vm.State is not (VmState.Off or VmState.Saved)) continue;
             var delay = TimeSpan.FromSeconds(vm.Config.AutomaticStartDelaySeconds);
             _ = Task.Run(async () =>
             {

@@ -37,7 +37,7 @@ public sealed partial class VmManager
             await vm.Operation.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (vm.Removed) continue;
+                if (vm.Removed || vm.Damage is not null) continue; // a damaged folder is not written to
                 var affected = vm.Config.NetworkAdapters.Where(a => a.SwitchId == target.Id).ToList();
                 if (IsLive(vm))
                     foreach (var adapter in affected)

@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Inventory;
 using HyperSharp.Host.Platform;
+using HyperSharp.Host.Storage;
 using HyperSharp.Host.Workers;
 
 namespace HyperSharp.Host.Service;
@@ -14,14 +15,10 @@ public sealed partial class VmManager
     /// <summary>Starts the VM's worker and waits until its VM is built (or restored) and running.</summary>
     private async Task LaunchAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
-        var boot = vm.Config.Boot;
-        if (string.IsNullOrEmpty(boot.KernelPath))
+        if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath))
             throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
-        if (!File.Exists(boot.KernelPath)) throw HostErrors.Precondition($"the kernel of VM '{vm.Name}', {boot.KernelPath}, does not exist");
-        if (!string.IsNullOrEmpty(boot.InitrdPath) && !File.Exists(boot.InitrdPath))
-            throw HostErrors.Precondition($"the initrd of VM '{vm.Name}', {boot.InitrdPath}, does not exist");
-        foreach (var disk in vm.Config.Disks)
-            if (!File.Exists(disk.Path)) throw HostErrors.Precondition($"the disk {disk.Path} of VM '{vm.Name}' does not exist");
+        // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
+        if (StartCheck.Problem(vm.Config) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
 
         var from = vm.State;
         SetState(vm, VmState.Starting);
@@ -69,6 +66,7 @@ public sealed partial class VmManager
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
+        lock (vm.Sync) vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
         SetState(vm, VmState.Running);
         await ConnectAdaptersAsync(vm, cancellationToken).ConfigureAwait(false);
     }
@@ -121,7 +119,8 @@ public sealed partial class VmManager
             now = saved ? VmState.Saved : VmState.Off;
             vm.State = now;
             vm.WorkerPid = 0;
-            vm.Status = crashed ? $"Worker crashed: {reason}" : "Operating normally";
+            // A start that failed says why until the next start; so does a crash. An orderly end clears it.
+            vm.Status = crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus;
             vm.Runtime = vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason };
             if (!vm.Removed)
             {

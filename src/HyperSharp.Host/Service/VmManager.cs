@@ -1,6 +1,8 @@
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Access;
 using HyperSharp.Host.Inventory;
 using HyperSharp.Host.Platform;
+using HyperSharp.Host.Storage;
 using HyperSharp.Host.Workers;
 
 namespace HyperSharp.Host.Service;
@@ -19,11 +21,15 @@ public sealed partial class VmManager : IDisposable
     private readonly WorkerCgroup _cgroup;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PathAccess _access;
+    private readonly DiskSharing _disks = new();
 
-    public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log)
+    /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: local clients checked with their own rights, remote clients no path at all</param>
+    public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null)
     {
-        _inventory = new VmInventory(inventoryRoot);
-        _launcher = new WorkerLauncher(workerCommand);
+        _inventory = new VmInventory(inventoryRoot, log: log);
+        _access = access ?? new PathAccess([]);
+        _launcher = new WorkerLauncher(workerCommand, _inventory.Permissions);
         _log = log;
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
@@ -40,10 +46,24 @@ public sealed partial class VmManager : IDisposable
     public void Recover()
     {
         Switches.Load();
+        foreach (var file in new[] { Switches.ConfigPath, Path.Combine(_inventory.Root, ".host.lock") })
+            if (File.Exists(file)) _inventory.Permissions.SecureFile(file);
         var workers = ProcessProbe.FindWorkers();
         foreach (var entry in _inventory.Load(_log))
         {
-            var vm = new ManagedVm(entry.Folder, entry.Configuration, entry.Runtime);
+            if (entry.Damage is { } damage)
+            {
+                // Listed, never started: Off, with the damage as its status, until it is repaired (and the host restarted) or removed.
+                var broken = new ManagedVm(entry.Folder, entry.Configuration ?? new VmConfiguration { Id = entry.Id, Name = entry.Id.ToString("D") }, entry.Runtime)
+                {
+                    Damage = damage, Status = $"Damaged: {damage}",
+                };
+                lock (_lock) _vms[broken.Id] = broken;
+                if (workers.TryGetValue(entry.Folder.Path, out int orphan))
+                    _log($"a worker (PID {orphan}) still runs the VM in the damaged folder {entry.Folder.Path}; it is left alone");
+                continue;
+            }
+            var vm = new ManagedVm(entry.Folder, entry.Configuration!, entry.Runtime);
             lock (_lock) _vms[vm.Id] = vm;
             if (workers.TryGetValue(entry.Folder.Path, out int pid))
             {
@@ -90,13 +110,13 @@ public sealed partial class VmManager : IDisposable
         {
             if (!string.IsNullOrEmpty(reference.Id))
             {
-                if (!Guid.TryParse(reference.Id, out var id)) throw HostErrors.Invalid("vm.id", $"'{reference.Id}' is not a GUID");
+                if (!Guid.TryParse(reference.Id, out var id)) throw HostErrors.Invalid("vm.id", $"'{DisplayText.Escape(reference.Id)}' is not a GUID");
                 return _vms.TryGetValue(id, out var byId) ? byId : throw HostErrors.NotFound($"no VM with id {reference.Id} on this host");
             }
             foreach (var vm in _vms.Values)
                 if (string.Equals(vm.Name, reference.Name, StringComparison.OrdinalIgnoreCase)) return vm;
         }
-        throw HostErrors.NotFound($"no VM named '{reference.Name}' on this host");
+        throw HostErrors.NotFound($"no VM named '{DisplayText.Escape(reference.Name)}' on this host");
     }
 
     /// <summary>Every VM whose name matches a Hyper-V style wildcard filter (* and ?), by name.</summary>
@@ -118,6 +138,11 @@ public sealed partial class VmManager : IDisposable
         {
             vm.Operation.Release();
             throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
+        }
+        if (vm.Damage is { } damage && operation != "removing")
+        {
+            vm.Operation.Release();
+            throw HostErrors.Precondition($"VM folder {vm.Folder.Path} is damaged: {damage}; repair it and restart the host, or remove the VM");
         }
         return new OperationScope(vm);
     }

@@ -16,7 +16,7 @@ public static class VmProjection
         var result = new Vm
         {
             Id = c.Id.ToString("D"), Name = c.Name, State = vm.State, Generation = c.Generation,
-            Version = $"{c.Version}.0", Path = vm.Folder.Path, Notes = c.Notes, CreationTimeUnixMs = c.CreationTimeUnixMs,
+            Version = $"{c.Version}.0", Path = vm.Folder.Location, Notes = c.Notes, CreationTimeUnixMs = c.CreationTimeUnixMs,
             ProcessorCount = c.Processor.Count, MemoryStartupBytes = c.Memory.StartupBytes, Status = vm.Status,
             Boot = new BootSource { KernelPath = c.Boot.KernelPath, InitrdPath = c.Boot.InitrdPath ?? "", KernelCommandLine = c.Boot.CommandLine },
             AutomaticStartAction = c.AutomaticStartAction, AutomaticStartDelaySeconds = c.AutomaticStartDelaySeconds,

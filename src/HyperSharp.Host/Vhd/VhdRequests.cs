@@ -17,12 +17,16 @@ internal static class VhdRequests
         return Path.GetFullPath(value);
     }
 
-    /// <summary>An existing file named by a request field (NOT_FOUND when it is missing).</summary>
+    /// <summary>
+    /// An existing image named by a request field (NOT_FOUND when it is missing): a regular file or a block device, never
+    /// a FIFO or a character device, which the host would wait on for ever or read without end.
+    /// </summary>
     public static string ExistingFile(string value, string parameter)
     {
         string path = VhdRequests.AbsolutePath(value, parameter);
-        if (Directory.Exists(path)) throw HostErrors.Invalid(parameter, $"{path}: is a directory, not a disk image");
-        if (!File.Exists(path)) throw HostErrors.NotFound($"{path}: no such file ({parameter})");
+        var status = Platform.FileStatus.Of(path) ?? throw HostErrors.NotFound($"{path}: no such file ({parameter})");
+        if (status.Kind is not (Platform.FileKind.Regular or Platform.FileKind.BlockDevice))
+            throw HostErrors.Invalid(parameter, $"'{path}' is {Platform.FileStatus.Describe(status.Kind)}, not a disk image");
         return path;
     }
 

@@ -5,9 +5,10 @@ namespace HyperSharp.Host.Workers;
 
 /// <summary>
 /// Starts `hyper worker` for a VM folder as a process of its own session (setsid), its output appended to
-/// the folder's worker.log, so it outlives the host: a host restart or crash never takes a VM down.
+/// the folder's worker.log, so it outlives the host: a host restart or crash never takes a VM down. It runs under
+/// the inventory's umask, so what it writes — its log, the saved state with the guest's memory — is private.
 /// </summary>
-public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand)
+public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand, InventoryPermissions permissions)
 {
     /// <summary>The program and leading arguments that run `hyper` (e.g. dotnet /opt/hypersharp/hyper.dll).</summary>
     public IReadOnlyList<string> WorkerCommand { get; } = workerCommand;
@@ -27,11 +28,12 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand)
         // The shell only redirects and execs: no quoting of paths, they travel as separate arguments.
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("exec setsid \"$@\" >>\"$HYPERSHARP_WORKER_LOG\" 2>&1 </dev/null");
+        psi.ArgumentList.Add("umask \"$HYPERSHARP_WORKER_UMASK\" && exec setsid \"$@\" >>\"$HYPERSHARP_WORKER_LOG\" 2>&1 </dev/null");
         psi.ArgumentList.Add("hyper-worker");
         foreach (var part in WorkerCommand) psi.ArgumentList.Add(part);
         foreach (var part in WorkerArguments.For(folder.Path)) psi.ArgumentList.Add(part);
         psi.Environment["HYPERSHARP_WORKER_LOG"] = folder.LogFile;
+        psi.Environment["HYPERSHARP_WORKER_UMASK"] = permissions.WorkerUmask;
         // A worker runs guest code from its first second: full optimization at once beats the tiered JIT's
         // warm-up there (the same setting `hyper vm run` gets from the hyper script).
         psi.Environment[VmProcessTuning.Variable] = VmProcessTuning.Value;

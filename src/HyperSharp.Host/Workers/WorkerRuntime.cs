@@ -109,6 +109,8 @@ public sealed class WorkerRuntime
 
     private WorkerExitRecord RunMachine()
     {
+        // The host looked at the files just before launching; one swapped since (a FIFO for the kernel) must not hang this process.
+        if (Storage.StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Reason = $"cannot start: {problem}" };
         var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
         bool restore = File.Exists(_folder.SavedStateFile);
         while (true)

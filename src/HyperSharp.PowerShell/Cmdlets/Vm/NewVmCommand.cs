@@ -41,7 +41,7 @@ public sealed class NewVmCommand : HyperSharpCmdlet
     [ValidateNotNullOrEmpty]
     public string VHDPath { get; set; } = "";
 
-    [Parameter(HelpMessage = "The folder that holds the virtual machine's folder; the default is the host's VirtualMachinePath.")]
+    [Parameter(HelpMessage = "The folder that holds the virtual machine's folder; the default is the host's VirtualMachinePath. It must exist (the host never creates it, nor its parents); the virtual machine's folder, named by its Id, is made in it, and the inventory links to it.")]
     public string? Path { get; set; }
 
     [Parameter(HelpMessage = "The Linux kernel the virtual machine boots (bzImage or ELF vmlinux).")]
@@ -64,7 +64,6 @@ public sealed class NewVmCommand : HyperSharpCmdlet
         {
             Name = Name,
             Generation = Generation,
-            MemoryStartupBytes = MemoryStartupBytes,
             Path = Path is null ? "" : ResolveFilePath(Path),
             Backend = Backend ?? "",
             Boot = new BootSource
@@ -74,6 +73,8 @@ public sealed class NewVmCommand : HyperSharpCmdlet
                 KernelCommandLine = KernelCommandLine ?? "",
             },
         };
+        // Sent only when given: the host's default is 512 MB, and 0 is refused with the allowed range, as Set-VM refuses it.
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(MemoryStartupBytes))) request.MemoryStartupBytes = MemoryStartupBytes;
         if (ParameterSetName == NewVhdSet)
         {
             request.NewVhdPath = ResolveFilePath(NewVHDPath);

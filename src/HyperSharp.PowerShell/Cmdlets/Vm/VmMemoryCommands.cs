@@ -67,9 +67,7 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
         if (Buffer is { } buffer) request.Buffer = buffer;
         if (Priority is { } priority) request.Priority = priority;
         if (!TryCall(c => VmHostClient.SetMemory(request, cancellationToken: c), target, out var result)) return;
-        // Say it rather than let a script believe memory now follows demand.
-        if (result.DynamicMemoryEnabled)
-            WriteWarning($"{name}: dynamic memory is recorded but not applied in this release; the virtual machine runs with its startup memory ({result.StartupBytes >> 20} MB).");
+        WriteWarnings(name, result.Warnings); // the host says what it records without acting on it, rather than let a script believe memory follows demand
         if (Passthru) WriteObject(result.ToObject(HostName));
     }
 }

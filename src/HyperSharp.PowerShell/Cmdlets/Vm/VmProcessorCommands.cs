@@ -33,13 +33,13 @@ public sealed class SetVmProcessorCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "The most processor time the virtual machine may use, in percent (1-100).")]
     public long? Maximum { get; set; }
 
-    [Parameter(HelpMessage = "The processor time reserved for the virtual machine, in percent (0-100).")]
+    [Parameter(HelpMessage = "The processor time reserved for the virtual machine, in percent (0-100). This release records it but reserves nothing yet, and the cmdlet warns.")]
     public long? Reserve { get; set; }
 
     [Parameter(HelpMessage = "The virtual machine's weight against others when processors are busy (1-10000, default 100).")]
     public int? RelativeWeight { get; set; }
 
-    [Parameter(HelpMessage = "Whether the guest sees the processor's virtualization extensions (nested virtualization).")]
+    [Parameter(HelpMessage = "Whether the guest sees the processor's virtualization extensions (nested virtualization). This release records it but exposes no extensions yet, and the cmdlet warns.")]
     public bool? ExposeVirtualizationExtensions { get; set; }
 
     [Parameter(HelpMessage = "Writes the new processor settings to the pipeline.")]
@@ -62,8 +62,9 @@ public sealed class SetVmProcessorCommand : VmTargetCmdlet
         if (Reserve is { } reserve) request.Reserve = Int(reserve);
         if (RelativeWeight is { } weight) request.RelativeWeight = weight;
         if (ExposeVirtualizationExtensions is { } expose) request.ExposeVirtualizationExtensions = expose;
-        if (TryCall(c => VmHostClient.SetProcessor(request, cancellationToken: c), target, out var result) && Passthru)
-            WriteObject(result.ToObject(HostName));
+        if (!TryCall(c => VmHostClient.SetProcessor(request, cancellationToken: c), target, out var result)) return;
+        WriteWarnings(name, result.Warnings);
+        if (Passthru) WriteObject(result.ToObject(HostName));
     }
 
     /// <summary>Out-of-range values reach the host clamped, which refuses them and names the field.</summary>

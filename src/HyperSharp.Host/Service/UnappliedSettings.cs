@@ -1,0 +1,32 @@
+using HyperSharp.Api.V1;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>
+/// Settings this release stores but does not act on yet, named in the answer to the change that sets them (the API's
+/// warnings; the cmdlets and the CLI print them) so a script never believes they hold. Each goes when its feature
+/// arrives: processor reserve with resource control (issue 17), nested virtualization with the firmware work
+/// (issue 18), checkpoint types with checkpoints (issue 14), dynamic memory with the balancer (issue 17).
+/// </summary>
+public static class UnappliedSettings
+{
+    public static IEnumerable<string> Of(SetProcessorRequest request)
+    {
+        if (request.HasReserve && request.Reserve > 0)
+            yield return $"Reserve ({request.Reserve} %) is recorded but not enforced in this release: no processor time is set aside for the virtual machine.";
+        if (request.HasExposeVirtualizationExtensions && request.ExposeVirtualizationExtensions)
+            yield return "ExposeVirtualizationExtensions is recorded but not acted on in this release: the guest sees no virtualization extensions (no nested virtualization).";
+    }
+
+    public static IEnumerable<string> Of(UpdateVmRequest request)
+    {
+        if (request.HasCheckpointType)
+            yield return $"CheckpointType ({request.CheckpointType}) is recorded but this release takes no checkpoints.";
+    }
+
+    public static IEnumerable<string> Of(VmMemory memory)
+    {
+        if (memory.DynamicMemoryEnabled)
+            yield return $"dynamic memory is recorded but not applied in this release; the virtual machine runs with its startup memory ({memory.StartupBytes >> 20} MB).";
+    }
+}
