@@ -197,7 +197,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         var kernel = KernelImage.Read(config.KernelPath);
         byte[]? initrd = config.InitrdPath is null ? null : File.ReadAllBytes(config.InitrdPath);
-        _boot = LinuxBootPlanner.Plan(kernel, initrd, config.CommandLine, _layout.MemoryMap((ulong)_acpi.Data.Length), _acpi.RsdpAddress);
+        _boot = LinuxBootPlanner.Plan(kernel, initrd, PlatformCommandLine.For(config.CommandLine), _layout.MemoryMap((ulong)_acpi.Data.Length), _acpi.RsdpAddress);
         foreach (var blob in _boot.Blobs) _ram.Write(blob.Address, blob.Data);
     }
 

@@ -67,6 +67,14 @@ public class LinuxLoaderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ThePlatformSkipsTheTimerCheckAStarvedVcpuCannotPass()
+    {
+        Assert.Equal("console=ttyS0 no_timer_check", PlatformCommandLine.For("console=ttyS0"));
+        Assert.Equal("no_timer_check", PlatformCommandLine.For(""));
+        Assert.Equal("quiet no_timer_check root=/dev/vda", PlatformCommandLine.For("quiet no_timer_check root=/dev/vda")); // named once only
+    }
+
+    [Fact]
     public void BadKernelsGetClearErrors()
     {
         Assert.Contains("not a bzImage", Assert.Throws<KernelImageException>(() => KernelImage.Parse(new byte[4096])).Message);

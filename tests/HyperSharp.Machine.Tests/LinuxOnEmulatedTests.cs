@@ -76,6 +76,7 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
             Assert.True(finished, "the guest did not power off within 300 s");
             Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
             Assert.Contains($"HYPERSHARP-INIT-READY cpus={cpus}", log);
+            Assert.Contains("Command line: console=ttyS0 no_timer_check", log);   // the platform's parameter reached the kernel
             Assert.Contains("TEST-WROTE-FILE", log);
             Assert.Contains("TEST-RNG virtio_rng", log);                          // the guest uses our entropy device
             Assert.Matches("TEST-HWRNG [0-9a-f]{32}", log);
