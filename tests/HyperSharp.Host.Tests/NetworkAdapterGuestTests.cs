@@ -28,7 +28,10 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         # /sys/class/net/eth0/device is the virtio device; the slot label is on its parent, the PCI function.
         pci=$(dirname "$(readlink -f /sys/class/net/eth0/device)")
         label() { cat "$pci/label"; }
-        echo "TEST-LABEL $(label)"
+        # The label as plugged, read now: the test renames the adapter as soon as it sees a later line, so reading it
+        # again just before waiting for the rename could already see the new name (and then wait for ever).
+        plugged=$(label)
+        echo "TEST-LABEL $plugged"
         echo "TEST-MAC $(cat /sys/class/net/eth0/address)"
         ifconfig eth0 10.79.0.2 netmask 255.255.255.0 up
         if ping -c 2 -W 10 10.79.0.1 >/dev/null; then echo TEST-PING-OK; else echo TEST-PING-FAILED; fi
@@ -41,8 +44,7 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         if ping -c 2 -W 3 10.79.0.1 >/dev/null 2>&1; then echo TEST-VLAN5-REACHED; else echo TEST-VLAN5-CUT; fi
         read -r step
         if ping -c 3 -W 3 10.79.0.1 >/dev/null 2>&1; then echo TEST-UNTAGGED-REACHED; else echo TEST-UNTAGGED-CUT; fi
-        before=$(label)
-        i=0; while [ "$(label)" = "$before" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+        i=0; while [ "$(label)" = "$plugged" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
         echo "TEST-RENAMED $(label)"
         i=0; while [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
         echo "TEST-CARRIER $(cat /sys/class/net/eth0/carrier) after disconnect"
