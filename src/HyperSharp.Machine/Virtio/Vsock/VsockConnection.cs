@@ -61,16 +61,6 @@ internal sealed class VsockConnection(Socket? host, uint localPort, uint peerPor
         }
     }
 
-    /// <summary>Bytes the guest may still send us before the host reads some (our free buffer as the guest can know it).</summary>
-    public uint OurFreeSpace
-    {
-        get
-        {
-            uint held = ReceivedFromGuest - ForwardedToHost;
-            return held >= BufferSize ? 0 : BufferSize - held;
-        }
-    }
-
     /// <summary>What the guest believes it may still send, from the last forward count it saw.</summary>
     public uint GuestViewOfFreeSpace
     {

@@ -363,9 +363,11 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     /// <summary>Guest data to the host socket: straight from guest memory while nothing is held, the rest held in order.</summary>
     private void Forward(VsockConnection c, DescriptorChain chain, uint length)
     {
-        if (length > c.OurFreeSpace)
+        // Credit as the guest was told it (our last reported forward count), not as it is now: a driver keeping the rules
+        // never exceeds it, and what we hold stays within BufferSize.
+        if (length > c.GuestViewOfFreeSpace)
         {
-            refusals.Report($"{name}: the guest sent {length} bytes on {c} with {c.OurFreeSpace} bytes of credit; connection reset");
+            refusals.Report($"{name}: the guest sent {length} bytes on {c} with {c.GuestViewOfFreeSpace} bytes of credit; connection reset");
             CloseWithReset(c);
             return;
         }
