@@ -26,9 +26,9 @@ while (true)
 {
     try
     {
-        using var socket = VsockSocket.Connect(VsockSocket.HostCid, port);
+        var socket = VsockSocket.Connect(VsockSocket.HostCid, port);
         retry = TimeSpan.FromMilliseconds(200);
-        await using var channel = new FrameChannel(new System.Net.Sockets.NetworkStream(socket, ownsSocket: false));
+        await using var channel = new FrameChannel(new SocketStream(socket));
         await new AgentSession(channel, system, newest).RunAsync();
         AgentLog.Info("the host closed the connection; reconnecting");
     }

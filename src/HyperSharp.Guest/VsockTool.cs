@@ -26,9 +26,8 @@ internal static class VsockTool
                 Console.Error.WriteLine($"hs-agent: listening on vsock port {port}");
                 socket = VsockSocket.Accept(listener);
             }
-            using (socket)
             {
-                using var stream = new NetworkStream(socket, ownsSocket: false);
+                using var stream = new SocketStream(socket);
                 var up = Task.Run(() =>
                 {
                     using var stdin = Console.OpenStandardInput();

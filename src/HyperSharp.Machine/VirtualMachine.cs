@@ -163,12 +163,13 @@ public sealed partial class VirtualMachine : IDisposable
             if (Environment.TickCount64 > deadline) throw new TimeoutException("the vCPUs did not pause within 10 s");
             Thread.Sleep(1);
         }
+        Vsock?.Paused(); // host sockets may still talk; the device leaves guest memory alone until Resume
     }
 
     public void Resume()
     {
         _pauseRequested = false;
-        Vsock?.Resumed(); // a save reset its connections: the guest hears of it now
+        Vsock?.Resumed(); // serves what waited; after a save the guest hears that its connections were reset
         _resume.Set();
     }
 

@@ -188,16 +188,16 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private int _vsockSlot;
 
     /// <summary>
-    /// The integration-services channel: virtio-vsock with its host Unix socket. Its state is registered before its
-    /// transport's, so a save stops it touching guest memory before the transport records the queue positions.
+    /// The integration-services channel: virtio-vsock with its host Unix socket. Its state is registered after its
+    /// transport's, so on a restore the queues are back at their saved positions before it tells the guest of the reset.
     /// </summary>
     private void AttachVsock()
     {
         if (config.Vsock is not { } v) return;
         var device = new HyperSharp.Machine.Virtio.Vsock.VirtioVsockDevice("vsock0", _ram, v.SocketPath, v.GuestCid, config.Log);
         _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
-        _devices.Add("vsock", device.SaveState, device.RestoreState);
         _vsockSlot = _slots.Plug(device, owner: null, label: null, slot: v.Slot, hot: false, removable: false);
+        _devices.Add("vsock", device.SaveState, device.RestoreState);
         _vsock = device;
     }
 

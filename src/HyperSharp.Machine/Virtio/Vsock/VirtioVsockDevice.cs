@@ -54,20 +54,19 @@ public sealed class VirtioVsockDevice : IVirtioDevice, IDisposable
 
     public void Activate(ulong features, IReadOnlyList<SplitVirtqueue?> queues, IVirtioInterrupts interrupts) => _muxer.Attach(queues, interrupts);
 
-    public void ProcessQueue(int index)
-    {
-        // The guest posting receive or event buffers, or packets: either way serve what is owed.
-        if (index == Vsock.QueueTx) _muxer.ProcessTx(); else _muxer.ProcessRx();
-    }
+    public void ProcessQueue(int index) => _muxer.Process();
 
     public void Reset() => _muxer.Detach();
 
-    /// <summary>Called before the transport's state is saved: from here until <see cref="Resumed"/> the device leaves guest memory alone.</summary>
+    /// <summary>Saving (the VM is paused, so the device is leaving guest memory alone): every connection is reset.</summary>
     public VirtioVsockState SaveState()
     {
-        _muxer.Freeze();
+        _muxer.ResetForSave();
         return new VirtioVsockState(VirtioVsockState.CurrentVersion, GuestCid);
     }
+
+    /// <summary>The VM paused: no guest memory is touched (host sockets wait) until <see cref="Resumed"/>.</summary>
+    public void Paused() => _muxer.Freeze();
 
     public void RestoreState(VirtioVsockState state)
     {
@@ -77,7 +76,7 @@ public sealed class VirtioVsockDevice : IVirtioDevice, IDisposable
         _muxer.ResetTransport();
     }
 
-    /// <summary>The VM runs again after a save: the guest hears that its connections were reset.</summary>
+    /// <summary>The VM runs again: what waited is served (after a save, the guest hears that its connections were reset).</summary>
     public void Resumed() => _muxer.Thaw();
 
     public void Dispose()

@@ -26,12 +26,17 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     private readonly Queue<VsockHeader> _replies = new();
     private SplitVirtqueue? _rx, _tx, _events;
     private IVirtioInterrupts? _interrupts;
-    private bool _frozen, _resetEventPending, _txThrottled;
+    private bool _frozen, _resetEventPending, _txThrottled, _serveAgain;
     private uint _nextHostPort = Vsock.FirstHostPort;
 
     /// <summary>Live connections (for tests and metrics).</summary>
     public int ConnectionCount { get { lock (_lock) return _connections.Count; } }
 
+    /// <summary>
+    /// The driver set DRIVER_OK, or a restored transport re-activated its queues. Nothing is served here: on a restore
+    /// the transport sets the queues' saved positions only after this returns (the driver's first notify, or
+    /// <see cref="ResetTransport"/>, starts the serving).
+    /// </summary>
     public void Attach(IReadOnlyList<SplitVirtqueue?> queues, IVirtioInterrupts interrupts)
     {
         lock (_lock)
@@ -41,7 +46,6 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
             _events = At(queues, Vsock.QueueEvent);
             _interrupts = interrupts;
         }
-        Kick();
     }
 
     private static SplitVirtqueue? At(IReadOnlyList<SplitVirtqueue?> queues, int i) => i < queues.Count ? queues[i] : null;
@@ -54,28 +58,34 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
             CloseAll();
             (_rx, _tx, _events, _interrupts) = (null, null, null, null);
             _resetEventPending = false;
+            _frozen = false; // a queue the guest broke stops the device until this reset
         }
     }
 
-    /// <summary>
-    /// Before the VM's state is saved: stop touching guest memory and close every connection, and owe the guest a
-    /// transport reset (sent when it runs again, here or in the restored copy), so both sides forget the same connections.
-    /// </summary>
+    /// <summary>The VM paused: leave guest memory alone (a save may be copying it) until <see cref="Thaw"/>.</summary>
     public void Freeze()
     {
-        lock (_lock)
-        {
-            _frozen = true;
-            CloseAll();
-            _resetEventPending = true;
-        }
+        lock (_lock) _frozen = true;
     }
 
-    /// <summary>The vCPUs run again after a save: deliver the transport reset.</summary>
+    /// <summary>The VM runs again: serve what waited (a transport reset owed since a save, host data).</summary>
     public void Thaw()
     {
         lock (_lock) _frozen = false;
         Kick();
+    }
+
+    /// <summary>
+    /// The VM's state is being saved: close every connection and owe the guest a transport reset (sent when it runs
+    /// again, here or in the restored copy), so both sides forget the same connections.
+    /// </summary>
+    public void ResetForSave()
+    {
+        lock (_lock)
+        {
+            CloseAll();
+            _resetEventPending = true;
+        }
     }
 
     /// <summary>A restored device: tell the guest's driver that its connections are gone (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET).</summary>
@@ -91,25 +101,32 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     }
 
     /// <summary>Serves what is owed on every queue (after activation, a thaw, or a reply the transmit side queued).</summary>
-    public void Kick() => Serve(rx: true, tx: true);
+    public void Kick() => Serve();
 
-    public void ProcessTx() => Serve(rx: true, tx: true);
+    /// <summary>The guest posted packets, or receive or event buffers: either way everything owed is served.</summary>
+    public void Process() => Serve();
 
-    public void ProcessRx() => Serve(rx: true, tx: false);
-
-    private void Serve(bool rx, bool tx)
+    private void Serve()
     {
-        bool raiseRx = false, raiseTx = false, raiseEvent;
+        // A socket callback that ran inline on a thread already serving (a connect or a dispose completing synchronously)
+        // must not serve again from inside the loops below: the outer Serve goes round once more instead.
+        if (Monitor.IsEntered(_lock)) { _serveAgain = true; return; }
+        bool raiseRx = false, raiseTx = false, raiseEvent = false;
         IVirtioInterrupts? interrupts;
         lock (_lock)
         {
             if (_frozen) return;
             interrupts = _interrupts;
-            raiseEvent = PumpEvents();
-            if (tx || _txThrottled) raiseTx = DrainTx();
-            if (rx || raiseTx) raiseRx = PumpRx();
-            if (_txThrottled && _replies.Count < MaxReplies) raiseTx |= DrainTx();
-            raiseRx |= PumpRx();
+            do
+            {
+                _serveAgain = false;
+                raiseEvent |= PumpEvents();
+                raiseTx |= DrainTx();
+                raiseRx |= PumpRx();
+                if (_txThrottled && _replies.Count < MaxReplies) raiseTx |= DrainTx();
+                raiseRx |= PumpRx();
+            }
+            while (_serveAgain && !_frozen);
         }
         if (raiseEvent) interrupts?.QueueInterrupt(Vsock.QueueEvent);
         if (raiseTx) interrupts?.QueueInterrupt(Vsock.QueueTx);
@@ -119,7 +136,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     /// <summary>Same as <see cref="Serve"/> for host-side events (threadpool): a broken ring only stops this device.</summary>
     private void ServeFromHost()
     {
-        try { Serve(rx: true, tx: false); }
+        try { Serve(); }
         catch (Exception e) when (e is VirtqueueException or GuestMemoryAccessException)
         {
             refusals.Report($"{name}: the guest broke its receive queue ({e.Message}); connections closed until the driver resets the device");
@@ -134,10 +151,10 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     {
         lock (_lock)
         {
-            if (_connections.Count >= MaxConnections || _frozen)
+            if (_connections.Count >= MaxConnections)
             {
                 host.Dispose();
-                refusals.Report($"{name}: refused a host connection to guest port {port}: {(_frozen ? "the VM is being saved" : $"{MaxConnections} connections are open")}");
+                refusals.Report($"{name}: refused a host connection to guest port {port}: {MaxConnections} connections are open");
                 return;
             }
             uint local;
