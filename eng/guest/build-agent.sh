@@ -45,10 +45,12 @@ for lib in $(readelf -d "$work/publish/hs-agent" | sed -n 's/.*Shared library: \
 done
 interp=$(readelf -l "$work/publish/hs-agent" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
 cp -L "$(find "$work/libc" -name "$(basename "$interp")" | head -1)" "$work/root$interp"
-mkdir -p "$out.tmp"
-(cd "$work/root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$out.tmp/agent.cpio.gz"
-cp "$work/publish/hs-agent" "$out.tmp/hs-agent"
-rm -rf "$out"
-mv "$out.tmp" "$out"
+# Built under a name of its own and renamed into place, so two builds at once (two worktrees) never mix files.
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.building-$key.XXXXXX")
+(cd "$work/root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$tmp/agent.cpio.gz"
+cp "$work/publish/hs-agent" "$tmp/hs-agent"
+chmod 755 "$tmp"
+mv -T "$tmp" "$out" 2>/dev/null || rm -rf "$tmp" # another build finished first: keep its copy
 log "agent ready: $out (hs-agent $(du -h "$out/hs-agent" | cut -f1), archive $(du -h "$out/agent.cpio.gz" | cut -f1))"
 echo "$out"
