@@ -59,6 +59,8 @@ try
         // Exec round trip.
         var vsockRtt = new List<double>();
         for (int i = 0; i < rounds; i++) { var sw = Stopwatch.StartNew(); await Exec(agent, "true"); vsockRtt.Add(sw.Elapsed.TotalMilliseconds); }
+        var heartbeatRtt = new List<double>();
+        for (int i = 0; i < rounds; i++) heartbeatRtt.Add((await agent.HeartbeatAsync()).TotalMilliseconds);
         var ncServer = agent.StartAsync(["/bin/sh", "-c", "nc -ll -p 7100 -e /bin/sh"]);
         var netRtt = await ns.Enter(() =>
         {
@@ -99,6 +101,7 @@ try
         Console.WriteLine("| measure (Emulated backend, one guest, one run) | vsock | virtio-net (busybox nc) | vsock / net |");
         Console.WriteLine("|---|---|---|---|");
         Console.WriteLine($"| exec round trip, median of {rounds} (`sh -c true`) | {Median(vsockRtt):F0} ms | {Median(netRtt):F0} ms | {Median(vsockRtt) / Median(netRtt):F2} |");
+        Console.WriteLine($"| agent request round trip (heartbeat), median of {rounds} | {Median(heartbeatRtt):F1} ms | | |");
         Console.WriteLine($"| {mib} MiB into the guest, raw stream | {MBps(rawSeconds):F2} MB/s | {MBps(netSeconds):F2} MB/s | {netSeconds / rawSeconds:F2}× |");
         Console.WriteLine($"| {mib} MiB Copy-VMFile (SHA-256 checked, fsync'd) | {MBps(copySeconds):F2} MB/s | (nc: {MBps(netSeconds):F2} MB/s, unchecked) | {netSeconds / copySeconds:F2}× |");
         Console.WriteLine($"| heartbeat-loss detection after the agent is killed | {(lostAt - killedAt).TotalSeconds:F2} s | | |");

@@ -20,6 +20,9 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 AgentLog.Kernel($"starting (protocol {newest}, host port {port}, pid {Environment.ProcessId})");
+// A one-vCPU guest starts the pool with one thread; a command's output pumps block in pipe reads, and the pool would
+// add threads only after its starvation delay — which showed as ~70 ms of every exec round trip.
+ThreadPool.SetMinThreads(8, 8);
 var system = new LinuxGuestSystem();
 var retry = TimeSpan.FromMilliseconds(200);
 while (true)
