@@ -174,6 +174,19 @@ public sealed class VirtioVsockTests : IDisposable
     }
 
     [Fact]
+    public void ADriverReset_ClosesEveryHostConnection()
+    {
+        using var guest = new VsockGuestDriver(SocketPath);
+        using var listener = HostListener(5003);
+        guest.Send(Request, 1027, 5003);
+        Assert.Equal(Response, guest.Receive().Header.Op);
+        using var host = listener.Accept();
+        guest.Device.Reset(); // the guest's driver wrote status 0 (unloaded, or the guest rebooting)
+        Assert.Equal("", ReadExactly(host, 1));
+        Assert.Equal(0, guest.Device.ConnectionCount);
+    }
+
+    [Fact]
     public void Restore_ResetsTheTransport_AndClosesHostConnections()
     {
         using var guest = new VsockGuestDriver(SocketPath);
