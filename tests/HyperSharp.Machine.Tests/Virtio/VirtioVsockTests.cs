@@ -25,6 +25,15 @@ public sealed class VirtioVsockTests : IDisposable
         return listener;
     }
 
+    /// <summary>A guest connection from <paramref name="guestPort"/> accepted by a host listener at socket_<paramref name="hostPort"/>.</summary>
+    private (Socket Listener, Socket Host) Established(VsockGuestDriver guest, uint guestPort, uint hostPort, uint bufAlloc = 65536)
+    {
+        var listener = HostListener(hostPort);
+        guest.Send(Request, guestPort, hostPort, bufAlloc: bufAlloc);
+        Assert.Equal(Response, guest.Receive().Header.Op);
+        return (listener, listener.Accept());
+    }
+
     /// <summary>A host process dialling guest port <paramref name="port"/> through the VM's socket.</summary>
     private Socket ConnectFromHost(uint port)
     {
@@ -111,10 +120,9 @@ public sealed class VirtioVsockTests : IDisposable
     public void HostData_WaitsForTheGuestsCredit()
     {
         using var guest = new VsockGuestDriver(SocketPath);
-        using var listener = HostListener(5001);
-        guest.Send(Request, 1025, 5001, bufAlloc: 4096);
-        Assert.Equal(Response, guest.Receive().Header.Op);
-        using var host = listener.Accept();
+        var (listener, host) = Established(guest, 1025, 5001, bufAlloc: 4096);
+        using var _ = listener;
+        using var __ = host;
         host.Send(new byte[10_000]);
         int received = 0;
         while (received < 4096) received += guest.Receive().Payload.Length;
@@ -141,10 +149,9 @@ public sealed class VirtioVsockTests : IDisposable
         Assert.Equal(Rst, guest.Receive().Header.Op);
         Assert.False(guest.HasReceived);
 
-        using var listener = HostListener(6005);
-        guest.Send(Request, 2005, 6005, bufAlloc: 65536);
-        Assert.Equal(Response, guest.Receive().Header.Op);
-        using var host = listener.Accept();
+        var (listener, host) = Established(guest, 2005, 6005);
+        using var _ = listener;
+        using var __ = host;
         // The guest was told 256 KiB of credit and sends 300,000 bytes in one go (one notify): the connection is reset.
         var chunk = new byte[60_000];
         for (int i = 0; i < 5; i++) guest.Send(Rw, 2005, 6005, chunk, notify: i == 4);
@@ -177,10 +184,9 @@ public sealed class VirtioVsockTests : IDisposable
     public void ADriverReset_ClosesEveryHostConnection()
     {
         using var guest = new VsockGuestDriver(SocketPath);
-        using var listener = HostListener(5003);
-        guest.Send(Request, 1027, 5003);
-        Assert.Equal(Response, guest.Receive().Header.Op);
-        using var host = listener.Accept();
+        var (listener, host) = Established(guest, 1027, 5003);
+        using var _ = listener;
+        using var __ = host;
         guest.Device.Reset(); // the guest's driver wrote status 0 (unloaded, or the guest rebooting)
         Assert.Equal("", ReadExactly(host, 1));
         Assert.Equal(0, guest.Device.ConnectionCount);
@@ -190,10 +196,9 @@ public sealed class VirtioVsockTests : IDisposable
     public void Restore_ResetsTheTransport_AndClosesHostConnections()
     {
         using var guest = new VsockGuestDriver(SocketPath);
-        using var listener = HostListener(5002);
-        guest.Send(Request, 1026, 5002);
-        Assert.Equal(Response, guest.Receive().Header.Op);
-        using var host = listener.Accept();
+        var (listener, host) = Established(guest, 1026, 5002);
+        using var _ = listener;
+        using var __ = host;
         var state = guest.Device.SaveState();
         Assert.Equal((VirtioVsockState.CurrentVersion, 3UL), (state.Version, state.GuestCid));
         Assert.Equal("", ReadExactly(host, 1)); // saving closed the host side
