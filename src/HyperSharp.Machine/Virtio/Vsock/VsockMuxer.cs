@@ -7,30 +7,26 @@ using HyperSharp.Machine.Virtio.Queue;
 namespace HyperSharp.Machine.Virtio.Vsock;
 
 /// <summary>
-/// The connections of one virtio-vsock device and the packets between them and the guest: the transmit queue's
-/// packets are checked and dispatched (everything the guest sends is hostile: lengths, ports, credit, floods), and
-/// the receive pump fills the guest's buffers with what connections owe it — control packets first, then data read
-/// from host sockets straight into guest memory while the guest has credit. One lock guards it all; interrupts are
-/// raised after it is released, so the transport's lock is never taken under it.
+/// One virtio-vsock device's traffic: the transmit queue's packets checked and dispatched (everything the guest sends
+/// is hostile: lengths, ports, credit, floods), the host sockets' I/O (connects, readiness, writes the socket would not
+/// take at once), and the lifecycle (activation, pause, save, restore, reset). What goes back to the guest is the
+/// <see cref="VsockReceivePump"/>'s. One lock guards it all; interrupts are raised after it is released, so the
+/// transport's lock is never taken under it.
 /// </summary>
 internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid, string socketPath, DeviceErrorLog refusals) : IDisposable
 {
     /// <summary>Connections one VM may hold at once; a guest opening more is refused with RST.</summary>
     public const int MaxConnections = 256;
-    /// <summary>Replies (RSTs to strays) waiting for receive buffers; at this many the transmit queue waits, so a flood cannot grow memory.</summary>
-    private const int MaxReplies = 64;
-
     private readonly object _lock = new();
-    private readonly Dictionary<(uint Local, uint Peer), VsockConnection> _connections = [];
-    private readonly Queue<VsockConnection> _ready = new();
-    private readonly Queue<VsockHeader> _replies = new();
+    private readonly VsockReceivePump _pump = new(name, ram, guestCid, new VsockConnectionTable(), refusals);
+    private VsockConnectionTable Table => _pump.Table;
     private SplitVirtqueue? _rx, _tx, _events;
     private IVirtioInterrupts? _interrupts;
     private bool _frozen, _resetEventPending, _txThrottled, _serveAgain;
     private uint _nextHostPort = Vsock.FirstHostPort;
 
     /// <summary>Live connections (for tests and metrics).</summary>
-    public int ConnectionCount { get { lock (_lock) return _connections.Count; } }
+    public int ConnectionCount { get { lock (_lock) return Table.Count; } }
 
     /// <summary>
     /// The driver set DRIVER_OK, or a restored transport re-activated its queues. Nothing is served here: on a restore
@@ -123,7 +119,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
                 raiseEvent |= PumpEvents();
                 raiseTx |= DrainTx();
                 raiseRx |= PumpRx();
-                if (_txThrottled && _replies.Count < MaxReplies) raiseTx |= DrainTx();
+                if (_txThrottled && !Table.RepliesFull) raiseTx |= DrainTx();
                 raiseRx |= PumpRx();
             }
             while (_serveAgain && !_frozen);
@@ -151,7 +147,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     {
         lock (_lock)
         {
-            if (_connections.Count >= MaxConnections)
+            if (Table.Count >= MaxConnections)
             {
                 host.Dispose();
                 refusals.Report($"{name}: refused a host connection to guest port {port}: {MaxConnections} connections are open");
@@ -163,19 +159,13 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
                 local = _nextHostPort++;
                 if (_nextHostPort == 0) _nextHostPort = Vsock.FirstHostPort;
             }
-            while (IsLocalPortUsed(local));
+            while (Table.IsLocalPortUsed(local));
             host.Blocking = false;
             var c = new VsockConnection(host, local, port, VsockConnectionState.AwaitingGuest) { OweRequest = true };
-            _connections[(local, port)] = c;
-            MarkReady(c);
+            Table.Add(c);
+            Table.MarkReady(c);
         }
         ServeFromHost();
-    }
-
-    private bool IsLocalPortUsed(uint port)
-    {
-        foreach (var key in _connections.Keys) if (key.Local == port) return true;
-        return false;
     }
 
     private async Task ConnectToHostListenerAsync(VsockConnection c)
@@ -192,7 +182,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
                 c.Host = socket;
                 c.State = VsockConnectionState.Established;
                 c.OweResponse = true;
-                MarkReady(c);
+                Table.MarkReady(c);
             }
             _ = ReadLoopAsync(c, socket);
         }
@@ -200,7 +190,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         {
             socket.Dispose();
             refusals.Report($"{name}: the guest connected to host port {c.LocalPort}, but nothing listens at {path} ({e.SocketErrorCode}); refused");
-            lock (_lock) if (c.State != VsockConnectionState.Closed) CloseWithReset(c);
+            lock (_lock) if (c.State != VsockConnectionState.Closed) Table.CloseWithReset(c);
         }
         ServeFromHost();
     }
@@ -217,7 +207,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
                 {
                     if (c.State == VsockConnectionState.Closed) return;
                     c.Readable = true;
-                    MarkReady(c);
+                    Table.MarkReady(c);
                 }
                 ServeFromHost();
                 await c.Rearm.WaitAsync().ConfigureAwait(false);
@@ -262,7 +252,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
 
     private void HostFailed(VsockConnection c)
     {
-        lock (_lock) if (c.State != VsockConnectionState.Closed) CloseWithReset(c);
+        lock (_lock) if (c.State != VsockConnectionState.Closed) Table.CloseWithReset(c);
         ServeFromHost();
     }
 
@@ -276,7 +266,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         _txThrottled = false;
         while (true)
         {
-            if (_replies.Count >= MaxReplies) { _txThrottled = true; break; }
+            if (Table.RepliesFull) { _txThrottled = true; break; }
             if (_tx.Pop() is not { } chain) break;
             Handle(chain);
             _tx.Push(chain.Head, 0);
@@ -298,21 +288,21 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
             refusals.Report($"{name}: refused a packet from CID {h.SourceCid} to CID {h.DestinationCid} (the guest is {cid}, the host {Vsock.HostCid})");
             return;
         }
-        _connections.TryGetValue((h.DestinationPort, h.SourcePort), out var c);
+        Table.TryGet(h.DestinationPort, h.SourcePort, out var c);
         if (h.Length > Vsock.MaxPayload || h.Length > readable - VsockHeader.Size)
         {
             refusals.Report($"{name}: refused a packet claiming {h.Length} payload bytes in a {readable}-byte buffer (at most {Vsock.MaxPayload}): {h}");
-            if (c is not null) CloseWithReset(c); else Reply(h);
+            if (c is not null) Table.CloseWithReset(c); else Table.Reply(h);
             return;
         }
         if (h.Type != Vsock.TypeStream)
         {
             refusals.Report($"{name}: refused a packet of socket type {h.Type} (only streams are offered): {h}");
-            if (c is not null) CloseWithReset(c); else Reply(h);
+            if (c is not null) Table.CloseWithReset(c); else Table.Reply(h);
             return;
         }
         if (c is null) { Unconnected(h); return; }
-        if (h.Op == Vsock.OpRst) { CloseSilently(c); return; }
+        if (h.Op == Vsock.OpRst) { Table.CloseSilently(c); return; }
         c.UpdatePeerCredit(h);
         switch (h.Op)
         {
@@ -323,18 +313,18 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
                 Forward(c, chain, h.Length);
                 break;
             case Vsock.OpCreditUpdate:
-                MarkReady(c); // more credit may let held host data move
+                Table.MarkReady(c); // more credit may let held host data move
                 break;
             case Vsock.OpCreditRequest:
                 c.OweCreditUpdate = true;
-                MarkReady(c);
+                Table.MarkReady(c);
                 break;
             case Vsock.OpShutdown:
                 GuestShutdown(c, h.Flags);
                 break;
             default:
                 refusals.Report($"{name}: refused op {h.Op} on {c} in state {c.State}; connection reset");
-                CloseWithReset(c);
+                Table.CloseWithReset(c);
                 break;
         }
     }
@@ -343,27 +333,17 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     private void Unconnected(in VsockHeader h)
     {
         if (h.Op == Vsock.OpRst) return;
-        if (h.Op != Vsock.OpRequest) { Reply(h); return; }
-        if (_connections.Count >= MaxConnections)
+        if (h.Op != Vsock.OpRequest) { Table.Reply(h); return; }
+        if (Table.Count >= MaxConnections)
         {
             refusals.Report($"{name}: refused a guest connection to host port {h.DestinationPort}: {MaxConnections} connections are open");
-            Reply(h);
+            Table.Reply(h);
             return;
         }
         var c = new VsockConnection(null, h.DestinationPort, h.SourcePort, VsockConnectionState.AwaitingHost);
         c.UpdatePeerCredit(h);
-        _connections[(c.LocalPort, c.PeerPort)] = c;
+        Table.Add(c);
         _ = ConnectToHostListenerAsync(c);
-    }
-
-    private void Reply(in VsockHeader to)
-    {
-        if (_replies.Count >= MaxReplies) return; // cannot happen: the transmit side stops first
-        _replies.Enqueue(new VsockHeader
-        {
-            SourceCid = Vsock.HostCid, DestinationCid = to.SourceCid, SourcePort = to.DestinationPort, DestinationPort = to.SourcePort,
-            Type = Vsock.TypeStream, Op = Vsock.OpRst,
-        });
     }
 
     /// <summary>The guest accepted a host-initiated connection: the host process reads "OK port\n", then the stream.</summary>
@@ -373,7 +353,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         Span<byte> line = stackalloc byte[24];
         line = line[..System.Text.Encoding.ASCII.GetBytes($"OK {c.LocalPort}\n", line)];
         int sent = c.Host!.Send(line, SocketFlags.None, out var error);
-        if (error != SocketError.Success || sent != line.Length) { CloseWithReset(c); return; }
+        if (error != SocketError.Success || sent != line.Length) { Table.CloseWithReset(c); return; }
         _ = ReadLoopAsync(c, c.Host);
     }
 
@@ -385,7 +365,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         if (length > c.GuestViewOfFreeSpace)
         {
             refusals.Report($"{name}: the guest sent {length} bytes on {c} with {c.GuestViewOfFreeSpace} bytes of credit; connection reset");
-            CloseWithReset(c);
+            Table.CloseWithReset(c);
             return;
         }
         c.ReceivedFromGuest += length;
@@ -397,7 +377,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
             {
                 int sent = c.Host!.Send(piece, SocketFlags.None, out var error);
                 if (error == SocketError.WouldBlock) sent = 0;
-                else if (error != SocketError.Success) { CloseWithReset(c); return; }
+                else if (error != SocketError.Success) { Table.CloseWithReset(c); return; }
                 c.ForwardedToHost += (uint)sent;
                 piece = piece[sent..];
             }
@@ -417,7 +397,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         if (c.GuestViewOfFreeSpace < Vsock.MaxPayload && c.ForwardedToHost != c.ReportedForwardCount)
         {
             c.OweCreditUpdate = true;
-            MarkReady(c);
+            Table.MarkReady(c);
         }
         if (c.PendingCount > 0) return;
         if (c.GuestEndedSend && !c.HostWriteClosed && c.Host is { } host)
@@ -425,167 +405,29 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
             c.HostWriteClosed = true;
             try { host.Shutdown(SocketShutdown.Send); } catch (SocketException) { }
         }
-        if (c.GuestEndedSend && (c.GuestEndedReceive || c.HostEnded)) CloseWithReset(c);
+        if (c.GuestEndedSend && (c.GuestEndedReceive || c.HostEnded)) Table.CloseWithReset(c);
     }
 
     private void GuestShutdown(VsockConnection c, uint flags)
     {
         c.GuestEndedReceive |= (flags & Vsock.ShutdownReceive) != 0;
         c.GuestEndedSend |= (flags & Vsock.ShutdownSend) != 0;
-        if (c.State != VsockConnectionState.Established) { CloseWithReset(c); return; }
+        if (c.State != VsockConnectionState.Established) { Table.CloseWithReset(c); return; }
         if (!c.Draining) AfterForwarded(c);
     }
 
-    // ---- guest side: the receive and event queues --------------------------------------------------------------
-
-    private void MarkReady(VsockConnection c)
-    {
-        if (c.InReadyList) return;
-        c.InReadyList = true;
-        _ready.Enqueue(c);
-    }
-
-    /// <summary>Fills receive buffers with what is owed: replies, then each ready connection's next packet, round robin.</summary>
-    private bool PumpRx()
-    {
-        if (_rx is null) return false;
-        bool pushed = false;
-        while (true)
-        {
-            if (_replies.TryPeek(out var reply))
-            {
-                if (_rx.Pop() is not { } chain) break;
-                _rx.Push(chain.Head, Fits(chain) ? VsockChains.WriteHeader(ram, chain, reply) : 0);
-                _replies.Dequeue();
-                pushed = true;
-                continue;
-            }
-            if (!_ready.TryPeek(out var c)) break;
-            if (!HasPacket(c)) { _ready.Dequeue(); c.InReadyList = false; continue; }
-            if (_rx.Pop() is not { } buffers) break;
-            _rx.Push(buffers.Head, Fits(buffers) ? Fill(c, buffers) : 0);
-            pushed = true;
-            _ready.Dequeue();
-            c.InReadyList = false;
-            if (HasPacket(c)) MarkReady(c);
-        }
-        return pushed && _rx.ShouldInterrupt();
-    }
-
-    private bool Fits(DescriptorChain chain)
-    {
-        if (VsockChains.Writable(chain) >= VsockHeader.Size) return true;
-        refusals.Report($"{name}: the guest posted a receive buffer smaller than a header ({VsockHeader.Size} bytes); returned unused");
-        return false;
-    }
-
-    /// <summary>Whether the connection has a packet to send now; learns whether a readable host socket has data or ended.</summary>
-    private bool HasPacket(VsockConnection c)
-    {
-        if (c.OweReset || c.OweRequest || c.OweResponse || c.OweCreditUpdate) return true;
-        if (c.State != VsockConnectionState.Established) return false;
-        if (c.OweShutdown != 0) return true;
-        if (!c.Readable || c.GuestEndedReceive || c.PeerCredit == 0) return false;
-        if (c.Host!.Available > 0) return true;
-        Span<byte> one = stackalloc byte[1];
-        int n = c.Host.Receive(one, SocketFlags.Peek, out var error);
-        if (error == SocketError.WouldBlock) { c.Readable = false; c.Rearm.Set(); return false; }
-        c.Readable = false;
-        if (error != SocketError.Success) { CloseWithReset(c); return true; }
-        if (n > 0) { c.Readable = true; return true; } // arrived between the two calls
-        c.HostEnded = true; // end of file: the host will send no more
-        c.OweShutdown |= Vsock.ShutdownSend;
-        return true;
-    }
-
-    /// <summary>Writes the connection's next packet into a receive chain; returns the bytes written.</summary>
-    private uint Fill(VsockConnection c, DescriptorChain chain)
-    {
-        ulong cid = guestCid();
-        if (c.OweReset)
-        {
-            c.OweReset = false;
-            _connections.Remove((c.LocalPort, c.PeerPort));
-            return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpRst));
-        }
-        if (c.OweRequest) { c.OweRequest = false; return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpRequest)); }
-        if (c.OweResponse) { c.OweResponse = false; return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpResponse)); }
-        if (c.OweShutdown != 0)
-        {
-            uint flags = c.OweShutdown;
-            c.OweShutdown = 0;
-            c.ShutdownSentToGuest = true;
-            uint written = VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpShutdown, flags: flags));
-            if (c.GuestEndedSend && c.PendingCount == 0) CloseWithReset(c);
-            return written;
-        }
-        if (c.Readable && !c.GuestEndedReceive && c.PeerCredit > 0)
-        {
-            int max = (int)Math.Min(Math.Min(c.PeerCredit, Vsock.MaxPayload), Math.Min(VsockChains.Writable(chain) - VsockHeader.Size, (ulong)c.Host!.Available));
-            var error = SocketError.Success;
-            int got = max > 0 ? VsockChains.ReceivePayload(ram, chain, c.Host, max, out error) : 0;
-            if (error != SocketError.Success)
-            {
-                CloseHost(c);
-                _connections.Remove((c.LocalPort, c.PeerPort));
-                return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpRst));
-            }
-            if (got > 0)
-            {
-                c.SentToGuest += (uint)got;
-                c.OweCreditUpdate = false;
-                return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpRw, (uint)got)) + (uint)got;
-            }
-        }
-        c.OweCreditUpdate = false;
-        return VsockChains.WriteHeader(ram, chain, c.Header(cid, Vsock.OpCreditUpdate));
-    }
+    private bool PumpRx() => _rx is not null && _pump.Pump(_rx);
 
     private bool PumpEvents()
     {
-        if (!_resetEventPending || _events is null) return false;
-        if (_events.Pop() is not { } chain) return false;
-        Span<byte> id = stackalloc byte[4]; // struct virtio_vsock_event { le32 id; }
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(id, Vsock.EventTransportReset);
-        int position = 0;
-        uint written = VsockChains.Writable(chain) >= 4 ? Net.GuestBufferWriter.Fill(ram, chain, id, [], ref position) : 0;
-        _events.Push(chain.Head, written);
+        if (!_resetEventPending || _events is null || !_pump.DeliverTransportReset(_events, out bool interrupt)) return false;
         _resetEventPending = false;
-        return _events.ShouldInterrupt();
-    }
-
-    // ---- closing ----------------------------------------------------------------------------------------------
-
-    /// <summary>Closes the host side and owes the guest an RST; the entry goes once the RST is sent.</summary>
-    private void CloseWithReset(VsockConnection c)
-    {
-        if (c.State == VsockConnectionState.Closed && !c.OweReset && !_connections.ContainsKey((c.LocalPort, c.PeerPort))) return;
-        CloseHost(c);
-        (c.OweRequest, c.OweResponse, c.OweCreditUpdate, c.OweShutdown, c.Readable) = (false, false, false, 0, false);
-        c.OweReset = true;
-        MarkReady(c);
-    }
-
-    private void CloseSilently(VsockConnection c)
-    {
-        CloseHost(c);
-        c.OweReset = false;
-        _connections.Remove((c.LocalPort, c.PeerPort));
-    }
-
-    private static void CloseHost(VsockConnection c)
-    {
-        c.State = VsockConnectionState.Closed;
-        c.Host?.Dispose();
-        c.Rearm.Set();
+        return interrupt;
     }
 
     private void CloseAll()
     {
-        foreach (var c in _connections.Values) { CloseHost(c); c.OweReset = false; }
-        _connections.Clear();
-        _ready.Clear();
-        _replies.Clear();
+        Table.CloseAll();
         _txThrottled = false;
     }
 
