@@ -55,6 +55,11 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
 
+    /// <summary>The integration-services channel (virtio-vsock), when the configuration has one.</summary>
+    public Virtio.Vsock.VirtioVsockDevice? Vsock { get; internal init; }
+
+    internal int VsockSlot { get; init; }
+
     /// <summary>The network adapters, in configuration order (connect, disconnect, counters).</summary>
     public IReadOnlyList<Virtio.Net.VirtioNetDevice> NetworkAdapters { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
@@ -158,11 +163,13 @@ public sealed partial class VirtualMachine : IDisposable
             if (Environment.TickCount64 > deadline) throw new TimeoutException("the vCPUs did not pause within 10 s");
             Thread.Sleep(1);
         }
+        Vsock?.Paused(); // host sockets may still talk; the device leaves guest memory alone until Resume
     }
 
     public void Resume()
     {
         _pauseRequested = false;
+        Vsock?.Resumed(); // serves what waited; after a save the guest hears that its connections were reset
         _resume.Set();
     }
 
@@ -180,7 +187,7 @@ public sealed partial class VirtualMachine : IDisposable
         if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Save(vp.GetState())).ToArray();
         // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
-        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot };
+        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot, Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null };
         var state = new VmSavedState(backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);
     }

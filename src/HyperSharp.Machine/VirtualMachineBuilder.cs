@@ -70,6 +70,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachPci();
             AttachDevices();
             AttachNetworkAdapters();
+            AttachVsock();
             if (_restore is null)
             {
                 AttachAcpi();
@@ -78,7 +79,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
-                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs };
+                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Vsock = _vsock, VsockSlot = _vsockSlot };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -185,6 +186,23 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             _devices.Add(VirtualMachine.NetworkAdapterStateId(nic.Name), device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
             if (nic.Connect is { } connect) device.Connect(connect());
         }
+    }
+
+    private HyperSharp.Machine.Virtio.Vsock.VirtioVsockDevice? _vsock;
+    private int _vsockSlot;
+
+    /// <summary>
+    /// The integration-services channel: virtio-vsock with its host Unix socket. Its state is registered after its
+    /// transport's, so on a restore the queues are back at their saved positions before it tells the guest of the reset.
+    /// </summary>
+    private void AttachVsock()
+    {
+        if (config.Vsock is not { } v) return;
+        var device = new HyperSharp.Machine.Virtio.Vsock.VirtioVsockDevice("vsock0", _ram, v.SocketPath, v.GuestCid, config.Log);
+        _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
+        _vsockSlot = _slots.Plug(device, owner: null, label: null, slot: v.Slot, hot: false, removable: false);
+        _devices.Add("vsock", device.SaveState, device.RestoreState);
+        _vsock = device;
     }
 
     private void AttachAcpi()

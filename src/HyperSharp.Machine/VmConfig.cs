@@ -27,6 +27,16 @@ public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, strin
     public int? Slot { get; init; }
 }
 
+/// <summary>
+/// A virtio-vsock device: the guest's CID and the VM's Unix socket, where host processes connect to guest ports
+/// ("CONNECT port\n") and the guest's connections to port P arrive at <c>SocketPath_P</c>.
+/// </summary>
+public sealed record VsockAttachment(string SocketPath, ulong GuestCid = 3)
+{
+    /// <summary>The PCI slot (1-31); null for the first free one. A saved configuration records it.</summary>
+    public int? Slot { get; init; }
+}
+
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig
 {
@@ -41,6 +51,9 @@ public sealed record VmConfig
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
     public IReadOnlyList<NetworkAdapterAttachment> NetworkAdapters { get; init; } = [];
+
+    /// <summary>The integration-services channel (virtio-vsock); null for none.</summary>
+    public VsockAttachment? Vsock { get; init; }
 
     /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
     public int? EntropySlot { get; init; }

@@ -103,4 +103,27 @@ public class VmRunCommandTests(ITestOutputHelper output)
         Assert.Equal(1, tap.Exit);
         Assert.Contains("not a valid Linux interface name", tap.Error);
     }
+
+    [Fact]
+    public void VsockGivesTheGuestASocketAndRefusesABadCidOrASocketInUse()
+    {
+        using var dir = new TempDir();
+        var cid = RunHyper("vm", "run", "--kernel", dir.File("nope"), "--vsock", dir.File("v.sock"), "--vsock-cid", "2");
+        Assert.Equal(2, cid.Exit);
+        Assert.Contains("--vsock-cid 2: 3 to", cid.Error);
+
+        string kernel = dir.File("hello.elf");
+        File.WriteAllBytes(kernel, ElfBuilder.Wrap(Convert.FromHexString(HelloGuest), 0x100000));
+        string socket = dir.File("v.sock");
+        var run = RunHyper("vm", "run", "--kernel", kernel, "--backend", "emulated", "--vsock", socket);
+        Assert.True(run.Exit == 0, run.Error);
+        Assert.False(File.Exists(socket), "the VM's vsock socket is removed when it stops");
+
+        using var other = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        other.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socket));
+        other.Listen(1); // another live VM's socket
+        var busy = RunHyper("vm", "run", "--kernel", kernel, "--backend", "emulated", "--vsock", socket);
+        Assert.Equal(1, busy.Exit);
+        Assert.Contains("in use by another process", busy.Error);
+    }
 }

@@ -27,7 +27,9 @@ internal static class RunCommand
         var saveAfter = new Option<double?>("--save-after") { Description = "Pause the VM after this many seconds, save it to --state, and exit (Save-VM)" };
         var stateFile = new Option<string?>("--state") { Description = "Saved-state file for --save-after" };
         var nics = new Option<string[]>("--nic") { Description = EmbeddedNetwork.Help, AllowMultipleArgumentsPerToken = false };
-        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, vendor, memory, cmdline, backend, saveAfter, stateFile, nics };
+        var vsock = new Option<string?>("--vsock") { Description = "Unix socket for virtio-vsock: host processes connect and write \"CONNECT <port>\\n\" to reach a guest port; the guest's connections to port P go to PATH_P" };
+        var vsockCid = new Option<ulong>("--vsock-cid") { Description = "The guest's vsock context ID (3 or more)", DefaultValueFactory = _ => 3 };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, vendor, memory, cmdline, backend, saveAfter, stateFile, nics, vsock, vsockCid };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             int processors = result.GetValue(cpus);
@@ -49,6 +51,7 @@ internal static class RunCommand
                 MemorySize = (ulong)(bytes + 4095) / 4096 * 4096,
                 CommandLine = result.GetValue(cmdline)!,
                 NetworkAdapters = network.Parse(result.GetValue(nics) ?? []),
+                Vsock = VsockOption(result.GetValue(vsock), result.GetValue(vsockCid)),
                 Log = line => context.Error.WriteLine($"hyper: {line}"),
             };
             var save = SaveRequest(result.GetValue(saveAfter), result.GetValue(stateFile));
@@ -60,6 +63,13 @@ internal static class RunCommand
     }
 
     internal static Option<string> Backend() => new("--backend") { Description = "auto, kvm or emulated", DefaultValueFactory = _ => "auto" };
+
+    private static VsockAttachment? VsockOption(string? path, ulong cid)
+    {
+        if (path is null) return null;
+        if (cid is < 3 or >= uint.MaxValue) throw new UsageException($"--vsock-cid {cid}: 3 to {uint.MaxValue - 1} are allowed");
+        return new VsockAttachment(Path.GetFullPath(path), cid);
+    }
 
     internal static (TimeSpan After, string Path)? SaveRequest(double? seconds, string? path)
     {

@@ -10,15 +10,15 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug or network adapters existed have no entropy slot and no adapters; files saved before the processor vendor was
-/// a choice have none, and restore with the backend's default, which is what those builds presented.
+/// hotplug, network adapters or vsock existed have no entropy slot, no adapters and no vsock; files saved before the
+/// processor vendor was a choice have none, and restore with the backend's default, which is what those builds presented.
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null)
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null, VsockAttachment? Vsock = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
         [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))],
-        c.ProcessorVendor?.VendorString());
+        c.ProcessorVendor?.VendorString(), c.Vsock);
 
     /// <summary>The saved vendor (a CPUID vendor string), or null for the backend's default.</summary>
     private ProcessorVendor? Vendor => ProcessorVendor is null ? null
@@ -29,7 +29,7 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
         Processors = Processors, ProcessorVendor = Vendor, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
-        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, Vsock = Vsock, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
 
@@ -40,11 +40,14 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         w.OptionalI32(EntropySlot);
         w.Array(NetworkAdapters ?? [], static (w, n) => { w.String(n.Name); w.String(n.Mac); w.OptionalString(n.SwitchName); w.OptionalI32(n.Slot); });
         w.OptionalString(ProcessorVendor);
+        w.Bool(Vsock is not null);
+        if (Vsock is { } v) { w.String(v.SocketPath); w.U64(v.GuestCid); w.OptionalI32(v.Slot); }
     }
 
     internal static SavedVmConfig Read(ref StateReader r) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
         r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
         r.OptionalI32(),
         r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
-        r.OptionalString());
+        r.OptionalString(),
+        r.Bool() ? new VsockAttachment(r.String(), r.U64()) { Slot = r.OptionalI32() } : null);
 }

@@ -1,0 +1,76 @@
+using HyperSharp.Guest.Services;
+using HyperSharp.Integration.Protocol;
+
+namespace HyperSharp.Guest;
+
+/// <summary>
+/// One connection to the host: the Hello exchange, then each frame handed to the service that owns its type until
+/// the host goes away. A malformed message is answered with an Error and the session goes on; a broken frame (a
+/// length beyond the limit, the stream ending inside one) ends it. On the way out, frozen file systems are thawed,
+/// commands started for this host are killed and half-copied files removed.
+/// </summary>
+public sealed class AgentSession(FrameChannel channel, IGuestSystem system, int newestVersion = ProtocolVersions.Current)
+{
+    public static readonly string[] ServiceNames = ["Heartbeat", "Shutdown", "Time Synchronization", "Key-Value Pair Exchange", "VSS", "Guest Service Interface", "Exec"];
+
+    public int Version { get; private set; }
+
+    public async Task RunAsync(CancellationToken cancel = default)
+    {
+        var hello = new HelloMessage(ProtocolVersions.Supported(newestVersion), $"hs-agent {ProtocolVersions.Current}", ServiceNames);
+        (Version, var host) = await Handshake.RunAsync(channel, hello, cancel).ConfigureAwait(false);
+        Linux.AgentLog.Info($"connected to {host.Software}, protocol {Version}");
+        var vss = new VssService(channel, system);
+        var files = new FileCopyService(channel);
+        var exec = new ExecService(channel, system);
+        var kvp = new KvpService(channel, system.KvpDirectory);
+        try
+        {
+            while (await channel.ReadAsync(cancel).ConfigureAwait(false) is { } frame)
+            {
+                try
+                {
+                    switch (frame.Type)
+                    {
+                        case MessageType.HeartbeatRequest:
+                            await channel.SendAsync(MessageType.HeartbeatReply, frame.RequestId, new HeartbeatReplyMessage(Environment.TickCount64 / 1000.0),
+                                ProtocolJson.Default.HeartbeatReplyMessage, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.ShutdownRequest:
+                            await ShutdownService.HandleAsync(channel, system, frame, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.TimeSyncRequest:
+                            await TimeSyncService.HandleAsync(channel, system, frame, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.KvpSet or MessageType.KvpDelete or MessageType.KvpEnumerate or MessageType.GuestInfoRequest:
+                            await kvp.HandleAsync(frame, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.FreezeRequest or MessageType.ThawRequest:
+                            await vss.HandleAsync(frame, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.CopyFileBegin or MessageType.FileData or MessageType.CopyFileEnd:
+                            await files.HandleAsync(frame, cancel).ConfigureAwait(false);
+                            break;
+                        case MessageType.ExecStart or MessageType.ExecStdin or MessageType.ExecStdinClose or MessageType.ExecSignal when Version >= ProtocolVersions.Exec:
+                            await exec.HandleAsync(frame, cancel).ConfigureAwait(false);
+                            break;
+                        default:
+                            await channel.SendErrorAsync(frame.RequestId, $"message type {(ushort)frame.Type} is not part of protocol {Version}", cancel).ConfigureAwait(false);
+                            break;
+                    }
+                }
+                catch (ProtocolException e)
+                {
+                    Linux.AgentLog.Info($"refused a {frame.Type} message: {e.Message}");
+                    await channel.SendErrorAsync(frame.RequestId, e.Message, cancel).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            vss.ThawAll("the connection to the host was lost");
+            files.AbortAll();
+            exec.KillAll();
+        }
+    }
+}

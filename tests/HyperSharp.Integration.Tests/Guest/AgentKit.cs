@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using HyperSharp.Machine.Tests;
+
+namespace HyperSharp.Integration.Tests.Guest;
+
+/// <summary>The guest kit with the agent: the kit's initrd, the agent's archive from eng/guest/build-agent.sh, and a test's /init.d scripts.</summary>
+public static class AgentKit
+{
+    private static readonly Lazy<(string? Dir, string Why)> Agent = new(Build);
+
+    public static (string? Dir, string Why) Get() => Agent.Value;
+
+    private static (string?, string) Build()
+    {
+        string script = Path.Combine(GuestKit.RepoRoot(), "eng", "guest", "build-agent.sh");
+        var psi = new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(900_000)) { p.Kill(true); return (null, "building the agent took over 15 minutes"); }
+        string dir = stdout.Result.Trim();
+        return p.ExitCode == 0 && File.Exists(Path.Combine(dir, "agent.cpio.gz"))
+            ? (dir, "")
+            : (null, $"the agent could not be built (exit {p.ExitCode}): {stderr.Result.Trim()}");
+    }
+
+    /// <summary>An initrd of the kit + the agent + <paramref name="scripts"/> in /init.d/.</summary>
+    public static string Initrd(string kit, string agent, string workDirectory, IReadOnlyDictionary<string, string> scripts)
+    {
+        string initrd = GuestOverlay.Build(kit, workDirectory, scripts);
+        using var output = new FileStream(initrd, FileMode.Append);
+        using var archive = File.OpenRead(Path.Combine(agent, "agent.cpio.gz"));
+        archive.CopyTo(output);
+        return initrd;
+    }
+}
