@@ -64,7 +64,7 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
 
     private PciConfigSpace BuildConfigSpace(IVirtioDevice device)
     {
-        uint classCode = device.DeviceType switch { 1 => 0x020000u, 2 => 0x018000u, _ => 0xFF0000u };
+        uint classCode = device.DeviceType switch { 1 => 0x020000u, 2 => 0x018000u, 8 => 0x010000u, _ => 0xFF0000u }; // network, other mass storage, SCSI
         var config = new PciConfigSpace(0x1AF4, (ushort)(0x1040 + device.DeviceType), classCode, 1, 0x1AF4, 0x0040, 1);
         config.AddBar(new PciBar(0, BarSize, PciBarKind.Memory64));
         AddVirtioCap(config, 1, CommonOffset, CommonLength);
