@@ -85,6 +85,9 @@ public sealed partial class VirtualMachine
     /// <summary>Guest RAM as devices reach it (for devices added while the VM runs).</summary>
     internal GuestRam Ram { get; init; } = null!;
 
+    /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
+    public ScsiControllers Scsi { get; init; } = null!;
+
     /// <summary>Queue pairs each network adapter offers: one per vCPU, up to 4.</summary>
     internal int AdapterQueuePairs { get; init; } = 1;
 

@@ -180,7 +180,7 @@ public sealed partial class VirtualMachine : IDisposable
         if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Serialize(vp.GetState())).ToArray();
         // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
-        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot };
+        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot, ScsiControllers = Scsi.Attachments() };
         var state = new VmSavedState(VmSavedState.CurrentVersion, backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);
     }

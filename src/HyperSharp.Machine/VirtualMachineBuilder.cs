@@ -36,6 +36,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private GpeBlock _gpe = null!;
     private PciSlots _slots = null!;
     private VmDisks _disks = null!;
+    private ScsiControllers _scsi = null!;
     private int _entropySlot;
     private VirtualMachine? _vm;
     private AcpiBlob _acpi = null!;
@@ -65,6 +66,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachChipset();
             AttachPci();
             AttachDevices();
+            AttachScsiControllers();
             AttachNetworkAdapters();
             if (_restore is null)
             {
@@ -74,7 +76,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r.State, r.Memory, r.Path, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
-                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs };
+                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -157,6 +159,19 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (config.EntropySlot is not null) AttachEntropy();
         foreach (var disk in config.Disks.Where(d => d.Slot is null)) _disks.Attach(disk, hot: false);
         if (config.EntropySlot is null) AttachEntropy();
+    }
+
+    /// <summary>
+    /// SCSI controllers, each in a PCI slot (its recorded one on restore) with a request queue per vCPU (up to 16), with
+    /// their disks at their locations; controller n is the n-th of the configuration.
+    /// </summary>
+    private void AttachScsiControllers()
+    {
+        if (config.ScsiControllers.Count > ScsiControllers.MaxControllers)
+            throw new ArgumentOutOfRangeException(nameof(config), $"{config.ScsiControllers.Count} SCSI controllers: a VM has at most {ScsiControllers.MaxControllers}");
+        _scsi = new ScsiControllers(_slots, _devices, _ram, config.Processors);
+        _owned.Insert(_owned.IndexOf(_slots), _scsi); // disposed after the slots (reverse order): queue threads stop before the images close
+        foreach (var controller in config.ScsiControllers) _scsi.Add(controller);
     }
 
     private void AttachEntropy() =>

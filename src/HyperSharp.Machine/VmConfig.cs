@@ -14,6 +14,27 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
 }
 
 /// <summary>
+/// A disk on a SCSI controller: its image, its location (0-63: the LUN the guest sees on the controller's target), and
+/// whether it is read-only or shared with other VMs (a guest cluster's disk: opened for several writers, not thinly provisioned).
+/// </summary>
+public sealed record ScsiDiskAttachment(string Path, int Location, bool ReadOnly = false, bool Shared = false);
+
+/// <summary>
+/// A SCSI controller (virtio-scsi): Hyper-V's controller number is its place in <see cref="VmConfig.ScsiControllers"/>,
+/// and its disks sit at locations 0-63 of its one target.
+/// </summary>
+public sealed record ScsiControllerAttachment
+{
+    public IReadOnlyList<ScsiDiskAttachment> Disks { get; init; } = [];
+
+    /// <summary>The PCI slot's firmware label the guest reads; null for none.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>The PCI slot to put the controller in; null for the first free one. A saved configuration records it.</summary>
+    public int? Slot { get; init; }
+}
+
+/// <summary>
 /// A network adapter to attach as virtio-net: its name, MAC address, the switch it belongs to, and
 /// how to reach its switch port — an in-process link in embedded mode, the worker's seqpacket
 /// socket under the host service. Without <paramref name="Connect"/> the adapter starts unplugged.
@@ -37,6 +58,9 @@ public sealed record VmConfig
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];
     public IReadOnlyList<NetworkAdapterAttachment> NetworkAdapters { get; init; } = [];
+
+    /// <summary>SCSI controllers (at most <see cref="ScsiControllers.MaxControllers"/>), each with its disks; controller n is the n-th.</summary>
+    public IReadOnlyList<ScsiControllerAttachment> ScsiControllers { get; init; } = [];
 
     /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
     public int? EntropySlot { get; init; }

@@ -77,7 +77,7 @@ internal static class ScsiBlockCommands
         BinaryPrimitives.WriteUInt64BigEndian(r, (ulong)(lun.BlockCount - 1));
         BinaryPrimitives.WriteUInt32BigEndian(r[8..], (uint)lun.BlockSize);
         r[13] = (byte)Math.Log2(Math.Max(1, lun.Disk.PhysicalSectorSize / lun.BlockSize)); // logical blocks per physical block exponent
-        if (!lun.ReadOnly) r[14] = 0x80 | 0x40; // LBPME: thin provisioned, UNMAP works; LBPRZ: unmapped blocks read as zeros
+        if (lun.CanUnmap) r[14] = 0x80 | 0x40; // LBPME: thin provisioned, UNMAP works; LBPRZ: unmapped blocks read as zeros
         uint allocation = BinaryPrimitives.ReadUInt32BigEndian(cdb[10..]);
         return ScsiOutcome.Good(data.WriteIn(r[..(int)Math.Min(allocation, 32u)]));
     }
@@ -85,6 +85,7 @@ internal static class ScsiBlockCommands
     public static ScsiOutcome Unmap(ScsiLun lun, ReadOnlySpan<byte> cdb, in ScsiDataBuffers data)
     {
         if (lun.ReadOnly) return ScsiOutcome.Check(SenseCode.WriteProtected);
+        if (!lun.CanUnmap) return ScsiOutcome.Check(SenseCode.InvalidOpcode);
         int length = BinaryPrimitives.ReadUInt16BigEndian(cdb[7..]);
         if (length == 0) return ScsiOutcome.Good();
         if (length < 8 || length > data.OutLength) return ScsiOutcome.Check(SenseCode.ParameterListLengthError);
@@ -115,7 +116,7 @@ internal static class ScsiBlockCommands
 
     /// <summary>
     /// WRITE SAME: a block of zeros (or no data, NDOB) becomes an unmap — the range then reads as zeros, which is what was
-    /// asked whether or not the UNMAP bit is set; any other pattern is written block by block.
+    /// asked whether or not the UNMAP bit is set; any other pattern (or any on a shared LUN) is written block by block.
     /// </summary>
     public static ScsiOutcome WriteSame(ScsiLun lun, ReadOnlySpan<byte> cdb, in ScsiDataBuffers data)
     {
@@ -133,7 +134,7 @@ internal static class ScsiBlockCommands
             var pattern = block.AsSpan(0, lun.BlockSize);
             if (noData) pattern.Clear(); else data.ReadOut(pattern);
             long offset = (long)lba * lun.BlockSize, length = (long)blocks * lun.BlockSize;
-            if (!pattern.ContainsAnyExcept((byte)0)) lun.Disk.Unmap(offset, length);
+            if (lun.CanUnmap && !pattern.ContainsAnyExcept((byte)0)) lun.Disk.Unmap(offset, length);
             else for (long at = offset; at < offset + length; at += pattern.Length) lun.Disk.Write(at, pattern);
         }
         catch (Exception e) when (IsDiskError(e)) { return ScsiOutcome.Check(SenseCode.WriteError); }

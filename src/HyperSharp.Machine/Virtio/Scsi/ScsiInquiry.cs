@@ -78,7 +78,7 @@ internal static class ScsiInquiry
         r[0] = 0x01; // WSNZ: WRITE SAME needs a non-zero length
         BinaryPrimitives.WriteUInt16BigEndian(r[2..], (ushort)Math.Max(1, lun.Disk.PhysicalSectorSize / lun.BlockSize)); // optimal granularity
         BinaryPrimitives.WriteUInt32BigEndian(r[4..], VirtioScsi.MaxTransferBytes / (uint)lun.BlockSize);                // maximum transfer
-        if (!lun.ReadOnly)
+        if (lun.CanUnmap)
         {
             BinaryPrimitives.WriteUInt32BigEndian(r[16..], ScsiBlockCommands.MaxUnmapBlocks);                             // maximum UNMAP LBA count
             BinaryPrimitives.WriteUInt32BigEndian(r[20..], ScsiBlockCommands.MaxUnmapDescriptors);                        // maximum UNMAP descriptors
@@ -96,7 +96,7 @@ internal static class ScsiInquiry
 
     private static int Provisioning(ScsiLun lun, Span<byte> r)
     {
-        if (!lun.ReadOnly) r[1] = 0x80 | 0x40 | 0x20 | 0x04; // LBPU (UNMAP), LBPWS (WRITE SAME 16), LBPWS10, LBPRZ: unmapped reads zeros
+        if (lun.CanUnmap) r[1] = 0x80 | 0x40 | 0x20 | 0x04; // LBPU (UNMAP), LBPWS (WRITE SAME 16), LBPWS10, LBPRZ: unmapped reads zeros
         r[2] = 0x02;                                         // thin provisioned
         return 4;
     }

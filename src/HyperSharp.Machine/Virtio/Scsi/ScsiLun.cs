@@ -22,6 +22,12 @@ internal sealed class ScsiLun(int number, IVirtualDisk disk, bool readOnly, bool
     /// <summary>Other VMs may have the same image attached (a guest cluster's shared disk).</summary>
     public bool Shared { get; } = shared;
 
+    /// <summary>
+    /// Thin provisioning (UNMAP, WRITE SAME with unmap) is offered: not on a read-only LUN, and not on a shared one, where
+    /// releasing blocks would change the image's allocation metadata under its other writers.
+    /// </summary>
+    public bool CanUnmap => !ReadOnly && !Shared;
+
     /// <summary>The unit serial number (VPD page 80h) and the base of its device identifier (VPD page 83h).</summary>
     public string Serial { get; } = serial;
 
