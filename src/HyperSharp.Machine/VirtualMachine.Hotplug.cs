@@ -52,6 +52,9 @@ public sealed partial class VirtualMachine
     /// </summary>
     public (VirtioNetDevice Device, int Slot) AddNetworkAdapter(NetworkAdapterAttachment nic)
     {
+        int present = _slots.CountOf<VirtioNetDevice>();
+        if (present >= MaxNetworkAdapters)
+            throw new InvalidOperationException($"cannot add network adapter {nic.Name}: a VM has at most {MaxNetworkAdapters} network adapters and this one has {present}");
         var device = new VirtioNetDevice(nic.Name, nic.Mac, Ram, AdapterQueuePairs);
         string stateId = NetworkAdapterStateId(nic.Name);
         var leave = new LeaveAction(() =>
@@ -72,6 +75,9 @@ public sealed partial class VirtualMachine
             throw;
         }
     }
+
+    /// <summary>Network adapters a VM may have: Hyper-V's limit.</summary>
+    public const int MaxNetworkAdapters = 68;
 
     /// <summary>The id a network adapter's saved state goes under.</summary>
     internal static string NetworkAdapterStateId(string name) => $"net/{name}";

@@ -9,7 +9,7 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
     /// <summary>The PCI slot's firmware label the guest reads (Linux: /sys/bus/pci/devices/BDF/label); null for none.</summary>
     public string? Label { get; init; }
 
-    /// <summary>The PCI slot (1-31) to put the disk in; null for the first free one. A saved configuration records it.</summary>
+    /// <summary>The PCI slot id (bus 0's 1-28, or behind a bridge, see PciHotplugTopology) to put the disk in; null for the first free one. A saved configuration records it.</summary>
     public int? Slot { get; init; }
 }
 
@@ -44,7 +44,7 @@ public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, strin
     /// <summary>The PCI slot label the guest reads; null: <see cref="Name"/>. The host keeps a stable id as the name and labels the slot with the adapter's (renamable) name.</summary>
     public string? Label { get; init; }
 
-    /// <summary>The PCI slot (1-31) to put the adapter in; null for the first free one. A saved configuration records it.</summary>
+    /// <summary>The PCI slot id (see PciHotplugTopology) to put the adapter in; null for the first free one. A saved configuration records it.</summary>
     public int? Slot { get; init; }
 }
 
@@ -61,6 +61,14 @@ public sealed record VmConfig
 
     /// <summary>SCSI controllers (at most <see cref="ScsiControllers.MaxControllers"/>), each with its disks; controller n is the n-th.</summary>
     public IReadOnlyList<ScsiControllerAttachment> ScsiControllers { get; init; } = [];
+
+    /// <summary>
+    /// PCI-to-PCI bridges behind which devices get hotplug slots (0-7, 32 slots each; they take bus 0's last slots): the
+    /// default 3 makes room for 68 network adapters and more (124 slots). A saved configuration records it.
+    /// </summary>
+    public int PciBridges { get; init; } = DefaultPciBridges;
+
+    public const int DefaultPciBridges = 3;
 
     /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
     public int? EntropySlot { get; init; }

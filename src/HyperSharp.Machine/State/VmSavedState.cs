@@ -9,19 +9,19 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug, network adapters or SCSI controllers existed have no entropy slot, no adapters and no controllers.
+/// hotplug, network adapters, SCSI controllers or PCI bridges existed have no entropy slot, no adapters, no controllers and no bridges.
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, ScsiControllerAttachment[]? ScsiControllers = null)
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, ScsiControllerAttachment[]? ScsiControllers = null, int? PciBridges = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
-        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))], [.. c.ScsiControllers]);
+        [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))], [.. c.ScsiControllers], c.PciBridges);
 
     /// <summary>The configuration to rebuild the VM from; console, log and how adapters reach their switch ports are the caller's.</summary>
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
         Processors = Processors, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
-        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ScsiControllers = ScsiControllers ?? [], ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, ScsiControllers = ScsiControllers ?? [], PciBridges = PciBridges ?? 0, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
 }
