@@ -65,7 +65,7 @@ public sealed class ScsiControllers : IDisposable
         lock (_lock)
             if (entry.Disks.TryGetValue(disk.Location, out var present))
                 throw new InvalidOperationException($"SCSI controller {controller} location {disk.Location} already holds {present.Attachment.Path}");
-        var image = VirtualDisk.Open(disk.Path, new DiskOpenOptions { ReadOnly = disk.ReadOnly });
+        var image = VirtualDisk.Open(disk.Path, new DiskOpenOptions { ReadOnly = disk.ReadOnly, Shared = disk.Shared });
         try
         {
             lock (_lock)

@@ -55,4 +55,32 @@ public class ScsiMachineTests(ITestOutputHelper output)
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void ASharedFixedDiskOpensForSeveralWritersAndADynamicOneIsRefused()
+    {
+        string dir = Directory.CreateTempSubdirectory("hs-scsishared").FullName;
+        try
+        {
+            string kernel = Path.Combine(dir, "guest.elf"), fixedDisk = Path.Combine(dir, "quorum.vhdx"), dynamic = Path.Combine(dir, "dyn.vhdx");
+            File.WriteAllBytes(kernel, TinyElf.Assemble(asm => asm.hlt()));
+            VirtualDisk.Create(fixedDisk, new DiskCreateOptions { Capacity = 8 << 20, Type = DiskType.Fixed }).Dispose();
+            VirtualDisk.Create(dynamic, new DiskCreateOptions { Capacity = 8 << 20 }).Dispose();
+            var config = new VmConfig
+            {
+                KernelPath = kernel, MemorySize = 64 << 20, Log = output.WriteLine,
+                ScsiControllers = [new ScsiControllerAttachment { Disks = [new ScsiDiskAttachment(fixedDisk, 0, Shared: true)] }],
+            };
+            using var first = new VirtualMachineBuilder(new EmulatedHypervisor(), config).Build();
+            using var second = new VirtualMachineBuilder(new EmulatedHypervisor(), config).Build(); // another node of the guest cluster
+            first.Scsi.DiskAt(0, 0)!.Write(4096, "from the first VM"u8);
+            var seen = new byte[17];
+            second.Scsi.DiskAt(0, 0)!.Read(4096, seen);
+            Assert.Equal("from the first VM", System.Text.Encoding.ASCII.GetString(seen));
+            var refused = Assert.Throws<VirtualDiskException>(() => first.Scsi.Attach(0, new ScsiDiskAttachment(dynamic, 1, Shared: true)));
+            Assert.Contains("cannot be shared", refused.Message);
+            Assert.Throws<IOException>(() => VirtualDisk.Open(fixedDisk)); // an exclusive opener still is kept out
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
