@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace HyperSharp.Machine.Tests.Scsi;
 
-/// <summary>SCSI controllers through the whole machine: limits, a disk attached while running, and a save and restore that rebuilds both.</summary>
+/// <summary>SCSI controllers through the whole machine: limits, a disk attached while running, and a save and restore that rebuilds both (one controller behind a bridge).</summary>
 public class ScsiMachineTests(ITestOutputHelper output)
 {
     [Fact]
@@ -20,7 +20,7 @@ public class ScsiMachineTests(ITestOutputHelper output)
             var config = new VmConfig
             {
                 KernelPath = kernel, MemorySize = 64 << 20, Log = output.WriteLine,
-                ScsiControllers = [new ScsiControllerAttachment { Label = "SCSI 0", Disks = [new ScsiDiskAttachment(a, 5)] }, new ScsiControllerAttachment()],
+                ScsiControllers = [new ScsiControllerAttachment { Label = "SCSI 0", Disks = [new ScsiDiskAttachment(a, 5)] }, new ScsiControllerAttachment { Slot = 40, Label = "SCSI 1" }],
             };
             Assert.Throws<ArgumentOutOfRangeException>(() => new VirtualMachineBuilder(new EmulatedHypervisor(), config with
             {
@@ -45,6 +45,8 @@ public class ScsiMachineTests(ITestOutputHelper output)
                 var controllers = vm.Scsi.Attachments();
                 Assert.Equal(2, controllers.Length);
                 Assert.Equal("SCSI 0", controllers[0].Label);
+                Assert.Equal((40, "SCSI 1"), (controllers[1].Slot, controllers[1].Label)); // behind bridge 1: slot, label and transport state restored there
+                Assert.Equal("SCSI 1", vm.GetSlotLabel(40));
                 Assert.Equal((a, 5, false), (controllers[0].Disks.Single().Path, controllers[0].Disks.Single().Location, controllers[0].Disks.Single().ReadOnly));
                 Assert.Equal((b, 63, true), (controllers[1].Disks.Single().Path, controllers[1].Disks.Single().Location, controllers[1].Disks.Single().ReadOnly));
                 Assert.True(vm.Scsi.DiskAt(1, 63)!.IsReadOnly);
