@@ -12,8 +12,9 @@ namespace HyperSharp.Machine.Tests.Scsi;
 /// story: 192 disks cold-plugged on controllers 0-2 (small dynamic VHDX files, each holding its own name) and listed by
 /// the guest with their controller (the PCI slot label of their SCSI host) and location (the LUN of H:0:0:L); 64 disks
 /// hot-added to controller 3 (256 in all) and hot-removed again; then a 64 TB dynamic VHDX whose last sector the guest
-/// writes and reads back (and the host finds in the image), a disk grown while attached and seen at its new size, a
-/// read-only disk that refuses writes, and a discard that releases the VHDX's blocks.
+/// writes and reads back (and the host finds in the image), a disk grown while attached, seen at its new size and its
+/// mounted ext4 grown into it with resize2fs, a read-only disk that refuses writes, and a discard that releases the
+/// VHDX's blocks.
 /// </summary>
 public class LinuxScsiTests(ITestOutputHelper output)
 {
@@ -38,9 +39,14 @@ public class LinuxScsiTests(ITestOutputHelper output)
         dd if=/tmp/last of=/dev/$big bs=512 seek=$((sectors-1)) count=1 conv=fsync 2>/dev/null && echo TEST-BIG-WROTE
         echo 3 > /proc/sys/vm/drop_caches
         echo "TEST-BIG-READ $(dd if=/dev/$big bs=512 skip=$((sectors-1)) count=1 2>/dev/null | head -c 19)"
-        grow=$(dev 1); echo "TEST-GROW-OLD $(cat /sys/block/$grow/size)"
+        grow=$(dev 1); mkdir -p /mnt/grow
+        mount -t ext4 /dev/$grow /mnt/grow && echo "TEST-FS-OLD $(df -k /mnt/grow | tail -1 | awk '{print $2}')"
+        echo "TEST-GROW-OLD $(cat /sys/block/$grow/size)"
         i=0; while [ "$(cat /sys/block/$grow/size)" = 131072 ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done
         echo "TEST-GROW-NEW $(cat /sys/block/$grow/size)"
+        /sbin/resize2fs /dev/$grow > /tmp/resize.log 2>&1 || cat /tmp/resize.log
+        echo "TEST-FS-NEW $(df -k /mnt/grow | tail -1 | awk '{print $2}')"
+        umount /mnt/grow
         ro=$(dev 2); echo "TEST-RO-FLAG $(cat /sys/block/$ro/ro)"
         if dd if=/dev/zero of=/dev/$ro bs=512 count=1 conv=fsync 2>/dev/null; then echo TEST-RO-WROTE; else echo TEST-RO-REFUSED; fi
         trim=$(dev 3); echo "TEST-TRIM-MODE $(cat /sys/class/scsi_disk/$h3:0:0:3/provisioning_mode) $(cat /sys/block/$trim/queue/discard_max_bytes)"
@@ -52,6 +58,7 @@ public class LinuxScsiTests(ITestOutputHelper output)
     {
         var (kit, why) = GuestKit.Get();
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
+        if (!File.Exists("/usr/sbin/mkfs.ext4")) { output.WriteLine("skipped: e2fsprogs (mkfs.ext4) is not installed"); return; }
         string dir = Directory.CreateTempSubdirectory("hs-scsi").FullName;
         try
         {
@@ -71,7 +78,10 @@ public class LinuxScsiTests(ITestOutputHelper output)
             var hot = Enumerable.Range(0, 64).Select(l => new ScsiDiskAttachment(Disk(3, l), l)).ToList();
             string big = Path.Combine(dir, "big.vhdx"), grow = Path.Combine(dir, "grow.vhdx"), ro = Path.Combine(dir, "ro.vhdx"), trim = Path.Combine(dir, "trim.vhdx");
             VirtualDisk.Create(big, new DiskCreateOptions { Capacity = 64L << 40 }).Dispose();
-            VirtualDisk.Create(grow, new DiskCreateOptions { Capacity = 64 << 20 }).Dispose();
+            string growRaw = Path.Combine(dir, "grow.raw");
+            using (var f = File.Create(growRaw)) f.SetLength(64 << 20);
+            GuestOverlay.Run("/usr/sbin/mkfs.ext4", "-q", "-F", growRaw);
+            HyperSharp.Vhdx.Operations.DiskConvert.Convert(growRaw, grow, new HyperSharp.Vhdx.Operations.ConvertOptions { Format = DiskFormat.Vhdx, Type = DiskType.Dynamic });
             using (var d = VirtualDisk.Create(ro, new DiskCreateOptions { Capacity = 4 << 20, BlockSize = 1 << 20 })) d.Write(0, "read-only"u8);
             using (var d = VirtualDisk.Create(trim, new DiskCreateOptions { Capacity = 16 << 20, BlockSize = 1 << 20 }))
                 d.Write(0, Enumerable.Repeat((byte)0x5A, 4 << 20).ToArray());
@@ -131,6 +141,8 @@ public class LinuxScsiTests(ITestOutputHelper output)
             Assert.Contains("TEST-BIG-READ HS-LAST-SECTOR-64TB", log);
             Assert.Contains("TEST-GROW-OLD 131072", log);
             Assert.Contains("TEST-GROW-NEW 196608", log);
+            long fsOld = long.Parse(Regex.Match(log, @"TEST-FS-OLD (\d+)").Groups[1].Value), fsNew = long.Parse(Regex.Match(log, @"TEST-FS-NEW (\d+)").Groups[1].Value);
+            Assert.True(fsNew > fsOld + 30_000, $"the guest's ext4 grew from {fsOld} KiB to {fsNew} KiB with resize2fs"); // 64 -> 96 MiB
             Assert.Contains("TEST-RO-FLAG 1", log);
             Assert.Contains("TEST-RO-REFUSED", log);
             Assert.Contains("TEST-TRIM-MODE unmap", log);
