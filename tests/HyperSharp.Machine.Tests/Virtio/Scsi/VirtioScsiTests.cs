@@ -162,6 +162,23 @@ public sealed class VirtioScsiTests : IDisposable
     }
 
     [Fact]
+    public async Task EventsBeyondWhatWaitsAreReportedAsMissedSoTheDriverRescans()
+    {
+        using var i = new ScsiInitiator();
+        using var d = NewDisk(8 << 20);
+        for (int n = 0; n < 300; n++) // 600 events with no buffer posted: more than the device keeps
+        {
+            i.Device.Attach(n % 64, d);
+            await i.Device.DetachAsync(n % 64);
+        }
+        i.PostEventBuffers(1);
+        var first = Assert.Single(i.TakeEvents());
+        Assert.Equal(0x8000_0001u, first.Event);                           // EVENTS_MISSED with a transport reset
+        i.PostEventBuffers(8);
+        Assert.All(i.TakeEvents(), e => Assert.Equal(1u, e.Event));       // the flag is reported once
+    }
+
+    [Fact]
     public void WithoutTheChangeFeatureAResizeIsAUnitAttentionReportedOnce()
     {
         using var i = new ScsiInitiator(features: 1UL << 32);
