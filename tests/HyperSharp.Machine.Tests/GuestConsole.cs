@@ -35,8 +35,9 @@ public sealed class GuestConsole
         TaskCompletionSource<string> line;
         lock (_lock)
         {
-            foreach (var l in _text.ToString().Split('\n'))
-                if (l.Contains(marker) && _text.ToString().Contains(l + "\n")) return l.TrimEnd('\r');
+            var lines = _text.ToString().Split('\n');
+            for (int i = 0; i < lines.Length - 1; i++) // the last piece is a line still being printed
+                if (lines[i].Contains(marker)) return lines[i].TrimEnd('\r');
             line = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((marker, line));
         }
