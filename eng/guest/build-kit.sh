@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Assembles the guest kit from Debian packages: the stock kernel (linux-image-amd64), busybox-static,
-# and an initramfs holding busybox, the kernel's own modules for our devices, and an /init that tests
+# and an initramfs holding busybox, resize2fs (e2fsprogs, with the libraries it loads), the kernel's own
+# modules for our devices, and an /init that tests
 # extend by appending a second cpio archive with scripts in /init.d/. Packages are downloaded with
 # `apt-get download` and unpacked, never installed on the host. The kit is cached outside the repo,
 # keyed by the package versions and this script, and rebuilt only when those change.
@@ -25,14 +26,17 @@ fi
 [ -n "$kernel_pkg" ] || { log "cannot resolve linux-image-amd64 (run apt-get update)"; exit 2; }
 kver=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/ {print $2}')
 bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
-key=$(printf '%s %s %s %s' "$kernel_pkg" "$kver" "$bver" "$(cat "$here/build-kit.sh" "$here/init" "$here/modules.txt")" | sha256sum | cut -c1-16)
+# Tools busybox lacks, with the shared libraries they load: resize2fs (online ext4 resize of a disk grown while attached).
+tool_pkgs="e2fsprogs libext2fs2 libcom-err2 libc6"
+tver=$(for p in $tool_pkgs; do apt-cache policy "$p" | awk '/Candidate:/ {print $2}'; done | tr '\n' ' ')
+key=$(printf '%s %s %s %s %s' "$kernel_pkg" "$kver" "$bver" "$tver" "$(cat "$here/build-kit.sh" "$here/init" "$here/modules.txt")" | sha256sum | cut -c1-16)
 out="$cache/$key"
 if [ -f "$out/initrd.img" ] && [ -f "$out/vmlinuz" ]; then echo "$out"; exit 0; fi
 
 log "building kit $key ($kernel_pkg $kver, busybox-static $bver)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download "$kernel_pkg" busybox-static >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
+(cd "$work" && apt-get download "$kernel_pkg" busybox-static $tool_pkgs >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
 dpkg-deb -x "$work"/linux-image-*.deb "$work/kernel"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox"
 release=$(ls "$work/kernel/lib/modules")
@@ -60,6 +64,11 @@ root="$work/root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,root,init.d,lib/modules}
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 cp "$here/init" "$root/init"
+mkdir -p "$work/tools" "$root/lib/x86_64-linux-gnu" "$root/lib64"
+for p in $tool_pkgs; do dpkg-deb -x "$work"/${p}_*.deb "$work/tools"; done
+cp "$work/tools/sbin/resize2fs" "$root/sbin/resize2fs"
+for l in libext2fs.so.2 libe2p.so.2 libcom_err.so.2 libc.so.6 ld-linux-x86-64.so.2; do cp -L "$work/tools/lib/x86_64-linux-gnu/$l" "$root/lib/x86_64-linux-gnu/$l"; done
+ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 chmod 755 "$root/init" "$root/bin/busybox"
 for m in "${order[@]}"; do cp "${path_of[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/etc/modules-order"; done
 mkdir -p "$out.tmp"

@@ -47,9 +47,10 @@ public sealed record MachineLayout
         return map;
     }
 
-    public PlatformLayout Platform(int processors) => new()
+    public PlatformLayout Platform(int processors, int pciBridges = 0) => new()
     {
         ProcessorCount = processors,
+        PciBridges = pciBridges,
         EcamBase = EcamBase,
         EcamLastBus = (byte)(EcamSize / (1 << 20) - 1),
         PciMmio32Start = (uint)LowRamLimit,

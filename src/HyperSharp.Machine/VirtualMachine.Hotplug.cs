@@ -52,6 +52,9 @@ public sealed partial class VirtualMachine
     /// </summary>
     public (VirtioNetDevice Device, int Slot) AddNetworkAdapter(NetworkAdapterAttachment nic)
     {
+        int present = _slots.CountOf<VirtioNetDevice>();
+        if (present >= MaxNetworkAdapters)
+            throw new InvalidOperationException($"cannot add network adapter {nic.Name}: a VM has at most {MaxNetworkAdapters} network adapters and this one has {present}");
         var device = new VirtioNetDevice(nic.Name, nic.Mac, Ram, AdapterQueuePairs);
         string stateId = NetworkAdapterStateId(nic.Name);
         var leave = new LeaveAction(() =>
@@ -73,6 +76,9 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>Network adapters a VM may have: Hyper-V's limit.</summary>
+    public const int MaxNetworkAdapters = 68;
+
     /// <summary>The id a network adapter's saved state goes under.</summary>
     internal static string NetworkAdapterStateId(string name) => $"net/{name}";
 
@@ -84,6 +90,9 @@ public sealed partial class VirtualMachine
 
     /// <summary>Guest RAM as devices reach it (for devices added while the VM runs).</summary>
     internal GuestRam Ram { get; init; } = null!;
+
+    /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
+    public ScsiControllers Scsi { get; init; } = null!;
 
     /// <summary>Queue pairs each network adapter offers: one per vCPU, up to 4.</summary>
     internal int AdapterQueuePairs { get; init; } = 1;

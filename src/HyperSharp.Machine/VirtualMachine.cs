@@ -187,7 +187,11 @@ public sealed partial class VirtualMachine : IDisposable
         if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Save(vp.GetState())).ToArray();
         // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
-        config = config with { Disks = _disks.Attachments(), EntropySlot = _entropySlot, Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null };
+        config = config with
+        {
+            Disks = _disks.Attachments(), EntropySlot = _entropySlot, ScsiControllers = Scsi.Attachments(),
+            Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null,
+        };
         var state = new VmSavedState(backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);
     }

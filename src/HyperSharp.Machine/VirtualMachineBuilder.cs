@@ -37,6 +37,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private GpeBlock _gpe = null!;
     private PciSlots _slots = null!;
     private VmDisks _disks = null!;
+    private ScsiControllers _scsi = null!;
     private int _entropySlot;
     private VirtualMachine? _vm;
     private AcpiBlob _acpi = null!;
@@ -69,6 +70,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachChipset();
             AttachPci();
             AttachDevices();
+            AttachScsiControllers();
             AttachNetworkAdapters();
             AttachVsock();
             if (_restore is null)
@@ -79,7 +81,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
-                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Vsock = _vsock, VsockSlot = _vsockSlot };
+                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -122,7 +124,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         var kbc = new I8042Controller(() => _vm?.Reset());
         _ports.Add(0x60, 1, kbc);
         _ports.Add(0x64, 1, kbc);
-        var platform = _layout.Platform(config.Processors);
+        var platform = _layout.Platform(config.Processors, config.PciBridges);
         var sci = new SharedInterruptLine(new PartitionInterruptLine(_partition, platform.SciIrq)); // PM1 events and GPEs share the SCI
         _pm = new AcpiPm(sci.NewInput(), () => _vm?.PowerOff(), () => _vm?.Reset());
         _ports.Add(platform.PmBase, AcpiPm.Length, _pm);
@@ -137,17 +139,18 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _pci = new PciRoot(_mmio, _ports);
         _ports.Add(0xCF8, 8, _pci.ConfigPorts);
         _mmio.Add(MachineLayout.EcamBase, MachineLayout.EcamSize, _pci.Ecam);
-        _slots = new PciSlots(_pci, _devices, _gpe, VirtioTransport, MachineLayout.LowRamLimit, config.Log);
-        var platform = _layout.Platform(config.Processors);
-        _ports.Add(platform.HotplugBase, PciHotplugRegisters.Length, _slots.Controller);
-        _mmio.Add(platform.SlotLabelBase, PciHotplugRegisters.LabelWindowLength, _slots.Controller.LabelWindow);
+        var topology = new PciHotplugTopology(config.PciBridges);
+        _slots = new PciSlots(_pci, _devices, _gpe, topology, VirtioTransport, MachineLayout.LowRamLimit, config.Log);
+        var platform = _layout.Platform(config.Processors, config.PciBridges);
+        _ports.Add(platform.HotplugBase, (ulong)topology.RegisterLength, _slots.Controller);
+        _mmio.Add(platform.SlotLabelBase, (ulong)topology.LabelWindowLength, _slots.Controller.LabelWindow);
         _devices.Add("pci-hotplug", _slots.Controller.SaveState, _slots.Controller.RestoreState, optional: true);
     }
 
-    /// <summary>A virtio device's PCI transport for a slot: MSI-X through the partition, INTx on the slot's routed GSI.</summary>
-    private VirtioPciDevice VirtioTransport(int slot, HyperSharp.Machine.Virtio.IVirtioDevice device) =>
-        new(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, Dsdt.GsiFor(slot, 0)), config.Log,
-            _partition.RegisterDoorbell);
+    /// <summary>A virtio device's PCI transport: MSI-X through the partition, INTx on the GSI its slot's INTA is routed to.</summary>
+    private VirtioPciDevice VirtioTransport(uint gsi, HyperSharp.Machine.Virtio.IVirtioDevice device, int? msixVectors) =>
+        new(device, _ram, new PartitionMsiSink(_partition), new PartitionInterruptLine(_partition, gsi), config.Log,
+            _partition.RegisterDoorbell, msixVectors);
 
     /// <summary>
     /// Disks and the entropy device. Those with a recorded slot (a restored VM, where hot-plug and removal may have left
@@ -164,6 +167,19 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (config.EntropySlot is null) AttachEntropy();
     }
 
+    /// <summary>
+    /// SCSI controllers, each in a PCI slot (its recorded one on restore) with a request queue per vCPU (up to 16), with
+    /// their disks at their locations; controller n is the n-th of the configuration.
+    /// </summary>
+    private void AttachScsiControllers()
+    {
+        if (config.ScsiControllers.Count > ScsiControllers.MaxControllers)
+            throw new ArgumentOutOfRangeException(nameof(config), $"{config.ScsiControllers.Count} SCSI controllers: a VM has at most {ScsiControllers.MaxControllers}");
+        _scsi = new ScsiControllers(_slots, _devices, _ram, config.Processors);
+        _owned.Insert(_owned.IndexOf(_slots), _scsi); // disposed after the slots (reverse order): queue threads stop before the images close
+        foreach (var controller in config.ScsiControllers) _scsi.Add(controller);
+    }
+
     private void AttachEntropy() =>
         _entropySlot = _slots.Plug(new HyperSharp.Machine.Virtio.Rng.VirtioRngDevice("rng0", _ram), owner: null, label: null, config.EntropySlot, hot: false, removable: false);
 
@@ -177,6 +193,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     /// </summary>
     private void AttachNetworkAdapters()
     {
+        if (config.NetworkAdapters.Count > VirtualMachine.MaxNetworkAdapters)
+            throw new ArgumentOutOfRangeException(nameof(config), $"{config.NetworkAdapters.Count} network adapters: a VM has at most {VirtualMachine.MaxNetworkAdapters}");
         foreach (var nic in config.NetworkAdapters)
         {
             var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, AdapterQueuePairs);
@@ -207,7 +225,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 
     private void AttachAcpi()
     {
-        _acpi = AcpiTables.Build(_layout.Platform(config.Processors), MachineLayout.AcpiTablesAddress);
+        _acpi = AcpiTables.Build(_layout.Platform(config.Processors, config.PciBridges), MachineLayout.AcpiTablesAddress);
         _ram.Write(_acpi.Address, _acpi.Data);
     }
 

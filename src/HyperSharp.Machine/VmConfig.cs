@@ -9,7 +9,28 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
     /// <summary>The PCI slot's firmware label the guest reads (Linux: /sys/bus/pci/devices/BDF/label); null for none.</summary>
     public string? Label { get; init; }
 
-    /// <summary>The PCI slot (1-31) to put the disk in; null for the first free one. A saved configuration records it.</summary>
+    /// <summary>The PCI slot id (bus 0's 1-28, or behind a bridge, see PciHotplugTopology) to put the disk in; null for the first free one. A saved configuration records it.</summary>
+    public int? Slot { get; init; }
+}
+
+/// <summary>
+/// A disk on a SCSI controller: its image, its location (0-63: the LUN the guest sees on the controller's target), and
+/// whether it is read-only or shared with other VMs (a guest cluster's disk: opened for several writers, not thinly provisioned).
+/// </summary>
+public sealed record ScsiDiskAttachment(string Path, int Location, bool ReadOnly = false, bool Shared = false);
+
+/// <summary>
+/// A SCSI controller (virtio-scsi): Hyper-V's controller number is its place in <see cref="VmConfig.ScsiControllers"/>,
+/// and its disks sit at locations 0-63 of its one target.
+/// </summary>
+public sealed record ScsiControllerAttachment
+{
+    public IReadOnlyList<ScsiDiskAttachment> Disks { get; init; } = [];
+
+    /// <summary>The PCI slot's firmware label the guest reads; null for none.</summary>
+    public string? Label { get; init; }
+
+    /// <summary>The PCI slot to put the controller in; null for the first free one. A saved configuration records it.</summary>
     public int? Slot { get; init; }
 }
 
@@ -23,7 +44,7 @@ public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, strin
     /// <summary>The PCI slot label the guest reads; null: <see cref="Name"/>. The host keeps a stable id as the name and labels the slot with the adapter's (renamable) name.</summary>
     public string? Label { get; init; }
 
-    /// <summary>The PCI slot (1-31) to put the adapter in; null for the first free one. A saved configuration records it.</summary>
+    /// <summary>The PCI slot id (see PciHotplugTopology) to put the adapter in; null for the first free one. A saved configuration records it.</summary>
     public int? Slot { get; init; }
 }
 
@@ -54,6 +75,16 @@ public sealed record VmConfig
 
     /// <summary>The integration-services channel (virtio-vsock); null for none.</summary>
     public VsockAttachment? Vsock { get; init; }
+    /// <summary>SCSI controllers (at most <see cref="ScsiControllers.MaxControllers"/>), each with its disks; controller n is the n-th.</summary>
+    public IReadOnlyList<ScsiControllerAttachment> ScsiControllers { get; init; } = [];
+
+    /// <summary>
+    /// PCI-to-PCI bridges behind which devices get hotplug slots (0-7, 32 slots each; they take bus 0's last slots): the
+    /// default 3 makes room for 68 network adapters and more (124 slots). A saved configuration records it.
+    /// </summary>
+    public int PciBridges { get; init; } = DefaultPciBridges;
+
+    public const int DefaultPciBridges = 3;
 
     /// <summary>The entropy device's PCI slot; null for the first free one after the disks (a saved configuration records it).</summary>
     public int? EntropySlot { get; init; }

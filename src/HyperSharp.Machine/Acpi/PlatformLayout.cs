@@ -16,7 +16,9 @@ public sealed record PlatformLayout
     /// <summary>GPE0 block (Devices/Pm/GpeBlock) and the PCI hotplug registers (Pci/Hotplug), both below the PCI I/O allocation floor of 0x1000.</summary>
     public ushort GpeBase { get; init; } = 0x620;
     public ushort HotplugBase { get; init; } = 0x630;
-    /// <summary>The MMIO window the slots' _DSM reads labels from: above the 32-bit PCI window and ECAM, below the I/O APIC.</summary>
+    /// <summary>PCI-to-PCI bridges with hotplug slots behind them (Pci/Hotplug/PciHotplugTopology), in bus 0's last slots.</summary>
+    public int PciBridges { get; init; }
+    /// <summary>The MMIO window the slots' _DSM reads labels from: above the 32-bit PCI window and ECAM, below the I/O APIC (64 KiB at most).</summary>
     public uint SlotLabelBase { get; init; } = 0xFEBF_0000;
     public ulong EcamBase { get; init; } = 0xE000_0000;
     public byte EcamLastBus { get; init; } = 255;

@@ -34,6 +34,20 @@ public sealed class PciConfigSpace
         Writable(0x3C, 1, 0xFF); // interrupt line
     }
 
+    /// <summary>
+    /// The configuration space of a PCI-to-PCI bridge (type 1 header, class 0604h): writable bus numbers and a
+    /// non-prefetchable memory window; no I/O or prefetchable window (their registers read as zero, which tells the OS so).
+    /// </summary>
+    public static PciConfigSpace ForBridge(ushort vendor, ushort device)
+    {
+        var config = new PciConfigSpace(vendor, device, 0x060400, 0, 0, 0, 0);
+        config._data[0x0E] = 0x01;                    // header type 1
+        config.Writable(0x18, 4, 0x00FF_FFFF);        // primary, secondary, subordinate bus numbers
+        config.Writable(0x20, 4, 0xFFF0_FFF0);        // memory base and limit (1 MiB granularity)
+        config.Writable(0x3E, 2, 0x0FFF);             // bridge control
+        return config;
+    }
+
     public ushort Command => BinaryPrimitives.ReadUInt16LittleEndian(_data.AsSpan(0x04));
 
     public IReadOnlyList<PciBar?> Bars => _bars;

@@ -4,15 +4,17 @@ using HyperSharp.Machine.Devices;
 namespace HyperSharp.Machine.Pci;
 
 /// <summary>
-/// PCI bus 0 behind the host bridge: configuration access through ports 0xCF8/0xCFC (mechanism #1)
-/// and ECAM (memory-mapped, 4 KiB per function), slots 0-31 (function 0 only), and BAR decoding:
-/// when the guest (or our firmware step) places a BAR and enables decoding, its device is put on
-/// the MMIO or port bus at that address, and moved or removed when that changes.
+/// PCI bus 0 behind the host bridge, and the buses behind its PCI-to-PCI bridges: configuration access through ports
+/// 0xCF8/0xCFC (mechanism #1) and ECAM (memory-mapped, 4 KiB per function), 32 device slots per bus (function 0 only),
+/// and BAR decoding: when the guest (or our firmware step) places a BAR and enables decoding, its device is put on the
+/// MMIO or port bus at that address, and moved or removed when that changes. Buses are indexed 0 (the root) and k for
+/// the k-th bridge added; the guest reaches bridge k's bus at the bus number it programmed into that bridge.
 /// </summary>
 public sealed class PciRoot
 {
     private readonly IPciDevice?[] _slots = new IPciDevice?[32];
-    private readonly Dictionary<(int Slot, int Bar), (ulong Address, IIoDevice Device)> _mapped = new();
+    private readonly List<PciBridge> _bridges = [];
+    private readonly Dictionary<(IPciDevice Device, int Bar), (ulong Address, IIoDevice Device)> _mapped = new();
     private readonly IoBus<IMmioDevice> _mmio;
     private readonly IoBus<IPortIoDevice> _ports;
     private readonly object _lock = new();
@@ -28,29 +30,50 @@ public sealed class PciRoot
     /// <summary>The port device for 0xCF8-0xCFF.</summary>
     public IPortIoDevice ConfigPorts => new ConfigPortDevice(this);
 
-    /// <summary>The MMIO device for the ECAM window (bus 0 uses its first 1 MiB).</summary>
+    /// <summary>The MMIO device for the ECAM window (bus n at n MiB).</summary>
     public IMmioDevice Ecam => new EcamDevice(this);
 
     public IPciDevice? this[int slot] => _slots[slot];
 
-    public void Add(int slot, IPciDevice device)
+    /// <summary>The device in <paramref name="slot"/> of bus index <paramref name="bus"/> (0 the root, k the k-th bridge's).</summary>
+    public IPciDevice? this[int bus, int slot] { get { lock (_lock) return DevicesOf(bus)[slot]; } }
+
+    public void Add(int slot, IPciDevice device) => Add(0, slot, device);
+
+    public void Add(int bus, int slot, IPciDevice device)
     {
         lock (_lock)
         {
-            if (_slots[slot] is not null) throw new InvalidOperationException($"PCI slot {slot} already holds {_slots[slot]!.Name}");
-            _slots[slot] = device;
-            UpdateMappings(slot);
+            var devices = DevicesOf(bus);
+            if (devices[slot] is { } present) throw new InvalidOperationException($"PCI bus {bus} slot {slot} already holds {present.Name}");
+            devices[slot] = device;
+            UpdateMappings(device);
         }
     }
 
-    /// <summary>Removes a device (hot-unplug); its BARs leave the buses.</summary>
-    public IPciDevice? Remove(int slot)
+    /// <summary>Puts a PCI-to-PCI bridge in a slot of bus 0; its bus becomes bus index <see cref="Bridges"/> (after the call).</summary>
+    public void AddBridge(int slot, PciBridge bridge)
     {
         lock (_lock)
         {
-            var device = _slots[slot];
-            _slots[slot] = null;
-            foreach (var key in _mapped.Keys.Where(k => k.Slot == slot).ToList()) Unmap(key);
+            Add(0, slot, bridge);
+            _bridges.Add(bridge);
+        }
+    }
+
+    public int Bridges { get { lock (_lock) return _bridges.Count; } }
+
+    /// <summary>Removes a device (hot-unplug); its BARs leave the buses.</summary>
+    public IPciDevice? Remove(int slot) => Remove(0, slot);
+
+    public IPciDevice? Remove(int bus, int slot)
+    {
+        lock (_lock)
+        {
+            var devices = DevicesOf(bus);
+            var device = devices[slot];
+            devices[slot] = null;
+            if (device is not null) foreach (var key in _mapped.Keys.Where(k => k.Device == device).ToList()) Unmap(key);
             return device;
         }
     }
@@ -59,35 +82,49 @@ public sealed class PciRoot
     public void RefreshMappings()
     {
         lock (_lock)
-            for (int slot = 0; slot < _slots.Length; slot++)
-                if (_slots[slot] is not null) UpdateMappings(slot);
+            for (int bus = 0; bus <= _bridges.Count; bus++)
+                foreach (var device in DevicesOf(bus))
+                    if (device is not null) UpdateMappings(device);
     }
 
-    /// <summary>The first free slot from 1, or -1.</summary>
+    /// <summary>The first free slot of bus 0 from 1, or -1.</summary>
     public int FreeSlot() { lock (_lock) return Array.FindIndex(_slots, 1, s => s is null); }
+
+    private IPciDevice?[] DevicesOf(int bus) => bus == 0 ? _slots : bus <= _bridges.Count ? _bridges[bus - 1].Devices
+        : throw new ArgumentOutOfRangeException(nameof(bus), $"PCI bus index {bus}: this machine has buses 0 to {_bridges.Count}");
+
+    /// <summary>The devices the guest reaches at bus number <paramref name="number"/>: bus 0, or a bridge's secondary bus.</summary>
+    private IPciDevice?[]? DevicesAtNumber(int number)
+    {
+        if (number == 0) return _slots;
+        foreach (var b in _bridges) if (b.SecondaryBus == number) return b.Devices;
+        return null;
+    }
 
     public void ReadConfig(int bus, int slot, int function, int offset, Span<byte> data)
     {
-        var device = bus == 0 && function == 0 && slot < 32 ? _slots[slot] : null;
-        if (device is null) { data.Fill(0xFF); return; } // no device: vendor ID reads as 0xFFFF
-        lock (_lock) device.Config.Read(offset, data);
+        lock (_lock)
+        {
+            var device = function == 0 && slot < 32 ? DevicesAtNumber(bus)?[slot] : null;
+            if (device is null) { data.Fill(0xFF); return; } // no device: vendor ID reads as 0xFFFF
+            device.Config.Read(offset, data);
+        }
     }
 
     public void WriteConfig(int bus, int slot, int function, int offset, ReadOnlySpan<byte> data)
     {
-        var device = bus == 0 && function == 0 && slot < 32 ? _slots[slot] : null;
-        if (device is null) return;
         lock (_lock)
         {
-            if (device.Config.Write(offset, data)) UpdateMappings(slot);
+            var device = function == 0 && slot < 32 ? DevicesAtNumber(bus)?[slot] : null;
+            if (device is null) return;
+            if (device.Config.Write(offset, data)) UpdateMappings(device);
             device.ConfigWritten(offset, data.Length);
         }
     }
 
-    /// <summary>Maps every BAR of a slot where its registers and the command register say. Caller holds the lock.</summary>
-    private void UpdateMappings(int slot)
+    /// <summary>Maps every BAR of a device where its registers and the command register say. Caller holds the lock.</summary>
+    private void UpdateMappings(IPciDevice device)
     {
-        var device = _slots[slot]!;
         ushort command = device.Config.Command;
         for (int i = 0; i < 6; i++)
         {
@@ -97,7 +134,7 @@ public sealed class PciRoot
             bool io = bar.Kind == PciBarKind.Io;
             bool enabled = address != 0 && (command & (io ? PciConfigSpace.CommandIo : PciConfigSpace.CommandMemory)) != 0
                 && address + bar.Size > address && !(address + bar.Size > 0xFFFF_FFFF_FFFF);
-            var key = (slot, i);
+            var key = (device, i);
             if (_mapped.TryGetValue(key, out var current) && (!enabled || current.Address != address)) Unmap(key);
             if (!enabled || _mapped.ContainsKey(key)) continue;
             var barDevice = device.BarDevice(i);
@@ -111,7 +148,7 @@ public sealed class PciRoot
         }
     }
 
-    private void Unmap((int Slot, int Bar) key)
+    private void Unmap((IPciDevice Device, int Bar) key)
     {
         var (_, device) = _mapped[key];
         if (device is IMmioDevice m) _mmio.Remove(m); else _ports.Remove((IPortIoDevice)device);

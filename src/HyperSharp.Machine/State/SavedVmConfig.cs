@@ -10,15 +10,17 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 
 /// <summary>
 /// The configuration a saved VM is rebuilt from (what VmConfig holds, minus the host callbacks). Files saved before
-/// hotplug, network adapters or vsock existed have no entropy slot, no adapters and no vsock; files saved before the
+/// hotplug, network adapters, vsock, SCSI controllers or PCI bridges existed have none of them (and restore without bridges,
+/// as the machine they were saved from had none); files saved before the
 /// processor vendor was a choice have none, and restore with the backend's default, which is what those builds presented.
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
-    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null, VsockAttachment? Vsock = null)
+    int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null, VsockAttachment? Vsock = null,
+    ScsiControllerAttachment[]? ScsiControllers = null, int? PciBridges = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
         [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))],
-        c.ProcessorVendor?.VendorString(), c.Vsock);
+        c.ProcessorVendor?.VendorString(), c.Vsock, [.. c.ScsiControllers], c.PciBridges);
 
     /// <summary>The saved vendor (a CPUID vendor string), or null for the backend's default.</summary>
     private ProcessorVendor? Vendor => ProcessorVendor is null ? null
@@ -29,7 +31,8 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
     public VmConfig ToConfig(Action<byte>? console = null, Action<string>? log = null, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connect = null) => new()
     {
         Processors = Processors, ProcessorVendor = Vendor, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
-        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, Vsock = Vsock, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, Vsock = Vsock,
+        ScsiControllers = ScsiControllers ?? [], PciBridges = PciBridges ?? 0, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
 
@@ -42,6 +45,12 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         w.OptionalString(ProcessorVendor);
         w.Bool(Vsock is not null);
         if (Vsock is { } v) { w.String(v.SocketPath); w.U64(v.GuestCid); w.OptionalI32(v.Slot); }
+        w.Array(ScsiControllers ?? [], static (w, c) =>
+        {
+            w.OptionalString(c.Label); w.OptionalI32(c.Slot);
+            w.Array([.. c.Disks], static (w, d) => { w.String(d.Path); w.I32(d.Location); w.Bool(d.ReadOnly); w.Bool(d.Shared); });
+        });
+        w.OptionalI32(PciBridges);
     }
 
     internal static SavedVmConfig Read(ref StateReader r) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
@@ -49,5 +58,11 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         r.OptionalI32(),
         r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
         r.OptionalString(),
-        r.Bool() ? new VsockAttachment(r.String(), r.U64()) { Slot = r.OptionalI32() } : null);
+        r.Bool() ? new VsockAttachment(r.String(), r.U64()) { Slot = r.OptionalI32() } : null,
+        r.Array(3, static (ref StateReader r) => new ScsiControllerAttachment
+        {
+            Label = r.OptionalString(), Slot = r.OptionalI32(),
+            Disks = r.Array(7, static (ref StateReader r) => new ScsiDiskAttachment(r.String(), r.I32(), r.Bool(), r.Bool())),
+        }),
+        r.OptionalI32());
 }

@@ -20,6 +20,8 @@ public sealed partial class VhdDisk
         {
             long length = RandomAccess.GetLength(handle);
             VhdFooter footer = ReadFooter(handle, full, length);
+            if (options.Shared && footer.DiskType != VhdFooter.FixedType)
+                throw new VirtualDiskException($"{full}: only a fixed VHD can be shared by several writers (allocating blocks of a dynamic or differencing one would corrupt it under the others)");
             if (footer.DiskType == VhdFooter.FixedType)
             {
                 if ((long)footer.CurrentSize > length - VhdFooter.Size)

@@ -17,7 +17,7 @@ public sealed partial class VhdxDisk
         if (chain.Count > MaxChainDepth)
             throw new VirtualDiskException($"{full}: the parent chain is deeper than {MaxChainDepth} images");
         var handle = ImageFile.Open(full, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            options.ReadOnly ? FileShare.Read : FileShare.None, blockDeviceAllowed: false, "VHDX image");
+            options.ReadOnly ? FileShare.Read : options.Shared ? FileShare.ReadWrite : FileShare.None, blockDeviceAllowed: false, "VHDX image");
         var storage = new VhdxStorage(full, handle, options.ReadOnly);
         try
         {
@@ -30,6 +30,8 @@ public sealed partial class VhdxDisk
                 replayed = true;
             }
             var image = VhdxParser.ReadImage(storage, header, slot);
+            if (options.Shared && image.Type != DiskType.Fixed)
+                throw new VirtualDiskException($"{full}: a {image.Type.ToString().ToLowerInvariant()} VHDX cannot be shared by several writers (allocating its blocks would corrupt it under the others); convert it to a fixed VHDX to share it");
             var bat = LoadBat(storage, image);
             foreach (var problem in BatValidator.Validate(image, bat, storage.Length))
                 throw VhdxParser.Corrupt(storage, $"BAT entry {problem.Index}", problem.EntryFileOffset, problem.Message);

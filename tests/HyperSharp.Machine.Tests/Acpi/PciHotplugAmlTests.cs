@@ -29,11 +29,9 @@ public class PciHotplugAmlTests(ITestOutputHelper output)
         Assert.Equal(Layout.GpeBase, BinaryPrimitives.ReadUInt64LittleEndian(fadt.AsSpan(224)));
     }
 
-    [Fact]
-    public void IaslDecompilesTheHotplugSlotsGpeMethodAndLabelDsm()
+    private string Decompile(PlatformLayout layout)
     {
-        if (!File.Exists("/usr/bin/iasl")) { output.WriteLine("skipped: iasl is not installed (Debian package acpica-tools; eng/install-test-deps.sh installs it)"); return; }
-        var blob = AcpiTables.Build(Layout, 0xE0000);
+        var blob = AcpiTables.Build(layout, 0xE0000);
         string dir = Directory.CreateTempSubdirectory("hs-hpaml").FullName;
         try
         {
@@ -56,7 +54,17 @@ public class PciHotplugAmlTests(ITestOutputHelper output)
             output.WriteLine(clog);
             Assert.True(c.ExitCode == 0, $"iasl could not recompile the decompiled DSDT: {clog}");
             Assert.Contains("0 Errors", clog);
+            return dsl;
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 
+    [Fact]
+    public void IaslDecompilesTheHotplugSlotsGpeMethodAndLabelDsm()
+    {
+        if (!File.Exists("/usr/bin/iasl")) { output.WriteLine("skipped: iasl is not installed (Debian package acpica-tools; eng/install-test-deps.sh installs it)"); return; }
+        string dsl = Decompile(Layout);
+        {
             for (int slot = 1; slot < 32; slot++)
                 Assert.Matches($@"Device \(S{slot:D2}\)\s*\{{\s*Name \(_ADR, 0x{slot:X4}0000\)[^\n]*\s*Name \(_SUN, 0x{slot:X2}\)", dsl.Replace("_SUN, One)", "_SUN, 0x01)"));
             Assert.Contains("Method (_EJ0, 1, NotSerialized)", dsl);
@@ -68,6 +76,23 @@ public class PciHotplugAmlTests(ITestOutputHelper output)
             Assert.Matches(@"Notify \(S31, Arg1\)", dsl);
             Assert.Contains("PNP0C02", dsl);
         }
-        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BridgesCarryTheirOwnSlotsWithSlotIdsAndTheirBusRegisters()
+    {
+        if (!File.Exists("/usr/bin/iasl")) { output.WriteLine("skipped: iasl is not installed (Debian package acpica-tools; eng/install-test-deps.sh installs it)"); return; }
+        string dsl = Decompile(Layout with { PciBridges = 3 }).Replace("_SUN, One)", "_SUN, 0x01)");
+        Assert.Contains("OperationRegion (PHPR, SystemIO, 0x0630, 0x40)", dsl);
+        Assert.Matches(@"Device \(S28\)", dsl);
+        Assert.DoesNotContain("Name (_SUN, 0x1D)", dsl); // bus 0's slot 29 holds bridge 3: no hotplug slot there
+        for (int bridge = 1; bridge <= 3; bridge++)
+        {
+            Assert.Matches($@"Device \(BR{bridge}\)\s*\{{\s*Name \(_ADR, 0x00{32 - bridge:X2}0000\)", dsl);
+            Assert.Matches($@"Device \(S31\)\s*\{{\s*Name \(_ADR, 0x001F0000\)[^\n]*\s*Name \(_SUN, 0x{bridge * 32 + 31:X2}\)", dsl);
+            Assert.Contains($"\\_SB.PCI0.EJD{bridge} =", dsl.Replace("Store (0x80000000, \\_SB.PCI0.EJD", "\\_SB.PCI0.EJD").Replace("Store (", ""));
+            Assert.Contains($"PNF{bridge} (Local0, One)", dsl);
+            Assert.Contains($"Notify (\\_SB.PCI0.BR{bridge}.S00, Arg1)", dsl);
+        }
     }
 }

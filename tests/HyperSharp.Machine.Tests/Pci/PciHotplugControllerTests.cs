@@ -57,7 +57,7 @@ public class PciHotplugControllerTests
         var gpe = new GpeBlock(sci);
         gpe.Write(2, [0xFF]);
         var ejected = new List<int>();
-        var hp = new PciHotplugController(gpe, () => 0b1011, ejected.Add);
+        var hp = new PciHotplugController(gpe, new PciHotplugTopology(0), _ => 0b1011, ejected.Add);
         hp.DeviceAdded(5);
         Assert.True(sci.Level);
         Assert.Equal(1u << 5, Read32(hp, DeviceCheck));
@@ -75,7 +75,7 @@ public class PciHotplugControllerTests
     [Fact]
     public void LabelWindowServesTheCurrentLabelOfEachSlot()
     {
-        var hp = new PciHotplugController(new GpeBlock(new RecordingLine()), () => 0, _ => { });
+        var hp = new PciHotplugController(new GpeBlock(new RecordingLine()), new PciHotplugTopology(0), _ => 0, _ => { });
         hp.SetLabel(4, "Data Disk 1");
         var bytes = new byte[LabelStride];
         for (int i = 0; i < LabelStride; i += 4) hp.LabelWindow.Read((ulong)(4 * LabelStride + i), bytes.AsSpan(i, 4)); // DWordAcc, as the field reads
@@ -89,8 +89,40 @@ public class PciHotplugControllerTests
         Assert.Throws<ArgumentException>(() => hp.SetLabel(4, "a\0b"));
         Assert.Throws<ArgumentOutOfRangeException>(() => hp.SetLabel(0, "bridge"));
         var state = hp.SaveState();
-        var copy = new PciHotplugController(new GpeBlock(new RecordingLine()), () => 0, _ => { });
+        var copy = new PciHotplugController(new GpeBlock(new RecordingLine()), new PciHotplugTopology(0), _ => 0, _ => { });
         copy.RestoreState(state);
         Assert.Equal("Ünïcode ok", copy.GetLabel(4));
+    }
+
+    [Fact]
+    public void BridgeBusesHaveTheirOwnRegistersAndSlotIds()
+    {
+        var gpe = new GpeBlock(new RecordingLine());
+        var ejected = new List<int>();
+        var topology = new PciHotplugTopology(3);
+        var hp = new PciHotplugController(gpe, topology, bus => bus == 2 ? 0x8000_0001u : 0x8000_0000u, ejected.Add);
+        Assert.Equal(28, topology.LastRootSlot);                     // bus 0's slots 29-31 hold the bridges
+        Assert.Equal(124, topology.HotplugSlots().Count());
+        Assert.Equal(31, PciHotplugTopology.BridgeSlot(1));
+        hp.DeviceAdded(2 * 32 + 0);                                  // bridge 2's bus, device 0
+        hp.RequestEject(32 + 31);
+        Assert.Equal(1u, Read32(hp, 2 * BusStride + DeviceCheck));
+        Assert.Equal(0u, Read32(hp, DeviceCheck));
+        Assert.Equal(1u << 31, Read32(hp, BusStride + EjectRequest));
+        Write32(hp, BusStride + Ejected, 1u << 31);
+        Assert.Equal([63], ejected);
+        Assert.Equal(0u, Read32(hp, Occupied));                      // bus 0's bridge slots are not hotplug slots
+        Assert.Equal(0x8000_0001u, Read32(hp, 2 * BusStride + Occupied));
+        Assert.Throws<ArgumentOutOfRangeException>(() => hp.DeviceAdded(29));
+        Assert.Throws<ArgumentOutOfRangeException>(() => hp.DeviceAdded(128));
+        hp.SetLabel(100, "Adapter 70");
+        var bytes = new byte[16];
+        hp.LabelWindow.Read(100 * LabelStride, bytes);
+        Assert.Equal("Adapter 70", System.Text.Encoding.UTF8.GetString(bytes).TrimEnd('\0'));
+        var copy = new PciHotplugController(gpe, topology, _ => 0, _ => { });
+        copy.RestoreState(hp.SaveState());
+        Assert.Equal(1u, Read32(copy, 2 * BusStride + DeviceCheck));
+        Assert.Equal("Adapter 70", copy.GetLabel(100));
+        Assert.Equal(PciHotplugTopology.Gsi(31), PciHotplugTopology.Gsi(32 + 0)); // INTA behind bridge 1 device 0 is the bridge slot's INTA
     }
 }

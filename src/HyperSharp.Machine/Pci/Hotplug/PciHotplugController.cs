@@ -6,56 +6,67 @@ using static HyperSharp.Machine.Pci.Hotplug.PciHotplugRegisters;
 namespace HyperSharp.Machine.Pci.Hotplug;
 
 /// <summary>
-/// The guest-facing half of ACPI PCI hotplug: the register block of <see cref="PciHotplugRegisters"/>
-/// that our DSDT's event method and _EJ0 methods use, the GPE that wakes that method, and the
-/// slot-label window each slot's _DSM reads at evaluation time (so a rename shows on the next read).
-/// It only signals and records; what happens to a device once ejected is the caller's callback.
+/// The guest-facing half of ACPI PCI hotplug: the register block of <see cref="PciHotplugRegisters"/> (one set per bus of
+/// the <see cref="PciHotplugTopology"/>) that our DSDT's event method and _EJ0 methods use, the GPE that wakes that
+/// method, and the slot-label window each slot's _DSM reads at evaluation time (so a rename shows on the next read).
+/// It only signals and records; what happens to a device once ejected is the caller's callback. Slots are slot ids.
 /// </summary>
 public sealed class PciHotplugController : IPortIoDevice
 {
     private readonly GpeBlock _gpe;
-    private readonly Func<uint> _occupied;
+    private readonly Func<int, uint> _occupied;
     private readonly Action<int> _ejected;
     private readonly object _lock = new();
-    private readonly byte[]?[] _labels = new byte[]?[SlotCount];
-    private uint _deviceCheck, _ejectRequest;
+    private readonly byte[]?[] _labels;
+    private readonly uint[] _deviceCheck, _ejectRequest;
 
     /// <param name="gpe">the GPE block whose event <see cref="PciHotplugRegisters.Gpe"/> starts the guest's event method</param>
-    /// <param name="occupied">the slots holding a device now (bit per slot)</param>
-    /// <param name="ejected">called (on the vCPU thread that ran _EJ0) for each slot the guest ejected</param>
-    public PciHotplugController(GpeBlock gpe, Func<uint> occupied, Action<int> ejected)
+    /// <param name="topology">which buses and slots there are</param>
+    /// <param name="occupied">the devices of a bus holding something now (bit per device)</param>
+    /// <param name="ejected">called (on the vCPU thread that ran _EJ0) for each slot id the guest ejected</param>
+    public PciHotplugController(GpeBlock gpe, PciHotplugTopology topology, Func<int, uint> occupied, Action<int> ejected)
     {
         _gpe = gpe;
+        Topology = topology;
         _occupied = occupied;
         _ejected = ejected;
+        _labels = new byte[]?[topology.SlotIds];
+        _deviceCheck = new uint[topology.Buses];
+        _ejectRequest = new uint[topology.Buses];
         LabelWindow = new LabelWindowDevice(this);
     }
 
     public string Name => "pci-hotplug";
 
-    /// <summary>The MMIO window of <see cref="PciHotplugRegisters.LabelWindowLength"/> bytes the slots' _DSM reads labels from.</summary>
+    public PciHotplugTopology Topology { get; }
+
+    /// <summary>The MMIO window of <see cref="PciHotplugTopology.LabelWindowLength"/> bytes the slots' _DSM reads labels from.</summary>
     public IMmioDevice LabelWindow { get; }
 
     /// <summary>A device arrived in the slot: the guest gets Device Check and scans it.</summary>
-    public void DeviceAdded(int slot) => Signal(ref _deviceCheck, slot);
+    public void DeviceAdded(int slot) => Signal(_deviceCheck, slot);
 
     /// <summary>A device left the slot without the guest's consent: Device Check tells the guest to look again.</summary>
     public void DeviceVanished(int slot)
     {
-        lock (_lock) _ejectRequest &= ~Bit(slot);
-        Signal(ref _deviceCheck, slot);
+        uint bit = Bit(slot);
+        lock (_lock) _ejectRequest[PciHotplugTopology.BusOf(slot)] &= ~bit;
+        Signal(_deviceCheck, slot);
     }
 
     /// <summary>Asks the guest to let go of the slot's device (Eject Request); it answers through _EJ0.</summary>
-    public void RequestEject(int slot) => Signal(ref _ejectRequest, slot);
+    public void RequestEject(int slot) => Signal(_ejectRequest, slot);
 
-    private void Signal(ref uint register, int slot)
+    private void Signal(uint[] register, int slot)
     {
-        lock (_lock) register |= Bit(slot);
+        uint bit = Bit(slot);
+        lock (_lock) register[PciHotplugTopology.BusOf(slot)] |= bit;
         _gpe.Raise(Gpe);
     }
 
-    private static uint Bit(int slot) => slot is >= FirstSlot and < SlotCount ? 1u << slot : throw new ArgumentOutOfRangeException(nameof(slot), $"PCI slot {slot}: hotplug slots are {FirstSlot} to {SlotCount - 1}");
+    private uint Bit(int slot) => Topology.IsHotplugSlot(slot) ? 1u << PciHotplugTopology.DeviceOf(slot)
+        : throw new ArgumentOutOfRangeException(nameof(slot), $"PCI slot {slot} is not a hotplug slot (bus 0: {FirstSlot} to {Topology.LastRootSlot}" +
+            (Topology.Bridges > 0 ? $"; behind the bridges: {PciHotplugTopology.SlotsPerBus} to {Topology.SlotIds - 1})" : ")"));
 
     /// <summary>Sets (or clears, with null) the slot's label; the guest's next read of it sees the new one.</summary>
     public void SetLabel(int slot, string? label)
@@ -75,56 +86,69 @@ public sealed class PciHotplugController : IPortIoDevice
 
     public void Read(ulong offset, Span<byte> data)
     {
-        uint value;
-        lock (_lock)
+        int bus = (int)(offset / BusStride);
+        uint value = 0;
+        if (bus < Topology.Buses)
         {
-            value = (offset & ~3UL) switch
+            lock (_lock)
             {
-                DeviceCheck => _deviceCheck,
-                EjectRequest => _ejectRequest,
-                Occupied => _occupied() & ~1u,
-                _ => 0,
-            };
+                value = (int)(offset % BusStride & ~3UL) switch
+                {
+                    DeviceCheck => _deviceCheck[bus],
+                    EjectRequest => _ejectRequest[bus],
+                    Occupied => _occupied(bus) & Topology.HotplugMask(bus),
+                    _ => 0,
+                };
+            }
         }
         for (int i = 0; i < data.Length; i++) data[i] = (byte)(value >> (8 * (int)((offset + (ulong)i) & 3)));
     }
 
     public void Write(ulong offset, ReadOnlySpan<byte> data)
     {
+        int bus = (int)(offset / BusStride);
+        if (bus >= Topology.Buses) return;
         uint value = 0;
         for (int i = 0; i < data.Length && i < 4; i++) value |= (uint)data[i] << (8 * (int)((offset + (ulong)i) & 3));
         uint ejected = 0;
         lock (_lock)
         {
-            switch (offset & ~3UL)
+            switch ((int)(offset % BusStride & ~3UL))
             {
-                case DeviceCheck: _deviceCheck &= ~value; break;
-                case EjectRequest: _ejectRequest &= ~value; break;
+                case DeviceCheck: _deviceCheck[bus] &= ~value; break;
+                case EjectRequest: _ejectRequest[bus] &= ~value; break;
                 case Ejected:
-                    ejected = value & ~1u;
-                    _ejectRequest &= ~ejected;
+                    ejected = value & Topology.HotplugMask(bus);
+                    _ejectRequest[bus] &= ~ejected;
                     break;
             }
         }
-        for (int slot = FirstSlot; slot < SlotCount; slot++)
-            if ((ejected & (1u << slot)) != 0) _ejected(slot);
+        for (int device = 0; device < PciHotplugTopology.SlotsPerBus; device++)
+            if ((ejected & (1u << device)) != 0) _ejected(bus * PciHotplugTopology.SlotsPerBus + device);
     }
 
     public PciHotplugState SaveState()
     {
-        lock (_lock) return new PciHotplugState(_deviceCheck, _ejectRequest, _labels.Select(l => l is null ? null : Encoding.UTF8.GetString(l)).ToArray());
+        lock (_lock)
+            return new PciHotplugState(_deviceCheck[0], _ejectRequest[0], _labels.Select(l => l is null ? null : Encoding.UTF8.GetString(l)).ToArray(),
+                _deviceCheck[1..], _ejectRequest[1..]);
     }
 
     public void RestoreState(PciHotplugState s)
     {
         lock (_lock)
         {
-            (_deviceCheck, _ejectRequest) = (s.DeviceCheck, s.EjectRequest);
-            for (int slot = 0; slot < SlotCount; slot++) _labels[slot] = slot < s.Labels.Length && s.Labels[slot] is { } l ? Encoding.UTF8.GetBytes(l) : null;
+            (_deviceCheck[0], _ejectRequest[0]) = (s.DeviceCheck, s.EjectRequest);
+            for (int bus = 1; bus < Topology.Buses; bus++)
+            {
+                _deviceCheck[bus] = s.BridgeDeviceCheck is { } d && bus - 1 < d.Length ? d[bus - 1] : 0;
+                _ejectRequest[bus] = s.BridgeEjectRequest is { } e && bus - 1 < e.Length ? e[bus - 1] : 0;
+            }
+            for (int slot = 0; slot < _labels.Length; slot++) _labels[slot] = slot < s.Labels.Length && s.Labels[slot] is { } l ? Encoding.UTF8.GetBytes(l) : null;
         }
     }
 
-    /// <summary>Slot n's label at n * <see cref="PciHotplugRegisters.LabelStride"/>, zero-filled after the text.</summary>
+    /// <summary>Slot id n's label at n * <see cref="PciHotplugRegisters.LabelStride"/>, zero-filled after the text.</summary>
     private sealed class LabelWindowDevice(PciHotplugController owner) : IMmioDevice
     {
         public string Name => "pci-slot-labels";
@@ -137,7 +161,7 @@ public sealed class PciHotplugController : IPortIoDevice
                 for (int i = 0; i < data.Length; i++)
                 {
                     ulong at = offset + (ulong)i;
-                    if (at >= LabelWindowLength) break;
+                    if (at >= (ulong)owner._labels.Length * LabelStride) break;
                     var label = owner._labels[at / LabelStride];
                     int index = (int)(at % LabelStride);
                     if (label is not null && index < label.Length) data[i] = label[index];

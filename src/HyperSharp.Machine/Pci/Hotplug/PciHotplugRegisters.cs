@@ -1,8 +1,9 @@
 namespace HyperSharp.Machine.Pci.Hotplug;
 
 /// <summary>
-/// Our ACPI PCI hotplug register block (I/O ports; bit n of every register is slot n of bus 0), the
-/// general-purpose event it raises, and the slot-label window the slots' _DSM reads:
+/// Our ACPI PCI hotplug register block (I/O ports): 16 bytes per bus (bus 0, then each bridge's bus, see
+/// <see cref="PciHotplugTopology"/>), in which bit n of every register is device n of that bus; the general-purpose event
+/// it raises; and the slot-label window the slots' _DSM reads:
 /// <list type="bullet">
 /// <item>DeviceCheck (RW1C): slots whose occupant changed (a device arrived, or vanished by surprise); the
 /// event method notifies each with Device Check and writes the bits back to acknowledge them.</item>
@@ -13,14 +14,14 @@ namespace HyperSharp.Machine.Pci.Hotplug;
 /// </summary>
 public static class PciHotplugRegisters
 {
-    public const int DeviceCheck = 0x0, EjectRequest = 0x4, Ejected = 0x8, Occupied = 0xC, Length = 0x10;
+    public const int DeviceCheck = 0x0, EjectRequest = 0x4, Ejected = 0x8, Occupied = 0xC, BusStride = 0x10;
 
     /// <summary>The GPE0 event number that means "look at the hotplug registers" (its method is \_GPE._E01).</summary>
     public const int Gpe = 1;
 
-    /// <summary>Slots 1-31 are hotplug slots (slot 0 is the host bridge).</summary>
-    public const int FirstSlot = 1, SlotCount = 32;
+    /// <summary>Bus 0's hotplug slots start at 1 (slot 0 is the host bridge).</summary>
+    public const int FirstSlot = 1;
 
-    /// <summary>Bytes of label per slot in the label window: UTF-8, NUL-terminated, so at most 255 bytes of text.</summary>
-    public const int LabelStride = 256, LabelWindowLength = SlotCount * LabelStride;
+    /// <summary>Bytes of label per slot id in the label window: UTF-8, NUL-terminated, so at most 255 bytes of text.</summary>
+    public const int LabelStride = 256;
 }

@@ -37,8 +37,10 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
 
     /// <param name="doorbells">Registers a queue notify address with the backend (IPartition.RegisterDoorbell);
     /// with it each live queue is served on a thread of its own, without it on the vCPU that notifies.</param>
+    /// <param name="msixVectors">MSI-X table size: by default one vector per queue plus one for configuration changes;
+    /// fewer (at least 2) make the driver share one vector among the queues (Linux falls back to that by itself).</param>
     public VirtioPciDevice(IVirtioDevice device, GuestRam ram, IMsiSink msi, IInterruptLine intx, Action<string>? log = null,
-        Func<Doorbell, GuestEvent, IDisposable>? doorbells = null)
+        Func<Doorbell, GuestEvent, IDisposable>? doorbells = null, int? msixVectors = null)
     {
         _device = device;
         _ram = ram;
@@ -46,7 +48,7 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
         _intx = intx;
         _log = log ?? (_ => { });
         _queues = Enumerable.Range(0, device.QueueCount).Select(_ => new VirtioQueueConfig(device.MaxQueueSize)).ToArray();
-        _msix = new MsixTable(device.QueueCount + 1);
+        _msix = new MsixTable(Math.Clamp(msixVectors ?? device.QueueCount + 1, 2, device.QueueCount + 1));
         _bar = new Bar0(this);
         Config = BuildConfigSpace(device);
         _queueGates = Enumerable.Range(0, device.QueueCount).Select(_ => new object()).ToArray();
@@ -64,7 +66,7 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
 
     private PciConfigSpace BuildConfigSpace(IVirtioDevice device)
     {
-        uint classCode = device.DeviceType switch { 1 => 0x020000u, 2 => 0x018000u, _ => 0xFF0000u };
+        uint classCode = device.DeviceType switch { 1 => 0x020000u, 2 => 0x018000u, 8 => 0x010000u, _ => 0xFF0000u }; // network, other mass storage, SCSI
         var config = new PciConfigSpace(0x1AF4, (ushort)(0x1040 + device.DeviceType), classCode, 1, 0x1AF4, 0x0040, 1);
         config.AddBar(new PciBar(0, BarSize, PciBarKind.Memory64));
         AddVirtioCap(config, 1, CommonOffset, CommonLength);
