@@ -19,6 +19,9 @@ internal sealed unsafe class TestMachine : IDisposable
     public PhysicalMemory Memory { get; }
     public X86Cpu Cpu { get; }
 
+    /// <summary>The TSC clock of this machine's processors (a second processor on <see cref="Memory"/> shares it).</summary>
+    public TimestampClock Clock { get; } = new();
+
     public TestMachine(ulong ramBytes = 64 << 20, ProcessorVendor vendor = ProcessorVendor.Intel)
     {
         Memory = PhysicalMemory.Allocate(ramBytes);
@@ -43,7 +46,7 @@ internal sealed unsafe class TestMachine : IDisposable
             W64(Idt + v * 16, lo);
             W64(Idt + v * 16 + 8, stub >> 32);
         }
-        Cpu = new X86Cpu(Memory, vendor: vendor);
+        Cpu = new X86Cpu(Memory, vendor: vendor, clock: Clock);
         var s = Cpu.GetState();
         s.Cr0 = 0x80010033; // PG WP NE ET MP PE
         s.Cr3 = Pml4;

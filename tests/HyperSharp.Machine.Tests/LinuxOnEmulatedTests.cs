@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using HyperSharp.Hypervisor;
 using HyperSharp.Hypervisor.Emulated.Backend;
 using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.Operations;
@@ -8,10 +9,11 @@ using Xunit.Abstractions;
 namespace HyperSharp.Machine.Tests;
 
 /// <summary>
-/// The stock Debian kernel on the Emulated backend: boots to the kit's /init with 1 and 2 vCPUs,
-/// mounts an ext4 filesystem from a dynamic VHDX on virtio-blk, writes a file, syncs, and powers
-/// off through ACPI; the test then finds the file, byte for byte, in the VHDX from the host side.
-/// With one vCPU the VHDX is also grown while the guest runs, and the guest sees the new capacity.
+/// The stock Debian kernel on the Emulated backend: boots to the kit's /init with 1 vCPU presenting AuthenticAMD and
+/// with 2 presenting GenuineIntel, mounts an ext4 filesystem from a dynamic VHDX on virtio-blk, writes a file, syncs,
+/// and powers off through ACPI; the test then finds the file, byte for byte, in the VHDX from the host side. With one
+/// vCPU the VHDX is also grown while the guest runs, and the guest sees the new capacity. The kernel trusts the TSC as
+/// one clock (no TSC_ADJUST fix-up, no warp between CPUs, clocksource tsc) and touches no MSR the CPU lacks.
 /// </summary>
 public class LinuxOnEmulatedTests(ITestOutputHelper output)
 {
@@ -21,6 +23,8 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
           echo "hello from the guest, $(grep -c ^processor /proc/cpuinfo) cpus" > /mnt/hello.txt
           sync; umount /mnt; echo TEST-WROTE-FILE
           echo "TEST-RNG $(cat /sys/devices/virtual/misc/hw_random/rng_current)"
+          echo "TEST-CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+          echo "TEST-VENDOR $(sed -n 's/^vendor_id[^:]*: //p' /proc/cpuinfo | sort -u | tr '\n' ' ')"
           head -c 16 /dev/hwrng | od -An -tx1 | tr -d ' \n' | sed 's/^/TEST-HWRNG /'; echo
         else
           echo TEST-MOUNT-FAILED
@@ -35,9 +39,9 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
         """;
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task DebianBootsWritesAFileToAVhdxAndPowersOff(int cpus)
+    [InlineData(1, ProcessorVendor.Amd)]
+    [InlineData(2, ProcessorVendor.Intel)]
+    public async Task DebianBootsWritesAFileToAVhdxAndPowersOff(int cpus, ProcessorVendor vendor)
     {
         var (kit, why) = GuestKit.Get();
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
@@ -57,7 +61,7 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
             var console = new StringBuilder();
             using var vm = new VirtualMachineBuilder(new EmulatedHypervisor(), new VmConfig
             {
-                KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, MemorySize = 256UL << 20, Processors = cpus,
+                KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, MemorySize = 256UL << 20, Processors = cpus, ProcessorVendor = vendor,
                 CommandLine = "console=ttyS0", Disks = [new DiskAttachment(vhdx)],
                 ConsoleOutput = b => { lock (console) console.Append((char)b); }, Log = output.WriteLine,
             }).Build();
@@ -72,7 +76,7 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
             if (!finished) { vm.Stop(); await run; }
             string log;
             lock (console) log = console.ToString();
-            output.WriteLine($"{sw.Elapsed.TotalSeconds:F1} s on the Emulated backend, {cpus} vCPU(s):\n{log}");
+            output.WriteLine($"{sw.Elapsed.TotalSeconds:F1} s on the Emulated backend, {cpus} vCPU(s), {vendor.VendorString()}:\n{log}");
             Assert.True(finished, "the guest did not power off within 300 s");
             Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
             Assert.Contains($"HYPERSHARP-INIT-READY cpus={cpus}", log);
@@ -80,6 +84,11 @@ public class LinuxOnEmulatedTests(ITestOutputHelper output)
             Assert.Contains("TEST-WROTE-FILE", log);
             Assert.Contains("TEST-RNG virtio_rng", log);                          // the guest uses our entropy device
             Assert.Matches("TEST-HWRNG [0-9a-f]{32}", log);
+            Assert.Contains($"TEST-VENDOR {vendor.VendorString()} ", log);
+            // One clock: Linux neither fixes up TSC_ADJUST, nor measures a warp between CPUs, nor falls back to another clocksource.
+            foreach (var symptom in new[] { "TSC ADJUST", "TSC warp", "Marking TSC unstable", "unchecked MSR access" })
+                Assert.DoesNotContain(symptom, log);
+            Assert.Contains("TEST-CLOCKSOURCE tsc\n", log.Replace("\r", ""));
             if (resize)
             {
                 Assert.Contains("TEST-SIZE 131072", log);

@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Emulated.Execution;
 using HyperSharp.Hypervisor.Emulated.Memory;
 using HyperSharp.Hypervisor.Platform;
 using HyperSharp.Hypervisor.State;
@@ -29,6 +30,9 @@ internal sealed unsafe class EmulatedPartition : IPartition
     /// <summary>The vendor every processor presents: the options' choice, GenuineIntel by default (what guests have always
     /// seen here, whatever the host: a VM behaves the same on every host).</summary>
     internal ProcessorVendor Vendor => _options.Vendor ?? ProcessorVendor.Intel;
+
+    /// <summary>The TSC every processor counts (see <see cref="TimestampClock"/>).</summary>
+    internal TimestampClock Clock { get; } = new();
     internal PhysicalMemory? Memory { get; private set; }
 
     private readonly List<MemorySlot> _slots = [];
@@ -129,7 +133,11 @@ internal sealed unsafe class EmulatedPartition : IPartition
 
     public void Reset()
     {
-        lock (_lock) foreach (var vp in _processors) vp.ResetToPowerOn();
+        lock (_lock)
+        {
+            Clock.Reset();
+            foreach (var vp in _processors) vp.ResetToPowerOn();
+        }
     }
 
     /// <summary>Drops decoded code on the pages a device wrote and marks them dirty.</summary>

@@ -14,7 +14,7 @@ internal static class EmulatedStateMapping
 {
     private const uint MsrStar = 0xC000_0081, MsrLstar = 0xC000_0082, MsrCstar = 0xC000_0083, MsrSfmask = 0xC000_0084,
         MsrKernelGsBase = 0xC000_0102, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176,
-        MsrTscAux = 0xC000_0103, MsrTscDeadline = 0x6E0, MsrPat = 0x277, MsrMiscEnable = 0x1A0;
+        MsrTscAux = 0xC000_0103, MsrTscDeadline = 0x6E0, MsrPat = 0x277, MsrMiscEnable = 0x1A0, MsrTscAdjust = 0x3B;
 
     public static VirtualProcessorState ToRecord(CpuState s, ProcessorRunState runState, byte[] localApic)
     {
@@ -23,7 +23,7 @@ internal static class EmulatedStateMapping
             new(MsrStar, s.Star), new(MsrLstar, s.Lstar), new(MsrCstar, s.Cstar), new(MsrSfmask, s.Sfmask),
             new(MsrKernelGsBase, s.KernelGsBase), new(MsrSysenterCs, s.SysenterCs), new(MsrSysenterEsp, s.SysenterEsp),
             new(MsrSysenterEip, s.SysenterEip), new(MsrTscAux, s.TscAux), new(MsrTscDeadline, s.TscDeadline),
-            new(MsrPat, s.Pat), new(MsrMiscEnable, s.MiscEnable),
+            new(MsrPat, s.Pat), new(MsrMiscEnable, s.MiscEnable), new(MsrTscAdjust, (ulong)s.TscAdjust),
         };
         msrs.AddRange(s.OtherMsrs.Select(m => new MsrEntry(m.Key, m.Value)));
         return new VirtualProcessorState
@@ -85,6 +85,7 @@ internal static class EmulatedStateMapping
                 case MsrTscDeadline: s.TscDeadline = m.Value; break;
                 case MsrPat: s.Pat = m.Value; break;
                 case MsrMiscEnable: s.MiscEnable = m.Value; break;
+                case MsrTscAdjust: s.TscAdjust = (long)m.Value; break;
                 default: s.OtherMsrs[m.Index] = m.Value; break;
             }
         }

@@ -37,7 +37,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     {
         _partition = partition;
         Id = id;
-        _cpu = new X86Cpu(memory, this, partition.Vendor) { InterruptController = this, ApicId = (uint)id };
+        _cpu = new X86Cpu(memory, this, partition.Vendor, partition.Clock) { InterruptController = this, ApicId = (uint)id };
         _apic = partition.Platform.AddApic(id, () => _cpu.Tsc);
         _apic.Kick = Kick;
         _cpu.TscDeadlineRead = () => _apic.TscDeadline;
@@ -192,6 +192,7 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     public void ResetToPowerOn()
     {
         _cpu.Reset();
+        _cpu.ResetTimestamp();
         _apic.Reset();
         _runState = Id == 0 ? ProcessorRunState.Runnable : ProcessorRunState.Uninitialized;
     }

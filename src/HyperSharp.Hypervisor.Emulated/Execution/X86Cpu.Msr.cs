@@ -1,12 +1,12 @@
-using System.Diagnostics;
-
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
     internal ulong _star, _lstar, _cstar, _sfmask, _kernelGsBase, _sysenterCs, _sysenterEsp, _sysenterEip;
     internal ulong _tscAux, _tscDeadline, _apicBase, _pat, _miscEnable;
-    internal long _tscOffset;
+    /// <summary>IA32_TSC_ADJUST: this processor's TSC minus the partition's clock (0 from power-on; guest TSC writes move it).</summary>
+    internal long _tscAdjust;
+    private readonly TimestampClock _clock;
 
     /// <summary>
     /// The local APIC's view of IA32_TSC_DEADLINE (its timer in TSC-deadline mode owns the deadline); when
@@ -19,17 +19,16 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Guest TSC rate. The TSC counts host monotonic time at this rate (invariant TSC).</summary>
     public const long TscHz = 1_000_000_000;
 
+    /// <summary>This processor's TSC: the partition's clock plus IA32_TSC_ADJUST. Setting it, as a guest's WRMSR does,
+    /// moves TSC_ADJUST by the same amount (SDM 17.17.3); the other processors' TSCs do not move.</summary>
     public ulong Tsc
     {
-        get => (ulong)(ScaledHostTicks() + _tscOffset);
-        set => _tscOffset = (long)value - ScaledHostTicks();
+        get => (ulong)(_clock.Count + _tscAdjust);
+        set => _tscAdjust = (long)value - _clock.Count;
     }
 
-    private static long ScaledHostTicks()
-    {
-        long t = Stopwatch.GetTimestamp();
-        return Stopwatch.Frequency == TscHz ? t : (long)((Int128)t * TscHz / Stopwatch.Frequency);
-    }
+    /// <summary>Power-on: IA32_TSC_ADJUST 0 (an INIT keeps it).</summary>
+    internal void ResetTimestamp() => _tscAdjust = 0;
 
     public const uint MsrTsc = 0x10, MsrTscAdjust = 0x3B, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
         MsrSysenterEip = 0x176, MsrMiscEnable = 0x1A0, MsrPat = 0x277, MsrMtrrDefType = 0x2FF, MsrTscDeadline = 0x6E0,
@@ -73,7 +72,7 @@ public sealed unsafe partial class X86Cpu
             MsrKernelGsBase => _kernelGsBase,
             MsrTscAux => _tscAux,
             _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
-            MsrTscAdjust => _otherMsrs.GetValueOrDefault(MsrTscAdjust),
+            MsrTscAdjust => (ulong)_tscAdjust,
             MsrAmdHwcr when Vendor == ProcessorVendor.Amd => _otherMsrs.GetValueOrDefault(MsrAmdHwcr) | HwcrTscFreqSel, // Linux reads it on AMD
             _ when Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr) => _otherMsrs.GetValueOrDefault(msr),
             0x17 => 0,   // IA32_PLATFORM_ID (read by microcode code)
@@ -90,16 +89,8 @@ public sealed unsafe partial class X86Cpu
         static bool Canonical(ulong a) => (ulong)(((long)a << 16) >> 16) == a;
         switch (msr)
         {
-            case MsrTsc:
-                // SDM 17.17.3: a TSC write moves IA32_TSC_ADJUST by the same amount.
-                _otherMsrs[MsrTscAdjust] = _otherMsrs.GetValueOrDefault(MsrTscAdjust) + (v - Tsc);
-                Tsc = v;
-                return true;
-            case MsrTscAdjust:
-                // ...and a TSC_ADJUST write moves the TSC by the difference (Linux zeroes it on each CPU at boot).
-                Tsc += v - _otherMsrs.GetValueOrDefault(MsrTscAdjust);
-                _otherMsrs[MsrTscAdjust] = v;
-                return true;
+            case MsrTsc: Tsc = v; return true; // moves TSC_ADJUST with it
+            case MsrTscAdjust: _tscAdjust = (long)v; return true; // ...and a TSC_ADJUST write moves the TSC
             case MsrApicBase: _apicBase = v; return true;
             case MsrSysenterCs: _sysenterCs = v & 0xFFFF; return true;
             case MsrSysenterEsp: if (!Canonical(v)) return false; _sysenterEsp = v; return true;

@@ -19,7 +19,7 @@ public sealed unsafe partial class X86Cpu
         Array.Copy(_dr, s.Dr, 8);
         s.Star = _star; s.Lstar = _lstar; s.Cstar = _cstar; s.Sfmask = _sfmask; s.KernelGsBase = _kernelGsBase;
         s.SysenterCs = _sysenterCs; s.SysenterEsp = _sysenterEsp; s.SysenterEip = _sysenterEip;
-        s.Tsc = Tsc; s.TscAux = _tscAux; s.TscDeadline = _tscDeadline; s.ApicBase = _apicBase; s.Pat = _pat;
+        s.Tsc = Tsc; s.TscAdjust = _tscAdjust; s.TscAux = _tscAux; s.TscDeadline = _tscDeadline; s.ApicBase = _apicBase; s.Pat = _pat;
         s.MiscEnable = _miscEnable;
         s.OtherMsrs = new Dictionary<uint, ulong>(_otherMsrs);
         s.Fpu = CloneFpu(_fpu);
@@ -31,7 +31,11 @@ public sealed unsafe partial class X86Cpu
         return s;
     }
 
-    /// <summary>Loads a complete architectural state. Call only while the vCPU is not running.</summary>
+    /// <summary>
+    /// Loads a complete architectural state. Call only while the vCPU is not running. The TSC is one clock for the
+    /// partition, so setting this processor's TSC sets that clock (to the TSC minus this processor's TSC_ADJUST): after a
+    /// restore every processor continues from the count it was saved at, still equal to the others'.
+    /// </summary>
     public void SetState(CpuState s)
     {
         for (int i = 0; i < 16; i++) R(i) = s.Gpr[i];
@@ -43,7 +47,9 @@ public sealed unsafe partial class X86Cpu
         Array.Copy(s.Dr, _dr, 8);
         _star = s.Star; _lstar = s.Lstar; _cstar = s.Cstar; _sfmask = s.Sfmask; _kernelGsBase = s.KernelGsBase;
         _sysenterCs = s.SysenterCs; _sysenterEsp = s.SysenterEsp; _sysenterEip = s.SysenterEip;
-        Tsc = s.Tsc; _tscAux = s.TscAux; _tscDeadline = s.TscDeadline; _apicBase = s.ApicBase; _pat = s.Pat;
+        _tscAdjust = s.TscAdjust;
+        _clock.SetCount((long)s.Tsc - s.TscAdjust);
+        _tscAux = s.TscAux; _tscDeadline = s.TscDeadline; _apicBase = s.ApicBase; _pat = s.Pat;
         _miscEnable = s.MiscEnable;
         _otherMsrs.Clear();
         foreach (var kv in s.OtherMsrs) _otherMsrs[kv.Key] = kv.Value;

@@ -60,12 +60,14 @@ public sealed unsafe partial class X86Cpu
     public ulong InstructionCount;
 
     /// <summary>A processor on <paramref name="memory"/> presenting <paramref name="vendor"/> (CPUID and every undefined
-    /// result); every processor on one memory presents the same vendor, since they share decoded code.</summary>
-    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null, ProcessorVendor vendor = ProcessorVendor.Intel)
+    /// result); every processor on one memory presents the same vendor, since they share decoded code. The processors of
+    /// one partition share its <paramref name="clock"/> (a processor on its own gets a clock of its own).</summary>
+    public X86Cpu(PhysicalMemory memory, ICpuIoHandler? io = null, ProcessorVendor vendor = ProcessorVendor.Intel, TimestampClock? clock = null)
     {
         _mem = memory;
         _io = io ?? NullIoHandler.Instance;
         _code = memory.Code;
+        _clock = clock ?? new TimestampClock();
         Model = CpuModel.For(vendor);
         memory.Register(this);
 

@@ -38,6 +38,8 @@ public sealed class CpuState
     public ulong SysenterEsp { get; set; }
     public ulong SysenterEip { get; set; }
     public ulong Tsc { get; set; }
+    /// <summary>IA32_TSC_ADJUST.</summary>
+    public long TscAdjust { get; set; }
     public ulong TscAux { get; set; }
     public ulong TscDeadline { get; set; }
     public ulong ApicBase { get; set; }
