@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian guest's disk throughput through virtio-blk on the Emulated backend: bench/guest/disk-work.sh
-# (O_DIRECT 1 MiB and 4 KiB reads and writes on /dev/vda, timed by the guest's clock) against a 256 MiB
+# (O_DIRECT 1 MiB and 4 KiB reads and writes on /dev/vda, timed by the guest's clock) against a 512 MiB
 # dynamic VHDX. With BENCH_BASELINE=DIR (a checkout of another commit) the same runs use that build too,
 # alternating, so a change to the I/O path is measured before and after in one run. Not part of the tests.
 set -euo pipefail
@@ -22,7 +22,7 @@ for b in "${builds[@]}"; do "$b/hyper" --help > /dev/null; done # build each onc
 # One run: a fresh disk, the guest boots, runs the workload and powers off; prints its report line.
 workload() {
   rm -f "$work/disk.vhdx"
-  "$1/hyper" vhd new "$work/disk.vhdx" 256MB > /dev/null
+  "$1/hyper" vhd new "$work/disk.vhdx" 512MB > /dev/null
   timeout 900 "$1/hyper" vm run --backend emulated --kernel "$kit/vmlinuz" --initrd "$work/initrd.img" --memory 256MB \
     --disk "$work/disk.vhdx" --cmdline "console=ttyS0" < /dev/null 2>&1 | tr -d '\r' | grep -m1 '^HS-DISK-WORK' || echo "HS-DISK-WORK failed"
 }
@@ -32,11 +32,14 @@ for i in $(seq "$runs"); do
   for b in "${builds[@]}"; do results["$b"]+="$(workload "$b")"$'\n'; done
 done
 
-# Best of the runs for each figure (other load only ever slows a run down).
+# Best of the runs for each figure (other load only ever slows a run down), and the range of all runs.
 best() { grep -o "$2=[0-9]*" <<< "$1" | cut -d= -f2 | sort -n | tail -1; }
+range() { grep -o "$2=[0-9]*" <<< "$1" | cut -d= -f2 | sort -n | paste -sd' ' | awk '{print $1 "-" $NF}'; }
 printf '\n| build | write 1 MiB | read 1 MiB | write 4 KiB | read 4 KiB |\n|---|---:|---:|---:|---:|\n'
 for b in "${builds[@]}"; do
   r="${results[$b]}"
-  printf '| %s (%s) | %s MiB/s | %s MiB/s | %s IOPS | %s IOPS |\n' "$(basename "$b")" "$(git -C "$b" rev-parse --short HEAD)" \
-    "$(best "$r" write1M)" "$(best "$r" read1M)" "$(best "$r" write4k)" "$(best "$r" read4k)"
+  row="| $(basename "$b") ($(git -C "$b" rev-parse --short HEAD))"
+  for f in write1M read1M write4k read4k; do row+=" | $(best "$r" $f) ($(range "$r" $f))"; done
+  echo "$row |"
 done
+echo "(MiB/s for 1 MiB requests, IOPS for 4 KiB ones: best run, all runs' range in brackets)"
