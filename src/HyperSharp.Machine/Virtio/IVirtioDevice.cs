@@ -30,7 +30,10 @@ public interface IVirtioDevice
     /// <summary>The driver set DRIVER_OK: the queues and negotiated features are live.</summary>
     void Activate(ulong features, IReadOnlyList<SplitVirtqueue?> queues, IVirtioInterrupts interrupts);
 
-    /// <summary>The guest notified a queue: serve what it posted.</summary>
+    /// <summary>
+    /// The guest notified a queue: serve what it posted. The transport calls it for a queue from one thread at a
+    /// time (its per-queue gate), different queues possibly at once: per-queue state needs no lock of the device's.
+    /// </summary>
     void ProcessQueue(int index);
 
     /// <summary>The driver reset the device (status 0): drop queues and return to the initial state.</summary>

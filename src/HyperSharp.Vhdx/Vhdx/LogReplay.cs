@@ -9,12 +9,14 @@ internal readonly record struct LogWrite(long FileOffset, byte[]? Data, long Zer
 internal sealed record ActiveSequence(List<LogWrite> Writes, long FlushedFileOffset, long LastFileOffset, ulong HeadSequence, int EntryCount);
 
 /// <summary>
-/// Finds the newest valid, complete log sequence in a log region, validating every field a
-/// hostile or torn log could get wrong. Reads wrap around the circular log.
+/// The read side of the VHDX log: finds the newest valid, complete log sequence in a log region,
+/// validating every field a hostile or torn log could get wrong (reads wrap around the circular log),
+/// and replays it into the file or a read-only open's overlay. <see cref="VhdxLog"/> is the write side.
 /// </summary>
 internal static class LogReplay
 {
     private const int Sector = VhdxFormat.LogSectorSize;
+    private const uint MaxReplayLogLength = 1024 * (uint)VhdxFormat.MiB;
 
     private sealed record Entry(uint Offset, uint Length, uint Tail, ulong Sequence, long Flushed, long Last, List<LogWrite> Writes);
 
@@ -135,5 +137,71 @@ internal static class LogReplay
             log.AsSpan(pos, n).CopyTo(destination[done..]);
             done += n;
         }
+    }
+
+    /// <summary>
+    /// Replays the active log sequence: into the file (after updating FileWriteGuid, then clearing
+    /// LogGuid), or, for a read-only open, into an in-memory overlay so the file is never written.
+    /// </summary>
+    public static (VhdxHeader Header, int Slot) Replay(VhdxStorage storage, VhdxHeader header, int slot)
+    {
+        if (header.LogLength > MaxReplayLogLength)
+            throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset,
+                $"the log to replay is {header.LogLength} bytes, more than the {MaxReplayLogLength >> 20} MiB this implementation accepts");
+        var log = new byte[header.LogLength];
+        storage.ReadData((long)header.LogOffset, log);
+        var active = FindActive(log, header.LogGuid, out var error)
+            ?? throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset, $"the header names log {header.LogGuid:B} but {error}");
+        long fileLength = storage.Length;
+        if (fileLength < active.FlushedFileOffset)
+            throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset,
+                $"the log's head entry records a flushed file size of {active.FlushedFileOffset} bytes but the file has {fileLength}: the file was truncated");
+        long limit = Math.Max(fileLength, active.LastFileOffset);
+        if (active.LastFileOffset > VhdxFormat.MaxVirtualDiskSize * 2)
+            throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset, $"the head entry's last file offset {active.LastFileOffset} is absurd");
+        long zeroTotal = 0;
+        foreach (var w in active.Writes)
+        {
+            long length = w.Data?.Length ?? w.ZeroLength;
+            bool inRegionTables = w.FileOffset >= VhdxFormat.RegionTable1Offset && w.FileOffset + length <= VhdxFormat.RegionTable2Offset + VhdxFormat.RegionTableSize;
+            bool inLog = w.FileOffset < (long)header.LogOffset + header.LogLength && (long)header.LogOffset < w.FileOffset + length;
+            if ((!inRegionTables && w.FileOffset < VhdxFormat.HeaderSectionSize) || inLog || w.FileOffset + length > limit)
+                throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset,
+                    $"a log descriptor writes {length} bytes at 0x{w.FileOffset:X}, outside the structures a log may update");
+            zeroTotal += w.ZeroLength;
+        }
+        if (storage.ReadOnly)
+        {
+            if (zeroTotal > 256 * VhdxFormat.MiB)
+                throw VhdxParser.Corrupt(storage, "log", (long)header.LogOffset, $"the log zeroes {zeroTotal} bytes, too much to replay in memory; open the image writable to replay it");
+            storage.ApplyToOverlay(active.Writes);
+            return (header, slot);
+        }
+        // Writable: FileWriteGuid changes before the first modification, the log replays, then LogGuid is cleared.
+        var writer = new HeaderWriter(storage, header, slot);
+        writer.Update(h => h with { FileWriteGuid = Guid.NewGuid() });
+        foreach (var w in active.Writes)
+        {
+            if (w.Data is not null) storage.Write(w.FileOffset, w.Data);
+            else
+            {
+                // Zeros past the end of the file need no writing (extending reads as zeros); inside it, punch
+                // (written only where the file system cannot): a hostile terabyte of zeros must not mean a terabyte of writes.
+                long inFile = Math.Min(w.ZeroLength, Math.Max(0, storage.Length - w.FileOffset));
+                if (inFile > 0) HostFile.Zero(storage.Handle, w.FileOffset, inFile, keepAllocated: false);
+            }
+        }
+        if (storage.Length < active.LastFileOffset)
+        {
+            try { storage.SetLength(active.LastFileOffset); }
+            catch (Exception e) when (e is IOException or ArgumentOutOfRangeException) // EFBIG surfaces as either
+            {
+                throw new CorruptImageException(storage.Path, "log", (long)header.LogOffset,
+                    $"replaying the log needs the file extended to {active.LastFileOffset} bytes (its last file offset), which failed: {e.Message}");
+            }
+        }
+        storage.Flush();
+        writer.Update(h => h with { LogGuid = Guid.Empty });
+        return (writer.Current, writer.Slot);
     }
 }

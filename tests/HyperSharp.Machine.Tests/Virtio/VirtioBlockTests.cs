@@ -47,7 +47,8 @@ public class VirtioBlockTests(ITestOutputHelper output)
             Header(d, TestDriver.Data + 0x9000, 8 /* GET_ID */, 0);
             d.Post((TestDriver.Data + 0x9000, 16, false), (TestDriver.Data + 0x9100, 20, true), (TestDriver.Data + 0x9200, 1, true));
             int served = 0;
-            while (queue.Pop() is { } chain) { queue.Push(chain.Head, handler.Execute(chain)); served++; }
+            var chain = new DescriptorChain();
+            while (queue.TryPop(chain)) { queue.Push(chain.Head, handler.Execute(chain)); served++; }
             Assert.Equal(4, served);
             Assert.Equal(4, d.UsedIndex);
             Assert.Equal(0, d.Ram.Read<byte>(TestDriver.Data + 0x3000));
@@ -65,16 +66,16 @@ public class VirtioBlockTests(ITestOutputHelper output)
             BinaryPrimitives.WriteUInt64LittleEndian(seg, 2048);
             BinaryPrimitives.WriteUInt32LittleEndian(seg[8..], 16);
             d.Post((TestDriver.Data + 0xA000, 16, false), (TestDriver.Data + 0xA100, 16, false), (TestDriver.Data + 0xA200, 1, true));
-            var c = queue.Pop()!;
-            queue.Push(c.Head, handler.Execute(c));
+            Assert.True(queue.TryPop(chain));
+            queue.Push(chain.Head, handler.Execute(chain));
             Assert.Equal(0, d.Ram.Read<byte>(TestDriver.Data + 0xA200));
             disk.Read(2048 * 512, back);
             Assert.All(back, b => Assert.Equal(0, b));
             // Beyond the end of the disk: IOERR, not an exception.
             Header(d, TestDriver.Data + 0xB000, 0, 1UL << 40);
             d.Post((TestDriver.Data + 0xB000, 16, false), (TestDriver.Data + 0xC000, 512, true), (TestDriver.Data + 0xD000, 1, true));
-            c = queue.Pop()!;
-            handler.Execute(c);
+            Assert.True(queue.TryPop(chain));
+            handler.Execute(chain);
             Assert.Equal(1, d.Ram.Read<byte>(TestDriver.Data + 0xD000));
         }
         finally { Directory.Delete(dir, true); }
@@ -88,12 +89,12 @@ public class VirtioBlockTests(ITestOutputHelper output)
         d.SetDescriptor(0, TestDriver.Data, 16, 1, 1);
         d.SetDescriptor(1, TestDriver.Data, 16, 1, 0); // 0 -> 1 -> 0: a loop
         d.PublishHead(0);
-        Assert.Contains("loops", Assert.Throws<VirtqueueException>(() => q.Pop()).Message);
+        Assert.Contains("loops", Assert.Throws<VirtqueueException>(() => q.TryPop(new DescriptorChain())).Message);
         d.SetDescriptor(2, 0xFFFF_FFFF_0000, 16, 0, 0); // far outside 16 MiB of RAM
         d.PublishHead(2);
-        Assert.Contains("not inside guest RAM", Assert.Throws<VirtqueueException>(() => q.Pop()).Message);
+        Assert.Contains("not inside guest RAM", Assert.Throws<VirtqueueException>(() => q.TryPop(new DescriptorChain())).Message);
         d.PublishHead(9); // head outside the table
-        Assert.Contains("outside a table", Assert.Throws<VirtqueueException>(() => q.Pop()).Message);
+        Assert.Contains("outside a table", Assert.Throws<VirtqueueException>(() => q.TryPop(new DescriptorChain())).Message);
         Assert.Throws<VirtqueueException>(() => new SplitVirtqueue(d.Ram, 8, 0xFFFF_0000_0000, TestDriver.Avail, TestDriver.Used, false));
     }
 
@@ -125,7 +126,8 @@ public class VirtioBlockTests(ITestOutputHelper output)
                 for (int k = 0; k < 16; k++) d.Ram.Write(TestDriver.Avail + 4 + 2UL * (ulong)k, BitConverter.GetBytes((ushort)rng.Next(0, 20)));
                 try
                 {
-                    while (q.Pop() is { } chain) { q.Push(chain.Head, handler.Execute(chain)); served++; }
+                    var chain = new DescriptorChain();
+                    while (q.TryPop(chain)) { q.Push(chain.Head, handler.Execute(chain)); served++; }
                 }
                 catch (VirtqueueException) { refused++; }
             }

@@ -12,6 +12,10 @@ internal static class VirtioBlk
     public const int SectorSize = 512;
     public const int HeaderSize = 16;
     public const int IdLength = 20;
+    /// <summary>Size of struct virtio_blk_config up to the fields we offer (write_zeroes_may_unmap and padding).</summary>
+    public const int ConfigSize = 64;
+    /// <summary>Most discard/write-zeroes payload we take in one request (16-byte segments).</summary>
+    public const int MaxUnmapPayload = 16 * 4096;
 
     /// <summary>Largest data transfer per request we accept (keeps a hostile request from pinning the host).</summary>
     public const uint MaxRequestBytes = 64 << 20;

@@ -15,7 +15,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
 {
     private readonly IVirtualDisk _disk;
     private readonly VirtioBlockRequestHandler _handler;
-    private readonly object[] _queueLocks;
+    private readonly DescriptorChain[] _chains;
     private IReadOnlyList<SplitVirtqueue?> _queues = [];
     private IVirtioInterrupts? _interrupts;
 
@@ -25,7 +25,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         Name = name;
         _disk = disk;
         QueueCount = queueCount;
-        _queueLocks = Enumerable.Range(0, queueCount).Select(_ => new object()).ToArray();
+        _chains = Enumerable.Range(0, queueCount).Select(_ => new DescriptorChain()).ToArray();
         _handler = new VirtioBlockRequestHandler(ram, disk, serial ?? name);
         _disk.CapacityChanged += OnCapacityChanged;
     }
@@ -34,7 +34,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
     public ushort DeviceType => 2;
     public int QueueCount { get; }
     public ushort MaxQueueSize => 256;
-    public int ConfigSize => 64;
+    public int ConfigSize => VirtioBlk.ConfigSize;
 
     public ulong DeviceFeatures =>
         1UL << 32 /* VERSION_1 */ | 1UL << 28 /* INDIRECT_DESC; EVENT_IDX waits until avail_event is maintained */
@@ -42,11 +42,11 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         | 1UL << VirtioBlk.FeatureTopology | (QueueCount > 1 ? 1UL << VirtioBlk.FeatureMultiQueue : 0)
         | (_disk.IsReadOnly ? 1UL << VirtioBlk.FeatureReadOnly : 1UL << VirtioBlk.FeatureDiscard | 1UL << VirtioBlk.FeatureWriteZeroes);
 
-    /// <summary>The configuration layout of virtio 1.x 5.2.4 (struct virtio_blk_config), built on each read so capacity is current.</summary>
+    /// <summary>The configuration layout of virtio 1.x 5.2.4 (struct virtio_blk_config), built on each read (on the stack) so capacity is current.</summary>
     public void ReadConfig(int offset, Span<byte> data)
     {
-        var c = new byte[ConfigSize];
-        var s = c.AsSpan();
+        Span<byte> s = stackalloc byte[VirtioBlk.ConfigSize];
+        s.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(s, (ulong)(_disk.Capacity / VirtioBlk.SectorSize));
         BinaryPrimitives.WriteUInt32LittleEndian(s[12..], 128);                         // seg_max
         BinaryPrimitives.WriteUInt32LittleEndian(s[20..], (uint)_disk.LogicalSectorSize); // blk_size
@@ -60,7 +60,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(s[52..], 1);                            // max_write_zeroes_seg
         s[56] = 1;                                                                       // write_zeroes_may_unmap
         data.Clear();
-        if (offset >= 0 && offset < c.Length) c.AsSpan(offset, Math.Min(data.Length, c.Length - offset)).CopyTo(data);
+        if (offset >= 0 && offset < s.Length) s.Slice(offset, Math.Min(data.Length, s.Length - offset)).CopyTo(data);
     }
 
     public void WriteConfig(int offset, ReadOnlySpan<byte> data) { } // writeback toggling (CONFIG_WCE) is not offered
@@ -71,20 +71,19 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         _interrupts = interrupts;
     }
 
+    /// <summary>Serves a queue; the transport calls it for one queue from one thread at a time, different queues in parallel.</summary>
     public void ProcessQueue(int index)
     {
         var queue = index < _queues.Count ? _queues[index] : null;
         if (queue is null) return;
         bool completed = false;
-        lock (_queueLocks[index]) // a queue is served by one thread at a time; different queues run in parallel
+        var chain = _chains[index];
+        while (queue.TryPop(chain))
         {
-            while (queue.Pop() is { } chain)
-            {
-                queue.Push(chain.Head, _handler.Execute(chain));
-                completed = true;
-            }
-            if (completed && queue.ShouldInterrupt()) _interrupts?.QueueInterrupt(index);
+            queue.Push(chain.Head, _handler.Execute(chain));
+            completed = true;
         }
+        if (completed && queue.ShouldInterrupt()) _interrupts?.QueueInterrupt(index);
     }
 
     public void Reset()

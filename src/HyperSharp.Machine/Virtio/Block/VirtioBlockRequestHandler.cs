@@ -11,7 +11,9 @@ namespace HyperSharp.Machine.Virtio.Block;
 /// Executes one virtio-blk request against a disk: reads and writes straight between guest
 /// buffers and the image (no bounce copy when a buffer is contiguous guest RAM), flush, and
 /// discard / write-zeroes mapped to the image's unmap. A malformed request fails with
-/// IOERR/UNSUPP; only a broken chain (no room for the status byte) is a queue error.
+/// IOERR/UNSUPP; only a broken chain (no room for the status byte) is a queue error. Nothing here
+/// allocates per request: buffers are walked as spans, scratch lives on the stack or in the shared pool.
+/// Several queues call one handler at once; it keeps no state between requests.
 /// </summary>
 public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, string serial)
 {
@@ -19,7 +21,7 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
     public uint Execute(DescriptorChain chain)
     {
         var buffers = chain.Buffers;
-        if (buffers.Count == 0 || !buffers[^1].DeviceWritable || buffers[^1].Length < 1)
+        if (buffers.Length == 0 || !buffers[^1].DeviceWritable || buffers[^1].Length < 1)
             throw new VirtqueueException("a block request has no device-writable status byte at its end");
         var status = buffers[^1];
         ulong statusAddress = status.Address + status.Length - 1;
@@ -32,27 +34,27 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
         {
             uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
             ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
-            (result, written) = Run(type, sector, buffers, status);
+            (result, written) = Run(type, sector, buffers);
         }
         ram.Write(statusAddress, [result]);
         return written + 1;
     }
 
-    private (byte Status, uint Written) Run(uint type, ulong sector, IReadOnlyList<GuestBuffer> buffers, GuestBuffer status)
+    private (byte Status, uint Written) Run(uint type, ulong sector, ReadOnlySpan<GuestBuffer> buffers)
     {
         try
         {
             switch (type)
             {
-                case VirtioBlk.In: return Transfer(sector, buffers, status, toGuest: true);
+                case VirtioBlk.In: return Transfer(sector, buffers, toGuest: true);
                 case VirtioBlk.Out:
                     if (disk.IsReadOnly) return (VirtioBlk.StatusIoError, 0);
-                    return Transfer(sector, buffers, status, toGuest: false);
+                    return Transfer(sector, buffers, toGuest: false);
                 case VirtioBlk.Flush:
                     disk.Flush();
                     return (VirtioBlk.StatusOk, 0);
                 case VirtioBlk.GetId:
-                    return WriteId(buffers, status);
+                    return WriteId(buffers);
                 case VirtioBlk.Discard or VirtioBlk.WriteZeroes:
                     if (disk.IsReadOnly) return (VirtioBlk.StatusIoError, 0);
                     return Unmap(buffers);
@@ -66,27 +68,11 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
         }
     }
 
-    /// <summary>The data buffers: everything between the 16-byte header and the status byte.</summary>
-    private static IEnumerable<(ulong Address, uint Length, bool Writable)> DataBuffers(IReadOnlyList<GuestBuffer> buffers, GuestBuffer status)
-    {
-        uint skip = VirtioBlk.HeaderSize;
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            var b = buffers[i];
-            uint length = b.Length;
-            ulong address = b.Address;
-            if (i == buffers.Count - 1) length -= 1; // the status byte is the last byte of the last buffer
-            uint drop = Math.Min(skip, length);
-            skip -= drop;
-            if (length - drop > 0) yield return (address + drop, length - drop, b.DeviceWritable);
-        }
-    }
-
-    private (byte, uint) Transfer(ulong sector, IReadOnlyList<GuestBuffer> buffers, GuestBuffer status, bool toGuest)
+    private (byte, uint) Transfer(ulong sector, ReadOnlySpan<GuestBuffer> buffers, bool toGuest)
     {
         long offset = checked((long)sector * VirtioBlk.SectorSize);
         uint total = 0;
-        foreach (var (address, length, writable) in DataBuffers(buffers, status))
+        foreach (var (address, length, writable) in new DataBuffers(buffers))
         {
             if (writable != toGuest) return (VirtioBlk.StatusIoError, 0); // a read needs writable buffers, a write readable ones
             if (length % VirtioBlk.SectorSize != 0 || total + (ulong)length > VirtioBlk.MaxRequestBytes) return (VirtioBlk.StatusIoError, 0);
@@ -100,45 +86,51 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
         return (VirtioBlk.StatusOk, toGuest ? total : 0);
     }
 
-    private (byte, uint) WriteId(IReadOnlyList<GuestBuffer> buffers, GuestBuffer status)
+    private (byte, uint) WriteId(ReadOnlySpan<GuestBuffer> buffers)
     {
-        var id = new byte[VirtioBlk.IdLength];
-        Encoding.ASCII.GetBytes(serial.Length > VirtioBlk.IdLength ? serial[..VirtioBlk.IdLength] : serial).CopyTo(id, 0);
+        Span<byte> id = stackalloc byte[VirtioBlk.IdLength];
+        id.Clear();
+        Encoding.ASCII.GetBytes(serial.AsSpan(0, Math.Min(serial.Length, VirtioBlk.IdLength)), id);
         uint done = 0;
-        foreach (var (address, length, writable) in DataBuffers(buffers, status))
+        foreach (var (address, length, writable) in new DataBuffers(buffers))
         {
             if (!writable || done >= id.Length) break;
             uint n = Math.Min(length, (uint)id.Length - done);
-            ram.Write(address, id.AsSpan((int)done, (int)n));
+            ram.Write(address, id.Slice((int)done, (int)n));
             done += n;
         }
         return (VirtioBlk.StatusOk, done);
     }
 
-    private (byte, uint) Unmap(IReadOnlyList<GuestBuffer> buffers)
+    private (byte, uint) Unmap(ReadOnlySpan<GuestBuffer> buffers)
     {
-        var payload = new List<byte>();
-        var status = buffers[^1];
-        foreach (var (address, length, writable) in DataBuffers(buffers, status))
+        // The segments (16 bytes each) may straddle guest buffers: gathered into a pooled buffer first.
+        byte[] pooled = ArrayPool<byte>.Shared.Rent(VirtioBlk.MaxUnmapPayload);
+        try
         {
-            if (writable || payload.Count + (long)length > 16 * 4096) return (VirtioBlk.StatusIoError, 0);
-            payload.AddRange(ram.GetSpan(address, (int)length).ToArray());
+            int count = 0;
+            foreach (var (address, length, writable) in new DataBuffers(buffers))
+            {
+                if (writable || count + (long)length > VirtioBlk.MaxUnmapPayload) return (VirtioBlk.StatusIoError, 0);
+                ram.Read(address, pooled.AsSpan(count, (int)length));
+                count += (int)length;
+            }
+            if (count == 0 || count % 16 != 0) return (VirtioBlk.StatusIoError, 0);
+            for (int i = 0; i < count; i += 16)
+            {
+                ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(pooled.AsSpan(i));
+                uint sectors = BinaryPrimitives.ReadUInt32LittleEndian(pooled.AsSpan(i + 8));
+                long offset = (long)sector * VirtioBlk.SectorSize, length = (long)sectors * VirtioBlk.SectorSize;
+                if (sector > long.MaxValue / VirtioBlk.SectorSize || offset + length > disk.Capacity) return (VirtioBlk.StatusIoError, 0);
+                disk.Unmap(offset, length); // reads zeros afterwards: serves discard and write-zeroes alike
+            }
+            return (VirtioBlk.StatusOk, 0);
         }
-        if (payload.Count == 0 || payload.Count % 16 != 0) return (VirtioBlk.StatusIoError, 0);
-        var bytes = payload.ToArray();
-        for (int i = 0; i < bytes.Length; i += 16)
-        {
-            ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(i));
-            uint count = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i + 8));
-            long offset = (long)sector * VirtioBlk.SectorSize, length = (long)count * VirtioBlk.SectorSize;
-            if (sector > long.MaxValue / VirtioBlk.SectorSize || offset + length > disk.Capacity) return (VirtioBlk.StatusIoError, 0);
-            disk.Unmap(offset, length); // reads zeros afterwards: serves discard and write-zeroes alike
-        }
-        return (VirtioBlk.StatusOk, 0);
+        finally { ArrayPool<byte>.Shared.Return(pooled); }
     }
 
     /// <summary>Copies the first bytes of the request (the header) out of the device-readable buffers.</summary>
-    private bool Gather(IReadOnlyList<GuestBuffer> buffers, Span<byte> header)
+    private bool Gather(ReadOnlySpan<GuestBuffer> buffers, Span<byte> header)
     {
         int done = 0;
         foreach (var b in buffers)
@@ -149,5 +141,37 @@ public sealed class VirtioBlockRequestHandler(GuestRam ram, IVirtualDisk disk, s
             done += n;
         }
         return done == header.Length;
+    }
+
+    /// <summary>
+    /// The data buffers of a request — everything between the 16-byte header and the status byte (the last byte of
+    /// the last buffer) — enumerated over the chain's span, without an iterator object.
+    /// </summary>
+    private ref struct DataBuffers(ReadOnlySpan<GuestBuffer> buffers)
+    {
+        private readonly ReadOnlySpan<GuestBuffer> _buffers = buffers;
+        private int _index = -1;
+        private uint _skip = VirtioBlk.HeaderSize;
+
+        public (ulong Address, uint Length, bool Writable) Current { get; private set; }
+
+        public readonly DataBuffers GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            while (++_index < _buffers.Length)
+            {
+                var b = _buffers[_index];
+                uint length = _index == _buffers.Length - 1 ? b.Length - 1 : b.Length;
+                uint drop = Math.Min(_skip, length);
+                _skip -= drop;
+                if (length - drop > 0)
+                {
+                    Current = (b.Address + drop, length - drop, b.DeviceWritable);
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 }

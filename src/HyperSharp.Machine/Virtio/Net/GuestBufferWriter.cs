@@ -28,11 +28,4 @@ internal static class GuestBufferWriter
         }
         return written;
     }
-
-    public static ulong Capacity(DescriptorChain chain)
-    {
-        ulong capacity = 0;
-        foreach (var b in chain.Buffers) if (b.DeviceWritable) capacity += b.Length;
-        return capacity;
-    }
 }

@@ -11,20 +11,18 @@ namespace HyperSharp.Machine.Virtio.Net;
 /// </summary>
 internal sealed class VirtioNetControlQueue(GuestRam ram, SplitVirtqueue queue, int index, IVirtioInterrupts interrupts, int maxPairs, Action<int> setPairs)
 {
-    private readonly object _lock = new();
+    private readonly DescriptorChain _chain = new();
 
+    /// <summary>Serves the queue (the transport calls it from one thread at a time).</summary>
     public void Process()
     {
-        lock (_lock)
+        bool completed = false;
+        while (queue.TryPop(_chain))
         {
-            bool completed = false;
-            while (queue.Pop() is { } chain)
-            {
-                queue.Push(chain.Head, Execute(chain));
-                completed = true;
-            }
-            if (completed && queue.ShouldInterrupt()) interrupts.QueueInterrupt(index);
+            queue.Push(_chain.Head, Execute(_chain));
+            completed = true;
         }
+        if (completed && queue.ShouldInterrupt()) interrupts.QueueInterrupt(index);
     }
 
     private uint Execute(DescriptorChain chain)

@@ -18,7 +18,15 @@ internal sealed class VirtioNetReceiveQueue(GuestRam ram, SplitVirtqueue queue, 
     private const int MaxChainsPerFrame = 64;
     private readonly object _lock = new();
     private readonly FrameBacklog _backlog = new(256);
-    private readonly List<DescriptorChain> _chains = new(MaxChainsPerFrame);
+    private readonly DescriptorChain[] _chains = CreateChains();
+    private int _chainCount;
+
+    private static DescriptorChain[] CreateChains()
+    {
+        var chains = new DescriptorChain[MaxChainsPerFrame];
+        for (int i = 0; i < chains.Length; i++) chains[i] = new DescriptorChain();
+        return chains;
+    }
 
     /// <summary>A frame from the switch (link thread).</summary>
     public void Deliver(ReadOnlySpan<byte> frame)
@@ -51,18 +59,20 @@ internal sealed class VirtioNetReceiveQueue(GuestRam ram, SplitVirtqueue queue, 
     {
         ushort start = queue.LastAvailable;
         ulong needed = (ulong)(VirtioNet.HeaderSize + frame.Length), room = 0;
-        _chains.Clear();
+        _chainCount = 0;
         while (room < needed)
         {
-            if (queue.Pop() is not { } chain) { queue.LastAvailable = start; return false; }
-            _chains.Add(chain);
-            room += GuestBufferWriter.Capacity(chain);
-            if (!mergeable || _chains.Count == MaxChainsPerFrame) break;
+            var chain = _chains[_chainCount];
+            if (!queue.TryPop(chain)) { queue.LastAvailable = start; return false; }
+            _chainCount++;
+            room += chain.WritableBytes;
+            if (!mergeable || _chainCount == MaxChainsPerFrame) break;
         }
+        var chains = _chains.AsSpan(0, _chainCount);
         if (room < needed)
         {
             // Buffers too small for this frame (a guest that posts tiny buffers): give them back empty and drop the frame.
-            foreach (var c in _chains) queue.Push(c.Head, 0);
+            foreach (var c in chains) queue.Push(c.Head, 0);
             counters.CountReceiveDrop();
             pushed = true;
             return true;
@@ -70,9 +80,9 @@ internal sealed class VirtioNetReceiveQueue(GuestRam ram, SplitVirtqueue queue, 
         Span<byte> header = stackalloc byte[VirtioNet.HeaderSize];
         header.Clear();
         if (checksumOffload && InternetChecksum.TransportChecksumValid(frame)) header[0] = VirtioNet.FlagDataValid;
-        BinaryPrimitives.WriteUInt16LittleEndian(header[VirtioNet.NumBuffersOffset..], (ushort)_chains.Count);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[VirtioNet.NumBuffersOffset..], (ushort)_chainCount);
         int position = 0;
-        foreach (var c in _chains) queue.Push(c.Head, GuestBufferWriter.Fill(ram, c, header, frame, ref position));
+        foreach (var c in chains) queue.Push(c.Head, GuestBufferWriter.Fill(ram, c, header, frame, ref position));
         counters.CountReceived(frame.Length);
         pushed = true;
         return true;

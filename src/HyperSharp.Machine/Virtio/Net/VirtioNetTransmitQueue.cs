@@ -15,22 +15,20 @@ namespace HyperSharp.Machine.Virtio.Net;
 internal sealed class VirtioNetTransmitQueue(GuestRam ram, SplitVirtqueue queue, int index, IVirtioInterrupts interrupts,
     Func<IFrameLink?> link, NetCounters counters)
 {
-    private readonly object _lock = new();
     private readonly byte[] _frame = new byte[VirtioNet.HeaderSize + EthernetHeader.MaxFrameLength];
+    private readonly DescriptorChain _chain = new();
 
+    /// <summary>Sends what the guest posted (the transport calls it from one thread at a time: no lock of our own).</summary>
     public void Transmit()
     {
-        lock (_lock)
+        bool completed = false;
+        while (queue.TryPop(_chain))
         {
-            bool completed = false;
-            while (queue.Pop() is { } chain)
-            {
-                Send(chain);
-                queue.Push(chain.Head, 0);
-                completed = true;
-            }
-            if (completed && queue.ShouldInterrupt()) interrupts.QueueInterrupt(index);
+            Send(_chain);
+            queue.Push(_chain.Head, 0);
+            completed = true;
         }
+        if (completed && queue.ShouldInterrupt()) interrupts.QueueInterrupt(index);
     }
 
     private void Send(DescriptorChain chain)
@@ -60,9 +58,9 @@ internal sealed class VirtioNetTransmitQueue(GuestRam ram, SplitVirtqueue queue,
     }
 
     /// <summary>The common Linux layout — header alone in the first buffer, the frame in the second — sent straight from guest memory.</summary>
-    private bool TryZeroCopy(IReadOnlyList<GuestBuffer> buffers, IFrameLink target, Span<byte> header, int total)
+    private bool TryZeroCopy(ReadOnlySpan<GuestBuffer> buffers, IFrameLink target, Span<byte> header, int total)
     {
-        if (!target.SendCopies || buffers.Count < 2 || buffers[0].Length != VirtioNet.HeaderSize || buffers[1].DeviceWritable
+        if (!target.SendCopies || buffers.Length < 2 || buffers[0].Length != VirtioNet.HeaderSize || buffers[1].DeviceWritable
             || buffers[1].Length != total - VirtioNet.HeaderSize) return false;
         ram.GetSpan(buffers[0].Address, VirtioNet.HeaderSize).CopyTo(header);
         if ((header[0] & VirtioNet.FlagNeedsCsum) != 0) return false;

@@ -31,7 +31,10 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
     private ushort _configVector = NoVector, _queueSelect;
     private byte _status, _generation, _isr;
     private bool _intxLevel;
-    /// <summary>One lock per queue: a queue is served by one thread at a time (its notify thread or a vCPU).</summary>
+    /// <summary>
+    /// One lock per queue, and the only one a request takes: a queue is served by one thread at a time (its notify
+    /// thread or a vCPU), so the queue and the device's per-queue state need no lock of their own.
+    /// </summary>
     private readonly object[] _queueGates;
     private readonly QueueNotifyThreads? _notifyThreads;
 
@@ -96,9 +99,22 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
     private bool MsixEnabled => (Config.Raw[_msixCapability + 3] & 0x80) != 0;
     private bool MsixMasked => (Config.Raw[_msixCapability + 3] & 0x40) != 0;
 
+    /// <summary>
+    /// A queue completed requests. The common case — MSI-X on, function and vector unmasked — sends the message
+    /// without the device lock, so a queue's only lock is its gate: the entry is read as it stands (a driver
+    /// reprograms an entry only while it is masked), and a vector found masked takes the locked path, which
+    /// records it pending under the lock that unmasking takes too, so no interrupt is lost.
+    /// </summary>
     public void QueueInterrupt(int queue)
     {
-        lock (_lock) Interrupt(_queues[queue].MsixVector, 1);
+        ushort vector = _queues[queue].MsixVector;
+        if (MsixEnabled && !MsixMasked && vector < _msix.Count && !_msix.IsMasked(vector))
+        {
+            var (address, data) = _msix.Message(vector);
+            _msi.Signal(address, data);
+            return;
+        }
+        lock (_lock) Interrupt(vector, 1);
     }
 
     public void ConfigChanged()

@@ -9,7 +9,7 @@ namespace HyperSharp.Machine.Virtio.Queue;
 /// from the available ring and pushes completions to the used ring. Everything the guest wrote is
 /// treated as hostile: indices are checked against the queue size, chains are bounded (a loop
 /// cannot spin us), indirect tables are checked and may not nest, and every address must be RAM.
-/// One thread serves a queue at a time.
+/// One thread serves a queue at a time (the transport's per-queue gate), so the queue needs no lock.
 /// </summary>
 public sealed class SplitVirtqueue(GuestRam ram, ushort size, ulong descriptorTable, ulong availableRing, ulong usedRing, bool eventIndex)
 {
@@ -36,22 +36,23 @@ public sealed class SplitVirtqueue(GuestRam ram, ushort size, ulong descriptorTa
     /// <summary>The used ring index the device has published (saved state).</summary>
     public ushort UsedIndex { get => _usedIndex; set => _usedIndex = value; }
 
-    /// <summary>Takes the next request, or null when the guest has posted nothing new.</summary>
-    public DescriptorChain? Pop()
+    /// <summary>Takes the next request into <paramref name="chain"/> (refilled, not allocated); false when the guest has posted nothing new.</summary>
+    public bool TryPop(DescriptorChain chain)
     {
         ushort availableIndex = ReadU16(availableRing + 2);
         if ((ushort)(availableIndex - _lastAvailable) > Size)
             throw new VirtqueueException($"available index {availableIndex} is more than a queue ({Size}) ahead of {_lastAvailable}");
-        if (availableIndex == _lastAvailable) return null;
+        if (availableIndex == _lastAvailable) return false;
         Interlocked.MemoryBarrier(); // read ring entries only after the index that published them
         ushort head = ReadU16(availableRing + 4 + 2UL * (ushort)(_lastAvailable % Size));
         _lastAvailable++;
-        return new DescriptorChain(head, Walk(head));
+        Walk(head, chain);
+        return true;
     }
 
-    private List<GuestBuffer> Walk(ushort head)
+    private void Walk(ushort head, DescriptorChain chain)
     {
-        var buffers = new List<GuestBuffer>();
+        chain.Start(head);
         ulong table = descriptorTable;
         uint tableSize = Size;
         uint index = head;
@@ -79,8 +80,8 @@ public sealed class SplitVirtqueue(GuestRam ram, ushort size, ulong descriptorTa
             if (!writable && sawWritable) throw new VirtqueueException("a device-readable buffer follows a device-writable one");
             sawWritable |= writable;
             if (length > 0 && !ram.Contains(address, length)) throw new VirtqueueException($"buffer 0x{address:X}+{length} is not inside guest RAM");
-            buffers.Add(new GuestBuffer(address, length, writable));
-            if ((flags & NextFlag) == 0) return buffers;
+            chain.Add(new GuestBuffer(address, length, writable));
+            if ((flags & NextFlag) == 0) return;
             index = next;
         }
     }

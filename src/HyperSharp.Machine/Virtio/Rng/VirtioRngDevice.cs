@@ -12,7 +12,7 @@ namespace HyperSharp.Machine.Virtio.Rng;
 public sealed class VirtioRngDevice(string name, GuestRam ram) : IVirtioDevice
 {
     private const uint MaxBytesPerRequest = 64 * 1024;
-    private readonly object _lock = new();
+    private readonly DescriptorChain _chain = new();
     private IReadOnlyList<SplitVirtqueue?> _queues = [];
     private IVirtioInterrupts? _interrupts;
 
@@ -37,25 +37,23 @@ public sealed class VirtioRngDevice(string name, GuestRam ram) : IVirtioDevice
     {
         var queue = index == 0 && _queues.Count > 0 ? _queues[0] : null;
         if (queue is null) return;
-        lock (_lock)
+        // The transport serves a queue from one thread at a time: no lock of our own.
+        bool completed = false;
+        while (queue.TryPop(_chain))
         {
-            bool completed = false;
-            while (queue.Pop() is { } chain)
+            uint written = 0;
+            foreach (var buffer in _chain.Buffers)
             {
-                uint written = 0;
-                foreach (var buffer in chain.Buffers)
-                {
-                    if (!buffer.DeviceWritable || written >= MaxBytesPerRequest) continue;
-                    uint n = Math.Min(buffer.Length, MaxBytesPerRequest - written);
-                    RandomNumberGenerator.Fill(ram.GetSpan(buffer.Address, (int)n));
-                    ram.NotifyWritten(buffer.Address, n);
-                    written += n;
-                }
-                queue.Push(chain.Head, written);
-                completed = true;
+                if (!buffer.DeviceWritable || written >= MaxBytesPerRequest) continue;
+                uint n = Math.Min(buffer.Length, MaxBytesPerRequest - written);
+                RandomNumberGenerator.Fill(ram.GetSpan(buffer.Address, (int)n));
+                ram.NotifyWritten(buffer.Address, n);
+                written += n;
             }
-            if (completed && queue.ShouldInterrupt()) _interrupts?.QueueInterrupt(0);
+            queue.Push(_chain.Head, written);
+            completed = true;
         }
+        if (completed && queue.ShouldInterrupt()) _interrupts?.QueueInterrupt(0);
     }
 
     public void Reset()

@@ -6,36 +6,30 @@ namespace HyperSharp.Machine.Virtio.Scsi;
 /// <summary>
 /// The data areas of one virtio-scsi request inside its descriptor chain: data-out is every device-readable byte after the
 /// request header, data-in every device-writable byte after the response header (the driver may split either anywhere).
-/// Reads and writes go straight between guest RAM and the caller's span or the disk; nothing is allocated.
+/// Reads and writes go straight between guest RAM and the caller's span or the disk; nothing is allocated. Valid while
+/// the request is served: the chain is its queue's, reused for the next request.
 /// </summary>
-internal readonly struct ScsiDataBuffers(GuestRam ram, IReadOnlyList<GuestBuffer> buffers, int requestSize, int responseSize)
+internal readonly struct ScsiDataBuffers(GuestRam ram, DescriptorChain chain, int requestSize, int responseSize)
 {
     public GuestRam Ram => ram;
 
     /// <summary>Every device-writable byte of the chain, response header included.</summary>
-    public long WritableBytes { get; } = Count(buffers, writable: true);
+    public long WritableBytes { get; } = (long)chain.WritableBytes;
 
     /// <summary>Bytes the initiator sent after the request header (a WRITE's data, an UNMAP parameter list).</summary>
-    public long OutLength { get; } = Math.Max(0, Count(buffers, writable: false) - requestSize);
+    public long OutLength { get; } = Math.Max(0, (long)chain.ReadableBytes - requestSize);
 
     /// <summary>Room the initiator gave after the response header for data the device returns.</summary>
     public long InLength => Math.Max(0, WritableBytes - responseSize);
 
-    private static long Count(IReadOnlyList<GuestBuffer> buffers, bool writable)
-    {
-        long total = 0;
-        for (int i = 0; i < buffers.Count; i++) if (buffers[i].DeviceWritable == writable) total += buffers[i].Length;
-        return total;
-    }
-
     /// <summary>The guest ranges of the data-in (<paramref name="dataIn"/>) or data-out area, from its start.</summary>
-    public Segments Areas(bool dataIn) => new(buffers, dataIn, dataIn ? responseSize : requestSize);
+    public Segments Areas(bool dataIn) => new(chain, dataIn, dataIn ? responseSize : requestSize);
 
     /// <summary>Copies the request header (the first device-readable bytes) into <paramref name="destination"/>; returns how many there were.</summary>
-    public int ReadRequest(Span<byte> destination) => Gather(new Segments(buffers, writable: false, skip: 0), destination);
+    public int ReadRequest(Span<byte> destination) => Gather(new Segments(chain, writable: false, skip: 0), destination);
 
     /// <summary>Writes the response header and sense (the first device-writable bytes), as much as fits; returns the bytes written.</summary>
-    public int WriteResponse(ReadOnlySpan<byte> source) => Scatter(new Segments(buffers, writable: true, skip: 0), source);
+    public int WriteResponse(ReadOnlySpan<byte> source) => Scatter(new Segments(chain, writable: true, skip: 0), source);
 
     /// <summary>Copies <paramref name="source"/> to the start of the data-in area, as much as fits; returns the bytes copied.</summary>
     public int WriteIn(ReadOnlySpan<byte> source) => Scatter(Areas(dataIn: true), source);
@@ -70,7 +64,7 @@ internal readonly struct ScsiDataBuffers(GuestRam ram, IReadOnlyList<GuestBuffer
     }
 
     /// <summary>Walks the buffers of one direction, skipping the header bytes at its start; yields (guest address, length).</summary>
-    public struct Segments(IReadOnlyList<GuestBuffer> buffers, bool writable, int skip)
+    public struct Segments(DescriptorChain chain, bool writable, int skip)
     {
         private int _index = -1;
         private int _skip = skip;
@@ -81,9 +75,9 @@ internal readonly struct ScsiDataBuffers(GuestRam ram, IReadOnlyList<GuestBuffer
 
         public bool MoveNext()
         {
-            while (++_index < buffers.Count)
+            while (++_index < chain.Count)
             {
-                var b = buffers[_index];
+                var b = chain.Buffers[_index];
                 if (b.DeviceWritable != writable) continue;
                 uint drop = (uint)Math.Min(_skip, b.Length);
                 _skip -= (int)drop;

@@ -13,7 +13,7 @@ internal sealed class VirtioScsiControlHandler(GuestRam ram)
 {
     public uint Execute(DescriptorChain chain)
     {
-        var data = new ScsiDataBuffers(ram, chain.Buffers, 0, 0);
+        var data = new ScsiDataBuffers(ram, chain, 0, 0);
         Span<byte> request = stackalloc byte[24];
         request.Clear();
         int got = data.ReadRequest(request);

@@ -23,6 +23,7 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
     private readonly VirtioScsiEvents _events;
     private readonly object _eventLock = new();
     private IReadOnlyList<SplitVirtqueue?> _queues = [];
+    private DescriptorChain[] _chains = []; // one per queue, refilled by each pop (a queue is served on one thread at a time)
     private IVirtioInterrupts? _interrupts;
     private ulong _features;
     private volatile int _cdbSize = VirtioScsi.DefaultCdbSize, _senseSize = VirtioScsi.DefaultSenseSize;
@@ -81,6 +82,7 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
         {
             _features = features;
             _queues = queues;
+            _chains = [.. queues.Select(_ => new DescriptorChain())];
             _interrupts = interrupts;
             // Events from before the driver started are stale: it scans the whole target (REPORT LUNS) as it probes.
             _events.Clear();
@@ -94,7 +96,8 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
         if (index == VirtioScsi.EventQueue) { DeliverEvents(); return; }
         // The transport serves a queue on one thread at a time; the queues run in parallel.
         bool completed = false;
-        while (queue.Pop() is { } chain)
+        var chain = _chains[index];
+        while (queue.TryPop(chain))
         {
             uint written = index == VirtioScsi.ControlQueue ? _control.Execute(chain) : _requests.Execute(chain, _cdbSize, _senseSize);
             queue.Push(chain.Head, written);

@@ -17,6 +17,7 @@ internal sealed class VirtioScsiEvents(GuestRam ram)
 {
     public const int MaxPending = 512;
     private readonly Queue<ScsiPendingEvent> _pending = new();
+    private readonly DescriptorChain _chain = new(); // the event queue's, used under _lock
     private readonly object _lock = new();
     private bool _missed;
 
@@ -39,9 +40,9 @@ internal sealed class VirtioScsiEvents(GuestRam ram)
         {
             while (_pending.Count > 0 || _missed)
             {
-                var chain = queue.Pop();
-                if (chain is null) break;
-                var data = new ScsiDataBuffers(ram, chain.Buffers, 0, 0);
+                if (!queue.TryPop(_chain)) break;
+                var chain = _chain;
+                var data = new ScsiDataBuffers(ram, chain, 0, 0);
                 if (data.WritableBytes < VirtioScsi.EventSize) throw new VirtqueueException($"an event buffer of {data.WritableBytes} bytes is smaller than an event ({VirtioScsi.EventSize})");
                 e.Clear();
                 var next = _pending.Count > 0 ? _pending.Dequeue() : new ScsiPendingEvent(VirtioScsi.EventNone, 0, 0);

@@ -17,7 +17,7 @@ internal sealed class VirtioScsiRequestHandler(GuestRam ram, ScsiTarget target)
     public uint Execute(DescriptorChain chain, int cdbSize, int senseSize)
     {
         int requestSize = VirtioScsi.RequestHeaderSize + cdbSize, responseSize = VirtioScsi.ResponseHeaderSize + senseSize;
-        var data = new ScsiDataBuffers(ram, chain.Buffers, requestSize, responseSize);
+        var data = new ScsiDataBuffers(ram, chain, requestSize, responseSize);
         if (data.WritableBytes < VirtioScsi.ResponseHeaderSize)
             throw new VirtqueueException($"a SCSI request has {data.WritableBytes} device-writable bytes, less than the {VirtioScsi.ResponseHeaderSize}-byte response header");
 

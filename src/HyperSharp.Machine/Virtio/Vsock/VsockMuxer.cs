@@ -21,6 +21,7 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
     private readonly VsockReceivePump _pump = new(name, ram, guestCid, new VsockConnectionTable(), refusals);
     private VsockConnectionTable Table => _pump.Table;
     private SplitVirtqueue? _rx, _tx, _events;
+    private readonly DescriptorChain _txChain = new(); // refilled by each pop from tx, under _lock
     private IVirtioInterrupts? _interrupts;
     private bool _frozen, _resetEventPending, _txThrottled, _serveAgain;
     private uint _nextHostPort = Vsock.FirstHostPort;
@@ -267,7 +268,8 @@ internal sealed class VsockMuxer(string name, GuestRam ram, Func<ulong> guestCid
         while (true)
         {
             if (Table.RepliesFull) { _txThrottled = true; break; }
-            if (_tx.Pop() is not { } chain) break;
+            var chain = _txChain;
+            if (!_tx.TryPop(chain)) break;
             Handle(chain);
             _tx.Push(chain.Head, 0);
             pushed = true;

@@ -12,6 +12,10 @@ namespace HyperSharp.Machine.Virtio.Vsock;
 /// </summary>
 internal sealed class VsockReceivePump(string name, GuestRam ram, Func<ulong> guestCid, VsockConnectionTable table, DeviceErrorLog refusals)
 {
+    // Refilled by each pop from rx and from the event queue; the muxer calls the pump under its lock.
+    private readonly DescriptorChain _rxChain = new();
+    private readonly DescriptorChain _eventChain = new();
+
     /// <summary>The connections it serves (the muxer's).</summary>
     public VsockConnectionTable Table => table;
 
@@ -23,7 +27,8 @@ internal sealed class VsockReceivePump(string name, GuestRam ram, Func<ulong> gu
         {
             if (table.TryPeekReply(out var reply))
             {
-                if (rx.Pop() is not { } chain) break;
+                var chain = _rxChain;
+                if (!rx.TryPop(chain)) break;
                 rx.Push(chain.Head, Fits(chain) ? VsockChains.WriteHeader(ram, chain, reply) : 0);
                 table.DequeueReply();
                 pushed = true;
@@ -31,7 +36,8 @@ internal sealed class VsockReceivePump(string name, GuestRam ram, Func<ulong> gu
             }
             if (!table.TryPeekReady(out var c)) break;
             if (!HasPacket(c)) { table.DequeueReady(); continue; }
-            if (rx.Pop() is not { } buffers) break;
+            var buffers = _rxChain;
+            if (!rx.TryPop(buffers)) break;
             rx.Push(buffers.Head, Fits(buffers) ? Fill(c, buffers) : 0);
             pushed = true;
             table.DequeueReady();
@@ -44,7 +50,8 @@ internal sealed class VsockReceivePump(string name, GuestRam ram, Func<ulong> gu
     public bool DeliverTransportReset(SplitVirtqueue events, out bool interrupt)
     {
         interrupt = false;
-        if (events.Pop() is not { } chain) return false;
+        var chain = _eventChain;
+        if (!events.TryPop(chain)) return false;
         Span<byte> id = stackalloc byte[4]; // struct virtio_vsock_event { le32 id; }
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(id, Vsock.EventTransportReset);
         int position = 0;
