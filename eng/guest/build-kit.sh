@@ -71,13 +71,18 @@ for l in libext2fs.so.2 libe2p.so.2 libcom_err.so.2 libc.so.6 ld-linux-x86-64.so
 ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 chmod 755 "$root/init" "$root/bin/busybox"
 for m in "${order[@]}"; do cp "${path_of[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/etc/modules-order"; done
-mkdir -p "$out.tmp"
-(cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$out.tmp/initrd.img"
-cp "$work/kernel/boot/vmlinuz-$release" "$out.tmp/vmlinuz"
-echo "$release" > "$out.tmp/kernel-version"
-printf '%s\n' "${order[@]}" > "$out.tmp/modules"
-rm -rf "$out"
-mv "$out.tmp" "$out"
+# Built under a name of its own and renamed into place: two builds of the same kit (tests in several checkouts at once)
+# never write into one folder, and a kit in use is never removed. rename(2) refuses to replace a complete kit another
+# build put there first; then that one is kept.
+mkdir -p "$cache"
+stage=$(mktemp -d "$cache/.$key.XXXXXX")
+trap 'rm -rf "$work" "$stage"' EXIT
+chmod 755 "$stage"
+(cd "$root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$stage/initrd.img"
+cp "$work/kernel/boot/vmlinuz-$release" "$stage/vmlinuz"
+echo "$release" > "$stage/kernel-version"
+printf '%s\n' "${order[@]}" > "$stage/modules"
+mv -T "$stage" "$out" 2>/dev/null || [ -f "$out/initrd.img" ] || { log "could not move the kit into $out"; exit 2; }
 ln -sfn "$key" "$cache/current"
 log "kit ready: $out ($(du -sh "$out" | cut -f1))"
 echo "$out"
