@@ -133,13 +133,19 @@ public sealed partial class VirtioPciDevice
         if (nowLive) Activate();
     }
 
-    private void Activate()
+    /// <summary>
+    /// Builds the live queues and hands them to the device. <paramref name="positions"/> (a restore's saved ring
+    /// positions) are set before the device sees the queues, because a device may serve a queue as it activates.
+    /// </summary>
+    private void Activate(IReadOnlyList<(ushort LastAvailable, ushort UsedIndex)>? positions = null)
     {
         try
         {
             var queues = _queues.Select(q => q.Enabled
                 ? new SplitVirtqueue(_ram, q.Size, q.Descriptors, q.Driver, q.Device, (_driverFeatures & (1UL << 29)) != 0)
                 : null).ToList();
+            for (int i = 0; positions is not null && i < queues.Count && i < positions.Count; i++)
+                if (queues[i] is { } live) (live.LastAvailable, live.UsedIndex) = positions[i];
             _activeQueues = queues;
             _device.Activate(_driverFeatures, queues, this);
             StartNotifyThreads();

@@ -42,9 +42,7 @@ public sealed partial class VirtioPciDevice
             }
             if ((_status & StatusDriverOk) != 0 && (_status & StatusNeedsReset) == 0)
             {
-                Activate();
-                for (int i = 0; i < _activeQueues.Count && i < s.Queues.Length; i++)
-                    if (_activeQueues[i] is { } live) { live.LastAvailable = s.Queues[i].LastAvailable; live.UsedIndex = s.Queues[i].UsedIndex; }
+                Activate([.. s.Queues.Select(q => (q.LastAvailable, q.UsedIndex))]);
             }
             if (_isr != 0 && !MsixEnabled) SetIntx(true);
         }
