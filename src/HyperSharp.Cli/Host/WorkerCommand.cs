@@ -9,10 +9,11 @@ internal static class WorkerCommand
     public static Command Create(CliContext context)
     {
         var folder = new Option<string>(WorkerArguments.FolderOption) { Description = "The VM's folder in the inventory", Required = true };
-        var command = new Command(WorkerArguments.Verb, "Run one VM for the host service (started by `hyper host`, not by hand)") { folder };
+        var restore = new Option<bool>(WorkerArguments.RestoreOption) { Description = "Restore the folder's saved state rather than boot" };
+        var command = new Command(WorkerArguments.Verb, "Run one VM for the host service (started by `hyper host`, not by hand)") { folder, restore };
         command.Hidden = true;
         command.SetAction(result => CliAction.Run(context, () =>
-            WorkerRuntime.Run(result.GetValue(folder)!, backend => Vm.BackendChooser.Choose(backend, context.Error), context.Error)));
+            WorkerRuntime.Run(result.GetValue(folder)!, result.GetValue(restore), backend => Vm.BackendChooser.Choose(backend, context.Error), context.Error)));
         return command;
     }
 }

@@ -31,7 +31,9 @@ public sealed partial class VmManager
             case VmState.Off:
                 return vm;
             case VmState.Saved:
-                // Stop-VM on a saved VM discards the saved state (Hyper-V does the same).
+                // Stop-VM on a saved VM discards the saved state (Hyper-V does the same). Something else in its place is not ours to remove.
+                if (Directory.Exists(vm.Folder.SavedStateFile))
+                    throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
                 File.Delete(vm.Folder.SavedStateFile);
                 lock (vm.Sync)
                 {

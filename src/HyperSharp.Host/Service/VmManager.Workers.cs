@@ -26,7 +26,7 @@ public sealed partial class VmManager
         try
         {
             File.Delete(vm.Folder.ExitFile);
-            process = _launcher.Launch(vm.Folder);
+            process = _launcher.Launch(vm.Folder, restore: from == VmState.Saved);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -113,8 +113,9 @@ public sealed partial class VmManager
             reason = !crashed ? exit!.Reason
                 : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
                 : "the worker ended while the host was down, without recording why: it crashed or was killed";
-            // A saved state in the folder is a whole one (written by rename): a save that finished, or a restore that never ran.
-            bool saved = File.Exists(vm.Folder.SavedStateFile);
+            // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
+            // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
+            bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
             old = vm.State;
             now = saved ? VmState.Saved : VmState.Off;
             vm.State = now;

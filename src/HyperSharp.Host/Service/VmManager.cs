@@ -82,7 +82,8 @@ public sealed partial class VmManager : IDisposable
                 vm.WorkerPid = -1;
                 WorkerEnded(vm, -1);
             }
-            else vm.State = File.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
+            // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
+            else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
         }
         CreateMacPool();
     }

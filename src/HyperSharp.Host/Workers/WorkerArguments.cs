@@ -9,7 +9,11 @@ public static class WorkerArguments
     public const string Verb = "worker";
     public const string FolderOption = "--vm-dir";
 
-    public static IEnumerable<string> For(string vmFolder) => [Verb, FolderOption, vmFolder];
+    /// <summary>Asks the worker to restore the VM's saved state rather than boot it: the host says so from the state it recorded
+    /// (Saved), so a saved state that went missing is an error that names the file, never a silent cold boot.</summary>
+    public const string RestoreOption = "--restore";
+
+    public static IEnumerable<string> For(string vmFolder, bool restore) => restore ? [Verb, FolderOption, vmFolder, RestoreOption] : [Verb, FolderOption, vmFolder];
 
     /// <summary>The VM folder a worker's argv names, or null if the argv is not a worker's.</summary>
     public static string? FolderOf(string[] argv)

@@ -22,8 +22,8 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand, Inventor
         return Path.GetFileNameWithoutExtension(process) == "dotnet" && !string.IsNullOrEmpty(entry) ? [process, entry] : [process];
     }
 
-    /// <summary>Starts the worker; returns the launching process (the worker itself once the shell and setsid have exec'd).</summary>
-    public Process Launch(VmFolder folder)
+    /// <summary>Starts the worker (restoring the folder's saved state when <paramref name="restore"/>); returns the launching process (the worker itself once the shell and setsid have exec'd).</summary>
+    public Process Launch(VmFolder folder, bool restore)
     {
         // The shell only redirects and execs: no quoting of paths, they travel as separate arguments.
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
@@ -31,7 +31,7 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand, Inventor
         psi.ArgumentList.Add("umask \"$HYPERSHARP_WORKER_UMASK\" && exec setsid \"$@\" >>\"$HYPERSHARP_WORKER_LOG\" 2>&1 </dev/null");
         psi.ArgumentList.Add("hyper-worker");
         foreach (var part in WorkerCommand) psi.ArgumentList.Add(part);
-        foreach (var part in WorkerArguments.For(folder.Path)) psi.ArgumentList.Add(part);
+        foreach (var part in WorkerArguments.For(folder.Path, restore)) psi.ArgumentList.Add(part);
         psi.Environment["HYPERSHARP_WORKER_LOG"] = folder.LogFile;
         psi.Environment["HYPERSHARP_WORKER_UMASK"] = permissions.WorkerUmask;
         // A worker runs guest code from its first second: full optimization at once beats the tiered JIT's

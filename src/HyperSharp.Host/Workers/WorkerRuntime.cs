@@ -14,8 +14,9 @@ namespace HyperSharp.Host.Workers;
 
 /// <summary>
 /// `hyper worker`: runs the one VM of a folder in this process until it stops, and serves the host's
-/// control requests on the folder's socket. A saved state in the folder is restored (and then deleted:
-/// a running VM has no saved state). On the way out it records why in exit.json; a worker that dies
+/// control requests on the folder's socket. When the host asks for a restore, the folder's saved state is
+/// restored (and then deleted: a running VM has no saved state); one missing or damaged is an error that
+/// keeps the VM Saved and names the file — never a silent cold boot. On the way out it records why in exit.json; a worker that dies
 /// without one crashed, and the host says so.
 /// </summary>
 public sealed class WorkerRuntime
@@ -33,10 +34,12 @@ public sealed class WorkerRuntime
     private readonly Stopwatch _uptime = new();
     private volatile VirtualMachine? _vm;
     private volatile bool _paused, _saved, _turnedOff, _machineEnded;
+    private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
-    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, TextWriter log)
+    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, TextWriter log)
     {
+        _restorePending = restore;
         _folder = folder;
         _config = config;
         _hypervisor = hypervisor;
@@ -45,7 +48,7 @@ public sealed class WorkerRuntime
     }
 
     /// <summary>Runs the VM in <paramref name="folderPath"/>; returns the process exit code.</summary>
-    public static int Run(string folderPath, Func<string, IHypervisor> chooseBackend, TextWriter log)
+    public static int Run(string folderPath, bool restore, Func<string, IHypervisor> chooseBackend, TextWriter log)
     {
         var folder = new VmFolder(Path.GetFullPath(folderPath));
         var config = VmInventory.ReadConfiguration(folder.ConfigFile)
@@ -55,12 +58,12 @@ public sealed class WorkerRuntime
         catch (Exception e)
         {
             // Say why in the folder too: the host reports it as the reason the VM did not start.
-            InventoryJson.WriteAtomic(folder.ExitFile, new WorkerExitRecord { Pid = Environment.ProcessId, Saved = File.Exists(folder.SavedStateFile), Reason = $"no backend for the VM: {e.Message}" });
+            InventoryJson.WriteAtomic(folder.ExitFile, new WorkerExitRecord { Pid = Environment.ProcessId, Saved = restore, Reason = $"no backend for the VM: {e.Message}" });
             throw;
         }
         try
         {
-            var worker = new WorkerRuntime(folder, config, hypervisor, log);
+            var worker = new WorkerRuntime(folder, config, hypervisor, restore, log);
             WorkerExitRecord exit;
             using (worker._adapters) exit = worker.RunToEnd();
             InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
@@ -76,7 +79,7 @@ public sealed class WorkerRuntime
         try { listener = Listen(); }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
-            return new WorkerExitRecord { Saved = File.Exists(_folder.SavedStateFile), Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
+            return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
         }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
@@ -93,7 +96,7 @@ public sealed class WorkerRuntime
         {
             _log.WriteLine($"worker: the VM failed: {e}");
             // A restore that failed leaves the saved state in place: the VM is still Saved, not lost.
-            return new WorkerExitRecord { Saved = File.Exists(_folder.SavedStateFile), Reason = $"the worker failed: {e.Message}" };
+            return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker failed: {e.Message}" };
         }
         finally
         {
@@ -110,9 +113,9 @@ public sealed class WorkerRuntime
     private WorkerExitRecord RunMachine()
     {
         // The host looked at the files just before launching; one swapped since (a FIFO for the kernel) must not hang this process.
-        if (Storage.StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Reason = $"cannot start: {problem}" };
+        if (Storage.StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
         var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
-        bool restore = File.Exists(_folder.SavedStateFile);
+        bool restore = _restorePending;
         while (true)
         {
             using var vm = restore
@@ -123,7 +126,7 @@ public sealed class WorkerRuntime
             {
                 File.Delete(_folder.SavedStateFile);
                 Posix.FsyncDirectory(_folder.Path);
-                restore = false;
+                restore = _restorePending = false;
             }
             _vm = vm;
             _uptime.Start();
