@@ -274,7 +274,29 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
         return state;
     }
 
-    /// <summary>Starts the writer, waits for "ready", lets it work <paramref name="killAfterMs"/> ms, then SIGKILLs it by its own PID.</summary>
+    /// <summary>
+    /// Lets the writer work for <paramref name="workMs"/> ms of its own processor time. Counted in wall time, a kill on
+    /// a loaded machine lands before the writer has done anything (it waits for a processor); in processor time it
+    /// lands at the same point of the work on any machine. Bounded in wall time for a writer blocked on the disk.
+    /// </summary>
+    private static void WaitForWork(Process writer, int workMs)
+    {
+        if (workMs <= 0) return;
+        var start = writer.TotalProcessorTime;
+        var wall = Stopwatch.StartNew();
+        while (!writer.HasExited && wall.ElapsedMilliseconds < 30_000)
+        {
+            try
+            {
+                writer.Refresh();
+                if ((writer.TotalProcessorTime - start).TotalMilliseconds >= workMs) return;
+            }
+            catch (InvalidOperationException) { return; } // it ended between the check and the read
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Starts the writer, waits for "ready", lets it work <paramref name="killAfterMs"/> ms of processor time, then SIGKILLs it by its own PID.</summary>
     private static void RunAndKill(string exe, string[] args, int killAfterMs, string context)
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -290,7 +312,7 @@ public class VhdxCrashConsistencyTests(ITestOutputHelper output)
                 p.WaitForExit();
                 Assert.Fail($"{context}: the writer did not start (stdout '{(ready.IsCompleted ? ready.Result : "")}', stderr {stderr.Result})");
             }
-            if (killAfterMs > 0) Thread.Sleep(killAfterMs);
+            WaitForWork(p, killAfterMs);
             if (p.HasExited) Assert.Fail($"{context}: the writer died on its own (exit {p.ExitCode}): {stderr.Result}");
         }
         finally
