@@ -79,7 +79,7 @@ public sealed unsafe partial class X86Cpu
             if (!rep) break;
             SetIndex(ref c.R(1), c.R(1) - 1, m);
         }
-        return 0;
+        return c.EndBlockIfAttention(ref d);
     }
 
     /// <summary>DAA (Cond 0), DAS (1), AAA (2), AAS (3), AAM (4), AAD (5); Imm = AAM/AAD base.</summary>

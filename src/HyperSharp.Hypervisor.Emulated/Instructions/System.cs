@@ -186,7 +186,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Privileged(X86Cpu c, ref DecodedInstruction d) { c.RequireCpl0(); return 0; }
 
-    /// <summary>IN (Cond 0) / OUT (1); port in DX (Imm2 = 1) or Imm. Exits to the VMM's handler synchronously.</summary>
+    /// <summary>IN (Cond 0) / OUT (1); port in DX (Imm2 = 1) or Imm. Calls the VMM's handler synchronously.</summary>
     internal static int PortIo(X86Cpu c, ref DecodedInstruction d)
     {
         ushort port = d.Imm2 == 1 ? (ushort)c.R(2) : (ushort)d.Imm;
@@ -198,7 +198,19 @@ public sealed unsafe partial class X86Cpu
             if (size == 1) S8.SetReg(c, 0, 0, v); else if (size == 2) S16.SetReg(c, 0, 0, v); else c.R(0) = v;
         }
         else c._io.PortWrite(port, size, (uint)c.R(0) & (size == 4 ? 0xFFFFFFFF : (1u << (size * 8)) - 1));
-        return 0;
+        return c.EndBlockIfAttention(ref d);
+    }
+
+    /// <summary>
+    /// After a device access: a stop the VMM requested or an interrupt the device raised during it is seen at
+    /// the end of this instruction rather than of the block (a harness that stops the guest at a port write
+    /// reads the state the write left). Sets RIP past the instruction when it ends the block.
+    /// </summary>
+    private int EndBlockIfAttention(ref DecodedInstruction d)
+    {
+        if (_attention == 0) return 0;
+        Next(this, ref d);
+        return 1;
     }
 
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
