@@ -13,7 +13,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        long step = (c._rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
+        long step = (c.Arch.Rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
         ref ulong rsi = ref c.R(6), rdi = ref c.R(7), rcx = ref c.R(1);
         uint iterations = 0;
         while (true)

@@ -159,7 +159,7 @@ public sealed unsafe partial class X86Cpu
             }
         }
         c.MaterializeFlags();
-        c._rflags = equal ? c._rflags | Rf.ZF : c._rflags & ~Rf.ZF;
+        c.Arch.Rflags = equal ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
         return 0;
     }
 
