@@ -127,6 +127,8 @@ public sealed unsafe partial class X86Cpu
     // ---- the run loop ----
 
     private volatile int _attention;          // nonzero: look at stop/interrupt requests between blocks
+    /// <summary>A stop, interrupt or other event waits for the run loop (long instructions yield to it).</summary>
+    internal bool AttentionPending => _attention != 0;
     private volatile bool _stopRequested;
     internal bool _halted, _shadow, _windowRequested;
     /// <summary>Set by MOV SS / POP SS: the debug traps of that instruction wait for the next one (<see cref="_deferredDebugTraps"/>, DR6 bits).</summary>

@@ -123,7 +123,7 @@ public sealed unsafe partial class X86Cpu
         var f = TranslateMove(in ins, ref d);
         if (f == Flow.Unsupported) f = TranslateUnary(in ins, ref d);
         if (f == Flow.Unsupported) f = TranslateBits(in ins, ref d);
-        if (f == Flow.Unsupported) f = TranslateString(in ins, ref d);
+        if (f == Flow.Unsupported) f = StringInstructions.Translate(in ins, ref d);
         return f;
     }
 }

@@ -68,16 +68,16 @@ public sealed unsafe partial class X86Cpu
                 ulong lin = c.Lin((int)Seg.Es, c.R(7) & m);
                 c.PtrForWrite(lin, TS.Bytes); // fault before the port read has a side effect
                 TS.Store(c, lin, c._io.PortRead(port, TS.Bytes));
-                SetIndex(ref c.R(7), c.R(7) + step, m);
+                StringInstructions.SetIndex(ref c.R(7), c.R(7) + step, m);
             }
             else
             {
                 uint v = (uint)TS.Load(c, c.Lin(d.Seg, c.R(6) & m));
                 c._io.PortWrite(port, TS.Bytes, v);
-                SetIndex(ref c.R(6), c.R(6) + step, m);
+                StringInstructions.SetIndex(ref c.R(6), c.R(6) + step, m);
             }
             if (!rep) break;
-            SetIndex(ref c.R(1), c.R(1) - 1, m);
+            StringInstructions.SetIndex(ref c.R(1), c.R(1) - 1, m);
         }
         return c.EndBlockIfAttention(ref d);
     }
