@@ -193,7 +193,9 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
             // Safe: the mapping is live (checked under the lock Dispose also takes). KVM checks immediate_exit on
             // entry, the signal interrupts a KVM_RUN already in progress: together no window is left.
             Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
-            if (_running)
+            // A stop from the dispatcher comes on the vCPU's own thread between two KVM_RUNs: immediate_exit alone ends
+            // the next one, and a signal to ourselves would only add its delivery to every stop at an access.
+            if (_running && _runningThread != Libc.PthreadSelf())
                 Libc.PthreadKill(_runningThread, KvmStopSignal.Number); // thread is alive: it is inside Run, which needs this lock to leave
         }
     }
