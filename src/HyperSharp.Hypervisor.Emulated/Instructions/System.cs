@@ -8,7 +8,7 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- privileged and system instructions; most end the block because they change mode or mappings ----
 
-    private void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
 
     /// <summary>Advances RIP past the instruction (for handlers that leave the block themselves).</summary>
     private static void Next(X86Cpu c, ref DecodedInstruction d) => c.R(DecodedInstruction.RipIndex) += d.Len;
@@ -268,6 +268,6 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = 1; d.Imm2 = ins.Op0Kind == OpKind.Register ? 1UL : 0UL;
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
         }
-        return TranslateTransfers(in ins, bitness, ref d);
+        return SystemCallInstructions.Translate(in ins, bitness, ref d);
     }
 }

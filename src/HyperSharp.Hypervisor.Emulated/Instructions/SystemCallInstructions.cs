@@ -4,15 +4,14 @@ using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>SYSCALL, SYSRET, SWAPGS, IRET, INT n, INT3, INTO: their translation and execution.</summary>
+internal static unsafe class SystemCallInstructions
 {
-    // ---- SYSCALL SYSRET SWAPGS IRET INT n / INT3 / INTO ----
-
     private const ushort Code64Dpl0 = 0xA09B, Data64Dpl0 = 0xC093, Code64Dpl3 = 0xA0FB, Code32Dpl3 = 0xC0FB, Data32Dpl3 = 0xC0F3;
 
     internal static int Syscall(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Efer & EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
         ulong next = c.Rip + d.Len;
         ulong flags = c.Rflags;
         ushort sel = (ushort)((c.Arch.Star >> 32) & 0xFFFC);
@@ -28,7 +27,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Sysret(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Efer & EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
         c.RequireCpl0();
         bool to64 = d.OpSize == 8;
         ulong rip = to64 ? c.R(1) : (uint)c.R(1);
@@ -130,7 +129,7 @@ public sealed unsafe partial class X86Cpu
         return 1;
     }
 
-    private static Flow TranslateTransfers(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
