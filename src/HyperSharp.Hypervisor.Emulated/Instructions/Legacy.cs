@@ -79,7 +79,7 @@ public sealed unsafe partial class X86Cpu
             if (!rep) break;
             StringInstructions.SetIndex(ref c.R(1), c.R(1) - 1, m);
         }
-        return c.EndBlockIfAttention(ref d);
+        return 0;
     }
 
     /// <summary>DAA (Cond 0), DAS (1), AAA (2), AAS (3), AAM (4), AAD (5); Imm = AAM/AAD base.</summary>
@@ -199,7 +199,7 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = (byte)(ins.Mnemonic is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd ? 0 : 1);
                 char last = ins.Mnemonic.ToString()[^1];
                 d.Exec = last == 'b' ? &StringIo<S8> : last == 'w' ? &StringIo<S16> : &StringIo<S32>;
-                return Flow.EndBlock; // like IN/OUT: state read at the exit is just past the instruction
+                return Flow.EndBlock; // like IN/OUT: a stop requested during the access leaves Run just past the instruction
 
             }
             case Mnemonic.Daa: d.Cond = 0; d.Exec = &Bcd; return Flow.Continue;

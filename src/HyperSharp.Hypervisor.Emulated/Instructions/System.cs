@@ -198,19 +198,7 @@ public sealed unsafe partial class X86Cpu
             if (size == 1) S8.SetReg(c, 0, 0, v); else if (size == 2) S16.SetReg(c, 0, 0, v); else c.R(0) = v;
         }
         else c._io.PortWrite(port, size, (uint)c.R(0) & (size == 4 ? 0xFFFFFFFF : (1u << (size * 8)) - 1));
-        return c.EndBlockIfAttention(ref d);
-    }
-
-    /// <summary>
-    /// After a device access: a stop the VMM requested or an interrupt the device raised during it is seen at
-    /// the end of this instruction rather than of the block (a harness that stops the guest at a port write
-    /// reads the state the write left). Sets RIP past the instruction when it ends the block.
-    /// </summary>
-    private int EndBlockIfAttention(ref DecodedInstruction d)
-    {
-        if (_attention == 0) return 0;
-        Next(this, ref d);
-        return 1;
+        return 0;
     }
 
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
@@ -259,8 +247,8 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Invlpg: d.Exec = &Invlpg; return Flow.EndBlock;
             case Mnemonic.Wbinvd: case Mnemonic.Invd: d.Exec = &Privileged; return Flow.Continue;
             case Mnemonic.Clflush: case Mnemonic.Clflushopt: d.Exec = &Nop; return Flow.Continue;
-            // IN/OUT end the block: the VMM reads state at an I/O exit (between Runs) and must see it just past
-            // the I/O instruction, as on KVM, not after the instructions that follow it in the block.
+            // IN/OUT end the block: a stop requested during the access (a harness stopping the guest at a port write)
+            // leaves Run just past the I/O instruction, as on KVM, not after the instructions that follow it.
             case Mnemonic.In:
                 d.Cond = 0; d.Imm2 = ins.Op1Kind == OpKind.Register ? 1UL : 0UL;
                 d.OpSize = (byte)ins.Op0Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
