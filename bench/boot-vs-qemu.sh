@@ -24,24 +24,10 @@ overhead_mib() {
             END { printf "%.0f", ($total - $guest) / 1024 }' "/proc/$1/smaps"
 }
 
-# Seconds until the marker shows in the command's output (and the VMM's memory overhead then);
-# the command is killed by its own PID afterwards.
-time_to_init() {
-  local start end pid out
-  out="$(mktemp)"
-  start=$(date +%s.%N)
-  "$@" > "$out" 2>&1 < /dev/null &
-  pid=$!
-  while ! grep -q "HYPERSHARP-INIT-READY" "$out" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then echo "failed: $*" >&2; tail -5 "$out" >&2; rm -f "$out"; return 1; fi
-    sleep 0.02
-  done
-  end=$(date +%s.%N)
-  echo "$(overhead_mib "$pid" 256)" >> "$overheads"
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  rm -f "$out"
-  echo "$end - $start" | bc
-}
+# Seconds until the marker shows in the command's output, and the VMM's memory overhead then.
+. "$root/bench/lib/time-to-init.sh"
+record_overhead() { echo "$(overhead_mib "$1" 256)" >> "$overheads"; }
+on_ready=record_overhead
 
 cmdline="console=ttyS0"
 ours=(); qemu=(); ours_mem=(); qemu_mem=()

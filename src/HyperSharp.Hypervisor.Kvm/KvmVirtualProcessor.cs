@@ -16,7 +16,6 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
     private byte* _run;
     private bool _stopRequested; // guarded by _runLock, together with kvm_run.immediate_exit
     private bool _running;
-    private bool _ioPending; // the last exit was port I/O or MMIO, which KVM completes on the next KVM_RUN
     private nuint _runningThread;
 
     public KvmVirtualProcessor(KvmPartition partition, KvmHypervisor hypervisor, int id, bool hasLapic)
@@ -45,7 +44,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
 
     public int Id { get; }
 
-    public VirtualProcessorExit Run()
+    public VirtualProcessorExit Run(IIoDispatcher io)
     {
         _ = KvmStopSignal.Number; // install the handler before the first run, so a stop can always kick us
         lock (_runLock)
@@ -65,7 +64,8 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno is Libc.EINTR or Libc.EAGAIN)
                     {
-                        _ioPending = false; // KVM completes pending I/O before it checks for signals and immediate_exit
+                        // KVM completes the previous access (stores read data, advances RIP) before it checks for signals and
+                        // immediate_exit, so a stop requested by the dispatcher still returns at an instruction boundary.
                         if (TryConsumeStop()) return new VirtualProcessorExit { Kind = ExitKind.Cancelled };
                         continue; // a signal that was not ours (or a stop already consumed): keep running
                     }
@@ -78,7 +78,16 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
                     if (TryConsumeStop()) return new VirtualProcessorExit { Kind = ExitKind.Cancelled };
                     continue;
                 }
-                _ioPending = reason is KvmIoctl.ExitIo or KvmIoctl.ExitMmio;
+                if (reason == KvmIoctl.ExitIo)
+                {
+                    if (!DispatchPortIo(io)) return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = "KVM port I/O data lies outside kvm_run" };
+                    continue; // the next KVM_RUN finishes the instruction with what the dispatcher stored
+                }
+                if (reason == KvmIoctl.ExitMmio)
+                {
+                    DispatchMmio(io);
+                    continue;
+                }
                 return Translate(reason);
             }
         }
@@ -101,35 +110,43 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
         }
     }
 
+    /// <summary>Hands a port I/O exit to the dispatcher, one element at a time for INS/OUTS; false when KVM's data offset is implausible.</summary>
+    private bool DispatchPortIo(IIoDispatcher io)
+    {
+        // Safe throughout: the offsets are inside struct kvm_run, and the data range is checked against the mapping's size.
+        byte* u = _run;
+        int size = u[KvmRunOffsets.IoSize];
+        int count = (int)*(uint*)(u + KvmRunOffsets.IoCount);
+        ulong offset = *(ulong*)(u + KvmRunOffsets.IoDataOffset);
+        long length = (long)size * count;
+        if (offset > (ulong)_runSize || length > _runSize - (long)offset) return false;
+        ushort port = *(ushort*)(u + KvmRunOffsets.IoPort);
+        bool write = u[KvmRunOffsets.IoDirection] == 1;
+        var data = new Span<byte>(u + offset, (int)length);
+        for (int i = 0; i < count; i++)
+        {
+            var element = data.Slice(i * size, size);
+            if (write) io.PortWrite(port, element); else io.PortRead(port, element);
+        }
+        return true;
+    }
+
+    private void DispatchMmio(IIoDispatcher io)
+    {
+        // Safe: the offsets are inside struct kvm_run; the data field holds 8 bytes and len is clamped to that.
+        byte* u = _run;
+        int len = (int)Math.Min(8u, *(uint*)(u + KvmRunOffsets.MmioLen));
+        ulong address = *(ulong*)(u + KvmRunOffsets.MmioPhysAddr);
+        var data = new Span<byte>(u + KvmRunOffsets.MmioData, len);
+        if (u[KvmRunOffsets.MmioIsWrite] != 0) io.MmioWrite(address, data); else io.MmioRead(address, data);
+    }
+
     private VirtualProcessorExit Translate(uint reason)
     {
         // Safe throughout: offsets are inside struct kvm_run, which lies inside the _runSize mapping.
         byte* u = _run;
         switch (reason)
         {
-            case KvmIoctl.ExitIo:
-            {
-                int size = u[KvmRunOffsets.IoSize];
-                int count = (int)*(uint*)(u + KvmRunOffsets.IoCount);
-                ulong offset = *(ulong*)(u + KvmRunOffsets.IoDataOffset);
-                long length = (long)size * count;
-                if (offset > (ulong)_runSize || length > _runSize - (long)offset)
-                    return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = "KVM port I/O data lies outside kvm_run" };
-                return new VirtualProcessorExit
-                {
-                    Kind = ExitKind.PortIo, Address = *(ushort*)(u + KvmRunOffsets.IoPort), Size = size, Count = count,
-                    IsWrite = u[KvmRunOffsets.IoDirection] == 1, Data = new Span<byte>(u + offset, (int)length),
-                };
-            }
-            case KvmIoctl.ExitMmio:
-            {
-                int len = (int)Math.Min(8u, *(uint*)(u + KvmRunOffsets.MmioLen));
-                return new VirtualProcessorExit
-                {
-                    Kind = ExitKind.Mmio, Address = *(ulong*)(u + KvmRunOffsets.MmioPhysAddr), Size = len, Count = 1,
-                    IsWrite = u[KvmRunOffsets.MmioIsWrite] != 0, Data = new Span<byte>(u + KvmRunOffsets.MmioData, len),
-                };
-            }
             case KvmIoctl.ExitHlt:
                 return new VirtualProcessorExit { Kind = ExitKind.Halt };
             case KvmIoctl.ExitShutdown:
@@ -176,7 +193,9 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
             // Safe: the mapping is live (checked under the lock Dispose also takes). KVM checks immediate_exit on
             // entry, the signal interrupts a KVM_RUN already in progress: together no window is left.
             Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
-            if (_running)
+            // A stop from the dispatcher comes on the vCPU's own thread between two KVM_RUNs: immediate_exit alone ends
+            // the next one, and a signal to ourselves would only add its delivery to every stop at an access.
+            if (_running && _runningThread != Libc.PthreadSelf())
                 Libc.PthreadKill(_runningThread, KvmStopSignal.Number); // thread is alive: it is inside Run, which needs this lock to leave
         }
     }
@@ -184,35 +203,13 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
     public VirtualProcessorState GetState()
     {
         RequireIdle();
-        CompletePendingIo();
         return _state.Get();
     }
 
     public void SetState(VirtualProcessorState state)
     {
         RequireIdle();
-        CompletePendingIo(); // otherwise the next KVM_RUN would finish the old instruction on top of the new state
         _state.Set(state);
-    }
-
-    /// <summary>
-    /// After a port/MMIO exit KVM finishes the instruction (stores read data, advances RIP) only on the next
-    /// KVM_RUN. State access must see the finished instruction, so run once with immediate_exit set: KVM
-    /// completes the I/O and returns EINTR without executing guest code.
-    /// </summary>
-    private void CompletePendingIo()
-    {
-        if (!_ioPending) return;
-        // Safe: _run is the live mapping (RequireIdle checked the fd); this thread is the only one using the vCPU now.
-        lock (_runLock) Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)1);
-        int r = Libc.Ioctl(_fd, KvmIoctl.Run, 0);
-        int errno = r < 0 ? Marshal.GetLastPInvokeError() : 0;
-        lock (_runLock)
-            if (!_stopRequested) // a stop requested meanwhile keeps immediate_exit set for the next Run
-                Volatile.Write(ref *(_run + KvmRunOffsets.ImmediateExit), (byte)0);
-        _ioPending = false;
-        if (r < 0 && errno is not (Libc.EINTR or Libc.EAGAIN))
-            throw new HypervisorException($"KVM could not complete the pending I/O of vCPU {Id}: {Libc.Describe(errno)}.");
     }
 
     internal void ResetToPowerOn() => SetState(_powerOnState);

@@ -65,11 +65,4 @@ public interface IPartition : IDisposable
     /// the processors run. A damaged record or one newer than this build throws <see cref="State.StateRecordException"/>.
     /// </summary>
     void RestorePlatformState(State.SavedRecord state);
-
-    /// <summary>
-    /// Offers the VMM's buses for direct dispatch (see <see cref="IIoDispatcher"/>). A backend may then
-    /// stop producing <see cref="ExitKind.PortIo"/>/<see cref="ExitKind.Mmio"/> exits; one whose exits
-    /// already arrive on the caller's thread (Kvm) gains nothing and ignores it. Call before the processors run.
-    /// </summary>
-    void SetIoDispatcher(IIoDispatcher dispatcher) { }
 }

@@ -9,11 +9,18 @@ public interface IVirtualProcessor : IDisposable
     int Id { get; }
 
     /// <summary>
-    /// Runs guest code on the calling thread until an exit. For a port or MMIO read exit, fill
-    /// <see cref="VirtualProcessorExit.Data"/> before the next <see cref="Run"/>; the guest receives it then.
+    /// Runs guest code on the calling thread until a lifecycle exit (halt without interrupt controllers,
+    /// shutdown, a system event, a stop request, an error). Port I/O and MMIO go to <paramref name="io"/> on
+    /// this thread as the guest makes them, so Run never returns in the middle of an instruction.
     /// One thread at a time may run a processor.
     /// </summary>
-    VirtualProcessorExit Run();
+    /// <remarks>
+    /// Why the buses are passed in rather than returned as exits: a software processor meets an access in the
+    /// middle of an instruction and needs the answer to go on, so an exit-returning Run forced it onto a
+    /// second thread with a hand-off per access; KVM's exits arrive on the calling thread anyway. With the
+    /// dispatcher both backends run on the caller's thread and the VMM's loop sees only lifecycle events.
+    /// </remarks>
+    VirtualProcessorExit Run(IIoDispatcher io);
 
     /// <summary>
     /// Makes the running (or the next) <see cref="Run"/> return <see cref="ExitKind.Cancelled"/> soon; safe from any thread.

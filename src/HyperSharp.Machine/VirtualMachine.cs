@@ -9,7 +9,7 @@ namespace HyperSharp.Machine;
 
 /// <summary>
 /// One running virtual machine: its partition, memory, buses and devices, and a thread per vCPU
-/// that runs guest code and dispatches port and MMIO exits to the buses. Assembled by
+/// that runs guest code (its port and MMIO accesses reach the buses on that thread) and acts on lifecycle exits. Assembled by
 /// <see cref="VirtualMachineBuilder"/>; <see cref="Run"/> returns when the guest powers off, resets,
 /// crashes, or the host stops it.
 /// </summary>
@@ -18,6 +18,7 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly List<IDisposable> _owned;
     private readonly IReadOnlyList<IVirtualProcessor> _processors;
     private readonly Action<string> _log;
+    private readonly BusDispatcher _buses;
     private VmStopped? _stopped;
     private readonly object _stopLock = new();
 
@@ -34,7 +35,7 @@ public sealed partial class VirtualMachine : IDisposable
         _processors = processors;
         Ports = ports;
         Mmio = mmio;
-        partition.SetIoDispatcher(new BusDispatcher(ports, mmio));
+        _buses = new BusDispatcher(ports, mmio);
         Console = console;
         Pm = pm;
         _owned = owned;
@@ -43,7 +44,7 @@ public sealed partial class VirtualMachine : IDisposable
 
     public IPartition Partition { get; }
 
-    /// <summary>The buses as the backend may call them directly instead of exiting (same dispatch as <see cref="RunProcessor"/>).</summary>
+    /// <summary>The buses as the backends call them for the guest's port I/O and MMIO, on the vCPU's thread.</summary>
     private sealed class BusDispatcher(IoBus<IPortIoDevice> ports, IoBus<IMmioDevice> mmio) : IIoDispatcher
     {
         public void PortRead(ushort port, Span<byte> data) => ports.Read(port, data);
@@ -109,19 +110,9 @@ public sealed partial class VirtualMachine : IDisposable
         {
             while (_stopped is null)
             {
-                var exit = vp.Run();
+                var exit = vp.Run(_buses);
                 switch (exit.Kind)
                 {
-                    case ExitKind.PortIo:
-                        for (int i = 0; i < exit.Count; i++)
-                        {
-                            var slice = exit.Data.Slice(i * exit.Size, exit.Size);
-                            if (exit.IsWrite) Ports.Write(exit.Address, slice); else Ports.Read(exit.Address, slice);
-                        }
-                        break;
-                    case ExitKind.Mmio:
-                        if (exit.IsWrite) Mmio.Write(exit.Address, exit.Data[..exit.Size]); else Mmio.Read(exit.Address, exit.Data[..exit.Size]);
-                        break;
                     case ExitKind.Halt:
                         Thread.Sleep(1); // only without in-backend interrupt controllers
                         break;

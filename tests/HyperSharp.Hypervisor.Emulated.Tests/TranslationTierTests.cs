@@ -142,4 +142,13 @@ public class TranslationTierTests
             Assert.NotEqual(expected, other);
         }
     }
+
+    [Fact]
+    public unsafe void Handlers_of_instruction_groups_outside_X86Cpu_are_known_to_the_optimizing_tier()
+    {
+        // The optimizing tier calls a handler directly only when HandlerMethods maps its pointer back to a method:
+        // a group moved out of X86Cpu and missed there would silently fall back to indirect calls.
+        delegate*<X86Cpu, ref HyperSharp.Hypervisor.Emulated.Decoding.DecodedInstruction, int> movsb = &StringInstructions.StringOp<S8>;
+        Assert.Equal("StringOp", HandlerMethods.Find((nint)movsb)?.Name);
+    }
 }

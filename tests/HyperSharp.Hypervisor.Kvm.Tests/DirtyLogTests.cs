@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Hypervisor.Kvm.Tests;
@@ -33,7 +34,7 @@ public sealed class DirtyLogTests(ITestOutputHelper output)
         using var vp = guest.StartProcessor(0);
         Assert.All(guest.Partition.GetAndClearDirtyPages(1), word => Assert.Equal(0UL, word));
 
-        Assert.Equal(ExitKind.PortIo, vp.Run().Kind);
+        Assert.Equal(AddressSpace.Port, new IoStepper(vp).Next().Space);
         ulong[] bitmap = guest.Partition.GetAndClearDirtyPages(1);
         Assert.Equal(4, bitmap.Length); // 256 pages
         var dirty = new List<int>();

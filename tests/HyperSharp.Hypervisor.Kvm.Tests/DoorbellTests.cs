@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Hypervisor.Kvm.Tests;
@@ -31,14 +32,14 @@ public sealed class DoorbellTests(ITestOutputHelper output)
         });
         using var vp = guest.StartProcessor(0);
 
-        var e = vp.Run();
-        Assert.Equal((ExitKind.Mmio, mmioDoorbell, 8UL), (e.Kind, e.Address, e.Value));
+        var e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Mmio, mmioDoorbell, 8UL), (e.Space, e.Address, e.Value));
         Assert.True(portEvent.Wait(TimeSpan.FromSeconds(1)));
         Assert.Equal(2UL, portEvent.Consume());
         Assert.Equal(1UL, mmioEvent.Consume());
 
-        e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, 0x500UL), (e.Kind, e.Address));
+        e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Port, 0x500UL), (e.Space, e.Address));
         Assert.Equal(0UL, portEvent.Consume());
     }
 
@@ -52,8 +53,8 @@ public sealed class DoorbellTests(ITestOutputHelper output)
         guest.Partition.RegisterDoorbell(new Doorbell(AddressSpace.Port, 0x600, 1), ev).Dispose();
         guest.Load(TestGuest.CodeAddress, a => { a.mov(dx, 0x600); a.@out(dx, al); a.hlt(); });
         using var vp = guest.StartProcessor(0);
-        var e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, 0x600UL), (e.Kind, e.Address));
+        var e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Port, 0x600UL), (e.Space, e.Address));
         Assert.Equal(0UL, ev.Consume());
     }
 

@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -48,20 +49,20 @@ public sealed class InterruptTests(ITestOutputHelper output)
         using var trigger = guest.Partition.CreateInterruptTrigger(Irq);
         using var vp = guest.StartProcessor(0);
 
-        var e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, (ulong)ReadyPort), (e.Kind, e.Address));
+        var e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Port, (ulong)ReadyPort), (e.Space, e.Address));
 
         // Fire from a device thread while the vCPU sits in HLT inside the kernel.
         var device = new Thread(() => { Thread.Sleep(20); trigger.Trigger(); });
         device.Start();
-        e = vp.Run();
+        e = new IoStepper(vp).Next();
         device.Join();
-        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
+        Assert.Equal((AddressSpace.Port, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Space, e.Address, e.Value));
 
         // A second edge is delivered too (the handler sent EOI).
         trigger.Trigger();
-        e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort), (e.Kind, e.Address));
+        e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Port, (ulong)HandlerPort), (e.Space, e.Address));
     }
 
     [Fact]
@@ -75,11 +76,11 @@ public sealed class InterruptTests(ITestOutputHelper output)
         guest.SetInterruptGate(PicBase + Irq, TestGuest.HandlerAddress);
         using var vp = guest.StartProcessor(0);
 
-        Assert.Equal((ulong)ReadyPort, vp.Run().Address);
+        Assert.Equal((ulong)ReadyPort, new IoStepper(vp).Next().Address);
         guest.Partition.SetInterruptLine(Irq, true);
         guest.Partition.SetInterruptLine(Irq, false);
-        var e = vp.Run();
-        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Kind, e.Address, e.Value));
+        var e = new IoStepper(vp).Next();
+        Assert.Equal((AddressSpace.Port, (ulong)HandlerPort, (ulong)(PicBase + Irq)), (e.Space, e.Address, e.Value));
     }
 
     [Fact]
@@ -115,8 +116,8 @@ public sealed class InterruptTests(ITestOutputHelper output)
         guest.SetInterruptGate(PicBase, TestGuest.HandlerAddress);
         using var vp = guest.StartProcessor(0);
         using var watchdog = new Timer(_ => vp.RequestStop(), null, 5000, Timeout.Infinite);
-        var e = vp.Run(); // the PIT ports never leave the kernel: the first exit is the timer interrupt's handler
-        Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)PicBase), (e.Kind, e.Address, e.Value));
+        var e = new IoStepper(vp).Next(); // the PIT ports never leave the kernel: the first exit is the timer interrupt's handler
+        Assert.Equal((AddressSpace.Port, (ulong)HandlerPort, (ulong)PicBase), (e.Space, e.Address, e.Value));
     }
 
     private const byte MsiVector = 0x41;
@@ -147,7 +148,7 @@ public sealed class InterruptTests(ITestOutputHelper output)
         });
         guest.SetInterruptGate(MsiVector, TestGuest.HandlerAddress);
         var vp = guest.StartProcessor(0);
-        Assert.Equal((ulong)ReadyPort, vp.Run().Address);
+        Assert.Equal((ulong)ReadyPort, new IoStepper(vp).Next().Address);
         return (guest, vp);
     }
 
@@ -161,8 +162,8 @@ public sealed class InterruptTests(ITestOutputHelper output)
         using (vp)
         {
             guest.Partition.SignalMsi(0xFEE0_0000, MsiVector); // destination APIC 0, fixed delivery, edge
-            var e = vp.Run();
-            Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)MsiVector), (e.Kind, e.Address, e.Value));
+            var e = new IoStepper(vp).Next();
+            Assert.Equal((AddressSpace.Port, (ulong)HandlerPort, (ulong)MsiVector), (e.Space, e.Address, e.Value));
         }
     }
 
@@ -179,13 +180,13 @@ public sealed class InterruptTests(ITestOutputHelper output)
             using var lineTrigger = guest.Partition.CreateInterruptTrigger(Irq); // platform routes still work beside MSI routes
             var device = new Thread(() => { Thread.Sleep(20); trigger.Trigger(); });
             device.Start();
-            var e = vp.Run();
+            var e = new IoStepper(vp).Next();
             device.Join();
-            Assert.Equal((ExitKind.PortIo, (ulong)HandlerPort, (ulong)MsiVector), (e.Kind, e.Address, e.Value));
+            Assert.Equal((AddressSpace.Port, (ulong)HandlerPort, (ulong)MsiVector), (e.Space, e.Address, e.Value));
 
             trigger.Dispose();
             using var stopper = new Timer(_ => vp.RequestStop(), null, 100, Timeout.Infinite);
-            Assert.Equal(ExitKind.Cancelled, vp.Run().Kind); // nothing else arrives: the guest stays in HLT until stopped
+            Assert.Equal(ExitKind.Cancelled, vp.Run(NoIo.Instance).Kind); // nothing else arrives: the guest stays in HLT until stopped
         }
     }
 }

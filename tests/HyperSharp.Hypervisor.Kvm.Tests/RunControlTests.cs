@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using System.Diagnostics;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -29,16 +30,16 @@ public sealed class RunControlTests(ITestOutputHelper output)
 
         var watch = Stopwatch.StartNew();
         using var stopper = new Timer(_ => vp.RequestStop(), null, 150, Timeout.Infinite);
-        var e = vp.Run();
+        var e = vp.Run(NoIo.Instance);
         Assert.Equal(ExitKind.Cancelled, e.Kind);
         Assert.InRange(watch.ElapsedMilliseconds, 100, 5000);
         Assert.Equal(3 /* halted */, (int)vp.GetState().RunState);
 
         // A stop requested before Run is honoured at once; after it, Run works normally again.
         vp.RequestStop();
-        Assert.Equal(ExitKind.Cancelled, vp.Run().Kind);
+        Assert.Equal(ExitKind.Cancelled, vp.Run(NoIo.Instance).Kind);
         using var again = new Timer(_ => vp.RequestStop(), null, 50, Timeout.Infinite);
-        Assert.Equal(ExitKind.Cancelled, vp.Run().Kind);
+        Assert.Equal(ExitKind.Cancelled, vp.Run(NoIo.Instance).Kind);
     }
 
     [Fact]
@@ -64,7 +65,7 @@ public sealed class RunControlTests(ITestOutputHelper output)
                 vp.RequestStop();
             });
             stopper.Start();
-            Assert.Equal(ExitKind.Cancelled, vp.Run().Kind); // each request ends exactly one Run
+            Assert.Equal(ExitKind.Cancelled, vp.Run(NoIo.Instance).Kind); // each request ends exactly one Run
             stopper.Join();
             watchdog.Dispose();
             Assert.False(Volatile.Read(ref rescued), $"round {round}: a stop request was lost (the watchdog ended Run)");
@@ -104,8 +105,8 @@ public sealed class RunControlTests(ITestOutputHelper output)
         var results = new ulong[2];
         var threads = new[] { vp0, vp1 }.Select((vp, i) => new Thread(() =>
         {
-            var e = vp.Run();
-            results[i] = e.Kind == ExitKind.PortIo ? e.Value : ulong.MaxValue;
+            var io = new IoStepper(vp);
+            results[i] = vp.Run(io).Kind == ExitKind.Cancelled && io.All.Count == 1 ? io.All[0].Value : ulong.MaxValue;
         })).ToArray();
         using var watchdog = new Timer(_ => { vp0.RequestStop(); vp1.RequestStop(); }, null, 10_000, Timeout.Infinite);
         foreach (var t in threads) t.Start();
@@ -121,7 +122,7 @@ public sealed class RunControlTests(ITestOutputHelper output)
         using var guest = new TestGuest(hv);
         guest.Load(TestGuest.CodeAddress, a => { a.mov(rax, 42); a.mov(dx, 0x500); a.@out(dx, al); a.hlt(); });
         using var vp = guest.StartProcessor(0);
-        Assert.Equal(42UL, vp.Run().Value);
+        Assert.Equal(42UL, new IoStepper(vp).Next().Value);
 
         guest.Partition.Reset();
         var s = vp.GetState();

@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using System.Diagnostics;
 using HyperSharp.Hypervisor.Kvm;
 using static Iced.Intel.AssemblerRegisters;
@@ -47,8 +48,8 @@ public sealed class ScaleAndGuardTests(ITestOutputHelper output)
             output.WriteLine($"created {ManyProcessors} vCPUs in {watch.ElapsedMilliseconds} ms");
             foreach (var vp in processors)
             {
-                var e = vp.Run();
-                Assert.Equal((ExitKind.PortIo, (ulong)vp.Id), (e.Kind, e.Value));
+                var e = new IoStepper(vp).Next();
+                Assert.Equal((AddressSpace.Port, (ulong)vp.Id), (e.Space, e.Value));
             }
             output.WriteLine($"created and ran {ManyProcessors} vCPUs in {watch.ElapsedMilliseconds} ms");
             Assert.Throws<HypervisorException>(() => guest.Partition.CreateProcessor(ManyProcessors)); // beyond ProcessorCount

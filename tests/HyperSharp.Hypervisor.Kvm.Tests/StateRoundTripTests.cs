@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using HyperSharp.Hypervisor.State;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -58,9 +59,9 @@ public sealed class StateRoundTripTests(ITestOutputHelper output)
             a.hlt();
         });
         using var vp = source.StartProcessor(0);
-        var stop = vp.Run();
+        var stop = new IoStepper(vp).Next();
         output.WriteLine("first exit: " + stop.ToString());
-        Assert.Equal((ExitKind.PortIo, 0x500UL), (stop.Kind, stop.Address));
+        Assert.Equal((AddressSpace.Port, 0x500UL), (stop.Space, stop.Address));
 
         VirtualProcessorState saved = vp.GetState();
         byte[] bytes = VirtualProcessorStateSerializer.Serialize(saved);
@@ -77,12 +78,12 @@ public sealed class StateRoundTripTests(ITestOutputHelper output)
         ulong[] expected = [0x1111_2222_3333_4444UL, 0x5555_6666_7777_8888UL, 0x0123_4567_89AB_CDEFUL, 0xFFFF_FFFF_FFFF_8000UL, 0xABCD_EF01UL, 0x77UL];
         foreach (ulong value in expected)
         {
-            var e = resumed.Run();
-            Assert.Equal((ExitKind.Mmio, true, Mmio, 8), (e.Kind, e.IsWrite, e.Address, e.Size));
+            var e = new IoStepper(resumed).Next();
+            Assert.Equal((AddressSpace.Mmio, true, Mmio, 8), (e.Space, e.IsWrite, e.Address, e.Size));
             Assert.Equal(value, e.Value);
         }
-        var tsc = resumed.Run();
-        Assert.Equal(ExitKind.Mmio, tsc.Kind);
+        var tsc = new IoStepper(resumed).Next();
+        Assert.Equal(AddressSpace.Mmio, tsc.Space);
         Assert.True(tsc.Value >= saved.Tsc, $"guest TSC {tsc.Value} went back from saved {saved.Tsc}");
     }
 

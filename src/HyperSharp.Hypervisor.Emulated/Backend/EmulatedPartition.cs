@@ -113,11 +113,6 @@ internal sealed unsafe class EmulatedPartition : IPartition
         return false;
     }
 
-    /// <summary>The VMM's buses, called from processor threads instead of exiting (null: exit as usual).</summary>
-    internal IIoDispatcher? IoDispatcher { get; private set; }
-
-    public void SetIoDispatcher(IIoDispatcher dispatcher) => IoDispatcher = dispatcher;
-
     public IVirtualProcessor CreateProcessor(int id)
     {
         lock (_lock)

@@ -6,39 +6,38 @@ using HyperSharp.Hypervisor.State;
 namespace HyperSharp.Hypervisor.Emulated.Backend;
 
 /// <summary>
-/// One vCPU of the Emulated backend. The processor calls its devices synchronously in the middle of
-/// an instruction, while the contract returns exits from <see cref="Run"/>; so the processor runs on
-/// a thread of its own, and an access our platform does not answer (local APIC, I/O APIC, PIC, PIT,
-/// doorbells) is handed to the caller of Run as an exit, the processor waiting until the next Run
-/// brings the answer. HLT waits here for an interrupt, as with an in-kernel irqchip.
+/// One vCPU of the Emulated backend. The software processor runs on the thread that calls
+/// <see cref="Run"/> and makes its port and MMIO accesses synchronously, mid-instruction, through a
+/// <see cref="ProcessorIoRouter"/>: the backend's own local APIC, I/O APIC, PIC, PIT and doorbells answer
+/// what is theirs, the VMM's dispatcher the rest. HLT waits here for an interrupt, as with an in-kernel irqchip.
 /// </summary>
-internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpuIoHandler, IInterruptController
+/// <remarks>
+/// The processor used to run on a second thread of its own, handing each access to Run's caller as an exit
+/// and waiting for the answer: only because Run returned port and MMIO exits. Nothing else needed that
+/// thread — it had the default stack size, as the VMM's vCPU threads do; pausing is a stop request honoured at a block boundary, and the IL
+/// translation tier compiles on its own background thread — so it went with those exits.
+/// </remarks>
+internal sealed class EmulatedVirtualProcessor : IVirtualProcessor, IInterruptController
 {
     private const ulong Batch = 200_000; // instructions between timer polls
 
     private readonly EmulatedPartition _partition;
     private readonly X86Cpu _cpu;
     private readonly LocalApic _apic;
+    private readonly ProcessorIoRouter _io;
     private readonly AutoResetEvent _wake = new(false);
-    private readonly Handoff _exitReady = new(), _resume = new();
-    private readonly byte[] _exitData = new byte[64];
-    private Thread? _thread;
-    private volatile bool _disposed, _stopRequested, _parkRequested;
+    private readonly ManualResetEventSlim _idle = new(true); // set while no thread is inside Run
+    private int _running;
+    private volatile bool _disposed, _stopRequested;
     private ProcessorRunState _runState;
-
-    // The exit being handed over (written by the processor thread before _exitReady is released).
-    private ExitKind _exitKind;
-    private ulong _exitAddress;
-    private int _exitSize;
-    private bool _exitWrite;
-    private string? _exitDetail;
 
     public EmulatedVirtualProcessor(EmulatedPartition partition, int id, PhysicalMemory memory)
     {
         _partition = partition;
         Id = id;
-        _cpu = new X86Cpu(memory, this, partition.Vendor, partition.Clock) { InterruptController = this, ApicId = (uint)id };
-        _apic = partition.Platform.AddApic(id, () => _cpu.Tsc);
+        _apic = partition.Platform.AddApic(id, () => _cpu!.Tsc);
+        _io = new ProcessorIoRouter(partition, _apic, () => _cpu!.TryReadMsr(0x1B, out ulong b) ? b & ~0xFFFUL : 0xFEE0_0000, UpdateInterruptLine);
+        _cpu = new X86Cpu(memory, _io, partition.Vendor, partition.Clock) { InterruptController = this, ApicId = (uint)id };
         _apic.Kick = Kick;
         _cpu.TscDeadlineRead = () => _apic.TscDeadline;
         _cpu.TscDeadlineWrite = v => _apic.TscDeadline = v;
@@ -50,22 +49,50 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
     /// <summary>The vendor the processor presents (the partition's).</summary>
     internal ProcessorVendor Vendor => _cpu.Vendor;
 
-    public VirtualProcessorExit Run()
+    public VirtualProcessorExit Run(IIoDispatcher io)
     {
+        ArgumentNullException.ThrowIfNull(io);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_thread is null)
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException($"Virtual processor {Id} is already running on another thread.");
+        _idle.Reset();
+        _io.Dispatcher = io;
+        try
         {
-            _thread = new Thread(ProcessorLoop) { IsBackground = true, Name = $"emulated-vcpu{Id}" };
-            _thread.Start();
+            return RunUntilExit();
         }
-        else _resume.Signal(); // the previous exit is answered (read data is in _exitData)
-        _exitReady.Wait();
-        return new VirtualProcessorExit
+        catch (Exception e) when (!_io.InDispatcher) // the dispatcher's own exceptions leave Run as they are
         {
-            Kind = _exitKind, Address = _exitAddress, Size = _exitSize, Count = 1, IsWrite = _exitWrite,
-            Data = _exitKind is ExitKind.PortIo or ExitKind.Mmio ? _exitData.AsSpan(0, _exitSize) : default,
-            Detail = _exitDetail,
-        };
+            return new VirtualProcessorExit { Kind = ExitKind.InternalError, Detail = $"the emulated processor failed at RIP 0x{_cpu.Rip:X}: {e.GetType().Name}: {e.Message}" };
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+            _idle.Set();
+        }
+    }
+
+    private VirtualProcessorExit RunUntilExit()
+    {
+        while (true)
+        {
+            if (_disposed || ConsumeStop()) return new VirtualProcessorExit { Kind = ExitKind.Cancelled };
+            if (!ServiceStartup())
+            {
+                _wake.WaitOne(1000); // an application processor sleeps until INIT/SIPI kicks it
+                continue;
+            }
+            _partition.Platform.Poll();
+            UpdateInterruptLine();
+            switch (_cpu.Run(Batch))
+            {
+                case CpuExitReason.Halted:
+                    WaitForEvent(NextTimer());
+                    break;
+                case CpuExitReason.Shutdown:
+                    return new VirtualProcessorExit { Kind = ExitKind.Shutdown, Detail = "triple fault" };
+            }
+        }
     }
 
     public void RequestStop()
@@ -75,58 +102,11 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
         _wake.Set();
     }
 
-    /// <summary>Hands an exit to Run's caller and waits for the next Run (processor thread).</summary>
-    private void Exit(ExitKind kind, ulong address = 0, int size = 0, bool write = false, string? detail = null)
-    {
-        if (_disposed) return; // shutting down: nobody will call Run again, so finish without handing over
-        (_exitKind, _exitAddress, _exitSize, _exitWrite, _exitDetail) = (kind, address, size, write, detail);
-        _exitReady.Signal();
-        _resume.Wait();
-    }
-
-    private void ProcessorLoop()
-    {
-        try
-        {
-            while (!_disposed)
-            {
-                if (_parkRequested) { Exit(ExitKind.Cancelled); continue; }
-                if (!ServiceStartup())
-                {
-                    _wake.WaitOne(1000); // an application processor sleeps until INIT/SIPI kicks it
-                    ConsumeStop();
-                    continue;
-                }
-                _partition.Platform.Poll();
-                UpdateInterruptLine();
-                var reason = _cpu.Run(Batch);
-                switch (reason)
-                {
-                    case CpuExitReason.Stopped:
-                        ConsumeStop();
-                        break;
-                    case CpuExitReason.Halted:
-                        WaitForEvent(NextTimer());
-                        ConsumeStop();
-                        break;
-                    case CpuExitReason.Shutdown:
-                        Exit(ExitKind.Shutdown);
-                        break;
-                }
-            }
-        }
-        catch (Exception e) when (!_disposed)
-        {
-            Exit(ExitKind.InternalError, detail: $"the emulated processor failed at RIP 0x{_cpu.Rip:X}: {e.GetType().Name}: {e.Message}");
-        }
-    }
-
     /// <summary>A stop request becomes exactly one Cancelled exit.</summary>
     private bool ConsumeStop()
     {
         if (!_stopRequested) return false;
         _stopRequested = false;
-        Exit(ExitKind.Cancelled);
         return true;
     }
 
@@ -189,6 +169,38 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
         return _runState == ProcessorRunState.Runnable;
     }
 
+    /// <summary>Reads the state between Runs (Run leaves only at an instruction boundary, so nothing is in flight).</summary>
+    public VirtualProcessorState GetState()
+    {
+        RequireIdle();
+        byte[] apic = SavedRecord.Of(_apic.SaveState()).Pack();
+        return EmulatedStateMapping.ToRecord(_cpu.GetState(), _runState, apic);
+    }
+
+    public void SetState(VirtualProcessorState state)
+    {
+        RequireIdle();
+        _cpu.SetState(EmulatedStateMapping.FromRecord(state));
+        _runState = state.RunState == ProcessorRunState.Halted ? ProcessorRunState.Runnable : state.RunState;
+        // The local APIC as this backend saved it (the machine refuses another backend's saved state): a packed
+        // record since processor-state version 2, JSON before. A state built by hand has none and leaves the APIC as it is.
+        if (state.LocalApic.Length > 0)
+        {
+            string name = $"processor {Id} local APIC";
+            _apic.RestoreState(state.EncodingVersion >= 2
+                ? SavedRecord.Unpack(state.LocalApic, name).Read<HyperSharp.Hypervisor.Platform.LocalApicState>(name)
+                : HyperSharp.Hypervisor.Platform.LocalApicState.FromJson(state.LocalApic, name));
+        }
+        UpdateInterruptLine();
+    }
+
+    private void RequireIdle()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _running) != 0)
+            throw new InvalidOperationException($"Virtual processor {Id} is running; stop it before reading or writing its state.");
+    }
+
     public void ResetToPowerOn()
     {
         _cpu.Reset();
@@ -203,9 +215,8 @@ internal sealed partial class EmulatedVirtualProcessor : IVirtualProcessor, ICpu
         _disposed = true;
         _cpu.RequestStop();
         _wake.Set();
-        _resume.Signal();
-        // The processor thread must be gone before the partition frees the memory it executes from.
-        if (_thread is not null && _thread != Thread.CurrentThread && !_thread.Join(TimeSpan.FromSeconds(10)))
+        // A Run in progress on another thread must leave before the partition frees the memory it executes from.
+        if (!_idle.Wait(TimeSpan.FromSeconds(10)))
             throw new HypervisorException($"emulated vCPU {Id} did not stop within 10 s");
     }
 }

@@ -13,7 +13,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Recomputes the breakpoint state after DR0-3/DR7 changed.</summary>
     internal void UpdateBreakpoints()
     {
-        ulong dr7 = _dr[7];
+        ulong dr7 = Arch.Dr[7];
         _bpActive = (dr7 & 0xFF) != 0;
         _bpData = false;
         for (int i = 0; i < 4; i++)
@@ -21,15 +21,15 @@ public sealed unsafe partial class X86Cpu
         FlushTlb();
     }
 
-    private bool Enabled(int i) => ((_dr[7] >> (i * 2)) & 3) != 0;
-    private int BpKind(int i) => (int)(_dr[7] >> (16 + i * 4)) & 3;
-    private ulong BpLength(int i) => ((_dr[7] >> (18 + i * 4)) & 3) switch { 0 => 1, 1 => 2, 2 => 8, _ => 4 };
+    private bool Enabled(int i) => ((Arch.Dr[7] >> (i * 2)) & 3) != 0;
+    private int BpKind(int i) => (int)(Arch.Dr[7] >> (16 + i * 4)) & 3;
+    private ulong BpLength(int i) => ((Arch.Dr[7] >> (18 + i * 4)) & 3) switch { 0 => 1, 1 => 2, 2 => 8, _ => 4 };
 
     /// <summary>True when an enabled data breakpoint lies in the 4 KiB page of <paramref name="lin"/> (no TLB fill then).</summary>
     internal bool PageHasDataBreakpoint(ulong lin)
     {
         for (int i = 0; i < 4; i++)
-            if (Enabled(i) && (BpKind(i) & 1) != 0 && (_dr[i] & ~0xFFFUL) == (lin & ~0xFFFUL)) return true;
+            if (Enabled(i) && (BpKind(i) & 1) != 0 && (Arch.Dr[i] & ~0xFFFUL) == (lin & ~0xFFFUL)) return true;
         return false;
     }
 
@@ -41,7 +41,7 @@ public sealed unsafe partial class X86Cpu
             if (!Enabled(i)) continue;
             int kind = BpKind(i);
             if (kind == 1 ? !write : kind != 3) continue;
-            ulong len = BpLength(i), start = _dr[i] & ~(len - 1);
+            ulong len = BpLength(i), start = Arch.Dr[i] & ~(len - 1);
             if (lin < start + len && start < lin + (ulong)size) _bpPending |= 1u << i;
         }
     }
@@ -49,9 +49,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>An enabled execute breakpoint at the instruction about to run (RF suppresses it once).</summary>
     private int ExecuteBreakpointAt(ulong lin)
     {
-        if ((_rflags & Rf.RF) != 0) return -1;
+        if ((Arch.Rflags & Rf.RF) != 0) return -1;
         for (int i = 0; i < 4; i++)
-            if (Enabled(i) && BpKind(i) == 0 && _dr[i] == lin) return i;
+            if (Enabled(i) && BpKind(i) == 0 && Arch.Dr[i] == lin) return i;
         return -1;
     }
 }

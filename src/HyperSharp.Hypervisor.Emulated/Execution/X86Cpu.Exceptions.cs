@@ -69,15 +69,15 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Delivers an event through the IVT/IDT with the current RIP as the return address.</summary>
     internal void Deliver(int vector, uint errorCode, bool hasErrorCode, EventKind kind)
     {
-        if (vector == Vec.PF) _cr2 = _pendingCr2;
+        if (vector == Vec.PF) Arch.Cr2 = _pendingCr2;
         _halted = false;
         if (!_protected) { DeliverReal(vector); return; }
         if (!_longMode) { DeliverProtected(vector, errorCode, hasErrorCode, kind); return; }
         uint ext = kind == EventKind.External ? 1u : 0u;
         uint idtCode = (uint)vector * 8 + 2 + ext;
-        if ((ulong)vector * 16 + 15 > _idtr.Limit) throw Fault(Vec.GP, idtCode);
-        ulong lo = LoadSystem<ulong>(_idtr.Base + (ulong)vector * 16);
-        ulong hi = LoadSystem<ulong>(_idtr.Base + (ulong)vector * 16 + 8);
+        if ((ulong)vector * 16 + 15 > Arch.Idtr.Limit) throw Fault(Vec.GP, idtCode);
+        ulong lo = LoadSystem<ulong>(Arch.Idtr.Base + (ulong)vector * 16);
+        ulong hi = LoadSystem<ulong>(Arch.Idtr.Base + (ulong)vector * 16 + 8);
         int type = (int)(lo >> 40) & 0xF;
         if (type != 0xE && type != 0xF) throw Fault(Vec.GP, idtCode);
         int gateDpl = (int)(lo >> 45) & 3;
@@ -93,11 +93,11 @@ public sealed unsafe partial class X86Cpu
         if (newCpl > _cpl) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
         ulong oldRsp = R(4), oldRflags = PushedFlags(), oldRip = Rip;
-        var oldSs = _seg[(int)Seg.Ss];
-        ushort oldCs = _seg[(int)Seg.Cs].Selector;
+        var oldSs = Arch.Seg[(int)Seg.Ss];
+        ushort oldCs = Arch.Seg[(int)Seg.Cs].Selector;
         ulong rsp = oldRsp;
-        if (ist != 0) rsp = LoadSystem<ulong>(_tr.Base + 0x24 + (ulong)(ist - 1) * 8);
-        else if (newCpl < _cpl) rsp = LoadSystem<ulong>(_tr.Base + 4 + (ulong)newCpl * 8);
+        if (ist != 0) rsp = LoadSystem<ulong>(Arch.Tr.Base + 0x24 + (ulong)(ist - 1) * 8);
+        else if (newCpl < _cpl) rsp = LoadSystem<ulong>(Arch.Tr.Base + 4 + (ulong)newCpl * 8);
         rsp &= ~15UL;
 
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
@@ -118,9 +118,9 @@ public sealed unsafe partial class X86Cpu
         finally { _accessKey = key; }
 
         if (newCpl < _cpl)
-            _seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
+            Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
         cs.Selector = (ushort)((sel & 0xFFFC) | newCpl);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
         R(4) = rsp;
         Rip = target;
         ulong f = oldRflags & ~(Rf.TF | Rf.NT | Rf.RF | Rf.VM);
@@ -133,14 +133,14 @@ public sealed unsafe partial class X86Cpu
     private void DeliverReal(int vector)
     {
         ulong entry = (ulong)vector * 4;
-        if (entry + 3 > _idtr.Limit) throw Fault(Vec.GP, 0);
-        uint ivt = LoadSystem<uint>(_idtr.Base + entry);
+        if (entry + 3 > Arch.Idtr.Limit) throw Fault(Vec.GP, 0);
+        uint ivt = LoadSystem<uint>(Arch.Idtr.Base + entry);
         ulong fl = Rflags;
         Push16((ushort)fl);
-        Push16(_seg[(int)Seg.Cs].Selector);
+        Push16(Arch.Seg[(int)Seg.Cs].Selector);
         Push16((ushort)Rip);
         Rflags = fl & ~(Rf.IF | Rf.TF | Rf.AC);
-        _seg[(int)Seg.Cs] = SegmentRegister.RealMode((ushort)(ivt >> 16), _seg[(int)Seg.Cs].Attributes);
+        Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode((ushort)(ivt >> 16), Arch.Seg[(int)Seg.Cs].Attributes);
         Rip = ivt & 0xFFFF;
         UpdateMode();
     }
@@ -151,8 +151,8 @@ public sealed unsafe partial class X86Cpu
     {
         uint ext = kind == EventKind.External ? 1u : 0u;
         uint idtCode = (uint)vector * 8 + 2 + ext;
-        if ((ulong)vector * 8 + 7 > _idtr.Limit) throw Fault(Vec.GP, idtCode);
-        ulong g = LoadSystem<ulong>(_idtr.Base + (ulong)vector * 8);
+        if ((ulong)vector * 8 + 7 > Arch.Idtr.Limit) throw Fault(Vec.GP, idtCode);
+        ulong g = LoadSystem<ulong>(Arch.Idtr.Base + (ulong)vector * 8);
         int type = (int)(g >> 40) & 0x1F;
         if (type is not (0x5 or 0x6 or 0x7 or 0xE or 0xF)) throw Fault(Vec.GP, idtCode);
         if (kind is EventKind.Software or EventKind.SoftwareException && ((int)(g >> 45) & 3) < _cpl) throw Fault(Vec.GP, idtCode);
@@ -164,8 +164,8 @@ public sealed unsafe partial class X86Cpu
             if (hasErrorCode)
             {
                 ulong sp = R(4);
-                PushOn(ref sp, _seg[(int)Seg.Ss], (_tr.Type & 8) != 0 ? 4 : 2, errorCode);
-                SetStackPointer(sp, _seg[(int)Seg.Ss]);
+                PushOn(ref sp, Arch.Seg[(int)Seg.Ss], (Arch.Tr.Type & 8) != 0 ? 4 : 2, errorCode);
+                SetStackPointer(sp, Arch.Seg[(int)Seg.Ss]);
             }
             return;
         }
@@ -177,14 +177,14 @@ public sealed unsafe partial class X86Cpu
         if (newCpl > _cpl) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
         ulong oldFlags = PushedFlags(), oldEsp = R(4), oldEip = Rip;
-        ushort oldSsSel = _seg[(int)Seg.Ss].Selector, oldCsSel = _seg[(int)Seg.Cs].Selector;
-        var ss = _seg[(int)Seg.Ss];
+        ushort oldSsSel = Arch.Seg[(int)Seg.Ss].Selector, oldCsSel = Arch.Seg[(int)Seg.Cs].Selector;
+        var ss = Arch.Seg[(int)Seg.Ss];
         ulong esp = oldEsp;
         bool stackSwitch = newCpl < _cpl;
         if (stackSwitch)
         {
-            esp = LoadSystem<uint>(_tr.Base + 4 + (ulong)newCpl * 8);
-            ushort ssSel = LoadSystem<ushort>(_tr.Base + 8 + (ulong)newCpl * 8);
+            esp = LoadSystem<uint>(Arch.Tr.Base + 4 + (ulong)newCpl * 8);
+            ushort ssSel = LoadSystem<ushort>(Arch.Tr.Base + 8 + (ulong)newCpl * 8);
             ss = LoadStackDescriptor(ssSel, newCpl, Vec.TS);
         }
         int w = gate32 ? 4 : 2;
@@ -203,11 +203,11 @@ public sealed unsafe partial class X86Cpu
             if (hasErrorCode) Put(errorCode);
         }
         finally { _accessKey = key; }
-        if (stackSwitch) _seg[(int)Seg.Ss] = ss;
+        if (stackSwitch) Arch.Seg[(int)Seg.Ss] = ss;
         R(4) = (R(4) & ~mask) | esp;
         if (stackSwitch && mask == 0xFFFFFFFF) R(4) = esp;
         cs.Selector = (ushort)((sel & 0xFFFC) | newCpl);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
         Rip = gate32 ? target : target & 0xFFFF;
         ulong f = oldFlags & ~(Rf.TF | Rf.NT | Rf.RF | Rf.VM);
         if ((type & 1) == 0) f &= ~Rf.IF;

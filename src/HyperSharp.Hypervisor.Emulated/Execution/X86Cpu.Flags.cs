@@ -6,15 +6,15 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// <summary>Kinds of deferred ("lazy") arithmetic-flag computation: see X86Cpu.Flags.cs.</summary>
 internal static class FlagOp
 {
-    public const int None = 0;   // _rflags holds the status flags itself
+    public const int None = 0;   // Arch.Rflags holds the status flags itself
     public const int Add = 1;
     public const int Adc = 2;    // ADC with carry-in 1 (carry-in 0 is recorded as Add)
     public const int Sub = 3;    // also CMP and NEG (as 0 - x)
     public const int Sbb = 4;    // SBB with borrow-in 1
     public const int Logic = 5;  // CF = OF = 0; AF (undefined) = 0
-    public const int Inc = 6;    // like Add with src 1, CF kept in _rflags
-    public const int Dec = 7;    // like Sub with src 1, CF kept in _rflags
-    public const int Result = 8; // SF/ZF/PF from the result; CF, OF, AF stored in _rflags
+    public const int Inc = 6;    // like Add with src 1, CF kept in Arch.Rflags
+    public const int Dec = 7;    // like Sub with src 1, CF kept in Arch.Rflags
+    public const int Result = 8; // SF/ZF/PF from the result; CF, OF, AF stored in Arch.Rflags
 }
 
 /// <summary>RFLAGS bit masks.</summary>
@@ -30,36 +30,29 @@ internal static class Rf
 
 public sealed unsafe partial class X86Cpu
 {
-    // Arithmetic flags are computed only when read: an ALU instruction records its operands and
-    // result (masked to the operand size) and which operation made them. Most results are only ever
-    // tested by the next Jcc (which needs one flag) or overwritten by the next ALU instruction.
-    internal int _fOp;
-    internal ulong _fDst, _fSrc, _fRes, _fSign;
-    /// <summary>RFLAGS; its status bits are authoritative only while _fOp == None (or as noted per kind).</summary>
-    internal ulong _rflags = Rf.Fixed1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetFlags(int op, ulong dst, ulong src, ulong res, ulong sign)
     {
-        _fOp = op; _fDst = dst; _fSrc = src; _fRes = res; _fSign = sign;
+        Arch.FlagOp = op; Arch.FlagDst = dst; Arch.FlagSrc = src; Arch.FlagRes = res; Arch.FlagSign = sign;
     }
 
-    /// <summary>INC/DEC: CF is kept, so the current CF moves into _rflags (cheaply, without computing the
+    /// <summary>INC/DEC: CF is kept, so the current CF moves into Arch.Rflags (cheaply, without computing the
     /// other flags, which the new lazy state supersedes) before recording the new operation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void KeepCarryFor(int op, ulong dst, ulong res, ulong sign)
     {
         bool cf = CF;
-        _rflags = (_rflags & ~Rf.CF) | (cf ? Rf.CF : 0);
-        _fOp = op; _fDst = dst; _fSrc = 1; _fRes = res; _fSign = sign;
+        Arch.Rflags = (Arch.Rflags & ~Rf.CF) | (cf ? Rf.CF : 0);
+        Arch.FlagOp = op; Arch.FlagDst = dst; Arch.FlagSrc = 1; Arch.FlagRes = res; Arch.FlagSign = sign;
     }
 
     /// <summary>Records flags that were computed eagerly: SF/ZF/PF from <paramref name="res"/>, CF/OF/AF given.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void SetResultFlags(ulong res, ulong sign, bool cf, bool of, bool af = false)
     {
-        _rflags = (_rflags & ~(Rf.CF | Rf.OF | Rf.AF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0) | (af ? Rf.AF : 0);
-        _fOp = FlagOp.Result; _fRes = res; _fSign = sign;
+        Arch.Rflags = (Arch.Rflags & ~(Rf.CF | Rf.OF | Rf.AF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0) | (af ? Rf.AF : 0);
+        Arch.FlagOp = FlagOp.Result; Arch.FlagRes = res; Arch.FlagSign = sign;
     }
 
     /// <summary>
@@ -74,47 +67,47 @@ public sealed unsafe partial class X86Cpu
     internal bool CF
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _fOp switch
+        get => Arch.FlagOp switch
         {
-            FlagOp.Add => _fRes < _fDst,
-            FlagOp.Adc => _fRes <= _fDst,
-            FlagOp.Sub => _fDst < _fSrc,
-            FlagOp.Sbb => _fDst <= _fSrc,
+            FlagOp.Add => Arch.FlagRes < Arch.FlagDst,
+            FlagOp.Adc => Arch.FlagRes <= Arch.FlagDst,
+            FlagOp.Sub => Arch.FlagDst < Arch.FlagSrc,
+            FlagOp.Sbb => Arch.FlagDst <= Arch.FlagSrc,
             FlagOp.Logic => false,
-            _ => (_rflags & Rf.CF) != 0,
+            _ => (Arch.Rflags & Rf.CF) != 0,
         };
     }
 
     internal bool ZF
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _fOp == FlagOp.None ? (_rflags & Rf.ZF) != 0 : _fRes == 0;
+        get => Arch.FlagOp == FlagOp.None ? (Arch.Rflags & Rf.ZF) != 0 : Arch.FlagRes == 0;
     }
 
     internal bool SF
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _fOp == FlagOp.None ? (_rflags & Rf.SF) != 0 : (_fRes & _fSign) != 0;
+        get => Arch.FlagOp == FlagOp.None ? (Arch.Rflags & Rf.SF) != 0 : (Arch.FlagRes & Arch.FlagSign) != 0;
     }
 
     internal bool OF
     {
-        get => _fOp switch
+        get => Arch.FlagOp switch
         {
-            FlagOp.Add or FlagOp.Adc or FlagOp.Inc => ((_fDst ^ _fRes) & (_fSrc ^ _fRes) & _fSign) != 0,
-            FlagOp.Sub or FlagOp.Sbb or FlagOp.Dec => ((_fDst ^ _fSrc) & (_fDst ^ _fRes) & _fSign) != 0,
+            FlagOp.Add or FlagOp.Adc or FlagOp.Inc => ((Arch.FlagDst ^ Arch.FlagRes) & (Arch.FlagSrc ^ Arch.FlagRes) & Arch.FlagSign) != 0,
+            FlagOp.Sub or FlagOp.Sbb or FlagOp.Dec => ((Arch.FlagDst ^ Arch.FlagSrc) & (Arch.FlagDst ^ Arch.FlagRes) & Arch.FlagSign) != 0,
             FlagOp.Logic => false,
-            _ => (_rflags & Rf.OF) != 0,
+            _ => (Arch.Rflags & Rf.OF) != 0,
         };
     }
 
-    internal bool PF => _fOp == FlagOp.None ? (_rflags & Rf.PF) != 0 : (BitOperations.PopCount((uint)_fRes & 0xFF) & 1) == 0;
+    internal bool PF => Arch.FlagOp == FlagOp.None ? (Arch.Rflags & Rf.PF) != 0 : (BitOperations.PopCount((uint)Arch.FlagRes & 0xFF) & 1) == 0;
 
-    internal bool AF => _fOp switch
+    internal bool AF => Arch.FlagOp switch
     {
-        FlagOp.None or FlagOp.Result => (_rflags & Rf.AF) != 0,
+        FlagOp.None or FlagOp.Result => (Arch.Rflags & Rf.AF) != 0,
         FlagOp.Logic => false,
-        _ => ((_fDst ^ _fSrc ^ _fRes) & 0x10) != 0,
+        _ => ((Arch.FlagDst ^ Arch.FlagSrc ^ Arch.FlagRes) & 0x10) != 0,
     };
 
     /// <summary>Evaluates condition code <paramref name="cc"/> (0-15 in x86 encoding order).</summary>
@@ -129,8 +122,8 @@ public sealed unsafe partial class X86Cpu
             3 => CF || ZF,
             4 => SF,
             5 => PF,
-            6 => _fOp is FlagOp.Sub ? SignedLess() : SF != OF,
-            _ => ZF || (_fOp is FlagOp.Sub ? SignedLess() : SF != OF),
+            6 => Arch.FlagOp is FlagOp.Sub ? SignedLess() : SF != OF,
+            _ => ZF || (Arch.FlagOp is FlagOp.Sub ? SignedLess() : SF != OF),
         };
         return r ^ ((cc & 1) != 0);
     }
@@ -139,33 +132,33 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool SignedLess()
     {
-        int sh = BitOperations.LeadingZeroCount(_fSign);
-        return (long)(_fDst << sh) < (long)(_fSrc << sh);
+        int sh = BitOperations.LeadingZeroCount(Arch.FlagSign);
+        return (long)(Arch.FlagDst << sh) < (long)(Arch.FlagSrc << sh);
     }
 
-    /// <summary>Folds the lazy flags into _rflags (needed before anything reads or partly keeps them).</summary>
+    /// <summary>Folds the lazy flags into Arch.Rflags (needed before anything reads or partly keeps them).</summary>
     internal void MaterializeFlags()
     {
-        if (_fOp == FlagOp.None) return;
-        ulong f = _rflags & ~Rf.Status;
+        if (Arch.FlagOp == FlagOp.None) return;
+        ulong f = Arch.Rflags & ~Rf.Status;
         if (CF) f |= Rf.CF;
         if (PF) f |= Rf.PF;
         if (AF) f |= Rf.AF;
         if (ZF) f |= Rf.ZF;
         if (SF) f |= Rf.SF;
         if (OF) f |= Rf.OF;
-        _rflags = f;
-        _fOp = FlagOp.None;
+        Arch.Rflags = f;
+        Arch.FlagOp = FlagOp.None;
     }
 
     /// <summary>The architectural RFLAGS value.</summary>
     public ulong Rflags
     {
-        get { MaterializeFlags(); return _rflags; }
+        get { MaterializeFlags(); return Arch.Rflags; }
         set
         {
-            _rflags = (value & Rf.Writable) | Rf.Fixed1;
-            _fOp = FlagOp.None;
+            Arch.Rflags = (value & Rf.Writable) | Rf.Fixed1;
+            Arch.FlagOp = FlagOp.None;
             _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
         }
     }
@@ -174,7 +167,7 @@ public sealed unsafe partial class X86Cpu
     internal void SetStatusFlags(ulong value, ulong which = Rf.Status)
     {
         MaterializeFlags();
-        _rflags = (_rflags & ~which) | (value & which);
+        Arch.Rflags = (Arch.Rflags & ~which) | (value & which);
     }
 
     /// <summary>Sets CF alone, keeping the others (BT*, and the like).</summary>
@@ -182,7 +175,7 @@ public sealed unsafe partial class X86Cpu
     internal void SetCarry(bool cf)
     {
         KeepResultFlags(Rf.OF);
-        _rflags = cf ? _rflags | Rf.CF : _rflags & ~Rf.CF;
+        Arch.Rflags = cf ? Arch.Rflags | Rf.CF : Arch.Rflags & ~Rf.CF;
     }
 
     /// <summary>Sets CF and OF, keeping SF, ZF, PF and AF (ROL, ROR, RCL, RCR).</summary>
@@ -190,21 +183,21 @@ public sealed unsafe partial class X86Cpu
     internal void SetCarryAndOverflow(bool cf, bool of)
     {
         KeepResultFlags(0);
-        _rflags = (_rflags & ~(Rf.CF | Rf.OF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0);
+        Arch.Rflags = (Arch.Rflags & ~(Rf.CF | Rf.OF)) | (cf ? Rf.CF : 0) | (of ? Rf.OF : 0);
     }
 
     /// <summary>
     /// Before an instruction that replaces CF (and OF, unless <paramref name="alsoKept"/> names it) but keeps
     /// the other status flags: turns any lazy state into <see cref="FlagOp.Result"/>, whose SF, ZF and PF
-    /// still come from the recorded result, moving only AF (and OF when kept) into _rflags. Cheaper than
+    /// still come from the recorded result, moving only AF (and OF when kept) into Arch.Rflags. Cheaper than
     /// materializing everything, which rotate-heavy code (hashes, ciphers) would pay on every rotate.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void KeepResultFlags(ulong alsoKept)
     {
-        if (_fOp is FlagOp.None or FlagOp.Result) return;
+        if (Arch.FlagOp is FlagOp.None or FlagOp.Result) return;
         ulong kept = (AF ? Rf.AF : 0) | ((alsoKept & Rf.OF) != 0 && OF ? Rf.OF : 0);
-        _rflags = (_rflags & ~(Rf.AF | alsoKept)) | kept;
-        _fOp = FlagOp.Result;
+        Arch.Rflags = (Arch.Rflags & ~(Rf.AF | alsoKept)) | kept;
+        Arch.FlagOp = FlagOp.Result;
     }
 }

@@ -4,9 +4,6 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
-    internal ulong _cr0, _cr2, _cr3, _cr4, _cr8, _efer;
-    internal readonly ulong[] _dr = new ulong[8];
-    internal FpuState _fpu = new();
 
     // Derived from the registers above by UpdateMode; read on hot paths.
     /// <summary>Code size of CS: 16, 32 or 64 (decode mode).</summary>
@@ -32,11 +29,11 @@ public sealed unsafe partial class X86Cpu
         | Cr4OSFXSR | Cr4OSXMMEXCPT | Cr4FSGSBASE;
     internal const ulong EferSupported = EferSCE | EferLME | EferLMA | EferNXE;
 
-    public ulong Cr0 => _cr0;
-    public ulong Cr2 { get => _cr2; set => _cr2 = value; }
-    public ulong Cr3 => _cr3;
-    public ulong Cr4 => _cr4;
-    public ulong Efer => _efer;
+    public ulong Cr0 => Arch.Cr0;
+    public ulong Cr2 { get => Arch.Cr2; set => Arch.Cr2 = value; }
+    public ulong Cr3 => Arch.Cr3;
+    public ulong Cr4 => Arch.Cr4;
+    public ulong Efer => Arch.Efer;
     public int Cpl => _cpl;
     public int Bitness => _bitness;
 
@@ -45,27 +42,27 @@ public sealed unsafe partial class X86Cpu
     /// alignment checking (CR0.AM, RFLAGS.AC and CPL 3). Key 3 never enters the data TLBs, so every access takes
     /// the slow path, which raises #AC for a misaligned one; the fast paths stay free of the check.
     /// </summary>
-    internal ulong PrivilegeKey(int cpl) => cpl != 3 ? 1UL : (_cr0 & Cr0AM) != 0 && (_rflags & Rf.AC) != 0 ? 3UL : 2UL;
+    internal ulong PrivilegeKey(int cpl) => cpl != 3 ? 1UL : (Arch.Cr0 & Cr0AM) != 0 && (Arch.Rflags & Rf.AC) != 0 ? 3UL : 2UL;
 
     /// <summary>Recomputes the derived mode fields after CS, SS, CR0, CR4 or EFER changed.</summary>
     internal void UpdateMode()
     {
-        _protected = (_cr0 & Cr0PE) != 0;
-        _paging = (_cr0 & Cr0PG) != 0 && _protected;
-        _longMode = (_efer & EferLMA) != 0;
-        ref var cs = ref _seg[(int)Seg.Cs];
-        bool vm86 = (_rflags & Rf.VM) != 0;
+        _protected = (Arch.Cr0 & Cr0PE) != 0;
+        _paging = (Arch.Cr0 & Cr0PG) != 0 && _protected;
+        _longMode = (Arch.Efer & EferLMA) != 0;
+        ref var cs = ref Arch.Seg[(int)Seg.Cs];
+        bool vm86 = (Arch.Rflags & Rf.VM) != 0;
         if (_longMode && cs.Long) _bitness = 64;
         else if (_protected && !vm86 && cs.DefaultBig) _bitness = 32;
         else _bitness = 16;
         // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
         // when CS still holds a real-mode selector, and every privilege change loads SS.
-        _cpl = !_protected ? 0 : vm86 ? 3 : _seg[(int)Seg.Ss].Dpl;
+        _cpl = !_protected ? 0 : vm86 ? 3 : Arch.Seg[(int)Seg.Ss].Dpl;
         _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl);
         _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;
-        _stackMask = _bitness == 64 ? ulong.MaxValue : _seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
+        _stackMask = _bitness == 64 ? ulong.MaxValue : Arch.Seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         for (int i = 0; i < 6; i++)
-            SegBase(i) = _bitness == 64 && i < (int)Seg.Fs ? 0 : _seg[i].Base;
+            SegBase(i) = _bitness == 64 && i < (int)Seg.Fs ? 0 : Arch.Seg[i].Base;
     }
 
     /// <summary>MOV CR0: validates, applies (entering/leaving long mode via EFER.LME), flushes what changed.</summary>
@@ -75,19 +72,19 @@ public sealed unsafe partial class X86Cpu
         v |= Cr0ET;
         if ((v & Cr0PG) != 0 && (v & Cr0PE) == 0) throw Fault(Vec.GP, 0);
         if ((v & Cr0NW) != 0 && (v & Cr0CD) == 0) throw Fault(Vec.GP, 0);
-        bool pgOn = (v & Cr0PG) != 0 && (_cr0 & Cr0PG) == 0;
-        bool pgOff = (v & Cr0PG) == 0 && (_cr0 & Cr0PG) != 0;
-        if (pgOn && (_efer & EferLME) != 0)
+        bool pgOn = (v & Cr0PG) != 0 && (Arch.Cr0 & Cr0PG) == 0;
+        bool pgOff = (v & Cr0PG) == 0 && (Arch.Cr0 & Cr0PG) != 0;
+        if (pgOn && (Arch.Efer & EferLME) != 0)
         {
-            if ((_cr4 & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
-            _efer |= EferLMA;
+            if ((Arch.Cr4 & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
+            Arch.Efer |= EferLMA;
         }
         if (pgOff && _longMode)
         {
             if (_bitness == 64) throw Fault(Vec.GP, 0);
-            _efer &= ~EferLMA;
+            Arch.Efer &= ~EferLMA;
         }
-        _cr0 = v;
+        Arch.Cr0 = v;
         UpdateMode();
         FlushTlb();
     }
@@ -95,7 +92,7 @@ public sealed unsafe partial class X86Cpu
     internal void WriteCr3(ulong v)
     {
         if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
-        _cr3 = v;
+        Arch.Cr3 = v;
         FlushTlb();
     }
 
@@ -103,7 +100,7 @@ public sealed unsafe partial class X86Cpu
     {
         if ((v & ~Cr4Supported) != 0) throw Fault(Vec.GP, 0);
         if (_longMode && (v & Cr4PAE) == 0) throw Fault(Vec.GP, 0);
-        _cr4 = v;
+        Arch.Cr4 = v;
         FlushTlb();
     }
 
@@ -111,9 +108,9 @@ public sealed unsafe partial class X86Cpu
     {
         if ((v & ~EferSupported) != 0) throw Fault(Vec.GP, 0);
         // LMA is read-only; LME may not change while paging is on.
-        v = (v & ~EferLMA) | (_efer & EferLMA);
-        if (_paging && ((v ^ _efer) & EferLME) != 0) throw Fault(Vec.GP, 0);
-        _efer = v;
+        v = (v & ~EferLMA) | (Arch.Efer & EferLMA);
+        if (_paging && ((v ^ Arch.Efer) & EferLME) != 0) throw Fault(Vec.GP, 0);
+        Arch.Efer = v;
         UpdateMode();
         FlushTlb();
     }

@@ -2,10 +2,6 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
-    internal ulong _star, _lstar, _cstar, _sfmask, _kernelGsBase, _sysenterCs, _sysenterEsp, _sysenterEip;
-    internal ulong _tscAux, _tscDeadline, _apicBase, _pat, _miscEnable;
-    /// <summary>IA32_TSC_ADJUST: this processor's TSC minus the partition's clock (0 from power-on; guest TSC writes move it).</summary>
-    internal long _tscAdjust;
     private readonly TimestampClock _clock;
 
     /// <summary>
@@ -14,7 +10,6 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     public Func<ulong>? TscDeadlineRead { get; set; }
     public Action<ulong>? TscDeadlineWrite { get; set; }
-    internal readonly Dictionary<uint, ulong> _otherMsrs = new();
 
     /// <summary>Guest TSC rate. The TSC counts host monotonic time at this rate (invariant TSC).</summary>
     public const long TscHz = 1_000_000_000;
@@ -23,12 +18,12 @@ public sealed unsafe partial class X86Cpu
     /// moves TSC_ADJUST by the same amount (SDM 17.17.3); the other processors' TSCs do not move.</summary>
     public ulong Tsc
     {
-        get => (ulong)(_clock.Count + _tscAdjust);
-        set => _tscAdjust = (long)value - _clock.Count;
+        get => (ulong)(_clock.Count + Arch.TscAdjust);
+        set => Arch.TscAdjust = (long)value - _clock.Count;
     }
 
     /// <summary>Power-on: IA32_TSC_ADJUST 0 (an INIT keeps it).</summary>
-    internal void ResetTimestamp() => _tscAdjust = 0;
+    internal void ResetTimestamp() => Arch.TscAdjust = 0;
 
     public const uint MsrTsc = 0x10, MsrTscAdjust = 0x3B, MsrApicBase = 0x1B, MsrMtrrCap = 0xFE, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175,
         MsrSysenterEip = 0x176, MsrMiscEnable = 0x1A0, MsrPat = 0x277, MsrMtrrDefType = 0x2FF, MsrTscDeadline = 0x6E0,
@@ -54,27 +49,27 @@ public sealed unsafe partial class X86Cpu
         value = msr switch
         {
             MsrTsc => Tsc,
-            MsrApicBase => _apicBase,
+            MsrApicBase => Arch.ApicBase,
             MsrMtrrCap => 0x508, // 8 variable ranges, fixed ranges, write-combining
-            MsrSysenterCs => _sysenterCs,
-            MsrSysenterEsp => _sysenterEsp,
-            MsrSysenterEip => _sysenterEip,
-            MsrMiscEnable => _miscEnable,
-            MsrPat => _pat,
-            MsrTscDeadline => TscDeadlineRead?.Invoke() ?? _tscDeadline,
-            MsrEfer => _efer,
-            MsrStar => _star,
-            MsrLstar => _lstar,
-            MsrCstar => _cstar,
-            MsrSfmask => _sfmask,
-            MsrFsBase => _seg[(int)Seg.Fs].Base,
-            MsrGsBase => _seg[(int)Seg.Gs].Base,
-            MsrKernelGsBase => _kernelGsBase,
-            MsrTscAux => _tscAux,
-            _ when IsMtrr(msr) => _otherMsrs.GetValueOrDefault(msr),
-            MsrTscAdjust => (ulong)_tscAdjust,
-            MsrAmdHwcr when Vendor == ProcessorVendor.Amd => _otherMsrs.GetValueOrDefault(MsrAmdHwcr) | HwcrTscFreqSel, // Linux reads it on AMD
-            _ when Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr) => _otherMsrs.GetValueOrDefault(msr),
+            MsrSysenterCs => Arch.SysenterCs,
+            MsrSysenterEsp => Arch.SysenterEsp,
+            MsrSysenterEip => Arch.SysenterEip,
+            MsrMiscEnable => Arch.MiscEnable,
+            MsrPat => Arch.Pat,
+            MsrTscDeadline => TscDeadlineRead?.Invoke() ?? Arch.TscDeadline,
+            MsrEfer => Arch.Efer,
+            MsrStar => Arch.Star,
+            MsrLstar => Arch.Lstar,
+            MsrCstar => Arch.Cstar,
+            MsrSfmask => Arch.Sfmask,
+            MsrFsBase => Arch.Seg[(int)Seg.Fs].Base,
+            MsrGsBase => Arch.Seg[(int)Seg.Gs].Base,
+            MsrKernelGsBase => Arch.KernelGsBase,
+            MsrTscAux => Arch.TscAux,
+            _ when IsMtrr(msr) => Arch.OtherMsrs.GetValueOrDefault(msr),
+            MsrTscAdjust => (ulong)Arch.TscAdjust,
+            MsrAmdHwcr when Vendor == ProcessorVendor.Amd => Arch.OtherMsrs.GetValueOrDefault(MsrAmdHwcr) | HwcrTscFreqSel, // Linux reads it on AMD
+            _ when Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr) => Arch.OtherMsrs.GetValueOrDefault(msr),
             0x17 => 0,   // IA32_PLATFORM_ID (read by microcode code)
             0x8B => 0,   // IA32_BIOS_SIGN_ID: microcode revision 0
             _ => ulong.MaxValue,
@@ -90,28 +85,28 @@ public sealed unsafe partial class X86Cpu
         switch (msr)
         {
             case MsrTsc: Tsc = v; return true; // moves TSC_ADJUST with it
-            case MsrTscAdjust: _tscAdjust = (long)v; return true; // ...and a TSC_ADJUST write moves the TSC
-            case MsrApicBase: _apicBase = v; return true;
-            case MsrSysenterCs: _sysenterCs = v & 0xFFFF; return true;
-            case MsrSysenterEsp: if (!Canonical(v)) return false; _sysenterEsp = v; return true;
-            case MsrSysenterEip: if (!Canonical(v)) return false; _sysenterEip = v; return true;
-            case MsrMiscEnable: _miscEnable = v; return true;
+            case MsrTscAdjust: Arch.TscAdjust = (long)v; return true; // ...and a TSC_ADJUST write moves the TSC
+            case MsrApicBase: Arch.ApicBase = v; return true;
+            case MsrSysenterCs: Arch.SysenterCs = v & 0xFFFF; return true;
+            case MsrSysenterEsp: if (!Canonical(v)) return false; Arch.SysenterEsp = v; return true;
+            case MsrSysenterEip: if (!Canonical(v)) return false; Arch.SysenterEip = v; return true;
+            case MsrMiscEnable: Arch.MiscEnable = v; return true;
             case MsrPat:
                 for (int i = 0; i < 8; i++) { ulong t = (v >> (i * 8)) & 0xFF; if (t is 2 or 3 or > 7) return false; }
-                _pat = v; return true;
-            case MsrTscDeadline: _tscDeadline = v; TscDeadlineWrite?.Invoke(v); return true;
+                Arch.Pat = v; return true;
+            case MsrTscDeadline: Arch.TscDeadline = v; TscDeadlineWrite?.Invoke(v); return true;
             case MsrEfer: WriteEfer(v); return true;
-            case MsrStar: _star = v; return true;
-            case MsrLstar: if (!Canonical(v)) return false; _lstar = v; return true;
-            case MsrCstar: if (!Canonical(v)) return false; _cstar = v; return true;
-            case MsrSfmask: _sfmask = v & 0xFFFFFFFF; return true;
-            case MsrFsBase: if (!Canonical(v)) return false; _seg[(int)Seg.Fs].Base = v; UpdateMode(); return true;
-            case MsrGsBase: if (!Canonical(v)) return false; _seg[(int)Seg.Gs].Base = v; UpdateMode(); return true;
-            case MsrKernelGsBase: if (!Canonical(v)) return false; _kernelGsBase = v; return true;
-            case MsrTscAux: _tscAux = v & 0xFFFFFFFF; return true;
-            case MsrAmdHwcr when Vendor == ProcessorVendor.Amd: _otherMsrs[MsrAmdHwcr] = v & ~HwcrTscFreqSel; return true;
+            case MsrStar: Arch.Star = v; return true;
+            case MsrLstar: if (!Canonical(v)) return false; Arch.Lstar = v; return true;
+            case MsrCstar: if (!Canonical(v)) return false; Arch.Cstar = v; return true;
+            case MsrSfmask: Arch.Sfmask = v & 0xFFFFFFFF; return true;
+            case MsrFsBase: if (!Canonical(v)) return false; Arch.Seg[(int)Seg.Fs].Base = v; UpdateMode(); return true;
+            case MsrGsBase: if (!Canonical(v)) return false; Arch.Seg[(int)Seg.Gs].Base = v; UpdateMode(); return true;
+            case MsrKernelGsBase: if (!Canonical(v)) return false; Arch.KernelGsBase = v; return true;
+            case MsrTscAux: Arch.TscAux = v & 0xFFFFFFFF; return true;
+            case MsrAmdHwcr when Vendor == ProcessorVendor.Amd: Arch.OtherMsrs[MsrAmdHwcr] = v & ~HwcrTscFreqSel; return true;
         }
-        if (IsMtrr(msr) || (Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr))) { _otherMsrs[msr] = v; return true; }
+        if (IsMtrr(msr) || (Vendor == ProcessorVendor.Amd && IsAmdConfiguration(msr))) { Arch.OtherMsrs[msr] = v; return true; }
         if (msr == 0x8B) return true; // writing 0 before CPUID + RDMSR is how the revision is read
         return false;
     }

@@ -26,7 +26,7 @@ public sealed unsafe partial class X86Cpu
             if ((ulong)(((long)lin << 16) >> 16) != lin) throw Fault(Vec.GP, 0);
             return Walk4(lin, access, out global);
         }
-        if ((_cr4 & Cr4PAE) != 0) return WalkPae(lin & 0xFFFFFFFF, access, out global);
+        if ((Arch.Cr4 & Cr4PAE) != 0) return WalkPae(lin & 0xFFFFFFFF, access, out global);
         return Walk2(lin & 0xFFFFFFFF, access, out global);
     }
 
@@ -40,12 +40,12 @@ public sealed unsafe partial class X86Cpu
     private ulong Walk4(ulong lin, Access access, out bool global)
     {
         bool user = (_accessKey & 3) >= 2;
-        bool nxe = (_efer & EferNXE) != 0;
+        bool nxe = (Arch.Efer & EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1); // address bits MAXPHYADDR..51
         if (!nxe) rsvdHigh |= PteNX;
         ulong* entries = stackalloc ulong[4];
         ulong** ptrs = stackalloc ulong*[4];
-        ulong table = _cr3 & PhysAddrMask;
+        ulong table = Arch.Cr3 & PhysAddrMask;
         bool writable = true, userOk = true, noExec = false;
         int level = 3; // 3 = PML4 ... 0 = PT
         ulong pageSize = 4096;
@@ -83,7 +83,7 @@ public sealed unsafe partial class X86Cpu
                 NotePageTableWrite(ptrs[i]);
             }
         }
-        global = (leaf & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+        global = (leaf & PteG) != 0 && (Arch.Cr4 & Cr4PGE) != 0;
         ulong frame = leaf & PhysAddrMask & ~(pageSize - 1);
         return frame | (lin & (pageSize - 1));
     }
@@ -95,10 +95,10 @@ public sealed unsafe partial class X86Cpu
     private ulong WalkPae(ulong lin, Access access, out bool global)
     {
         bool user = (_accessKey & 3) >= 2;
-        bool nxe = (_efer & EferNXE) != 0;
+        bool nxe = (Arch.Efer & EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1);
         if (!nxe) rsvdHigh |= PteNX;
-        ulong* pdpteP = Pte((_cr3 & 0xFFFFFFE0) + ((lin >> 30) << 3));
+        ulong* pdpteP = Pte((Arch.Cr3 & 0xFFFFFFE0) + ((lin >> 30) << 3));
         ulong pdpte = pdpteP == null ? 0 : *pdpteP;
         if ((pdpte & PteP) == 0) throw PageFault(lin, access, 0);
         if ((pdpte & (rsvdHigh | 0x1E6 | PteNX)) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
@@ -110,7 +110,7 @@ public sealed unsafe partial class X86Cpu
             if ((pde & (rsvdHigh | 0x1FE000)) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
             CheckAccess(lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, nxe && (pde & PteNX) != 0);
             SetBits64(pdeP, PteA | (access == Access.Write ? PteD : 0));
-            global = (pde & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+            global = (pde & PteG) != 0 && (Arch.Cr4 & Cr4PGE) != 0;
             return (pde & PhysAddrMask & ~0x1FFFFFUL) | (lin & 0x1FFFFF);
         }
         if ((pde & rsvdHigh) != 0) throw PageFault(lin, access, PfPresent | PfRsvd);
@@ -121,7 +121,7 @@ public sealed unsafe partial class X86Cpu
         CheckAccess(lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, nxe && ((pde | pte) & PteNX) != 0);
         SetBits64(pdeP, PteA);
         SetBits64(pteP, PteA | (access == Access.Write ? PteD : 0));
-        global = (pte & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+        global = (pte & PteG) != 0 && (Arch.Cr4 & Cr4PGE) != 0;
         return (pte & PhysAddrMask) | (lin & 0xFFF);
     }
 
@@ -138,14 +138,14 @@ public sealed unsafe partial class X86Cpu
     private ulong Walk2(ulong lin, Access access, out bool global)
     {
         bool user = (_accessKey & 3) >= 2;
-        ulong* pdeP = Pte32(((_cr3 & 0xFFFFF000) + ((lin >> 22) << 2)));
+        ulong* pdeP = Pte32(((Arch.Cr3 & 0xFFFFF000) + ((lin >> 22) << 2)));
         uint pde = pdeP == null ? 0 : *(uint*)pdeP;
         if ((pde & PteP) == 0) throw PageFault(lin, access, 0);
-        if ((pde & PtePS) != 0 && (_cr4 & Cr4PSE) != 0)
+        if ((pde & PtePS) != 0 && (Arch.Cr4 & Cr4PSE) != 0)
         {
             CheckAccess(lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, false);
             SetBits32(pdeP, PteA | (access == Access.Write ? PteD : 0));
-            global = (pde & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+            global = (pde & PteG) != 0 && (Arch.Cr4 & Cr4PGE) != 0;
             ulong frame = (pde & 0xFFC00000UL) | ((ulong)(pde >> 13) & 0xFF) << 32;
             return frame | (lin & 0x3FFFFF);
         }
@@ -155,7 +155,7 @@ public sealed unsafe partial class X86Cpu
         CheckAccess(lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, false);
         SetBits32(pdeP, PteA);
         SetBits32(pteP, PteA | (access == Access.Write ? PteD : 0));
-        global = (pte & PteG) != 0 && (_cr4 & Cr4PGE) != 0;
+        global = (pte & PteG) != 0 && (Arch.Cr4 & Cr4PGE) != 0;
         return (pte & 0xFFFFF000UL) | (lin & 0xFFF);
     }
 
@@ -181,7 +181,7 @@ public sealed unsafe partial class X86Cpu
     private void CheckAccess(ulong lin, Access access, bool user, bool writable, bool userOk, bool noExec)
     {
         if (user && !userOk) throw PageFault(lin, access, PfPresent);
-        if (access == Access.Write && !writable && (user || (_cr0 & Cr0WP) != 0)) throw PageFault(lin, access, PfPresent);
+        if (access == Access.Write && !writable && (user || (Arch.Cr0 & Cr0WP) != 0)) throw PageFault(lin, access, PfPresent);
         if (access == Access.Fetch && noExec) throw PageFault(lin, access, PfPresent);
     }
 
@@ -189,7 +189,7 @@ public sealed unsafe partial class X86Cpu
     {
         if (access == Access.Write) code |= PfWrite;
         if ((_accessKey & 3) >= 2) code |= PfUser;
-        if (access == Access.Fetch && (_efer & EferNXE) != 0) code |= PfFetch;
+        if (access == Access.Fetch && (Arch.Efer & EferNXE) != 0) code |= PfFetch;
         _pendingCr2 = lin;
         return Fault(Vec.PF, code);
     }

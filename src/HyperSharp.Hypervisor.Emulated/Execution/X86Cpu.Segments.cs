@@ -8,10 +8,10 @@ public sealed unsafe partial class X86Cpu
     internal ulong ReadDescriptor(ushort sel, uint ext, out ulong address)
     {
         bool ldt = (sel & 4) != 0;
-        ulong tableBase = ldt ? _ldtr.Base : _gdtr.Base;
-        ulong limit = ldt ? _ldtr.Limit : _gdtr.Limit;
+        ulong tableBase = ldt ? Arch.Ldtr.Base : Arch.Gdtr.Base;
+        ulong limit = ldt ? Arch.Ldtr.Limit : Arch.Gdtr.Limit;
         ulong off = (ulong)(sel & 0xFFF8);
-        if (off + 7 > limit || (ldt && _ldtr.Selector == 0)) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
+        if (off + 7 > limit || (ldt && Arch.Ldtr.Selector == 0)) throw Fault(Vec.GP, (sel & 0xFFFCu) | ext);
         address = tableBase + off;
         return LoadSystem<ulong>(address);
     }
@@ -53,19 +53,19 @@ public sealed unsafe partial class X86Cpu
     /// <summary>MOV/POP to a segment register (not CS): real mode sets base = sel*16; protected mode checks the descriptor.</summary>
     internal void LoadSegment(int seg, ushort sel)
     {
-        if (!_protected || (_rflags & Rf.VM) != 0)
+        if (!_protected || (Arch.Rflags & Rf.VM) != 0)
         {
-            var r = _seg[seg];
+            var r = Arch.Seg[seg];
             r.Selector = sel;
             r.Base = (ulong)sel << 4;
-            _seg[seg] = r;
+            Arch.Seg[seg] = r;
         }
         else if (seg == (int)Seg.Ss)
-            _seg[seg] = LoadStackDescriptor(sel, _cpl);
+            Arch.Seg[seg] = LoadStackDescriptor(sel, _cpl);
         else if ((sel & 0xFFFC) == 0)
         {
             // Null selector: loads fine, faults on use (outside 64-bit mode). FS/GS keep no base.
-            _seg[seg] = new SegmentRegister(sel, 0, 0, 0);
+            Arch.Seg[seg] = new SegmentRegister(sel, 0, 0, 0);
         }
         else
         {
@@ -77,7 +77,7 @@ public sealed unsafe partial class X86Cpu
             if (!conformingCode && (s.Dpl < _cpl || s.Dpl < (sel & 3))) throw Fault(Vec.GP, sel & 0xFFFCu);
             if (!s.Present) throw Fault(Vec.NP, sel & 0xFFFCu);
             SetAccessed(addr, d);
-            _seg[seg] = s;
+            Arch.Seg[seg] = s;
         }
         UpdateMode();
     }
@@ -89,10 +89,10 @@ public sealed unsafe partial class X86Cpu
     {
         foreach (int s in DataSegments)
         {
-            var r = _seg[s];
+            var r = Arch.Seg[s];
             bool conformingCode = (r.Type & 0xC) == 0xC;
             if (!r.IsSystem && !conformingCode && r.Dpl < _cpl && (r.Selector & 0xFFFC) != 0)
-                _seg[s] = new SegmentRegister(0, _longMode ? r.Base : 0, 0, 0);
+                Arch.Seg[s] = new SegmentRegister(0, _longMode ? r.Base : 0, 0, 0);
         }
         UpdateMode();
     }

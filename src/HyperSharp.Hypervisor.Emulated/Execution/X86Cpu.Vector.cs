@@ -6,27 +6,21 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 public sealed unsafe partial class X86Cpu
 {
-    [InlineArray(16)]
-    internal struct XmmFile { private Vector128<byte> _e0; }
-
-    /// <summary>XMM0-15, live (the FpuState record's copy is made by GetState/SetState).</summary>
-    internal XmmFile _xmm;
-    internal uint _mxcsr = 0x1F80;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref Vector128<byte> Xmm(int i) => ref Unsafe.Add(ref Unsafe.As<XmmFile, Vector128<byte>>(ref _xmm), i);
+    internal ref Vector128<byte> Xmm(int i) => ref Unsafe.Add(ref Unsafe.As<ArchState.XmmFile, Vector128<byte>>(ref Arch.Xmm), i);
 
     /// <summary>#UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS: checked by every SSE handler.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckSse()
     {
-        if (((_cr0 & (Cr0EM | Cr0TS)) | (~_cr4 & Cr4OSFXSR)) != 0) SseUnavailable();
+        if (((Arch.Cr0 & (Cr0EM | Cr0TS)) | (~Arch.Cr4 & Cr4OSFXSR)) != 0) SseUnavailable();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void SseUnavailable()
     {
-        if ((_cr0 & Cr0EM) != 0 || (_cr4 & Cr4OSFXSR) == 0) throw Fault(Vec.UD);
+        if ((Arch.Cr0 & Cr0EM) != 0 || (Arch.Cr4 & Cr4OSFXSR) == 0) throw Fault(Vec.UD);
         throw Fault(Vec.NM);
     }
 
@@ -38,14 +32,14 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     internal void CommitSimdExceptions(in FpStatus st)
     {
-        uint unmasked = ~(_mxcsr >> 7) & 0x3F;
-        if ((st.Pre & unmasked) != 0) { _mxcsr |= st.Pre; throw SimdFault(); }
+        uint unmasked = ~(Arch.Mxcsr >> 7) & 0x3F;
+        if ((st.Pre & unmasked) != 0) { Arch.Mxcsr |= st.Pre; throw SimdFault(); }
         uint all = st.Pre | st.Post;
-        _mxcsr |= all;
+        Arch.Mxcsr |= all;
         if ((all & unmasked) != 0) throw SimdFault();
     }
 
-    private GuestFault SimdFault() => Fault((_cr4 & Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
+    private GuestFault SimdFault() => Fault((Arch.Cr4 & Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
 
     /// <summary>A 128-bit memory operand; <paramref name="aligned"/> forms #GP(0) on a misaligned address.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

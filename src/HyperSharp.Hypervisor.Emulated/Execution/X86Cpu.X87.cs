@@ -7,21 +7,21 @@ public sealed unsafe partial class X86Cpu
     // The x87 register stack, kept in the FpuState record's terms: St[] holds physical registers R0-R7
     // (80-bit values in the low 10 bytes), FSW bits 11-13 are TOP, FTW has 2 bits per physical register.
 
-    internal int FpuTop => (_fpu.Fsw >> 11) & 7;
-    private void SetTop(int top) => _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x3800) | ((top & 7) << 11));
+    internal int FpuTop => (Arch.Fpu.Fsw >> 11) & 7;
+    private void SetTop(int top) => Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x3800) | ((top & 7) << 11));
 
     internal static Float80 ToF80(UInt128 v) => new((ulong)v, (ushort)(v >> 64));
     internal static UInt128 FromF80(Float80 f) => ((UInt128)f.SignExp << 64) | f.Mant;
 
-    private bool IsEmpty(int phys) => ((_fpu.Ftw >> (phys * 2)) & 3) == 3;
+    private bool IsEmpty(int phys) => ((Arch.Fpu.Ftw >> (phys * 2)) & 3) == 3;
 
     private void SetTag(int phys, Float80 v)
     {
         int tag = v.IsZero ? 1 : (v.BiasedExp == 0x7FFF || v.IsDenormal || (v.Mant >> 63) == 0) ? 2 : 0;
-        _fpu.Ftw = (ushort)((_fpu.Ftw & ~(3 << (phys * 2))) | (tag << (phys * 2)));
+        Arch.Fpu.Ftw = (ushort)((Arch.Fpu.Ftw & ~(3 << (phys * 2))) | (tag << (phys * 2)));
     }
 
-    private void SetEmpty(int phys) => _fpu.Ftw = (ushort)(_fpu.Ftw | (3 << (phys * 2)));
+    private void SetEmpty(int phys) => Arch.Fpu.Ftw = (ushort)(Arch.Fpu.Ftw | (3 << (phys * 2)));
 
     /// <summary>ST(i); an empty register is a stack underflow (masked response: the real indefinite).</summary>
     internal Float80 St(int i, ref FpExc exc)
@@ -31,16 +31,16 @@ public sealed unsafe partial class X86Cpu
         {
             exc |= FpExc.Invalid;
             _fpStackFault = true;
-            _fpu.Fsw = (ushort)((_fpu.Fsw | 0x40) & ~0x200); // SF, C1 = 0: underflow
+            Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw | 0x40) & ~0x200); // SF, C1 = 0: underflow
             return Float80.Indefinite;
         }
-        return ToF80(_fpu.St[phys]);
+        return ToF80(Arch.Fpu.St[phys]);
     }
 
     internal void SetSt(int i, Float80 v)
     {
         int phys = (FpuTop + i) & 7;
-        _fpu.St[phys] = FromF80(v);
+        Arch.Fpu.St[phys] = FromF80(v);
         SetTag(phys, v);
     }
 
@@ -50,7 +50,7 @@ public sealed unsafe partial class X86Cpu
         if (!IsEmpty(top))
         {
             exc = (exc & ~FpExc.Denormal) | FpExc.Invalid; // a stack fault outranks operand exceptions
-            _fpu.Fsw |= 0x40 | 0x200; // SF, C1 = 1: overflow
+            Arch.Fpu.Fsw |= 0x40 | 0x200; // SF, C1 = 1: overflow
             v = Float80.Indefinite;
         }
         SetTop(top);
@@ -64,8 +64,8 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>Precision control: 24, 53 or 64 significand bits.</summary>
-    internal int FpuPrecision => ((_fpu.Fcw >> 8) & 3) switch { 0 => 24, 2 => 53, _ => 64 };
-    internal int FpuRounding => (_fpu.Fcw >> 10) & 3;
+    internal int FpuPrecision => ((Arch.Fpu.Fcw >> 8) & 3) switch { 0 => 24, 2 => 53, _ => 64 };
+    internal int FpuRounding => (Arch.Fpu.Fcw >> 10) & 3;
 
     /// <summary>Records exceptions in FSW; an unmasked one sets ES/B so the next waiting x87 instruction raises #MF.
     /// (Results are the masked responses either way.)</summary>
@@ -73,8 +73,8 @@ public sealed unsafe partial class X86Cpu
     {
         if (_fpStackFault) exc &= ~FpExc.Denormal; // a stack fault outranks operand exceptions
         if (exc == FpExc.None) return;
-        _fpu.Fsw |= (ushort)exc;
-        if (((int)exc & ~_fpu.Fcw & 0x3F) != 0) _fpu.Fsw |= 0x8080;
+        Arch.Fpu.Fsw |= (ushort)exc;
+        if (((int)exc & ~Arch.Fpu.Fcw & 0x3F) != 0) Arch.Fpu.Fsw |= 0x8080;
     }
 
     /// <summary>#NM for CR0.EM/TS, then #MF for a pending unmasked exception when CR0.NE.</summary>
@@ -84,14 +84,14 @@ public sealed unsafe partial class X86Cpu
     internal void FpuCheck()
     {
         _fpStackFault = false;
-        if ((_cr0 & (Cr0EM | Cr0TS)) != 0) throw Fault(Vec.NM);
-        if ((_fpu.Fsw & 0x80) != 0 && (_cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
+        if ((Arch.Cr0 & (Cr0EM | Cr0TS)) != 0) throw Fault(Vec.NM);
+        if ((Arch.Fpu.Fsw & 0x80) != 0 && (Arch.Cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
     }
 
     /// <summary>Sets C3 C2 C0 from a comparison (-1, 0, 1, 2 = unordered); C1 cleared.</summary>
     internal void FpuCompareFlags(int r)
     {
         ushort c = r switch { -1 => 0x0100, 0 => 0x4000, 1 => 0, _ => 0x4500 };
-        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | c);
+        Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x4700) | c);
     }
 }

@@ -40,17 +40,14 @@ public enum CpuExitReason
 /// </remarks>
 public sealed unsafe partial class X86Cpu
 {
-    [InlineArray(18)]
-    internal struct RegFile { private ulong _e0; }
+    /// <summary>Registers, flags, segments, control/debug registers, MSRs, FPU/SSE: what the handlers read and write.</summary>
+    internal ArchState Arch = new();
+
     [InlineArray(6)]
     internal struct SegBaseFile { private ulong _e0; }
 
-    internal RegFile _r;
     /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
     internal SegBaseFile _segBase;
-    internal readonly SegmentRegister[] _seg = new SegmentRegister[6];
-    internal SegmentRegister _ldtr, _tr;
-    internal DescriptorTableRegister _gdtr, _idtr;
 
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
@@ -82,7 +79,7 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>RAX..R15 and RIP as a ref (index 16 is RIP, 17 is the constant zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<RegFile, ulong>(ref _r), i);
+    internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<ArchState.RegFile, ulong>(ref Arch.Gpr), i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref ulong SegBase(int i) => ref Unsafe.Add(ref Unsafe.As<SegBaseFile, ulong>(ref _segBase), i);
@@ -99,29 +96,29 @@ public sealed unsafe partial class X86Cpu
         set => R(DecodedInstruction.RipIndex) = value;
     }
 
-    public SegmentRegister GetSegment(Seg s) => _seg[(int)s];
-    public void SetSegment(Seg s, SegmentRegister value) { _seg[(int)s] = value; UpdateMode(); }
+    public SegmentRegister GetSegment(Seg s) => Arch.Seg[(int)s];
+    public void SetSegment(Seg s, SegmentRegister value) { Arch.Seg[(int)s] = value; UpdateMode(); }
 
     /// <summary>Power-on/INIT state: real mode at F000:FFF0 (reset vector FFFFFFF0).</summary>
     public void Reset()
     {
         for (int i = 0; i < 18; i++) R(i) = 0;
         Rflags = Rf.Fixed1;
-        for (int i = 0; i < 6; i++) _seg[i] = SegmentRegister.RealMode(0);
-        _seg[(int)Seg.Cs] = new SegmentRegister(0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
+        for (int i = 0; i < 6; i++) Arch.Seg[i] = SegmentRegister.RealMode(0);
+        Arch.Seg[(int)Seg.Cs] = new SegmentRegister(0xF000, 0xFFFF0000, 0xFFFF, 0x9B);
         R(DecodedInstruction.RipIndex) = 0xFFF0;
-        _ldtr = new SegmentRegister(0, 0, 0xFFFF, 0x82);
-        _tr = new SegmentRegister(0, 0, 0xFFFF, 0x8B);
-        _gdtr = new DescriptorTableRegister(0, 0xFFFF);
-        _idtr = new DescriptorTableRegister(0, 0xFFFF);
-        _cr0 = 0x60000010; _cr2 = 0; _cr3 = 0; _cr4 = 0; _cr8 = 0; _efer = 0;
-        Array.Clear(_dr); _dr[6] = 0xFFFF0FF0; _dr[7] = 0x400;
-        _apicBase = 0xFEE00900; // BSP, enabled, default base
-        _pat = 0x0007040600070406;
-        _miscEnable = 1; // fast strings
-        _fpu = new FpuState();
-        _xmm = default;
-        _mxcsr = 0x1F80;
+        Arch.Ldtr = new SegmentRegister(0, 0, 0xFFFF, 0x82);
+        Arch.Tr = new SegmentRegister(0, 0, 0xFFFF, 0x8B);
+        Arch.Gdtr = new DescriptorTableRegister(0, 0xFFFF);
+        Arch.Idtr = new DescriptorTableRegister(0, 0xFFFF);
+        Arch.Cr0 = 0x60000010; Arch.Cr2 = 0; Arch.Cr3 = 0; Arch.Cr4 = 0; Arch.Cr8 = 0; Arch.Efer = 0;
+        Array.Clear(Arch.Dr); Arch.Dr[6] = 0xFFFF0FF0; Arch.Dr[7] = 0x400;
+        Arch.ApicBase = 0xFEE00900; // BSP, enabled, default base
+        Arch.Pat = 0x0007040600070406;
+        Arch.MiscEnable = 1; // fast strings
+        Arch.Fpu = new FpuState();
+        Arch.Xmm = default;
+        Arch.Mxcsr = 0x1F80;
         _halted = false; _shadow = false; _ssLoaded = false; _deferredDebugTraps = 0; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
         UpdateBreakpoints(); // (also flushes the TLBs)
@@ -130,6 +127,8 @@ public sealed unsafe partial class X86Cpu
     // ---- the run loop ----
 
     private volatile int _attention;          // nonzero: look at stop/interrupt requests between blocks
+    /// <summary>A stop, interrupt or other event waits for the run loop (long instructions yield to it).</summary>
+    internal bool AttentionPending => _attention != 0;
     private volatile bool _stopRequested;
     internal bool _halted, _shadow, _windowRequested;
     /// <summary>Set by MOV SS / POP SS: the debug traps of that instruction wait for the next one (<see cref="_deferredDebugTraps"/>, DR6 bits).</summary>
@@ -171,7 +170,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((_rflags & Rf.TF) != 0 || _bpActive || _deferredDebugTraps != 0) StepWithTrap();
+                if ((Arch.Rflags & Rf.TF) != 0 || _bpActive || _deferredDebugTraps != 0) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -206,24 +205,24 @@ public sealed unsafe partial class X86Cpu
             if (hit >= 0)
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.
-                _dr[6] = (_dr[6] & ~0xFUL) | (1UL << hit);
+                Arch.Dr[6] = (Arch.Dr[6] & ~0xFUL) | (1UL << hit);
                 Deliver(Vec.DB, 0, false, EventKind.Exception);
                 return;
             }
         }
-        bool tf = (_rflags & Rf.TF) != 0, rf = (_rflags & Rf.RF) != 0;
+        bool tf = (Arch.Rflags & Rf.TF) != 0, rf = (Arch.Rflags & Rf.RF) != 0;
         _bpPending = 0;
         _ssLoaded = false;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
-        if (rf) _rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
+        if (rf) Arch.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
         ulong traps = _deferredDebugTraps | _bpPending | (tf ? 0x4000UL : 0);
         // MOV SS / POP SS hold back single-step and data-breakpoint traps until the next instruction completes
         // (SDM Vol. 3, 6.8.3): they are delivered together after it.
         if (_ssLoaded) { _deferredDebugTraps = traps; return; }
         _deferredDebugTraps = 0;
         if (traps == 0) return;
-        _dr[6] = (_dr[6] & ~0xFUL) | traps;
+        Arch.Dr[6] = (Arch.Dr[6] & ~0xFUL) | traps;
         Deliver(Vec.DB, 0, false, EventKind.Exception);
     }
 
@@ -233,7 +232,7 @@ public sealed unsafe partial class X86Cpu
         if (_stopRequested) { _stopRequested = false; RecomputeAttention(); return CpuExitReason.Stopped; }
         if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
         _shadow = false;
-        bool ifSet = (_rflags & Rf.IF) != 0;
+        bool ifSet = (Arch.Rflags & Rf.IF) != 0;
         if (_intrLine && ifSet && InterruptController != null && !(_nmiPending && !_nmiBlocked))
         {
             // Outside our lock: the controller takes its own lock and may call SetInterruptLine.
@@ -329,7 +328,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>True when an external interrupt injected now would be delivered before the next instruction.</summary>
-    public bool InterruptWindowOpen => (_rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
+    public bool InterruptWindowOpen => (Arch.Rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
 
     /// <summary>Asks Run to return <see cref="CpuExitReason.InterruptWindow"/> once IF=1 and no shadow.</summary>
     public void RequestInterruptWindow()

@@ -116,14 +116,14 @@ public sealed unsafe partial class X86Cpu
                 return TranslateAlu(in ins, ref d);
             case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr: case Mnemonic.Shl:
             case Mnemonic.Shr: case Mnemonic.Sal: case Mnemonic.Sar: case Mnemonic.Shld: case Mnemonic.Shrd:
-                return TranslateShift(in ins, vendor, ref d);
+                return ShiftInstructions.Translate(in ins, vendor, ref d);
             case Mnemonic.Mul: case Mnemonic.Imul: case Mnemonic.Div: case Mnemonic.Idiv:
-                return TranslateMulDiv(in ins, vendor, ref d);
+                return MulDivInstructions.Translate(in ins, vendor, ref d);
         }
         var f = TranslateMove(in ins, ref d);
-        if (f == Flow.Unsupported) f = TranslateUnary(in ins, ref d);
+        if (f == Flow.Unsupported) f = UnaryInstructions.Translate(in ins, ref d);
         if (f == Flow.Unsupported) f = TranslateBits(in ins, ref d);
-        if (f == Flow.Unsupported) f = TranslateString(in ins, ref d);
+        if (f == Flow.Unsupported) f = StringInstructions.Translate(in ins, ref d);
         return f;
     }
 }

@@ -12,7 +12,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     internal bool FarThroughSystemDescriptor(ushort sel, bool call, ulong nextRip)
     {
-        if (!_protected || (_rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
+        if (!_protected || (Arch.Rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
         ulong desc = ReadDescriptor(sel, 0, out ulong address);
         if ((desc & (1UL << 44)) != 0) return false; // code or data segment
         int type = (int)(desc >> 40) & 0xF;
@@ -45,15 +45,15 @@ public sealed unsafe partial class X86Cpu
 
         // Same privilege (JMP through any gate, CALL to a conforming or equally privileged segment): CPL stays.
         ulong sp = R(4);
-        var ss = _seg[(int)Seg.Ss];
+        var ss = Arch.Seg[(int)Seg.Ss];
         if (call)
         {
-            ushort oldCs = _seg[(int)Seg.Cs].Selector;
+            ushort oldCs = Arch.Seg[(int)Seg.Cs].Selector;
             PushOn(ref sp, ss, width, oldCs);
             PushOn(ref sp, ss, width, nextRip);
         }
         cs.Selector = (ushort)((csSel & 0xFFFC) | _cpl);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
         SetStackPointer(sp, ss);
         Rip = target;
         UpdateMode();
@@ -85,14 +85,14 @@ public sealed unsafe partial class X86Cpu
     private void CallToInnerPrivilege(SegmentRegister cs, ushort csSel, ulong target, int width, int parameters, ulong returnRip)
     {
         int newCpl = cs.Dpl;
-        var oldSs = _seg[(int)Seg.Ss];
+        var oldSs = Arch.Seg[(int)Seg.Ss];
         ulong oldSp = R(4);
-        ushort oldCs = _seg[(int)Seg.Cs].Selector;
+        ushort oldCs = Arch.Seg[(int)Seg.Cs].Selector;
         SegmentRegister ss;
         ulong sp;
         if (_longMode)
         {
-            sp = LoadSystem<ulong>(_tr.Base + 4 + (ulong)newCpl * 8);
+            sp = LoadSystem<ulong>(Arch.Tr.Base + 4 + (ulong)newCpl * 8);
             if ((ulong)(((long)sp << 16) >> 16) != sp) throw Fault(Vec.SS, 0);
             ss = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
         }
@@ -117,9 +117,9 @@ public sealed unsafe partial class X86Cpu
             PushOn(ref sp, ss, width, returnRip);
         }
         finally { _accessKey = key; }
-        _seg[(int)Seg.Ss] = ss;
+        Arch.Seg[(int)Seg.Ss] = ss;
         cs.Selector = (ushort)((csSel & 0xFFFC) | newCpl);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
         SetStackPointer(sp, ss);
         Rip = target;
         UpdateMode();
@@ -129,11 +129,11 @@ public sealed unsafe partial class X86Cpu
     /// (#TS for a TSS too short or a bad selector, #SS when the segment is not present).</summary>
     internal (ulong Sp, SegmentRegister Ss) InnerStackFromTss(int cpl)
     {
-        bool tss32 = (_tr.Type & 8) != 0;
+        bool tss32 = (Arch.Tr.Type & 8) != 0;
         ulong at = tss32 ? 4 + (ulong)cpl * 8 : 2 + (ulong)cpl * 4;
-        if (at + (tss32 ? 5UL : 3UL) > _tr.Limit) throw Fault(Vec.TS, _tr.Selector & 0xFFFCu);
-        ulong sp = tss32 ? LoadSystem<uint>(_tr.Base + at) : LoadSystem<ushort>(_tr.Base + at);
-        ushort ssSel = LoadSystem<ushort>(_tr.Base + at + (tss32 ? 4UL : 2UL));
+        if (at + (tss32 ? 5UL : 3UL) > Arch.Tr.Limit) throw Fault(Vec.TS, Arch.Tr.Selector & 0xFFFCu);
+        ulong sp = tss32 ? LoadSystem<uint>(Arch.Tr.Base + at) : LoadSystem<ushort>(Arch.Tr.Base + at);
+        ushort ssSel = LoadSystem<ushort>(Arch.Tr.Base + at + (tss32 ? 4UL : 2UL));
         if (!DescriptorInTable(ssSel)) throw Fault(Vec.TS, ssSel & 0xFFFCu);
         return (sp, LoadStackDescriptor(ssSel, cpl, Vec.TS));
     }
@@ -143,7 +143,7 @@ public sealed unsafe partial class X86Cpu
     {
         if ((sel & 0xFFFC) == 0) return true; // null: the caller's own check reports it
         bool ldt = (sel & 4) != 0;
-        return (ulong)(sel & 0xFFF8) + 7 <= (ldt ? _ldtr.Limit : _gdtr.Limit) && !(ldt && _ldtr.Selector == 0);
+        return (ulong)(sel & 0xFFF8) + 7 <= (ldt ? Arch.Ldtr.Limit : Arch.Gdtr.Limit) && !(ldt && Arch.Ldtr.Selector == 0);
     }
 
     /// <summary>Pushes <paramref name="width"/> bytes onto the stack <paramref name="ss"/> describes (8-byte pushes, which

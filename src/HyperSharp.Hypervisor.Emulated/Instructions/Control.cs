@@ -138,7 +138,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int PushSreg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        c.Push<TS>(c._seg[d.Reg].Selector);
+        c.Push<TS>(c.Arch.Seg[d.Reg].Selector);
         return 0;
     }
 
@@ -192,7 +192,7 @@ public sealed unsafe partial class X86Cpu
     internal static int FlagOpInstr(X86Cpu c, ref DecodedInstruction d)
     {
         c.MaterializeFlags();
-        ref ulong f = ref c._rflags;
+        ref ulong f = ref c.Arch.Rflags;
         switch (d.Cond)
         {
             case 0: f &= ~Rf.CF; break;

@@ -12,9 +12,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
     internal void FarTransfer(ushort sel, ulong offset, bool isReturn)
     {
-        if (!_protected || (_rflags & Rf.VM) != 0)
+        if (!_protected || (Arch.Rflags & Rf.VM) != 0)
         {
-            _seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, _seg[(int)Seg.Cs].Attributes);
+            Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, Arch.Seg[(int)Seg.Cs].Attributes);
             Rip = offset & 0xFFFF_FFFF;
             UpdateMode();
             return;
@@ -26,7 +26,7 @@ public sealed unsafe partial class X86Cpu
             throw Fault(Vec.GP, sel & 0xFFFCu);
         if (cs.Long && _longMode && (ulong)(((long)offset << 16) >> 16) != offset) throw Fault(Vec.GP, 0);
         cs.Selector = (ushort)((sel & 0xFFFC) | _cpl);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
         Rip = offset;
         UpdateMode();
     }
@@ -53,9 +53,9 @@ public sealed unsafe partial class X86Cpu
         var (sel, off) = FarPointer<TS>(c, ref d);
         ulong ret = c.Rip + d.Len;
         if (c.FarThroughSystemDescriptor(sel, true, ret)) return 1;
-        ushort oldCs = c._seg[(int)Seg.Cs].Selector;
+        ushort oldCs = c.Arch.Seg[(int)Seg.Cs].Selector;
         ulong oldSp = c.R(4);
-        var oldCsCache = c._seg[(int)Seg.Cs];
+        var oldCsCache = c.Arch.Seg[(int)Seg.Cs];
         ulong oldRip = c.Rip;
         c.FarTransfer(sel, off, false);
         try
@@ -66,7 +66,7 @@ public sealed unsafe partial class X86Cpu
         }
         catch (GuestFault)
         {
-            c.R(4) = oldSp; c._seg[(int)Seg.Cs] = oldCsCache; c.Rip = oldRip; c.UpdateMode();
+            c.R(4) = oldSp; c.Arch.Seg[(int)Seg.Cs] = oldCsCache; c.Rip = oldRip; c.UpdateMode();
             throw;
         }
         return 1;
@@ -77,7 +77,7 @@ public sealed unsafe partial class X86Cpu
         ulong w = (ulong)TS.Bytes;
         ulong off = c.PeekStack<TS>(0);
         ushort sel = (ushort)c.PeekStack<TS>(w);
-        if (c._protected && (c._rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
+        if (c._protected && (c.Arch.Rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
         {
             // Return to an outer privilege level: CS:RIP, then (past the immediate's bytes) RSP and SS of the outer
             // stack (SDM RET, "return-to-outer-privilege-level"). Every check before anything changes.
@@ -89,8 +89,8 @@ public sealed unsafe partial class X86Cpu
             var ss = c.LoadStackDescriptor(ssSel, rpl);
             if (cs.Long && c._longMode && (ulong)(((long)off << 16) >> 16) != off) throw c.Fault(Vec.GP, 0);
             cs.Selector = sel;
-            c._seg[(int)Seg.Cs] = cs;
-            c._seg[(int)Seg.Ss] = ss;
+            c.Arch.Seg[(int)Seg.Cs] = cs;
+            c.Arch.Seg[(int)Seg.Ss] = ss;
             c.R(4) = newRsp + d.Imm;
             c.Rip = cs.Long && c._longMode ? off : off & TS.Mask & 0xFFFFFFFF;
             c.UpdateMode();

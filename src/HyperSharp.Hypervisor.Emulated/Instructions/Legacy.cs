@@ -60,7 +60,7 @@ public sealed unsafe partial class X86Cpu
         c.CheckIoPermission(port, TS.Bytes);
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        ulong step = (c._rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
+        ulong step = (c.Arch.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
         while (!rep || (c.R(1) & m) != 0)
         {
             if (d.Cond == 0)
@@ -68,16 +68,16 @@ public sealed unsafe partial class X86Cpu
                 ulong lin = c.Lin((int)Seg.Es, c.R(7) & m);
                 c.PtrForWrite(lin, TS.Bytes); // fault before the port read has a side effect
                 TS.Store(c, lin, c._io.PortRead(port, TS.Bytes));
-                SetIndex(ref c.R(7), c.R(7) + step, m);
+                StringInstructions.SetIndex(ref c.R(7), c.R(7) + step, m);
             }
             else
             {
                 uint v = (uint)TS.Load(c, c.Lin(d.Seg, c.R(6) & m));
                 c._io.PortWrite(port, TS.Bytes, v);
-                SetIndex(ref c.R(6), c.R(6) + step, m);
+                StringInstructions.SetIndex(ref c.R(6), c.R(6) + step, m);
             }
             if (!rep) break;
-            SetIndex(ref c.R(1), c.R(1) - 1, m);
+            StringInstructions.SetIndex(ref c.R(1), c.R(1) - 1, m);
         }
         return 0;
     }
@@ -87,7 +87,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.MaterializeFlags();
         ulong al = c.R(0) & 0xFF, ah = (c.R(0) >> 8) & 0xFF;
-        bool cf = (c._rflags & Rf.CF) != 0, af = (c._rflags & Rf.AF) != 0;
+        bool cf = (c.Arch.Rflags & Rf.CF) != 0, af = (c.Arch.Rflags & Rf.AF) != 0;
         bool ncf = false, naf = false;
         switch (d.Cond)
         {
@@ -128,17 +128,17 @@ public sealed unsafe partial class X86Cpu
     {
         if (d.Cond == 1)
         {
-            if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), c._cr0 & 0xFFFF);
-            else if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, c._cr0);
-            else c.R(d.Reg) = d.OpSize == 4 ? (uint)c._cr0 : c._cr0;
+            if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), c.Arch.Cr0 & 0xFFFF);
+            else if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, c.Arch.Cr0);
+            else c.R(d.Reg) = d.OpSize == 4 ? (uint)c.Arch.Cr0 : c.Arch.Cr0;
             return 0;
         }
         c.RequireCpl0();
-        if (d.Cond == 2) c._cr0 &= ~Cr0TS;
+        if (d.Cond == 2) c.Arch.Cr0 &= ~Cr0TS;
         else
         {
             ulong v = c.ReadOp0<S16>(ref d) & 0xF;
-            c.WriteCr0((c._cr0 & ~0xEUL) | v | (c._cr0 & Cr0PE)); // LMSW cannot clear PE
+            c.WriteCr0((c.Arch.Cr0 & ~0xEUL) | v | (c.Arch.Cr0 & Cr0PE)); // LMSW cannot clear PE
         }
         Next(c, ref d);
         return 1;
@@ -147,15 +147,15 @@ public sealed unsafe partial class X86Cpu
     /// <summary>LAR (Cond 0), LSL (1), VERR (2), VERW (3): ZF = 1 when the selector qualifies; never fault on it.</summary>
     internal static int SegQuery(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c._rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         ushort sel = (ushort)(d.Cond >= 2 ? c.ReadOp0<S16>(ref d) : c.ReadOp1<S16>(ref d));
         bool ok = false;
         ulong desc = 0;
         bool ldt = (sel & 4) != 0;
-        ulong limit = ldt ? c._ldtr.Limit : c._gdtr.Limit;
+        ulong limit = ldt ? c.Arch.Ldtr.Limit : c.Arch.Gdtr.Limit;
         if ((sel & 0xFFFC) != 0 && (ulong)(sel & 0xFFF8) + 7 <= limit)
         {
-            desc = c.LoadSystem<ulong>((ldt ? c._ldtr.Base : c._gdtr.Base) + (ulong)(sel & 0xFFF8));
+            desc = c.LoadSystem<ulong>((ldt ? c.Arch.Ldtr.Base : c.Arch.Gdtr.Base) + (ulong)(sel & 0xFFF8));
             var s = State.SegmentRegister.FromDescriptor(sel, desc);
             bool code = !s.IsSystem && (s.Type & 8) != 0, conforming = code && (s.Type & 4) != 0;
             bool privOk = conforming || (s.Dpl >= c._cpl && s.Dpl >= (sel & 3));
@@ -170,7 +170,7 @@ public sealed unsafe partial class X86Cpu
             if (ok && d.Cond == 1) c.WriteOp0Sized(ref d, s.Limit);
         }
         c.MaterializeFlags();
-        c._rflags = ok ? c._rflags | Rf.ZF : c._rflags & ~Rf.ZF;
+        c.Arch.Rflags = ok ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
         return 0;
     }
 
@@ -199,7 +199,7 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = (byte)(ins.Mnemonic is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd ? 0 : 1);
                 char last = ins.Mnemonic.ToString()[^1];
                 d.Exec = last == 'b' ? &StringIo<S8> : last == 'w' ? &StringIo<S16> : &StringIo<S32>;
-                return Flow.EndBlock; // like IN/OUT: state read at the exit is just past the instruction
+                return Flow.EndBlock; // like IN/OUT: a stop requested during the access leaves Run just past the instruction
 
             }
             case Mnemonic.Daa: d.Cond = 0; d.Exec = &Bcd; return Flow.Continue;

@@ -13,21 +13,21 @@ public sealed unsafe partial class X86Cpu
     // Operations reuse the SSE element functions on (value, 0) vectors; Cond bit 0 = "high" unpack
     // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector). ----
 
-    private ulong Mm(int i) => (ulong)_fpu.St[i];
+    private ulong Mm(int i) => (ulong)Arch.Fpu.St[i];
 
     private void SetMm(int i, ulong v)
     {
-        _fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
+        Arch.Fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
     }
 
     /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
     private void EnterMmx()
     {
-        if ((_cr0 & Cr0EM) != 0) throw Fault(Vec.UD);
-        if ((_cr0 & Cr0TS) != 0) throw Fault(Vec.NM);
-        if ((_fpu.Fsw & 0x80) != 0 && (_cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
-        _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x3800);
-        _fpu.Ftw = 0;
+        if ((Arch.Cr0 & Cr0EM) != 0) throw Fault(Vec.UD);
+        if ((Arch.Cr0 & Cr0TS) != 0) throw Fault(Vec.NM);
+        if ((Arch.Fpu.Fsw & 0x80) != 0 && (Arch.Cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
+        Arch.Fpu.Fsw = (ushort)(Arch.Fpu.Fsw & ~0x3800);
+        Arch.Fpu.Ftw = 0;
     }
 
     private ulong MmSource(ref DecodedInstruction d) => IsMem(ref d) ? Load<ulong>(Lin(ref d)) : Mm(d.Rm);
@@ -72,8 +72,8 @@ public sealed unsafe partial class X86Cpu
     /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
     internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._cr0 & Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c._cr0 & Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Cr0 & Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & Cr0TS) != 0) throw c.Fault(Vec.NM);
         ulong v = c.Mm(d.Rm);
         if (d.Imm2 == 1 && !IsMem(ref d)) { c.EnterMmx(); c.SetMm(d.Reg, v); return 0; } // movq mm, mm (store form)
         if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);
@@ -132,7 +132,7 @@ public sealed unsafe partial class X86Cpu
                 ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : c.Mm(d.Rm);
                 if (!mem) c.EnterMmx();
                 var fmt = d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64;
-                var st = new FpStatus(c._mxcsr);
+                var st = new FpStatus(c.Arch.Mxcsr);
                 ulong lo = SoftFloat.FromInteger((int)src, fmt, ref st), hi = SoftFloat.FromInteger((int)(src >> 32), fmt, ref st);
                 c.CommitSimdExceptions(st);
                 ref V x = ref c.Xmm(d.Reg);
@@ -147,7 +147,7 @@ public sealed unsafe partial class X86Cpu
                 V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
                 c.EnterMmx();
                 bool trunc = d.Cond is 3 or 5;
-                var st = new FpStatus(c._mxcsr);
+                var st = new FpStatus(c.Arch.Mxcsr);
                 long a = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
                 long b = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
                 c.CommitSimdExceptions(st);

@@ -39,7 +39,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         V b = c.SseSource(ref d);
-        var st = new FpStatus(c._mxcsr);
+        var st = new FpStatus(c.Arch.Mxcsr);
         V r = ((SseFloatFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm, ref st);
         c.CommitSimdExceptions(st);
         c.Xmm(d.Reg) = r;
@@ -115,7 +115,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         long v = d.OpSize == 8 ? (long)c.ReadOp1<S64>(ref d) : (int)c.ReadOp1<S32>(ref d);
-        var st = new FpStatus(c._mxcsr);
+        var st = new FpStatus(c.Arch.Mxcsr);
         ulong r = SoftFloat.FromInteger(v, d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64, ref st);
         c.CommitSimdExceptions(st);
         ref V x = ref c.Xmm(d.Reg);
@@ -128,7 +128,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         V s = IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
-        var st = new FpStatus(c._mxcsr);
+        var st = new FpStatus(c.Arch.Mxcsr);
         long v = (d.Cond & 1) != 0 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
             : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
         c.CommitSimdExceptions(st);
@@ -142,7 +142,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         V b = c.SseSource(ref d);
-        var st = new FpStatus(c._mxcsr);
+        var st = new FpStatus(c.Arch.Mxcsr);
         bool signalling = (d.Cond & 2) == 0;
         int order = (d.Cond & 1) != 0
             ? SoftFloat.Compare(c.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
@@ -157,10 +157,10 @@ public sealed unsafe partial class X86Cpu
     {
         c.CheckSse();
         ulong lin = c.Lin(ref d);
-        if (d.Cond == 1) { c.Store(lin, c._mxcsr); return 0; }
+        if (d.Cond == 1) { c.Store(lin, c.Arch.Mxcsr); return 0; }
         uint v = c.Load<uint>(lin);
         if ((v & ~MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
-        c._mxcsr = v;
+        c.Arch.Mxcsr = v;
         return 0;
     }
 

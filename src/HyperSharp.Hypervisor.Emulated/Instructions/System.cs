@@ -8,7 +8,7 @@ public sealed unsafe partial class X86Cpu
 {
     // ---- privileged and system instructions; most end the block because they change mode or mappings ----
 
-    private void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
 
     /// <summary>Advances RIP past the instruction (for handlers that leave the block themselves).</summary>
     private static void Next(X86Cpu c, ref DecodedInstruction d) => c.R(DecodedInstruction.RipIndex) += d.Len;
@@ -17,16 +17,16 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Cli(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c._rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        c._rflags &= ~Rf.IF;
+        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        c.Arch.Rflags &= ~Rf.IF;
         return 0;
     }
 
     internal static int Sti(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c._rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        if ((c._rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
-        c._rflags |= Rf.IF;
+        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        if ((c.Arch.Rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
+        c.Arch.Rflags |= Rf.IF;
         Next(c, ref d);
         return 1;
     }
@@ -43,10 +43,10 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Rdtsc(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._cr4 & Cr4TSD) != 0 && c._cpl != 0) throw c.Fault(Vec.GP, 0);
+        if ((c.Arch.Cr4 & Cr4TSD) != 0 && c._cpl != 0) throw c.Fault(Vec.GP, 0);
         ulong t = c.Tsc;
         c.R(0) = (uint)t; c.R(2) = t >> 32;
-        if (d.Cond == 1) c.R(1) = (uint)c._tscAux; // RDTSCP
+        if (d.Cond == 1) c.R(1) = (uint)c.Arch.TscAux; // RDTSCP
         return 0;
     }
 
@@ -72,7 +72,7 @@ public sealed unsafe partial class X86Cpu
         c.RequireCpl0();
         if (d.Cond == 0)
         {
-            c.R(d.Reg) = d.Rm switch { 0 => c._cr0, 2 => c._cr2, 3 => c._cr3, 4 => c._cr4, 8 => c._cr8, _ => throw c.Fault(Vec.UD) };
+            c.R(d.Reg) = d.Rm switch { 0 => c.Arch.Cr0, 2 => c.Arch.Cr2, 3 => c.Arch.Cr3, 4 => c.Arch.Cr4, 8 => c.Arch.Cr8, _ => throw c.Fault(Vec.UD) };
             return 0;
         }
         ulong v = c.R(d.Rm);
@@ -80,10 +80,10 @@ public sealed unsafe partial class X86Cpu
         switch (d.Reg)
         {
             case 0: c.WriteCr0(v); break;
-            case 2: c._cr2 = v; break;
+            case 2: c.Arch.Cr2 = v; break;
             case 3: c.WriteCr3(v); break;
             case 4: c.WriteCr4(v); break;
-            case 8: if (v > 15) throw c.Fault(Vec.GP, 0); c._cr8 = v; break;
+            case 8: if (v > 15) throw c.Fault(Vec.GP, 0); c.Arch.Cr8 = v; break;
             default: throw c.Fault(Vec.UD);
         }
         Next(c, ref d);
@@ -96,11 +96,11 @@ public sealed unsafe partial class X86Cpu
         c.RequireCpl0();
         int n = d.Cond == 0 ? d.Rm : d.Reg;
         if (n > 7) throw c.Fault(Vec.UD); // DR8-15 do not exist
-        if (n is 4 or 5) { if ((c._cr4 & Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
-        if (d.Cond == 0) { c.R(d.Reg) = c._dr[n]; return 0; }
+        if (n is 4 or 5) { if ((c.Arch.Cr4 & Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
+        if (d.Cond == 0) { c.R(d.Reg) = c.Arch.Dr[n]; return 0; }
         ulong v = c.R(d.Rm);
         if ((n == 6 || n == 7) && (v >> 32) != 0) throw c.Fault(Vec.GP, 0);
-        c._dr[n] = n == 6 ? v | 0xFFFF0FF0 : n == 7 ? (v | 0x400) & ~0x2000UL : v;
+        c.Arch.Dr[n] = n == 6 ? v | 0xFFFF0FF0 : n == 7 ? (v | 0x400) & ~0x2000UL : v;
         if (n == 6) return 0;
         c.UpdateBreakpoints();
         Next(c, ref d);
@@ -112,7 +112,7 @@ public sealed unsafe partial class X86Cpu
     {
         if (d.Cond == 0)
         {
-            ushort sel = c._seg[d.Rm].Selector;
+            ushort sel = c.Arch.Seg[d.Rm].Selector;
             if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), sel);
             else if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, sel);
             else c.R(d.Reg) = sel;
@@ -130,7 +130,7 @@ public sealed unsafe partial class X86Cpu
     internal static int DescTable(X86Cpu c, ref DecodedInstruction d)
     {
         ulong lin = c.Lin(ref d);
-        ref DescriptorTableRegister t = ref (d.Cond & 1) == 0 ? ref c._gdtr : ref c._idtr;
+        ref DescriptorTableRegister t = ref (d.Cond & 1) == 0 ? ref c.Arch.Gdtr : ref c.Arch.Idtr;
         if (d.Cond >= 2)
         {
             c.Store(lin, (ushort)t.Limit);
@@ -148,16 +148,16 @@ public sealed unsafe partial class X86Cpu
     /// <summary>LLDT (Cond 0), LTR (1), SLDT (2), STR (3).</summary>
     internal static int SysSeg(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c._rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         if (d.Cond >= 2)
         {
-            ushort s = d.Cond == 2 ? c._ldtr.Selector : c._tr.Selector;
+            ushort s = d.Cond == 2 ? c.Arch.Ldtr.Selector : c.Arch.Tr.Selector;
             if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), s); else c.R(d.Reg) = s;
             return 0;
         }
         c.RequireCpl0();
         ushort sel = (ushort)c.ReadOp0<S16>(ref d);
-        if (d.Cond == 0 && (sel & 0xFFFC) == 0) { c._ldtr = new SegmentRegister(sel, 0, 0, 0); return 0; }
+        if (d.Cond == 0 && (sel & 0xFFFC) == 0) { c.Arch.Ldtr = new SegmentRegister(sel, 0, 0, 0); return 0; }
         if ((sel & 4) != 0 || (sel & 0xFFFC) == 0) throw c.Fault(Vec.GP, sel & 0xFFFCu);
         ulong desc = c.ReadDescriptor(sel, 0, out ulong addr);
         ulong high = c._longMode ? c.LoadSystem<ulong>(addr + 8) : 0;
@@ -166,12 +166,12 @@ public sealed unsafe partial class X86Cpu
         bool typeOk = d.Cond == 0 ? s2.Type == 2 : (c._longMode ? s2.Type == 9 : s2.Type is 1 or 9);
         if (!s2.IsSystem || !typeOk || wantType == 0) throw c.Fault(Vec.GP, sel & 0xFFFCu);
         if (!s2.Present) throw c.Fault(Vec.NP, sel & 0xFFFCu);
-        if (d.Cond == 0) c._ldtr = s2;
+        if (d.Cond == 0) c.Arch.Ldtr = s2;
         else
         {
             c.StoreSystem(addr + 5, (byte)((desc >> 40) | 2)); // mark the TSS busy
             s2.Attributes |= 2;
-            c._tr = s2;
+            c.Arch.Tr = s2;
         }
         return 0;
     }
@@ -186,7 +186,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Privileged(X86Cpu c, ref DecodedInstruction d) { c.RequireCpl0(); return 0; }
 
-    /// <summary>IN (Cond 0) / OUT (1); port in DX (Imm2 = 1) or Imm. Exits to the VMM's handler synchronously.</summary>
+    /// <summary>IN (Cond 0) / OUT (1); port in DX (Imm2 = 1) or Imm. Calls the VMM's handler synchronously.</summary>
     internal static int PortIo(X86Cpu c, ref DecodedInstruction d)
     {
         ushort port = d.Imm2 == 1 ? (ushort)c.R(2) : (ushort)d.Imm;
@@ -204,13 +204,13 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
     internal void CheckIoPermission(ushort port, int size)
     {
-        if (!_protected || (_cpl <= (int)((_rflags >> 12) & 3) && (_rflags & Rf.VM) == 0)) return;
-        bool tss = !_tr.IsSystem ? false : (_tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
-        if (!tss || _tr.Limit < 0x67) throw Fault(Vec.GP, 0);
-        ulong bitmap = LoadSystem<ushort>(_tr.Base + 0x66);
+        if (!_protected || (_cpl <= (int)((Arch.Rflags >> 12) & 3) && (Arch.Rflags & Rf.VM) == 0)) return;
+        bool tss = !Arch.Tr.IsSystem ? false : (Arch.Tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
+        if (!tss || Arch.Tr.Limit < 0x67) throw Fault(Vec.GP, 0);
+        ulong bitmap = LoadSystem<ushort>(Arch.Tr.Base + 0x66);
         ulong first = bitmap + (ulong)(port >> 3);
-        if (first + 1 > _tr.Limit) throw Fault(Vec.GP, 0); // the two bytes read must be inside the TSS limit
-        uint bits = LoadSystem<ushort>(_tr.Base + first);
+        if (first + 1 > Arch.Tr.Limit) throw Fault(Vec.GP, 0); // the two bytes read must be inside the TSS limit
+        uint bits = LoadSystem<ushort>(Arch.Tr.Base + first);
         uint mask = ((1u << size) - 1) << (port & 7);
         if ((bits & mask) != 0) throw Fault(Vec.GP, 0);
     }
@@ -247,8 +247,8 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Invlpg: d.Exec = &Invlpg; return Flow.EndBlock;
             case Mnemonic.Wbinvd: case Mnemonic.Invd: d.Exec = &Privileged; return Flow.Continue;
             case Mnemonic.Clflush: case Mnemonic.Clflushopt: d.Exec = &Nop; return Flow.Continue;
-            // IN/OUT end the block: the VMM reads state at an I/O exit (between Runs) and must see it just past
-            // the I/O instruction, as on KVM, not after the instructions that follow it in the block.
+            // IN/OUT end the block: a stop requested during the access (a harness stopping the guest at a port write)
+            // leaves Run just past the I/O instruction, as on KVM, not after the instructions that follow it.
             case Mnemonic.In:
                 d.Cond = 0; d.Imm2 = ins.Op1Kind == OpKind.Register ? 1UL : 0UL;
                 d.OpSize = (byte)ins.Op0Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
@@ -256,6 +256,6 @@ public sealed unsafe partial class X86Cpu
                 d.Cond = 1; d.Imm2 = ins.Op0Kind == OpKind.Register ? 1UL : 0UL;
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Exec = &PortIo; return Flow.EndBlock;
         }
-        return TranslateTransfers(in ins, bitness, ref d);
+        return SystemCallInstructions.Translate(in ins, bitness, ref d);
     }
 }

@@ -45,7 +45,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>IRET with NT set: back to the task whose TSS selector is the current TSS's back link (must be busy).</summary>
     internal void TaskReturn(ulong nextRip)
     {
-        ushort link = LoadSystem<ushort>(_tr.Base);
+        ushort link = LoadSystem<ushort>(Arch.Tr.Base);
         uint error = link & 0xFFFCu;
         if ((link & 4) != 0 || (link & 0xFFFC) == 0 || !DescriptorInTable(link)) throw Fault(Vec.TS, error);
         ulong desc = ReadDescriptor(link, 0, out _);
@@ -70,7 +70,7 @@ public sealed unsafe partial class X86Cpu
         var tss = SegmentRegister.FromDescriptor(sel, desc);
         var layout = (type & 8) != 0 ? TssLayout.Tss32 : TssLayout.Tss16;
         if (tss.Limit < layout.MinLimit) throw Fault(Vec.TS, error);
-        var oldLayout = (_tr.Type & 8) != 0 ? TssLayout.Tss32 : TssLayout.Tss16;
+        var oldLayout = (Arch.Tr.Type & 8) != 0 ? TssLayout.Tss32 : TssLayout.Tss16;
 
         // The new task's state, read before anything changes (and before its CR3 applies).
         ulong Read(int offset) => layout.Width == 4 ? LoadSystem<uint>(tss.Base + (ulong)offset) : LoadSystem<ushort>(tss.Base + (ulong)offset);
@@ -80,7 +80,7 @@ public sealed unsafe partial class X86Cpu
         var selectors = new ushort[6];
         for (int i = 0; i < layout.SegmentCount; i++) selectors[i] = (ushort)Read(layout.Segments + i * layout.Width);
         ushort ldt = LoadSystem<ushort>(tss.Base + (ulong)layout.Ldt);
-        ulong cr3 = layout.Width == 4 ? LoadSystem<uint>(tss.Base + TssLayout.Cr3) : _cr3;
+        ulong cr3 = layout.Width == 4 ? LoadSystem<uint>(tss.Base + TssLayout.Cr3) : Arch.Cr3;
         bool debugTrap = layout.Width == 4 && (LoadSystem<ushort>(tss.Base + TssLayout.DebugTrap) & 1) != 0;
 
         // Save the current task.
@@ -88,30 +88,30 @@ public sealed unsafe partial class X86Cpu
         if (source == TaskSwitchSource.Iret) flags &= ~Rf.NT;
         void Write(int offset, ulong v)
         {
-            if (oldLayout.Width == 4) StoreSystem(_tr.Base + (ulong)offset, (uint)v); else StoreSystem(_tr.Base + (ulong)offset, (ushort)v);
+            if (oldLayout.Width == 4) StoreSystem(Arch.Tr.Base + (ulong)offset, (uint)v); else StoreSystem(Arch.Tr.Base + (ulong)offset, (ushort)v);
         }
         Write(oldLayout.Ip, oldEip);
         Write(oldLayout.Flags, flags);
         for (int i = 0; i < 8; i++) Write(oldLayout.Gprs + i * oldLayout.Width, R(i));
-        for (int i = 0; i < oldLayout.SegmentCount; i++) Write(oldLayout.Segments + i * oldLayout.Width, _seg[i].Selector);
-        if (source is TaskSwitchSource.Jmp or TaskSwitchSource.Iret) SetTssBusy(_tr.Selector, false);
+        for (int i = 0; i < oldLayout.SegmentCount; i++) Write(oldLayout.Segments + i * oldLayout.Width, Arch.Seg[i].Selector);
+        if (source is TaskSwitchSource.Jmp or TaskSwitchSource.Iret) SetTssBusy(Arch.Tr.Selector, false);
         if (source is TaskSwitchSource.Call or TaskSwitchSource.Interrupt)
         {
-            StoreSystem(tss.Base, _tr.Selector); // back link
+            StoreSystem(tss.Base, Arch.Tr.Selector); // back link
             newFlags |= Rf.NT;
         }
         if (source != TaskSwitchSource.Iret) SetTssBusy(sel, true);
         tss.Attributes |= 2;
-        _tr = tss;
-        _cr0 |= Cr0TS;
+        Arch.Tr = tss;
+        Arch.Cr0 |= Cr0TS;
 
         // Load the new task: from here on, faults belong to it.
-        if (layout.Width == 4 && _paging && cr3 != _cr3) WriteCr3(cr3);
+        if (layout.Width == 4 && _paging && cr3 != Arch.Cr3) WriteCr3(cr3);
         Rflags = newFlags;
         for (int i = 0; i < 8; i++) R(i) = layout.Width == 4 ? gprs[i] : (R(i) & ~0xFFFFUL) | gprs[i];
         Rip = newEip;
-        for (int i = 0; i < 6; i++) _seg[i] = new SegmentRegister(selectors[i], 0, 0, 0);
-        _ldtr = new SegmentRegister(ldt, 0, 0, 0);
+        for (int i = 0; i < 6; i++) Arch.Seg[i] = new SegmentRegister(selectors[i], 0, 0, 0);
+        Arch.Ldtr = new SegmentRegister(ldt, 0, 0, 0);
         UpdateMode();
         try { LoadTaskSegments(selectors, ldt, ext); }
         catch (GuestFault) { _newTaskFault = true; throw; }
@@ -119,7 +119,7 @@ public sealed unsafe partial class X86Cpu
         {
             // The new TSS's T bit: #DB once the switch is complete, before the new task's first instruction, with
             // DR6.BT (SDM Vol. 3, 7.2.1 and 17.3.1.5). Raised like a new-task fault, so it is delivered at the new EIP.
-            _dr[6] |= 0x8000;
+            Arch.Dr[6] |= 0x8000;
             _newTaskFault = true;
             throw Fault(Vec.DB, 0);
         }
@@ -140,7 +140,7 @@ public sealed unsafe partial class X86Cpu
 
     private void SetTssBusy(ushort sel, bool busy)
     {
-        ulong at = _gdtr.Base + (ulong)(sel & 0xFFF8) + 5;
+        ulong at = Arch.Gdtr.Base + (ulong)(sel & 0xFFF8) + 5;
         byte access = LoadSystem<byte>(at);
         StoreSystem(at, busy ? (byte)(access | 2) : (byte)(access & ~2));
     }
@@ -150,9 +150,9 @@ public sealed unsafe partial class X86Cpu
     /// real-mode selectors.</summary>
     private void LoadTaskSegments(ushort[] selectors, ushort ldt, uint ext)
     {
-        if ((_rflags & Rf.VM) != 0)
+        if ((Arch.Rflags & Rf.VM) != 0)
         {
-            for (int i = 0; i < 6; i++) _seg[i] = SegmentRegister.RealMode(selectors[i], 0xF3);
+            for (int i = 0; i < 6; i++) Arch.Seg[i] = SegmentRegister.RealMode(selectors[i], 0xF3);
             UpdateMode();
             return;
         }
@@ -161,7 +161,7 @@ public sealed unsafe partial class X86Cpu
             if ((ldt & 4) != 0 || !DescriptorInTable(ldt)) throw Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
             var l = SegmentRegister.FromDescriptor(ldt, ReadDescriptor(ldt, ext, out _));
             if (!l.IsSystem || l.Type != 2 || !l.Present) throw Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
-            _ldtr = l;
+            Arch.Ldtr = l;
         }
         ushort csSel = selectors[(int)Seg.Cs];
         int cpl = csSel & 3;
@@ -170,7 +170,7 @@ public sealed unsafe partial class X86Cpu
         if (cs.IsSystem || (cs.Type & 8) == 0 || (conforming ? cs.Dpl > cpl : cs.Dpl != cpl)) throw Fault(Vec.TS, (csSel & 0xFFFCu) | ext);
         if (!cs.Present) throw Fault(Vec.NP, (csSel & 0xFFFCu) | ext);
         SetAccessed(csAddress, csDesc);
-        _seg[(int)Seg.Cs] = cs;
+        Arch.Seg[(int)Seg.Cs] = cs;
 
         ushort ssSel = selectors[(int)Seg.Ss];
         var ss = TaskSegment(ssSel, ext, out ulong ssAddress, out ulong ssDesc);
@@ -178,7 +178,7 @@ public sealed unsafe partial class X86Cpu
             throw Fault(Vec.TS, (ssSel & 0xFFFCu) | ext);
         if (!ss.Present) throw Fault(Vec.SS, (ssSel & 0xFFFCu) | ext);
         SetAccessed(ssAddress, ssDesc);
-        _seg[(int)Seg.Ss] = ss;
+        Arch.Seg[(int)Seg.Ss] = ss;
         UpdateMode();
 
         foreach (int i in DataSegments)
@@ -191,7 +191,7 @@ public sealed unsafe partial class X86Cpu
                 throw Fault(Vec.TS, (s & 0xFFFCu) | ext);
             if (!seg.Present) throw Fault(Vec.NP, (s & 0xFFFCu) | ext);
             SetAccessed(address, d);
-            _seg[i] = seg;
+            Arch.Seg[i] = seg;
         }
         UpdateMode();
     }

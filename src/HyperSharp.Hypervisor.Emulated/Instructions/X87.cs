@@ -10,14 +10,14 @@ public sealed unsafe partial class X86Cpu
     /// <summary>#NM when CR0.TS (or EM) is set; FWAIT only with MP and TS (SDM 2.5 table).</summary>
     private void CheckFpu(bool wait = false)
     {
-        if (wait ? (_cr0 & (Cr0MP | Cr0TS)) == (Cr0MP | Cr0TS) : (_cr0 & (Cr0EM | Cr0TS)) != 0) throw Fault(Vec.NM);
+        if (wait ? (Arch.Cr0 & (Cr0MP | Cr0TS)) == (Cr0MP | Cr0TS) : (Arch.Cr0 & (Cr0EM | Cr0TS)) != 0) throw Fault(Vec.NM);
     }
 
     /// <summary>Cond: 0 FNINIT, 1 FLDCW, 2 FNSTCW, 3 FNSTSW m16, 4 FNSTSW AX, 5 FNCLEX, 6 FWAIT, 7 EMMS.</summary>
     internal static int FpuControl(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckFpu(d.Cond == 6);
-        var f = c._fpu;
+        var f = c.Arch.Fpu;
         switch (d.Cond)
         {
             case 0: f.Fcw = 0x037F; f.Fsw = 0; f.Ftw = 0xFFFF; f.Fop = 0; f.Fip = 0; f.Fdp = 0; break;
@@ -34,7 +34,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>FXSAVE (Cond 0) / FXRSTOR (1) of the 512-byte image (64-bit layout: FIP/FDP as 64-bit fields).</summary>
     internal static int FxSave(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._cr0 & (Cr0EM | Cr0TS)) != 0) throw c.Fault((c._cr0 & Cr0EM) != 0 ? Vec.UD : Vec.NM);
+        if ((c.Arch.Cr0 & (Cr0EM | Cr0TS)) != 0) throw c.Fault((c.Arch.Cr0 & Cr0EM) != 0 ? Vec.UD : Vec.NM);
         ulong p = c.Lin(ref d);
         if ((p & 15) != 0) throw c.Fault(Vec.GP, 0);
         Span<byte> img = stackalloc byte[512];
@@ -55,7 +55,7 @@ public sealed unsafe partial class X86Cpu
     internal void FxSaveTo(Span<byte> img)
     {
         img.Clear();
-        var f = _fpu;
+        var f = Arch.Fpu;
         byte abridged = 0;
         for (int i = 0; i < 8; i++) if (((f.Ftw >> (i * 2)) & 3) != 3) abridged |= (byte)(1 << i);
         BitConverter.TryWriteBytes(img, f.Fcw);
@@ -64,7 +64,7 @@ public sealed unsafe partial class X86Cpu
         BitConverter.TryWriteBytes(img[6..], f.Fop);
         BitConverter.TryWriteBytes(img[8..], f.Fip);
         BitConverter.TryWriteBytes(img[16..], f.Fdp);
-        BitConverter.TryWriteBytes(img[24..], _mxcsr);
+        BitConverter.TryWriteBytes(img[24..], Arch.Mxcsr);
         BitConverter.TryWriteBytes(img[28..], MxcsrMask);
         int top = (f.Fsw >> 11) & 7;
         for (int i = 0; i < 8; i++)
@@ -80,7 +80,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Loads an FXSAVE image (the caller validated MXCSR).</summary>
     internal void FxRestoreFrom(ReadOnlySpan<byte> img)
     {
-        var f = _fpu;
+        var f = Arch.Fpu;
         f.Fcw = BitConverter.ToUInt16(img);
         f.Fsw = BitConverter.ToUInt16(img[2..]);
         byte ab = img[4];
@@ -90,7 +90,7 @@ public sealed unsafe partial class X86Cpu
         f.Fop = BitConverter.ToUInt16(img[6..]);
         f.Fip = BitConverter.ToUInt64(img[8..]);
         f.Fdp = BitConverter.ToUInt64(img[16..]);
-        _mxcsr = BitConverter.ToUInt32(img[24..]);
+        Arch.Mxcsr = BitConverter.ToUInt32(img[24..]);
         int top = (f.Fsw >> 11) & 7;
         for (int i = 0; i < 8; i++)
         {

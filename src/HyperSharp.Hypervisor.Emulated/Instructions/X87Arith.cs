@@ -130,7 +130,7 @@ public sealed unsafe partial class X86Cpu
         };
         if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) c.SourceDenormal(src, dst, ref exc);
         if (c._fpStackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
-        else c._fpu.Fsw &= unchecked((ushort)~0x200);
+        else c.Arch.Fpu.Fsw &= unchecked((ushort)~0x200);
         c.SetSt(d.Reg, r);
         c.FpuExceptions(exc);
         c.FpPops(ref d);
@@ -154,7 +154,7 @@ public sealed unsafe partial class X86Cpu
         {
             ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
             c.SetStatusFlags(f);
-            c._fpu.Fsw &= unchecked((ushort)~0x200);
+            c.Arch.Fpu.Fsw &= unchecked((ushort)~0x200);
         }
         else c.FpuCompareFlags(r);
         c.FpuExceptions(exc);
@@ -235,7 +235,7 @@ public sealed unsafe partial class X86Cpu
     private void Fxam()
     {
         int phys = FpuTop;
-        var v = ToF80(_fpu.St[phys]);
+        var v = ToF80(Arch.Fpu.St[phys]);
         int cls; // C3 C2 C0 as bits 2 1 0
         if (IsEmpty(phys)) cls = 0b101;
         else if (v.IsNaN) cls = 0b001;
@@ -245,7 +245,7 @@ public sealed unsafe partial class X86Cpu
         else if ((v.Mant >> 63) == 0) cls = 0b000; // unnormal: unsupported
         else cls = 0b010;
         ushort c = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
-        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | c);
+        Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x4700) | c);
     }
 
     /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
@@ -275,12 +275,12 @@ public sealed unsafe partial class X86Cpu
     {
         var a = St(0, ref exc);
         var b = St(1, ref exc);
-        if (_fpStackFault) { SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
+        if (_fpStackFault) { SetSt(0, Float80.Indefinite); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
         // A NaN or unsupported operand: the propagated NaN (or indefinite), and the reduction counts as complete (C2 = 0).
-        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
-        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); _fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
-        if (a.IsZero || b.IsInf) { _fpu.Fsw = (ushort)(_fpu.Fsw & ~0x4700); return; }
+        if (a.IsZero || b.IsInf) { Arch.Fpu.Fsw = (ushort)(Arch.Fpu.Fsw & ~0x4700); return; }
         Unpack80(a, out int ea, out ulong ma);
         Unpack80(b, out int eb, out ulong mb);
         int diff = ea - eb;
@@ -310,7 +310,7 @@ public sealed unsafe partial class X86Cpu
         ulong qb = (ulong)(q & 7);
         ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
         if (partial) cc = 0x400;
-        _fpu.Fsw = (ushort)((_fpu.Fsw & ~0x4700) | cc);
+        Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x4700) | cc);
     }
 
     private static void Unpack80(Float80 v, out int e, out ulong m)
@@ -331,7 +331,7 @@ public sealed unsafe partial class X86Cpu
         double x = St(0, ref exc).ToDoubleApprox();
         FpExc ignore = FpExc.None;
         Float80 F(double v) => Float80.FromDouble(v, ref ignore);
-        _fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
+        Arch.Fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
         switch (op)
         {
             case 20: SetSt(0, F(Math.Sin(x))); break;

@@ -10,9 +10,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>FNSTENV (Cond 0), FLDENV (1), FNSAVE (2), FRSTOR (3).</summary>
     internal static int FpuEnv(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._cr0 & (Cr0EM | Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Cr0 & (Cr0EM | Cr0TS)) != 0) throw c.Fault(Vec.NM);
         ulong p = c.Lin(ref d);
-        var f = c._fpu;
+        var f = c.Arch.Fpu;
         if (d.Cond is 0 or 2)
         {
             c.PtrForWrite(p, 1); c.PtrForWrite(p + (d.Cond == 2 ? 107UL : 27UL), 1); // fault before any change

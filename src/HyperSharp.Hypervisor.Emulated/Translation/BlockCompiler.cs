@@ -30,7 +30,8 @@ namespace HyperSharp.Hypervisor.Emulated.Translation;
 /// </remarks>
 internal static unsafe class BlockCompiler
 {
-    private static readonly FieldInfo RegsField = typeof(X86Cpu).GetField(nameof(X86Cpu._r), BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo ArchField = typeof(X86Cpu).GetField(nameof(X86Cpu.Arch), BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo RegsField = typeof(ArchState).GetField(nameof(ArchState.Gpr))!;
     private static readonly FieldInfo ValidField = typeof(CodeBlock).GetField(nameof(CodeBlock.Valid))!;
     private static readonly Type[] HandlerArgs = [typeof(X86Cpu), typeof(DecodedInstruction).MakeByRefType()];
     private static readonly Type[] MethodArgs = [typeof(X86Cpu), typeof(CodeBlock)];
@@ -90,8 +91,9 @@ internal static unsafe class BlockCompiler
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(start);
-        // ripRef = ref cpu._r[RipIndex]; rip0 = ripRef
+        // ripRef = ref cpu.Arch.Gpr[RipIndex]; rip0 = ripRef
         il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldflda, ArchField);
         il.Emit(OpCodes.Ldflda, RegsField);
         il.Emit(OpCodes.Ldc_I4, DecodedInstruction.RipIndex * sizeof(ulong));
         il.Emit(OpCodes.Add);

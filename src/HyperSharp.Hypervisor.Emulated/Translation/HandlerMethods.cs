@@ -8,7 +8,8 @@ namespace HyperSharp.Hypervisor.Emulated.Translation;
 /// Maps a handler's function pointer (what a <see cref="DecodedInstruction"/> holds) back to its method, so
 /// compiled blocks can call handlers directly — a call the JIT may inline, with the record's constant fields
 /// folded in — instead of through the pointer. Built once per process from the handler signature: every
-/// static method of <see cref="X86Cpu"/> taking (X86Cpu, ref DecodedInstruction) and returning int, generic
+/// static method of this assembly's types (X86Cpu and the instruction groups of their own, such as
+/// StringInstructions) taking (X86Cpu, ref DecodedInstruction) and returning int, generic
 /// ones instantiated over every value type of this assembly that meets their constraints (handlers are
 /// generic over marker structs: operand sizes, operations, conditions).
 /// </summary>
@@ -26,7 +27,7 @@ internal static class HandlerMethods
         var map = new Dictionary<nint, MethodInfo>();
         var structs = typeof(X86Cpu).Assembly.GetTypes().Where(t => t.IsValueType && !t.IsGenericTypeDefinition && !t.IsEnum).ToArray();
         const BindingFlags all = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
-        foreach (var m in typeof(X86Cpu).GetMethods(all))
+        foreach (var m in typeof(X86Cpu).Assembly.GetTypes().Where(t => !t.IsGenericTypeDefinition).SelectMany(t => t.GetMethods(all)))
         {
             if (m.ReturnType != typeof(int)) continue;
             var ps = m.GetParameters();

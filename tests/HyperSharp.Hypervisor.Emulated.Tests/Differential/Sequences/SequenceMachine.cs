@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using HyperSharp.Hypervisor.State;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -90,12 +91,10 @@ internal sealed class SequenceMachine : IDisposable
         _partition.NotifyDeviceWrite(0, RamSize);
         _vp.SetState(_start);
 
-        while (true)
-        {
-            var exit = _vp.Run();
-            if (exit.Kind == ExitKind.PortIo && exit.Address == DonePort) break;
-            throw new InvalidOperationException($"{Backend}: unexpected exit {exit.ToString()} at rip {_vp.GetState().Rip:X}");
-        }
+        var io = new IoStepper(_vp); // stops the processor right after the OUT to DonePort
+        var exit = _vp.Run(io);
+        if (exit.Kind != ExitKind.Cancelled || io.All is not [{ IsPort: true, IsWrite: true, Address: DonePort }])
+            throw new InvalidOperationException($"{Backend}: unexpected exit {exit} after accesses [{string.Join(", ", io.All)}] at rip {_vp.GetState().Rip:X}");
 
         var results = new SequenceResult[n];
         for (int i = 0; i < n; i++)

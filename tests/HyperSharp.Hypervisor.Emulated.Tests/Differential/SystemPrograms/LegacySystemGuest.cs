@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using HyperSharp.Hypervisor.State;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -79,10 +80,7 @@ internal sealed class LegacySystemGuest : ISystemGuest
             Cr0 = 0x31, Cr3 = 0, Cr4 = 0x600, Efer = 0, // PE ET NE; OSFXSR OSXMMEXCPT; no paging
             RunState = ProcessorRunState.Runnable,
         });
-        var exit = vp.Run();
-        if (exit.Kind != ExitKind.PortIo || exit.Address is not (SystemGuest.FaultPort or SystemGuest.DonePort))
-            throw new InvalidOperationException($"unexpected exit {exit.ToString()} at rip {vp.GetState().Rip:X}");
-        return ((int)exit.Address, _memory.GetSpan(Record, 0x80).ToArray(), _memory.GetSpan(Results, 0x80).ToArray());
+        return (SystemGuest.ExitPort(vp), _memory.GetSpan(Record, 0x80).ToArray(), _memory.GetSpan(Results, 0x80).ToArray());
     }
 
     public void Dispose()

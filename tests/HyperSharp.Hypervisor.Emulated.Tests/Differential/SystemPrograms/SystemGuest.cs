@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using HyperSharp.Hypervisor.State;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -102,11 +103,17 @@ internal sealed class SystemGuest : ISystemGuest
     public (int port, byte[] record, byte[] results) Run()
     {
         using var vp = Start();
-        var exit = vp.Run();
-        if (exit.Kind != ExitKind.PortIo || exit.Address is not (FaultPort or DonePort))
-            throw new InvalidOperationException($"unexpected exit {exit.ToString()} at rip {vp.GetState().Rip:X}");
-        int port = (int)exit.Address;
-        return (port, _memory.GetSpan(Record, 0x80).ToArray(), _memory.GetSpan(Results, 0x80).ToArray());
+        return (ExitPort(vp), _memory.GetSpan(Record, 0x80).ToArray(), _memory.GetSpan(Results, 0x80).ToArray());
+    }
+
+    /// <summary>Runs until the program's OUT to <see cref="FaultPort"/> or <see cref="DonePort"/> (the processor stops right after it) and returns that port.</summary>
+    internal static int ExitPort(IVirtualProcessor vp)
+    {
+        var io = new IoStepper(vp);
+        var exit = vp.Run(io);
+        if (exit.Kind != ExitKind.Cancelled || io.All.Count == 0 || io.All[0] is not { IsPort: true, IsWrite: true, Address: FaultPort or DonePort })
+            throw new InvalidOperationException($"unexpected exit {exit} after accesses [{string.Join(", ", io.All)}] at rip {vp.GetState().Rip:X}");
+        return (int)io.All[0].Address;
     }
 
     public ulong Read(ulong address) => _memory.Read<ulong>(address);

@@ -3,7 +3,8 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>Shifts and rotates (ROL ROR RCL RCR SHL SHR SAR, SHLD SHRD): their translation and execution.</summary>
+internal static unsafe class ShiftInstructions
 {
     // ---- ROL ROR RCL RCR SHL SHR SAL SAR (Cond = /r field 0-7), SHLD SHRD ----
     // Count: CL when Imm2 = 1, else Imm; masked to 5 bits (6 for 64-bit). A masked count of 0 changes
@@ -18,10 +19,10 @@ public sealed unsafe partial class X86Cpu
         int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
         if (cnt == 0)
         {
-            if (!IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0)); // still zero-extends
+            if (!X86Cpu.IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0)); // still zero-extends
             return 0;
         }
-        bool mem = IsMem(ref d);
+        bool mem = X86Cpu.IsMem(ref d);
         ulong lin = mem ? c.Lin(ref d) : 0;
         ulong a = mem ? TS.Load(c, lin) : TS.GetReg(c, d.Reg, d.RegShift);
         ulong m = TS.Mask, sign = TS.Sign, r;
@@ -106,10 +107,10 @@ public sealed unsafe partial class X86Cpu
         int cnt = (int)((d.Imm2 != 0 ? c.R(1) : d.Imm) & (bits == 64 ? 63UL : 31UL));
         if (cnt == 0)
         {
-            if (!IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0));
+            if (!X86Cpu.IsMem(ref d) && TS.Bytes == 4) TS.SetReg(c, d.Reg, 0, TS.GetReg(c, d.Reg, 0));
             return 0;
         }
-        bool mem = IsMem(ref d);
+        bool mem = X86Cpu.IsMem(ref d);
         ulong lin = mem ? c.Lin(ref d) : 0;
         ulong a = mem ? TS.Load(c, lin) : TS.GetReg(c, d.Reg, 0);
         ulong b = TS.GetReg(c, d.Rm, 0);
@@ -141,7 +142,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    private static Flow TranslateShift(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
     {
         bool dbl = ins.Mnemonic is Mnemonic.Shld or Mnemonic.Shrd;
         d.Cond = ins.Mnemonic switch
@@ -156,10 +157,10 @@ public sealed unsafe partial class X86Cpu
         else d.Imm = ins.GetImmediate(countOp);
         d.Exec = (dbl, vendor) switch
         {
-            (true, ProcessorVendor.Amd) => BySize(d.OpSize, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S32, AmdResults>, &ShiftDouble<S64, AmdResults>),
-            (true, _) => BySize(d.OpSize, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S32, IntelResults>, &ShiftDouble<S64, IntelResults>),
-            (false, ProcessorVendor.Amd) => BySize(d.OpSize, &Shift<S8, AmdResults>, &Shift<S16, AmdResults>, &Shift<S32, AmdResults>, &Shift<S64, AmdResults>),
-            (false, _) => BySize(d.OpSize, &Shift<S8, IntelResults>, &Shift<S16, IntelResults>, &Shift<S32, IntelResults>, &Shift<S64, IntelResults>),
+            (true, ProcessorVendor.Amd) => X86Cpu.BySize(d.OpSize, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S32, AmdResults>, &ShiftDouble<S64, AmdResults>),
+            (true, _) => X86Cpu.BySize(d.OpSize, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S32, IntelResults>, &ShiftDouble<S64, IntelResults>),
+            (false, ProcessorVendor.Amd) => X86Cpu.BySize(d.OpSize, &Shift<S8, AmdResults>, &Shift<S16, AmdResults>, &Shift<S32, AmdResults>, &Shift<S64, AmdResults>),
+            (false, _) => X86Cpu.BySize(d.OpSize, &Shift<S8, IntelResults>, &Shift<S16, IntelResults>, &Shift<S32, IntelResults>, &Shift<S64, IntelResults>),
         };
         return Flow.Continue;
     }

@@ -4,39 +4,38 @@ using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>SYSCALL, SYSRET, SWAPGS, IRET, INT n, INT3, INTO: their translation and execution.</summary>
+internal static unsafe class SystemCallInstructions
 {
-    // ---- SYSCALL SYSRET SWAPGS IRET INT n / INT3 / INTO ----
-
     private const ushort Code64Dpl0 = 0xA09B, Data64Dpl0 = 0xC093, Code64Dpl3 = 0xA0FB, Code32Dpl3 = 0xC0FB, Data32Dpl3 = 0xC0F3;
 
     internal static int Syscall(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._efer & EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
         ulong next = c.Rip + d.Len;
         ulong flags = c.Rflags;
-        ushort sel = (ushort)((c._star >> 32) & 0xFFFC);
+        ushort sel = (ushort)((c.Arch.Star >> 32) & 0xFFFC);
         c.R(1) = c._bitness == 64 ? next : (uint)next;
         c.R(11) = flags & ~Rf.RF;
-        c._seg[(int)Seg.Cs] = new SegmentRegister(sel, 0, 0xFFFFFFFF, Code64Dpl0);
-        c._seg[(int)Seg.Ss] = new SegmentRegister((ushort)(sel + 8), 0, 0xFFFFFFFF, Data64Dpl0);
-        c.Rflags = flags & ~c._sfmask & ~Rf.RF;
-        c.Rip = c._bitness == 64 ? c._lstar : c._cstar;
+        c.Arch.Seg[(int)Seg.Cs] = new SegmentRegister(sel, 0, 0xFFFFFFFF, Code64Dpl0);
+        c.Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)(sel + 8), 0, 0xFFFFFFFF, Data64Dpl0);
+        c.Rflags = flags & ~c.Arch.Sfmask & ~Rf.RF;
+        c.Rip = c._bitness == 64 ? c.Arch.Lstar : c.Arch.Cstar;
         c.UpdateMode();
         return 1;
     }
 
     internal static int Sysret(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c._efer & EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
         c.RequireCpl0();
         bool to64 = d.OpSize == 8;
         ulong rip = to64 ? c.R(1) : (uint)c.R(1);
         if (to64 && (ulong)(((long)rip << 16) >> 16) != rip) throw c.Fault(Vec.GP, 0);
-        ushort b = (ushort)(c._star >> 48);
-        c._seg[(int)Seg.Cs] = to64 ? new SegmentRegister((ushort)((b + 16) | 3), 0, 0xFFFFFFFF, Code64Dpl3)
+        ushort b = (ushort)(c.Arch.Star >> 48);
+        c.Arch.Seg[(int)Seg.Cs] = to64 ? new SegmentRegister((ushort)((b + 16) | 3), 0, 0xFFFFFFFF, Code64Dpl3)
                                    : new SegmentRegister((ushort)(b | 3), 0, 0xFFFFFFFF, Code32Dpl3);
-        c._seg[(int)Seg.Ss] = new SegmentRegister((ushort)((b + 8) | 3), 0, 0xFFFFFFFF, Data32Dpl3);
+        c.Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)((b + 8) | 3), 0, 0xFFFFFFFF, Data32Dpl3);
         c.Rflags = (c.R(11) & 0x3C7FD7) | Rf.Fixed1;
         c.Rip = rip;
         c.UpdateMode();
@@ -47,7 +46,7 @@ public sealed unsafe partial class X86Cpu
     {
         if (c._bitness != 64) throw c.Fault(Vec.UD);
         c.RequireCpl0();
-        (c._seg[(int)Seg.Gs].Base, c._kernelGsBase) = (c._kernelGsBase, c._seg[(int)Seg.Gs].Base);
+        (c.Arch.Seg[(int)Seg.Gs].Base, c.Arch.KernelGsBase) = (c.Arch.KernelGsBase, c.Arch.Seg[(int)Seg.Gs].Base);
         c.UpdateMode();
         return 0;
     }
@@ -83,13 +82,13 @@ public sealed unsafe partial class X86Cpu
         {
             ulong ip = c.PeekStack<TS>(0), cs = c.PeekStack<TS>(w) & 0xFFFF, fl = c.PeekStack<TS>(2 * w);
             c.AdjustSp(3 * w);
-            c._seg[(int)Seg.Cs] = SegmentRegister.RealMode((ushort)cs, c._seg[(int)Seg.Cs].Attributes);
+            c.Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode((ushort)cs, c.Arch.Seg[(int)Seg.Cs].Attributes);
             c.WriteFlagsFromGuest(fl, TS.Mask);
             c.Rip = ip;
             c.UpdateMode();
             return 1;
         }
-        if ((c._rflags & Rf.NT) != 0 && (c._rflags & Rf.VM) == 0)
+        if ((c.Arch.Rflags & Rf.NT) != 0 && (c.Arch.Rflags & Rf.VM) == 0)
         {
             if (c._longMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
             c.TaskReturn(c.Rip + d.Len);
@@ -115,12 +114,12 @@ public sealed unsafe partial class X86Cpu
         if (cs2.Long && (ulong)(((long)newRip << 16) >> 16) != newRip) throw c.Fault(Vec.GP, 0);
         // All checks done: commit. (IRET may set RF, so a #DB handler can resume past an instruction breakpoint.)
         c.WriteFlagsFromGuest(newFlags, TS.Mask);
-        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c._rflags |= Rf.RF;
+        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c.Arch.Rflags |= Rf.RF;
         cs2.Selector = csSel;
-        c._seg[(int)Seg.Cs] = cs2;
+        c.Arch.Seg[(int)Seg.Cs] = cs2;
         if (popStack)
         {
-            c._seg[(int)Seg.Ss] = ss2;
+            c.Arch.Seg[(int)Seg.Ss] = ss2;
             c.R(4) = newRsp;
         }
         else c.AdjustSp(3 * w);
@@ -130,7 +129,7 @@ public sealed unsafe partial class X86Cpu
         return 1;
     }
 
-    private static Flow TranslateTransfers(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {

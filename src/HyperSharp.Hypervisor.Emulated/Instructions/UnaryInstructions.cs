@@ -3,9 +3,9 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>INC, DEC, NEG, NOT, CMOVcc, SETcc, XADD, CMPXCHG: their translation and execution.</summary>
+internal static unsafe class UnaryInstructions
 {
-    // ---- INC DEC NEG NOT, CMOVcc SETcc, XADD CMPXCHG ----
     // Read-modify-write on memory: Load, compute, Store, then flags — a faulting Store leaves flags intact.
     // Cond holds the sub-operation: 0 INC, 1 DEC, 2 NEG, 3 NOT.
 
@@ -30,7 +30,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Any of INC DEC NEG NOT on memory or a register, optionally LOCKed.</summary>
     internal static int Unary<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        bool mem = IsMem(ref d);
+        bool mem = X86Cpu.IsMem(ref d);
         ulong lin = mem ? c.Lin(ref d) : 0;
         bool locked = (d.Flags & InstrFlags.Lock) != 0;
         byte* p = locked ? c.PtrForWrite(lin, TS.Bytes) : null;
@@ -48,7 +48,7 @@ public sealed unsafe partial class X86Cpu
         {
             if (mem)
             {
-                if (locked) lock (SplitLock) TS.Store(c, lin, r);
+                if (locked) lock (X86Cpu.SplitLock) TS.Store(c, lin, r);
                 else TS.Store(c, lin, r);
             }
             else TS.SetReg(c, d.Reg, d.RegShift, r);
@@ -82,11 +82,11 @@ public sealed unsafe partial class X86Cpu
     {
         ulong b = TS.GetReg(c, d.Rm, d.RmShift);
         ulong a, r;
-        if (IsMem(ref d))
+        if (X86Cpu.IsMem(ref d))
         {
             ulong lin = c.Lin(ref d);
             byte* p = c.PtrForWrite(lin, TS.Bytes);
-            if (p == null) lock (SplitLock) { a = TS.Load(c, lin); r = (a + b) & TS.Mask; TS.Store(c, lin, r); }
+            if (p == null) lock (X86Cpu.SplitLock) { a = TS.Load(c, lin); r = (a + b) & TS.Mask; TS.Store(c, lin, r); }
             else
             {
                 a = TS.Cas(p, 0, 0) & TS.Mask;
@@ -110,11 +110,11 @@ public sealed unsafe partial class X86Cpu
     internal static int Cmpxchg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong acc = TS.GetReg(c, 0, 0), src = TS.GetReg(c, d.Rm, d.RmShift), old;
-        if (IsMem(ref d))
+        if (X86Cpu.IsMem(ref d))
         {
             ulong lin = c.Lin(ref d);
             byte* p = c.PtrForWrite(lin, TS.Bytes);
-            if (p == null) lock (SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, old == acc ? src : old); }
+            if (p == null) lock (X86Cpu.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, old == acc ? src : old); }
             else old = TS.Cas(p, src, acc) & TS.Mask;
         }
         else
@@ -141,7 +141,7 @@ public sealed unsafe partial class X86Cpu
             ulong repl = (uint)c.R(3) | ((ulong)(uint)c.R(1) << 32);
             ulong old;
             if (p != null) old = (ulong)Interlocked.CompareExchange(ref *(long*)p, (long)repl, (long)expect);
-            else lock (SplitLock) { old = c.Load<ulong>(lin); c.Store(lin, old == expect ? repl : old); }
+            else lock (X86Cpu.SplitLock) { old = c.Load<ulong>(lin); c.Store(lin, old == expect ? repl : old); }
             equal = old == expect;
             if (!equal) { c.R(0) = (uint)old; c.R(2) = old >> 32; }
         }
@@ -150,7 +150,7 @@ public sealed unsafe partial class X86Cpu
             // .NET has no 128-bit interlocked op: serialize all CMPXCHG16Bs (and split locks) on one lock.
             // Plain stores by other vCPUs to the same location are not excluded — x86 guests only use it
             // on locations they update with locked instructions, which all take this path or a CAS.
-            lock (SplitLock)
+            lock (X86Cpu.SplitLock)
             {
                 ulong lo = c.Load<ulong>(lin), hi = c.Load<ulong>(lin + 8);
                 equal = lo == c.R(0) && hi == c.R(2);
@@ -159,11 +159,11 @@ public sealed unsafe partial class X86Cpu
             }
         }
         c.MaterializeFlags();
-        c._rflags = equal ? c._rflags | Rf.ZF : c._rflags & ~Rf.ZF;
+        c.Arch.Rflags = equal ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
         return 0;
     }
 
-    private static Flow TranslateUnary(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
@@ -178,11 +178,11 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Cmovb: case Mnemonic.Cmovae: case Mnemonic.Cmove: case Mnemonic.Cmovne: case Mnemonic.Cmovbe:
             case Mnemonic.Cmova: case Mnemonic.Cmovs: case Mnemonic.Cmovns: case Mnemonic.Cmovp: case Mnemonic.Cmovnp:
             case Mnemonic.Cmovl: case Mnemonic.Cmovge: case Mnemonic.Cmovle: case Mnemonic.Cmovg: case Mnemonic.Cmovo: case Mnemonic.Cmovno:
-                d.Exec = BySize(d.OpSize, &Cmov<S16>, &Cmov<S16>, &Cmov<S32>, &Cmov<S64>); return Flow.Continue;
+                d.Exec = X86Cpu.BySize(d.OpSize, &Cmov<S16>, &Cmov<S16>, &Cmov<S32>, &Cmov<S64>); return Flow.Continue;
             case Mnemonic.Xadd:
-                d.Exec = BySize(d.OpSize, &Xadd<S8>, &Xadd<S16>, &Xadd<S32>, &Xadd<S64>); return Flow.Continue;
+                d.Exec = X86Cpu.BySize(d.OpSize, &Xadd<S8>, &Xadd<S16>, &Xadd<S32>, &Xadd<S64>); return Flow.Continue;
             case Mnemonic.Cmpxchg:
-                d.Exec = BySize(d.OpSize, &Cmpxchg<S8>, &Cmpxchg<S16>, &Cmpxchg<S32>, &Cmpxchg<S64>); return Flow.Continue;
+                d.Exec = X86Cpu.BySize(d.OpSize, &Cmpxchg<S8>, &Cmpxchg<S16>, &Cmpxchg<S32>, &Cmpxchg<S64>); return Flow.Continue;
             case Mnemonic.Cmpxchg8b:
             case Mnemonic.Cmpxchg16b:
                 d.Imm2 = ins.Mnemonic == Mnemonic.Cmpxchg16b ? 16UL : 8UL;
@@ -190,9 +190,9 @@ public sealed unsafe partial class X86Cpu
             default: return Flow.Unsupported;
         }
         bool simple = ins.Op0Kind == OpKind.Register && d.Cond < 2;
-        d.Exec = !simple ? BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>)
-            : d.Cond == 0 ? BySize(d.OpSize, &IncR<S8>, &IncR<S16>, &IncR<S32>, &IncR<S64>)
-            : BySize(d.OpSize, &DecR<S8>, &DecR<S16>, &DecR<S32>, &DecR<S64>);
+        d.Exec = !simple ? X86Cpu.BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>)
+            : d.Cond == 0 ? X86Cpu.BySize(d.OpSize, &IncR<S8>, &IncR<S16>, &IncR<S32>, &IncR<S64>)
+            : X86Cpu.BySize(d.OpSize, &DecR<S8>, &DecR<S16>, &DecR<S32>, &DecR<S64>);
         return Flow.Continue;
     }
 }

@@ -3,9 +3,9 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>MUL, IMUL, DIV, IDIV: their translation and execution (flags the manuals leave undefined as the presented vendor's).</summary>
+internal static unsafe class MulDivInstructions
 {
-    // ---- MUL IMUL DIV IDIV ----
     // One-operand forms use rAX (and rDX); Cond: 0 MUL, 1 IMUL, 2 DIV, 3 IDIV.
     // MUL/IMUL: CF = OF = "upper half is significant"; SF ZF AF PF are undefined, DIV/IDIV's flags all are: the
     // presented vendor's (TV, FLAGS.md).
@@ -112,19 +112,19 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    private static Flow TranslateMulDiv(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ProcessorVendor vendor, ref DecodedInstruction d)
     {
         bool amd = vendor == ProcessorVendor.Amd;
         if (ins.Mnemonic == Mnemonic.Imul && ins.OpCount > 1)
         {
             d.Imm2 = ins.OpCount == 3 ? 1UL : 0UL;
-            d.Exec = amd ? BySize(d.OpSize, &Imul2<S16, AmdResults>, &Imul2<S16, AmdResults>, &Imul2<S32, AmdResults>, &Imul2<S64, AmdResults>)
-                : BySize(d.OpSize, &Imul2<S16, IntelResults>, &Imul2<S16, IntelResults>, &Imul2<S32, IntelResults>, &Imul2<S64, IntelResults>);
+            d.Exec = amd ? X86Cpu.BySize(d.OpSize, &Imul2<S16, AmdResults>, &Imul2<S16, AmdResults>, &Imul2<S32, AmdResults>, &Imul2<S64, AmdResults>)
+                : X86Cpu.BySize(d.OpSize, &Imul2<S16, IntelResults>, &Imul2<S16, IntelResults>, &Imul2<S32, IntelResults>, &Imul2<S64, IntelResults>);
             return Flow.Continue;
         }
         d.Cond = ins.Mnemonic switch { Mnemonic.Mul => 0, Mnemonic.Imul => 1, Mnemonic.Div => 2, _ => 3 };
-        d.Exec = amd ? BySize(d.OpSize, &MulDiv1<S8, AmdResults>, &MulDiv1<S16, AmdResults>, &MulDiv1<S32, AmdResults>, &MulDiv1<S64, AmdResults>)
-            : BySize(d.OpSize, &MulDiv1<S8, IntelResults>, &MulDiv1<S16, IntelResults>, &MulDiv1<S32, IntelResults>, &MulDiv1<S64, IntelResults>);
+        d.Exec = amd ? X86Cpu.BySize(d.OpSize, &MulDiv1<S8, AmdResults>, &MulDiv1<S16, AmdResults>, &MulDiv1<S32, AmdResults>, &MulDiv1<S64, AmdResults>)
+            : X86Cpu.BySize(d.OpSize, &MulDiv1<S8, IntelResults>, &MulDiv1<S16, IntelResults>, &MulDiv1<S32, IntelResults>, &MulDiv1<S64, IntelResults>);
         return Flow.Continue;
     }
 }

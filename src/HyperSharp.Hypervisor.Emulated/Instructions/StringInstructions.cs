@@ -3,9 +3,9 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>MOVS, STOS, LODS, SCAS, CMPS (Cond 0-4) with REP/REPE/REPNE: their translation and execution.</summary>
+internal static unsafe class StringInstructions
 {
-    // ---- MOVS STOS LODS SCAS CMPS (Cond 0-4) with REP/REPE/REPNE ----
     // Source is Seg:rSI (overridable), destination ES:rDI; the index width is AddrMask. Registers are
     // updated after every element, so a fault part-way leaves a restartable state (RIP stays on the instruction).
 
@@ -13,7 +13,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        long step = (c._rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
+        long step = (c.Arch.Rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
         ref ulong rsi = ref c.R(6), rdi = ref c.R(7), rcx = ref c.R(1);
         uint iterations = 0;
         while (true)
@@ -21,7 +21,7 @@ public sealed unsafe partial class X86Cpu
             if (rep && (rcx & m) == 0) break;
             // A long REP yields to pending events every 1024 elements, as hardware takes interrupts between
             // iterations: RIP stays on the instruction, which resumes with the registers as they are.
-            if (rep && (++iterations & 1023) == 0 && c._attention != 0) return 1;
+            if (rep && (++iterations & 1023) == 0 && c.AttentionPending) return 1;
             switch (d.Cond)
             {
                 case 0: TS.Store(c, c.Lin((int)Seg.Es, rdi & m), TS.Load(c, c.Lin(d.Seg, rsi & m))); Adv(ref rsi); Adv(ref rdi); break;
@@ -55,10 +55,11 @@ public sealed unsafe partial class X86Cpu
         void Adv(ref ulong r) => SetIndex(ref r, r + (ulong)step, m);
     }
 
-    private static void SetIndex(ref ulong r, ulong v, ulong m)
+    /// <summary>Stores an index register (rSI, rDI, rCX) at the address size: 32-bit writes zero the upper half, 16-bit ones keep it.</summary>
+    internal static void SetIndex(ref ulong r, ulong v, ulong m)
         => r = m == 0xFFFFFFFF ? (uint)v : (r & ~m) | (v & m);
 
-    private static Flow TranslateString(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
@@ -75,7 +76,7 @@ public sealed unsafe partial class X86Cpu
         }
         if (d.Cond < 3 && (d.Flags & InstrFlags.Repne) != 0) { d.Flags &= unchecked((byte)~InstrFlags.Repne); d.Flags |= InstrFlags.Rep; }
         int size = ins.Mnemonic.ToString()[^1] switch { 'b' => 1, 'w' => 2, 'd' => 4, _ => 8 };
-        d.Exec = BySize(size, &StringOp<S8>, &StringOp<S16>, &StringOp<S32>, &StringOp<S64>);
+        d.Exec = X86Cpu.BySize(size, &StringOp<S8>, &StringOp<S16>, &StringOp<S32>, &StringOp<S64>);
         return Flow.Continue;
     }
 }

@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using HyperSharp.Hypervisor.Emulated.State;
+
+namespace HyperSharp.Hypervisor.Emulated.Execution;
+
+/// <summary>
+/// The architectural state of one x86-64 logical processor as the instruction handlers read and write it:
+/// general registers and RIP, RFLAGS (with its lazily computed arithmetic flags), segment and descriptor-table
+/// registers, control and debug registers, EFER and the other MSRs, the x87/MMX and SSE state.
+/// </summary>
+/// <remarks>
+/// A struct held in one field of <see cref="X86Cpu"/> (<c>Arch</c>) and reached by reference: its fields sit
+/// inside the processor object as before, so a handler's access costs no extra indirection. What the processor
+/// derives from this state (mode, CPL, segment bases, TLBs) and its event and run-loop bookkeeping stay in
+/// X86Cpu; <see cref="CpuState"/> is the public snapshot GetState/SetState copy this to and from.
+/// </remarks>
+internal struct ArchState
+{
+    [InlineArray(18)]
+    internal struct RegFile { private ulong _e0; }
+
+    [InlineArray(16)]
+    internal struct XmmFile { private Vector128<byte> _e0; }
+
+    /// <summary>RAX..R15, RIP (16) and a constant zero (17); X86Cpu.R(i) indexes it.</summary>
+    public RegFile Gpr;
+
+    // Arithmetic flags are computed only when read: an ALU instruction records its operands and
+    // result (masked to the operand size) and which operation made them. Most results are only ever
+    // tested by the next Jcc (which needs one flag) or overwritten by the next ALU instruction.
+    public int FlagOp;
+    public ulong FlagDst, FlagSrc, FlagRes, FlagSign;
+    /// <summary>RFLAGS; its status bits are authoritative only while FlagOp == None (or as noted per kind).</summary>
+    public ulong Rflags;
+
+    /// <summary>ES, CS, SS, DS, FS, GS as loaded (see X86Cpu.SegBase for the bases address arithmetic uses).</summary>
+    public readonly SegmentRegister[] Seg;
+    public SegmentRegister Ldtr, Tr;
+    public DescriptorTableRegister Gdtr, Idtr;
+
+    public ulong Cr0, Cr2, Cr3, Cr4, Cr8, Efer;
+    public readonly ulong[] Dr;
+
+    public ulong Star, Lstar, Cstar, Sfmask, KernelGsBase, SysenterCs, SysenterEsp, SysenterEip;
+    public ulong TscAux, TscDeadline, ApicBase, Pat, MiscEnable;
+    /// <summary>IA32_TSC_ADJUST: this processor's TSC minus the partition's clock (0 from power-on; guest TSC writes move it).</summary>
+    public long TscAdjust;
+    /// <summary>MSRs the processor keeps as plain storage.</summary>
+    public readonly Dictionary<uint, ulong> OtherMsrs;
+
+    /// <summary>x87/MMX registers and control words (XMM and MXCSR live in <see cref="Xmm"/> and <see cref="Mxcsr"/>).</summary>
+    public FpuState Fpu;
+    /// <summary>XMM0-15, live (the FpuState record's copy is made by GetState/SetState).</summary>
+    public XmmFile Xmm;
+    public uint Mxcsr;
+
+    public ArchState()
+    {
+        Rflags = Rf.Fixed1;
+        Seg = new SegmentRegister[6];
+        Dr = new ulong[8];
+        OtherMsrs = new();
+        Fpu = new();
+        Mxcsr = 0x1F80;
+    }
+}
