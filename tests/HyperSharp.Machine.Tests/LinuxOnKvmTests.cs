@@ -13,24 +13,6 @@ namespace HyperSharp.Machine.Tests;
 /// </summary>
 public class LinuxOnKvmTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(300);
-    private static readonly TimeSpan OverallLimit = TimeSpan.FromMinutes(20);
-
-    /// <summary>Waits for <paramref name="done"/> as long as <paramref name="progress"/> keeps moving; false on a stall or past the bound.</summary>
-    private static bool WaitWhileProgressing(ManualResetEventSlim done, Func<int> progress, TimeSpan stallLimit, TimeSpan overallLimit)
-    {
-        var overall = Stopwatch.StartNew();
-        var sinceProgress = Stopwatch.StartNew();
-        int last = progress();
-        while (!done.Wait(TimeSpan.FromSeconds(5)))
-        {
-            int now = progress();
-            if (now != last) { last = now; sinceProgress.Restart(); }
-            if (sinceProgress.Elapsed > stallLimit || overall.Elapsed > overallLimit) return false;
-        }
-        return true;
-    }
-
     [Fact]
     public async Task DebianKernelReadsOurMemoryMapAndAcpiTables()
     {
@@ -39,7 +21,7 @@ public class LinuxOnKvmTests(ITestOutputHelper output)
         var (kit, why) = GuestKit.Get();
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
         var console = new StringBuilder();
-        var seen = new ManualResetEventSlim();
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         const string lastMarker = "ACPI: Using ACPI (MADT) for SMP configuration information";
         using var vm = new VirtualMachineBuilder(kvm, new VmConfig
         {
@@ -50,22 +32,20 @@ public class LinuxOnKvmTests(ITestOutputHelper output)
                 lock (console)
                 {
                     console.Append((char)b);
-                    if (b == '\n' && console.ToString().Contains(lastMarker)) seen.Set();
+                    if (b == '\n' && console.ToString().Contains(lastMarker)) seen.TrySetResult();
                 }
             },
             Log = output.WriteLine,
         }).Build();
         var sw = Stopwatch.StartNew();
         var run = Task.Run(vm.Run);
-        // A loaded machine slows this emulated kernel code many times over: wait while the kernel still prints, and fail
-        // on a console silent for minutes (a hang) or on an overall bound no progressing boot comes near.
-        bool reached = WaitWhileProgressing(seen, () => { lock (console) return console.Length; }, StallLimit, OverallLimit);
+        bool reached = await BootProgress.WaitAsync(seen.Task, () => { lock (console) return console.Length; });
         vm.Stop();
         await run.WaitAsync(TimeSpan.FromSeconds(30));
         string log;
         lock (console) log = console.ToString();
         output.WriteLine($"{sw.Elapsed.TotalSeconds:F1} s of KVM boot:\n{log}");
-        Assert.True(reached, $"the kernel did not reach MADT parsing: its console was silent for {StallLimit.TotalSeconds} s or the boot passed {OverallLimit.TotalMinutes} min");
+        Assert.True(reached, $"the kernel did not reach MADT parsing: {BootProgress.Describe}");
         Assert.Contains("Command line: console=ttyS0 earlyprintk=serial,ttyS0 hs.marker=boot-test", log);
         Assert.Contains("BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable", log);
         Assert.Contains("BIOS-e820: [mem 0x00000000000e0000-0x00000000000fffff] ACPI data", log);
