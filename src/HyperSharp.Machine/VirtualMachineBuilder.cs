@@ -131,7 +131,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (config.RuntimeMemory is not { } m) return;
         if (m.Balloon)
         {
-            _balloon = new HyperSharp.Machine.Virtio.Balloon.VirtioBalloonDevice("balloon0", _ram, m.DeflateOnOutOfMemory, config.Log);
+            _balloon = new HyperSharp.Machine.Virtio.Balloon.VirtioBalloonDevice("balloon0", _ram, m.DeflateOnOutOfMemory, m.FreePageReporting, config.Log);
             _balloonSlot = _slots.Plug(_balloon, owner: null, label: null, slot: m.BalloonSlot, hot: false, removable: false);
             _devices.Add("balloon", _balloon.SaveState, _balloon.RestoreState, optional: true);
         }

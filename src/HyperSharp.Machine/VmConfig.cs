@@ -70,6 +70,9 @@ public sealed record RuntimeMemoryAttachment
     /// <summary>Let the guest take balloon pages back rather than run out of memory (virtio-balloon's DEFLATE_ON_OOM).</summary>
     public bool DeflateOnOutOfMemory { get; init; } = true;
 
+    /// <summary>Let the guest report memory it frees, which then goes back to the host (virtio-balloon's PAGE_REPORTING).</summary>
+    public bool FreePageReporting { get; init; } = true;
+
     /// <summary>The most memory the guest may have (Hyper-V's MaximumBytes); above the boot size, the difference (rounded up to 128 MiB) can be hot-added. 0: no hot-add.</summary>
     public ulong MaximumSize { get; init; }
 

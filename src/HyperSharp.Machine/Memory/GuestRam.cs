@@ -34,18 +34,30 @@ public sealed class GuestRam(IReadOnlyList<MemorySlot> slots, Action<ulong, ulon
     /// </summary>
     public void Discard(ulong address, ulong length)
     {
-        if (length == 0) return;
-        foreach (var s in _slots)
+        ulong end = address + length;
+        if (end < address) throw new GuestMemoryAccessException(address, length, 0);
+        // Checked whole first, so a range that is partly not RAM frees nothing.
+        for (ulong at = address; at < end;) at = SlotEnd(at, address, length);
+        for (ulong at = address; at < end;)
         {
-            if (address < s.GuestAddress || address - s.GuestAddress >= s.Size) continue;
-            ulong offset = address - s.GuestAddress;
-            if (length > s.Size - offset) break;
-            s.Memory.Discard(s.MemoryOffset + offset, length);
-            NotifyWritten(address, length); // the contents changed (to zeros): cached code and dirty logs must hear of it
-            return;
+            var s = SlotAt(at)!;
+            ulong offset = at - s.GuestAddress, n = Math.Min(end - at, s.Size - offset);
+            s.Memory.Discard(s.MemoryOffset + offset, n); // a run may go on into the next slot (slots of 1 TiB sit back to back)
+            at += n;
         }
-        throw new GuestMemoryAccessException(address, length, 0);
+        NotifyWritten(address, length); // the contents changed (to zeros): cached code and dirty logs must hear of it
     }
+
+    private MemorySlot? SlotAt(ulong address)
+    {
+        foreach (var s in _slots)
+            if (address >= s.GuestAddress && address - s.GuestAddress < s.Size) return s;
+        return null;
+    }
+
+    /// <summary>The end of the slot holding <paramref name="at"/>; throws (naming the whole range) when it is not RAM.</summary>
+    private ulong SlotEnd(ulong at, ulong address, ulong length) =>
+        SlotAt(at) is { } s ? s.GuestAddress + s.Size : throw new GuestMemoryAccessException(address, length, 0);
 
     /// <summary>Devices call this after writing guest RAM through a span (DMA), so the backend hears of it.</summary>
     public void NotifyWritten(ulong address, ulong length) => deviceWrote?.Invoke(address, length);

@@ -53,7 +53,7 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         w.OptionalI32(PciBridges);
         // Version 2 on: the balloon and hot-add memory.
         w.Bool(RuntimeMemory is not null);
-        if (RuntimeMemory is { } m) { w.Bool(m.Balloon); w.Bool(m.DeflateOnOutOfMemory); w.U64(m.MaximumSize); w.OptionalI32(m.BalloonSlot); w.OptionalI32(m.HotAddSlot); }
+        if (RuntimeMemory is { } m) { w.Bool(m.Balloon); w.Bool(m.DeflateOnOutOfMemory); w.Bool(m.FreePageReporting); w.U64(m.MaximumSize); w.OptionalI32(m.BalloonSlot); w.OptionalI32(m.HotAddSlot); }
     }
 
     internal static SavedVmConfig Read(ref StateReader r, ushort version) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
@@ -69,6 +69,6 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         }),
         r.OptionalI32(),
         version >= 2 && r.Bool()
-            ? new RuntimeMemoryAttachment { Balloon = r.Bool(), DeflateOnOutOfMemory = r.Bool(), MaximumSize = r.U64(), BalloonSlot = r.OptionalI32(), HotAddSlot = r.OptionalI32() }
+            ? new RuntimeMemoryAttachment { Balloon = r.Bool(), DeflateOnOutOfMemory = r.Bool(), FreePageReporting = r.Bool(), MaximumSize = r.U64(), BalloonSlot = r.OptionalI32(), HotAddSlot = r.OptionalI32() }
             : null);
 }

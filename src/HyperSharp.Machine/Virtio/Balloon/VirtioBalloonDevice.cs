@@ -17,7 +17,7 @@ namespace HyperSharp.Machine.Virtio.Balloon;
 /// pressure instead of invoking its OOM killer, as the issue asks; Linux then leaves MemTotal alone while inflated (the
 /// pages count as used), where without it MemTotal shrinks with the balloon.
 /// </remarks>
-public sealed class VirtioBalloonDevice(string name, GuestRam ram, bool deflateOnOom = true, Action<string>? log = null) : IVirtioDevice
+public sealed class VirtioBalloonDevice(string name, GuestRam ram, bool deflateOnOom = true, bool freePageReporting = true, Action<string>? log = null) : IVirtioDevice
 {
     private const int InflateQueue = 0, DeflateQueue = 1;
     private readonly DescriptorChain[] _chains = [new(), new(), new(), new()];
@@ -33,7 +33,7 @@ public sealed class VirtioBalloonDevice(string name, GuestRam ram, bool deflateO
 
     public string Name => name;
     public ushort DeviceType => VirtioBalloonConstants.DeviceType;
-    public ulong DeviceFeatures => 1UL << 32 | 1UL << FeatureStatsQueue | 1UL << FeaturePageReporting | (deflateOnOom ? 1UL << FeatureDeflateOnOom : 0);
+    public ulong DeviceFeatures => 1UL << 32 | 1UL << FeatureStatsQueue | (freePageReporting ? 1UL << FeaturePageReporting : 0) | (deflateOnOom ? 1UL << FeatureDeflateOnOom : 0);
     public int QueueCount => 4; // inflate, deflate, stats, reporting (queues of features not negotiated close the gap)
     public ushort MaxQueueSize => 128;
     public int ConfigSize => VirtioBalloonConstants.ConfigSize;
