@@ -73,6 +73,22 @@ public sealed unsafe class GuestMemory : IDisposable
         Unsafe.WriteUnaligned((byte*)HostAddress + offset, value);
     }
 
+    /// <summary>
+    /// Gives pages back to the host (a balloon's or an unplugged block's): their host memory is freed at once and they
+    /// read as zeros when next touched. Whole 4 KiB pages only; bounds-checked like every access.
+    /// </summary>
+    public void Discard(ulong offset, ulong length)
+    {
+        Check(offset, length, false);
+        if (offset % MemorySlot.PageSize != 0 || length % MemorySlot.PageSize != 0)
+            throw new GuestMemoryAccessException(offset, length, Size);
+        // Safe: Check proved the range lies inside the live mapping; MADV_DONTNEED on a private anonymous mapping only
+        // replaces its pages with zero-fill-on-demand ones (KVM hears of it through its MMU notifier).
+        if (length > 0 && HostCalls.madvise(HostAddress + (nint)offset, (nuint)length, HostCalls.MadvDontNeed) != 0)
+            throw new HypervisorException($"Cannot give 0x{length:X} bytes of guest memory at offset 0x{offset:X} back to the host: "
+                + HostCalls.Describe(Marshal.GetLastPInvokeError()));
+    }
+
     private void Check(ulong offset, ulong length, bool negative)
     {
         ObjectDisposedException.ThrowIf(_base == 0, this);

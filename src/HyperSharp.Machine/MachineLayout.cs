@@ -22,14 +22,31 @@ public sealed record MachineLayout
     public ulong HighRamSize => RamSize - LowRamSize;
     public ulong HighRamEnd => HighRamStart + HighRamSize;
 
-    /// <summary>64-bit PCI window: 64 GiB from the first 1 GiB boundary at or above the end of RAM (and of 4 GiB).</summary>
-    public ulong PciMmio64Start => (Math.Max(HighRamEnd, HighRamStart) + (1UL << 30) - 1) & ~((1UL << 30) - 1);
+    /// <summary>Bytes of guest-physical space kept for memory added while the guest runs (virtio-mem's region); 0 for none.</summary>
+    public ulong HotAddSize { get; init; }
+
+    /// <summary>Linux adds memory in blocks of 128 MiB (x86-64 memory sections): the region starts and ends on them.</summary>
+    public const ulong HotAddAlignment = 128UL << 20;
+
+    /// <summary>The hot-add region: from the first 1 GiB boundary at or above the end of RAM (and of 4 GiB), outside the e820 map.</summary>
+    public ulong HotAddStart => AlignGiB(Math.Max(HighRamEnd, HighRamStart));
+    public ulong HotAddEnd => HotAddStart + HotAddSize;
+
+    /// <summary>Host memory to reserve for guest-physical [0, this): RAM and, when there is one, the hot-add region.</summary>
+    public ulong AddressSpaceEnd => HotAddSize > 0 ? HotAddEnd : HighRamSize > 0 ? HighRamEnd : LowRamSize;
+
+    /// <summary>64-bit PCI window: 64 GiB from the first 1 GiB boundary at or above the end of RAM (and of 4 GiB) and of the hot-add region.</summary>
+    public ulong PciMmio64Start => AlignGiB(HotAddSize > 0 ? HotAddEnd : HotAddStart);
     public ulong PciMmio64Size => 64UL << 30;
 
-    public static MachineLayout For(ulong ramSize)
+    private static ulong AlignGiB(ulong address) => (address + (1UL << 30) - 1) & ~((1UL << 30) - 1);
+
+    /// <param name="hotAddSize">bytes the guest may grow by while it runs (rounded up to 128 MiB blocks); 0 for a fixed size</param>
+    public static MachineLayout For(ulong ramSize, ulong hotAddSize = 0)
     {
         if (ramSize < 16UL << 20 || ramSize % 4096 != 0) throw new ArgumentOutOfRangeException(nameof(ramSize), $"memory {ramSize} bytes: at least 16 MiB, in whole 4 KiB pages");
-        return new MachineLayout { RamSize = ramSize };
+        if (hotAddSize > 16UL << 40) throw new ArgumentOutOfRangeException(nameof(hotAddSize), $"hot-add memory {hotAddSize} bytes: at most 16 TiB");
+        return new MachineLayout { RamSize = ramSize, HotAddSize = (hotAddSize + HotAddAlignment - 1) & ~(HotAddAlignment - 1) };
     }
 
     /// <summary>The e820 map the kernel gets: RAM, the EBDA and BIOS area reserved, the ACPI tables marked as such.</summary>

@@ -62,6 +62,14 @@ public sealed partial class VirtualMachine : IDisposable
     internal int VsockSlot { get; init; }
 
     /// <summary>The network adapters, in configuration order (connect, disconnect, counters).</summary>
+    /// <summary>The memory balloon (null unless the configuration asked for it): set its target, read the guest's statistics.</summary>
+    public Virtio.Balloon.VirtioBalloonDevice? Balloon { get; internal init; }
+    internal int BalloonSlot { get; init; }
+
+    /// <summary>Hot-add memory (null unless the configuration's maximum exceeds the boot size): ask the guest to plug or unplug.</summary>
+    public Virtio.Mem.VirtioMemDevice? HotAdd { get; internal init; }
+    internal int HotAddSlot { get; init; }
+
     public IReadOnlyList<Virtio.Net.VirtioNetDevice> NetworkAdapters { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }
@@ -182,6 +190,9 @@ public sealed partial class VirtualMachine : IDisposable
         {
             Disks = _disks.Attachments(), EntropySlot = _entropySlot, ScsiControllers = Scsi.Attachments(),
             Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null,
+            RuntimeMemory = config.RuntimeMemory is { } m
+                ? m with { BalloonSlot = Balloon is null ? null : BalloonSlot, HotAddSlot = HotAdd is null ? null : HotAddSlot }
+                : null,
         };
         var state = new VmSavedState(backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
         VmStateFile.Write(path, state, Memory);

@@ -25,7 +25,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
 {
     private const ulong MaxSlotSize = 1UL << 40; // backends cap slot sizes (KVM below 8 TiB); 1 TiB slots keep every backend happy
     private readonly List<IDisposable> _owned = [];
-    private readonly MachineLayout _layout = MachineLayout.For(config.MemorySize);
+    private readonly MachineLayout _layout = MachineLayout.For(config.MemorySize, config.RuntimeMemory?.HotAddSize(config.MemorySize) ?? 0);
     private IPartition _partition = null!;
     private GuestMemory _memory = null!;
     private GuestRam _ram = null!;
@@ -73,6 +73,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachScsiControllers();
             AttachNetworkAdapters();
             AttachVsock();
+            AttachRuntimeMemory();
             if (_restore is null)
             {
                 AttachAcpi();
@@ -81,7 +82,10 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var processors = CreateProcessors();
             if (_restore is { } r) ApplySavedState(r, processors);
             _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
-                { NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot };
+                {
+                    NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
+                    Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot,
+                };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
@@ -102,12 +106,42 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         // Guest-physical address = offset in the block: the PCI hole is reserved address space that is
         // never touched (so it costs nothing), and a backend may treat RAM as one range with a hole.
-        _memory = GuestMemory.Allocate(_layout.HighRamSize > 0 ? _layout.HighRamEnd : _layout.LowRamSize);
+        // The hot-add region (if any) is reserved with it: untouched, it costs address space only.
+        _memory = GuestMemory.Allocate(_layout.AddressSpaceEnd);
         var slots = new List<MemorySlot> { new(0, 0, _memory, 0, _layout.LowRamSize) };
         for (ulong done = 0; done < _layout.HighRamSize; done += MaxSlotSize)
             slots.Add(new MemorySlot(slots.Count, MachineLayout.HighRamStart + done, _memory, MachineLayout.HighRamStart + done, Math.Min(MaxSlotSize, _layout.HighRamSize - done)));
         foreach (var slot in slots) _partition.MapMemory(slot);
         _ram = new GuestRam(slots, _partition.NotifyDeviceWrite);
+        _bootSlots = slots.Count;
+    }
+
+    private int _bootSlots;
+    private HyperSharp.Machine.Virtio.Balloon.VirtioBalloonDevice? _balloon;
+    private HyperSharp.Machine.Virtio.Mem.VirtioMemDevice? _hotAdd;
+    private int _balloonSlot, _hotAddSlot;
+
+    /// <summary>
+    /// The balloon and the hot-add device, each in a PCI slot of its own (its recorded one on restore), their states
+    /// registered after their transports' so a restore re-activates the queues before the device state lands. The
+    /// hot-add region's memory slot comes after the boot slots, and is mapped only when memory is first asked for.
+    /// </summary>
+    private void AttachRuntimeMemory()
+    {
+        if (config.RuntimeMemory is not { } m) return;
+        if (m.Balloon)
+        {
+            _balloon = new HyperSharp.Machine.Virtio.Balloon.VirtioBalloonDevice("balloon0", _ram, m.DeflateOnOutOfMemory, m.FreePageReporting, config.Log);
+            _balloonSlot = _slots.Plug(_balloon, owner: null, label: null, slot: m.BalloonSlot, hot: false, removable: false);
+            _devices.Add("balloon", _balloon.SaveState, _balloon.RestoreState, optional: true);
+        }
+        if (_layout.HotAddSize > 0)
+        {
+            var region = new HotAddRegion(_partition, _ram, _memory, _layout.HotAddStart, _layout.HotAddSize, _bootSlots);
+            _hotAdd = new HyperSharp.Machine.Virtio.Mem.VirtioMemDevice("mem0", _ram, region, config.Log);
+            _hotAddSlot = _slots.Plug(_hotAdd, owner: null, label: null, slot: m.HotAddSlot, hot: false, removable: false);
+            _devices.Add("hot-add-memory", _hotAdd.SaveState, _hotAdd.RestoreState, optional: true);
+        }
     }
 
     private void AttachChipset()
@@ -233,7 +267,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         var kernel = KernelImage.Read(config.KernelPath);
         byte[]? initrd = config.InitrdPath is null ? null : File.ReadAllBytes(config.InitrdPath);
-        _boot = LinuxBootPlanner.Plan(kernel, initrd, PlatformCommandLine.For(config.CommandLine), _layout.MemoryMap((ulong)_acpi.Data.Length), _acpi.RsdpAddress);
+        _boot = LinuxBootPlanner.Plan(kernel, initrd, PlatformCommandLine.For(config.CommandLine, hotAddMemory: _layout.HotAddSize > 0), _layout.MemoryMap((ulong)_acpi.Data.Length), _acpi.RsdpAddress);
         foreach (var blob in _boot.Blobs) _ram.Write(blob.Address, blob.Data);
     }
 

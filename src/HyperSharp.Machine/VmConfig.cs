@@ -58,6 +58,34 @@ public sealed record VsockAttachment(string SocketPath, ulong GuestCid = 3)
     public int? Slot { get; init; }
 }
 
+/// <summary>
+/// Memory that changes while the VM runs: a virtio-balloon (the guest gives memory back, reports its statistics and its
+/// free pages) and hot-add memory (virtio-mem) up to <see cref="MaximumSize"/>.
+/// </summary>
+public sealed record RuntimeMemoryAttachment
+{
+    /// <summary>Attach the balloon.</summary>
+    public bool Balloon { get; init; } = true;
+
+    /// <summary>Let the guest take balloon pages back rather than run out of memory (virtio-balloon's DEFLATE_ON_OOM).</summary>
+    public bool DeflateOnOutOfMemory { get; init; } = true;
+
+    /// <summary>Let the guest report memory it frees, which then goes back to the host (virtio-balloon's PAGE_REPORTING).</summary>
+    public bool FreePageReporting { get; init; } = true;
+
+    /// <summary>The most memory the guest may have (Hyper-V's MaximumBytes); above the boot size, the difference (rounded up to 128 MiB) can be hot-added. 0: no hot-add.</summary>
+    public ulong MaximumSize { get; init; }
+
+    /// <summary>The balloon's PCI slot; null for the first free one. A saved configuration records it.</summary>
+    public int? BalloonSlot { get; init; }
+
+    /// <summary>The hot-add device's PCI slot; null for the first free one. A saved configuration records it.</summary>
+    public int? HotAddSlot { get; init; }
+
+    /// <summary>Bytes of guest-physical space kept for hot-add for a VM that boots with <paramref name="memorySize"/>.</summary>
+    public ulong HotAddSize(ulong memorySize) => MaximumSize > memorySize ? MaximumSize - memorySize : 0;
+}
+
 /// <summary>What one virtual machine is: processors, memory, what it boots, its disks, and where its console goes.</summary>
 public sealed record VmConfig
 {
@@ -75,6 +103,9 @@ public sealed record VmConfig
 
     /// <summary>The integration-services channel (virtio-vsock); null for none.</summary>
     public VsockAttachment? Vsock { get; init; }
+    /// <summary>The balloon and hot-add memory; null for neither (the memory stays as it booted).</summary>
+    public RuntimeMemoryAttachment? RuntimeMemory { get; init; }
+
     /// <summary>SCSI controllers (at most <see cref="ScsiControllers.MaxControllers"/>), each with its disks; controller n is the n-th.</summary>
     public IReadOnlyList<ScsiControllerAttachment> ScsiControllers { get; init; } = [];
 

@@ -32,6 +32,23 @@ public sealed class GuestMemoryTests
     }
 
     [Fact]
+    public void Discard_ZeroesWholePagesAndFreesThem_RefusesPartialOrOutsideRanges()
+    {
+        using var memory = GuestMemory.Allocate(64 << 20);
+        memory.GetSpan(0, 64 << 20).Fill(0x77);
+        long touched = Environment.WorkingSet;
+        memory.Discard(4096, (64 << 20) - 8192);
+        Assert.True(touched - Environment.WorkingSet > 48 << 20, "the discarded pages stayed resident");
+        Assert.Equal(0x77, memory.Read<byte>(4095));
+        Assert.Equal(0, memory.Read<byte>(4096));
+        Assert.Equal(0, memory.Read<byte>((64 << 20) - 4097));
+        Assert.Equal(0x77, memory.Read<byte>((64 << 20) - 4096));
+        Assert.Throws<GuestMemoryAccessException>(() => memory.Discard(100, 4096));       // not a whole page
+        Assert.Throws<GuestMemoryAccessException>(() => memory.Discard(0, 4000));
+        Assert.Throws<GuestMemoryAccessException>(() => memory.Discard(64 << 20, 4096));  // past the end
+    }
+
+    [Fact]
     public void Allocate_BadSize_AndUseAfterDispose_AreRefused()
     {
         Assert.Throws<HypervisorException>(() => GuestMemory.Allocate(0));

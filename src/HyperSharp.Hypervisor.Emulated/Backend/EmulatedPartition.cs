@@ -40,17 +40,25 @@ internal sealed unsafe class EmulatedPartition : IPartition
     /// <summary>
     /// Slots must lie at their own offset in one guest-memory block (guest-physical = offset), so the
     /// processor addresses RAM as one range from 0; a single gap between slots (the PCI hole) is MMIO.
+    /// Once processors exist, a slot may still be added above the RAM end (memory hot-add).
     /// </summary>
     public void MapMemory(MemorySlot slot)
     {
         slot.Validate();
         lock (_lock)
         {
-            if (Memory is not null) throw new HypervisorException($"Memory slot {slot.Id}: the Emulated backend takes its RAM before the first processor is created.");
             if (slot.MemoryOffset != slot.GuestAddress || (_slots.Count > 0 && _slots[0].Memory != slot.Memory))
                 throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X}: the Emulated backend needs every slot in one guest-memory block at offset = guest address.");
             if (_slots.Any(s => slot.GuestAddress < s.GuestAddress + s.Size && s.GuestAddress < slot.GuestAddress + slot.Size))
                 throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X} overlaps another slot.");
+            if (Memory is { } running)
+            {
+                // Memory hot-add: the processors' view grows in place, inside the block reserved when it was built.
+                if (slot.GuestAddress < running.RamEnd || slot.GuestAddress + slot.Size > running.Length)
+                    throw new HypervisorException($"Memory slot {slot.Id} at 0x{slot.GuestAddress:X}: with processors running, the Emulated backend adds RAM only above its end (0x{running.RamEnd:X}) and within the guest-memory block (0x{running.Length:X}).");
+                try { running.AddRam(slot.GuestAddress, slot.GuestAddress + slot.Size); }
+                catch (ArgumentException e) { throw new HypervisorException($"Memory slot {slot.Id}: {e.Message}"); }
+            }
             _slots.Add(slot);
         }
     }
@@ -61,7 +69,8 @@ internal sealed unsafe class EmulatedPartition : IPartition
         if (_slots.Count == 0 || _slots.Min(s => s.GuestAddress) != 0) throw new HypervisorException("map guest memory at guest-physical 0 before creating processors");
         var ordered = _slots.OrderBy(s => s.GuestAddress).ToList();
         ulong end = ordered[^1].GuestAddress + ordered[^1].Size;
-        var memory = new PhysicalMemory((byte*)ordered[0].Memory.HostAddress, end);
+        // The whole block is the processors' address range, so slots mapped later (hot-add) fit without moving anything.
+        var memory = new PhysicalMemory((byte*)ordered[0].Memory.HostAddress, ordered[0].Memory.Size, end);
         var gaps = ordered.Zip(ordered.Skip(1)).Where(p => p.First.GuestAddress + p.First.Size != p.Second.GuestAddress).ToList();
         if (gaps.Count > 1) throw new HypervisorException("the Emulated backend supports one hole between RAM slots");
         if (gaps.Count == 1) memory.SetHole(gaps[0].First.GuestAddress + gaps[0].First.Size, gaps[0].Second.GuestAddress);

@@ -33,12 +33,39 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Declares [start, end) as MMIO (page aligned). Call before any processor runs.</summary>
     public void SetHole(ulong start, ulong end)
     {
-        if (start > end || end > Length || ((start | end) & 0xFFF) != 0) throw new ArgumentException($"hole 0x{start:X}-0x{end:X} must be page aligned inside RAM");
+        if (start > end || end > RamEnd || ((start | end) & 0xFFF) != 0) throw new ArgumentException($"hole 0x{start:X}-0x{end:X} must be page aligned inside RAM");
         (HoleStart, HoleEnd) = (start, end);
     }
 
-    /// <summary>True when [phys, phys + size) is RAM (inside Length and clear of the hole).</summary>
-    internal bool IsRam(ulong phys, ulong size) => phys + size <= Length && phys + size >= phys && (phys + size <= HoleStart || phys >= HoleEnd);
+    private ulong _ramEnd;
+
+    /// <summary>
+    /// End of the RAM the guest has now: Length is what the host reserved (room for memory added while the guest
+    /// runs), RamEnd how much of it is mapped. The soft TLB never caches MMIO, so raising it needs no flush.
+    /// </summary>
+    public ulong RamEnd => Volatile.Read(ref _ramEnd);
+
+    /// <summary>
+    /// Makes [start, end) RAM while processors run (memory hot-add). It must start at or above <see cref="RamEnd"/>
+    /// and end within Length; a gap before it becomes the one hole, so there must not be one already.
+    /// </summary>
+    public void AddRam(ulong start, ulong end)
+    {
+        ulong ramEnd = RamEnd;
+        if (start < ramEnd || end <= start || end > Length || ((start | end) & 0xFFF) != 0)
+            throw new ArgumentException($"added RAM 0x{start:X}-0x{end:X} must be page aligned, above the RAM end 0x{ramEnd:X} and within the reserved 0x{Length:X}");
+        if (start > ramEnd)
+        {
+            if (HoleStart != ulong.MaxValue) throw new ArgumentException($"added RAM at 0x{start:X} would leave a second hole after 0x{ramEnd:X}");
+            // The hole before the RAM end moves: set it first, so no reader ever sees the new RAM without its hole.
+            HoleEnd = start;
+            HoleStart = ramEnd;
+        }
+        Volatile.Write(ref _ramEnd, end);
+    }
+
+    /// <summary>True when [phys, phys + size) is RAM (below the RAM end and clear of the hole).</summary>
+    internal bool IsRam(ulong phys, ulong size) => phys + size <= RamEnd && phys + size >= phys && (phys + size <= HoleStart || phys >= HoleEnd);
 
     /// <summary>True when the 4 KiB page is RAM.</summary>
     internal bool IsRamPage(ulong ppn) => IsRam(ppn << 12, 4096);
@@ -58,11 +85,19 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Wraps caller-owned RAM (e.g. the partition's mmap'ed guest memory).</summary>
     public PhysicalMemory(byte* ram, ulong length) : this(ram, length, false) { }
 
+    /// <summary>Wraps caller-owned RAM of which [0, <paramref name="ramEnd"/>) is RAM now and the rest may be added later (<see cref="AddRam"/>).</summary>
+    public PhysicalMemory(byte* ram, ulong length, ulong ramEnd) : this(ram, length, false)
+    {
+        if (ramEnd > length || (ramEnd & 0xFFF) != 0) throw new ArgumentException($"RAM end 0x{ramEnd:X} must be page aligned within 0x{length:X}", nameof(ramEnd));
+        _ramEnd = ramEnd;
+    }
+
     private PhysicalMemory(byte* ram, ulong length, bool owns)
     {
         if ((length & 0xFFF) != 0) throw new ArgumentException("Guest RAM length must be a multiple of 4 KiB.", nameof(length));
         Ram = ram;
         Length = length;
+        _ramEnd = length;
         _ownsRam = owns;
         nuint words = (nuint)(BitmapWords + 1);
         CodeBits = (ulong*)NativeMemory.AllocZeroed(words, sizeof(ulong));

@@ -15,10 +15,19 @@ public static class PlatformCommandLine
     /// </summary>
     public const string NoTimerCheck = "no_timer_check";
 
+    /// <summary>
+    /// Memory hot-added while the guest runs must be onlined before the guest can use it; Debian's kernel leaves it
+    /// offline for user space to decide (CONFIG_MEMORY_HOTPLUG_DEFAULT_ONLINE unset), and our guests need no udev rule
+    /// for it. Movable, so the guest can empty and unplug it again when the host shrinks the VM.
+    /// </summary>
+    public const string OnlineHotAddedMemory = "memhp_default_state=online_movable";
+
     /// <summary>The command line the guest gets: the administrator's, then each platform parameter it does not name already.</summary>
-    public static string For(string commandLine)
+    public static string For(string commandLine, bool hotAddMemory = false)
     {
         var words = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return words.Contains(NoTimerCheck) ? commandLine : $"{commandLine.TrimEnd()} {NoTimerCheck}".TrimStart();
+        string line = words.Contains(NoTimerCheck) ? commandLine : $"{commandLine.TrimEnd()} {NoTimerCheck}".TrimStart();
+        if (hotAddMemory && !words.Any(w => w.StartsWith("memhp_default_state=", StringComparison.Ordinal))) line += " " + OnlineHotAddedMemory;
+        return line;
     }
 }

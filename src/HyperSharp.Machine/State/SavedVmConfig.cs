@@ -16,11 +16,11 @@ public sealed record SavedNetworkAdapter(string Name, string Mac, string? Switch
 /// </summary>
 public sealed record SavedVmConfig(int Processors, ulong MemorySize, string KernelPath, string? InitrdPath, string CommandLine, DiskAttachment[] Disks,
     int? EntropySlot = null, SavedNetworkAdapter[]? NetworkAdapters = null, string? ProcessorVendor = null, VsockAttachment? Vsock = null,
-    ScsiControllerAttachment[]? ScsiControllers = null, int? PciBridges = null)
+    ScsiControllerAttachment[]? ScsiControllers = null, int? PciBridges = null, RuntimeMemoryAttachment? RuntimeMemory = null)
 {
     public static SavedVmConfig From(VmConfig c) => new(c.Processors, c.MemorySize, c.KernelPath, c.InitrdPath, c.CommandLine, [.. c.Disks], c.EntropySlot,
         [.. c.NetworkAdapters.Select(n => new SavedNetworkAdapter(n.Name, n.Mac.ToString(), n.SwitchName, n.Slot))],
-        c.ProcessorVendor?.VendorString(), c.Vsock, [.. c.ScsiControllers], c.PciBridges);
+        c.ProcessorVendor?.VendorString(), c.Vsock, [.. c.ScsiControllers], c.PciBridges, c.RuntimeMemory);
 
     /// <summary>The saved vendor (a CPUID vendor string), or null for the backend's default.</summary>
     private ProcessorVendor? Vendor => ProcessorVendor is null ? null
@@ -32,7 +32,7 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
     {
         Processors = Processors, ProcessorVendor = Vendor, MemorySize = MemorySize, KernelPath = KernelPath, InitrdPath = InitrdPath,
         CommandLine = CommandLine, Disks = Disks, EntropySlot = EntropySlot, Vsock = Vsock,
-        ScsiControllers = ScsiControllers ?? [], PciBridges = PciBridges ?? 0, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
+        ScsiControllers = ScsiControllers ?? [], PciBridges = PciBridges ?? 0, RuntimeMemory = RuntimeMemory, ConsoleOutput = console ?? (_ => { }), Log = log ?? (_ => { }),
         NetworkAdapters = [.. (NetworkAdapters ?? []).Select(n => new NetworkAdapterAttachment(n.Name, MacAddress.Parse(n.Mac), n.SwitchName, connect?.Invoke(n)) { Slot = n.Slot })],
     };
 
@@ -51,9 +51,12 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
             w.Array([.. c.Disks], static (w, d) => { w.String(d.Path); w.I32(d.Location); w.Bool(d.ReadOnly); w.Bool(d.Shared); });
         });
         w.OptionalI32(PciBridges);
+        // Version 2 on: the balloon and hot-add memory.
+        w.Bool(RuntimeMemory is not null);
+        if (RuntimeMemory is { } m) { w.Bool(m.Balloon); w.Bool(m.DeflateOnOutOfMemory); w.Bool(m.FreePageReporting); w.U64(m.MaximumSize); w.OptionalI32(m.BalloonSlot); w.OptionalI32(m.HotAddSlot); }
     }
 
-    internal static SavedVmConfig Read(ref StateReader r) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
+    internal static SavedVmConfig Read(ref StateReader r, ushort version) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
         r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
         r.OptionalI32(),
         r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
@@ -64,5 +67,8 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
             Label = r.OptionalString(), Slot = r.OptionalI32(),
             Disks = r.Array(7, static (ref StateReader r) => new ScsiDiskAttachment(r.String(), r.I32(), r.Bool(), r.Bool())),
         }),
-        r.OptionalI32());
+        r.OptionalI32(),
+        version >= 2 && r.Bool()
+            ? new RuntimeMemoryAttachment { Balloon = r.Bool(), DeflateOnOutOfMemory = r.Bool(), FreePageReporting = r.Bool(), MaximumSize = r.U64(), BalloonSlot = r.OptionalI32(), HotAddSlot = r.OptionalI32() }
+            : null);
 }

@@ -117,7 +117,7 @@ internal sealed class StateFileReader
         try
         {
             var r = new StateReader(record.Data, name);
-            var machine = (r.String(), SavedVmConfig.Read(ref r));
+            var machine = (r.String(), SavedVmConfig.Read(ref r, record.Version));
             r.End();
             return machine;
         }

@@ -26,6 +26,14 @@ public sealed class TestDriver : IDisposable
         if (ring > 0) (_desc, _avail, _used) = (0x40000 + 0x4000UL * (ulong)ring, 0x41000 + 0x4000UL * (ulong)ring, 0x42000 + 0x4000UL * (ulong)ring);
     }
 
+    /// <summary>A queue in guest RAM the caller laid out (and disposes), e.g. with room for memory added later.</summary>
+    public TestDriver(GuestMemory memory, GuestRam ram, ushort size = 64)
+    {
+        Size = size;
+        Memory = memory;
+        Ram = ram;
+    }
+
     public SplitVirtqueue Queue(bool eventIndex = false) => new(Ram, Size, _desc, _avail, _used, eventIndex);
 
     public void SetDescriptor(ushort index, ulong address, uint length, ushort flags, ushort next)
