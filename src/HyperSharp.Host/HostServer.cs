@@ -1,8 +1,9 @@
 using HyperSharp.Host.Access;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Vhd;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

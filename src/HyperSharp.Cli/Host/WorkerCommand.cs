@@ -1,5 +1,6 @@
 using System.CommandLine;
-using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
+using HyperSharp.Worker;
 
 namespace HyperSharp.Cli.Host;
 

@@ -1,9 +1,12 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Storage;
+using HyperSharp.Inventory.Storage;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 using HyperSharp.Vhdx;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Service;
 
@@ -108,7 +111,7 @@ public sealed partial class VmManager
     private void EnsureDiskFree(string parameter, string path, bool readOnly)
     {
         var attached = List(null).SelectMany(vm => vm.Config.Disks.Select(d => new AttachedDisk(vm.Name, d.Path, d.ReadOnly))).ToList();
-        if (Platform.FileStatus.Of(path) is { } status && _disks.Conflict(new DiskLineage(path, status.Identity, []), readOnly, attached) is { } taken)
+        if (FileStatus.Of(path) is { } status && _disks.Conflict(new DiskLineage(path, status.Identity, []), readOnly, attached) is { } taken)
             throw HostErrors.Precondition(taken);
         if (DiskImageCheck.Image(path) is { } problem) throw HostErrors.Invalid(parameter, problem);
         DiskLineage lineage;

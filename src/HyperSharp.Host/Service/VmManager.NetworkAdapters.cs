@@ -1,8 +1,9 @@
 using HyperSharp.Api.V1;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Network;
 using HyperSharp.Networking.Configuration;
 using HyperSharp.Networking.Frames;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Service;
 
@@ -103,7 +104,7 @@ public sealed partial class VmManager
         using var _ = Begin(vm, "changing the network adapters of");
         var adapter = FindAdapter(vm, reference);
         if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "remove a network adapter from");
-        if (IsLive(vm)) await AskAdapterAsync(vm, new Workers.WorkerRequest { Op = Workers.WorkerOps.RemoveNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false);
+        if (IsLive(vm)) await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.RemoveNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false);
         Switches.Detach(adapter.Id);
         Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Where(a => a.Id != adapter.Id)] });
         _macs.Release(MacAddress.Parse(adapter.MacAddress), adapter.Id);

@@ -1,9 +1,12 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Host.Storage;
+using HyperSharp.Inventory.Storage;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Service;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Workers;
 

@@ -1,4 +1,4 @@
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Inventory.Workers;
 
 /// <summary>
 /// The .NET runtime setting for processes that run a VM. The software processor's instruction handlers are

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace HyperSharp.Host.Platform;
+namespace HyperSharp.Inventory.Platform;
 
 /// <summary>The few POSIX calls .NET does not expose: directory fsync, chown, rename of any entry, process signals.</summary>
-internal static partial class Posix
+public static partial class Posix
 {
     private const int ORdOnly = 0, ODirectory = 0x10000;
 
@@ -63,7 +63,7 @@ internal static partial class Posix
 }
 
 /// <summary>This process's own ids.</summary>
-internal static partial class PosixIds
+public static partial class PosixIds
 {
     [LibraryImport("libc")]
     private static partial uint geteuid();

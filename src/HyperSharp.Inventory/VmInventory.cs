@@ -1,6 +1,6 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// The VM folders under ROOT/vms, one per VM, named by the VM's ID (a symbolic link when New-VM -Path put the folder

@@ -1,6 +1,6 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// The modes of what the host keeps, which holds guest memory (saved.state) and whatever the guest printed (worker.log):

@@ -1,8 +1,8 @@
 using HyperSharp.Api.V1;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Machine;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Worker;
 
 /// <summary>
 /// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by

@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace HyperSharp.Host.Platform;
+namespace HyperSharp.Inventory.Platform;
 
 /// <summary>
 /// Opens a path for reading without ever waiting: O_NONBLOCK, so a FIFO with no writer (or a device) cannot hang the
 /// caller, then tells what was opened from the descriptor itself, so a path swapped after a stat is still caught.
 /// </summary>
-internal static partial class NonBlockingOpen
+public static partial class NonBlockingOpen
 {
     private const int ORdOnly = 0, ONoCtty = 0x100, ONonBlock = 0x800, OCloExec = 0x80000;
 

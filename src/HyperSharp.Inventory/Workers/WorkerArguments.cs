@@ -1,4 +1,4 @@
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Inventory.Workers;
 
 /// <summary>
 /// The command line of a worker: `... worker --vm-dir FOLDER`. The host finds its workers again

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Inventory.Workers;
 
 /// <summary>
 /// The control protocol between the host and one worker, on the worker's Unix socket (worker.sock in the
@@ -55,7 +55,7 @@ public sealed record WorkerResponse
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
 [JsonSerializable(typeof(WorkerRequest))]
 [JsonSerializable(typeof(WorkerResponse))]
-internal sealed partial class WorkerJson : JsonSerializerContext
+public sealed partial class WorkerJson : JsonSerializerContext
 {
     public static string Line<T>(T value) => JsonSerializer.Serialize(value, typeof(T), Default) + "\n";
 

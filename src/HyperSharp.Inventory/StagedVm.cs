@@ -1,6 +1,6 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// A VM folder made but not yet in the inventory (ROOT/vms/.new-ID): <see cref="Commit"/> renames it in, the one step

@@ -1,8 +1,8 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Vhdx;
 using HyperSharp.Vhdx.Operations;
 
-namespace HyperSharp.Host.Storage;
+namespace HyperSharp.Inventory.Storage;
 
 /// <summary>
 /// A disk a VM is given, checked when it is attached (New-VM, Add-VMHardDiskDrive) and again before the worker starts:

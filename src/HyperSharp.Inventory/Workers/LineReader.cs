@@ -1,10 +1,10 @@
 using System.Net.Sockets;
 using System.Text;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Inventory.Workers;
 
 /// <summary>Reads one '\n'-terminated line from a socket byte by byte, so nothing after it is consumed (the console stream follows).</summary>
-internal static class LineReader
+public static class LineReader
 {
     private const int MaxLine = 64 * 1024;
 

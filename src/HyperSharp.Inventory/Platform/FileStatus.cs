@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace HyperSharp.Host.Platform;
+namespace HyperSharp.Inventory.Platform;
 
 /// <summary>What a directory entry is, as stat tells it (.NET's FileInfo cannot tell a FIFO or a device from a file).</summary>
 public enum FileKind { Regular, Directory, SymbolicLink, CharacterDevice, BlockDevice, Fifo, Socket, Unknown }

@@ -1,6 +1,6 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Storage;
+namespace HyperSharp.Inventory.Storage;
 
 /// <summary>
 /// What a VM boots, checked when it is configured and again just before its worker starts: the kernel a bzImage or an

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Worker;
 
 /// <summary>
 /// The worker's serial console: every byte the guest writes goes into a ring (the backlog a new viewer

@@ -1,6 +1,6 @@
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// Replaces a file so that a crash at any instant leaves the old or the new content, never a mix:

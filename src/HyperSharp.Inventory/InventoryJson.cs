@@ -1,14 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>The inventory's files as JSON, source-generated; enums as names so the files read well.</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, UseStringEnumConverter = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(VmConfiguration))]
 [JsonSerializable(typeof(VmRuntimeRecord))]
 [JsonSerializable(typeof(WorkerExitRecord))]
-internal sealed partial class InventoryJson : JsonSerializerContext
+public sealed partial class InventoryJson : JsonSerializerContext
 {
     public static void WriteAtomic<T>(string path, T value) =>
         AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(value, typeof(T), Default));

@@ -1,6 +1,6 @@
 using HyperSharp.Api.V1;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// One VM's configuration as stored in its folder (vm.json). Versioned: a later HyperSharp reads every

@@ -1,4 +1,4 @@
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>The VM's power state as last recorded on disk by the host.</summary>
 public enum RecordedState { Off, Saved, Running }

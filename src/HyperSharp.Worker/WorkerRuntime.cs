@@ -1,16 +1,16 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
-using HyperSharp.Host.Inventory;
-using HyperSharp.Host.Platform;
 using HyperSharp.Hypervisor;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Platform;
+using HyperSharp.Inventory.Storage;
+using HyperSharp.Inventory.Workers;
 using HyperSharp.Machine;
-using HyperSharp.Machine.State;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Interop;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Worker;
 
 /// <summary>
 /// `hyper worker`: runs the one VM of a folder in this process until it stops, and serves the host's
@@ -31,9 +31,7 @@ public sealed class WorkerRuntime
     private readonly WorkerAdapters _adapters;
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Stopwatch _uptime = new();
-    private volatile VirtualMachine? _vm;
-    private volatile bool _paused, _saved, _turnedOff, _machineEnded;
+    private MachineSession? _session;
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
@@ -46,6 +44,8 @@ public sealed class WorkerRuntime
         _log = log;
         _adapters = new WorkerAdapters(config.NetworkAdapters);
     }
+
+    private MachineSession Session => _session ?? throw new InvalidOperationException("the VM is not running (starting)");
 
     /// <summary>Runs the VM in <paramref name="folderPath"/>; returns the process exit code.</summary>
     public static int Run(string folderPath, bool restore, Func<string, IHypervisor> chooseBackend, TextWriter log)
@@ -81,11 +81,11 @@ public sealed class WorkerRuntime
         {
             return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
         }
+        _session = CreateSession();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
             signal.Cancel = true;
-            _turnedOff = true;
-            _vm?.Stop(VmStopReason.Stopped, "the worker was asked to stop (SIGTERM)");
+            Session.TurnOff("the worker was asked to stop (SIGTERM)");
         });
         var accepting = AcceptAsync(listener);
         try
@@ -100,7 +100,6 @@ public sealed class WorkerRuntime
         }
         finally
         {
-            _machineEnded = true;
             var deadline = Environment.TickCount64 + 2000;
             while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
@@ -110,48 +109,35 @@ public sealed class WorkerRuntime
         }
     }
 
+    private MachineSession CreateSession()
+    {
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
+        return new MachineSession(_hypervisor, machine)
+        {
+            RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
+            Reconnect = _adapters.ConnectSaved,
+            // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
+            AfterReset = (vm, config) => config with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
+            ForSave = (vm, config) => config with { NetworkAdapters = _adapters.Attachments(vm) },
+            MachineStarted = (vm, start) =>
+            {
+                _adapters.Bind(vm);
+                if (start == MachineStart.RebootedAfterReset) _log.WriteLine("worker: the guest reset; starting it again");
+                if (start != MachineStart.Restored) return;
+                // A running VM has no saved state: the file goes once the VM is back in memory.
+                File.Delete(_folder.SavedStateFile);
+                Posix.FsyncDirectory(_folder.Path);
+                _restorePending = false;
+            },
+        };
+    }
+
     private WorkerExitRecord RunMachine()
     {
         // The host looked at the files just before launching; one swapped since (a FIFO for the kernel) must not hang this process.
-        if (Storage.StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
-        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
-        bool restore = _restorePending;
-        while (true)
-        {
-            using var vm = restore
-                ? VirtualMachineBuilder.Restore(_hypervisor, _folder.SavedStateFile, _console.Output, machine.Log, _adapters.ConnectSaved)
-                : new VirtualMachineBuilder(_hypervisor, machine).Build();
-            _adapters.Bind(vm);
-            if (restore)
-            {
-                File.Delete(_folder.SavedStateFile);
-                Posix.FsyncDirectory(_folder.Path);
-                restore = _restorePending = false;
-            }
-            _vm = vm;
-            _uptime.Start();
-            if (_turnedOff) vm.Stop(); // SIGTERM arrived while the VM was being built
-            var stopped = vm.Run();
-            _vm = null;
-            if (_saved) return new WorkerExitRecord { Saved = true, Reason = "saved" };
-            if (_turnedOff) return new WorkerExitRecord { Reason = stopped.Detail ?? "turned off" };
-            switch (stopped.Reason)
-            {
-                case VmStopReason.Reset:
-                    _log.WriteLine("worker: the guest reset; starting it again");
-                    _paused = false;
-                    // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
-                    machine = machine with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() };
-                    continue;
-                case VmStopReason.PowerOff:
-                    return new WorkerExitRecord { Reason = "the guest shut down" };
-                case VmStopReason.TripleFault:
-                case VmStopReason.GuestCrash:
-                    return new WorkerExitRecord { Reason = $"the guest crashed: {stopped.Detail ?? stopped.Reason.ToString()}" };
-                default:
-                    return new WorkerExitRecord { Reason = $"the VM stopped: {stopped.Reason} {stopped.Detail}".TrimEnd() };
-            }
-        }
+        if (StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
+        var end = Session.Run();
+        return new WorkerExitRecord { Saved = end.Kind == SessionEndKind.Saved, Reason = end.Reason };
     }
 
     private Socket Listen()
@@ -193,7 +179,7 @@ public sealed class WorkerRuntime
                         int? descriptor = request.Descriptor ? DescriptorPassing.Receive(connection.Handle, DescriptorTimeoutMs) : null;
                         response = await HandleAsync(request, descriptor).ConfigureAwait(false);
                     }
-                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or WorkerException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
                     {
                         response = new WorkerResponse { Ok = false, Error = e.Message };
                     }
@@ -218,7 +204,8 @@ public sealed class WorkerRuntime
         await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            var vm = _vm ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
+            var session = Session;
+            var vm = session.Machine ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
             if (request.Op.EndsWith("-nic", StringComparison.Ordinal))
             {
                 await HandleAdapterAsync(vm, request, descriptor).ConfigureAwait(false);
@@ -228,31 +215,24 @@ public sealed class WorkerRuntime
             switch (request.Op)
             {
                 case WorkerOps.Pause:
-                    if (!_paused) { vm.Pause(); _paused = true; _uptime.Stop(); }
+                    session.Pause();
                     break;
                 case WorkerOps.Resume:
-                    if (_paused) { vm.Resume(); _paused = false; _uptime.Start(); }
+                    session.Resume();
                     break;
                 case WorkerOps.Save:
-                    if (!_paused) vm.Pause();
-                    _paused = true;
-                    vm.Save(_folder.SavedStateFile, SavedVmConfig.From(MachineConfiguration.From(_config, _ => { }, _ => { }, _adapters.Attachments(vm))), _hypervisor.Name);
+                    session.Save(_folder.SavedStateFile);
                     Posix.FsyncDirectory(_folder.Path);
-                    _saved = true;
-                    vm.Stop(VmStopReason.Stopped, "saved");
                     break;
                 case WorkerOps.Shutdown:
-                    if (_paused) throw new InvalidOperationException("the VM is paused: resume it before asking the guest to shut down");
-                    vm.RequestShutdown();
+                    session.RequestShutdown();
                     break;
                 case WorkerOps.TurnOff:
-                    _turnedOff = true;
-                    vm.Stop(VmStopReason.Stopped, "turned off");
+                    session.TurnOff();
                     break;
                 case WorkerOps.Reset:
-                    if (_paused) { vm.Resume(); _paused = false; }
-                    vm.Stop(VmStopReason.Reset);
-                    await WaitForRebuildAsync(vm).ConfigureAwait(false);
+                    // Answered once the rebuilt machine runs, so what the host asks next reaches it and not the one torn down.
+                    await session.ResetAsync().ConfigureAwait(false);
                     break;
                 case WorkerOps.AddDisk:
                     int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
@@ -274,20 +254,6 @@ public sealed class WorkerRuntime
         {
             if (descriptor is int left) DescriptorPassing.Close(left);
             _operation.Release();
-        }
-    }
-
-    /// <summary>
-    /// A reset is answered once the machine is running again, so what the host asks next (save, an adapter change, status)
-    /// reaches the rebuilt VM and not the one being torn down.
-    /// </summary>
-    private async Task WaitForRebuildAsync(VirtualMachine old)
-    {
-        var deadline = Environment.TickCount64 + 60_000;
-        while (!_machineEnded && Environment.TickCount64 < deadline)
-        {
-            if (_vm is { } now && now != old) return;
-            await Task.Delay(10).ConfigureAwait(false);
         }
     }
 
@@ -322,14 +288,15 @@ public sealed class WorkerRuntime
 
     private WorkerResponse Status()
     {
-        var vm = _vm;
+        var session = _session;
+        var vm = session?.Machine;
         return new WorkerResponse
         {
             Ok = true,
             Pid = Environment.ProcessId,
             Running = vm is not null,
-            Paused = _paused,
-            UptimeMs = _uptime.ElapsedMilliseconds,
+            Paused = session?.Paused ?? false,
+            UptimeMs = (long)(session?.Uptime.TotalMilliseconds ?? 0),
             MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
             Backend = _hypervisor.Name,
             Adapters = _adapters.Status(vm),
@@ -340,7 +307,7 @@ public sealed class WorkerRuntime
     {
         while (!data.IsEmpty)
         {
-            var vm = _vm;
+            var vm = _session?.Machine;
             if (vm is null) return;
             int taken = vm.Console.Receive(data.Span);
             data = data[taken..];

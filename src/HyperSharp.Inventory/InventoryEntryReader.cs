@@ -1,7 +1,7 @@
 using System.Text.Json;
-using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// One VM as found in the inventory: its folder, configuration and runtime record — or, for a damaged folder, what is

@@ -1,6 +1,6 @@
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 
-namespace HyperSharp.Host.Storage;
+namespace HyperSharp.Inventory.Storage;
 
 /// <summary>
 /// The last look at a VM's files before its worker starts: the same checks as when they were configured (kernel,

@@ -1,4 +1,4 @@
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>The files of one VM's folder in the inventory, by name.</summary>
 public sealed record VmFolder(string Path)

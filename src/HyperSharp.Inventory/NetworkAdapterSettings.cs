@@ -1,4 +1,4 @@
-namespace HyperSharp.Host.Inventory;
+namespace HyperSharp.Inventory;
 
 /// <summary>
 /// One network adapter of a VM as stored in vm.json (Get-VMNetworkAdapter's settings). The switch is kept by

@@ -1,4 +1,5 @@
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Workers;
 using HyperSharp.Machine;
 using HyperSharp.Machine.State;
 using HyperSharp.Machine.Virtio.Net;
@@ -6,7 +7,7 @@ using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Interop;
 using HyperSharp.Networking.Links;
 
-namespace HyperSharp.Host.Workers;
+namespace HyperSharp.Worker;
 
 /// <summary>
 /// The worker's network adapters: which virtio-net device is which adapter (the device's name is the adapter's id, the

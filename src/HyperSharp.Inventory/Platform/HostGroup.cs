@@ -1,7 +1,7 @@
-namespace HyperSharp.Host.Platform;
+namespace HyperSharp.Inventory.Platform;
 
 /// <summary>The host's `hypersharp` group: who may use the API socket and read what the host keeps, when it exists.</summary>
-internal static class HostGroup
+public static class HostGroup
 {
     public const string Name = "hypersharp";
 
