@@ -44,6 +44,12 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
 
     public bool Paused { get { lock (_lock) return _paused; } }
 
+    /// <summary>Completes when a machine runs (now, or once the next is built) or the session has ended.</summary>
+    public Task WhenRunning()
+    {
+        lock (_lock) return _vm is not null || _ended ? Task.CompletedTask : _nextMachine.Task;
+    }
+
     /// <summary>How long the guest has run, pauses left out.</summary>
     public TimeSpan Uptime => _uptime.Elapsed;
 

@@ -116,13 +116,33 @@ internal sealed class WorkerAdapters : IDisposable
     }
 
     /// <summary>Rename-VMNetworkAdapter: the guest reads the new name from the slot label.</summary>
-    public void Rename(VirtualMachine vm, Guid id, string label)
+    public void Rename(VirtualMachine? vm, Guid id, string label)
     {
         lock (_lock)
         {
             var a = Find(id);
-            if (a.Device is { } device && vm.SlotOf(device) is int slot) vm.SetSlotLabel(slot, label);
+            if (vm is not null && a.Device is { } device && vm.SlotOf(device) is int slot) vm.SetSlotLabel(slot, label);
             a.Label = label;
+        }
+    }
+
+    /// <summary>
+    /// An adapter as the host attaches it (at launch, before the VM is built, or after a host restart): its label, and the
+    /// port <paramref name="portFd"/> (taken) or none — a port from a host that has gone is dead, so none unplugs it.
+    /// An adapter this worker does not have is refused (and its port closed).
+    /// </summary>
+    public void Plug(VirtualMachine? vm, WorkerAdapterPlug plug, int? portFd)
+    {
+        lock (_lock)
+        {
+            if (!_adapters.Exists(a => a.Id == plug.Id))
+            {
+                if (portFd is int unused) DescriptorPassing.Close(unused);
+                throw new InvalidOperationException($"the VM has no network adapter {plug.Id}");
+            }
+            Rename(vm, plug.Id, plug.Label);
+            if (portFd is int fd) Connect(plug.Id, fd);
+            else Disconnect(plug.Id);
         }
     }
 

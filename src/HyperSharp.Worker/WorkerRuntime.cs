@@ -14,7 +14,9 @@ namespace HyperSharp.Worker;
 
 /// <summary>
 /// `hyper worker`: runs the one VM of a folder in this process until it stops, and serves the host's
-/// control requests on the folder's socket. When the host asks for a restore, the folder's saved state is
+/// control requests on the folder's socket. Launched by a host, it first connects to the socket the host named and
+/// takes its adapters' labels and switch ports there (so the VM is built with them), then reports on that connection
+/// (<see cref="WorkerReport"/>): ready, state changes, exited. When the host asks for a restore, the folder's saved state is
 /// restored (and then deleted: a running VM has no saved state); one missing or damaged is an error that
 /// keeps the VM Saved and names the file — never a silent cold boot. On the way out it records why in exit.json; a worker that dies
 /// without one crashed, and the host says so.
@@ -29,14 +31,17 @@ public sealed class WorkerRuntime
     private readonly TextWriter _log;
     private readonly ConsoleHub _console = new();
     private readonly WorkerAdapters _adapters;
+    private readonly WorkerReports _reports = new();
+    private readonly string? _reportTo;
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private MachineSession? _session;
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
-    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, TextWriter log)
+    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, string? reportTo, TextWriter log)
     {
+        _reportTo = reportTo;
         _restorePending = restore;
         _folder = folder;
         _config = config;
@@ -47,8 +52,8 @@ public sealed class WorkerRuntime
 
     private MachineSession Session => _session ?? throw new InvalidOperationException("the VM is not running (starting)");
 
-    /// <summary>Runs the VM in <paramref name="folderPath"/>; returns the process exit code.</summary>
-    public static int Run(string folderPath, bool restore, Func<string, IHypervisor> chooseBackend, TextWriter log)
+    /// <summary>Runs the VM in <paramref name="folderPath"/>, reporting to the host listening on <paramref name="reportTo"/> if one is named; returns the process exit code.</summary>
+    public static int Run(string folderPath, bool restore, string? reportTo, Func<string, IHypervisor> chooseBackend, TextWriter log)
     {
         var folder = new VmFolder(Path.GetFullPath(folderPath));
         var config = VmInventory.ReadConfiguration(folder.ConfigFile)
@@ -63,10 +68,12 @@ public sealed class WorkerRuntime
         }
         try
         {
-            var worker = new WorkerRuntime(folder, config, hypervisor, restore, log);
+            var worker = new WorkerRuntime(folder, config, hypervisor, restore, reportTo, log);
             WorkerExitRecord exit;
             using (worker._adapters) exit = worker.RunToEnd();
             InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
+            // After exit.json: a host that hears this and one that finds the file later learn the same.
+            worker._reports.Send(new WorkerReport { Kind = WorkerReportKinds.Exited, Reason = exit.Reason, Saved = exit.Saved });
             log.WriteLine($"worker: {exit.Reason}");
             return 0;
         }
@@ -81,7 +88,17 @@ public sealed class WorkerRuntime
         {
             return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
         }
-        _session = CreateSession();
+        if (_reportTo is not null)
+        {
+            // The host's ports and labels before the VM is built: its adapters come up plugged in, no round trip later.
+            try { AttachLaunchingHost(_reportTo); }
+            catch (Exception e) when (e is SocketException or IOException or InvalidDataException or System.Text.Json.JsonException or InvalidOperationException or TimeoutException)
+            {
+                listener.Dispose();
+                return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot take its start from the host at {_reportTo}: {e.Message}" };
+            }
+        }
+        _session ??= CreateSession();
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
             signal.Cancel = true;
@@ -122,7 +139,11 @@ public sealed class WorkerRuntime
             MachineStarted = (vm, start) =>
             {
                 _adapters.Bind(vm);
-                if (start == MachineStart.RebootedAfterReset) _log.WriteLine("worker: the guest reset; starting it again");
+                if (start == MachineStart.RebootedAfterReset)
+                {
+                    _log.WriteLine("worker: the guest reset; starting it again");
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Reset });
+                }
                 if (start != MachineStart.Restored) return;
                 // A running VM has no saved state: the file goes once the VM is back in memory.
                 File.Delete(_folder.SavedStateFile);
@@ -170,6 +191,12 @@ public sealed class WorkerRuntime
                 var line = await LineReader.ReadLineAsync(connection, _stopping.Token).ConfigureAwait(false);
                 if (line is null) return;
                 var request = WorkerJson.Parse<WorkerRequest>(line);
+                if (request.Op == WorkerOps.Attach)
+                {
+                    // A host that restarted: the connection becomes the report channel, held open until that host goes.
+                    await AttachAsync(connection, request).ConfigureAwait(false);
+                    return;
+                }
                 WorkerResponse response;
                 Interlocked.Increment(ref _answering);
                 try
@@ -191,6 +218,68 @@ public sealed class WorkerRuntime
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or InvalidDataException or System.Text.Json.JsonException) { }
         }
+    }
+
+    /// <summary>
+    /// Launched by a host: connects to the socket it listens on and takes the attach request there (adapters' labels and
+    /// ports) before anything is built. The connection reports "ready" once the VM runs, and what follows.
+    /// </summary>
+    private void AttachLaunchingHost(string reportTo)
+    {
+        var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            channel.Connect(new UnixDomainSocketEndPoint(reportTo));
+            using var reading = new CancellationTokenSource(TimeSpan.FromMilliseconds(DescriptorTimeoutMs));
+            var line = LineReader.ReadLineAsync(channel, reading.Token).GetAwaiter().GetResult()
+                ?? throw new InvalidDataException("the host closed the connection before attaching");
+            var request = WorkerJson.Parse<WorkerRequest>(line);
+            if (request.Op != WorkerOps.Attach) throw new InvalidDataException($"the host sent '{request.Op}' where 'attach' comes first");
+            TakePlugs(channel, request, vm: null);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        _session = CreateSession(); // after the plugs: the machine is built with the ports plugged in
+        _ = Task.Run(() => HoldReportChannelAsync(channel));
+    }
+
+    /// <summary>The attach request of a host that restarted: labels and fresh ports for the running VM, then reports on this connection.</summary>
+    private async Task AttachAsync(Socket channel, WorkerRequest request)
+    {
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try { TakePlugs(channel, request, _session?.Machine); }
+        finally { _operation.Release(); }
+        await HoldReportChannelAsync(channel).ConfigureAwait(false);
+    }
+
+    /// <summary>Receives the ports the attach request announces (in its order) and plugs each adapter in, or unplugs it.</summary>
+    private void TakePlugs(Socket channel, WorkerRequest request, VirtualMachine? vm)
+    {
+        foreach (var plug in request.Plugs ?? [])
+        {
+            int? port = plug.Port ? DescriptorPassing.Receive(channel.Handle, DescriptorTimeoutMs) : null;
+            try { _adapters.Plug(vm, plug, port); }
+            catch (InvalidOperationException e) { _log.WriteLine($"worker: {e.Message}"); }
+        }
+    }
+
+    /// <summary>
+    /// Reports "ready" on <paramref name="channel"/> once the VM runs, makes it the report channel, and keeps it until the host
+    /// closes its end. Never closed here: the end of this process closes it, which tells the host the worker is gone.
+    /// </summary>
+    private async Task HoldReportChannelAsync(Socket channel)
+    {
+        var session = Session;
+        await session.WhenRunning().ConfigureAwait(false);
+        // A session that ended before it ran says why in its "exited" report, sent on the channel attached here.
+        _reports.Attach(channel, session.Machine is null ? null : new WorkerReport { Kind = WorkerReportKinds.Ready, Status = Status() });
+        var buffer = new byte[64];
+        try { while (await channel.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false) > 0) { } }
+        catch (SocketException) { }
+        _reports.Detach(channel);
     }
 
     /// <summary>Carries out one request; <paramref name="descriptor"/> (a switch port) is the handler's to keep, or closed here.</summary>
@@ -216,9 +305,11 @@ public sealed class WorkerRuntime
             {
                 case WorkerOps.Pause:
                     session.Pause();
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Paused });
                     break;
                 case WorkerOps.Resume:
                     session.Resume();
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Resumed });
                     break;
                 case WorkerOps.Save:
                     session.Save(_folder.SavedStateFile);

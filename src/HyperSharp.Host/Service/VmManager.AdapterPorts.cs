@@ -8,8 +8,8 @@ namespace HyperSharp.Host.Service;
 
 /// <summary>
 /// The live side of network adapters: each connected adapter of a running VM has a port on its switch, and the worker
-/// holds the other end of the port's seqpacket pair, passed over the worker's control socket (SCM_RIGHTS) when the VM
-/// starts, when the adapter is added or moved, and again after a host restart. A worker that ends frees its ports.
+/// holds the other end of the port's seqpacket pair, passed (SCM_RIGHTS) on the report channel as the worker starts, before
+/// it builds the VM, and again when a host restart attaches to it; on the worker's control socket when the adapter is added or moved. A worker that ends frees its ports.
 /// </summary>
 public sealed partial class VmManager
 {
@@ -57,30 +57,6 @@ public sealed partial class VmManager
         {
             Switches.Detach(adapter.Id);
             throw;
-        }
-    }
-
-    /// <summary>
-    /// A worker has just started (or a restarted host found it running): every adapter gets its label and, when its
-    /// switch runs, a port. One that cannot be connected is logged and shows in its status; the VM runs on.
-    /// </summary>
-    private async Task ConnectAdaptersAsync(ManagedVm vm, CancellationToken cancellationToken)
-    {
-        foreach (var adapter in vm.Config.NetworkAdapters)
-        {
-            try
-            {
-                // A saved state brings back the labels it was saved with; the name may have changed since.
-                await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.LabelNic, Adapter = adapter.Id, Label = adapter.Name }, null, cancellationToken).ConfigureAwait(false);
-                if (adapter.SwitchId is not { } id) continue;
-                if (Switches.FindById(id) is not { Running: not null } target)
-                {
-                    _log($"VM '{vm.Name}': adapter '{adapter.Name}' stays disconnected: its switch is gone or not running");
-                    continue;
-                }
-                await ConnectLiveAsync(vm, adapter, target, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Grpc.Core.RpcException e) { _log($"VM '{vm.Name}': adapter '{adapter.Name}' not connected: {e.Status.Detail}"); }
         }
     }
 

@@ -74,35 +74,19 @@ public sealed partial class VmManager : IDisposable
                 vm.WorkerPid = pid;
                 vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _log($"VM '{vm.Name}': its worker (PID {pid}) is still running; taking it back");
-                Watch(vm, pid);
-                _ = RefreshPausedAsync(vm);
-                if (vm.Config.NetworkAdapters.Count > 0) _ = ReconnectAdaptersAsync(vm);
+                _ = AdoptAsync(vm, pid);
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {
                 // The worker ended while no host watched: record how, as if we had seen it go.
                 vm.State = VmState.Running;
                 vm.WorkerPid = -1;
-                WorkerEnded(vm, -1);
+                WorkerEnded(vm, -1, reported: null);
             }
             // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
             else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
         }
         CreateMacPool();
-    }
-
-    /// <summary>A worker found running after a host restart: its adapters back onto their switches, under the VM's operation lock.</summary>
-    private async Task ReconnectAdaptersAsync(ManagedVm vm)
-    {
-        await vm.Operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
-        vm.OperationName = "reconnecting the network adapters of"; // what a request refused meanwhile is told
-        try { await ConnectAdaptersAsync(vm, _stopping.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) { }
-        finally
-        {
-            vm.OperationName = null;
-            vm.Operation.Release();
-        }
     }
 
     /// <summary>The VM a reference names, or NOT_FOUND.</summary>

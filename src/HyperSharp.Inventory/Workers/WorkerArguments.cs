@@ -13,7 +13,14 @@ public static class WorkerArguments
     /// (Saved), so a saved state that went missing is an error that names the file, never a silent cold boot.</summary>
     public const string RestoreOption = "--restore";
 
-    public static IEnumerable<string> For(string vmFolder, bool restore) => restore ? [Verb, FolderOption, vmFolder, RestoreOption] : [Verb, FolderOption, vmFolder];
+    /// <summary>The Unix socket the launching host listens on: the worker connects there first and reports on that connection.</summary>
+    public const string ReportOption = "--report-to";
+
+    public static IEnumerable<string> For(string vmFolder, bool restore, string? reportTo = null)
+    {
+        string[] shape = restore ? [Verb, FolderOption, vmFolder, RestoreOption] : [Verb, FolderOption, vmFolder];
+        return reportTo is null ? shape : [.. shape, ReportOption, reportTo];
+    }
 
     /// <summary>The VM folder a worker's argv names, or null if the argv is not a worker's.</summary>
     public static string? FolderOf(string[] argv)
