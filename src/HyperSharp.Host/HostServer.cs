@@ -81,7 +81,7 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(manager);
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
-        builder.Services.AddGrpc();
+        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
         MapServices(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -55,23 +55,32 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return new RemoveVmResponse();
     }
 
-    public override async Task<Vm> StartVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.StartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> StartVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.StartAsync, context);
 
-    public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context) =>
-        await Project(await manager.StopAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var wait = request.TimeoutSeconds == 0 ? VmLifecycle.DefaultShutdownTimeout
+            : TimeSpan.FromSeconds(RequestValidation.Range("timeout_seconds", request.TimeoutSeconds, 1, 3600, "the shutdown wait in seconds"));
+        await manager.Lifecycle.StopAsync(vm, new StopOptions(request.TurnOff, request.Force, wait), Detached).ConfigureAwait(false);
+        return await Project(vm, context).ConfigureAwait(false);
+    }
 
-    public override async Task<Vm> SaveVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SaveAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> SaveVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SaveAsync, context);
 
-    public override async Task<Vm> SuspendVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SuspendAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> SuspendVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SuspendAsync, context);
 
-    public override async Task<Vm> ResumeVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.ResumeAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> ResumeVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.ResumeAsync, context);
 
-    public override async Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) =>
-        await Project(await manager.RestartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) => Power(request.Vm, manager.Lifecycle.RestartAsync, context);
+
+    /// <summary>A power operation on the VM <paramref name="reference"/> names, answered with the VM as it is then.</summary>
+    private async Task<Vm> Power(VmRef reference, Func<ManagedVm, CancellationToken, Task> operation, ServerCallContext context)
+    {
+        var vm = manager.Find(reference);
+        await operation(vm, Detached).ConfigureAwait(false);
+        return await Project(vm, context).ConfigureAwait(false);
+    }
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
 

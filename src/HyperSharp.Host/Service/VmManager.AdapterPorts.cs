@@ -60,17 +60,10 @@ public sealed partial class VmManager
         }
     }
 
-    /// <summary>The worker is gone: its adapters' ports close (the switch forgets their addresses).</summary>
-    private void FreePorts(ManagedVm vm)
-    {
-        foreach (var adapter in vm.Config.NetworkAdapters) Switches.Detach(adapter.Id);
-        vm.Adapters = [];
-    }
-
     /// <summary>An adapter request to the worker, with the port descriptor when there is one; keeps the reported slots.</summary>
-    private static async Task AskAdapterAsync(ManagedVm vm, WorkerRequest request, int? descriptor, CancellationToken cancellationToken)
+    private async Task AskAdapterAsync(ManagedVm vm, WorkerRequest request, int? descriptor, CancellationToken cancellationToken)
     {
-        try { vm.Adapters = (await vm.Worker.SendAsync(request, cancellationToken, descriptor).ConfigureAwait(false)).Adapters; }
+        try { vm.Adapters = (await Lifecycle.Workers.SendAsync(vm, request, cancellationToken, descriptor).ConfigureAwait(false)).Adapters; }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
     }
 }

@@ -221,7 +221,7 @@ public sealed partial class VmManager
         if (vm.State is not (VmState.Off or VmState.Saved))
         {
             if (!request.Force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
-            await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+            await Lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
         }
         lock (vm.Sync) vm.Removed = true;
         lock (_lock) _vms.Remove(vm.Id);
@@ -261,12 +261,12 @@ public sealed partial class VmManager
     }
 
     /// <summary>IDE drives change only while the VM is Off; SCSI drives also while it runs (the worker hot-plugs them).</summary>
-    private static async Task ChangeDisksLiveAsync(ManagedVm vm, DiskSettings disk, string op, CancellationToken cancellationToken)
+    private async Task ChangeDisksLiveAsync(ManagedVm vm, DiskSettings disk, string op, CancellationToken cancellationToken)
     {
         if (vm.State == VmState.Off) return;
         if (disk.ControllerType == ControllerType.Ide || vm.State is not (VmState.Running or VmState.Paused))
             throw HostErrors.WrongState(vm.Name, vm.State, $"change an {disk.ControllerType} drive of");
-        await AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
+        await Lifecycle.AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
     }
 
     private static int FirstFreeLocation(List<DiskSettings> disks, ControllerType type, int number)

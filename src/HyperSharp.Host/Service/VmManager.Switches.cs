@@ -44,7 +44,7 @@ public sealed partial class VmManager
                     foreach (var adapter in affected)
                     {
                         try { await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.DisconnectNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false); }
-                        catch (Grpc.Core.RpcException e) { _log($"VM '{vm.Name}': adapter '{adapter.Name}' did not take the disconnect: {e.Status.Detail}"); }
+                        catch (HostException e) { _log($"VM '{vm.Name}': adapter '{adapter.Name}' did not take the disconnect: {e.Message}"); }
                     }
                 Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Select(a => a.SwitchId == target.Id ? a with { SwitchId = null } : a)] });
             }
