@@ -40,18 +40,18 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Create(request, ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request, ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
-        var vm = await Project(manager.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        var vm = await Project(manager.Configuration.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
         vm.Warnings.AddRange(UnappliedSettings.Of(request));
         return vm;
     }
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
-        await manager.RemoveAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveAsync(request, Detached).ConfigureAwait(false);
         return new RemoveVmResponse();
     }
 
@@ -86,7 +86,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
     {
-        var processor = manager.SetProcessor(request);
+        var processor = manager.Configuration.SetProcessor(request);
         processor.Warnings.AddRange(UnappliedSettings.Of(request));
         return Task.FromResult(processor);
     }
@@ -95,7 +95,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = manager.SetMemory(request);
+        var memory = manager.Configuration.SetMemory(request);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
         return Task.FromResult(memory);
     }
@@ -109,11 +109,11 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     }
 
     public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
+        manager.Configuration.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {
-        await manager.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
         return new RemoveHardDiskDriveResponse();
     }
 

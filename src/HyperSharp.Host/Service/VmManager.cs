@@ -11,11 +11,11 @@ using HyperSharp.Inventory.Workers;
 namespace HyperSharp.Host.Service;
 
 /// <summary>
-/// The host's VMs: the inventory on disk, one <see cref="ManagedVm"/> each in memory, and the event feed. The power
-/// states are the <see cref="VmLifecycle"/>'s, the worker processes the <see cref="WorkerSupervisor"/>'s; configuration
-/// changes live in VmManager.Configuration.cs.
+/// The host's VMs: the inventory on disk, one <see cref="ManagedVm"/> each in memory, and the event feed, with the
+/// parts that act on them — <see cref="Lifecycle"/> (power states, over the <see cref="WorkerSupervisor"/>),
+/// <see cref="Configuration"/> (the configuration store) and <see cref="Networking"/> (adapters and switch ports).
 /// </summary>
-public sealed partial class VmManager : IDisposable
+public sealed class VmManager : IDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<Guid, ManagedVm> _vms = [];
@@ -23,21 +23,28 @@ public sealed partial class VmManager : IDisposable
     private readonly WorkerCgroup _cgroup;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly PathAccess _access;
-    private readonly DiskSharing _disks = new();
 
     /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: local clients checked with their own rights, remote clients no path at all</param>
     public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null)
     {
         _inventory = new VmInventory(inventoryRoot, log: log);
-        _access = access ?? new PathAccess([]);
         _log = log;
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
         var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token);
         Lifecycle = new VmLifecycle(workers, Events, log);
         _automatic = new AutomaticActions(Lifecycle, log);
+        Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
+        Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }
+
+    /// <summary>New-, Set-, Remove-VM, processors, memory and drives.</summary>
+    public VmConfigurationStore Configuration { get; }
+
+    /// <summary>Network adapters and the switch calls that touch VMs.</summary>
+    public VmNetworking Networking { get; }
+
+    public Network.SwitchManager Switches { get; }
 
     /// <summary>The power states of the VMs: Start-, Stop-, Save-, Suspend-, Resume-, Restart-VM.</summary>
     public VmLifecycle Lifecycle { get; }
@@ -96,7 +103,7 @@ public sealed partial class VmManager : IDisposable
             // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
             else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
         }
-        CreateMacPool();
+        Networking.CreateMacPool();
     }
 
     /// <summary>The VM a reference names, or NOT_FOUND.</summary>
@@ -127,9 +134,16 @@ public sealed partial class VmManager : IDisposable
         return all;
     }
 
-    private VmLifecycle.OperationScope Begin(ManagedVm vm, string operation) => Lifecycle.Begin(vm, operation);
+    /// <summary>A VM made or found: from now on it is listed and found.</summary>
+    internal void Register(ManagedVm vm)
+    {
+        lock (_lock) _vms[vm.Id] = vm;
+    }
 
-    private void Publish(ManagedVm vm, VmEventKind kind, string message) => Lifecycle.Publish(vm, kind, message);
+    internal void Unregister(ManagedVm vm)
+    {
+        lock (_lock) _vms.Remove(vm.Id);
+    }
 
     public void Dispose()
     {

@@ -10,15 +10,19 @@ using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, Set-VMMemory, and the hard disk drives.</summary>
-public sealed partial class VmManager
+/// <summary>
+/// The VMs' configuration: New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, Set-VMMemory, and the hard disk
+/// drives. Every change is written to the VM's folder first (<see cref="Commit"/>), then made live and announced.
+/// </summary>
+public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, PathAccess access, WorkerCgroup cgroup, VmLifecycle lifecycle)
 {
     private const long MinNewVhdBytes = 3L << 20, MaxNewVhdBytes = 64L << 40, DefaultMemoryBytes = 512L << 20;
     private readonly object _names = new();
+    private readonly DiskSharing _disks = new();
 
     public ManagedVm Create(CreateVmRequest request, ClientIdentity client)
     {
-        var paths = new RequestPaths(_access, client);
+        var paths = new RequestPaths(access, client);
         string name = RequestValidation.Name("name", request.Name);
         int generation = RequestValidation.Generation("generation", request.Generation == 0 ? 2 : request.Generation);
         // Absent means the default; 0, like any value out of range, is refused as Set-VM refuses it.
@@ -67,7 +71,7 @@ public sealed partial class VmManager
             VmFolder folder;
             try
             {
-                using var staged = _inventory.Stage(config, home);
+                using var staged = inventory.Stage(config, home);
                 if (newDisk is not null) CreateDisk(paths, newDisk, newFormat, request.NewVhdSizeBytes);
                 try { folder = staged.Commit(); }
                 catch
@@ -78,11 +82,11 @@ public sealed partial class VmManager
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw HostErrors.Precondition($"cannot create the VM's folder in {home ?? _inventory.VmsDirectory}: {e.Message}");
+                throw HostErrors.Precondition($"cannot create the VM's folder in {home ?? inventory.VmsDirectory}: {e.Message}");
             }
             var vm = new ManagedVm(folder, config, new VmRuntimeRecord());
-            lock (_lock) _vms[vm.Id] = vm;
-            Publish(vm, VmEventKind.Created, $"VM '{name}' created");
+            vms.Register(vm);
+            lifecycle.Publish(vm, VmEventKind.Created, $"VM '{name}' created");
             return vm;
         }
     }
@@ -110,7 +114,7 @@ public sealed partial class VmManager
     /// </summary>
     private void EnsureDiskFree(string parameter, string path, bool readOnly)
     {
-        var attached = List(null).SelectMany(vm => vm.Config.Disks.Select(d => new AttachedDisk(vm.Name, d.Path, d.ReadOnly))).ToList();
+        var attached = vms.List(null).SelectMany(vm => vm.Config.Disks.Select(d => new AttachedDisk(vm.Name, d.Path, d.ReadOnly))).ToList();
         if (FileStatus.Of(path) is { } status && _disks.Conflict(new DiskLineage(path, status.Identity, []), readOnly, attached) is { } taken)
             throw HostErrors.Precondition(taken);
         if (DiskImageCheck.Image(path) is { } problem) throw HostErrors.Invalid(parameter, problem);
@@ -125,17 +129,16 @@ public sealed partial class VmManager
 
     private void EnsureNameFree(string name, ManagedVm? renamed)
     {
-        lock (_lock)
-            foreach (var other in _vms.Values)
+        foreach (var other in vms.List(null))
                 if (other != renamed && string.Equals(other.Name, name, StringComparison.OrdinalIgnoreCase))
                     throw HostErrors.AlreadyExists($"a VM named '{other.Name}' already exists (id {other.Id})");
     }
 
     public ManagedVm Update(UpdateVmRequest request, ClientIdentity client)
     {
-        var paths = new RequestPaths(_access, client);
-        var vm = Find(request.Vm);
-        using var _ = Begin(vm, "reconfiguring");
+        var paths = new RequestPaths(access, client);
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "reconfiguring");
         var c = vm.Config;
         bool needsOff = request.HasProcessorCount || request.HasMemoryStartupBytes || request.HasKernelPath || request.HasInitrdPath
             || request.HasKernelCommandLine || request.HasBackend;
@@ -170,8 +173,8 @@ public sealed partial class VmManager
 
     public VmProcessor SetProcessor(SetProcessorRequest request)
     {
-        var vm = Find(request.Vm);
-        using var _ = Begin(vm, "reconfiguring");
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "reconfiguring");
         var p = vm.Config.Processor;
         if (request.HasCount)
         {
@@ -183,14 +186,14 @@ public sealed partial class VmManager
         if (request.HasRelativeWeight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", request.RelativeWeight, 1, 10000, "the relative weight") };
         if (request.HasExposeVirtualizationExtensions) p = p with { ExposeVirtualizationExtensions = request.ExposeVirtualizationExtensions };
         Commit(vm, vm.Config with { Processor = p });
-        if (vm.WorkerPid > 0) _cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
+        if (vm.WorkerPid > 0) cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
         return VmProjection.Processor(vm);
     }
 
     public VmMemory SetMemory(SetMemoryRequest request)
     {
-        var vm = Find(request.Vm);
-        using var _ = Begin(vm, "reconfiguring");
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "reconfiguring");
         if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the memory of");
         var m = vm.Config.Memory;
         if (request.HasStartupBytes) m = m with { StartupBytes = RequestValidation.Memory("startup_bytes", request.StartupBytes) };
@@ -207,35 +210,35 @@ public sealed partial class VmManager
 
     public async Task RemoveAsync(RemoveVmRequest request, CancellationToken cancellationToken)
     {
-        var vm = Find(request.Vm);
-        using var _ = Begin(vm, "removing");
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "removing");
         if (vm.Damage is not null)
         {
             // A folder the host could not read: its entry goes, nothing else of it is known.
-            lock (_lock) _vms.Remove(vm.Id);
+            vms.Unregister(vm);
             lock (vm.Sync) vm.Removed = true;
-            _inventory.Remove(vm.Folder);
-            Publish(vm, VmEventKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
+            inventory.Remove(vm.Folder);
+            lifecycle.Publish(vm, VmEventKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
             return;
         }
         if (vm.State is not (VmState.Off or VmState.Saved))
         {
             if (!request.Force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
-            await Lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+            await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
         }
         lock (vm.Sync) vm.Removed = true;
-        lock (_lock) _vms.Remove(vm.Id);
-        _inventory.Remove(vm.Folder);
-        foreach (var adapter in vm.Config.NetworkAdapters) _macs.Release(Networking.Frames.MacAddress.Parse(adapter.MacAddress), adapter.Id);
-        Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
+        vms.Unregister(vm);
+        inventory.Remove(vm.Folder);
+        vms.Networking.ReleaseMacs(vm);
+        lifecycle.Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
     }
 
     public async Task<HardDiskDrive> AddDiskAsync(AddHardDiskDriveRequest request, ClientIdentity client, CancellationToken cancellationToken)
     {
-        var vm = Find(request.Vm);
-        string path = new RequestPaths(_access, client).Disk("path", request.Path, request.ReadOnly);
+        var vm = vms.Find(request.Vm);
+        string path = new RequestPaths(access, client).Disk("path", request.Path, request.ReadOnly);
         var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : RequestValidation.Defined("controller_type", request.ControllerType);
-        using var _ = Begin(vm, "changing the disks of");
+        using var _ = lifecycle.Begin(vm, "changing the disks of");
         var disks = vm.Config.Disks;
         int location = request.HasControllerLocation ? request.ControllerLocation : FirstFreeLocation(disks, type, request.ControllerNumber);
         RequestValidation.DiskLocation(type, request.ControllerNumber, location);
@@ -251,8 +254,8 @@ public sealed partial class VmManager
 
     public async Task RemoveDiskAsync(RemoveHardDiskDriveRequest request, CancellationToken cancellationToken)
     {
-        var vm = Find(request.Vm);
-        using var _ = Begin(vm, "changing the disks of");
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "changing the disks of");
         var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : request.ControllerType;
         var disk = vm.Config.Disks.FirstOrDefault(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == request.ControllerLocation)
             ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no drive on {type} controller {request.ControllerNumber} at location {request.ControllerLocation}");
@@ -266,7 +269,7 @@ public sealed partial class VmManager
         if (vm.State == VmState.Off) return;
         if (disk.ControllerType == ControllerType.Ide || vm.State is not (VmState.Running or VmState.Paused))
             throw HostErrors.WrongState(vm.Name, vm.State, $"change an {disk.ControllerType} drive of");
-        await Lifecycle.AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
+        await lifecycle.AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
     }
 
     private static int FirstFreeLocation(List<DiskSettings> disks, ControllerType type, int number)
@@ -277,7 +280,7 @@ public sealed partial class VmManager
     }
 
     /// <summary>Writes the new configuration (atomically), then makes it the live one and says so.</summary>
-    private void Commit(ManagedVm vm, VmConfiguration config)
+    public void Commit(ManagedVm vm, VmConfiguration config)
     {
         try { VmInventory.Save(vm.Folder, config); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -285,6 +288,6 @@ public sealed partial class VmManager
             throw HostErrors.Internal($"cannot write the configuration of VM '{vm.Name}': {e.Message}");
         }
         vm.Config = config;
-        Publish(vm, VmEventKind.ConfigurationChanged, "configuration changed");
+        lifecycle.Publish(vm, VmEventKind.ConfigurationChanged, "configuration changed");
     }
 }
