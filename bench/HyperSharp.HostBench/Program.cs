@@ -13,6 +13,8 @@ using HyperSharp.HostBench;
 string Option(string name, string fallback) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
 int registered = int.Parse(Option("--registered", "1000"), CultureInfo.InvariantCulture);
 int started = int.Parse(Option("--started", "100"), CultureInfo.InvariantCulture);
+int starts = int.Parse(Option("--starts", "5"), CultureInfo.InvariantCulture);
+int adapters = int.Parse(Option("--adapters", "0"), CultureInfo.InvariantCulture);
 string? kit = Option("--kit", "") is { Length: > 0 } k ? k : null;
 string? qemu = Option("--qemu", "") is { Length: > 0 } q ? q : null;
 const long SmallGuestRam = 64L << 20, DebianRam = 256L << 20;
@@ -31,10 +33,13 @@ using var channel = HostEndpoint.Connect(Path.Combine(root, "host.sock"));
 var client = new VmHost.VmHostClient(channel);
 try
 {
-    // 1. Start latency with the small guest, five cold starts (each a new worker process).
+    // 1. Start latency with the small guest, --starts cold starts (each a new worker process).
     await client.CreateVmAsync(new CreateVmRequest { Name = "latency", MemoryStartupBytes = SmallGuestRam, Backend = "emulated", Boot = new BootSource { KernelPath = tinyElf } });
+    // --adapters N: that many network adapters on a private switch, each of which needs its switch port at start.
+    if (adapters > 0) await client.CreateSwitchAsync(new CreateSwitchRequest { Name = "bench", SwitchType = SwitchType.Private });
+    for (int i = 0; i < adapters; i++) await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = "latency" }, Name = $"nic{i}", SwitchName = "bench" });
     var toRunning = new List<double>(); var toOutput = new List<double>();
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < starts; i++)
     {
         var clock = Stopwatch.StartNew();
         await client.StartVmAsync(new VmRef { Name = "latency" });
@@ -44,8 +49,8 @@ try
         toOutput.Add(clock.Elapsed.TotalMilliseconds);
         await client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = "latency" }, TurnOff = true });
     }
-    rows.Add(("StartVm: API call to Running (median of 5 cold starts)", Ms(Median(toRunning)), ""));
-    rows.Add(("API call to the guest's first output (median of 5; console read after Running, so an upper bound)", Ms(Median(toOutput)), ""));
+    rows.Add(($"StartVm: API call to Running, {adapters} adapters (median of {starts} cold starts; min {toRunning.Min():F1}, max {toRunning.Max():F1})", Ms(Median(toRunning)), ""));
+    rows.Add(($"API call to the guest's first output (median of {starts}; console read after Running, so an upper bound)", Ms(Median(toOutput)), ""));
 
     // 2. The Debian guest to /init, and what its worker costs beside QEMU running the same kernel and initramfs.
     if (kit is not null)
@@ -73,50 +78,53 @@ try
         rows.Add(("VMM memory beyond guest RAM at /init, Debian guest", MiB(ours.OverheadBytes), qemuOverhead));
     }
 
-    // 3. Get-VM over many registered VMs.
-    var clockCreate = Stopwatch.StartNew();
-    for (int i = 0; i < registered; i++)
-        await client.CreateVmAsync(new CreateVmRequest { Name = $"vm{i:D4}", MemoryStartupBytes = SmallGuestRam, Backend = "emulated", Boot = new BootSource { KernelPath = tinyElf } });
-    double createMs = clockCreate.Elapsed.TotalMilliseconds;
-    var list = new List<double>(); var get = new List<double>();
-    int listed = 0;
-    for (int i = 0; i < 20; i++)
+    // 3. Get-VM over many registered VMs (--registered 0: the start latency alone).
+    if (registered > 0)
     {
-        var c = Stopwatch.StartNew();
-        listed = (await client.ListVmsAsync(new ListVmsRequest())).Vms.Count;
-        list.Add(c.Elapsed.TotalMilliseconds);
-        c.Restart();
-        await client.GetVmAsync(new VmRef { Name = $"vm{i * registered / 20:D4}" });
-        get.Add(c.Elapsed.TotalMilliseconds);
-    }
-    rows.Add(($"New-VM x {registered} (API, one after another)", $"{createMs / 1000:F1} s ({createMs / registered:F1} ms each)", ""));
-    rows.Add(($"Get-VM listing {listed} VMs (ListVms, median of 20)", Ms(Median(list)), ""));
-    rows.Add(("Get-VM -Name one of them (GetVm, median of 20)", Ms(Median(get)), ""));
+        var clockCreate = Stopwatch.StartNew();
+        for (int i = 0; i < registered; i++)
+            await client.CreateVmAsync(new CreateVmRequest { Name = $"vm{i:D4}", MemoryStartupBytes = SmallGuestRam, Backend = "emulated", Boot = new BootSource { KernelPath = tinyElf } });
+        double createMs = clockCreate.Elapsed.TotalMilliseconds;
+        var list = new List<double>(); var get = new List<double>();
+        int listed = 0;
+        for (int i = 0; i < 20; i++)
+        {
+            var c = Stopwatch.StartNew();
+            listed = (await client.ListVmsAsync(new ListVmsRequest())).Vms.Count;
+            list.Add(c.Elapsed.TotalMilliseconds);
+            c.Restart();
+            await client.GetVmAsync(new VmRef { Name = $"vm{i * registered / 20:D4}" });
+            get.Add(c.Elapsed.TotalMilliseconds);
+        }
+        rows.Add(($"New-VM x {registered} (API, one after another)", $"{createMs / 1000:F1} s ({createMs / registered:F1} ms each)", ""));
+        rows.Add(($"Get-VM listing {listed} VMs (ListVms, median of 20)", Ms(Median(list)), ""));
+        rows.Add(("Get-VM -Name one of them (GetVm, median of 20)", Ms(Median(get)), ""));
 
-    // 4. Many VMs started back to back, within what this host's memory allows.
-    long available = MemAvailable();
-    int fit = (int)Math.Min(Math.Min(started, registered), (available - (2L << 30)) / (200L << 20));
-    if (fit < started) Console.Error.WriteLine($"starting {fit} VMs, not {started}: {available >> 20} MiB available, about 200 MiB per VM with margin");
-    var clockStart = Stopwatch.StartNew();
-    var workers = new List<int>();
-    for (int i = 0; i < fit; i++) workers.Add((await client.StartVmAsync(new VmRef { Name = $"vm{i:D4}" })).WorkerPid);
-    double startMs = clockStart.Elapsed.TotalMilliseconds;
-    await Task.Delay(2000); // let the last workers settle after their start-up work
-    var overheads = workers.Select(pid => ProcessMemory.Measure(pid, SmallGuestRam)).ToList();
-    rows.Add(($"{fit} VMs started back to back (small guest, Emulated)", $"{startMs / 1000:F1} s ({startMs / Math.Max(fit, 1):F0} ms each)", ""));
-    string qemuSmall = "";
-    if (qemu is not null)
-    {
-        var qemuOverheads = new List<double>();
-        for (int i = 0; i < 5; i++)
-            qemuOverheads.Add((await Qemu.RunUntilAsync(qemu, SmallGuestRam, "!", ["-kernel", tinyMultiboot])).Memory.OverheadBytes);
-        qemuSmall = MiB((long)Median(qemuOverheads)) + " (median of 5)";
+        // 4. Many VMs started back to back, within what this host's memory allows.
+        long available = MemAvailable();
+        int fit = (int)Math.Min(Math.Min(started, registered), (available - (2L << 30)) / (200L << 20));
+        if (fit < started) Console.Error.WriteLine($"starting {fit} VMs, not {started}: {available >> 20} MiB available, about 200 MiB per VM with margin");
+        var clockStart = Stopwatch.StartNew();
+        var workers = new List<int>();
+        for (int i = 0; i < fit; i++) workers.Add((await client.StartVmAsync(new VmRef { Name = $"vm{i:D4}" })).WorkerPid);
+        double startMs = clockStart.Elapsed.TotalMilliseconds;
+        await Task.Delay(2000); // let the last workers settle after their start-up work
+        var overheads = workers.Select(pid => ProcessMemory.Measure(pid, SmallGuestRam)).ToList();
+        rows.Add(($"{fit} VMs started back to back (small guest, Emulated)", $"{startMs / 1000:F1} s ({startMs / Math.Max(fit, 1):F0} ms each)", ""));
+        string qemuSmall = "";
+        if (qemu is not null)
+        {
+            var qemuOverheads = new List<double>();
+            for (int i = 0; i < 5; i++)
+                qemuOverheads.Add((await Qemu.RunUntilAsync(qemu, SmallGuestRam, "!", ["-kernel", tinyMultiboot])).Memory.OverheadBytes);
+            qemuSmall = MiB((long)Median(qemuOverheads)) + " (median of 5)";
+        }
+        rows.Add(("Memory beyond guest RAM per VM, small guest (median)", MiB((long)Median(overheads.Select(o => (double)o.OverheadBytes).ToList())), qemuSmall));
+        rows.Add(("Resident memory per worker, small guest (median)", MiB((long)Median(overheads.Select(o => (double)o.ResidentBytes).ToList())), ""));
+        var clockStop = Stopwatch.StartNew();
+        for (int i = 0; i < fit; i++) await client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = $"vm{i:D4}" }, TurnOff = true });
+        rows.Add(($"Stop-VM -TurnOff x {fit}", $"{clockStop.Elapsed.TotalSeconds:F1} s", ""));
     }
-    rows.Add(("Memory beyond guest RAM per VM, small guest (median)", MiB((long)Median(overheads.Select(o => (double)o.OverheadBytes).ToList())), qemuSmall));
-    rows.Add(("Resident memory per worker, small guest (median)", MiB((long)Median(overheads.Select(o => (double)o.ResidentBytes).ToList())), ""));
-    var clockStop = Stopwatch.StartNew();
-    for (int i = 0; i < fit; i++) await client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = $"vm{i:D4}" }, TurnOff = true });
-    rows.Add(($"Stop-VM -TurnOff x {fit}", $"{clockStop.Elapsed.TotalSeconds:F1} s", ""));
 }
 finally
 {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host;
 

@@ -1,8 +1,9 @@
 using HyperSharp.Host.Access;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Vhd;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -80,7 +81,7 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(manager);
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
-        builder.Services.AddGrpc();
+        builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
         MapServices(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host;
 

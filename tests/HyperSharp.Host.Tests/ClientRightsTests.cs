@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Tests;
 
@@ -32,7 +33,7 @@ public class ClientRightsTests(ITestOutputHelper output)
             foreach (var disk in new[] { theirs, own }) HyperSharp.Vhdx.VirtualDisk.Create(disk, new HyperSharp.Vhdx.DiskCreateOptions { Capacity = 16L << 20 }).Dispose();
             File.SetUnixFileMode(theirs, (UnixFileMode)0b110_100_100);
             File.SetUnixFileMode(own, (UnixFileMode)0b110_000_000);
-            HyperSharp.Host.Platform.Posix.Chown(own, OtherUser.Nobody, OtherUser.Nobody);
+            HyperSharp.Inventory.Platform.Posix.Chown(own, OtherUser.Nobody, OtherUser.Nobody);
 
             var shadow = await OtherUser.HyperAsync(output, "vm", "new", "evil", "--kernel", "/etc/shadow", "--host-socket", socket);
             Assert.Equal(1, shadow.Exit);

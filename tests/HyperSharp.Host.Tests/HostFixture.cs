@@ -3,6 +3,7 @@ using Grpc.Net.Client;
 using HyperSharp.Api;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using Xunit.Abstractions;
 
 namespace HyperSharp.Host.Tests;

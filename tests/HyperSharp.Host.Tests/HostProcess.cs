@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using HyperSharp.Api;
 using HyperSharp.Api.V1;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Tests;
 
@@ -48,14 +49,14 @@ public sealed class HostProcess : IDisposable
 
     public void Kill()
     {
-        HyperSharp.Host.Platform.Posix.Signal(Pid, HyperSharp.Host.Platform.Posix.SigKill);
+        HyperSharp.Inventory.Platform.Posix.Signal(Pid, HyperSharp.Inventory.Platform.Posix.SigKill);
         _process.WaitForExit();
     }
 
     /// <summary>SIGTERM: the host applies the automatic stop actions and exits; returns its exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        HyperSharp.Host.Platform.Posix.Signal(Pid, 15);
+        HyperSharp.Inventory.Platform.Posix.Signal(Pid, 15);
         using var cancel = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancel.Token);
         return _process.ExitCode;

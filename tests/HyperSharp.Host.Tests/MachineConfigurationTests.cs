@@ -1,5 +1,6 @@
-using HyperSharp.Host.Inventory;
-using HyperSharp.Host.Workers;
+using HyperSharp.Inventory;
+using HyperSharp.Worker;
+using HyperSharp.Inventory.Workers;
 using HyperSharp.Hypervisor;
 
 namespace HyperSharp.Host.Tests;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Links;
 using HyperSharp.Networking.Switching;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 using Xunit.Abstractions;
 
 namespace HyperSharp.Host.Tests;

@@ -1,5 +1,5 @@
 using HyperSharp.Api.V1;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using Xunit.Abstractions;
 
 namespace HyperSharp.Host.Tests;

@@ -2,6 +2,7 @@ using Grpc.Core;
 using HyperSharp.Api;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using Xunit.Abstractions;
 
 namespace HyperSharp.Host.Tests;

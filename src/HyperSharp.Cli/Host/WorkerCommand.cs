@@ -1,5 +1,6 @@
 using System.CommandLine;
-using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
+using HyperSharp.Worker;
 
 namespace HyperSharp.Cli.Host;
 
@@ -10,10 +11,11 @@ internal static class WorkerCommand
     {
         var folder = new Option<string>(WorkerArguments.FolderOption) { Description = "The VM's folder in the inventory", Required = true };
         var restore = new Option<bool>(WorkerArguments.RestoreOption) { Description = "Restore the folder's saved state rather than boot" };
-        var command = new Command(WorkerArguments.Verb, "Run one VM for the host service (started by `hyper host`, not by hand)") { folder, restore };
+        var reportTo = new Option<string?>(WorkerArguments.ReportOption) { Description = "The launching host's Unix socket: take the adapters' ports there, then report on it" };
+        var command = new Command(WorkerArguments.Verb, "Run one VM for the host service (started by `hyper host`, not by hand)") { folder, restore, reportTo };
         command.Hidden = true;
         command.SetAction(result => CliAction.Run(context, () =>
-            WorkerRuntime.Run(result.GetValue(folder)!, result.GetValue(restore), backend => Vm.BackendChooser.Choose(backend, context.Error), context.Error)));
+            WorkerRuntime.Run(result.GetValue(folder)!, result.GetValue(restore), result.GetValue(reportTo), backend => Vm.BackendChooser.Choose(backend, context.Error), context.Error)));
         return command;
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using HyperSharp.Machine;
+using HyperSharp.Worker;
 
 namespace HyperSharp.Cli.Vm;
 
@@ -84,62 +85,64 @@ internal static class RunCommand
         EmbeddedNetwork network)
     {
         using var console = new SerialConsole();
-        while (true)
+        int interrupts = 0;
+        MachineSession? running = null;
+        // Ctrl-C asks the guest to shut down, a second one turns it off, whichever machine of the session runs then.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
         {
-            using var vm = restoreFrom is not null
-                ? VirtualMachineBuilder.Restore(hypervisor, restoreFrom, console.Output, config.Log, network.Reconnect)
-                : new VirtualMachineBuilder(hypervisor, config with { ConsoleOutput = console.Output }).Build();
-            restoreFrom = null;
-            string? savedTo = null;
-            if (save is { } s)
+            signal.Cancel = true;
+            if (running is not { } session) return;
+            if (++interrupts == 1)
             {
-                var saver = new Thread(() =>
-                {
-                    Thread.Sleep(s.After);
-                    try
-                    {
-                        vm.Pause();
-                        vm.Save(s.Path, HyperSharp.Machine.State.SavedVmConfig.From(config), hypervisor.Name);
-                        savedTo = s.Path;
-                        vm.Stop(VmStopReason.Stopped, "saved");
-                    }
-                    catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or HyperSharp.Hypervisor.HypervisorException)
-                    {
-                        context.Error.WriteLine($"\r\nhyper: saving failed: {e.Message}");
-                        vm.Resume();
-                    }
-                }) { IsBackground = true, Name = "save-vm" };
-                saver.Start();
+                context.Error.WriteLine("\r\nhyper: asking the guest to shut down (Ctrl-C again to turn it off)");
+                try { session.RequestShutdown(); } catch (InvalidOperationException) { }
             }
-            int interrupts = 0;
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal =>
+            else session.TurnOff();
+        });
+        running = new MachineSession(hypervisor, config with { ConsoleOutput = console.Output })
+        {
+            RestoreFrom = restoreFrom,
+            Reconnect = network.Reconnect,
+            MachineStarted = (vm, start) =>
             {
-                signal.Cancel = true;
-                if (++interrupts == 1) { context.Error.WriteLine("\r\nhyper: asking the guest to shut down (Ctrl-C again to turn it off)"); vm.RequestShutdown(); }
-                else vm.Stop();
-            });
-            console.PumpInput(vm.Console, () => vm.Stop());
-            var stopped = vm.Run();
-            switch (stopped.Reason)
-            {
-                case VmStopReason.Reset:
-                    context.Error.WriteLine("\r\nhyper: the guest reset; restarting it");
-                    continue;
-                case VmStopReason.PowerOff:
-                    return 0;
-                case VmStopReason.Stopped when savedTo is not null:
-                    context.Error.WriteLine($"\r\nhyper: saved the VM to {savedTo}");
-                    return 0;
-                case VmStopReason.Stopped:
-                    context.Error.WriteLine("\r\nhyper: the VM was turned off");
-                    return 0;
-                case VmStopReason.TripleFault:
-                    context.Error.WriteLine($"\r\nhyper: the guest crashed: {stopped.Detail}");
-                    return TripleFault;
-                default:
-                    context.Error.WriteLine($"\r\nhyper: the VM stopped: {stopped.Reason}: {stopped.Detail}");
-                    return CliAction.Failed;
-            }
+                if (start == MachineStart.RebootedAfterReset) context.Error.WriteLine("\r\nhyper: the guest reset; restarting it");
+                interrupts = 0;
+                console.PumpInput(vm.Console, () => running!.TurnOff());
+                if (save is { } s) SaveLater(running!, s.After, s.Path, context);
+            },
+        };
+        var end = running.Run();
+        switch (end.Kind)
+        {
+            case SessionEndKind.PoweredOff:
+                return 0;
+            case SessionEndKind.Saved:
+                context.Error.WriteLine($"\r\nhyper: saved the VM to {save?.Path}");
+                return 0;
+            case SessionEndKind.TurnedOff:
+                context.Error.WriteLine("\r\nhyper: the VM was turned off");
+                return 0;
+            case SessionEndKind.Crashed when end.Stop == VmStopReason.TripleFault:
+                context.Error.WriteLine($"\r\nhyper: {end.Reason}");
+                return TripleFault;
+            default:
+                context.Error.WriteLine($"\r\nhyper: {end.Reason}");
+                return CliAction.Failed;
         }
+    }
+
+    /// <summary>--save-after: saves the machine once it has run that long; a save that fails leaves the VM running.</summary>
+    private static void SaveLater(MachineSession session, TimeSpan after, string path, CliContext context)
+    {
+        var saver = new Thread(() =>
+        {
+            Thread.Sleep(after);
+            try { session.Save(path); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or HyperSharp.Hypervisor.HypervisorException)
+            {
+                context.Error.WriteLine($"\r\nhyper: saving failed: {e.Message}");
+            }
+        }) { IsBackground = true, Name = "save-vm" };
+        saver.Start();
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Access;
 

@@ -4,6 +4,7 @@ using HyperSharp.Networking.Configuration;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Links;
 using HyperSharp.Networking.Switching;
+using HyperSharp.Inventory;
 
 namespace HyperSharp.Host.Network;
 

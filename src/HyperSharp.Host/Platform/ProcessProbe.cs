@@ -1,4 +1,5 @@
 using System.Globalization;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Platform;
 
@@ -26,7 +27,7 @@ internal static class ProcessProbe
 
     /// <summary>True if <paramref name="pid"/> is a live `hyper worker` for the VM in <paramref name="vmFolder"/>.</summary>
     public static bool IsWorkerFor(int pid, string vmFolder) =>
-        CommandLine(pid) is { } argv && Workers.WorkerArguments.Matches(argv, vmFolder);
+        CommandLine(pid) is { } argv && WorkerArguments.Matches(argv, vmFolder);
 
     /// <summary>Every live worker process on this machine, keyed by the VM folder it runs.</summary>
     public static Dictionary<string, int> FindWorkers()
@@ -35,7 +36,7 @@ internal static class ProcessProbe
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
-            if (CommandLine(pid) is { } argv && Workers.WorkerArguments.FolderOf(argv) is { } folder) found[folder] = pid;
+            if (CommandLine(pid) is { } argv && WorkerArguments.FolderOf(argv) is { } folder) found[folder] = pid;
         }
         return found;
     }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using Microsoft.AspNetCore.Connections.Features;
 
 namespace HyperSharp.Host.Service;

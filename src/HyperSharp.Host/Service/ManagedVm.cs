@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Service;
 

@@ -1,6 +1,8 @@
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Host.Storage;
+using HyperSharp.Inventory.Storage;
 
 namespace HyperSharp.Host.Service;
 

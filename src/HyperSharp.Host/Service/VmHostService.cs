@@ -40,44 +40,53 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Create(request, ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request, ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
-        var vm = await Project(manager.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        var vm = await Project(manager.Configuration.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
         vm.Warnings.AddRange(UnappliedSettings.Of(request));
         return vm;
     }
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
-        await manager.RemoveAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveAsync(request, Detached).ConfigureAwait(false);
         return new RemoveVmResponse();
     }
 
-    public override async Task<Vm> StartVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.StartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> StartVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.StartAsync, context);
 
-    public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context) =>
-        await Project(await manager.StopAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override async Task<Vm> StopVm(StopVmRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var wait = request.TimeoutSeconds == 0 ? VmLifecycle.DefaultShutdownTimeout
+            : TimeSpan.FromSeconds(RequestValidation.Range("timeout_seconds", request.TimeoutSeconds, 1, 3600, "the shutdown wait in seconds"));
+        await manager.Lifecycle.StopAsync(vm, new StopOptions(request.TurnOff, request.Force, wait), Detached).ConfigureAwait(false);
+        return await Project(vm, context).ConfigureAwait(false);
+    }
 
-    public override async Task<Vm> SaveVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SaveAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> SaveVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SaveAsync, context);
 
-    public override async Task<Vm> SuspendVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.SuspendAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> SuspendVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SuspendAsync, context);
 
-    public override async Task<Vm> ResumeVm(VmRef request, ServerCallContext context) =>
-        await Project(await manager.ResumeAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> ResumeVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.ResumeAsync, context);
 
-    public override async Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) =>
-        await Project(await manager.RestartAsync(request, Detached).ConfigureAwait(false), context).ConfigureAwait(false);
+    public override Task<Vm> RestartVm(RestartVmRequest request, ServerCallContext context) => Power(request.Vm, manager.Lifecycle.RestartAsync, context);
+
+    /// <summary>A power operation on the VM <paramref name="reference"/> names, answered with the VM as it is then.</summary>
+    private async Task<Vm> Power(VmRef reference, Func<ManagedVm, CancellationToken, Task> operation, ServerCallContext context)
+    {
+        var vm = manager.Find(reference);
+        await operation(vm, Detached).ConfigureAwait(false);
+        return await Project(vm, context).ConfigureAwait(false);
+    }
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
 
     public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
     {
-        var processor = manager.SetProcessor(request);
+        var processor = manager.Configuration.SetProcessor(request);
         processor.Warnings.AddRange(UnappliedSettings.Of(request));
         return Task.FromResult(processor);
     }
@@ -86,7 +95,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = manager.SetMemory(request);
+        var memory = manager.Configuration.SetMemory(request);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
         return Task.FromResult(memory);
     }
@@ -100,11 +109,11 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     }
 
     public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
+        manager.Configuration.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {
-        await manager.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
         return new RemoveHardDiskDriveResponse();
     }
 

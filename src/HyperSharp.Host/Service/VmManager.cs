@@ -1,39 +1,61 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Host.Storage;
+using HyperSharp.Inventory.Storage;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Service;
 
 /// <summary>
-/// The host's VMs: the inventory on disk, one <see cref="ManagedVm"/> each in memory, their workers, and
-/// the event feed. The API service is a thin layer over this; the power operations live in
-/// VmManager.Power.cs, configuration changes in VmManager.Configuration.cs.
+/// The host's VMs: the inventory on disk, one <see cref="ManagedVm"/> each in memory, and the event feed, with the
+/// parts that act on them — <see cref="Lifecycle"/> (power states, over the <see cref="WorkerSupervisor"/>),
+/// <see cref="Configuration"/> (the configuration store) and <see cref="Networking"/> (adapters and switch ports).
 /// </summary>
-public sealed partial class VmManager : IDisposable
+public sealed class VmManager : IDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<Guid, ManagedVm> _vms = [];
     private readonly VmInventory _inventory;
-    private readonly WorkerLauncher _launcher;
     private readonly WorkerCgroup _cgroup;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly PathAccess _access;
-    private readonly DiskSharing _disks = new();
 
     /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: local clients checked with their own rights, remote clients no path at all</param>
     public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null)
     {
         _inventory = new VmInventory(inventoryRoot, log: log);
-        _access = access ?? new PathAccess([]);
-        _launcher = new WorkerLauncher(workerCommand, _inventory.Permissions);
         _log = log;
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
+        var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token);
+        Lifecycle = new VmLifecycle(workers, Events, log);
+        _automatic = new AutomaticActions(Lifecycle, log);
+        Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
+        Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }
+
+    /// <summary>New-, Set-, Remove-VM, processors, memory and drives.</summary>
+    public VmConfigurationStore Configuration { get; }
+
+    /// <summary>Network adapters and the switch calls that touch VMs.</summary>
+    public VmNetworking Networking { get; }
+
+    public Network.SwitchManager Switches { get; }
+
+    /// <summary>The power states of the VMs: Start-, Stop-, Save-, Suspend-, Resume-, Restart-VM.</summary>
+    public VmLifecycle Lifecycle { get; }
+
+    private readonly AutomaticActions _automatic;
+
+    /// <summary>When the host starts: each VM whose automatic start action says so starts after its delay.</summary>
+    public void StartAutomatically() => _automatic.Start(List(null), _stopping.Token);
+
+    /// <summary>When the host stops: each running VM gets its automatic stop action, all at once.</summary>
+    public Task StopAutomaticallyAsync() => _automatic.StopAsync(List(null));
 
     public EventFeed Events { get; } = new();
     public string InventoryRoot => _inventory.Root;
@@ -67,39 +89,21 @@ public sealed partial class VmManager : IDisposable
             lock (_lock) _vms[vm.Id] = vm;
             if (workers.TryGetValue(entry.Folder.Path, out int pid))
             {
-                vm.State = VmState.Running;
-                vm.WorkerPid = pid;
-                vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _log($"VM '{vm.Name}': its worker (PID {pid}) is still running; taking it back");
-                Watch(vm, pid);
-                _ = RefreshPausedAsync(vm);
-                if (vm.Config.NetworkAdapters.Count > 0) _ = ReconnectAdaptersAsync(vm);
+                Lifecycle.Adopt(vm, pid, _stopping.Token);
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {
                 // The worker ended while no host watched: record how, as if we had seen it go.
                 vm.State = VmState.Running;
                 vm.WorkerPid = -1;
-                WorkerEnded(vm, -1);
+                Lifecycle.WorkerEnded(vm, -1, reported: null);
+                _cgroup.Remove(vm.Id);
             }
             // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
             else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
         }
-        CreateMacPool();
-    }
-
-    /// <summary>A worker found running after a host restart: its adapters back onto their switches, under the VM's operation lock.</summary>
-    private async Task ReconnectAdaptersAsync(ManagedVm vm)
-    {
-        await vm.Operation.WaitAsync(_stopping.Token).ConfigureAwait(false);
-        vm.OperationName = "reconnecting the network adapters of"; // what a request refused meanwhile is told
-        try { await ConnectAdaptersAsync(vm, _stopping.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) { }
-        finally
-        {
-            vm.OperationName = null;
-            vm.Operation.Release();
-        }
+        Networking.CreateMacPool();
     }
 
     /// <summary>The VM a reference names, or NOT_FOUND.</summary>
@@ -130,47 +134,16 @@ public sealed partial class VmManager : IDisposable
         return all;
     }
 
-    /// <summary>Holds the VM's operation lock for one request; a second request at the same time is refused (ABORTED).</summary>
-    private OperationScope Begin(ManagedVm vm, string operation)
+    /// <summary>A VM made or found: from now on it is listed and found.</summary>
+    internal void Register(ManagedVm vm)
     {
-        if (!vm.Operation.Wait(0)) throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
-        vm.OperationName = operation;
-        if (vm.Removed)
-        {
-            vm.Operation.Release();
-            throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
-        }
-        if (vm.Damage is { } damage && operation != "removing")
-        {
-            vm.Operation.Release();
-            throw HostErrors.Precondition($"VM folder {vm.Folder.Path} is damaged: {damage}; repair it and restart the host, or remove the VM");
-        }
-        return new OperationScope(vm);
+        lock (_lock) _vms[vm.Id] = vm;
     }
 
-    private readonly struct OperationScope(ManagedVm vm) : IDisposable
+    internal void Unregister(ManagedVm vm)
     {
-        public void Dispose()
-        {
-            vm.OperationName = null;
-            vm.Operation.Release();
-        }
+        lock (_lock) _vms.Remove(vm.Id);
     }
-
-    private void SetState(ManagedVm vm, VmState state, string message = "")
-    {
-        VmState old;
-        lock (vm.Sync)
-        {
-            old = vm.State;
-            vm.State = state;
-        }
-        if (old != state)
-            Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
-    }
-
-    private void Publish(ManagedVm vm, VmEventKind kind, string message) =>
-        Events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = kind, OldState = vm.State, NewState = vm.State, Message = message });
 
     public void Dispose()
     {

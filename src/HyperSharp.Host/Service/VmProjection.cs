@@ -1,7 +1,9 @@
 using HyperSharp.Api.V1;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Service;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using HyperSharp.Host.Platform;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Storage;
 

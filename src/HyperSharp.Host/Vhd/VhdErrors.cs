@@ -13,20 +13,20 @@ internal static class VhdErrors
     public static async Task<T> Guard<T>(Func<Task<T>> call)
     {
         try { return await call().ConfigureAwait(false); }
-        catch (Exception e) when (e is not RpcException) { throw Map(e); }
+        catch (Exception e) when (e is not HostException) { throw Map(e); }
     }
 
     public static async Task Guard(Func<Task> call)
     {
         try { await call().ConfigureAwait(false); }
-        catch (Exception e) when (e is not RpcException) { throw Map(e); }
+        catch (Exception e) when (e is not HostException) { throw Map(e); }
     }
 
-    public static RpcException Map(Exception e) => e switch
+    public static HostException Map(Exception e) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => HostErrors.NotFound(e.Message),
         UnauthorizedAccessException => HostErrors.PermissionDenied(e.Message),
-        OperationCanceledException => new RpcException(new Status(StatusCode.Cancelled, "the operation was cancelled")),
+        OperationCanceledException => HostErrors.Cancelled("the operation was cancelled"),
         ArgumentOutOfRangeException { ParamName: "capacity" } => HostErrors.Invalid("size_bytes", e.Message),
         ArgumentException a => HostErrors.Invalid(a.ParamName ?? "request", e.Message),
         // The path names no image of its format (a FIFO, a device, random bytes named .vhdx): the request is wrong, not the file's state.

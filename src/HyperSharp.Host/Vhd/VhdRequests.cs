@@ -2,6 +2,7 @@ using System.Numerics;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Vhdx;
+using HyperSharp.Inventory.Platform;
 
 namespace HyperSharp.Host.Vhd;
 
@@ -24,9 +25,9 @@ internal static class VhdRequests
     public static string ExistingFile(string value, string parameter)
     {
         string path = VhdRequests.AbsolutePath(value, parameter);
-        var status = Platform.FileStatus.Of(path) ?? throw HostErrors.NotFound($"{path}: no such file ({parameter})");
-        if (status.Kind is not (Platform.FileKind.Regular or Platform.FileKind.BlockDevice))
-            throw HostErrors.Invalid(parameter, $"'{path}' is {Platform.FileStatus.Describe(status.Kind)}, not a disk image");
+        var status = FileStatus.Of(path) ?? throw HostErrors.NotFound($"{path}: no such file ({parameter})");
+        if (status.Kind is not (FileKind.Regular or FileKind.BlockDevice))
+            throw HostErrors.Invalid(parameter, $"'{path}' is {FileStatus.Describe(status.Kind)}, not a disk image");
         return path;
     }
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using HyperSharp.Host.Inventory;
+using HyperSharp.Inventory;
 
 namespace HyperSharp.Host.Workers;
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Workers;
 

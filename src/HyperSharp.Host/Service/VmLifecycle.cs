@@ -1,0 +1,357 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Workers;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Storage;
+using HyperSharp.Inventory.Workers;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>How Stop-VM stops: ask the guest and wait (<see cref="ShutdownTimeout"/>), cut the power, or ask and then cut it.</summary>
+public sealed record StopOptions(bool TurnOff = false, bool Force = false, TimeSpan? ShutdownTimeout = null);
+
+/// <summary>
+/// The power states of the host's VMs and the moves between them — Start-, Stop-, Save-, Suspend-, Resume-, Restart-VM,
+/// a worker's own reports and its end — on domain values, with domain errors (<see cref="HostException"/>). Each VM has
+/// one operation at a time (<see cref="Begin"/>: a second is refused as busy, never queued); its fields change under its
+/// own lock. The workers themselves are the <see cref="IWorkerSupervisor"/>'s.
+/// </summary>
+public sealed class VmLifecycle
+{
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan TurnOffTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private readonly IWorkerSupervisor _workers;
+    private readonly EventFeed _events;
+    private readonly Action<string> _log;
+
+    public VmLifecycle(IWorkerSupervisor workers, EventFeed events, Action<string> log)
+    {
+        _workers = workers;
+        _events = events;
+        _log = log;
+        workers.Reported += OnReported;
+        workers.Ended += WorkerEnded;
+    }
+
+    public IWorkerSupervisor Workers => _workers;
+
+    /// <summary>Holds the VM's operation lock for one request; a second request at the same time is refused (busy).</summary>
+    public OperationScope Begin(ManagedVm vm, string operation)
+    {
+        if (!vm.Operation.Wait(0)) throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
+        vm.OperationName = operation;
+        if (vm.Removed)
+        {
+            vm.Operation.Release();
+            throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
+        }
+        if (vm.Damage is { } damage && operation != "removing")
+        {
+            vm.Operation.Release();
+            throw HostErrors.Precondition($"VM folder {vm.Folder.Path} is damaged: {damage}; repair it and restart the host, or remove the VM");
+        }
+        return new OperationScope(vm);
+    }
+
+    public readonly struct OperationScope(ManagedVm vm) : IDisposable
+    {
+        public void Dispose()
+        {
+            vm.OperationName = null;
+            vm.Operation.Release();
+        }
+    }
+
+    public async Task StartAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        using var _ = Begin(vm, "starting");
+        if (vm.State is not (VmState.Off or VmState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
+        if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath))
+            throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
+        // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
+        if (StartCheck.Problem(vm.Config) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
+
+        var from = vm.State;
+        SetState(vm, VmState.Starting);
+        Task<WorkerResponse?> launch;
+        int pid = 0;
+        try
+        {
+            launch = _workers.LaunchAsync(vm, restore: from == VmState.Saved, launched =>
+            {
+                pid = launched;
+                lock (vm.Sync)
+                {
+                    vm.WorkerPid = launched;
+                    vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    vm.CpuSample = null;
+                    vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false };
+                    VmInventory.Save(vm.Folder, vm.Runtime);
+                }
+            }, cancellationToken);
+        }
+        catch (HostException)
+        {
+            SetState(vm, from);
+            throw;
+        }
+        WorkerResponse? ready;
+        try { ready = await launch.WaitAsync(StartTimeout, cancellationToken).ConfigureAwait(false); }
+        catch (HostException)
+        {
+            if (vm.State == VmState.Starting && pid == 0) SetState(vm, from);
+            throw;
+        }
+        catch (TimeoutException)
+        {
+            _workers.Kill(pid);
+            await vm.WorkerExited.Task.ConfigureAwait(false);
+            throw HostErrors.Timeout($"VM '{vm.Name}' did not start within {StartTimeout.TotalSeconds} s (see {vm.Folder.LogFile})");
+        }
+        if (ready is null)
+        {
+            await vm.WorkerExited.Task.ConfigureAwait(false);
+            throw HostErrors.Precondition($"VM '{vm.Name}' did not start: {vm.Runtime.LastOffReason} (see {vm.Folder.LogFile})");
+        }
+        lock (vm.Sync) vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
+        SetState(vm, VmState.Running);
+    }
+
+    public async Task StopAsync(ManagedVm vm, StopOptions options, CancellationToken cancellationToken)
+    {
+        var wait = options.ShutdownTimeout ?? DefaultShutdownTimeout;
+        using var _ = Begin(vm, "stopping");
+        switch (vm.State)
+        {
+            case VmState.Off:
+                return;
+            case VmState.Saved:
+                // Stop-VM on a saved VM discards the saved state (Hyper-V does the same). Something else in its place is not ours to remove.
+                if (Directory.Exists(vm.Folder.SavedStateFile))
+                    throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
+                File.Delete(vm.Folder.SavedStateFile);
+                lock (vm.Sync)
+                {
+                    vm.Runtime = vm.Runtime with { State = RecordedState.Off, LastOffReason = "its saved state was discarded (turned off)" };
+                    VmInventory.Save(vm.Folder, vm.Runtime);
+                }
+                SetState(vm, VmState.Off, vm.Runtime.LastOffReason);
+                return;
+        }
+        if (options.TurnOff || (vm.State == VmState.Paused && options.Force))
+        {
+            await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
+        SetState(vm, VmState.Stopping);
+        await AskAsync(vm, WorkerOps.Shutdown, cancellationToken).ConfigureAwait(false);
+        if (await WaitForExitAsync(vm, wait).ConfigureAwait(false)) return;
+        if (options.Force)
+        {
+            await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        SetState(vm, VmState.Running, "the guest did not shut down");
+        throw HostErrors.Timeout($"the guest in VM '{vm.Name}' did not shut down within {wait.TotalSeconds:0} s; stop it with --force (turn off after the wait) or --turn-off");
+    }
+
+    /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>
+    public async Task TurnOffAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        SetState(vm, VmState.Stopping);
+        int pid = vm.WorkerPid;
+        try { await _workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.TurnOff }, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { _log($"VM '{vm.Name}': the worker did not take the turn-off ({e.Message}); killing it"); _workers.Kill(pid); }
+        if (!await WaitForExitAsync(vm, TurnOffTimeout).ConfigureAwait(false))
+        {
+            _log($"VM '{vm.Name}': the worker did not end {TurnOffTimeout.TotalSeconds} s after turn-off; killing it");
+            _workers.Kill(pid);
+            await vm.WorkerExited.Task.ConfigureAwait(false);
+        }
+    }
+
+    public async Task SaveAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        using var _ = Begin(vm, "saving");
+        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "save");
+        var from = vm.State;
+        SetState(vm, VmState.Saving);
+        try { await AskAsync(vm, WorkerOps.Save, cancellationToken).ConfigureAwait(false); }
+        catch (HostException)
+        {
+            // A worker that saved and ended before its answer got out still saved: the folder says so.
+            await WaitForExitAsync(vm, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            if (vm.State == VmState.Saved) return;
+            if (vm.State == VmState.Saving) SetState(vm, from);
+            throw;
+        }
+        if (!await WaitForExitAsync(vm, TurnOffTimeout).ConfigureAwait(false))
+            throw HostErrors.Internal($"VM '{vm.Name}' saved its state but its worker did not end");
+        if (vm.State != VmState.Saved) throw HostErrors.Internal($"VM '{vm.Name}' did not save: {vm.Runtime.LastOffReason}");
+    }
+
+    public Task SuspendAsync(ManagedVm vm, CancellationToken cancellationToken) =>
+        ChangeRunningAsync(vm, "pause", VmState.Running, VmState.Pausing, WorkerOps.Pause, VmState.Paused, cancellationToken);
+
+    public Task ResumeAsync(ManagedVm vm, CancellationToken cancellationToken) =>
+        ChangeRunningAsync(vm, "resume", VmState.Paused, VmState.Resuming, WorkerOps.Resume, VmState.Running, cancellationToken);
+
+    /// <summary>
+    /// Restart-VM. There is no guest agent yet to ask the guest to restart itself, so both forms reset
+    /// the machine (as -Force does); the guest boots again from its configuration.
+    /// </summary>
+    public async Task RestartAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        using var _ = Begin(vm, "restarting");
+        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "restart");
+        SetState(vm, VmState.Resetting);
+        try { await AskAsync(vm, WorkerOps.Reset, cancellationToken).ConfigureAwait(false); }
+        finally { if (vm.State == VmState.Resetting) SetState(vm, VmState.Running); }
+    }
+
+    private async Task ChangeRunningAsync(ManagedVm vm, string verb, VmState required, VmState during, string op, VmState after, CancellationToken cancellationToken)
+    {
+        using var _ = Begin(vm, verb == "pause" ? "pausing" : "resuming");
+        if (vm.State != required) throw HostErrors.WrongState(vm.Name, vm.State, verb);
+        SetState(vm, during);
+        try
+        {
+            await AskAsync(vm, op, cancellationToken).ConfigureAwait(false);
+            SetState(vm, after);
+        }
+        finally { if (vm.State == during) SetState(vm, required); }
+    }
+
+    /// <summary>
+    /// After a host restart, a worker found running: the VM shows Running at once, and once the host is attached to the
+    /// worker (fresh switch ports, under the VM's operation) Paused if the worker holds it paused.
+    /// </summary>
+    public void Adopt(ManagedVm vm, int pid, CancellationToken stopping)
+    {
+        lock (vm.Sync)
+        {
+            vm.State = VmState.Running;
+            vm.WorkerPid = pid;
+            vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await vm.Operation.WaitAsync(stopping).ConfigureAwait(false);
+                vm.OperationName = "reconnecting to"; // what a request refused meanwhile is told
+                try
+                {
+                    if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
+                        SetState(vm, VmState.Paused);
+                }
+                finally
+                {
+                    vm.OperationName = null;
+                    vm.Operation.Release();
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>What a worker reported of its own accord: a pause or resume shows (unless an operation is changing it).</summary>
+    private void OnReported(ManagedVm vm, string kind)
+    {
+        switch (kind)
+        {
+            case WorkerReportKinds.Paused when vm.State == VmState.Running:
+                SetState(vm, VmState.Paused);
+                break;
+            case WorkerReportKinds.Resumed when vm.State == VmState.Paused:
+                SetState(vm, VmState.Running);
+                break;
+            case WorkerReportKinds.Reset:
+                _log($"VM '{vm.Name}': the guest reset; its worker started it again");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The worker <paramref name="pid"/> is gone: the VM is Saved if a saved state is in its folder, else Off, with the
+    /// reason the worker reported (<paramref name="reported"/>) or recorded in exit.json — or, if it said none, that it
+    /// crashed (an ERROR event). PID -1: a worker that ended while no host was there.
+    /// </summary>
+    public void WorkerEnded(ManagedVm vm, int pid, WorkerExitRecord? reported)
+    {
+        bool crashed;
+        string reason;
+        VmState old, now;
+        lock (vm.Sync)
+        {
+            if (vm.WorkerPid != pid) return;
+            WorkerExitRecord? exit = reported;
+            if (exit is null)
+            {
+                try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
+            }
+            crashed = exit is null || (pid > 0 && exit.Pid != pid);
+            reason = !crashed ? exit!.Reason
+                : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
+                : "the worker ended while the host was down, without recording why: it crashed or was killed";
+            // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
+            // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
+            bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
+            old = vm.State;
+            now = saved ? VmState.Saved : VmState.Off;
+            vm.State = now;
+            vm.WorkerPid = 0;
+            // A start that failed says why until the next start; so does a crash. An orderly end clears it.
+            vm.Status = crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus;
+            vm.Runtime = vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason };
+            if (!vm.Removed)
+            {
+                try
+                {
+                    VmInventory.Save(vm.Folder, vm.Runtime);
+                    File.Delete(vm.Folder.ExitFile);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log($"VM '{vm.Name}': cannot record its state: {e.Message}"); }
+            }
+        }
+        _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
+        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
+        if (crashed) Publish(vm, VmEventKind.Error, reason);
+        vm.WorkerExited.TrySetResult();
+    }
+
+    public void SetState(ManagedVm vm, VmState state, string message = "")
+    {
+        VmState old;
+        lock (vm.Sync)
+        {
+            old = vm.State;
+            vm.State = state;
+        }
+        if (old != state)
+            _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
+    }
+
+    public void Publish(ManagedVm vm, VmEventKind kind, string message) =>
+        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = kind, OldState = vm.State, NewState = vm.State, Message = message });
+
+    /// <summary>Asks the worker to do something; its refusal becomes a failed precondition with its reason.</summary>
+    public async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, DiskSettings? disk = null)
+    {
+        var request = new WorkerRequest { Op = op, Path = disk?.Path, ReadOnly = disk?.ReadOnly ?? false, Label = disk?.DriveName() };
+        try { return await _workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
+    }
+
+    private static async Task<bool> WaitForExitAsync(ManagedVm vm, TimeSpan timeout)
+    {
+        try
+        {
+            await vm.WorkerExited.Task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException) { return false; }
+    }
+}

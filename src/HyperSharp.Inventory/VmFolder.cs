@@ -1,0 +1,27 @@
+namespace HyperSharp.Inventory;
+
+/// <summary>The files of one VM's folder in the inventory, by name.</summary>
+public sealed record VmFolder(string Path)
+{
+    public string ConfigFile => Combine("vm.json");
+    public string RuntimeFile => Combine("runtime.json");
+    /// <summary>The saved state (Save-VM); present only while the VM is Saved or being restored.</summary>
+    public string SavedStateFile => Combine("saved.state");
+    /// <summary>The worker's control socket, served while a worker runs.</summary>
+    public string SocketFile => Combine("worker.sock");
+
+    /// <summary>Where the host listens while it launches the worker, for the worker's report channel (gone once the worker connects).</summary>
+    public string LaunchSocketFile => Combine("launch.sock");
+    /// <summary>The worker's standard output and error.</summary>
+    public string LogFile => Combine("worker.log");
+    /// <summary>Written by a worker that ends on purpose (<see cref="WorkerExitRecord"/>).</summary>
+    public string ExitFile => Combine("exit.json");
+
+    /// <summary>Every file the host or its worker makes here: what is private, and all that removing the VM deletes from a folder outside the inventory.</summary>
+    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, LaunchSocketFile, LogFile, ExitFile];
+
+    /// <summary>Where the folder really is: the target of the inventory's link for a VM made with New-VM -Path, else the folder itself.</summary>
+    public string Location => new DirectoryInfo(Path).LinkTarget is { } target ? System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(Path)!) : Path;
+
+    private string Combine(string name) => System.IO.Path.Combine(Path, name);
+}

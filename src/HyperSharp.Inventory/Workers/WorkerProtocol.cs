@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HyperSharp.Inventory.Workers;
+
+/// <summary>
+/// The control protocol between the host and one worker, on the worker's Unix socket (worker.sock in the
+/// VM folder): the host sends one JSON line, the worker answers one JSON line. After a "console" request
+/// the connection carries the raw serial console both ways until either side closes it. A request with
+/// <see cref="WorkerRequest.Descriptor"/> set is followed by one byte that carries a file descriptor (SCM_RIGHTS):
+/// the worker's end of a switch port. A protocol this
+/// small keeps the worker free of a web server; only the host speaks gRPC.
+/// <para>
+/// "attach" makes a connection the worker's report channel: it carries the adapters' labels and switch ports (one
+/// descriptor byte per adapter with <see cref="WorkerAdapterPlug.Port"/>, in order), and the worker answers with
+/// <see cref="WorkerReport"/> lines from then on — "ready" once the VM runs, its state changes, "exited" at its end —
+/// until the process ends (the connection's end is the host's sign that it has). A launched worker connects to the
+/// socket the host named on its command line and is attached there before it builds the VM; a host that restarts
+/// attaches on worker.sock, and the worker reports to the newest host.
+/// </para>
+/// </summary>
+public static class WorkerOps
+{
+    public const string Status = "status", Pause = "pause", Resume = "resume", Save = "save", Shutdown = "shutdown",
+        TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
+        AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
+        Attach = "attach";
+}
+
+public sealed record WorkerRequest
+{
+    public required string Op { get; init; }
+    /// <summary>add-disk: the image; remove-disk: the image to detach.</summary>
+    public string? Path { get; init; }
+    public bool ReadOnly { get; init; }
+    /// <summary>add-disk, add-nic, label-nic: the PCI slot label the guest sees (the drive's or adapter's name).</summary>
+    public string? Label { get; init; }
+    /// <summary>The *-nic requests: the adapter's id.</summary>
+    public Guid? Adapter { get; init; }
+    /// <summary>add-nic: the adapter's MAC address.</summary>
+    public string? Mac { get; init; }
+    /// <summary>A byte carrying a descriptor (the adapter's switch-port socket) follows the request line.</summary>
+    public bool Descriptor { get; init; }
+    /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
+    public List<WorkerAdapterPlug>? Plugs { get; init; }
+}
+
+/// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
+public sealed record WorkerAdapterPlug(Guid Id, string Label, bool Port);
+
+/// <summary>What a worker tells the host on its report channel, one JSON line each.</summary>
+public static class WorkerReportKinds
+{
+    /// <summary>The VM is built (or restored) and runs; <see cref="WorkerReport.Status"/> says how.</summary>
+    public const string Ready = "ready";
+    public const string Paused = "paused", Resumed = "resumed";
+    /// <summary>The guest reset and the worker rebuilt the machine.</summary>
+    public const string Reset = "reset";
+    /// <summary>The worker is ending: <see cref="WorkerReport.Reason"/> and <see cref="WorkerReport.Saved"/> say how (also in exit.json).</summary>
+    public const string Exited = "exited";
+}
+
+public sealed record WorkerReport
+{
+    public required string Kind { get; init; }
+    public WorkerResponse? Status { get; init; }
+    public string? Reason { get; init; }
+    public bool Saved { get; init; }
+}
+
+/// <summary>A network adapter as the worker has it: where it sits and whether a switch port is plugged in.</summary>
+public sealed record WorkerAdapterStatus(Guid Id, int? Slot, bool LinkUp);
+
+public sealed record WorkerResponse
+{
+    public bool Ok { get; init; }
+    public string? Error { get; init; }
+    /// <summary>The worker's own PID (the host may have launched it through a shell and setsid).</summary>
+    public int Pid { get; init; }
+    /// <summary>False while the VM is still being built or restored.</summary>
+    public bool Running { get; init; }
+    public bool Paused { get; init; }
+    public long UptimeMs { get; init; }
+    public long MemoryTouchedBytes { get; init; }
+    public string? Backend { get; init; }
+    public List<WorkerAdapterStatus> Adapters { get; init; } = [];
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
+[JsonSerializable(typeof(WorkerRequest))]
+[JsonSerializable(typeof(WorkerResponse))]
+[JsonSerializable(typeof(WorkerReport))]
+public sealed partial class WorkerJson : JsonSerializerContext
+{
+    public static string Line<T>(T value) => JsonSerializer.Serialize(value, typeof(T), Default) + "\n";
+
+    public static T Parse<T>(string line) => (T)(JsonSerializer.Deserialize(line, typeof(T), Default)
+        ?? throw new InvalidDataException("empty message on the worker socket"));
+}

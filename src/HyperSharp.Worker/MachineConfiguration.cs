@@ -1,0 +1,29 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Inventory;
+using HyperSharp.Machine;
+
+namespace HyperSharp.Worker;
+
+/// <summary>
+/// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by
+/// controller and location, then the network adapters as the worker holds them (with their switch ports).
+/// </summary>
+public static class MachineConfiguration
+{
+    public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log, IReadOnlyList<NetworkAdapterAttachment>? adapters = null) => new()
+    {
+        Processors = config.Processor.Count,
+        ProcessorVendor = config.Processor.Vendor,
+        MemorySize = (ulong)config.Memory.StartupBytes,
+        KernelPath = config.Boot.KernelPath,
+        InitrdPath = string.IsNullOrEmpty(config.Boot.InitrdPath) ? null : config.Boot.InitrdPath,
+        CommandLine = config.Boot.CommandLine,
+        Disks = [.. config.Disks
+            .OrderBy(d => d.ControllerType == ControllerType.Ide ? 0 : 1)
+            .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
+            .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
+        NetworkAdapters = adapters ?? [],
+        ConsoleOutput = console,
+        Log = log,
+    };
+}

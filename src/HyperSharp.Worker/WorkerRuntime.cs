@@ -1,0 +1,409 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using HyperSharp.Hypervisor;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Platform;
+using HyperSharp.Inventory.Storage;
+using HyperSharp.Inventory.Workers;
+using HyperSharp.Machine;
+using HyperSharp.Networking.Frames;
+using HyperSharp.Networking.Interop;
+
+namespace HyperSharp.Worker;
+
+/// <summary>
+/// `hyper worker`: runs the one VM of a folder in this process until it stops, and serves the host's
+/// control requests on the folder's socket. Launched by a host, it first connects to the socket the host named and
+/// takes its adapters' labels and switch ports there (so the VM is built with them), then reports on that connection
+/// (<see cref="WorkerReport"/>): ready, state changes, exited. When the host asks for a restore, the folder's saved state is
+/// restored (and then deleted: a running VM has no saved state); one missing or damaged is an error that
+/// keeps the VM Saved and names the file — never a silent cold boot. On the way out it records why in exit.json; a worker that dies
+/// without one crashed, and the host says so.
+/// </summary>
+public sealed class WorkerRuntime
+{
+    private static readonly TimeSpan DiskEjectTimeout = TimeSpan.FromSeconds(30);
+    private const int DescriptorTimeoutMs = 5000;
+    private readonly VmFolder _folder;
+    private readonly VmConfiguration _config;
+    private readonly IHypervisor _hypervisor;
+    private readonly TextWriter _log;
+    private readonly ConsoleHub _console = new();
+    private readonly WorkerAdapters _adapters;
+    private readonly WorkerReports _reports = new();
+    private readonly string? _reportTo;
+    private readonly SemaphoreSlim _operation = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private MachineSession? _session;
+    private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
+    private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
+
+    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, string? reportTo, TextWriter log)
+    {
+        _reportTo = reportTo;
+        _restorePending = restore;
+        _folder = folder;
+        _config = config;
+        _hypervisor = hypervisor;
+        _log = log;
+        _adapters = new WorkerAdapters(config.NetworkAdapters);
+    }
+
+    private MachineSession Session => _session ?? throw new InvalidOperationException("the VM is not running (starting)");
+
+    /// <summary>Runs the VM in <paramref name="folderPath"/>, reporting to the host listening on <paramref name="reportTo"/> if one is named; returns the process exit code.</summary>
+    public static int Run(string folderPath, bool restore, string? reportTo, Func<string, IHypervisor> chooseBackend, TextWriter log)
+    {
+        var folder = new VmFolder(Path.GetFullPath(folderPath));
+        var config = VmInventory.ReadConfiguration(folder.ConfigFile)
+            ?? throw new FileNotFoundException($"{folder.ConfigFile}: no VM configuration here");
+        IHypervisor hypervisor;
+        try { hypervisor = chooseBackend(config.Backend); }
+        catch (Exception e)
+        {
+            // Say why in the folder too: the host reports it as the reason the VM did not start.
+            InventoryJson.WriteAtomic(folder.ExitFile, new WorkerExitRecord { Pid = Environment.ProcessId, Saved = restore, Reason = $"no backend for the VM: {e.Message}" });
+            throw;
+        }
+        try
+        {
+            var worker = new WorkerRuntime(folder, config, hypervisor, restore, reportTo, log);
+            WorkerExitRecord exit;
+            using (worker._adapters) exit = worker.RunToEnd();
+            InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
+            // After exit.json: a host that hears this and one that finds the file later learn the same.
+            worker._reports.Send(new WorkerReport { Kind = WorkerReportKinds.Exited, Reason = exit.Reason, Saved = exit.Saved });
+            log.WriteLine($"worker: {exit.Reason}");
+            return 0;
+        }
+        finally { (hypervisor as IDisposable)?.Dispose(); }
+    }
+
+    private WorkerExitRecord RunToEnd()
+    {
+        Socket listener;
+        try { listener = Listen(); }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
+        }
+        if (_reportTo is not null)
+        {
+            // The host's ports and labels before the VM is built: its adapters come up plugged in, no round trip later.
+            try { AttachLaunchingHost(_reportTo); }
+            catch (Exception e) when (e is SocketException or IOException or InvalidDataException or System.Text.Json.JsonException or InvalidOperationException or TimeoutException)
+            {
+                listener.Dispose();
+                return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot take its start from the host at {_reportTo}: {e.Message}" };
+            }
+        }
+        _session ??= CreateSession();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = true;
+            Session.TurnOff("the worker was asked to stop (SIGTERM)");
+        });
+        var accepting = AcceptAsync(listener);
+        try
+        {
+            return RunMachine();
+        }
+        catch (Exception e)
+        {
+            _log.WriteLine($"worker: the VM failed: {e}");
+            // A restore that failed leaves the saved state in place: the VM is still Saved, not lost.
+            return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker failed: {e.Message}" };
+        }
+        finally
+        {
+            var deadline = Environment.TickCount64 + 2000;
+            while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
+            _stopping.Cancel();
+            listener.Dispose();
+            try { File.Delete(_folder.SocketFile); } catch (IOException) { }
+            _ = accepting;
+        }
+    }
+
+    private MachineSession CreateSession()
+    {
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
+        return new MachineSession(_hypervisor, machine)
+        {
+            RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
+            Reconnect = _adapters.ConnectSaved,
+            // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
+            AfterReset = (vm, config) => config with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
+            ForSave = (vm, config) => config with { NetworkAdapters = _adapters.Attachments(vm) },
+            MachineStarted = (vm, start) =>
+            {
+                _adapters.Bind(vm);
+                if (start == MachineStart.RebootedAfterReset)
+                {
+                    _log.WriteLine("worker: the guest reset; starting it again");
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Reset });
+                }
+                if (start != MachineStart.Restored) return;
+                // A running VM has no saved state: the file goes once the VM is back in memory.
+                File.Delete(_folder.SavedStateFile);
+                Posix.FsyncDirectory(_folder.Path);
+                _restorePending = false;
+            },
+        };
+    }
+
+    private WorkerExitRecord RunMachine()
+    {
+        // The host looked at the files just before launching; one swapped since (a FIFO for the kernel) must not hang this process.
+        if (StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
+        var end = Session.Run();
+        return new WorkerExitRecord { Saved = end.Kind == SessionEndKind.Saved, Reason = end.Reason };
+    }
+
+    private Socket Listen()
+    {
+        try { File.Delete(_folder.SocketFile); } catch (IOException) { }
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(_folder.SocketFile));
+        Posix.SetMode(_folder.SocketFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        listener.Listen(16);
+        return listener;
+    }
+
+    private async Task AcceptAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket connection;
+            try { connection = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException) { return; }
+            _ = Task.Run(() => ServeAsync(connection));
+        }
+    }
+
+    private async Task ServeAsync(Socket connection)
+    {
+        using (connection)
+        {
+            try
+            {
+                var line = await LineReader.ReadLineAsync(connection, _stopping.Token).ConfigureAwait(false);
+                if (line is null) return;
+                var request = WorkerJson.Parse<WorkerRequest>(line);
+                if (request.Op == WorkerOps.Attach)
+                {
+                    // A host that restarted: the connection becomes the report channel, held open until that host goes.
+                    await AttachAsync(connection, request).ConfigureAwait(false);
+                    return;
+                }
+                WorkerResponse response;
+                Interlocked.Increment(ref _answering);
+                try
+                {
+                    try
+                    {
+                        int? descriptor = request.Descriptor ? DescriptorPassing.Receive(connection.Handle, DescriptorTimeoutMs) : null;
+                        response = await HandleAsync(request, descriptor).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException or UnauthorizedAccessException or HypervisorException or HyperSharp.Vhdx.VirtualDiskException or ArgumentException)
+                    {
+                        response = new WorkerResponse { Ok = false, Error = e.Message };
+                    }
+                    await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(response)), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+                }
+                finally { Interlocked.Decrement(ref _answering); }
+                if (request.Op == WorkerOps.Console && response.Ok)
+                    await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or InvalidDataException or System.Text.Json.JsonException) { }
+        }
+    }
+
+    /// <summary>
+    /// Launched by a host: connects to the socket it listens on and takes the attach request there (adapters' labels and
+    /// ports) before anything is built. The connection reports "ready" once the VM runs, and what follows.
+    /// </summary>
+    private void AttachLaunchingHost(string reportTo)
+    {
+        var channel = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            channel.Connect(new UnixDomainSocketEndPoint(reportTo));
+            using var reading = new CancellationTokenSource(TimeSpan.FromMilliseconds(DescriptorTimeoutMs));
+            var line = LineReader.ReadLineAsync(channel, reading.Token).GetAwaiter().GetResult()
+                ?? throw new InvalidDataException("the host closed the connection before attaching");
+            var request = WorkerJson.Parse<WorkerRequest>(line);
+            if (request.Op != WorkerOps.Attach) throw new InvalidDataException($"the host sent '{request.Op}' where 'attach' comes first");
+            TakePlugs(channel, request, vm: null);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        _session = CreateSession(); // after the plugs: the machine is built with the ports plugged in
+        _ = Task.Run(() => HoldReportChannelAsync(channel));
+    }
+
+    /// <summary>The attach request of a host that restarted: labels and fresh ports for the running VM, then reports on this connection.</summary>
+    private async Task AttachAsync(Socket channel, WorkerRequest request)
+    {
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try { TakePlugs(channel, request, _session?.Machine); }
+        finally { _operation.Release(); }
+        await HoldReportChannelAsync(channel).ConfigureAwait(false);
+    }
+
+    /// <summary>Receives the ports the attach request announces (in its order) and plugs each adapter in, or unplugs it.</summary>
+    private void TakePlugs(Socket channel, WorkerRequest request, VirtualMachine? vm)
+    {
+        foreach (var plug in request.Plugs ?? [])
+        {
+            int? port = plug.Port ? DescriptorPassing.Receive(channel.Handle, DescriptorTimeoutMs) : null;
+            try { _adapters.Plug(vm, plug, port); }
+            catch (InvalidOperationException e) { _log.WriteLine($"worker: {e.Message}"); }
+        }
+    }
+
+    /// <summary>
+    /// Reports "ready" on <paramref name="channel"/> once the VM runs, makes it the report channel, and keeps it until the host
+    /// closes its end. Never closed here: the end of this process closes it, which tells the host the worker is gone.
+    /// </summary>
+    private async Task HoldReportChannelAsync(Socket channel)
+    {
+        var session = Session;
+        await session.WhenRunning().ConfigureAwait(false);
+        // A session that ended before it ran says why in its "exited" report, sent on the channel attached here.
+        _reports.Attach(channel, session.Machine is null ? null : new WorkerReport { Kind = WorkerReportKinds.Ready, Status = Status() });
+        var buffer = new byte[64];
+        try { while (await channel.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false) > 0) { } }
+        catch (SocketException) { }
+        _reports.Detach(channel);
+    }
+
+    /// <summary>Carries out one request; <paramref name="descriptor"/> (a switch port) is the handler's to keep, or closed here.</summary>
+    private async Task<WorkerResponse> HandleAsync(WorkerRequest request, int? descriptor)
+    {
+        if (request.Op is WorkerOps.Status or WorkerOps.Console)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            return Status();
+        }
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            var session = Session;
+            var vm = session.Machine ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
+            if (request.Op.EndsWith("-nic", StringComparison.Ordinal))
+            {
+                await HandleAdapterAsync(vm, request, descriptor).ConfigureAwait(false);
+                descriptor = null; // the adapter owns it now
+                return Status();
+            }
+            switch (request.Op)
+            {
+                case WorkerOps.Pause:
+                    session.Pause();
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Paused });
+                    break;
+                case WorkerOps.Resume:
+                    session.Resume();
+                    _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Resumed });
+                    break;
+                case WorkerOps.Save:
+                    session.Save(_folder.SavedStateFile);
+                    Posix.FsyncDirectory(_folder.Path);
+                    break;
+                case WorkerOps.Shutdown:
+                    session.RequestShutdown();
+                    break;
+                case WorkerOps.TurnOff:
+                    session.TurnOff();
+                    break;
+                case WorkerOps.Reset:
+                    // Answered once the rebuilt machine runs, so what the host asks next reaches it and not the one torn down.
+                    await session.ResetAsync().ConfigureAwait(false);
+                    break;
+                case WorkerOps.AddDisk:
+                    int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
+                    _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
+                    break;
+                case WorkerOps.RemoveDisk:
+                    var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)
+                        ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
+                    // The guest ejects the disk (ACPI); the image is flushed and closed when this completes.
+                    await vm.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
+                    _log.WriteLine($"worker: removed {request.Path} from PCI slot {attached.Slot}");
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown request '{request.Op}'");
+            }
+            return Status();
+        }
+        finally
+        {
+            if (descriptor is int left) DescriptorPassing.Close(left);
+            _operation.Release();
+        }
+    }
+
+    /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>
+    private async Task HandleAdapterAsync(VirtualMachine vm, WorkerRequest request, int? descriptor)
+    {
+        var id = request.Adapter ?? throw new InvalidOperationException($"{request.Op} needs an adapter id");
+        switch (request.Op)
+        {
+            case WorkerOps.AddNic:
+                var mac = MacAddress.Parse(request.Mac ?? throw new InvalidOperationException("add-nic needs a MAC address"));
+                int slot = _adapters.Add(vm, id, request.Label ?? id.ToString(), mac, descriptor);
+                _log.WriteLine($"worker: hot-added network adapter '{request.Label}' ({mac}) in PCI slot {slot}");
+                break;
+            case WorkerOps.RemoveNic:
+                await _adapters.RemoveAsync(vm, id, DiskEjectTimeout).ConfigureAwait(false);
+                _log.WriteLine($"worker: removed network adapter {id}");
+                break;
+            case WorkerOps.ConnectNic:
+                _adapters.Connect(id, descriptor ?? throw new InvalidOperationException("connect-nic needs the switch port's descriptor"));
+                break;
+            case WorkerOps.DisconnectNic:
+                _adapters.Disconnect(id);
+                break;
+            case WorkerOps.LabelNic:
+                _adapters.Rename(vm, id, request.Label ?? throw new InvalidOperationException("label-nic needs the new label"));
+                break;
+            default:
+                throw new InvalidOperationException($"unknown request '{request.Op}'");
+        }
+    }
+
+    private WorkerResponse Status()
+    {
+        var session = _session;
+        var vm = session?.Machine;
+        return new WorkerResponse
+        {
+            Ok = true,
+            Pid = Environment.ProcessId,
+            Running = vm is not null,
+            Paused = session?.Paused ?? false,
+            UptimeMs = (long)(session?.Uptime.TotalMilliseconds ?? 0),
+            MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
+            Backend = _hypervisor.Name,
+            Adapters = _adapters.Status(vm),
+        };
+    }
+
+    private async Task SendInputAsync(ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var vm = _session?.Machine;
+            if (vm is null) return;
+            int taken = vm.Console.Receive(data.Span);
+            data = data[taken..];
+            // The guest reads slower than a paste arrives: wait for the UART's FIFO, never drop input.
+            if (!data.IsEmpty) await Task.Delay(5).ConfigureAwait(false);
+        }
+    }
+}
