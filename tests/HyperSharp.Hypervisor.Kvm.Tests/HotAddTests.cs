@@ -1,3 +1,4 @@
+using HyperSharp.Hypervisor.Testing;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace HyperSharp.Hypervisor.Kvm.Tests;
@@ -26,10 +27,11 @@ public sealed class HotAddTests(ITestOutputHelper output)
             a.hlt();
         });
         using var vp = guest.StartProcessor(0);
-        Assert.Equal(ExitKind.PortIo, vp.Run().Kind);
+        var io = new IoStepper(vp);
+        Assert.Equal(AddressSpace.Port, io.Next().Space);
 
         guest.Partition.MapMemory(new MemorySlot(1, half, guest.Memory, half, half));
-        Assert.Equal(ExitKind.PortIo, vp.Run().Kind); // not an MMIO exit: the new range is RAM
+        Assert.Equal(AddressSpace.Port, io.Next().Space); // the next access is the port, not MMIO: the new range is RAM
         Assert.Equal(0x5EEDUL, guest.Memory.Read<ulong>(half + 0x1230));
         Assert.Equal(0x5EEDUL, guest.Memory.Read<ulong>(half + 0x2000)); // and reads back what it wrote
     }
