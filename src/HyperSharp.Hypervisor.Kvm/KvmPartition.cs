@@ -3,7 +3,7 @@ using HyperSharp.Hypervisor.Kvm.Interop;
 namespace HyperSharp.Hypervisor.Kvm;
 
 /// <summary>One KVM VM: memory slots, in-kernel irqchip and PIT, interrupt lines, irqfd/ioeventfd, and its vCPUs.</summary>
-internal sealed unsafe class KvmPartition : IPartition
+internal sealed unsafe class KvmPartition : IPartition, IDirtyPageTracking
 {
     private const long TssAddress = 0xFFFB_D000; // 3 pages below the BIOS, where every PC VMM puts it (Intel real-mode support)
 
@@ -75,18 +75,9 @@ internal sealed unsafe class KvmPartition : IPartition
             // The guard runs before anything reaches the kernel: an unaffordable slot must never be registered.
             KvmMemoryGuard.Check(slot.Id, slot.Size);
 
-            var region = new KvmUserspaceMemoryRegion
-            {
-                Slot = (uint)slot.Id,
-                Flags = ((slot.Flags & MemorySlotFlags.ReadOnly) != 0 ? KvmIoctl.MemReadonly : 0)
-                      | ((slot.Flags & MemorySlotFlags.TrackDirtyPages) != 0 ? KvmIoctl.MemLogDirtyPages : 0),
-                GuestPhysAddr = slot.GuestAddress,
-                MemorySize = slot.Size,
-                UserspaceAddr = (ulong)(slot.Memory.HostAddress + (nint)slot.MemoryOffset),
-            };
-            // Safe: Validate proved the host range lies inside the GuestMemory mapping, which outlives the partition.
-            KvmCall.Ioctl(VmFd, KvmIoctl.SetUserMemoryRegion, &region, $"KVM_SET_USER_MEMORY_REGION (slot {slot.Id})");
+            Register(slot, _tracking);
             _slots.Add(slot.Id, slot);
+            if (_tracking && (slot.Flags & MemorySlotFlags.ReadOnly) == 0) _deviceDirty[slot.Id] = new ulong[(slot.PageCount + 63) / 64];
         }
     }
 
@@ -96,22 +87,73 @@ internal sealed unsafe class KvmPartition : IPartition
         {
             if (!_slots.Remove(slotId, out var slot))
                 throw new HypervisorException($"Memory slot {slotId} is not mapped.");
+            _deviceDirty.Remove(slotId);
             var region = new KvmUserspaceMemoryRegion { Slot = (uint)slotId, GuestPhysAddr = slot.GuestAddress };
             // Safe: size 0 deletes the slot; no host memory is referenced.
             KvmCall.Ioctl(VmFd, KvmIoctl.SetUserMemoryRegion, &region, $"KVM_SET_USER_MEMORY_REGION (delete slot {slotId})");
         }
     }
 
+    /// <summary>Registers (or re-registers with new flags: KVM_MR_FLAGS_ONLY) a slot with the kernel. Caller holds the lock.</summary>
+    private void Register(MemorySlot slot, bool logDirty)
+    {
+        var region = new KvmUserspaceMemoryRegion
+        {
+            Slot = (uint)slot.Id,
+            Flags = ((slot.Flags & MemorySlotFlags.ReadOnly) != 0 ? KvmIoctl.MemReadonly : 0)
+                  | ((logDirty && (slot.Flags & MemorySlotFlags.ReadOnly) == 0) || (slot.Flags & MemorySlotFlags.TrackDirtyPages) != 0 ? KvmIoctl.MemLogDirtyPages : 0),
+            GuestPhysAddr = slot.GuestAddress,
+            MemorySize = slot.Size,
+            UserspaceAddr = (ulong)(slot.Memory.HostAddress + (nint)slot.MemoryOffset),
+        };
+        // Safe: Validate proved the host range lies inside the GuestMemory mapping, which outlives the partition.
+        KvmCall.Ioctl(VmFd, KvmIoctl.SetUserMemoryRegion, &region, $"KVM_SET_USER_MEMORY_REGION (slot {slot.Id})");
+    }
+
+    // KVM logs what the processors write; what our devices write through their spans (DMA) it never sees, so while
+    // tracking those pages are kept here, one bitmap per slot, and merged into the kernel's log when it is read.
+    private volatile bool _tracking;
+    private readonly Dictionary<int, ulong[]> _deviceDirty = [];
+
+    public void StartDirtyPageTracking()
+    {
+        lock (_lock)
+        {
+            if (_tracking) return;
+            foreach (var slot in _slots.Values)
+            {
+                if ((slot.Flags & MemorySlotFlags.ReadOnly) != 0) continue;
+                _deviceDirty[slot.Id] = new ulong[(slot.PageCount + 63) / 64];
+                Register(slot, logDirty: true);
+            }
+            _tracking = true;
+        }
+    }
+
+    public void StopDirtyPageTracking()
+    {
+        lock (_lock)
+        {
+            if (!_tracking) return;
+            _tracking = false;
+            foreach (var slot in _slots.Values)
+                if ((slot.Flags & MemorySlotFlags.ReadOnly) == 0) Register(slot, logDirty: false);
+            _deviceDirty.Clear();
+        }
+    }
+
     public ulong[] GetAndClearDirtyPages(int slotId)
     {
         MemorySlot slot;
+        ulong[]? devices;
         lock (_lock)
         {
             if (!_slots.TryGetValue(slotId, out slot!))
                 throw new HypervisorException($"Memory slot {slotId} is not mapped.");
+            _deviceDirty.TryGetValue(slotId, out devices);
         }
-        if ((slot.Flags & MemorySlotFlags.TrackDirtyPages) == 0)
-            throw new HypervisorException($"Memory slot {slotId} was mapped without TrackDirtyPages.");
+        if ((slot.Flags & MemorySlotFlags.TrackDirtyPages) == 0 && devices is null)
+            throw new HypervisorException($"Memory slot {slotId} was mapped without TrackDirtyPages and dirty-page tracking is not started.");
         var bitmap = new ulong[(slot.PageCount + 63) / 64];
         fixed (ulong* p = bitmap)
         {
@@ -119,6 +161,8 @@ internal sealed unsafe class KvmPartition : IPartition
             // Safe: KVM writes one bit per page of the slot, rounded up to 64-bit words: exactly bitmap's size.
             KvmCall.Ioctl(VmFd, KvmIoctl.GetDirtyLog, &log, $"KVM_GET_DIRTY_LOG (slot {slotId})");
         }
+        if (devices is not null)
+            for (int w = 0; w < bitmap.Length; w++) bitmap[w] |= Interlocked.Exchange(ref devices[w], 0);
         return bitmap;
     }
 
@@ -209,7 +253,19 @@ internal sealed unsafe class KvmPartition : IPartition
     }
 
     /// <summary>KVM runs guest code natively and needs no notice; dirty tracking of device writes is the VMM's (KVM's log sees only the guest's own writes).</summary>
-    public void NotifyDeviceWrite(ulong guestAddress, ulong length) { }
+    public void NotifyDeviceWrite(ulong guestAddress, ulong length)
+    {
+        if (!_tracking || length == 0) return;
+        lock (_lock)
+            foreach (var slot in _slots.Values)
+            {
+                if (!_deviceDirty.TryGetValue(slot.Id, out var bits)) continue;
+                if (guestAddress + length <= slot.GuestAddress || guestAddress >= slot.GuestAddress + slot.Size) continue;
+                ulong first = (Math.Max(guestAddress, slot.GuestAddress) - slot.GuestAddress) / MemorySlot.PageSize;
+                ulong last = (Math.Min(guestAddress + length, slot.GuestAddress + slot.Size) - 1 - slot.GuestAddress) / MemorySlot.PageSize;
+                for (ulong page = first; page <= last; page++) Interlocked.Or(ref bits[page >> 6], 1UL << (int)(page & 63));
+            }
+    }
 
     public State.SavedRecord SavePlatformState()
     {

@@ -44,6 +44,9 @@ public sealed partial class VirtualMachine : IDisposable
 
     public IPartition Partition { get; }
 
+    /// <summary>Where the machine's own messages go (the configuration's log).</summary>
+    internal Action<string> Log => _log;
+
     /// <summary>The buses as the backends call them for the guest's port I/O and MMIO, on the vCPU's thread.</summary>
     private sealed class BusDispatcher(IoBus<IPortIoDevice> ports, IoBus<IMmioDevice> mmio) : IIoDispatcher
     {
@@ -181,22 +184,31 @@ public sealed partial class VirtualMachine : IDisposable
     }
 
     /// <summary>Writes the whole VM — processors, platform, devices, touched memory — to a file. Pause first.</summary>
-    public void Save(string path, SavedVmConfig config, string backend)
+    public void Save(string path, SavedVmConfig config, string backend) => VmStateFile.Write(path, CaptureState(config, backend), Memory);
+
+    /// <summary>Everything but memory — processors, platform, devices, the configuration as it is now — for a save or a migration. Pause first.</summary>
+    internal VmSavedState CaptureState(SavedVmConfig config, string backend)
     {
-        if (!_pauseRequested || Volatile.Read(ref _parked) < _processors.Count) throw new InvalidOperationException("pause the VM before saving it");
+        if (!IsPaused) throw new InvalidOperationException("pause the VM before saving it");
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Save(vp.GetState())).ToArray();
-        // The disks as they are now (hot-added ones included, with their slots and labels), so a restore rebuilds this machine.
-        config = config with
-        {
-            Disks = _disks.Attachments(), EntropySlot = _entropySlot, ScsiControllers = Scsi.Attachments(),
-            Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null,
-            RuntimeMemory = config.RuntimeMemory is { } m
-                ? m with { BalloonSlot = Balloon is null ? null : BalloonSlot, HotAddSlot = HotAdd is null ? null : HotAddSlot }
-                : null,
-        };
-        var state = new VmSavedState(backend, config, Partition.SavePlatformState(), processors, Devices.SaveAll());
-        VmStateFile.Write(path, state, Memory);
+        return new VmSavedState(backend, CurrentConfig(config), Partition.SavePlatformState(), processors, Devices.SaveAll());
     }
+
+    /// <summary>
+    /// The configuration with the devices as they are now (hot-added disks included, with their slots and labels), so a
+    /// restore rebuilds this machine.
+    /// </summary>
+    internal SavedVmConfig CurrentConfig(SavedVmConfig config) => config with
+    {
+        Disks = _disks.Attachments(), EntropySlot = _entropySlot, ScsiControllers = Scsi.Attachments(),
+        Vsock = config.Vsock is { } v ? v with { Slot = VsockSlot } : null,
+        RuntimeMemory = config.RuntimeMemory is { } m
+            ? m with { BalloonSlot = Balloon is null ? null : BalloonSlot, HotAddSlot = HotAdd is null ? null : HotAddSlot }
+            : null,
+    };
+
+    /// <summary>True while every vCPU is parked by <see cref="Pause"/>.</summary>
+    internal bool IsPaused => _pauseRequested && Volatile.Read(ref _parked) >= _processors.Count;
 
     private bool _disposed;
 

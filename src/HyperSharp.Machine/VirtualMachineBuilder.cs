@@ -54,13 +54,51 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null)
     {
         using var file = VmStateFile.Open(path);
+        return Restore(hypervisor, file, null, console, log, connectAdapter);
+    }
+
+    /// <summary>
+    /// Rebuilds a VM from an open saved state; with <paramref name="memory"/> (guest memory that already holds the VM's
+    /// pages, as a migration delivers them; the VM owns it once built, the caller until then) the state's own memory is not read.
+    /// </summary>
+    internal static VirtualMachine Restore(IHypervisor hypervisor, SavedStateFile file, GuestMemory? memory, Action<byte> console, Action<string> log,
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter)
+    {
         if (file.State.Backend != hypervisor.Name)
             throw file.Refuse(null, $"was saved on the {file.State.Backend} backend; restore it there (this is {hypervisor.Name})");
         var config = file.State.Config.ToConfig(console, log, connectAdapter);
-        return new VirtualMachineBuilder(hypervisor, config) { _restore = file }.Build();
+        return new VirtualMachineBuilder(hypervisor, config) { _restore = file, _restoring = true, _filledMemory = memory }.Build();
     }
 
+    /// <summary>
+    /// Builds a VM that is arriving by migration from its configuration — partition, devices, processors — while its memory
+    /// still streams into <paramref name="memory"/>, so the guest's pause covers only applying the records (<see cref="Complete"/>).
+    /// </summary>
+    internal static VirtualMachineBuilder Prepare(IHypervisor hypervisor, SavedVmConfig saved, GuestMemory memory, Action<byte> console,
+        Action<string> log, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter)
+    {
+        var builder = new VirtualMachineBuilder(hypervisor, saved.ToConfig(console, log, connectAdapter)) { _restoring = true, _filledMemory = memory };
+        builder.Assemble();
+        return builder;
+    }
+
+    /// <summary>Applies the saved records to a VM from <see cref="Prepare"/> and returns it, ready to run.</summary>
+    internal VirtualMachine Complete(SavedStateFile file) => Finish(file);
+
+    /// <summary>Gives up a VM from <see cref="Prepare"/>: its partition and devices are disposed, its memory is left to the caller.</summary>
+    internal void Abandon() => DisposeParts(disposeMemory: false);
+
+    private GuestMemory? _filledMemory;
+    private bool _restoring; // records will be applied (a restore, a migration): no kernel to load, no entry state
+    private List<IVirtualProcessor> _processors = null!;
+
     public VirtualMachine Build()
+    {
+        Assemble();
+        return Finish(_restore);
+    }
+
+    private void Assemble()
     {
         if (config.Processors is < 1 or > 240) throw new ArgumentOutOfRangeException(nameof(config), $"{config.Processors} processors: 1 to 240 are supported");
         try
@@ -74,14 +112,26 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachNetworkAdapters();
             AttachVsock();
             AttachRuntimeMemory();
-            if (_restore is null)
+            if (!_restoring)
             {
                 AttachAcpi();
                 LoadKernel();
             }
-            var processors = CreateProcessors();
-            if (_restore is { } r) ApplySavedState(r, processors);
-            _vm = new VirtualMachine(_partition, _memory, processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
+            _processors = CreateProcessors();
+        }
+        catch
+        {
+            DisposeParts(disposeMemory: _filledMemory is null); // memory that arrived stays its caller's until the VM exists
+            throw;
+        }
+    }
+
+    private VirtualMachine Finish(SavedStateFile? state)
+    {
+        try
+        {
+            if (state is not null) ApplySavedState(state, _processors);
+            _vm = new VirtualMachine(_partition, _memory, _processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
                 {
                     NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
                     Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot,
@@ -89,17 +139,26 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into
             // guest memory, and a VM runs for hours: give that memory back now rather than at some later GC.
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect();
+            // A restored or migrated VM loaded no images, and its guest waits for this moment (a migration's downtime).
+            if (!_restoring)
+            {
+                System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+                GC.Collect();
+            }
             return _vm;
         }
         catch
         {
-            foreach (var d in _owned) d.Dispose();
-            _partition?.Dispose();
-            _memory?.Dispose();
+            DisposeParts(disposeMemory: _filledMemory is null); // memory that arrived stays its caller's until the VM exists
             throw;
         }
+    }
+
+    private void DisposeParts(bool disposeMemory)
+    {
+        foreach (var d in _owned) d.Dispose();
+        _partition?.Dispose();
+        if (disposeMemory) _memory?.Dispose();
     }
 
     private void AttachMemory()
@@ -107,7 +166,10 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         // Guest-physical address = offset in the block: the PCI hole is reserved address space that is
         // never touched (so it costs nothing), and a backend may treat RAM as one range with a hole.
         // The hot-add region (if any) is reserved with it: untouched, it costs address space only.
-        _memory = GuestMemory.Allocate(_layout.AddressSpaceEnd);
+        ulong size = _layout.AddressSpaceEnd;
+        if (_filledMemory is { } filled && filled.Size != size)
+            throw new SavedStateException(_restore?.Path ?? "the migrated VM", $"the guest memory that arrived is 0x{filled.Size:X} bytes; the configuration's layout needs 0x{size:X}");
+        _memory = _filledMemory ?? GuestMemory.Allocate(size);
         var slots = new List<MemorySlot> { new(0, 0, _memory, 0, _layout.LowRamSize) };
         for (ulong done = 0; done < _layout.HighRamSize; done += MaxSlotSize)
             slots.Add(new MemorySlot(slots.Count, MachineLayout.HighRamStart + done, _memory, MachineLayout.HighRamStart + done, Math.Min(MaxSlotSize, _layout.HighRamSize - done)));
@@ -276,7 +338,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         var state = file.State;
         if (state.Processors.Length != processors.Count)
             throw file.Refuse(null, $"{state.Processors.Length} processor records for the configuration's {processors.Count} processors (damaged)");
-        file.ReadMemory(_memory);
+        if (_filledMemory is null) file.ReadMemory(_memory);
         file.Apply(() =>
         {
             _partition.RestorePlatformState(state.Platform);
@@ -295,7 +357,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var vp = _partition.CreateProcessor(i);
             processors.Add(vp);
             // The boot processor starts at the kernel's 64-bit entry; the others wait for INIT/SIPI.
-            if (i == 0 && _restore is null) vp.SetState(EntryState.For(_boot.Entry));
+            if (i == 0 && !_restoring) vp.SetState(EntryState.For(_boot.Entry));
         }
         return processors;
     }

@@ -52,4 +52,31 @@ public class DirtyLogTests
         m.Memory.CollectDirtyPages(bitmap);
         Assert.True(IsSet(bitmap, TestMachine.CodeBase));
     }
+
+    [Fact]
+    public void Tracking_started_on_a_partition_logs_device_writes_per_slot_counted_from_its_start()
+    {
+        // Two slots with the PC's hole between them: the second slot's bitmap counts its own pages, not guest-physical ones.
+        using var memory = GuestMemory.Allocate(4 << 20);
+        using var partition = new Backend.EmulatedHypervisor().CreatePartition(new PartitionOptions { ProcessorCount = 1 });
+        partition.MapMemory(new MemorySlot(0, 0, memory, 0, 1 << 20));
+        partition.MapMemory(new MemorySlot(1, 2 << 20, memory, 2 << 20, 2 << 20));
+        using var vp = partition.CreateProcessor(0);
+        Assert.Throws<HypervisorException>(() => partition.GetAndClearDirtyPages(1)); // not tracking yet
+
+        var tracking = (IDirtyPageTracking)partition;
+        partition.NotifyDeviceWrite(0x5000, 8); // before the start: not in the log
+        tracking.StartDirtyPageTracking();
+        partition.NotifyDeviceWrite(0x3000, 1);
+        partition.NotifyDeviceWrite((2 << 20) + 5 * 4096 + 4000, 200); // straddles pages 5 and 6 of slot 1
+        ulong[] high = partition.GetAndClearDirtyPages(1);              // collects both slots; slot 0's waits for its own call
+        Assert.Equal(new ulong[] { 0b110_0000, 0, 0, 0, 0, 0, 0, 0 }, high);
+        ulong[] low = partition.GetAndClearDirtyPages(0);
+        Assert.Equal(1UL << 3, low[0]);
+        Assert.All(low.Skip(1), w => Assert.Equal(0UL, w));
+        Assert.All(partition.GetAndClearDirtyPages(1), w => Assert.Equal(0UL, w)); // cleared by the read
+
+        tracking.StopDirtyPageTracking();
+        Assert.Throws<HypervisorException>(() => partition.GetAndClearDirtyPages(0));
+    }
 }

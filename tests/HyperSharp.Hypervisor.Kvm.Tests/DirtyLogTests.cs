@@ -46,4 +46,41 @@ public sealed class DirtyLogTests(ITestOutputHelper output)
         Assert.All(guest.Partition.GetAndClearDirtyPages(1), word => Assert.Equal(0UL, word));
         Assert.Throws<HypervisorException>(() => guest.Partition.GetAndClearDirtyPages(0)); // slot 0 is not tracked
     }
+
+    [Fact]
+    public void DirtyLog_StartedWhileMapped_LogsGuestAndDeviceWrites_UntilStopped()
+    {
+        using var hv = KvmTestHost.Open(output);
+        if (hv is null) return;
+        using var guest = new TestGuest(hv, mapRam: false);
+        const ulong half = TestGuest.RamSize / 2;
+        guest.Partition.MapMemory(new MemorySlot(0, 0, guest.Memory, 0, half));
+        guest.Partition.MapMemory(new MemorySlot(1, half, guest.Memory, half, half)); // no TrackDirtyPages: tracking starts later
+        int[] pages = [2, 9, 130];
+        guest.Load(TestGuest.CodeAddress, a =>
+        {
+            foreach (int page in pages)
+            {
+                a.mov(rbx, half + (ulong)page * 4096);
+                a.mov(__qword_ptr[rbx], page);
+            }
+            a.mov(dx, 0x500);
+            a.@out(dx, al);
+            a.hlt();
+        });
+        using var vp = guest.StartProcessor(0);
+        Assert.Throws<HypervisorException>(() => guest.Partition.GetAndClearDirtyPages(1));
+        var tracking = Assert.IsAssignableFrom<IDirtyPageTracking>(guest.Partition);
+        tracking.StartDirtyPageTracking();
+        Assert.Equal(AddressSpace.Port, new IoStepper(vp).Next().Space);
+        guest.Partition.NotifyDeviceWrite(half + 77 * 4096 + 10, 4); // a device's DMA: KVM never sees it, the partition must
+        ulong[] bitmap = guest.Partition.GetAndClearDirtyPages(1);
+        var dirty = new List<int>();
+        for (int i = 0; i < 256; i++)
+            if ((bitmap[i / 64] >> (i % 64) & 1) != 0) dirty.Add(i);
+        Assert.Equal([2, 9, 77, 130], dirty);
+        Assert.All(guest.Partition.GetAndClearDirtyPages(1), word => Assert.Equal(0UL, word));
+        tracking.StopDirtyPageTracking();
+        Assert.Throws<HypervisorException>(() => guest.Partition.GetAndClearDirtyPages(1));
+    }
 }

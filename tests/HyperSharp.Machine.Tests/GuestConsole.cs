@@ -42,7 +42,9 @@ public sealed class GuestConsole
             _waiters.Add((marker, line));
         }
         var first = await Task.WhenAny(line.Task, vmRun, Task.Delay(timeout));
-        if (first == line.Task) return await line.Task;
+        // The line's continuations run asynchronously, the VM's do not: a guest that prints its last line and powers off
+        // can finish vmRun first in WhenAny though the line came first. The line, once there, is the answer.
+        if (line.Task.IsCompleted) return await line.Task;
         string why = first == vmRun ? "the VM stopped" : $"{timeout.TotalSeconds:0} s passed";
         string text = Text;
         throw new TimeoutException($"waiting for '{marker}': {why}; console (last 6000 characters):\n{text[Math.Max(0, text.Length - 6000)..]}");

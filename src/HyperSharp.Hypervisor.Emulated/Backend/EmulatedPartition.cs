@@ -10,7 +10,7 @@ namespace HyperSharp.Hypervisor.Emulated.Backend;
 /// the software platform devices, doorbells checked on the device-access path, interrupt lines and
 /// MSIs delivered through the APIC bus.
 /// </summary>
-internal sealed unsafe class EmulatedPartition : IPartition
+internal sealed unsafe class EmulatedPartition : IPartition, IDirtyPageTracking
 {
     private readonly PartitionOptions _options;
     private readonly List<EmulatedVirtualProcessor> _processors = [];
@@ -74,18 +74,69 @@ internal sealed unsafe class EmulatedPartition : IPartition
         var gaps = ordered.Zip(ordered.Skip(1)).Where(p => p.First.GuestAddress + p.First.Size != p.Second.GuestAddress).ToList();
         if (gaps.Count > 1) throw new HypervisorException("the Emulated backend supports one hole between RAM slots");
         if (gaps.Count == 1) memory.SetHole(gaps[0].First.GuestAddress + gaps[0].First.Size, gaps[0].Second.GuestAddress);
-        if (_slots.Any(s => (s.Flags & MemorySlotFlags.TrackDirtyPages) != 0)) memory.EnableDirtyLogging();
+        if (_tracking || AnySlotTracksAtMap) memory.EnableDirtyLogging();
         return memory;
     }
 
     public void UnmapMemory(int slotId) => throw new HypervisorException("the Emulated backend cannot unmap RAM while processors exist");
 
+    // The dirty log lives in PhysicalMemory, one bitmap over all RAM: a slot's pages are cut out of it. What one call
+    // collects for the other slots waits in _collected, so asking slot by slot loses nothing. Its own lock, not _lock:
+    // collecting waits for every vCPU to pass an instruction boundary, and a vCPU may be waiting for _lock (doorbells).
+    private readonly Lock _dirtyLock = new();
+    private bool _tracking;
+    private ulong[]? _collected, _scratch;
+
+    private bool AnySlotTracksAtMap => _slots.Any(s => (s.Flags & MemorySlotFlags.TrackDirtyPages) != 0);
+
     public ulong[] GetAndClearDirtyPages(int slotId)
     {
-        var memory = Memory ?? throw new HypervisorException($"no memory slot {slotId}");
-        var bitmap = new ulong[(memory.Length / 4096 + 63) / 64];
-        memory.CollectDirtyPages(bitmap);
-        return bitmap;
+        lock (_dirtyLock)
+        {
+            MemorySlot slot;
+            lock (_lock) slot = _slots.FirstOrDefault(s => s.Id == slotId) ?? throw new HypervisorException($"Memory slot {slotId} is not mapped.");
+            if (!_tracking && (slot.Flags & MemorySlotFlags.TrackDirtyPages) == 0)
+                throw new HypervisorException($"Memory slot {slotId} was mapped without TrackDirtyPages and dirty-page tracking is not started.");
+            var result = new ulong[(slot.PageCount + 63) / 64];
+            if (Memory is not { } memory) return result; // no processor yet: nothing ran, nothing was written by a CPU
+            _collected ??= new ulong[memory.BitmapWords];
+            _scratch ??= new ulong[memory.BitmapWords];
+            memory.CollectDirtyPages(_scratch);
+            for (int w = 0; w < _scratch.Length; w++) _collected[w] |= _scratch[w];
+            ulong first = slot.GuestAddress / MemorySlot.PageSize;
+            for (ulong i = 0; i < slot.PageCount; i++)
+            {
+                ulong page = first + i;
+                ulong bit = 1UL << (int)(page & 63);
+                if ((_collected[page >> 6] & bit) == 0) continue;
+                _collected[page >> 6] &= ~bit;
+                result[i >> 6] |= 1UL << (int)(i & 63);
+            }
+            return result;
+        }
+    }
+
+    public void StartDirtyPageTracking()
+    {
+        lock (_dirtyLock)
+        {
+            _tracking = true;
+            _collected = null;
+            Memory?.EnableDirtyLogging(); // before the first processor, BuildMemory turns it on
+        }
+    }
+
+    public void StopDirtyPageTracking()
+    {
+        lock (_dirtyLock)
+        {
+            if (!_tracking) return;
+            _tracking = false;
+            _collected = null;
+            bool keep;
+            lock (_lock) keep = AnySlotTracksAtMap;
+            if (!keep) Memory?.DisableDirtyLogging();
+        }
     }
 
     public void SetInterruptLine(uint gsi, bool asserted) => Platform.SetIrq((int)gsi, asserted);

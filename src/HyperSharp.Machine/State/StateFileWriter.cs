@@ -16,7 +16,8 @@ internal sealed class StateFileWriter(Stream file)
     private uint _records;
     private ulong _pages;
 
-    public void Write(VmSavedState state, GuestMemory memory)
+    /// <summary>The state and, unless <paramref name="memory"/> is null (a migration sends memory apart), the memory.</summary>
+    public void Write(VmSavedState state, GuestMemory? memory)
     {
         WriteFileHeader();
         var machine = new StateWriter();
@@ -27,7 +28,7 @@ internal sealed class StateFileWriter(Stream file)
         for (int i = 0; i < state.Processors.Length; i++)
             Record(Kind.Processor, state.Processors[i].Version, i.ToString(System.Globalization.CultureInfo.InvariantCulture), state.Processors[i].Data);
         foreach (var (id, record) in state.Devices) Record(Kind.Device, record.Version, id, record.Data);
-        WriteMemory(memory);
+        if (memory is not null) WriteMemory(memory);
         Span<byte> end = stackalloc byte[12];
         BinaryPrimitives.WriteUInt32LittleEndian(end, _records);
         BinaryPrimitives.WriteUInt64LittleEndian(end[4..], _pages);

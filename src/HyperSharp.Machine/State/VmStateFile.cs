@@ -37,27 +37,30 @@ public static class VmStateFile
         catch (FileNotFoundException e) { throw new SavedStateException(full, "the saved state is missing (no such file)", e); }
         catch (DirectoryNotFoundException e) { throw new SavedStateException(full, "the saved state is missing (no such folder)", e); }
         catch (UnauthorizedAccessException e) { throw new SavedStateException(full, $"the saved state cannot be read: {e.Message}", e); }
-        try
-        {
-            Span<byte> start = stackalloc byte[12];
-            StateFileReader.ReadExactly(file, full, start, "the file header");
-            if (!start[..8].SequenceEqual(Magic)) throw new SavedStateException(full, "not a HyperSharp saved-state file (no \"HSVMSAVE\" magic)");
-            uint format = BinaryPrimitives.ReadUInt32LittleEndian(start[8..]);
-            if (format == LegacyFormat)
-            {
-                var legacy = LegacyStateFile.ReadHeader(file, full);
-                return new SavedStateFile(full, file, "a build before saved-state format 2", format, legacy,
-                    memory => LegacyStateFile.ReadMemory(file, memory, full), new Dictionary<string, long>());
-            }
-            if (format == 0) throw new SavedStateException(full, "file header", 8, "format 0 does not exist (damaged)");
-            var (reader, state) = StateFileReader.Open(file, full, format);
-            return new SavedStateFile(full, file, reader.Writer, format, state, reader.ReadMemory, reader.Offsets);
-        }
+        try { return Open(file, full); }
         catch
         {
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Reads a saved state of any format from <paramref name="file"/> (which the result then owns); errors name it <paramref name="name"/>.</summary>
+    internal static SavedStateFile Open(Stream file, string name)
+    {
+        Span<byte> start = stackalloc byte[12];
+        StateFileReader.ReadExactly(file, name, start, "the file header");
+        if (!start[..8].SequenceEqual(Magic)) throw new SavedStateException(name, "not a HyperSharp saved-state file (no \"HSVMSAVE\" magic)");
+        uint format = BinaryPrimitives.ReadUInt32LittleEndian(start[8..]);
+        if (format == LegacyFormat)
+        {
+            var legacy = LegacyStateFile.ReadHeader(file, name);
+            return new SavedStateFile(name, file, "a build before saved-state format 2", format, legacy,
+                memory => LegacyStateFile.ReadMemory(file, memory, name), new Dictionary<string, long>());
+        }
+        if (format == 0) throw new SavedStateException(name, "file header", 8, "format 0 does not exist (damaged)");
+        var (reader, state) = StateFileReader.Open(file, name, format);
+        return new SavedStateFile(name, file, reader.Writer, format, state, reader.ReadMemory, reader.Offsets);
     }
 
     /// <summary>The backend and configuration a saved state was written with (what rebuilding it needs first).</summary>

@@ -18,7 +18,11 @@ internal static class CounterGuest
     public const int Lines = 0x800;
 
     /// <summary>The guest as an ELF; the software processor gets a 1000x longer busy wait so a save falls inside the count.</summary>
-    public static byte[] Elf(bool slow) => ElfBuilder.Wrap(Convert.FromHexString(slow ? Code.Replace("B964000000", "B9A0860100") : Code), 0x100000);
+    public static byte[] Elf(bool slow) => Elf(slow ? 100_000 : 100);
+
+    /// <summary>The guest with a busy wait of <paramref name="waitIterations"/> loop turns between lines.</summary>
+    public static byte[] Elf(int waitIterations) =>
+        ElfBuilder.Wrap(Convert.FromHexString(Code.Replace("B964000000", "B9" + Convert.ToHexString(BitConverter.GetBytes(waitIterations)))), 0x100000);
 
     /// <summary>The count as the guest prints it, from line <paramref name="first"/> to the end.</summary>
     public static string Expected(int first = 1)
