@@ -116,8 +116,8 @@ public class LinuxNetworkingEmulatedTests(ITestOutputHelper output)
             // The listener only powers off once the sender's data arrived: if the sender powers off without having
             // sent it, stop the listener at once and fail with both consoles rather than wait out the timeout.
             using var stopListener = new CancellationTokenSource();
-            var a = RunGuest(kit, dir, "a", listener, Adapter("a", MacAddress.Parse("0A-48-53-78-00-01")), TimeSpan.FromSeconds(900), stopListener.Token);
-            var b = RunGuest(kit, dir, "b", sender, Adapter("b", MacAddress.Parse("0A-48-53-78-00-02")), TimeSpan.FromSeconds(900));
+            var a = RunGuest(kit, dir, "a", listener, Adapter("a", MacAddress.Parse("0A-48-53-78-00-01")), TimeSpan.FromSeconds(780), stopListener.Token);
+            var b = RunGuest(kit, dir, "b", sender, Adapter("b", MacAddress.Parse("0A-48-53-78-00-02")), TimeSpan.FromSeconds(780));
             var (logB, _) = await b;
             if (!logB.Contains("TEST-SENT-IN")) stopListener.Cancel();
             var (logA, _) = await a;

@@ -62,9 +62,9 @@ public partial class LinuxMigrationEmulatedTests(ITestOutputHelper output)
             AssertSameMemory(source, moved); // the source stopped at the handover and the destination has not run yet
 
             var run = Task.Run(moved.Run);
-            await after.WaitFor("TEST-TICK", TimeSpan.FromMinutes(10), run); // a whole tick on the destination
+            await after.WaitFor("TEST-TICK", TimeSpan.FromMinutes(4), run); // a whole tick on the destination
             moved.Console.Receive("moved\n"u8);
-            int ticks = int.Parse(Regex.Match(await after.WaitFor("TEST-DONE", TimeSpan.FromMinutes(10), run), @"ticks=(\d+)").Groups[1].Value);
+            int ticks = int.Parse(Regex.Match(await after.WaitFor("TEST-DONE", TimeSpan.FromMinutes(4), run), @"ticks=(\d+)").Groups[1].Value);
             Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
             string text = before.Text + after.Text;
             output.WriteLine($"before the move:\n{before.Text}\nafter it:\n{after.Text}");

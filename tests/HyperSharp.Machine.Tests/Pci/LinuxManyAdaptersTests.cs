@@ -45,7 +45,7 @@ public class LinuxManyAdaptersTests(ITestOutputHelper output)
             }).Build();
             var clock = Stopwatch.StartNew();
             var run = Task.Run(vm.Run);
-            var patient = TimeSpan.FromSeconds(900);
+            var patient = TimeSpan.FromSeconds(780);
             var slots = new List<int>();
             try
             {

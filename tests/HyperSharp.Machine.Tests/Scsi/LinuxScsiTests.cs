@@ -94,7 +94,7 @@ public class LinuxScsiTests(ITestOutputHelper output)
             }).Build();
             var clock = Stopwatch.StartNew();
             var run = Task.Run(vm.Run);
-            var patient = TimeSpan.FromSeconds(900);
+            var patient = TimeSpan.FromSeconds(780);
             try
             {
                 await console.WaitFor("TEST-HOTADD-NOW", patient, run);
