@@ -32,6 +32,7 @@ public static class MigrationSource
         bool paused = false, committed = false;
         var log = new DirtyPageLog(vm.Partition, vm.Ram.Slots); // before the first page is read: every later write is caught
         var throttle = new VcpuThrottle(vm, vm.Log);
+        var warming = StateCodeWarmup.Start(vm.Partition.GetType()); // the capture in the pause runs compiled code, not the JIT
         try
         {
             channel.SendPreamble();
@@ -58,6 +59,7 @@ public static class MigrationSource
             }
             throttle.Dispose(); // the VM runs unthrottled until the pause below
 
+            await warming; // done long before in any migration that took a round
             var pausedAt = clock.Elapsed;
             vm.Pause();
             paused = true;

@@ -66,11 +66,13 @@ public static class MigrationTarget
             channel.Flush();
             // The VM is built from its configuration while its memory arrives; the pause then covers only its records.
             var preparing = Task.Run(() => VirtualMachineBuilder.Prepare(hypervisor, machine, memory, console, log, connectAdapter));
+            var warming = StateCodeWarmup.Start(hypervisor.GetType()); // the restore below runs compiled code, not the JIT
             byte[] state;
             try
             {
                 state = await ReceiveMemoryAsync(channel, memory, cancel);
                 prepared = await preparing;
+                await warming;
             }
             catch
             {
