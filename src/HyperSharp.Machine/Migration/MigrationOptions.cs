@@ -12,6 +12,9 @@ public sealed record MigrationOptions
     /// <summary>Throttle the processors (see <see cref="VcpuThrottle"/>) when the guest dirties memory faster than the link carries it.</summary>
     public bool AutoConverge { get; init; } = true;
 
+    /// <summary>How long the source waits, after Commit, for the destination's word that it owns the VM; past it the handover is in doubt.</summary>
+    public TimeSpan HandoverTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Reports each finished round (progress); called on the migrating thread.</summary>
     public Action<MigrationRound>? Progress { get; init; }
 }

@@ -11,7 +11,9 @@ namespace HyperSharp.Machine.Migration;
 /// source    Hello (u64 guest memory size, the backend's name, u16 machine record version and the configuration as that version of the saved machine record encodes it), then Pages (u64 memory offset, 1 to 256 pages of 4 KiB) and RoundEnd (u32 round,
 ///           u64 pages in it) for each pre-copy round, then — with the VM paused — the last Pages, State (a saved-state file
 ///           without memory: the machine, platform, processor and device records) and Done; after the destination's Ready, Commit
-/// target    Accept or Refuse (UTF-8 reason) after the Hello; Ready once the VM is built from what arrived (not yet running)
+/// target    Accept or Refuse (UTF-8 reason) after the Hello; Ready once the VM is built from what arrived (not yet running);
+///           Owned once Commit arrived: from Commit on the VM is the destination's, and only Owned lets the source discard its
+///           paused copy (a source that never hears it keeps the VM paused, never running: the handover is in doubt)
 /// either    Abort (UTF-8 reason) ends the migration: the source's VM runs on, the destination's is discarded
 /// </code>
 /// Little-endian throughout. A newer destination accepts every older protocol; an older one refuses a newer source by its version.
@@ -25,7 +27,7 @@ internal static class MigrationProtocol
     public const int MaxRunPages = 256;
     public const int MaxPayload = 64 << 20;
 
-    public enum Kind : ushort { Hello = 1, Accept = 2, Refuse = 3, Pages = 4, RoundEnd = 5, State = 6, Done = 7, Ready = 8, Commit = 9, Abort = 10 }
+    public enum Kind : ushort { Hello = 1, Accept = 2, Refuse = 3, Pages = 4, RoundEnd = 5, State = 6, Done = 7, Ready = 8, Commit = 9, Abort = 10, Owned = 11 }
 
     public static void WriteFrameHeader(Span<byte> header, Kind kind, int payloadLength)
     {

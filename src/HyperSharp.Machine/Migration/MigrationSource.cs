@@ -78,10 +78,10 @@ public static class MigrationSource
             await channel.ReceiveAsync(Kind.Ready, "word that the VM is built (Ready)", cancel);
             var ready = clock.Elapsed;
             cancel.ThrowIfCancellationRequested(); // the last moment to keep the VM here
-            channel.Send(Kind.Commit, []);
-            channel.Flush();
-            committed = true;
-            var downtime = clock.Elapsed - pausedAt;
+            committed = true; // from the first byte of Commit on the VM may be the destination's: this side never resumes it
+            try { await HandOverAsync(channel, options.HandoverTimeout, cancel); }
+            catch { log.Dispose(); throw; } // in doubt: the VM stays paused, the dirty log goes
+            var downtime = clock.Elapsed - pausedAt; // until the destination said it has the guest (it runs it from Commit on)
             vm.Log(FormattableString.Invariant($"migration: downtime {downtime.TotalMilliseconds:0.0} ms: vCPUs parked in {(parked - pausedAt).TotalMilliseconds:0.0}, state captured in {(captured - parked).TotalMilliseconds:0.0}, last {rounds[^1].Pages} pages and the state sent in {(sent - captured).TotalMilliseconds:0.0}, the destination built the VM in {(ready - sent).TotalMilliseconds:0.0}"));
             log.Dispose();
             vm.Stop(VmStopReason.Stopped, "moved to another host by live migration");
@@ -108,6 +108,25 @@ public static class MigrationSource
             rounds.Add(round);
             options.Progress?.Invoke(round);
             return Math.Max(1 << 20, round.Bytes / Math.Max(round.Duration.TotalSeconds, 1e-4)); // never below 1 MiB/s: a tiny round measures nothing
+        }
+    }
+
+    /// <summary>Commit, then the destination's word that it owns the VM; any failure on the way leaves the handover in doubt and the VM paused here.</summary>
+    private static async Task HandOverAsync(MigrationChannel channel, TimeSpan timeout, CancellationToken cancel)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        wait.CancelAfter(timeout);
+        try
+        {
+            channel.Send(Kind.Commit, []);
+            channel.Flush(); // a failed write may still have delivered the frame: no less in doubt than a lost answer
+            await channel.ReceiveAsync(Kind.Owned, "the destination's word that it owns the VM (Owned)", wait.Token);
+        }
+        catch (Exception e) when (e is MigrationException or OperationCanceledException or IOException)
+        {
+            string why = e is OperationCanceledException ? $"no answer within {timeout.TotalSeconds:0} s" : e.Message;
+            throw new MigrationHandoverInDoubtException(
+                $"the handover is in doubt: Commit was sent but the destination never said it owns the VM ({why}); the VM stays paused here — resume it only once the destination is known not to run it", e);
         }
     }
 

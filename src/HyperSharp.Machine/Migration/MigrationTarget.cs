@@ -14,6 +14,9 @@ namespace HyperSharp.Machine.Migration;
 /// </summary>
 public static class MigrationTarget
 {
+    /// <summary>How long a built VM waits for the source's Commit after Ready.</summary>
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Receives one VM over <paramref name="stream"/>; run the result to continue the guest here.</summary>
     public static async Task<VirtualMachine> ReceiveAsync(IHypervisor hypervisor, Stream stream, Action<byte> console, Action<string> log,
         Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null, CancellationToken cancel = default)
@@ -94,7 +97,23 @@ public static class MigrationTarget
             }
             channel.Send(Kind.Ready, []);
             channel.Flush();
-            await channel.ReceiveAsync(Kind.Commit, "the handover (Commit)", cancel);
+            // A source that went quiet after Ready keeps its copy paused (in doubt) without our Owned: giving up is safe.
+            using (var commit = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                commit.CancelAfter(CommitTimeout);
+                try { await channel.ReceiveAsync(Kind.Commit, "the handover (Commit)", commit.Token); }
+                catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+                {
+                    throw new MigrationException($"the source did not commit within {CommitTimeout.TotalSeconds:0} s of Ready; the VM built here is discarded");
+                }
+            }
+            // The VM is this side's now, whether or not the source hears so: a source that does not keeps its copy paused.
+            try
+            {
+                channel.Send(Kind.Owned, []);
+                channel.Flush();
+            }
+            catch (Exception e) when (e is MigrationException or IOException or ObjectDisposedException) { log($"migration: the source did not hear that the VM is here ({e.Message}); it keeps its copy paused"); }
             return vm;
         }
         catch

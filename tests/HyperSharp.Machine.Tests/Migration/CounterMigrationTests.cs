@@ -146,6 +146,22 @@ public sealed class CounterMigrationTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public Task ACommitThatNeverArrivesLeavesTheSourcePausedNotRunningAndTheDestinationEmpty() => WithCountingSource("00000040", async (source, link) =>
+    {
+        var hypervisor = CounterGuest.Hypervisor("emulated");
+        var receiving = Task.Run(() => MigrationTarget.ReceiveAsync(hypervisor, link.Destination, _ => { }, output.WriteLine));
+        var inDoubt = await Assert.ThrowsAsync<MigrationHandoverInDoubtException>(() =>
+            MigrationSource.SendAsync(source.Vm, SavedVmConfig.From(source.Config), hypervisor.Name, new CutBeforeFrameStream(link.Source, kind: 9 /* Commit */, link.CutAtSource)));
+        output.WriteLine(inDoubt.Message);
+        Assert.Contains("in doubt", inDoubt.Message);
+        output.WriteLine((await Assert.ThrowsAsync<MigrationException>(() => receiving)).Message); // no Commit: the destination has nothing
+        // Neither side runs the guest: the source's copy waits, paused, for whoever drives the migration to decide.
+        Assert.True(source.Vm.IsPaused);
+        Assert.False(source.Run.IsCompleted);
+        source.Vm.Resume(); // the destination is known to have nothing: the guest goes on here, no line lost
+    });
+
+    [Fact]
     public Task ADamagedFrameIsRefusedByTheDestinationAndTheSourceCountsOn() => WithCountingSource("00000040", async (source, link) =>
     {
         var hypervisor = CounterGuest.Hypervisor("emulated");

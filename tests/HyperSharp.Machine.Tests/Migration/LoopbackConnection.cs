@@ -34,6 +34,9 @@ internal sealed class LoopbackConnection : IDisposable
     /// <summary>Cuts the connection from the destination's side, as a destination host that dies would.</summary>
     public void CutAtDestination() => _destination.Close(0);
 
+    /// <summary>Cuts the connection from the source's side, as a link that fails under the source would.</summary>
+    public void CutAtSource() => _source.Close(0);
+
     public void Dispose()
     {
         Source.Dispose();
