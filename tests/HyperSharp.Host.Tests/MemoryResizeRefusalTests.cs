@@ -41,6 +41,15 @@ public class MemoryResizeRefusalTests(ITestOutputHelper output)
             await ValidationTests.Invalid("buffer", "2000", () => host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = resizable, Buffer = 4 }).ResponseAsync);
             Assert.Equal(70, (await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = resizable, Priority = 70 })).Priority); // stored while running
 
+            // The CLI's `hyper vm memory`: Get-VMMemory without options, Set-VMMemory with them, the host's reason on refusal.
+            var shown = CliRunner.Run(output, "vm", "memory", "resizable", "--host-socket", host.SocketPath);
+            Assert.Equal(0, shown.Exit);
+            Assert.Contains("Runtime resize:       on", shown.Out);
+            Assert.Contains("Priority:             70", shown.Out);
+            var cli = CliRunner.Run(output, "vm", "memory", "resizable", "--startup", "2GB", "--host-socket", host.SocketPath);
+            Assert.NotEqual(0, cli.Exit);
+            Assert.Contains("at most 1088 MiB", cli.Error);
+
             foreach (var name in new[] { plain, resizable })
             {
                 var vm = await host.Client.GetVmAsync(name);
