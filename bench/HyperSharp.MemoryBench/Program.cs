@@ -21,8 +21,8 @@ try
 {
     string initrd = GuestScript.Initrd(kit, dir);
     var results = new List<(string Vmm, double Boot, double Reclaim, double Deflate, double Grow)>();
-    if (which is "ours" or "both" or "all") results.Add(Ours());
     if (which is "host" or "all") results.Add(await ThroughHost.RunAsync(kit, initrd, dir, Boot, Reclaim, timeout));
+    if (which is "ours" or "both" or "all") results.Add(Ours());
     if (which is "qemu" or "both" or "all") results.Add(await Qemu());
     Console.WriteLine("\n| VMM | boot to script (s) | balloon reclaims 1 GiB (s) | deflate 1 GiB (s) | hot-add 1 GiB seen by guest (s) |\n|---|---:|---:|---:|---:|");
     foreach (var r in results) Console.WriteLine($"| {r.Vmm} | {r.Boot:F1} | {r.Reclaim:F2} | {r.Deflate:F2} | {r.Grow:F2} |");
