@@ -31,6 +31,15 @@ public static class MachineConfiguration
     };
 
     /// <summary>
+    /// The machine a guest reset rebuilds once its memory was resized while it ran: it boots with the memory it has
+    /// (<paramref name="bytes"/>, what the host recorded as its startup memory) and the hot-add room of that size, as a
+    /// start would give it; unchanged when the memory is what it booted with.
+    /// </summary>
+    public static VmConfig WithMemory(VmConfig machine, MemorySettings settings, ulong bytes) => bytes == machine.MemorySize || machine.RuntimeMemory is null
+        ? machine
+        : machine with { MemorySize = bytes, RuntimeMemory = RuntimeMemory(settings with { StartupBytes = (long)bytes }) };
+
+    /// <summary>
     /// The balloon and hot-add memory of a resizable VM. Deflate on OOM only with dynamic memory: there the guest may take
     /// memory back under pressure before a balancer would give it; static memory is what the administrator set, and a
     /// balloon that shrinks it shows in the guest's MemTotal rather than as memory it can reclaim unasked.

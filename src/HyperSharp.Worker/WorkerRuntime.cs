@@ -135,7 +135,9 @@ public sealed class WorkerRuntime
             RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
             Reconnect = _adapters.ConnectSaved,
             // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
-            AfterReset = (vm, config) => config with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
+            // A resize while it ran holds too: the guest boots again with the memory it had.
+            AfterReset = (vm, config) => MachineConfiguration.WithMemory(config, _config.Memory, MemoryResize.Assigned(vm) / MemoryResize.Granularity * MemoryResize.Granularity)
+                with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
             ForSave = (vm, config) => config with { NetworkAdapters = _adapters.Attachments(vm) },
             MachineStarted = (vm, start) =>
             {

@@ -87,6 +87,16 @@ public class MemorySettingsTests
     }
 
     [Fact]
+    public void A_guest_reset_after_a_resize_boots_with_the_memory_it_had_and_that_sizes_hot_add_room()
+    {
+        var settings = Static with { RuntimeResize = true };
+        var machine = MachineConfiguration.From(new VmConfiguration { Id = Guid.NewGuid(), Name = "v", Memory = settings, Boot = new BootSettings { KernelPath = "/k" } }, _ => { }, _ => { });
+        Assert.Same(machine, MachineConfiguration.WithMemory(machine, settings, 512UL << 20));
+        var grown = MachineConfiguration.WithMemory(machine, settings, 1UL << 30);
+        Assert.Equal((1UL << 30, 4UL << 30), (grown.MemorySize, grown.RuntimeMemory!.MaximumSize));
+    }
+
+    [Fact]
     public void A_version_2_vm_json_loads_with_runtime_resize_off_and_the_next_save_writes_version_3()
     {
         string dir = Directory.CreateTempSubdirectory("hs-vmjson").FullName;
