@@ -9,7 +9,8 @@ namespace HyperSharp.Host.Tests;
 /// <summary>
 /// Set-VMMemory -StartupBytes on a running Debian guest (Emulated backend) through the host's API: a 256 MiB VM with
 /// runtime resize grows to 1.25 GiB (its MemTotal grows by 1 GiB: hot-add) and shrinks back to 256 MiB (the hot-added
-/// memory is unplugged, MemTotal falls back); Get-VM's MemoryAssigned and the stored startup memory follow each step.
+/// memory is unplugged, MemTotal falls back); Get-VM's MemoryAssigned and the stored startup memory follow each step, and
+/// MemoryDemand comes from the guest's balloon statistics.
 /// </summary>
 public class MemoryResizeGuestTests(ITestOutputHelper output)
 {
@@ -65,6 +66,16 @@ public class MemoryResizeGuestTests(ITestOutputHelper output)
             Assert.InRange(Kb(console, "TEST-GREW") - total0, 1_000_000, 1_048_576);
             var live = await host.Client.GetVmAsync(vm);
             Assert.Equal((Grown, Grown), (live.MemoryAssignedBytes, live.MemoryStartupBytes));
+            // MemoryDemand: each look asks the guest's balloon driver for fresh statistics, which come with a later look.
+            var statistics = Stopwatch.StartNew();
+            while (live.MemoryDemandBytes == 0 && statistics.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                await Task.Delay(200);
+                live = await host.Client.GetVmAsync(vm);
+            }
+            output.WriteLine($"MemoryDemand {live.MemoryDemandBytes >> 20} MiB after {statistics.Elapsed.TotalSeconds:F1} s; MemoryStatus '{live.MemoryStatus}'");
+            Assert.InRange(live.MemoryDemandBytes, 1, Grown);
+            Assert.Equal("", live.MemoryStatus); // static memory
 
             clock.Restart();
             var shrunk = await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, StartupBytes = Boot, WaitSeconds = 300 });
