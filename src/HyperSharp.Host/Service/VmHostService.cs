@@ -95,7 +95,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = await manager.Memory.SetAsync(request, context.CancellationToken).ConfigureAwait(false);
+        var memory = await manager.Memory.SetAsync(request).ConfigureAwait(false);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
         return memory;
     }

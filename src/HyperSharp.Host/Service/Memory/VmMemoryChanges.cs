@@ -13,7 +13,7 @@ namespace HyperSharp.Host.Service.Memory;
 /// </summary>
 public sealed class VmMemoryChanges(VmManager vms, VmConfigurationStore store, VmLifecycle lifecycle)
 {
-    public async Task<VmMemory> SetAsync(SetMemoryRequest request, CancellationToken cancellationToken)
+    public async Task<VmMemory> SetAsync(SetMemoryRequest request)
     {
         var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
@@ -43,7 +43,7 @@ public sealed class VmMemoryChanges(VmManager vms, VmConfigurationStore store, V
             resized = await lifecycle.Workers.SendAsync(vm, new WorkerRequest
             {
                 Op = WorkerOps.SetMemory, MemoryBytes = wanted.StartupBytes, WaitMs = (int)wait.TotalMilliseconds,
-            }, cancellationToken).ConfigureAwait(false);
+            }, CancellationToken.None).ConfigureAwait(false); // bounded by the wait; a client that leaves must not leave vm.json behind the guest
         }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': cannot resize its memory while it runs: {e.Message}"); }
         catch (IOException e) { throw HostErrors.Precondition($"VM '{vm.Name}': its worker did not answer the resize: {e.Message}"); }
