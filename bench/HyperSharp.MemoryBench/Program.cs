@@ -9,8 +9,9 @@ using HyperSharp.Machine;
 //   balloon reclaim: from asking for 1 GiB until the guest's MemTotal is 1 GiB lower (and the driver says it holds it)
 //   deflate:         from asking for 0 until MemTotal is back
 //   hot-add:         from asking for 1 GiB more (virtio-mem) until MemTotal is 1 GiB higher
-// Usage: HyperSharp.MemoryBench KIT_DIR [ours|qemu|both]
-if (args.Length < 1) { Console.Error.WriteLine("usage: HyperSharp.MemoryBench KIT_DIR [ours|qemu|both]"); return 2; }
+// "host" runs the same steps through the host service's Set-VMMemory on a worker process (ThroughHost); "all" runs the three.
+// Usage: HyperSharp.MemoryBench KIT_DIR [ours|qemu|host|both|all]
+if (args.Length < 1) { Console.Error.WriteLine("usage: HyperSharp.MemoryBench KIT_DIR [ours|qemu|host|both|all]"); return 2; }
 string kit = args[0], which = args.Length > 1 ? args[1] : "both";
 const ulong Boot = 1536UL << 20, Grow = 1UL << 30, Reclaim = 1UL << 30;
 const string CommandLine = "console=ttyS0 memhp_default_state=online_movable";
@@ -20,12 +21,14 @@ try
 {
     string initrd = GuestScript.Initrd(kit, dir);
     var results = new List<(string Vmm, double Boot, double Reclaim, double Deflate, double Grow)>();
-    if (which is "ours" or "both") results.Add(Ours());
-    if (which is "qemu" or "both") results.Add(await Qemu());
+    if (which is "host" or "all") results.Add(await ThroughHost.RunAsync(kit, initrd, dir, Boot, Reclaim, timeout));
+    if (which is "ours" or "both" or "all") results.Add(Ours());
+    if (which is "qemu" or "both" or "all") results.Add(await Qemu());
     Console.WriteLine("\n| VMM | boot to script (s) | balloon reclaims 1 GiB (s) | deflate 1 GiB (s) | hot-add 1 GiB seen by guest (s) |\n|---|---:|---:|---:|---:|");
     foreach (var r in results) Console.WriteLine($"| {r.Vmm} | {r.Boot:F1} | {r.Reclaim:F2} | {r.Deflate:F2} | {r.Grow:F2} |");
-    if (results.Count == 2)
-        Console.WriteLine($"| ours / QEMU (time) | {results[0].Boot / results[1].Boot:F2} | {results[0].Reclaim / results[1].Reclaim:F2} | {results[0].Deflate / results[1].Deflate:F2} | {results[0].Grow / results[1].Grow:F2} |");
+    if (results.Count >= 2 && results[^1].Vmm.StartsWith("QEMU", StringComparison.Ordinal))
+        foreach (var r in results.SkipLast(1))
+            Console.WriteLine($"| {r.Vmm} / QEMU (time) | {r.Boot / results[^1].Boot:F2} | {r.Reclaim / results[^1].Reclaim:F2} | {r.Deflate / results[^1].Deflate:F2} | {r.Grow / results[^1].Grow:F2} |");
     return 0;
 
     (string, double, double, double, double) Ours()

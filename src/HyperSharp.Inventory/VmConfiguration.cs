@@ -5,11 +5,12 @@ namespace HyperSharp.Inventory;
 /// <summary>
 /// One VM's configuration as stored in its folder (vm.json). Versioned: a later HyperSharp reads every
 /// earlier version. Only the host writes it, always through <see cref="AtomicFile"/>.
-/// Version 2 added the network adapters; a version 1 file reads as a VM without any.
+/// Version 2 added the network adapters; a version 1 file reads as a VM without any. Version 3 added
+/// <see cref="MemorySettings.RuntimeResize"/>; earlier files read with it off (the VM keeps the hardware it had).
 /// </summary>
 public sealed record VmConfiguration
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     public int Version { get; init; } = CurrentVersion;
     public required Guid Id { get; init; }
@@ -41,15 +42,45 @@ public sealed record ProcessorSettings
     public bool ExposeVirtualizationExtensions { get; init; }
 }
 
-/// <summary>Get-VMMemory's settings. Dynamic memory is recorded but not yet acted on (memory is static).</summary>
+/// <summary>
+/// Get-VMMemory's settings. A VM with dynamic memory, or with <see cref="RuntimeResize"/>, runs with a balloon and
+/// hot-add memory, so its memory can change while it runs (<see cref="HotAddBytes"/> says how far it can grow). No
+/// balancer sets a dynamic VM's memory yet: its Buffer and Priority are recorded for it.
+/// </summary>
 public sealed record MemorySettings
 {
+    /// <summary>Static memory's hot-add room: three times the startup memory (so 512 MiB may grow to 2 GiB), at least 1 GiB, at most 64 GiB.</summary>
+    public const long MinStaticHotAddBytes = 1L << 30, MaxStaticHotAddBytes = 64L << 30;
+    public const int DefaultBuffer = 20, DefaultPriority = 50;
+
     public long StartupBytes { get; init; } = 512L << 20;
     public bool DynamicMemoryEnabled { get; init; }
     public long MinimumBytes { get; init; } = 512L << 20;
     public long MaximumBytes { get; init; } = 1L << 40;
-    public int Buffer { get; init; } = 20;
-    public int Priority { get; init; } = 50;
+    public int Buffer { get; init; } = DefaultBuffer;
+    public int Priority { get; init; } = DefaultPriority;
+
+    /// <summary>
+    /// Static memory that can be resized while the VM runs (Set-VMMemory -StartupBytes on a running VM), as Hyper-V allows:
+    /// the VM gets a balloon and hot-add memory when it starts. Off by default and in files from before version 3: it adds
+    /// two PCI devices and a hot-add region the VM did not have.
+    /// </summary>
+    public bool RuntimeResize { get; init; }
+
+    /// <summary>Whether the VM runs with a balloon and hot-add memory (dynamic memory, or runtime resize).</summary>
+    public bool Resizable() => DynamicMemoryEnabled || RuntimeResize;
+
+    /// <summary>
+    /// Bytes of hot-add room above the startup memory a VM started with these settings gets: dynamic memory, up to its
+    /// maximum; static memory with runtime resize, a bounded default (see <see cref="MinStaticHotAddBytes"/>: KVM
+    /// registers host memory per slot size, about 2 GiB per TiB of guest memory, so the room is never huge); otherwise none.
+    /// </summary>
+    public long HotAddBytes()
+    {
+        if (DynamicMemoryEnabled) return Math.Max(0, MaximumBytes - StartupBytes);
+        if (!RuntimeResize) return 0;
+        return Math.Clamp(3 * StartupBytes, MinStaticHotAddBytes, MaxStaticHotAddBytes);
+    }
 }
 
 /// <summary>What the VM boots: a Linux kernel, optional initrd and command line.</summary>

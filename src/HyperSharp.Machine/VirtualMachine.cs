@@ -73,6 +73,9 @@ public sealed partial class VirtualMachine : IDisposable
     public Virtio.Mem.VirtioMemDevice? HotAdd { get; internal init; }
     internal int HotAddSlot { get; init; }
 
+    /// <summary>The RAM the machine booted with (the configuration's memory size); hot-add and the balloon move from here.</summary>
+    public ulong BootMemoryBytes { get; internal init; }
+
     public IReadOnlyList<Virtio.Net.VirtioNetDevice> NetworkAdapters { get; internal set; } = [];
     internal DeviceStateRegistry Devices { get; }
     public GuestMemory Memory { get; }

@@ -134,7 +134,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             _vm = new VirtualMachine(_partition, _memory, _processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
                 {
                     NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
-                    Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot,
+                    Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot, BootMemoryBytes = config.MemorySize,
                 };
             _boot = null!;
             // The kernel and initrd images (tens of MB on the large-object heap) are garbage once copied into

@@ -6,7 +6,9 @@ namespace HyperSharp.Worker;
 
 /// <summary>
 /// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by
-/// controller and location, then the network adapters as the worker holds them (with their switch ports).
+/// controller and location, then the network adapters as the worker holds them (with their switch ports). Memory that can
+/// change while the VM runs (dynamic, or runtime resize) brings a balloon and hot-add memory up to
+/// <see cref="MemorySettings.HotAddBytes"/> above the startup memory.
 /// </summary>
 public static class MachineConfiguration
 {
@@ -23,7 +25,26 @@ public static class MachineConfiguration
             .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
             .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
         NetworkAdapters = adapters ?? [],
+        RuntimeMemory = RuntimeMemory(config.Memory),
         ConsoleOutput = console,
         Log = log,
     };
+
+    /// <summary>
+    /// The machine a guest reset rebuilds once its memory was resized while it ran: it boots with the memory it has
+    /// (<paramref name="bytes"/>, what the host recorded as its startup memory) and the hot-add room of that size, as a
+    /// start would give it; unchanged when the memory is what it booted with.
+    /// </summary>
+    public static VmConfig WithMemory(VmConfig machine, MemorySettings settings, ulong bytes) => bytes == machine.MemorySize || machine.RuntimeMemory is null
+        ? machine
+        : machine with { MemorySize = bytes, RuntimeMemory = RuntimeMemory(settings with { StartupBytes = (long)bytes }) };
+
+    /// <summary>
+    /// The balloon and hot-add memory of a resizable VM. Deflate on OOM only with dynamic memory: there the guest may take
+    /// memory back under pressure before a balancer would give it; static memory is what the administrator set, and a
+    /// balloon that shrinks it shows in the guest's MemTotal rather than as memory it can reclaim unasked.
+    /// </summary>
+    private static RuntimeMemoryAttachment? RuntimeMemory(MemorySettings memory) => memory.Resizable()
+        ? new RuntimeMemoryAttachment { MaximumSize = (ulong)(memory.StartupBytes + memory.HotAddBytes()), DeflateOnOutOfMemory = memory.DynamicMemoryEnabled }
+        : null;
 }

@@ -7,6 +7,7 @@ using HyperSharp.Inventory.Platform;
 using HyperSharp.Inventory.Storage;
 using HyperSharp.Inventory.Workers;
 using HyperSharp.Machine;
+using HyperSharp.Machine.Memory;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Interop;
 
@@ -134,7 +135,9 @@ public sealed class WorkerRuntime
             RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
             Reconnect = _adapters.ConnectSaved,
             // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
-            AfterReset = (vm, config) => config with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
+            // A resize while it ran holds too: the guest boots again with the memory it had.
+            AfterReset = (vm, config) => MachineConfiguration.WithMemory(config, _config.Memory, MemoryResize.Assigned(vm) / MemoryResize.Granularity * MemoryResize.Granularity)
+                with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
             ForSave = (vm, config) => config with { NetworkAdapters = _adapters.Attachments(vm) },
             MachineStarted = (vm, start) =>
             {
@@ -290,6 +293,11 @@ public sealed class WorkerRuntime
             if (descriptor is int unused) DescriptorPassing.Close(unused);
             return Status();
         }
+        if (request.Op == WorkerOps.SetMemory)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            return await ResizeMemoryAsync(request).ConfigureAwait(false);
+        }
         await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -348,6 +356,19 @@ public sealed class WorkerRuntime
         }
     }
 
+    /// <summary>
+    /// Resizes the running guest's memory and answers with what it did in the wait. Not under the operation lock: a wait
+    /// of minutes must not hold up a turn-off or a save (the host runs one change per VM at a time).
+    /// </summary>
+    private async Task<WorkerResponse> ResizeMemoryAsync(WorkerRequest request)
+    {
+        var vm = Session.Machine ?? throw new InvalidOperationException("the VM is not running (starting or stopping)");
+        if (request.MemoryBytes <= 0) throw new ArgumentException($"set-memory needs the memory in bytes, not {request.MemoryBytes}");
+        var outcome = await MemoryResize.ResizeAsync(vm, (ulong)request.MemoryBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), _stopping.Token).ConfigureAwait(false);
+        _log.WriteLine($"worker: memory resized to {outcome.AssignedBytes >> 20} MiB of the {outcome.TargetBytes >> 20} MiB asked for");
+        return Status() with { MemoryAssignedBytes = (long)outcome.AssignedBytes, MemoryShortBytes = (long)outcome.ShortBytes };
+    }
+
     /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>
     private async Task HandleAdapterAsync(VirtualMachine vm, WorkerRequest request, int? descriptor)
     {
@@ -381,6 +402,7 @@ public sealed class WorkerRuntime
     {
         var session = _session;
         var vm = session?.Machine;
+        vm?.Balloon?.RequestStatistics(); // a fresh report for the next look; this one carries the last
         return new WorkerResponse
         {
             Ok = true,
@@ -389,6 +411,8 @@ public sealed class WorkerRuntime
             Paused = session?.Paused ?? false,
             UptimeMs = (long)(session?.Uptime.TotalMilliseconds ?? 0),
             MemoryTouchedBytes = vm is null ? 0 : (long)vm.TouchedMemoryBytes(),
+            MemoryAssignedBytes = vm is null ? 0 : (long)MemoryResize.Assigned(vm),
+            MemoryDemandBytes = vm is null ? 0 : (long)MemoryResize.Demand(vm),
             Backend = _hypervisor.Name,
             Adapters = _adapters.Status(vm),
         };

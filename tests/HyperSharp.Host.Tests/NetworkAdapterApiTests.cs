@@ -93,7 +93,7 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         var vm = await host.Client.GetVmAsync(new VmRef { Name = "old" });
         Assert.Empty(vm.NetworkAdapters);
         await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = "old" } });
-        Assert.Contains("\"version\": 2", File.ReadAllText(file));
+        Assert.Contains($"\"version\": {HyperSharp.Inventory.VmConfiguration.CurrentVersion}", File.ReadAllText(file));
     }
 
     [Fact]

@@ -28,9 +28,9 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
         var processor = (VMProcessor)Assert.Single((await Ps.RunAsync("Get-VMProcessor web01")).Ok()).BaseObject;
         Assert.Equal((2L, 200), (processor.Count, processor.RelativeWeight));
 
-        // Dynamic memory settings are kept, and the cmdlet says they are not acted on yet.
+        // Dynamic memory settings are kept, and the cmdlet says no balancer acts on them yet.
         var dynamic = await Ps.RunAsync("Set-VMMemory web02 -DynamicMemoryEnabled $true -MinimumBytes 32MB -MaximumBytes 128MB -Passthru");
-        Assert.Contains("not applied", Assert.Single(dynamic.Warnings).Message);
+        Assert.Contains("no balancer", Assert.Single(dynamic.Warnings).Message);
         var memory = (VMMemory)Assert.Single(dynamic.Ok()).BaseObject;
         Assert.Equal((true, 32L << 20, 128L << 20), (memory.DynamicMemoryEnabled, memory.Minimum, memory.Maximum));
 
@@ -54,6 +54,11 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
         // Changing the processor count of a running VM is refused (InvalidOperation), the other VM is still stopped.
         var refused = await Ps.RunAsync("Set-VMProcessor web01 -Count 4");
         Assert.Equal(ErrorCategory.InvalidOperation, Assert.Single(refused.Errors).CategoryInfo.Category);
+        // So is growing a running VM that started without runtime resize; Get-VM shows MemoryStatus for dynamic memory only.
+        var grow = Assert.Single((await Ps.RunAsync("Set-VMMemory web01 -StartupBytes 128MB")).Errors);
+        Assert.Contains("without hot-add memory", grow.Exception.Message);
+        var status = (await Ps.RunAsync("Get-VM web01, web02 | ForEach-Object { \"$($_.Name) $($_.MemoryAssigned / 1MB) [$($_.MemoryStatus)]\" }")).Ok().Select(o => o.BaseObject).ToList();
+        Assert.Equal(["web01 96 []", "web02 64 [OK]"], status);
 
         var stopped = (await Ps.RunAsync("Stop-VM -Name web01, nosuchvm, web02 -TurnOff -Passthru")).Output.Select(o => (VirtualMachine)o.BaseObject).ToList();
         Assert.Equal(["web01", "web02"], stopped.Select(v => v.Name));

@@ -24,6 +24,8 @@ internal static class VmPrinter
         o.WriteLine($"Processors:           {vm.ProcessorCount}");
         o.WriteLine($"Memory (startup):     {SizeParser.Format(vm.MemoryStartupBytes)}");
         o.WriteLine($"Memory (assigned):    {SizeParser.Format(vm.MemoryAssignedBytes)}");
+        if (vm.MemoryDemandBytes > 0) o.WriteLine($"Memory (demand):      {SizeParser.Format(vm.MemoryDemandBytes)}");
+        if (vm.MemoryStatus.Length > 0) o.WriteLine($"Memory status:        {vm.MemoryStatus}");
         o.WriteLine($"CPU usage:            {vm.CpuUsagePercent:0.#} %");
         o.WriteLine($"Uptime:               {Uptime(vm.UptimeMs)}");
         o.WriteLine($"Backend:              {vm.Backend}");

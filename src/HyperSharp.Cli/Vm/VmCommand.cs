@@ -14,6 +14,7 @@ public static class VmCommand
         vm.Subcommands.Add(Host.ConsoleCommand.Create(context));
         vm.Subcommands.Add(Host.DiskCommands.Create(context));
         vm.Subcommands.Add(Host.NicCommands.Create(context));
+        vm.Subcommands.Add(Host.MemoryCommand.Create(context));
         return vm;
     }
 }

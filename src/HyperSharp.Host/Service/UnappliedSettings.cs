@@ -27,6 +27,7 @@ public static class UnappliedSettings
     public static IEnumerable<string> Of(VmMemory memory)
     {
         if (memory.DynamicMemoryEnabled)
-            yield return $"dynamic memory is recorded but not applied in this release; the virtual machine runs with its startup memory ({memory.StartupBytes >> 20} MB).";
+            yield return $"dynamic memory is recorded but no balancer acts on it in this release: the virtual machine starts with its startup memory ({memory.StartupBytes >> 20} MB) "
+                + $"and a balloon and hot-add memory up to its maximum ({memory.MaximumBytes >> 20} MB), but nothing moves its memory from its demand, buffer and priority.";
     }
 }

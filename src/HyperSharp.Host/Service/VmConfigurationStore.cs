@@ -11,7 +11,7 @@ using HyperSharp.Inventory.Platform;
 namespace HyperSharp.Host.Service;
 
 /// <summary>
-/// The VMs' configuration: New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, Set-VMMemory, and the hard disk
+/// The VMs' configuration: New-VM, Set-VM (and Rename-VM), Remove-VM, Set-VMProcessor, and the hard disk
 /// drives. Every change is written to the VM's folder first (<see cref="Commit"/>), then made live and announced.
 /// </summary>
 public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, PathAccess access, WorkerCgroup cgroup, VmLifecycle lifecycle)
@@ -188,24 +188,6 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         Commit(vm, vm.Config with { Processor = p });
         if (vm.WorkerPid > 0) cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
         return VmProjection.Processor(vm);
-    }
-
-    public VmMemory SetMemory(SetMemoryRequest request)
-    {
-        var vm = vms.Find(request.Vm);
-        using var _ = lifecycle.Begin(vm, "reconfiguring");
-        if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the memory of");
-        var m = vm.Config.Memory;
-        if (request.HasStartupBytes) m = m with { StartupBytes = RequestValidation.Memory("startup_bytes", request.StartupBytes) };
-        if (request.HasDynamicMemoryEnabled) m = m with { DynamicMemoryEnabled = request.DynamicMemoryEnabled };
-        if (request.HasMinimumBytes) m = m with { MinimumBytes = RequestValidation.Memory("minimum_bytes", request.MinimumBytes) };
-        if (request.HasMaximumBytes) m = m with { MaximumBytes = RequestValidation.Memory("maximum_bytes", request.MaximumBytes) };
-        if (request.HasBuffer) m = m with { Buffer = RequestValidation.Range("buffer", request.Buffer, 5, 2000, "the memory buffer (percent)") };
-        if (request.HasPriority) m = m with { Priority = RequestValidation.Range("priority", request.Priority, 0, 100, "the memory priority") };
-        if (m.DynamicMemoryEnabled && (m.MinimumBytes > m.StartupBytes || m.StartupBytes > m.MaximumBytes))
-            throw HostErrors.Invalid("startup_bytes", $"with dynamic memory, minimum ({m.MinimumBytes}) <= startup ({m.StartupBytes}) <= maximum ({m.MaximumBytes}) must hold");
-        Commit(vm, vm.Config with { Memory = m });
-        return VmProjection.Memory(vm);
     }
 
     public async Task RemoveAsync(RemoveVmRequest request, CancellationToken cancellationToken)

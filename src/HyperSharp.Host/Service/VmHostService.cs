@@ -93,11 +93,11 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
 
-    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
+    public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = manager.Configuration.SetMemory(request);
+        var memory = await manager.Memory.SetAsync(request).ConfigureAwait(false);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
-        return Task.FromResult(memory);
+        return memory;
     }
 
     public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)

@@ -35,11 +35,15 @@ public sealed class VmManager : IDisposable
         Lifecycle = new VmLifecycle(workers, Events, log);
         _automatic = new AutomaticActions(Lifecycle, log);
         Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
+        Memory = new Memory.VmMemoryChanges(this, Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }
 
     /// <summary>New-, Set-, Remove-VM, processors, memory and drives.</summary>
     public VmConfigurationStore Configuration { get; }
+
+    /// <summary>Set-VMMemory: stored settings, and a running VM's resize.</summary>
+    public Memory.VmMemoryChanges Memory { get; }
 
     /// <summary>Network adapters and the switch calls that touch VMs.</summary>
     public VmNetworking Networking { get; }

@@ -35,7 +35,10 @@ public static class VmProjection
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(StatusTimeout);
                 var status = await vm.Worker.SendAsync(new WorkerRequest { Op = WorkerOps.Status }, timeout.Token).ConfigureAwait(false);
-                result.MemoryAssignedBytes = status.MemoryTouchedBytes;
+                result.MemoryAssignedBytes = status.MemoryAssignedBytes;
+                result.MemoryDemandBytes = status.MemoryDemandBytes;
+                result.MemoryTouchedBytes = status.MemoryTouchedBytes;
+                result.MemoryStatus = HyperSharp.Host.Service.Memory.MemoryStatus.Of(c.Memory, status.MemoryAssignedBytes, status.MemoryDemandBytes);
                 result.UptimeMs = status.UptimeMs;
                 vm.Adapters = status.Adapters;
             }
@@ -91,6 +94,7 @@ public static class VmProjection
         {
             VmId = vm.Id.ToString("D"), VmName = vm.Name, StartupBytes = m.StartupBytes, DynamicMemoryEnabled = m.DynamicMemoryEnabled,
             MinimumBytes = m.MinimumBytes, MaximumBytes = m.MaximumBytes, Buffer = m.Buffer, Priority = m.Priority,
+            RuntimeResizeEnabled = m.RuntimeResize, HotAddBytes = m.HotAddBytes(),
         };
     }
 }

@@ -24,7 +24,7 @@ public static class WorkerOps
     public const string Status = "status", Pause = "pause", Resume = "resume", Save = "save", Shutdown = "shutdown",
         TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
         AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
-        Attach = "attach";
+        Attach = "attach", SetMemory = "set-memory";
 }
 
 public sealed record WorkerRequest
@@ -41,6 +41,10 @@ public sealed record WorkerRequest
     public string? Mac { get; init; }
     /// <summary>A byte carrying a descriptor (the adapter's switch-port socket) follows the request line.</summary>
     public bool Descriptor { get; init; }
+    /// <summary>set-memory: the memory the running guest is to have (hot-add above its boot size, the balloon below).</summary>
+    public long MemoryBytes { get; init; }
+    /// <summary>set-memory: how long the worker waits for the guest before it answers with what the guest did.</summary>
+    public int WaitMs { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
 }
@@ -82,6 +86,12 @@ public sealed record WorkerResponse
     public bool Paused { get; init; }
     public long UptimeMs { get; init; }
     public long MemoryTouchedBytes { get; init; }
+    /// <summary>The memory the guest has: boot RAM plus hot-added memory, less what its balloon holds (Get-VM's MemoryAssigned).</summary>
+    public long MemoryAssignedBytes { get; init; }
+    /// <summary>The guest's own count of memory in use (total less available, from its balloon statistics); 0 before it reports.</summary>
+    public long MemoryDemandBytes { get; init; }
+    /// <summary>set-memory: bytes of the resize the guest did not carry out in the wait (withdrawn; 0 when it did it all).</summary>
+    public long MemoryShortBytes { get; init; }
     public string? Backend { get; init; }
     public List<WorkerAdapterStatus> Adapters { get; init; } = [];
 }

@@ -26,6 +26,8 @@ internal static partial class ApiConversions
         },
         CPUUsage = (int)Math.Round(vm.CpuUsagePercent),
         MemoryAssigned = vm.MemoryAssignedBytes,
+        MemoryDemand = vm.MemoryDemandBytes,
+        MemoryStatus = vm.MemoryStatus,
         MemoryStartup = vm.MemoryStartupBytes,
         Uptime = TimeSpan.FromMilliseconds(vm.UptimeMs),
         Status = vm.Status,
@@ -101,6 +103,8 @@ internal static partial class ApiConversions
         Maximum = m.MaximumBytes,
         Buffer = m.Buffer,
         Priority = m.Priority,
+        RuntimeResizeEnabled = m.RuntimeResizeEnabled,
+        HotAddLimit = m.HotAddBytes,
     };
 
     public static VMHost ToObject(this V1.HostInfo h) => new()

@@ -28,6 +28,10 @@ public sealed class VMMemory
     public required long Maximum { get; init; }
     public required int Buffer { get; init; }
     public required int Priority { get; init; }
+    /// <summary>Static memory that can be resized while the virtual machine runs.</summary>
+    public required bool RuntimeResizeEnabled { get; init; }
+    /// <summary>How far above its startup memory the virtual machine can grow while it runs (from its next start).</summary>
+    public required long HotAddLimit { get; init; }
 }
 
 /// <summary>Get-VMHardDiskDrive's object (also in VirtualMachine.HardDrives).</summary>

@@ -11,7 +11,12 @@ public sealed class VirtualMachine
     public required VMState State { get; init; }
     /// <summary>Percent of the host's processors, as Hyper-V rounds it.</summary>
     public required int CPUUsage { get; init; }
+    /// <summary>The memory the guest has: startup memory plus hot-added memory, less what its balloon holds.</summary>
     public required long MemoryAssigned { get; init; }
+    /// <summary>The memory the guest uses, from its balloon statistics; 0 when it does not report them.</summary>
+    public required long MemoryDemand { get; init; }
+    /// <summary>Dynamic memory only (else empty): OK, Low or Warning.</summary>
+    public required string MemoryStatus { get; init; }
     public required long MemoryStartup { get; init; }
     public required TimeSpan Uptime { get; init; }
     public required string Status { get; init; }

@@ -19,9 +19,10 @@ public sealed class GetVmMemoryCommand : VmTargetCmdlet
 [Cmdlet(VerbsCommon.Set, "VMMemory", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VMMemory))]
 [CmdletHelp("Configures the memory of a virtual machine.",
-    "Changes the settings given. The startup memory needs the virtual machine Off. Sizes are bytes; PowerShell's 512MB and 2GB work.")]
+    "Changes the settings given. Sizes are bytes; PowerShell's 512MB and 2GB work. On a running virtual machine with static memory and runtime resize (-RuntimeResizeEnabled, set while it is Off), -StartupBytes resizes it at once: hot-added memory to grow, the balloon or unplugging to shrink, within what the guest gives back in -WaitSeconds; the warning says what it did not, and the startup memory records what took effect. DynamicMemoryEnabled, MinimumBytes, MaximumBytes and RuntimeResizeEnabled need the virtual machine Off.")]
 [CmdletExample("Set-VMMemory -VMName web01 -StartupBytes 2GB", "Gives web01 2 GB of memory at its next start.")]
 [CmdletExample("Get-VMMemory web01 | Set-VMMemory -StartupBytes 1GB -Passthru", "Changes the startup memory through the pipeline and shows the result.")]
+[CmdletExample("Set-VMMemory web01 -RuntimeResizeEnabled $true; Start-VM web01; Set-VMMemory web01 -StartupBytes 3GB", "Lets web01's memory change while it runs, starts it, and grows it to 3 GB.")]
 public sealed class SetVmMemoryCommand : VmTargetCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "VMMemory", ValueFromPipeline = true, HelpMessage = "The memory settings object, as Get-VMMemory returns it.")]
@@ -30,7 +31,7 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "The memory the virtual machine starts with, in bytes.")]
     public long? StartupBytes { get; set; }
 
-    [Parameter(HelpMessage = "Whether dynamic memory is enabled. This release records the dynamic memory settings but does not balance memory yet: the virtual machine runs with its startup memory, and the cmdlet warns.")]
+    [Parameter(HelpMessage = "Whether dynamic memory is enabled (virtual machine Off). The virtual machine then starts with a balloon and hot-add memory up to its maximum, but this release has no balancer: its memory stays at its startup memory, and the cmdlet warns.")]
     public bool? DynamicMemoryEnabled { get; set; }
 
     [Parameter(HelpMessage = "The least memory dynamic memory leaves the virtual machine, in bytes.")]
@@ -44,6 +45,12 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
 
     [Parameter(HelpMessage = "The virtual machine's priority for memory against others (0-100).")]
     public int? Priority { get; set; }
+
+    [Parameter(HelpMessage = "Whether static memory can be resized while the virtual machine runs (virtual machine Off): it then starts with a balloon and room to grow to four times its startup memory (at least 1 GB more, at most 64 GB more).")]
+    public bool? RuntimeResizeEnabled { get; set; }
+
+    [Parameter(HelpMessage = "Resizing a running virtual machine: seconds to wait for the guest (1-600, default 30). What it has not done by then is withdrawn and reported.")]
+    public int? WaitSeconds { get; set; }
 
     [Parameter(HelpMessage = "Writes the new memory settings to the pipeline.")]
     public SwitchParameter Passthru { get; set; }
@@ -66,8 +73,10 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
         if (MaximumBytes is { } maximum) request.MaximumBytes = maximum;
         if (Buffer is { } buffer) request.Buffer = buffer;
         if (Priority is { } priority) request.Priority = priority;
+        if (RuntimeResizeEnabled is { } resize) request.RuntimeResizeEnabled = resize;
+        if (WaitSeconds is { } wait) request.WaitSeconds = wait;
         if (!TryCall(c => VmHostClient.SetMemory(request, cancellationToken: c), target, out var result)) return;
-        WriteWarnings(name, result.Warnings); // the host says what it records without acting on it, rather than let a script believe memory follows demand
+        WriteWarnings(name, result.Warnings); // what the host records without acting on it, and what of a resize the guest did not do
         if (Passthru) WriteObject(result.ToObject(HostName));
     }
 }

@@ -1,0 +1,63 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Workers;
+using HyperSharp.Inventory.Workers;
+
+namespace HyperSharp.Host.Service.Memory;
+
+/// <summary>
+/// Set-VMMemory. On a VM that is Off every setting is stored. On a running VM with static memory, a new startup size
+/// resizes it through its worker (hot-add to grow, the balloon or unplug to shrink), waiting a bounded time for the
+/// guest; the configuration then records the memory that took effect — not the target — so vm.json, Get-VMMemory and
+/// Get-VM's MemoryAssigned agree, and the answer and a MemoryResized event say what the guest did not do. Buffer and
+/// Priority are stored at any time; the settings that decide the VM's hardware need it Off.
+/// </summary>
+public sealed class VmMemoryChanges(VmManager vms, VmConfigurationStore store, VmLifecycle lifecycle)
+{
+    public async Task<VmMemory> SetAsync(SetMemoryRequest request)
+    {
+        var vm = vms.Find(request.Vm);
+        using var _ = lifecycle.Begin(vm, "reconfiguring");
+        var current = vm.Config.Memory;
+        var wanted = MemorySettingsRequest.Apply(current, request);
+        var wait = MemorySettingsRequest.Wait(request);
+        if (vm.State == VmState.Off || wanted == current)
+        {
+            if (wanted != current) store.Commit(vm, vm.Config with { Memory = wanted });
+            return VmProjection.Memory(vm);
+        }
+        if (MemorySettingsRequest.NeedsOff(current, wanted) is { } hardware)
+            throw HostErrors.WrongState(vm.Name, vm.State, $"change {hardware} (they decide the hardware the VM starts with) of");
+        if (wanted.StartupBytes == current.StartupBytes)
+        {
+            store.Commit(vm, vm.Config with { Memory = wanted });
+            return VmProjection.Memory(vm);
+        }
+        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
+        if (current.DynamicMemoryEnabled)
+            throw HostErrors.Precondition($"VM '{vm.Name}' has dynamic memory: its startup memory applies at its next start, and while it runs "
+                + "its memory is the balancer's to set, which this release does not have; turn the VM off to change it, or use static memory with runtime resize");
+
+        WorkerResponse resized;
+        try
+        {
+            resized = await lifecycle.Workers.SendAsync(vm, new WorkerRequest
+            {
+                Op = WorkerOps.SetMemory, MemoryBytes = wanted.StartupBytes, WaitMs = (int)wait.TotalMilliseconds,
+            }, CancellationToken.None).ConfigureAwait(false); // bounded by the wait; a client that leaves must not leave vm.json behind the guest
+        }
+        catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': cannot resize its memory while it runs: {e.Message}"); }
+        catch (IOException e) { throw HostErrors.Precondition($"VM '{vm.Name}': its worker did not answer the resize: {e.Message}"); }
+
+        store.Commit(vm, vm.Config with { Memory = wanted with { StartupBytes = resized.MemoryAssignedBytes } });
+        string message = resized.MemoryShortBytes == 0
+            ? $"memory resized from {current.StartupBytes >> 20} MB to {resized.MemoryAssignedBytes >> 20} MB while running"
+            : $"memory resized to {resized.MemoryAssignedBytes >> 20} MB of the {wanted.StartupBytes >> 20} MB asked for: the guest did not "
+                + $"{(wanted.StartupBytes < current.StartupBytes ? "give back" : "take")} {resized.MemoryShortBytes >> 20} MB in {wait.TotalSeconds:0} s (withdrawn)";
+        lifecycle.Publish(vm, VmEventKind.MemoryResized, message);
+        var result = VmProjection.Memory(vm);
+        result.AssignedBytes = resized.MemoryAssignedBytes;
+        result.UnreachedBytes = resized.MemoryShortBytes;
+        if (resized.MemoryShortBytes > 0) result.Warnings.Add(message);
+        return result;
+    }
+}
