@@ -50,7 +50,7 @@ public class MemoryResizeGuestTests(ITestOutputHelper output)
         await host.Client.StartVmAsync(vm);
         try
         {
-            string console = await host.ReadConsoleAsync("debian", Line("TEST-MEM-READY"), TimeSpan.FromSeconds(600));
+            string console = await host.ReadConsoleAsync("debian", Line("TEST-MEM-READY"), TimeSpan.FromSeconds(420));
             Assert.True(Line("TEST-MEM-READY")(console), console);
             Assert.Contains("virtio_mem", console);
             long total0 = Kb(console, "TEST-MEM-READY");
@@ -59,7 +59,7 @@ public class MemoryResizeGuestTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             var grown = await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, StartupBytes = Grown, WaitSeconds = 300 });
             var answered = clock.Elapsed;
-            console = await host.ReadConsoleAsync("debian", Line("TEST-GREW"), TimeSpan.FromSeconds(300));
+            console = await host.ReadConsoleAsync("debian", Line("TEST-GREW"), TimeSpan.FromSeconds(180));
             output.WriteLine($"grow: answered in {answered.TotalSeconds:F2} s, the guest saw it in {clock.Elapsed.TotalSeconds:F2} s; {string.Join(" ", grown.Warnings)}");
             Assert.Equal((Grown, 0L), (grown.AssignedBytes, grown.UnreachedBytes));
             Assert.Equal(Grown, grown.StartupBytes);
@@ -68,7 +68,7 @@ public class MemoryResizeGuestTests(ITestOutputHelper output)
             Assert.Equal((Grown, Grown), (live.MemoryAssignedBytes, live.MemoryStartupBytes));
             // MemoryDemand: each look asks the guest's balloon driver for fresh statistics, which come with a later look.
             var statistics = Stopwatch.StartNew();
-            while (live.MemoryDemandBytes == 0 && statistics.Elapsed < TimeSpan.FromSeconds(120))
+            while (live.MemoryDemandBytes == 0 && statistics.Elapsed < TimeSpan.FromSeconds(60))
             {
                 await Task.Delay(200);
                 live = await host.Client.GetVmAsync(vm);
@@ -79,7 +79,7 @@ public class MemoryResizeGuestTests(ITestOutputHelper output)
 
             clock.Restart();
             var shrunk = await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, StartupBytes = Boot, WaitSeconds = 300 });
-            console = await host.ReadConsoleAsync("debian", Line("TEST-SHRUNK"), TimeSpan.FromSeconds(300));
+            console = await host.ReadConsoleAsync("debian", Line("TEST-SHRUNK"), TimeSpan.FromSeconds(180));
             output.WriteLine($"shrink: answered in {clock.Elapsed.TotalSeconds:F2} s: {shrunk.AssignedBytes >> 20} MiB, {shrunk.UnreachedBytes >> 20} MiB not given back");
             Assert.Equal((Boot, 0L), (shrunk.AssignedBytes, shrunk.UnreachedBytes));
             Assert.True(Kb(console, "TEST-SHRUNK") <= total0 + 4096, console);
