@@ -7,6 +7,9 @@ public sealed unsafe partial class X86Cpu
     // Linear-address memory access for instructions. Fast path: one TLB tag compare and a page-crossing
     // test, then a host load/store. Everything else (misses, page-crossing, MMIO, code pages) goes slow.
 
+    /// <summary>Serializes locked accesses that cross a page or hit MMIO (no single host atomic covers them).</summary>
+    internal static readonly Lock SplitLock = new();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal T Load<T>(ulong lin) where T : unmanaged
     {

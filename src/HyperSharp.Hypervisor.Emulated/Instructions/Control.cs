@@ -226,19 +226,19 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Jmp:
                 if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? &JmpRel
-                    : BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
+                    : Translator.BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Call:
                 if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
-                    ? BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
-                    : BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
+                    ? Translator.BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
+                    : Translator.BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Ret:
             {
                 int size = ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 64 ? 8 : bitness / 8;
                 if (ins.OpCount == 0) d.Imm = 0;
-                d.Exec = BySize(size, &Ret<S16>, &Ret<S16>, &Ret<S32>, &Ret<S64>);
+                d.Exec = Translator.BySize(size, &Ret<S16>, &Ret<S16>, &Ret<S32>, &Ret<S64>);
                 return Flow.EndBlock;
             }
             case Mnemonic.Retf:
@@ -254,28 +254,28 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Push:
                 if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
                 {
-                    d.Exec = BySize(stackBytes, &PushSreg<S16>, &PushSreg<S16>, &PushSreg<S32>, &PushSreg<S64>);
+                    d.Exec = Translator.BySize(stackBytes, &PushSreg<S16>, &PushSreg<S16>, &PushSreg<S32>, &PushSreg<S64>);
                     return Flow.Continue;
                 }
                 if (ins.Op0Kind != OpKind.Register && ins.Op0Kind != OpKind.Memory) d.Imm2 = 1;
-                d.Exec = BySize(stackBytes, &PushOp<S16>, &PushOp<S16>, &PushOp<S32>, &PushOp<S64>);
+                d.Exec = Translator.BySize(stackBytes, &PushOp<S16>, &PushOp<S16>, &PushOp<S32>, &PushOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Pop:
                 if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
                 {
-                    d.Exec = BySize(stackBytes, &PopSreg<S16>, &PopSreg<S16>, &PopSreg<S32>, &PopSreg<S64>);
+                    d.Exec = Translator.BySize(stackBytes, &PopSreg<S16>, &PopSreg<S16>, &PopSreg<S32>, &PopSreg<S64>);
                     return Flow.EndBlock;
                 }
-                d.Exec = BySize(stackBytes, &PopOp<S16>, &PopOp<S16>, &PopOp<S32>, &PopOp<S64>);
+                d.Exec = Translator.BySize(stackBytes, &PopOp<S16>, &PopOp<S16>, &PopOp<S32>, &PopOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Leave:
-                d.Exec = BySize(stackBytes == 0 ? (bitness == 64 ? 8 : bitness / 8) : stackBytes, &Leave<S16>, &Leave<S16>, &Leave<S32>, &Leave<S64>);
+                d.Exec = Translator.BySize(stackBytes == 0 ? (bitness == 64 ? 8 : bitness / 8) : stackBytes, &Leave<S16>, &Leave<S16>, &Leave<S32>, &Leave<S64>);
                 return Flow.Continue;
             case Mnemonic.Pushf: case Mnemonic.Pushfd: case Mnemonic.Pushfq:
-                d.Exec = BySize(stackBytes, &Pushf<S16>, &Pushf<S16>, &Pushf<S32>, &Pushf<S64>);
+                d.Exec = Translator.BySize(stackBytes, &Pushf<S16>, &Pushf<S16>, &Pushf<S32>, &Pushf<S64>);
                 return Flow.Continue;
             case Mnemonic.Popf: case Mnemonic.Popfd: case Mnemonic.Popfq:
-                d.Exec = BySize(stackBytes, &Popf<S16>, &Popf<S16>, &Popf<S32>, &Popf<S64>);
+                d.Exec = Translator.BySize(stackBytes, &Popf<S16>, &Popf<S16>, &Popf<S32>, &Popf<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Clc: d.Cond = 0; d.Exec = &FlagOpInstr; return Flow.Continue;
             case Mnemonic.Stc: d.Cond = 1; d.Exec = &FlagOpInstr; return Flow.Continue;

@@ -109,11 +109,11 @@ public sealed unsafe partial class X86Cpu
             : ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 16 ? 2 : 4;
         switch (ins.Mnemonic)
         {
-            case Mnemonic.Jmp: d.Exec = BySize(size, &JmpFar<S16>, &JmpFar<S16>, &JmpFar<S32>, &JmpFar<S64>); return Flow.EndBlock;
-            case Mnemonic.Call: d.Exec = BySize(size, &CallFar<S16>, &CallFar<S16>, &CallFar<S32>, &CallFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Jmp: d.Exec = Translator.BySize(size, &JmpFar<S16>, &JmpFar<S16>, &JmpFar<S32>, &JmpFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Call: d.Exec = Translator.BySize(size, &CallFar<S16>, &CallFar<S16>, &CallFar<S32>, &CallFar<S64>); return Flow.EndBlock;
             case Mnemonic.Retf:
                 if (ins.OpCount == 0) d.Imm = 0;
-                d.Exec = BySize(size, &RetFar<S16>, &RetFar<S16>, &RetFar<S32>, &RetFar<S64>); return Flow.EndBlock;
+                d.Exec = Translator.BySize(size, &RetFar<S16>, &RetFar<S16>, &RetFar<S32>, &RetFar<S64>); return Flow.EndBlock;
         }
         return Flow.Unsupported;
     }

@@ -186,7 +186,7 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Enter:
             {
                 int sz = ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 64 ? 8 : bitness / 8;
-                d.Exec = BySize(sz, &Enter<S16>, &Enter<S16>, &Enter<S32>, &Enter<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(sz, &Enter<S16>, &Enter<S16>, &Enter<S32>, &Enter<S64>); return Flow.Continue;
             }
             case Mnemonic.Xlatb: d.Exec = &Xlat; return Flow.Continue;
             case Mnemonic.Pusha: d.Exec = &Pusha<S16>; return Flow.Continue;

@@ -264,7 +264,7 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Movnti:
                 // MOVNTI m32/64, r: an ordinary store here (there is no cache to bypass)
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Imm = 0;
-                d.Exec = d.OpSize == 8 ? &MovM<S64> : &MovM<S32>; return Flow.Continue;
+                d.Exec = d.OpSize == 8 ? &MoveInstructions.MovM<S64> : &MoveInstructions.MovM<S32>; return Flow.Continue;
             case Mnemonic.Maskmovdqu:
                 d.Imm2 = 16; d.Seg = (byte)(ins.MemorySegment - Register.ES);
                 d.AddrMask = ins.Op0Kind == OpKind.MemorySegRDI ? ulong.MaxValue : ins.Op0Kind == OpKind.MemorySegEDI ? 0xFFFFFFFF : 0xFFFF;
