@@ -103,9 +103,9 @@ internal static unsafe class Translator
         d.Cond = ins.ConditionCode == ConditionCode.None ? (byte)0 : (byte)(ins.ConditionCode - 1);
 
         Flow f = TranslateInteger(in ins, bitness, vendor, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateControl(in ins, bitness, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateSystem(in ins, bitness, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateLegacy(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = ControlInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = SystemInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = LegacyInstructions.Translate(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = X86Cpu.TranslateSse(in ins, bitness, ref d);
         if (f == Flow.Unsupported) d.Exec = &X86Cpu.RaiseUd;
         return f;

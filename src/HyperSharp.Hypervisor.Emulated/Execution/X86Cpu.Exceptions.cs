@@ -15,6 +15,9 @@ public sealed unsafe partial class X86Cpu
         return _fault;
     }
 
+    /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
+    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+
     /// <summary>Delivers a fault caught by the run loop, escalating to #DF and triple fault per the SDM
     /// (Vol. 3 6.15, table 6-5). Returns false on triple fault (shutdown).</summary>
     private bool DeliverFault(GuestFault f)

@@ -74,6 +74,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>What CPUID presents, and whose undefined results the handlers produce.</summary>
     internal readonly CpuModel Model;
 
+    /// <summary>This processor's initial APIC ID (CPUID leaf 1 EBX[31:24]).</summary>
+    public uint ApicId { get; set; }
+
     /// <summary>The vendor this processor presents.</summary>
     public ProcessorVendor Vendor => Model.Vendor;
 

@@ -102,7 +102,7 @@ public sealed unsafe partial class X86Cpu
         return 1;
     }
 
-    private static Flow TranslateFar(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow TranslateFar(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         int size = ins.Op0Kind == OpKind.FarBranch16 ? 2 : ins.Op0Kind == OpKind.FarBranch32 ? 4
             : ins.OpCount > 0 && ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() - 2

@@ -22,7 +22,9 @@ internal struct CcGe : ICond { public static int Cc => 13; }
 internal struct CcLe : ICond { public static int Cc => 14; }
 internal struct CcG : ICond { public static int Cc => 15; }
 
-public sealed unsafe partial class X86Cpu
+/// <summary>Near branches (Jcc JMP CALL RET LOOP JrCXZ), the stack (PUSH POP LEAVE PUSHF POPF), the flag instructions, NOP and
+/// fences: their translation and execution.</summary>
+internal static unsafe class ControlInstructions
 {
     // ---- Jcc JMP CALL RET LOOP JrCXZ: Imm = target - instruction start, Imm2 = IP width mask ----
     // A taken branch sets RIP and leaves the block (return 1); a not-taken Jcc continues inside it.
@@ -126,7 +128,7 @@ public sealed unsafe partial class X86Cpu
         ulong v = c.PeekStack<TS>(0);
         ulong oldSp = c.R(4);
         c.AdjustSp((ulong)TS.Bytes);
-        if (IsMem(ref d))
+        if (X86Cpu.IsMem(ref d))
         {
             // The destination address is computed with the incremented RSP (SDM POP); undo on a fault.
             try { TS.Store(c, c.Lin(ref d), v); }
@@ -177,17 +179,6 @@ public sealed unsafe partial class X86Cpu
         return 1; // IF/TF may have changed: let the run loop look at interrupts
     }
 
-    /// <summary>POPF/IRET rules: IOPL changes only at CPL 0, IF only when CPL &lt;= IOPL; VM, VIP, VIF, RF kept.</summary>
-    internal void WriteFlagsFromGuest(ulong v, ulong sizeMask)
-    {
-        ulong old = Rflags;
-        ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
-        if (_cpl == 0) changeable |= Rf.IOPL;
-        if (_cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
-        changeable &= sizeMask;
-        Rflags = (old & ~changeable) | (v & changeable);
-    }
-
     /// <summary>CLC STC CMC CLD STD LAHF SAHF (Cond selects).</summary>
     internal static int FlagOpInstr(X86Cpu c, ref DecodedInstruction d)
     {
@@ -208,7 +199,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Nop(X86Cpu c, ref DecodedInstruction d) => 0;
 
-    internal static Flow TranslateControl(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         int stackBytes = ins.StackPointerIncrement is var inc && inc != 0 ? Math.Abs(inc) : 0;
         switch (ins.Mnemonic)
@@ -224,12 +215,12 @@ public sealed unsafe partial class X86Cpu
                 };
                 return Flow.Continue;
             case Mnemonic.Jmp:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return X86Cpu.TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? &JmpRel
                     : Translator.BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Call:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return X86Cpu.TranslateFar(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
                     ? Translator.BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
                     : Translator.BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
@@ -242,7 +233,7 @@ public sealed unsafe partial class X86Cpu
                 return Flow.EndBlock;
             }
             case Mnemonic.Retf:
-                return TranslateFar(in ins, bitness, ref d);
+                return X86Cpu.TranslateFar(in ins, bitness, ref d);
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: case Mnemonic.Jcxz: case Mnemonic.Jecxz: case Mnemonic.Jrcxz:
             {
                 d.Cond = ins.Mnemonic switch { Mnemonic.Loop => 0, Mnemonic.Loope => 1, Mnemonic.Loopne => 2, _ => 3 };
