@@ -18,6 +18,19 @@ public sealed unsafe partial class X86Cpu
     /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
     internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
 
+    /// <summary>Set when a fault comes from qualifying a new task's segments: it is reported at the new task's EIP.</summary>
+    internal bool _newTaskFault;
+
+    internal bool NewTaskFaultPending => _newTaskFault;
+
+    /// <summary>Whether the fault being handled belongs to a task just switched to (and forgets it).</summary>
+    internal bool TakeNewTaskFault()
+    {
+        bool f = _newTaskFault;
+        _newTaskFault = false;
+        return f;
+    }
+
     /// <summary>Delivers a fault caught by the run loop, escalating to #DF and triple fault per the SDM
     /// (Vol. 3 6.15, table 6-5). Returns false on triple fault (shutdown).</summary>
     private bool DeliverFault(GuestFault f)
@@ -56,7 +69,7 @@ public sealed unsafe partial class X86Cpu
     private bool _pushRf;
 
     /// <summary>RFLAGS as pushed by event delivery: with RF for a fault being delivered (one-shot).</summary>
-    private ulong PushedFlags()
+    internal ulong PushedFlags()
     {
         ulong f = Rflags;
         if (_pushRf) { f |= Rf.RF; _pushRf = false; }
@@ -163,7 +176,7 @@ public sealed unsafe partial class X86Cpu
         if (type == 0x5)
         {
             ushort tssSel = (ushort)(g >> 16);
-            TaskSwitch(tssSel, TaskGateTss(tssSel, ext), TaskSwitchSource.Interrupt, Rip, ext);
+            TaskSwitches.TaskSwitch(this, tssSel, TaskSwitches.TaskGateTss(this, tssSel, ext), TaskSwitchSource.Interrupt, Rip, ext);
             if (hasErrorCode)
             {
                 ulong sp = R(4);

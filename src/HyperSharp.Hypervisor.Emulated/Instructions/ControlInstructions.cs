@@ -215,12 +215,12 @@ internal static unsafe class ControlInstructions
                 };
                 return Flow.Continue;
             case Mnemonic.Jmp:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return X86Cpu.TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return FarTransferInstructions.Translate(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? &JmpRel
                     : Translator.BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Call:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return X86Cpu.TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return FarTransferInstructions.Translate(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
                     ? Translator.BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
                     : Translator.BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
@@ -233,7 +233,7 @@ internal static unsafe class ControlInstructions
                 return Flow.EndBlock;
             }
             case Mnemonic.Retf:
-                return X86Cpu.TranslateFar(in ins, bitness, ref d);
+                return FarTransferInstructions.Translate(in ins, bitness, ref d);
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: case Mnemonic.Jcxz: case Mnemonic.Jecxz: case Mnemonic.Jrcxz:
             {
                 d.Cond = ins.Mnemonic switch { Mnemonic.Loop => 0, Mnemonic.Loope => 1, Mnemonic.Loopne => 2, _ => 3 };
