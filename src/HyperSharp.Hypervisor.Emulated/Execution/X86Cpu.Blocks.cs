@@ -151,11 +151,11 @@ public sealed unsafe partial class X86Cpu
 
     private ulong TranslateFetch(ulong lin)
     {
-        ref var t = ref Slot(_tlbX, lin);
-        if (t.Tag == ((lin & ~0xFFFUL) | _accessKey))
+        ref var t = ref SoftTlb.Slot(_tlb.Fetch, lin);
+        if (t.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey))
             return (t.PhysPage << 12) | (lin & 0xFFF);
         ulong phys = Translate(lin, Access.Fetch, out bool global);
-        Fill(_tlbX, lin, phys, global);
+        Fill(_tlb.Fetch, lin, phys, global);
         return phys;
     }
 

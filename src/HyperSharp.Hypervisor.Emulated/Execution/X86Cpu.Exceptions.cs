@@ -118,8 +118,8 @@ public sealed unsafe partial class X86Cpu
 
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
         // the interrupted state intact for #DF.
-        ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
+        ulong key = _tlb.AccessKey;
+        _tlb.AccessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             if ((ulong)(((long)rsp << 16) >> 16) != rsp) throw Fault(Vec.SS, ext);
@@ -131,7 +131,7 @@ public sealed unsafe partial class X86Cpu
             rsp -= 40;
             if (hasErrorCode) { rsp -= 8; Store(rsp, (ulong)errorCode); }
         }
-        finally { _accessKey = key; }
+        finally { _tlb.AccessKey = key; }
 
         if (newCpl < _cpl)
             Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
@@ -205,8 +205,8 @@ public sealed unsafe partial class X86Cpu
         }
         int w = gate32 ? 4 : 2;
         ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;
-        ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
+        ulong key = _tlb.AccessKey;
+        _tlb.AccessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             void Put(ulong v)
@@ -218,7 +218,7 @@ public sealed unsafe partial class X86Cpu
             Put(oldFlags); Put(oldCsSel); Put(oldEip);
             if (hasErrorCode) Put(errorCode);
         }
-        finally { _accessKey = key; }
+        finally { _tlb.AccessKey = key; }
         if (stackSwitch) Arch.Seg[(int)Seg.Ss] = ss;
         R(4) = (R(4) & ~mask) | esp;
         if (stackSwitch && mask == 0xFFFFFFFF) R(4) = esp;

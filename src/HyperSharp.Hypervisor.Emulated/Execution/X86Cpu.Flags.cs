@@ -159,7 +159,7 @@ public sealed unsafe partial class X86Cpu
         {
             Arch.Rflags = (value & Rf.Writable) | Rf.Fixed1;
             Arch.FlagOp = FlagOp.None;
-            _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
+            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
         }
     }
 

@@ -39,7 +39,7 @@ public sealed unsafe partial class X86Cpu
 
     private ulong Walk4(ulong lin, Access access, out bool global)
     {
-        bool user = (_accessKey & 3) >= 2;
+        bool user = (_tlb.AccessKey & 3) >= 2;
         bool nxe = (Arch.Efer & EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1); // address bits MAXPHYADDR..51
         if (!nxe) rsvdHigh |= PteNX;
@@ -94,7 +94,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     private ulong WalkPae(ulong lin, Access access, out bool global)
     {
-        bool user = (_accessKey & 3) >= 2;
+        bool user = (_tlb.AccessKey & 3) >= 2;
         bool nxe = (Arch.Efer & EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1);
         if (!nxe) rsvdHigh |= PteNX;
@@ -137,7 +137,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>32-bit (non-PAE) paging: two levels, 4 MiB pages with CR4.PSE.</summary>
     private ulong Walk2(ulong lin, Access access, out bool global)
     {
-        bool user = (_accessKey & 3) >= 2;
+        bool user = (_tlb.AccessKey & 3) >= 2;
         ulong* pdeP = Pte32(((Arch.Cr3 & 0xFFFFF000) + ((lin >> 22) << 2)));
         uint pde = pdeP == null ? 0 : *(uint*)pdeP;
         if ((pde & PteP) == 0) throw PageFault(lin, access, 0);
@@ -188,7 +188,7 @@ public sealed unsafe partial class X86Cpu
     private GuestFault PageFault(ulong lin, Access access, uint code)
     {
         if (access == Access.Write) code |= PfWrite;
-        if ((_accessKey & 3) >= 2) code |= PfUser;
+        if ((_tlb.AccessKey & 3) >= 2) code |= PfUser;
         if (access == Access.Fetch && (Arch.Efer & EferNXE) != 0) code |= PfFetch;
         _pendingCr2 = lin;
         return Fault(Vec.PF, code);

@@ -108,8 +108,8 @@ internal static unsafe class CallGates
             ulong lin = (oldSs.Base + ((oldSp + (ulong)(i * width)) & oldMask)) & 0xFFFFFFFF;
             copied[i] = width == 4 ? c.Load<uint>(lin) : c.Load<ushort>(lin);
         }
-        ulong key = c._accessKey;
-        c._accessKey = (key & ~3UL) | c.PrivilegeKey(newCpl);
+        ulong key = c._tlb.AccessKey;
+        c._tlb.AccessKey = (key & ~3UL) | c.PrivilegeKey(newCpl);
         try
         {
             c.PushOn(ref sp, ss, width, oldSs.Selector);
@@ -118,7 +118,7 @@ internal static unsafe class CallGates
             c.PushOn(ref sp, ss, width, oldCs);
             c.PushOn(ref sp, ss, width, returnRip);
         }
-        finally { c._accessKey = key; }
+        finally { c._tlb.AccessKey = key; }
         c.Arch.Seg[(int)Seg.Ss] = ss;
         cs.Selector = (ushort)((csSel & 0xFFFC) | newCpl);
         c.Arch.Seg[(int)Seg.Cs] = cs;
