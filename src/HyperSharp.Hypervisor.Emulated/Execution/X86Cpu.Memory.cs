@@ -28,7 +28,7 @@ public sealed unsafe partial class X86Cpu
     private void Fill(TlbEntry[] tlb, ulong lin, ulong phys, bool global)
     {
         if (!_mem.IsRamPage(phys >> 12)) return; // MMIO: never cached
-        if (_bpData && tlb != _tlb.Fetch && PageHasDataBreakpoint(lin)) return; // every access must reach the check
+        if (_breakpoints.Data && tlb != _tlb.Fetch && Breakpoints.PageHasData(Arch.Dr, lin)) return; // every access must reach the check
         if ((_tlb.AccessKey & 3) == 3 && tlb != _tlb.Fetch) return; // alignment checking: every data access takes the slow path
         _tlb.Enter(tlb, lin, phys, _mem, global);
     }
@@ -69,7 +69,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     internal byte* PtrForWrite(ulong lin, int size)
     {
-        if (_bpData) CheckDataBreakpoints(lin, size, true);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, true);
         if ((lin & 0xFFF) > (ulong)(4096 - size))
         {
             // Probe both pages for write permission first, so the later Store cannot fault half way.
@@ -103,7 +103,7 @@ public sealed unsafe partial class X86Cpu
     private void LoadSlow(ulong lin, byte* dst, int size)
     {
         CheckAlignment(lin, size);
-        if (_bpData) CheckDataBreakpoints(lin, size, false);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, false);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Read);
         if (first == size) { PhysRead(p0, dst, size); return; }
@@ -116,7 +116,7 @@ public sealed unsafe partial class X86Cpu
     private void StoreSlow(ulong lin, byte* src, int size)
     {
         CheckAlignment(lin, size);
-        if (_bpData) CheckDataBreakpoints(lin, size, true);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, true);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Write);
         if (first == size) { PhysWrite(p0, src, size); return; }
