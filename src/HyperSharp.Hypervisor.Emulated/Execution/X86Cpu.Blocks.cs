@@ -154,7 +154,7 @@ public sealed unsafe partial class X86Cpu
         ref var t = ref SoftTlb.Slot(_tlb.Fetch, lin);
         if (t.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey))
             return (t.PhysPage << 12) | (lin & 0xFFF);
-        ulong phys = Translate(lin, Access.Fetch, out bool global);
+        ulong phys = PageWalker.Translate(this, lin, Access.Fetch, out bool global);
         Fill(_tlb.Fetch, lin, phys, global);
         return phys;
     }

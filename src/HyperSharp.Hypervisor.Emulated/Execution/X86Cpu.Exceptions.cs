@@ -31,6 +31,9 @@ public sealed unsafe partial class X86Cpu
         return f;
     }
 
+    /// <summary>CR2 is written when the #PF is delivered, not when it is detected (a nested fault may win).</summary>
+    internal ulong _pendingCr2;
+
     /// <summary>Delivers a fault caught by the run loop, escalating to #DF and triple fault per the SDM
     /// (Vol. 3 6.15, table 6-5). Returns false on triple fault (shutdown).</summary>
     private bool DeliverFault(GuestFault f)

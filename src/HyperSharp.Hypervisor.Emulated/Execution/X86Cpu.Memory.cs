@@ -94,7 +94,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Translates for a data access and fills the matching TLB.</summary>
     internal ulong TranslateData(ulong lin, Access access)
     {
-        ulong phys = Translate(lin, access, out bool global);
+        ulong phys = PageWalker.Translate(this, lin, access, out bool global);
         Fill(access == Access.Write ? _tlb.Write : _tlb.Read, lin, phys, global);
         return phys;
     }

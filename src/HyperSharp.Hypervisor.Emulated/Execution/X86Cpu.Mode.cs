@@ -88,7 +88,7 @@ public sealed unsafe partial class X86Cpu
 
     internal void WriteCr3(ulong v)
     {
-        if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
+        if (_longMode && (v >> PageWalker.MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
         Arch.Cr3 = v;
         FlushTlb();
     }
