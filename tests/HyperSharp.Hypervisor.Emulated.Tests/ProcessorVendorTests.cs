@@ -58,7 +58,7 @@ public class ProcessorVendorTests
         m.Load(a => { a.mov(ecx, msr); a.rdmsr(); a.hlt(); });
         m.Run();
         Assert.Equal(exists ? TestMachine.NoVector : (ulong)Vec.GP, m.Vector);
-        if (exists && msr == X86Cpu.MsrAmdHwcr) Assert.NotEqual(0UL, m.Cpu[Gpr.Rax] & (1UL << 24)); // TscFreqSel: the TSC counts at P0
+        if (exists && msr == ModelSpecificRegisters.AmdHwcr) Assert.NotEqual(0UL, m.Cpu[Gpr.Rax] & (1UL << 24)); // TscFreqSel: the TSC counts at P0
     }
 
     [Fact]

@@ -62,10 +62,10 @@ public class TimestampTests
         using var m = new TestMachine();
         var second = new X86Cpu(m.Memory, clock: m.Clock);
         second.SetState(m.Cpu.GetState());
-        Assert.True(m.Cpu.TryWriteMsr(X86Cpu.MsrTsc, m.Cpu.Tsc + (1UL << 40)));
-        Assert.True(m.Cpu.TryReadMsr(X86Cpu.MsrTscAdjust, out ulong adjust));
+        Assert.True(m.Cpu.TryWriteMsr(ModelSpecificRegisters.Tsc, m.Cpu.Tsc + (1UL << 40)));
+        Assert.True(m.Cpu.TryReadMsr(ModelSpecificRegisters.TscAdjust, out ulong adjust));
         Assert.InRange(adjust, (1UL << 40) - (ulong)X86Cpu.TscHz, 1UL << 40); // a TSC write moves TSC_ADJUST by the step
-        Assert.True(second.TryReadMsr(X86Cpu.MsrTscAdjust, out ulong other));
+        Assert.True(second.TryReadMsr(ModelSpecificRegisters.TscAdjust, out ulong other));
         Assert.Equal(0UL, other);
         ulong a = second.Tsc, b = m.Cpu.Tsc;
         Assert.InRange(b - a, (1UL << 40) - (ulong)X86Cpu.TscHz, 1UL << 40 + 1);

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using HyperSharp.Hypervisor.Emulated.Execution;
+using unsafe Handler = delegate*<HyperSharp.Hypervisor.Emulated.Execution.X86Cpu, ref HyperSharp.Hypervisor.Emulated.Decoding.DecodedInstruction, int>;
 
 namespace HyperSharp.Hypervisor.Emulated.Decoding;
 
@@ -101,14 +102,40 @@ internal static unsafe class Translator
         else for (int i = 1; i < ins.OpCount; i++) if (ins.GetOpKind(i) == OpKind.Memory) d.Flags |= InstrFlags.MemOperand;
         d.Cond = ins.ConditionCode == ConditionCode.None ? (byte)0 : (byte)(ins.ConditionCode - 1);
 
-        Flow f = X86Cpu.TranslateInteger(in ins, bitness, vendor, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateControl(in ins, bitness, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateSystem(in ins, bitness, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateLegacy(in ins, bitness, ref d);
-        if (f == Flow.Unsupported) f = X86Cpu.TranslateSse(in ins, bitness, ref d);
+        Flow f = TranslateInteger(in ins, bitness, vendor, ref d);
+        if (f == Flow.Unsupported) f = ControlInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = SystemInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = LegacyInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = SseInstructions.Translate(in ins, bitness, ref d);
         if (f == Flow.Unsupported) d.Exec = &X86Cpu.RaiseUd;
         return f;
     }
+
+    /// <summary>The integer group's translation entry point; <paramref name="vendor"/> picks the handlers of instructions with
+    /// results the manuals leave undefined.</summary>
+    private static Flow TranslateInteger(in Instruction ins, int bitness, ProcessorVendor vendor, ref DecodedInstruction d)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Add: case Mnemonic.Adc: case Mnemonic.Sub: case Mnemonic.Sbb: case Mnemonic.Cmp:
+            case Mnemonic.And: case Mnemonic.Or: case Mnemonic.Xor: case Mnemonic.Test:
+                return AluInstructions.Translate(in ins, ref d);
+            case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr: case Mnemonic.Shl:
+            case Mnemonic.Shr: case Mnemonic.Sal: case Mnemonic.Sar: case Mnemonic.Shld: case Mnemonic.Shrd:
+                return ShiftInstructions.Translate(in ins, vendor, ref d);
+            case Mnemonic.Mul: case Mnemonic.Imul: case Mnemonic.Div: case Mnemonic.Idiv:
+                return MulDivInstructions.Translate(in ins, vendor, ref d);
+        }
+        var f = MoveInstructions.Translate(in ins, ref d);
+        if (f == Flow.Unsupported) f = UnaryInstructions.Translate(in ins, ref d);
+        if (f == Flow.Unsupported) f = BitInstructions.Translate(in ins, ref d);
+        if (f == Flow.Unsupported) f = StringInstructions.Translate(in ins, ref d);
+        return f;
+    }
+
+    /// <summary>The handler for operand size <paramref name="size"/> (1, 2, 4, else 8): what every group's translation picks with.</summary>
+    internal static Handler BySize(int size, Handler h8, Handler h16, Handler h32, Handler h64)
+        => size switch { 1 => h8, 2 => h16, 4 => h32, _ => h64 };
 
     private static void SetMemory(in Instruction ins, int bitness, ref DecodedInstruction d)
     {

@@ -113,7 +113,7 @@ internal sealed class CpuModel
                 break;
             }
             case 0x80000007: d = Ext7Edx; break;
-            case 0x80000008: a = (48u << 8) | (uint)X86Cpu.MaxPhysAddrBits; break; // AMD: ECX 0, one core per package
+            case 0x80000008: a = (48u << 8) | (uint)PageWalker.MaxPhysAddrBits; break; // AMD: ECX 0, one core per package
             // The other leaves up to the maximum (caches, topology, power, XSAVE) report nothing: no features, no cache info.
         }
     }

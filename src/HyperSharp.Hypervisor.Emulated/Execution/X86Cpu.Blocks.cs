@@ -85,7 +85,7 @@ public sealed unsafe partial class X86Cpu
                     }
                 }
                 Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Arch.Rflags & Rf.TF) != 0 || _bpActive || InstructionCount + n >= limit) return;
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
             }
         }
         catch (GuestFault)
@@ -151,11 +151,11 @@ public sealed unsafe partial class X86Cpu
 
     private ulong TranslateFetch(ulong lin)
     {
-        ref var t = ref Slot(_tlbX, lin);
-        if (t.Tag == ((lin & ~0xFFFUL) | _accessKey))
+        ref var t = ref SoftTlb.Slot(_tlb.Fetch, lin);
+        if (t.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey))
             return (t.PhysPage << 12) | (lin & 0xFFF);
-        ulong phys = Translate(lin, Access.Fetch, out bool global);
-        Fill(_tlbX, lin, phys, global);
+        ulong phys = PageWalker.Translate(this, lin, Access.Fetch, out bool global);
+        Fill(_tlb.Fetch, lin, phys, global);
         return phys;
     }
 

@@ -15,6 +15,25 @@ public sealed unsafe partial class X86Cpu
         return _fault;
     }
 
+    /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
+    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+
+    /// <summary>Set when a fault comes from qualifying a new task's segments: it is reported at the new task's EIP.</summary>
+    internal bool _newTaskFault;
+
+    internal bool NewTaskFaultPending => _newTaskFault;
+
+    /// <summary>Whether the fault being handled belongs to a task just switched to (and forgets it).</summary>
+    internal bool TakeNewTaskFault()
+    {
+        bool f = _newTaskFault;
+        _newTaskFault = false;
+        return f;
+    }
+
+    /// <summary>CR2 is written when the #PF is delivered, not when it is detected (a nested fault may win).</summary>
+    internal ulong _pendingCr2;
+
     /// <summary>Delivers a fault caught by the run loop, escalating to #DF and triple fault per the SDM
     /// (Vol. 3 6.15, table 6-5). Returns false on triple fault (shutdown).</summary>
     private bool DeliverFault(GuestFault f)
@@ -53,7 +72,7 @@ public sealed unsafe partial class X86Cpu
     private bool _pushRf;
 
     /// <summary>RFLAGS as pushed by event delivery: with RF for a fault being delivered (one-shot).</summary>
-    private ulong PushedFlags()
+    internal ulong PushedFlags()
     {
         ulong f = Rflags;
         if (_pushRf) { f |= Rf.RF; _pushRf = false; }
@@ -102,8 +121,8 @@ public sealed unsafe partial class X86Cpu
 
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
         // the interrupted state intact for #DF.
-        ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
+        ulong key = _tlb.AccessKey;
+        _tlb.AccessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             if ((ulong)(((long)rsp << 16) >> 16) != rsp) throw Fault(Vec.SS, ext);
@@ -115,7 +134,7 @@ public sealed unsafe partial class X86Cpu
             rsp -= 40;
             if (hasErrorCode) { rsp -= 8; Store(rsp, (ulong)errorCode); }
         }
-        finally { _accessKey = key; }
+        finally { _tlb.AccessKey = key; }
 
         if (newCpl < _cpl)
             Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
@@ -160,7 +179,7 @@ public sealed unsafe partial class X86Cpu
         if (type == 0x5)
         {
             ushort tssSel = (ushort)(g >> 16);
-            TaskSwitch(tssSel, TaskGateTss(tssSel, ext), TaskSwitchSource.Interrupt, Rip, ext);
+            TaskSwitches.TaskSwitch(this, tssSel, TaskSwitches.TaskGateTss(this, tssSel, ext), TaskSwitchSource.Interrupt, Rip, ext);
             if (hasErrorCode)
             {
                 ulong sp = R(4);
@@ -189,8 +208,8 @@ public sealed unsafe partial class X86Cpu
         }
         int w = gate32 ? 4 : 2;
         ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;
-        ulong key = _accessKey;
-        _accessKey = (key & ~3UL) | PrivilegeKey(newCpl);
+        ulong key = _tlb.AccessKey;
+        _tlb.AccessKey = (key & ~3UL) | PrivilegeKey(newCpl);
         try
         {
             void Put(ulong v)
@@ -202,7 +221,7 @@ public sealed unsafe partial class X86Cpu
             Put(oldFlags); Put(oldCsSel); Put(oldEip);
             if (hasErrorCode) Put(errorCode);
         }
-        finally { _accessKey = key; }
+        finally { _tlb.AccessKey = key; }
         if (stackSwitch) Arch.Seg[(int)Seg.Ss] = ss;
         R(4) = (R(4) & ~mask) | esp;
         if (stackSwitch && mask == 0xFFFFFFFF) R(4) = esp;

@@ -159,7 +159,7 @@ public sealed unsafe partial class X86Cpu
         {
             Arch.Rflags = (value & Rf.Writable) | Rf.Fixed1;
             Arch.FlagOp = FlagOp.None;
-            _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
+            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
         }
     }
 
@@ -199,5 +199,16 @@ public sealed unsafe partial class X86Cpu
         ulong kept = (AF ? Rf.AF : 0) | ((alsoKept & Rf.OF) != 0 && OF ? Rf.OF : 0);
         Arch.Rflags = (Arch.Rflags & ~(Rf.AF | alsoKept)) | kept;
         Arch.FlagOp = FlagOp.Result;
+    }
+
+    /// <summary>POPF/IRET rules: IOPL changes only at CPL 0, IF only when CPL &lt;= IOPL; VM, VIP, VIF, RF kept.</summary>
+    internal void WriteFlagsFromGuest(ulong v, ulong sizeMask)
+    {
+        ulong old = Rflags;
+        ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
+        if (_cpl == 0) changeable |= Rf.IOPL;
+        if (_cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
+        changeable &= sizeMask;
+        Rflags = (old & ~changeable) | (v & changeable);
     }
 }

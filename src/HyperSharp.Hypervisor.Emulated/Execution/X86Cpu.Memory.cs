@@ -7,11 +7,40 @@ public sealed unsafe partial class X86Cpu
     // Linear-address memory access for instructions. Fast path: one TLB tag compare and a page-crossing
     // test, then a host load/store. Everything else (misses, page-crossing, MMIO, code pages) goes slow.
 
+    /// <summary>Read, write and fetch translations of this processor (see <see cref="SoftTlb"/>).</summary>
+    internal SoftTlb _tlb = new();
+
+    /// <summary>Drops the TLBs and the block lookup cache (CR3/CR0/CR4/EFER writes, breakpoint changes): one generation
+    /// increment each.</summary>
+    internal void FlushTlb()
+    {
+        if (_tlb.NextGeneration()) Array.Clear(_lookup);
+        _lookupGen++;
+    }
+
+    /// <summary>INVLPG: drops the page in every TLB regardless of global.</summary>
+    internal void FlushTlbPage(ulong lin)
+    {
+        _tlb.DropPage(lin);
+        _lookupGen++; // the block lookup is keyed by linear address: drop it all (INVLPG is rare)
+    }
+
+    private void Fill(TlbEntry[] tlb, ulong lin, ulong phys, bool global)
+    {
+        if (!_mem.IsRamPage(phys >> 12)) return; // MMIO: never cached
+        if (_breakpoints.Data && tlb != _tlb.Fetch && Breakpoints.PageHasData(Arch.Dr, lin)) return; // every access must reach the check
+        if ((_tlb.AccessKey & 3) == 3 && tlb != _tlb.Fetch) return; // alignment checking: every data access takes the slow path
+        _tlb.Enter(tlb, lin, phys, _mem, global);
+    }
+
+    /// <summary>Serializes locked accesses that cross a page or hit MMIO (no single host atomic covers them).</summary>
+    internal static readonly Lock SplitLock = new();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal T Load<T>(ulong lin) where T : unmanaged
     {
-        ref var e = ref Slot(_tlbR, lin);
-        if (e.Tag == ((lin & ~0xFFFUL) | _accessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+        ref var e = ref SoftTlb.Slot(_tlb.Read, lin);
+        if (e.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T)))
             // Safe: a TLB hit means the page is RAM inside the guest buffer and the access ends in it.
             return Unsafe.ReadUnaligned<T>((byte*)(e.Addend + (nint)lin));
         T v;
@@ -22,8 +51,8 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Store<T>(ulong lin, T value) where T : unmanaged
     {
-        ref var e = ref Slot(_tlbW, lin);
-        if (e.Tag == ((lin & ~0xFFFUL) | _accessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T))
+        ref var e = ref SoftTlb.Slot(_tlb.Write, lin);
+        if (e.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey) && (lin & 0xFFF) <= (ulong)(4096 - sizeof(T))
             && (*e.TrapWord & e.TrapBit) == 0)
         {
             // Safe: as in Load; no cached code and no dirty logging need to see this store (checked just above).
@@ -40,7 +69,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     internal byte* PtrForWrite(ulong lin, int size)
     {
-        if (_bpData) CheckDataBreakpoints(lin, size, true);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, true);
         if ((lin & 0xFFF) > (ulong)(4096 - size))
         {
             // Probe both pages for write permission first, so the later Store cannot fault half way.
@@ -48,13 +77,13 @@ public sealed unsafe partial class X86Cpu
             TranslateData(lin + (ulong)size - 1, Access.Write);
             return null;
         }
-        ref var e = ref Slot(_tlbW, lin);
-        if (e.Tag != ((lin & ~0xFFFUL) | _accessKey))
+        ref var e = ref SoftTlb.Slot(_tlb.Write, lin);
+        if (e.Tag != ((lin & ~0xFFFUL) | _tlb.AccessKey))
         {
             ulong phys = TranslateData(lin, Access.Write);
             if (!_mem.IsRamPage(phys >> 12)) return null;
-            e = ref Slot(_tlbW, lin);
-            if (e.Tag != ((lin & ~0xFFFUL) | _accessKey)) return null;
+            e = ref SoftTlb.Slot(_tlb.Write, lin);
+            if (e.Tag != ((lin & ~0xFFFUL) | _tlb.AccessKey)) return null;
         }
         if ((*e.TrapWord & e.TrapBit) != 0) _mem.NoteWrite(e.PhysPage);
         return (byte*)(e.Addend + (nint)lin);
@@ -65,8 +94,8 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Translates for a data access and fills the matching TLB.</summary>
     internal ulong TranslateData(ulong lin, Access access)
     {
-        ulong phys = Translate(lin, access, out bool global);
-        Fill(access == Access.Write ? _tlbW : _tlbR, lin, phys, global);
+        ulong phys = PageWalker.Translate(this, lin, access, out bool global);
+        Fill(access == Access.Write ? _tlb.Write : _tlb.Read, lin, phys, global);
         return phys;
     }
 
@@ -74,7 +103,7 @@ public sealed unsafe partial class X86Cpu
     private void LoadSlow(ulong lin, byte* dst, int size)
     {
         CheckAlignment(lin, size);
-        if (_bpData) CheckDataBreakpoints(lin, size, false);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, false);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Read);
         if (first == size) { PhysRead(p0, dst, size); return; }
@@ -87,7 +116,7 @@ public sealed unsafe partial class X86Cpu
     private void StoreSlow(ulong lin, byte* src, int size)
     {
         CheckAlignment(lin, size);
-        if (_bpData) CheckDataBreakpoints(lin, size, true);
+        if (_breakpoints.Data) _breakpoints.CheckData(Arch.Dr, lin, size, true);
         int first = (int)Math.Min((ulong)size, 4096 - (lin & 0xFFF));
         ulong p0 = TranslateData(lin, Access.Write);
         if (first == size) { PhysWrite(p0, src, size); return; }
@@ -104,7 +133,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     private void CheckAlignment(ulong lin, int size)
     {
-        if ((_accessKey & 3) == 3 && size is 2 or 4 or 8 && (lin & (ulong)(size - 1)) != 0) throw Fault(Vec.AC, 0);
+        if ((_tlb.AccessKey & 3) == 3 && size is 2 or 4 or 8 && (lin & (ulong)(size - 1)) != 0) throw Fault(Vec.AC, 0);
     }
 
     /// <summary>Reads guest-physical memory within one page: RAM directly, else the MMIO handler.</summary>
@@ -131,15 +160,15 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Supervisor-privilege ("implicit") access: descriptor tables, IDT, TSS, whatever the CPL.</summary>
     internal T LoadSystem<T>(ulong lin) where T : unmanaged
     {
-        ulong k = _accessKey;
-        _accessKey = (k & ~3UL) | 1;
-        try { return Load<T>(lin); } finally { _accessKey = k; }
+        ulong k = _tlb.AccessKey;
+        _tlb.AccessKey = (k & ~3UL) | 1;
+        try { return Load<T>(lin); } finally { _tlb.AccessKey = k; }
     }
 
     internal void StoreSystem<T>(ulong lin, T value) where T : unmanaged
     {
-        ulong k = _accessKey;
-        _accessKey = (k & ~3UL) | 1;
-        try { Store(lin, value); } finally { _accessKey = k; }
+        ulong k = _tlb.AccessKey;
+        _tlb.AccessKey = (k & ~3UL) | 1;
+        try { Store(lin, value); } finally { _tlb.AccessKey = k; }
     }
 }

@@ -9,9 +9,6 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Code size of CS: 16, 32 or 64 (decode mode).</summary>
     internal int _bitness;
     internal int _cpl;
-    /// <summary>The low 12 bits of every TLB tag: bits 0-1 = 1 for supervisor, 2 for user accesses; bits 2-11 =
-    /// the TLB generation, so a flush is one increment instead of clearing every entry.</summary>
-    internal ulong _accessKey = 1 << 2 | 1;
     /// <summary>Linear addresses wrap at 4 GiB outside 64-bit mode.</summary>
     internal ulong _linMask;
     /// <summary>Width of the stack pointer: SS.B outside 64-bit mode.</summary>
@@ -58,7 +55,7 @@ public sealed unsafe partial class X86Cpu
         // CPL is SS.DPL (as VMX defines it): unlike CS.RPL it is right in the instant after CR0.PE is set,
         // when CS still holds a real-mode selector, and every privilege change loads SS.
         _cpl = !_protected ? 0 : vm86 ? 3 : Arch.Seg[(int)Seg.Ss].Dpl;
-        _accessKey = (_accessKey & ~3UL) | PrivilegeKey(_cpl);
+        _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(_cpl);
         _linMask = _bitness == 64 ? ulong.MaxValue : 0xFFFFFFFF;
         _stackMask = _bitness == 64 ? ulong.MaxValue : Arch.Seg[(int)Seg.Ss].DefaultBig ? 0xFFFFFFFF : 0xFFFF;
         for (int i = 0; i < 6; i++)
@@ -91,7 +88,7 @@ public sealed unsafe partial class X86Cpu
 
     internal void WriteCr3(ulong v)
     {
-        if (_longMode && (v >> MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
+        if (_longMode && (v >> PageWalker.MaxPhysAddrBits) != 0) throw Fault(Vec.GP, 0);
         Arch.Cr3 = v;
         FlushTlb();
     }

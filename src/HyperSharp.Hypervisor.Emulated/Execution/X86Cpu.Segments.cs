@@ -45,7 +45,7 @@ public sealed unsafe partial class X86Cpu
         return s;
     }
 
-    private void SetAccessed(ulong addr, ulong d)
+    internal void SetAccessed(ulong addr, ulong d)
     {
         if ((d & (1UL << 40)) == 0) StoreSystem(addr + 5, (byte)((d >> 40) | 1));
     }
@@ -82,7 +82,7 @@ public sealed unsafe partial class X86Cpu
         UpdateMode();
     }
 
-    private static readonly int[] DataSegments = { (int)Seg.Es, (int)Seg.Ds, (int)Seg.Fs, (int)Seg.Gs };
+    internal static readonly int[] DataSegments = { (int)Seg.Es, (int)Seg.Ds, (int)Seg.Fs, (int)Seg.Gs };
 
     /// <summary>After a return to an outer privilege level: data segments the new CPL may not use become null.</summary>
     internal void NullifyInaccessibleSegments()
@@ -95,5 +95,36 @@ public sealed unsafe partial class X86Cpu
                 Arch.Seg[s] = new SegmentRegister(0, _longMode ? r.Base : 0, 0, 0);
         }
         UpdateMode();
+    }
+
+    /// <summary>Whether a non-null selector's descriptor lies inside its table (GDT or LDT).</summary>
+    internal bool DescriptorInTable(ushort sel)
+    {
+        if ((sel & 0xFFFC) == 0) return true; // null: the caller's own check reports it
+        bool ldt = (sel & 4) != 0;
+        return (ulong)(sel & 0xFFF8) + 7 <= (ldt ? Arch.Ldtr.Limit : Arch.Gdtr.Limit) && !(ldt && Arch.Ldtr.Selector == 0);
+    }
+
+    /// <summary>Pushes <paramref name="width"/> bytes onto the stack <paramref name="ss"/> describes (8-byte pushes, which
+    /// only long mode makes: flat).</summary>
+    internal void PushOn(ref ulong sp, in SegmentRegister ss, int width, ulong value)
+    {
+        if (width == 8)
+        {
+            sp -= 8;
+            Store(sp, value);
+            return;
+        }
+        ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;
+        sp = (sp & ~mask) | ((sp - (ulong)width) & mask);
+        ulong lin = (ss.Base + (sp & mask)) & 0xFFFFFFFF;
+        if (width == 4) Store(lin, (uint)value); else Store(lin, (ushort)value);
+    }
+
+    /// <summary>RSP after a stack switch or push: SP only for a 16-bit stack segment outside 64-bit mode.</summary>
+    internal void SetStackPointer(ulong sp, in SegmentRegister ss)
+    {
+        if (_longMode || ss.DefaultBig) R(4) = _longMode ? sp : sp & 0xFFFFFFFF;
+        else R(4) = (R(4) & ~0xFFFFUL) | (sp & 0xFFFF);
     }
 }

@@ -56,4 +56,7 @@ public sealed unsafe partial class X86Cpu
         if (aligned && (lin & 15) != 0) throw Fault(Vec.GP, 0);
         Store(lin, v);
     }
+
+    /// <summary>MXCSR bits that may be set (DAZ included).</summary>
+    internal const uint MxcsrMask = 0xFFFF;
 }

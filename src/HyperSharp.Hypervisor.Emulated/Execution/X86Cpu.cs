@@ -74,6 +74,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>What CPUID presents, and whose undefined results the handlers produce.</summary>
     internal readonly CpuModel Model;
 
+    /// <summary>This processor's initial APIC ID (CPUID leaf 1 EBX[31:24]).</summary>
+    public uint ApicId { get; set; }
+
     /// <summary>The vendor this processor presents.</summary>
     public ProcessorVendor Vendor => Model.Vendor;
 
@@ -170,7 +173,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((Arch.Rflags & Rf.TF) != 0 || _bpActive || _deferredDebugTraps != 0) StepWithTrap();
+                if ((Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || _deferredDebugTraps != 0) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -199,9 +202,9 @@ public sealed unsafe partial class X86Cpu
         if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
         ref DecodedInstruction d = ref b.Instructions[0];
         if (!b.Valid) return; // invalidated meanwhile: look up again
-        if (_bpActive)
+        if (_breakpoints.Active)
         {
-            int hit = ExecuteBreakpointAt((SegBase((int)Seg.Cs) + Rip) & _linMask);
+            int hit = Breakpoints.ExecuteAt(Arch.Dr, Arch.Rflags, (SegBase((int)Seg.Cs) + Rip) & _linMask);
             if (hit >= 0)
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.
@@ -211,12 +214,12 @@ public sealed unsafe partial class X86Cpu
             }
         }
         bool tf = (Arch.Rflags & Rf.TF) != 0, rf = (Arch.Rflags & Rf.RF) != 0;
-        _bpPending = 0;
+        _breakpoints.Pending = 0;
         _ssLoaded = false;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
         if (rf) Arch.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
-        ulong traps = _deferredDebugTraps | _bpPending | (tf ? 0x4000UL : 0);
+        ulong traps = _deferredDebugTraps | _breakpoints.Pending | (tf ? 0x4000UL : 0);
         // MOV SS / POP SS hold back single-step and data-breakpoint traps until the next instruction completes
         // (SDM Vol. 3, 6.8.3): they are delivered together after it.
         if (_ssLoaded) { _deferredDebugTraps = traps; return; }
@@ -224,6 +227,17 @@ public sealed unsafe partial class X86Cpu
         if (traps == 0) return;
         Arch.Dr[6] = (Arch.Dr[6] & ~0xFUL) | traps;
         Deliver(Vec.DB, 0, false, EventKind.Exception);
+    }
+
+    /// <summary>DR0-3 breakpoints as the run loop and the memory slow path check them.</summary>
+    internal Breakpoints _breakpoints;
+
+    /// <summary>Recomputes the breakpoint state after DR0-3/DR7 changed; flushes the TLBs, since pages with a data
+    /// breakpoint must not stay in them.</summary>
+    internal void UpdateBreakpoints()
+    {
+        _breakpoints.Update(Arch.Dr);
+        FlushTlb();
     }
 
     /// <summary>Between blocks: stop requests, interrupt delivery, HLT wake-up, interrupt windows.</summary>

@@ -118,13 +118,13 @@ internal static unsafe class MulDivInstructions
         if (ins.Mnemonic == Mnemonic.Imul && ins.OpCount > 1)
         {
             d.Imm2 = ins.OpCount == 3 ? 1UL : 0UL;
-            d.Exec = amd ? X86Cpu.BySize(d.OpSize, &Imul2<S16, AmdResults>, &Imul2<S16, AmdResults>, &Imul2<S32, AmdResults>, &Imul2<S64, AmdResults>)
-                : X86Cpu.BySize(d.OpSize, &Imul2<S16, IntelResults>, &Imul2<S16, IntelResults>, &Imul2<S32, IntelResults>, &Imul2<S64, IntelResults>);
+            d.Exec = amd ? Translator.BySize(d.OpSize, &Imul2<S16, AmdResults>, &Imul2<S16, AmdResults>, &Imul2<S32, AmdResults>, &Imul2<S64, AmdResults>)
+                : Translator.BySize(d.OpSize, &Imul2<S16, IntelResults>, &Imul2<S16, IntelResults>, &Imul2<S32, IntelResults>, &Imul2<S64, IntelResults>);
             return Flow.Continue;
         }
         d.Cond = ins.Mnemonic switch { Mnemonic.Mul => 0, Mnemonic.Imul => 1, Mnemonic.Div => 2, _ => 3 };
-        d.Exec = amd ? X86Cpu.BySize(d.OpSize, &MulDiv1<S8, AmdResults>, &MulDiv1<S16, AmdResults>, &MulDiv1<S32, AmdResults>, &MulDiv1<S64, AmdResults>)
-            : X86Cpu.BySize(d.OpSize, &MulDiv1<S8, IntelResults>, &MulDiv1<S16, IntelResults>, &MulDiv1<S32, IntelResults>, &MulDiv1<S64, IntelResults>);
+        d.Exec = amd ? Translator.BySize(d.OpSize, &MulDiv1<S8, AmdResults>, &MulDiv1<S16, AmdResults>, &MulDiv1<S32, AmdResults>, &MulDiv1<S64, AmdResults>)
+            : Translator.BySize(d.OpSize, &MulDiv1<S8, IntelResults>, &MulDiv1<S16, IntelResults>, &MulDiv1<S32, IntelResults>, &MulDiv1<S64, IntelResults>);
         return Flow.Continue;
     }
 }

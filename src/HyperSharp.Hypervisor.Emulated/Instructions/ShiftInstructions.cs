@@ -157,10 +157,10 @@ internal static unsafe class ShiftInstructions
         else d.Imm = ins.GetImmediate(countOp);
         d.Exec = (dbl, vendor) switch
         {
-            (true, ProcessorVendor.Amd) => X86Cpu.BySize(d.OpSize, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S32, AmdResults>, &ShiftDouble<S64, AmdResults>),
-            (true, _) => X86Cpu.BySize(d.OpSize, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S32, IntelResults>, &ShiftDouble<S64, IntelResults>),
-            (false, ProcessorVendor.Amd) => X86Cpu.BySize(d.OpSize, &Shift<S8, AmdResults>, &Shift<S16, AmdResults>, &Shift<S32, AmdResults>, &Shift<S64, AmdResults>),
-            (false, _) => X86Cpu.BySize(d.OpSize, &Shift<S8, IntelResults>, &Shift<S16, IntelResults>, &Shift<S32, IntelResults>, &Shift<S64, IntelResults>),
+            (true, ProcessorVendor.Amd) => Translator.BySize(d.OpSize, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S16, AmdResults>, &ShiftDouble<S32, AmdResults>, &ShiftDouble<S64, AmdResults>),
+            (true, _) => Translator.BySize(d.OpSize, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S16, IntelResults>, &ShiftDouble<S32, IntelResults>, &ShiftDouble<S64, IntelResults>),
+            (false, ProcessorVendor.Amd) => Translator.BySize(d.OpSize, &Shift<S8, AmdResults>, &Shift<S16, AmdResults>, &Shift<S32, AmdResults>, &Shift<S64, AmdResults>),
+            (false, _) => Translator.BySize(d.OpSize, &Shift<S8, IntelResults>, &Shift<S16, IntelResults>, &Shift<S32, IntelResults>, &Shift<S64, IntelResults>),
         };
         return Flow.Continue;
     }

@@ -76,7 +76,7 @@ internal static unsafe class StringInstructions
         }
         if (d.Cond < 3 && (d.Flags & InstrFlags.Repne) != 0) { d.Flags &= unchecked((byte)~InstrFlags.Repne); d.Flags |= InstrFlags.Rep; }
         int size = ins.Mnemonic.ToString()[^1] switch { 'b' => 1, 'w' => 2, 'd' => 4, _ => 8 };
-        d.Exec = X86Cpu.BySize(size, &StringOp<S8>, &StringOp<S16>, &StringOp<S32>, &StringOp<S64>);
+        d.Exec = Translator.BySize(size, &StringOp<S8>, &StringOp<S16>, &StringOp<S32>, &StringOp<S64>);
         return Flow.Continue;
     }
 }

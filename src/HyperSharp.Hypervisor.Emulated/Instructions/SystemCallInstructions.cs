@@ -91,7 +91,7 @@ internal static unsafe class SystemCallInstructions
         if ((c.Arch.Rflags & Rf.NT) != 0 && (c.Arch.Rflags & Rf.VM) == 0)
         {
             if (c._longMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
-            c.TaskReturn(c.Rip + d.Len);
+            TaskSwitches.TaskReturn(c, c.Rip + d.Len);
             return 1;
         }
         ulong newRip = c.PeekStack<TS>(0);

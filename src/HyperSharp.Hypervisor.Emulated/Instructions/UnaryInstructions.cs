@@ -178,11 +178,11 @@ internal static unsafe class UnaryInstructions
             case Mnemonic.Cmovb: case Mnemonic.Cmovae: case Mnemonic.Cmove: case Mnemonic.Cmovne: case Mnemonic.Cmovbe:
             case Mnemonic.Cmova: case Mnemonic.Cmovs: case Mnemonic.Cmovns: case Mnemonic.Cmovp: case Mnemonic.Cmovnp:
             case Mnemonic.Cmovl: case Mnemonic.Cmovge: case Mnemonic.Cmovle: case Mnemonic.Cmovg: case Mnemonic.Cmovo: case Mnemonic.Cmovno:
-                d.Exec = X86Cpu.BySize(d.OpSize, &Cmov<S16>, &Cmov<S16>, &Cmov<S32>, &Cmov<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(d.OpSize, &Cmov<S16>, &Cmov<S16>, &Cmov<S32>, &Cmov<S64>); return Flow.Continue;
             case Mnemonic.Xadd:
-                d.Exec = X86Cpu.BySize(d.OpSize, &Xadd<S8>, &Xadd<S16>, &Xadd<S32>, &Xadd<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(d.OpSize, &Xadd<S8>, &Xadd<S16>, &Xadd<S32>, &Xadd<S64>); return Flow.Continue;
             case Mnemonic.Cmpxchg:
-                d.Exec = X86Cpu.BySize(d.OpSize, &Cmpxchg<S8>, &Cmpxchg<S16>, &Cmpxchg<S32>, &Cmpxchg<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(d.OpSize, &Cmpxchg<S8>, &Cmpxchg<S16>, &Cmpxchg<S32>, &Cmpxchg<S64>); return Flow.Continue;
             case Mnemonic.Cmpxchg8b:
             case Mnemonic.Cmpxchg16b:
                 d.Imm2 = ins.Mnemonic == Mnemonic.Cmpxchg16b ? 16UL : 8UL;
@@ -190,9 +190,9 @@ internal static unsafe class UnaryInstructions
             default: return Flow.Unsupported;
         }
         bool simple = ins.Op0Kind == OpKind.Register && d.Cond < 2;
-        d.Exec = !simple ? X86Cpu.BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>)
-            : d.Cond == 0 ? X86Cpu.BySize(d.OpSize, &IncR<S8>, &IncR<S16>, &IncR<S32>, &IncR<S64>)
-            : X86Cpu.BySize(d.OpSize, &DecR<S8>, &DecR<S16>, &DecR<S32>, &DecR<S64>);
+        d.Exec = !simple ? Translator.BySize(d.OpSize, &Unary<S8>, &Unary<S16>, &Unary<S32>, &Unary<S64>)
+            : d.Cond == 0 ? Translator.BySize(d.OpSize, &IncR<S8>, &IncR<S16>, &IncR<S32>, &IncR<S64>)
+            : Translator.BySize(d.OpSize, &DecR<S8>, &DecR<S16>, &DecR<S32>, &DecR<S64>);
         return Flow.Continue;
     }
 }

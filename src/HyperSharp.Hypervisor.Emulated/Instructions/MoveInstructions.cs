@@ -4,10 +4,9 @@ using unsafe Handler = delegate*<HyperSharp.Hypervisor.Emulated.Execution.X86Cpu
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>MOV, MOVZX, MOVSX(D), LEA, XCHG, BSWAP, the CBW family: their translation and execution.</summary>
+internal static unsafe class MoveInstructions
 {
-    // ---- MOV, MOVZX, MOVSX(D), LEA, XCHG, BSWAP, CBW family ----
-
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int MovRR<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
@@ -67,7 +66,7 @@ public sealed unsafe partial class X86Cpu
         ulong v = TS.GetReg(c, reg, sh);
         byte* p = c.PtrForWrite(lin, TS.Bytes);
         ulong old;
-        if (p == null) lock (SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, v); }
+        if (p == null) lock (X86Cpu.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, v); }
         else
         {
             old = TS.Cas(p, 0, 0) & TS.Mask;
@@ -104,10 +103,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    internal static Handler BySize(int size, Handler h8, Handler h16, Handler h32, Handler h64)
-        => size switch { 1 => h8, 2 => h16, 4 => h32, _ => h64 };
-
-    private static Flow TranslateMove(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         var k0 = ins.Op0Kind;
         var k1 = ins.OpCount > 1 ? ins.Op1Kind : OpKind.Register;
@@ -120,11 +116,11 @@ public sealed unsafe partial class X86Cpu
                 if (k0 == OpKind.Memory)
                 {
                     if (k1 != OpKind.Register) d.Rm = DecodedInstruction.ZeroIndex; else d.Imm = 0;
-                    d.Exec = BySize(d.OpSize, &MovM<S8>, &MovM<S16>, &MovM<S32>, &MovM<S64>);
+                    d.Exec = Translator.BySize(d.OpSize, &MovM<S8>, &MovM<S16>, &MovM<S32>, &MovM<S64>);
                 }
-                else if (k1 == OpKind.Memory) d.Exec = BySize(d.OpSize, &MovRM<S8>, &MovRM<S16>, &MovRM<S32>, &MovRM<S64>);
-                else if (k1 == OpKind.Register) d.Exec = BySize(d.OpSize, &MovRR<S8>, &MovRR<S16>, &MovRR<S32>, &MovRR<S64>);
-                else d.Exec = BySize(d.OpSize, &MovRI<S8>, &MovRI<S16>, &MovRI<S32>, &MovRI<S64>);
+                else if (k1 == OpKind.Memory) d.Exec = Translator.BySize(d.OpSize, &MovRM<S8>, &MovRM<S16>, &MovRM<S32>, &MovRM<S64>);
+                else if (k1 == OpKind.Register) d.Exec = Translator.BySize(d.OpSize, &MovRR<S8>, &MovRR<S16>, &MovRR<S32>, &MovRR<S64>);
+                else d.Exec = Translator.BySize(d.OpSize, &MovRI<S8>, &MovRI<S16>, &MovRI<S32>, &MovRI<S64>);
                 return Flow.Continue;
             case Mnemonic.Movzx:
             case Mnemonic.Movsx:
@@ -141,18 +137,18 @@ public sealed unsafe partial class X86Cpu
                 return Flow.Continue;
             }
             case Mnemonic.Lea:
-                d.Exec = BySize(d.OpSize, &Lea<S16>, &Lea<S16>, &Lea<S32>, &Lea<S64>);
+                d.Exec = Translator.BySize(d.OpSize, &Lea<S16>, &Lea<S16>, &Lea<S32>, &Lea<S64>);
                 return Flow.Continue;
             case Mnemonic.Xchg:
                 if (k0 == OpKind.Memory || k1 == OpKind.Memory)
                 {
                     d.Imm2 = k0 == OpKind.Memory ? 1UL : 0UL;
-                    d.Exec = BySize(d.OpSize, &XchgM<S8>, &XchgM<S16>, &XchgM<S32>, &XchgM<S64>);
+                    d.Exec = Translator.BySize(d.OpSize, &XchgM<S8>, &XchgM<S16>, &XchgM<S32>, &XchgM<S64>);
                 }
-                else d.Exec = BySize(d.OpSize, &XchgRR<S8>, &XchgRR<S16>, &XchgRR<S32>, &XchgRR<S64>);
+                else d.Exec = Translator.BySize(d.OpSize, &XchgRR<S8>, &XchgRR<S16>, &XchgRR<S32>, &XchgRR<S64>);
                 return Flow.Continue;
             case Mnemonic.Bswap:
-                d.Exec = BySize(d.OpSize, &Bswap<S16>, &Bswap<S16>, &Bswap<S32>, &Bswap<S64>);
+                d.Exec = Translator.BySize(d.OpSize, &Bswap<S16>, &Bswap<S16>, &Bswap<S32>, &Bswap<S64>);
                 return Flow.Continue;
             case Mnemonic.Cbw: d.Exec = &Cbw<S16>; return Flow.Continue;
             case Mnemonic.Cwde: d.Exec = &Cbw<S32>; return Flow.Continue;

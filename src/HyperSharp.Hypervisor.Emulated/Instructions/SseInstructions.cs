@@ -8,27 +8,30 @@ using unsafe SseFloatFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, S
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>The SSE/SSE2/SSE3/SSSE3 instructions: their translation and execution. Its translation is also the entry point
+/// of the MMX and x87 groups: instructions on MM registers go to <see cref="MmxInstructions"/>, the rest that is not SSE to
+/// the x87 group.</summary>
+internal static unsafe class SseInstructions
 {
-    // ---- SSE/SSE2: "xmm = op(xmm, xmm/mem, imm)" through one handler; the operation's function pointer
-    // sits in Imm2. OpSize is the memory operand's size (16, 8 or 4: scalar loads zero-fill the rest). ----
+    // "xmm = op(xmm, xmm/mem, imm)" through one handler; the operation's function pointer sits in Imm2.
+    // OpSize is the memory operand's size (16, 8 or 4: scalar loads zero-fill the rest).
 
-    private V SseSource(ref DecodedInstruction d)
+    private static V SseSource(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!IsMem(ref d)) return Xmm(d.Rm);
+        if (!X86Cpu.IsMem(ref d)) return c.Xmm(d.Rm);
         return d.OpSize switch
         {
-            16 => Load128(ref d, (d.Flags & InstrFlags.Aligned) != 0),
-            8 => Vector128.CreateScalar(Load<ulong>(Lin(ref d))).AsByte(),
-            4 => Vector128.CreateScalar(Load<uint>(Lin(ref d))).AsByte(),
-            _ => Vector128.CreateScalar(Load<ushort>(Lin(ref d))).AsByte(),
+            16 => c.Load128(ref d, (d.Flags & InstrFlags.Aligned) != 0),
+            8 => Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte(),
+            4 => Vector128.CreateScalar(c.Load<uint>(c.Lin(ref d))).AsByte(),
+            _ => Vector128.CreateScalar(c.Load<ushort>(c.Lin(ref d))).AsByte(),
         };
     }
 
     internal static int SseBinary(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V b = c.SseSource(ref d);
+        V b = SseSource(c, ref d);
         c.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm);
         return 0;
     }
@@ -38,7 +41,7 @@ public sealed unsafe partial class X86Cpu
     internal static int SseFloatBinary(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V b = c.SseSource(ref d);
+        V b = SseSource(c, ref d);
         var st = new FpStatus(c.Arch.Mxcsr);
         V r = ((SseFloatFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm, ref st);
         c.CommitSimdExceptions(st);
@@ -127,7 +130,7 @@ public sealed unsafe partial class X86Cpu
     internal static int CvtFpToInt(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V s = IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
+        V s = X86Cpu.IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
         var st = new FpStatus(c.Arch.Mxcsr);
         long v = (d.Cond & 1) != 0 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
             : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
@@ -141,7 +144,7 @@ public sealed unsafe partial class X86Cpu
     internal static int Comis(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V b = c.SseSource(ref d);
+        V b = SseSource(c, ref d);
         var st = new FpStatus(c.Arch.Mxcsr);
         bool signalling = (d.Cond & 2) == 0;
         int order = (d.Cond & 1) != 0
@@ -159,13 +162,10 @@ public sealed unsafe partial class X86Cpu
         ulong lin = c.Lin(ref d);
         if (d.Cond == 1) { c.Store(lin, c.Arch.Mxcsr); return 0; }
         uint v = c.Load<uint>(lin);
-        if ((v & ~MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
+        if ((v & ~X86Cpu.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
         c.Arch.Mxcsr = v;
         return 0;
     }
-
-    /// <summary>MXCSR bits that may be set (DAZ included).</summary>
-    internal const uint MxcsrMask = 0xFFFF;
 
     private static Flow Sse(ref DecodedInstruction d, SseFn op, bool aligned = false)
     {
@@ -183,20 +183,20 @@ public sealed unsafe partial class X86Cpu
         return Flow.Continue;
     }
 
-    internal static Flow TranslateSse(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         if (ins.Mnemonic is Mnemonic.Cvtpi2ps or Mnemonic.Cvtpi2pd && ins.Op1Kind == OpKind.Memory)
         {
             d.Reg = (byte)(ins.Op0Register - Register.XMM0);
             d.Cond = (byte)(ins.Mnemonic == Mnemonic.Cvtpi2ps ? 0 : 1);
-            d.Exec = &MmxSseConvert; return Flow.Continue;
+            d.Exec = &MmxInstructions.MmxSseConvert; return Flow.Continue;
         }
         if ((ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM())
             || (ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM()))
         {
             d.Reg = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM() ? (byte)(ins.Op0Register - Register.MM0) : d.Reg;
             d.Rm = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM() ? (byte)(ins.Op1Register - Register.MM0) : d.Rm;
-            return TranslateMmx(in ins, ref d);
+            return MmxInstructions.Translate(in ins, ref d);
         }
         bool mem0 = ins.Op0Kind == OpKind.Memory, mem1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Memory;
         if (mem0 || mem1) d.OpSize = (byte)ins.MemorySize.GetSize();
@@ -264,19 +264,19 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Movnti:
                 // MOVNTI m32/64, r: an ordinary store here (there is no cache to bypass)
                 d.OpSize = (byte)ins.Op1Register.GetSize(); d.Imm = 0;
-                d.Exec = d.OpSize == 8 ? &MovM<S64> : &MovM<S32>; return Flow.Continue;
+                d.Exec = d.OpSize == 8 ? &MoveInstructions.MovM<S64> : &MoveInstructions.MovM<S32>; return Flow.Continue;
             case Mnemonic.Maskmovdqu:
                 d.Imm2 = 16; d.Seg = (byte)(ins.MemorySegment - Register.ES);
                 d.AddrMask = ins.Op0Kind == OpKind.MemorySegRDI ? ulong.MaxValue : ins.Op0Kind == OpKind.MemorySegEDI ? 0xFFFFFFFF : 0xFFFF;
                 d.Reg = (byte)(ins.Op1Register - Register.XMM0); d.Rm = (byte)(ins.Op2Register - Register.XMM0);
-                d.Exec = &MaskMov; return Flow.Continue;
+                d.Exec = &MmxInstructions.MaskMov; return Flow.Continue;
             case Mnemonic.Ldmxcsr: d.Cond = 0; d.Exec = &Mxcsr; return Flow.Continue;
             case Mnemonic.Stmxcsr: d.Cond = 1; d.Exec = &Mxcsr; return Flow.Continue;
-            case Mnemonic.Fxsave: case Mnemonic.Fxsave64: d.Cond = 0; d.Exec = &FxSave; return Flow.Continue;
-            case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: d.Cond = 1; d.Exec = &FxSave; return Flow.Continue;
+            case Mnemonic.Fxsave: case Mnemonic.Fxsave64: d.Cond = 0; d.Exec = &X87ControlInstructions.FxSave; return Flow.Continue;
+            case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: d.Cond = 1; d.Exec = &X87ControlInstructions.FxSave; return Flow.Continue;
         }
-        if (ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM()) return TranslateX87(in ins, ref d);
-        if (ins.OpCount < 2 || !ins.Op0Register.IsXMM()) return TranslateX87(in ins, ref d);
+        if (ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM()) return X87ControlInstructions.Translate(in ins, ref d);
+        if (ins.OpCount < 2 || !ins.Op0Register.IsXMM()) return X87ControlInstructions.Translate(in ins, ref d);
         // Shifts by immediate: "op xmm, imm8".
         if (ins.Op1Kind == OpKind.Immediate8)
         {

@@ -6,37 +6,38 @@ using unsafe SseFn = delegate*<System.Runtime.Intrinsics.Vector128<byte>, System
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>The MMX instructions (and the MMX-SSE conversions): their translation and execution.</summary>
+internal static unsafe class MmxInstructions
 {
-    // ---- MMX: MM0-7 are the low 64 bits of the physical x87 registers R0-R7. Every MMX instruction (but
+    // MM0-7 are the low 64 bits of the physical x87 registers R0-R7. Every MMX instruction (but
     // EMMS) sets TOP = 0 and all tags valid; a write also sets the register's exponent field to all ones.
     // Operations reuse the SSE element functions on (value, 0) vectors; Cond bit 0 = "high" unpack
-    // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector). ----
+    // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector).
 
-    private ulong Mm(int i) => (ulong)Arch.Fpu.St[i];
+    private static ulong Mm(X86Cpu c, int i) => (ulong)c.Arch.Fpu.St[i];
 
-    private void SetMm(int i, ulong v)
+    private static void SetMm(X86Cpu c, int i, ulong v)
     {
-        Arch.Fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
+        c.Arch.Fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
     }
 
     /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
-    private void EnterMmx()
+    private static void EnterMmx(X86Cpu c)
     {
-        if ((Arch.Cr0 & Cr0EM) != 0) throw Fault(Vec.UD);
-        if ((Arch.Cr0 & Cr0TS) != 0) throw Fault(Vec.NM);
-        if ((Arch.Fpu.Fsw & 0x80) != 0 && (Arch.Cr0 & Cr0NE) != 0) throw Fault(Vec.MF);
-        Arch.Fpu.Fsw = (ushort)(Arch.Fpu.Fsw & ~0x3800);
-        Arch.Fpu.Ftw = 0;
+        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Fpu.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        c.Arch.Fpu.Fsw = (ushort)(c.Arch.Fpu.Fsw & ~0x3800);
+        c.Arch.Fpu.Ftw = 0;
     }
 
-    private ulong MmSource(ref DecodedInstruction d) => IsMem(ref d) ? Load<ulong>(Lin(ref d)) : Mm(d.Rm);
+    private static ulong MmSource(X86Cpu c, ref DecodedInstruction d) => X86Cpu.IsMem(ref d) ? c.Load<ulong>(c.Lin(ref d)) : Mm(c, d.Rm);
 
     internal static int MmxBinary(X86Cpu c, ref DecodedInstruction d)
     {
-        ulong b = c.MmSource(ref d);
-        c.EnterMmx();
-        ulong a = c.Mm(d.Reg);
+        ulong b = MmSource(c, ref d);
+        EnterMmx(c);
+        ulong a = Mm(c, d.Reg);
         var fn = (SseFn)(nint)d.Imm2;
         V r;
         if ((d.Cond & 4) != 0)
@@ -47,37 +48,37 @@ public sealed unsafe partial class X86Cpu
         else if ((d.Cond & 2) != 0) r = fn(Vector128.Create(a, b).AsByte(), V.Zero, (byte)d.Imm);
         else if ((d.Cond & 1) != 0) r = fn(Vector128.CreateScalar(a >> 32).AsByte(), Vector128.CreateScalar(b >> 32).AsByte(), (byte)d.Imm);
         else r = fn(Vector128.CreateScalar(a).AsByte(), Vector128.CreateScalar(b).AsByte(), (byte)d.Imm);
-        c.SetMm(d.Reg, r.AsUInt64()[0]);
+        SetMm(c, d.Reg, r.AsUInt64()[0]);
         return 0;
     }
 
     internal static int MmxShiftImm(X86Cpu c, ref DecodedInstruction d)
     {
-        c.EnterMmx();
-        if ((byte)d.Imm == 0) { c.SetMm(d.Reg, c.Mm(d.Reg)); return 0; }
+        EnterMmx(c);
+        if ((byte)d.Imm == 0) { SetMm(c, d.Reg, Mm(c, d.Reg)); return 0; }
         var fn = (SseFn)(nint)d.Imm2;
-        c.SetMm(d.Reg, fn(Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(), V.Zero, (byte)d.Imm).AsUInt64()[0]);
+        SetMm(c, d.Reg, fn(Vector128.CreateScalar(Mm(c, d.Reg)).AsByte(), V.Zero, (byte)d.Imm).AsUInt64()[0]);
         return 0;
     }
 
     /// <summary>MOVD/MOVQ into MMx (Cond 0: from r/m32, 1: from r/m64 or mm/m64).</summary>
     internal static int MovToMm(X86Cpu c, ref DecodedInstruction d)
     {
-        ulong v = d.Imm2 == 1 ? c.MmSource(ref d) : d.Cond == 0 ? c.ReadOp1<S32>(ref d) : c.ReadOp1<S64>(ref d);
-        c.EnterMmx();
-        c.SetMm(d.Reg, v);
+        ulong v = d.Imm2 == 1 ? MmSource(c, ref d) : d.Cond == 0 ? c.ReadOp1<S32>(ref d) : c.ReadOp1<S64>(ref d);
+        EnterMmx(c);
+        SetMm(c, d.Reg, v);
         return 0;
     }
 
     /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
     internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr0 & Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c.Arch.Cr0 & Cr0TS) != 0) throw c.Fault(Vec.NM);
-        ulong v = c.Mm(d.Rm);
-        if (d.Imm2 == 1 && !IsMem(ref d)) { c.EnterMmx(); c.SetMm(d.Reg, v); return 0; } // movq mm, mm (store form)
+        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        ulong v = Mm(c, d.Rm);
+        if (d.Imm2 == 1 && !X86Cpu.IsMem(ref d)) { EnterMmx(c); SetMm(c, d.Reg, v); return 0; } // movq mm, mm (store form)
         if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);
-        c.EnterMmx();
+        EnterMmx(c);
         return 0;
     }
 
@@ -87,13 +88,13 @@ public sealed unsafe partial class X86Cpu
         if (d.Cond == 2)
         {
             ushort w = (ushort)c.ReadOp1<S16>(ref d);
-            c.EnterMmx();
+            EnterMmx(c);
             int k = (int)(d.Imm & 3) * 16;
-            c.SetMm(d.Reg, (c.Mm(d.Reg) & ~(0xFFFFUL << k)) | ((ulong)w << k));
+            SetMm(c, d.Reg, (Mm(c, d.Reg) & ~(0xFFFFUL << k)) | ((ulong)w << k));
             return 0;
         }
-        c.EnterMmx();
-        ulong v = c.Mm(d.Rm);
+        EnterMmx(c);
+        ulong v = Mm(c, d.Rm);
         c.R(d.Reg) = d.Cond == 0 ? Vector128.CreateScalar(v).AsByte().ExtractMostSignificantBits() & 0xFF : (v >> ((int)(d.Imm & 3) * 16)) & 0xFFFF;
         return 0;
     }
@@ -123,14 +124,14 @@ public sealed unsafe partial class X86Cpu
     internal static int MmxSseConvert(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        bool mem = IsMem(ref d);
+        bool mem = X86Cpu.IsMem(ref d);
         switch (d.Cond)
         {
             case 0:
             case 1:
             {
-                ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : c.Mm(d.Rm);
-                if (!mem) c.EnterMmx();
+                ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : Mm(c, d.Rm);
+                if (!mem) EnterMmx(c);
                 var fmt = d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64;
                 var st = new FpStatus(c.Arch.Mxcsr);
                 ulong lo = SoftFloat.FromInteger((int)src, fmt, ref st), hi = SoftFloat.FromInteger((int)(src >> 32), fmt, ref st);
@@ -145,22 +146,22 @@ public sealed unsafe partial class X86Cpu
             case 5:
             {
                 V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
-                c.EnterMmx();
+                EnterMmx(c);
                 bool trunc = d.Cond is 3 or 5;
                 var st = new FpStatus(c.Arch.Mxcsr);
                 long a = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
                 long b = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
                 c.CommitSimdExceptions(st);
-                c.SetMm(d.Reg, (uint)a | ((ulong)(uint)b << 32));
+                SetMm(c, d.Reg, (uint)a | ((ulong)(uint)b << 32));
                 return 0;
             }
             case 6:
-                c.EnterMmx();
-                c.SetMm(d.Reg, c.Xmm(d.Rm).AsUInt64()[0]);
+                EnterMmx(c);
+                SetMm(c, d.Reg, c.Xmm(d.Rm).AsUInt64()[0]);
                 return 0;
             default:
-                c.EnterMmx();
-                c.Xmm(d.Reg) = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte();
+                EnterMmx(c);
+                c.Xmm(d.Reg) = Vector128.CreateScalar(Mm(c, d.Rm)).AsByte();
                 return 0;
         }
     }
@@ -171,7 +172,7 @@ public sealed unsafe partial class X86Cpu
     {
         int n = (int)d.Imm2;
         V data, mask;
-        if (n == 8) { c.EnterMmx(); data = Vector128.CreateScalar(c.Mm(d.Reg)).AsByte(); mask = Vector128.CreateScalar(c.Mm(d.Rm)).AsByte(); }
+        if (n == 8) { EnterMmx(c); data = Vector128.CreateScalar(Mm(c, d.Reg)).AsByte(); mask = Vector128.CreateScalar(Mm(c, d.Rm)).AsByte(); }
         else { c.CheckSse(); data = c.Xmm(d.Reg); mask = c.Xmm(d.Rm); }
         ulong lin = c.Lin(d.Seg, c.R(7) & d.AddrMask);
         for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.PtrForWrite(lin + (ulong)k, 1); // fault before any byte is written
@@ -179,7 +180,7 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    private static Flow TranslateMmx(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         bool mm0 = ins.Op0Kind == OpKind.Register && ins.Op0Register.IsMM();
         bool mm1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsMM();

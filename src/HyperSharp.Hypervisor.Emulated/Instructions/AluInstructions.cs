@@ -77,10 +77,9 @@ internal struct XorOp : IAluOp
     public static ulong Compute<TS>(X86Cpu c, ulong a, ulong b, out int f) where TS : struct, ISize { f = FlagOp.Logic; return (a ^ b) & TS.Mask; }
 }
 
-public sealed unsafe partial class X86Cpu
+/// <summary>ADD ADC SUB SBB CMP AND OR XOR TEST: one generic handler per operand form, their translation and the locked form.</summary>
+internal static unsafe class AluInstructions
 {
-    // ---- ADD ADC SUB SBB CMP AND OR XOR TEST: one generic handler per operand form ----
-
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int AluRR<TOp, TS>(X86Cpu c, ref DecodedInstruction d) where TOp : struct, IAluOp where TS : struct, ISize
     {
@@ -136,7 +135,7 @@ public sealed unsafe partial class X86Cpu
         int f;
         if (p == null)
         {
-            lock (SplitLock)
+            lock (X86Cpu.SplitLock)
             {
                 a = TS.Load(c, lin);
                 r = TOp.Compute<TS>(c, a, b, out f);
@@ -158,9 +157,6 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>Serializes locked accesses that cross a page or hit MMIO (no single host atomic covers them).</summary>
-    internal static readonly Lock SplitLock = new();
-
     internal static Handler PickAlu<TOp>(ref DecodedInstruction d, bool memDst, bool memSrc, bool immSrc) where TOp : struct, IAluOp
     {
         bool locked = (d.Flags & InstrFlags.Lock) != 0;
@@ -176,7 +172,7 @@ public sealed unsafe partial class X86Cpu
         };
     }
 
-    private static Flow TranslateAlu(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         bool memDst = ins.Op0Kind == OpKind.Memory;
         bool memSrc = ins.Op1Kind == OpKind.Memory;

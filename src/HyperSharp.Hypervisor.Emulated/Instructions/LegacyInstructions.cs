@@ -3,10 +3,9 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>ENTER XLAT PUSHA POPA, INS OUTS, the BCD adjusts, LMSW SMSW CLTS, LAR LSL VERR VERW: their translation and execution.</summary>
+internal static unsafe class LegacyInstructions
 {
-    // ---- ENTER XLAT PUSHA POPA, INS OUTS, BCD adjusts, LMSW SMSW CLTS, LAR LSL VERR VERW ----
-
     internal static int Enter<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong size = d.Imm & 0xFFFF;
@@ -57,7 +56,7 @@ public sealed unsafe partial class X86Cpu
     internal static int StringIo<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ushort port = (ushort)c.R(2);
-        c.CheckIoPermission(port, TS.Bytes);
+        SystemInstructions.CheckIoPermission(c, port, TS.Bytes);
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
         ulong step = (c.Arch.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
@@ -128,19 +127,19 @@ public sealed unsafe partial class X86Cpu
     {
         if (d.Cond == 1)
         {
-            if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), c.Arch.Cr0 & 0xFFFF);
+            if (X86Cpu.IsMem(ref d)) S16.Store(c, c.Lin(ref d), c.Arch.Cr0 & 0xFFFF);
             else if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, c.Arch.Cr0);
             else c.R(d.Reg) = d.OpSize == 4 ? (uint)c.Arch.Cr0 : c.Arch.Cr0;
             return 0;
         }
         c.RequireCpl0();
-        if (d.Cond == 2) c.Arch.Cr0 &= ~Cr0TS;
+        if (d.Cond == 2) c.Arch.Cr0 &= ~X86Cpu.Cr0TS;
         else
         {
             ulong v = c.ReadOp0<S16>(ref d) & 0xF;
-            c.WriteCr0((c.Arch.Cr0 & ~0xEUL) | v | (c.Arch.Cr0 & Cr0PE)); // LMSW cannot clear PE
+            c.WriteCr0((c.Arch.Cr0 & ~0xEUL) | v | (c.Arch.Cr0 & X86Cpu.Cr0PE)); // LMSW cannot clear PE
         }
-        Next(c, ref d);
+        SystemInstructions.Next(c, ref d);
         return 1;
     }
 
@@ -166,27 +165,27 @@ public sealed unsafe partial class X86Cpu
                 2 => !s.IsSystem && privOk && (!code || (s.Type & 2) != 0),
                 _ => !s.IsSystem && !code && privOk && (s.Type & 2) != 0,
             };
-            if (ok && d.Cond == 0) c.WriteOp0Sized(ref d, (desc >> 32) & 0x00F0FF00);
-            if (ok && d.Cond == 1) c.WriteOp0Sized(ref d, s.Limit);
+            if (ok && d.Cond == 0) WriteOp0Sized(c, ref d, (desc >> 32) & 0x00F0FF00);
+            if (ok && d.Cond == 1) WriteOp0Sized(c, ref d, s.Limit);
         }
         c.MaterializeFlags();
         c.Arch.Rflags = ok ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
         return 0;
     }
 
-    private void WriteOp0Sized(ref DecodedInstruction d, ulong v)
+    private static void WriteOp0Sized(X86Cpu c, ref DecodedInstruction d, ulong v)
     {
-        if (d.OpSize == 2) S16.SetReg(this, d.Reg, 0, v); else if (d.OpSize == 4) S32.SetReg(this, d.Reg, 0, v); else R(d.Reg) = v;
+        if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, v); else if (d.OpSize == 4) S32.SetReg(c, d.Reg, 0, v); else c.R(d.Reg) = v;
     }
 
-    internal static Flow TranslateLegacy(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
             case Mnemonic.Enter:
             {
                 int sz = ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 64 ? 8 : bitness / 8;
-                d.Exec = BySize(sz, &Enter<S16>, &Enter<S16>, &Enter<S32>, &Enter<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(sz, &Enter<S16>, &Enter<S16>, &Enter<S32>, &Enter<S64>); return Flow.Continue;
             }
             case Mnemonic.Xlatb: d.Exec = &Xlat; return Flow.Continue;
             case Mnemonic.Pusha: d.Exec = &Pusha<S16>; return Flow.Continue;

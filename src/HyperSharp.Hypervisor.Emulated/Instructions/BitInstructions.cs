@@ -4,10 +4,9 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>BT BTS BTR BTC (Cond 0-3), BSF BSR, POPCNT: their translation and execution.</summary>
+internal static unsafe class BitInstructions
 {
-    // ---- BT BTS BTR BTC (Cond 0-3), BSF BSR, POPCNT ----
-
     internal static int BitTest<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         int bits = TS.Bytes * 8;
@@ -15,7 +14,7 @@ public sealed unsafe partial class X86Cpu
         ulong off = immForm ? d.Imm : TS.GetReg(c, d.Rm, 0);
         ulong r, a, lin = 0;
         int bit;
-        bool mem = IsMem(ref d);
+        bool mem = X86Cpu.IsMem(ref d);
         if (mem)
         {
             // A register bit offset addresses a bit string: signed offset / operand bits selects the unit.
@@ -51,7 +50,7 @@ public sealed unsafe partial class X86Cpu
                         }
                         cf = ((a >> bit) & 1) != 0;
                     }
-                    else lock (SplitLock) TS.Store(c, lin, r);
+                    else lock (X86Cpu.SplitLock) TS.Store(c, lin, r);
                 }
                 else TS.Store(c, lin, r);
             }
@@ -84,46 +83,24 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    private static Flow TranslateBits(in Instruction ins, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
             case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc:
                 d.Cond = ins.Mnemonic switch { Mnemonic.Bt => 0, Mnemonic.Bts => 1, Mnemonic.Btr => 2, _ => 3 };
                 d.Imm2 = ins.Op1Kind == OpKind.Register ? 0UL : 1UL;
-                d.Exec = BySize(d.OpSize, &BitTest<S16>, &BitTest<S16>, &BitTest<S32>, &BitTest<S64>);
+                d.Exec = Translator.BySize(d.OpSize, &BitTest<S16>, &BitTest<S16>, &BitTest<S32>, &BitTest<S64>);
                 return Flow.Continue;
             // TZCNT/LZCNT are not advertised (no BMI1/ABM in CPUID), so they run as the BSF/BSR they
             // decode as on such processors.
             case Mnemonic.Bsf: case Mnemonic.Tzcnt:
-                d.Cond = 0; d.Exec = BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
+                d.Cond = 0; d.Exec = Translator.BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
             case Mnemonic.Bsr: case Mnemonic.Lzcnt:
-                d.Cond = 1; d.Exec = BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
+                d.Cond = 1; d.Exec = Translator.BySize(d.OpSize, &BitScan<S16>, &BitScan<S16>, &BitScan<S32>, &BitScan<S64>); return Flow.Continue;
             case Mnemonic.Popcnt:
-                d.Exec = BySize(d.OpSize, &Popcnt<S16>, &Popcnt<S16>, &Popcnt<S32>, &Popcnt<S64>); return Flow.Continue;
+                d.Exec = Translator.BySize(d.OpSize, &Popcnt<S16>, &Popcnt<S16>, &Popcnt<S32>, &Popcnt<S64>); return Flow.Continue;
         }
         return Flow.Unsupported;
-    }
-
-    /// <summary>The integer group's translation entry point; <paramref name="vendor"/> picks the handlers of instructions with
-    /// results the manuals leave undefined.</summary>
-    internal static Flow TranslateInteger(in Instruction ins, int bitness, ProcessorVendor vendor, ref DecodedInstruction d)
-    {
-        switch (ins.Mnemonic)
-        {
-            case Mnemonic.Add: case Mnemonic.Adc: case Mnemonic.Sub: case Mnemonic.Sbb: case Mnemonic.Cmp:
-            case Mnemonic.And: case Mnemonic.Or: case Mnemonic.Xor: case Mnemonic.Test:
-                return TranslateAlu(in ins, ref d);
-            case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr: case Mnemonic.Shl:
-            case Mnemonic.Shr: case Mnemonic.Sal: case Mnemonic.Sar: case Mnemonic.Shld: case Mnemonic.Shrd:
-                return ShiftInstructions.Translate(in ins, vendor, ref d);
-            case Mnemonic.Mul: case Mnemonic.Imul: case Mnemonic.Div: case Mnemonic.Idiv:
-                return MulDivInstructions.Translate(in ins, vendor, ref d);
-        }
-        var f = TranslateMove(in ins, ref d);
-        if (f == Flow.Unsupported) f = UnaryInstructions.Translate(in ins, ref d);
-        if (f == Flow.Unsupported) f = TranslateBits(in ins, ref d);
-        if (f == Flow.Unsupported) f = StringInstructions.Translate(in ins, ref d);
-        return f;
     }
 }

@@ -22,7 +22,9 @@ internal struct CcGe : ICond { public static int Cc => 13; }
 internal struct CcLe : ICond { public static int Cc => 14; }
 internal struct CcG : ICond { public static int Cc => 15; }
 
-public sealed unsafe partial class X86Cpu
+/// <summary>Near branches (Jcc JMP CALL RET LOOP JrCXZ), the stack (PUSH POP LEAVE PUSHF POPF), the flag instructions, NOP and
+/// fences: their translation and execution.</summary>
+internal static unsafe class ControlInstructions
 {
     // ---- Jcc JMP CALL RET LOOP JrCXZ: Imm = target - instruction start, Imm2 = IP width mask ----
     // A taken branch sets RIP and leaves the block (return 1); a not-taken Jcc continues inside it.
@@ -126,7 +128,7 @@ public sealed unsafe partial class X86Cpu
         ulong v = c.PeekStack<TS>(0);
         ulong oldSp = c.R(4);
         c.AdjustSp((ulong)TS.Bytes);
-        if (IsMem(ref d))
+        if (X86Cpu.IsMem(ref d))
         {
             // The destination address is computed with the incremented RSP (SDM POP); undo on a fault.
             try { TS.Store(c, c.Lin(ref d), v); }
@@ -177,17 +179,6 @@ public sealed unsafe partial class X86Cpu
         return 1; // IF/TF may have changed: let the run loop look at interrupts
     }
 
-    /// <summary>POPF/IRET rules: IOPL changes only at CPL 0, IF only when CPL &lt;= IOPL; VM, VIP, VIF, RF kept.</summary>
-    internal void WriteFlagsFromGuest(ulong v, ulong sizeMask)
-    {
-        ulong old = Rflags;
-        ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
-        if (_cpl == 0) changeable |= Rf.IOPL;
-        if (_cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
-        changeable &= sizeMask;
-        Rflags = (old & ~changeable) | (v & changeable);
-    }
-
     /// <summary>CLC STC CMC CLD STD LAHF SAHF (Cond selects).</summary>
     internal static int FlagOpInstr(X86Cpu c, ref DecodedInstruction d)
     {
@@ -208,7 +199,7 @@ public sealed unsafe partial class X86Cpu
 
     internal static int Nop(X86Cpu c, ref DecodedInstruction d) => 0;
 
-    internal static Flow TranslateControl(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         int stackBytes = ins.StackPointerIncrement is var inc && inc != 0 ? Math.Abs(inc) : 0;
         switch (ins.Mnemonic)
@@ -224,25 +215,25 @@ public sealed unsafe partial class X86Cpu
                 };
                 return Flow.Continue;
             case Mnemonic.Jmp:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsJmpFarIndirect) return FarTransferInstructions.Translate(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? &JmpRel
-                    : BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
+                    : Translator.BySize(d.OpSize, &JmpInd<S16>, &JmpInd<S16>, &JmpInd<S32>, &JmpInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Call:
-                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return TranslateFar(in ins, bitness, ref d);
+                if (ins.Op0Kind is OpKind.FarBranch16 or OpKind.FarBranch32 || ins.IsCallFarIndirect) return FarTransferInstructions.Translate(in ins, bitness, ref d);
                 d.Exec = ins.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
-                    ? BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
-                    : BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
+                    ? Translator.BySize(stackBytes, &CallRel<S16>, &CallRel<S16>, &CallRel<S32>, &CallRel<S64>)
+                    : Translator.BySize(stackBytes, &CallInd<S16>, &CallInd<S16>, &CallInd<S32>, &CallInd<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Ret:
             {
                 int size = ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 64 ? 8 : bitness / 8;
                 if (ins.OpCount == 0) d.Imm = 0;
-                d.Exec = BySize(size, &Ret<S16>, &Ret<S16>, &Ret<S32>, &Ret<S64>);
+                d.Exec = Translator.BySize(size, &Ret<S16>, &Ret<S16>, &Ret<S32>, &Ret<S64>);
                 return Flow.EndBlock;
             }
             case Mnemonic.Retf:
-                return TranslateFar(in ins, bitness, ref d);
+                return FarTransferInstructions.Translate(in ins, bitness, ref d);
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: case Mnemonic.Jcxz: case Mnemonic.Jecxz: case Mnemonic.Jrcxz:
             {
                 d.Cond = ins.Mnemonic switch { Mnemonic.Loop => 0, Mnemonic.Loope => 1, Mnemonic.Loopne => 2, _ => 3 };
@@ -254,28 +245,28 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Push:
                 if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
                 {
-                    d.Exec = BySize(stackBytes, &PushSreg<S16>, &PushSreg<S16>, &PushSreg<S32>, &PushSreg<S64>);
+                    d.Exec = Translator.BySize(stackBytes, &PushSreg<S16>, &PushSreg<S16>, &PushSreg<S32>, &PushSreg<S64>);
                     return Flow.Continue;
                 }
                 if (ins.Op0Kind != OpKind.Register && ins.Op0Kind != OpKind.Memory) d.Imm2 = 1;
-                d.Exec = BySize(stackBytes, &PushOp<S16>, &PushOp<S16>, &PushOp<S32>, &PushOp<S64>);
+                d.Exec = Translator.BySize(stackBytes, &PushOp<S16>, &PushOp<S16>, &PushOp<S32>, &PushOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Pop:
                 if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister())
                 {
-                    d.Exec = BySize(stackBytes, &PopSreg<S16>, &PopSreg<S16>, &PopSreg<S32>, &PopSreg<S64>);
+                    d.Exec = Translator.BySize(stackBytes, &PopSreg<S16>, &PopSreg<S16>, &PopSreg<S32>, &PopSreg<S64>);
                     return Flow.EndBlock;
                 }
-                d.Exec = BySize(stackBytes, &PopOp<S16>, &PopOp<S16>, &PopOp<S32>, &PopOp<S64>);
+                d.Exec = Translator.BySize(stackBytes, &PopOp<S16>, &PopOp<S16>, &PopOp<S32>, &PopOp<S64>);
                 return Flow.Continue;
             case Mnemonic.Leave:
-                d.Exec = BySize(stackBytes == 0 ? (bitness == 64 ? 8 : bitness / 8) : stackBytes, &Leave<S16>, &Leave<S16>, &Leave<S32>, &Leave<S64>);
+                d.Exec = Translator.BySize(stackBytes == 0 ? (bitness == 64 ? 8 : bitness / 8) : stackBytes, &Leave<S16>, &Leave<S16>, &Leave<S32>, &Leave<S64>);
                 return Flow.Continue;
             case Mnemonic.Pushf: case Mnemonic.Pushfd: case Mnemonic.Pushfq:
-                d.Exec = BySize(stackBytes, &Pushf<S16>, &Pushf<S16>, &Pushf<S32>, &Pushf<S64>);
+                d.Exec = Translator.BySize(stackBytes, &Pushf<S16>, &Pushf<S16>, &Pushf<S32>, &Pushf<S64>);
                 return Flow.Continue;
             case Mnemonic.Popf: case Mnemonic.Popfd: case Mnemonic.Popfq:
-                d.Exec = BySize(stackBytes, &Popf<S16>, &Popf<S16>, &Popf<S32>, &Popf<S64>);
+                d.Exec = Translator.BySize(stackBytes, &Popf<S16>, &Popf<S16>, &Popf<S32>, &Popf<S64>);
                 return Flow.EndBlock;
             case Mnemonic.Clc: d.Cond = 0; d.Exec = &FlagOpInstr; return Flow.Continue;
             case Mnemonic.Stc: d.Cond = 1; d.Exec = &FlagOpInstr; return Flow.Continue;

@@ -4,37 +4,38 @@ using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>Far JMP, CALL and RET: at the same privilege level, and RET to an outer one (through call gates:
+/// <see cref="CallGates"/>; to tasks: <see cref="TaskSwitches"/>): their translation and execution.</summary>
+internal static unsafe class FarTransferInstructions
 {
-    // ---- far JMP / CALL / RET: same privilege level, and RET to an outer one (call gates: CallGates.cs; task switches: TaskSwitch.cs) ----
     // Direct forms carry offset in Imm and selector in Imm2; indirect forms read offset then selector from memory.
 
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
-    internal void FarTransfer(ushort sel, ulong offset, bool isReturn)
+    internal static void FarTransfer(X86Cpu c, ushort sel, ulong offset, bool isReturn)
     {
-        if (!_protected || (Arch.Rflags & Rf.VM) != 0)
+        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0)
         {
-            Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, Arch.Seg[(int)Seg.Cs].Attributes);
-            Rip = offset & 0xFFFF_FFFF;
-            UpdateMode();
+            c.Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, c.Arch.Seg[(int)Seg.Cs].Attributes);
+            c.Rip = offset & 0xFFFF_FFFF;
+            c.UpdateMode();
             return;
         }
-        var cs = LoadCodeDescriptor(sel);
+        var cs = c.LoadCodeDescriptor(sel);
         bool conforming = (cs.Type & 4) != 0;
         int rpl = sel & 3;
-        if (isReturn ? rpl != _cpl : conforming ? cs.Dpl > _cpl : (cs.Dpl != _cpl || rpl > _cpl))
-            throw Fault(Vec.GP, sel & 0xFFFCu);
-        if (cs.Long && _longMode && (ulong)(((long)offset << 16) >> 16) != offset) throw Fault(Vec.GP, 0);
-        cs.Selector = (ushort)((sel & 0xFFFC) | _cpl);
-        Arch.Seg[(int)Seg.Cs] = cs;
-        Rip = offset;
-        UpdateMode();
+        if (isReturn ? rpl != c._cpl : conforming ? cs.Dpl > c._cpl : (cs.Dpl != c._cpl || rpl > c._cpl))
+            throw c.Fault(Vec.GP, sel & 0xFFFCu);
+        if (cs.Long && c._longMode && (ulong)(((long)offset << 16) >> 16) != offset) throw c.Fault(Vec.GP, 0);
+        cs.Selector = (ushort)((sel & 0xFFFC) | c._cpl);
+        c.Arch.Seg[(int)Seg.Cs] = cs;
+        c.Rip = offset;
+        c.UpdateMode();
     }
 
     /// <summary>Far pointer operand: (selector, offset) from the instruction or from memory (TS = offset size).</summary>
     private static (ushort sel, ulong off) FarPointer<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
-        if (!IsMem(ref d)) return ((ushort)d.Imm2, d.Imm);
+        if (!X86Cpu.IsMem(ref d)) return ((ushort)d.Imm2, d.Imm);
         ulong lin = c.Lin(ref d);
         ulong off = TS.Load(c, lin);
         return (c.Load<ushort>(lin + (ulong)TS.Bytes), off);
@@ -43,8 +44,8 @@ public sealed unsafe partial class X86Cpu
     internal static int JmpFar<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         var (sel, off) = FarPointer<TS>(c, ref d);
-        if (c.FarThroughSystemDescriptor(sel, false, c.Rip + d.Len)) return 1; // (the next EIP is what a task switch saves)
-        c.FarTransfer(sel, off, false);
+        if (CallGates.FarThroughSystemDescriptor(c, sel, false, c.Rip + d.Len)) return 1; // (the next EIP is what a task switch saves)
+        FarTransfer(c, sel, off, false);
         return 1;
     }
 
@@ -52,12 +53,12 @@ public sealed unsafe partial class X86Cpu
     {
         var (sel, off) = FarPointer<TS>(c, ref d);
         ulong ret = c.Rip + d.Len;
-        if (c.FarThroughSystemDescriptor(sel, true, ret)) return 1;
+        if (CallGates.FarThroughSystemDescriptor(c, sel, true, ret)) return 1;
         ushort oldCs = c.Arch.Seg[(int)Seg.Cs].Selector;
         ulong oldSp = c.R(4);
         var oldCsCache = c.Arch.Seg[(int)Seg.Cs];
         ulong oldRip = c.Rip;
-        c.FarTransfer(sel, off, false);
+        FarTransfer(c, sel, off, false);
         try
         {
             // Pushed with the new CS loaded but the old stack: restore everything if a push faults.
@@ -97,23 +98,23 @@ public sealed unsafe partial class X86Cpu
             c.NullifyInaccessibleSegments();
             return 1;
         }
-        c.FarTransfer(sel, off, true);
+        FarTransfer(c, sel, off, true);
         c.AdjustSp(2 * (ulong)TS.Bytes + d.Imm);
         return 1;
     }
 
-    private static Flow TranslateFar(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         int size = ins.Op0Kind == OpKind.FarBranch16 ? 2 : ins.Op0Kind == OpKind.FarBranch32 ? 4
             : ins.OpCount > 0 && ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() - 2
             : ins.OpCode.OperandSize is var os && os != 0 ? os / 8 : bitness == 16 ? 2 : 4;
         switch (ins.Mnemonic)
         {
-            case Mnemonic.Jmp: d.Exec = BySize(size, &JmpFar<S16>, &JmpFar<S16>, &JmpFar<S32>, &JmpFar<S64>); return Flow.EndBlock;
-            case Mnemonic.Call: d.Exec = BySize(size, &CallFar<S16>, &CallFar<S16>, &CallFar<S32>, &CallFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Jmp: d.Exec = Translator.BySize(size, &JmpFar<S16>, &JmpFar<S16>, &JmpFar<S32>, &JmpFar<S64>); return Flow.EndBlock;
+            case Mnemonic.Call: d.Exec = Translator.BySize(size, &CallFar<S16>, &CallFar<S16>, &CallFar<S32>, &CallFar<S64>); return Flow.EndBlock;
             case Mnemonic.Retf:
                 if (ins.OpCount == 0) d.Imm = 0;
-                d.Exec = BySize(size, &RetFar<S16>, &RetFar<S16>, &RetFar<S32>, &RetFar<S64>); return Flow.EndBlock;
+                d.Exec = Translator.BySize(size, &RetFar<S16>, &RetFar<S16>, &RetFar<S32>, &RetFar<S64>); return Flow.EndBlock;
         }
         return Flow.Unsupported;
     }

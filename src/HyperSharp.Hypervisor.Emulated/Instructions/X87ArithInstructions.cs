@@ -4,9 +4,10 @@ using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>The x87 data and arithmetic instructions over <see cref="Float80"/> (exact 80-bit arithmetic): their translation
+/// and execution.</summary>
+internal static unsafe class X87ArithInstructions
 {
-    // ---- x87 data and arithmetic instructions over Float80 (exact 80-bit arithmetic) ----
     // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
     // Imm2 bits 0-1 = pops after the instruction, bits 4-7 = memory operand type (MemF32...).
 
@@ -14,62 +15,58 @@ public sealed unsafe partial class X86Cpu
     private static int MemType(ref DecodedInstruction d) => (int)(d.Imm2 >> 4) & 0xF;
     private static int Pops(ref DecodedInstruction d) => (int)(d.Imm2 & 3);
 
-    /// <summary>True when the last memory operand was a single/double denormal (it widens to a normal
-    /// extended value, so the Denormal exception has to be decided from the source format).</summary>
-    private bool _fpDenormalSource;
-
-    private Float80 LoadFp(ref DecodedInstruction d, ref FpExc exc)
+    private static Float80 LoadFp(X86Cpu c, ref DecodedInstruction d, ref FpExc exc)
     {
-        ulong lin = Lin(ref d);
-        _fpDenormalSource = false;
+        ulong lin = c.Lin(ref d);
+        c._fpDenormalSource = false;
         switch (MemType(ref d))
         {
             case MemF32:
             {
-                uint b = Load<uint>(lin);
-                _fpDenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
+                uint b = c.Load<uint>(lin);
+                c._fpDenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
                 return Float80.FromSingle(BitConverter.UInt32BitsToSingle(b), ref exc);
             }
             case MemF64:
             {
-                ulong b = Load<ulong>(lin);
-                _fpDenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
+                ulong b = c.Load<ulong>(lin);
+                c._fpDenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
                 return Float80.FromDouble(BitConverter.UInt64BitsToDouble(b), ref exc);
             }
         }
         return MemType(ref d) switch
         {
-            MemF80 => new Float80(Load<ulong>(lin), Load<ushort>(lin + 8)),
-            MemI16 => Float80.FromInt64(Load<short>(lin)),
-            MemI32 => Float80.FromInt64(Load<int>(lin)),
-            _ => Float80.FromInt64(Load<long>(lin)),
+            MemF80 => new Float80(c.Load<ulong>(lin), c.Load<ushort>(lin + 8)),
+            MemI16 => Float80.FromInt64(c.Load<short>(lin)),
+            MemI32 => Float80.FromInt64(c.Load<int>(lin)),
+            _ => Float80.FromInt64(c.Load<long>(lin)),
         };
     }
 
     /// <summary>The source operand of a two-operand x87 instruction: memory or ST(Rm).</summary>
-    private Float80 FpSource(ref DecodedInstruction d, ref FpExc exc)
+    private static Float80 FpSource(X86Cpu c, ref DecodedInstruction d, ref FpExc exc)
     {
-        _fpDenormalSource = false;
-        return IsMem(ref d) ? LoadFp(ref d, ref exc) : St(d.Rm, ref exc);
+        c._fpDenormalSource = false;
+        return X86Cpu.IsMem(ref d) ? LoadFp(c, ref d, ref exc) : c.St(d.Rm, ref exc);
     }
 
     /// <summary>A denormal single/double memory operand raises Denormal unless a NaN or an invalid operation outranks it.</summary>
-    private void SourceDenormal(Float80 a, Float80 b, ref FpExc exc)
+    private static void SourceDenormal(X86Cpu c, Float80 a, Float80 b, ref FpExc exc)
     {
-        if (_fpDenormalSource && !a.IsNaN && !b.IsNaN && !a.IsUnsupported && !b.IsUnsupported && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
+        if (c._fpDenormalSource && !a.IsNaN && !b.IsNaN && !a.IsUnsupported && !b.IsUnsupported && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
     }
 
-    private void FpPops(ref DecodedInstruction d)
+    private static void FpPops(X86Cpu c, ref DecodedInstruction d)
     {
-        for (int i = Pops(ref d); i > 0; i--) FpuPop();
+        for (int i = Pops(ref d); i > 0; i--) c.FpuPop();
     }
 
     internal static int FldInstr(X86Cpu c, ref DecodedInstruction d)
     {
         c.FpuCheck();
         var exc = FpExc.None;
-        var v = c.FpSource(ref d, ref exc);
-        if (IsMem(ref d) && MemType(ref d) is MemF32 or MemF64)
+        var v = FpSource(c, ref d, ref exc);
+        if (X86Cpu.IsMem(ref d) && MemType(ref d) is MemF32 or MemF64)
         {
             // Widening loads raise Invalid for an SNaN (loading it quieted) and Denormal for a denormal;
             // 80-bit loads and register copies never raise anything.
@@ -86,7 +83,7 @@ public sealed unsafe partial class X86Cpu
         c.FpuCheck();
         var exc = FpExc.None;
         var v = c.St(0, ref exc);
-        if (IsMem(ref d))
+        if (X86Cpu.IsMem(ref d))
         {
             ulong lin = c.Lin(ref d);
             int rc = c.FpuRounding;
@@ -107,7 +104,7 @@ public sealed unsafe partial class X86Cpu
         }
         else c.SetSt(d.Reg, v);
         c.FpuExceptions(exc);
-        c.FpPops(ref d);
+        FpPops(c, ref d);
         return 0;
     }
 
@@ -116,7 +113,7 @@ public sealed unsafe partial class X86Cpu
     {
         c.FpuCheck();
         var exc = FpExc.None;
-        var src = c.FpSource(ref d, ref exc);
+        var src = FpSource(c, ref d, ref exc);
         var dst = c.St(d.Reg, ref exc);
         int p = c.FpuPrecision, rc = c.FpuRounding;
         var r = d.Cond switch
@@ -128,12 +125,12 @@ public sealed unsafe partial class X86Cpu
             6 => Float80.Div(dst, src, p, rc, ref exc),
             _ => Float80.Div(src, dst, p, rc, ref exc),
         };
-        if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) c.SourceDenormal(src, dst, ref exc);
+        if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) SourceDenormal(c, src, dst, ref exc);
         if (c._fpStackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
         else c.Arch.Fpu.Fsw &= unchecked((ushort)~0x200);
         c.SetSt(d.Reg, r);
         c.FpuExceptions(exc);
-        c.FpPops(ref d);
+        FpPops(c, ref d);
         return 0;
     }
 
@@ -145,11 +142,11 @@ public sealed unsafe partial class X86Cpu
         var exc = FpExc.None;
         var a = c.St(0, ref exc);
         if ((d.Cond & 8) != 0) c._fpDenormalSource = false; // FTST has no source operand: no stale flag from an earlier load
-        var b = (d.Cond & 8) != 0 ? Float80.Zero : c.FpSource(ref d, ref exc);
+        var b = (d.Cond & 8) != 0 ? Float80.Zero : FpSource(c, ref d, ref exc);
         int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
         if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN || a.IsUnsupported || b.IsUnsupported)) exc |= FpExc.Invalid;
         else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
-        if (r != 2) c.SourceDenormal(a, b, ref exc);
+        if (r != 2) SourceDenormal(c, a, b, ref exc);
         if ((d.Cond & 4) != 0)
         {
             ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
@@ -158,7 +155,7 @@ public sealed unsafe partial class X86Cpu
         }
         else c.FpuCompareFlags(r);
         c.FpuExceptions(exc);
-        c.FpPops(ref d);
+        FpPops(c, ref d);
         return 0;
     }
 
@@ -209,9 +206,9 @@ public sealed unsafe partial class X86Cpu
             case 2: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Abs()); break; }
             case 3: c.SetSt(0, Float80.Sqrt(c.St(0, ref exc), p, rc, ref exc)); break;
             case 4: c.SetSt(0, c.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
-            case 5: c.Fxam(); break;
+            case 5: Fxam(c); break;
             case 6: { var r = Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc); c.SetSt(0, c._fpStackFault ? Float80.Indefinite : r); break; }
-            case 7: case 8: c.PartialRemainder(d.Cond == 8, ref exc); break;
+            case 7: case 8: PartialRemainder(c, d.Cond == 8, ref exc); break;
             case 9: c.SetEmpty((c.FpuTop + d.Rm) & 7); break;
             case 10: c.SetTop(c.FpuTop + 1); break;
             case 11: c.SetTop(c.FpuTop - 1); break;
@@ -225,27 +222,27 @@ public sealed unsafe partial class X86Cpu
                 else if (c.Cond((int)d.Imm)) c.SetSt(0, sti);
                 break;
             }
-            default: c.Transcendental(d.Cond, ref exc); break;
+            default: Transcendental(c, d.Cond, ref exc); break;
         }
         c.FpuExceptions(exc);
         return 0;
     }
 
     /// <summary>FXAM: C3 C2 C0 = class, C1 = sign.</summary>
-    private void Fxam()
+    private static void Fxam(X86Cpu c)
     {
-        int phys = FpuTop;
-        var v = ToF80(Arch.Fpu.St[phys]);
+        int phys = c.FpuTop;
+        var v = X86Cpu.ToF80(c.Arch.Fpu.St[phys]);
         int cls; // C3 C2 C0 as bits 2 1 0
-        if (IsEmpty(phys)) cls = 0b101;
+        if (c.IsEmpty(phys)) cls = 0b101;
         else if (v.IsNaN) cls = 0b001;
         else if (v.IsInf) cls = 0b011;
         else if (v.IsZero) cls = 0b100;
         else if (v.IsDenormal) cls = 0b110;
         else if ((v.Mant >> 63) == 0) cls = 0b000; // unnormal: unsupported
         else cls = 0b010;
-        ushort c = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
-        Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x4700) | c);
+        ushort codes = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
+        c.Arch.Fpu.Fsw = (ushort)((c.Arch.Fpu.Fsw & ~0x4700) | codes);
     }
 
     /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
@@ -271,16 +268,16 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>FPREM (truncating quotient) / FPREM1 (nearest): exact when the exponents differ by less than 64,
     /// else one partial step (C2 = 1) reducing the exponent difference by 32..63.</summary>
-    private void PartialRemainder(bool ieee, ref FpExc exc)
+    private static void PartialRemainder(X86Cpu c, bool ieee, ref FpExc exc)
     {
-        var a = St(0, ref exc);
-        var b = St(1, ref exc);
-        if (_fpStackFault) { SetSt(0, Float80.Indefinite); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
+        var a = c.St(0, ref exc);
+        var b = c.St(1, ref exc);
+        if (c._fpStackFault) { c.SetSt(0, Float80.Indefinite); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
         // A NaN or unsupported operand: the propagated NaN (or indefinite), and the reduction counts as complete (C2 = 0).
-        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
-        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; SetSt(0, Float80.Indefinite); Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { c.SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; c.SetSt(0, Float80.Indefinite); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
-        if (a.IsZero || b.IsInf) { Arch.Fpu.Fsw = (ushort)(Arch.Fpu.Fsw & ~0x4700); return; }
+        if (a.IsZero || b.IsInf) { c.Arch.Fpu.Fsw = (ushort)(c.Arch.Fpu.Fsw & ~0x4700); return; }
         Unpack80(a, out int ea, out ulong ma);
         Unpack80(b, out int eb, out ulong mb);
         int diff = ea - eb;
@@ -306,11 +303,11 @@ public sealed unsafe partial class X86Cpu
         if (rem.Sign < 0) { neg = !neg; rem = -rem; }
         var none = FpExc.None;
         var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE, (UInt128)rem << 64, 64, 0, ref none);
-        SetSt(0, r);
+        c.SetSt(0, r);
         ulong qb = (ulong)(q & 7);
         ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
         if (partial) cc = 0x400;
-        Arch.Fpu.Fsw = (ushort)((Arch.Fpu.Fsw & ~0x4700) | cc);
+        c.Arch.Fpu.Fsw = (ushort)((c.Arch.Fpu.Fsw & ~0x4700) | cc);
     }
 
     private static void Unpack80(Float80 v, out int e, out ulong m)
@@ -326,23 +323,121 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>FSIN FCOS FSINCOS FPTAN FPATAN F2XM1 FYL2X FYL2XP1 (Cond 20-27): computed in double precision,
     /// so results can differ from hardware in the low bits (documented in CPU.md).</summary>
-    private void Transcendental(int op, ref FpExc exc)
+    private static void Transcendental(X86Cpu c, int op, ref FpExc exc)
     {
-        double x = St(0, ref exc).ToDoubleApprox();
+        double x = c.St(0, ref exc).ToDoubleApprox();
         FpExc ignore = FpExc.None;
         Float80 F(double v) => Float80.FromDouble(v, ref ignore);
-        Arch.Fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
+        c.Arch.Fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
         switch (op)
         {
-            case 20: SetSt(0, F(Math.Sin(x))); break;
-            case 21: SetSt(0, F(Math.Cos(x))); break;
-            case 22: SetSt(0, F(Math.Sin(x))); FpuPush(F(Math.Cos(x)), ref exc); break;
-            case 23: SetSt(0, F(Math.Tan(x))); FpuPush(Float80.One, ref exc); break;
-            case 24: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(Math.Atan2(y, x))); break; }
-            case 25: SetSt(0, F(Math.Pow(2, x) - 1)); break;
-            case 26: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(x))); break; }
-            default: { double y = St(1, ref exc).ToDoubleApprox(); FpuPop(); SetSt(0, F(y * Math.Log2(1 + x))); break; }
+            case 20: c.SetSt(0, F(Math.Sin(x))); break;
+            case 21: c.SetSt(0, F(Math.Cos(x))); break;
+            case 22: c.SetSt(0, F(Math.Sin(x))); c.FpuPush(F(Math.Cos(x)), ref exc); break;
+            case 23: c.SetSt(0, F(Math.Tan(x))); c.FpuPush(Float80.One, ref exc); break;
+            case 24: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(Math.Atan2(y, x))); break; }
+            case 25: c.SetSt(0, F(Math.Pow(2, x) - 1)); break;
+            case 26: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(y * Math.Log2(x))); break; }
+            default: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(y * Math.Log2(1 + x))); break; }
         }
         exc |= FpExc.Precision;
+    }
+
+    private static int MemTypeOf(in Instruction ins) => ins.MemorySize switch
+    {
+        MemorySize.Float32 => MemF32, MemorySize.Float64 => MemF64, MemorySize.Float80 => MemF80,
+        MemorySize.Int16 => MemI16, MemorySize.Int32 => MemI32, _ => MemI64,
+    };
+
+    private static byte StIndex(Register r) => (byte)(r - Register.ST0);
+
+    /// <summary>The x87 data and arithmetic instructions (the control ones are <see cref="X87ControlInstructions"/>').</summary>
+    internal static Flow Translate(in Instruction ins, ref DecodedInstruction d)
+    {
+        bool mem = ins.OpCount > 0 && ins.Op0Kind == OpKind.Memory;
+        if (mem) d.Imm2 = (ulong)MemTypeOf(in ins) << 4;
+        var m = ins.Mnemonic;
+        // Register operands: two-operand forms are "op st(i), st(j)"; one-operand forms name the other register.
+        byte r0 = ins.OpCount > 0 && ins.Op0Kind == OpKind.Register && ins.Op0Register.IsST() ? StIndex(ins.Op0Register) : (byte)0;
+        byte r1 = ins.OpCount > 1 && ins.Op1Kind == OpKind.Register && ins.Op1Register.IsST() ? StIndex(ins.Op1Register) : (byte)0;
+        d.Reg = 0; d.Rm = 0;
+        switch (m)
+        {
+            case Mnemonic.Fld: case Mnemonic.Fild:
+                d.Rm = r0; d.Exec = &FldInstr; return Flow.Continue;
+            case Mnemonic.Fst: case Mnemonic.Fstp: case Mnemonic.Fist: case Mnemonic.Fistp: case Mnemonic.Fisttp:
+                d.Reg = r0;
+                d.Imm2 |= m is Mnemonic.Fstp or Mnemonic.Fistp or Mnemonic.Fisttp ? 1UL : 0UL;
+                d.Cond = (byte)(m == Mnemonic.Fisttp ? 1 : 0);
+                d.Exec = &FstInstr; return Flow.Continue;
+            case Mnemonic.Fadd: case Mnemonic.Faddp: case Mnemonic.Fiadd: d.Cond = 0; break;
+            case Mnemonic.Fmul: case Mnemonic.Fmulp: case Mnemonic.Fimul: d.Cond = 1; break;
+            case Mnemonic.Fsub: case Mnemonic.Fsubp: case Mnemonic.Fisub: d.Cond = 4; break;
+            case Mnemonic.Fsubr: case Mnemonic.Fsubrp: case Mnemonic.Fisubr: d.Cond = 5; break;
+            case Mnemonic.Fdiv: case Mnemonic.Fdivp: case Mnemonic.Fidiv: d.Cond = 6; break;
+            case Mnemonic.Fdivr: case Mnemonic.Fdivrp: case Mnemonic.Fidivr: d.Cond = 7; break;
+            case Mnemonic.Fcom: case Mnemonic.Fcomp: case Mnemonic.Fcompp: case Mnemonic.Ficom: case Mnemonic.Ficomp:
+            case Mnemonic.Fucom: case Mnemonic.Fucomp: case Mnemonic.Fucompp:
+            case Mnemonic.Fcomi: case Mnemonic.Fcomip: case Mnemonic.Fucomi: case Mnemonic.Fucomip: case Mnemonic.Ftst:
+            {
+                bool unordered = m is Mnemonic.Fucom or Mnemonic.Fucomp or Mnemonic.Fucompp or Mnemonic.Fucomi or Mnemonic.Fucomip;
+                bool eflags = m is Mnemonic.Fcomi or Mnemonic.Fcomip or Mnemonic.Fucomi or Mnemonic.Fucomip;
+                d.Cond = (byte)((unordered ? 1 : 0) | (eflags ? 4 : 0) | (m == Mnemonic.Ftst ? 8 : 0));
+                d.Rm = eflags ? r1 : (ins.OpCount == 0 ? (byte)1 : ins.OpCount == 1 ? r0 : r1);
+                int pops = m is Mnemonic.Fcompp or Mnemonic.Fucompp ? 2
+                    : m is Mnemonic.Fcomp or Mnemonic.Ficomp or Mnemonic.Fucomp or Mnemonic.Fcomip or Mnemonic.Fucomip ? 1 : 0;
+                d.Imm2 |= (uint)pops;
+                d.Exec = &FCompare; return Flow.Continue;
+            }
+            case Mnemonic.Fldz: d.Cond = 0; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fld1: d.Cond = 1; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fldpi: d.Cond = 2; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fldl2e: d.Cond = 3; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fldl2t: d.Cond = 4; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fldlg2: d.Cond = 5; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fldln2: d.Cond = 6; d.Exec = &FConst; return Flow.Continue;
+            case Mnemonic.Fxch: d.Cond = 0; d.Rm = ins.OpCount > 1 ? r1 : (byte)1; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fchs: d.Cond = 1; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fabs: d.Cond = 2; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fsqrt: d.Cond = 3; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Frndint: d.Cond = 4; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fxam: d.Cond = 5; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fscale: d.Cond = 6; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fprem: d.Cond = 7; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fprem1: d.Cond = 8; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Ffree: d.Cond = 9; d.Rm = r0; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fincstp: d.Cond = 10; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fdecstp: d.Cond = 11; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fnop: d.Cond = 12; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fcmovb: case Mnemonic.Fcmove: case Mnemonic.Fcmovbe: case Mnemonic.Fcmovu:
+            case Mnemonic.Fcmovnb: case Mnemonic.Fcmovne: case Mnemonic.Fcmovnbe: case Mnemonic.Fcmovnu:
+                d.Cond = 13; d.Rm = r1;
+                d.Imm = m switch
+                {
+                    Mnemonic.Fcmovb => 2, Mnemonic.Fcmovnb => 3, Mnemonic.Fcmove => 4, Mnemonic.Fcmovne => 5,
+                    Mnemonic.Fcmovbe => 6, Mnemonic.Fcmovnbe => 7, Mnemonic.Fcmovu => 10, _ => 11,
+                };
+                d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fsin: d.Cond = 20; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fcos: d.Cond = 21; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fsincos: d.Cond = 22; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fptan: d.Cond = 23; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fpatan: d.Cond = 24; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.F2xm1: d.Cond = 25; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fyl2x: d.Cond = 26; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fyl2xp1: d.Cond = 27; d.Exec = &FMisc; return Flow.Continue;
+            case Mnemonic.Fnstenv: d.Cond = 0; d.Exec = &X87ControlInstructions.FpuEnv; return Flow.Continue;
+            case Mnemonic.Fldenv: d.Cond = 1; d.Exec = &X87ControlInstructions.FpuEnv; return Flow.Continue;
+            case Mnemonic.Fnsave: d.Cond = 2; d.Exec = &X87ControlInstructions.FpuEnv; return Flow.Continue;
+            case Mnemonic.Frstor: d.Cond = 3; d.Exec = &X87ControlInstructions.FpuEnv; return Flow.Continue;
+            default: return Flow.Unsupported;
+        }
+        // FADD family: memory source -> ST0 op= mem; "fop st(i), st(j)" -> dst i, src j; "fopp st(i), st0" pops.
+        if (mem) { d.Reg = 0; }
+        else if (ins.OpCount == 2) { d.Reg = r0; d.Rm = r1; }
+        else { d.Reg = 1; d.Rm = 0; } // "faddp" with no operands = faddp st(1), st(0)
+        if (m is Mnemonic.Faddp or Mnemonic.Fmulp or Mnemonic.Fsubp or Mnemonic.Fsubrp or Mnemonic.Fdivp or Mnemonic.Fdivrp) d.Imm2 |= 1;
+        d.Exec = &FArith;
+        return Flow.Continue;
     }
 }

@@ -4,14 +4,13 @@ using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-public sealed unsafe partial class X86Cpu
+/// <summary>Privileged and system instructions (HLT CLI STI CPUID RDTSC RDMSR WRMSR, MOV to and from CR/DR/Sreg, the
+/// descriptor-table instructions, INVLPG, IN OUT): their translation and execution. Most end the block because they
+/// change mode or mappings.</summary>
+internal static unsafe class SystemInstructions
 {
-    // ---- privileged and system instructions; most end the block because they change mode or mappings ----
-
-    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
-
     /// <summary>Advances RIP past the instruction (for handlers that leave the block themselves).</summary>
-    private static void Next(X86Cpu c, ref DecodedInstruction d) => c.R(DecodedInstruction.RipIndex) += d.Len;
+    internal static void Next(X86Cpu c, ref DecodedInstruction d) => c.R(DecodedInstruction.RipIndex) += d.Len;
 
     internal static int Hlt(X86Cpu c, ref DecodedInstruction d) { c.RequireCpl0(); Next(c, ref d); c._halted = true; return 1; }
 
@@ -38,12 +37,9 @@ public sealed unsafe partial class X86Cpu
         return 0;
     }
 
-    /// <summary>This processor's initial APIC ID (CPUID leaf 1 EBX[31:24]).</summary>
-    public uint ApicId { get; set; }
-
     internal static int Rdtsc(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr4 & Cr4TSD) != 0 && c._cpl != 0) throw c.Fault(Vec.GP, 0);
+        if ((c.Arch.Cr4 & X86Cpu.Cr4TSD) != 0 && c._cpl != 0) throw c.Fault(Vec.GP, 0);
         ulong t = c.Tsc;
         c.R(0) = (uint)t; c.R(2) = t >> 32;
         if (d.Cond == 1) c.R(1) = (uint)c.Arch.TscAux; // RDTSCP
@@ -96,7 +92,7 @@ public sealed unsafe partial class X86Cpu
         c.RequireCpl0();
         int n = d.Cond == 0 ? d.Rm : d.Reg;
         if (n > 7) throw c.Fault(Vec.UD); // DR8-15 do not exist
-        if (n is 4 or 5) { if ((c.Arch.Cr4 & Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
+        if (n is 4 or 5) { if ((c.Arch.Cr4 & X86Cpu.Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
         if (d.Cond == 0) { c.R(d.Reg) = c.Arch.Dr[n]; return 0; }
         ulong v = c.R(d.Rm);
         if ((n == 6 || n == 7) && (v >> 32) != 0) throw c.Fault(Vec.GP, 0);
@@ -113,7 +109,7 @@ public sealed unsafe partial class X86Cpu
         if (d.Cond == 0)
         {
             ushort sel = c.Arch.Seg[d.Rm].Selector;
-            if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), sel);
+            if (X86Cpu.IsMem(ref d)) S16.Store(c, c.Lin(ref d), sel);
             else if (d.OpSize == 2) S16.SetReg(c, d.Reg, 0, sel);
             else c.R(d.Reg) = sel;
             return 0;
@@ -152,7 +148,7 @@ public sealed unsafe partial class X86Cpu
         if (d.Cond >= 2)
         {
             ushort s = d.Cond == 2 ? c.Arch.Ldtr.Selector : c.Arch.Tr.Selector;
-            if (IsMem(ref d)) S16.Store(c, c.Lin(ref d), s); else c.R(d.Reg) = s;
+            if (X86Cpu.IsMem(ref d)) S16.Store(c, c.Lin(ref d), s); else c.R(d.Reg) = s;
             return 0;
         }
         c.RequireCpl0();
@@ -191,7 +187,7 @@ public sealed unsafe partial class X86Cpu
     {
         ushort port = d.Imm2 == 1 ? (ushort)c.R(2) : (ushort)d.Imm;
         int size = d.OpSize;
-        c.CheckIoPermission(port, size);
+        CheckIoPermission(c, port, size);
         if (d.Cond == 0)
         {
             uint v = c._io.PortRead(port, size);
@@ -202,20 +198,20 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
-    internal void CheckIoPermission(ushort port, int size)
+    internal static void CheckIoPermission(X86Cpu c, ushort port, int size)
     {
-        if (!_protected || (_cpl <= (int)((Arch.Rflags >> 12) & 3) && (Arch.Rflags & Rf.VM) == 0)) return;
-        bool tss = !Arch.Tr.IsSystem ? false : (Arch.Tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
-        if (!tss || Arch.Tr.Limit < 0x67) throw Fault(Vec.GP, 0);
-        ulong bitmap = LoadSystem<ushort>(Arch.Tr.Base + 0x66);
+        if (!c._protected || (c._cpl <= (int)((c.Arch.Rflags >> 12) & 3) && (c.Arch.Rflags & Rf.VM) == 0)) return;
+        bool tss = !c.Arch.Tr.IsSystem ? false : (c.Arch.Tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
+        if (!tss || c.Arch.Tr.Limit < 0x67) throw c.Fault(Vec.GP, 0);
+        ulong bitmap = c.LoadSystem<ushort>(c.Arch.Tr.Base + 0x66);
         ulong first = bitmap + (ulong)(port >> 3);
-        if (first + 1 > Arch.Tr.Limit) throw Fault(Vec.GP, 0); // the two bytes read must be inside the TSS limit
-        uint bits = LoadSystem<ushort>(Arch.Tr.Base + first);
+        if (first + 1 > c.Arch.Tr.Limit) throw c.Fault(Vec.GP, 0); // the two bytes read must be inside the TSS limit
+        uint bits = c.LoadSystem<ushort>(c.Arch.Tr.Base + first);
         uint mask = ((1u << size) - 1) << (port & 7);
-        if ((bits & mask) != 0) throw Fault(Vec.GP, 0);
+        if ((bits & mask) != 0) throw c.Fault(Vec.GP, 0);
     }
 
-    internal static Flow TranslateSystem(in Instruction ins, int bitness, ref DecodedInstruction d)
+    internal static Flow Translate(in Instruction ins, int bitness, ref DecodedInstruction d)
     {
         switch (ins.Mnemonic)
         {
@@ -246,7 +242,7 @@ public sealed unsafe partial class X86Cpu
             case Mnemonic.Str: d.Cond = 3; d.Exec = &SysSeg; return Flow.Continue;
             case Mnemonic.Invlpg: d.Exec = &Invlpg; return Flow.EndBlock;
             case Mnemonic.Wbinvd: case Mnemonic.Invd: d.Exec = &Privileged; return Flow.Continue;
-            case Mnemonic.Clflush: case Mnemonic.Clflushopt: d.Exec = &Nop; return Flow.Continue;
+            case Mnemonic.Clflush: case Mnemonic.Clflushopt: d.Exec = &ControlInstructions.Nop; return Flow.Continue;
             // IN/OUT end the block: a stop requested during the access (a harness stopping the guest at a port write)
             // leaves Run just past the I/O instruction, as on KVM, not after the instructions that follow it.
             case Mnemonic.In:
