@@ -196,7 +196,7 @@ internal static unsafe class PageWalker
         if (access == X86Cpu.Access.Write) code |= PfWrite;
         if ((c._tlb.AccessKey & 3) >= 2) code |= PfUser;
         if (access == X86Cpu.Access.Fetch && (c.Arch.Efer & X86Cpu.EferNXE) != 0) code |= PfFetch;
-        c._pendingCr2 = lin;
+        c._delivery.Cr2 = lin;
         return c.Fault(Vec.PF, code);
     }
 }

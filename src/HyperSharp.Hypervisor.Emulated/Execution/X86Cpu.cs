@@ -49,6 +49,24 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
     internal SegBaseFile _segBase;
 
+    // One reusable exception object: faults are frequent enough (demand paging) that allocating each
+    // would show, and the delivery code copies the fields out before anything can throw again.
+    private readonly GuestFault _fault = new();
+
+    /// <summary>The reused <see cref="GuestFault"/> set to <paramref name="vector"/> and <paramref name="errorCode"/>, to throw.</summary>
+    internal GuestFault Fault(int vector, uint errorCode = 0)
+    {
+        _fault.Vector = vector;
+        _fault.ErrorCode = errorCode;
+        return _fault;
+    }
+
+    /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
+    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+
+    /// <summary>What an event carries from detection to delivery (<see cref="ExceptionDelivery"/>).</summary>
+    internal PendingDelivery _delivery;
+
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
     internal readonly CodeCache _code;
@@ -184,7 +202,7 @@ public sealed unsafe partial class X86Cpu
             }
             catch (GuestFault f)
             {
-                if (!DeliverFault(f)) return CpuExitReason.Shutdown;
+                if (!ExceptionDelivery.DeliverFault(this, f)) return CpuExitReason.Shutdown;
             }
         }
     }
@@ -209,7 +227,7 @@ public sealed unsafe partial class X86Cpu
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.
                 Arch.Dr[6] = (Arch.Dr[6] & ~0xFUL) | (1UL << hit);
-                Deliver(Vec.DB, 0, false, EventKind.Exception);
+                ExceptionDelivery.Deliver(this, Vec.DB, 0, false, EventKind.Exception);
                 return;
             }
         }
@@ -226,7 +244,7 @@ public sealed unsafe partial class X86Cpu
         _deferredDebugTraps = 0;
         if (traps == 0) return;
         Arch.Dr[6] = (Arch.Dr[6] & ~0xFUL) | traps;
-        Deliver(Vec.DB, 0, false, EventKind.Exception);
+        ExceptionDelivery.Deliver(this, Vec.DB, 0, false, EventKind.Exception);
     }
 
     /// <summary>DR0-3 breakpoints as the run loop and the memory slow path check them.</summary>
@@ -284,8 +302,8 @@ public sealed unsafe partial class X86Cpu
 
     private void DeliverExternal(int vector)
     {
-        try { Deliver(vector, 0, false, EventKind.External); }
-        catch (GuestFault f) { if (!DeliverFault(f)) _exitRequest = (int)CpuExitReason.Shutdown + 1; }
+        try { ExceptionDelivery.Deliver(this, vector, 0, false, EventKind.External); }
+        catch (GuestFault f) { if (!ExceptionDelivery.DeliverFault(this, f)) _exitRequest = (int)CpuExitReason.Shutdown + 1; }
     }
 
     private void RecomputeAttention()

@@ -61,13 +61,13 @@ internal static unsafe class SystemCallInstructions
         try
         {
             // INT1 (ICEBP) is a #DB trap without the gate DPL check, like a hardware exception.
-            c.SoftwareInterrupt(d.Cond switch { 0 => (int)(byte)d.Imm, 1 => Vec.BP, 3 => Vec.DB, _ => Vec.OF },
+            ExceptionDelivery.Deliver(c, d.Cond switch { 0 => (int)(byte)d.Imm, 1 => Vec.BP, 3 => Vec.DB, _ => Vec.OF }, 0, false,
                 d.Cond switch { 0 => EventKind.Software, 3 => EventKind.Exception, _ => EventKind.SoftwareException });
         }
         catch (GuestFault)
         {
             // (a fault in the task an INT switched to is that task's, at its EIP; the run loop forgets the mark)
-            if (!c.NewTaskFaultPending) c.Rip = rip;
+            if (!c._delivery.NewTaskFault) c.Rip = rip;
             throw;
         }
         return 1;

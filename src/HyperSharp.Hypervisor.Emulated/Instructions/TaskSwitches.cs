@@ -86,7 +86,7 @@ internal static unsafe class TaskSwitches
         bool debugTrap = layout.Width == 4 && (c.LoadSystem<ushort>(tss.Base + TssLayout.DebugTrap) & 1) != 0;
 
         // Save the current task.
-        ulong flags = source == TaskSwitchSource.Interrupt ? c.PushedFlags() : c.Rflags;
+        ulong flags = source == TaskSwitchSource.Interrupt ? ExceptionDelivery.PushedFlags(c) : c.Rflags;
         if (source == TaskSwitchSource.Iret) flags &= ~Rf.NT;
         void Write(int offset, ulong v)
         {
@@ -116,13 +116,13 @@ internal static unsafe class TaskSwitches
         c.Arch.Ldtr = new SegmentRegister(ldt, 0, 0, 0);
         c.UpdateMode();
         try { LoadTaskSegments(c, selectors, ldt, ext); }
-        catch (GuestFault) { c._newTaskFault = true; throw; }
+        catch (GuestFault) { c._delivery.NewTaskFault = true; throw; }
         if (debugTrap)
         {
             // The new TSS's T bit: #DB once the switch is complete, before the new task's first instruction, with
             // DR6.BT (SDM Vol. 3, 7.2.1 and 17.3.1.5). Raised like a new-task fault, so it is delivered at the new EIP.
             c.Arch.Dr[6] |= 0x8000;
-            c._newTaskFault = true;
+            c._delivery.NewTaskFault = true;
             throw c.Fault(Vec.DB, 0);
         }
     }
