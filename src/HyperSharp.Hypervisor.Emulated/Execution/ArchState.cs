@@ -7,7 +7,8 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// <summary>
 /// The architectural state of one x86-64 logical processor as the instruction handlers read and write it:
 /// general registers and RIP, RFLAGS (with its lazily computed arithmetic flags), segment and descriptor-table
-/// registers, control and debug registers, EFER and the other MSRs, the x87/MMX and SSE state.
+/// registers, control and debug registers, EFER and the other MSRs, the SSE state (the x87/MMX registers are
+/// <see cref="X87Stack"/>, a field of the processor beside it).
 /// </summary>
 /// <remarks>
 /// A struct held in one field of <see cref="X86Cpu"/> (<c>Arch</c>) and reached by reference: its fields sit
@@ -49,8 +50,6 @@ internal struct ArchState
     /// <summary>MSRs the processor keeps as plain storage.</summary>
     public readonly Dictionary<uint, ulong> OtherMsrs;
 
-    /// <summary>x87/MMX registers and control words (XMM and MXCSR live in <see cref="Xmm"/> and <see cref="Mxcsr"/>).</summary>
-    public FpuState Fpu;
     /// <summary>XMM0-15, live (the FpuState record's copy is made by GetState/SetState).</summary>
     public XmmFile Xmm;
     public uint Mxcsr;
@@ -61,7 +60,6 @@ internal struct ArchState
         Seg = new SegmentRegister[6];
         Dr = new ulong[8];
         OtherMsrs = new();
-        Fpu = new();
         Mxcsr = 0x1F80;
     }
 }

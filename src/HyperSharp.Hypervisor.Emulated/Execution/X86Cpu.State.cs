@@ -22,7 +22,7 @@ public sealed unsafe partial class X86Cpu
         s.Tsc = Tsc; s.TscAdjust = Arch.TscAdjust; s.TscAux = Arch.TscAux; s.TscDeadline = Arch.TscDeadline; s.ApicBase = Arch.ApicBase; s.Pat = Arch.Pat;
         s.MiscEnable = Arch.MiscEnable;
         s.OtherMsrs = new Dictionary<uint, ulong>(Arch.OtherMsrs);
-        s.Fpu = CloneFpu(Arch.Fpu);
+        s.Fpu = CloneFpu(_x87.Regs);
         for (int i = 0; i < 16; i++) s.Fpu.Xmm[i] = Unsafe.As<Vector128<byte>, UInt128>(ref Xmm(i));
         s.Fpu.Mxcsr = Arch.Mxcsr;
         lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; s.NmiBlocked = _nmiBlocked; }
@@ -53,7 +53,7 @@ public sealed unsafe partial class X86Cpu
         Arch.MiscEnable = s.MiscEnable;
         Arch.OtherMsrs.Clear();
         foreach (var kv in s.OtherMsrs) Arch.OtherMsrs[kv.Key] = kv.Value;
-        Arch.Fpu = CloneFpu(s.Fpu);
+        _x87.Regs = CloneFpu(s.Fpu);
         for (int i = 0; i < 16; i++) Xmm(i) = Unsafe.As<UInt128, Vector128<byte>>(ref s.Fpu.Xmm[i]);
         Arch.Mxcsr = s.Fpu.Mxcsr;
         lock (_eventLock)

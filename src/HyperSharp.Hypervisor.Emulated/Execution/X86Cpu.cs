@@ -67,6 +67,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>What an event carries from detection to delivery (<see cref="ExceptionDelivery"/>).</summary>
     internal PendingDelivery _delivery;
 
+    /// <summary>The x87 register stack (<see cref="X87Stack"/>): the x87/MMX registers and control words.</summary>
+    internal X87Stack _x87 = new();
+
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
     internal readonly CodeCache _code;
@@ -137,7 +140,7 @@ public sealed unsafe partial class X86Cpu
         Arch.ApicBase = 0xFEE00900; // BSP, enabled, default base
         Arch.Pat = 0x0007040600070406;
         Arch.MiscEnable = 1; // fast strings
-        Arch.Fpu = new FpuState();
+        _x87.Regs = new FpuState();
         Arch.Xmm = default;
         Arch.Mxcsr = 0x1F80;
         _halted = false; _shadow = false; _ssLoaded = false; _deferredDebugTraps = 0; _pendingVector = -1; _nmiPending = false;

@@ -14,11 +14,11 @@ internal static unsafe class MmxInstructions
     // Operations reuse the SSE element functions on (value, 0) vectors; Cond bit 0 = "high" unpack
     // (inputs pre-shifted by 32 bits), bit 1 = pack (both operands in one vector).
 
-    private static ulong Mm(X86Cpu c, int i) => (ulong)c.Arch.Fpu.St[i];
+    private static ulong Mm(X86Cpu c, int i) => (ulong)c._x87.Regs.St[i];
 
     private static void SetMm(X86Cpu c, int i, ulong v)
     {
-        c.Arch.Fpu.St[i] = ((UInt128)0xFFFF << 64) | v;
+        c._x87.Regs.St[i] = ((UInt128)0xFFFF << 64) | v;
     }
 
     /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
@@ -26,9 +26,9 @@ internal static unsafe class MmxInstructions
     {
         if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
         if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
-        if ((c.Arch.Fpu.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
-        c.Arch.Fpu.Fsw = (ushort)(c.Arch.Fpu.Fsw & ~0x3800);
-        c.Arch.Fpu.Ftw = 0;
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        c._x87.Regs.Fsw = (ushort)(c._x87.Regs.Fsw & ~0x3800);
+        c._x87.Regs.Ftw = 0;
     }
 
     private static ulong MmSource(X86Cpu c, ref DecodedInstruction d) => X86Cpu.IsMem(ref d) ? c.Load<ulong>(c.Lin(ref d)) : Mm(c, d.Rm);

@@ -8,6 +8,15 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// and execution.</summary>
 internal static unsafe class X87ArithInstructions
 {
+    /// <summary>#NM for CR0.EM/TS, then #MF for a pending unmasked exception when CR0.NE; starts the instruction's stack
+    /// fault tracking.</summary>
+    private static void FpuCheck(X86Cpu c)
+    {
+        c._x87.StackFault = false;
+        if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+    }
+
     // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
     // Imm2 bits 0-1 = pops after the instruction, bits 4-7 = memory operand type (MemF32...).
 
@@ -18,19 +27,19 @@ internal static unsafe class X87ArithInstructions
     private static Float80 LoadFp(X86Cpu c, ref DecodedInstruction d, ref FpExc exc)
     {
         ulong lin = c.Lin(ref d);
-        c._fpDenormalSource = false;
+        c._x87.DenormalSource = false;
         switch (MemType(ref d))
         {
             case MemF32:
             {
                 uint b = c.Load<uint>(lin);
-                c._fpDenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
+                c._x87.DenormalSource = (b & 0x7F800000) == 0 && (b & 0x7FFFFF) != 0;
                 return Float80.FromSingle(BitConverter.UInt32BitsToSingle(b), ref exc);
             }
             case MemF64:
             {
                 ulong b = c.Load<ulong>(lin);
-                c._fpDenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
+                c._x87.DenormalSource = (b & 0x7FF0000000000000) == 0 && (b & 0xFFFFFFFFFFFFF) != 0;
                 return Float80.FromDouble(BitConverter.UInt64BitsToDouble(b), ref exc);
             }
         }
@@ -46,24 +55,24 @@ internal static unsafe class X87ArithInstructions
     /// <summary>The source operand of a two-operand x87 instruction: memory or ST(Rm).</summary>
     private static Float80 FpSource(X86Cpu c, ref DecodedInstruction d, ref FpExc exc)
     {
-        c._fpDenormalSource = false;
-        return X86Cpu.IsMem(ref d) ? LoadFp(c, ref d, ref exc) : c.St(d.Rm, ref exc);
+        c._x87.DenormalSource = false;
+        return X86Cpu.IsMem(ref d) ? LoadFp(c, ref d, ref exc) : c._x87.St(d.Rm, ref exc);
     }
 
     /// <summary>A denormal single/double memory operand raises Denormal unless a NaN or an invalid operation outranks it.</summary>
     private static void SourceDenormal(X86Cpu c, Float80 a, Float80 b, ref FpExc exc)
     {
-        if (c._fpDenormalSource && !a.IsNaN && !b.IsNaN && !a.IsUnsupported && !b.IsUnsupported && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
+        if (c._x87.DenormalSource && !a.IsNaN && !b.IsNaN && !a.IsUnsupported && !b.IsUnsupported && (exc & FpExc.Invalid) == 0) exc |= FpExc.Denormal;
     }
 
     private static void FpPops(X86Cpu c, ref DecodedInstruction d)
     {
-        for (int i = Pops(ref d); i > 0; i--) c.FpuPop();
+        for (int i = Pops(ref d); i > 0; i--) c._x87.Pop();
     }
 
     internal static int FldInstr(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var exc = FpExc.None;
         var v = FpSource(c, ref d, ref exc);
         if (X86Cpu.IsMem(ref d) && MemType(ref d) is MemF32 or MemF64)
@@ -71,22 +80,22 @@ internal static unsafe class X87ArithInstructions
             // Widening loads raise Invalid for an SNaN (loading it quieted) and Denormal for a denormal;
             // 80-bit loads and register copies never raise anything.
             if (v.IsSNaN) { exc |= FpExc.Invalid; v = v.Quiet(); }
-            if (c._fpDenormalSource) exc |= FpExc.Denormal;
+            if (c._x87.DenormalSource) exc |= FpExc.Denormal;
         }
-        c.FpuPush(v, ref exc);
-        c.FpuExceptions(exc);
+        c._x87.Push(v, ref exc);
+        c._x87.Exceptions(exc);
         return 0;
     }
 
     internal static int FstInstr(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var exc = FpExc.None;
-        var v = c.St(0, ref exc);
+        var v = c._x87.St(0, ref exc);
         if (X86Cpu.IsMem(ref d))
         {
             ulong lin = c.Lin(ref d);
-            int rc = c.FpuRounding;
+            int rc = c._x87.Rounding;
             switch (MemType(ref d))
             {
                 case MemF32: c.Store(lin, (uint)v.ToIeee(32, rc, ref exc)); break;
@@ -102,8 +111,8 @@ internal static unsafe class X87ArithInstructions
                 }
             }
         }
-        else c.SetSt(d.Reg, v);
-        c.FpuExceptions(exc);
+        else c._x87.SetSt(d.Reg, v);
+        c._x87.Exceptions(exc);
         FpPops(c, ref d);
         return 0;
     }
@@ -111,11 +120,11 @@ internal static unsafe class X87ArithInstructions
     /// <summary>FADD FMUL FSUB FSUBR FDIV FDIVR (Cond = the /r number: 0 1 4 5 6 7): ST(Reg) = ST(Reg) op source.</summary>
     internal static int FArith(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var exc = FpExc.None;
         var src = FpSource(c, ref d, ref exc);
-        var dst = c.St(d.Reg, ref exc);
-        int p = c.FpuPrecision, rc = c.FpuRounding;
+        var dst = c._x87.St(d.Reg, ref exc);
+        int p = c._x87.Precision, rc = c._x87.Rounding;
         var r = d.Cond switch
         {
             0 => Float80.Add(dst, src, p, rc, ref exc),
@@ -126,10 +135,10 @@ internal static unsafe class X87ArithInstructions
             _ => Float80.Div(src, dst, p, rc, ref exc),
         };
         if (!(d.Cond is 6 && src.IsZero) && !(d.Cond is 7 && dst.IsZero)) SourceDenormal(c, src, dst, ref exc);
-        if (c._fpStackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
-        else c.Arch.Fpu.Fsw &= unchecked((ushort)~0x200);
-        c.SetSt(d.Reg, r);
-        c.FpuExceptions(exc);
+        if (c._x87.StackFault) r = Float80.Indefinite; // masked stack underflow: the result is the indefinite
+        else c._x87.Regs.Fsw &= unchecked((ushort)~0x200);
+        c._x87.SetSt(d.Reg, r);
+        c._x87.Exceptions(exc);
         FpPops(c, ref d);
         return 0;
     }
@@ -138,12 +147,12 @@ internal static unsafe class X87ArithInstructions
     /// Cond bit 2 = FCOMI family (sets ZF PF CF), bit 3 = compare with +0 (FTST).</summary>
     internal static int FCompare(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var exc = FpExc.None;
-        var a = c.St(0, ref exc);
-        if ((d.Cond & 8) != 0) c._fpDenormalSource = false; // FTST has no source operand: no stale flag from an earlier load
+        var a = c._x87.St(0, ref exc);
+        if ((d.Cond & 8) != 0) c._x87.DenormalSource = false; // FTST has no source operand: no stale flag from an earlier load
         var b = (d.Cond & 8) != 0 ? Float80.Zero : FpSource(c, ref d, ref exc);
-        int r = c._fpStackFault ? 2 : Float80.Compare(a, b);
+        int r = c._x87.StackFault ? 2 : Float80.Compare(a, b);
         if (r == 2 && ((d.Cond & 1) == 0 || a.IsSNaN || b.IsSNaN || a.IsUnsupported || b.IsUnsupported)) exc |= FpExc.Invalid;
         else if (r != 2 && (a.IsDenormal || b.IsDenormal)) exc |= FpExc.Denormal; // NaNs and invalid take priority
         if (r != 2) SourceDenormal(c, a, b, ref exc);
@@ -151,10 +160,10 @@ internal static unsafe class X87ArithInstructions
         {
             ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
             c.SetStatusFlags(f);
-            c.Arch.Fpu.Fsw &= unchecked((ushort)~0x200);
+            c._x87.Regs.Fsw &= unchecked((ushort)~0x200);
         }
-        else c.FpuCompareFlags(r);
-        c.FpuExceptions(exc);
+        else c._x87.CompareFlags(r);
+        c._x87.Exceptions(exc);
         FpPops(c, ref d);
         return 0;
     }
@@ -174,16 +183,16 @@ internal static unsafe class X87ArithInstructions
 
     internal static int FConst(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var (mant, exp, half) = Constants[d.Cond];
         if (d.Cond >= 2)
         {
-            int rc = c.FpuRounding;
+            int rc = c._x87.Rounding;
             if (rc == 2 || (rc == 0 && half)) mant++; // all positive: "down" and "toward zero" truncate
         }
         var exc = FpExc.None;
-        c.FpuPush(new Float80(mant, exp), ref exc);
-        c.FpuExceptions(exc);
+        c._x87.Push(new Float80(mant, exp), ref exc);
+        c._x87.Exceptions(exc);
         return 0;
     }
 
@@ -191,50 +200,50 @@ internal static unsafe class X87ArithInstructions
     /// FFREE (9) FINCSTP (10) FDECSTP (11) FNOP (12) FCMOVcc (13, condition in Imm), transcendentals (20+).</summary>
     internal static int FMisc(X86Cpu c, ref DecodedInstruction d)
     {
-        c.FpuCheck();
+        FpuCheck(c);
         var exc = FpExc.None;
-        int p = c.FpuPrecision, rc = c.FpuRounding;
+        int p = c._x87.Precision, rc = c._x87.Rounding;
         switch (d.Cond)
         {
             case 0:
             {
-                var a = c.St(0, ref exc); var b = c.St(d.Rm, ref exc);
-                c.SetSt(0, b); c.SetSt(d.Rm, a);
+                var a = c._x87.St(0, ref exc); var b = c._x87.St(d.Rm, ref exc);
+                c._x87.SetSt(0, b); c._x87.SetSt(d.Rm, a);
                 break;
             }
-            case 1: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Negate()); break; }
-            case 2: { var v = c.St(0, ref exc); c.SetSt(0, c._fpStackFault ? v : v.Abs()); break; }
-            case 3: c.SetSt(0, Float80.Sqrt(c.St(0, ref exc), p, rc, ref exc)); break;
-            case 4: c.SetSt(0, c.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
+            case 1: { var v = c._x87.St(0, ref exc); c._x87.SetSt(0, c._x87.StackFault ? v : v.Negate()); break; }
+            case 2: { var v = c._x87.St(0, ref exc); c._x87.SetSt(0, c._x87.StackFault ? v : v.Abs()); break; }
+            case 3: c._x87.SetSt(0, Float80.Sqrt(c._x87.St(0, ref exc), p, rc, ref exc)); break;
+            case 4: c._x87.SetSt(0, c._x87.St(0, ref exc).RoundToIntegral(rc, ref exc)); break;
             case 5: Fxam(c); break;
-            case 6: { var r = Scale(c.St(0, ref exc), c.St(1, ref exc), rc, ref exc); c.SetSt(0, c._fpStackFault ? Float80.Indefinite : r); break; }
+            case 6: { var r = Scale(c._x87.St(0, ref exc), c._x87.St(1, ref exc), rc, ref exc); c._x87.SetSt(0, c._x87.StackFault ? Float80.Indefinite : r); break; }
             case 7: case 8: PartialRemainder(c, d.Cond == 8, ref exc); break;
-            case 9: c.SetEmpty((c.FpuTop + d.Rm) & 7); break;
-            case 10: c.SetTop(c.FpuTop + 1); break;
-            case 11: c.SetTop(c.FpuTop - 1); break;
+            case 9: c._x87.SetEmpty((c._x87.Top + d.Rm) & 7); break;
+            case 10: c._x87.SetTop(c._x87.Top + 1); break;
+            case 11: c._x87.SetTop(c._x87.Top - 1); break;
             case 12: break;
             case 13:
             {
                 // Both registers are checked for underflow whatever the condition.
-                c.St(0, ref exc);
-                var sti = c.St(d.Rm, ref exc);
-                if (c._fpStackFault) c.SetSt(0, Float80.Indefinite);
-                else if (c.Cond((int)d.Imm)) c.SetSt(0, sti);
+                c._x87.St(0, ref exc);
+                var sti = c._x87.St(d.Rm, ref exc);
+                if (c._x87.StackFault) c._x87.SetSt(0, Float80.Indefinite);
+                else if (c.Cond((int)d.Imm)) c._x87.SetSt(0, sti);
                 break;
             }
             default: Transcendental(c, d.Cond, ref exc); break;
         }
-        c.FpuExceptions(exc);
+        c._x87.Exceptions(exc);
         return 0;
     }
 
     /// <summary>FXAM: C3 C2 C0 = class, C1 = sign.</summary>
     private static void Fxam(X86Cpu c)
     {
-        int phys = c.FpuTop;
-        var v = X86Cpu.ToF80(c.Arch.Fpu.St[phys]);
+        int phys = c._x87.Top;
+        var v = X87Stack.ToF80(c._x87.Regs.St[phys]);
         int cls; // C3 C2 C0 as bits 2 1 0
-        if (c.IsEmpty(phys)) cls = 0b101;
+        if (c._x87.IsEmpty(phys)) cls = 0b101;
         else if (v.IsNaN) cls = 0b001;
         else if (v.IsInf) cls = 0b011;
         else if (v.IsZero) cls = 0b100;
@@ -242,7 +251,7 @@ internal static unsafe class X87ArithInstructions
         else if ((v.Mant >> 63) == 0) cls = 0b000; // unnormal: unsupported
         else cls = 0b010;
         ushort codes = (ushort)(((cls & 4) != 0 ? 0x4000 : 0) | ((cls & 2) != 0 ? 0x400 : 0) | ((cls & 1) != 0 ? 0x100 : 0) | (v.Sign ? 0x200 : 0));
-        c.Arch.Fpu.Fsw = (ushort)((c.Arch.Fpu.Fsw & ~0x4700) | codes);
+        c._x87.Regs.Fsw = (ushort)((c._x87.Regs.Fsw & ~0x4700) | codes);
     }
 
     /// <summary>FSCALE: ST0 * 2^trunc(ST1), exact up to the final rounding.</summary>
@@ -270,14 +279,14 @@ internal static unsafe class X87ArithInstructions
     /// else one partial step (C2 = 1) reducing the exponent difference by 32..63.</summary>
     private static void PartialRemainder(X86Cpu c, bool ieee, ref FpExc exc)
     {
-        var a = c.St(0, ref exc);
-        var b = c.St(1, ref exc);
-        if (c._fpStackFault) { c.SetSt(0, Float80.Indefinite); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
+        var a = c._x87.St(0, ref exc);
+        var b = c._x87.St(1, ref exc);
+        if (c._x87.StackFault) { c._x87.SetSt(0, Float80.Indefinite); c._x87.Regs.Fsw &= unchecked((ushort)~0x0400); return; } // C3 C0 stay, as on hardware
         // A NaN or unsupported operand: the propagated NaN (or indefinite), and the reduction counts as complete (C2 = 0).
-        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { c.SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
-        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; c.SetSt(0, Float80.Indefinite); c.Arch.Fpu.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsNaN || b.IsNaN || a.IsUnsupported || b.IsUnsupported) { c._x87.SetSt(0, Float80.Add(a, b, 64, 0, ref exc)); c._x87.Regs.Fsw &= unchecked((ushort)~0x0400); return; }
+        if (a.IsInf || b.IsZero) { exc |= FpExc.Invalid; c._x87.SetSt(0, Float80.Indefinite); c._x87.Regs.Fsw &= unchecked((ushort)~0x0400); return; }
         if (a.IsDenormal || b.IsDenormal) exc |= FpExc.Denormal;
-        if (a.IsZero || b.IsInf) { c.Arch.Fpu.Fsw = (ushort)(c.Arch.Fpu.Fsw & ~0x4700); return; }
+        if (a.IsZero || b.IsInf) { c._x87.Regs.Fsw = (ushort)(c._x87.Regs.Fsw & ~0x4700); return; }
         Unpack80(a, out int ea, out ulong ma);
         Unpack80(b, out int eb, out ulong mb);
         int diff = ea - eb;
@@ -303,11 +312,11 @@ internal static unsafe class X87ArithInstructions
         if (rem.Sign < 0) { neg = !neg; rem = -rem; }
         var none = FpExc.None;
         var r = rem.IsZero ? new Float80(0, (ushort)(a.SignExp & 0x8000)) : Float80.Round(neg, scaleE, (UInt128)rem << 64, 64, 0, ref none);
-        c.SetSt(0, r);
+        c._x87.SetSt(0, r);
         ulong qb = (ulong)(q & 7);
         ushort cc = (ushort)(((qb & 4) != 0 ? 0x100 : 0) | ((qb & 2) != 0 ? 0x4000 : 0) | ((qb & 1) != 0 ? 0x200 : 0) | (partial ? 0x400 : 0));
         if (partial) cc = 0x400;
-        c.Arch.Fpu.Fsw = (ushort)((c.Arch.Fpu.Fsw & ~0x4700) | cc);
+        c._x87.Regs.Fsw = (ushort)((c._x87.Regs.Fsw & ~0x4700) | cc);
     }
 
     private static void Unpack80(Float80 v, out int e, out ulong m)
@@ -325,20 +334,20 @@ internal static unsafe class X87ArithInstructions
     /// so results can differ from hardware in the low bits (documented in CPU.md).</summary>
     private static void Transcendental(X86Cpu c, int op, ref FpExc exc)
     {
-        double x = c.St(0, ref exc).ToDoubleApprox();
+        double x = c._x87.St(0, ref exc).ToDoubleApprox();
         FpExc ignore = FpExc.None;
         Float80 F(double v) => Float80.FromDouble(v, ref ignore);
-        c.Arch.Fpu.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
+        c._x87.Regs.Fsw &= unchecked((ushort)~0x400); // C2 = 0: argument in range
         switch (op)
         {
-            case 20: c.SetSt(0, F(Math.Sin(x))); break;
-            case 21: c.SetSt(0, F(Math.Cos(x))); break;
-            case 22: c.SetSt(0, F(Math.Sin(x))); c.FpuPush(F(Math.Cos(x)), ref exc); break;
-            case 23: c.SetSt(0, F(Math.Tan(x))); c.FpuPush(Float80.One, ref exc); break;
-            case 24: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(Math.Atan2(y, x))); break; }
-            case 25: c.SetSt(0, F(Math.Pow(2, x) - 1)); break;
-            case 26: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(y * Math.Log2(x))); break; }
-            default: { double y = c.St(1, ref exc).ToDoubleApprox(); c.FpuPop(); c.SetSt(0, F(y * Math.Log2(1 + x))); break; }
+            case 20: c._x87.SetSt(0, F(Math.Sin(x))); break;
+            case 21: c._x87.SetSt(0, F(Math.Cos(x))); break;
+            case 22: c._x87.SetSt(0, F(Math.Sin(x))); c._x87.Push(F(Math.Cos(x)), ref exc); break;
+            case 23: c._x87.SetSt(0, F(Math.Tan(x))); c._x87.Push(Float80.One, ref exc); break;
+            case 24: { double y = c._x87.St(1, ref exc).ToDoubleApprox(); c._x87.Pop(); c._x87.SetSt(0, F(Math.Atan2(y, x))); break; }
+            case 25: c._x87.SetSt(0, F(Math.Pow(2, x) - 1)); break;
+            case 26: { double y = c._x87.St(1, ref exc).ToDoubleApprox(); c._x87.Pop(); c._x87.SetSt(0, F(y * Math.Log2(x))); break; }
+            default: { double y = c._x87.St(1, ref exc).ToDoubleApprox(); c._x87.Pop(); c._x87.SetSt(0, F(y * Math.Log2(1 + x))); break; }
         }
         exc |= FpExc.Precision;
     }

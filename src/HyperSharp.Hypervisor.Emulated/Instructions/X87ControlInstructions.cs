@@ -17,7 +17,7 @@ internal static unsafe class X87ControlInstructions
     internal static int FpuControl(X86Cpu c, ref DecodedInstruction d)
     {
         CheckFpu(c, d.Cond == 6);
-        var f = c.Arch.Fpu;
+        var f = c._x87.Regs;
         switch (d.Cond)
         {
             case 0: f.Fcw = 0x037F; f.Fsw = 0; f.Ftw = 0xFFFF; f.Fop = 0; f.Fip = 0; f.Fdp = 0; break;
@@ -41,13 +41,13 @@ internal static unsafe class X87ControlInstructions
         if (d.Cond == 0)
         {
             c.PtrForWrite(p, 1); c.PtrForWrite(p + 511, 1); // both pages writable before the first byte changes
-            c.FxSaveTo(img);
+            FxSaveTo(c, img);
             for (int i = 0; i < 512; i += 8) c.Store(p + (ulong)i, BitConverter.ToUInt64(img[i..]));
             return 0;
         }
         for (int i = 0; i < 512; i += 8) BitConverter.TryWriteBytes(img[i..], c.Load<ulong>(p + (ulong)i));
         if ((BitConverter.ToUInt32(img[24..]) & ~X86Cpu.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
-        c.FxRestoreFrom(img);
+        FxRestoreFrom(c, img);
         return 0;
     }
 
@@ -58,7 +58,7 @@ internal static unsafe class X87ControlInstructions
     {
         if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
         ulong p = c.Lin(ref d);
-        var f = c.Arch.Fpu;
+        var f = c._x87.Regs;
         if (d.Cond is 0 or 2)
         {
             c.PtrForWrite(p, 1); c.PtrForWrite(p + (d.Cond == 2 ? 107UL : 27UL), 1); // fault before any change
@@ -68,7 +68,7 @@ internal static unsafe class X87ControlInstructions
             {
                 for (int i = 0; i < 8; i++)
                 {
-                    var v = X86Cpu.ToF80(f.St[(c.FpuTop + i) & 7]);
+                    var v = X87Stack.ToF80(f.St[(c._x87.Top + i) & 7]);
                     c.Store(p + 28 + (ulong)i * 10, v.Mant); c.Store(p + 36 + (ulong)i * 10, v.SignExp);
                 }
                 f.Fcw = 0x037F; f.Fsw = 0; f.Ftw = 0xFFFF; f.Fip = 0; f.Fdp = 0; f.Fop = 0; // FNSAVE then initializes
@@ -82,7 +82,7 @@ internal static unsafe class X87ControlInstructions
             for (int i = 0; i < 8; i++) regs[i] = ((UInt128)c.Load<ushort>(p + 36 + (ulong)i * 10) << 64) | c.Load<ulong>(p + 28 + (ulong)i * 10);
         f.Fcw = fcw; f.Fsw = fsw; f.Ftw = ftw;
         f.Fip = c.Load<uint>(p + 12); f.Fdp = c.Load<uint>(p + 20);
-        if (d.Cond == 3) for (int i = 0; i < 8; i++) f.St[(c.FpuTop + i) & 7] = regs[i];
+        if (d.Cond == 3) for (int i = 0; i < 8; i++) f.St[(c._x87.Top + i) & 7] = regs[i];
         return 0;
     }
 
@@ -97,5 +97,25 @@ internal static unsafe class X87ControlInstructions
         if (d.Cond == 255) return X87ArithInstructions.Translate(in ins, ref d);
         d.Exec = &FpuControl;
         return Flow.Continue;
+    }
+
+    /// <summary>The FXSAVE image of the current state: the x87 registers (<see cref="X87Stack.SaveFx"/>), MXCSR and its
+    /// mask, XMM0-15.</summary>
+    internal static void FxSaveTo(X86Cpu c, Span<byte> img)
+    {
+        img.Clear();
+        c._x87.SaveFx(img);
+        BitConverter.TryWriteBytes(img[24..], c.Arch.Mxcsr);
+        BitConverter.TryWriteBytes(img[28..], X86Cpu.MxcsrMask);
+        for (int i = 0; i < 16; i++)
+            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in c.Xmm(i));
+    }
+
+    /// <summary>Loads an FXSAVE image (the caller validated MXCSR).</summary>
+    internal static void FxRestoreFrom(X86Cpu c, ReadOnlySpan<byte> img)
+    {
+        c._x87.RestoreFx(img);
+        c.Arch.Mxcsr = BitConverter.ToUInt32(img[24..]);
+        for (int i = 0; i < 16; i++) c.Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
     }
 }

@@ -54,12 +54,12 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             for (int i = 0; i < 16; i++) m.Cpu[(Gpr)i] = regs[i];
             m.Cpu[Gpr.Rsp] = TestMachine.StackTop; m.Cpu[Gpr.Rbp] = TestMachine.Data; m.Cpu[Gpr.Rdi] = 0;
             m.Cpu.Rflags = flags;
-            m.Cpu.FxRestoreFrom(fx);
+            X87ControlInstructions.FxRestoreFrom(m.Cpu, fx);
             for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xs[i]);
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             var exit = m.Cpu.Run(10);
-            m.Cpu.FxSaveTo(emuFx);
+            X87ControlInstructions.FxSaveTo(m.Cpu, emuFx);
             var diff = new StringBuilder();
             if (exit != CpuExitReason.Halted || m.Cpu.Rip != TestMachine.CodeBase + (ulong)bytes.Length + 1) diff.Append($" exit={exit};");
             ushort hFcw = BitConverter.ToUInt16(hostFx, 0), eFcw = BitConverter.ToUInt16(emuFx, 0);
