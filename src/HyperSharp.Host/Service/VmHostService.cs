@@ -40,18 +40,18 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request, ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
-        var vm = await Project(manager.Configuration.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        var vm = await Project(manager.Configuration.Update(manager.Find(request.Vm), request.ToChange(), ClientIdentities.Of(context)), context).ConfigureAwait(false);
         vm.Warnings.AddRange(UnappliedSettings.Of(request));
         return vm;
     }
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
-        await manager.Configuration.RemoveAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveAsync(manager.Find(request.Vm), request.Force, Detached).ConfigureAwait(false);
         return new RemoveVmResponse();
     }
 
@@ -86,7 +86,9 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
     {
-        var processor = manager.Configuration.SetProcessor(request);
+        var vm = manager.Find(request.Vm);
+        manager.Configuration.SetProcessor(vm, request.ToChange());
+        var processor = VmProjection.Processor(vm);
         processor.Warnings.AddRange(UnappliedSettings.Of(request));
         return Task.FromResult(processor);
     }
@@ -95,7 +97,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = await manager.Memory.SetAsync(request).ConfigureAwait(false);
+        var memory = await manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange()).ConfigureAwait(false);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
         return memory;
     }
@@ -108,12 +110,16 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return Task.FromResult(response);
     }
 
-    public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.Configuration.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
+    public override async Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var disk = await manager.Configuration.AddDiskAsync(vm, request.ToDrive(), ClientIdentities.Of(context), Detached).ConfigureAwait(false);
+        return VmProjection.Drive(vm, disk);
+    }
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {
-        await manager.Configuration.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveDiskAsync(manager.Find(request.Vm), request.ToLocation(), Detached).ConfigureAwait(false);
         return new RemoveHardDiskDriveResponse();
     }
 
