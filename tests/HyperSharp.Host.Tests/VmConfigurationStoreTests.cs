@@ -110,4 +110,22 @@ public sealed class VmConfigurationStoreTests : IDisposable
         Assert.Empty(_manager.List(null));
         Assert.False(Directory.Exists(vm.Folder.Path));
     }
+
+    [Fact]
+    public async Task Network_adapters_take_domain_values_too()
+    {
+        _manager.Recover(); // reads the (empty) inventory and builds the MAC address pool
+        var vm = Store.Create(new NewVm("net"), ClientIdentity.Root);
+        var added = await _manager.Networking.AddAdapterAsync(vm, new NewNetworkAdapter(null, null, null), CancellationToken.None);
+        Assert.Equal(("Network Adapter", true), (added.Name, added.DynamicMacAddress));
+
+        var adapter = new AdapterRef("", "network ADAPTER");
+        var e = await Assert.ThrowsAsync<HostException>(() => _manager.Networking.UpdateAdapterAsync(vm, adapter, new NetworkAdapterChange { AccessVlanId = 4095 }, CancellationToken.None));
+        Assert.Equal((HostErrorKind.InvalidArgument, "access_vlan_id"), (e.Kind, e.Parameter));
+        await _manager.Networking.UpdateAdapterAsync(vm, adapter, new NetworkAdapterChange { NewName = "lan", AccessVlanId = 7 }, CancellationToken.None);
+        Assert.Equal(("lan", 7), (vm.Config.NetworkAdapters[0].Name, vm.Config.NetworkAdapters[0].AccessVlanId));
+
+        await _manager.Networking.RemoveAdapterAsync(vm, new AdapterRef("", "lan"), CancellationToken.None);
+        Assert.Empty(Stored(vm).NetworkAdapters);
+    }
 }

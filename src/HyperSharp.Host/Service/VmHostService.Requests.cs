@@ -4,7 +4,7 @@ using HyperSharp.Host.Service.Domain;
 namespace HyperSharp.Host.Service;
 
 /// <summary>
-/// The configuration requests of the VmHost service as the host's domain values: where proto field presence
+/// The configuration and networking requests of the VmHost service as the host's domain values: where proto field presence
 /// (HasX) becomes "given or not" (null) and the API's zero values become their defaults, one method per request.
 /// The values are checked by <see cref="VmConfigurationStore"/>, which names the API's parameters in its errors.
 /// </summary>
@@ -62,6 +62,34 @@ internal static class ConfigurationRequests
         RuntimeResizeEnabled = request.HasRuntimeResizeEnabled ? request.RuntimeResizeEnabled : null,
         WaitSeconds = request.WaitSeconds,
     };
+
+    public static NewNetworkAdapter ToAdapter(this AddNetworkAdapterRequest request) =>
+        new(NullIfEmpty(request.Name), NullIfEmpty(request.SwitchName), NullIfEmpty(request.StaticMacAddress));
+
+    public static AdapterRef ToRef(this NetworkAdapterRef reference) => new(reference.Id, reference.Name);
+
+    public static NetworkAdapterChange ToChange(this UpdateNetworkAdapterRequest request) => new()
+    {
+        NewName = request.HasNewName ? request.NewName : null,
+        SwitchName = request.HasSwitchName ? request.SwitchName : null,
+        StaticMacAddress = request.HasStaticMacAddress ? request.StaticMacAddress : null,
+        MacAddressSpoofing = request.HasMacAddressSpoofing ? request.MacAddressSpoofing : null,
+        DhcpGuard = request.HasDhcpGuard ? request.DhcpGuard : null,
+        RouterGuard = request.HasRouterGuard ? request.RouterGuard : null,
+        MaximumBandwidth = request.HasMaximumBandwidth ? request.MaximumBandwidth : null,
+        AccessVlanId = request.HasAccessVlanId ? request.AccessVlanId : null,
+    };
+
+    public static NewSwitch ToSwitch(this CreateSwitchRequest request) =>
+        new(request.Name, request.SwitchType, request.NetAdapterName, request.HostInterfaceName, request.Notes);
+
+    public static SwitchChange ToChange(this UpdateSwitchRequest request) =>
+        new(request.HasNewName ? request.NewName : null, request.HasNotes ? request.Notes : null);
+
+    /// <summary>The VM a list request is limited to, when it names one.</summary>
+    public static VmRef? Named(this VmRef? reference) => reference is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? r : null;
+
+    private static string? NullIfEmpty(string text) => text.Length == 0 ? null : text;
 
     public static NewDiskDrive ToDrive(this AddHardDiskDriveRequest request) =>
         new(request.Path, request.ReadOnly, request.ControllerType, request.ControllerNumber, request.HasControllerLocation ? request.ControllerLocation : null);
