@@ -44,8 +44,10 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
-        var vm = await Project(manager.Configuration.Update(manager.Find(request.Vm), request.ToChange(), ClientIdentities.Of(context)), context).ConfigureAwait(false);
-        vm.Warnings.AddRange(UnappliedSettings.Of(request));
+        var target = manager.Find(request.Vm);
+        var change = request.ToChange();
+        var vm = await Project(manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        vm.Warnings.AddRange(UnappliedSettings.Of(change));
         return vm;
     }
 
@@ -87,9 +89,10 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
     {
         var vm = manager.Find(request.Vm);
-        manager.Configuration.SetProcessor(vm, request.ToChange());
+        var change = request.ToChange();
+        manager.Configuration.SetProcessor(vm, change);
         var processor = VmProjection.Processor(vm);
-        processor.Warnings.AddRange(UnappliedSettings.Of(request));
+        processor.Warnings.AddRange(UnappliedSettings.Of(change));
         return Task.FromResult(processor);
     }
 
