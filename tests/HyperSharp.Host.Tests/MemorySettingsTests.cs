@@ -1,5 +1,6 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Host.Service.Memory;
 using HyperSharp.Inventory;
 using HyperSharp.Worker;
@@ -15,7 +16,7 @@ public class MemorySettingsTests
 {
     private static readonly MemorySettings Static = new() { StartupBytes = 512L << 20, MinimumBytes = 512L << 20, MaximumBytes = 1L << 40 };
 
-    private static void Refused(string parameter, string allowed, SetMemoryRequest request)
+    private static void Refused(string parameter, string allowed, VmMemoryChange request)
     {
         var e = Assert.Throws<HostException>(() => { MemorySettingsRequest.Apply(Static, request); MemorySettingsRequest.Wait(request); });
         Assert.Equal((HostErrorKind.InvalidArgument, parameter), (e.Kind, e.Parameter));
@@ -25,24 +26,24 @@ public class MemorySettingsTests
     [Fact]
     public void Each_bad_value_is_refused_naming_its_parameter()
     {
-        Refused("buffer", "5", new SetMemoryRequest { Buffer = 4 });
-        Refused("buffer", "2000", new SetMemoryRequest { Buffer = 2001 });
-        Refused("priority", "100", new SetMemoryRequest { Priority = 101 });
-        Refused("priority", "0", new SetMemoryRequest { Priority = -1 });
-        Refused("startup_bytes", "MiB", new SetMemoryRequest { StartupBytes = 1 << 20 });
-        Refused("minimum_bytes", "minimum", new SetMemoryRequest { DynamicMemoryEnabled = true, MinimumBytes = 1L << 30 });
-        Refused("maximum_bytes", "maximum", new SetMemoryRequest { DynamicMemoryEnabled = true, MaximumBytes = 256L << 20 });
-        Refused("wait_seconds", "600", new SetMemoryRequest { WaitSeconds = 601 });
-        Refused("wait_seconds", "1", new SetMemoryRequest { WaitSeconds = -1 });
+        Refused("buffer", "5", new VmMemoryChange { Buffer = 4 });
+        Refused("buffer", "2000", new VmMemoryChange { Buffer = 2001 });
+        Refused("priority", "100", new VmMemoryChange { Priority = 101 });
+        Refused("priority", "0", new VmMemoryChange { Priority = -1 });
+        Refused("startup_bytes", "MiB", new VmMemoryChange { StartupBytes = 1 << 20 });
+        Refused("minimum_bytes", "minimum", new VmMemoryChange { DynamicMemoryEnabled = true, MinimumBytes = 1L << 30 });
+        Refused("maximum_bytes", "maximum", new VmMemoryChange { DynamicMemoryEnabled = true, MaximumBytes = 256L << 20 });
+        Refused("wait_seconds", "600", new VmMemoryChange { WaitSeconds = 601 });
+        Refused("wait_seconds", "1", new VmMemoryChange { WaitSeconds = -1 });
     }
 
     [Fact]
     public void Defaults_are_hyper_vs_and_good_values_are_stored()
     {
         Assert.Equal((20, 50), (new MemorySettings().Buffer, new MemorySettings().Priority));
-        var m = MemorySettingsRequest.Apply(Static, new SetMemoryRequest { Buffer = 2000, Priority = 0, DynamicMemoryEnabled = true, MinimumBytes = 256L << 20, MaximumBytes = 4L << 30 });
+        var m = MemorySettingsRequest.Apply(Static, new VmMemoryChange { Buffer = 2000, Priority = 0, DynamicMemoryEnabled = true, MinimumBytes = 256L << 20, MaximumBytes = 4L << 30 });
         Assert.Equal((2000, 0, true, 256L << 20, 4L << 30), (m.Buffer, m.Priority, m.DynamicMemoryEnabled, m.MinimumBytes, m.MaximumBytes));
-        Assert.Equal(TimeSpan.FromSeconds(30), MemorySettingsRequest.Wait(new SetMemoryRequest()));
+        Assert.Equal(TimeSpan.FromSeconds(30), MemorySettingsRequest.Wait(new VmMemoryChange()));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Networking.Configuration;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Interop;
@@ -20,27 +21,27 @@ public static class NetworkRequests
     private const int MaxLabelBytes = 255;             // what a PCI slot label holds (the guest reads the name there)
 
     /// <summary>New-VMSwitch's parameters as the switch's configuration (the TAP name fixed now, so a rename keeps it).</summary>
-    public static SwitchConfiguration Switch(CreateSwitchRequest request)
+    public static SwitchConfiguration Switch(NewSwitch spec)
     {
-        string name = RequestValidation.Name("name", request.Name, "switch");
-        string notes = RequestValidation.Notes("notes", request.Notes);
-        var type = request.SwitchType switch
+        string name = RequestValidation.Name("name", spec.Name, "switch");
+        string notes = RequestValidation.Notes("notes", spec.Notes);
+        var type = spec.SwitchType switch
         {
-            Api.V1.SwitchType.Unspecified => request.NetAdapterName.Length > 0 ? Networking.Switching.SwitchType.External : Networking.Switching.SwitchType.Private,
+            Api.V1.SwitchType.Unspecified => spec.NetAdapterName.Length > 0 ? Networking.Switching.SwitchType.External : Networking.Switching.SwitchType.Private,
             Api.V1.SwitchType.Private => Networking.Switching.SwitchType.Private,
             Api.V1.SwitchType.Internal => Networking.Switching.SwitchType.Internal,
             Api.V1.SwitchType.External => Networking.Switching.SwitchType.External,
-            _ => throw HostErrors.Invalid("switch_type", $"{request.SwitchType}: Private, Internal or External is allowed"),
+            _ => throw HostErrors.Invalid("switch_type", $"{spec.SwitchType}: Private, Internal or External is allowed"),
         };
-        if (type != Networking.Switching.SwitchType.External && request.NetAdapterName.Length > 0)
+        if (type != Networking.Switching.SwitchType.External && spec.NetAdapterName.Length > 0)
             throw HostErrors.Invalid("net_adapter_name", $"only an External switch is bridged to a host adapter; '{name}' is {type}");
-        if (type == Networking.Switching.SwitchType.External && request.NetAdapterName.Length == 0)
+        if (type == Networking.Switching.SwitchType.External && spec.NetAdapterName.Length == 0)
             throw HostErrors.Invalid("net_adapter_name", "an External switch needs the host adapter to bridge to");
-        if (type != Networking.Switching.SwitchType.Internal && request.HostInterfaceName.Length > 0)
+        if (type != Networking.Switching.SwitchType.Internal && spec.HostInterfaceName.Length > 0)
             throw HostErrors.Invalid("host_interface_name", $"only an Internal switch has a host interface; '{name}' is {type}");
         string? tap = type == Networking.Switching.SwitchType.Internal
-            ? InterfaceName("host_interface_name", request.HostInterfaceName.Length > 0 ? request.HostInterfaceName : HostedSwitch.DefaultTapName(name)) : null;
-        string? uplink = type == Networking.Switching.SwitchType.External ? InterfaceName("net_adapter_name", request.NetAdapterName) : null;
+            ? InterfaceName("host_interface_name", spec.HostInterfaceName.Length > 0 ? spec.HostInterfaceName : HostedSwitch.DefaultTapName(name)) : null;
+        string? uplink = type == Networking.Switching.SwitchType.External ? InterfaceName("net_adapter_name", spec.NetAdapterName) : null;
         return new SwitchConfiguration { Name = name, Type = type, HostInterfaceName = tap, NetAdapterName = uplink, Notes = notes };
     }
 

@@ -1,4 +1,5 @@
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -10,18 +11,18 @@ namespace HyperSharp.Host.Service;
 /// </summary>
 public static class UnappliedSettings
 {
-    public static IEnumerable<string> Of(SetProcessorRequest request)
+    public static IEnumerable<string> Of(ProcessorChange change)
     {
-        if (request.HasReserve && request.Reserve > 0)
-            yield return $"Reserve ({request.Reserve} %) is recorded but not enforced in this release: no processor time is set aside for the virtual machine.";
-        if (request.HasExposeVirtualizationExtensions && request.ExposeVirtualizationExtensions)
+        if (change.Reserve is > 0)
+            yield return $"Reserve ({change.Reserve} %) is recorded but not enforced in this release: no processor time is set aside for the virtual machine.";
+        if (change.ExposeVirtualizationExtensions == true)
             yield return "ExposeVirtualizationExtensions is recorded but not acted on in this release: the guest sees no virtualization extensions (no nested virtualization).";
     }
 
-    public static IEnumerable<string> Of(UpdateVmRequest request)
+    public static IEnumerable<string> Of(VmSettingsChange change)
     {
-        if (request.HasCheckpointType)
-            yield return $"CheckpointType ({request.CheckpointType}) is recorded but this release takes no checkpoints.";
+        if (change.CheckpointType is { } checkpoints)
+            yield return $"CheckpointType ({checkpoints}) is recorded but this release takes no checkpoints.";
     }
 
     public static IEnumerable<string> Of(VmMemory memory)

@@ -1,5 +1,6 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Inventory;
 using HyperSharp.Host.Storage;
 using HyperSharp.Inventory.Storage;
@@ -20,36 +21,37 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
     private readonly object _names = new();
     private readonly DiskSharing _disks = new();
 
-    public ManagedVm Create(CreateVmRequest request, ClientIdentity client)
+    /// <summary>New-VM: <paramref name="spec"/> checked for <paramref name="client"/>, the VM's folder (and a new disk) made, the VM listed.</summary>
+    public ManagedVm Create(NewVm spec, ClientIdentity client)
     {
         var paths = new RequestPaths(access, client);
-        string name = RequestValidation.Name("name", request.Name);
-        int generation = RequestValidation.Generation("generation", request.Generation == 0 ? 2 : request.Generation);
+        string name = RequestValidation.Name("name", spec.Name);
+        int generation = RequestValidation.Generation("generation", spec.Generation ?? 2);
         // Absent means the default; 0, like any value out of range, is refused as Set-VM refuses it.
-        long memory = RequestValidation.Memory("memory_startup_bytes", request.HasMemoryStartupBytes ? request.MemoryStartupBytes : DefaultMemoryBytes);
-        int processors = RequestValidation.Processors("processor_count", request.HasProcessorCount ? request.ProcessorCount : 1);
-        string backend = RequestValidation.Backend("backend", request.Backend);
-        string notes = RequestValidation.Notes("notes", request.Notes);
-        string? kernel = paths.Kernel("boot.kernel_path", request.Boot?.KernelPath), initrd = paths.Initrd("boot.initrd_path", request.Boot?.InitrdPath);
+        long memory = RequestValidation.Memory("memory_startup_bytes", spec.MemoryStartupBytes ?? DefaultMemoryBytes);
+        int processors = RequestValidation.Processors("processor_count", spec.ProcessorCount ?? 1);
+        string backend = RequestValidation.Backend("backend", spec.Backend);
+        string notes = RequestValidation.Notes("notes", spec.Notes);
+        string? kernel = paths.Kernel("boot.kernel_path", spec.KernelPath), initrd = paths.Initrd("boot.initrd_path", spec.InitrdPath);
         if (kernel is not null && BootFileCheck.FitsInMemory(kernel, initrd, memory) is { } tooBig) throw HostErrors.Invalid("memory_startup_bytes", tooBig);
         var boot = new BootSettings
         {
             KernelPath = kernel ?? "", InitrdPath = initrd,
-            CommandLine = string.IsNullOrEmpty(request.Boot?.KernelCommandLine) ? "console=ttyS0" : request.Boot.KernelCommandLine,
+            CommandLine = string.IsNullOrEmpty(spec.KernelCommandLine) ? "console=ttyS0" : spec.KernelCommandLine,
         };
-        string? home = string.IsNullOrEmpty(request.Path) ? null : paths.VmHome("path", request.Path);
-        if (!string.IsNullOrEmpty(request.VhdPath) && !string.IsNullOrEmpty(request.NewVhdPath))
+        string? home = string.IsNullOrEmpty(spec.Path) ? null : paths.VmHome("path", spec.Path);
+        if (!string.IsNullOrEmpty(spec.VhdPath) && !string.IsNullOrEmpty(spec.NewVhdPath))
             throw HostErrors.Invalid("new_vhd_path", "give either vhd_path (an existing disk) or new_vhd_path (a new one), not both");
-        string? disk = string.IsNullOrEmpty(request.VhdPath) ? null : paths.Disk("vhd_path", request.VhdPath, readOnly: false);
+        string? disk = string.IsNullOrEmpty(spec.VhdPath) ? null : paths.Disk("vhd_path", spec.VhdPath, readOnly: false);
         string? newDisk = null;
         var newFormat = DiskFormat.Vhdx;
-        if (!string.IsNullOrEmpty(request.NewVhdPath))
+        if (!string.IsNullOrEmpty(spec.NewVhdPath))
         {
-            newDisk = paths.NewFile("new_vhd_path", request.NewVhdPath);
+            newDisk = paths.NewFile("new_vhd_path", spec.NewVhdPath);
             newFormat = VirtualDisk.FormatFromExtension(newDisk);
             if (newFormat == DiskFormat.Raw) throw HostErrors.Invalid("new_vhd_path", $"'{newDisk}' must end in .vhdx or .vhd: New-VM makes a dynamic disk of the format its name says");
-            if (request.NewVhdSizeBytes is < MinNewVhdBytes or > MaxNewVhdBytes)
-                throw HostErrors.Invalid("new_vhd_size_bytes", $"{request.NewVhdSizeBytes} bytes: a new disk must be from 3 MiB to 64 TiB");
+            if (spec.NewVhdSizeBytes is < MinNewVhdBytes or > MaxNewVhdBytes)
+                throw HostErrors.Invalid("new_vhd_size_bytes", $"{spec.NewVhdSizeBytes} bytes: a new disk must be from 3 MiB to 64 TiB");
         }
 
         lock (_names)
@@ -72,7 +74,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
             try
             {
                 using var staged = inventory.Stage(config, home);
-                if (newDisk is not null) CreateDisk(paths, newDisk, newFormat, request.NewVhdSizeBytes);
+                if (newDisk is not null) CreateDisk(paths, newDisk, newFormat, spec.NewVhdSizeBytes);
                 try { folder = staged.Commit(); }
                 catch
                 {
@@ -134,33 +136,31 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
                     throw HostErrors.AlreadyExists($"a VM named '{other.Name}' already exists (id {other.Id})");
     }
 
-    public ManagedVm Update(UpdateVmRequest request, ClientIdentity client)
+    /// <summary>Set-VM (and Rename-VM): each change checked, then all of them written at once.</summary>
+    public ManagedVm Update(ManagedVm vm, VmSettingsChange change, ClientIdentity client)
     {
         var paths = new RequestPaths(access, client);
-        var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         var c = vm.Config;
-        bool needsOff = request.HasProcessorCount || request.HasMemoryStartupBytes || request.HasKernelPath || request.HasInitrdPath
-            || request.HasKernelCommandLine || request.HasBackend;
-        if (needsOff && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change processors, memory, boot source or backend of");
-        if (request.HasNotes) c = c with { Notes = RequestValidation.Notes("notes", request.Notes) };
-        if (request.HasProcessorCount) c = c with { Processor = c.Processor with { Count = RequestValidation.Processors("processor_count", request.ProcessorCount) } };
-        if (request.HasMemoryStartupBytes) c = c with { Memory = c.Memory with { StartupBytes = RequestValidation.Memory("memory_startup_bytes", request.MemoryStartupBytes) } };
-        if (request.HasAutomaticStartAction) c = c with { AutomaticStartAction = RequestValidation.Defined("automatic_start_action", request.AutomaticStartAction) };
-        if (request.HasAutomaticStartDelaySeconds)
-            c = c with { AutomaticStartDelaySeconds = RequestValidation.Range("automatic_start_delay_seconds", request.AutomaticStartDelaySeconds, 0, RequestValidation.MaxStartDelaySeconds, "the automatic start delay in seconds") };
-        if (request.HasAutomaticStopAction) c = c with { AutomaticStopAction = RequestValidation.Defined("automatic_stop_action", request.AutomaticStopAction) };
-        if (request.HasCheckpointType) c = c with { CheckpointType = RequestValidation.Defined("checkpoint_type", request.CheckpointType) };
-        if (request.HasKernelPath) c = c with { Boot = c.Boot with { KernelPath = paths.Kernel("kernel_path", request.KernelPath) ?? "" } };
-        if (request.HasInitrdPath) c = c with { Boot = c.Boot with { InitrdPath = paths.Initrd("initrd_path", request.InitrdPath) } };
-        if ((request.HasKernelPath || request.HasInitrdPath || request.HasMemoryStartupBytes) && c.Boot.KernelPath.Length > 0
+        if (change.NeedsOff && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change processors, memory, boot source or backend of");
+        if (change.Notes is { } notes) c = c with { Notes = RequestValidation.Notes("notes", notes) };
+        if (change.ProcessorCount is { } count) c = c with { Processor = c.Processor with { Count = RequestValidation.Processors("processor_count", count) } };
+        if (change.MemoryStartupBytes is { } memory) c = c with { Memory = c.Memory with { StartupBytes = RequestValidation.Memory("memory_startup_bytes", memory) } };
+        if (change.AutomaticStartAction is { } start) c = c with { AutomaticStartAction = RequestValidation.Defined("automatic_start_action", start) };
+        if (change.AutomaticStartDelaySeconds is { } delay)
+            c = c with { AutomaticStartDelaySeconds = RequestValidation.Range("automatic_start_delay_seconds", delay, 0, RequestValidation.MaxStartDelaySeconds, "the automatic start delay in seconds") };
+        if (change.AutomaticStopAction is { } stop) c = c with { AutomaticStopAction = RequestValidation.Defined("automatic_stop_action", stop) };
+        if (change.CheckpointType is { } checkpoints) c = c with { CheckpointType = RequestValidation.Defined("checkpoint_type", checkpoints) };
+        if (change.KernelPath is { } kernel) c = c with { Boot = c.Boot with { KernelPath = paths.Kernel("kernel_path", kernel) ?? "" } };
+        if (change.InitrdPath is { } initrd) c = c with { Boot = c.Boot with { InitrdPath = paths.Initrd("initrd_path", initrd) } };
+        if ((change.KernelPath is not null || change.InitrdPath is not null || change.MemoryStartupBytes is not null) && c.Boot.KernelPath.Length > 0
             && BootFileCheck.FitsInMemory(c.Boot.KernelPath, c.Boot.InitrdPath, c.Memory.StartupBytes) is { } tooBig)
-            throw HostErrors.Invalid(request.HasMemoryStartupBytes ? "memory_startup_bytes" : request.HasInitrdPath ? "initrd_path" : "kernel_path", tooBig);
-        if (request.HasKernelCommandLine) c = c with { Boot = c.Boot with { CommandLine = request.KernelCommandLine } };
-        if (request.HasBackend) c = c with { Backend = RequestValidation.Backend("backend", request.Backend) };
-        if (request.HasNewName)
+            throw HostErrors.Invalid(change.MemoryStartupBytes is not null ? "memory_startup_bytes" : change.InitrdPath is not null ? "initrd_path" : "kernel_path", tooBig);
+        if (change.KernelCommandLine is { } commandLine) c = c with { Boot = c.Boot with { CommandLine = commandLine } };
+        if (change.Backend is { } backend) c = c with { Backend = RequestValidation.Backend("backend", backend) };
+        if (change.NewName is { } newName)
         {
-            string name = RequestValidation.Name("new_name", request.NewName);
+            string name = RequestValidation.Name("new_name", newName);
             lock (_names)
             {
                 EnsureNameFree(name, vm);
@@ -171,28 +171,27 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         return vm;
     }
 
-    public VmProcessor SetProcessor(SetProcessorRequest request)
+    /// <summary>Set-VMProcessor: the count needs the VM Off; the limits apply to a running worker at once.</summary>
+    public void SetProcessor(ManagedVm vm, ProcessorChange change)
     {
-        var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         var p = vm.Config.Processor;
-        if (request.HasCount)
+        if (change.Count is { } count)
         {
             if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the processor count of");
-            p = p with { Count = RequestValidation.Processors("count", request.Count) };
+            p = p with { Count = RequestValidation.Processors("count", count) };
         }
-        if (request.HasMaximum) p = p with { Maximum = RequestValidation.Range("maximum", request.Maximum, 1, 100, "the processor maximum (percent)") };
-        if (request.HasReserve) p = p with { Reserve = RequestValidation.Range("reserve", request.Reserve, 0, 100, "the processor reserve (percent)") };
-        if (request.HasRelativeWeight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", request.RelativeWeight, 1, 10000, "the relative weight") };
-        if (request.HasExposeVirtualizationExtensions) p = p with { ExposeVirtualizationExtensions = request.ExposeVirtualizationExtensions };
+        if (change.Maximum is { } maximum) p = p with { Maximum = RequestValidation.Range("maximum", maximum, 1, 100, "the processor maximum (percent)") };
+        if (change.Reserve is { } reserve) p = p with { Reserve = RequestValidation.Range("reserve", reserve, 0, 100, "the processor reserve (percent)") };
+        if (change.RelativeWeight is { } weight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", weight, 1, 10000, "the relative weight") };
+        if (change.ExposeVirtualizationExtensions is { } nested) p = p with { ExposeVirtualizationExtensions = nested };
         Commit(vm, vm.Config with { Processor = p });
         if (vm.WorkerPid > 0) cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
-        return VmProjection.Processor(vm);
     }
 
-    public async Task RemoveAsync(RemoveVmRequest request, CancellationToken cancellationToken)
+    /// <summary>Remove-VM: the VM's folder goes; a VM that runs is refused unless <paramref name="force"/> turns it off first.</summary>
+    public async Task RemoveAsync(ManagedVm vm, bool force, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "removing");
         if (vm.Damage is not null)
         {
@@ -205,7 +204,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         }
         if (vm.State is not (VmState.Off or VmState.Saved))
         {
-            if (!request.Force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
+            if (!force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
             await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
         }
         lock (vm.Sync) vm.Removed = true;
@@ -215,32 +214,33 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         lifecycle.Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
     }
 
-    public async Task<HardDiskDrive> AddDiskAsync(AddHardDiskDriveRequest request, ClientIdentity client, CancellationToken cancellationToken)
+    /// <summary>Add-VMHardDiskDrive: the disk checked for <paramref name="client"/> and free of other VMs, hot-plugged into a running VM (SCSI).</summary>
+    public async Task<DiskSettings> AddDiskAsync(ManagedVm vm, NewDiskDrive drive, ClientIdentity client, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(request.Vm);
-        string path = new RequestPaths(access, client).Disk("path", request.Path, request.ReadOnly);
-        var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : RequestValidation.Defined("controller_type", request.ControllerType);
+        string path = new RequestPaths(access, client).Disk("path", drive.Path, drive.ReadOnly);
+        var type = drive.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : RequestValidation.Defined("controller_type", drive.ControllerType);
+        int number = drive.ControllerNumber;
         using var _ = lifecycle.Begin(vm, "changing the disks of");
         var disks = vm.Config.Disks;
-        int location = request.HasControllerLocation ? request.ControllerLocation : FirstFreeLocation(disks, type, request.ControllerNumber);
-        RequestValidation.DiskLocation(type, request.ControllerNumber, location);
-        if (disks.Any(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == location))
-            throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a drive on {type} controller {request.ControllerNumber} at location {location}");
+        int location = drive.ControllerLocation ?? FirstFreeLocation(disks, type, number);
+        RequestValidation.DiskLocation(type, number, location);
+        if (disks.Any(d => d.ControllerType == type && d.ControllerNumber == number && d.ControllerLocation == location))
+            throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a drive on {type} controller {number} at location {location}");
         using var attaching = await _disks.EnterAsync(cancellationToken).ConfigureAwait(false);
-        EnsureDiskFree("path", path, request.ReadOnly);
-        var disk = new DiskSettings { ControllerType = type, ControllerNumber = request.ControllerNumber, ControllerLocation = location, Path = path, ReadOnly = request.ReadOnly };
+        EnsureDiskFree("path", path, drive.ReadOnly);
+        var disk = new DiskSettings { ControllerType = type, ControllerNumber = number, ControllerLocation = location, Path = path, ReadOnly = drive.ReadOnly };
         await ChangeDisksLiveAsync(vm, disk, WorkerOps.AddDisk, cancellationToken).ConfigureAwait(false);
         Commit(vm, vm.Config with { Disks = [.. disks, disk] });
-        return VmProjection.Drive(vm, disk);
+        return disk;
     }
 
-    public async Task RemoveDiskAsync(RemoveHardDiskDriveRequest request, CancellationToken cancellationToken)
+    /// <summary>Remove-VMHardDiskDrive: the drive at <paramref name="where"/>, hot-unplugged from a running VM (SCSI).</summary>
+    public async Task RemoveDiskAsync(ManagedVm vm, DriveLocation where, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "changing the disks of");
-        var type = request.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : request.ControllerType;
-        var disk = vm.Config.Disks.FirstOrDefault(d => d.ControllerType == type && d.ControllerNumber == request.ControllerNumber && d.ControllerLocation == request.ControllerLocation)
-            ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no drive on {type} controller {request.ControllerNumber} at location {request.ControllerLocation}");
+        var type = where.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : where.ControllerType;
+        var disk = vm.Config.Disks.FirstOrDefault(d => d.ControllerType == type && d.ControllerNumber == where.ControllerNumber && d.ControllerLocation == where.ControllerLocation)
+            ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no drive on {type} controller {where.ControllerNumber} at location {where.ControllerLocation}");
         await ChangeDisksLiveAsync(vm, disk, WorkerOps.RemoveDisk, cancellationToken).ConfigureAwait(false);
         Commit(vm, vm.Config with { Disks = vm.Config.Disks.Where(d => d != disk).ToList() });
     }

@@ -40,18 +40,20 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request, ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
-        var vm = await Project(manager.Configuration.Update(request, ClientIdentities.Of(context)), context).ConfigureAwait(false);
-        vm.Warnings.AddRange(UnappliedSettings.Of(request));
+        var target = manager.Find(request.Vm);
+        var change = request.ToChange();
+        var vm = await Project(manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        vm.Warnings.AddRange(UnappliedSettings.Of(change));
         return vm;
     }
 
     public override async Task<RemoveVmResponse> RemoveVm(RemoveVmRequest request, ServerCallContext context)
     {
-        await manager.Configuration.RemoveAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveAsync(manager.Find(request.Vm), request.Force, Detached).ConfigureAwait(false);
         return new RemoveVmResponse();
     }
 
@@ -86,8 +88,11 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmProcessor> SetProcessor(SetProcessorRequest request, ServerCallContext context)
     {
-        var processor = manager.Configuration.SetProcessor(request);
-        processor.Warnings.AddRange(UnappliedSettings.Of(request));
+        var vm = manager.Find(request.Vm);
+        var change = request.ToChange();
+        manager.Configuration.SetProcessor(vm, change);
+        var processor = VmProjection.Processor(vm);
+        processor.Warnings.AddRange(UnappliedSettings.Of(change));
         return Task.FromResult(processor);
     }
 
@@ -95,7 +100,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
     {
-        var memory = await manager.Memory.SetAsync(request).ConfigureAwait(false);
+        var memory = await manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange()).ConfigureAwait(false);
         memory.Warnings.AddRange(UnappliedSettings.Of(memory));
         return memory;
     }
@@ -108,12 +113,16 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return Task.FromResult(response);
     }
 
-    public override Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context) =>
-        manager.Configuration.AddDiskAsync(request, ClientIdentities.Of(context), Detached);
+    public override async Task<HardDiskDrive> AddHardDiskDrive(AddHardDiskDriveRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var disk = await manager.Configuration.AddDiskAsync(vm, request.ToDrive(), ClientIdentities.Of(context), Detached).ConfigureAwait(false);
+        return VmProjection.Drive(vm, disk);
+    }
 
     public override async Task<RemoveHardDiskDriveResponse> RemoveHardDiskDrive(RemoveHardDiskDriveRequest request, ServerCallContext context)
     {
-        await manager.Configuration.RemoveDiskAsync(request, Detached).ConfigureAwait(false);
+        await manager.Configuration.RemoveDiskAsync(manager.Find(request.Vm), request.ToLocation(), Detached).ConfigureAwait(false);
         return new RemoveHardDiskDriveResponse();
     }
 

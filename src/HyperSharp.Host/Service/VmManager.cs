@@ -35,7 +35,7 @@ public sealed class VmManager : IDisposable
         Lifecycle = new VmLifecycle(workers, Events, log);
         _automatic = new AutomaticActions(Lifecycle, log);
         Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
-        Memory = new Memory.VmMemoryChanges(this, Configuration, Lifecycle);
+        Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }
 

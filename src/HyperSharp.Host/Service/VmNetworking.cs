@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory;
 using HyperSharp.Host.Network;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Networking.Configuration;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Inventory.Workers;
@@ -19,20 +20,20 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
 {
     private MacAddressRegistry _macs = null!; // built once the inventory is read (every address in use is known then)
 
-    public List<NetworkAdapter> ListAdapters(ListNetworkAdaptersRequest request)
+    /// <summary>The adapters of <paramref name="vm"/> (null: of every VM) whose names match <paramref name="nameFilter"/> (null or empty: all).</summary>
+    public List<NetworkAdapter> ListAdapters(ManagedVm? vm, string? nameFilter)
     {
-        var chosen = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? [vms.Find(r)] : vms.List(null);
+        var chosen = vm is not null ? [vm] : vms.List(null);
         return [.. chosen.SelectMany(vm => vm.Config.NetworkAdapters
-            .Where(a => request.Name.Length == 0 || Wildcard.Matches(request.Name, a.Name))
+            .Where(a => string.IsNullOrEmpty(nameFilter) || Wildcard.Matches(nameFilter, a.Name))
             .Select(a => NetworkProjection.Adapter(vm, a, switches)))];
     }
 
-    public async Task<NetworkAdapter> AddAdapterAsync(AddNetworkAdapterRequest request, CancellationToken cancellationToken)
+    public async Task<NetworkAdapter> AddAdapterAsync(ManagedVm vm, NewNetworkAdapter spec, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(request.Vm);
-        string name = request.Name.Length == 0 ? NetworkRequests.DefaultAdapterName : NetworkRequests.AdapterName("name", request.Name);
-        var target = request.SwitchName.Length == 0 ? null : SwitchNamed("switch_name", request.SwitchName);
-        MacAddress? staticMac = request.StaticMacAddress.Length == 0 ? null : NetworkRequests.StaticMac("static_mac_address", request.StaticMacAddress);
+        string name = string.IsNullOrEmpty(spec.Name) ? NetworkRequests.DefaultAdapterName : NetworkRequests.AdapterName("name", spec.Name);
+        var target = string.IsNullOrEmpty(spec.SwitchName) ? null : SwitchNamed("switch_name", spec.SwitchName);
+        MacAddress? staticMac = string.IsNullOrEmpty(spec.StaticMacAddress) ? null : NetworkRequests.StaticMac("static_mac_address", spec.StaticMacAddress);
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
         if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "add a network adapter to");
         var adapters = vm.Config.NetworkAdapters;
@@ -59,28 +60,28 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         return NetworkProjection.Adapter(vm, adapter, switches);
     }
 
-    public async Task<NetworkAdapter> UpdateAdapterAsync(UpdateNetworkAdapterRequest request, CancellationToken cancellationToken)
+    public async Task<NetworkAdapter> UpdateAdapterAsync(ManagedVm vm, AdapterRef reference, NetworkAdapterChange change, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(request.Adapter?.Vm);
-        string? newName = request.HasNewName ? NetworkRequests.AdapterName("new_name", request.NewName) : null;
-        HostSwitch? target = request.HasSwitchName && request.SwitchName.Length > 0 ? SwitchNamed("switch_name", request.SwitchName) : null;
-        MacAddress? staticMac = request.HasStaticMacAddress && request.StaticMacAddress.Length > 0 ? NetworkRequests.StaticMac("static_mac_address", request.StaticMacAddress) : null;
+        string? newName = change.NewName is { } given ? NetworkRequests.AdapterName("new_name", given) : null;
+        HostSwitch? target = change.SwitchName is { Length: > 0 } switchName ? SwitchNamed("switch_name", switchName) : null;
+        MacAddress? staticMac = change.StaticMacAddress is { Length: > 0 } macText ? NetworkRequests.StaticMac("static_mac_address", macText) : null;
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
-        var current = FindAdapter(vm, request.Adapter!);
+        var current = FindAdapter(vm, reference);
         var updated = current;
         if (newName is not null)
         {
             EnsureAdapterNameFree(vm, newName, current);
             updated = updated with { Name = newName };
         }
-        if (request.HasSwitchName) updated = updated with { SwitchId = target?.Id };
-        if (request.HasMacAddressSpoofing) updated = updated with { MacAddressSpoofing = NetworkRequests.OnOff("mac_address_spoofing", request.MacAddressSpoofing) };
-        if (request.HasDhcpGuard) updated = updated with { DhcpGuard = NetworkRequests.OnOff("dhcp_guard", request.DhcpGuard) };
-        if (request.HasRouterGuard) updated = updated with { RouterGuard = NetworkRequests.OnOff("router_guard", request.RouterGuard) };
-        if (request.HasMaximumBandwidth) updated = updated with { MaximumBandwidth = NetworkRequests.Bandwidth("maximum_bandwidth", request.MaximumBandwidth) };
-        if (request.HasAccessVlanId) updated = updated with { AccessVlanId = NetworkRequests.Vlan("access_vlan_id", request.AccessVlanId) };
+        bool switchChanged = change.SwitchName is not null;
+        if (switchChanged) updated = updated with { SwitchId = target?.Id };
+        if (change.MacAddressSpoofing is { } spoofing) updated = updated with { MacAddressSpoofing = NetworkRequests.OnOff("mac_address_spoofing", spoofing) };
+        if (change.DhcpGuard is { } dhcpGuard) updated = updated with { DhcpGuard = NetworkRequests.OnOff("dhcp_guard", dhcpGuard) };
+        if (change.RouterGuard is { } routerGuard) updated = updated with { RouterGuard = NetworkRequests.OnOff("router_guard", routerGuard) };
+        if (change.MaximumBandwidth is { } bandwidth) updated = updated with { MaximumBandwidth = NetworkRequests.Bandwidth("maximum_bandwidth", bandwidth) };
+        if (change.AccessVlanId is { } vlan) updated = updated with { AccessVlanId = NetworkRequests.Vlan("access_vlan_id", vlan) };
         MacAddress? taken = null;
-        if (request.HasStaticMacAddress)
+        if (change.StaticMacAddress is not null)
         {
             // The guest's device carries its MAC from power-on (and a saved state holds it): only an Off VM changes it.
             if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
@@ -89,7 +90,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         }
         try
         {
-            if (IsLive(vm)) await UpdateLiveAsync(vm, current, updated, target, request.HasSwitchName, cancellationToken).ConfigureAwait(false);
+            if (IsLive(vm)) await UpdateLiveAsync(vm, current, updated, target, switchChanged, cancellationToken).ConfigureAwait(false);
             configuration.Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Select(a => a.Id == current.Id ? updated : a)] });
         }
         catch
@@ -101,9 +102,8 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         return NetworkProjection.Adapter(vm, updated, switches);
     }
 
-    public async Task RemoveAdapterAsync(NetworkAdapterRef reference, CancellationToken cancellationToken)
+    public async Task RemoveAdapterAsync(ManagedVm vm, AdapterRef reference, CancellationToken cancellationToken)
     {
-        var vm = vms.Find(reference.Vm);
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
         var adapter = FindAdapter(vm, reference);
         if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "remove a network adapter from");
@@ -114,7 +114,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
     }
 
     /// <summary>The VM's adapter a reference names (by id, else by name), or NOT_FOUND.</summary>
-    private static NetworkAdapterSettings FindAdapter(ManagedVm vm, NetworkAdapterRef reference)
+    private static NetworkAdapterSettings FindAdapter(ManagedVm vm, AdapterRef reference)
     {
         if (reference.Id.Length > 0)
         {
@@ -214,20 +214,20 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
     }
 
-    public List<VmSwitch> ListSwitches(ListSwitchesRequest request) => [.. switches.List()
-        .Where(s => request.Name.Length == 0 || Wildcard.Matches(request.Name, s.Name))
-        .Where(s => request.SwitchType == Api.V1.SwitchType.Unspecified || NetworkProjection.Type(s.Config.Type) == request.SwitchType)
+    /// <summary>The switches whose names match <paramref name="nameFilter"/> (null or empty: all), of <paramref name="type"/> (Unspecified: any).</summary>
+    public List<VmSwitch> ListSwitches(string? nameFilter, Api.V1.SwitchType type) => [.. switches.List()
+        .Where(s => string.IsNullOrEmpty(nameFilter) || Wildcard.Matches(nameFilter, s.Name))
+        .Where(s => type == Api.V1.SwitchType.Unspecified || NetworkProjection.Type(s.Config.Type) == type)
         .Select(Project)];
 
-    public VmSwitch GetSwitch(SwitchRef reference) => Project(switches.Find(reference));
+    public VmSwitch GetSwitch(HostSwitch target) => Project(target);
 
-    public VmSwitch CreateSwitch(CreateSwitchRequest request) => Project(switches.Create(NetworkRequests.Switch(request)));
+    public VmSwitch CreateSwitch(NewSwitch spec) => Project(switches.Create(NetworkRequests.Switch(spec)));
 
-    public VmSwitch UpdateSwitch(UpdateSwitchRequest request)
+    public VmSwitch UpdateSwitch(HostSwitch target, SwitchChange change)
     {
-        var target = switches.Find(request.Switch);
-        string? name = request.HasNewName ? RequestValidation.Name("new_name", request.NewName, "switch") : null;
-        string? notes = request.HasNotes ? RequestValidation.Notes("notes", request.Notes) : null;
+        string? name = change.NewName is { } newName ? RequestValidation.Name("new_name", newName, "switch") : null;
+        string? notes = change.Notes is { } newNotes ? RequestValidation.Notes("notes", newNotes) : null;
         return Project(switches.Update(target, name, notes));
     }
 
@@ -235,9 +235,8 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
     /// Remove-VMSwitch: the switch stops (its TAP or uplink goes), and every adapter on it stays on its VM, disconnected —
     /// a running guest sees its link go down. VMs busy with another request are waited for, not refused.
     /// </summary>
-    public async Task RemoveSwitchAsync(RemoveSwitchRequest request, CancellationToken cancellationToken)
+    public async Task RemoveSwitchAsync(HostSwitch target, CancellationToken cancellationToken)
     {
-        var target = switches.Find(request.Switch);
         switches.Remove(target);
         foreach (var vm in vms.List(null).Where(vm => vm.Config.NetworkAdapters.Exists(a => a.SwitchId == target.Id)))
         {

@@ -1,4 +1,4 @@
-using HyperSharp.Api.V1;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Inventory;
 
 namespace HyperSharp.Host.Service.Memory;
@@ -11,20 +11,20 @@ public static class MemorySettingsRequest
 {
     public const int DefaultWaitSeconds = 30, MaxWaitSeconds = 600;
 
-    /// <summary>The settings <paramref name="request"/> asks for on top of <paramref name="current"/>.</summary>
-    public static MemorySettings Apply(MemorySettings current, SetMemoryRequest request)
+    /// <summary>The settings <paramref name="change"/> asks for on top of <paramref name="current"/>.</summary>
+    public static MemorySettings Apply(MemorySettings current, VmMemoryChange change)
     {
         var m = current;
-        if (request.HasStartupBytes) m = m with { StartupBytes = RequestValidation.Memory("startup_bytes", request.StartupBytes) };
-        if (request.HasDynamicMemoryEnabled) m = m with { DynamicMemoryEnabled = request.DynamicMemoryEnabled };
-        if (request.HasMinimumBytes) m = m with { MinimumBytes = RequestValidation.Memory("minimum_bytes", request.MinimumBytes) };
-        if (request.HasMaximumBytes) m = m with { MaximumBytes = RequestValidation.Memory("maximum_bytes", request.MaximumBytes) };
-        if (request.HasBuffer) m = m with { Buffer = RequestValidation.Range("buffer", request.Buffer, 5, 2000, "the memory buffer (percent)") };
-        if (request.HasPriority) m = m with { Priority = RequestValidation.Range("priority", request.Priority, 0, 100, "the memory priority") };
-        if (request.HasRuntimeResizeEnabled) m = m with { RuntimeResize = request.RuntimeResizeEnabled };
+        if (change.StartupBytes is { } startup) m = m with { StartupBytes = RequestValidation.Memory("startup_bytes", startup) };
+        if (change.DynamicMemoryEnabled is { } dynamic) m = m with { DynamicMemoryEnabled = dynamic };
+        if (change.MinimumBytes is { } minimum) m = m with { MinimumBytes = RequestValidation.Memory("minimum_bytes", minimum) };
+        if (change.MaximumBytes is { } maximum) m = m with { MaximumBytes = RequestValidation.Memory("maximum_bytes", maximum) };
+        if (change.Buffer is { } buffer) m = m with { Buffer = RequestValidation.Range("buffer", buffer, 5, 2000, "the memory buffer (percent)") };
+        if (change.Priority is { } priority) m = m with { Priority = RequestValidation.Range("priority", priority, 0, 100, "the memory priority") };
+        if (change.RuntimeResizeEnabled is { } resize) m = m with { RuntimeResize = resize };
         if (m.DynamicMemoryEnabled && (m.MinimumBytes > m.StartupBytes || m.StartupBytes > m.MaximumBytes))
         {
-            string parameter = request.HasMinimumBytes ? "minimum_bytes" : request.HasMaximumBytes ? "maximum_bytes" : "startup_bytes";
+            string parameter = change.MinimumBytes is not null ? "minimum_bytes" : change.MaximumBytes is not null ? "maximum_bytes" : "startup_bytes";
             throw HostErrors.Invalid(parameter, $"with dynamic memory, minimum ({m.MinimumBytes}) <= startup ({m.StartupBytes}) <= maximum ({m.MaximumBytes}) must hold");
         }
         if (m.DynamicMemoryEnabled && m.MaximumBytes > RequestValidation.MaxMemoryBytes)
@@ -33,9 +33,9 @@ public static class MemorySettingsRequest
     }
 
     /// <summary>How long a running VM's resize waits for the guest; 0 means the default.</summary>
-    public static TimeSpan Wait(SetMemoryRequest request) => request.WaitSeconds == 0
+    public static TimeSpan Wait(VmMemoryChange change) => change.WaitSeconds == 0
         ? TimeSpan.FromSeconds(DefaultWaitSeconds)
-        : TimeSpan.FromSeconds(RequestValidation.Range("wait_seconds", request.WaitSeconds, 1, MaxWaitSeconds, "the seconds to wait for the guest"));
+        : TimeSpan.FromSeconds(RequestValidation.Range("wait_seconds", change.WaitSeconds, 1, MaxWaitSeconds, "the seconds to wait for the guest"));
 
     /// <summary>
     /// What of <paramref name="wanted"/> a running VM cannot take, because it decides the hardware the VM starts with

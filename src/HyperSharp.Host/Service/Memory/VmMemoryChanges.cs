@@ -1,4 +1,5 @@
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
 
@@ -11,15 +12,14 @@ namespace HyperSharp.Host.Service.Memory;
 /// Get-VM's MemoryAssigned agree, and the answer and a MemoryResized event say what the guest did not do. Buffer and
 /// Priority are stored at any time; the settings that decide the VM's hardware need it Off.
 /// </summary>
-public sealed class VmMemoryChanges(VmManager vms, VmConfigurationStore store, VmLifecycle lifecycle)
+public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle lifecycle)
 {
-    public async Task<VmMemory> SetAsync(SetMemoryRequest request)
+    public async Task<VmMemory> SetAsync(ManagedVm vm, VmMemoryChange change)
     {
-        var vm = vms.Find(request.Vm);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         var current = vm.Config.Memory;
-        var wanted = MemorySettingsRequest.Apply(current, request);
-        var wait = MemorySettingsRequest.Wait(request);
+        var wanted = MemorySettingsRequest.Apply(current, change);
+        var wait = MemorySettingsRequest.Wait(change);
         if (vm.State == VmState.Off || wanted == current)
         {
             if (wanted != current) store.Commit(vm, vm.Config with { Memory = wanted });
