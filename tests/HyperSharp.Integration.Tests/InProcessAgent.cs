@@ -61,7 +61,8 @@ internal sealed class FakeGuestSystem(string kvpDirectory) : IGuestSystem
 {
     public readonly List<string> Events = [];
     public DateTimeOffset? ClockSetTo;
-    public string? PoweredOffFor;
+    /// <summary>Completes with the reason once the agent powers the guest off (after it acknowledged the request).</summary>
+    public readonly TaskCompletionSource<string> PoweredOff = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public string[] MountPoints = ["/", "/data", "/data/logs"];
     public readonly TaskCompletionSource AllThawed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _frozen;
@@ -70,7 +71,7 @@ internal sealed class FakeGuestSystem(string kvpDirectory) : IGuestSystem
 
     public void SetClock(DateTimeOffset time) => ClockSetTo = time;
 
-    public void PowerOff(string reason) => PoweredOffFor = reason;
+    public void PowerOff(string reason) => PoweredOff.TrySetResult(reason);
 
     public IReadOnlyList<string> FreezableMountPoints() => MountPoints;
 

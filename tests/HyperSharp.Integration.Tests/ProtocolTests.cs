@@ -75,7 +75,8 @@ public class ProtocolTests
     {
         await using var pair = await InProcessAgent.StartAsync();
         await pair.Host.ShutdownAsync("Stop-VM");
-        Assert.Equal("Stop-VM", pair.System.PoweredOffFor);
+        // The agent answers first and powers off after: wait for the power-off itself, not a moment after the answer.
+        Assert.Equal("Stop-VM", await pair.System.PoweredOff.Task.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
