@@ -87,6 +87,7 @@ public sealed class HostServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         options.Log(SocketAccess.Restrict(options.SocketPath));
         manager.StartAutomatically();
+        manager.StartBalancing(options.MemoryBalancer);
         return new HostServer(app, options, manager, inventoryLock, socket);
     }
 

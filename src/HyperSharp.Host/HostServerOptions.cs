@@ -30,6 +30,9 @@ public sealed record HostServerOptions
     /// <summary>Where the host's notices go (worker crashes, recovery, automatic actions).</summary>
     public Action<string> Log { get; init; } = _ => { };
 
+    /// <summary>Dynamic Memory's balancer: how often it runs, and the memory it may hand out (default: what the host has free).</summary>
+    public Service.Memory.MemoryBalancerOptions MemoryBalancer { get; init; } = new();
+
     /// <summary>Get-VMHost's note on how the backend is chosen.</summary>
     public string BackendReason { get; init; } = "each worker picks kvm or emulated when its VM starts (auto)";
 }

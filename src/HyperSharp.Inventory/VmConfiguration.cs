@@ -44,8 +44,8 @@ public sealed record ProcessorSettings
 
 /// <summary>
 /// Get-VMMemory's settings. A VM with dynamic memory, or with <see cref="RuntimeResize"/>, runs with a balloon and
-/// hot-add memory, so its memory can change while it runs (<see cref="HotAddBytes"/> says how far it can grow). No
-/// balancer sets a dynamic VM's memory yet: its Buffer and Priority are recorded for it.
+/// hot-add memory, so its memory can change while it runs (<see cref="HotAddBytes"/> says how far it can grow). A
+/// running dynamic VM's memory is set by the host's balancer from its demand, Buffer and Priority.
 /// </summary>
 public sealed record MemorySettings
 {

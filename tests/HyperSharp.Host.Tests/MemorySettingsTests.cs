@@ -52,6 +52,9 @@ public class MemorySettingsTests
         Assert.Null(MemorySettingsRequest.NeedsOff(Static, Static with { StartupBytes = 1L << 30, Buffer = 50, Priority = 10 }));
         Assert.Equal("DynamicMemoryEnabled, MaximumBytes, RuntimeResizeEnabled",
             MemorySettingsRequest.NeedsOff(Static, Static with { DynamicMemoryEnabled = true, MaximumBytes = 2L << 30, RuntimeResize = true }));
+        var dynamic = Static with { DynamicMemoryEnabled = true, MinimumBytes = 256L << 20, MaximumBytes = 4L << 30 };
+        Assert.Null(MemorySettingsRequest.NeedsOff(dynamic, dynamic with { MinimumBytes = 128L << 20, MaximumBytes = 2L << 30 }));
+        Assert.Equal("MinimumBytes, MaximumBytes", MemorySettingsRequest.NeedsOff(dynamic, dynamic with { MinimumBytes = 512L << 20, MaximumBytes = 8L << 30 }));
     }
 
     [Fact]

@@ -24,7 +24,11 @@ internal static class HostCommand
         {
             Description = "A folder remote (TLS) clients may name files in: kernels, disks, VM folders (repeatable; default ROOT/vhds)", AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage };
+        var memoryPool = new Option<string?>("--dynamic-memory-pool")
+        {
+            Description = "The most memory the VMs with dynamic memory may have together, e.g. 16GB (default: what they have plus the host's available memory, less a reserve for the host)",
+        };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -37,6 +41,7 @@ internal static class HostCommand
                 TlsListen = result.GetValue(tlsListen) is { } listen ? ParseEndpoint(listen) : null,
                 TlsDirectory = result.GetValue(tlsDir) is { } dir ? Path.GetFullPath(dir) : null,
                 StoragePaths = result.GetValue(storage) is { Length: > 0 } paths ? [.. paths.Select(Path.GetFullPath)] : null,
+                MemoryBalancer = new() { PoolBytes = result.GetValue(memoryPool) is { } pool ? SizeParser.Parse(pool, "--dynamic-memory-pool") : null },
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var server = HostServer.StartAsync(options).GetAwaiter().GetResult();

@@ -7,7 +7,7 @@ namespace HyperSharp.Host.Service;
 /// Settings this release stores but does not act on yet, named in the answer to the change that sets them (the API's
 /// warnings; the cmdlets and the CLI print them) so a script never believes they hold. Each goes when its feature
 /// arrives: processor reserve with resource control (issue 17), nested virtualization with the firmware work
-/// (issue 18), checkpoint types with checkpoints (issue 14), dynamic memory with the balancer (issue 17).
+/// (issue 18), checkpoint types with checkpoints (issue 14).
 /// </summary>
 public static class UnappliedSettings
 {
@@ -23,12 +23,5 @@ public static class UnappliedSettings
     {
         if (change.CheckpointType is { } checkpoints)
             yield return $"CheckpointType ({checkpoints}) is recorded but this release takes no checkpoints.";
-    }
-
-    public static IEnumerable<string> Of(VmMemory memory)
-    {
-        if (memory.DynamicMemoryEnabled)
-            yield return $"dynamic memory is recorded but no balancer acts on it in this release: the virtual machine starts with its startup memory ({memory.StartupBytes >> 20} MB) "
-                + $"and a balloon and hot-add memory up to its maximum ({memory.MaximumBytes >> 20} MB), but nothing moves its memory from its demand, buffer and priority.";
     }
 }

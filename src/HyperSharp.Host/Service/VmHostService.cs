@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
 using HyperSharp.Api.V1;
+using HyperSharp.Host.Platform;
 
 namespace HyperSharp.Host.Service;
 
@@ -98,12 +99,8 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
 
-    public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
-    {
-        var memory = await manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange()).ConfigureAwait(false);
-        memory.Warnings.AddRange(UnappliedSettings.Of(memory));
-        return memory;
-    }
+    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context) =>
+        manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange());
 
     public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)
     {
@@ -176,16 +173,4 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     }
 
     private Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, manager.Switches, context.CancellationToken);
-}
-
-/// <summary>The host's physical memory, from /proc/meminfo.</summary>
-internal static class HostMemory
-{
-    public static long TotalBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-        return 0;
-    }
 }

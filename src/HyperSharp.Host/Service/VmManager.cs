@@ -61,6 +61,10 @@ public sealed class VmManager : IDisposable
     /// <summary>When the host stops: each running VM gets its automatic stop action, all at once.</summary>
     public Task StopAutomaticallyAsync() => _automatic.StopAsync(List(null));
 
+    /// <summary>Starts Dynamic Memory's balancer; it runs until the host stops.</summary>
+    public void StartBalancing(Memory.MemoryBalancerOptions options) =>
+        _ = new Memory.MemoryBalancer(() => List(null), Lifecycle.Workers, options, _log).RunAsync(_stopping.Token);
+
     public EventFeed Events { get; } = new();
     public string InventoryRoot => _inventory.Root;
     public string VirtualHardDiskPath => Path.Combine(_inventory.Root, "vhds");

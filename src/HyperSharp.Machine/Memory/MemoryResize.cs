@@ -35,9 +35,18 @@ public static class MemoryResize
         return total > ballooned ? total - ballooned : 0;
     }
 
-    /// <summary>The guest's demand (total less available memory, from its balloon statistics); 0 before it reports them.</summary>
-    public static ulong Demand(VirtualMachine vm) =>
-        vm.Balloon?.Statistics is { TotalBytes: ulong total, AvailableBytes: ulong available } && total > available ? total - available : 0;
+    /// <summary>
+    /// The guest's demand: the memory it has (<see cref="Assigned"/>) less what it could give to new work (MemAvailable,
+    /// from its balloon statistics); 0 before it reports them. Counted against what it has rather than against its
+    /// MemTotal, so memory the kernel reserved at boot (not in MemTotal) and balloon pages the guest counts as used (with
+    /// deflate-on-OOM) are demand the host cannot take, as they are.
+    /// </summary>
+    public static ulong Demand(VirtualMachine vm)
+    {
+        if (vm.Balloon?.Statistics is not { AvailableBytes: ulong available }) return 0;
+        ulong assigned = Assigned(vm);
+        return assigned > available ? assigned - available : 0;
+    }
 
     /// <summary>How <paramref name="target"/> splits into hot-added memory and a balloon, from a machine that booted with <paramref name="boot"/>.</summary>
     public static (ulong HotAdd, ulong Balloon) Split(ulong boot, ulong target) =>
@@ -73,10 +82,20 @@ public static class MemoryResize
         try
         {
             vm.HotAdd?.SetRequestedSize(hotAdd);
-            vm.Balloon?.SetTarget(balloon);
+            // A shrink that both unplugs and inflates unplugs first: the pages left in the hot-added blocks must move into
+            // boot memory, which a balloon inflating at the same time would be taking from under them (seen: hot-added
+            // blocks left plugged while the balloon held the boot memory they needed).
+            bool unplugFirst = (vm.HotAdd?.PluggedBytes ?? 0) > hotAdd && balloon > (vm.Balloon?.ActualBytes ?? 0);
+            if (!unplugFirst) vm.Balloon?.SetTarget(balloon);
             var deadline = DateTime.UtcNow + wait;
             while (!Reached(vm, hotAdd, balloon))
             {
+                if (unplugFirst && (vm.HotAdd?.PluggedBytes ?? 0) <= hotAdd)
+                {
+                    unplugFirst = false;
+                    vm.Balloon?.SetTarget(balloon);
+                    continue;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero || !await changed.WaitAsync(left, cancellationToken).ConfigureAwait(false)) break;
             }

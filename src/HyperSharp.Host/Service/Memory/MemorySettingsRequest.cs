@@ -40,13 +40,16 @@ public static class MemorySettingsRequest
     /// <summary>
     /// What of <paramref name="wanted"/> a running VM cannot take, because it decides the hardware the VM starts with
     /// (dynamic memory, its minimum and maximum, runtime resize); null when all of it can be applied while it runs.
+    /// A running dynamic VM may have its minimum and maximum lowered (the balancer keeps within them from its next round);
+    /// Hyper-V also lets the maximum rise, but here the maximum sized the hot-add memory the VM started with.
     /// </summary>
     public static string? NeedsOff(MemorySettings current, MemorySettings wanted)
     {
         var changed = new List<string>();
         if (wanted.DynamicMemoryEnabled != current.DynamicMemoryEnabled) changed.Add("DynamicMemoryEnabled");
-        if (wanted.MinimumBytes != current.MinimumBytes) changed.Add("MinimumBytes");
-        if (wanted.MaximumBytes != current.MaximumBytes) changed.Add("MaximumBytes");
+        bool balanced = current.DynamicMemoryEnabled && wanted.DynamicMemoryEnabled;
+        if (wanted.MinimumBytes > current.MinimumBytes || (wanted.MinimumBytes < current.MinimumBytes && !balanced)) changed.Add("MinimumBytes");
+        if (wanted.MaximumBytes > current.MaximumBytes || (wanted.MaximumBytes < current.MaximumBytes && !balanced)) changed.Add("MaximumBytes");
         if (wanted.RuntimeResize != current.RuntimeResize) changed.Add("RuntimeResizeEnabled");
         return changed.Count == 0 ? null : string.Join(", ", changed);
     }

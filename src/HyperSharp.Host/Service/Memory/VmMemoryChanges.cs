@@ -34,8 +34,9 @@ public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle life
         }
         if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
         if (current.DynamicMemoryEnabled)
-            throw HostErrors.Precondition($"VM '{vm.Name}' has dynamic memory: its startup memory applies at its next start, and while it runs "
-                + "its memory is the balancer's to set, which this release does not have; turn the VM off to change it, or use static memory with runtime resize");
+            throw HostErrors.Precondition($"VM '{vm.Name}' has dynamic memory: while it runs, the balancer sets its memory between its minimum and "
+                + "maximum from the guest's demand, and its startup memory applies at its next start; change -MinimumBytes/-MaximumBytes/-Buffer/-Priority "
+                + "instead, or turn the VM off");
 
         WorkerResponse resized;
         try

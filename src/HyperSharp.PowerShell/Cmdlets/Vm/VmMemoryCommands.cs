@@ -31,7 +31,7 @@ public sealed class SetVmMemoryCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "The memory the virtual machine starts with, in bytes.")]
     public long? StartupBytes { get; set; }
 
-    [Parameter(HelpMessage = "Whether dynamic memory is enabled (virtual machine Off). The virtual machine then starts with a balloon and hot-add memory up to its maximum, but this release has no balancer: its memory stays at its startup memory, and the cmdlet warns.")]
+    [Parameter(HelpMessage = "Whether dynamic memory is enabled (virtual machine Off). The virtual machine then starts with a balloon and hot-add memory up to its maximum, and while it runs the host's balancer sets its memory from its demand, buffer and priority.")]
     public bool? DynamicMemoryEnabled { get; set; }
 
     [Parameter(HelpMessage = "The least memory dynamic memory leaves the virtual machine, in bytes.")]

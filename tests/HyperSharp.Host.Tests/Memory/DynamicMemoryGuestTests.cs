@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using HyperSharp.Api.V1;
+using HyperSharp.Machine.Tests;
+using Xunit.Abstractions;
+
+namespace HyperSharp.Host.Tests.Memory;
+
+/// <summary>
+/// Dynamic Memory with the host's balancer and a Debian guest (Emulated backend): a 512 MiB VM (minimum 256 MiB, maximum
+/// 1.5 GiB) that idles is taken down toward its minimum; a workload that needs 900 MiB gets it (with half as much again as its buffer) — the guest's MemTotal grows
+/// past what it booted with, by hot-add, with no one calling Set-VMMemory; once the guest frees it, the hot-added memory is
+/// unplugged again. Get-VM's MemoryAssigned, MemoryDemand and MemoryStatus follow.
+/// </summary>
+public class DynamicMemoryGuestTests(ITestOutputHelper output)
+{
+    private const long MiB = 1L << 20, Startup = 512 * MiB, Minimum = 256 * MiB, Maximum = 1536 * MiB;
+
+    // The workload backs off as an application would: each 32 MiB waits until the guest has 48 MiB free, which only the
+    // balancer can give (the balloon's pages back first, then hot-added memory). The VM's buffer is 50% so that the spare
+    // memory the balancer leaves (half the demand) covers that wait from a demand of about 100 MiB on; with Hyper-V's 20%
+    // a small guest's spare memory is smaller than the step. The guest stays up until the test ends.
+    private const string Script = """
+        mt() { sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+        ma() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+        mkdir -p /mnt/fill && mount -t tmpfs -o size=2g fill /mnt/fill
+        t0=$(mt); a0=$(ma)
+        echo "TEST-DM-READY total=$t0 available=$a0 ."
+        while [ "$(ma)" -gt $((a0 - 131072)) ]; do sleep 0.2; done
+        echo "TEST-DM-SHRUNK-IDLE total=$(mt) available=$(ma) ."
+        i=0
+        while [ $i -lt 28 ]; do
+          while [ "$(ma)" -lt 49152 ]; do sleep 0.1; done
+          dd if=/dev/zero of=/mnt/fill/f$i bs=1048576 count=32 2>/dev/null
+          i=$((i + 1))
+        done
+        echo "TEST-DM-FILLED total=$(mt) available=$(ma) ."
+        rm -f /mnt/fill/f*
+        while [ "$(mt)" -gt $((t0 + 4096)) ]; do sleep 0.2; done
+        echo "TEST-DM-GAVE-BACK total=$(mt) available=$(ma) ."
+        sleep 3600
+        """;
+
+    private static Func<string, bool> Line(string marker) => text => Regex.IsMatch(text, marker + @" total=\d+ available=\d+ \.");
+
+    private static long Kb(string console, string marker) => long.Parse(Regex.Match(console, marker + @" total=(\d+)").Groups[1].Value);
+
+    [Fact]
+    public async Task The_balancer_gives_a_busy_guest_memory_and_takes_it_back_when_the_guest_frees_it()
+    {
+        var (kit, why) = GuestKit.Get();
+        if (kit is null) { output.WriteLine("skipped: " + why); return; }
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(11)); // inside CI's 15-minute limit per test
+        await using var host = await HostFixture.StartAsync(output);
+        string initrd = GuestOverlay.Build(kit, host.Root, new Dictionary<string, string> { ["50-dynamic-memory.sh"] = Script });
+        var vm = new VmRef { Name = "dynamic" };
+        await host.Client.CreateVmAsync(new CreateVmRequest
+        {
+            Name = "dynamic", MemoryStartupBytes = Startup, Backend = "emulated",
+            Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
+        });
+        await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, DynamicMemoryEnabled = true, MinimumBytes = Minimum, MaximumBytes = Maximum, Buffer = 50 });
+        await host.Client.StartVmAsync(vm);
+        try
+        {
+            string console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-READY"), TimeSpan.FromSeconds(420));
+            Assert.True(Line("TEST-DM-READY")(console), console);
+            long total0 = Kb(console, "TEST-DM-READY");
+
+            var clock = Stopwatch.StartNew();
+            var idle = await WaitForAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Minimum + 64 * MiB, "the idle guest taken toward its minimum", deadline.Token);
+            output.WriteLine($"idle: assigned {idle.MemoryAssignedBytes / MiB} MiB, demand {idle.MemoryDemandBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.InRange(idle.MemoryAssignedBytes, Minimum, Startup - 64 * MiB);
+            console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-SHRUNK-IDLE"), TimeSpan.FromSeconds(120));
+            Assert.True(Line("TEST-DM-SHRUNK-IDLE")(console), console);
+
+            clock.Restart();
+            console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-FILLED"), TimeSpan.FromSeconds(300));
+            Assert.True(Line("TEST-DM-FILLED")(console), console);
+            long grownKb = Kb(console, "TEST-DM-FILLED");
+            output.WriteLine($"900 MiB workload done in {clock.Elapsed.TotalSeconds:F1} s: MemTotal {total0 / 1024} -> {grownKb / 1024} MiB");
+            Assert.True(grownKb > total0 + 256 * 1024, $"MemTotal {total0} kB -> {grownKb} kB: the balancer did not hot-add");
+            var busy = await host.Client.GetVmAsync(vm);
+            output.WriteLine($"busy: assigned {busy.MemoryAssignedBytes / MiB} MiB, demand {busy.MemoryDemandBytes / MiB} MiB, status '{busy.MemoryStatus}'");
+            Assert.InRange(busy.MemoryAssignedBytes, Startup + 256 * MiB, Maximum);
+
+            clock.Restart();
+            console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-GAVE-BACK"), TimeSpan.FromSeconds(300));
+            Assert.True(Line("TEST-DM-GAVE-BACK")(console), console);
+            var freed = await WaitForAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Startup, "the freed memory taken back", deadline.Token);
+            output.WriteLine($"freed: MemTotal back to {Kb(console, "TEST-DM-GAVE-BACK") / 1024} MiB, assigned {freed.MemoryAssignedBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.InRange(freed.MemoryAssignedBytes, Minimum, Startup);
+            Assert.Equal(Startup, (await host.Client.GetMemoryAsync(vm)).StartupBytes); // the balancer never rewrites the configuration
+        }
+        finally
+        {
+            await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
+        }
+    }
+
+    /// <summary>Get-VM until <paramref name="done"/> holds (the balancer's rounds are a second apart), at most 3 minutes.</summary>
+    private static async Task<Vm> WaitForAsync(VmHost.VmHostClient client, VmRef vm, Func<Vm, bool> done, string what, CancellationToken deadline)
+    {
+        var clock = Stopwatch.StartNew();
+        var now = await client.GetVmAsync(vm, cancellationToken: deadline);
+        while (!done(now))
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(3))
+                Assert.Fail($"{what}: not seen in {clock.Elapsed.TotalSeconds:F0} s; assigned {now.MemoryAssignedBytes / MiB} MiB, demand {now.MemoryDemandBytes / MiB} MiB, status '{now.MemoryStatus}'");
+            await Task.Delay(250, deadline);
+            now = await client.GetVmAsync(vm, cancellationToken: deadline);
+        }
+        return now;
+    }
+}
