@@ -4,8 +4,8 @@ using Xunit.Abstractions;
 namespace HyperSharp.Host.Tests;
 
 /// <summary>
-/// Settings this release records but does not act on yet (processor reserve, nested virtualization, checkpoint type,
-/// dynamic memory) are accepted with a warning in the API's answer, which the CLI prints, never silently.
+/// Settings this release records but does not act on yet (nested virtualization, checkpoint type) are accepted with a
+/// warning in the API's answer, which the CLI prints, never silently; a processor reserve is refused.
 /// </summary>
 public class UnappliedSettingTests(ITestOutputHelper output)
 {
@@ -16,9 +16,9 @@ public class UnappliedSettingTests(ITestOutputHelper output)
         await host.CreateAsync("vm", host.Guest("idle.elf", TestGuests.Idle()), 32L << 20);
         var vm = new VmRef { Name = "vm" };
 
-        var reserve = await host.Client.SetProcessorAsync(new SetProcessorRequest { Vm = vm, Reserve = 10 });
-        Assert.Equal(10, reserve.Reserve);
-        Assert.Contains("Reserve", Assert.Single(reserve.Warnings));
+        var reserve = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await host.Client.SetProcessorAsync(new SetProcessorRequest { Vm = vm, Reserve = 10 }));
+        Assert.Equal(Grpc.Core.StatusCode.FailedPrecondition, reserve.StatusCode);
+        Assert.Contains("RelativeWeight", reserve.Status.Detail); // refused, with what to use instead
         var nested = await host.Client.SetProcessorAsync(new SetProcessorRequest { Vm = vm, ExposeVirtualizationExtensions = true });
         Assert.Contains("ExposeVirtualizationExtensions", Assert.Single(nested.Warnings, w => w.Contains("ExposeVirtualizationExtensions")));
         Assert.Empty((await host.Client.SetProcessorAsync(new SetProcessorRequest { Vm = vm, Reserve = 0, ExposeVirtualizationExtensions = false, RelativeWeight = 200 })).Warnings);

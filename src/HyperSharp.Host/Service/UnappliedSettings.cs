@@ -6,15 +6,13 @@ namespace HyperSharp.Host.Service;
 /// <summary>
 /// Settings this release stores but does not act on yet, named in the answer to the change that sets them (the API's
 /// warnings; the cmdlets and the CLI print them) so a script never believes they hold. Each goes when its feature
-/// arrives: processor reserve with resource control (issue 17), nested virtualization with the firmware work
+/// arrives: nested virtualization with the firmware work
 /// (issue 18), checkpoint types with checkpoints (issue 14).
 /// </summary>
 public static class UnappliedSettings
 {
     public static IEnumerable<string> Of(ProcessorChange change)
     {
-        if (change.Reserve is > 0)
-            yield return $"Reserve ({change.Reserve} %) is recorded but not enforced in this release: no processor time is set aside for the virtual machine.";
         if (change.ExposeVirtualizationExtensions == true)
             yield return "ExposeVirtualizationExtensions is recorded but not acted on in this release: the guest sees no virtualization extensions (no nested virtualization).";
     }

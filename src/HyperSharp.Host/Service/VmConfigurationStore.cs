@@ -182,12 +182,21 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
             p = p with { Count = RequestValidation.Processors("count", count) };
         }
         if (change.Maximum is { } maximum) p = p with { Maximum = RequestValidation.Range("maximum", maximum, 1, 100, "the processor maximum (percent)") };
-        if (change.Reserve is { } reserve) p = p with { Reserve = RequestValidation.Range("reserve", reserve, 0, 100, "the processor reserve (percent)") };
+        if (change.Reserve is { } reserve) p = p with { Reserve = Reserve(RequestValidation.Range("reserve", reserve, 0, 100, "the processor reserve (percent)")) };
         if (change.RelativeWeight is { } weight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", weight, 1, 10000, "the relative weight") };
         if (change.ExposeVirtualizationExtensions is { } nested) p = p with { ExposeVirtualizationExtensions = nested };
         Commit(vm, vm.Config with { Processor = p });
         if (vm.WorkerPid > 0) cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
     }
+
+    /// <summary>
+    /// Set-VMProcessor -Reserve: only 0. Linux's scheduler gives a cgroup a share under contention (cpu.weight, our
+    /// RelativeWeight) and a cap (cpu.max, our Maximum), but nothing that guarantees a group processor time whatever the
+    /// other groups' weights are; a reserve stored and not honoured would mislead, so it is refused with what to use.
+    /// </summary>
+    private static int Reserve(int percent) => percent == 0 ? 0 : throw HostErrors.Precondition(
+        $"Reserve {percent} %: this host cannot set processor time aside for a virtual machine (Linux's scheduler gives cgroups shares and caps, "
+        + "not reservations); use -RelativeWeight for a larger share when processors are contended, and -Reserve 0");
 
     /// <summary>Remove-VM: the VM's folder goes; a VM that runs is refused unless <paramref name="force"/> turns it off first.</summary>
     public async Task RemoveAsync(ManagedVm vm, bool force, CancellationToken cancellationToken)

@@ -4,7 +4,8 @@ using HyperSharp.Inventory;
 namespace HyperSharp.Host.Workers;
 
 /// <summary>
-/// Puts each worker in a cgroup of its own (…/hypersharp/vm-ID) with the processor settings as limits:
+/// Puts each worker in a cgroup of its own (…/hypersharp/vm-ID) with the processor settings as limits (and a memory
+/// limit, <see cref="WorkerMemoryCgroup"/>):
 /// Maximum (percent of Count processors) as a CFS quota, RelativeWeight as the group's weight. Uses the
 /// unified hierarchy (cgroup v2: cpu.max, cpu.weight) where it has the cpu controller, else the v1 cpu
 /// controller (cpu.cfs_quota_us, cpu.shares) — Debian 12 boots v2, but hosts and containers with v1
@@ -15,7 +16,7 @@ public sealed class WorkerCgroup(Action<string> log, string mount = WorkerCgroup
 {
     public const string DefaultMount = "/sys/fs/cgroup";
     private const int Period = 100_000;
-    private int _warned;
+    private int _warned, _warnedMemory;
     private readonly Lazy<ICpuHierarchy?> _hierarchy = new(() => ICpuHierarchy.Find(mount));
 
     /// <summary>"cgroup v2", "cgroup v1", or null when workers run in the host's group.</summary>
@@ -24,7 +25,25 @@ public sealed class WorkerCgroup(Action<string> log, string mount = WorkerCgroup
     /// <summary>The folder of the VM's group (whether or not it exists now), or null without a usable hierarchy.</summary>
     public string? GroupOf(Guid vmId) => _hierarchy.Value is { } h ? Path.Combine(h.Parent, "vm-" + vmId.ToString("N")) : null;
 
+    /// <summary>The worker's memory limit (see <see cref="WorkerMemoryCgroup"/>).</summary>
+    public WorkerMemoryCgroup Memory { get; } = new(mount);
+
     public void Place(int pid, VmConfiguration config)
+    {
+        PlaceProcessor(pid, config);
+        if (Memory.Kind is null)
+        {
+            WarnOnce(ref _warnedMemory, $"workers run without a memory limit of their own: this host has no memory controller under {mount}");
+            return;
+        }
+        try { Memory.Place(pid, config); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WarnOnce(ref _warnedMemory, $"workers run without a memory limit of their own: cannot set one ({e.Message})");
+        }
+    }
+
+    private void PlaceProcessor(int pid, VmConfiguration config)
     {
         if (_hierarchy.Value is not { } hierarchy)
         {
@@ -47,14 +66,18 @@ public sealed class WorkerCgroup(Action<string> log, string mount = WorkerCgroup
     /// <summary>Removes an emptied VM group (the kernel refuses while a process is in it).</summary>
     public void Remove(Guid vmId)
     {
+        Memory.Remove(vmId);
         if (GroupOf(vmId) is not { } group) return;
         try { Directory.Delete(group); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    private void Warn(string why)
+    private void Warn(string why) =>
+        WarnOnce(ref _warned, $"workers run without a cgroup of their own: {why}; processor Maximum and RelativeWeight are not enforced");
+
+    private void WarnOnce(ref int warned, string message)
     {
-        if (Interlocked.Exchange(ref _warned, 1) == 0) log($"workers run without a cgroup of their own: {why}; processor Maximum and RelativeWeight are not enforced");
+        if (Interlocked.Exchange(ref warned, 1) == 0) log(message);
     }
 
     /// <summary>One cgroup hierarchy's way of spelling the cpu controller's limits.</summary>
