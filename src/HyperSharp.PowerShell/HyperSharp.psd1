@@ -18,7 +18,7 @@
         'Add-VMNetworkAdapter', 'Get-VMNetworkAdapter', 'Remove-VMNetworkAdapter', 'Rename-VMNetworkAdapter', 'Set-VMNetworkAdapter',
         'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',
         'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD',
-        'Set-VMHost', 'Enable-VMMigration', 'Disable-VMMigration')
+        'Set-VMHost', 'Enable-VMMigration', 'Disable-VMMigration', 'Move-VM', 'Compare-VM')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

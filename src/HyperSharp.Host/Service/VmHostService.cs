@@ -181,10 +181,15 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 /// <summary>The host's physical memory, from /proc/meminfo.</summary>
 internal static class HostMemory
 {
-    public static long TotalBytes()
+    public static long TotalBytes() => Field("MemTotal:");
+
+    /// <summary>What the host can give new work without swapping (MemAvailable).</summary>
+    public static long AvailableBytes() => Field("MemAvailable:");
+
+    private static long Field(string name)
     {
         foreach (var line in File.ReadLines("/proc/meminfo"))
-            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+            if (line.StartsWith(name, StringComparison.Ordinal))
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
         return 0;
     }

@@ -142,6 +142,8 @@ public sealed class VmManager : IDisposable
         return all;
     }
 
+    internal VmInventory Inventory => _inventory;
+
     /// <summary>A VM made or found: from now on it is listed and found.</summary>
     internal void Register(ManagedVm vm)
     {
