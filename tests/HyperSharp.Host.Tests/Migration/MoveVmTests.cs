@@ -64,7 +64,13 @@ public sealed class MoveVmTests(ITestOutputHelper output)
             }
             else
             {
-                var moved = await from.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = to.Address });
+                var moving = from.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = to.Address }).ResponseAsync;
+                // While it moves, Get-VM on the source says so (the destination's worker takes a second to start: long enough to see).
+                string status = "";
+                while (!moving.IsCompleted && !status.StartsWith("Migrating - ", StringComparison.Ordinal))
+                    status = (await from.ListAsync()).Vms.SingleOrDefault()?.Status ?? "";
+                Assert.Matches(@"^Migrating - \d+%$", status);
+                var moved = await moving;
                 output.WriteLine($"move {move} {from.Name}->{to.Name}: Move-VM {clock.Elapsed.TotalMilliseconds:0} ms, engine total {moved.TotalMs:0} ms, downtime {moved.DowntimeMs:0.0} ms ({moved.Summary})");
                 Assert.Equal(VmState.Running, moved.Vm.State);
             }
