@@ -179,6 +179,10 @@ public sealed class VmMigrations
         foreach (var file in files)
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))
                 problems.Add($"{file} is not reachable on the destination host: with shared storage the VM's files must have the same paths on both hosts");
+        // Each worker holds a writable image exclusively (an advisory lock), and the destination opens the VM's disks while the
+        // source still holds them: until the source hands its disks over in the pause, such a VM cannot move. Read-only ones can.
+        foreach (var disk in config.Disks.Where(d => !d.ReadOnly && !string.IsNullOrEmpty(d.Path)))
+            problems.Add($"{disk.Path} is attached writable: the destination's worker cannot open it while the source's holds it (handing a disk over between workers is not done yet)");
         long available = HostMemory.AvailableBytes();
         if (available > 0 && config.Memory.StartupBytes > available)
             problems.Add($"the VM needs {config.Memory.StartupBytes >> 20} MiB; the destination host has {available >> 20} MiB available");

@@ -131,6 +131,15 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         Assert.Contains("already has a VM named", taken.Status.Detail);
         await b.Client.RemoveVmAsync(new RemoveVmRequest { Vm = new VmRef { Name = Vm.ToUpperInvariant() } });
 
+        // A VM with a writable disk: each worker holds its image exclusively, so it cannot move yet; Compare-VM says so.
+        string disk = Path.Combine(hosts.Shared, "data.vhdx");
+        HyperSharp.Vhdx.VirtualDisk.Create(disk, new HyperSharp.Vhdx.DiskCreateOptions { Capacity = 1 << 20 }).Dispose();
+        await a.Client.CreateVmAsync(new CreateVmRequest { Name = "disky", VhdPath = disk });
+        var disky = await a.Client.CompareVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "disky" }, DestinationHost = b.Address });
+        Assert.Contains(disky.Incompatibilities, i => i.Contains(disk) && i.Contains("attached writable"));
+        Assert.Contains(disky.Incompatibilities, i => i.Contains("only a running VM moves live"));
+        await a.Client.RemoveVmAsync(new RemoveVmRequest { Vm = new VmRef { Name = "disky" } });
+
         // A host of another authority: neither trusts the other, nothing reaches it.
         await Refused(a, new MoveVmRequest { Vm = request.Vm, DestinationHost = c.Address }, "mutual TLS");
 
