@@ -10,7 +10,8 @@ namespace HyperSharp.Host.Tests.Migration;
 /// <summary>
 /// The Debian guest (stock kernel, busybox initramfs; Emulated backend) moves between two `hyper host` processes while it
 /// ticks: its ticks go on with none lost or repeated, and a disk on shared storage (read-only: writable ones cannot move
-/// yet) reads the same on the destination.
+/// yet) reads the same on the destination. Before that, the destination's worker is killed in the middle of pre-copy, and the
+/// guest ticks on at the source.
 /// </summary>
 public sealed class DebianGuestMoveTests(ITestOutputHelper output)
 {
@@ -25,6 +26,18 @@ public sealed class DebianGuestMoveTests(ITestOutputHelper output)
           sleep 0.2
         done
         """;
+
+    /// <summary>What process <paramref name="pid"/> has read so far (rchar: sockets included).</summary>
+    private static long ReadBytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+                if (line.StartsWith("rchar:", StringComparison.Ordinal)) return long.Parse(line[6..].Trim());
+        }
+        catch (IOException) { }
+        return 0;
+    }
 
     [Fact]
     public async Task TheDebianGuestMovesAndTicksOnWithItsDiskIntact()
@@ -50,6 +63,22 @@ public sealed class DebianGuestMoveTests(ITestOutputHelper output)
         await a.Client.StartVmAsync(new VmRef { Name = "debian" });
         var before = ConsoleTap.Attach(a.Client, "debian", Patience);
         await before.WaitForAsync(text => text.Contains($"HASH {hash}"), Patience, "the disk's hash on the source");
+
+        // The destination's worker killed in the middle of pre-copy (once it has read 4 MiB of the stream): the guest ticks on at the source.
+        var killed = a.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address }).ResponseAsync;
+        int victim = await MoveVmTests.WaitForListeningWorkerAsync(b, killed);
+        long start = ReadBytes(victim);
+        while (!killed.IsCompleted && ReadBytes(victim) - start < 4 << 20) await Task.Delay(1); // nothing to wait on but the counter itself
+        Assert.False(killed.IsCompleted, "the move ended before the destination's worker had read 4 MiB: pre-copy was not caught");
+        HyperSharp.Inventory.Platform.Posix.Signal(victim, HyperSharp.Inventory.Platform.Posix.SigKill);
+        var failed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => killed);
+        output.WriteLine($"destination killed in pre-copy: {failed.Status.Detail}");
+        Assert.Contains("runs on here", failed.Status.Detail);
+        Assert.Equal(VmState.Running, Assert.Single((await a.ListAsync()).Vms).State);
+        long last = Regex.Matches(before.Text, @"TICK (\d+)").Count;
+        await before.WaitForAsync(text => Regex.Matches(text, @"TICK (\d+)").Count > last + 3, Patience, "ticks going on at the source");
+        for (var deadline = DateTime.UtcNow + Patience; (await b.ListAsync()).Vms.Count > 0; await Task.Delay(20))
+            Assert.True(DateTime.UtcNow < deadline, "the destination never forgot the VM that did not arrive");
 
         var moved = await a.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address });
         output.WriteLine($"Debian guest moved: engine total {moved.TotalMs:0} ms, downtime {moved.DowntimeMs:0.0} ms ({moved.Summary})");

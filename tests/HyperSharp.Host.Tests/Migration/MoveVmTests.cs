@@ -164,7 +164,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
     }
 
     /// <summary>The destination's arriving worker, once its log says it waits for the VM (before the move could end).</summary>
-    private static async Task<int> WaitForListeningWorkerAsync(PeerHostProcess host, Task moving)
+    internal static async Task<int> WaitForListeningWorkerAsync(PeerHostProcess host, Task moving)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (DateTime.UtcNow < deadline && !moving.IsCompleted)
