@@ -67,11 +67,20 @@ public sealed class VmMigrations
                 SetStatus(vm, $"Migration in doubt: {answer.Error}");
                 throw HostErrors.Precondition($"VM '{vm.Name}': {answer.Error}");
             }
-            // The destination owns the VM: this worker has stopped its copy and ends.
-            await vm.WorkerExited.Task.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
-            var arrived = await peer.FinishAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
+            // The destination owns the VM (its Owned): this worker has stopped its copy and ends, and the VM is not this host's
+            // any more whatever follows — a destination that does not confirm it runs the VM is the destination's to look at.
+            Vm? arrived = null;
+            string? unconfirmed = null;
+            try
+            {
+                await vm.WorkerExited.Task.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
+                arrived = await peer.FinishAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HostException or TimeoutException) { unconfirmed = e.Message; }
             Forget(vm, $"VM '{vm.Name}' moved to {destination}");
-            _options.Log($"VM '{vm.Name}' moved to {destination}: {answer.MigrationSummary}");
+            _options.Log($"VM '{vm.Name}' moved to {destination}: {answer.MigrationSummary}{(unconfirmed is null ? "" : $"; the destination did not confirm that it runs it: {unconfirmed}")}");
+            if (arrived is null)
+                throw HostErrors.Precondition($"VM '{vm.Name}' was handed over to {destination}, which owns it now, but did not confirm that it runs it ({unconfirmed}): look at that host");
             return new MoveOutcome(arrived, answer.MigrationTotalMs, answer.MigrationDowntimeMs, answer.MigrationSummary ?? "");
         }
         catch (HostException e) when (!handedOver && !e.Message.Contains("it runs on here", StringComparison.Ordinal))
