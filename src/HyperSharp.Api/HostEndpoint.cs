@@ -97,10 +97,7 @@ public static class HostEndpoint
             SslOptions = new SslClientAuthenticationOptions
             {
                 ClientCertificates = [client],
-                // The name must match (the TLS layer checked it); the chain must end at our authority, not the system's roots.
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                    (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && (errors & SslPolicyErrors.RemoteCertificateNotAvailable) == 0 &&
-                    TlsTrust.IsTrustedHost(certificate as X509Certificate2 ?? (certificate is null ? null : new X509Certificate2(certificate)), authority),
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) => TlsTrust.AcceptsHost(certificate, errors, authority),
             },
         };
         return Channel(address, handler);

@@ -81,6 +81,7 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(manager);
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
+        builder.Services.AddSingleton(new Migration.VmMigrations(manager, options));
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
         MapServices(app);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using HyperSharp.Hypervisor;
 using HyperSharp.Machine;
+using HyperSharp.Machine.Migration;
 using HyperSharp.Machine.State;
 using HyperSharp.Networking.Links;
 
@@ -24,6 +25,9 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
 
     /// <summary>A saved state to continue from instead of a fresh boot; a guest reset after it boots fresh from <see cref="VmConfig"/>.</summary>
     public string? RestoreFrom { get; init; }
+
+    /// <summary>Where the first machine comes from instead of a boot: a live migration into this process (given the session's configuration).</summary>
+    public Func<VmConfig, VirtualMachine>? Incoming { get; init; }
 
     /// <summary>How a restored VM's network adapters get their switch ports back (by the adapter's saved name).</summary>
     public Func<SavedNetworkAdapter, Func<IFrameLink>?>? Reconnect { get; init; }
@@ -62,10 +66,11 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
         {
             while (true)
             {
-                using var vm = restore is not null
-                    ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect)
+                bool incoming = first && Incoming is not null;
+                using var vm = incoming ? Incoming!(_config)
+                    : restore is not null ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect)
                     : new VirtualMachineBuilder(hypervisor, _config).Build();
-                var how = restore is not null ? MachineStart.Restored : first ? MachineStart.Booted : MachineStart.RebootedAfterReset;
+                var how = incoming ? MachineStart.Migrated : restore is not null ? MachineStart.Restored : first ? MachineStart.Booted : MachineStart.RebootedAfterReset;
                 restore = null;
                 first = false;
                 TaskCompletionSource started;
@@ -162,6 +167,28 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
         }
     }
 
+    /// <summary>
+    /// Live-migrates the running VM over <paramref name="stream"/> (see <see cref="MigrationSource"/>): on success the session
+    /// ends (the VM runs elsewhere); a failure before the handover leaves it running here; a handover in doubt leaves it paused.
+    /// </summary>
+    public async Task<MigrationResult> MigrateAsync(Stream stream, MigrationOptions options, CancellationToken cancel)
+    {
+        VirtualMachine vm;
+        SavedVmConfig config;
+        lock (_lock)
+        {
+            vm = Running();
+            if (_paused) throw new InvalidOperationException("the VM is paused: resume it before moving it");
+            config = SavedVmConfig.From(ForSave(vm, _config));
+        }
+        try { return await MigrationSource.SendAsync(vm, config, hypervisor.Name, stream, options, cancel).ConfigureAwait(false); }
+        catch (MigrationHandoverInDoubtException)
+        {
+            lock (_lock) _paused = true; // paused by the engine, and only resumed by hand once the destination is known not to run it
+            throw;
+        }
+    }
+
     /// <summary>Presses the ACPI power button. A paused guest cannot hear it: refused.</summary>
     public void RequestShutdown()
     {
@@ -209,7 +236,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
 }
 
 /// <summary>How a machine of a session came to run.</summary>
-public enum MachineStart { Booted, Restored, RebootedAfterReset }
+public enum MachineStart { Booted, Restored, RebootedAfterReset, Migrated }
 
 /// <summary>How a session ended for good.</summary>
 public enum SessionEndKind { PoweredOff, Saved, TurnedOff, Crashed, Failed }

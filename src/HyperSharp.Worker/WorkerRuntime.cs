@@ -37,11 +37,14 @@ public sealed class WorkerRuntime
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private MachineSession? _session;
+    private readonly IncomingMigration? _incoming;
+    private Migration.MigrationListener? _arrival; // a VM arriving by live migration: where its source connects
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
-    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, string? reportTo, TextWriter log)
+    private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, string? reportTo, TextWriter log, IncomingMigration? incoming)
     {
+        _incoming = incoming;
         _reportTo = reportTo;
         _restorePending = restore;
         _folder = folder;
@@ -54,7 +57,7 @@ public sealed class WorkerRuntime
     private MachineSession Session => _session ?? throw new InvalidOperationException("the VM is not running (starting)");
 
     /// <summary>Runs the VM in <paramref name="folderPath"/>, reporting to the host listening on <paramref name="reportTo"/> if one is named; returns the process exit code.</summary>
-    public static int Run(string folderPath, bool restore, string? reportTo, Func<string, IHypervisor> chooseBackend, TextWriter log)
+    public static int Run(string folderPath, bool restore, string? reportTo, Func<string, IHypervisor> chooseBackend, TextWriter log, IncomingMigration? incoming = null)
     {
         var folder = new VmFolder(Path.GetFullPath(folderPath));
         var config = VmInventory.ReadConfiguration(folder.ConfigFile)
@@ -69,7 +72,7 @@ public sealed class WorkerRuntime
         }
         try
         {
-            var worker = new WorkerRuntime(folder, config, hypervisor, restore, reportTo, log);
+            var worker = new WorkerRuntime(folder, config, hypervisor, restore, reportTo, log, incoming);
             WorkerExitRecord exit;
             using (worker._adapters) exit = worker.RunToEnd();
             InventoryJson.WriteAtomic(folder.ExitFile, exit with { Pid = Environment.ProcessId });
@@ -88,6 +91,21 @@ public sealed class WorkerRuntime
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             return new WorkerExitRecord { Saved = _restorePending, Reason = $"the worker cannot serve {_folder.SocketFile}: {e.Message}" };
+        }
+        if (_incoming is not null)
+        {
+            try
+            {
+                _arrival = Migration.MigrationListener.Open(_incoming.ListenAddress, _incoming.TlsDirectory);
+                _log.WriteLine($"worker: waiting for the migrating VM on {_incoming.ListenAddress} port {_arrival.Port}");
+                // Compiled while the source host still sets its side up: a small guest's pre-copy is too short to hide it, and the pause would pay for it.
+                _ = HyperSharp.Machine.Migration.StateCodeWarmup.Start(_hypervisor.GetType());
+            }
+            catch (Exception e) when (e is SocketException or IOException or ArgumentException or System.Security.Cryptography.CryptographicException)
+            {
+                listener.Dispose();
+                return new WorkerExitRecord { Reason = $"the worker cannot listen for the migrating VM on {_incoming.ListenAddress}: {e.Message}" };
+            }
         }
         if (_reportTo is not null)
         {
@@ -130,8 +148,10 @@ public sealed class WorkerRuntime
     private MachineSession CreateSession()
     {
         var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
+        var arrival = _arrival;
         return new MachineSession(_hypervisor, machine)
         {
+            Incoming = arrival is null ? null : config => Migration.WorkerMigration.Receive(arrival, _hypervisor, config, _adapters.ConnectSaved),
             RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
             Reconnect = _adapters.ConnectSaved,
             // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
@@ -246,6 +266,8 @@ public sealed class WorkerRuntime
             throw;
         }
         _session = CreateSession(); // after the plugs: the machine is built with the ports plugged in
+        // A VM arriving by live migration: the host learns the port at once, long before the VM runs ("ready").
+        if (_arrival is not null) _reports.Attach(channel, new WorkerReport { Kind = WorkerReportKinds.Listening, Port = _arrival.Port });
         _ = Task.Run(() => HoldReportChannelAsync(channel));
     }
 
@@ -292,6 +314,11 @@ public sealed class WorkerRuntime
         {
             if (descriptor is int unused) DescriptorPassing.Close(unused);
             return Status();
+        }
+        if (request.Op == WorkerOps.Migrate)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            return await MigrateAsync(request).ConfigureAwait(false);
         }
         if (request.Op == WorkerOps.SetMemory)
         {
@@ -367,6 +394,19 @@ public sealed class WorkerRuntime
         var outcome = await MemoryResize.ResizeAsync(vm, (ulong)request.MemoryBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), _stopping.Token).ConfigureAwait(false);
         _log.WriteLine($"worker: memory resized to {outcome.AssignedBytes >> 20} MiB of the {outcome.TargetBytes >> 20} MiB asked for");
         return Status() with { MemoryAssignedBytes = (long)outcome.AssignedBytes, MemoryShortBytes = (long)outcome.ShortBytes };
+    }
+
+    /// <summary>The host's "migrate": the VM goes to the destination worker (one change at a time, as every other); progress is reported as it goes.</summary>
+    private async Task<WorkerResponse> MigrateAsync(WorkerRequest request)
+    {
+        await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            return await Migration.WorkerMigration.SendAsync(Session, request,
+                percent => _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Migrating, Percent = percent }),
+                _log.WriteLine, _stopping.Token).ConfigureAwait(false);
+        }
+        finally { _operation.Release(); }
     }
 
     /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>

@@ -22,9 +22,10 @@ public sealed class HostProcess : IDisposable
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     /// <param name="prefix">runs the host through this command (e.g. ip netns exec NAME, for a host inside a network namespace)</param>
-    public static async Task<HostProcess> StartAsync(string root, string socket, IReadOnlyList<string>? prefix = null)
+    /// <param name="options">more options for `hyper host` (e.g. --tls-listen, --tls-dir)</param>
+    public static async Task<HostProcess> StartAsync(string root, string socket, IReadOnlyList<string>? prefix = null, IReadOnlyList<string>? options = null)
     {
-        string[] command = [.. prefix ?? [], "dotnet", HostFixture.WorkerCommand[1], "host", "--root", root, "--socket", socket];
+        string[] command = [.. prefix ?? [], "dotnet", HostFixture.WorkerCommand[1], "host", "--root", root, "--socket", socket, .. options ?? []];
         var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         var host = new HostProcess(Process.Start(psi)!);

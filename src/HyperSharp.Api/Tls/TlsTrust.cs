@@ -14,6 +14,14 @@ public static class TlsTrust
 
     public static bool IsTrustedClient(X509Certificate2? certificate, X509Certificate2 authority) => Chains(certificate, authority, ClientAuth);
 
+    /// <summary>
+    /// A TLS client's check of the host it reached: the name must match (the TLS layer checked it) and the chain must end at our
+    /// authority, not the system's roots.
+    /// </summary>
+    public static bool AcceptsHost(X509Certificate? certificate, System.Net.Security.SslPolicyErrors errors, X509Certificate2 authority) =>
+        (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable) == 0 &&
+        IsTrustedHost(certificate as X509Certificate2 ?? (certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())), authority);
+
     private static bool Chains(X509Certificate2? certificate, X509Certificate2 authority, string usage)
     {
         if (certificate is null) return false;

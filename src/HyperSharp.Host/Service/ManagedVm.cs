@@ -39,6 +39,9 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     /// <summary>The network adapters as the worker last reported them (slot, link); empty while no worker runs.</summary>
     public IReadOnlyList<WorkerAdapterStatus> Adapters { get; set; } = [];
 
+    /// <summary>Set while the VM arrives by live migration: how its worker is launched, and the port it then listens on.</summary>
+    public Migration.IncomingWorker? Incoming { get; set; }
+
     public WorkerClient Worker => new(Folder.SocketFile);
     public Guid Id => Config.Id;
     public string Name => Config.Name;

@@ -28,7 +28,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         MaximumProcessorsPerVm = RequestValidation.MaxProcessors,
         MaximumMemoryPerVmBytes = RequestValidation.MaxMemoryBytes,
         NestedVirtualizationSupported = false,
-    });
+    }.WithMigration(manager.HostSettings.Current.Migration));
 
     public override async Task<ListVmsResponse> ListVms(ListVmsRequest request, ServerCallContext context)
     {

@@ -28,6 +28,7 @@ public sealed class VmManager : IDisposable
     public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null)
     {
         _inventory = new VmInventory(inventoryRoot, log: log);
+        HostSettings = new Migration.HostSettingsStore(_inventory.Root);
         _log = log;
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
@@ -49,6 +50,9 @@ public sealed class VmManager : IDisposable
     public VmNetworking Networking { get; }
 
     public Network.SwitchManager Switches { get; }
+
+    /// <summary>The host's own settings (Set-VMHost), kept in ROOT/host.json.</summary>
+    public Migration.HostSettingsStore HostSettings { get; }
 
     /// <summary>The power states of the VMs: Start-, Stop-, Save-, Suspend-, Resume-, Restart-VM.</summary>
     public VmLifecycle Lifecycle { get; }
@@ -141,6 +145,8 @@ public sealed class VmManager : IDisposable
         all.Sort((a, b) => string.Compare(a.Name, b.Name, StringComparison.OrdinalIgnoreCase));
         return all;
     }
+
+    internal VmInventory Inventory => _inventory;
 
     /// <summary>A VM made or found: from now on it is listed and found.</summary>
     internal void Register(ManagedVm vm)

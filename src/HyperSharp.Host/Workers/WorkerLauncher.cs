@@ -24,7 +24,7 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand, Inventor
     }
 
     /// <summary>Starts the worker (restoring the folder's saved state when <paramref name="restore"/>); returns the launching process (the worker itself once the shell and setsid have exec'd).</summary>
-    public Process Launch(VmFolder folder, bool restore, string? reportTo = null)
+    public Process Launch(VmFolder folder, bool restore, string? reportTo = null, IncomingMigration? incoming = null)
     {
         // The shell only redirects and execs: no quoting of paths, they travel as separate arguments.
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
@@ -32,7 +32,7 @@ public sealed class WorkerLauncher(IReadOnlyList<string> workerCommand, Inventor
         psi.ArgumentList.Add("umask \"$HYPERSHARP_WORKER_UMASK\" && exec setsid \"$@\" >>\"$HYPERSHARP_WORKER_LOG\" 2>&1 </dev/null");
         psi.ArgumentList.Add("hyper-worker");
         foreach (var part in WorkerCommand) psi.ArgumentList.Add(part);
-        foreach (var part in WorkerArguments.For(folder.Path, restore, reportTo)) psi.ArgumentList.Add(part);
+        foreach (var part in WorkerArguments.For(folder.Path, restore, reportTo, incoming)) psi.ArgumentList.Add(part);
         psi.Environment["HYPERSHARP_WORKER_LOG"] = folder.LogFile;
         psi.Environment["HYPERSHARP_WORKER_UMASK"] = permissions.WorkerUmask;
         // A worker runs guest code from its first second: full optimization at once beats the tiered JIT's

@@ -29,7 +29,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
         {
             File.Delete(vm.Folder.ExitFile);
             listener = WorkerLaunchListener.Open(vm.Folder.LaunchSocketFile);
-            process = launcher.Launch(vm.Folder, restore, reportTo: vm.Folder.LaunchSocketFile);
+            process = launcher.Launch(vm.Folder, restore, reportTo: vm.Folder.LaunchSocketFile, vm.Incoming?.Migration);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -129,6 +129,9 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                     case WorkerReportKinds.Ready:
                         vm.Adapters = report.Status?.Adapters ?? [];
                         ready.TrySetResult(report.Status ?? new WorkerResponse());
+                        break;
+                    case WorkerReportKinds.Listening or WorkerReportKinds.Migrating:
+                        Migration.MigrationReports.Take(vm, report);
                         break;
                     case WorkerReportKinds.Exited:
                         reported = new WorkerExitRecord { Pid = pid, Reason = report.Reason ?? "", Saved = report.Saved };

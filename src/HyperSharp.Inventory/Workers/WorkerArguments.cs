@@ -16,9 +16,16 @@ public static class WorkerArguments
     /// <summary>The Unix socket the launching host listens on: the worker connects there first and reports on that connection.</summary>
     public const string ReportOption = "--report-to";
 
-    public static IEnumerable<string> For(string vmFolder, bool restore, string? reportTo = null)
+    /// <summary>Take the VM by live migration instead of booting it: listen for the source worker (TLS) on this address.</summary>
+    public const string MigrateListenOption = "--migrate-listen";
+
+    /// <summary>The trust files (ca.crt, host.crt, host.key) for the migration listener.</summary>
+    public const string TlsDirectoryOption = "--tls-dir";
+
+    public static IEnumerable<string> For(string vmFolder, bool restore, string? reportTo = null, IncomingMigration? incoming = null)
     {
         string[] shape = restore ? [Verb, FolderOption, vmFolder, RestoreOption] : [Verb, FolderOption, vmFolder];
+        if (incoming is not null) shape = [.. shape, MigrateListenOption, incoming.ListenAddress, TlsDirectoryOption, incoming.TlsDirectory];
         return reportTo is null ? shape : [.. shape, ReportOption, reportTo];
     }
 
@@ -32,3 +39,6 @@ public static class WorkerArguments
 
     public static bool Matches(string[] argv, string vmFolder) => FolderOf(argv) == vmFolder;
 }
+
+/// <summary>A worker launched to take its VM by live migration: the address it listens on for the source worker, and the trust files of the TLS it speaks there.</summary>
+public sealed record IncomingMigration(string ListenAddress, string TlsDirectory);

@@ -25,6 +25,9 @@ public static class WorkerOps
         TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
         AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
         Attach = "attach", SetMemory = "set-memory";
+
+    /// <summary>Live migration (issue 15): send the running VM to the destination worker named in the request; answered once the destination owns it (or it failed).</summary>
+    public const string Migrate = "migrate";
 }
 
 public sealed record WorkerRequest
@@ -47,6 +50,12 @@ public sealed record WorkerRequest
     public int WaitMs { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
+
+    // migrate: where the destination worker listens (TLS), the name its certificate must carry, the trust files, and whether to compress.
+    public string? MigrateHost { get; init; }
+    public int MigratePort { get; init; }
+    public string? TlsDirectory { get; init; }
+    public bool Compress { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
@@ -62,6 +71,11 @@ public static class WorkerReportKinds
     public const string Reset = "reset";
     /// <summary>The worker is ending: <see cref="WorkerReport.Reason"/> and <see cref="WorkerReport.Saved"/> say how (also in exit.json).</summary>
     public const string Exited = "exited";
+
+    /// <summary>A worker launched to take a VM by live migration listens for the source on <see cref="WorkerReport.Port"/>.</summary>
+    public const string Listening = "listening";
+    /// <summary>A live migration out of this worker has got <see cref="WorkerReport.Percent"/> of the way.</summary>
+    public const string Migrating = "migrating";
 }
 
 public sealed record WorkerReport
@@ -70,6 +84,9 @@ public sealed record WorkerReport
     public WorkerResponse? Status { get; init; }
     public string? Reason { get; init; }
     public bool Saved { get; init; }
+    /// <summary>listening: the TCP port; migrating: the percent done.</summary>
+    public int Port { get; init; }
+    public int Percent { get; init; }
 }
 
 /// <summary>A network adapter as the worker has it: where it sits and whether a switch port is plugged in.</summary>
@@ -94,6 +111,12 @@ public sealed record WorkerResponse
     public long MemoryShortBytes { get; init; }
     public string? Backend { get; init; }
     public List<WorkerAdapterStatus> Adapters { get; init; } = [];
+    /// <summary>migrate: the handover is in doubt (Commit sent, no word back): the VM stays paused here, never resumed by this worker.</summary>
+    public bool MigrationInDoubt { get; init; }
+    /// <summary>migrate: the engine's account of a finished migration (rounds, bytes, total time and downtime).</summary>
+    public string? MigrationSummary { get; init; }
+    public double MigrationTotalMs { get; init; }
+    public double MigrationDowntimeMs { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]

@@ -9,7 +9,7 @@ namespace HyperSharp.Machine.Migration;
 /// compilation of the processor's state serializer alone took 167 ms of a 350 ms downtime, and the destination's restore
 /// as much again. Run during the first pre-copy round (seconds long), it costs the guest nothing.
 /// </summary>
-internal static class StateCodeWarmup
+public static class StateCodeWarmup
 {
     // Methods that take part in a save or a restore wherever they live (devices, partitions, processors); everything in a
     // ".State" namespace (records, writers, readers, serializers) is taken whole.

@@ -120,6 +120,11 @@ internal static partial class ApiConversions
         DefaultBackend = h.DefaultBackend,
         BackendReason = h.BackendReason,
         Version = h.Version,
+        VirtualMachineMigrationEnabled = h.VirtualMachineMigrationEnabled,
+        VirtualMachineMigrationAuthenticationType = MigrationAuthenticationType.MutualTls,
+        VirtualMachineMigrationPerformanceOption = h.VirtualMachineMigrationPerformanceOption == V1.MigrationPerformanceOption.Tcpip ? VMMigrationPerformance.TCPIP : VMMigrationPerformance.Compression,
+        MaximumVirtualMachineMigrations = h.MaximumVirtualMachineMigrations,
+        UseAnyNetworkForMigration = h.UseAnyNetworkForMigration,
     };
 
     public static VirtualHardDisk ToObject(this V1.VirtualHardDisk v) => new()

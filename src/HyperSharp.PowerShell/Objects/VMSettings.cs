@@ -67,4 +67,11 @@ public sealed class VMHost
     public required string DefaultBackend { get; init; }
     public required string BackendReason { get; init; }
     public required string Version { get; init; }
+
+    // Live migration (Set-VMHost, Enable-/Disable-VMMigration).
+    public bool VirtualMachineMigrationEnabled { get; init; }
+    public MigrationAuthenticationType VirtualMachineMigrationAuthenticationType { get; init; }
+    public VMMigrationPerformance VirtualMachineMigrationPerformanceOption { get; init; }
+    public long MaximumVirtualMachineMigrations { get; init; }
+    public bool UseAnyNetworkForMigration { get; init; }
 }
