@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
@@ -7,8 +6,8 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// <summary>
 /// The architectural state of one x86-64 logical processor as the instruction handlers read and write it:
 /// general registers and RIP, RFLAGS (with its lazily computed arithmetic flags), segment and descriptor-table
-/// registers, control and debug registers, EFER and the other MSRs, the SSE state (the x87/MMX registers are
-/// <see cref="X87Stack"/>, a field of the processor beside it).
+/// registers, control and debug registers, EFER and the other MSRs (the x87/MMX registers are <see cref="X87Stack"/> and
+/// the SSE registers <see cref="SseRegisters"/>, fields of the processor beside it).
 /// </summary>
 /// <remarks>
 /// A struct held in one field of <see cref="X86Cpu"/> (<c>Arch</c>) and reached by reference: its fields sit
@@ -20,9 +19,6 @@ internal struct ArchState
 {
     [InlineArray(18)]
     internal struct RegFile { private ulong _e0; }
-
-    [InlineArray(16)]
-    internal struct XmmFile { private Vector128<byte> _e0; }
 
     /// <summary>RAX..R15, RIP (16) and a constant zero (17); X86Cpu.R(i) indexes it.</summary>
     public RegFile Gpr;
@@ -50,16 +46,11 @@ internal struct ArchState
     /// <summary>MSRs the processor keeps as plain storage.</summary>
     public readonly Dictionary<uint, ulong> OtherMsrs;
 
-    /// <summary>XMM0-15, live (the FpuState record's copy is made by GetState/SetState).</summary>
-    public XmmFile Xmm;
-    public uint Mxcsr;
-
     public ArchState()
     {
         Rflags = Rf.Fixed1;
         Seg = new SegmentRegister[6];
         Dr = new ulong[8];
         OtherMsrs = new();
-        Mxcsr = 0x1F80;
     }
 }

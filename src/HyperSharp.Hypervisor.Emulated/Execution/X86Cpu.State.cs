@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using HyperSharp.Hypervisor.Emulated.State;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
@@ -23,8 +22,7 @@ public sealed unsafe partial class X86Cpu
         s.MiscEnable = Arch.MiscEnable;
         s.OtherMsrs = new Dictionary<uint, ulong>(Arch.OtherMsrs);
         s.Fpu = CloneFpu(_x87.Regs);
-        for (int i = 0; i < 16; i++) s.Fpu.Xmm[i] = Unsafe.As<Vector128<byte>, UInt128>(ref Xmm(i));
-        s.Fpu.Mxcsr = Arch.Mxcsr;
+        Sse.SaveTo(s.Fpu);
         lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; s.NmiBlocked = _nmiBlocked; }
         s.InterruptShadow = _shadow;
         s.Halted = _halted;
@@ -54,8 +52,7 @@ public sealed unsafe partial class X86Cpu
         Arch.OtherMsrs.Clear();
         foreach (var kv in s.OtherMsrs) Arch.OtherMsrs[kv.Key] = kv.Value;
         _x87.Regs = CloneFpu(s.Fpu);
-        for (int i = 0; i < 16; i++) Xmm(i) = Unsafe.As<UInt128, Vector128<byte>>(ref s.Fpu.Xmm[i]);
-        Arch.Mxcsr = s.Fpu.Mxcsr;
+        Sse.LoadFrom(s.Fpu);
         lock (_eventLock)
         {
             _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending; _nmiBlocked = s.NmiBlocked;

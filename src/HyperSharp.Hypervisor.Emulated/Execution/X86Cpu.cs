@@ -70,6 +70,30 @@ public sealed unsafe partial class X86Cpu
     /// <summary>The x87 register stack (<see cref="X87Stack"/>): the x87/MMX registers and control words.</summary>
     internal X87Stack _x87 = new();
 
+    /// <summary>The SSE registers (<see cref="SseRegisters"/>): XMM0-15 and MXCSR.</summary>
+    internal SseRegisters Sse = new();
+
+    /// <summary>#UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS: checked by every SSE handler.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckSse()
+    {
+        if (((Arch.Cr0 & (Cr0EM | Cr0TS)) | (~Arch.Cr4 & Cr4OSFXSR)) != 0) SseUnavailable();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SseUnavailable()
+    {
+        if ((Arch.Cr0 & Cr0EM) != 0 || (Arch.Cr4 & Cr4OSFXSR) == 0) throw Fault(Vec.UD);
+        throw Fault(Vec.NM);
+    }
+
+    /// <summary>Applies an SSE instruction's exception flags to MXCSR (<see cref="SseRegisters.CommitExceptions"/>) and
+    /// faults when one is unmasked: #XM with CR4.OSXMMEXCPT, else #UD.</summary>
+    internal void CommitSimdExceptions(in FpStatus st)
+    {
+        if (Sse.CommitExceptions(st)) throw Fault((Arch.Cr4 & Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
+    }
+
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
     internal readonly CodeCache _code;
@@ -141,8 +165,7 @@ public sealed unsafe partial class X86Cpu
         Arch.Pat = 0x0007040600070406;
         Arch.MiscEnable = 1; // fast strings
         _x87.Regs = new FpuState();
-        Arch.Xmm = default;
-        Arch.Mxcsr = 0x1F80;
+        Sse.Reset();
         _halted = false; _shadow = false; _ssLoaded = false; _deferredDebugTraps = 0; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
         UpdateBreakpoints(); // (also flushes the TLBs)

@@ -9,7 +9,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// ST(i), push and pop with stack-fault detection, tags, precision and rounding control, exception recording.
 /// </summary>
 /// <remarks>A struct in its processor's field, like <see cref="SoftTlb"/>: the handlers reach the registers through the
-/// same one reference as when they were a field of <see cref="ArchState"/>. XMM and MXCSR stay in <see cref="ArchState"/>.</remarks>
+/// same one reference as when they were a field of <see cref="ArchState"/>. XMM and MXCSR are <see cref="SseRegisters"/>.</remarks>
 internal struct X87Stack
 {
     /// <summary>The live x87/MMX registers and control words (GetState copies them, SetState replaces them).</summary>

@@ -46,7 +46,7 @@ internal static unsafe class X87ControlInstructions
             return 0;
         }
         for (int i = 0; i < 512; i += 8) BitConverter.TryWriteBytes(img[i..], c.Load<ulong>(p + (ulong)i));
-        if ((BitConverter.ToUInt32(img[24..]) & ~X86Cpu.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
+        if ((BitConverter.ToUInt32(img[24..]) & ~SseRegisters.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
         FxRestoreFrom(c, img);
         return 0;
     }
@@ -105,17 +105,17 @@ internal static unsafe class X87ControlInstructions
     {
         img.Clear();
         c._x87.SaveFx(img);
-        BitConverter.TryWriteBytes(img[24..], c.Arch.Mxcsr);
-        BitConverter.TryWriteBytes(img[28..], X86Cpu.MxcsrMask);
+        BitConverter.TryWriteBytes(img[24..], c.Sse.Mxcsr);
+        BitConverter.TryWriteBytes(img[28..], SseRegisters.MxcsrMask);
         for (int i = 0; i < 16; i++)
-            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in c.Xmm(i));
+            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in c.Sse.Xmm(i));
     }
 
     /// <summary>Loads an FXSAVE image (the caller validated MXCSR).</summary>
     internal static void FxRestoreFrom(X86Cpu c, ReadOnlySpan<byte> img)
     {
         c._x87.RestoreFx(img);
-        c.Arch.Mxcsr = BitConverter.ToUInt32(img[24..]);
-        for (int i = 0; i < 16; i++) c.Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
+        c.Sse.Mxcsr = BitConverter.ToUInt32(img[24..]);
+        for (int i = 0; i < 16; i++) c.Sse.Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
     }
 }
