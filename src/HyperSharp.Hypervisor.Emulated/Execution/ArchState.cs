@@ -5,9 +5,9 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 /// <summary>
 /// The architectural state of one x86-64 logical processor as the instruction handlers read and write it:
-/// general registers and RIP, RFLAGS (with its lazily computed arithmetic flags), segment and descriptor-table
-/// registers, control and debug registers, EFER and the other MSRs (the x87/MMX registers are <see cref="X87Stack"/> and
-/// the SSE registers <see cref="SseRegisters"/>, fields of the processor beside it).
+/// general registers and RIP, segment and descriptor-table registers, control and debug registers, EFER and the other
+/// MSRs (RFLAGS is <see cref="LazyFlags"/>, the x87/MMX registers <see cref="X87Stack"/> and the SSE registers
+/// <see cref="SseRegisters"/>, fields of the processor beside it).
 /// </summary>
 /// <remarks>
 /// A struct held in one field of <see cref="X86Cpu"/> (<c>Arch</c>) and reached by reference: its fields sit
@@ -23,13 +23,6 @@ internal struct ArchState
     /// <summary>RAX..R15, RIP (16) and a constant zero (17); X86Cpu.R(i) indexes it.</summary>
     public RegFile Gpr;
 
-    // Arithmetic flags are computed only when read: an ALU instruction records its operands and
-    // result (masked to the operand size) and which operation made them. Most results are only ever
-    // tested by the next Jcc (which needs one flag) or overwritten by the next ALU instruction.
-    public int FlagOp;
-    public ulong FlagDst, FlagSrc, FlagRes, FlagSign;
-    /// <summary>RFLAGS; its status bits are authoritative only while FlagOp == None (or as noted per kind).</summary>
-    public ulong Rflags;
 
     /// <summary>ES, CS, SS, DS, FS, GS as loaded (see X86Cpu.SegBase for the bases address arithmetic uses).</summary>
     public readonly SegmentRegister[] Seg;
@@ -48,7 +41,6 @@ internal struct ArchState
 
     public ArchState()
     {
-        Rflags = Rf.Fixed1;
         Seg = new SegmentRegister[6];
         Dr = new ulong[8];
         OtherMsrs = new();

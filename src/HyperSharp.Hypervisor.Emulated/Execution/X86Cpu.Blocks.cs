@@ -85,7 +85,7 @@ public sealed unsafe partial class X86Cpu
                     }
                 }
                 Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Flags.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
             }
         }
         catch (GuestFault)

@@ -39,7 +39,7 @@ public sealed unsafe partial class X86Cpu
     /// alignment checking (CR0.AM, RFLAGS.AC and CPL 3). Key 3 never enters the data TLBs, so every access takes
     /// the slow path, which raises #AC for a misaligned one; the fast paths stay free of the check.
     /// </summary>
-    internal ulong PrivilegeKey(int cpl) => cpl != 3 ? 1UL : (Arch.Cr0 & Cr0AM) != 0 && (Arch.Rflags & Rf.AC) != 0 ? 3UL : 2UL;
+    internal ulong PrivilegeKey(int cpl) => cpl != 3 ? 1UL : (Arch.Cr0 & Cr0AM) != 0 && (Flags.Rflags & Rf.AC) != 0 ? 3UL : 2UL;
 
     /// <summary>Recomputes the derived mode fields after CS, SS, CR0, CR4 or EFER changed.</summary>
     internal void UpdateMode()
@@ -48,7 +48,7 @@ public sealed unsafe partial class X86Cpu
         _paging = (Arch.Cr0 & Cr0PG) != 0 && _protected;
         _longMode = (Arch.Efer & EferLMA) != 0;
         ref var cs = ref Arch.Seg[(int)Seg.Cs];
-        bool vm86 = (Arch.Rflags & Rf.VM) != 0;
+        bool vm86 = (Flags.Rflags & Rf.VM) != 0;
         if (_longMode && cs.Long) _bitness = 64;
         else if (_protected && !vm86 && cs.DefaultBig) _bitness = 32;
         else _bitness = 16;

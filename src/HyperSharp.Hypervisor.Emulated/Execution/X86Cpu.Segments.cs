@@ -53,7 +53,7 @@ public sealed unsafe partial class X86Cpu
     /// <summary>MOV/POP to a segment register (not CS): real mode sets base = sel*16; protected mode checks the descriptor.</summary>
     internal void LoadSegment(int seg, ushort sel)
     {
-        if (!_protected || (Arch.Rflags & Rf.VM) != 0)
+        if (!_protected || (Flags.Rflags & Rf.VM) != 0)
         {
             var r = Arch.Seg[seg];
             r.Selector = sel;

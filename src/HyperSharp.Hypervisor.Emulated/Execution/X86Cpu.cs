@@ -43,6 +43,34 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Registers, flags, segments, control/debug registers, MSRs, FPU/SSE: what the handlers read and write.</summary>
     internal ArchState Arch = new();
 
+    /// <summary>RFLAGS, its arithmetic flags computed only when read (<see cref="LazyFlags"/>).</summary>
+    /// <remarks>A field of its own, not a member of <see cref="Arch"/> reached through a ref property: a handler's
+    /// <c>c.Flags.CF</c> then inlines exactly as the processor's own CF property did, leaving the JIT's inlining budget
+    /// for large compiled blocks unchanged.</remarks>
+    internal LazyFlags Flags = new();
+
+    /// <summary>The architectural RFLAGS value.</summary>
+    public ulong Rflags
+    {
+        get { Flags.Materialize(); return Flags.Rflags; }
+        set
+        {
+            Flags.Write(value);
+            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
+        }
+    }
+
+    /// <summary>POPF/IRET rules: IOPL changes only at CPL 0, IF only when CPL &lt;= IOPL; VM, VIP, VIF, RF kept.</summary>
+    internal void WriteFlagsFromGuest(ulong v, ulong sizeMask)
+    {
+        ulong old = Rflags;
+        ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
+        if (_cpl == 0) changeable |= Rf.IOPL;
+        if (_cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
+        changeable &= sizeMask;
+        Rflags = (old & ~changeable) | (v & changeable);
+    }
+
     [InlineArray(6)]
     internal struct SegBaseFile { private ulong _e0; }
 
@@ -217,7 +245,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || _deferredDebugTraps != 0) StepWithTrap();
+                if ((Flags.Rflags & Rf.TF) != 0 || _breakpoints.Active || _deferredDebugTraps != 0) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -248,7 +276,7 @@ public sealed unsafe partial class X86Cpu
         if (!b.Valid) return; // invalidated meanwhile: look up again
         if (_breakpoints.Active)
         {
-            int hit = Breakpoints.ExecuteAt(Arch.Dr, Arch.Rflags, (SegBase((int)Seg.Cs) + Rip) & _linMask);
+            int hit = Breakpoints.ExecuteAt(Arch.Dr, Flags.Rflags, (SegBase((int)Seg.Cs) + Rip) & _linMask);
             if (hit >= 0)
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.
@@ -257,12 +285,12 @@ public sealed unsafe partial class X86Cpu
                 return;
             }
         }
-        bool tf = (Arch.Rflags & Rf.TF) != 0, rf = (Arch.Rflags & Rf.RF) != 0;
+        bool tf = (Flags.Rflags & Rf.TF) != 0, rf = (Flags.Rflags & Rf.RF) != 0;
         _breakpoints.Pending = 0;
         _ssLoaded = false;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
-        if (rf) Arch.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
+        if (rf) Flags.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
         ulong traps = _deferredDebugTraps | _breakpoints.Pending | (tf ? 0x4000UL : 0);
         // MOV SS / POP SS hold back single-step and data-breakpoint traps until the next instruction completes
         // (SDM Vol. 3, 6.8.3): they are delivered together after it.
@@ -290,7 +318,7 @@ public sealed unsafe partial class X86Cpu
         if (_stopRequested) { _stopRequested = false; RecomputeAttention(); return CpuExitReason.Stopped; }
         if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
         _shadow = false;
-        bool ifSet = (Arch.Rflags & Rf.IF) != 0;
+        bool ifSet = (Flags.Rflags & Rf.IF) != 0;
         if (_intrLine && ifSet && InterruptController != null && !(_nmiPending && !_nmiBlocked))
         {
             // Outside our lock: the controller takes its own lock and may call SetInterruptLine.
@@ -386,7 +414,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>True when an external interrupt injected now would be delivered before the next instruction.</summary>
-    public bool InterruptWindowOpen => (Arch.Rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
+    public bool InterruptWindowOpen => (Flags.Rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
 
     /// <summary>Asks Run to return <see cref="CpuExitReason.InterruptWindow"/> once IF=1 and no shadow.</summary>
     public void RequestInterruptWindow()

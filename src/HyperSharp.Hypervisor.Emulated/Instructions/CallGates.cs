@@ -14,7 +14,7 @@ internal static unsafe class CallGates
     /// </summary>
     internal static bool FarThroughSystemDescriptor(X86Cpu c, ushort sel, bool call, ulong nextRip)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
+        if (!c._protected || (c.Flags.Rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
         ulong desc = c.ReadDescriptor(sel, 0, out ulong address);
         if ((desc & (1UL << 44)) != 0) return false; // code or data segment
         int type = (int)(desc >> 40) & 0xF;

@@ -32,7 +32,7 @@ internal static unsafe class ControlInstructions
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Jcc<TC>(X86Cpu c, ref DecodedInstruction d) where TC : struct, ICond
     {
-        if (!c.Cond(TC.Cc)) return 0;
+        if (!c.Flags.Cond(TC.Cc)) return 0;
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
         rip = (rip + d.Imm) & d.Imm2;
         return 1;
@@ -104,7 +104,7 @@ internal static unsafe class ControlInstructions
             ulong n = (rcx - 1) & m;
             rcx = (rcx & ~m) | n;
             if (m == 0xFFFFFFFF) rcx = n; // a 32-bit count register write zero-extends
-            take = n != 0 && (d.Cond == 0 || (d.Cond == 1 ? c.ZF : !c.ZF));
+            take = n != 0 && (d.Cond == 0 || (d.Cond == 1 ? c.Flags.ZF : !c.Flags.ZF));
         }
         if (!take) return 0;
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
@@ -182,8 +182,8 @@ internal static unsafe class ControlInstructions
     /// <summary>CLC STC CMC CLD STD LAHF SAHF (Cond selects).</summary>
     internal static int FlagOpInstr(X86Cpu c, ref DecodedInstruction d)
     {
-        c.MaterializeFlags();
-        ref ulong f = ref c.Arch.Rflags;
+        c.Flags.Materialize();
+        ref ulong f = ref c.Flags.Rflags;
         switch (d.Cond)
         {
             case 0: f &= ~Rf.CF; break;

@@ -13,7 +13,7 @@ internal static unsafe class FarTransferInstructions
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
     internal static void FarTransfer(X86Cpu c, ushort sel, ulong offset, bool isReturn)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0)
+        if (!c._protected || (c.Flags.Rflags & Rf.VM) != 0)
         {
             c.Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, c.Arch.Seg[(int)Seg.Cs].Attributes);
             c.Rip = offset & 0xFFFF_FFFF;
@@ -78,7 +78,7 @@ internal static unsafe class FarTransferInstructions
         ulong w = (ulong)TS.Bytes;
         ulong off = c.PeekStack<TS>(0);
         ushort sel = (ushort)c.PeekStack<TS>(w);
-        if (c._protected && (c.Arch.Rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
+        if (c._protected && (c.Flags.Rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
         {
             // Return to an outer privilege level: CS:RIP, then (past the immediate's bytes) RSP and SS of the outer
             // stack (SDM RET, "return-to-outer-privilege-level"). Every check before anything changes.

@@ -59,7 +59,7 @@ internal static unsafe class LegacyInstructions
         SystemInstructions.CheckIoPermission(c, port, TS.Bytes);
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        ulong step = (c.Arch.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
+        ulong step = (c.Flags.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
         while (!rep || (c.R(1) & m) != 0)
         {
             if (d.Cond == 0)
@@ -84,9 +84,9 @@ internal static unsafe class LegacyInstructions
     /// <summary>DAA (Cond 0), DAS (1), AAA (2), AAS (3), AAM (4), AAD (5); Imm = AAM/AAD base.</summary>
     internal static int Bcd(X86Cpu c, ref DecodedInstruction d)
     {
-        c.MaterializeFlags();
+        c.Flags.Materialize();
         ulong al = c.R(0) & 0xFF, ah = (c.R(0) >> 8) & 0xFF;
-        bool cf = (c.Arch.Rflags & Rf.CF) != 0, af = (c.Arch.Rflags & Rf.AF) != 0;
+        bool cf = (c.Flags.Rflags & Rf.CF) != 0, af = (c.Flags.Rflags & Rf.AF) != 0;
         bool ncf = false, naf = false;
         switch (d.Cond)
         {
@@ -118,7 +118,7 @@ internal static unsafe class LegacyInstructions
                 break;
         }
         S16.SetReg(c, 0, 0, (ah << 8) | al);
-        c.SetResultFlags(al, 0x80, ncf, false, naf);
+        c.Flags.SetResult(al, 0x80, ncf, false, naf);
         return 0;
     }
 
@@ -146,7 +146,7 @@ internal static unsafe class LegacyInstructions
     /// <summary>LAR (Cond 0), LSL (1), VERR (2), VERW (3): ZF = 1 when the selector qualifies; never fault on it.</summary>
     internal static int SegQuery(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c._protected || (c.Flags.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         ushort sel = (ushort)(d.Cond >= 2 ? c.ReadOp0<S16>(ref d) : c.ReadOp1<S16>(ref d));
         bool ok = false;
         ulong desc = 0;
@@ -168,8 +168,8 @@ internal static unsafe class LegacyInstructions
             if (ok && d.Cond == 0) WriteOp0Sized(c, ref d, (desc >> 32) & 0x00F0FF00);
             if (ok && d.Cond == 1) WriteOp0Sized(c, ref d, s.Limit);
         }
-        c.MaterializeFlags();
-        c.Arch.Rflags = ok ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
+        c.Flags.Materialize();
+        c.Flags.Rflags = ok ? c.Flags.Rflags | Rf.ZF : c.Flags.Rflags & ~Rf.ZF;
         return 0;
     }
 

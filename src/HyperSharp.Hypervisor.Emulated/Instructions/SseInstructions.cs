@@ -151,7 +151,7 @@ internal static unsafe class SseInstructions
             ? SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
             : SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
         c.CommitSimdExceptions(st);
-        c.SetStatusFlags(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
+        c.Flags.SetStatus(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
         return 0;
     }
 

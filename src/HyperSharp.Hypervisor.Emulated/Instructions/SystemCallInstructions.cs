@@ -55,7 +55,7 @@ internal static unsafe class SystemCallInstructions
     /// if delivery itself faults, RIP is put back so the fault reports the INT instruction.</summary>
     internal static int SoftInt(X86Cpu c, ref DecodedInstruction d)
     {
-        if (d.Cond == 2 && !c.OF) return 0;
+        if (d.Cond == 2 && !c.Flags.OF) return 0;
         ulong rip = c.Rip;
         c.Rip = rip + d.Len;
         try
@@ -88,7 +88,7 @@ internal static unsafe class SystemCallInstructions
             c.UpdateMode();
             return 1;
         }
-        if ((c.Arch.Rflags & Rf.NT) != 0 && (c.Arch.Rflags & Rf.VM) == 0)
+        if ((c.Flags.Rflags & Rf.NT) != 0 && (c.Flags.Rflags & Rf.VM) == 0)
         {
             if (c._longMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
             TaskSwitches.TaskReturn(c, c.Rip + d.Len);
@@ -114,7 +114,7 @@ internal static unsafe class SystemCallInstructions
         if (cs2.Long && (ulong)(((long)newRip << 16) >> 16) != newRip) throw c.Fault(Vec.GP, 0);
         // All checks done: commit. (IRET may set RF, so a #DB handler can resume past an instruction breakpoint.)
         c.WriteFlagsFromGuest(newFlags, TS.Mask);
-        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c.Arch.Rflags |= Rf.RF;
+        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c.Flags.Rflags |= Rf.RF;
         cs2.Selector = csSel;
         c.Arch.Seg[(int)Seg.Cs] = cs2;
         if (popStack)

@@ -16,16 +16,16 @@ internal static unsafe class SystemInstructions
 
     internal static int Cli(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        c.Arch.Rflags &= ~Rf.IF;
+        if (c._protected && c._cpl > (int)((c.Flags.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        c.Flags.Rflags &= ~Rf.IF;
         return 0;
     }
 
     internal static int Sti(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        if ((c.Arch.Rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
-        c.Arch.Rflags |= Rf.IF;
+        if (c._protected && c._cpl > (int)((c.Flags.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        if ((c.Flags.Rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
+        c.Flags.Rflags |= Rf.IF;
         Next(c, ref d);
         return 1;
     }
@@ -144,7 +144,7 @@ internal static unsafe class SystemInstructions
     /// <summary>LLDT (Cond 0), LTR (1), SLDT (2), STR (3).</summary>
     internal static int SysSeg(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c._protected || (c.Flags.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         if (d.Cond >= 2)
         {
             ushort s = d.Cond == 2 ? c.Arch.Ldtr.Selector : c.Arch.Tr.Selector;
@@ -200,7 +200,7 @@ internal static unsafe class SystemInstructions
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
     internal static void CheckIoPermission(X86Cpu c, ushort port, int size)
     {
-        if (!c._protected || (c._cpl <= (int)((c.Arch.Rflags >> 12) & 3) && (c.Arch.Rflags & Rf.VM) == 0)) return;
+        if (!c._protected || (c._cpl <= (int)((c.Flags.Rflags >> 12) & 3) && (c.Flags.Rflags & Rf.VM) == 0)) return;
         bool tss = !c.Arch.Tr.IsSystem ? false : (c.Arch.Tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
         if (!tss || c.Arch.Tr.Limit < 0x67) throw c.Fault(Vec.GP, 0);
         ulong bitmap = c.LoadSystem<ushort>(c.Arch.Tr.Base + 0x66);

@@ -139,7 +139,7 @@ internal static unsafe class TaskSwitches
     /// real-mode selectors.</summary>
     private static void LoadTaskSegments(X86Cpu c, ushort[] selectors, ushort ldt, uint ext)
     {
-        if ((c.Arch.Rflags & Rf.VM) != 0)
+        if ((c.Flags.Rflags & Rf.VM) != 0)
         {
             for (int i = 0; i < 6; i++) c.Arch.Seg[i] = SegmentRegister.RealMode(selectors[i], 0xF3);
             c.UpdateMode();
