@@ -11,11 +11,11 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>Linear address of the memory operand.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Lin(ref DecodedInstruction d) => (SegBase(d.Seg) + Ea(ref d)) & _linMask;
+    internal ulong Lin(ref DecodedInstruction d) => (Mode.SegBase(d.Seg) + Ea(ref d)) & Mode.LinMask;
 
     /// <summary>Linear address of segment:offset (string instructions, stack).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong Lin(int seg, ulong offset) => (SegBase(seg) + offset) & _linMask;
+    internal ulong Lin(int seg, ulong offset) => (Mode.SegBase(seg) + offset) & Mode.LinMask;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool IsMem(ref DecodedInstruction d) => (d.Flags & InstrFlags.MemOperand) != 0;
@@ -43,8 +43,8 @@ public sealed unsafe partial class X86Cpu
     internal void Push<TS>(ulong v) where TS : struct, ISize
     {
         ulong sp = R(4);
-        ulong nsp = (sp & ~_stackMask) | ((sp - (ulong)TS.Bytes) & _stackMask);
-        TS.Store(this, Lin((int)Seg.Ss, nsp & _stackMask), v);
+        ulong nsp = (sp & ~Mode.StackMask) | ((sp - (ulong)TS.Bytes) & Mode.StackMask);
+        TS.Store(this, Lin((int)Seg.Ss, nsp & Mode.StackMask), v);
         R(4) = nsp;
     }
 
@@ -52,16 +52,16 @@ public sealed unsafe partial class X86Cpu
     internal ulong Pop<TS>() where TS : struct, ISize
     {
         ulong sp = R(4);
-        ulong v = TS.Load(this, Lin((int)Seg.Ss, sp & _stackMask));
-        R(4) = (sp & ~_stackMask) | ((sp + (ulong)TS.Bytes) & _stackMask);
+        ulong v = TS.Load(this, Lin((int)Seg.Ss, sp & Mode.StackMask));
+        R(4) = (sp & ~Mode.StackMask) | ((sp + (ulong)TS.Bytes) & Mode.StackMask);
         return v;
     }
 
     /// <summary>Reads the stack at RSP + offset without moving RSP (for pops that must not commit yet).</summary>
     internal ulong PeekStack<TS>(ulong offset) where TS : struct, ISize
-        => TS.Load(this, Lin((int)Seg.Ss, (R(4) + offset) & _stackMask));
+        => TS.Load(this, Lin((int)Seg.Ss, (R(4) + offset) & Mode.StackMask));
 
-    internal void AdjustSp(ulong delta) => R(4) = (R(4) & ~_stackMask) | ((R(4) + delta) & _stackMask);
+    internal void AdjustSp(ulong delta) => R(4) = (R(4) & ~Mode.StackMask) | ((R(4) + delta) & Mode.StackMask);
 
     internal void Push16(ushort v) => Push<S16>(v);
 }

@@ -56,7 +56,7 @@ public sealed unsafe partial class X86Cpu
         set
         {
             Flags.Write(value);
-            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(_cpl); // RFLAGS.AC turns alignment checking on or off
+            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(Mode.Cpl); // RFLAGS.AC turns alignment checking on or off
         }
     }
 
@@ -65,17 +65,32 @@ public sealed unsafe partial class X86Cpu
     {
         ulong old = Rflags;
         ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
-        if (_cpl == 0) changeable |= Rf.IOPL;
-        if (_cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
+        if (Mode.Cpl == 0) changeable |= Rf.IOPL;
+        if (Mode.Cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
         changeable &= sizeMask;
         Rflags = (old & ~changeable) | (v & changeable);
     }
 
-    [InlineArray(6)]
-    internal struct SegBaseFile { private ulong _e0; }
+    /// <summary>The mode, CPL, address widths and segment bases derived from the registers (<see cref="ProcessorMode"/>).</summary>
+    internal ProcessorMode Mode;
 
-    /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
-    internal SegBaseFile _segBase;
+    public ulong Cr0 => Arch.Cr0;
+    public ulong Cr2 { get => Arch.Cr2; set => Arch.Cr2 = value; }
+    public ulong Cr3 => Arch.Cr3;
+    public ulong Cr4 => Arch.Cr4;
+    public ulong Efer => Arch.Efer;
+    public int Cpl => Mode.Cpl;
+    public int Bitness => Mode.Bitness;
+
+    /// <summary>The TLB access key's privilege bits for accesses at <paramref name="cpl"/> (<see cref="ProcessorMode.PrivilegeKey"/>).</summary>
+    internal ulong PrivilegeKey(int cpl) => ProcessorMode.PrivilegeKey(cpl, Arch.Cr0, Flags.Rflags);
+
+    /// <summary>Recomputes the derived mode after CS, SS, CR0, CR4, EFER or RFLAGS.VM changed.</summary>
+    internal void UpdateMode()
+    {
+        Mode.Update(Arch, Flags.Rflags);
+        _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(Mode.Cpl);
+    }
 
     // One reusable exception object: faults are frequent enough (demand paging) that allocating each
     // would show, and the delivery code copies the fields out before anything can throw again.
@@ -90,7 +105,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
-    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+    internal void RequireCpl0() { if (Mode.Cpl != 0) throw Fault(Vec.GP, 0); }
 
     /// <summary>What an event carries from detection to delivery (<see cref="ExceptionDelivery"/>).</summary>
     internal PendingDelivery _delivery;
@@ -105,13 +120,13 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckSse()
     {
-        if (((Arch.Cr0 & (Cr0EM | Cr0TS)) | (~Arch.Cr4 & Cr4OSFXSR)) != 0) SseUnavailable();
+        if (((Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) | (~Arch.Cr4 & ControlRegisters.Cr4OSFXSR)) != 0) SseUnavailable();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void SseUnavailable()
     {
-        if ((Arch.Cr0 & Cr0EM) != 0 || (Arch.Cr4 & Cr4OSFXSR) == 0) throw Fault(Vec.UD);
+        if ((Arch.Cr0 & ControlRegisters.Cr0EM) != 0 || (Arch.Cr4 & ControlRegisters.Cr4OSFXSR) == 0) throw Fault(Vec.UD);
         throw Fault(Vec.NM);
     }
 
@@ -119,7 +134,7 @@ public sealed unsafe partial class X86Cpu
     /// faults when one is unmasked: #XM with CR4.OSXMMEXCPT, else #UD.</summary>
     internal void CommitSimdExceptions(in FpStatus st)
     {
-        if (Sse.CommitExceptions(st)) throw Fault((Arch.Cr4 & Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
+        if (Sse.CommitExceptions(st)) throw Fault((Arch.Cr4 & ControlRegisters.Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
     }
 
     internal readonly PhysicalMemory _mem;
@@ -156,9 +171,6 @@ public sealed unsafe partial class X86Cpu
     /// <summary>RAX..R15 and RIP as a ref (index 16 is RIP, 17 is the constant zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<ArchState.RegFile, ulong>(ref Arch.Gpr), i);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref ulong SegBase(int i) => ref Unsafe.Add(ref Unsafe.As<SegBaseFile, ulong>(ref _segBase), i);
 
     public ulong this[Gpr reg]
     {
@@ -276,7 +288,7 @@ public sealed unsafe partial class X86Cpu
         if (!b.Valid) return; // invalidated meanwhile: look up again
         if (_breakpoints.Active)
         {
-            int hit = Breakpoints.ExecuteAt(Arch.Dr, Flags.Rflags, (SegBase((int)Seg.Cs) + Rip) & _linMask);
+            int hit = Breakpoints.ExecuteAt(Arch.Dr, Flags.Rflags, (Mode.SegBase((int)Seg.Cs) + Rip) & Mode.LinMask);
             if (hit >= 0)
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.

@@ -20,7 +20,7 @@ internal static unsafe class BitInstructions
             // A register bit offset addresses a bit string: signed offset / operand bits selects the unit.
             long unit = immForm ? 0 : (long)TS.SignExtend(off) >> BitOperations.Log2((uint)bits);
             bit = (int)(off & (ulong)(bits - 1));
-            lin = (c.Lin(ref d) + (ulong)(unit * TS.Bytes)) & c._linMask;
+            lin = (c.Lin(ref d) + (ulong)(unit * TS.Bytes)) & c.Mode.LinMask;
             a = TS.Load(c, lin);
         }
         else

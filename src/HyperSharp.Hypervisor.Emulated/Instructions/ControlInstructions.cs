@@ -148,7 +148,7 @@ internal static unsafe class ControlInstructions
     internal static int PopSreg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ushort sel = (ushort)c.PeekStack<TS>(0);
-        c.LoadSegment(d.Reg, sel);
+        Segmentation.LoadSegment(c, d.Reg, sel);
         c.AdjustSp((ulong)TS.Bytes);
         if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         c.R(DecodedInstruction.RipIndex) += d.Len;
@@ -158,8 +158,8 @@ internal static unsafe class ControlInstructions
     internal static int Leave<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong bp = c.R(5);
-        ulong v = TS.Load(c, c.Lin((int)Seg.Ss, bp & c._stackMask));
-        c.R(4) = (c.R(4) & ~c._stackMask) | ((bp + (ulong)TS.Bytes) & c._stackMask);
+        ulong v = TS.Load(c, c.Lin((int)Seg.Ss, bp & c.Mode.StackMask));
+        c.R(4) = (c.R(4) & ~c.Mode.StackMask) | ((bp + (ulong)TS.Bytes) & c.Mode.StackMask);
         TS.SetReg(c, 5, 0, v);
         return 0;
     }

@@ -24,9 +24,9 @@ internal static unsafe class MmxInstructions
     /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
     private static void EnterMmx(X86Cpu c)
     {
-        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
-        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & ControlRegisters.Cr0NE) != 0) throw c.Fault(Vec.MF);
         c._x87.Regs.Fsw = (ushort)(c._x87.Regs.Fsw & ~0x3800);
         c._x87.Regs.Ftw = 0;
     }
@@ -73,8 +73,8 @@ internal static unsafe class MmxInstructions
     /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
     internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0TS) != 0) throw c.Fault(Vec.NM);
         ulong v = Mm(c, d.Rm);
         if (d.Imm2 == 1 && !X86Cpu.IsMem(ref d)) { EnterMmx(c); SetMm(c, d.Reg, v); return 0; } // movq mm, mm (store form)
         if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);

@@ -13,8 +13,8 @@ internal static unsafe class X87ArithInstructions
     private static void FpuCheck(X86Cpu c)
     {
         c._x87.StackFault = false;
-        if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
-        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        if ((c.Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & ControlRegisters.Cr0NE) != 0) throw c.Fault(Vec.MF);
     }
 
     // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
