@@ -187,6 +187,44 @@ public sealed unsafe partial class X86Cpu
     public SegmentRegister GetSegment(Seg s) => Arch.Seg[(int)s];
     public void SetSegment(Seg s, SegmentRegister value) { Arch.Seg[(int)s] = value; UpdateMode(); }
 
+    /// <summary>A snapshot of the complete architectural state. Call only while the vCPU is not running.</summary>
+    public CpuState GetState()
+    {
+        var s = new CpuState();
+        Arch.SaveTo(s);
+        s.Rflags = Rflags;
+        s.Tsc = Tsc;
+        s.Fpu = _x87.Save();
+        Sse.SaveTo(s.Fpu);
+        lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; s.NmiBlocked = _nmiBlocked; }
+        s.InterruptShadow = _shadow;
+        s.Halted = _halted;
+        return s;
+    }
+
+    /// <summary>
+    /// Loads a complete architectural state. Call only while the vCPU is not running. The TSC is one clock for the
+    /// partition, so setting this processor's TSC sets that clock (to the TSC minus this processor's TSC_ADJUST): after a
+    /// restore every processor continues from the count it was saved at, still equal to the others'.
+    /// </summary>
+    public void SetState(CpuState s)
+    {
+        Arch.LoadFrom(s);
+        Rflags = s.Rflags;
+        _clock.SetCount((long)s.Tsc - s.TscAdjust);
+        _x87.Load(s.Fpu);
+        Sse.LoadFrom(s.Fpu);
+        lock (_eventLock)
+        {
+            _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending; _nmiBlocked = s.NmiBlocked;
+            RecomputeAttention();
+        }
+        _shadow = s.InterruptShadow;
+        _halted = s.Halted;
+        UpdateMode();
+        UpdateBreakpoints();
+    }
+
     /// <summary>Power-on/INIT state: real mode at F000:FFF0 (reset vector FFFFFFF0).</summary>
     public void Reset()
     {

@@ -24,6 +24,18 @@ internal struct X87Stack
 
     public X87Stack() { }
 
+    /// <summary>A copy of the registers for a snapshot (<see cref="FpuState"/> is a mutable record: never share it).</summary>
+    public readonly FpuState Save() => Clone(Regs);
+
+    /// <summary>Replaces the registers with a copy of <paramref name="f"/>.</summary>
+    public void Load(FpuState f) => Regs = Clone(f);
+
+    private static FpuState Clone(FpuState f) => new()
+    {
+        Fcw = f.Fcw, Fsw = f.Fsw, Ftw = f.Ftw, Fop = f.Fop, Fip = f.Fip, Fdp = f.Fdp, Mxcsr = f.Mxcsr,
+        St = (UInt128[])f.St.Clone(), Xmm = (UInt128[])f.Xmm.Clone(),
+    };
+
     public readonly int Top => (Regs.Fsw >> 11) & 7;
     public readonly void SetTop(int top) => Regs.Fsw = (ushort)((Regs.Fsw & ~0x3800) | ((top & 7) << 11));
 
