@@ -84,8 +84,8 @@ internal static class ExceptionDelivery
     {
         if (vector == Vec.PF) c.Arch.Cr2 = c._delivery.Cr2;
         c._halted = false;
-        if (!c._protected) { DeliverReal(c, vector); return; }
-        if (!c._longMode) { DeliverProtected(c, vector, errorCode, hasErrorCode, kind); return; }
+        if (!c.Mode.Protected) { DeliverReal(c, vector); return; }
+        if (!c.Mode.LongMode) { DeliverProtected(c, vector, errorCode, hasErrorCode, kind); return; }
         DeliverLong(c, vector, errorCode, hasErrorCode, kind);
     }
 
@@ -100,23 +100,23 @@ internal static class ExceptionDelivery
         int type = (int)(lo >> 40) & 0xF;
         if (type != 0xE && type != 0xF) throw c.Fault(Vec.GP, idtCode);
         int gateDpl = (int)(lo >> 45) & 3;
-        if (kind is EventKind.Software or EventKind.SoftwareException && gateDpl < c._cpl) throw c.Fault(Vec.GP, idtCode);
+        if (kind is EventKind.Software or EventKind.SoftwareException && gateDpl < c.Mode.Cpl) throw c.Fault(Vec.GP, idtCode);
         if ((lo & (1UL << 47)) == 0) throw c.Fault(Vec.NP, idtCode);
         ulong target = (lo & 0xFFFF) | ((lo >> 32) & 0xFFFF0000) | (hi << 32);
         ushort sel = (ushort)(lo >> 16);
         int ist = (int)(lo >> 32) & 7;
-        var cs = c.LoadCodeDescriptor(sel, ext);
+        var cs = Segmentation.LoadCodeDescriptor(c, sel, ext);
         if (!cs.Long || cs.DefaultBig) throw c.Fault(Vec.GP, (sel & 0xFFFCu) | ext);
         bool conforming = (cs.Type & 4) != 0;
-        int newCpl = conforming ? c._cpl : cs.Dpl;
-        if (newCpl > c._cpl) throw c.Fault(Vec.GP, (sel & 0xFFFCu) | ext);
+        int newCpl = conforming ? c.Mode.Cpl : cs.Dpl;
+        if (newCpl > c.Mode.Cpl) throw c.Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
         ulong oldRsp = c.R(4), oldRflags = PushedFlags(c), oldRip = c.Rip;
         var oldSs = c.Arch.Seg[(int)Seg.Ss];
         ushort oldCs = c.Arch.Seg[(int)Seg.Cs].Selector;
         ulong rsp = oldRsp;
         if (ist != 0) rsp = c.LoadSystem<ulong>(c.Arch.Tr.Base + 0x24 + (ulong)(ist - 1) * 8);
-        else if (newCpl < c._cpl) rsp = c.LoadSystem<ulong>(c.Arch.Tr.Base + 4 + (ulong)newCpl * 8);
+        else if (newCpl < c.Mode.Cpl) rsp = c.LoadSystem<ulong>(c.Arch.Tr.Base + 4 + (ulong)newCpl * 8);
         rsp &= ~15UL;
 
         // All pushes happen at the new privilege before any register changes, so a fault here leaves
@@ -136,7 +136,7 @@ internal static class ExceptionDelivery
         }
         finally { c._tlb.AccessKey = key; }
 
-        if (newCpl < c._cpl)
+        if (newCpl < c.Mode.Cpl)
             c.Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)newCpl, 0, 0, (ushort)(newCpl << 5)); // null SS, RPL = DPL = new CPL
         cs.Selector = (ushort)((sel & 0xFFFC) | newCpl);
         c.Arch.Seg[(int)Seg.Cs] = cs;
@@ -174,7 +174,7 @@ internal static class ExceptionDelivery
         ulong g = c.LoadSystem<ulong>(c.Arch.Idtr.Base + (ulong)vector * 8);
         int type = (int)(g >> 40) & 0x1F;
         if (type is not (0x5 or 0x6 or 0x7 or 0xE or 0xF)) throw c.Fault(Vec.GP, idtCode);
-        if (kind is EventKind.Software or EventKind.SoftwareException && ((int)(g >> 45) & 3) < c._cpl) throw c.Fault(Vec.GP, idtCode);
+        if (kind is EventKind.Software or EventKind.SoftwareException && ((int)(g >> 45) & 3) < c.Mode.Cpl) throw c.Fault(Vec.GP, idtCode);
         if ((g & (1UL << 47)) == 0) throw c.Fault(Vec.NP, idtCode);
         if (type == 0x5)
         {
@@ -183,28 +183,28 @@ internal static class ExceptionDelivery
             if (hasErrorCode)
             {
                 ulong sp = c.R(4);
-                c.PushOn(ref sp, c.Arch.Seg[(int)Seg.Ss], (c.Arch.Tr.Type & 8) != 0 ? 4 : 2, errorCode);
-                c.SetStackPointer(sp, c.Arch.Seg[(int)Seg.Ss]);
+                Segmentation.PushOn(c, ref sp, c.Arch.Seg[(int)Seg.Ss], (c.Arch.Tr.Type & 8) != 0 ? 4 : 2, errorCode);
+                Segmentation.SetStackPointer(c, sp, c.Arch.Seg[(int)Seg.Ss]);
             }
             return;
         }
         bool gate32 = (type & 8) != 0;
         ulong target = (g & 0xFFFF) | ((g >> 32) & 0xFFFF0000);
         ushort sel = (ushort)(g >> 16);
-        var cs = c.LoadCodeDescriptor(sel, ext);
-        int newCpl = (cs.Type & 4) != 0 ? c._cpl : cs.Dpl;
-        if (newCpl > c._cpl) throw c.Fault(Vec.GP, (sel & 0xFFFCu) | ext);
+        var cs = Segmentation.LoadCodeDescriptor(c, sel, ext);
+        int newCpl = (cs.Type & 4) != 0 ? c.Mode.Cpl : cs.Dpl;
+        if (newCpl > c.Mode.Cpl) throw c.Fault(Vec.GP, (sel & 0xFFFCu) | ext);
 
         ulong oldFlags = PushedFlags(c), oldEsp = c.R(4), oldEip = c.Rip;
         ushort oldSsSel = c.Arch.Seg[(int)Seg.Ss].Selector, oldCsSel = c.Arch.Seg[(int)Seg.Cs].Selector;
         var ss = c.Arch.Seg[(int)Seg.Ss];
         ulong esp = oldEsp;
-        bool stackSwitch = newCpl < c._cpl;
+        bool stackSwitch = newCpl < c.Mode.Cpl;
         if (stackSwitch)
         {
             esp = c.LoadSystem<uint>(c.Arch.Tr.Base + 4 + (ulong)newCpl * 8);
             ushort ssSel = c.LoadSystem<ushort>(c.Arch.Tr.Base + 8 + (ulong)newCpl * 8);
-            ss = c.LoadStackDescriptor(ssSel, newCpl, Vec.TS);
+            ss = Segmentation.LoadStackDescriptor(c, ssSel, newCpl, Vec.TS);
         }
         int w = gate32 ? 4 : 2;
         ulong mask = ss.DefaultBig ? 0xFFFFFFFF : 0xFFFF;

@@ -74,7 +74,7 @@ internal static class ModelSpecificRegisters
                 for (int i = 0; i < 8; i++) { ulong t = (v >> (i * 8)) & 0xFF; if (t is 2 or 3 or > 7) return false; }
                 c.Arch.Pat = v; return true;
             case TscDeadline: c.Arch.TscDeadline = v; c.TscDeadlineWrite?.Invoke(v); return true;
-            case Efer: c.WriteEfer(v); return true;
+            case Efer: ControlRegisters.WriteEfer(c, v); return true;
             case Star: c.Arch.Star = v; return true;
             case Lstar: if (!Canonical(v)) return false; c.Arch.Lstar = v; return true;
             case Cstar: if (!Canonical(v)) return false; c.Arch.Cstar = v; return true;

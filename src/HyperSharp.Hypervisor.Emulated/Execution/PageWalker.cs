@@ -26,13 +26,13 @@ internal static unsafe class PageWalker
     internal static ulong Translate(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
     {
         global = false;
-        if (!c._paging) return lin & c._linMask;
-        if (c._longMode)
+        if (!c.Mode.Paging) return lin & c.Mode.LinMask;
+        if (c.Mode.LongMode)
         {
             if ((ulong)(((long)lin << 16) >> 16) != lin) throw c.Fault(Vec.GP, 0);
             return Walk4(c, lin, access, out global);
         }
-        if ((c.Arch.Cr4 & X86Cpu.Cr4PAE) != 0) return WalkPae(c, lin & 0xFFFFFFFF, access, out global);
+        if ((c.Arch.Cr4 & ControlRegisters.Cr4PAE) != 0) return WalkPae(c, lin & 0xFFFFFFFF, access, out global);
         return Walk2(c, lin & 0xFFFFFFFF, access, out global);
     }
 
@@ -46,7 +46,7 @@ internal static unsafe class PageWalker
     private static ulong Walk4(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
     {
         bool user = (c._tlb.AccessKey & 3) >= 2;
-        bool nxe = (c.Arch.Efer & X86Cpu.EferNXE) != 0;
+        bool nxe = (c.Arch.Efer & ControlRegisters.EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1); // address bits MAXPHYADDR..51
         if (!nxe) rsvdHigh |= PteNX;
         ulong* entries = stackalloc ulong[4];
@@ -89,7 +89,7 @@ internal static unsafe class PageWalker
                 NotePageTableWrite(c, ptrs[i]);
             }
         }
-        global = (leaf & PteG) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PGE) != 0;
+        global = (leaf & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
         ulong frame = leaf & PhysAddrMask & ~(pageSize - 1);
         return frame | (lin & (pageSize - 1));
     }
@@ -101,7 +101,7 @@ internal static unsafe class PageWalker
     private static ulong WalkPae(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
     {
         bool user = (c._tlb.AccessKey & 3) >= 2;
-        bool nxe = (c.Arch.Efer & X86Cpu.EferNXE) != 0;
+        bool nxe = (c.Arch.Efer & ControlRegisters.EferNXE) != 0;
         ulong rsvdHigh = ((1UL << 52) - 1) & ~((1UL << MaxPhysAddrBits) - 1);
         if (!nxe) rsvdHigh |= PteNX;
         ulong* pdpteP = Pte(c, (c.Arch.Cr3 & 0xFFFFFFE0) + ((lin >> 30) << 3));
@@ -116,7 +116,7 @@ internal static unsafe class PageWalker
             if ((pde & (rsvdHigh | 0x1FE000)) != 0) throw PageFault(c, lin, access, PfPresent | PfRsvd);
             CheckAccess(c, lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, nxe && (pde & PteNX) != 0);
             SetBits64(c, pdeP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
-            global = (pde & PteG) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PGE) != 0;
+            global = (pde & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
             return (pde & PhysAddrMask & ~0x1FFFFFUL) | (lin & 0x1FFFFF);
         }
         if ((pde & rsvdHigh) != 0) throw PageFault(c, lin, access, PfPresent | PfRsvd);
@@ -127,7 +127,7 @@ internal static unsafe class PageWalker
         CheckAccess(c, lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, nxe && ((pde | pte) & PteNX) != 0);
         SetBits64(c, pdeP, PteA);
         SetBits64(c, pteP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
-        global = (pte & PteG) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PGE) != 0;
+        global = (pte & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
         return (pte & PhysAddrMask) | (lin & 0xFFF);
     }
 
@@ -147,11 +147,11 @@ internal static unsafe class PageWalker
         ulong* pdeP = Pte32(c, ((c.Arch.Cr3 & 0xFFFFF000) + ((lin >> 22) << 2)));
         uint pde = pdeP == null ? 0 : *(uint*)pdeP;
         if ((pde & PteP) == 0) throw PageFault(c, lin, access, 0);
-        if ((pde & PtePS) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PSE) != 0)
+        if ((pde & PtePS) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PSE) != 0)
         {
             CheckAccess(c, lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, false);
             SetBits32(c, pdeP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
-            global = (pde & PteG) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PGE) != 0;
+            global = (pde & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
             ulong frame = (pde & 0xFFC00000UL) | ((ulong)(pde >> 13) & 0xFF) << 32;
             return frame | (lin & 0x3FFFFF);
         }
@@ -161,7 +161,7 @@ internal static unsafe class PageWalker
         CheckAccess(c, lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, false);
         SetBits32(c, pdeP, PteA);
         SetBits32(c, pteP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
-        global = (pte & PteG) != 0 && (c.Arch.Cr4 & X86Cpu.Cr4PGE) != 0;
+        global = (pte & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
         return (pte & 0xFFFFF000UL) | (lin & 0xFFF);
     }
 
@@ -187,7 +187,7 @@ internal static unsafe class PageWalker
     private static void CheckAccess(X86Cpu c, ulong lin, X86Cpu.Access access, bool user, bool writable, bool userOk, bool noExec)
     {
         if (user && !userOk) throw PageFault(c, lin, access, PfPresent);
-        if (access == X86Cpu.Access.Write && !writable && (user || (c.Arch.Cr0 & X86Cpu.Cr0WP) != 0)) throw PageFault(c, lin, access, PfPresent);
+        if (access == X86Cpu.Access.Write && !writable && (user || (c.Arch.Cr0 & ControlRegisters.Cr0WP) != 0)) throw PageFault(c, lin, access, PfPresent);
         if (access == X86Cpu.Access.Fetch && noExec) throw PageFault(c, lin, access, PfPresent);
     }
 
@@ -195,7 +195,7 @@ internal static unsafe class PageWalker
     {
         if (access == X86Cpu.Access.Write) code |= PfWrite;
         if ((c._tlb.AccessKey & 3) >= 2) code |= PfUser;
-        if (access == X86Cpu.Access.Fetch && (c.Arch.Efer & X86Cpu.EferNXE) != 0) code |= PfFetch;
+        if (access == X86Cpu.Access.Fetch && (c.Arch.Efer & ControlRegisters.EferNXE) != 0) code |= PfFetch;
         c._delivery.Cr2 = lin;
         return c.Fault(Vec.PF, code);
     }

@@ -51,7 +51,7 @@ internal readonly struct IntelResults : IVendorResults
 
     /// <summary>SF and PF from the low half (what is written to rAX / the destination), ZF = 0, AF = 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void MultiplyFlags(X86Cpu c, ulong low, ulong sign, bool overflow) => c.SetResultFlagsNotZero(low, sign, overflow, overflow);
+    public static void MultiplyFlags(X86Cpu c, ulong low, ulong sign, bool overflow) => c.Flags.SetResultNotZero(low, sign, overflow, overflow);
 
     /// <summary>All status flags unchanged.</summary>
     public static void DivideFlags(X86Cpu c) { }
@@ -67,8 +67,8 @@ internal readonly struct AmdResults : IVendorResults
 
     /// <summary>SF, ZF, AF and PF unchanged.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void MultiplyFlags(X86Cpu c, ulong low, ulong sign, bool overflow) => c.SetCarryAndOverflow(overflow, overflow);
+    public static void MultiplyFlags(X86Cpu c, ulong low, ulong sign, bool overflow) => c.Flags.SetCarryAndOverflow(overflow, overflow);
 
     /// <summary>SF = ZF = PF = 0, AF = 1, CF and OF unchanged.</summary>
-    public static void DivideFlags(X86Cpu c) => c.SetStatusFlags(Rf.AF, Rf.SF | Rf.ZF | Rf.AF | Rf.PF);
+    public static void DivideFlags(X86Cpu c) => c.Flags.SetStatus(Rf.AF, Rf.SF | Rf.ZF | Rf.AF | Rf.PF);
 }

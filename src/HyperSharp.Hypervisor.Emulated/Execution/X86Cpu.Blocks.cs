@@ -85,7 +85,7 @@ public sealed unsafe partial class X86Cpu
                     }
                 }
                 Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
-                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Flags.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
             }
         }
         catch (GuestFault)
@@ -132,8 +132,8 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private CodeBlock? GetBlock()
     {
-        ulong lin = (SegBase((int)Seg.Cs) + Rip) & _linMask;
-        int ctx = _bitness | (_cpl << 8);
+        ulong lin = (Mode.SegBase((int)Seg.Cs) + Rip) & Mode.LinMask;
+        int ctx = Mode.Bitness | (Mode.Cpl << 8);
         ref var e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lookup), (nint)((lin ^ (lin >> 12)) & (LookupSize - 1)));
         var b = e.Block;
         if (e.Lin == lin && e.Context == ctx && e.Gen == _lookupGen && b != null && b.Valid) return b;
@@ -144,7 +144,7 @@ public sealed unsafe partial class X86Cpu
     {
         ulong phys = TranslateFetch(lin);
         if (!_mem.IsRamPage(phys >> 12)) return null; // executing MMIO is not supported: shut down
-        var b = _code.Find(phys, _bitness) ?? Build(phys, lin);
+        var b = _code.Find(phys, Mode.Bitness) ?? Build(phys, lin);
         if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Gen = _lookupGen; e.Block = b; }
         return b;
     }
@@ -166,7 +166,7 @@ public sealed unsafe partial class X86Cpu
         _code.MarkCodePage(ppn);
         int avail = (int)(4096 - (phys & 0xFFF));
         _reader.Reset(_mem.Ram + phys, avail); // Safe: phys is a RAM page (checked by the caller); avail stays in it.
-        var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);
+        var decoder = Decoder.Create(Mode.Bitness, _reader, lin, DecoderOptions.None);
         int n = 0, consumed = 0;
         while (n < MaxBlockInstructions)
         {
@@ -177,7 +177,7 @@ public sealed unsafe partial class X86Cpu
                 break; // the next instruction crosses the page: it starts the next block
             }
             consumed += ins.Length;
-            var flow = Translator.Translate(in ins, _bitness, Model.Vendor, ref _scratch[n]);
+            var flow = Translator.Translate(in ins, Mode.Bitness, Model.Vendor, ref _scratch[n]);
             if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
             n++;
             if (flow != Flow.Continue || consumed >= avail) break;
@@ -185,7 +185,7 @@ public sealed unsafe partial class X86Cpu
         var arr = new DecodedInstruction[n + 1];
         Array.Copy(_scratch, arr, n);
         arr[n].Exec = &EndBlock;
-        var b = new CodeBlock(phys, _bitness, arr);
+        var b = new CodeBlock(phys, Mode.Bitness, arr);
         _code.Add(b);
         return b;
     }
@@ -201,13 +201,13 @@ public sealed unsafe partial class X86Cpu
         if (!_mem.IsRamPage(phys2 >> 12)) throw Fault(Vec.GP, 0);
         PhysRead(phys2, buf + first, 15 - first);
         _reader.Reset(buf, 15);
-        var decoder = Decoder.Create(_bitness, _reader, lin, DecoderOptions.None);
+        var decoder = Decoder.Create(Mode.Bitness, _reader, lin, DecoderOptions.None);
         decoder.Decode(out Instruction ins);
         var arr = new DecodedInstruction[2];
-        var flow = Translator.Translate(in ins, _bitness, Model.Vendor, ref arr[0]);
+        var flow = Translator.Translate(in ins, Mode.Bitness, Model.Vendor, ref arr[0]);
         if (flow == Flow.Unsupported) UnsupportedInstruction?.Invoke(ins.IP, ins.ToString());
         arr[1].Exec = &EndBlock;
-        return new CodeBlock(phys, _bitness, arr) { Cacheable = false };
+        return new CodeBlock(phys, Mode.Bitness, arr) { Cacheable = false };
     }
 
     /// <summary>The sentinel after a block's last instruction: leave the block (RIP already points past it).</summary>

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using HyperSharp.Hypervisor.Emulated.Decoding;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
@@ -170,5 +172,21 @@ public sealed unsafe partial class X86Cpu
         ulong k = _tlb.AccessKey;
         _tlb.AccessKey = (k & ~3UL) | 1;
         try { Store(lin, value); } finally { _tlb.AccessKey = k; }
+    }
+
+    /// <summary>A 128-bit memory operand; <paramref name="aligned"/> forms #GP(0) on a misaligned address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Vector128<byte> Load128(ref DecodedInstruction d, bool aligned)
+    {
+        ulong lin = Lin(ref d);
+        if (aligned && (lin & 15) != 0) throw Fault(Vec.GP, 0);
+        return Load<Vector128<byte>>(lin);
+    }
+
+    internal void Store128(ref DecodedInstruction d, Vector128<byte> v, bool aligned)
+    {
+        ulong lin = Lin(ref d);
+        if (aligned && (lin & 15) != 0) throw Fault(Vec.GP, 0);
+        Store(lin, v);
     }
 }

@@ -43,11 +43,54 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Registers, flags, segments, control/debug registers, MSRs, FPU/SSE: what the handlers read and write.</summary>
     internal ArchState Arch = new();
 
-    [InlineArray(6)]
-    internal struct SegBaseFile { private ulong _e0; }
+    /// <summary>RFLAGS, its arithmetic flags computed only when read (<see cref="LazyFlags"/>).</summary>
+    /// <remarks>A field of its own, not a member of <see cref="Arch"/> reached through a ref property: a handler's
+    /// <c>c.Flags.CF</c> then inlines exactly as the processor's own CF property did, leaving the JIT's inlining budget
+    /// for large compiled blocks unchanged.</remarks>
+    internal LazyFlags Flags = new();
 
-    /// <summary>Bases used for address arithmetic: 0 for ES/CS/SS/DS in 64-bit mode.</summary>
-    internal SegBaseFile _segBase;
+    /// <summary>The architectural RFLAGS value.</summary>
+    public ulong Rflags
+    {
+        get { Flags.Materialize(); return Flags.Rflags; }
+        set
+        {
+            Flags.Write(value);
+            _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(Mode.Cpl); // RFLAGS.AC turns alignment checking on or off
+        }
+    }
+
+    /// <summary>POPF/IRET rules: IOPL changes only at CPL 0, IF only when CPL &lt;= IOPL; VM, VIP, VIF, RF kept.</summary>
+    internal void WriteFlagsFromGuest(ulong v, ulong sizeMask)
+    {
+        ulong old = Rflags;
+        ulong changeable = Rf.Status | Rf.TF | Rf.DF | Rf.NT | Rf.AC | Rf.ID;
+        if (Mode.Cpl == 0) changeable |= Rf.IOPL;
+        if (Mode.Cpl <= (int)((old >> 12) & 3)) changeable |= Rf.IF;
+        changeable &= sizeMask;
+        Rflags = (old & ~changeable) | (v & changeable);
+    }
+
+    /// <summary>The mode, CPL, address widths and segment bases derived from the registers (<see cref="ProcessorMode"/>).</summary>
+    internal ProcessorMode Mode;
+
+    public ulong Cr0 => Arch.Cr0;
+    public ulong Cr2 { get => Arch.Cr2; set => Arch.Cr2 = value; }
+    public ulong Cr3 => Arch.Cr3;
+    public ulong Cr4 => Arch.Cr4;
+    public ulong Efer => Arch.Efer;
+    public int Cpl => Mode.Cpl;
+    public int Bitness => Mode.Bitness;
+
+    /// <summary>The TLB access key's privilege bits for accesses at <paramref name="cpl"/> (<see cref="ProcessorMode.PrivilegeKey"/>).</summary>
+    internal ulong PrivilegeKey(int cpl) => ProcessorMode.PrivilegeKey(cpl, Arch.Cr0, Flags.Rflags);
+
+    /// <summary>Recomputes the derived mode after CS, SS, CR0, CR4, EFER or RFLAGS.VM changed.</summary>
+    internal void UpdateMode()
+    {
+        Mode.Update(Arch, Flags.Rflags);
+        _tlb.AccessKey = (_tlb.AccessKey & ~3UL) | PrivilegeKey(Mode.Cpl);
+    }
 
     // One reusable exception object: faults are frequent enough (demand paging) that allocating each
     // would show, and the delivery code copies the fields out before anything can throw again.
@@ -62,13 +105,37 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
-    internal void RequireCpl0() { if (_cpl != 0) throw Fault(Vec.GP, 0); }
+    internal void RequireCpl0() { if (Mode.Cpl != 0) throw Fault(Vec.GP, 0); }
 
     /// <summary>What an event carries from detection to delivery (<see cref="ExceptionDelivery"/>).</summary>
     internal PendingDelivery _delivery;
 
     /// <summary>The x87 register stack (<see cref="X87Stack"/>): the x87/MMX registers and control words.</summary>
     internal X87Stack _x87 = new();
+
+    /// <summary>The SSE registers (<see cref="SseRegisters"/>): XMM0-15 and MXCSR.</summary>
+    internal SseRegisters Sse = new();
+
+    /// <summary>#UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS: checked by every SSE handler.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckSse()
+    {
+        if (((Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) | (~Arch.Cr4 & ControlRegisters.Cr4OSFXSR)) != 0) SseUnavailable();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void SseUnavailable()
+    {
+        if ((Arch.Cr0 & ControlRegisters.Cr0EM) != 0 || (Arch.Cr4 & ControlRegisters.Cr4OSFXSR) == 0) throw Fault(Vec.UD);
+        throw Fault(Vec.NM);
+    }
+
+    /// <summary>Applies an SSE instruction's exception flags to MXCSR (<see cref="SseRegisters.CommitExceptions"/>) and
+    /// faults when one is unmasked: #XM with CR4.OSXMMEXCPT, else #UD.</summary>
+    internal void CommitSimdExceptions(in FpStatus st)
+    {
+        if (Sse.CommitExceptions(st)) throw Fault((Arch.Cr4 & ControlRegisters.Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
+    }
 
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
@@ -105,9 +172,6 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref ulong R(int i) => ref Unsafe.Add(ref Unsafe.As<ArchState.RegFile, ulong>(ref Arch.Gpr), i);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref ulong SegBase(int i) => ref Unsafe.Add(ref Unsafe.As<SegBaseFile, ulong>(ref _segBase), i);
-
     public ulong this[Gpr reg]
     {
         get => R((int)reg);
@@ -122,6 +186,106 @@ public sealed unsafe partial class X86Cpu
 
     public SegmentRegister GetSegment(Seg s) => Arch.Seg[(int)s];
     public void SetSegment(Seg s, SegmentRegister value) { Arch.Seg[(int)s] = value; UpdateMode(); }
+
+    // ---- operands and the stack: what every handler uses to reach its operands ----
+
+    /// <summary>Effective address (offset within the segment) of the memory operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Ea(ref DecodedInstruction d) => (R(d.Base) + (R(d.Index) << d.Scale) + d.Disp) & d.AddrMask;
+
+    /// <summary>Linear address of the memory operand.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Lin(ref DecodedInstruction d) => (Mode.SegBase(d.Seg) + Ea(ref d)) & Mode.LinMask;
+
+    /// <summary>Linear address of segment:offset (string instructions, stack).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Lin(int seg, ulong offset) => (Mode.SegBase(seg) + offset) & Mode.LinMask;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool IsMem(ref DecodedInstruction d) => (d.Flags & InstrFlags.MemOperand) != 0;
+
+    /// <summary>Operand 0 (register in Reg, or the memory operand).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong ReadOp0<TS>(ref DecodedInstruction d) where TS : struct, ISize
+        => IsMem(ref d) ? TS.Load(this, Lin(ref d)) : TS.GetReg(this, d.Reg, d.RegShift);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void WriteOp0<TS>(ref DecodedInstruction d, ulong v) where TS : struct, ISize
+    {
+        if (IsMem(ref d)) TS.Store(this, Lin(ref d), v);
+        else TS.SetReg(this, d.Reg, d.RegShift, v);
+    }
+
+    /// <summary>Operand 1 (register in Rm, or the memory operand).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong ReadOp1<TS>(ref DecodedInstruction d) where TS : struct, ISize
+        => IsMem(ref d) ? TS.Load(this, Lin(ref d)) : TS.GetReg(this, d.Rm, d.RmShift);
+
+    // ---- stack ----
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Push<TS>(ulong v) where TS : struct, ISize
+    {
+        ulong sp = R(4);
+        ulong nsp = (sp & ~Mode.StackMask) | ((sp - (ulong)TS.Bytes) & Mode.StackMask);
+        TS.Store(this, Lin((int)Seg.Ss, nsp & Mode.StackMask), v);
+        R(4) = nsp;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong Pop<TS>() where TS : struct, ISize
+    {
+        ulong sp = R(4);
+        ulong v = TS.Load(this, Lin((int)Seg.Ss, sp & Mode.StackMask));
+        R(4) = (sp & ~Mode.StackMask) | ((sp + (ulong)TS.Bytes) & Mode.StackMask);
+        return v;
+    }
+
+    /// <summary>Reads the stack at RSP + offset without moving RSP (for pops that must not commit yet).</summary>
+    internal ulong PeekStack<TS>(ulong offset) where TS : struct, ISize
+        => TS.Load(this, Lin((int)Seg.Ss, (R(4) + offset) & Mode.StackMask));
+
+    internal void AdjustSp(ulong delta) => R(4) = (R(4) & ~Mode.StackMask) | ((R(4) + delta) & Mode.StackMask);
+
+    internal void Push16(ushort v) => Push<S16>(v);
+
+    /// <summary>A snapshot of the complete architectural state. Call only while the vCPU is not running.</summary>
+    public CpuState GetState()
+    {
+        var s = new CpuState();
+        Arch.SaveTo(s);
+        s.Rflags = Rflags;
+        s.Tsc = Tsc;
+        s.Fpu = _x87.Save();
+        Sse.SaveTo(s.Fpu);
+        lock (_eventLock) { s.PendingInterrupt = _pendingVector; s.NmiPending = _nmiPending; s.NmiBlocked = _nmiBlocked; }
+        s.InterruptShadow = _shadow;
+        s.Halted = _halted;
+        return s;
+    }
+
+    /// <summary>
+    /// Loads a complete architectural state. Call only while the vCPU is not running. The TSC is one clock for the
+    /// partition, so setting this processor's TSC sets that clock (to the TSC minus this processor's TSC_ADJUST): after a
+    /// restore every processor continues from the count it was saved at, still equal to the others'.
+    /// </summary>
+    public void SetState(CpuState s)
+    {
+        Arch.LoadFrom(s);
+        Rflags = s.Rflags;
+        _clock.SetCount((long)s.Tsc - s.TscAdjust);
+        _x87.Load(s.Fpu);
+        Sse.LoadFrom(s.Fpu);
+        lock (_eventLock)
+        {
+            _pendingVector = s.PendingInterrupt; _nmiPending = s.NmiPending; _nmiBlocked = s.NmiBlocked;
+            RecomputeAttention();
+        }
+        _shadow = s.InterruptShadow;
+        _halted = s.Halted;
+        UpdateMode();
+        UpdateBreakpoints();
+    }
 
     /// <summary>Power-on/INIT state: real mode at F000:FFF0 (reset vector FFFFFFF0).</summary>
     public void Reset()
@@ -141,8 +305,7 @@ public sealed unsafe partial class X86Cpu
         Arch.Pat = 0x0007040600070406;
         Arch.MiscEnable = 1; // fast strings
         _x87.Regs = new FpuState();
-        Arch.Xmm = default;
-        Arch.Mxcsr = 0x1F80;
+        Sse.Reset();
         _halted = false; _shadow = false; _ssLoaded = false; _deferredDebugTraps = 0; _pendingVector = -1; _nmiPending = false;
         UpdateMode();
         UpdateBreakpoints(); // (also flushes the TLBs)
@@ -194,7 +357,7 @@ public sealed unsafe partial class X86Cpu
             if (InstructionCount >= limit) return CpuExitReason.InstructionLimit;
             try
             {
-                if ((Arch.Rflags & Rf.TF) != 0 || _breakpoints.Active || _deferredDebugTraps != 0) StepWithTrap();
+                if ((Flags.Rflags & Rf.TF) != 0 || _breakpoints.Active || _deferredDebugTraps != 0) StepWithTrap();
                 else RunBlocks(limit);
                 if (_exitRequest != 0)
                 {
@@ -225,7 +388,7 @@ public sealed unsafe partial class X86Cpu
         if (!b.Valid) return; // invalidated meanwhile: look up again
         if (_breakpoints.Active)
         {
-            int hit = Breakpoints.ExecuteAt(Arch.Dr, Arch.Rflags, (SegBase((int)Seg.Cs) + Rip) & _linMask);
+            int hit = Breakpoints.ExecuteAt(Arch.Dr, Flags.Rflags, (Mode.SegBase((int)Seg.Cs) + Rip) & Mode.LinMask);
             if (hit >= 0)
             {
                 // Instruction breakpoint: a fault, delivered before the instruction runs.
@@ -234,12 +397,12 @@ public sealed unsafe partial class X86Cpu
                 return;
             }
         }
-        bool tf = (Arch.Rflags & Rf.TF) != 0, rf = (Arch.Rflags & Rf.RF) != 0;
+        bool tf = (Flags.Rflags & Rf.TF) != 0, rf = (Flags.Rflags & Rf.RF) != 0;
         _breakpoints.Pending = 0;
         _ssLoaded = false;
         if (d.Exec(this, ref d) == 0) Rip += d.Len;
         InstructionCount++; // after the handler: a faulting instruction does not count
-        if (rf) Arch.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
+        if (rf) Flags.Rflags &= ~Rf.RF; // RF suppressed the breakpoint of this one instruction only
         ulong traps = _deferredDebugTraps | _breakpoints.Pending | (tf ? 0x4000UL : 0);
         // MOV SS / POP SS hold back single-step and data-breakpoint traps until the next instruction completes
         // (SDM Vol. 3, 6.8.3): they are delivered together after it.
@@ -267,7 +430,7 @@ public sealed unsafe partial class X86Cpu
         if (_stopRequested) { _stopRequested = false; RecomputeAttention(); return CpuExitReason.Stopped; }
         if (_shadow && !_halted) { _shadow = false; return null; } // the instruction after STI/MOV SS runs first
         _shadow = false;
-        bool ifSet = (Arch.Rflags & Rf.IF) != 0;
+        bool ifSet = (Flags.Rflags & Rf.IF) != 0;
         if (_intrLine && ifSet && InterruptController != null && !(_nmiPending && !_nmiBlocked))
         {
             // Outside our lock: the controller takes its own lock and may call SetInterruptLine.
@@ -363,7 +526,7 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>True when an external interrupt injected now would be delivered before the next instruction.</summary>
-    public bool InterruptWindowOpen => (Arch.Rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
+    public bool InterruptWindowOpen => (Flags.Rflags & Rf.IF) != 0 && !_shadow && _pendingVector < 0;
 
     /// <summary>Asks Run to return <see cref="CpuExitReason.InterruptWindow"/> once IF=1 and no shadow.</summary>
     public void RequestInterruptWindow()

@@ -9,7 +9,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// ST(i), push and pop with stack-fault detection, tags, precision and rounding control, exception recording.
 /// </summary>
 /// <remarks>A struct in its processor's field, like <see cref="SoftTlb"/>: the handlers reach the registers through the
-/// same one reference as when they were a field of <see cref="ArchState"/>. XMM and MXCSR stay in <see cref="ArchState"/>.</remarks>
+/// same one reference as when they were a field of <see cref="ArchState"/>. XMM and MXCSR are <see cref="SseRegisters"/>.</remarks>
 internal struct X87Stack
 {
     /// <summary>The live x87/MMX registers and control words (GetState copies them, SetState replaces them).</summary>
@@ -23,6 +23,18 @@ internal struct X87Stack
     public bool StackFault;
 
     public X87Stack() { }
+
+    /// <summary>A copy of the registers for a snapshot (<see cref="FpuState"/> is a mutable record: never share it).</summary>
+    public readonly FpuState Save() => Clone(Regs);
+
+    /// <summary>Replaces the registers with a copy of <paramref name="f"/>.</summary>
+    public void Load(FpuState f) => Regs = Clone(f);
+
+    private static FpuState Clone(FpuState f) => new()
+    {
+        Fcw = f.Fcw, Fsw = f.Fsw, Ftw = f.Ftw, Fop = f.Fop, Fip = f.Fip, Fdp = f.Fdp, Mxcsr = f.Mxcsr,
+        St = (UInt128[])f.St.Clone(), Xmm = (UInt128[])f.Xmm.Clone(),
+    };
 
     public readonly int Top => (Regs.Fsw >> 11) & 7;
     public readonly void SetTop(int top) => Regs.Fsw = (ushort)((Regs.Fsw & ~0x3800) | ((top & 7) << 11));

@@ -25,7 +25,7 @@ internal struct AdcOp : IAluOp
     public static bool Writes => true;
     public static ulong Compute<TS>(X86Cpu c, ulong a, ulong b, out int f) where TS : struct, ISize
     {
-        bool cin = c.CF;
+        bool cin = c.Flags.CF;
         f = cin ? FlagOp.Adc : FlagOp.Add;
         return (a + b + (cin ? 1UL : 0)) & TS.Mask;
     }
@@ -41,7 +41,7 @@ internal struct SbbOp : IAluOp
     public static bool Writes => true;
     public static ulong Compute<TS>(X86Cpu c, ulong a, ulong b, out int f) where TS : struct, ISize
     {
-        bool cin = c.CF;
+        bool cin = c.Flags.CF;
         f = cin ? FlagOp.Sbb : FlagOp.Sub;
         return (a - b - (cin ? 1UL : 0)) & TS.Mask;
     }
@@ -86,7 +86,7 @@ internal static unsafe class AluInstructions
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), b = TS.GetReg(c, d.Rm, d.RmShift);
         ulong r = TOp.Compute<TS>(c, a, b, out int f);
         if (TOp.Writes) TS.SetReg(c, d.Reg, d.RegShift, r);
-        c.SetFlags(f, a, b, r, TS.Sign);
+        c.Flags.Set(f, a, b, r, TS.Sign);
         return 0;
     }
 
@@ -96,7 +96,7 @@ internal static unsafe class AluInstructions
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), b = d.Imm & TS.Mask;
         ulong r = TOp.Compute<TS>(c, a, b, out int f);
         if (TOp.Writes) TS.SetReg(c, d.Reg, d.RegShift, r);
-        c.SetFlags(f, a, b, r, TS.Sign);
+        c.Flags.Set(f, a, b, r, TS.Sign);
         return 0;
     }
 
@@ -107,7 +107,7 @@ internal static unsafe class AluInstructions
         ulong a = TS.GetReg(c, d.Reg, d.RegShift);
         ulong r = TOp.Compute<TS>(c, a, b, out int f);
         if (TOp.Writes) TS.SetReg(c, d.Reg, d.RegShift, r);
-        c.SetFlags(f, a, b, r, TS.Sign);
+        c.Flags.Set(f, a, b, r, TS.Sign);
         return 0;
     }
 
@@ -120,7 +120,7 @@ internal static unsafe class AluInstructions
         ulong a = TS.Load(c, lin);
         ulong r = TOp.Compute<TS>(c, a, b, out int f);
         if (TOp.Writes) TS.Store(c, lin, r);
-        c.SetFlags(f, a, b, r, TS.Sign);
+        c.Flags.Set(f, a, b, r, TS.Sign);
         return 0;
     }
 
@@ -153,7 +153,7 @@ internal static unsafe class AluInstructions
                 a = seen;
             }
         }
-        c.SetFlags(f, a, b, r, TS.Sign);
+        c.Flags.Set(f, a, b, r, TS.Sign);
         return 0;
     }
 

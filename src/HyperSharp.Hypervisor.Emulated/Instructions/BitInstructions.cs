@@ -20,7 +20,7 @@ internal static unsafe class BitInstructions
             // A register bit offset addresses a bit string: signed offset / operand bits selects the unit.
             long unit = immForm ? 0 : (long)TS.SignExtend(off) >> BitOperations.Log2((uint)bits);
             bit = (int)(off & (ulong)(bits - 1));
-            lin = (c.Lin(ref d) + (ulong)(unit * TS.Bytes)) & c._linMask;
+            lin = (c.Lin(ref d) + (ulong)(unit * TS.Bytes)) & c.Mode.LinMask;
             a = TS.Load(c, lin);
         }
         else
@@ -56,7 +56,7 @@ internal static unsafe class BitInstructions
             }
             else TS.SetReg(c, d.Reg, 0, r);
         }
-        c.SetCarry(cf); // OF SF AF PF are undefined: left unchanged, ZF unchanged
+        c.Flags.SetCarry(cf); // OF SF AF PF are undefined: left unchanged, ZF unchanged
         return 0;
     }
 
@@ -68,10 +68,10 @@ internal static unsafe class BitInstructions
     internal static int BitScan<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong v = c.ReadOp1<TS>(ref d);
-        if (v == 0) { c.SetResultFlags(0, TS.Sign, false, false); return 0; }
+        if (v == 0) { c.Flags.SetResult(0, TS.Sign, false, false); return 0; }
         ulong index = d.Cond == 0 ? (ulong)BitOperations.TrailingZeroCount(v) : (ulong)(63 - BitOperations.LeadingZeroCount(v));
         TS.SetReg(c, d.Reg, 0, index);
-        c.SetResultFlagsNotZero(index, TS.Sign, false, false);
+        c.Flags.SetResultNotZero(index, TS.Sign, false, false);
         return 0;
     }
 
@@ -79,7 +79,7 @@ internal static unsafe class BitInstructions
     {
         ulong v = c.ReadOp1<TS>(ref d);
         TS.SetReg(c, d.Reg, 0, (ulong)BitOperations.PopCount(v));
-        c.SetStatusFlags(v == 0 ? Rf.ZF : 0); // status flags only: not the full RFLAGS write (privilege key, AC)
+        c.Flags.SetStatus(v == 0 ? Rf.ZF : 0); // status flags only: not the full RFLAGS write (privilege key, AC)
         return 0;
     }
 

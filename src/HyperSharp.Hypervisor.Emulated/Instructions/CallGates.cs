@@ -14,36 +14,36 @@ internal static unsafe class CallGates
     /// </summary>
     internal static bool FarThroughSystemDescriptor(X86Cpu c, ushort sel, bool call, ulong nextRip)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
-        ulong desc = c.ReadDescriptor(sel, 0, out ulong address);
+        if (!c.Mode.Protected || (c.Flags.Rflags & Rf.VM) != 0 || (sel & 0xFFFC) == 0) return false;
+        ulong desc = Segmentation.ReadDescriptor(c, sel, 0, out ulong address);
         if ((desc & (1UL << 44)) != 0) return false; // code or data segment
         int type = (int)(desc >> 40) & 0xF;
         uint error = sel & 0xFFFCu;
-        if (!c._longMode && type is 0x1 or 0x9 or 0x5)
+        if (!c.Mode.LongMode && type is 0x1 or 0x9 or 0x5)
         {
             TaskSwitches.TaskSwitchByJmpOrCall(c, sel, desc, type, call, nextRip);
             return true;
         }
-        if (c._longMode ? type != 0xC : type is not (0x4 or 0xC)) throw c.Fault(Vec.GP, error);
+        if (c.Mode.LongMode ? type != 0xC : type is not (0x4 or 0xC)) throw c.Fault(Vec.GP, error);
         int gateDpl = (int)(desc >> 45) & 3;
-        if (gateDpl < c._cpl || gateDpl < (sel & 3)) throw c.Fault(Vec.GP, error);
+        if (gateDpl < c.Mode.Cpl || gateDpl < (sel & 3)) throw c.Fault(Vec.GP, error);
         if ((desc & (1UL << 47)) == 0) throw c.Fault(Vec.NP, error);
         ulong target = (desc & 0xFFFF) | ((desc >> 32) & 0xFFFF0000);
-        if (c._longMode)
+        if (c.Mode.LongMode)
         {
             ulong high = c.LoadSystem<ulong>(address + 8);
             if (((high >> 40) & 0x1F) != 0) throw c.Fault(Vec.GP, error); // the upper half's type field must be 0
             target |= high << 32;
         }
         else if (type == 0x4) target &= 0xFFFF;
-        int width = c._longMode ? 8 : type == 0xC ? 4 : 2;
-        int parameters = c._longMode ? 0 : (int)(desc >> 32) & 0x1F;
+        int width = c.Mode.LongMode ? 8 : type == 0xC ? 4 : 2;
+        int parameters = c.Mode.LongMode ? 0 : (int)(desc >> 32) & 0x1F;
 
         ushort csSel = (ushort)(desc >> 16);
         var cs = GateCodeSegment(c, csSel, call);
-        if (c._longMode && (ulong)(((long)target << 16) >> 16) != target) throw c.Fault(Vec.GP, 0);
+        if (c.Mode.LongMode && (ulong)(((long)target << 16) >> 16) != target) throw c.Fault(Vec.GP, 0);
         bool conforming = (cs.Type & 4) != 0;
-        if (call && !conforming && cs.Dpl < c._cpl) { CallToInnerPrivilege(c, cs, csSel, target, width, parameters, nextRip); return true; }
+        if (call && !conforming && cs.Dpl < c.Mode.Cpl) { CallToInnerPrivilege(c, cs, csSel, target, width, parameters, nextRip); return true; }
 
         // Same privilege (JMP through any gate, CALL to a conforming or equally privileged segment): CPL stays.
         ulong sp = c.R(4);
@@ -51,12 +51,12 @@ internal static unsafe class CallGates
         if (call)
         {
             ushort oldCs = c.Arch.Seg[(int)Seg.Cs].Selector;
-            c.PushOn(ref sp, ss, width, oldCs);
-            c.PushOn(ref sp, ss, width, nextRip);
+            Segmentation.PushOn(c, ref sp, ss, width, oldCs);
+            Segmentation.PushOn(c, ref sp, ss, width, nextRip);
         }
-        cs.Selector = (ushort)((csSel & 0xFFFC) | c._cpl);
+        cs.Selector = (ushort)((csSel & 0xFFFC) | c.Mode.Cpl);
         c.Arch.Seg[(int)Seg.Cs] = cs;
-        c.SetStackPointer(sp, ss);
+        Segmentation.SetStackPointer(c, sp, ss);
         c.Rip = target;
         c.UpdateMode();
         return true;
@@ -67,15 +67,15 @@ internal static unsafe class CallGates
     private static SegmentRegister GateCodeSegment(X86Cpu c, ushort csSel, bool call)
     {
         if ((csSel & 0xFFFC) == 0) throw c.Fault(Vec.GP, 0);
-        ulong d = c.ReadDescriptor(csSel, 0, out ulong address);
+        ulong d = Segmentation.ReadDescriptor(c, csSel, 0, out ulong address);
         var cs = SegmentRegister.FromDescriptor(csSel, d);
         uint error = csSel & 0xFFFCu;
         if (cs.IsSystem || (cs.Type & 8) == 0) throw c.Fault(Vec.GP, error);
         bool conforming = (cs.Type & 4) != 0;
-        if (call || conforming ? cs.Dpl > c._cpl : cs.Dpl != c._cpl) throw c.Fault(Vec.GP, error);
-        if (c._longMode && (!cs.Long || cs.DefaultBig)) throw c.Fault(Vec.GP, error);
+        if (call || conforming ? cs.Dpl > c.Mode.Cpl : cs.Dpl != c.Mode.Cpl) throw c.Fault(Vec.GP, error);
+        if (c.Mode.LongMode && (!cs.Long || cs.DefaultBig)) throw c.Fault(Vec.GP, error);
         if (!cs.Present) throw c.Fault(Vec.NP, error);
-        c.SetAccessed(address, d);
+        Segmentation.SetAccessed(c, address, d);
         return cs;
     }
 
@@ -92,7 +92,7 @@ internal static unsafe class CallGates
         ushort oldCs = c.Arch.Seg[(int)Seg.Cs].Selector;
         SegmentRegister ss;
         ulong sp;
-        if (c._longMode)
+        if (c.Mode.LongMode)
         {
             sp = c.LoadSystem<ulong>(c.Arch.Tr.Base + 4 + (ulong)newCpl * 8);
             if ((ulong)(((long)sp << 16) >> 16) != sp) throw c.Fault(Vec.SS, 0);
@@ -112,17 +112,17 @@ internal static unsafe class CallGates
         c._tlb.AccessKey = (key & ~3UL) | c.PrivilegeKey(newCpl);
         try
         {
-            c.PushOn(ref sp, ss, width, oldSs.Selector);
-            c.PushOn(ref sp, ss, width, oldSp);
-            for (int i = parameters - 1; i >= 0; i--) c.PushOn(ref sp, ss, width, copied[i]);
-            c.PushOn(ref sp, ss, width, oldCs);
-            c.PushOn(ref sp, ss, width, returnRip);
+            Segmentation.PushOn(c, ref sp, ss, width, oldSs.Selector);
+            Segmentation.PushOn(c, ref sp, ss, width, oldSp);
+            for (int i = parameters - 1; i >= 0; i--) Segmentation.PushOn(c, ref sp, ss, width, copied[i]);
+            Segmentation.PushOn(c, ref sp, ss, width, oldCs);
+            Segmentation.PushOn(c, ref sp, ss, width, returnRip);
         }
         finally { c._tlb.AccessKey = key; }
         c.Arch.Seg[(int)Seg.Ss] = ss;
         cs.Selector = (ushort)((csSel & 0xFFFC) | newCpl);
         c.Arch.Seg[(int)Seg.Cs] = cs;
-        c.SetStackPointer(sp, ss);
+        Segmentation.SetStackPointer(c, sp, ss);
         c.Rip = target;
         c.UpdateMode();
     }
@@ -136,7 +136,7 @@ internal static unsafe class CallGates
         if (at + (tss32 ? 5UL : 3UL) > c.Arch.Tr.Limit) throw c.Fault(Vec.TS, c.Arch.Tr.Selector & 0xFFFCu);
         ulong sp = tss32 ? c.LoadSystem<uint>(c.Arch.Tr.Base + at) : c.LoadSystem<ushort>(c.Arch.Tr.Base + at);
         ushort ssSel = c.LoadSystem<ushort>(c.Arch.Tr.Base + at + (tss32 ? 4UL : 2UL));
-        if (!c.DescriptorInTable(ssSel)) throw c.Fault(Vec.TS, ssSel & 0xFFFCu);
-        return (sp, c.LoadStackDescriptor(ssSel, cpl, Vec.TS));
+        if (!Segmentation.DescriptorInTable(c, ssSel)) throw c.Fault(Vec.TS, ssSel & 0xFFFCu);
+        return (sp, Segmentation.LoadStackDescriptor(c, ssSel, cpl, Vec.TS));
     }
 }

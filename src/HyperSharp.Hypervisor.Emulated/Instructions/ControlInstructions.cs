@@ -32,7 +32,7 @@ internal static unsafe class ControlInstructions
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Jcc<TC>(X86Cpu c, ref DecodedInstruction d) where TC : struct, ICond
     {
-        if (!c.Cond(TC.Cc)) return 0;
+        if (!c.Flags.Cond(TC.Cc)) return 0;
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
         rip = (rip + d.Imm) & d.Imm2;
         return 1;
@@ -104,7 +104,7 @@ internal static unsafe class ControlInstructions
             ulong n = (rcx - 1) & m;
             rcx = (rcx & ~m) | n;
             if (m == 0xFFFFFFFF) rcx = n; // a 32-bit count register write zero-extends
-            take = n != 0 && (d.Cond == 0 || (d.Cond == 1 ? c.ZF : !c.ZF));
+            take = n != 0 && (d.Cond == 0 || (d.Cond == 1 ? c.Flags.ZF : !c.Flags.ZF));
         }
         if (!take) return 0;
         ref ulong rip = ref c.R(DecodedInstruction.RipIndex);
@@ -148,7 +148,7 @@ internal static unsafe class ControlInstructions
     internal static int PopSreg<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ushort sel = (ushort)c.PeekStack<TS>(0);
-        c.LoadSegment(d.Reg, sel);
+        Segmentation.LoadSegment(c, d.Reg, sel);
         c.AdjustSp((ulong)TS.Bytes);
         if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         c.R(DecodedInstruction.RipIndex) += d.Len;
@@ -158,8 +158,8 @@ internal static unsafe class ControlInstructions
     internal static int Leave<TS>(X86Cpu c, ref DecodedInstruction d) where TS : struct, ISize
     {
         ulong bp = c.R(5);
-        ulong v = TS.Load(c, c.Lin((int)Seg.Ss, bp & c._stackMask));
-        c.R(4) = (c.R(4) & ~c._stackMask) | ((bp + (ulong)TS.Bytes) & c._stackMask);
+        ulong v = TS.Load(c, c.Lin((int)Seg.Ss, bp & c.Mode.StackMask));
+        c.R(4) = (c.R(4) & ~c.Mode.StackMask) | ((bp + (ulong)TS.Bytes) & c.Mode.StackMask);
         TS.SetReg(c, 5, 0, v);
         return 0;
     }
@@ -182,8 +182,8 @@ internal static unsafe class ControlInstructions
     /// <summary>CLC STC CMC CLD STD LAHF SAHF (Cond selects).</summary>
     internal static int FlagOpInstr(X86Cpu c, ref DecodedInstruction d)
     {
-        c.MaterializeFlags();
-        ref ulong f = ref c.Arch.Rflags;
+        c.Flags.Materialize();
+        ref ulong f = ref c.Flags.Rflags;
         switch (d.Cond)
         {
             case 0: f &= ~Rf.CF; break;

@@ -13,20 +13,20 @@ internal static unsafe class FarTransferInstructions
     /// <summary>Loads CS for a far JMP/CALL/RET at the current privilege and sets RIP; faults before changing anything.</summary>
     internal static void FarTransfer(X86Cpu c, ushort sel, ulong offset, bool isReturn)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0)
+        if (!c.Mode.Protected || (c.Flags.Rflags & Rf.VM) != 0)
         {
             c.Arch.Seg[(int)Seg.Cs] = SegmentRegister.RealMode(sel, c.Arch.Seg[(int)Seg.Cs].Attributes);
             c.Rip = offset & 0xFFFF_FFFF;
             c.UpdateMode();
             return;
         }
-        var cs = c.LoadCodeDescriptor(sel);
+        var cs = Segmentation.LoadCodeDescriptor(c, sel);
         bool conforming = (cs.Type & 4) != 0;
         int rpl = sel & 3;
-        if (isReturn ? rpl != c._cpl : conforming ? cs.Dpl > c._cpl : (cs.Dpl != c._cpl || rpl > c._cpl))
+        if (isReturn ? rpl != c.Mode.Cpl : conforming ? cs.Dpl > c.Mode.Cpl : (cs.Dpl != c.Mode.Cpl || rpl > c.Mode.Cpl))
             throw c.Fault(Vec.GP, sel & 0xFFFCu);
-        if (cs.Long && c._longMode && (ulong)(((long)offset << 16) >> 16) != offset) throw c.Fault(Vec.GP, 0);
-        cs.Selector = (ushort)((sel & 0xFFFC) | c._cpl);
+        if (cs.Long && c.Mode.LongMode && (ulong)(((long)offset << 16) >> 16) != offset) throw c.Fault(Vec.GP, 0);
+        cs.Selector = (ushort)((sel & 0xFFFC) | c.Mode.Cpl);
         c.Arch.Seg[(int)Seg.Cs] = cs;
         c.Rip = offset;
         c.UpdateMode();
@@ -78,24 +78,24 @@ internal static unsafe class FarTransferInstructions
         ulong w = (ulong)TS.Bytes;
         ulong off = c.PeekStack<TS>(0);
         ushort sel = (ushort)c.PeekStack<TS>(w);
-        if (c._protected && (c.Arch.Rflags & Rf.VM) == 0 && (sel & 3) > c._cpl)
+        if (c.Mode.Protected && (c.Flags.Rflags & Rf.VM) == 0 && (sel & 3) > c.Mode.Cpl)
         {
             // Return to an outer privilege level: CS:RIP, then (past the immediate's bytes) RSP and SS of the outer
             // stack (SDM RET, "return-to-outer-privilege-level"). Every check before anything changes.
-            var cs = c.LoadCodeDescriptor(sel);
+            var cs = Segmentation.LoadCodeDescriptor(c, sel);
             int rpl = sel & 3;
             if ((cs.Type & 4) != 0 ? cs.Dpl > rpl : cs.Dpl != rpl) throw c.Fault(Vec.GP, sel & 0xFFFCu);
             ulong newRsp = c.PeekStack<TS>(2 * w + d.Imm);
             ushort ssSel = (ushort)c.PeekStack<TS>(3 * w + d.Imm);
-            var ss = c.LoadStackDescriptor(ssSel, rpl);
-            if (cs.Long && c._longMode && (ulong)(((long)off << 16) >> 16) != off) throw c.Fault(Vec.GP, 0);
+            var ss = Segmentation.LoadStackDescriptor(c, ssSel, rpl);
+            if (cs.Long && c.Mode.LongMode && (ulong)(((long)off << 16) >> 16) != off) throw c.Fault(Vec.GP, 0);
             cs.Selector = sel;
             c.Arch.Seg[(int)Seg.Cs] = cs;
             c.Arch.Seg[(int)Seg.Ss] = ss;
             c.R(4) = newRsp + d.Imm;
-            c.Rip = cs.Long && c._longMode ? off : off & TS.Mask & 0xFFFFFFFF;
+            c.Rip = cs.Long && c.Mode.LongMode ? off : off & TS.Mask & 0xFFFFFFFF;
             c.UpdateMode();
-            c.NullifyInaccessibleSegments();
+            Segmentation.NullifyInaccessibleSegments(c);
             return 1;
         }
         FarTransfer(c, sel, off, true);

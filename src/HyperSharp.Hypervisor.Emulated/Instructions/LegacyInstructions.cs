@@ -14,10 +14,10 @@ internal static unsafe class LegacyInstructions
         try
         {
             c.Push<TS>(oldBp);
-            ulong frame = c.R(4) & c._stackMask;
+            ulong frame = c.R(4) & c.Mode.StackMask;
             for (int i = 1; i < level; i++)
             {
-                ulong bp = (oldBp - (ulong)(i * TS.Bytes)) & c._stackMask;
+                ulong bp = (oldBp - (ulong)(i * TS.Bytes)) & c.Mode.StackMask;
                 c.Push<TS>(TS.Load(c, c.Lin((int)Seg.Ss, bp)));
             }
             if (level > 0) c.Push<TS>(frame);
@@ -59,7 +59,7 @@ internal static unsafe class LegacyInstructions
         SystemInstructions.CheckIoPermission(c, port, TS.Bytes);
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        ulong step = (c.Arch.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
+        ulong step = (c.Flags.Rflags & Rf.DF) != 0 ? (ulong)-TS.Bytes : (ulong)TS.Bytes;
         while (!rep || (c.R(1) & m) != 0)
         {
             if (d.Cond == 0)
@@ -84,9 +84,9 @@ internal static unsafe class LegacyInstructions
     /// <summary>DAA (Cond 0), DAS (1), AAA (2), AAS (3), AAM (4), AAD (5); Imm = AAM/AAD base.</summary>
     internal static int Bcd(X86Cpu c, ref DecodedInstruction d)
     {
-        c.MaterializeFlags();
+        c.Flags.Materialize();
         ulong al = c.R(0) & 0xFF, ah = (c.R(0) >> 8) & 0xFF;
-        bool cf = (c.Arch.Rflags & Rf.CF) != 0, af = (c.Arch.Rflags & Rf.AF) != 0;
+        bool cf = (c.Flags.Rflags & Rf.CF) != 0, af = (c.Flags.Rflags & Rf.AF) != 0;
         bool ncf = false, naf = false;
         switch (d.Cond)
         {
@@ -118,7 +118,7 @@ internal static unsafe class LegacyInstructions
                 break;
         }
         S16.SetReg(c, 0, 0, (ah << 8) | al);
-        c.SetResultFlags(al, 0x80, ncf, false, naf);
+        c.Flags.SetResult(al, 0x80, ncf, false, naf);
         return 0;
     }
 
@@ -133,11 +133,11 @@ internal static unsafe class LegacyInstructions
             return 0;
         }
         c.RequireCpl0();
-        if (d.Cond == 2) c.Arch.Cr0 &= ~X86Cpu.Cr0TS;
+        if (d.Cond == 2) c.Arch.Cr0 &= ~ControlRegisters.Cr0TS;
         else
         {
             ulong v = c.ReadOp0<S16>(ref d) & 0xF;
-            c.WriteCr0((c.Arch.Cr0 & ~0xEUL) | v | (c.Arch.Cr0 & X86Cpu.Cr0PE)); // LMSW cannot clear PE
+            ControlRegisters.WriteCr0(c, (c.Arch.Cr0 & ~0xEUL) | v | (c.Arch.Cr0 & ControlRegisters.Cr0PE)); // LMSW cannot clear PE
         }
         SystemInstructions.Next(c, ref d);
         return 1;
@@ -146,7 +146,7 @@ internal static unsafe class LegacyInstructions
     /// <summary>LAR (Cond 0), LSL (1), VERR (2), VERW (3): ZF = 1 when the selector qualifies; never fault on it.</summary>
     internal static int SegQuery(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c.Mode.Protected || (c.Flags.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         ushort sel = (ushort)(d.Cond >= 2 ? c.ReadOp0<S16>(ref d) : c.ReadOp1<S16>(ref d));
         bool ok = false;
         ulong desc = 0;
@@ -157,19 +157,19 @@ internal static unsafe class LegacyInstructions
             desc = c.LoadSystem<ulong>((ldt ? c.Arch.Ldtr.Base : c.Arch.Gdtr.Base) + (ulong)(sel & 0xFFF8));
             var s = State.SegmentRegister.FromDescriptor(sel, desc);
             bool code = !s.IsSystem && (s.Type & 8) != 0, conforming = code && (s.Type & 4) != 0;
-            bool privOk = conforming || (s.Dpl >= c._cpl && s.Dpl >= (sel & 3));
+            bool privOk = conforming || (s.Dpl >= c.Mode.Cpl && s.Dpl >= (sel & 3));
             ok = d.Cond switch
             {
-                0 => privOk && (!s.IsSystem || s.Type is 2 or 9 or 0xB or 0xC || (!c._longMode && s.Type is 1 or 3 or 4 or 5)),
-                1 => privOk && (!s.IsSystem || s.Type is 2 or 9 or 0xB || (!c._longMode && s.Type is 1 or 3)),
+                0 => privOk && (!s.IsSystem || s.Type is 2 or 9 or 0xB or 0xC || (!c.Mode.LongMode && s.Type is 1 or 3 or 4 or 5)),
+                1 => privOk && (!s.IsSystem || s.Type is 2 or 9 or 0xB || (!c.Mode.LongMode && s.Type is 1 or 3)),
                 2 => !s.IsSystem && privOk && (!code || (s.Type & 2) != 0),
                 _ => !s.IsSystem && !code && privOk && (s.Type & 2) != 0,
             };
             if (ok && d.Cond == 0) WriteOp0Sized(c, ref d, (desc >> 32) & 0x00F0FF00);
             if (ok && d.Cond == 1) WriteOp0Sized(c, ref d, s.Limit);
         }
-        c.MaterializeFlags();
-        c.Arch.Rflags = ok ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
+        c.Flags.Materialize();
+        c.Flags.Rflags = ok ? c.Flags.Rflags | Rf.ZF : c.Flags.Rflags & ~Rf.ZF;
         return 0;
     }
 

@@ -24,9 +24,9 @@ internal static unsafe class MmxInstructions
     /// <summary>#UD with CR0.EM, #NM with CR0.TS, #MF for a pending x87 exception; then enter MMX state.</summary>
     private static void EnterMmx(X86Cpu c)
     {
-        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
-        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & ControlRegisters.Cr0NE) != 0) throw c.Fault(Vec.MF);
         c._x87.Regs.Fsw = (ushort)(c._x87.Regs.Fsw & ~0x3800);
         c._x87.Regs.Ftw = 0;
     }
@@ -73,8 +73,8 @@ internal static unsafe class MmxInstructions
     /// <summary>MOVD/MOVQ/MOVNTQ from MMx (Cond 0: to r/m32, 1: to r/m64 or m64).</summary>
     internal static int MovFromMm(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0) throw c.Fault(Vec.UD);
-        if ((c.Arch.Cr0 & X86Cpu.Cr0TS) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0EM) != 0) throw c.Fault(Vec.UD);
+        if ((c.Arch.Cr0 & ControlRegisters.Cr0TS) != 0) throw c.Fault(Vec.NM);
         ulong v = Mm(c, d.Rm);
         if (d.Imm2 == 1 && !X86Cpu.IsMem(ref d)) { EnterMmx(c); SetMm(c, d.Reg, v); return 0; } // movq mm, mm (store form)
         if (d.Cond == 0) c.WriteOp0<S32>(ref d, v); else c.WriteOp0<S64>(ref d, v);
@@ -133,10 +133,10 @@ internal static unsafe class MmxInstructions
                 ulong src = mem ? c.Load<ulong>(c.Lin(ref d)) : Mm(c, d.Rm);
                 if (!mem) EnterMmx(c);
                 var fmt = d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64;
-                var st = new FpStatus(c.Arch.Mxcsr);
+                var st = new FpStatus(c.Sse.Mxcsr);
                 ulong lo = SoftFloat.FromInteger((int)src, fmt, ref st), hi = SoftFloat.FromInteger((int)(src >> 32), fmt, ref st);
                 c.CommitSimdExceptions(st);
-                ref V x = ref c.Xmm(d.Reg);
+                ref V x = ref c.Sse.Xmm(d.Reg);
                 x = d.Cond == 0 ? x.AsUInt64().WithElement(0, (uint)lo | (hi << 32)).AsByte() : Vector128.Create(lo, hi).AsByte();
                 return 0;
             }
@@ -145,10 +145,10 @@ internal static unsafe class MmxInstructions
             case 4:
             case 5:
             {
-                V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Xmm(d.Rm);
+                V s = mem ? (d.Cond >= 4 ? c.Load128(ref d, true) : Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte()) : c.Sse.Xmm(d.Rm);
                 EnterMmx(c);
                 bool trunc = d.Cond is 3 or 5;
-                var st = new FpStatus(c.Arch.Mxcsr);
+                var st = new FpStatus(c.Sse.Mxcsr);
                 long a = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
                 long b = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
                 c.CommitSimdExceptions(st);
@@ -157,11 +157,11 @@ internal static unsafe class MmxInstructions
             }
             case 6:
                 EnterMmx(c);
-                SetMm(c, d.Reg, c.Xmm(d.Rm).AsUInt64()[0]);
+                SetMm(c, d.Reg, c.Sse.Xmm(d.Rm).AsUInt64()[0]);
                 return 0;
             default:
                 EnterMmx(c);
-                c.Xmm(d.Reg) = Vector128.CreateScalar(Mm(c, d.Rm)).AsByte();
+                c.Sse.Xmm(d.Reg) = Vector128.CreateScalar(Mm(c, d.Rm)).AsByte();
                 return 0;
         }
     }
@@ -173,7 +173,7 @@ internal static unsafe class MmxInstructions
         int n = (int)d.Imm2;
         V data, mask;
         if (n == 8) { EnterMmx(c); data = Vector128.CreateScalar(Mm(c, d.Reg)).AsByte(); mask = Vector128.CreateScalar(Mm(c, d.Rm)).AsByte(); }
-        else { c.CheckSse(); data = c.Xmm(d.Reg); mask = c.Xmm(d.Rm); }
+        else { c.CheckSse(); data = c.Sse.Xmm(d.Reg); mask = c.Sse.Xmm(d.Rm); }
         ulong lin = c.Lin(d.Seg, c.R(7) & d.AddrMask);
         for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.PtrForWrite(lin + (ulong)k, 1); // fault before any byte is written
         for (int k = 0; k < n; k++) if ((mask[k] & 0x80) != 0) c.Store(lin + (ulong)k, data[k]);

@@ -36,8 +36,8 @@ internal static unsafe class ShiftInstructions
                 cf = (r & 1) != 0;
                 of = TV.OverflowFromOperand ? ((a ^ (a << 1)) & sign) != 0 : ((r & sign) != 0) ^ cf;
                 Commit(c, ref d, mem, lin, r);
-                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.SetCarry(cf);
-                else c.SetCarryAndOverflow(cf, of);
+                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.Flags.SetCarry(cf);
+                else c.Flags.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 1: // ROR
@@ -47,15 +47,15 @@ internal static unsafe class ShiftInstructions
                 cf = (r & sign) != 0;
                 of = TV.OverflowFromOperand ? ((a ^ (a << (bits - 1))) & sign) != 0 : cf ^ ((r & (sign >> 1)) != 0);
                 Commit(c, ref d, mem, lin, r);
-                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.SetCarry(cf);
-                else c.SetCarryAndOverflow(cf, of);
+                if (TV.RegisterRotateByImmediateKeepsOverflow && !mem && d.Imm2 == 0 && cnt != 1) c.Flags.SetCarry(cf);
+                else c.Flags.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 2: // RCL: rotate the (bits+1)-bit value CF:a left
             case 3: // RCR
             {
                 int k = cnt % (bits + 1);
-                bool cin = c.CF;
+                bool cin = c.Flags.CF;
                 UInt128 w = ((UInt128)(cin ? 1UL : 0) << bits) | a;
                 UInt128 all = ((UInt128)1 << (bits + 1)) - 1;
                 if (k != 0)
@@ -66,7 +66,7 @@ internal static unsafe class ShiftInstructions
                 cf = ((w >> bits) & 1) != 0;
                 if (TV.OverflowFromOperand) of = d.Cond == 2 ? ((a ^ (a << 1)) & sign) != 0 : ((a & sign) != 0) ^ cin;
                 else of = d.Cond == 2 ? ((r & sign) != 0) ^ cf : ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0);
-                c.SetCarryAndOverflow(cf, of);
+                c.Flags.SetCarryAndOverflow(cf, of);
                 return 0;
             }
             case 4:
@@ -90,7 +90,7 @@ internal static unsafe class ShiftInstructions
             }
         }
         Commit(c, ref d, mem, lin, r);
-        c.SetResultFlags(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
+        c.Flags.SetResult(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
         return 0;
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -138,7 +138,7 @@ internal static unsafe class ShiftInstructions
             ? ((a ^ (d.Cond == 0 ? a << 1 : b << (bits - 1))) & sign) != 0 // the first bit shifted in: a's next bit, or b's bit 0
             : d.Cond == 0 ? ((r & sign) != 0) ^ cf : ((r ^ (r << 1)) & sign) != 0;
         if (mem) TS.Store(c, lin, r); else TS.SetReg(c, d.Reg, 0, r);
-        c.SetResultFlags(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
+        c.Flags.SetResult(r, sign, cf, of, TV.ShiftAuxiliaryCarry);
         return 0;
     }
 

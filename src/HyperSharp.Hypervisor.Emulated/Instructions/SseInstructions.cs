@@ -18,7 +18,7 @@ internal static unsafe class SseInstructions
 
     private static V SseSource(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!X86Cpu.IsMem(ref d)) return c.Xmm(d.Rm);
+        if (!X86Cpu.IsMem(ref d)) return c.Sse.Xmm(d.Rm);
         return d.OpSize switch
         {
             16 => c.Load128(ref d, (d.Flags & InstrFlags.Aligned) != 0),
@@ -32,7 +32,7 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         V b = SseSource(c, ref d);
-        c.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm);
+        c.Sse.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Sse.Xmm(d.Reg), b, (byte)d.Imm);
         return 0;
     }
 
@@ -42,10 +42,10 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         V b = SseSource(c, ref d);
-        var st = new FpStatus(c.Arch.Mxcsr);
-        V r = ((SseFloatFn)(nint)d.Imm2)(c.Xmm(d.Reg), b, (byte)d.Imm, ref st);
+        var st = new FpStatus(c.Sse.Mxcsr);
+        V r = ((SseFloatFn)(nint)d.Imm2)(c.Sse.Xmm(d.Reg), b, (byte)d.Imm, ref st);
         c.CommitSimdExceptions(st);
-        c.Xmm(d.Reg) = r;
+        c.Sse.Xmm(d.Reg) = r;
         return 0;
     }
 
@@ -54,7 +54,7 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         if ((byte)d.Imm == 0) return 0; // count 0: unchanged (the op treats imm 0 as "count from b")
-        c.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Xmm(d.Reg), V.Zero, (byte)d.Imm);
+        c.Sse.Xmm(d.Reg) = ((SseFn)(nint)d.Imm2)(c.Sse.Xmm(d.Reg), V.Zero, (byte)d.Imm);
         return 0;
     }
 
@@ -62,7 +62,7 @@ internal static unsafe class SseInstructions
     internal static int SseStore(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V v = c.Xmm(d.Rm);
+        V v = c.Sse.Xmm(d.Rm);
         switch (d.OpSize)
         {
             case 16: c.Store128(ref d, v, (d.Flags & InstrFlags.Aligned) != 0); break;
@@ -77,7 +77,7 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         ulong v = d.OpSize == 8 ? c.ReadOp1<S64>(ref d) : c.ReadOp1<S32>(ref d);
-        c.Xmm(d.Reg) = Vector128.CreateScalar(v).AsByte();
+        c.Sse.Xmm(d.Reg) = Vector128.CreateScalar(v).AsByte();
         return 0;
     }
 
@@ -85,7 +85,7 @@ internal static unsafe class SseInstructions
     internal static int MovdFromXmm(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        ulong v = c.Xmm(d.Rm).AsUInt64()[0];
+        ulong v = c.Sse.Xmm(d.Rm).AsUInt64()[0];
         if (d.OpSize == 8) c.WriteOp0<S64>(ref d, v); else c.WriteOp0<S32>(ref d, v);
         return 0;
     }
@@ -94,7 +94,7 @@ internal static unsafe class SseInstructions
     internal static int SseToGpr(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V v = c.Xmm(d.Rm);
+        V v = c.Sse.Xmm(d.Rm);
         c.R(d.Reg) = d.Cond switch
         {
             0 => v.ExtractMostSignificantBits(),
@@ -109,7 +109,7 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         ushort w = (ushort)c.ReadOp1<S16>(ref d);
-        c.Xmm(d.Reg) = c.Xmm(d.Reg).AsUInt16().WithElement((int)(d.Imm & 7), w).AsByte();
+        c.Sse.Xmm(d.Reg) = c.Sse.Xmm(d.Reg).AsUInt16().WithElement((int)(d.Imm & 7), w).AsByte();
         return 0;
     }
 
@@ -118,10 +118,10 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         long v = d.OpSize == 8 ? (long)c.ReadOp1<S64>(ref d) : (int)c.ReadOp1<S32>(ref d);
-        var st = new FpStatus(c.Arch.Mxcsr);
+        var st = new FpStatus(c.Sse.Mxcsr);
         ulong r = SoftFloat.FromInteger(v, d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64, ref st);
         c.CommitSimdExceptions(st);
-        ref V x = ref c.Xmm(d.Reg);
+        ref V x = ref c.Sse.Xmm(d.Reg);
         x = d.Cond == 0 ? x.AsUInt32().WithElement(0, (uint)r).AsByte() : x.AsUInt64().WithElement(0, r).AsByte();
         return 0;
     }
@@ -130,8 +130,8 @@ internal static unsafe class SseInstructions
     internal static int CvtFpToInt(X86Cpu c, ref DecodedInstruction d)
     {
         c.CheckSse();
-        V s = X86Cpu.IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Xmm(d.Rm);
-        var st = new FpStatus(c.Arch.Mxcsr);
+        V s = X86Cpu.IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Sse.Xmm(d.Rm);
+        var st = new FpStatus(c.Sse.Mxcsr);
         long v = (d.Cond & 1) != 0 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
             : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
         c.CommitSimdExceptions(st);
@@ -145,13 +145,13 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         V b = SseSource(c, ref d);
-        var st = new FpStatus(c.Arch.Mxcsr);
+        var st = new FpStatus(c.Sse.Mxcsr);
         bool signalling = (d.Cond & 2) == 0;
         int order = (d.Cond & 1) != 0
-            ? SoftFloat.Compare(c.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
-            : SoftFloat.Compare(c.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
+            ? SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
+            : SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
         c.CommitSimdExceptions(st);
-        c.SetStatusFlags(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
+        c.Flags.SetStatus(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
         return 0;
     }
 
@@ -160,10 +160,10 @@ internal static unsafe class SseInstructions
     {
         c.CheckSse();
         ulong lin = c.Lin(ref d);
-        if (d.Cond == 1) { c.Store(lin, c.Arch.Mxcsr); return 0; }
+        if (d.Cond == 1) { c.Store(lin, c.Sse.Mxcsr); return 0; }
         uint v = c.Load<uint>(lin);
-        if ((v & ~X86Cpu.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
-        c.Arch.Mxcsr = v;
+        if ((v & ~SseRegisters.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
+        c.Sse.Mxcsr = v;
         return 0;
     }
 

@@ -13,7 +13,7 @@ internal static unsafe class StringInstructions
     {
         ulong m = d.AddrMask;
         bool rep = (d.Flags & (InstrFlags.Rep | InstrFlags.Repne)) != 0;
-        long step = (c.Arch.Rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
+        long step = (c.Flags.Rflags & Rf.DF) != 0 ? -TS.Bytes : TS.Bytes;
         ref ulong rsi = ref c.R(6), rdi = ref c.R(7), rcx = ref c.R(1);
         uint iterations = 0;
         while (true)
@@ -30,14 +30,14 @@ internal static unsafe class StringInstructions
                 case 3:
                 {
                     ulong a = TS.GetReg(c, 0, 0), b = TS.Load(c, c.Lin((int)Seg.Es, rdi & m));
-                    c.SetFlags(FlagOp.Sub, a, b, (a - b) & TS.Mask, TS.Sign);
+                    c.Flags.Set(FlagOp.Sub, a, b, (a - b) & TS.Mask, TS.Sign);
                     Adv(ref rdi);
                     break;
                 }
                 default:
                 {
                     ulong a = TS.Load(c, c.Lin(d.Seg, rsi & m)), b = TS.Load(c, c.Lin((int)Seg.Es, rdi & m));
-                    c.SetFlags(FlagOp.Sub, a, b, (a - b) & TS.Mask, TS.Sign);
+                    c.Flags.Set(FlagOp.Sub, a, b, (a - b) & TS.Mask, TS.Sign);
                     Adv(ref rsi); Adv(ref rdi);
                     break;
                 }
@@ -46,7 +46,7 @@ internal static unsafe class StringInstructions
             SetIndex(ref rcx, rcx - 1, m);
             if (d.Cond >= 3)
             {
-                bool zf = c.ZF;
+                bool zf = c.Flags.ZF;
                 if ((d.Flags & InstrFlags.Repne) != 0 ? zf : !zf) break;
             }
         }

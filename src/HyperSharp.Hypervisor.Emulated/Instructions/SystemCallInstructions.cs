@@ -11,23 +11,23 @@ internal static unsafe class SystemCallInstructions
 
     internal static int Syscall(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & ControlRegisters.EferSCE) == 0 || !c.Mode.LongMode) throw c.Fault(Vec.UD);
         ulong next = c.Rip + d.Len;
         ulong flags = c.Rflags;
         ushort sel = (ushort)((c.Arch.Star >> 32) & 0xFFFC);
-        c.R(1) = c._bitness == 64 ? next : (uint)next;
+        c.R(1) = c.Mode.Bitness == 64 ? next : (uint)next;
         c.R(11) = flags & ~Rf.RF;
         c.Arch.Seg[(int)Seg.Cs] = new SegmentRegister(sel, 0, 0xFFFFFFFF, Code64Dpl0);
         c.Arch.Seg[(int)Seg.Ss] = new SegmentRegister((ushort)(sel + 8), 0, 0xFFFFFFFF, Data64Dpl0);
         c.Rflags = flags & ~c.Arch.Sfmask & ~Rf.RF;
-        c.Rip = c._bitness == 64 ? c.Arch.Lstar : c.Arch.Cstar;
+        c.Rip = c.Mode.Bitness == 64 ? c.Arch.Lstar : c.Arch.Cstar;
         c.UpdateMode();
         return 1;
     }
 
     internal static int Sysret(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Efer & X86Cpu.EferSCE) == 0 || !c._longMode) throw c.Fault(Vec.UD);
+        if ((c.Arch.Efer & ControlRegisters.EferSCE) == 0 || !c.Mode.LongMode) throw c.Fault(Vec.UD);
         c.RequireCpl0();
         bool to64 = d.OpSize == 8;
         ulong rip = to64 ? c.R(1) : (uint)c.R(1);
@@ -44,7 +44,7 @@ internal static unsafe class SystemCallInstructions
 
     internal static int Swapgs(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._bitness != 64) throw c.Fault(Vec.UD);
+        if (c.Mode.Bitness != 64) throw c.Fault(Vec.UD);
         c.RequireCpl0();
         (c.Arch.Seg[(int)Seg.Gs].Base, c.Arch.KernelGsBase) = (c.Arch.KernelGsBase, c.Arch.Seg[(int)Seg.Gs].Base);
         c.UpdateMode();
@@ -55,7 +55,7 @@ internal static unsafe class SystemCallInstructions
     /// if delivery itself faults, RIP is put back so the fault reports the INT instruction.</summary>
     internal static int SoftInt(X86Cpu c, ref DecodedInstruction d)
     {
-        if (d.Cond == 2 && !c.OF) return 0;
+        if (d.Cond == 2 && !c.Flags.OF) return 0;
         ulong rip = c.Rip;
         c.Rip = rip + d.Len;
         try
@@ -78,7 +78,7 @@ internal static unsafe class SystemCallInstructions
     {
         ulong w = (ulong)TS.Bytes;
         if (c._nmiBlocked) c.UnblockNmi();
-        if (!c._protected)
+        if (!c.Mode.Protected)
         {
             ulong ip = c.PeekStack<TS>(0), cs = c.PeekStack<TS>(w) & 0xFFFF, fl = c.PeekStack<TS>(2 * w);
             c.AdjustSp(3 * w);
@@ -88,33 +88,33 @@ internal static unsafe class SystemCallInstructions
             c.UpdateMode();
             return 1;
         }
-        if ((c.Arch.Rflags & Rf.NT) != 0 && (c.Arch.Rflags & Rf.VM) == 0)
+        if ((c.Flags.Rflags & Rf.NT) != 0 && (c.Flags.Rflags & Rf.VM) == 0)
         {
-            if (c._longMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
+            if (c.Mode.LongMode) throw c.Fault(Vec.GP, 0); // no tasks in IA-32e mode
             TaskSwitches.TaskReturn(c, c.Rip + d.Len);
             return 1;
         }
         ulong newRip = c.PeekStack<TS>(0);
         ushort csSel = (ushort)c.PeekStack<TS>(w);
         ulong newFlags = c.PeekStack<TS>(2 * w);
-        var cs2 = c.LoadCodeDescriptor(csSel);
+        var cs2 = Segmentation.LoadCodeDescriptor(c, csSel);
         int rpl = csSel & 3;
-        if (rpl < c._cpl) throw c.Fault(Vec.GP, csSel & 0xFFFCu);
+        if (rpl < c.Mode.Cpl) throw c.Fault(Vec.GP, csSel & 0xFFFCu);
         bool conforming = (cs2.Type & 4) != 0;
         if (conforming ? cs2.Dpl > rpl : cs2.Dpl != rpl) throw c.Fault(Vec.GP, csSel & 0xFFFCu);
-        bool popStack = c._longMode || rpl != c._cpl;
+        bool popStack = c.Mode.LongMode || rpl != c.Mode.Cpl;
         ulong newRsp = 0;
         SegmentRegister ss2 = default;
         if (popStack)
         {
             newRsp = c.PeekStack<TS>(3 * w);
             ushort ssSel = (ushort)c.PeekStack<TS>(4 * w);
-            ss2 = c.LoadStackDescriptor(ssSel, rpl);
+            ss2 = Segmentation.LoadStackDescriptor(c, ssSel, rpl);
         }
         if (cs2.Long && (ulong)(((long)newRip << 16) >> 16) != newRip) throw c.Fault(Vec.GP, 0);
         // All checks done: commit. (IRET may set RF, so a #DB handler can resume past an instruction breakpoint.)
         c.WriteFlagsFromGuest(newFlags, TS.Mask);
-        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c.Arch.Rflags |= Rf.RF;
+        if (TS.Bytes >= 4 && (newFlags & Rf.RF) != 0) c.Flags.Rflags |= Rf.RF;
         cs2.Selector = csSel;
         c.Arch.Seg[(int)Seg.Cs] = cs2;
         if (popStack)
@@ -123,9 +123,9 @@ internal static unsafe class SystemCallInstructions
             c.R(4) = newRsp;
         }
         else c.AdjustSp(3 * w);
-        c.Rip = cs2.Long && c._longMode ? newRip : newRip & TS.Mask & 0xFFFFFFFF;
+        c.Rip = cs2.Long && c.Mode.LongMode ? newRip : newRip & TS.Mask & 0xFFFFFFFF;
         c.UpdateMode();
-        if (rpl > 0) c.NullifyInaccessibleSegments();
+        if (rpl > 0) Segmentation.NullifyInaccessibleSegments(c);
         return 1;
     }
 

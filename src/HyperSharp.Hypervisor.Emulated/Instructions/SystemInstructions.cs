@@ -16,16 +16,16 @@ internal static unsafe class SystemInstructions
 
     internal static int Cli(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        c.Arch.Rflags &= ~Rf.IF;
+        if (c.Mode.Protected && c.Mode.Cpl > (int)((c.Flags.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        c.Flags.Rflags &= ~Rf.IF;
         return 0;
     }
 
     internal static int Sti(X86Cpu c, ref DecodedInstruction d)
     {
-        if (c._protected && c._cpl > (int)((c.Arch.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
-        if ((c.Arch.Rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
-        c.Arch.Rflags |= Rf.IF;
+        if (c.Mode.Protected && c.Mode.Cpl > (int)((c.Flags.Rflags >> 12) & 3)) throw c.Fault(Vec.GP, 0);
+        if ((c.Flags.Rflags & Rf.IF) == 0) c._shadow = true; // interrupts wait until after the next instruction
+        c.Flags.Rflags |= Rf.IF;
         Next(c, ref d);
         return 1;
     }
@@ -39,7 +39,7 @@ internal static unsafe class SystemInstructions
 
     internal static int Rdtsc(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr4 & X86Cpu.Cr4TSD) != 0 && c._cpl != 0) throw c.Fault(Vec.GP, 0);
+        if ((c.Arch.Cr4 & ControlRegisters.Cr4TSD) != 0 && c.Mode.Cpl != 0) throw c.Fault(Vec.GP, 0);
         ulong t = c.Tsc;
         c.R(0) = (uint)t; c.R(2) = t >> 32;
         if (d.Cond == 1) c.R(1) = (uint)c.Arch.TscAux; // RDTSCP
@@ -72,13 +72,13 @@ internal static unsafe class SystemInstructions
             return 0;
         }
         ulong v = c.R(d.Rm);
-        if (c._bitness != 64) v = (uint)v;
+        if (c.Mode.Bitness != 64) v = (uint)v;
         switch (d.Reg)
         {
-            case 0: c.WriteCr0(v); break;
+            case 0: ControlRegisters.WriteCr0(c, v); break;
             case 2: c.Arch.Cr2 = v; break;
-            case 3: c.WriteCr3(v); break;
-            case 4: c.WriteCr4(v); break;
+            case 3: ControlRegisters.WriteCr3(c, v); break;
+            case 4: ControlRegisters.WriteCr4(c, v); break;
             case 8: if (v > 15) throw c.Fault(Vec.GP, 0); c.Arch.Cr8 = v; break;
             default: throw c.Fault(Vec.UD);
         }
@@ -92,7 +92,7 @@ internal static unsafe class SystemInstructions
         c.RequireCpl0();
         int n = d.Cond == 0 ? d.Rm : d.Reg;
         if (n > 7) throw c.Fault(Vec.UD); // DR8-15 do not exist
-        if (n is 4 or 5) { if ((c.Arch.Cr4 & X86Cpu.Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
+        if (n is 4 or 5) { if ((c.Arch.Cr4 & ControlRegisters.Cr4DE) != 0) throw c.Fault(Vec.UD); n += 2; }
         if (d.Cond == 0) { c.R(d.Reg) = c.Arch.Dr[n]; return 0; }
         ulong v = c.R(d.Rm);
         if ((n == 6 || n == 7) && (v >> 32) != 0) throw c.Fault(Vec.GP, 0);
@@ -116,7 +116,7 @@ internal static unsafe class SystemInstructions
         }
         if (d.Reg == (int)Seg.Cs) throw c.Fault(Vec.UD);
         ushort v = (ushort)c.ReadOp1<S16>(ref d);
-        c.LoadSegment(d.Reg, v);
+        Segmentation.LoadSegment(c, d.Reg, v);
         if (d.Reg == (int)Seg.Ss) c._shadow = c._ssLoaded = true;
         Next(c, ref d);
         return 1;
@@ -130,13 +130,13 @@ internal static unsafe class SystemInstructions
         if (d.Cond >= 2)
         {
             c.Store(lin, (ushort)t.Limit);
-            if (c._bitness == 64) c.Store(lin + 2, t.Base); else c.Store(lin + 2, (uint)t.Base);
+            if (c.Mode.Bitness == 64) c.Store(lin + 2, t.Base); else c.Store(lin + 2, (uint)t.Base);
             return 0;
         }
         c.RequireCpl0();
         ushort limit = c.Load<ushort>(lin);
-        ulong b = c._bitness == 64 ? c.Load<ulong>(lin + 2) : c.Load<uint>(lin + 2);
-        if (c._bitness != 64 && d.OpSize == 2) b &= 0xFFFFFF;
+        ulong b = c.Mode.Bitness == 64 ? c.Load<ulong>(lin + 2) : c.Load<uint>(lin + 2);
+        if (c.Mode.Bitness != 64 && d.OpSize == 2) b &= 0xFFFFFF;
         t = new DescriptorTableRegister(b, limit);
         return 0;
     }
@@ -144,7 +144,7 @@ internal static unsafe class SystemInstructions
     /// <summary>LLDT (Cond 0), LTR (1), SLDT (2), STR (3).</summary>
     internal static int SysSeg(X86Cpu c, ref DecodedInstruction d)
     {
-        if (!c._protected || (c.Arch.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
+        if (!c.Mode.Protected || (c.Flags.Rflags & Rf.VM) != 0) throw c.Fault(Vec.UD);
         if (d.Cond >= 2)
         {
             ushort s = d.Cond == 2 ? c.Arch.Ldtr.Selector : c.Arch.Tr.Selector;
@@ -155,11 +155,11 @@ internal static unsafe class SystemInstructions
         ushort sel = (ushort)c.ReadOp0<S16>(ref d);
         if (d.Cond == 0 && (sel & 0xFFFC) == 0) { c.Arch.Ldtr = new SegmentRegister(sel, 0, 0, 0); return 0; }
         if ((sel & 4) != 0 || (sel & 0xFFFC) == 0) throw c.Fault(Vec.GP, sel & 0xFFFCu);
-        ulong desc = c.ReadDescriptor(sel, 0, out ulong addr);
-        ulong high = c._longMode ? c.LoadSystem<ulong>(addr + 8) : 0;
+        ulong desc = Segmentation.ReadDescriptor(c, sel, 0, out ulong addr);
+        ulong high = c.Mode.LongMode ? c.LoadSystem<ulong>(addr + 8) : 0;
         var s2 = SegmentRegister.FromDescriptor(sel, desc, high);
-        int wantType = d.Cond == 0 ? 2 : (c._longMode ? 9 : -1);
-        bool typeOk = d.Cond == 0 ? s2.Type == 2 : (c._longMode ? s2.Type == 9 : s2.Type is 1 or 9);
+        int wantType = d.Cond == 0 ? 2 : (c.Mode.LongMode ? 9 : -1);
+        bool typeOk = d.Cond == 0 ? s2.Type == 2 : (c.Mode.LongMode ? s2.Type == 9 : s2.Type is 1 or 9);
         if (!s2.IsSystem || !typeOk || wantType == 0) throw c.Fault(Vec.GP, sel & 0xFFFCu);
         if (!s2.Present) throw c.Fault(Vec.NP, sel & 0xFFFCu);
         if (d.Cond == 0) c.Arch.Ldtr = s2;
@@ -200,7 +200,7 @@ internal static unsafe class SystemInstructions
     /// <summary>Protected mode with CPL &gt; IOPL (or VM86): every port byte must be allowed by the TSS I/O bitmap.</summary>
     internal static void CheckIoPermission(X86Cpu c, ushort port, int size)
     {
-        if (!c._protected || (c._cpl <= (int)((c.Arch.Rflags >> 12) & 3) && (c.Arch.Rflags & Rf.VM) == 0)) return;
+        if (!c.Mode.Protected || (c.Mode.Cpl <= (int)((c.Flags.Rflags >> 12) & 3) && (c.Flags.Rflags & Rf.VM) == 0)) return;
         bool tss = !c.Arch.Tr.IsSystem ? false : (c.Arch.Tr.Type & 0x9) == 0x9; // 32/64-bit TSS (available or busy)
         if (!tss || c.Arch.Tr.Limit < 0x67) throw c.Fault(Vec.GP, 0);
         ulong bitmap = c.LoadSystem<ushort>(c.Arch.Tr.Base + 0x66);

@@ -23,7 +23,7 @@ internal static unsafe class TaskSwitches
     {
         uint error = sel & 0xFFFCu;
         int dpl = (int)(desc >> 45) & 3;
-        if (dpl < c._cpl || dpl < (sel & 3)) throw c.Fault(Vec.GP, error);
+        if (dpl < c.Mode.Cpl || dpl < (sel & 3)) throw c.Fault(Vec.GP, error);
         ushort tssSel = sel;
         if (type == 0x5)
         {
@@ -38,8 +38,8 @@ internal static unsafe class TaskSwitches
     internal static ulong TaskGateTss(X86Cpu c, ushort tssSel, uint ext)
     {
         uint error = (tssSel & 0xFFFCu) | ext;
-        if ((tssSel & 4) != 0 || (tssSel & 0xFFFC) == 0 || !c.DescriptorInTable(tssSel)) throw c.Fault(Vec.GP, error);
-        ulong d = c.ReadDescriptor(tssSel, ext, out _);
+        if ((tssSel & 4) != 0 || (tssSel & 0xFFFC) == 0 || !Segmentation.DescriptorInTable(c, tssSel)) throw c.Fault(Vec.GP, error);
+        ulong d = Segmentation.ReadDescriptor(c, tssSel, ext, out _);
         if (((d >> 40) & 0x15) != 0x1) throw c.Fault(Vec.GP, error); // system, type 1/3/9/B
         return d;
     }
@@ -49,8 +49,8 @@ internal static unsafe class TaskSwitches
     {
         ushort link = c.LoadSystem<ushort>(c.Arch.Tr.Base);
         uint error = link & 0xFFFCu;
-        if ((link & 4) != 0 || (link & 0xFFFC) == 0 || !c.DescriptorInTable(link)) throw c.Fault(Vec.TS, error);
-        ulong desc = c.ReadDescriptor(link, 0, out _);
+        if ((link & 4) != 0 || (link & 0xFFFC) == 0 || !Segmentation.DescriptorInTable(c, link)) throw c.Fault(Vec.TS, error);
+        ulong desc = Segmentation.ReadDescriptor(c, link, 0, out _);
         if (((desc >> 40) & 0x15) != 0x1) throw c.Fault(Vec.TS, error);
         TaskSwitch(c, link, desc, TaskSwitchSource.Iret, nextRip, 0);
     }
@@ -105,10 +105,10 @@ internal static unsafe class TaskSwitches
         if (source != TaskSwitchSource.Iret) SetTssBusy(c, sel, true);
         tss.Attributes |= 2;
         c.Arch.Tr = tss;
-        c.Arch.Cr0 |= X86Cpu.Cr0TS;
+        c.Arch.Cr0 |= ControlRegisters.Cr0TS;
 
         // Load the new task: from here on, faults belong to it.
-        if (layout.Width == 4 && c._paging && cr3 != c.Arch.Cr3) c.WriteCr3(cr3);
+        if (layout.Width == 4 && c.Mode.Paging && cr3 != c.Arch.Cr3) ControlRegisters.WriteCr3(c, cr3);
         c.Rflags = newFlags;
         for (int i = 0; i < 8; i++) c.R(i) = layout.Width == 4 ? gprs[i] : (c.R(i) & ~0xFFFFUL) | gprs[i];
         c.Rip = newEip;
@@ -139,7 +139,7 @@ internal static unsafe class TaskSwitches
     /// real-mode selectors.</summary>
     private static void LoadTaskSegments(X86Cpu c, ushort[] selectors, ushort ldt, uint ext)
     {
-        if ((c.Arch.Rflags & Rf.VM) != 0)
+        if ((c.Flags.Rflags & Rf.VM) != 0)
         {
             for (int i = 0; i < 6; i++) c.Arch.Seg[i] = SegmentRegister.RealMode(selectors[i], 0xF3);
             c.UpdateMode();
@@ -147,8 +147,8 @@ internal static unsafe class TaskSwitches
         }
         if ((ldt & 0xFFFC) != 0)
         {
-            if ((ldt & 4) != 0 || !c.DescriptorInTable(ldt)) throw c.Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
-            var l = SegmentRegister.FromDescriptor(ldt, c.ReadDescriptor(ldt, ext, out _));
+            if ((ldt & 4) != 0 || !Segmentation.DescriptorInTable(c, ldt)) throw c.Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
+            var l = SegmentRegister.FromDescriptor(ldt, Segmentation.ReadDescriptor(c, ldt, ext, out _));
             if (!l.IsSystem || l.Type != 2 || !l.Present) throw c.Fault(Vec.TS, (ldt & 0xFFFCu) | ext);
             c.Arch.Ldtr = l;
         }
@@ -158,7 +158,7 @@ internal static unsafe class TaskSwitches
         bool conforming = (cs.Type & 4) != 0;
         if (cs.IsSystem || (cs.Type & 8) == 0 || (conforming ? cs.Dpl > cpl : cs.Dpl != cpl)) throw c.Fault(Vec.TS, (csSel & 0xFFFCu) | ext);
         if (!cs.Present) throw c.Fault(Vec.NP, (csSel & 0xFFFCu) | ext);
-        c.SetAccessed(csAddress, csDesc);
+        Segmentation.SetAccessed(c, csAddress, csDesc);
         c.Arch.Seg[(int)Seg.Cs] = cs;
 
         ushort ssSel = selectors[(int)Seg.Ss];
@@ -166,11 +166,11 @@ internal static unsafe class TaskSwitches
         if ((ssSel & 0xFFFC) == 0 || (ssSel & 3) != cpl || ss.IsSystem || (ss.Type & 0xA) != 2 || ss.Dpl != cpl)
             throw c.Fault(Vec.TS, (ssSel & 0xFFFCu) | ext);
         if (!ss.Present) throw c.Fault(Vec.SS, (ssSel & 0xFFFCu) | ext);
-        c.SetAccessed(ssAddress, ssDesc);
+        Segmentation.SetAccessed(c, ssAddress, ssDesc);
         c.Arch.Seg[(int)Seg.Ss] = ss;
         c.UpdateMode();
 
-        foreach (int i in X86Cpu.DataSegments)
+        foreach (int i in Segmentation.DataSegments)
         {
             ushort s = selectors[i];
             if ((s & 0xFFFC) == 0) continue; // null: loads fine, faults on use
@@ -179,7 +179,7 @@ internal static unsafe class TaskSwitches
             if (seg.IsSystem || (code && (seg.Type & 2) == 0) || (!conformingCode && (seg.Dpl < cpl || seg.Dpl < (s & 3))))
                 throw c.Fault(Vec.TS, (s & 0xFFFCu) | ext);
             if (!seg.Present) throw c.Fault(Vec.NP, (s & 0xFFFCu) | ext);
-            c.SetAccessed(address, d);
+            Segmentation.SetAccessed(c, address, d);
             c.Arch.Seg[i] = seg;
         }
         c.UpdateMode();
@@ -190,8 +190,8 @@ internal static unsafe class TaskSwitches
     {
         address = 0; desc = 0;
         if ((sel & 0xFFFC) == 0) return default;
-        if (!c.DescriptorInTable(sel)) throw c.Fault(Vec.TS, (sel & 0xFFFCu) | ext);
-        desc = c.ReadDescriptor(sel, ext, out address);
+        if (!Segmentation.DescriptorInTable(c, sel)) throw c.Fault(Vec.TS, (sel & 0xFFFCu) | ext);
+        desc = Segmentation.ReadDescriptor(c, sel, ext, out address);
         return SegmentRegister.FromDescriptor(sel, desc);
     }
 }

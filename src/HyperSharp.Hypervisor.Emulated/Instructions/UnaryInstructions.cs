@@ -14,7 +14,7 @@ internal static unsafe class UnaryInstructions
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a + 1) & TS.Mask;
         TS.SetReg(c, d.Reg, d.RegShift, r);
-        c.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign);
+        c.Flags.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign);
         return 0;
     }
 
@@ -23,7 +23,7 @@ internal static unsafe class UnaryInstructions
     {
         ulong a = TS.GetReg(c, d.Reg, d.RegShift), r = (a - 1) & TS.Mask;
         TS.SetReg(c, d.Reg, d.RegShift, r);
-        c.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign);
+        c.Flags.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign);
         return 0;
     }
 
@@ -55,9 +55,9 @@ internal static unsafe class UnaryInstructions
         }
         switch (d.Cond)
         {
-            case 0: c.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign); break;
-            case 1: c.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign); break;
-            case 2: c.SetFlags(FlagOp.Sub, 0, a, r, TS.Sign); break;
+            case 0: c.Flags.KeepCarryFor(FlagOp.Inc, a, r, TS.Sign); break;
+            case 1: c.Flags.KeepCarryFor(FlagOp.Dec, a, r, TS.Sign); break;
+            case 2: c.Flags.Set(FlagOp.Sub, 0, a, r, TS.Sign); break;
         }
         return 0;
     }
@@ -67,14 +67,14 @@ internal static unsafe class UnaryInstructions
     {
         // The source is read (and may fault) whatever the condition; a 32-bit CMOV zero-extends even when false.
         ulong v = c.ReadOp1<TS>(ref d);
-        TS.SetReg(c, d.Reg, 0, c.Cond(d.Cond) ? v : TS.GetReg(c, d.Reg, 0));
+        TS.SetReg(c, d.Reg, 0, c.Flags.Cond(d.Cond) ? v : TS.GetReg(c, d.Reg, 0));
         return 0;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // inlined into compiled blocks (Translation/)
     internal static int Setcc(X86Cpu c, ref DecodedInstruction d)
     {
-        c.WriteOp0<S8>(ref d, c.Cond(d.Cond) ? 1UL : 0UL);
+        c.WriteOp0<S8>(ref d, c.Flags.Cond(d.Cond) ? 1UL : 0UL);
         return 0;
     }
 
@@ -101,7 +101,7 @@ internal static unsafe class UnaryInstructions
             TS.SetReg(c, d.Rm, d.RmShift, a);
             TS.SetReg(c, d.Reg, d.RegShift, r);
         }
-        c.SetFlags(FlagOp.Add, a, b, r, TS.Sign);
+        c.Flags.Set(FlagOp.Add, a, b, r, TS.Sign);
         return 0;
     }
 
@@ -123,7 +123,7 @@ internal static unsafe class UnaryInstructions
             if (old == acc) TS.SetReg(c, d.Reg, d.RegShift, src);
         }
         if (old != acc) TS.SetReg(c, 0, 0, old);
-        c.SetFlags(FlagOp.Sub, acc, old, (acc - old) & TS.Mask, TS.Sign);
+        c.Flags.Set(FlagOp.Sub, acc, old, (acc - old) & TS.Mask, TS.Sign);
         return 0;
     }
 
@@ -158,8 +158,8 @@ internal static unsafe class UnaryInstructions
                 else { c.Store(lin, lo); c.Store(lin + 8, hi); c.R(0) = lo; c.R(2) = hi; }
             }
         }
-        c.MaterializeFlags();
-        c.Arch.Rflags = equal ? c.Arch.Rflags | Rf.ZF : c.Arch.Rflags & ~Rf.ZF;
+        c.Flags.Materialize();
+        c.Flags.Rflags = equal ? c.Flags.Rflags | Rf.ZF : c.Flags.Rflags & ~Rf.ZF;
         return 0;
     }
 

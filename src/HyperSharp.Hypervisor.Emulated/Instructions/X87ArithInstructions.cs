@@ -13,8 +13,8 @@ internal static unsafe class X87ArithInstructions
     private static void FpuCheck(X86Cpu c)
     {
         c._x87.StackFault = false;
-        if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
-        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & X86Cpu.Cr0NE) != 0) throw c.Fault(Vec.MF);
+        if ((c.Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if ((c._x87.Regs.Fsw & 0x80) != 0 && (c.Arch.Cr0 & ControlRegisters.Cr0NE) != 0) throw c.Fault(Vec.MF);
     }
 
     // Encoding in DecodedInstruction: Reg = destination ST index, Rm = source ST index, Cond = operation,
@@ -159,7 +159,7 @@ internal static unsafe class X87ArithInstructions
         if ((d.Cond & 4) != 0)
         {
             ulong f = r switch { -1 => Rf.CF, 0 => Rf.ZF, 1 => 0, _ => Rf.ZF | Rf.PF | Rf.CF };
-            c.SetStatusFlags(f);
+            c.Flags.SetStatus(f);
             c._x87.Regs.Fsw &= unchecked((ushort)~0x200);
         }
         else c._x87.CompareFlags(r);
@@ -228,7 +228,7 @@ internal static unsafe class X87ArithInstructions
                 c._x87.St(0, ref exc);
                 var sti = c._x87.St(d.Rm, ref exc);
                 if (c._x87.StackFault) c._x87.SetSt(0, Float80.Indefinite);
-                else if (c.Cond((int)d.Imm)) c._x87.SetSt(0, sti);
+                else if (c.Flags.Cond((int)d.Imm)) c._x87.SetSt(0, sti);
                 break;
             }
             default: Transcendental(c, d.Cond, ref exc); break;

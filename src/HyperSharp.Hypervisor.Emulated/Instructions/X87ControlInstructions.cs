@@ -10,7 +10,7 @@ internal static unsafe class X87ControlInstructions
     /// <summary>#NM when CR0.TS (or EM) is set; FWAIT only with MP and TS (SDM 2.5 table).</summary>
     private static void CheckFpu(X86Cpu c, bool wait = false)
     {
-        if (wait ? (c.Arch.Cr0 & (X86Cpu.Cr0MP | X86Cpu.Cr0TS)) == (X86Cpu.Cr0MP | X86Cpu.Cr0TS) : (c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if (wait ? (c.Arch.Cr0 & (ControlRegisters.Cr0MP | ControlRegisters.Cr0TS)) == (ControlRegisters.Cr0MP | ControlRegisters.Cr0TS) : (c.Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) != 0) throw c.Fault(Vec.NM);
     }
 
     /// <summary>Cond: 0 FNINIT, 1 FLDCW, 2 FNSTCW, 3 FNSTSW m16, 4 FNSTSW AX, 5 FNCLEX, 6 FWAIT, 7 EMMS.</summary>
@@ -34,7 +34,7 @@ internal static unsafe class X87ControlInstructions
     /// <summary>FXSAVE (Cond 0) / FXRSTOR (1) of the 512-byte image (64-bit layout: FIP/FDP as 64-bit fields).</summary>
     internal static int FxSave(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault((c.Arch.Cr0 & X86Cpu.Cr0EM) != 0 ? Vec.UD : Vec.NM);
+        if ((c.Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) != 0) throw c.Fault((c.Arch.Cr0 & ControlRegisters.Cr0EM) != 0 ? Vec.UD : Vec.NM);
         ulong p = c.Lin(ref d);
         if ((p & 15) != 0) throw c.Fault(Vec.GP, 0);
         Span<byte> img = stackalloc byte[512];
@@ -46,7 +46,7 @@ internal static unsafe class X87ControlInstructions
             return 0;
         }
         for (int i = 0; i < 512; i += 8) BitConverter.TryWriteBytes(img[i..], c.Load<ulong>(p + (ulong)i));
-        if ((BitConverter.ToUInt32(img[24..]) & ~X86Cpu.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
+        if ((BitConverter.ToUInt32(img[24..]) & ~SseRegisters.MxcsrMask) != 0) throw c.Fault(Vec.GP, 0);
         FxRestoreFrom(c, img);
         return 0;
     }
@@ -56,7 +56,7 @@ internal static unsafe class X87ControlInstructions
     /// <summary>FNSTENV (Cond 0), FLDENV (1), FNSAVE (2), FRSTOR (3).</summary>
     internal static int FpuEnv(X86Cpu c, ref DecodedInstruction d)
     {
-        if ((c.Arch.Cr0 & (X86Cpu.Cr0EM | X86Cpu.Cr0TS)) != 0) throw c.Fault(Vec.NM);
+        if ((c.Arch.Cr0 & (ControlRegisters.Cr0EM | ControlRegisters.Cr0TS)) != 0) throw c.Fault(Vec.NM);
         ulong p = c.Lin(ref d);
         var f = c._x87.Regs;
         if (d.Cond is 0 or 2)
@@ -105,17 +105,17 @@ internal static unsafe class X87ControlInstructions
     {
         img.Clear();
         c._x87.SaveFx(img);
-        BitConverter.TryWriteBytes(img[24..], c.Arch.Mxcsr);
-        BitConverter.TryWriteBytes(img[28..], X86Cpu.MxcsrMask);
+        BitConverter.TryWriteBytes(img[24..], c.Sse.Mxcsr);
+        BitConverter.TryWriteBytes(img[28..], SseRegisters.MxcsrMask);
         for (int i = 0; i < 16; i++)
-            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in c.Xmm(i));
+            System.Runtime.InteropServices.MemoryMarshal.Write(img[(160 + i * 16)..], in c.Sse.Xmm(i));
     }
 
     /// <summary>Loads an FXSAVE image (the caller validated MXCSR).</summary>
     internal static void FxRestoreFrom(X86Cpu c, ReadOnlySpan<byte> img)
     {
         c._x87.RestoreFx(img);
-        c.Arch.Mxcsr = BitConverter.ToUInt32(img[24..]);
-        for (int i = 0; i < 16; i++) c.Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
+        c.Sse.Mxcsr = BitConverter.ToUInt32(img[24..]);
+        for (int i = 0; i < 16; i++) c.Sse.Xmm(i) = System.Runtime.InteropServices.MemoryMarshal.Read<System.Runtime.Intrinsics.Vector128<byte>>(img[(160 + i * 16)..]);
     }
 }

@@ -100,8 +100,8 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             m.Cpu[Gpr.Rsp] = TestMachine.StackTop; m.Cpu[Gpr.Rbp] = TestMachine.Data; m.Cpu[Gpr.Rdi] = 0;
             m.Cpu[Gpr.R15] = regs[15];
             m.Cpu.Rflags = flags;
-            for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xIn[i]);
-            m.Cpu.Arch.Mxcsr = mxcsr;
+            for (int i = 0; i < 8; i++) m.Cpu.Sse.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xIn[i]);
+            m.Cpu.Sse.Mxcsr = mxcsr;
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             // One case in 16 runs compiled (single instructions and sequences, on the optimized and the quick tier;
@@ -127,10 +127,10 @@ public unsafe class DifferentialTests(ITestOutputHelper output)
             }
             if ((nFlags & mask) != (eFlags & mask)) diff.Append($" flags: host {nFlags & mask:X} emu {eFlags & mask:X} (mask {mask:X});");
             if (!nData.AsSpan().SequenceEqual(eData)) diff.Append(" memory differs;");
-            if (nMxcsr != m.Cpu.Arch.Mxcsr) diff.Append($" mxcsr: host {nMxcsr:X} emu {m.Cpu.Arch.Mxcsr:X} (in {mxcsr:X});");
+            if (nMxcsr != m.Cpu.Sse.Mxcsr) diff.Append($" mxcsr: host {nMxcsr:X} emu {m.Cpu.Sse.Mxcsr:X} (in {mxcsr:X});");
             for (int i = 0; i < 8; i++)
             {
-                var ev = m.Cpu.Xmm(i);
+                var ev = m.Cpu.Sse.Xmm(i);
                 var e = System.Runtime.CompilerServices.Unsafe.As<System.Runtime.Intrinsics.Vector128<byte>, UInt128>(ref ev);
                 if (e != xOut[i]) diff.Append($" xmm{i}: host {xOut[i]:X32} emu {e:X32} (in {xIn[i]:X32});");
             }

@@ -55,7 +55,7 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
             m.Cpu[Gpr.Rsp] = TestMachine.StackTop; m.Cpu[Gpr.Rbp] = TestMachine.Data; m.Cpu[Gpr.Rdi] = 0;
             m.Cpu.Rflags = flags;
             X87ControlInstructions.FxRestoreFrom(m.Cpu, fx);
-            for (int i = 0; i < 8; i++) m.Cpu.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xs[i]);
+            for (int i = 0; i < 8; i++) m.Cpu.Sse.Xmm(i) = System.Runtime.CompilerServices.Unsafe.As<UInt128, System.Runtime.Intrinsics.Vector128<byte>>(ref xs[i]);
             m.Cpu.Rip = TestMachine.CodeBase;
             m.Cpu._halted = false;
             var exit = m.Cpu.Run(10);
@@ -78,7 +78,7 @@ public unsafe class X87DifferentialTests(ITestOutputHelper output)
                 if (i is not (4 or 5 or 7) && hostRegs[i] != m.Cpu[(Gpr)i]) diff.Append($" {(Gpr)i}: host {hostRegs[i]:X} emu {m.Cpu[(Gpr)i]:X};");
             for (int i = 0; i < 8; i++)
             {
-                var ev = m.Cpu.Xmm(i);
+                var ev = m.Cpu.Sse.Xmm(i);
                 var e = System.Runtime.CompilerServices.Unsafe.As<System.Runtime.Intrinsics.Vector128<byte>, UInt128>(ref ev);
                 if (e != xOut[i]) diff.Append($" xmm{i}: host {xOut[i]:X32} emu {e:X32};");
             }
