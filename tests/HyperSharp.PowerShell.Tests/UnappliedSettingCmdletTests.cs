@@ -1,6 +1,6 @@
 namespace HyperSharp.PowerShell.Tests;
 
-/// <summary>Set-VMProcessor -Reserve/-ExposeVirtualizationExtensions and Set-VM -CheckpointType warn while they take no effect, as Set-VMMemory does for dynamic memory.</summary>
+/// <summary>Set-VMProcessor -Reserve/-ExposeVirtualizationExtensions and Set-VM -CheckpointType Production/ProductionOnly warn while they take no effect (no production checkpoints yet), as Set-VMMemory does for dynamic memory.</summary>
 public sealed class UnappliedSettingCmdletTests : HostedSession
 {
     [Fact]
@@ -11,7 +11,7 @@ public sealed class UnappliedSettingCmdletTests : HostedSession
             New-VM -Name w -MemoryStartupBytes 64MB -KernelPath '{{kernel}}' | Out-Null
             Set-VMProcessor -VMName w -Reserve 10
             Set-VMProcessor -VMName w -ExposeVirtualizationExtensions $true
-            Set-VM -Name w -CheckpointType Standard
+            Set-VM -Name w -CheckpointType ProductionOnly
             Set-VMProcessor -VMName w -RelativeWeight 300
             (Get-VMProcessor w).Reserve
             """);
