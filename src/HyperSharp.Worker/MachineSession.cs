@@ -25,6 +25,9 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
     /// <summary>A saved state to continue from instead of a fresh boot; a guest reset after it boots fresh from <see cref="VmConfig"/>.</summary>
     public string? RestoreFrom { get; init; }
 
+    /// <summary>Where a restored VM's disks are now, by the image the saved state names (null: where it names them).</summary>
+    public Func<string, string>? RestoredDiskPath { get; init; }
+
     /// <summary>How a restored VM's network adapters get their switch ports back (by the adapter's saved name).</summary>
     public Func<SavedNetworkAdapter, Func<IFrameLink>?>? Reconnect { get; init; }
 
@@ -63,7 +66,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
             while (true)
             {
                 using var vm = restore is not null
-                    ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect)
+                    ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect, RestoredDiskPath ?? (path => path))
                     : new VirtualMachineBuilder(hypervisor, _config).Build();
                 var how = restore is not null ? MachineStart.Restored : first ? MachineStart.Booted : MachineStart.RebootedAfterReset;
                 restore = null;
@@ -159,6 +162,36 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
             _paused = true;
             _saved = true;
             vm.Stop(VmStopReason.Stopped, "saved");
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint of the running VM: pauses it, writes it to <paramref name="path"/> (naming its disks' images as they
+    /// are), switches each disk to a new differencing child (<paramref name="children"/>: image to child), and lets it run
+    /// on as it did. Returns how long the guest was stopped. A failure leaves the VM on its own images and no state file.
+    /// </summary>
+    public TimeSpan Checkpoint(string path, IReadOnlyDictionary<string, string> children)
+    {
+        lock (_lock)
+        {
+            var vm = Running();
+            var paused = Stopwatch.StartNew();
+            if (!_paused) vm.Pause();
+            try
+            {
+                vm.Save(path, SavedVmConfig.From(ForSave(vm, _config)), hypervisor.Name);
+                vm.SwitchDisksToChildren(children);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+            finally
+            {
+                if (!_paused) vm.Resume();
+            }
+            return paused.Elapsed;
         }
     }
 

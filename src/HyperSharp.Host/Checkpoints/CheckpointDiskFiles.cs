@@ -24,20 +24,22 @@ internal static partial class CheckpointDiskFiles
     {
         string name = Path.GetFileNameWithoutExtension(image);
         if (MadeByCheckpoint(image)) name = Ours().Match(name).Groups["name"].Value;
-        string extension = VirtualDisk.Identify(image) == DiskFormat.Vhd ? ".avhd" : ".avhdx";
+        // By the name, not the contents: a running VM's worker holds the image open exclusively.
+        string extension = VirtualDisk.FormatFromExtension(image) == DiskFormat.Vhd ? ".avhd" : ".avhdx";
         return Path.Combine(Path.GetDirectoryName(image)!, $"{name}_{Guid.NewGuid().ToString("D").ToUpperInvariant()}{extension}");
     }
 
     /// <summary>
-    /// Checks that every drive's image and its parents are there and open (a problem names the drive and the file), so a
-    /// checkpoint is refused before anything is made.
+    /// Checks that every drive's image is there and (with <paramref name="open"/>) opens with its parents — a problem names
+    /// the drive and the file — so a checkpoint is refused before anything is made.
     /// </summary>
-    public static string? Problem(IEnumerable<DiskSettings> disks)
+    public static string? Problem(IEnumerable<DiskSettings> disks, bool open = true)
     {
         foreach (var disk in disks)
         {
             if (disk.ReadOnly) return $"{disk.DriveName()} ({disk.Path}) is attached read-only (shared): a checkpoint cannot freeze a disk other writers may change";
             if (FileStatus.Of(disk.Path) is null) return $"{disk.DriveName()}: its image {disk.Path} does not exist";
+            if (!open) continue;
             try { DiskChain.Paths(disk.Path); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or VirtualDiskException or InvalidDataException or NotSupportedException)
             {

@@ -1,12 +1,14 @@
 using System.Globalization;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
+using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Checkpoints;
 
-/// <summary>What a checkpoint request produced: the checkpoint (null after a remove) and what users should be warned of.</summary>
-public sealed record CheckpointOutcome(CheckpointRecord? Checkpoint, List<string> Warnings);
+/// <summary>What a checkpoint request produced: the checkpoint (null after a remove), what users should be warned of, and how long a running guest was paused for it.</summary>
+public sealed record CheckpointOutcome(CheckpointRecord? Checkpoint, List<string> Warnings, double PauseMs = 0);
 
 /// <summary>
 /// Checkpoint-VM, Restore-, Remove- and Rename-VMSnapshot on the VM's checkpoint tree (kept in its configuration):
@@ -18,8 +20,14 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
     /// <summary>Hyper-V's limit of checkpoints per VM.</summary>
     public const int MaxCheckpoints = 50;
 
-    /// <summary>Checkpoint-VM: every drive frozen under a new checkpoint the VM's current state now descends from.</summary>
-    public Task<CheckpointOutcome> CreateAsync(ManagedVm vm, string? name, CancellationToken cancellationToken)
+    /// <summary>Where, in the VM's folder, the saved states of checkpoints of the running VM go (Hyper-V's "Snapshots" folder).</summary>
+    public const string CheckpointFolder = "checkpoints";
+
+    /// <summary>
+    /// Checkpoint-VM: every drive frozen under a new checkpoint the VM's current state now descends from; of a running (or
+    /// paused) VM also its memory, processor and device state, taken by its worker in the same pause as the disk switch.
+    /// </summary>
+    public async Task<CheckpointOutcome> CreateAsync(ManagedVm vm, string? name, CancellationToken cancellationToken)
     {
         using var _ = lifecycle.Begin(vm, "checkpointing");
         var config = vm.Config;
@@ -34,22 +42,46 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
                 warnings.Add($"VM '{vm.Name}': no guest agent froze the guest's file systems, so a standard checkpoint was taken instead of a production one");
                 break;
         }
-        if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (only a VM that is Off can be checkpointed yet)");
+        bool running = vm.State is VmState.Running or VmState.Paused;
+        if (!running && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Running or Paused can be)");
         if (config.Checkpoints.Count >= MaxCheckpoints)
             throw HostErrors.Precondition($"VM '{vm.Name}' has {config.Checkpoints.Count} checkpoints, the most a VM may have; remove some first");
         string checkpointName = string.IsNullOrEmpty(name) ? DefaultName(vm.Name, config) : ValidName("name", name);
         if (Find(config, checkpointName) is not null) throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a checkpoint named '{checkpointName}'");
-        if (CheckpointDiskFiles.Problem(config.Disks) is { } problem) throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': {problem}");
+        // A running VM's worker holds its images open (exclusively): they are checked for being there, not opened.
+        if (CheckpointDiskFiles.Problem(config.Disks, open: !running) is { } problem) throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': {problem}");
 
+        var id = Guid.NewGuid();
+        string? stateFile = null;
+        double pauseMs = 0;
         List<string> children;
-        try { children = CheckpointDiskFiles.CreateChildren([.. config.Disks.Select(d => d.Path)]); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Vhdx.VirtualDiskException)
+        if (running)
         {
-            throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': making the differencing disks failed: {e.Message}");
+            stateFile = Path.Combine(vm.Folder.Path, CheckpointFolder, $"{id:D}.state");
+            children = [.. config.Disks.Select(d => CheckpointDiskFiles.ChildPath(d.Path))];
+            Directory.CreateDirectory(Path.GetDirectoryName(stateFile)!);
+            var request = new WorkerRequest
+            {
+                Op = WorkerOps.Checkpoint, Path = stateFile,
+                Children = config.Disks.Select((d, i) => (d.Path, children[i])).ToDictionary(p => p.Item1, p => p.Item2),
+            };
+            WorkerResponse answer;
+            try { answer = await lifecycle.Workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
+            catch (WorkerException e) { throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': {e.Message}"); }
+            pauseMs = answer.PauseMs;
+            log($"VM '{vm.Name}': its worker took the checkpoint with the guest paused {pauseMs:0.0} ms");
+        }
+        else
+        {
+            try { children = CheckpointDiskFiles.CreateChildren([.. config.Disks.Select(d => d.Path)]); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Vhdx.VirtualDiskException)
+            {
+                throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': making the differencing disks failed: {e.Message}");
+            }
         }
         var checkpoint = new CheckpointRecord
         {
-            Id = Guid.NewGuid(), Name = checkpointName, ParentId = config.CurrentCheckpointId,
+            Id = id, Name = checkpointName, ParentId = config.CurrentCheckpointId, SavedStateFile = stateFile,
             CreationTimeUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             Disks = [.. config.Disks.Select(d => new CheckpointDisk { Drive = d, Path = d.Path })],
             Configuration = config with { Checkpoints = [], CurrentCheckpointId = null },
@@ -62,11 +94,12 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         try { store.Commit(vm, next); }
         catch
         {
-            foreach (var child in children) File.Delete(child);
+            // A running VM already writes to its children: they stay, and the host says what to repair.
+            if (!running) foreach (var child in children) File.Delete(child);
             throw;
         }
         log($"VM '{vm.Name}': checkpoint '{checkpoint.Name}' taken; the VM goes on in {string.Join(", ", children)}");
-        return Task.FromResult(new CheckpointOutcome(checkpoint, warnings));
+        return new CheckpointOutcome(checkpoint, warnings, pauseMs);
     }
 
     /// <summary>Get-VMSnapshot: the VM's checkpoints whose name matches <paramref name="filter"/> (wildcards), oldest first.</summary>
@@ -116,6 +149,16 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
             CurrentCheckpointId = checkpoint.Id,
         };
         store.Commit(vm, next);
+        // A checkpoint of the running VM leaves it Saved at that instant: its state, whose images the new children build on.
+        if (checkpoint.SavedStateFile is { } state)
+        {
+            try { File.Copy(state, vm.Folder.SavedStateFile, overwrite: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw HostErrors.Internal($"VM '{vm.Name}' is back on the disks of checkpoint '{checkpoint.Name}' but its memory state {state} could not be copied: {e.Message}; the VM is Off");
+            }
+            lifecycle.AdoptSavedState(vm, $"checkpoint '{checkpoint.Name}' restored");
+        }
         var warnings = Collect(vm, discarded);
         log($"VM '{vm.Name}': checkpoint '{checkpoint.Name}' restored; the VM goes on in {string.Join(", ", children)}");
         return new CheckpointOutcome(checkpoint, warnings);

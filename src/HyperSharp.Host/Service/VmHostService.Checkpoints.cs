@@ -14,6 +14,7 @@ public sealed partial class VmHostService
         var outcome = await manager.Checkpoints.CreateAsync(vm, request.Name, Detached).ConfigureAwait(false);
         var checkpoint = ToCheckpoint(vm, outcome.Checkpoint!);
         checkpoint.Warnings.AddRange(outcome.Warnings);
+        checkpoint.PauseMs = outcome.PauseMs;
         return checkpoint;
     }
 

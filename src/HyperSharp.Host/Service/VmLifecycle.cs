@@ -162,6 +162,17 @@ public sealed class VmLifecycle
         SetState(vm, VmState.Off, reason);
     }
 
+    /// <summary>An Off VM whose folder now holds a saved state (a restored checkpoint of it running) becomes Saved, for <paramref name="reason"/>. The caller holds the VM's operation.</summary>
+    public void AdoptSavedState(ManagedVm vm, string reason)
+    {
+        lock (vm.Sync)
+        {
+            vm.Runtime = vm.Runtime with { State = RecordedState.Saved, LastOffReason = reason };
+            VmInventory.Save(vm.Folder, vm.Runtime);
+        }
+        SetState(vm, VmState.Saved, reason);
+    }
+
     /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>
     public async Task TurnOffAsync(ManagedVm vm, CancellationToken cancellationToken)
     {

@@ -24,7 +24,7 @@ public static class WorkerOps
     public const string Status = "status", Pause = "pause", Resume = "resume", Save = "save", Shutdown = "shutdown",
         TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
         AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
-        Attach = "attach", SetMemory = "set-memory";
+        Attach = "attach", SetMemory = "set-memory", Checkpoint = "checkpoint";
 }
 
 public sealed record WorkerRequest
@@ -45,6 +45,8 @@ public sealed record WorkerRequest
     public long MemoryBytes { get; init; }
     /// <summary>set-memory: how long the worker waits for the guest before it answers with what the guest did.</summary>
     public int WaitMs { get; init; }
+    /// <summary>checkpoint: each disk image to switch and the new differencing child it goes on in (the state goes to <see cref="Path"/>).</summary>
+    public Dictionary<string, string>? Children { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
 }
@@ -94,6 +96,8 @@ public sealed record WorkerResponse
     public long MemoryShortBytes { get; init; }
     public string? Backend { get; init; }
     public List<WorkerAdapterStatus> Adapters { get; init; } = [];
+    /// <summary>checkpoint: how long the guest was stopped for it, in milliseconds.</summary>
+    public double PauseMs { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
