@@ -15,8 +15,8 @@ internal static class CheckpointMerges
 {
     /// <summary>
     /// Collects what <paramref name="config"/> no longer needs, starting from <paramref name="released"/> (images a
-    /// removed checkpoint or a discarded state referred to) and the images inside the chains. While the VM's worker
-    /// holds its drives (<paramref name="drivesInUse"/>) nothing in their chains changes: those merges wait, and are
+    /// removed checkpoint or a discarded state referred to) and the images inside the chains. While the drives' chains
+    /// must stay as they are (<paramref name="drivesInUse"/>: a saved state names them) those merges wait, and are
     /// returned as sentences. Returns the configuration with its references moved onto the merged images.
     /// </summary>
     public static (VmConfiguration Config, List<string> Pending) Collect(VmConfiguration config, IEnumerable<string> released, bool drivesInUse, Action<string> log)
@@ -54,7 +54,7 @@ internal static class CheckpointMerges
                 string child = children[0];
                 if (drivesInUse && drivesChains.Contains(child))
                 {
-                    pending.Add($"{child} is to be merged into {image} once the VM is off (its worker has the disk open)");
+                    pending.Add($"{child} is to be merged into {image} once the VM is off (its saved state names the disk)");
                     continue;
                 }
                 DiskMerge.MergeIntoAncestor(child, image, deleteMerged: false);

@@ -44,6 +44,12 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         }
         bool running = vm.State is VmState.Running or VmState.Paused;
         if (!running && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Running or Paused can be)");
+        // Merges that waited while the VM ran (a checkpoint removed then) are done first, so the new one freezes the merged images.
+        if (!running)
+        {
+            warnings.AddRange(Collect(vm, []));
+            config = vm.Config;
+        }
         if (config.Checkpoints.Count >= MaxCheckpoints)
             throw HostErrors.Precondition($"VM '{vm.Name}' has {config.Checkpoints.Count} checkpoints, the most a VM may have; remove some first");
         string checkpointName = string.IsNullOrEmpty(name) ? DefaultName(vm.Name, config) : ValidName("name", name);
@@ -209,12 +215,22 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         return renamed;
     }
 
-    /// <summary>Merges or deletes what no longer has a use; what must wait for the VM to be off comes back as warnings.</summary>
+    /// <summary>
+    /// Merges or deletes what no longer has a use; what must wait comes back as warnings. While a worker runs the VM it
+    /// holds the drives' images exclusively (not even their chains can be read), so everything waits for the VM to be off
+    /// (the next checkpoint operation then does it); a Saved VM's state names its drives' images, so those stay as they are.
+    /// </summary>
     private List<string> Collect(ManagedVm vm, IEnumerable<string> released)
     {
+        if (vm.State != VmState.Off && vm.State != VmState.Saved)
+        {
+            var waiting = released.Where(File.Exists).ToList();
+            return waiting.Count == 0 ? []
+                : [$"{string.Join(", ", waiting)} will be merged or deleted once the VM is off (its worker has the disks open), at the next checkpoint operation"];
+        }
         try
         {
-            var (config, pending) = CheckpointMerges.Collect(vm.Config, released, drivesInUse: vm.State != VmState.Off, line => log($"VM '{vm.Name}': {line}"));
+            var (config, pending) = CheckpointMerges.Collect(vm.Config, released, drivesInUse: vm.State == VmState.Saved, line => log($"VM '{vm.Name}': {line}"));
             if (!ReferenceEquals(config, vm.Config)) store.Commit(vm, config);
             return pending;
         }

@@ -56,4 +56,31 @@ public class RunningCheckpointTests(ITestOutputHelper output)
         for (int i = 1; i < numbers.Count; i++) Assert.Equal(numbers[i - 1] + 1, numbers[i]);
         await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
     }
+
+    [Fact]
+    public async Task ACheckpointRemovedWhileTheGuestRunsIsMergedOnceTheVmIsOff()
+    {
+        await using var host = await HostFixture.StartAsync(output);
+        var (vm, data) = await CreateVmAsync(host, "merge", "data");
+        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        await host.Client.StartVmAsync(vm);
+        await host.ReadConsoleAsync("merge", t => CounterOutput.Last(t) >= 5, ConsoleWait);
+        await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "brief" });
+        string child = await CurrentDiskAsync(host, "merge");
+
+        // The worker has the disk open: the checkpoint leaves the tree at once, its merge waits.
+        var removed = await host.Client.RemoveCheckpointAsync(new RemoveCheckpointRequest { Checkpoint = new CheckpointRef { Vm = vm, Name = "brief" } });
+        Assert.Contains("once the VM is off", Assert.Single(removed.Warnings));
+        Assert.Empty((await host.Client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine((await host.Client.GetVmAsync(vm)).Path, "checkpoints")));
+        Assert.True(File.Exists(child));
+
+        await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
+        await WriteAsync(host, "merge", 'Z'); // written to the child while the VM is off
+        var next = await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "next" });
+        Assert.Equal([data], next.DiskPaths); // the child was merged into data.vhdx first
+        Assert.False(File.Exists(child));
+        Assert.Equal('Z', Read(data));
+        AssertChainClean(output, await CurrentDiskAsync(host, "merge"));
+    }
 }
