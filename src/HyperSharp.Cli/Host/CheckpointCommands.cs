@@ -21,7 +21,7 @@ internal static class CheckpointCommands
                 .ResponseAsync.ConfigureAwait(false);
             HostClient.Warn(context, taken.Warnings);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(taken));
-            else context.Out.WriteLine($"{taken.VmName}: checkpoint '{taken.Name}' taken");
+            else context.Out.WriteLine($"{taken.VmName}: checkpoint '{taken.Name}' taken{(taken.HasSavedState ? $" (the guest was paused {taken.PauseMs:0} ms)" : "")}");
             return 0;
         }));
         command.Subcommands.Add(List(context));

@@ -20,8 +20,6 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
     /// <summary>Hyper-V's limit of checkpoints per VM.</summary>
     public const int MaxCheckpoints = 50;
 
-    /// <summary>Where, in the VM's folder, the saved states of checkpoints of the running VM go (Hyper-V's "Snapshots" folder).</summary>
-    public const string CheckpointFolder = "checkpoints";
 
     /// <summary>
     /// Checkpoint-VM: every drive frozen under a new checkpoint the VM's current state now descends from; of a running (or
@@ -63,7 +61,7 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         List<string> children;
         if (running)
         {
-            stateFile = Path.Combine(vm.Folder.Path, CheckpointFolder, $"{id:D}.state");
+            stateFile = Path.Combine(vm.Folder.CheckpointsFolder, $"{id:D}.state");
             children = [.. config.Disks.Select(d => CheckpointDiskFiles.ChildPath(d.Path))];
             Directory.CreateDirectory(Path.GetDirectoryName(stateFile)!);
             var request = new WorkerRequest
