@@ -7,10 +7,11 @@ namespace HyperSharp.Inventory;
 /// earlier version. Only the host writes it, always through <see cref="AtomicFile"/>.
 /// Version 2 added the network adapters; a version 1 file reads as a VM without any. Version 3 added
 /// <see cref="MemorySettings.RuntimeResize"/>; earlier files read with it off (the VM keeps the hardware it had).
+/// Version 4 added the checkpoint tree (<see cref="Checkpoints"/>, <see cref="CurrentCheckpointId"/>); earlier files read as a VM without checkpoints.
 /// </summary>
 public sealed record VmConfiguration
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     public int Version { get; init; } = CurrentVersion;
     public required Guid Id { get; init; }
@@ -28,6 +29,10 @@ public sealed record VmConfiguration
     public int AutomaticStartDelaySeconds { get; init; }
     public AutomaticStopAction AutomaticStopAction { get; init; } = AutomaticStopAction.Save;
     public CheckpointType CheckpointType { get; init; } = CheckpointType.Production;
+    /// <summary>The checkpoint tree, oldest first; empty in a checkpoint's own copy of the configuration.</summary>
+    public List<CheckpointRecord> Checkpoints { get; init; } = [];
+    /// <summary>The checkpoint the VM's current state ("Now") descends from: the last one taken or restored; null without checkpoints.</summary>
+    public Guid? CurrentCheckpointId { get; init; }
 }
 
 /// <summary>Get-VMProcessor's settings: count, vendor, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>

@@ -7,6 +7,8 @@ public sealed record VmFolder(string Path)
     public string RuntimeFile => Combine("runtime.json");
     /// <summary>The saved state (Save-VM); present only while the VM is Saved or being restored.</summary>
     public string SavedStateFile => Combine("saved.state");
+    /// <summary>The saved states of checkpoints taken while the VM ran (Hyper-V's Snapshots folder), one ID.state each.</summary>
+    public string CheckpointsFolder => Combine("checkpoints");
     /// <summary>The worker's control socket, served while a worker runs.</summary>
     public string SocketFile => Combine("worker.sock");
 
@@ -18,7 +20,7 @@ public sealed record VmFolder(string Path)
     public string ExitFile => Combine("exit.json");
 
     /// <summary>Every file the host or its worker makes here: what is private, and all that removing the VM deletes from a folder outside the inventory.</summary>
-    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, LaunchSocketFile, LogFile, ExitFile];
+    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, LaunchSocketFile, LogFile, ExitFile, CheckpointsFolder];
 
     /// <summary>Where the folder really is: the target of the inventory's link for a VM made with New-VM -Path, else the folder itself.</summary>
     public string Location => new DirectoryInfo(Path).LinkTarget is { } target ? System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(Path)!) : Path;

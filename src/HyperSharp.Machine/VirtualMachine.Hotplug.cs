@@ -23,6 +23,16 @@ public sealed partial class VirtualMachine
     public IReadOnlyList<DiskAttachment> DiskAttachments => _disks.Attachments();
 
     /// <summary>
+    /// A checkpoint's disk switch (pause first): each written disk whose image <paramref name="children"/> names goes on in a
+    /// new differencing child at that path, so the image keeps the disk as it is now; all or none.
+    /// </summary>
+    public void SwitchDisksToChildren(IReadOnlyDictionary<string, string> children)
+    {
+        if (!IsPaused) throw new InvalidOperationException("pause the VM before switching its disks");
+        _disks.SwitchToChildren(children);
+    }
+
+    /// <summary>
     /// Hot-adds a disk image (VHDX, VHD or raw) as virtio-blk in the first free PCI slot and tells the guest; returns the slot.
     /// The guest's block device appears once its OS has handled the ACPI Device Check.
     /// </summary>

@@ -58,15 +58,28 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     }
 
     /// <summary>
+    /// Rebuilds a VM from a saved state whose disks now go on elsewhere: <paramref name="diskPath"/> maps each image the
+    /// state names to the one to open (a checkpoint's state names its frozen images; the VM restored from it runs on new
+    /// differencing children of them, which hold the same data).
+    /// </summary>
+    public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log,
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string> diskPath)
+    {
+        using var file = VmStateFile.Open(path);
+        return Restore(hypervisor, file, null, console, log, connectAdapter, diskPath);
+    }
+
+    /// <summary>
     /// Rebuilds a VM from an open saved state; with <paramref name="memory"/> (guest memory that already holds the VM's
     /// pages, as a migration delivers them; the VM owns it once built, the caller until then) the state's own memory is not read.
     /// </summary>
     internal static VirtualMachine Restore(IHypervisor hypervisor, SavedStateFile file, GuestMemory? memory, Action<byte> console, Action<string> log,
-        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter)
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string>? diskPath = null)
     {
         if (file.State.Backend != hypervisor.Name)
             throw file.Refuse(null, $"was saved on the {file.State.Backend} backend; restore it there (this is {hypervisor.Name})");
         var config = file.State.Config.ToConfig(console, log, connectAdapter);
+        if (diskPath is not null) config = config with { Disks = [.. config.Disks.Select(d => d with { Path = diskPath(d.Path) })] };
         return new VirtualMachineBuilder(hypervisor, config) { _restore = file, _restoring = true, _filledMemory = memory }.Build();
     }
 

@@ -18,9 +18,10 @@
         'Add-VMNetworkAdapter', 'Get-VMNetworkAdapter', 'Remove-VMNetworkAdapter', 'Rename-VMNetworkAdapter', 'Set-VMNetworkAdapter',
         'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',
         'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD',
-        'Set-VMHost', 'Enable-VMMigration', 'Disable-VMMigration', 'Move-VM', 'Compare-VM')
+        'Set-VMHost', 'Enable-VMMigration', 'Disable-VMMigration', 'Move-VM', 'Compare-VM',
+        'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot')
     FunctionsToExport    = @()
     VariablesToExport    = @()
-    AliasesToExport      = @()
+    AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')
     PrivateData          = @{ PSData = @{ Tags = @('HyperV', 'Virtualization', 'VHDX', 'Linux') } }
 }

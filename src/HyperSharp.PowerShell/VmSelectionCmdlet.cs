@@ -34,4 +34,10 @@ public abstract class VmSelectionCmdlet : HyperSharpCmdlet
 
     /// <summary>Does the cmdlet's work on one VM.</summary>
     protected abstract void ProcessVm(VirtualMachine vm);
+
+    /// <summary>The host's warnings about a request (settings it recorded but does not act on yet, a fallback it took), each as a warning record naming the VM.</summary>
+    protected void WriteWarnings(string vmName, IEnumerable<string> warnings)
+    {
+        foreach (var warning in warnings) WriteWarning($"{vmName}: {warning}");
+    }
 }

@@ -32,10 +32,4 @@ public abstract class VmTargetCmdlet : VmSelectionCmdlet
         WriteWarnings(vm.Name, result.Warnings);
         if (passthru) WriteObject(result.ToObject(HostName));
     }
-
-    /// <summary>The host's warnings about settings it recorded but does not act on yet, each as a warning record naming the VM.</summary>
-    protected void WriteWarnings(string vmName, IEnumerable<string> warnings)
-    {
-        foreach (var warning in warnings) WriteWarning($"{vmName}: {warning}");
-    }
 }

@@ -28,6 +28,8 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
 
     /// <summary>Where the first machine comes from instead of a boot: a live migration into this process (given the session's configuration).</summary>
     public Func<VmConfig, VirtualMachine>? Incoming { get; init; }
+    /// <summary>Where a restored VM's disks are now, by the image the saved state names (null: where it names them).</summary>
+    public Func<string, string>? RestoredDiskPath { get; init; }
 
     /// <summary>How a restored VM's network adapters get their switch ports back (by the adapter's saved name).</summary>
     public Func<SavedNetworkAdapter, Func<IFrameLink>?>? Reconnect { get; init; }
@@ -68,7 +70,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
             {
                 bool incoming = first && Incoming is not null;
                 using var vm = incoming ? Incoming!(_config)
-                    : restore is not null ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect)
+                    : restore is not null ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect, RestoredDiskPath ?? (path => path))
                     : new VirtualMachineBuilder(hypervisor, _config).Build();
                 var how = incoming ? MachineStart.Migrated : restore is not null ? MachineStart.Restored : first ? MachineStart.Booted : MachineStart.RebootedAfterReset;
                 restore = null;
@@ -186,6 +188,39 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
         {
             lock (_lock) _paused = true; // paused by the engine, and only resumed by hand once the destination is known not to run it
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A checkpoint of the running VM: pauses it, writes it to <paramref name="path"/> (naming its disks' images as they
+    /// are), switches each disk to a new differencing child (<paramref name="children"/>: image to child), and lets it run
+    /// on as it did. Returns how long the guest was stopped. A failure leaves the VM on its own images and no state file.
+    /// </summary>
+    public TimeSpan Checkpoint(string path, IReadOnlyDictionary<string, string> children)
+    {
+        lock (_lock)
+        {
+            var vm = Running();
+            var paused = Stopwatch.StartNew();
+            if (!_paused) vm.Pause();
+            try
+            {
+                vm.Save(path, SavedVmConfig.From(ForSave(vm, _config)), hypervisor.Name);
+                var saved = paused.Elapsed;
+                vm.SwitchDisksToChildren(children);
+                // Where the pause goes: the state (memory included) written, then the disks switched.
+                _config.Log($"checkpoint: state written in {saved.TotalMilliseconds:0.0} ms, {children.Count} disk(s) switched in {(paused.Elapsed - saved).TotalMilliseconds:0.0} ms");
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+            finally
+            {
+                if (!_paused) vm.Resume();
+            }
+            return paused.Elapsed;
         }
     }
 

@@ -153,6 +153,7 @@ public sealed class WorkerRuntime
         {
             Incoming = arrival is null ? null : config => Migration.WorkerMigration.Receive(arrival, _hypervisor, config, _adapters.ConnectSaved),
             RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
+            RestoredDiskPath = CheckpointDisks.RestoredPath(_config),
             Reconnect = _adapters.ConnectSaved,
             // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
             // A resize while it ran holds too: the guest boots again with the memory it had.
@@ -350,6 +351,12 @@ public sealed class WorkerRuntime
                     session.Save(_folder.SavedStateFile);
                     Posix.FsyncDirectory(_folder.Path);
                     break;
+                case WorkerOps.Checkpoint:
+                    var pause = session.Checkpoint(request.Path ?? throw new InvalidOperationException("checkpoint needs a state file path"),
+                        request.Children ?? throw new InvalidOperationException("checkpoint needs the disks' new children"));
+                    Posix.FsyncDirectory(Path.GetDirectoryName(request.Path)!);
+                    _log.WriteLine($"worker: checkpoint in {request.Path}; the guest was paused {pause.TotalMilliseconds:0.0} ms");
+                    return Status() with { PauseMs = pause.TotalMilliseconds };
                 case WorkerOps.Shutdown:
                     session.RequestShutdown();
                     break;

@@ -4,8 +4,8 @@ using Xunit.Abstractions;
 namespace HyperSharp.Host.Tests;
 
 /// <summary>
-/// Settings this release records but does not act on yet (nested virtualization, checkpoint type) are accepted with a
-/// warning in the API's answer, which the CLI prints, never silently; a processor reserve is refused.
+/// Settings this release records but does not act on yet (nested virtualization, production checkpoints) are accepted
+/// with a warning in the API's answer, which the CLI prints, never silently; a processor reserve is refused.
 /// </summary>
 public class UnappliedSettingTests(ITestOutputHelper output)
 {
@@ -23,9 +23,10 @@ public class UnappliedSettingTests(ITestOutputHelper output)
         Assert.Contains("ExposeVirtualizationExtensions", Assert.Single(nested.Warnings, w => w.Contains("ExposeVirtualizationExtensions")));
         Assert.Empty((await host.Client.SetProcessorAsync(new SetProcessorRequest { Vm = vm, Reserve = 0, ExposeVirtualizationExtensions = false, RelativeWeight = 200 })).Warnings);
 
-        var checkpoints = await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Standard });
-        Assert.Equal(CheckpointType.Standard, checkpoints.CheckpointType);
+        var checkpoints = await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.ProductionOnly });
+        Assert.Equal(CheckpointType.ProductionOnly, checkpoints.CheckpointType);
         Assert.Contains("CheckpointType", Assert.Single(checkpoints.Warnings));
+        Assert.Empty((await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Standard })).Warnings); // standard ones are taken
         Assert.Empty((await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, Notes = "n" })).Warnings);
         Assert.Empty((await host.Client.GetVmAsync(vm)).Warnings); // a warning answers the change, it is not a property of the VM
 

@@ -1,6 +1,6 @@
 namespace HyperSharp.PowerShell.Tests;
 
-/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions and Set-VM -CheckpointType warn while they take no effect.</summary>
+/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions and Set-VM -CheckpointType Production/ProductionOnly warn while they take no effect (no production checkpoints yet).</summary>
 public sealed class UnappliedSettingCmdletTests : HostedSession
 {
     [Fact]
@@ -10,7 +10,7 @@ public sealed class UnappliedSettingCmdletTests : HostedSession
         var result = await Ps.RunAsync($$"""
             New-VM -Name w -MemoryStartupBytes 64MB -KernelPath '{{kernel}}' | Out-Null
             Set-VMProcessor -VMName w -ExposeVirtualizationExtensions $true
-            Set-VM -Name w -CheckpointType Standard
+            Set-VM -Name w -CheckpointType ProductionOnly
             Set-VMProcessor -VMName w -RelativeWeight 300
             (Get-VMProcessor w).Reserve
             """);

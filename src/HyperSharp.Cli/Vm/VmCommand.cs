@@ -16,6 +16,7 @@ public static class VmCommand
         vm.Subcommands.Add(Host.NicCommands.Create(context));
         vm.Subcommands.Add(Host.MemoryCommand.Create(context));
         vm.Subcommands.Add(Host.MoveCommand.Create(context));
+        vm.Subcommands.Add(Host.CheckpointCommands.Create(context));
         return vm;
     }
 }

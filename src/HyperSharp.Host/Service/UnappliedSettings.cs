@@ -6,8 +6,8 @@ namespace HyperSharp.Host.Service;
 /// <summary>
 /// Settings this release stores but does not act on yet, named in the answer to the change that sets them (the API's
 /// warnings; the cmdlets and the CLI print them) so a script never believes they hold. Each goes when its feature
-/// arrives: nested virtualization with the firmware work
-/// (issue 18), checkpoint types with checkpoints (issue 14).
+/// arrives: nested virtualization with the firmware work (issue 18), production checkpoints with the guest agent's
+/// freeze through the host (issue 14).
 /// </summary>
 public static class UnappliedSettings
 {
@@ -19,7 +19,8 @@ public static class UnappliedSettings
 
     public static IEnumerable<string> Of(VmSettingsChange change)
     {
-        if (change.CheckpointType is { } checkpoints)
-            yield return $"CheckpointType ({checkpoints}) is recorded but this release takes no checkpoints.";
+        if (change.CheckpointType is CheckpointType.Production or CheckpointType.ProductionOnly)
+            yield return $"CheckpointType ({change.CheckpointType}) is recorded, but this release takes no production checkpoints (no guest agent freezes the guest for them yet): "
+                + "Production takes standard checkpoints instead, as Hyper-V does without integration services; ProductionOnly refuses Checkpoint-VM.";
     }
 }

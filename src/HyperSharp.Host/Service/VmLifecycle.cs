@@ -126,16 +126,8 @@ public sealed class VmLifecycle
             case VmState.Off:
                 return;
             case VmState.Saved:
-                // Stop-VM on a saved VM discards the saved state (Hyper-V does the same). Something else in its place is not ours to remove.
-                if (Directory.Exists(vm.Folder.SavedStateFile))
-                    throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
-                File.Delete(vm.Folder.SavedStateFile);
-                lock (vm.Sync)
-                {
-                    vm.Runtime = vm.Runtime with { State = RecordedState.Off, LastOffReason = "its saved state was discarded (turned off)" };
-                    VmInventory.Save(vm.Folder, vm.Runtime);
-                }
-                SetState(vm, VmState.Off, vm.Runtime.LastOffReason);
+                // Stop-VM on a saved VM discards the saved state (Hyper-V does the same).
+                DiscardSavedState(vm, "its saved state was discarded (turned off)");
                 return;
         }
         if (options.TurnOff || (vm.State == VmState.Paused && options.Force))
@@ -154,6 +146,31 @@ public sealed class VmLifecycle
         }
         SetState(vm, VmState.Running, "the guest did not shut down");
         throw HostErrors.Timeout($"the guest in VM '{vm.Name}' did not shut down within {wait.TotalSeconds:0} s; stop it with --force (turn off after the wait) or --turn-off");
+    }
+
+    /// <summary>A Saved VM's saved state deleted, the VM Off for <paramref name="reason"/>. Something else in the file's place is not ours to remove. The caller holds the VM's operation.</summary>
+    public void DiscardSavedState(ManagedVm vm, string reason)
+    {
+        if (Directory.Exists(vm.Folder.SavedStateFile))
+            throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
+        File.Delete(vm.Folder.SavedStateFile);
+        lock (vm.Sync)
+        {
+            vm.Runtime = vm.Runtime with { State = RecordedState.Off, LastOffReason = reason };
+            VmInventory.Save(vm.Folder, vm.Runtime);
+        }
+        SetState(vm, VmState.Off, reason);
+    }
+
+    /// <summary>An Off VM whose folder now holds a saved state (a restored checkpoint of it running) becomes Saved, for <paramref name="reason"/>. The caller holds the VM's operation.</summary>
+    public void AdoptSavedState(ManagedVm vm, string reason)
+    {
+        lock (vm.Sync)
+        {
+            vm.Runtime = vm.Runtime with { State = RecordedState.Saved, LastOffReason = reason };
+            VmInventory.Save(vm.Folder, vm.Runtime);
+        }
+        SetState(vm, VmState.Saved, reason);
     }
 
     /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>

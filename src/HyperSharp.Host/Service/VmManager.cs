@@ -38,7 +38,11 @@ public sealed class VmManager : IDisposable
         Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
         Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
+        Checkpoints = new HyperSharp.Host.Checkpoints.VmCheckpoints(Configuration, Lifecycle, log);
     }
+
+    /// <summary>Checkpoint-VM and the checkpoint tree (Get-, Restore-, Remove-, Rename-VMSnapshot).</summary>
+    public HyperSharp.Host.Checkpoints.VmCheckpoints Checkpoints { get; }
 
     /// <summary>New-, Set-, Remove-VM, processors, memory and drives.</summary>
     public VmConfigurationStore Configuration { get; }

@@ -24,7 +24,7 @@ public static class WorkerOps
     public const string Status = "status", Pause = "pause", Resume = "resume", Save = "save", Shutdown = "shutdown",
         TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
         AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
-        Attach = "attach", SetMemory = "set-memory";
+        Attach = "attach", SetMemory = "set-memory", Checkpoint = "checkpoint";
 
     /// <summary>Live migration (issue 15): send the running VM to the destination worker named in the request; answered once the destination owns it (or it failed).</summary>
     public const string Migrate = "migrate";
@@ -48,6 +48,8 @@ public sealed record WorkerRequest
     public long MemoryBytes { get; init; }
     /// <summary>set-memory: how long the worker waits for the guest before it answers with what the guest did.</summary>
     public int WaitMs { get; init; }
+    /// <summary>checkpoint: each disk image to switch and the new differencing child it goes on in (the state goes to <see cref="Path"/>).</summary>
+    public Dictionary<string, string>? Children { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
 
@@ -117,6 +119,8 @@ public sealed record WorkerResponse
     public string? MigrationSummary { get; init; }
     public double MigrationTotalMs { get; init; }
     public double MigrationDowntimeMs { get; init; }
+    /// <summary>checkpoint: how long the guest was stopped for it, in milliseconds.</summary>
+    public double PauseMs { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]

@@ -12,10 +12,11 @@ public static class DiskMerge
     /// when that names an ancestor. Returns the destination's path. Progress counts bytes of the
     /// child's capacity done. If the merge fails half way, the destination holds part of the
     /// child's data and the child no longer matches it (the same as an interrupted Hyper-V merge):
-    /// the child files are deleted only after the destination was flushed.
+    /// the child files are deleted only after the destination was flushed; with <paramref name="deleteMerged"/> false they
+    /// stay, for a caller that first points the merged files' own children at the destination.
     /// </summary>
     public static string MergeIntoAncestor(string childPath, string? destinationPath = null,
-        IProgress<long>? progress = null, CancellationToken cancel = default)
+        IProgress<long>? progress = null, CancellationToken cancel = default, bool deleteMerged = true)
     {
         var chain = DiskChain.Paths(childPath);
         if (chain.Count < 2)
@@ -46,7 +47,7 @@ public static class DiskMerge
         {
             foreach (var layer in layers) layer.Dispose();
         }
-        for (int i = 0; i < destination; i++) File.Delete(chain[i]);
+        if (deleteMerged) for (int i = 0; i < destination; i++) File.Delete(chain[i]);
         return chain[destination];
     }
 

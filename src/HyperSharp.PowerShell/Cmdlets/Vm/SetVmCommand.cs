@@ -32,7 +32,7 @@ public sealed class SetVmCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "What the host does with the running virtual machine when the host stops: TurnOff, Save or ShutDown.")]
     public StopAction? AutomaticStopAction { get; set; }
 
-    [Parameter(HelpMessage = "Which checkpoints the virtual machine takes: Disabled, Production, ProductionOnly or Standard. This release records it but takes no checkpoints yet, and the cmdlet warns.")]
+    [Parameter(HelpMessage = "Which checkpoints the virtual machine takes: Disabled (Checkpoint-VM refused), Production (the default), ProductionOnly or Standard. No guest agent freezes the guest for production checkpoints yet: Production takes standard ones, ProductionOnly is refused, and the cmdlet warns.")]
     public CheckpointType? CheckpointType { get; set; }
 
     [Parameter(HelpMessage = "The Linux kernel the virtual machine boots.")]
