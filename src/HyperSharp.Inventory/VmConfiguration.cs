@@ -7,10 +7,11 @@ namespace HyperSharp.Inventory;
 /// earlier version. Only the host writes it, always through <see cref="AtomicFile"/>.
 /// Version 2 added the network adapters; a version 1 file reads as a VM without any. Version 3 added
 /// <see cref="MemorySettings.RuntimeResize"/>; earlier files read with it off (the VM keeps the hardware it had).
+/// Version 4 added <see cref="IntegrationServices"/>; earlier files read with Hyper-V's defaults.
 /// </summary>
 public sealed record VmConfiguration
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     public int Version { get; init; } = CurrentVersion;
     public required Guid Id { get; init; }
@@ -28,6 +29,7 @@ public sealed record VmConfiguration
     public int AutomaticStartDelaySeconds { get; init; }
     public AutomaticStopAction AutomaticStopAction { get; init; } = AutomaticStopAction.Save;
     public CheckpointType CheckpointType { get; init; } = CheckpointType.Production;
+    public IntegrationServiceSettings IntegrationServices { get; init; } = new();
 }
 
 /// <summary>Get-VMProcessor's settings: count, vendor, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>

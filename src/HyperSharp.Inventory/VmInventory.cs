@@ -93,8 +93,12 @@ public sealed class VmInventory
     public static VmConfiguration? ReadConfiguration(string file)
     {
         var config = InventoryJson.Read<VmConfiguration>(file);
-        // A version 1 file has no adapters; the serializer leaves such a list null, not empty. The next save writes the current version.
-        return config is null ? null : config with { Version = VmConfiguration.CurrentVersion, NetworkAdapters = config.NetworkAdapters ?? [] };
+        // A version 1 file has no adapters, one before version 4 no integration services: the serializer leaves what a file
+        // lacks null. The next save writes the current version.
+        return config is null ? null : config with
+        {
+            Version = VmConfiguration.CurrentVersion, NetworkAdapters = config.NetworkAdapters ?? [], IntegrationServices = config.IntegrationServices ?? new(),
+        };
     }
 
     public static void Save(VmFolder folder, VmConfiguration config) => InventoryJson.WriteAtomic(folder.ConfigFile, config);

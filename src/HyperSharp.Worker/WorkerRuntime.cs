@@ -37,6 +37,7 @@ public sealed class WorkerRuntime
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private MachineSession? _session;
+    private WorkerIntegration? _integration;
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
 
@@ -100,6 +101,8 @@ public sealed class WorkerRuntime
             }
         }
         _session ??= CreateSession();
+        try { _integration = new WorkerIntegration(_folder.VsockFile, _config.IntegrationServices, ReportIntegration, _log.WriteLine); }
+        catch (IOException e) { _log.WriteLine($"worker: no integration services: {e.Message}"); }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
             signal.Cancel = true;
@@ -122,6 +125,7 @@ public sealed class WorkerRuntime
             while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
             listener.Dispose();
+            _integration?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             try { File.Delete(_folder.SocketFile); } catch (IOException) { }
             _ = accepting;
         }
@@ -129,7 +133,7 @@ public sealed class WorkerRuntime
 
     private MachineSession CreateSession()
     {
-        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments(), _folder.VsockFile);
         return new MachineSession(_hypervisor, machine)
         {
             RestoreFrom = _restorePending ? _folder.SavedStateFile : null,
@@ -298,6 +302,12 @@ public sealed class WorkerRuntime
             if (descriptor is int unused) DescriptorPassing.Close(unused);
             return await ResizeMemoryAsync(request).ConfigureAwait(false);
         }
+        if (request.Op is WorkerOps.GuestShutdown or WorkerOps.CopyFile)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            await AskGuestAgentAsync(request).ConfigureAwait(false);
+            return Status();
+        }
         await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -326,6 +336,7 @@ public sealed class WorkerRuntime
                 case WorkerOps.Shutdown:
                     session.RequestShutdown();
                     break;
+
                 case WorkerOps.TurnOff:
                     session.TurnOff();
                     break;
@@ -367,6 +378,25 @@ public sealed class WorkerRuntime
         var outcome = await MemoryResize.ResizeAsync(vm, (ulong)request.MemoryBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), _stopping.Token).ConfigureAwait(false);
         _log.WriteLine($"worker: memory resized to {outcome.AssignedBytes >> 20} MiB of the {outcome.TargetBytes >> 20} MiB asked for");
         return Status() with { MemoryAssignedBytes = (long)outcome.AssignedBytes, MemoryShortBytes = (long)outcome.ShortBytes };
+    }
+
+    /// <summary>
+    /// The requests the guest's agent carries out. Not under the operation lock: a copy of a large file must not hold up a
+    /// turn-off, and the agent answers (or the connection's end fails the request) whatever the machine does meanwhile.
+    /// </summary>
+    private async Task AskGuestAgentAsync(WorkerRequest request)
+    {
+        var session = Session;
+        if (session.Machine is null) throw new InvalidOperationException("the VM is not running (starting or stopping)");
+        if (session.Paused) throw new InvalidOperationException("the VM is paused: resume it before asking its guest agent");
+        if (request.Op == WorkerOps.GuestShutdown)
+        {
+            await Integration().ShutdownAsync(request.Destination ?? "the host asked").ConfigureAwait(false);
+            return;
+        }
+        await Integration().CopyFileAsync(request.Path ?? throw new InvalidOperationException("copy-file needs the host's file"),
+            request.Destination ?? throw new InvalidOperationException("copy-file needs the destination in the guest"), request.CreateFullPath, request.Force)
+            .ConfigureAwait(false);
     }
 
     /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>
@@ -415,8 +445,13 @@ public sealed class WorkerRuntime
             MemoryDemandBytes = vm is null ? 0 : (long)MemoryResize.Demand(vm),
             Backend = _hypervisor.Name,
             Adapters = _adapters.Status(vm),
+            Integration = _integration?.Status,
         };
     }
+
+    private WorkerIntegration Integration() => _integration ?? throw new InvalidOperationException("the VM has no integration services (its vsock socket could not be served)");
+
+    private void ReportIntegration(GuestIntegrationStatus status) => _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Integration, Integration = status });
 
     private async Task SendInputAsync(ReadOnlyMemory<byte> data)
     {

@@ -39,6 +39,9 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     /// <summary>The network adapters as the worker last reported them (slot, link); empty while no worker runs.</summary>
     public IReadOnlyList<WorkerAdapterStatus> Adapters { get; set; } = [];
 
+    /// <summary>The guest agent as the worker last reported it (heartbeat, software, the guest's addresses); null while no worker runs.</summary>
+    public GuestIntegrationStatus? Guest { get; set; }
+
     public WorkerClient Worker => new(Folder.SocketFile);
     public Guid Id => Config.Id;
     public string Name => Config.Name;

@@ -34,7 +34,9 @@ public sealed class VmManager : IDisposable
         var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token);
         Lifecycle = new VmLifecycle(workers, Events, log);
         _automatic = new AutomaticActions(Lifecycle, log);
-        Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
+        access ??= new PathAccess([]);
+        Configuration = new VmConfigurationStore(this, _inventory, access, _cgroup, Lifecycle);
+        Integration = new VmIntegration(Configuration, Lifecycle, access);
         Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }
@@ -49,6 +51,9 @@ public sealed class VmManager : IDisposable
     public VmNetworking Networking { get; }
 
     public Network.SwitchManager Switches { get; }
+
+    /// <summary>Integration services: their settings and Copy-VMFile.</summary>
+    public VmIntegration Integration { get; }
 
     /// <summary>The power states of the VMs: Start-, Stop-, Save-, Suspend-, Resume-, Restart-VM.</summary>
     public VmLifecycle Lifecycle { get; }

@@ -25,6 +25,8 @@ public static class WorkerOps
         TurnOff = "turn-off", Reset = "reset", Console = "console", AddDisk = "add-disk", RemoveDisk = "remove-disk",
         AddNic = "add-nic", RemoveNic = "remove-nic", ConnectNic = "connect-nic", DisconnectNic = "disconnect-nic", LabelNic = "label-nic",
         Attach = "attach", SetMemory = "set-memory";
+    /// <summary>Integration services: ask the guest's agent for a clean shutdown; copy a host file into the guest (Copy-VMFile).</summary>
+    public const string GuestShutdown = "guest-shutdown", CopyFile = "copy-file";
 }
 
 public sealed record WorkerRequest
@@ -47,6 +49,11 @@ public sealed record WorkerRequest
     public int WaitMs { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
+    /// <summary>copy-file: where the file goes in the guest (<see cref="Path"/> is the host's file); guest-shutdown: the reason.</summary>
+    public string? Destination { get; init; }
+    /// <summary>copy-file: make the destination's missing folders; replace a file already there.</summary>
+    public bool CreateFullPath { get; init; }
+    public bool Force { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
@@ -62,6 +69,8 @@ public static class WorkerReportKinds
     public const string Reset = "reset";
     /// <summary>The worker is ending: <see cref="WorkerReport.Reason"/> and <see cref="WorkerReport.Saved"/> say how (also in exit.json).</summary>
     public const string Exited = "exited";
+    /// <summary>The guest agent's state changed: <see cref="WorkerReport.Integration"/> holds it whole.</summary>
+    public const string Integration = "integration";
 }
 
 public sealed record WorkerReport
@@ -70,6 +79,7 @@ public sealed record WorkerReport
     public WorkerResponse? Status { get; init; }
     public string? Reason { get; init; }
     public bool Saved { get; init; }
+    public GuestIntegrationStatus? Integration { get; init; }
 }
 
 /// <summary>A network adapter as the worker has it: where it sits and whether a switch port is plugged in.</summary>
@@ -94,6 +104,8 @@ public sealed record WorkerResponse
     public long MemoryShortBytes { get; init; }
     public string? Backend { get; init; }
     public List<WorkerAdapterStatus> Adapters { get; init; } = [];
+    /// <summary>The guest agent as the worker knows it now (null from a worker without integration services).</summary>
+    public GuestIntegrationStatus? Integration { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]

@@ -1,0 +1,53 @@
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Access;
+using HyperSharp.Host.Workers;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Workers;
+
+namespace HyperSharp.Host.Service;
+
+/// <summary>
+/// The integration services of the host's VMs: each service's setting (Enable-/Disable-VMIntegrationService, kept in
+/// vm.json) and what needs the guest's agent — Copy-VMFile here, the clean shutdown in <see cref="VmLifecycle.StopAsync"/>.
+/// What the agent is doing comes from the worker's reports (<see cref="ManagedVm.Guest"/>), never from asking.
+/// </summary>
+public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycle lifecycle, PathAccess access)
+{
+    /// <summary>The exact service name for <paramref name="name"/> (any case); a name no service has is refused, listing them.</summary>
+    public static string ServiceName(string parameter, string? name) =>
+        IntegrationServiceSettings.Names.FirstOrDefault(n => string.Equals(n, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw HostErrors.Invalid(parameter, $"'{name}' is not an integration service; the services are: {string.Join(", ", IntegrationServiceSettings.Names)}");
+
+    /// <summary>Enable-/Disable-VMIntegrationService: written at once; a running worker applies the clock and guest-facts settings at its next start.</summary>
+    public void Set(ManagedVm vm, string name, bool enabled)
+    {
+        string service = ServiceName("name", name);
+        using var _ = lifecycle.Begin(vm, "reconfiguring");
+        configuration.Commit(vm, vm.Config with { IntegrationServices = vm.Config.IntegrationServices.With(service, enabled) });
+    }
+
+    /// <summary>
+    /// Copy-VMFile -FileSource Host: <paramref name="source"/> (a file <paramref name="client"/> may read) to the absolute
+    /// <paramref name="destination"/> in the running guest, through its agent. Refused as Hyper-V refuses it when the
+    /// Guest Service Interface is off. Not under the VM's operation lock: a long copy must not hold up Stop-VM.
+    /// </summary>
+    public async Task<long> CopyFileAsync(ManagedVm vm, string? source, string? destination, bool createFullPath, bool force, ClientIdentity client,
+        CancellationToken cancellationToken)
+    {
+        string from = new RequestPaths(access, client).ReadableFile("source_path", source);
+        if (string.IsNullOrEmpty(destination) || !destination.StartsWith('/'))
+            throw HostErrors.Invalid("destination_path", $"'{destination}' must be an absolute path in the guest");
+        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "copy a file into");
+        if (!vm.Config.IntegrationServices.GuestServiceInterface)
+            throw HostErrors.Precondition($"Failed to initiate copying files to the guest: the Guest Service Interface integration service is disabled "
+                + $"for VM '{vm.Name}'. Enable it first (Enable-VMIntegrationService -VMName '{vm.Name}' -Name 'Guest Service Interface').");
+        if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
+            throw HostErrors.Precondition($"Failed to initiate copying files to the guest: the guest agent of VM '{vm.Name}' is not answering "
+                + $"(heartbeat: {IntegrationProjection.Heartbeat(vm)}); is hs-agent running in the guest?");
+        long bytes = new FileInfo(from).Length;
+        var request = new WorkerRequest { Op = WorkerOps.CopyFile, Path = from, Destination = destination, CreateFullPath = createFullPath, Force = force };
+        try { await lifecycle.Workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { throw HostErrors.Precondition($"Failed to copy the source file '{from}' to the destination '{destination}' in VM '{vm.Name}': {e.Message}"); }
+        return bytes;
+    }
+}
