@@ -17,7 +17,8 @@
         'New-VMSwitch', 'Get-VMSwitch', 'Set-VMSwitch', 'Rename-VMSwitch', 'Remove-VMSwitch',
         'Add-VMNetworkAdapter', 'Get-VMNetworkAdapter', 'Remove-VMNetworkAdapter', 'Rename-VMNetworkAdapter', 'Set-VMNetworkAdapter',
         'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',
-        'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD')
+        'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD',
+        'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService', 'Copy-VMFile')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -29,7 +29,7 @@ public sealed class HelpTests(ITestOutputHelper output)
     {
         using var ps = new PsSession("/nonexistent.sock", Path.GetTempPath());
         var names = (await ps.RunAsync("(Get-Command -Module HyperSharp).Name")).Ok().Select(o => (string)o.BaseObject).ToList();
-        Assert.Equal(40, names.Count);
+        Assert.Equal(44, names.Count);
         // The manifest exports exactly the cmdlets the dll has.
         var exported = (await ps.RunAsync($"(Test-ModuleManifest -Path '{PsSession.ModuleManifest}').ExportedCmdlets.Keys")).Ok().Select(o => (string)o.BaseObject);
         Assert.Equal(names.Order(StringComparer.Ordinal), exported.Order(StringComparer.Ordinal));

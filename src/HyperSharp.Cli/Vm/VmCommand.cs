@@ -15,6 +15,8 @@ public static class VmCommand
         vm.Subcommands.Add(Host.DiskCommands.Create(context));
         vm.Subcommands.Add(Host.NicCommands.Create(context));
         vm.Subcommands.Add(Host.MemoryCommand.Create(context));
+        vm.Subcommands.Add(Host.IntegrationCommands.Integration(context));
+        vm.Subcommands.Add(Host.IntegrationCommands.CopyFile(context));
         return vm;
     }
 }
