@@ -57,6 +57,13 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         catch (DirectoryNotFoundException) { throw new InvalidOperationException($"{source}: no such file on the host"); }
     }
 
+    /// <summary>Starts a command in the guest (`hyper vm exec`); refused when no agent answers or it speaks too old a protocol.</summary>
+    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments)
+    {
+        try { return await Connected().StartAsync(arguments, cancel: _stop.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the command did not start in the guest: {e.Message}", e); }
+    }
+
     private GuestAgent Connected() => _host.Agent
         ?? throw new InvalidOperationException("the guest agent is not connected (is hs-agent running in the guest?)");
 

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using HyperSharp.Hypervisor;
+using HyperSharp.Integration;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Platform;
 using HyperSharp.Inventory.Storage;
@@ -198,6 +199,11 @@ public sealed class WorkerRuntime
                 var line = await LineReader.ReadLineAsync(connection, _stopping.Token).ConfigureAwait(false);
                 if (line is null) return;
                 var request = WorkerJson.Parse<WorkerRequest>(line);
+                if (request.Op == WorkerOps.Exec)
+                {
+                    await ExecAsync(connection, request).ConfigureAwait(false);
+                    return;
+                }
                 if (request.Op == WorkerOps.Attach)
                 {
                     // A host that restarted: the connection becomes the report channel, held open until that host goes.
@@ -397,6 +403,25 @@ public sealed class WorkerRuntime
         await Integration().CopyFileAsync(request.Path ?? throw new InvalidOperationException("copy-file needs the host's file"),
             request.Destination ?? throw new InvalidOperationException("copy-file needs the destination in the guest"), request.CreateFullPath, request.Force)
             .ConfigureAwait(false);
+    }
+
+    /// <summary>`hyper vm exec`: starts the command, answers, then carries its streams on the connection until it ends.</summary>
+    private async Task ExecAsync(Socket connection, WorkerRequest request)
+    {
+        GuestCommand command;
+        try
+        {
+            if (request.Arguments is not { Count: > 0 } arguments) throw new InvalidOperationException("exec needs the command to run");
+            if (Session.Paused) throw new InvalidOperationException("the VM is paused: resume it before running commands in it");
+            command = await Integration().StartAsync(arguments).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(new WorkerResponse { Ok = false, Error = e.Message })), SocketFlags.None).ConfigureAwait(false);
+            return;
+        }
+        await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(Status())), SocketFlags.None).ConfigureAwait(false);
+        await WorkerExec.RunAsync(connection, command, _stopping.Token).ConfigureAwait(false);
     }
 
     /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>

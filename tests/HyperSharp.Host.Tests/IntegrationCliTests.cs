@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 
 namespace HyperSharp.Host.Tests;
 
-/// <summary>`hyper vm integration` and `hyper vm copy-file` against a host: what an administrator types, text and --json, and the refusals.</summary>
+/// <summary>`hyper vm integration`, `hyper vm copy-file` and `hyper vm exec` against a host: what an administrator types, text and --json, and the refusals.</summary>
 public class IntegrationCliTests(ITestOutputHelper output)
 {
     [Fact]
@@ -41,5 +41,9 @@ public class IntegrationCliTests(ITestOutputHelper output)
         Assert.Equal("hyper: cannot copy a file into VM 'web': it is Off", off.Error.Trim());
         var missing = Hyper("vm", "copy-file", "web", Path.Combine(host.Root, "nothing.txt"), "/root/hello.txt");
         Assert.Contains("does not exist on the host", missing.Error);
+
+        var exec = CliRunner.Run(output, "vm", "exec", "web", "--host-socket", host.SocketPath, "--", "uname", "-a");
+        Assert.Equal(1, exec.Exit);
+        Assert.Equal("hyper: cannot run a command in VM 'web': it is Off", exec.Error.Trim());
     }
 }

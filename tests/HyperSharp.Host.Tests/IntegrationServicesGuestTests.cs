@@ -14,7 +14,7 @@ namespace HyperSharp.Host.Tests;
 /// started by the in-process host (its worker a real `hyper worker`), seen only through the host's API. One boot serves
 /// the whole sequence: heartbeat OK and the six services listed; the address the guest sets on its adapter in that
 /// adapter's IPAddresses; Copy-VMFile refused while the Guest Service Interface is off, then a random file copied in and
-/// checked by SHA-256 inside the guest; heartbeat Lost Communication within 10 s of the agent being killed, OK again when
+/// checked by SHA-256 inside the guest; `hyper vm exec` with its streams and exit code; heartbeat Lost Communication within 10 s of the agent being killed, OK again when
 /// it is restarted; Stop-VM shutting the guest down through the agent (its clean-shutdown line on the console).
 /// </summary>
 public class IntegrationServicesGuestTests(ITestOutputHelper output)
@@ -102,6 +102,15 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         var again = await Assert.ThrowsAsync<RpcException>(async () => await client.CopyVmFileAsync(copy));
         Assert.Contains("Failed to copy the source file", again.Status.Detail);
 
+        // `hyper vm exec` through the host: stdin in, stdout and stderr out, the exit code back; the file checked again there.
+        CliResult Exec(byte[] stdin, params string[] command) => CliRunner.RunWithInput(output, stdin, ["vm", "exec", "agent", "--host-socket", fixture.SocketPath, "--", .. command]);
+        var run = Exec("ping\n"u8.ToArray(), "/bin/sh", "-c", "read x; echo \"out:$x\"; echo err >&2; exit 7");
+        Assert.Equal((7, "out:ping\n", "err\n"), (run.Exit, run.Out, run.Error));
+        t.Restart();
+        Assert.Equal(0, Exec([], "true").Exit);
+        output.WriteLine($"hyper vm exec round trip (in-process CLI, host, worker, agent): {t.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(data)), Exec([], "sha256sum", "/root/in/deep/random.bin").Out);
+
         // Heartbeat: Lost Communication within 10 s of the agent being killed; OK again once it runs again.
         await fixture.ReadConsoleAsync("agent", t => t.Contains("TEST-AGENT-KILLED"), TimeSpan.FromSeconds(60), "kill\n"u8.ToArray());
         var killedAt = clock.Elapsed;
@@ -110,6 +119,9 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         output.WriteLine($"heartbeat Lost Communication {lostAfter.TotalSeconds:F1} s after the agent was killed");
         Assert.True(lostAfter < TimeSpan.FromSeconds(10), $"heartbeat lost only after {lostAfter.TotalSeconds:F1} s");
         Assert.Contains("Lost Communication", (await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm, Name = "Heartbeat" })).Services.Single().PrimaryStatusDescription);
+        var noAgent = Exec([], "true");
+        Assert.Equal(1, noAgent.Exit);
+        Assert.Contains("guest agent is not answering", noAgent.Error);
         await fixture.ReadConsoleAsync("agent", t => t.Contains("TEST-AGENT-RESTARTED"), TimeSpan.FromSeconds(60), "restart\n"u8.ToArray());
         await Until(client, vm, v => v.Heartbeat == "OkApplicationsUnknown", TimeSpan.FromSeconds(120), "heartbeat back");
 

@@ -27,6 +27,20 @@ public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycl
     }
 
     /// <summary>
+    /// `hyper vm exec`: starts <paramref name="arguments"/> in the running guest through its agent and returns the worker's
+    /// connection, which carries the command's <see cref="ExecFrames"/> from then on (the caller owns it).
+    /// </summary>
+    public async Task<System.Net.Sockets.Socket> OpenExecAsync(ManagedVm vm, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        if (arguments.Count == 0 || string.IsNullOrEmpty(arguments[0])) throw HostErrors.Invalid("arguments", "the command to run is missing");
+        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "run a command in");
+        if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
+            throw HostErrors.Precondition($"cannot run a command in VM '{vm.Name}': its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}); is hs-agent running in the guest?");
+        try { return await vm.Worker.OpenStreamAsync(new WorkerRequest { Op = WorkerOps.Exec, Arguments = [.. arguments] }, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
+    }
+
+    /// <summary>
     /// Copy-VMFile -FileSource Host: <paramref name="source"/> (a file <paramref name="client"/> may read) to the absolute
     /// <paramref name="destination"/> in the running guest, through its agent. Refused as Hyper-V refuses it when the
     /// Guest Service Interface is off. Not under the VM's operation lock: a long copy must not hold up Stop-VM.

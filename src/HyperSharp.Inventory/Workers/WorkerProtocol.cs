@@ -27,6 +27,8 @@ public static class WorkerOps
         Attach = "attach", SetMemory = "set-memory";
     /// <summary>Integration services: ask the guest's agent for a clean shutdown; copy a host file into the guest (Copy-VMFile).</summary>
     public const string GuestShutdown = "guest-shutdown", CopyFile = "copy-file";
+    /// <summary>Runs a command in the guest (<see cref="WorkerRequest.Arguments"/>); after the answer the connection carries <see cref="ExecFrames"/>.</summary>
+    public const string Exec = "exec";
 }
 
 public sealed record WorkerRequest
@@ -54,6 +56,8 @@ public sealed record WorkerRequest
     /// <summary>copy-file: make the destination's missing folders; replace a file already there.</summary>
     public bool CreateFullPath { get; init; }
     public bool Force { get; init; }
+    /// <summary>exec: the command and its arguments.</summary>
+    public List<string>? Arguments { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
