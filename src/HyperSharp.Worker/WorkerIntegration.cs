@@ -32,7 +32,7 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         _host = new GuestAgentHost(vsockSocket, new GuestAgentHostOptions { TimeSynchronization = services.TimeSynchronization }, line => log($"integration: {line}"));
         _host.Connected += agent => Change(s => s with
         {
-            ProtocolVersion = agent.Version, AgentSoftware = agent.Peer.Software, AgentUpToDate = agent.Peer.Versions.Contains(ProtocolVersions.Current),
+            ProtocolVersion = agent.Version, AgentSoftware = Cut(agent.Peer.Software), AgentUpToDate = agent.Peer.Versions.Contains(ProtocolVersions.Current),
         });
         _host.HeartbeatChanged += heartbeat => Change(s => s with { Heartbeat = Name(heartbeat) });
         _watching = Task.Run(WatchGuestInfoAsync);
@@ -114,11 +114,22 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         return false;
     }
 
-    private static GuestIntegrationStatus With(GuestIntegrationStatus s, GuestInfoMessage info) => s with
+    /// <summary>
+    /// The guest's facts as the host gets them, bounded: the guest writes them, and a report line past the host's 64 KiB
+    /// limit would cost the host its channel to this worker. At most <see cref="MaxAdapters"/> adapters of
+    /// <see cref="MaxAddresses"/> addresses each, every text cut at <see cref="MaxText"/> characters (about 40 KiB in all).
+    /// </summary>
+    // The ?? guards: the JSON comes from the guest, which may send null where the record says an array.
+    internal static GuestIntegrationStatus With(GuestIntegrationStatus s, GuestInfoMessage info) => s with
     {
-        HostName = info.HostName, OsName = info.OSName, OsVersion = info.OSVersion,
-        Adapters = [.. info.Adapters.Select(a => new GuestAdapterAddresses(HostMac(a.MacAddress), a.Name, [.. a.IPv4Addresses, .. a.IPv6Addresses]))],
+        HostName = Cut(info.HostName), OsName = Cut(info.OSName), OsVersion = Cut(info.OSVersion),
+        Adapters = [.. (info.Adapters ?? []).Take(MaxAdapters).Select(a => new GuestAdapterAddresses(Cut(HostMac(a.MacAddress ?? "")), Cut(a.Name),
+            [.. (a.IPv4Addresses ?? []).Concat(a.IPv6Addresses ?? []).Take(MaxAddresses).Select(Cut)]))],
     };
+
+    internal const int MaxAdapters = 32, MaxAddresses = 16, MaxText = 64;
+
+    private static string Cut(string? text) => text is null ? "" : text.Length <= MaxText ? text : text[..MaxText];
 
     /// <summary>The agent writes MACs as Hyper-V prints them in a guest (0A-48-...); the host keeps 12 hex digits.</summary>
     private static string HostMac(string mac) => mac.Replace("-", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();
