@@ -16,7 +16,7 @@ internal sealed class WorkerIntegration : IAsyncDisposable
 {
     public static readonly TimeSpan GuestInfoInterval = TimeSpan.FromSeconds(2);
     private readonly GuestAgentHost _host;
-    private readonly IntegrationServiceSettings _services;
+    private volatile IntegrationServiceSettings _services;
     private readonly Action<GuestIntegrationStatus> _report;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stop = new();
@@ -36,6 +36,13 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         });
         _host.HeartbeatChanged += heartbeat => Change(s => s with { Heartbeat = Name(heartbeat) });
         _watching = Task.Run(WatchGuestInfoAsync);
+    }
+
+    /// <summary>The VM's services changed while it runs (Enable-/Disable-VMIntegrationService): the clock and the guest's facts follow at once.</summary>
+    public void Apply(IntegrationServiceSettings services)
+    {
+        _services = services;
+        _host.TimeSynchronization = services.TimeSynchronization;
     }
 
     /// <summary>What the worker knows of the agent now.</summary>
@@ -67,10 +74,9 @@ internal sealed class WorkerIntegration : IAsyncDisposable
     private GuestAgent Connected() => _host.Agent
         ?? throw new InvalidOperationException("the guest agent is not connected (is hs-agent running in the guest?)");
 
-    /// <summary>While an agent answers (and Key-Value Pair Exchange is on): its guest facts, reported when they differ.</summary>
+    /// <summary>While an agent answers and Key-Value Pair Exchange is on: its guest facts, reported when they differ.</summary>
     private async Task WatchGuestInfoAsync()
     {
-        if (!_services.KeyValuePairExchange) return;
         while (!_stop.IsCancellationRequested)
         {
             GuestAgent agent;
@@ -80,6 +86,11 @@ internal sealed class WorkerIntegration : IAsyncDisposable
             {
                 try
                 {
+                    if (!_services.KeyValuePairExchange)
+                    {
+                        await Task.WhenAny(agent.Completion, Task.Delay(GuestInfoInterval, _stop.Token)).ConfigureAwait(false);
+                        continue;
+                    }
                     var info = await agent.GetGuestInfoAsync(_stop.Token).ConfigureAwait(false);
                     Change(s => Differs(s, info) ? With(s, info) : s);
                 }

@@ -308,6 +308,12 @@ public sealed class WorkerRuntime
             if (descriptor is int unused) DescriptorPassing.Close(unused);
             return await ResizeMemoryAsync(request).ConfigureAwait(false);
         }
+        if (request.Op == WorkerOps.SetIntegration)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            Integration().Apply(request.IntegrationServices ?? throw new InvalidOperationException("set-integration needs the services"));
+            return Status();
+        }
         if (request.Op is WorkerOps.GuestShutdown or WorkerOps.CopyFile)
         {
             if (descriptor is int unused) DescriptorPassing.Close(unused);

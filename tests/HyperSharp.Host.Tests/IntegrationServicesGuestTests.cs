@@ -111,6 +111,17 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         output.WriteLine($"hyper vm exec round trip (in-process CLI, host, worker, agent): {t.Elapsed.TotalMilliseconds:F0} ms");
         Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(data)), Exec([], "sha256sum", "/root/in/deep/random.bin").Out);
 
+        // Time Synchronization switched while the VM runs: off, the guest's clock set wrong stays wrong; on, it is set at once.
+        await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = false });
+        Assert.Equal(0, Exec([], "date", "-s", "2001-01-01 00:00:00").Exit);
+        Assert.StartsWith("2001", Exec([], "date", "+%Y").Out);
+        await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = true });
+        var clockWait = Stopwatch.StartNew();
+        long GuestSkew() => Math.Abs(long.Parse(Exec([], "date", "+%s").Out.Trim(), System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        while (GuestSkew() > 2)
+            if (clockWait.Elapsed > TimeSpan.FromSeconds(20)) throw new Xunit.Sdk.XunitException("the guest clock was not set within 20 s of Time Synchronization coming on");
+        output.WriteLine($"guest clock right {clockWait.Elapsed.TotalSeconds:F1} s after Time Synchronization came on");
+
         // Heartbeat: Lost Communication within 10 s of the agent being killed; OK again once it runs again.
         await fixture.ReadConsoleAsync("agent", t => t.Contains("TEST-AGENT-KILLED"), TimeSpan.FromSeconds(60), "kill\n"u8.ToArray());
         var killedAt = clock.Elapsed;

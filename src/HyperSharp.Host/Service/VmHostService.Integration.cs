@@ -16,11 +16,11 @@ public sealed partial class VmHostService
         return Task.FromResult(response);
     }
 
-    public override Task<IntegrationService> SetIntegrationService(SetIntegrationServiceRequest request, ServerCallContext context)
+    public override async Task<IntegrationService> SetIntegrationService(SetIntegrationServiceRequest request, ServerCallContext context)
     {
         var vm = manager.Find(request.Vm);
-        manager.Integration.Set(vm, request.Name, request.Enabled);
-        return Task.FromResult(IntegrationProjection.Services(vm, VmIntegration.ServiceName("name", request.Name)).Single());
+        await manager.Integration.SetAsync(vm, request.Name, request.Enabled, Detached).ConfigureAwait(false);
+        return IntegrationProjection.Services(vm, VmIntegration.ServiceName("name", request.Name)).Single();
     }
 
     public override async Task<CopyVmFileResponse> CopyVmFile(CopyVmFileRequest request, ServerCallContext context)

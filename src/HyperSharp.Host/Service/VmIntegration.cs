@@ -11,19 +11,26 @@ namespace HyperSharp.Host.Service;
 /// vm.json) and what needs the guest's agent — Copy-VMFile here, the clean shutdown in <see cref="VmLifecycle.StopAsync"/>.
 /// What the agent is doing comes from the worker's reports (<see cref="ManagedVm.Guest"/>), never from asking.
 /// </summary>
-public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycle lifecycle, PathAccess access)
+public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycle lifecycle, PathAccess access, Action<string> log)
 {
     /// <summary>The exact service name for <paramref name="name"/> (any case); a name no service has is refused, listing them.</summary>
     public static string ServiceName(string parameter, string? name) =>
         IntegrationServiceSettings.Names.FirstOrDefault(n => string.Equals(n, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw HostErrors.Invalid(parameter, $"'{name}' is not an integration service; the services are: {string.Join(", ", IntegrationServiceSettings.Names)}");
 
-    /// <summary>Enable-/Disable-VMIntegrationService: written at once; a running worker applies the clock and guest-facts settings at its next start.</summary>
-    public void Set(ManagedVm vm, string name, bool enabled)
+    /// <summary>
+    /// Enable-/Disable-VMIntegrationService: written to vm.json, and a running worker told at once (the clock is set
+    /// when Time Synchronization comes on; the guest's facts stop or start with Key-Value Pair Exchange). A worker that
+    /// cannot be told keeps the old settings until the VM's next start, and the host log says so.
+    /// </summary>
+    public async Task SetAsync(ManagedVm vm, string name, bool enabled, CancellationToken cancellationToken)
     {
         string service = ServiceName("name", name);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         configuration.Commit(vm, vm.Config with { IntegrationServices = vm.Config.IntegrationServices.With(service, enabled) });
+        if (vm.WorkerPid <= 0 || vm.State is not (VmState.Running or VmState.Paused)) return;
+        try { await lifecycle.Workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.SetIntegration, IntegrationServices = vm.Config.IntegrationServices }, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { log($"VM '{vm.Name}': its worker did not take the integration services' change ({e.Message}); it applies at the next start"); }
     }
 
     /// <summary>

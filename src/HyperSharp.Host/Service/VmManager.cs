@@ -36,7 +36,7 @@ public sealed class VmManager : IDisposable
         _automatic = new AutomaticActions(Lifecycle, log);
         access ??= new PathAccess([]);
         Configuration = new VmConfigurationStore(this, _inventory, access, _cgroup, Lifecycle);
-        Integration = new VmIntegration(Configuration, Lifecycle, access);
+        Integration = new VmIntegration(Configuration, Lifecycle, access, log);
         Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
     }

@@ -29,6 +29,8 @@ public static class WorkerOps
     public const string GuestShutdown = "guest-shutdown", CopyFile = "copy-file";
     /// <summary>Runs a command in the guest (<see cref="WorkerRequest.Arguments"/>); after the answer the connection carries <see cref="ExecFrames"/>.</summary>
     public const string Exec = "exec";
+    /// <summary>The VM's integration services changed while it runs (<see cref="WorkerRequest.IntegrationServices"/>).</summary>
+    public const string SetIntegration = "set-integration";
 }
 
 public sealed record WorkerRequest
@@ -58,6 +60,8 @@ public sealed record WorkerRequest
     public bool Force { get; init; }
     /// <summary>exec: the command and its arguments.</summary>
     public List<string>? Arguments { get; init; }
+    /// <summary>set-integration: the services as the VM's configuration now has them.</summary>
+    public IntegrationServiceSettings? IntegrationServices { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>

@@ -66,7 +66,7 @@ public abstract class SetVmIntegrationServiceCmdlet : VmNameCmdlet
 [Cmdlet(VerbsLifecycle.Enable, "VMIntegrationService", DefaultParameterSetName = VMNameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VMIntegrationComponent))]
 [CmdletHelp("Enables an integration service of a virtual machine.",
-    "Turns an integration service on; the setting is kept in the virtual machine's configuration. Shutdown and Guest Service Interface apply at once; Time Synchronization and Key-Value Pair Exchange at the virtual machine's next start.")]
+    "Turns an integration service on; the setting is kept in the virtual machine's configuration and applies to a running virtual machine at once (Time Synchronization coming on sets the guest clock).")]
 [CmdletExample("Enable-VMIntegrationService -VMName web01 -Name 'Guest Service Interface'", "Lets Copy-VMFile copy files into web01.")]
 public sealed class EnableVmIntegrationServiceCommand : SetVmIntegrationServiceCmdlet
 {
@@ -77,7 +77,7 @@ public sealed class EnableVmIntegrationServiceCommand : SetVmIntegrationServiceC
 [OutputType(typeof(VMIntegrationComponent))]
 [CmdletHelp("Disables an integration service of a virtual machine.",
     "Turns an integration service off; the setting is kept in the virtual machine's configuration. With Shutdown off, Stop-VM presses the ACPI power button instead of asking the guest agent; with Heartbeat off, Get-VM shows Heartbeat Disabled.")]
-[CmdletExample("Disable-VMIntegrationService -VMName web01 -Name 'Time Synchronization'", "Leaves web01's clock alone from its next start.")]
+[CmdletExample("Disable-VMIntegrationService -VMName web01 -Name 'Time Synchronization'", "Leaves web01's clock alone from now on.")]
 [CmdletExample("Get-VMIntegrationService web01 -Name Shutdown | Disable-VMIntegrationService", "The same, from the pipeline.")]
 public sealed class DisableVmIntegrationServiceCommand : SetVmIntegrationServiceCmdlet
 {
