@@ -45,6 +45,15 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         _host.TimeSynchronization = services.TimeSynchronization;
     }
 
+    /// <summary>
+    /// Reports the status as it is now, for a host that just attached: a change between the host's "ready" status and
+    /// the channel being attached was reported to no one. Under the same lock as every change, so it is never older than one sent.
+    /// </summary>
+    public void ReportAgain()
+    {
+        lock (_lock) _report(_status);
+    }
+
     /// <summary>What the worker knows of the agent now.</summary>
     public GuestIntegrationStatus Status { get { lock (_lock) return _status; } }
 

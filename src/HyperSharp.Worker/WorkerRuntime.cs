@@ -289,6 +289,7 @@ public sealed class WorkerRuntime
         await session.WhenRunning().ConfigureAwait(false);
         // A session that ended before it ran says why in its "exited" report, sent on the channel attached here.
         _reports.Attach(channel, session.Machine is null ? null : new WorkerReport { Kind = WorkerReportKinds.Ready, Status = Status() });
+        _integration?.ReportAgain();
         var buffer = new byte[64];
         try { while (await channel.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false) > 0) { } }
         catch (SocketException) { }

@@ -13,7 +13,7 @@ namespace HyperSharp.Host.Tests;
 /// Integration services of a host-managed VM, end to end: the Debian kit guest with hs-agent on the Emulated backend,
 /// started by the in-process host (its worker a real `hyper worker`), seen only through the host's API. One boot serves
 /// the whole sequence: heartbeat OK and the six services listed; the address the guest sets on its adapter in that
-/// adapter's IPAddresses; Copy-VMFile refused while the Guest Service Interface is off, then a random file copied in and
+/// adapter's IPAddresses; both known again to a host that restarts; Copy-VMFile refused while the Guest Service Interface is off, then a random file copied in and
 /// checked by SHA-256 inside the guest; `hyper vm exec` with its streams and exit code; heartbeat Lost Communication within 10 s of the agent being killed, OK again when
 /// it is restarted; Stop-VM shutting the guest down through the agent (its clean-shutdown line on the console).
 /// </summary>
@@ -81,6 +81,14 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         var listed = (await client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single();
         Assert.Equal(adapter.MacAddress, listed.MacAddress);
         Assert.Contains(Address, listed.IpAddresses);
+
+        // A host that restarts learns the agent's state from the worker when it attaches again, without asking the guest.
+        await fixture.StopHostAsync();
+        await fixture.StartHostAsync();
+        client = fixture.Client;
+        var adopted = await Until(client, vm, v => v.Heartbeat == "OkApplicationsUnknown" && v.NetworkAdapters.Single().IpAddresses.Contains(Address),
+            TimeSpan.FromSeconds(60), "the agent's state after a host restart");
+        Assert.Equal(running.IntegrationServicesVersion, adopted.IntegrationServicesVersion);
 
         // Guest Service Interface: off by default, so Copy-VMFile is refused saying so; on, a random file goes in whole.
         var data = RandomNumberGenerator.GetBytes(256 << 10);
