@@ -23,6 +23,7 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
 
     // Sourced by the kit's /init after it started hs-agent; the test drives it through the console (its stdin).
     private const string GuestScript = """
+        hostname integ-guest
         echo TEST-READY
         if ip addr add 10.99.13.5/24 dev eth0; then echo TEST-ADDR-SET; else echo TEST-ADDR-FAILED; fi
         i=0; while [ ! -e /root/in/deep/random.bin ] && [ $i -lt 6000 ]; do sleep 0.1; i=$((i+1)); done
@@ -89,6 +90,8 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         var adopted = await Until(client, vm, v => v.Heartbeat == "OkApplicationsUnknown" && v.NetworkAdapters.Single().IpAddresses.Contains(Address),
             TimeSpan.FromSeconds(60), "the agent's state after a host restart");
         Assert.Equal(running.IntegrationServicesVersion, adopted.IntegrationServicesVersion);
+        Assert.Equal("integ-guest", adopted.GuestHostName);
+        Assert.Contains("integ-guest", CliRunner.Run(output, "vm", "show", "agent", "--host-socket", fixture.SocketPath).Out);
 
         // Guest Service Interface: off by default, so Copy-VMFile is refused saying so; on, a random file goes in whole.
         var data = RandomNumberGenerator.GetBytes(256 << 10);

@@ -37,6 +37,8 @@ internal static class VmPrinter
             o.WriteLine($"Network adapter:      {a.Name} {a.MacAddress} {(a.SwitchName.Length > 0 ? "on " + a.SwitchName : "not connected")}{(a.AccessVlanId > 0 ? $" VLAN {a.AccessVlanId}" : "")}"
                 + (a.IpAddresses.Count > 0 ? $" {string.Join(", ", a.IpAddresses)}" : ""));
         if (vm.Heartbeat.Length > 0) o.WriteLine($"Heartbeat:            {vm.Heartbeat}");
+        string guestOs = $"{vm.GuestOsName} {vm.GuestOsVersion}".Trim();
+        if (vm.GuestHostName.Length > 0) o.WriteLine($"Guest:                {vm.GuestHostName}{(guestOs.Length > 0 ? $" ({guestOs})" : "")}");
         if (vm.IntegrationServicesVersion.Length > 0)
             o.WriteLine($"Integration services: {vm.IntegrationServicesVersion} ({vm.IntegrationServicesState})");
         o.WriteLine($"Automatic start:      {vm.AutomaticStartAction} (delay {vm.AutomaticStartDelaySeconds} s)");

@@ -20,11 +20,13 @@ public static class IntegrationProjection
         };
     }
 
-    /// <summary>Fills Get-VM's Heartbeat, IntegrationServicesVersion and IntegrationServicesState.</summary>
+    /// <summary>Fills Get-VM's Heartbeat, IntegrationServicesVersion and IntegrationServicesState, and the guest's host name and OS.</summary>
     public static void Fill(Vm result, ManagedVm vm)
     {
         result.Heartbeat = Heartbeat(vm);
         if (vm.Guest is not { ProtocolVersion: > 0 } guest) return;
+        if (Live(vm) && vm.Config.IntegrationServices.KeyValuePairExchange)
+            (result.GuestHostName, result.GuestOsName, result.GuestOsVersion) = (guest.HostName, guest.OsName, guest.OsVersion);
         result.IntegrationServicesVersion = $"protocol {guest.ProtocolVersion} ({guest.AgentSoftware})";
         result.IntegrationServicesState = guest.AgentUpToDate ? "Up to date" : "Update required";
     }

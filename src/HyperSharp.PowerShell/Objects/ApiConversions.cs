@@ -68,6 +68,9 @@ internal static partial class ApiConversions
         Backend = vm.Backend,
         WorkerProcessId = vm.WorkerPid,
         LastOffReason = vm.LastOffReason,
+        GuestHostName = vm.GuestHostName,
+        GuestOSName = vm.GuestOsName,
+        GuestOSVersion = vm.GuestOsVersion,
     };
 
     public static HardDiskDrive ToObject(this V1.HardDiskDrive d, string computerName) => new()

@@ -46,6 +46,10 @@ public sealed class VirtualMachine
     public required string Backend { get; init; }
     public required int WorkerProcessId { get; init; }
     public required string LastOffReason { get; init; }
+    /// <summary>The guest's host name and OS as its agent reports them (Key-Value Pair Exchange); empty without an agent.</summary>
+    public required string GuestHostName { get; init; }
+    public required string GuestOSName { get; init; }
+    public required string GuestOSVersion { get; init; }
 
     public override string ToString() => $"VirtualMachine (Name = '{Name}') [Id = '{Id}']";
 }
