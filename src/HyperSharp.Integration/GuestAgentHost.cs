@@ -15,6 +15,8 @@ public sealed record GuestAgentHostOptions
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How often the guest clock is set again (it is also set on every connection: start, restore, agent restart).</summary>
     public TimeSpan TimeSyncInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>Whether the guest clock is set at all at first (the VM's Time Synchronization service; <see cref="GuestAgentHost.TimeSynchronization"/> changes it later).</summary>
+    public bool TimeSynchronization { get; init; } = true;
     /// <summary>The newest protocol this host speaks (lower only to play an older host in tests).</summary>
     public int NewestProtocol { get; init; } = ProtocolVersions.Current;
 }
@@ -42,6 +44,7 @@ public sealed class GuestAgentHost : IAsyncDisposable
     {
         _path = $"{vsockSocketPath}_{AgentPort.Number}";
         _options = options ?? new GuestAgentHostOptions();
+        _timeSynchronization = _options.TimeSynchronization;
         _log = log ?? (_ => { });
         if (File.Exists(_path)) File.Delete(_path); // a socket file left by a host that died; the VM's own socket is elsewhere
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -60,8 +63,25 @@ public sealed class GuestAgentHost : IAsyncDisposable
 
     public HeartbeatStatus Heartbeat { get; private set; } = HeartbeatStatus.NoContact;
 
+    private volatile bool _timeSynchronization;
+
+    /// <summary>Whether the guest clock is set (the VM's Time Synchronization service); turned on, the clock is set at once.</summary>
+    public bool TimeSynchronization
+    {
+        get => _timeSynchronization;
+        set
+        {
+            bool was = _timeSynchronization;
+            _timeSynchronization = value;
+            if (value && !was && Agent is { } agent) _ = SyncTimeAsync(agent);
+        }
+    }
+
     /// <summary>Raised on every heartbeat status change, with the new status.</summary>
     public event Action<HeartbeatStatus>? HeartbeatChanged;
+
+    /// <summary>Raised when an agent has connected and said Hello (before its first heartbeat).</summary>
+    public event Action<GuestAgent>? Connected;
 
     /// <summary>The guest clock's offset (guest − host) before the last time it was set.</summary>
     public TimeSpan? LastTimeOffset { get; private set; }
@@ -110,7 +130,8 @@ public sealed class GuestAgentHost : IAsyncDisposable
         }
         if (previous is not null) await previous.DisposeAsync().ConfigureAwait(false);
         _log($"guest agent connected: {agent.Peer.Software}, protocol {agent.Version}");
-        await SyncTimeAsync(agent).ConfigureAwait(false);
+        Connected?.Invoke(agent);
+        if (_timeSynchronization) await SyncTimeAsync(agent).ConfigureAwait(false);
         await MonitorAsync(agent).ConfigureAwait(false);
     }
 
@@ -133,7 +154,7 @@ public sealed class GuestAgentHost : IAsyncDisposable
             }
             catch (GuestAgentException) { SetHeartbeat(agent, HeartbeatStatus.LostCommunication); }
             catch (OperationCanceledException) { return; }
-            if (DateTime.UtcNow - lastSync >= _options.TimeSyncInterval)
+            if (_timeSynchronization && DateTime.UtcNow - lastSync >= _options.TimeSyncInterval)
             {
                 lastSync = DateTime.UtcNow;
                 await SyncTimeAsync(agent).ConfigureAwait(false);

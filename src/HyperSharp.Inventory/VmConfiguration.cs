@@ -8,10 +8,11 @@ namespace HyperSharp.Inventory;
 /// Version 2 added the network adapters; a version 1 file reads as a VM without any. Version 3 added
 /// <see cref="MemorySettings.RuntimeResize"/>; earlier files read with it off (the VM keeps the hardware it had).
 /// Version 4 added the checkpoint tree (<see cref="Checkpoints"/>, <see cref="CurrentCheckpointId"/>); earlier files read as a VM without checkpoints.
+/// Version 5 added <see cref="IntegrationServices"/>; earlier files read with Hyper-V's defaults (all on but Guest Service Interface).
 /// </summary>
 public sealed record VmConfiguration
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     public int Version { get; init; } = CurrentVersion;
     public required Guid Id { get; init; }
@@ -33,6 +34,7 @@ public sealed record VmConfiguration
     public List<CheckpointRecord> Checkpoints { get; init; } = [];
     /// <summary>The checkpoint the VM's current state ("Now") descends from: the last one taken or restored; null without checkpoints.</summary>
     public Guid? CurrentCheckpointId { get; init; }
+    public IntegrationServiceSettings IntegrationServices { get; init; } = new();
 }
 
 /// <summary>Get-VMProcessor's settings: count, vendor, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>

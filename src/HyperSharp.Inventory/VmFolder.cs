@@ -12,6 +12,9 @@ public sealed record VmFolder(string Path)
     /// <summary>The worker's control socket, served while a worker runs.</summary>
     public string SocketFile => Combine("worker.sock");
 
+    /// <summary>The VM's virtio-vsock socket (Firecracker's model): the worker's guest-agent listener is beside it, at vsock.sock_18515.</summary>
+    public string VsockFile => Combine("vsock.sock");
+
     /// <summary>Where the host listens while it launches the worker, for the worker's report channel (gone once the worker connects).</summary>
     public string LaunchSocketFile => Combine("launch.sock");
     /// <summary>The worker's standard output and error.</summary>
@@ -20,7 +23,7 @@ public sealed record VmFolder(string Path)
     public string ExitFile => Combine("exit.json");
 
     /// <summary>Every file the host or its worker makes here: what is private, and all that removing the VM deletes from a folder outside the inventory.</summary>
-    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, LaunchSocketFile, LogFile, ExitFile, CheckpointsFolder];
+    public IEnumerable<string> HostFiles => [ConfigFile, RuntimeFile, SavedStateFile, SocketFile, VsockFile, LaunchSocketFile, LogFile, ExitFile, CheckpointsFolder];
 
     /// <summary>Where the folder really is: the target of the inventory's link for a VM made with New-VM -Path, else the folder itself.</summary>
     public string Location => new DirectoryInfo(Path).LinkTarget is { } target ? System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(Path)!) : Path;

@@ -93,11 +93,12 @@ public sealed class VmInventory
     public static VmConfiguration? ReadConfiguration(string file)
     {
         var config = InventoryJson.Read<VmConfiguration>(file);
-        // A version 1 file has no adapters, one before version 4 no checkpoints; the serializer leaves such a list null, not
-        // empty. The next save writes the current version.
+        // A version 1 file has no adapters, one before version 4 no checkpoints, one before version 5 no integration
+        // services: the serializer leaves what a file lacks null. The next save writes the current version.
         return config is null ? null : config with
         {
             Version = VmConfiguration.CurrentVersion, NetworkAdapters = config.NetworkAdapters ?? [], Checkpoints = config.Checkpoints ?? [],
+            IntegrationServices = config.IntegrationServices ?? new(),
         };
     }
 

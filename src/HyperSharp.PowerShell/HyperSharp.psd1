@@ -19,7 +19,8 @@
         'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',
         'New-VHD', 'Get-VHD', 'Test-VHD', 'Resize-VHD', 'Convert-VHD', 'Merge-VHD', 'Optimize-VHD',
         'Set-VMHost', 'Enable-VMMigration', 'Disable-VMMigration', 'Move-VM', 'Compare-VM',
-        'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot')
+        'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot',
+        'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService', 'Copy-VMFile')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')

@@ -12,7 +12,8 @@ namespace HyperSharp.Worker;
 /// </summary>
 public static class MachineConfiguration
 {
-    public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log, IReadOnlyList<NetworkAdapterAttachment>? adapters = null) => new()
+    public static VmConfig From(VmConfiguration config, Action<byte> console, Action<string> log, IReadOnlyList<NetworkAdapterAttachment>? adapters = null,
+        string? vsockSocket = null) => new()
     {
         Processors = config.Processor.Count,
         ProcessorVendor = config.Processor.Vendor,
@@ -26,9 +27,16 @@ public static class MachineConfiguration
             .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
         NetworkAdapters = adapters ?? [],
         RuntimeMemory = RuntimeMemory(config.Memory),
+        Vsock = vsockSocket is null ? null : new VsockAttachment(vsockSocket, GuestCid(config.Id)),
         ConsoleOutput = console,
         Log = log,
     };
+
+    /// <summary>
+    /// The VM's vsock context ID, from its ID: the same on every start, and (but for one chance in four billion) not
+    /// another VM's, so a guest's CID names its VM in logs. 0-2 are reserved and 2^32-1 is "any".
+    /// </summary>
+    public static ulong GuestCid(Guid id) => 3 + BitConverter.ToUInt32(id.ToByteArray(), 0) % (uint.MaxValue - 3);
 
     /// <summary>
     /// The machine a guest reset rebuilds once its memory was resized while it ran: it boots with the memory it has

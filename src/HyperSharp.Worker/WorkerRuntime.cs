@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using HyperSharp.Hypervisor;
+using HyperSharp.Integration;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Platform;
 using HyperSharp.Inventory.Storage;
@@ -37,6 +38,7 @@ public sealed class WorkerRuntime
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private MachineSession? _session;
+    private WorkerIntegration? _integration;
     private readonly IncomingMigration? _incoming;
     private Migration.MigrationListener? _arrival; // a VM arriving by live migration: where its source connects
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
@@ -118,6 +120,8 @@ public sealed class WorkerRuntime
             }
         }
         _session ??= CreateSession();
+        try { _integration = new WorkerIntegration(_folder.VsockFile, _config.IntegrationServices, ReportIntegration, _log.WriteLine); }
+        catch (IOException e) { _log.WriteLine($"worker: no integration services: {e.Message}"); }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
             signal.Cancel = true;
@@ -140,6 +144,7 @@ public sealed class WorkerRuntime
             while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
             listener.Dispose();
+            _integration?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             try { File.Delete(_folder.SocketFile); } catch (IOException) { }
             _ = accepting;
         }
@@ -147,7 +152,7 @@ public sealed class WorkerRuntime
 
     private MachineSession CreateSession()
     {
-        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments());
+        var machine = MachineConfiguration.From(_config, _console.Output, line => _log.WriteLine($"vm: {line}"), _adapters.Attachments(), _folder.VsockFile);
         var arrival = _arrival;
         return new MachineSession(_hypervisor, machine)
         {
@@ -215,6 +220,11 @@ public sealed class WorkerRuntime
                 var line = await LineReader.ReadLineAsync(connection, _stopping.Token).ConfigureAwait(false);
                 if (line is null) return;
                 var request = WorkerJson.Parse<WorkerRequest>(line);
+                if (request.Op == WorkerOps.Exec)
+                {
+                    await ExecAsync(connection, request).ConfigureAwait(false);
+                    return;
+                }
                 if (request.Op == WorkerOps.Attach)
                 {
                     // A host that restarted: the connection becomes the report channel, held open until that host goes.
@@ -302,6 +312,7 @@ public sealed class WorkerRuntime
         await session.WhenRunning().ConfigureAwait(false);
         // A session that ended before it ran says why in its "exited" report, sent on the channel attached here.
         _reports.Attach(channel, session.Machine is null ? null : new WorkerReport { Kind = WorkerReportKinds.Ready, Status = Status() });
+        _integration?.ReportAgain();
         var buffer = new byte[64];
         try { while (await channel.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false) > 0) { } }
         catch (SocketException) { }
@@ -325,6 +336,18 @@ public sealed class WorkerRuntime
         {
             if (descriptor is int unused) DescriptorPassing.Close(unused);
             return await ResizeMemoryAsync(request).ConfigureAwait(false);
+        }
+        if (request.Op == WorkerOps.SetIntegration)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            Integration().Apply(request.IntegrationServices ?? throw new InvalidOperationException("set-integration needs the services"));
+            return Status();
+        }
+        if (request.Op is WorkerOps.GuestShutdown or WorkerOps.CopyFile)
+        {
+            if (descriptor is int unused) DescriptorPassing.Close(unused);
+            await AskGuestAgentAsync(request).ConfigureAwait(false);
+            return Status();
         }
         await _operation.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
@@ -360,6 +383,7 @@ public sealed class WorkerRuntime
                 case WorkerOps.Shutdown:
                     session.RequestShutdown();
                     break;
+
                 case WorkerOps.TurnOff:
                     session.TurnOff();
                     break;
@@ -401,6 +425,44 @@ public sealed class WorkerRuntime
         var outcome = await MemoryResize.ResizeAsync(vm, (ulong)request.MemoryBytes, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs)), _stopping.Token).ConfigureAwait(false);
         _log.WriteLine($"worker: memory resized to {outcome.AssignedBytes >> 20} MiB of the {outcome.TargetBytes >> 20} MiB asked for");
         return Status() with { MemoryAssignedBytes = (long)outcome.AssignedBytes, MemoryShortBytes = (long)outcome.ShortBytes };
+    }
+
+    /// <summary>
+    /// The requests the guest's agent carries out. Not under the operation lock: a copy of a large file must not hold up a
+    /// turn-off, and the agent answers (or the connection's end fails the request) whatever the machine does meanwhile.
+    /// </summary>
+    private async Task AskGuestAgentAsync(WorkerRequest request)
+    {
+        var session = Session;
+        if (session.Machine is null) throw new InvalidOperationException("the VM is not running (starting or stopping)");
+        if (session.Paused) throw new InvalidOperationException("the VM is paused: resume it before asking its guest agent");
+        if (request.Op == WorkerOps.GuestShutdown)
+        {
+            await Integration().ShutdownAsync(request.Destination ?? "the host asked").ConfigureAwait(false);
+            return;
+        }
+        await Integration().CopyFileAsync(request.Path ?? throw new InvalidOperationException("copy-file needs the host's file"),
+            request.Destination ?? throw new InvalidOperationException("copy-file needs the destination in the guest"), request.CreateFullPath, request.Force)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>`hyper vm exec`: starts the command, answers, then carries its streams on the connection until it ends.</summary>
+    private async Task ExecAsync(Socket connection, WorkerRequest request)
+    {
+        GuestCommand command;
+        try
+        {
+            if (request.Arguments is not { Count: > 0 } arguments) throw new InvalidOperationException("exec needs the command to run");
+            if (Session.Paused) throw new InvalidOperationException("the VM is paused: resume it before running commands in it");
+            command = await Integration().StartAsync(arguments).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(new WorkerResponse { Ok = false, Error = e.Message })), SocketFlags.None).ConfigureAwait(false);
+            return;
+        }
+        await connection.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(Status())), SocketFlags.None).ConfigureAwait(false);
+        await WorkerExec.RunAsync(connection, command, _stopping.Token).ConfigureAwait(false);
     }
 
     /// <summary>The host's "migrate": the VM goes to the destination worker (one change at a time, as every other); progress is reported as it goes.</summary>
@@ -462,8 +524,13 @@ public sealed class WorkerRuntime
             MemoryDemandBytes = vm is null ? 0 : (long)MemoryResize.Demand(vm),
             Backend = _hypervisor.Name,
             Adapters = _adapters.Status(vm),
+            Integration = _integration?.Status,
         };
     }
+
+    private WorkerIntegration Integration() => _integration ?? throw new InvalidOperationException("the VM has no integration services (its vsock socket could not be served)");
+
+    private void ReportIntegration(GuestIntegrationStatus status) => _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Integration, Integration = status });
 
     private async Task SendInputAsync(ReadOnlyMemory<byte> data)
     {

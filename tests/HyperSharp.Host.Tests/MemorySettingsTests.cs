@@ -101,7 +101,7 @@ public class MemorySettingsTests
     }
 
     [Fact]
-    public void A_version_2_vm_json_loads_with_runtime_resize_off_and_the_next_save_writes_version_3()
+    public void A_version_2_vm_json_loads_with_runtime_resize_off_and_the_next_save_writes_the_current_version()
     {
         string dir = Directory.CreateTempSubdirectory("hs-vmjson").FullName;
         try
@@ -111,7 +111,7 @@ public class MemorySettingsTests
                 {"version":2,"id":"{{{Guid.NewGuid()}}}","name":"old","memory":{"startupBytes":536870912,"dynamicMemoryEnabled":false,"minimumBytes":536870912,"maximumBytes":1099511627776,"buffer":20,"priority":50},"boot":{"kernelPath":"/k"}}
                 """);
             var config = VmInventory.ReadConfiguration(file)!;
-            Assert.Equal((3, false, 0L), (config.Version, config.Memory.RuntimeResize, config.Memory.HotAddBytes()));
+            Assert.Equal((VmConfiguration.CurrentVersion, false, 0L), (config.Version, config.Memory.RuntimeResize, config.Memory.HotAddBytes()));
             Assert.Equal(512L << 20, config.Memory.StartupBytes);
         }
         finally { Directory.Delete(dir, true); }

@@ -154,7 +154,7 @@ internal static class ManagedVmCommands
         var force = new Option<bool>("--force") { Description = "Turn off if the guest has not shut down after the wait" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the guest to shut down (default 60)" };
         var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
-        var command = new Command("stop", "Shut a VM down through ACPI (Stop-VM)") { name, turnOff, force, timeout, socket, json };
+        var command = new Command("stop", "Shut a VM down through its guest agent, else ACPI (Stop-VM)") { name, turnOff, force, timeout, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
             var vm = await client.StopVmAsync(new StopVmRequest

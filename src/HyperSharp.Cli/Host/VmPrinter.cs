@@ -34,7 +34,13 @@ internal static class VmPrinter
         o.WriteLine($"Command line:         {vm.Boot?.KernelCommandLine}");
         foreach (var d in vm.HardDrives) o.WriteLine($"Disk:                 {d.ControllerType} {d.ControllerNumber}:{d.ControllerLocation} {d.Path}{(d.ReadOnly ? " (read-only)" : "")}");
         foreach (var a in vm.NetworkAdapters)
-            o.WriteLine($"Network adapter:      {a.Name} {a.MacAddress} {(a.SwitchName.Length > 0 ? "on " + a.SwitchName : "not connected")}{(a.AccessVlanId > 0 ? $" VLAN {a.AccessVlanId}" : "")}");
+            o.WriteLine($"Network adapter:      {a.Name} {a.MacAddress} {(a.SwitchName.Length > 0 ? "on " + a.SwitchName : "not connected")}{(a.AccessVlanId > 0 ? $" VLAN {a.AccessVlanId}" : "")}"
+                + (a.IpAddresses.Count > 0 ? $" {string.Join(", ", a.IpAddresses)}" : ""));
+        if (vm.Heartbeat.Length > 0) o.WriteLine($"Heartbeat:            {vm.Heartbeat}");
+        string guestOs = $"{vm.GuestOsName} {vm.GuestOsVersion}".Trim();
+        if (vm.GuestHostName.Length > 0) o.WriteLine($"Guest:                {vm.GuestHostName}{(guestOs.Length > 0 ? $" ({guestOs})" : "")}");
+        if (vm.IntegrationServicesVersion.Length > 0)
+            o.WriteLine($"Integration services: {vm.IntegrationServicesVersion} ({vm.IntegrationServicesState})");
         o.WriteLine($"Automatic start:      {vm.AutomaticStartAction} (delay {vm.AutomaticStartDelaySeconds} s)");
         o.WriteLine($"Automatic stop:       {vm.AutomaticStopAction}");
         o.WriteLine($"Checkpoint type:      {vm.CheckpointType}");

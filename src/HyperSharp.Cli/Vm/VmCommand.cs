@@ -17,6 +17,9 @@ public static class VmCommand
         vm.Subcommands.Add(Host.MemoryCommand.Create(context));
         vm.Subcommands.Add(Host.MoveCommand.Create(context));
         vm.Subcommands.Add(Host.CheckpointCommands.Create(context));
+        vm.Subcommands.Add(Host.IntegrationCommands.Integration(context));
+        vm.Subcommands.Add(Host.IntegrationCommands.CopyFile(context));
+        vm.Subcommands.Add(Host.ExecCommand.Create(context));
         return vm;
     }
 }

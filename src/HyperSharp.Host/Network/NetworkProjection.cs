@@ -35,6 +35,7 @@ public static class NetworkProjection
         var live = running ? vm.Adapters.FirstOrDefault(s => s.Id == a.Id) : null;
         return new NetworkAdapter
         {
+            IpAddresses = { IntegrationProjection.Addresses(vm, a.MacAddress) },
             Id = a.Id.ToString("D"), VmId = vm.Id.ToString("D"), VmName = vm.Name, Name = a.Name,
             SwitchName = target?.Name ?? "", SwitchId = target?.Id.ToString("D") ?? "",
             MacAddress = a.MacAddress, DynamicMacAddress = a.DynamicMacAddress,

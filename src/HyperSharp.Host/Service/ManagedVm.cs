@@ -39,6 +39,8 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     /// <summary>The network adapters as the worker last reported them (slot, link); empty while no worker runs.</summary>
     public IReadOnlyList<WorkerAdapterStatus> Adapters { get; set; } = [];
 
+    /// <summary>The guest agent as the worker last reported it (heartbeat, software, the guest's addresses); null while no worker runs.</summary>
+    public GuestIntegrationStatus? Guest { get; set; }
     /// <summary>Set while the VM arrives by live migration: how its worker is launched, and the port it then listens on.</summary>
     public Migration.IncomingWorker? Incoming { get; set; }
 

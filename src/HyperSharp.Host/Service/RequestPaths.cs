@@ -13,7 +13,7 @@ namespace HyperSharp.Host.Service;
 /// </summary>
 public sealed class RequestPaths(PathAccess access, ClientIdentity client)
 {
-    /// <summary>The longest path of a VM folder whose worker socket (FOLDER/worker.sock) still fits a Unix socket address.</summary>
+    /// <summary>The longest path of a VM folder whose sockets (the longest: FOLDER/vsock.sock_18515, the guest agent's) still fit a Unix socket address.</summary>
     private const int MaxSocketPathBytes = 107;
 
     public ClientIdentity Client => client;
@@ -35,6 +35,19 @@ public sealed class RequestPaths(PathAccess access, ClientIdentity client)
         return DiskImageCheck.Kind(full) is { } problem ? throw HostErrors.Invalid(parameter, problem) : full;
     }
 
+    /// <summary>A regular file the client may read (Copy-VMFile's source).</summary>
+    public string ReadableFile(string parameter, string? path)
+    {
+        if (string.IsNullOrEmpty(path)) throw HostErrors.Invalid(parameter, "a file path is required");
+        string full = Usable(parameter, path, PathUse.Read);
+        return FileStatus.Of(full) switch
+        {
+            null => throw HostErrors.NotFound($"{parameter}: {full} does not exist on the host"),
+            { Kind: FileKind.Regular } => full,
+            { } other => throw HostErrors.Invalid(parameter, $"'{full}' is {FileStatus.Describe(other.Kind)}, not a file"),
+        };
+    }
+
     /// <summary>A file the host is to create: it does not exist yet, and the client may create files in its folder, which exists.</summary>
     public string NewFile(string parameter, string path)
     {
@@ -50,9 +63,9 @@ public sealed class RequestPaths(PathAccess access, ClientIdentity client)
     {
         string full = RequestValidation.AbsolutePath(parameter, path);
         ExistingFolder(parameter, full);
-        int longest = System.Text.Encoding.UTF8.GetByteCount(Path.Combine(full, Guid.Empty.ToString("D"), "worker.sock"));
+        int longest = System.Text.Encoding.UTF8.GetByteCount(Path.Combine(full, Guid.Empty.ToString("D"), "vsock.sock_18515"));
         if (longest > MaxSocketPathBytes)
-            throw HostErrors.Invalid(parameter, $"'{full}' is too long: the VM's control socket inside it would take {longest} bytes, a Unix socket address holds {MaxSocketPathBytes}");
+            throw HostErrors.Invalid(parameter, $"'{full}' is too long: the VM's sockets inside it would take {longest} bytes, a Unix socket address holds {MaxSocketPathBytes}");
         return full;
     }
 

@@ -137,7 +137,8 @@ public sealed class VmLifecycle
         }
         if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
         SetState(vm, VmState.Stopping);
-        await AskAsync(vm, WorkerOps.Shutdown, cancellationToken).ConfigureAwait(false);
+        if (!await AskAgentToShutDownAsync(vm, cancellationToken).ConfigureAwait(false))
+            await AskAsync(vm, WorkerOps.Shutdown, cancellationToken).ConfigureAwait(false);
         if (await WaitForExitAsync(vm, wait).ConfigureAwait(false)) return;
         if (options.Force)
         {
@@ -171,6 +172,27 @@ public sealed class VmLifecycle
             VmInventory.Save(vm.Folder, vm.Runtime);
         }
         SetState(vm, VmState.Saved, reason);
+    }
+
+    /// <summary>
+    /// The Shutdown integration service: when it is on and the guest's agent answers, the agent shuts the guest down
+    /// cleanly (its file systems synced, its services stopped). False when the ACPI power button must do it instead: the
+    /// service is off, no agent answers, or it refused.
+    /// </summary>
+    private async Task<bool> AskAgentToShutDownAsync(ManagedVm vm, CancellationToken cancellationToken)
+    {
+        if (!vm.Config.IntegrationServices.Shutdown || vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok }) return false;
+        try
+        {
+            await _workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.GuestShutdown, Destination = "Stop-VM" }, cancellationToken).ConfigureAwait(false);
+            _log($"VM '{vm.Name}': its guest agent is shutting the guest down");
+            return true;
+        }
+        catch (WorkerException e)
+        {
+            _log($"VM '{vm.Name}': the guest agent did not take the shutdown ({e.Message}); pressing the ACPI power button");
+            return false;
+        }
     }
 
     /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>

@@ -35,7 +35,9 @@ public sealed class VmManager : IDisposable
         var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token);
         Lifecycle = new VmLifecycle(workers, Events, log);
         _automatic = new AutomaticActions(Lifecycle, log);
-        Configuration = new VmConfigurationStore(this, _inventory, access ?? new PathAccess([]), _cgroup, Lifecycle);
+        access ??= new PathAccess([]);
+        Configuration = new VmConfigurationStore(this, _inventory, access, _cgroup, Lifecycle);
+        Integration = new VmIntegration(Configuration, Lifecycle, access, log);
         Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
         Checkpoints = new HyperSharp.Host.Checkpoints.VmCheckpoints(Configuration, Lifecycle, log);
@@ -55,6 +57,8 @@ public sealed class VmManager : IDisposable
 
     public Network.SwitchManager Switches { get; }
 
+    /// <summary>Integration services: their settings and Copy-VMFile.</summary>
+    public VmIntegration Integration { get; }
     /// <summary>The host's own settings (Set-VMHost), kept in ROOT/host.json.</summary>
     public Migration.HostSettingsStore HostSettings { get; }
 

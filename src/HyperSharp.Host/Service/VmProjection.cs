@@ -49,6 +49,7 @@ public static class VmProjection
             }
         }
         foreach (var a in c.NetworkAdapters) result.NetworkAdapters.Add(Network.NetworkProjection.Adapter(vm, a, switches));
+        IntegrationProjection.Fill(result, vm);
         return result;
     }
 

@@ -19,13 +19,16 @@ public sealed class WorkerClient(string socketPath)
     }
 
     /// <summary>Opens the console: the returned socket yields the backlog then live output, and takes input.</summary>
-    public async Task<Socket> OpenConsoleAsync(CancellationToken cancellationToken)
+    public Task<Socket> OpenConsoleAsync(CancellationToken cancellationToken) => OpenStreamAsync(new WorkerRequest { Op = WorkerOps.Console }, cancellationToken);
+
+    /// <summary>Sends a request after whose answer the connection carries a stream (the console, a command's <see cref="ExecFrames"/>); returns the connection.</summary>
+    public async Task<Socket> OpenStreamAsync(WorkerRequest request, CancellationToken cancellationToken)
     {
         var socket = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var response = await ExchangeAsync(socket, new WorkerRequest { Op = WorkerOps.Console }, cancellationToken).ConfigureAwait(false);
-            if (!response.Ok) throw new WorkerException(response.Error ?? "the worker refused the console");
+            var response = await ExchangeAsync(socket, request, cancellationToken).ConfigureAwait(false);
+            if (!response.Ok) throw new WorkerException(response.Error ?? $"the worker refused the {request.Op} request");
             return socket;
         }
         catch

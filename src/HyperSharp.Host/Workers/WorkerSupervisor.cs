@@ -128,7 +128,12 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                 {
                     case WorkerReportKinds.Ready:
                         vm.Adapters = report.Status?.Adapters ?? [];
+                        vm.Guest = report.Status?.Integration;
                         ready.TrySetResult(report.Status ?? new WorkerResponse());
+                        break;
+                    case WorkerReportKinds.Integration:
+                        vm.Guest = report.Integration;
+                        Reported?.Invoke(vm, report.Kind);
                         break;
                     case WorkerReportKinds.Listening or WorkerReportKinds.Migrating:
                         Migration.MigrationReports.Take(vm, report);
@@ -181,6 +186,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
     {
         lock (vm.Sync) if (vm.WorkerPid != pid) return;
         FreePorts(vm, switches);
+        vm.Guest = null;
         Ended?.Invoke(vm, pid, reported);
         cgroup.Remove(vm.Id);
     }

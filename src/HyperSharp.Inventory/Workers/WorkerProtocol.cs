@@ -28,6 +28,12 @@ public static class WorkerOps
 
     /// <summary>Live migration (issue 15): send the running VM to the destination worker named in the request; answered once the destination owns it (or it failed).</summary>
     public const string Migrate = "migrate";
+    /// <summary>Integration services: ask the guest's agent for a clean shutdown; copy a host file into the guest (Copy-VMFile).</summary>
+    public const string GuestShutdown = "guest-shutdown", CopyFile = "copy-file";
+    /// <summary>Runs a command in the guest (<see cref="WorkerRequest.Arguments"/>); after the answer the connection carries <see cref="ExecFrames"/>.</summary>
+    public const string Exec = "exec";
+    /// <summary>The VM's integration services changed while it runs (<see cref="WorkerRequest.IntegrationServices"/>).</summary>
+    public const string SetIntegration = "set-integration";
 }
 
 public sealed record WorkerRequest
@@ -58,6 +64,15 @@ public sealed record WorkerRequest
     public int MigratePort { get; init; }
     public string? TlsDirectory { get; init; }
     public bool Compress { get; init; }
+    /// <summary>copy-file: where the file goes in the guest (<see cref="Path"/> is the host's file); guest-shutdown: the reason.</summary>
+    public string? Destination { get; init; }
+    /// <summary>copy-file: make the destination's missing folders; replace a file already there.</summary>
+    public bool CreateFullPath { get; init; }
+    public bool Force { get; init; }
+    /// <summary>exec: the command and its arguments.</summary>
+    public List<string>? Arguments { get; init; }
+    /// <summary>set-integration: the services as the VM's configuration now has them.</summary>
+    public IntegrationServiceSettings? IntegrationServices { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
@@ -78,6 +93,8 @@ public static class WorkerReportKinds
     public const string Listening = "listening";
     /// <summary>A live migration out of this worker has got <see cref="WorkerReport.Percent"/> of the way.</summary>
     public const string Migrating = "migrating";
+    /// <summary>The guest agent's state changed: <see cref="WorkerReport.Integration"/> holds it whole.</summary>
+    public const string Integration = "integration";
 }
 
 public sealed record WorkerReport
@@ -89,6 +106,7 @@ public sealed record WorkerReport
     /// <summary>listening: the TCP port; migrating: the percent done.</summary>
     public int Port { get; init; }
     public int Percent { get; init; }
+    public GuestIntegrationStatus? Integration { get; init; }
 }
 
 /// <summary>A network adapter as the worker has it: where it sits and whether a switch port is plugged in.</summary>
@@ -121,6 +139,8 @@ public sealed record WorkerResponse
     public double MigrationDowntimeMs { get; init; }
     /// <summary>checkpoint: how long the guest was stopped for it, in milliseconds.</summary>
     public double PauseMs { get; init; }
+    /// <summary>The guest agent as the worker knows it now (null from a worker without integration services).</summary>
+    public GuestIntegrationStatus? Integration { get; init; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]

@@ -59,12 +59,18 @@ internal static partial class ApiConversions
             V1.CheckpointType.Standard => CheckpointType.Standard,
             _ => CheckpointType.Production,
         },
+        Heartbeat = vm.Heartbeat,
+        IntegrationServicesVersion = vm.IntegrationServicesVersion,
+        IntegrationServicesState = vm.IntegrationServicesState,
         KernelPath = vm.Boot?.KernelPath ?? "",
         InitrdPath = vm.Boot?.InitrdPath ?? "",
         KernelCommandLine = vm.Boot?.KernelCommandLine ?? "",
         Backend = vm.Backend,
         WorkerProcessId = vm.WorkerPid,
         LastOffReason = vm.LastOffReason,
+        GuestHostName = vm.GuestHostName,
+        GuestOSName = vm.GuestOsName,
+        GuestOSVersion = vm.GuestOsVersion,
     };
 
     public static HardDiskDrive ToObject(this V1.HardDiskDrive d, string computerName) => new()

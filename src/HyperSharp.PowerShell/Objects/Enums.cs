@@ -42,3 +42,6 @@ public enum OnOffState { On = 0, Off = 1 }
 
 /// <summary>How a network adapter's port handles VLAN tags. HyperSharp sets Untagged and Access.</summary>
 public enum VMNetworkAdapterVlanMode { Untagged = 0, Access = 1, Trunk = 2, Private = 3 }
+
+/// <summary>Where Copy-VMFile copies from. Hyper-V copies from the host only, and so does HyperSharp.</summary>
+public enum CopyFileSourceType { Host = 0 }

@@ -42,6 +42,7 @@ internal static partial class ApiConversions
         BandwidthSetting = new VMNetworkAdapterBandwidthSetting { MaximumBandwidth = a.MaximumBandwidth },
         VlanSetting = a.ToVlanSetting(computerName),
         Status = [a.Status],
+        IPAddresses = [.. a.IpAddresses],
         PciSlot = a.PciSlot,
     };
 

@@ -23,8 +23,8 @@ public sealed class VMNetworkAdapter
     public required VMNetworkAdapterVlanSetting VlanSetting { get; init; }
     /// <summary>Hyper-V's column shows {Ok}; here also {Disconnected} or what is wrong.</summary>
     public required string[] Status { get; init; }
-    /// <summary>Guest addresses need a guest agent (not there yet): always empty.</summary>
-    public string[] IPAddresses => [];
+    /// <summary>The guest's addresses on this adapter, as its agent reports them (Key-Value Pair Exchange); empty without an agent.</summary>
+    public required string[] IPAddresses { get; init; }
     public bool IsLegacy => false;
     /// <summary>Adapters of the host itself (Hyper-V's -ManagementOS) are not modelled: always false.</summary>
     public bool IsManagementOs => false;

@@ -33,6 +33,12 @@ public sealed class VirtualMachine
     public required int AutomaticStartDelay { get; init; }
     public required StopAction AutomaticStopAction { get; init; }
     public required CheckpointType CheckpointType { get; init; }
+    /// <summary>OkApplicationsUnknown, LostCommunication, NoContact or Disabled while the VM runs; empty while it is off.</summary>
+    public required string Heartbeat { get; init; }
+    /// <summary>The guest agent's protocol and software; empty before an agent connected.</summary>
+    public required string IntegrationServicesVersion { get; init; }
+    /// <summary>"Up to date" or "Update required" once an agent connected; empty before.</summary>
+    public required string IntegrationServicesState { get; init; }
     // HyperSharp's own: how the VM boots and runs, and its worker process.
     public required string KernelPath { get; init; }
     public required string InitrdPath { get; init; }
@@ -40,6 +46,10 @@ public sealed class VirtualMachine
     public required string Backend { get; init; }
     public required int WorkerProcessId { get; init; }
     public required string LastOffReason { get; init; }
+    /// <summary>The guest's host name and OS as its agent reports them (Key-Value Pair Exchange); empty without an agent.</summary>
+    public required string GuestHostName { get; init; }
+    public required string GuestOSName { get; init; }
+    public required string GuestOSVersion { get; init; }
 
     public override string ToString() => $"VirtualMachine (Name = '{Name}') [Id = '{Id}']";
 }

@@ -8,17 +8,8 @@ namespace HyperSharp.PowerShell.Cmdlets.Network;
 /// VirtualMachine objects through -VM or the pipeline. Adapters are listed fresh from the host, so a VM object taken
 /// before adapters were added still finds them.
 /// </summary>
-public abstract class VmAdapterCmdlet : VmSelectionCmdlet
+public abstract class VmAdapterCmdlet : VmNameCmdlet
 {
-    protected const string VMNameSet = "VMName";
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = VMNameSet, HelpMessage = "The name of the virtual machine; wildcards are allowed.")]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    public string[] VMName { get; set; } = [];
-
-    protected override (string Set, string[] Names) VmNames => (VMNameSet, VMName);
-
     /// <summary>
     /// The adapters of <paramref name="vm"/> (every VM's when null) whose names match one of <paramref name="names"/>
     /// (all when null). Matching is PowerShell's own wildcard matching, case-insensitive as Hyper-V's; a name without

@@ -25,7 +25,7 @@ public sealed class StartVmCommand : VmTargetCmdlet
 [Cmdlet(VerbsLifecycle.Stop, "VM", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VirtualMachine))]
 [CmdletHelp("Shuts down, turns off or saves a virtual machine.",
-    "Shuts each virtual machine down through its guest (the ACPI power button). -TurnOff cuts the power at once, like pulling the plug; -Force turns the virtual machine off when the guest does not shut down in time; -Save saves its state instead (as Save-VM).")]
+    "Shuts each virtual machine down through its guest: its guest agent when the Shutdown integration service is on and the agent answers, else the ACPI power button. -TurnOff cuts the power at once, like pulling the plug; -Force turns the virtual machine off when the guest does not shut down in time; -Save saves its state instead (as Save-VM).")]
 [CmdletExample("Stop-VM -Name web01", "Asks the guest of web01 to shut down and waits until it is off.")]
 [CmdletExample("Get-VM | Where-Object State -eq 'Running' | Stop-VM -TurnOff", "Turns off every running virtual machine at once.")]
 public sealed class StopVmCommand : VmTargetCmdlet

@@ -1,0 +1,170 @@
+using HyperSharp.Integration;
+using HyperSharp.Integration.Protocol;
+using HyperSharp.Inventory;
+using HyperSharp.Inventory.Workers;
+
+namespace HyperSharp.Worker;
+
+/// <summary>
+/// The worker's side of a host-managed VM's integration services: a <see cref="GuestAgentHost"/> on the VM's vsock socket,
+/// and every change of what it learns — heartbeat, the agent's protocol and software, the guest's host name, OS and
+/// addresses — passed to <c>report</c> whole, so the host holds the last and never asks. The agent has no message that
+/// tells of a changed address, so while it answers the worker asks it for the guest's facts every
+/// <see cref="GuestInfoInterval"/> (over vsock, inside this process) and reports only a difference.
+/// </summary>
+internal sealed class WorkerIntegration : IAsyncDisposable
+{
+    public static readonly TimeSpan GuestInfoInterval = TimeSpan.FromSeconds(2);
+    private readonly GuestAgentHost _host;
+    private volatile IntegrationServiceSettings _services;
+    private readonly Action<GuestIntegrationStatus> _report;
+    private readonly Action<string> _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _lock = new();
+    private readonly Task _watching;
+    private GuestIntegrationStatus _status = new();
+
+    public WorkerIntegration(string vsockSocket, IntegrationServiceSettings services, Action<GuestIntegrationStatus> report, Action<string> log)
+    {
+        _services = services;
+        _report = report;
+        _log = log;
+        _host = new GuestAgentHost(vsockSocket, new GuestAgentHostOptions { TimeSynchronization = services.TimeSynchronization }, line => log($"integration: {line}"));
+        _host.Connected += agent => Change(s => s with
+        {
+            ProtocolVersion = agent.Version, AgentSoftware = Cut(agent.Peer.Software), AgentUpToDate = agent.Peer.Versions.Contains(ProtocolVersions.Current),
+        });
+        _host.HeartbeatChanged += heartbeat => Change(s => s with { Heartbeat = Name(heartbeat) });
+        _watching = Task.Run(WatchGuestInfoAsync);
+    }
+
+    /// <summary>The VM's services changed while it runs (Enable-/Disable-VMIntegrationService): the clock and the guest's facts follow at once.</summary>
+    public void Apply(IntegrationServiceSettings services)
+    {
+        _services = services;
+        _host.TimeSynchronization = services.TimeSynchronization;
+    }
+
+    /// <summary>
+    /// Reports the status as it is now, for a host that just attached: a change between the host's "ready" status and
+    /// the channel being attached was reported to no one. Under the same lock as every change, so it is never older than one sent.
+    /// </summary>
+    public void ReportAgain()
+    {
+        lock (_lock) _report(_status);
+    }
+
+    /// <summary>What the worker knows of the agent now.</summary>
+    public GuestIntegrationStatus Status { get { lock (_lock) return _status; } }
+
+    /// <summary>Asks the agent to shut the guest down cleanly; refused (<see cref="InvalidOperationException"/>) when no agent answers.</summary>
+    public async Task ShutdownAsync(string reason)
+    {
+        try { await Connected().ShutdownAsync(reason, _stop.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the guest agent did not take the shutdown: {e.Message}", e); }
+    }
+
+    /// <summary>Copy-VMFile -FileSource Host: <paramref name="source"/> on the host to <paramref name="destination"/> in the guest.</summary>
+    public async Task CopyFileAsync(string source, string destination, bool createFullPath, bool force)
+    {
+        try { await Connected().CopyFileAsync(source, destination, createFullPath, force, _stop.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the file was not copied into the guest: {e.Message}", e); }
+        catch (FileNotFoundException) { throw new InvalidOperationException($"{source}: no such file on the host"); }
+        catch (DirectoryNotFoundException) { throw new InvalidOperationException($"{source}: no such file on the host"); }
+    }
+
+    /// <summary>Starts a command in the guest (`hyper vm exec`); refused when no agent answers or it speaks too old a protocol.</summary>
+    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments)
+    {
+        try { return await Connected().StartAsync(arguments, cancel: _stop.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the command did not start in the guest: {e.Message}", e); }
+    }
+
+    private GuestAgent Connected() => _host.Agent
+        ?? throw new InvalidOperationException("the guest agent is not connected (is hs-agent running in the guest?)");
+
+    /// <summary>While an agent answers and Key-Value Pair Exchange is on: its guest facts, reported when they differ.</summary>
+    private async Task WatchGuestInfoAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            GuestAgent agent;
+            try { agent = await _host.WaitForAgentAsync(_stop.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            while (!agent.Completion.IsCompleted && !_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (!_services.KeyValuePairExchange)
+                    {
+                        await Task.WhenAny(agent.Completion, Task.Delay(GuestInfoInterval, _stop.Token)).ConfigureAwait(false);
+                        continue;
+                    }
+                    var info = await agent.GetGuestInfoAsync(_stop.Token).ConfigureAwait(false);
+                    Change(s => Differs(s, info) ? With(s, info) : s);
+                }
+                catch (GuestAgentException e) { _log($"integration: the guest's facts could not be read: {e.Message}"); }
+                catch (OperationCanceledException) { return; }
+                await Task.WhenAny(agent.Completion, Task.Delay(GuestInfoInterval, _stop.Token)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void Change(Func<GuestIntegrationStatus, GuestIntegrationStatus> change)
+    {
+        GuestIntegrationStatus now;
+        lock (_lock)
+        {
+            var before = _status;
+            now = change(before);
+            if (ReferenceEquals(now, before) || now == before) return;
+            _status = now;
+            // Reported under the lock: two changes never reach the host in the other order.
+            _report(now);
+        }
+    }
+
+    private static bool Differs(GuestIntegrationStatus s, GuestInfoMessage info)
+    {
+        var next = With(s, info);
+        if (s.HostName != next.HostName || s.OsName != next.OsName || s.OsVersion != next.OsVersion || s.Adapters.Count != next.Adapters.Count) return true;
+        for (int i = 0; i < s.Adapters.Count; i++)
+            if (s.Adapters[i].MacAddress != next.Adapters[i].MacAddress || s.Adapters[i].Name != next.Adapters[i].Name
+                || !s.Adapters[i].Addresses.SequenceEqual(next.Adapters[i].Addresses)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The guest's facts as the host gets them, bounded: the guest writes them, and a report line past the host's 64 KiB
+    /// limit would cost the host its channel to this worker. At most <see cref="MaxAdapters"/> adapters of
+    /// <see cref="MaxAddresses"/> addresses each, every text cut at <see cref="MaxText"/> characters (about 40 KiB in all).
+    /// </summary>
+    // The ?? guards: the JSON comes from the guest, which may send null where the record says an array.
+    internal static GuestIntegrationStatus With(GuestIntegrationStatus s, GuestInfoMessage info) => s with
+    {
+        HostName = Cut(info.HostName), OsName = Cut(info.OSName), OsVersion = Cut(info.OSVersion),
+        Adapters = [.. (info.Adapters ?? []).Take(MaxAdapters).Select(a => new GuestAdapterAddresses(Cut(HostMac(a.MacAddress ?? "")), Cut(a.Name),
+            [.. (a.IPv4Addresses ?? []).Concat(a.IPv6Addresses ?? []).Take(MaxAddresses).Select(Cut)]))],
+    };
+
+    internal const int MaxAdapters = 32, MaxAddresses = 16, MaxText = 64;
+
+    private static string Cut(string? text) => text is null ? "" : text.Length <= MaxText ? text : text[..MaxText];
+
+    /// <summary>The agent writes MACs as Hyper-V prints them in a guest (0A-48-...); the host keeps 12 hex digits.</summary>
+    private static string HostMac(string mac) => mac.Replace("-", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();
+
+    private static string Name(HeartbeatStatus status) => status switch
+    {
+        HeartbeatStatus.Ok => GuestIntegrationStatus.Ok,
+        HeartbeatStatus.LostCommunication => GuestIntegrationStatus.LostCommunication,
+        _ => GuestIntegrationStatus.NoContact,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _host.DisposeAsync().ConfigureAwait(false);
+        try { await _watching.ConfigureAwait(false); } catch (OperationCanceledException) { }
+    }
+}
