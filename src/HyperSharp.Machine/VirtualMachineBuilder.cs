@@ -86,11 +86,14 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     /// <summary>
     /// Builds a VM that is arriving by migration from its configuration — partition, devices, processors — while its memory
     /// still streams into <paramref name="memory"/>, so the guest's pause covers only applying the records (<see cref="Complete"/>).
+    /// <paramref name="localize"/> replaces what belongs to the source's host rather than to the guest (the vsock socket
+    /// in the source's VM folder) with this host's.
     /// </summary>
     internal static VirtualMachineBuilder Prepare(IHypervisor hypervisor, SavedVmConfig saved, GuestMemory memory, Action<byte> console,
-        Action<string> log, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter)
+        Action<string> log, Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<VmConfig, VmConfig>? localize = null)
     {
-        var builder = new VirtualMachineBuilder(hypervisor, saved.ToConfig(console, log, connectAdapter)) { _restoring = true, _filledMemory = memory };
+        var config = saved.ToConfig(console, log, connectAdapter);
+        var builder = new VirtualMachineBuilder(hypervisor, localize is null ? config : localize(config)) { _restoring = true, _filledMemory = memory };
         builder.Assemble();
         return builder;
     }

@@ -16,7 +16,7 @@ public class IntegrationServiceSettingsTests
                 {"version":3,"id":"{{{Guid.NewGuid()}}}","name":"old","boot":{"kernelPath":"/k"}}
                 """);
             var config = VmInventory.ReadConfiguration(file)!;
-            Assert.Equal(4, config.Version);
+            Assert.Equal(VmConfiguration.CurrentVersion, config.Version);
             var s = config.IntegrationServices;
             Assert.Equal((true, true, true, true, true, false), (s.Heartbeat, s.Shutdown, s.TimeSynchronization, s.KeyValuePairExchange, s.Vss, s.GuestServiceInterface));
 

@@ -19,10 +19,10 @@ public static class MigrationTarget
 
     /// <summary>Receives one VM over <paramref name="stream"/>; run the result to continue the guest here.</summary>
     public static async Task<VirtualMachine> ReceiveAsync(IHypervisor hypervisor, Stream stream, Action<byte> console, Action<string> log,
-        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null, CancellationToken cancel = default)
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter = null, CancellationToken cancel = default, Func<VmConfig, VmConfig>? localize = null)
     {
         var channel = new MigrationChannel(stream, "the source");
-        try { return await ReceiveAsync(channel, hypervisor, console, log, connectAdapter, cancel); }
+        try { return await ReceiveAsync(channel, hypervisor, console, log, connectAdapter, localize, cancel); }
         catch (Exception e)
         {
             // Whatever failed, the source hears it and the stream closes: a source never waits on a destination that gave up.
@@ -32,7 +32,7 @@ public static class MigrationTarget
     }
 
     private static async Task<VirtualMachine> ReceiveAsync(MigrationChannel channel, IHypervisor hypervisor, Action<byte> console, Action<string> log,
-        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, CancellationToken cancel)
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<VmConfig, VmConfig>? localize, CancellationToken cancel)
     {
         channel.SendPreamble();
         channel.Flush();
@@ -68,7 +68,7 @@ public static class MigrationTarget
             channel.Send(Kind.Accept, []);
             channel.Flush();
             // The VM is built from its configuration while its memory arrives; the pause then covers only its records.
-            var preparing = Task.Run(() => VirtualMachineBuilder.Prepare(hypervisor, machine, memory, console, log, connectAdapter));
+            var preparing = Task.Run(() => VirtualMachineBuilder.Prepare(hypervisor, machine, memory, console, log, connectAdapter, localize));
             var warming = StateCodeWarmup.Start(hypervisor.GetType()); // the restore below runs compiled code, not the JIT
             byte[] state;
             try
