@@ -15,7 +15,7 @@ namespace HyperSharp.Host.Tests.Checkpoints;
 /// mounted in it. Checkpoint-VM freezes that mount through the agent (the guest's log shows the freeze and the thaw), the
 /// checkpoint is Production with no saved state; a file written before it — not synced: the freeze flushes it — is what
 /// the checkpoint's disk holds after a restore leaves the VM Off, not what was written after. With the agent killed,
-/// ProductionOnly is refused naming why.
+/// ProductionOnly is refused naming why and Production takes a standard checkpoint with a warning saying so.
 /// </summary>
 public class ProductionCheckpointGuestTests(ITestOutputHelper output)
 {
@@ -84,6 +84,13 @@ public class ProductionCheckpointGuestTests(ITestOutputHelper output)
         Assert.Contains("production checkpoints only", refused.Status.Detail);
         Assert.Contains("guest agent is not answering", refused.Status.Detail);
         Assert.Single((await client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
+        // Production falls back to a standard checkpoint (memory kept), the warning naming why.
+        await client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Production });
+        var standard = await client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "fallback" });
+        Assert.Contains("guest agent is not answering", Assert.Single(standard.Warnings));
+        Assert.Equal(CheckpointKind.Standard, standard.Kind);
+        Assert.True(standard.HasSavedState);
+        Assert.Empty(standard.FrozenMounts);
 
         // Restored, the VM is Off (no memory was kept) on a new child of the checkpoint's disk, which holds the file as it was then.
         var restored = await client.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "consistent" });
