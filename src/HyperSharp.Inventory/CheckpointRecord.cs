@@ -18,6 +18,8 @@ public sealed record CheckpointRecord
     public required VmConfiguration Configuration { get; init; }
     /// <summary>The memory, processor and device state of a VM checkpointed while it ran (a file in the VM's folder); null for a VM that was off.</summary>
     public string? SavedStateFile { get; init; }
+    /// <summary>A production checkpoint: the running guest's file systems were frozen by its agent for it, and no memory was kept (absent, false, in older files).</summary>
+    public bool Production { get; init; }
 }
 
 /// <summary>One drive of a checkpoint: where it was attached and the file that holds its contents at the checkpoint.</summary>

@@ -195,8 +195,9 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
     /// A checkpoint of the running VM: pauses it, writes it to <paramref name="path"/> (naming its disks' images as they
     /// are), switches each disk to a new differencing child (<paramref name="children"/>: image to child), and lets it run
     /// on as it did. Returns how long the guest was stopped. A failure leaves the VM on its own images and no state file.
+    /// A production checkpoint (<paramref name="path"/> null) keeps no state: only the disks are switched.
     /// </summary>
-    public TimeSpan Checkpoint(string path, IReadOnlyDictionary<string, string> children)
+    public TimeSpan Checkpoint(string? path, IReadOnlyDictionary<string, string> children)
     {
         lock (_lock)
         {
@@ -205,15 +206,15 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
             if (!_paused) vm.Pause();
             try
             {
-                vm.Save(path, SavedVmConfig.From(ForSave(vm, _config)), hypervisor.Name);
+                if (path is not null) vm.Save(path, SavedVmConfig.From(ForSave(vm, _config)), hypervisor.Name);
                 var saved = paused.Elapsed;
                 vm.SwitchDisksToChildren(children);
                 // Where the pause goes: the state (memory included) written, then the disks switched.
-                _config.Log($"checkpoint: state written in {saved.TotalMilliseconds:0.0} ms, {children.Count} disk(s) switched in {(paused.Elapsed - saved).TotalMilliseconds:0.0} ms");
+                _config.Log($"checkpoint: {(path is null ? "no state kept (production)" : $"state written in {saved.TotalMilliseconds:0.0} ms")}, {children.Count} disk(s) switched in {(paused.Elapsed - saved).TotalMilliseconds:0.0} ms");
             }
             catch
             {
-                File.Delete(path);
+                if (path is not null) File.Delete(path);
                 throw;
             }
             finally

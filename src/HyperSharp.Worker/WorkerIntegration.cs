@@ -80,6 +80,22 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         catch (GuestAgentException e) { throw new InvalidOperationException($"the command did not start in the guest: {e.Message}", e); }
     }
 
+    /// <summary>VSS: the agent freezes the guest's file systems (and thaws them itself after <paramref name="agentTimeout"/>); refused when no agent answers.</summary>
+    public async Task<string[]> FreezeAsync(TimeSpan agentTimeout, CancellationToken cancel)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stop.Token);
+        try { return await Connected().FreezeAsync(agentTimeout, both.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the guest agent did not freeze the guest: {e.Message}", e); }
+    }
+
+    /// <summary>VSS: the agent thaws what it froze; returns the mount points in thaw order.</summary>
+    public async Task<string[]> ThawAsync(CancellationToken cancel)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel, _stop.Token);
+        try { return await Connected().ThawAsync(both.Token).ConfigureAwait(false); }
+        catch (GuestAgentException e) { throw new InvalidOperationException($"the guest agent did not thaw the guest: {e.Message}", e); }
+    }
+
     private GuestAgent Connected() => _host.Agent
         ?? throw new InvalidOperationException("the guest agent is not connected (is hs-agent running in the guest?)");
 

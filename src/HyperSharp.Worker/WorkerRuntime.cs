@@ -374,6 +374,9 @@ public sealed class WorkerRuntime
                     session.Save(_folder.SavedStateFile);
                     Posix.FsyncDirectory(_folder.Path);
                     break;
+                case WorkerOps.Checkpoint when request.Freeze:
+                    return await ProductionCheckpoint.TakeAsync(session, _integration,
+                        request.Children ?? throw new InvalidOperationException("checkpoint needs the disks' new children"), Status(), _log.WriteLine).ConfigureAwait(false);
                 case WorkerOps.Checkpoint:
                     var pause = session.Checkpoint(request.Path ?? throw new InvalidOperationException("checkpoint needs a state file path"),
                         request.Children ?? throw new InvalidOperationException("checkpoint needs the disks' new children"));

@@ -158,7 +158,7 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>Reads the VM through the API until <paramref name="holds"/> (the worker reports; the test only looks), or fails naming <paramref name="what"/>.</summary>
-    private static async Task<Vm> Until(VmHost.VmHostClient client, VmRef vm, Func<Vm, bool> holds, TimeSpan timeout, string what)
+    internal static async Task<Vm> Until(VmHost.VmHostClient client, VmRef vm, Func<Vm, bool> holds, TimeSpan timeout, string what)
     {
         var deadline = Stopwatch.StartNew();
         Vm last;

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace HyperSharp.Host.Tests;
 
 /// <summary>
-/// Settings this release records but does not act on yet (nested virtualization, production checkpoints) are accepted
+/// Settings this release records but does not act on yet (nested virtualization) are accepted
 /// with a warning in the API's answer, which the CLI prints, never silently; a processor reserve is refused.
 /// </summary>
 public class UnappliedSettingTests(ITestOutputHelper output)
@@ -25,8 +25,8 @@ public class UnappliedSettingTests(ITestOutputHelper output)
 
         var checkpoints = await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.ProductionOnly });
         Assert.Equal(CheckpointType.ProductionOnly, checkpoints.CheckpointType);
-        Assert.Contains("CheckpointType", Assert.Single(checkpoints.Warnings));
-        Assert.Empty((await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Standard })).Warnings); // standard ones are taken
+        Assert.Empty(checkpoints.Warnings); // production checkpoints are taken (through the guest agent's freeze)
+        Assert.Empty((await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Standard })).Warnings);
         Assert.Empty((await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, Notes = "n" })).Warnings);
         Assert.Empty((await host.Client.GetVmAsync(vm)).Warnings); // a warning answers the change, it is not a property of the VM
 
@@ -35,6 +35,6 @@ public class UnappliedSettingTests(ITestOutputHelper output)
 
         var cli = CliRunner.Run(output, "vm", "set", "vm", "--checkpoint-type", "Production", "--host-socket", host.SocketPath);
         Assert.Equal(0, cli.Exit);
-        Assert.Contains("warning: CheckpointType", cli.Error);
+        Assert.DoesNotContain("warning", cli.Error);
     }
 }

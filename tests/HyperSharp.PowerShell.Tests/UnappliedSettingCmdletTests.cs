@@ -1,6 +1,6 @@
 namespace HyperSharp.PowerShell.Tests;
 
-/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions and Set-VM -CheckpointType Production/ProductionOnly warn while they take no effect (no production checkpoints yet).</summary>
+/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions warns while it takes no effect; Set-VM -CheckpointType ProductionOnly, which does, does not.</summary>
 public sealed class UnappliedSettingCmdletTests : HostedSession
 {
     [Fact]
@@ -15,9 +15,7 @@ public sealed class UnappliedSettingCmdletTests : HostedSession
             (Get-VMProcessor w).Reserve
             """);
         Assert.Equal([0L], result.Ok().Select(o => Convert.ToInt64(o.BaseObject)));
-        Assert.Equal(2, result.Warnings.Count);
-        Assert.Contains("ExposeVirtualizationExtensions", result.Warnings[0].Message);
-        Assert.Contains("CheckpointType", result.Warnings[1].Message);
+        Assert.Contains("ExposeVirtualizationExtensions", Assert.Single(result.Warnings).Message);
         Assert.All(result.Warnings, w => Assert.StartsWith("w: ", w.Message));
     }
 }

@@ -7,8 +7,11 @@ using HyperSharp.Inventory.Workers;
 
 namespace HyperSharp.Host.Checkpoints;
 
-/// <summary>What a checkpoint request produced: the checkpoint (null after a remove), what users should be warned of, and how long a running guest was paused for it.</summary>
-public sealed record CheckpointOutcome(CheckpointRecord? Checkpoint, List<string> Warnings, double PauseMs = 0);
+/// <summary>
+/// What a checkpoint request produced: the checkpoint (null after a remove), what users should be warned of, how long a
+/// running guest was paused for it, and of a production checkpoint the guest's file systems its agent froze and for how long.
+/// </summary>
+public sealed record CheckpointOutcome(CheckpointRecord? Checkpoint, List<string> Warnings, double PauseMs = 0, List<string>? FrozenMounts = null, double FrozenMs = 0);
 
 /// <summary>
 /// Checkpoint-VM, Restore-, Remove- and Rename-VMSnapshot on the VM's checkpoint tree (kept in its configuration):
@@ -23,7 +26,9 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
 
     /// <summary>
     /// Checkpoint-VM: every drive frozen under a new checkpoint the VM's current state now descends from; of a running (or
-    /// paused) VM also its memory, processor and device state, taken by its worker in the same pause as the disk switch.
+    /// paused) VM a standard checkpoint also holds its memory, processor and device state, taken by its worker in the same
+    /// pause as the disk switch, and a production one (see <see cref="ProductionCheckpoints"/>) the disks only, switched
+    /// while the guest's agent holds its file systems frozen.
     /// </summary>
     public async Task<CheckpointOutcome> CreateAsync(ManagedVm vm, string? name, CancellationToken cancellationToken)
     {
@@ -34,14 +39,15 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         {
             case CheckpointType.Disabled:
                 throw HostErrors.Precondition($"VM '{vm.Name}' has checkpoints disabled (its checkpoint type is Disabled); change it with Set-VM -CheckpointType");
-            case CheckpointType.ProductionOnly:
-                throw HostErrors.Precondition($"VM '{vm.Name}' takes production checkpoints only, and no guest agent is there to freeze its file systems; use -CheckpointType Production (which falls back to a standard checkpoint) or Standard");
-            case CheckpointType.Production or CheckpointType.Unspecified:
-                warnings.Add($"VM '{vm.Name}': no guest agent froze the guest's file systems, so a standard checkpoint was taken instead of a production one");
-                break;
         }
         bool running = vm.State is VmState.Running or VmState.Paused;
         if (!running && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Running or Paused can be)");
+        bool production = ProductionCheckpoints.Wanted(config.CheckpointType);
+        if (production && !running)
+        {
+            ProductionCheckpoints.FallBack(vm, "no guest agent freezes the file systems of a VM that is off", warnings);
+            production = false;
+        }
         // Merges that waited while the VM ran (a checkpoint removed then) are done first, so the new one freezes the merged images.
         if (!running)
         {
@@ -57,23 +63,35 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
 
         var id = Guid.NewGuid();
         string? stateFile = null;
-        double pauseMs = 0;
+        WorkerResponse? answer = null;
         List<string> children;
         if (running)
         {
-            stateFile = Path.Combine(vm.Folder.CheckpointsFolder, $"{id:D}.state");
             children = [.. config.Disks.Select(d => CheckpointDiskFiles.ChildPath(d.Path))];
-            Directory.CreateDirectory(Path.GetDirectoryName(stateFile)!);
-            var request = new WorkerRequest
+            var switches = config.Disks.Select((d, i) => (d.Path, children[i])).ToDictionary(p => p.Item1, p => p.Item2);
+            if (production && ProductionCheckpoints.Obstacle(vm) is { } obstacle)
             {
-                Op = WorkerOps.Checkpoint, Path = stateFile,
-                Children = config.Disks.Select((d, i) => (d.Path, children[i])).ToDictionary(p => p.Item1, p => p.Item2),
-            };
-            WorkerResponse answer;
-            try { answer = await lifecycle.Workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
-            catch (WorkerException e) { throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': {e.Message}"); }
-            pauseMs = answer.PauseMs;
-            log($"VM '{vm.Name}': its worker took the checkpoint with the guest paused {pauseMs:0.0} ms");
+                ProductionCheckpoints.FallBack(vm, obstacle, warnings);
+                production = false;
+            }
+            if (production)
+            {
+                answer = await SendAsync(vm, new WorkerRequest { Op = WorkerOps.Checkpoint, Children = switches, Freeze = true }, cancellationToken).ConfigureAwait(false);
+                if (answer.FreezeRefused is { } refused)
+                {
+                    ProductionCheckpoints.FallBack(vm, refused, warnings);
+                    production = false;
+                }
+                else if (answer.ThawProblem is { } thaw) warnings.Add($"VM '{vm.Name}': {thaw}");
+            }
+            if (!production)
+            {
+                stateFile = Path.Combine(vm.Folder.CheckpointsFolder, $"{id:D}.state");
+                Directory.CreateDirectory(Path.GetDirectoryName(stateFile)!);
+                answer = await SendAsync(vm, new WorkerRequest { Op = WorkerOps.Checkpoint, Path = stateFile, Children = switches }, cancellationToken).ConfigureAwait(false);
+            }
+            log($"VM '{vm.Name}': its worker took the {(production ? "production" : "standard")} checkpoint with the guest paused {answer!.PauseMs:0.0} ms"
+                + (production ? $", its file systems frozen {answer.FrozenMs:0.0} ms" : ""));
         }
         else
         {
@@ -85,7 +103,7 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         }
         var checkpoint = new CheckpointRecord
         {
-            Id = id, Name = checkpointName, ParentId = config.CurrentCheckpointId, SavedStateFile = stateFile,
+            Id = id, Name = checkpointName, ParentId = config.CurrentCheckpointId, SavedStateFile = stateFile, Production = production,
             CreationTimeUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             Disks = [.. config.Disks.Select(d => new CheckpointDisk { Drive = d, Path = d.Path })],
             Configuration = config with { Checkpoints = [], CurrentCheckpointId = null },
@@ -103,7 +121,13 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
             throw;
         }
         log($"VM '{vm.Name}': checkpoint '{checkpoint.Name}' taken; the VM goes on in {string.Join(", ", children)}");
-        return new CheckpointOutcome(checkpoint, warnings, pauseMs);
+        return new CheckpointOutcome(checkpoint, warnings, answer?.PauseMs ?? 0, answer?.FrozenMounts, answer?.FrozenMs ?? 0);
+    }
+
+    private async Task<WorkerResponse> SendAsync(ManagedVm vm, WorkerRequest request, CancellationToken cancellationToken)
+    {
+        try { return await lifecycle.Workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
+        catch (WorkerException e) { throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': {e.Message}"); }
     }
 
     /// <summary>Get-VMSnapshot: the VM's checkpoints whose name matches <paramref name="filter"/> (wildcards), oldest first.</summary>

@@ -1,4 +1,3 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
@@ -6,8 +5,7 @@ namespace HyperSharp.Host.Service;
 /// <summary>
 /// Settings this release stores but does not act on yet, named in the answer to the change that sets them (the API's
 /// warnings; the cmdlets and the CLI print them) so a script never believes they hold. Each goes when its feature
-/// arrives: nested virtualization with the firmware work (issue 18), production checkpoints with the guest agent's
-/// freeze through the host (issue 14).
+/// arrives: nested virtualization with the firmware work (issue 18).
 /// </summary>
 public static class UnappliedSettings
 {
@@ -15,12 +13,5 @@ public static class UnappliedSettings
     {
         if (change.ExposeVirtualizationExtensions == true)
             yield return "ExposeVirtualizationExtensions is recorded but not acted on in this release: the guest sees no virtualization extensions (no nested virtualization).";
-    }
-
-    public static IEnumerable<string> Of(VmSettingsChange change)
-    {
-        if (change.CheckpointType is CheckpointType.Production or CheckpointType.ProductionOnly)
-            yield return $"CheckpointType ({change.CheckpointType}) is recorded, but this release takes no production checkpoints (no guest agent freezes the guest for them yet): "
-                + "Production takes standard checkpoints instead, as Hyper-V does without integration services; ProductionOnly refuses Checkpoint-VM.";
     }
 }

@@ -15,6 +15,8 @@ public sealed partial class VmHostService
         var checkpoint = ToCheckpoint(vm, outcome.Checkpoint!);
         checkpoint.Warnings.AddRange(outcome.Warnings);
         checkpoint.PauseMs = outcome.PauseMs;
+        checkpoint.FrozenMounts.AddRange(outcome.FrozenMounts ?? []);
+        checkpoint.FrozenMs = outcome.FrozenMs;
         return checkpoint;
     }
 
@@ -60,7 +62,7 @@ public sealed partial class VmHostService
         var result = new VmCheckpoint
         {
             Id = c.Id.ToString("D"), Name = c.Name, VmId = config.Id.ToString("D"), VmName = config.Name,
-            Kind = CheckpointKind.Standard, ParentId = parent?.Id.ToString("D") ?? "", ParentName = parent?.Name ?? "",
+            Kind = c.Production ? CheckpointKind.Production : CheckpointKind.Standard, ParentId = parent?.Id.ToString("D") ?? "", ParentName = parent?.Name ?? "",
             CreationTimeUnixMs = c.CreationTimeUnixMs, Path = vm.Folder.Location, HasSavedState = c.SavedStateFile is not null,
             IsCurrent = config.CurrentCheckpointId == c.Id,
         };

@@ -48,7 +48,6 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         var target = manager.Find(request.Vm);
         var change = request.ToChange();
         var vm = await Project(manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
-        vm.Warnings.AddRange(UnappliedSettings.Of(change));
         return vm;
     }
 

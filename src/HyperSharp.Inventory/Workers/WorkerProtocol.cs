@@ -56,6 +56,8 @@ public sealed record WorkerRequest
     public int WaitMs { get; init; }
     /// <summary>checkpoint: each disk image to switch and the new differencing child it goes on in (the state goes to <see cref="Path"/>).</summary>
     public Dictionary<string, string>? Children { get; init; }
+    /// <summary>checkpoint: a production one — the guest's agent freezes its file systems around it, and no state is written (<see cref="Path"/> unset).</summary>
+    public bool Freeze { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
 
@@ -139,6 +141,14 @@ public sealed record WorkerResponse
     public double MigrationDowntimeMs { get; init; }
     /// <summary>checkpoint: how long the guest was stopped for it, in milliseconds.</summary>
     public double PauseMs { get; init; }
+    /// <summary>checkpoint with freeze: why the guest was not frozen (nothing was taken then); null when it was.</summary>
+    public string? FreezeRefused { get; init; }
+    /// <summary>checkpoint with freeze: the guest's mount points in the order its agent froze them.</summary>
+    public List<string>? FrozenMounts { get; init; }
+    /// <summary>checkpoint with freeze: from the agent's word that all is frozen to its word that all is thawed, in milliseconds.</summary>
+    public double FrozenMs { get; init; }
+    /// <summary>checkpoint with freeze: the thaw failed or was not answered (the agent's own timeout thaws then).</summary>
+    public string? ThawProblem { get; init; }
     /// <summary>The guest agent as the worker knows it now (null from a worker without integration services).</summary>
     public GuestIntegrationStatus? Integration { get; init; }
 }

@@ -6,7 +6,7 @@ namespace HyperSharp.PowerShell.Cmdlets.Snapshot;
 [Cmdlet("Checkpoint", "VM", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(VMSnapshot))]
 [CmdletHelp("Creates a checkpoint of a virtual machine.",
-    "Freezes every hard disk of the virtual machine under a new checkpoint: each drive goes on in a new differencing disk (NAME_GUID.avhdx beside its image). The checkpoint type decides what is taken: Standard; Production, which falls back to a standard checkpoint with a warning while no guest agent freezes the guest's file systems; ProductionOnly, refused then; Disabled, refused.")]
+    "Freezes every hard disk of the virtual machine under a new checkpoint: each drive goes on in a new differencing disk (NAME_GUID.avhdx beside its image). The checkpoint type decides what is taken: Standard; Production, of a running VM whose VSS integration service is on and whose guest agent answers: its file systems frozen by the agent around the disk switch, no memory kept (restored, the VM is Off); else a standard checkpoint with a warning naming why; ProductionOnly, refused then; Disabled, refused.")]
 [CmdletExample("Checkpoint-VM -Name web01 -SnapshotName 'before upgrade'", "Takes a checkpoint of web01 named 'before upgrade'.")]
 [CmdletExample("Get-VM lab* | Checkpoint-VM -Passthru", "Takes a checkpoint of every lab VM, named as Hyper-V names them, and shows them.")]
 public sealed class CheckpointVmCommand : VmTargetCmdlet

@@ -32,7 +32,7 @@ public sealed class SetVmCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "What the host does with the running virtual machine when the host stops: TurnOff, Save or ShutDown.")]
     public StopAction? AutomaticStopAction { get; set; }
 
-    [Parameter(HelpMessage = "Which checkpoints the virtual machine takes: Disabled (Checkpoint-VM refused), Production (the default), ProductionOnly or Standard. No guest agent freezes the guest for production checkpoints yet: Production takes standard ones, ProductionOnly is refused, and the cmdlet warns.")]
+    [Parameter(HelpMessage = "Which checkpoints the virtual machine takes: Disabled (Checkpoint-VM refused), Production (the default), ProductionOnly or Standard. A production checkpoint of a running VM has its guest agent freeze the file systems (VSS integration service) and keeps no memory; when it cannot be taken, Production takes a standard one with a warning and ProductionOnly is refused.")]
     public CheckpointType? CheckpointType { get; set; }
 
     [Parameter(HelpMessage = "The Linux kernel the virtual machine boots.")]
