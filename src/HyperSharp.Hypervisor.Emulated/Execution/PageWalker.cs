@@ -23,7 +23,7 @@ internal static unsafe class PageWalker
     /// (CR2 = the address) or #GP for a non-canonical address. On success sets the A bits of all
     /// entries used and, for a write, D of the leaf, atomically (other vCPUs walk the same tables).
     /// </summary>
-    internal static ulong Translate(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
+    internal static ulong Translate(X86Cpu c, ulong lin, MemoryAccess access, out bool global)
     {
         global = false;
         if (!c.Mode.Paging) return lin & c.Mode.LinMask;
@@ -43,7 +43,7 @@ internal static unsafe class PageWalker
         return (ulong*)(c._mem.Ram + phys); // Safe: range checked above; entries are 8-byte aligned.
     }
 
-    private static ulong Walk4(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
+    private static ulong Walk4(X86Cpu c, ulong lin, MemoryAccess access, out bool global)
     {
         bool user = (c._tlb.AccessKey & 3) >= 2;
         bool nxe = (c.Arch.Efer & ControlRegisters.EferNXE) != 0;
@@ -82,7 +82,7 @@ internal static unsafe class PageWalker
         CheckAccess(c, lin, access, user, writable, userOk, noExec);
         for (int i = 0; i < used; i++)
         {
-            ulong want = PteA | (i == used - 1 && access == X86Cpu.Access.Write ? PteD : 0);
+            ulong want = PteA | (i == used - 1 && access == MemoryAccess.Write ? PteD : 0);
             if ((entries[i] & want) != want)
             {
                 Interlocked.Or(ref *ptrs[i], want); // Safe: ptrs[i] was range-checked by Pte.
@@ -98,7 +98,7 @@ internal static unsafe class PageWalker
     /// Legacy PAE paging (32-bit linear addresses, 64-bit entries): 4 PDPTEs, then PD (2 MiB pages) and PT.
     /// Simplification: the PDPTEs are read at each walk instead of being cached at the CR3 load.
     /// </summary>
-    private static ulong WalkPae(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
+    private static ulong WalkPae(X86Cpu c, ulong lin, MemoryAccess access, out bool global)
     {
         bool user = (c._tlb.AccessKey & 3) >= 2;
         bool nxe = (c.Arch.Efer & ControlRegisters.EferNXE) != 0;
@@ -115,7 +115,7 @@ internal static unsafe class PageWalker
         {
             if ((pde & (rsvdHigh | 0x1FE000)) != 0) throw PageFault(c, lin, access, PfPresent | PfRsvd);
             CheckAccess(c, lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, nxe && (pde & PteNX) != 0);
-            SetBits64(c, pdeP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
+            SetBits64(c, pdeP, PteA | (access == MemoryAccess.Write ? PteD : 0));
             global = (pde & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
             return (pde & PhysAddrMask & ~0x1FFFFFUL) | (lin & 0x1FFFFF);
         }
@@ -126,7 +126,7 @@ internal static unsafe class PageWalker
         if ((pte & rsvdHigh) != 0) throw PageFault(c, lin, access, PfPresent | PfRsvd);
         CheckAccess(c, lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, nxe && ((pde | pte) & PteNX) != 0);
         SetBits64(c, pdeP, PteA);
-        SetBits64(c, pteP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
+        SetBits64(c, pteP, PteA | (access == MemoryAccess.Write ? PteD : 0));
         global = (pte & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
         return (pte & PhysAddrMask) | (lin & 0xFFF);
     }
@@ -141,7 +141,7 @@ internal static unsafe class PageWalker
     }
 
     /// <summary>32-bit (non-PAE) paging: two levels, 4 MiB pages with CR4.PSE.</summary>
-    private static ulong Walk2(X86Cpu c, ulong lin, X86Cpu.Access access, out bool global)
+    private static ulong Walk2(X86Cpu c, ulong lin, MemoryAccess access, out bool global)
     {
         bool user = (c._tlb.AccessKey & 3) >= 2;
         ulong* pdeP = Pte32(c, ((c.Arch.Cr3 & 0xFFFFF000) + ((lin >> 22) << 2)));
@@ -150,7 +150,7 @@ internal static unsafe class PageWalker
         if ((pde & PtePS) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PSE) != 0)
         {
             CheckAccess(c, lin, access, user, (pde & PteRW) != 0, (pde & PteUS) != 0, false);
-            SetBits32(c, pdeP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
+            SetBits32(c, pdeP, PteA | (access == MemoryAccess.Write ? PteD : 0));
             global = (pde & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
             ulong frame = (pde & 0xFFC00000UL) | ((ulong)(pde >> 13) & 0xFF) << 32;
             return frame | (lin & 0x3FFFFF);
@@ -160,7 +160,7 @@ internal static unsafe class PageWalker
         if ((pte & PteP) == 0) throw PageFault(c, lin, access, 0);
         CheckAccess(c, lin, access, user, (pde & pte & PteRW) != 0, (pde & pte & PteUS) != 0, false);
         SetBits32(c, pdeP, PteA);
-        SetBits32(c, pteP, PteA | (access == X86Cpu.Access.Write ? PteD : 0));
+        SetBits32(c, pteP, PteA | (access == MemoryAccess.Write ? PteD : 0));
         global = (pte & PteG) != 0 && (c.Arch.Cr4 & ControlRegisters.Cr4PGE) != 0;
         return (pte & 0xFFFFF000UL) | (lin & 0xFFF);
     }
@@ -184,18 +184,18 @@ internal static unsafe class PageWalker
         if (c._mem.IsTrapped(ppn)) c._mem.NoteWrite(ppn);
     }
 
-    private static void CheckAccess(X86Cpu c, ulong lin, X86Cpu.Access access, bool user, bool writable, bool userOk, bool noExec)
+    private static void CheckAccess(X86Cpu c, ulong lin, MemoryAccess access, bool user, bool writable, bool userOk, bool noExec)
     {
         if (user && !userOk) throw PageFault(c, lin, access, PfPresent);
-        if (access == X86Cpu.Access.Write && !writable && (user || (c.Arch.Cr0 & ControlRegisters.Cr0WP) != 0)) throw PageFault(c, lin, access, PfPresent);
-        if (access == X86Cpu.Access.Fetch && noExec) throw PageFault(c, lin, access, PfPresent);
+        if (access == MemoryAccess.Write && !writable && (user || (c.Arch.Cr0 & ControlRegisters.Cr0WP) != 0)) throw PageFault(c, lin, access, PfPresent);
+        if (access == MemoryAccess.Fetch && noExec) throw PageFault(c, lin, access, PfPresent);
     }
 
-    private static GuestFault PageFault(X86Cpu c, ulong lin, X86Cpu.Access access, uint code)
+    private static GuestFault PageFault(X86Cpu c, ulong lin, MemoryAccess access, uint code)
     {
-        if (access == X86Cpu.Access.Write) code |= PfWrite;
+        if (access == MemoryAccess.Write) code |= PfWrite;
         if ((c._tlb.AccessKey & 3) >= 2) code |= PfUser;
-        if (access == X86Cpu.Access.Fetch && (c.Arch.Efer & ControlRegisters.EferNXE) != 0) code |= PfFetch;
+        if (access == MemoryAccess.Fetch && (c.Arch.Efer & ControlRegisters.EferNXE) != 0) code |= PfFetch;
         c._delivery.Cr2 = lin;
         return c.Fault(Vec.PF, code);
     }

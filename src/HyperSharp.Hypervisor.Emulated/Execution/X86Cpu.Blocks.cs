@@ -142,21 +142,11 @@ public sealed unsafe partial class X86Cpu
 
     private CodeBlock? GetBlockSlow(ulong lin, int ctx, ref LookupEntry e)
     {
-        ulong phys = TranslateFetch(lin);
+        ulong phys = this.TranslateFetch(lin);
         if (!_mem.IsRamPage(phys >> 12)) return null; // executing MMIO is not supported: shut down
         var b = _code.Find(phys, Mode.Bitness) ?? Build(phys, lin);
         if (b.Cacheable) { e.Lin = lin; e.Context = ctx; e.Gen = _lookupGen; e.Block = b; }
         return b;
-    }
-
-    private ulong TranslateFetch(ulong lin)
-    {
-        ref var t = ref SoftTlb.Slot(_tlb.Fetch, lin);
-        if (t.Tag == ((lin & ~0xFFFUL) | _tlb.AccessKey))
-            return (t.PhysPage << 12) | (lin & 0xFFF);
-        ulong phys = PageWalker.Translate(this, lin, Access.Fetch, out bool global);
-        Fill(_tlb.Fetch, lin, phys, global);
-        return phys;
     }
 
     /// <summary>Decodes a block at guest-physical <paramref name="phys"/> (linear <paramref name="lin"/>).</summary>
@@ -196,10 +186,10 @@ public sealed unsafe partial class X86Cpu
     {
         byte* buf = stackalloc byte[16];
         int first = (int)(4096 - (phys & 0xFFF));
-        PhysRead(phys, buf, first);
-        ulong phys2 = TranslateFetch(lin + (ulong)first);
+        this.PhysRead(phys, buf, first);
+        ulong phys2 = this.TranslateFetch(lin + (ulong)first);
         if (!_mem.IsRamPage(phys2 >> 12)) throw Fault(Vec.GP, 0);
-        PhysRead(phys2, buf + first, 15 - first);
+        this.PhysRead(phys2, buf + first, 15 - first);
         _reader.Reset(buf, 15);
         var decoder = Decoder.Create(Mode.Bitness, _reader, lin, DecoderOptions.None);
         decoder.Decode(out Instruction ins);

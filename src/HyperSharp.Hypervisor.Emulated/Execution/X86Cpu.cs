@@ -137,6 +137,24 @@ public sealed unsafe partial class X86Cpu
         if (Sse.CommitExceptions(st)) throw Fault((Arch.Cr4 & ControlRegisters.Cr4OSXMMEXCPT) != 0 ? Vec.XM : Vec.UD);
     }
 
+    /// <summary>Read, write and fetch translations of this processor (see <see cref="SoftTlb"/>).</summary>
+    internal SoftTlb _tlb = new();
+
+    /// <summary>Drops the TLBs and the block lookup cache (CR3/CR0/CR4/EFER writes, breakpoint changes): one generation
+    /// increment each.</summary>
+    internal void FlushTlb()
+    {
+        if (_tlb.NextGeneration()) Array.Clear(_lookup);
+        _lookupGen++;
+    }
+
+    /// <summary>INVLPG: drops the page in every TLB regardless of global.</summary>
+    internal void FlushTlbPage(ulong lin)
+    {
+        _tlb.DropPage(lin);
+        _lookupGen++; // the block lookup is keyed by linear address: drop it all (INVLPG is rare)
+    }
+
     internal readonly PhysicalMemory _mem;
     internal readonly ICpuIoHandler _io;
     internal readonly CodeCache _code;

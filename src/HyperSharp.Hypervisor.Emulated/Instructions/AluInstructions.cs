@@ -135,7 +135,7 @@ internal static unsafe class AluInstructions
         int f;
         if (p == null)
         {
-            lock (X86Cpu.SplitLock)
+            lock (LinearMemory.SplitLock)
             {
                 a = TS.Load(c, lin);
                 r = TOp.Compute<TS>(c, a, b, out f);

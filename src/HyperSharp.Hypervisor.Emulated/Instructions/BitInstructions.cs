@@ -50,7 +50,7 @@ internal static unsafe class BitInstructions
                         }
                         cf = ((a >> bit) & 1) != 0;
                     }
-                    else lock (X86Cpu.SplitLock) TS.Store(c, lin, r);
+                    else lock (LinearMemory.SplitLock) TS.Store(c, lin, r);
                 }
                 else TS.Store(c, lin, r);
             }

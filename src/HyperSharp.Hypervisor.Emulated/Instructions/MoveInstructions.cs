@@ -66,7 +66,7 @@ internal static unsafe class MoveInstructions
         ulong v = TS.GetReg(c, reg, sh);
         byte* p = c.PtrForWrite(lin, TS.Bytes);
         ulong old;
-        if (p == null) lock (X86Cpu.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, v); }
+        if (p == null) lock (LinearMemory.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, v); }
         else
         {
             old = TS.Cas(p, 0, 0) & TS.Mask;

@@ -48,7 +48,7 @@ internal static unsafe class UnaryInstructions
         {
             if (mem)
             {
-                if (locked) lock (X86Cpu.SplitLock) TS.Store(c, lin, r);
+                if (locked) lock (LinearMemory.SplitLock) TS.Store(c, lin, r);
                 else TS.Store(c, lin, r);
             }
             else TS.SetReg(c, d.Reg, d.RegShift, r);
@@ -86,7 +86,7 @@ internal static unsafe class UnaryInstructions
         {
             ulong lin = c.Lin(ref d);
             byte* p = c.PtrForWrite(lin, TS.Bytes);
-            if (p == null) lock (X86Cpu.SplitLock) { a = TS.Load(c, lin); r = (a + b) & TS.Mask; TS.Store(c, lin, r); }
+            if (p == null) lock (LinearMemory.SplitLock) { a = TS.Load(c, lin); r = (a + b) & TS.Mask; TS.Store(c, lin, r); }
             else
             {
                 a = TS.Cas(p, 0, 0) & TS.Mask;
@@ -114,7 +114,7 @@ internal static unsafe class UnaryInstructions
         {
             ulong lin = c.Lin(ref d);
             byte* p = c.PtrForWrite(lin, TS.Bytes);
-            if (p == null) lock (X86Cpu.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, old == acc ? src : old); }
+            if (p == null) lock (LinearMemory.SplitLock) { old = TS.Load(c, lin); TS.Store(c, lin, old == acc ? src : old); }
             else old = TS.Cas(p, src, acc) & TS.Mask;
         }
         else
@@ -141,7 +141,7 @@ internal static unsafe class UnaryInstructions
             ulong repl = (uint)c.R(3) | ((ulong)(uint)c.R(1) << 32);
             ulong old;
             if (p != null) old = (ulong)Interlocked.CompareExchange(ref *(long*)p, (long)repl, (long)expect);
-            else lock (X86Cpu.SplitLock) { old = c.Load<ulong>(lin); c.Store(lin, old == expect ? repl : old); }
+            else lock (LinearMemory.SplitLock) { old = c.Load<ulong>(lin); c.Store(lin, old == expect ? repl : old); }
             equal = old == expect;
             if (!equal) { c.R(0) = (uint)old; c.R(2) = old >> 32; }
         }
@@ -150,7 +150,7 @@ internal static unsafe class UnaryInstructions
             // .NET has no 128-bit interlocked op: serialize all CMPXCHG16Bs (and split locks) on one lock.
             // Plain stores by other vCPUs to the same location are not excluded — x86 guests only use it
             // on locations they update with locked instructions, which all take this path or a CAS.
-            lock (X86Cpu.SplitLock)
+            lock (LinearMemory.SplitLock)
             {
                 ulong lo = c.Load<ulong>(lin), hi = c.Load<ulong>(lin + 8);
                 equal = lo == c.R(0) && hi == c.R(2);
