@@ -28,6 +28,8 @@ public sealed class HostFixture : IAsyncDisposable
     }
 
     public string Root { get; }
+    /// <summary>Every line the in-process host logged, in order (what it did that the API does not show).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> HostLog { get; } = new();
     public string SocketPath { get; }
     public HostServer? Server { get; private set; }
     public VmHost.VmHostClient Client { get; private set; } = null!;
@@ -47,7 +49,7 @@ public sealed class HostFixture : IAsyncDisposable
         Server = await HostServer.StartAsync(new HostServerOptions
         {
             InventoryRoot = Root, SocketPath = SocketPath, WorkerCommand = WorkerCommand,
-            Log = line => { try { _output.WriteLine($"host: {line}"); } catch (InvalidOperationException) { } },
+            Log = line => { HostLog.Enqueue(line); try { _output.WriteLine($"host: {line}"); } catch (InvalidOperationException) { } },
         });
         Connect();
     }
