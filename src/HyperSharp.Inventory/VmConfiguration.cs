@@ -107,6 +107,12 @@ public sealed record DiskSettings
     public required string Path { get; init; }
     public bool ReadOnly { get; init; }
 
+    /// <summary>Storage QoS (Set-VMHardDiskDrive -MaximumIOPS): normalized IOPS (8 KiB units) the worker lets through at most; 0 for no limit.</summary>
+    public long MaximumIops { get; init; }
+
+    /// <summary>Storage QoS (-MinimumIOPS): below this, while the disk is kept busy, the worker raises an alert; 0 for none. Not a reservation, as in Hyper-V.</summary>
+    public long MinimumIops { get; init; }
+
     /// <summary>Hyper-V's name for the drive; also the PCI slot label the guest reads (Linux: /sys/bus/pci/devices/BDF/label).</summary>
     public string DriveName() =>
         $"Hard Drive on {(ControllerType == ControllerType.Ide ? "IDE" : "SCSI")} controller number {ControllerNumber} at location {ControllerLocation}";

@@ -59,6 +59,13 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
 
+    /// <summary>
+    /// Storage QoS of the virtio-blk disk whose slot carries <paramref name="label"/> (the drive's name), in normalized
+    /// IOPS, 0 for no limit; what waited under the old limits is served again. False when no disk carries the label.
+    /// </summary>
+    public bool SetDiskQos(string label, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum = null) =>
+        _disks.SetQos(label, maximumIops, minimumIops, belowMinimum);
+
     /// <summary>The integration-services channel (virtio-vsock), when the configuration has one.</summary>
     public Virtio.Vsock.VirtioVsockDevice? Vsock { get; internal init; }
 

@@ -115,6 +115,18 @@ internal sealed class VmDisks(PciSlots slots, GuestRam ram, int queueCount) : ID
         }
     }
 
+    /// <summary>Sets the Storage QoS of the disk whose slot carries <paramref name="label"/>, then serves its queues again; false when none does.</summary>
+    public bool SetQos(string label, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum)
+    {
+        Entry? entry;
+        lock (_lock) entry = _entries.FirstOrDefault(e => (slots.Controller.GetLabel(e.Slot) ?? e.Attachment.Label) == label);
+        if (entry is null) return false;
+        entry.Device.Qos.BelowMinimum = belowMinimum;
+        entry.Device.Qos.Set(maximumIops, minimumIops);
+        entry.Device.ServeAll();
+        return true;
+    }
+
     /// <summary>The disks as attachments: path, read-only, slot and the label the slot carries now.</summary>
     public DiskAttachment[] Attachments()
     {

@@ -13,7 +13,7 @@
     CmdletsToExport      = @(
         'Get-VMHost', 'New-VM', 'Get-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Restart-VM',
         'Remove-VM', 'Rename-VM', 'Set-VM', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
-        'Add-VMHardDiskDrive', 'Get-VMHardDiskDrive', 'Remove-VMHardDiskDrive',
+        'Add-VMHardDiskDrive', 'Get-VMHardDiskDrive', 'Remove-VMHardDiskDrive', 'Set-VMHardDiskDrive',
         'New-VMSwitch', 'Get-VMSwitch', 'Set-VMSwitch', 'Rename-VMSwitch', 'Remove-VMSwitch',
         'Add-VMNetworkAdapter', 'Get-VMNetworkAdapter', 'Remove-VMNetworkAdapter', 'Rename-VMNetworkAdapter', 'Set-VMNetworkAdapter',
         'Connect-VMNetworkAdapter', 'Disconnect-VMNetworkAdapter', 'Get-VMNetworkAdapterVlan', 'Set-VMNetworkAdapterVlan',

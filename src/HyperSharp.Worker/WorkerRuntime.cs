@@ -33,6 +33,7 @@ public sealed class WorkerRuntime
     private readonly TextWriter _log;
     private readonly ConsoleHub _console = new();
     private readonly WorkerAdapters _adapters;
+    private readonly WorkerStorageQos _storageQos;
     private readonly WorkerReports _reports = new();
     private readonly string? _reportTo;
     private readonly SemaphoreSlim _operation = new(1, 1);
@@ -54,6 +55,7 @@ public sealed class WorkerRuntime
         _hypervisor = hypervisor;
         _log = log;
         _adapters = new WorkerAdapters(config.NetworkAdapters);
+        _storageQos = new WorkerStorageQos(config.Disks, line => _log.WriteLine(line));
     }
 
     private MachineSession Session => _session ?? throw new InvalidOperationException("the VM is not running (starting)");
@@ -168,6 +170,7 @@ public sealed class WorkerRuntime
             MachineStarted = (vm, start) =>
             {
                 _adapters.Bind(vm);
+                _storageQos.ApplyAll(vm);
                 if (start == MachineStart.RebootedAfterReset)
                 {
                     _log.WriteLine("worker: the guest reset; starting it again");
@@ -397,6 +400,11 @@ public sealed class WorkerRuntime
                 case WorkerOps.AddDisk:
                     int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
                     _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
+                    if (request.Label is { } added && (request.MaximumIops != 0 || request.MinimumIops != 0))
+                        _storageQos.Set(vm, added, request.MaximumIops, request.MinimumIops);
+                    break;
+                case WorkerOps.SetDiskQos:
+                    _storageQos.Set(vm, request.Label ?? throw new InvalidOperationException("set-disk-qos needs the drive's name"), request.MaximumIops, request.MinimumIops);
                     break;
                 case WorkerOps.RemoveDisk:
                     var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)

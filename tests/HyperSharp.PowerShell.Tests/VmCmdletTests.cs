@@ -71,11 +71,20 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
             "$($drive.ControllerType) $($drive.ControllerNumber):$($drive.ControllerLocation)"
             (Get-VHD data.vhdx).Attached
             (Get-VM web02 | Get-VHD).Path
+            Set-VMHardDiskDrive web02 SCSI 0 0 -MaximumIOPS 500 -MinimumIOPS 100
+            $qos = Get-VMHardDiskDrive web02 -ControllerType SCSI | Set-VMHardDiskDrive -MinimumIOPS 0 -Passthru
+            "$($qos.MaximumIOPS)/$($qos.MinimumIOPS)"
+            """)).Ok().Select(o => o.BaseObject).ToList();
+        Assert.Equal(["SCSI 0:0", true, Path.Combine(Host.Disks, "data.vhdx"), "500/0"], hotplug);
+        // Storage QoS as Hyper-V checks it: a maximum below the minimum is refused with the reason.
+        var qosRefused = Assert.Single((await Ps.RunAsync("Get-VMHardDiskDrive web02 | Set-VMHardDiskDrive -MaximumIOPS 10 -MinimumIOPS 20")).Errors);
+        Assert.Contains("must not be below the minimum", qosRefused.Exception.Message);
+        var removed = (await Ps.RunAsync("""
             Get-VMHardDiskDrive web02 -ControllerType SCSI | Remove-VMHardDiskDrive
             @(Get-VMHardDiskDrive web02).Count
             (Get-VHD data.vhdx).Attached
             """)).Ok().Select(o => o.BaseObject).ToList();
-        Assert.Equal(["SCSI 0:0", true, Path.Combine(Host.Disks, "data.vhdx"), 0, false], hotplug);
+        Assert.Equal([0, false], removed);
 
         var whatIf = await Ps.RunAsync("Remove-VM web01 -WhatIf; (Get-VM).Count");
         Assert.Equal(2, Assert.Single(whatIf.Ok()).BaseObject);

@@ -3,7 +3,7 @@ using HyperSharp.Api.V1;
 
 namespace HyperSharp.Cli.Host;
 
-/// <summary>`hyper vm disk add|remove|list`: Add-/Remove-/Get-VMHardDiskDrive (SCSI drives also while the VM runs).</summary>
+/// <summary>`hyper vm disk add|remove|list|set`: Add-/Remove-/Get-/Set-VMHardDiskDrive (SCSI drives also while the VM runs).</summary>
 internal static class DiskCommands
 {
     public static Command Create(CliContext context)
@@ -12,6 +12,7 @@ internal static class DiskCommands
         disk.Subcommands.Add(Add(context));
         disk.Subcommands.Add(Remove(context));
         disk.Subcommands.Add(List(context));
+        disk.Subcommands.Add(Set(context));
         return disk;
     }
 
@@ -78,4 +79,33 @@ internal static class DiskCommands
         }));
         return command;
     }
+
+    private static Command Set(CliContext context)
+    {
+        var name = ManagedVmCommands.NameArgument();
+        var controller = Controller();
+        var number = new Option<int>("--controller-number") { Description = "Controller number (default 0)" };
+        var location = new Option<int>("--location") { Description = "Location on the controller", Required = true };
+        var maximum = new Option<long?>("--maximum-iops") { Description = "Storage QoS: the most normalized IOPS (8 KiB units); 0 for no limit" };
+        var minimum = new Option<long?>("--minimum-iops") { Description = "Storage QoS: alert when a busy drive gets fewer; 0 for none" };
+        var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
+        var command = new Command("set", "Change a drive's Storage QoS, also while the VM runs (Set-VMHardDiskDrive)") { name, controller, number, location, maximum, minimum, socket, json };
+        command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
+        {
+            var request = new SetHardDiskDriveRequest
+            {
+                Vm = HostClient.Ref(result.GetValue(name)!), ControllerType = result.GetValue(controller),
+                ControllerNumber = result.GetValue(number), ControllerLocation = result.GetValue(location),
+            };
+            if (result.GetValue(maximum) is long max) request.MaximumIops = max;
+            if (result.GetValue(minimum) is long min) request.MinimumIops = min;
+            var drive = await client.SetHardDiskDriveAsync(request).ResponseAsync.ConfigureAwait(false);
+            if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(drive));
+            else context.Out.WriteLine($"{drive.VmName}: {drive.Name}: maximum {Iops(drive.MaximumIops)}, minimum {Iops(drive.MinimumIops)}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string Iops(long iops) => iops == 0 ? "none" : $"{iops} IOPS";
 }

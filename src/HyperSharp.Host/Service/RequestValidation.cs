@@ -73,6 +73,15 @@ public static class RequestValidation
         return Path.GetFullPath(path);
     }
 
+    /// <summary>Storage QoS in normalized IOPS: neither negative, and a maximum (when set) not below the minimum, as Hyper-V requires.</summary>
+    public static void StorageQos(long maximumIops, long minimumIops)
+    {
+        if (maximumIops < 0) throw HostErrors.Invalid("maximum_iops", $"{maximumIops}: 0 (no limit) or a positive number of normalized IOPS is allowed");
+        if (minimumIops < 0) throw HostErrors.Invalid("minimum_iops", $"{minimumIops}: 0 (none) or a positive number of normalized IOPS is allowed");
+        if (maximumIops != 0 && maximumIops < minimumIops)
+            throw HostErrors.Invalid("maximum_iops", $"{maximumIops}: the maximum must not be below the minimum ({minimumIops} IOPS)");
+    }
+
     public static (int Number, int Location) DiskLocation(ControllerType type, int number, int location)
     {
         bool ide = type == ControllerType.Ide;

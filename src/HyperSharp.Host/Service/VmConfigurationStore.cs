@@ -254,6 +254,28 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         Commit(vm, vm.Config with { Disks = vm.Config.Disks.Where(d => d != disk).ToList() });
     }
 
+    /// <summary>
+    /// Set-VMHardDiskDrive's Storage QoS: checked (not negative, a maximum not below the minimum), given to a running or
+    /// paused VM's worker at once, then recorded. A VM in another state (starting, saving) is refused: its worker could
+    /// miss the change.
+    /// </summary>
+    public async Task<DiskSettings> SetDiskQosAsync(ManagedVm vm, DriveLocation where, DriveQosChange change, CancellationToken cancellationToken)
+    {
+        using var _ = lifecycle.Begin(vm, "changing the disks of");
+        var type = where.ControllerType == ControllerType.Unspecified ? ControllerType.Scsi : where.ControllerType;
+        var disk = vm.Config.Disks.FirstOrDefault(d => d.ControllerType == type && d.ControllerNumber == where.ControllerNumber && d.ControllerLocation == where.ControllerLocation)
+            ?? throw HostErrors.NotFound($"VM '{vm.Name}' has no drive on {type} controller {where.ControllerNumber} at location {where.ControllerLocation}");
+        var changed = disk with { MaximumIops = change.MaximumIops ?? disk.MaximumIops, MinimumIops = change.MinimumIops ?? disk.MinimumIops };
+        RequestValidation.StorageQos(changed.MaximumIops, changed.MinimumIops);
+        if (changed == disk) return disk;
+        if (vm.State is VmState.Running or VmState.Paused)
+            await lifecycle.AskAsync(vm, WorkerOps.SetDiskQos, cancellationToken, changed).ConfigureAwait(false);
+        else if (vm.State is not (VmState.Off or VmState.Saved))
+            throw HostErrors.WrongState(vm.Name, vm.State, "change the Storage QoS of a drive of");
+        Commit(vm, vm.Config with { Disks = vm.Config.Disks.Select(d => d == disk ? changed : d).ToList() });
+        return changed;
+    }
+
     /// <summary>IDE drives change only while the VM is Off; SCSI drives also while it runs (the worker hot-plugs them).</summary>
     private async Task ChangeDisksLiveAsync(ManagedVm vm, DiskSettings disk, string op, CancellationToken cancellationToken)
     {

@@ -96,4 +96,10 @@ internal static class ConfigurationRequests
 
     public static DriveLocation ToLocation(this RemoveHardDiskDriveRequest request) =>
         new(request.ControllerType, request.ControllerNumber, request.ControllerLocation);
+
+    public static DriveLocation ToLocation(this SetHardDiskDriveRequest request) =>
+        new(request.ControllerType, request.ControllerNumber, request.ControllerLocation);
+
+    public static DriveQosChange ToQos(this SetHardDiskDriveRequest request) =>
+        new(request.HasMaximumIops ? request.MaximumIops : null, request.HasMinimumIops ? request.MinimumIops : null);
 }

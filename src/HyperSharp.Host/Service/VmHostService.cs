@@ -122,6 +122,13 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return new RemoveHardDiskDriveResponse();
     }
 
+    public override async Task<HardDiskDrive> SetHardDiskDrive(SetHardDiskDriveRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var disk = await manager.Configuration.SetDiskQosAsync(vm, request.ToLocation(), request.ToQos(), Detached).ConfigureAwait(false);
+        return VmProjection.Drive(vm, disk);
+    }
+
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<VmEvent> responseStream, ServerCallContext context)
     {
         string? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id.ToString("D") : null;

@@ -379,7 +379,11 @@ public sealed class VmLifecycle
     /// <summary>Asks the worker to do something; its refusal becomes a failed precondition with its reason.</summary>
     public async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, DiskSettings? disk = null)
     {
-        var request = new WorkerRequest { Op = op, Path = disk?.Path, ReadOnly = disk?.ReadOnly ?? false, Label = disk?.DriveName() };
+        var request = new WorkerRequest
+        {
+            Op = op, Path = disk?.Path, ReadOnly = disk?.ReadOnly ?? false, Label = disk?.DriveName(),
+            MaximumIops = disk?.MaximumIops ?? 0, MinimumIops = disk?.MinimumIops ?? 0,
+        };
         try { return await _workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
     }

@@ -75,7 +75,7 @@ public static class VmProjection
     {
         VmId = vm.Id.ToString("D"), VmName = vm.Name, ControllerType = d.ControllerType, ControllerNumber = d.ControllerNumber,
         ControllerLocation = d.ControllerLocation, Path = d.Path, ReadOnly = d.ReadOnly,
-        Name = d.DriveName(),
+        Name = d.DriveName(), MaximumIops = d.MaximumIops, MinimumIops = d.MinimumIops,
     };
 
     public static VmProcessor Processor(ManagedVm vm)

@@ -34,6 +34,8 @@ public static class WorkerOps
     public const string Exec = "exec";
     /// <summary>The VM's integration services changed while it runs (<see cref="WorkerRequest.IntegrationServices"/>).</summary>
     public const string SetIntegration = "set-integration";
+    /// <summary>Storage QoS of the drive named by <see cref="WorkerRequest.Label"/> (<see cref="WorkerRequest.MaximumIops"/>, <see cref="WorkerRequest.MinimumIops"/>).</summary>
+    public const string SetDiskQos = "set-disk-qos";
 }
 
 public sealed record WorkerRequest
@@ -75,6 +77,9 @@ public sealed record WorkerRequest
     public List<string>? Arguments { get; init; }
     /// <summary>set-integration: the services as the VM's configuration now has them.</summary>
     public IntegrationServiceSettings? IntegrationServices { get; init; }
+    /// <summary>add-disk, set-disk-qos: the drive's Storage QoS in normalized IOPS, 0 for none.</summary>
+    public long MaximumIops { get; init; }
+    public long MinimumIops { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>

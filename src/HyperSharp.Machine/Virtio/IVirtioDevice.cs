@@ -46,6 +46,12 @@ public interface IVirtioInterrupts
     void QueueInterrupt(int queue);
 
     void ConfigChanged();
+
+    /// <summary>
+    /// Serve <paramref name="queue"/> again soon, on another thread, as if the driver had notified it: for a device that
+    /// left requests in the ring on purpose (a Storage QoS limit) and must come back to them without a new doorbell.
+    /// </summary>
+    void ServeAgain(int queue) => throw new NotSupportedException($"this transport cannot serve queue {queue} again on its own");
 }
 
 /// <summary>Delivers a message-signalled interrupt (the machine routes it to the partition).</summary>

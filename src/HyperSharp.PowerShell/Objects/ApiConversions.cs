@@ -84,6 +84,8 @@ internal static partial class ApiConversions
         ControllerLocation = d.ControllerLocation,
         Path = d.Path,
         ReadOnly = d.ReadOnly,
+        MaximumIOPS = (ulong)d.MaximumIops,
+        MinimumIOPS = (ulong)d.MinimumIops,
     };
 
     public static VMProcessor ToObject(this V1.VmProcessor p, string computerName) => new()

@@ -46,6 +46,10 @@ public sealed class HardDiskDrive
     public required int ControllerLocation { get; init; }
     public required string Path { get; init; }
     public required bool ReadOnly { get; init; }
+    /// <summary>Storage QoS in normalized IOPS (8 KiB units): at most this many; 0 for no limit.</summary>
+    public ulong MaximumIOPS { get; init; }
+    /// <summary>Storage QoS: an alert when the drive, kept busy, gets fewer; 0 for none.</summary>
+    public ulong MinimumIOPS { get; init; }
     /// <summary>Pass-through physical disks are not supported; always null, as for Hyper-V's VHD-backed drives.</summary>
     public int? DiskNumber => null;
 

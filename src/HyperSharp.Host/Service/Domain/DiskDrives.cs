@@ -10,3 +10,6 @@ public sealed record NewDiskDrive(string? Path, bool ReadOnly, ControllerType Co
 
 /// <summary>Where a drive sits (Remove-VMHardDiskDrive): an unspecified controller type is SCSI.</summary>
 public sealed record DriveLocation(ControllerType ControllerType, int ControllerNumber, int ControllerLocation);
+
+/// <summary>Set-VMHardDiskDrive's Storage QoS change: a null value stays as it is.</summary>
+public sealed record DriveQosChange(long? MaximumIops, long? MinimumIops);

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using HyperSharp.Machine.Memory;
+using HyperSharp.Machine.Storage;
 using HyperSharp.Machine.Virtio.Queue;
 using HyperSharp.Vhdx;
 
@@ -9,7 +11,9 @@ namespace HyperSharp.Machine.Virtio.Block;
 /// virtio-blk backed by an <see cref="IVirtualDisk"/> (VHDX, VHD or raw): several request queues,
 /// flush, discard and write-zeroes, read-only disks, and a configuration-change interrupt when the
 /// image is resized (online resize). Each queue is served by whichever thread notifies it; the
-/// disk itself takes concurrent requests from all queues.
+/// disk itself takes concurrent requests from all queues. Under a Storage QoS maximum a request
+/// that must wait stays in its ring and the queue is served again once it may run (a timer asks
+/// the transport), so the thread that rang the doorbell — possibly a vCPU — never sleeps.
 /// </summary>
 public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
 {
@@ -18,6 +22,8 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
     private readonly DescriptorChain[] _chains;
     private IReadOnlyList<SplitVirtqueue?> _queues = [];
     private IVirtioInterrupts? _interrupts;
+    private readonly Timer?[] _retryTimers;
+    private readonly int[] _retryPending;
 
     public VirtioBlockDevice(string name, IVirtualDisk disk, GuestRam ram, int queueCount = 2, string? serial = null)
     {
@@ -27,10 +33,16 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         QueueCount = queueCount;
         _chains = Enumerable.Range(0, queueCount).Select(_ => new DescriptorChain()).ToArray();
         _handler = new VirtioBlockRequestHandler(ram, disk, serial ?? name);
+        _retryTimers = new Timer?[queueCount];
+        _retryPending = new int[queueCount];
         _disk.CapacityChanged += OnCapacityChanged;
     }
 
     public string Name { get; }
+
+    /// <summary>The disk's Storage QoS (normalized IOPS); no limits until set.</summary>
+    public StorageQos Qos { get; } = new();
+
     public ushort DeviceType => 2;
     public int QueueCount { get; }
     public ushort MaxQueueSize => 256;
@@ -78,12 +90,47 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         if (queue is null) return;
         bool completed = false;
         var chain = _chains[index];
-        while (queue.TryPop(chain))
+        while (true)
         {
+            if (!Qos.MayStart(out var wait)) { RetryLater(index, wait); break; }
+            if (!queue.TryPop(chain)) break;
+            long started = Stopwatch.GetTimestamp();
             queue.Push(chain.Head, _handler.Execute(chain));
+            Qos.Charge(DataBytes(chain), Stopwatch.GetTimestamp() - started);
             completed = true;
         }
         if (completed && queue.ShouldInterrupt()) _interrupts?.QueueInterrupt(index);
+    }
+
+    /// <summary>
+    /// Serves every queue once more: what a guest posted while the limits made it wait — or before a restore, whose new
+    /// device never saw the doorbell — runs now (and waits again if it must).
+    /// </summary>
+    public void ServeAll()
+    {
+        var interrupts = _interrupts;
+        if (interrupts is null) return;
+        for (int i = 0; i < _queues.Count; i++) interrupts.ServeAgain(i);
+    }
+
+    /// <summary>What the request moves, without its 16-byte header and status byte: what Storage QoS counts.</summary>
+    private static ulong DataBytes(DescriptorChain chain)
+    {
+        ulong total = chain.ReadableBytes + chain.WritableBytes;
+        return total > VirtioBlk.HeaderSize + 1 ? total - VirtioBlk.HeaderSize - 1 : 0;
+    }
+
+    /// <summary>One timer per queue; a retry already due is not scheduled twice.</summary>
+    private void RetryLater(int index, TimeSpan wait)
+    {
+        if (Interlocked.Exchange(ref _retryPending[index], 1) != 0) return;
+        var timer = _retryTimers[index] ??= new Timer(static state =>
+        {
+            var (device, queue) = ((VirtioBlockDevice, int))state!;
+            Volatile.Write(ref device._retryPending[queue], 0);
+            device._interrupts?.ServeAgain(queue);
+        }, (this, index), Timeout.Infinite, Timeout.Infinite);
+        timer.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     public void Reset()
@@ -94,5 +141,9 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
 
     private void OnCapacityChanged(IVirtualDisk disk) => _interrupts?.ConfigChanged();
 
-    public void Dispose() => _disk.CapacityChanged -= OnCapacityChanged;
+    public void Dispose()
+    {
+        _disk.CapacityChanged -= OnCapacityChanged;
+        foreach (var timer in _retryTimers) timer?.Dispose();
+    }
 }

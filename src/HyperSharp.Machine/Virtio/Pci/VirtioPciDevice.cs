@@ -126,6 +126,9 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
         }
     }
 
+    /// <summary>On a pool thread, through the queue's gate as a doorbell would: the caller may hold locks of its own.</summary>
+    public void ServeAgain(int queue) => ThreadPool.UnsafeQueueUserWorkItem(static s => s.Device.Notify(s.Queue), (Device: this, Queue: queue), preferLocal: false);
+
     /// <summary>Sends the vector's MSI-X message, or sets the ISR bit and raises INTx when MSI-X is off. Caller holds the lock.</summary>
     private void Interrupt(ushort vector, byte isrBit)
     {

@@ -87,45 +87,46 @@ public sealed class GetVmHardDiskDriveCommand : VmTargetCmdlet
     "Detaches drives from their virtual machines; the disk files stay. SCSI drives can be removed from a running virtual machine; IDE drives need it Off.")]
 [CmdletExample("Get-VMHardDiskDrive -VMName web01 -ControllerLocation 1 | Remove-VMHardDiskDrive", "Detaches web01's drive at location 1.")]
 [CmdletExample("Remove-VMHardDiskDrive -VMName web01 -ControllerType SCSI -ControllerNumber 0 -ControllerLocation 1", "The same, by controller address.")]
-public sealed class RemoveVmHardDiskDriveCommand : HyperSharpCmdlet
+public sealed class RemoveVmHardDiskDriveCommand : DriveSelectionCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Object", ValueFromPipeline = true, HelpMessage = "The drives to remove, as Get-VMHardDiskDrive returns them.")]
-    [ValidateNotNull]
-    public HardDiskDrive[] VMHardDiskDrive { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Address", HelpMessage = "The name of the virtual machine.")]
-    [ValidateNotNullOrEmpty]
-    public string VMName { get; set; } = "";
-
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = "Address", HelpMessage = "The controller type of the drive: IDE or SCSI.")]
-    public ControllerType ControllerType { get; set; }
-
-    [Parameter(Mandatory = true, Position = 2, ParameterSetName = "Address", HelpMessage = "The controller number of the drive.")]
-    public int ControllerNumber { get; set; }
-
-    [Parameter(Mandatory = true, Position = 3, ParameterSetName = "Address", HelpMessage = "The controller location of the drive.")]
-    public int ControllerLocation { get; set; }
-
     [Parameter(HelpMessage = "Writes the removed drives to the pipeline.")]
     public SwitchParameter Passthru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        if (ParameterSetName == "Address")
-        {
-            Remove(new VmRef { Name = VMName }, VMName, ControllerType, ControllerNumber, ControllerLocation, null);
-            return;
-        }
-        foreach (var d in VMHardDiskDrive)
-            Remove(new VmRef { Id = d.VMId.ToString("D") }, d.VMName, d.ControllerType, d.ControllerNumber, d.ControllerLocation, d);
-    }
-
-    private void Remove(VmRef vm, string vmName, ControllerType type, int number, int location, HardDiskDrive? drive)
+    protected override void ProcessDrive(VmRef vm, string vmName, ControllerType type, int number, int location, HardDiskDrive? drive)
     {
         string where = $"{type} {number}:{location} of '{vmName}'";
         if (!ShouldProcess(where, "Remove-VMHardDiskDrive")) return;
         var request = new RemoveHardDiskDriveRequest { Vm = vm, ControllerType = type.ToApi(), ControllerNumber = number, ControllerLocation = location };
         if (TryCall(c => VmHostClient.RemoveHardDiskDrive(request, cancellationToken: c), (object?)drive ?? where, out _) && Passthru && drive is not null)
             WriteObject(drive);
+    }
+}
+
+[Cmdlet(VerbsCommon.Set, "VMHardDiskDrive", DefaultParameterSetName = "Object", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(HardDiskDrive))]
+[CmdletHelp("Configures a hard disk drive of a virtual machine.",
+    "Sets a drive's Storage QoS in normalized IOPS, where each 8 KiB of a request counts as one: -MaximumIOPS caps the drive (0 removes the cap); -MinimumIOPS raises an alert in the host's log when the drive, kept busy, gets fewer (it is not a reservation; 0 removes it). Takes effect at once on a running virtual machine.")]
+[CmdletExample("Set-VMHardDiskDrive -VMName web01 -ControllerType SCSI -ControllerNumber 0 -ControllerLocation 1 -MaximumIOPS 500", "Caps web01's drive at SCSI 0:1 to 500 normalized IOPS (about 4 MB/s).")]
+[CmdletExample("Get-VMHardDiskDrive -VMName web01 | Set-VMHardDiskDrive -MaximumIOPS 0 -MinimumIOPS 100 -Passthru", "Removes the caps of all web01's drives, alerts below 100 IOPS, and shows the drives.")]
+public sealed class SetVmHardDiskDriveCommand : DriveSelectionCmdlet
+{
+    [Parameter(HelpMessage = "The most normalized IOPS (8 KiB units) the drive may do; 0 for no limit.")]
+    public ulong? MaximumIOPS { get; set; }
+
+    [Parameter(HelpMessage = "Normalized IOPS below which a busy drive raises an alert; 0 for none.")]
+    public ulong? MinimumIOPS { get; set; }
+
+    [Parameter(HelpMessage = "Writes the drives as they are now to the pipeline.")]
+    public SwitchParameter Passthru { get; set; }
+
+    protected override void ProcessDrive(VmRef vm, string vmName, ControllerType type, int number, int location, HardDiskDrive? drive)
+    {
+        string where = $"{type} {number}:{location} of '{vmName}'";
+        if (!ShouldProcess(where, "Set-VMHardDiskDrive")) return;
+        var request = new SetHardDiskDriveRequest { Vm = vm, ControllerType = type.ToApi(), ControllerNumber = number, ControllerLocation = location };
+        if (MaximumIOPS is { } maximum) request.MaximumIops = checked((long)maximum);
+        if (MinimumIOPS is { } minimum) request.MinimumIops = checked((long)minimum);
+        if (TryCall(c => VmHostClient.SetHardDiskDrive(request, cancellationToken: c), (object?)drive ?? where, out var changed) && Passthru)
+            WriteObject(changed.ToObject(HostName));
     }
 }
