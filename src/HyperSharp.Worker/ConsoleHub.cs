@@ -11,6 +11,8 @@ public sealed class ConsoleHub
 {
     public const int BacklogBytes = 64 * 1024;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    /// <summary>How long an ending worker gives a slow viewer to take the console's last bytes.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(1);
     private readonly byte[] _ring = new byte[BacklogBytes];
     private long _written;
     private readonly object _lock = new();
@@ -65,7 +67,26 @@ public sealed class ConsoleHub
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException) { }
+        bool viewerLeft = reader.IsCompleted && !stopping.IsCancellationRequested;
         await done.CancelAsync().ConfigureAwait(false);
         await reader.ConfigureAwait(false);
+        if (!viewerLeft) await DrainAsync(socket, position, chunk).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The worker is ending with the viewer still attached: what the guest wrote last (its shutdown lines) goes out
+    /// before the end of the stream, so the viewer sees the guest's last words and then a clean end, not a cut.
+    /// </summary>
+    private async Task DrainAsync(Socket socket, long position, byte[] chunk)
+    {
+        using var timeout = new CancellationTokenSource(DrainTimeout);
+        try
+        {
+            int n;
+            while ((n = Read(ref position, chunk)) > 0)
+                await socket.SendAsync(chunk.AsMemory(0, n), SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException) { }
     }
 }

@@ -44,6 +44,7 @@ public sealed class WorkerRuntime
     private Migration.MigrationListener? _arrival; // a VM arriving by live migration: where its source connects
     private volatile bool _restorePending; // asked to restore and not yet restored: an end before then leaves the VM Saved
     private int _answering; // requests being answered: the process waits for them before it exits (a save's answer comes after the VM stopped)
+    private int _viewers;   // console viewers attached: each gets the last output before the process exits
 
     private WorkerRuntime(VmFolder folder, VmConfiguration config, IHypervisor hypervisor, bool restore, string? reportTo, TextWriter log, IncomingMigration? incoming)
     {
@@ -145,6 +146,9 @@ public sealed class WorkerRuntime
             var deadline = Environment.TickCount64 + 2000;
             while (Volatile.Read(ref _answering) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             _stopping.Cancel();
+            // Attached consoles get the guest's last output before the process ends (each drains within a second).
+            deadline = Environment.TickCount64 + 1500;
+            while (Volatile.Read(ref _viewers) > 0 && Environment.TickCount64 < deadline) Thread.Sleep(5);
             listener.Dispose();
             _integration?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             try { File.Delete(_folder.SocketFile); } catch (IOException) { }
@@ -251,7 +255,11 @@ public sealed class WorkerRuntime
                 }
                 finally { Interlocked.Decrement(ref _answering); }
                 if (request.Op == WorkerOps.Console && response.Ok)
-                    await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false);
+                {
+                    Interlocked.Increment(ref _viewers);
+                    try { await _console.ServeAsync(connection, SendInputAsync, _stopping.Token).ConfigureAwait(false); }
+                    finally { Interlocked.Decrement(ref _viewers); }
+                }
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or InvalidDataException or System.Text.Json.JsonException) { }
         }
