@@ -47,6 +47,8 @@ public sealed record ProcessorSettings
     public int Reserve { get; init; }
     public int RelativeWeight { get; init; } = 100;
     public bool ExposeVirtualizationExtensions { get; init; }
+    /// <summary>Set-VMProcessor -EnableHostResourceProtection: the VM's device accesses are held to a fair share (see HostResourceProtection).</summary>
+    public bool EnableHostResourceProtection { get; init; }
 }
 
 /// <summary>

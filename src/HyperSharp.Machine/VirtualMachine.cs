@@ -35,7 +35,7 @@ public sealed partial class VirtualMachine : IDisposable
         _processors = processors;
         Ports = ports;
         Mmio = mmio;
-        _buses = new BusDispatcher(ports, mmio);
+        _buses = new BusDispatcher(ports, mmio, () => _stopped is not null || _pauseRequested);
         Console = console;
         Pm = pm;
         _owned = owned;
@@ -47,14 +47,22 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>Where the machine's own messages go (the configuration's log).</summary>
     internal Action<string> Log => _log;
 
-    /// <summary>The buses as the backends call them for the guest's port I/O and MMIO, on the vCPU's thread.</summary>
-    private sealed class BusDispatcher(IoBus<IPortIoDevice> ports, IoBus<IMmioDevice> mmio) : IIoDispatcher
+    /// <summary>
+    /// The buses as the backends call them for the guest's port I/O and MMIO, on the vCPU's thread; under host resource
+    /// protection each access is charged first (and may wait there).
+    /// </summary>
+    private sealed class BusDispatcher(IoBus<IPortIoDevice> ports, IoBus<IMmioDevice> mmio, Func<bool> stopping) : IIoDispatcher
     {
-        public void PortRead(ushort port, Span<byte> data) => ports.Read(port, data);
-        public void PortWrite(ushort port, ReadOnlySpan<byte> data) => ports.Write(port, data);
-        public void MmioRead(ulong address, Span<byte> data) => mmio.Read(address, data);
-        public void MmioWrite(ulong address, ReadOnlySpan<byte> data) => mmio.Write(address, data);
+        public volatile HostResourceProtection? Guard;
+
+        public void PortRead(ushort port, Span<byte> data) { Guard?.Charge(stopping); ports.Read(port, data); }
+        public void PortWrite(ushort port, ReadOnlySpan<byte> data) { Guard?.Charge(stopping); ports.Write(port, data); }
+        public void MmioRead(ulong address, Span<byte> data) { Guard?.Charge(stopping); mmio.Read(address, data); }
+        public void MmioWrite(ulong address, ReadOnlySpan<byte> data) { Guard?.Charge(stopping); mmio.Write(address, data); }
     }
+
+    /// <summary>Host resource protection for this machine's device accesses (Set-VMProcessor -EnableHostResourceProtection); null for none.</summary>
+    public HostResourceProtection? ResourceProtection { get => _buses.Guard; set => _buses.Guard = value; }
 
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;

@@ -175,6 +175,8 @@ public sealed class WorkerRuntime
             {
                 _adapters.Bind(vm);
                 _storageQos.ApplyAll(vm);
+                if (_config.Processor.EnableHostResourceProtection)
+                    vm.ResourceProtection = new HostResourceProtection(_config.Processor.Count, ReportThrottled);
                 if (start == MachineStart.RebootedAfterReset)
                 {
                     _log.WriteLine("worker: the guest reset; starting it again");
@@ -548,6 +550,12 @@ public sealed class WorkerRuntime
     }
 
     private WorkerIntegration Integration() => _integration ?? throw new InvalidOperationException("the VM has no integration services (its vsock socket could not be served)");
+
+    private void ReportThrottled(string what)
+    {
+        _log.WriteLine($"worker: {what}");
+        _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Throttled, Reason = what });
+    }
 
     private void ReportIntegration(GuestIntegrationStatus status) => _reports.Send(new WorkerReport { Kind = WorkerReportKinds.Integration, Integration = status });
 

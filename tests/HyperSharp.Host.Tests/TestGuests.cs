@@ -8,9 +8,11 @@ public static class TestGuests
 {
     /// <summary>
     /// Counts forever: prints 1, 2, 3... as eight hex digits a line on COM1, a busy wait between lines.
-    /// A saved and restored VM goes on from where it was, so the console shows no gap and no repeat.
+    /// A saved and restored VM goes on from where it was, so the console shows no gap and no repeat. With
+    /// <paramref name="readPortInDelay"/> each wait iteration reads COM1's line status register: the lines then come at the
+    /// rate of the guest's device round trips (its I/O latency), not of its arithmetic.
     /// </summary>
-    public static byte[] Counter(int delayIterations = 400_000) => TinyElf.Assemble(a =>
+    public static byte[] Counter(int delayIterations = 400_000, bool readPortInDelay = false) => TinyElf.Assemble(a =>
     {
         var next = a.CreateLabel();
         var digit = a.CreateLabel();
@@ -37,9 +39,12 @@ public static class TestGuests
         a.mov(al, (byte)'\n');
         a.@out(dx, al);
         a.mov(ecx, delayIterations);
+        if (readPortInDelay) a.mov(dx, 0x3FD);
         a.Label(ref wait);
+        if (readPortInDelay) a.@in(al, dx);
         a.dec(ecx);
         a.jnz(wait);
+        if (readPortInDelay) a.mov(dx, 0x3F8);
         a.jmp(next);
     });
 

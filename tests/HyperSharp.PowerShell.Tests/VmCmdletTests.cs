@@ -63,6 +63,8 @@ public sealed class VmCmdletTests(ITestOutputHelper output) : HostedSession
         var stopped = (await Ps.RunAsync("Stop-VM -Name web01, nosuchvm, web02 -TurnOff -Passthru")).Output.Select(o => (VirtualMachine)o.BaseObject).ToList();
         Assert.Equal(["web01", "web02"], stopped.Select(v => v.Name));
         Assert.All(stopped, v => Assert.Equal(VMState.Off, v.State));
+        var protection = await Ps.RunAsync("Set-VMProcessor web02 -EnableHostResourceProtection $true; (Get-VMProcessor web02).EnableHostResourceProtection");
+        Assert.Equal(true, Assert.Single(protection.Ok()).BaseObject);
 
         // A SCSI disk added to and removed from a VM (Off: this build has no PCI hotplug yet); Get-VHD sees it attached meanwhile.
         var hotplug = (await Ps.RunAsync("""

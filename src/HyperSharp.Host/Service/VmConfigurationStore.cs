@@ -171,7 +171,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         return vm;
     }
 
-    /// <summary>Set-VMProcessor: the count needs the VM Off; the limits apply to a running worker at once.</summary>
+    /// <summary>Set-VMProcessor: the count and host resource protection need the VM Off; the limits apply to a running worker at once.</summary>
     public void SetProcessor(ManagedVm vm, ProcessorChange change)
     {
         using var _ = lifecycle.Begin(vm, "reconfiguring");
@@ -185,6 +185,12 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         if (change.Reserve is { } reserve) p = p with { Reserve = Reserve(RequestValidation.Range("reserve", reserve, 0, 100, "the processor reserve (percent)")) };
         if (change.RelativeWeight is { } weight) p = p with { RelativeWeight = RequestValidation.Range("relative_weight", weight, 1, 10000, "the relative weight") };
         if (change.ExposeVirtualizationExtensions is { } nested) p = p with { ExposeVirtualizationExtensions = nested };
+        if (change.EnableHostResourceProtection is { } protect && protect != p.EnableHostResourceProtection)
+        {
+            // The worker builds its device path with or without the protection, as Hyper-V takes it at the VM's start.
+            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change host resource protection of");
+            p = p with { EnableHostResourceProtection = protect };
+        }
         Commit(vm, vm.Config with { Processor = p });
         if (vm.WorkerPid > 0) cgroup.Place(vm.WorkerPid, vm.Config); // new limits apply to a running worker at once
     }

@@ -49,6 +49,7 @@ internal static class ConfigurationRequests
         Reserve = request.HasReserve ? request.Reserve : null,
         RelativeWeight = request.HasRelativeWeight ? request.RelativeWeight : null,
         ExposeVirtualizationExtensions = request.HasExposeVirtualizationExtensions ? request.ExposeVirtualizationExtensions : null,
+        EnableHostResourceProtection = request.HasEnableHostResourceProtection ? request.EnableHostResourceProtection : null,
     };
 
     public static VmMemoryChange ToChange(this SetMemoryRequest request) => new()

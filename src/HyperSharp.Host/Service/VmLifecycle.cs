@@ -296,9 +296,9 @@ public sealed class VmLifecycle
     }
 
     /// <summary>What a worker reported of its own accord: a pause or resume shows (unless an operation is changing it).</summary>
-    private void OnReported(ManagedVm vm, string kind)
+    private void OnReported(ManagedVm vm, WorkerReport report)
     {
-        switch (kind)
+        switch (report.Kind)
         {
             case WorkerReportKinds.Paused when vm.State == VmState.Running:
                 SetState(vm, VmState.Paused);
@@ -308,6 +308,10 @@ public sealed class VmLifecycle
                 break;
             case WorkerReportKinds.Reset:
                 _log($"VM '{vm.Name}': the guest reset; its worker started it again");
+                break;
+            case WorkerReportKinds.Throttled:
+                _log($"VM '{vm.Name}': {report.Reason}");
+                Publish(vm, VmEventKind.Throttled, report.Reason ?? "throttled");
                 break;
         }
     }

@@ -85,6 +85,7 @@ public static class VmProjection
         {
             VmId = vm.Id.ToString("D"), VmName = vm.Name, Count = p.Count, Maximum = p.Maximum, Reserve = p.Reserve,
             RelativeWeight = p.RelativeWeight, ExposeVirtualizationExtensions = p.ExposeVirtualizationExtensions,
+            EnableHostResourceProtection = p.EnableHostResourceProtection,
         };
     }
 

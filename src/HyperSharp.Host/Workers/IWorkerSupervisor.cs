@@ -27,8 +27,8 @@ public interface IWorkerSupervisor
     /// <summary>Ends the worker <paramref name="pid"/> now (SIGKILL); its end is reported as any other.</summary>
     void Kill(int pid);
 
-    /// <summary>What a worker reported of its own accord (<see cref="WorkerReportKinds"/>: paused, resumed, reset).</summary>
-    event Action<ManagedVm, string>? Reported;
+    /// <summary>What a worker reported of its own accord (<see cref="WorkerReportKinds"/>: paused, resumed, reset, throttled).</summary>
+    event Action<ManagedVm, WorkerReport>? Reported;
 
     /// <summary>A worker has gone (its resources released): the VM, its PID, and what it said of its end (null: it said nothing).</summary>
     event Action<ManagedVm, int, WorkerExitRecord?>? Ended;

@@ -18,7 +18,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan UnreachableProbeInterval = TimeSpan.FromMilliseconds(200);
 
-    public event Action<ManagedVm, string>? Reported;
+    public event Action<ManagedVm, WorkerReport>? Reported;
     public event Action<ManagedVm, int, WorkerExitRecord?>? Ended;
 
     public async Task<WorkerResponse?> LaunchAsync(ManagedVm vm, bool restore, Action<int> launched, CancellationToken cancellationToken)
@@ -133,7 +133,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                         break;
                     case WorkerReportKinds.Integration:
                         vm.Guest = report.Integration;
-                        Reported?.Invoke(vm, report.Kind);
+                        Reported?.Invoke(vm, report);
                         break;
                     case WorkerReportKinds.Listening or WorkerReportKinds.Migrating:
                         Migration.MigrationReports.Take(vm, report);
@@ -142,7 +142,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                         reported = new WorkerExitRecord { Pid = pid, Reason = report.Reason ?? "", Saved = report.Saved };
                         break;
                     default:
-                        Reported?.Invoke(vm, report.Kind);
+                        Reported?.Invoke(vm, report);
                         break;
                 }
             }

@@ -102,6 +102,8 @@ public static class WorkerReportKinds
     public const string Migrating = "migrating";
     /// <summary>The guest agent's state changed: <see cref="WorkerReport.Integration"/> holds it whole.</summary>
     public const string Integration = "integration";
+    /// <summary>Host resource protection started holding the VM back: <see cref="WorkerReport.Reason"/> says how.</summary>
+    public const string Throttled = "throttled";
 }
 
 public sealed record WorkerReport

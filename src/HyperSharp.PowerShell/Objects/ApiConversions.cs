@@ -98,6 +98,7 @@ internal static partial class ApiConversions
         Reserve = p.Reserve,
         RelativeWeight = p.RelativeWeight,
         ExposeVirtualizationExtensions = p.ExposeVirtualizationExtensions,
+        EnableHostResourceProtection = p.EnableHostResourceProtection,
     };
 
     public static VMMemory ToObject(this V1.VmMemory m, string computerName) => new()

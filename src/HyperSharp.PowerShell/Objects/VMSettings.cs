@@ -13,6 +13,7 @@ public sealed class VMProcessor
     public required long Reserve { get; init; }
     public required int RelativeWeight { get; init; }
     public required bool ExposeVirtualizationExtensions { get; init; }
+    public required bool EnableHostResourceProtection { get; init; }
 }
 
 /// <summary>Get-VMMemory's object.</summary>

@@ -14,7 +14,7 @@ internal sealed class FakeWorkerSupervisor : IWorkerSupervisor
     private int _nextPid = 4000;
     private TaskCompletionSource<WorkerResponse?> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public event Action<ManagedVm, string>? Reported;
+    public event Action<ManagedVm, WorkerReport>? Reported;
     public event Action<ManagedVm, int, WorkerExitRecord?>? Ended;
 
     public List<bool> Launches { get; } = [];
@@ -43,7 +43,7 @@ internal sealed class FakeWorkerSupervisor : IWorkerSupervisor
         _ready.TrySetResult(null);
     }
 
-    public void Report(ManagedVm vm, string kind) => Reported?.Invoke(vm, kind);
+    public void Report(ManagedVm vm, string kind) => Reported?.Invoke(vm, new WorkerReport { Kind = kind });
 
     public Task<WorkerResponse?> AdoptAsync(ManagedVm vm, int pid, CancellationToken cancellationToken) =>
         Task.FromResult<WorkerResponse?>(new WorkerResponse { Ok = true, Running = true });

@@ -38,7 +38,7 @@ public class MemoryBalancerTests
         public Task<WorkerResponse?> LaunchAsync(ManagedVm vm, bool restore, Action<int> launched, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<WorkerResponse?> AdoptAsync(ManagedVm vm, int pid, CancellationToken cancellationToken) => throw new NotSupportedException();
         public void Kill(int pid) => throw new NotSupportedException();
-        public event Action<ManagedVm, string>? Reported { add { } remove { } }
+        public event Action<ManagedVm, WorkerReport>? Reported { add { } remove { } }
         public event Action<ManagedVm, int, WorkerExitRecord?>? Ended { add { } remove { } }
     }
 

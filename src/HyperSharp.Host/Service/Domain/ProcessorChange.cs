@@ -11,4 +11,5 @@ public sealed record ProcessorChange
     public int? Reserve { get; init; }
     public int? RelativeWeight { get; init; }
     public bool? ExposeVirtualizationExtensions { get; init; }
+    public bool? EnableHostResourceProtection { get; init; }
 }

@@ -42,6 +42,9 @@ public sealed class SetVmProcessorCommand : VmTargetCmdlet
     [Parameter(HelpMessage = "Whether the guest sees the processor's virtualization extensions (nested virtualization). This release records it but exposes no extensions yet, and the cmdlet warns.")]
     public bool? ExposeVirtualizationExtensions { get; set; }
 
+    [Parameter(HelpMessage = "Whether the virtual machine's device accesses are held to a fair share of the host (20,000 a second per virtual processor), so a guest that hammers a device cannot take a host processor from its neighbours. Changes while the virtual machine is Off.")]
+    public bool? EnableHostResourceProtection { get; set; }
+
     [Parameter(HelpMessage = "Writes the new processor settings to the pipeline.")]
     public SwitchParameter Passthru { get; set; }
 
@@ -62,6 +65,7 @@ public sealed class SetVmProcessorCommand : VmTargetCmdlet
         if (Reserve is { } reserve) request.Reserve = Int(reserve);
         if (RelativeWeight is { } weight) request.RelativeWeight = weight;
         if (ExposeVirtualizationExtensions is { } expose) request.ExposeVirtualizationExtensions = expose;
+        if (EnableHostResourceProtection is { } protect) request.EnableHostResourceProtection = protect;
         if (!TryCall(c => VmHostClient.SetProcessor(request, cancellationToken: c), target, out var result)) return;
         WriteWarnings(name, result.Warnings);
         if (Passthru) WriteObject(result.ToObject(HostName));
