@@ -89,10 +89,17 @@ public sealed class VmInventory
         return staged.Commit();
     }
 
-    /// <summary>A VM's configuration file of any version, as the current version (null when there is none).</summary>
+    /// <summary>
+    /// A VM's configuration file of any version up to this build's, as the current version (null when there is none).
+    /// A file a newer build wrote is refused (InvalidDataException naming it and both versions): read as this version and
+    /// saved back, it would lose what that build added.
+    /// </summary>
     public static VmConfiguration? ReadConfiguration(string file)
     {
         var config = InventoryJson.Read<VmConfiguration>(file);
+        if (config is { Version: > VmConfiguration.CurrentVersion })
+            throw new InvalidDataException($"{file}: written by a newer HyperSharp (configuration version {config.Version}); " +
+                $"this build reads versions 1 to {VmConfiguration.CurrentVersion}");
         // A version 1 file has no adapters, one before version 4 no checkpoints, one before version 5 no integration
         // services: the serializer leaves what a file lacks null. The next save writes the current version.
         return config is null ? null : config with

@@ -2,7 +2,7 @@ using HyperSharp.Hypervisor;
 using HyperSharp.Machine.Devices;
 using HyperSharp.Machine.Devices.Pm;
 using HyperSharp.Machine.Devices.Serial;
-using HyperSharp.Machine.Pci.Hotplug;
+using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.State;
 
 namespace HyperSharp.Machine;
@@ -13,7 +13,7 @@ namespace HyperSharp.Machine;
 /// <see cref="VirtualMachineBuilder"/>; <see cref="Run"/> returns when the guest powers off, resets,
 /// crashes, or the host stops it.
 /// </summary>
-public sealed partial class VirtualMachine : IDisposable
+public sealed class VirtualMachine : IDisposable
 {
     private readonly List<IDisposable> _owned;
     private readonly IReadOnlyList<IVirtualProcessor> _processors;
@@ -21,12 +21,13 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly BusDispatcher _buses;
     private VmStopped? _stopped;
     private readonly object _stopLock = new();
+    private readonly VmDisks _disks;
+    private readonly int _entropySlot;
 
     internal VirtualMachine(IPartition partition, GuestMemory memory, IReadOnlyList<IVirtualProcessor> processors, IoBus<IPortIoDevice> ports,
         IoBus<IMmioDevice> mmio, Serial16550 console, AcpiPm pm, List<IDisposable> owned, Action<string> log, DeviceStateRegistry devices,
-        PciSlots slots, VmDisks disks, int entropySlot)
+        VmDisks disks, int entropySlot)
     {
-        _slots = slots;
         _disks = disks;
         _entropySlot = entropySlot;
         Devices = devices;
@@ -73,6 +74,28 @@ public sealed partial class VirtualMachine : IDisposable
     /// </summary>
     public bool SetDiskQos(string label, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum = null) =>
         _disks.SetQos(label, maximumIops, minimumIops, belowMinimum);
+
+    /// <summary>The disks as attached now: path, read-only, PCI slot and current label (what a saved configuration records).</summary>
+    public IReadOnlyList<DiskAttachment> DiskAttachments => _disks.Attachments();
+
+    /// <summary>
+    /// A checkpoint's disk switch (pause first): each written disk whose image <paramref name="children"/> names goes on in a
+    /// new differencing child at that path, so the image keeps the disk as it is now; all or none.
+    /// </summary>
+    public void SwitchDisksToChildren(IReadOnlyDictionary<string, string> children)
+    {
+        if (!IsPaused) throw new InvalidOperationException("pause the VM before switching its disks");
+        _disks.SwitchToChildren(children);
+    }
+
+    /// <summary>Devices, disks and adapters added and removed while the VM runs, and the PCI slots' labels.</summary>
+    public VmHotplug Hotplug { get; internal init; } = null!;
+
+    /// <summary>Guest RAM as devices reach it.</summary>
+    internal GuestRam Ram { get; init; } = null!;
+
+    /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
+    public ScsiControllers Scsi { get; init; } = null!;
 
     /// <summary>The integration-services channel (virtio-vsock), when the configuration has one.</summary>
     public Virtio.Vsock.VirtioVsockDevice? Vsock { get; internal init; }

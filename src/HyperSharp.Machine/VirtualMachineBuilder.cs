@@ -147,9 +147,9 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         try
         {
             if (state is not null) ApplySavedState(state, _processors);
-            _vm = new VirtualMachine(_partition, _memory, _processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _slots, _disks, _entropySlot)
+            _vm = new VirtualMachine(_partition, _memory, _processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _disks, _entropySlot)
                 {
-                    NetworkAdapters = _adapters, Ram = _ram, AdapterQueuePairs = AdapterQueuePairs, Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
+                    NetworkAdapters = _adapters, Ram = _ram, Hotplug = new VmHotplug(_slots, _disks, _ram, _devices, AdapterQueuePairs), Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
                     Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot, BootMemoryBytes = config.MemorySize,
                 };
             _boot = null!;
@@ -305,15 +305,15 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     /// </summary>
     private void AttachNetworkAdapters()
     {
-        if (config.NetworkAdapters.Count > VirtualMachine.MaxNetworkAdapters)
-            throw new ArgumentOutOfRangeException(nameof(config), $"{config.NetworkAdapters.Count} network adapters: a VM has at most {VirtualMachine.MaxNetworkAdapters}");
+        if (config.NetworkAdapters.Count > VmHotplug.MaxNetworkAdapters)
+            throw new ArgumentOutOfRangeException(nameof(config), $"{config.NetworkAdapters.Count} network adapters: a VM has at most {VmHotplug.MaxNetworkAdapters}");
         foreach (var nic in config.NetworkAdapters)
         {
             var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, AdapterQueuePairs);
             _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
             _adapters.Add(device);
             _slots.Plug(device, owner: null, label: nic.Label ?? nic.Name, slot: nic.Slot, hot: false);
-            _devices.Add(VirtualMachine.NetworkAdapterStateId(nic.Name), device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
+            _devices.Add(VmHotplug.NetworkAdapterStateId(nic.Name), device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
             if (nic.Connect is { } connect) device.Connect(connect());
         }
     }

@@ -44,7 +44,7 @@ internal sealed class WorkerAdapters : IDisposable
         lock (_lock)
             return [.. _adapters.Select(a => new NetworkAdapterAttachment(DeviceName(a.Id), a.Mac, Connect: Plug(a))
             {
-                Label = a.Label, Slot = vm is not null && a.Device is { } device ? vm.SlotOf(device) : null,
+                Label = a.Label, Slot = vm is not null && a.Device is { } device ? vm.Hotplug.SlotOf(device) : null,
             })];
     }
 
@@ -90,7 +90,7 @@ internal sealed class WorkerAdapters : IDisposable
         {
             if (_adapters.Exists(a => a.Id == id)) throw new InvalidOperationException($"adapter {id} is already in the VM");
             var adapter = new Adapter(id, mac, label) { PortFd = portFd ?? -1 };
-            var (device, slot) = vm.AddNetworkAdapter(new NetworkAdapterAttachment(DeviceName(id), mac, Connect: Plug(adapter)) { Label = label });
+            var (device, slot) = vm.Hotplug.AddNetworkAdapter(new NetworkAdapterAttachment(DeviceName(id), mac, Connect: Plug(adapter)) { Label = label });
             adapter.Device = device;
             _adapters.Add(adapter);
             return slot;
@@ -105,9 +105,9 @@ internal sealed class WorkerAdapters : IDisposable
         lock (_lock)
         {
             a = Find(id);
-            slot = a.Device is { } device ? vm.SlotOf(device) : null;
+            slot = a.Device is { } device ? vm.Hotplug.SlotOf(device) : null;
         }
-        if (slot is int s) await vm.RemoveDeviceAsync(s, timeout).ConfigureAwait(false);
+        if (slot is int s) await vm.Hotplug.RemoveDeviceAsync(s, timeout).ConfigureAwait(false);
         lock (_lock)
         {
             ClosePort(a);
@@ -121,7 +121,7 @@ internal sealed class WorkerAdapters : IDisposable
         lock (_lock)
         {
             var a = Find(id);
-            if (vm is not null && a.Device is { } device && vm.SlotOf(device) is int slot) vm.SetSlotLabel(slot, label);
+            if (vm is not null && a.Device is { } device && vm.Hotplug.SlotOf(device) is int slot) vm.Hotplug.SetSlotLabel(slot, label);
             a.Label = label;
         }
     }
@@ -149,7 +149,7 @@ internal sealed class WorkerAdapters : IDisposable
     public List<WorkerAdapterStatus> Status(VirtualMachine? vm)
     {
         lock (_lock)
-            return [.. _adapters.Select(a => new WorkerAdapterStatus(a.Id, a.Device is { } d && vm is not null ? vm.SlotOf(d) : null, a.Device?.LinkUp ?? false))];
+            return [.. _adapters.Select(a => new WorkerAdapterStatus(a.Id, a.Device is { } d && vm is not null ? vm.Hotplug.SlotOf(d) : null, a.Device?.LinkUp ?? false))];
     }
 
     private Adapter Find(Guid id) => _adapters.Find(a => a.Id == id) ?? throw new InvalidOperationException($"the VM has no network adapter {id}");

@@ -408,7 +408,7 @@ public sealed class WorkerRuntime
                     await session.ResetAsync().ConfigureAwait(false);
                     break;
                 case WorkerOps.AddDisk:
-                    int slot = vm.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
+                    int slot = vm.Hotplug.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
                     _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
                     if (request.Label is { } added && (request.MaximumIops != 0 || request.MinimumIops != 0))
                         _storageQos.Set(vm, added, request.MaximumIops, request.MinimumIops);
@@ -420,7 +420,7 @@ public sealed class WorkerRuntime
                     var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)
                         ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
                     // The guest ejects the disk (ACPI); the image is flushed and closed when this completes.
-                    await vm.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
+                    await vm.Hotplug.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
                     _log.WriteLine($"worker: removed {request.Path} from PCI slot {attached.Slot}");
                     break;
                 default:

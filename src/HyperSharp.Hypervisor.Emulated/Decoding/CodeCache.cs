@@ -68,7 +68,7 @@ internal sealed unsafe class CodeCache
             {
                 b.Valid = false;
                 _blocks.Remove(CodeBlock.Key(b.PhysicalAddress, b.Bitness));
-                Execution.X86Cpu.PoisonBlock(b);
+                Execution.BlockLookup.PoisonBlock(b);
             }
             Interlocked.Increment(ref Generation);
         }

@@ -53,9 +53,11 @@ internal struct FpStatus(uint mxcsr)
 /// Binary32/binary64 arithmetic in software with the exact x86 SSE semantics: rounding control, every exception flag,
 /// FTZ and DAZ. Each operation forms the exact result as an integer significand times a power of two (wide enough,
 /// or with a sticky bit below all the bits that can matter) and rounds it once, so no host floating-point state is
-/// involved and there is no double rounding. Tininess is detected after rounding, as x86 does.
+/// involved and there is no double rounding. Tininess is detected after rounding, as x86 does. This class holds what
+/// the operations share (the flag bits, the formats, unpacking and the one rounding step); the operations themselves
+/// are <see cref="SoftFloatArithmetic"/> and <see cref="SoftFloatConversions"/>.
 /// </summary>
-internal static partial class SoftFloat
+internal static class SoftFloat
 {
     public const uint IE = 1, DE = 2, ZE = 4, OE = 8, UE = 0x10, PE = 0x20, PreFlags = IE | DE | ZE;
     public const uint Daz = 0x40, Ftz = 0x8000;
@@ -64,7 +66,7 @@ internal static partial class SoftFloat
     public static readonly FloatFormat Binary32 = new(23, 8), Binary64 = new(52, 11);
 
     /// <summary>Value = sig * 2^e (subnormals: the smallest exponent, no implicit bit).</summary>
-    private static void Unpack(ulong x, in FloatFormat f, out bool negative, out int e, out ulong sig)
+    internal static void Unpack(ulong x, in FloatFormat f, out bool negative, out int e, out ulong sig)
     {
         negative = f.IsNegative(x);
         int biased = (int)((x & f.ExpMask) >> f.Frac);
@@ -74,7 +76,7 @@ internal static partial class SoftFloat
     }
 
     /// <summary>As <see cref="Unpack"/>, with the leading bit moved to bit Frac (subnormals get a smaller exponent).</summary>
-    private static void UnpackNormalized(ulong x, in FloatFormat f, out bool negative, out int e, out ulong sig)
+    internal static void UnpackNormalized(ulong x, in FloatFormat f, out bool negative, out int e, out ulong sig)
     {
         Unpack(x, f, out negative, out e, out sig);
         int shift = BitOperations.LeadingZeroCount(sig) - (63 - f.Frac);
@@ -83,10 +85,10 @@ internal static partial class SoftFloat
     }
 
     /// <summary>DAZ: a denormal source counts as a zero of its sign.</summary>
-    private static ulong FlushDenormal(ulong x, in FloatFormat f) => f.IsDenormal(x) ? x & f.SignBit : x;
+    internal static ulong FlushDenormal(ulong x, in FloatFormat f) => f.IsDenormal(x) ? x & f.SignBit : x;
 
     /// <summary>Drops the low <paramref name="shift"/> bits of <paramref name="sig"/>, rounding by <paramref name="rc"/>.</summary>
-    private static (ulong Kept, bool Inexact) Round(UInt128 sig, int shift, bool negative, uint rc)
+    internal static (ulong Kept, bool Inexact) Round(UInt128 sig, int shift, bool negative, uint rc)
     {
         if (shift <= 0) return ((ulong)(sig << -shift), false);
         UInt128 kept = shift >= 128 ? UInt128.Zero : sig >> shift;
@@ -108,7 +110,7 @@ internal static partial class SoftFloat
     /// infinity or the largest finite by RC; a result that is tiny after rounding is flushed to zero under FTZ with
     /// UE PE (underflow masked), else denormalized with UE PE when that loses bits; unmasked, UE or OE, with PE when the result rounded with an unbounded exponent is inexact.
     /// </summary>
-    private static ulong RoundPack(bool negative, UInt128 sig, int e, in FloatFormat f, ref FpStatus st)
+    internal static ulong RoundPack(bool negative, UInt128 sig, int e, in FloatFormat f, ref FpStatus st)
     {
         ulong sign = negative ? f.SignBit : 0;
         int n = 128 - (int)UInt128.LeadingZeroCount(sig);
@@ -132,7 +134,7 @@ internal static partial class SoftFloat
         return sign | d; // d = 2^Frac (rounded up to the smallest normal) encodes itself
     }
 
-    private static ulong Overflow(bool negative, bool inexact, in FloatFormat f, ref FpStatus st)
+    internal static ulong Overflow(bool negative, bool inexact, in FloatFormat f, ref FpStatus st)
     {
         if (!st.Masked(OE)) { st.Raise(OE | (inexact ? PE : 0)); return 0; } // no result is written
         st.Raise(OE | PE);
@@ -142,5 +144,5 @@ internal static partial class SoftFloat
     }
 
     /// <summary>The exact zero a sum of opposite values gives: +0, or -0 when rounding down.</summary>
-    private static ulong ExactZero(in FloatFormat f, in FpStatus st) => st.Rc == RoundDown ? f.SignBit : 0;
+    internal static ulong ExactZero(in FloatFormat f, in FpStatus st) => st.Rc == RoundDown ? f.SignBit : 0;
 }

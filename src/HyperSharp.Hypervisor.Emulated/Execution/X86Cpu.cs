@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using HyperSharp.Hypervisor.Emulated.Decoding;
 using HyperSharp.Hypervisor.Emulated.Memory;
 using HyperSharp.Hypervisor.Emulated.State;
+using HyperSharp.Hypervisor.Emulated.Translation;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
@@ -38,7 +40,7 @@ public enum CpuExitReason
 /// RIP still at the faulting instruction (handlers write architectural state only after their last
 /// possible fault) and delivered through the IDT between blocks.
 /// </remarks>
-public sealed unsafe partial class X86Cpu
+public sealed unsafe class X86Cpu
 {
     /// <summary>Registers, flags, segments, control/debug registers, MSRs, FPU/SSE: what the handlers read and write.</summary>
     internal ArchState Arch = new();
@@ -107,6 +109,9 @@ public sealed unsafe partial class X86Cpu
     /// <summary>#GP(0) unless at CPL 0: the check of every privileged instruction.</summary>
     internal void RequireCpl0() { if (Mode.Cpl != 0) throw Fault(Vec.GP, 0); }
 
+    /// <summary>The handler of an instruction that is invalid or not implemented: #UD.</summary>
+    internal static int RaiseUd(X86Cpu c, ref DecodedInstruction d) => throw c.Fault(Vec.UD);
+
     /// <summary>What an event carries from detection to delivery (<see cref="ExceptionDelivery"/>).</summary>
     internal PendingDelivery _delivery;
 
@@ -140,19 +145,21 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Read, write and fetch translations of this processor (see <see cref="SoftTlb"/>).</summary>
     internal SoftTlb _tlb = new();
 
+    /// <summary>Finds (or decodes) the block at CS:RIP (see <see cref="BlockLookup"/>).</summary>
+    internal BlockLookup _blocks = new();
+
     /// <summary>Drops the TLBs and the block lookup cache (CR3/CR0/CR4/EFER writes, breakpoint changes): one generation
     /// increment each.</summary>
     internal void FlushTlb()
     {
-        if (_tlb.NextGeneration()) Array.Clear(_lookup);
-        _lookupGen++;
+        _blocks.Flush(clear: _tlb.NextGeneration());
     }
 
     /// <summary>INVLPG: drops the page in every TLB regardless of global.</summary>
     internal void FlushTlbPage(ulong lin)
     {
         _tlb.DropPage(lin);
-        _lookupGen++; // the block lookup is keyed by linear address: drop it all (INVLPG is rare)
+        _blocks.Flush(clear: false); // the block lookup is keyed by linear address: drop it all (INVLPG is rare)
     }
 
     internal readonly PhysicalMemory _mem;
@@ -391,6 +398,77 @@ public sealed unsafe partial class X86Cpu
         }
     }
 
+    /// <summary>Called (when set) for each instruction the translator does not implement, with its linear address and text.</summary>
+    public Action<ulong, string>? UnsupportedInstruction { get; set; }
+
+    /// <summary>
+    /// Runs of a block after which it is compiled to IL, quick tier (see Translation/); 0 keeps this processor
+    /// in the interpreter, 1 compiles before the first run. Starts at <see cref="TierOptions.Threshold"/>.
+    /// </summary>
+    public int TranslationThreshold { get; set; } = TierOptions.Threshold;
+
+    /// <summary>
+    /// Runs of quick-compiled code after which the block is compiled again, optimized; 0 = never, 1 = compile
+    /// optimized right away. Starts at <see cref="TierOptions.OptimizeThreshold"/>.
+    /// </summary>
+    public int OptimizeThreshold { get; set; } = TierOptions.OptimizeThreshold;
+
+    /// <summary>
+    /// Executes blocks back to back until something needs the run loop's attention (a stop or interrupt
+    /// request, an exit, HLT, an interrupt shadow, the instruction budget). Going from one block to the
+    /// next costs one direct-mapped cache probe (<see cref="BlockLookup"/>); faults propagate to Run, which delivers them. A block runs
+    /// compiled once it is hot, else through the interpreter's loop of indirect calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void RunBlocks(ulong limit)
+    {
+        ref ulong rip = ref R(DecodedInstruction.RipIndex);
+        ulong n = 0;
+        TranslatedBlock? compiled = null; // the compiled block running now, for the retired count at a fault
+        ulong entryRip = 0;
+        try
+        {
+            while (true)
+            {
+                CodeBlock? b = BlockLookup.Find(this);
+                if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
+                var t = b.Translated ?? BlockTiering.Heat(this, b);
+                if (t != null)
+                {
+                    if (!t.Optimized && ++t.Runs == OptimizeThreshold && OptimizeThreshold != 0) BlockTiering.Optimize(this, b);
+                    compiled = t;
+                    entryRip = rip;
+                    n += (uint)t.Run(this, b);
+                    compiled = null; // (also keeps t, and with it the records its code points at, alive until here)
+                }
+                else
+                {
+                    ref DecodedInstruction d = ref MemoryMarshal.GetArrayDataReference(b.Instructions);
+                    while (true)
+                    {
+                        n++;
+                        if (d.Exec(this, ref d) != 0) break;
+                        rip += d.Len;
+                        d = ref Unsafe.Add(ref d, 1);
+                    }
+                }
+                Volatile.Write(ref _boundaryEpoch, _boundaryEpoch + 1);
+                if ((_attention | _exitRequest) != 0 || _shadow || _halted || (Flags.Rflags & Rf.TF) != 0 || _breakpoints.Active || InstructionCount + n >= limit) return;
+            }
+        }
+        catch (GuestFault)
+        {
+            // The faulting instruction did not retire: the interpreter counted it, compiled code counts by RIP.
+            if (compiled != null) n += (ulong)compiled.RetiredBefore(rip - entryRip);
+            else n--;
+            throw;
+        }
+        finally
+        {
+            InstructionCount += n;
+        }
+    }
+
     /// <summary>Set by a handler that must end Run (reason + 1); checked when the block ends.</summary>
     internal int _exitRequest;
 
@@ -400,7 +478,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     private void StepWithTrap()
     {
-        CodeBlock? b = GetBlock();
+        CodeBlock? b = BlockLookup.Find(this);
         if (b == null) { _exitRequest = (int)CpuExitReason.Shutdown + 1; return; }
         ref DecodedInstruction d = ref b.Instructions[0];
         if (!b.Valid) return; // invalidated meanwhile: look up again

@@ -134,7 +134,7 @@ internal static unsafe class MmxInstructions
                 if (!mem) EnterMmx(c);
                 var fmt = d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64;
                 var st = new FpStatus(c.Sse.Mxcsr);
-                ulong lo = SoftFloat.FromInteger((int)src, fmt, ref st), hi = SoftFloat.FromInteger((int)(src >> 32), fmt, ref st);
+                ulong lo = SoftFloatConversions.FromInteger((int)src, fmt, ref st), hi = SoftFloatConversions.FromInteger((int)(src >> 32), fmt, ref st);
                 c.CommitSimdExceptions(st);
                 ref V x = ref c.Sse.Xmm(d.Reg);
                 x = d.Cond == 0 ? x.AsUInt64().WithElement(0, (uint)lo | (hi << 32)).AsByte() : Vector128.Create(lo, hi).AsByte();
@@ -149,8 +149,8 @@ internal static unsafe class MmxInstructions
                 EnterMmx(c);
                 bool trunc = d.Cond is 3 or 5;
                 var st = new FpStatus(c.Sse.Mxcsr);
-                long a = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
-                long b = d.Cond >= 4 ? SoftFloat.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloat.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
+                long a = d.Cond >= 4 ? SoftFloatConversions.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloatConversions.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, 32, trunc, ref st);
+                long b = d.Cond >= 4 ? SoftFloatConversions.ToInteger(s.AsUInt64()[1], SoftFloat.Binary64, 32, trunc, ref st) : SoftFloatConversions.ToInteger(s.AsUInt32()[1], SoftFloat.Binary32, 32, trunc, ref st);
                 c.CommitSimdExceptions(st);
                 SetMm(c, d.Reg, (uint)a | ((ulong)(uint)b << 32));
                 return 0;

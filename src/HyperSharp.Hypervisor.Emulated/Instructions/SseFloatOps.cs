@@ -1,5 +1,7 @@
 using System.Runtime.Intrinsics;
 using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloat;
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloatArithmetic;
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloatConversions;
 using V = System.Runtime.Intrinsics.Vector128<byte>;
 
 namespace HyperSharp.Hypervisor.Emulated.Execution;

@@ -119,7 +119,7 @@ internal static unsafe class SseInstructions
         c.CheckSse();
         long v = d.OpSize == 8 ? (long)c.ReadOp1<S64>(ref d) : (int)c.ReadOp1<S32>(ref d);
         var st = new FpStatus(c.Sse.Mxcsr);
-        ulong r = SoftFloat.FromInteger(v, d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64, ref st);
+        ulong r = SoftFloatConversions.FromInteger(v, d.Cond == 0 ? SoftFloat.Binary32 : SoftFloat.Binary64, ref st);
         c.CommitSimdExceptions(st);
         ref V x = ref c.Sse.Xmm(d.Reg);
         x = d.Cond == 0 ? x.AsUInt32().WithElement(0, (uint)r).AsByte() : x.AsUInt64().WithElement(0, r).AsByte();
@@ -132,8 +132,8 @@ internal static unsafe class SseInstructions
         c.CheckSse();
         V s = X86Cpu.IsMem(ref d) ? Vector128.CreateScalar(c.Load<ulong>(c.Lin(ref d))).AsByte() : c.Sse.Xmm(d.Rm);
         var st = new FpStatus(c.Sse.Mxcsr);
-        long v = (d.Cond & 1) != 0 ? SoftFloat.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
-            : SoftFloat.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
+        long v = (d.Cond & 1) != 0 ? SoftFloatConversions.ToInteger(s.AsUInt64()[0], SoftFloat.Binary64, d.OpSize * 8, (d.Cond & 2) != 0, ref st)
+            : SoftFloatConversions.ToInteger(s.AsUInt32()[0], SoftFloat.Binary32, d.OpSize * 8, (d.Cond & 2) != 0, ref st);
         c.CommitSimdExceptions(st);
         c.R(d.Reg) = d.OpSize == 8 ? (ulong)v : (uint)v;
         return 0;
@@ -148,8 +148,8 @@ internal static unsafe class SseInstructions
         var st = new FpStatus(c.Sse.Mxcsr);
         bool signalling = (d.Cond & 2) == 0;
         int order = (d.Cond & 1) != 0
-            ? SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
-            : SoftFloat.Compare(c.Sse.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
+            ? SoftFloatArithmetic.Compare(c.Sse.Xmm(d.Reg).AsUInt64()[0], b.AsUInt64()[0], signalling, SoftFloat.Binary64, ref st)
+            : SoftFloatArithmetic.Compare(c.Sse.Xmm(d.Reg).AsUInt32()[0], b.AsUInt32()[0], signalling, SoftFloat.Binary32, ref st);
         c.CommitSimdExceptions(st);
         c.Flags.SetStatus(order switch { 2 => Rf.ZF | Rf.PF | Rf.CF, 1 => 0, -1 => Rf.CF, _ => Rf.ZF });
         return 0;

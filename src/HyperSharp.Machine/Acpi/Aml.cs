@@ -7,9 +7,10 @@ namespace HyperSharp.Machine.Acpi;
 /// buffers and integers, as the ACPI specification's "ACPI Source Language / AML encoding"
 /// chapter defines them. Enough for our DSDT; iasl disassembles the result in the tests.
 /// </summary>
-public static partial class Aml
+public static class Aml
 {
-    private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
+    // Internal: AmlCode encodes methods and regions with the same opcodes.
+    internal const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
         StringPrefix = 0x0D, QWordPrefix = 0x0E, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, MethodOp = 0x14,
         ReturnOp = 0xA4, ExtOpPrefix = 0x5B, DeviceOp = 0x82, DualNamePrefix = 0x2E, MultiNamePrefix = 0x2F, RootChar = 0x5C;
 

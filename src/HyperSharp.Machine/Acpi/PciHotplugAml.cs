@@ -1,5 +1,6 @@
 using HyperSharp.Machine.Pci.Hotplug;
 using static HyperSharp.Machine.Acpi.Aml;
+using static HyperSharp.Machine.Acpi.AmlCode;
 using static HyperSharp.Machine.Pci.Hotplug.PciHotplugRegisters;
 
 namespace HyperSharp.Machine.Acpi;

@@ -7,8 +7,9 @@ namespace HyperSharp.Vhdx.Vhd;
 /// A legacy VHD image (fixed, dynamic or differencing) per Microsoft's Virtual Hard Disk Image
 /// Format Specification. Data I/O is positional and lock-free; only block allocation and resize
 /// take the disk's allocation lock, and sector-bitmap updates lock the one block they change.
+/// Opening is <see cref="VhdOpener"/>'s job, creating <see cref="VhdCreator"/>'s and resizing <see cref="VhdResize"/>'s.
 /// </summary>
-public sealed partial class VhdDisk : IVirtualDisk
+public sealed class VhdDisk : IVirtualDisk
 {
     private readonly SafeFileHandle _handle;
     /// <summary>Mutated only under <see cref="_allocLock"/> (its size fields change on resize).</summary>
@@ -29,7 +30,7 @@ public sealed partial class VhdDisk : IVirtualDisk
     private readonly SectorAlignedIo.AlignedRead _readAligned;
     private readonly SectorAlignedIo.AlignedWrite _writeAligned;
 
-    private VhdDisk(string path, SafeFileHandle handle, bool readOnly, VhdFooter footer, long footerOffset,
+    internal VhdDisk(string path, SafeFileHandle handle, bool readOnly, VhdFooter footer, long footerOffset,
         VhdDynamicHeader? header, VhdBat? bat, IVirtualDisk? parent)
     {
         Path = path;
@@ -58,6 +59,13 @@ public sealed partial class VhdDisk : IVirtualDisk
         }
     }
 
+    /// <summary>Opens a VHD and, for a differencing disk, its parent chain (read-only).</summary>
+    public static VhdDisk Open(string path, DiskOpenOptions? options = null) =>
+        VhdOpener.Open(path, options ?? DiskOpenOptions.Default, []);
+
+    /// <summary>Creates a fixed, dynamic or differencing VHD (Format must be <see cref="DiskFormat.Vhd"/>) and opens it for writing.</summary>
+    public static VhdDisk Create(string path, DiskCreateOptions options) => Open(VhdCreator.Create(path, options));
+
     public string Path { get; }
     public DiskFormat Format => DiskFormat.Vhd;
     public DiskType Type { get; }
@@ -78,6 +86,26 @@ public sealed partial class VhdDisk : IVirtualDisk
 
     private bool IsDifferencing => _bitmaps is not null;
 
+    // What resizing works on (VhdResize), always under AllocationLock.
+    internal Lock AllocationLock => _allocLock;
+    internal SafeFileHandle Handle => _handle;
+    internal VhdFooter Footer => _footer;
+    internal VhdDynamicHeader? Header => _header;
+    internal VhdBat? Bat => _bat;
+    internal VhdSectorBitmaps? Bitmaps => _bitmaps;
+    internal int BlockShift => _blockShift;
+    internal long FooterOffset { get => _footerOffset; set => _footerOffset = value; }
+    internal void PublishCapacity(long capacity) => Volatile.Write(ref _capacity, capacity);
+
+    /// <summary>
+    /// Grows or shrinks the virtual disk, also while I/O is in flight. Shrinking refuses to drop
+    /// data unless <paramref name="allowDataLoss"/>.
+    /// </summary>
+    public void Resize(long newCapacity, bool allowDataLoss = false)
+    {
+        if (VhdResize.Run(this, newCapacity, allowDataLoss)) CapacityChanged?.Invoke(this);
+    }
+
     public void Read(long offset, Span<byte> buffer)
     {
         DiskRange.Check(this, offset, buffer.Length);
@@ -95,9 +123,9 @@ public sealed partial class VhdDisk : IVirtualDisk
         if (!IsReadOnly) RandomAccess.FlushToDisk(_handle);
     }
 
-    private long BlockData(uint entry) => (long)entry * 512 + _bitmapBytes;
+    internal long BlockData(uint entry) => (long)entry * 512 + _bitmapBytes;
 
-    private void ReadAligned(long offset, Span<byte> buffer)
+    internal void ReadAligned(long offset, Span<byte> buffer)
     {
         if (_bat is null) { VhdIo.ReadData(_handle, buffer, offset); return; }
         while (buffer.Length > 0)
@@ -232,6 +260,52 @@ public sealed partial class VhdDisk : IVirtualDisk
             offset += n;
             length -= n;
         }
+    }
+
+    // Extents: which runs of the disk hold data in this file, read as zeros, or come from the parent.
+    public DiskExtent GetExtent(long offset)
+    {
+        long capacity = Capacity;
+        if ((ulong)offset >= (ulong)capacity) throw DiskRange.OutOfRange(this, offset, 0);
+        return ExtentAt(offset, capacity);
+    }
+
+    /// <summary>The extent at <paramref name="offset"/>, for a disk of <paramref name="capacity"/> bytes (a shrink checks past the new end).</summary>
+    internal DiskExtent ExtentAt(long offset, long capacity)
+    {
+        if (_bat is null)
+        {
+            // Fixed: the data area is the file's start, so holes in a sparse file are zero runs.
+            var (isData, end) = HostFile.DataOrHole(_handle, offset, capacity);
+            return new DiskExtent(offset, end - offset, isData ? ExtentState.Data : ExtentState.Zero);
+        }
+        ExtentState? state = null;
+        long at = offset;
+        while (at < capacity)
+        {
+            var (runState, runEnd) = RunAt(at, capacity);
+            if (state is null) state = runState;
+            else if (runState != state) break;
+            at = runEnd;
+        }
+        return new DiskExtent(offset, at - offset, state!.Value);
+    }
+
+    /// <summary>The state at <paramref name="at"/> and where that state ends, without leaving its block.</summary>
+    private (ExtentState State, long End) RunAt(long at, long capacity)
+    {
+        long block = at >> _blockShift;
+        long blockStart = block << _blockShift;
+        long blockEnd = Math.Min(blockStart + _blockSize, capacity);
+        uint entry = _bat![block];
+        if (entry == VhdBat.Unallocated)
+            return (IsDifferencing ? ExtentState.Parent : ExtentState.Zero, blockEnd);
+        if (!IsDifferencing) return (ExtentState.Data, blockEnd);
+        byte[] map = _bitmaps!.Get(block, entry);
+        int sector = (int)((at - blockStart) / 512);
+        int limit = (int)((blockEnd - blockStart + 511) / 512);
+        int run = VhdSectorBitmaps.Run(map, sector, limit, out bool present);
+        return (present ? ExtentState.Data : ExtentState.Parent, Math.Min(blockStart + (long)(sector + run) * 512, capacity));
     }
 
     public void Dispose()

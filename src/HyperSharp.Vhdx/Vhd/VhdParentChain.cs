@@ -28,7 +28,7 @@ internal static class VhdParentChain
             if (chain.Contains(canonical))
                 throw new VirtualDiskException($"{childPath}: the parent chain loops: {string.Join(" -> ", chain)} -> {canonical}");
             var parentOptions = options with { ReadOnly = true };
-            VhdDisk parent = VhdDisk.OpenInChain(candidate, parentOptions, chain);
+            VhdDisk parent = VhdOpener.Open(candidate, parentOptions, chain);
             if (!options.IgnoreParentIdentity && !parent.UniqueIdBytes.AsSpan().SequenceEqual(header.ParentUniqueId))
             {
                 var expected = new Guid(header.ParentUniqueId, bigEndian: true);

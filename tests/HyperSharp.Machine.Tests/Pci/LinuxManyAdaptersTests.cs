@@ -52,8 +52,8 @@ public class LinuxManyAdaptersTests(ITestOutputHelper output)
                 await console.WaitFor("TEST-HOTADD-NOW", patient, run);
                 output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: boot with 34 adapters");
                 var added = Stopwatch.StartNew();
-                for (int n = 35; n <= 68; n++) slots.Add(vm.AddNetworkAdapter(new NetworkAdapterAttachment($"nic{n}", Mac(n)) { Label = $"Adapter {n:D2}" }).Slot);
-                var refused = Assert.Throws<InvalidOperationException>(() => vm.AddNetworkAdapter(new NetworkAdapterAttachment("nic69", Mac(69))));
+                for (int n = 35; n <= 68; n++) slots.Add(vm.Hotplug.AddNetworkAdapter(new NetworkAdapterAttachment($"nic{n}", Mac(n)) { Label = $"Adapter {n:D2}" }).Slot);
+                var refused = Assert.Throws<InvalidOperationException>(() => vm.Hotplug.AddNetworkAdapter(new NetworkAdapterAttachment("nic69", Mac(69))));
                 Assert.Contains("at most 68", refused.Message);
                 await console.WaitFor("TEST-LISTED", patient, run);
                 output.WriteLine($"hot-add of 34 adapters: {added.Elapsed.TotalSeconds:F1} s until the guest listed all 68");

@@ -70,18 +70,18 @@ public class LinuxPciHotplugTests(ITestOutputHelper output)
             {
                 Assert.True(await WaitFor(console, "TEST-HOTPLUG-READY", 240, run), "the guest never got to its hotplug script");
                 var added = Stopwatch.StartNew();
-                int slot = vm.AddDisk(vhdx, label: "Data Disk 1");
+                int slot = vm.Hotplug.AddDisk(vhdx, label: "Data Disk 1");
                 Assert.True(await WaitFor(console, "TEST-VDB-APPEARED", 60, run), "the guest never saw the hot-added disk");
                 output.WriteLine($"hot-add: {added.Elapsed.TotalSeconds:F2} s from AddDisk to the guest's /sys/block/vdb (slot {slot}, Emulated backend)");
                 Assert.Equal(2, vm.Disks.Count);
                 Assert.Equal(["Boot Disk", "Data Disk 1"], vm.DiskAttachments.Select(d => d.Label));
 
                 Assert.True(await WaitFor(console, "TEST-LABEL1", 60, run), "the guest did not read the label");
-                vm.SetSlotLabel(slot, "Renamed Disk 2");
+                vm.Hotplug.SetSlotLabel(slot, "Renamed Disk 2");
                 Assert.True(await WaitFor(console, "TEST-INDEX", 60, run), "the guest did not see the rename");
 
                 var removed = Stopwatch.StartNew();
-                await vm.RemoveDiskAsync(slot, TimeSpan.FromSeconds(60));
+                await vm.Hotplug.RemoveDiskAsync(slot, TimeSpan.FromSeconds(60));
                 output.WriteLine($"hot-remove: {removed.Elapsed.TotalSeconds:F2} s from RemoveDiskAsync to the guest's eject and the image closed");
                 Assert.Equal(boot, vm.Disks.Single().Path);
                 using (File.Open(vhdx, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { } // closed by the VM

@@ -66,12 +66,12 @@ public class PciHotplugMachineTests(ITestOutputHelper output)
             using (var vm = new VirtualMachineBuilder(hypervisor, config).Build())
             {
                 var run = Task.Run(vm.Run);
-                slot = vm.AddDisk(disk, label: "Data Disk 1");
+                slot = vm.Hotplug.AddDisk(disk, label: "Data Disk 1");
                 Assert.True(await LinuxPciHotplugTests.WaitFor(console, "A", 30, run), "the guest never saw the hotplug event");
                 vm.Pause();
                 vm.Save(state, SavedVmConfig.From(config), hypervisor.Name);
                 vm.Resume();
-                await vm.RemoveDiskAsync(slot, TimeSpan.FromSeconds(30));
+                await vm.Hotplug.RemoveDiskAsync(slot, TimeSpan.FromSeconds(30));
                 Assert.Empty(vm.Disks);
                 Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
                 Assert.Equal("AE", console.ToString());
@@ -83,9 +83,9 @@ public class PciHotplugMachineTests(ITestOutputHelper output)
             {
                 var attached = Assert.Single(vm.DiskAttachments);
                 Assert.Equal((disk, slot, "Data Disk 1"), (attached.Path, attached.Slot, attached.Label));
-                Assert.Equal("Data Disk 1", vm.GetSlotLabel(slot));
+                Assert.Equal("Data Disk 1", vm.Hotplug.GetSlotLabel(slot));
                 var run = Task.Run(vm.Run);
-                await vm.RemoveDiskAsync(slot, TimeSpan.FromSeconds(30));
+                await vm.Hotplug.RemoveDiskAsync(slot, TimeSpan.FromSeconds(30));
                 Assert.Equal(VmStopReason.PowerOff, (await run).Reason);
                 Assert.Equal("E", console.ToString());
             }
@@ -104,16 +104,16 @@ public class PciHotplugMachineTests(ITestOutputHelper output)
             HyperSharp.Vhdx.VirtualDisk.Create(disk, new HyperSharp.Vhdx.DiskCreateOptions { Capacity = 8 << 20 }).Dispose();
             using var vm = new VirtualMachineBuilder(new EmulatedHypervisor(), new VmConfig { KernelPath = kernel, MemorySize = 64 << 20, Log = output.WriteLine }).Build();
             var run = Task.Run(vm.Run);
-            int slot = vm.AddDisk(disk, readOnly: true);
-            var e = await Assert.ThrowsAsync<TimeoutException>(() => vm.RemoveDiskAsync(slot, TimeSpan.FromMilliseconds(300)));
+            int slot = vm.Hotplug.AddDisk(disk, readOnly: true);
+            var e = await Assert.ThrowsAsync<TimeoutException>(() => vm.Hotplug.RemoveDiskAsync(slot, TimeSpan.FromMilliseconds(300)));
             Assert.Contains($"PCI slot {slot}", e.Message);
             Assert.Single(vm.Disks);
-            await vm.RemoveDiskAsync(slot, surprise: true);
+            await vm.Hotplug.RemoveDiskAsync(slot, surprise: true);
             Assert.Empty(vm.Disks);
             using (File.Open(disk, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { }
-            await Assert.ThrowsAsync<InvalidOperationException>(() => vm.RemoveDiskAsync(slot));
-            Assert.NotEqual(slot, vm.AddDisk(disk, readOnly: true)); // the guest may still hold a stale device in the pulled slot
-            await Assert.ThrowsAsync<InvalidOperationException>(() => vm.SurpriseRemoveDevice(1)); // the entropy device is the platform's own
+            await Assert.ThrowsAsync<InvalidOperationException>(() => vm.Hotplug.RemoveDiskAsync(slot));
+            Assert.NotEqual(slot, vm.Hotplug.AddDisk(disk, readOnly: true)); // the guest may still hold a stale device in the pulled slot
+            await Assert.ThrowsAsync<InvalidOperationException>(() => vm.Hotplug.SurpriseRemoveDevice(1)); // the entropy device is the platform's own
             vm.Stop();
             await run;
         }

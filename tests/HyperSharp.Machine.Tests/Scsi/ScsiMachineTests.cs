@@ -46,7 +46,7 @@ public class ScsiMachineTests(ITestOutputHelper output)
                 Assert.Equal(2, controllers.Length);
                 Assert.Equal("SCSI 0", controllers[0].Label);
                 Assert.Equal((40, "SCSI 1"), (controllers[1].Slot, controllers[1].Label)); // behind bridge 1: slot, label and transport state restored there
-                Assert.Equal("SCSI 1", vm.GetSlotLabel(40));
+                Assert.Equal("SCSI 1", vm.Hotplug.GetSlotLabel(40));
                 Assert.Equal((a, 5, false), (controllers[0].Disks.Single().Path, controllers[0].Disks.Single().Location, controllers[0].Disks.Single().ReadOnly));
                 Assert.Equal((b, 63, true), (controllers[1].Disks.Single().Path, controllers[1].Disks.Single().Location, controllers[1].Disks.Single().ReadOnly));
                 Assert.True(vm.Scsi.DiskAt(1, 63)!.IsReadOnly);

@@ -13,24 +13,24 @@ namespace HyperSharp.Machine.Virtio.Pci;
 /// the common/notify/ISR/device capabilities and an MSI-X table in one 64-bit memory BAR. It
 /// negotiates features, takes the queue addresses, and raises MSI-X messages (or INTx with the ISR
 /// when MSI-X is off). A guest that breaks the queue rules gets DEVICE_NEEDS_RESET, never a host fault.
+/// The registers live in <see cref="VirtioCommonConfig"/>, BAR 0's decoding in <see cref="VirtioPciBar"/>.
 /// </summary>
-public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDisposable
+public sealed class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDisposable
 {
     private readonly IVirtioDevice _device;
     private readonly GuestRam _ram;
     private readonly IMsiSink _msi;
     private readonly IInterruptLine _intx;
     private readonly Action<string> _log;
+    private readonly VirtioCommonConfig _common;
     private readonly VirtioQueueConfig[] _queues;
     private readonly MsixTable _msix;
-    private readonly object _lock = new();
-    private readonly Bar0 _bar;
+    private readonly Lock _lock = new();
+    private readonly VirtioPciBar _bar;
     private int _msixCapability;
-    private uint _deviceFeatureSelect, _driverFeatureSelect;
-    private ulong _driverFeatures;
-    private ushort _configVector = NoVector, _queueSelect;
-    private byte _status, _generation, _isr;
+    private byte _isr;
     private bool _intxLevel;
+    private IReadOnlyList<SplitVirtqueue?> _activeQueues = [];
     /// <summary>
     /// One lock per queue, and the only one a request takes: a queue is served by one thread at a time (its notify
     /// thread or a vCPU), so the queue and the device's per-queue state need no lock of their own.
@@ -50,9 +50,10 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
         _msi = msi;
         _intx = intx;
         _log = log ?? (_ => { });
-        _queues = Enumerable.Range(0, device.QueueCount).Select(_ => new VirtioQueueConfig(device.MaxQueueSize)).ToArray();
         _msix = new MsixTable(Math.Clamp(msixVectors ?? device.QueueCount + 1, 2, device.QueueCount + 1));
-        _bar = new Bar0(this);
+        _common = new VirtioCommonConfig(device, _msix.Count, WriteStatus);
+        _queues = _common.Queues;
+        _bar = new VirtioPciBar(this, device, _common, _msix, _lock);
         Config = BuildConfigSpace(device);
         _queueGates = Enumerable.Range(0, device.QueueCount).Select(_ => new object()).ToArray();
         if (doorbells != null) _notifyThreads = new QueueNotifyThreads(device.Name, doorbells, Notify, _log);
@@ -121,8 +122,8 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
     {
         lock (_lock)
         {
-            _generation++;
-            Interrupt(_configVector, 2);
+            _common.Generation++;
+            Interrupt(_common.ConfigVector, 2);
         }
     }
 
@@ -160,19 +161,19 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
         if (offset <= _msixCapability + 3 && offset + length > _msixCapability + 2) lock (_lock) DeliverPending();
     }
 
-    private void DeliverPending()
+    internal void DeliverPending()
     {
         if (!MsixEnabled || MsixMasked) return;
         foreach (int v in _msix.TakeDeliverable()) { var (a, d) = _msix.Message(v); _msi.Signal(a, d); }
     }
 
     /// <summary>The guest wrote a queue's notify address (on a vCPU thread, or the queue's notify thread).</summary>
-    private void Notify(int queue)
+    internal void Notify(int queue)
     {
         if (queue < 0 || queue >= _queues.Length) return;
         lock (_queueGates[queue])
         {
-            if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+            if (!_common.Live) return;
             try { _device.ProcessQueue(queue); }
             catch (Exception e) when (e is VirtqueueException or GuestMemoryAccessException)
             {
@@ -186,9 +187,8 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
     {
         if (_notifyThreads is null) return;
         _notifyThreads.Stop();
-        bool live = (_status & StatusDriverOk) != 0 && (_status & StatusNeedsReset) == 0;
         ulong bar = Config.BarAddress(0);
-        if (!live || bar == 0 || (Config.Command & PciConfigSpace.CommandMemory) == 0) return;
+        if (!_common.Live || bar == 0 || (Config.Command & PciConfigSpace.CommandMemory) == 0) return;
         _notifyThreads.Start(bar + NotifyOffset, NotifyMultiplier, _queues.Select(q => q.Enabled).ToArray());
     }
 
@@ -224,7 +224,107 @@ public sealed partial class VirtioPciDevice : IPciDevice, IVirtioInterrupts, IDi
     private void MarkBroken(string why)
     {
         _log($"{Name}: the guest broke the virtio rules ({why}); device needs reset");
-        lock (_lock) { _status |= StatusNeedsReset; }
+        lock (_lock) { _common.Status |= StatusNeedsReset; }
         ConfigChanged();
+    }
+
+    /// <summary>ISR read by the guest: returns it and clears it, which acknowledges the interrupt. Caller holds the lock.</summary>
+    internal byte TakeIsr()
+    {
+        byte isr = _isr;
+        _isr = 0;
+        SetIntx(false);
+        return isr;
+    }
+
+    /// <summary>The driver wrote the device status: 0 resets, FEATURES_OK checks the features, DRIVER_OK starts the queues. Caller holds the lock.</summary>
+    private void WriteStatus(byte value)
+    {
+        if (value == 0) { ResetDevice(); return; }
+        if ((value & StatusFeaturesOk) != 0 && (_common.Status & StatusFeaturesOk) == 0)
+        {
+            // Accept only a subset of what we offered, and only modern drivers.
+            ulong features = _common.DriverFeatures;
+            bool ok = (features & ~_device.DeviceFeatures) == 0 && (features & FeatureVersion1) != 0;
+            if (!ok) value &= unchecked((byte)~StatusFeaturesOk);
+        }
+        bool nowLive = (value & StatusDriverOk) != 0 && (_common.Status & StatusDriverOk) == 0;
+        _common.Status = (byte)(value | (_common.Status & StatusNeedsReset));
+        if (nowLive) Activate();
+    }
+
+    /// <summary>
+    /// Builds the live queues and hands them to the device. <paramref name="positions"/> (a restore's saved ring
+    /// positions) are set before the device sees the queues, because a device may serve a queue as it activates.
+    /// </summary>
+    private void Activate(IReadOnlyList<(ushort LastAvailable, ushort UsedIndex)>? positions = null)
+    {
+        try
+        {
+            ulong features = _common.DriverFeatures;
+            var queues = _queues.Select(q => q.Enabled
+                ? new SplitVirtqueue(_ram, q.Size, q.Descriptors, q.Driver, q.Device, (features & (1UL << 29)) != 0)
+                : null).ToList();
+            for (int i = 0; positions is not null && i < queues.Count && i < positions.Count; i++)
+                if (queues[i] is { } live) (live.LastAvailable, live.UsedIndex) = positions[i];
+            _activeQueues = queues;
+            _device.Activate(features, queues, this);
+            StartNotifyThreads();
+        }
+        catch (VirtqueueException e)
+        {
+            _log($"{Name}: cannot activate: {e.Message}; device needs reset");
+            _common.Status |= StatusNeedsReset;
+        }
+    }
+
+    private void ResetDevice()
+    {
+        _notifyThreads?.Stop();
+        _device.Reset();
+        _activeQueues = [];
+        _common.Reset();
+        _isr = 0;
+        SetIntx(false);
+    }
+
+    public VirtioPciState SaveState() => WithQueuesQuiet(() =>
+    {
+        lock (_lock)
+        {
+            var queues = _queues.Select((q, i) =>
+            {
+                var live = i < _activeQueues.Count ? _activeQueues[i] : null;
+                return new VirtioQueueState(q.Size, q.MsixVector, q.Enabled, q.Descriptors, q.Driver, q.Device, live?.LastAvailable ?? 0, live?.UsedIndex ?? 0);
+            }).ToArray();
+            var pending = new byte[(_msix.Count + 7) / 8];
+            _msix.ReadPending(0, pending);
+            var table = new byte[_msix.Count * 16];
+            _msix.ReadTable(0, table);
+            var c = _common;
+            return new VirtioPciState(Config.Raw.ToArray(), c.DriverFeatures, c.Status, c.Generation, _isr, c.ConfigVector, c.SelectedQueue, queues, table, pending);
+        }
+    });
+
+    /// <summary>Applies saved state to a freshly built device; live queues are re-activated at their saved positions.</summary>
+    public void RestoreState(VirtioPciState s)
+    {
+        lock (_lock)
+        {
+            s.ConfigSpace.AsSpan(0, Math.Min(s.ConfigSpace.Length, Config.Raw.Length)).CopyTo(Config.Raw);
+            var c = _common;
+            (c.DriverFeatures, c.Status, c.Generation, _isr, c.ConfigVector, c.SelectedQueue) = (s.DriverFeatures, s.Status, s.Generation, s.Isr, s.ConfigVector, s.QueueSelect);
+            _msix.WriteTable(0, s.MsixTable);
+            for (int v = 0; v < _msix.Count; v++)
+                if (v / 8 < s.MsixPending.Length && (s.MsixPending[v / 8] & (1 << (v % 8))) != 0) _msix.SetPending(v);
+            for (int i = 0; i < _queues.Length && i < s.Queues.Length; i++)
+            {
+                var q = s.Queues[i];
+                (_queues[i].Size, _queues[i].MsixVector, _queues[i].Enabled, _queues[i].Descriptors, _queues[i].Driver, _queues[i].Device) =
+                    (q.Size, q.MsixVector, q.Enabled, q.Descriptors, q.Driver, q.Device);
+            }
+            if (_common.Live) Activate([.. s.Queues.Select(q => (q.LastAvailable, q.UsedIndex))]);
+            if (_isr != 0 && !MsixEnabled) SetIntx(true);
+        }
     }
 }

@@ -1,11 +1,14 @@
+using static HyperSharp.Machine.Acpi.Aml;
+
 namespace HyperSharp.Machine.Acpi;
 
 /// <summary>
 /// The executable part of the AML encoder: methods and their statements (If, Store, Notify, Return),
 /// the arithmetic and logic operators our methods use, locals and arguments, operation regions and
-/// fields. Encodings from the ACPI specification's "AML Grammar Definition" (opcodes in its tables).
+/// fields. Encodings from the ACPI specification's "AML Grammar Definition" (opcodes in its tables);
+/// names, packages and the PkgLength come from <see cref="Aml"/>, the encoder of the namespace's data.
 /// </summary>
-public static partial class Aml
+public static class AmlCode
 {
     private const byte OnesOp = 0xFF, LocalOp = 0x60, ArgOp = 0x68, StoreOp = 0x70, AddOp = 0x72, ShiftLeftOp = 0x79, AndOp = 0x7B,
         NotifyOp = 0x86, IndexOp = 0x88, LAndOp = 0x90, LEqualOp = 0x93, ToStringOp = 0x9C, IfOp = 0xA0, OpRegionOp = 0x80, FieldOp = 0x81,

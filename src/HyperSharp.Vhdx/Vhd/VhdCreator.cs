@@ -3,14 +3,17 @@ using Microsoft.Win32.SafeHandles;
 
 namespace HyperSharp.Vhdx.Vhd;
 
-// Creating: lay the structures out, write them, then open the result through the normal (validating) path.
-public sealed partial class VhdDisk
+/// <summary>
+/// Lays out a new VHD and writes it: fixed (data, footer) or dynamic and differencing (footer copy, dynamic
+/// header, BAT, parent locator data, footer). The caller opens the result through the validating path.
+/// </summary>
+internal static class VhdCreator
 {
     /// <summary>Offset of the BAT in the disks we create: after the footer copy (0) and the dynamic header (512).</summary>
     private const long CreatedTableOffset = VhdFooter.Size + VhdDynamicHeader.Size;
 
-    /// <summary>Creates a fixed, dynamic or differencing VHD (Format must be <see cref="DiskFormat.Vhd"/>).</summary>
-    public static VhdDisk Create(string path, DiskCreateOptions options)
+    /// <summary>Writes a fixed, dynamic or differencing VHD at <paramref name="path"/>; returns its full path.</summary>
+    public static string Create(string path, DiskCreateOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Format != DiskFormat.Vhd)
@@ -30,7 +33,7 @@ public sealed partial class VhdDisk
             string parentFull = System.IO.Path.GetFullPath(options.ParentPath);
             if (parentFull == full)
                 throw new ArgumentException($"{full}: a differencing disk cannot be its own parent", nameof(options));
-            parent = Open(parentFull, DiskOpenOptions.ReadOnlyDefault);
+            parent = VhdDisk.Open(parentFull, DiskOpenOptions.ReadOnlyDefault);
             capacity = parent.Capacity;
         }
         try
@@ -58,10 +61,11 @@ public sealed partial class VhdDisk
             }
         }
         finally { parent?.Dispose(); }
-        return Open(full);
+        return full;
     }
 
-    private static void CheckCapacity(long capacity)
+    /// <summary>The capacities a VHD can have; a resize checks the same.</summary>
+    public static void CheckCapacity(long capacity)
     {
         if (capacity <= 0 || capacity % 512 != 0)
             throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity {capacity} must be a positive multiple of 512 bytes");

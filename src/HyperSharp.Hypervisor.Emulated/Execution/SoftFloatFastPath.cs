@@ -1,3 +1,5 @@
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloat;
+
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace HyperSharp.Hypervisor.Emulated.Execution;
 /// (53 >= 2*24 + 2). Anything else returns false and takes the exact software path, which the differential tests
 /// compare with the processor together with this one.
 /// </summary>
-internal static partial class SoftFloat
+internal static class SoftFloatFastPath
 {
     private static readonly double MinSafe64 = Math.ScaleB(1, -1021), MinSafe32 = Math.ScaleB(1, -125);
     /// <summary>Bounds inside which every error term of a product, quotient or root is an exact binary64 value.</summary>
@@ -45,7 +47,7 @@ internal static partial class SoftFloat
         return Safe(r, f.Frac != 52) && (r != 0 || wide == 0);
     }
 
-    private static bool TryFastAdd(ulong a, ulong b, bool subtract, in FloatFormat f, ref FpStatus st, out ulong result)
+    internal static bool TryFastAdd(ulong a, ulong b, bool subtract, in FloatFormat f, ref FpStatus st, out ulong result)
     {
         result = 0;
         if (st.Rc != RoundNearest || !Ordinary(a, f) || !Ordinary(b, f)) return false;
@@ -59,7 +61,7 @@ internal static partial class SoftFloat
         return true;
     }
 
-    private static bool TryFastMul(ulong a, ulong b, in FloatFormat f, ref FpStatus st, out ulong result)
+    internal static bool TryFastMul(ulong a, ulong b, in FloatFormat f, ref FpStatus st, out ulong result)
     {
         result = 0;
         if (st.Rc != RoundNearest || !Ordinary(a, f) || !Ordinary(b, f)) return false;
@@ -72,7 +74,7 @@ internal static partial class SoftFloat
         return true;
     }
 
-    private static bool TryFastDiv(ulong a, ulong b, in FloatFormat f, ref FpStatus st, out ulong result)
+    internal static bool TryFastDiv(ulong a, ulong b, in FloatFormat f, ref FpStatus st, out ulong result)
     {
         result = 0;
         if (st.Rc != RoundNearest || !Ordinary(a, f) || !Ordinary(b, f) || f.IsZero(b)) return false;
@@ -86,7 +88,7 @@ internal static partial class SoftFloat
         return true;
     }
 
-    private static bool TryFastSqrt(ulong a, in FloatFormat f, ref FpStatus st, out ulong result)
+    internal static bool TryFastSqrt(ulong a, in FloatFormat f, ref FpStatus st, out ulong result)
     {
         result = 0;
         if (st.Rc != RoundNearest || !Ordinary(a, f) || (f.IsNegative(a) && !f.IsZero(a))) return false;

@@ -1,6 +1,11 @@
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloat;
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloatFastPath;
+
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-internal static partial class SoftFloat
+/// <summary>SSE arithmetic on binary32/binary64 values: add, subtract, multiply, divide, square root, min/max, compare; the host
+/// FPU where <see cref="SoftFloatFastPath"/> can prove its result exact, else exact software rounding (<see cref="SoftFloat"/>).</summary>
+internal static class SoftFloatArithmetic
 {
     /// <summary>
     /// The operand checks every two-operand operation starts with, in the SDM's priority order (Vol. 1, 4.9.2 and

@@ -1,36 +1,38 @@
 using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Pci.Hotplug;
+using HyperSharp.Machine.State;
 using HyperSharp.Machine.Virtio;
 using HyperSharp.Machine.Virtio.Net;
 
 namespace HyperSharp.Machine;
 
 /// <summary>
-/// Devices that come and go while the VM runs (ACPI PCI hotplug on bus 0), callable from any thread:
-/// disks (Add-VMHardDiskDrive / Remove-VMHardDiskDrive on a running VM), any virtio device, and the
-/// per-slot firmware labels the guest reads (renamable at any time).
+/// Devices that come and go while the VM runs (ACPI PCI hotplug on bus 0), callable from any thread: disks
+/// (Add-VMHardDiskDrive / Remove-VMHardDiskDrive on a running VM), network adapters, any virtio device, and the
+/// per-slot firmware labels the guest reads (renamable at any time). The VM holds one as <see cref="VirtualMachine.Hotplug"/>.
 /// </summary>
-public sealed partial class VirtualMachine
+public sealed class VmHotplug
 {
     private readonly PciSlots _slots;
     private readonly VmDisks _disks;
-    private readonly int _entropySlot;
+    private readonly GuestRam _ram;
+    private readonly DeviceStateRegistry _devices;
+    private readonly int _adapterQueuePairs;
+
+    /// <param name="adapterQueuePairs">Queue pairs a hot-added network adapter offers: as many as the cold-plugged ones.</param>
+    internal VmHotplug(PciSlots slots, VmDisks disks, GuestRam ram, DeviceStateRegistry devices, int adapterQueuePairs)
+    {
+        (_slots, _disks, _ram, _devices, _adapterQueuePairs) = (slots, disks, ram, devices, adapterQueuePairs);
+    }
 
     /// <summary>How long a removal waits for the guest to eject the device, unless the caller says otherwise.</summary>
     public static readonly TimeSpan DefaultEjectTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>The disks as attached now: path, read-only, PCI slot and current label (what a saved configuration records).</summary>
-    public IReadOnlyList<DiskAttachment> DiskAttachments => _disks.Attachments();
+    /// <summary>Network adapters a VM may have: Hyper-V's limit.</summary>
+    public const int MaxNetworkAdapters = 68;
 
-    /// <summary>
-    /// A checkpoint's disk switch (pause first): each written disk whose image <paramref name="children"/> names goes on in a
-    /// new differencing child at that path, so the image keeps the disk as it is now; all or none.
-    /// </summary>
-    public void SwitchDisksToChildren(IReadOnlyDictionary<string, string> children)
-    {
-        if (!IsPaused) throw new InvalidOperationException("pause the VM before switching its disks");
-        _disks.SwitchToChildren(children);
-    }
+    /// <summary>The id a network adapter's saved state goes under.</summary>
+    internal static string NetworkAdapterStateId(string name) => $"net/{name}";
 
     /// <summary>
     /// Hot-adds a disk image (VHDX, VHD or raw) as virtio-blk in the first free PCI slot and tells the guest; returns the slot.
@@ -65,18 +67,18 @@ public sealed partial class VirtualMachine
         int present = _slots.CountOf<VirtioNetDevice>();
         if (present >= MaxNetworkAdapters)
             throw new InvalidOperationException($"cannot add network adapter {nic.Name}: a VM has at most {MaxNetworkAdapters} network adapters and this one has {present}");
-        var device = new VirtioNetDevice(nic.Name, nic.Mac, Ram, AdapterQueuePairs);
+        var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, _adapterQueuePairs);
         string stateId = NetworkAdapterStateId(nic.Name);
         var leave = new LeaveAction(() =>
         {
-            Devices.Remove(stateId);
+            _devices.Remove(stateId);
             device.Dispose();
         });
         try
         {
             if (nic.Connect is { } connect) device.Connect(connect());
             int slot = _slots.Plug(device, leave, nic.Label ?? nic.Name, slot: null, hot: true);
-            Devices.Add(stateId, device.SaveState, device.RestoreState); // after its transport's, as the builder does: a save holds it, a restore finds it
+            _devices.Add(stateId, device.SaveState, device.RestoreState); // after its transport's, as the builder does: a save holds it, a restore finds it
             return (device, slot);
         }
         catch
@@ -86,26 +88,11 @@ public sealed partial class VirtualMachine
         }
     }
 
-    /// <summary>Network adapters a VM may have: Hyper-V's limit.</summary>
-    public const int MaxNetworkAdapters = 68;
-
-    /// <summary>The id a network adapter's saved state goes under.</summary>
-    internal static string NetworkAdapterStateId(string name) => $"net/{name}";
-
     /// <summary>What runs once a hot-added device has left the bus.</summary>
     private sealed class LeaveAction(Action action) : IDisposable
     {
         public void Dispose() => action();
     }
-
-    /// <summary>Guest RAM as devices reach it (for devices added while the VM runs).</summary>
-    internal GuestRam Ram { get; init; } = null!;
-
-    /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
-    public ScsiControllers Scsi { get; init; } = null!;
-
-    /// <summary>Queue pairs each network adapter offers: one per vCPU, up to 4.</summary>
-    internal int AdapterQueuePairs { get; init; } = 1;
 
     /// <summary>Asks the guest to eject the device in <paramref name="slot"/>; completes when it has and the owner let go.</summary>
     public Task RemoveDeviceAsync(int slot, TimeSpan? timeout = null, CancellationToken cancel = default) =>

@@ -1,6 +1,9 @@
+using static HyperSharp.Hypervisor.Emulated.Execution.SoftFloat;
+
 namespace HyperSharp.Hypervisor.Emulated.Execution;
 
-internal static partial class SoftFloat
+/// <summary>SSE conversions: between binary32 and binary64, and between them and signed integers, rounded under the MXCSR.</summary>
+internal static class SoftFloatConversions
 {
     /// <summary>CVTSS2SD / CVTSD2SS and their packed forms: NaNs keep sign and the top of the payload (quieted, IE for
     /// an SNaN); a denormal source raises DE (or is zero under DAZ); narrowing rounds under the MXCSR.</summary>

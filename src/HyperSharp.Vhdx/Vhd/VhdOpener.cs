@@ -2,15 +2,14 @@ using Microsoft.Win32.SafeHandles;
 
 namespace HyperSharp.Vhdx.Vhd;
 
-// Opening: read and validate footer, dynamic header and BAT before anything else happens, so a bad
-// image is refused without a single write; then open the parent chain.
-public sealed partial class VhdDisk
+/// <summary>
+/// Opens a VHD: footer, dynamic header and BAT are read and validated before anything else happens,
+/// so a bad image is refused without a single write; then the parent chain of a differencing disk.
+/// </summary>
+internal static class VhdOpener
 {
-    /// <summary>Opens a VHD and, for a differencing disk, its parent chain (read-only).</summary>
-    public static VhdDisk Open(string path, DiskOpenOptions? options = null) =>
-        OpenInChain(path, options ?? DiskOpenOptions.Default, []);
-
-    internal static VhdDisk OpenInChain(string path, DiskOpenOptions options, List<string> chain)
+    /// <summary>Opens <paramref name="path"/>; <paramref name="chain"/> holds the children already open above it.</summary>
+    public static VhdDisk Open(string path, DiskOpenOptions options, List<string> chain)
     {
         string full = System.IO.Path.GetFullPath(path);
         var handle = ImageFile.Open(full, options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite,
