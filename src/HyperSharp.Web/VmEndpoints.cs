@@ -17,27 +17,31 @@ namespace HyperSharp.Web;
 /// </summary>
 internal static class VmEndpoints
 {
-    /// <summary>What the host's path checks call a web console user: files only in the host's storage paths, like a remote administrator.</summary>
-    private static readonly ClientIdentity Client = new RemoteAdministrator("web console");
+    /// <summary>
+    /// Who the host's path checks see: the subject of the browser's client certificate over TLS, else "web console";
+    /// either way a remote administrator, naming files in the host's storage paths only.
+    /// </summary>
+    private static ClientIdentity Client(HttpContext context) =>
+        new RemoteAdministrator(context.Connection.ClientCertificate?.Subject ?? "web console");
 
     /// <summary>Operations run to the end even if the browser goes away (as the gRPC service does).</summary>
     private static readonly CancellationToken Detached = CancellationToken.None;
 
-    private delegate Task VmAction(VmManager manager, ManagedVm vm, IFormCollection form);
+    private delegate Task VmAction(VmManager manager, ManagedVm vm, IFormCollection form, ClientIdentity client);
 
     private static readonly Dictionary<string, VmAction> Actions = new()
     {
-        ["start"] = (m, vm, _) => m.Lifecycle.StartAsync(vm, Detached),
-        ["shutdown"] = (m, vm, _) => m.Lifecycle.StopAsync(vm, new StopOptions(), Detached),
-        ["turnoff"] = (m, vm, _) => m.Lifecycle.StopAsync(vm, new StopOptions(TurnOff: true), Detached),
-        ["save"] = (m, vm, _) => m.Lifecycle.SaveAsync(vm, Detached),
-        ["pause"] = (m, vm, _) => m.Lifecycle.SuspendAsync(vm, Detached),
-        ["resume"] = (m, vm, _) => m.Lifecycle.ResumeAsync(vm, Detached),
-        ["restart"] = (m, vm, _) => m.Lifecycle.RestartAsync(vm, Detached),
-        ["checkpoint"] = (m, vm, _) => m.Checkpoints.CreateAsync(vm, null, Detached),
-        ["settings"] = (m, vm, form) => Task.FromResult(m.Configuration.Update(vm, SettingsChange(vm, form), Client)),
-        ["checkpoints/apply"] = (m, vm, form) => m.Checkpoints.RestoreAsync(vm, Checkpoint(vm, form).Id, Detached),
-        ["checkpoints/delete"] = (m, vm, form) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
+        ["start"] = (m, vm, _, _) => m.Lifecycle.StartAsync(vm, Detached),
+        ["shutdown"] = (m, vm, _, _) => m.Lifecycle.StopAsync(vm, new StopOptions(), Detached),
+        ["turnoff"] = (m, vm, _, _) => m.Lifecycle.StopAsync(vm, new StopOptions(TurnOff: true), Detached),
+        ["save"] = (m, vm, _, _) => m.Lifecycle.SaveAsync(vm, Detached),
+        ["pause"] = (m, vm, _, _) => m.Lifecycle.SuspendAsync(vm, Detached),
+        ["resume"] = (m, vm, _, _) => m.Lifecycle.ResumeAsync(vm, Detached),
+        ["restart"] = (m, vm, _, _) => m.Lifecycle.RestartAsync(vm, Detached),
+        ["checkpoint"] = (m, vm, _, _) => m.Checkpoints.CreateAsync(vm, null, Detached),
+        ["settings"] = (m, vm, form, client) => Task.FromResult(m.Configuration.Update(vm, SettingsChange(vm, form), client)),
+        ["checkpoints/apply"] = (m, vm, form, _) => m.Checkpoints.RestoreAsync(vm, Checkpoint(vm, form).Id, Detached),
+        ["checkpoints/delete"] = (m, vm, form, _) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
     };
 
     public static void Map(IEndpointRouteBuilder app, VmManager manager, AccessToken token)
@@ -58,7 +62,7 @@ internal static class VmEndpoints
             var form = await context.Request.ReadFormAsync().ConfigureAwait(false);
             try
             {
-                var vm = manager.Configuration.Create(NewVmFrom(manager, form), Client);
+                var vm = manager.Configuration.Create(NewVmFrom(manager, form), Client(context));
                 return Results.Redirect($"/vms/{vm.Id:D}");
             }
             catch (HostException e)
@@ -81,7 +85,7 @@ internal static class VmEndpoints
             if (vm is null) return NotFound(id);
             if (!Actions.TryGetValue(verb, out var action)) return Results.Text($"no action '{verb}' on a VM\n", "text/plain", null, StatusCodes.Status404NotFound);
             var form = await context.Request.ReadFormAsync().ConfigureAwait(false);
-            try { await action(manager, vm, form).ConfigureAwait(false); }
+            try { await action(manager, vm, form, Client(context)).ConfigureAwait(false); }
             catch (HostException e) { return await Refused(manager, vm, token, e).ConfigureAwait(false); }
             return Results.Redirect($"/vms/{vm.Id:D}");
         });

@@ -36,7 +36,13 @@ public sealed class WebConsole : IAsyncDisposable
         var token = AccessToken.Create(options.InventoryRoot);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.Listen));
+        if (options.TlsDirectory is not null) builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves TLS out
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.Listen, listen =>
+        {
+            // HTTP/1.1 too: browsers open WebSockets (the console) over it.
+            listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
+            if (options.TlsDirectory is { } tls) Host.RemoteListener.UseMutualTls(listen, tls);
+        }));
         var app = builder.Build();
         app.UseWebSockets();
         app.Use(async (context, next) =>
@@ -52,7 +58,8 @@ public sealed class WebConsole : IAsyncDisposable
         VmEndpoints.Map(app, manager, token);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var bound = new Uri(app.Urls.First());
-        return new WebConsole(app, token, new Uri($"http://{FormatHost(options.Listen.Address)}:{bound.Port}/"));
+        string scheme = options.TlsDirectory is null ? "http" : "https";
+        return new WebConsole(app, token, new Uri($"{scheme}://{FormatHost(options.Listen.Address)}:{bound.Port}/"));
     }
 
     private static string FormatHost(System.Net.IPAddress address) =>

@@ -26,7 +26,10 @@ public sealed class WebFixture : IAsyncDisposable
     public string Root { get; }
 
     /// <param name="storagePaths">folders the console's users may name files in besides ROOT/vhds (the guest kit's)</param>
-    public static async Task<WebFixture> StartAsync(ITestOutputHelper output, params string[] storagePaths)
+    public static Task<WebFixture> StartAsync(ITestOutputHelper output, params string[] storagePaths) => StartAsync(output, null, storagePaths);
+
+    /// <param name="tls">a function of the scratch root that makes the host's trust files there and returns their folder: the console then serves HTTPS to client certificates</param>
+    public static async Task<WebFixture> StartAsync(ITestOutputHelper output, Func<string, string>? tls, params string[] storagePaths)
     {
         // Short paths: a Unix socket path must fit in 108 bytes, and workers' sockets live in VM folders under this root.
         string root = Path.Combine("/tmp", "hs-web-" + Guid.NewGuid().ToString("N")[..10]);
@@ -38,7 +41,10 @@ public sealed class WebFixture : IAsyncDisposable
             WorkerCommand = ["dotnet", Path.Combine(AppContext.BaseDirectory, "hyper.dll")],
             StoragePaths = [Path.Combine(root, "vhds"), root, .. storagePaths],
         });
-        var console = await WebConsole.StartAsync(new WebConsoleOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root, Log = Log }, server.Manager);
+        var console = await WebConsole.StartAsync(new WebConsoleOptions
+        {
+            Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root, Log = Log, TlsDirectory = tls?.Invoke(root),
+        }, server.Manager);
         return new WebFixture(output, server, console, root);
     }
 

@@ -7,7 +7,7 @@ namespace HyperSharp.Web.Access;
 
 /// <summary>
 /// Nothing is served without the token: every request but the login itself must bring the login cookie (pages, the
-/// JSON and event streams, the console socket, static files alike). State-changing requests must also carry the
+/// event stream, the console socket, static files alike), or come over the host's TLS with a client certificate. State-changing requests must also carry the
 /// anti-forgery value, and the console socket must come from our own origin, so another site cannot act through
 /// a browser that is logged in.
 /// </summary>
@@ -23,7 +23,9 @@ internal static class AccessGate
         {
             var request = context.Request;
             if (request.Path == "/login") { await next(context).ConfigureAwait(false); return; }
-            if (!token.Matches(request.Cookies[CookieName]))
+            // With the host's TLS, Kestrel has already refused any connection without a certificate our authority signed.
+            bool certified = context.Connection.ClientCertificate is not null;
+            if (!certified && !token.Matches(request.Cookies[CookieName]))
             {
                 await RefuseAsync(context, StatusCodes.Status401Unauthorized, "log in first: open the address `hyper host --web` printed (or /login with the token from ROOT/web-token)").ConfigureAwait(false);
                 return;
