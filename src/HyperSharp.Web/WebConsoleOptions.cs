@@ -26,7 +26,8 @@ public sealed record WebConsoleOptions
     /// </summary>
     public static IPEndPoint ParseListen(string text, bool tls, string option = "--web")
     {
-        if (!IPEndPoint.TryParse(text, out var endpoint) || endpoint.Port == 0)
+        // Port 0 is allowed: the system picks a free one, and the address the host prints says which.
+        if (!text.Contains(':', StringComparison.Ordinal) || !IPEndPoint.TryParse(text, out var endpoint))
             throw new ArgumentException($"{option} {text}: give ADDRESS:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
         if (!tls && !IPAddress.IsLoopback(endpoint.Address))
             throw new ArgumentException($"{option} {text}: without --tls-dir the web console serves loopback addresses only (127.0.0.1, [::1]); give --tls-dir to serve it over HTTPS with client certificates");
