@@ -1,3 +1,4 @@
+using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Checkpoints;
 using HyperSharp.Host.Service;
@@ -131,6 +132,9 @@ internal static class VmEndpoints
         int? processors = (int?)Number(form, "processors", "Virtual processors");
         long? memory = Number(form, "memoryMb", "Startup memory") is { } mb ? mb << 20 : null;
         string notes = form["notes"].ToString();
+        CheckpointType? checkpoints = Text(form, "checkpointType") is not { } type ? null
+            : Enum.TryParse<CheckpointType>(type, out var parsed) && Enum.IsDefined(parsed) ? parsed
+            : throw HostErrors.Invalid("Checkpoint type", $"'{type}' is not one of {string.Join(", ", VmPage.CheckpointTypes.Select(t => t.Type))}");
         var c = vm.Config;
         // Only what the form changed: an unchanged processor count must not refuse the change of a running VM's notes.
         return new VmSettingsChange
@@ -139,6 +143,7 @@ internal static class VmEndpoints
             ProcessorCount = processors == c.Processor.Count ? null : processors,
             MemoryStartupBytes = memory == c.Memory.StartupBytes ? null : memory,
             Notes = notes == c.Notes ? null : notes,
+            CheckpointType = checkpoints == c.CheckpointType ? null : checkpoints,
         };
     }
 

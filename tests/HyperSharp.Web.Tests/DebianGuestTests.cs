@@ -52,6 +52,12 @@ public class DebianGuestTests(ITestOutputHelper output)
         var vm = Assert.Single(web.Server.Manager.List("web-guest"));
         Assert.Equal((256L << 20, 1, "emulated"), (vm.Config.Memory.StartupBytes, vm.Config.Processor.Count, vm.Config.Backend));
 
+        // Standard checkpoints (with memory), set on the page: applying one takes the running guest back, not a fresh boot.
+        await page.GetByLabel("Checkpoint type").SelectOptionAsync("Standard");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        await Expect(page.GetByLabel("Checkpoint type")).ToHaveValueAsync("Standard");
+        Assert.Equal(HyperSharp.Api.V1.CheckpointType.Standard, vm.Config.CheckpointType);
+
         // Start: the boot in the terminal, then a command typed into the guest's shell and its answer.
         await Action(page, "Start");
         await Expect(page.Locator("#vm-state")).ToHaveTextAsync("Running");

@@ -45,7 +45,11 @@ internal static class VmRowStream
                         continue;
                     }
                     if (Guid.TryParse(e.VmId, out var id) && manager.List(null).FirstOrDefault(vm => vm.Id == id) is { } changed)
+                    {
+                        // The state at once, from the host's own record; the figures follow when the worker has answered (up to 2 s when it is busy).
+                        await WriteAsync(response, "row", JsonSerializer.Serialize(new { id = e.VmId, name = changed.Name, state = StateNames.Of(changed.State), status = changed.Status }), cancel).ConfigureAwait(false);
                         await SendAsync(response, sent, manager, [changed], cancel).ConfigureAwait(false);
+                    }
                 }
                 else
                 {

@@ -46,6 +46,13 @@ internal static class VmPage
         return Page(vm.Name, antiForgery, html.ToString(), error, script: "console.js");
     }
 
+    /// <summary>Hyper-V Manager's checkpoint choices, in its words.</summary>
+    public static readonly (CheckpointType Type, string Label)[] CheckpointTypes =
+    [
+        (CheckpointType.Production, "Production (standard when the guest cannot freeze)"), (CheckpointType.ProductionOnly, "Production only"),
+        (CheckpointType.Standard, "Standard (with memory)"), (CheckpointType.Disabled, "Disabled"),
+    ];
+
     private static void AppendSettings(StringBuilder html, Vm vm, string at, string antiForgery)
     {
         html.Append("<section aria-labelledby=\"settings-h\"><h2 id=\"settings-h\">Settings</h2><form method=\"post\" action=\"").Append(at).Append("/settings\" class=\"settings\">")
@@ -53,6 +60,10 @@ internal static class VmPage
             .Append("<label for=\"s-name\">Name</label><input id=\"s-name\" name=\"name\" required value=\"").Append(H(vm.Name)).Append("\">")
             .Append("<label for=\"s-processors\">Virtual processors</label><input id=\"s-processors\" name=\"processors\" type=\"number\" min=\"1\" value=\"").Append(vm.ProcessorCount).Append("\">")
             .Append("<label for=\"s-memory\">Startup memory (MB)</label><input id=\"s-memory\" name=\"memoryMb\" type=\"number\" min=\"1\" value=\"").Append(vm.MemoryStartupBytes >> 20).Append("\">")
+            .Append("<label for=\"s-checkpoints\">Checkpoint type</label><select id=\"s-checkpoints\" name=\"checkpointType\">");
+        foreach (var (type, label) in CheckpointTypes)
+            html.Append("<option value=\"").Append(type).Append('"').Append(vm.CheckpointType == type ? " selected" : "").Append('>').Append(label).Append("</option>");
+        html.Append("</select>")
             .Append("<label for=\"s-notes\">Notes</label><textarea id=\"s-notes\" name=\"notes\" rows=\"2\">").Append(H(vm.Notes)).Append("</textarea>")
             .Append("<span></span><button type=\"submit\">Apply</button></form>")
             .Append("<p class=\"hint\">Processors and memory change while the VM is off.</p>")
