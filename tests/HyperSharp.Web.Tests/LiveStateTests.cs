@@ -9,7 +9,8 @@ namespace HyperSharp.Web.Tests;
 /// <summary>
 /// Server push: two browsers (two contexts, each its own login) on the VM list see a VM that another administrator
 /// starts (through the host's own calls, as the CLI would) turn Running within a second of the host saying so, with no
-/// reload; its live figures appear; a VM created elsewhere appears in both lists, and one removed goes.
+/// reload; its live figures appear; a VM created elsewhere appears in both lists, and one removed goes (the host's
+/// VM count following).
 /// </summary>
 public class LiveStateTests(ITestOutputHelper output)
 {
@@ -51,9 +52,17 @@ public class LiveStateTests(ITestOutputHelper output)
 
         // A VM created and one removed elsewhere: each list follows.
         var other = manager.Configuration.Create(new Host.Service.Domain.NewVm("arrived"), Host.Access.ClientIdentity.Root);
-        foreach (var page in pages) await Expect(page.Locator($"tr[data-vm='{other.Id:D}'] td[data-field=name]")).ToHaveTextAsync("arrived", new() { Timeout = 1000 });
+        foreach (var page in pages)
+        {
+            await Expect(page.Locator($"tr[data-vm='{other.Id:D}'] td[data-field=name]")).ToHaveTextAsync("arrived", new() { Timeout = 1000 });
+            await Expect(page.Locator("#host-vms")).ToHaveTextAsync("2");
+        }
         await manager.Configuration.RemoveAsync(other, force: true, CancellationToken.None);
-        foreach (var page in pages) await Expect(page.Locator($"tr[data-vm='{other.Id:D}']")).ToHaveCountAsync(0, new() { Timeout = 1000 });
+        foreach (var page in pages)
+        {
+            await Expect(page.Locator($"tr[data-vm='{other.Id:D}']")).ToHaveCountAsync(0, new() { Timeout = 1000 });
+            await Expect(page.Locator("#host-vms")).ToHaveTextAsync("1");
+        }
 
         await manager.Lifecycle.StopAsync(vm, new Host.Service.StopOptions(TurnOff: true), CancellationToken.None);
         foreach (var page in pages) await Expect(State(page, vm.Id)).ToHaveTextAsync("Off", new() { Timeout = 1000 });

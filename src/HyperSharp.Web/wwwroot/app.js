@@ -23,15 +23,25 @@ function liveRows() {
     let line = list.querySelector(`tr[data-vm="${CSS.escape(row.id)}"]`);
     if (!line) line = addRow(list, row);
     fill(line, row);
+    countVms(list);
   });
   events.addEventListener("removed", (message) => {
     const gone = JSON.parse(message.data);
-    if (list) list.querySelector(`tr[data-vm="${CSS.escape(gone.id)}"]`)?.remove();
+    if (list) {
+      list.querySelector(`tr[data-vm="${CSS.escape(gone.id)}"]`)?.remove();
+      countVms(list);
+    }
     else if (single && single.getAttribute("data-vm") === gone.id) single.setAttribute("data-removed", "true");
   });
   // The page says when it is live, so a person (and a test) knows updates will come.
   events.addEventListener("open", () => document.body.setAttribute("data-live", "open"));
   events.addEventListener("error", () => document.body.setAttribute("data-live", "reconnecting"));
+}
+
+// The host's VM count follows the list.
+function countVms(list) {
+  const count = document.getElementById("host-vms");
+  if (count) count.textContent = String(list.tBodies[0].rows.length);
 }
 
 function addRow(list, row) {
