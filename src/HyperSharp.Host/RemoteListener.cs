@@ -16,20 +16,29 @@ internal static class RemoteListener
 {
     public static void Listen(KestrelServerOptions kestrel, IPEndPoint endpoint, string? tlsDirectory)
     {
+        kestrel.Listen(endpoint, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            UseMutualTls(listen, tlsDirectory);
+        });
+    }
+
+    /// <summary>
+    /// HTTPS on <paramref name="listen"/> with the host's certificate, requiring a client certificate our authority signed
+    /// for client use (the API's listener, and the web console's with the host's TLS).
+    /// </summary>
+    internal static void UseMutualTls(ListenOptions listen, string? tlsDirectory)
+    {
         if (string.IsNullOrEmpty(tlsDirectory)) throw new ArgumentException("a TLS listener needs the directory of the host's trust files (--tls-dir)");
         var files = new TlsFiles(tlsDirectory);
         var authority = files.LoadAuthority();
         var certificate = files.LoadHost();
-        kestrel.Listen(endpoint, listen =>
+        listen.UseHttps(https =>
         {
-            listen.Protocols = HttpProtocols.Http2;
-            listen.UseHttps(https =>
-            {
-                https.ServerCertificate = certificate;
-                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                // Only our authority counts, whatever the system trusts; the chain is built here, not by the OS defaults.
-                https.ClientCertificateValidation = (client, _, _) => TlsTrust.IsTrustedClient(client, authority);
-            });
+            https.ServerCertificate = certificate;
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            // Only our authority counts, whatever the system trusts; the chain is built here, not by the OS defaults.
+            https.ClientCertificateValidation = (client, _, _) => TlsTrust.IsTrustedClient(client, authority);
         });
     }
 }

@@ -28,7 +28,8 @@ internal static class HostCommand
         {
             Description = "The most memory the VMs with dynamic memory may have together, e.g. 16GB (default: what they have plus the host's available memory, less a reserve for the host)",
         };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool };
+        var web = new Option<string?>("--web") { Description = "Also serve the web console at ADDRESS:PORT: with --tls-dir over HTTPS to client certificates, else on a loopback address (e.g. 127.0.0.1:8080) with a token whose login address is printed" };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -44,13 +45,16 @@ internal static class HostCommand
                 MemoryBalancer = new() { PoolBytes = result.GetValue(memoryPool) is { } pool ? SizeParser.Parse(pool, "--dynamic-memory-pool") : null },
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
+            var webListen = WebConsoleCommand.ParseListen(result.GetValue(web), options.TlsDirectory);
             var server = HostServer.StartAsync(options).GetAwaiter().GetResult();
             options.Log($"serving {options.SocketPath}{(options.TlsListen is { } ep ? $" and https://{ep} (mutual TLS)" : "")}, inventory {options.InventoryRoot}/vms (PID {Environment.ProcessId})");
+            var webConsole = WebConsoleCommand.Start(webListen, server, options);
             using var stop = new ManualResetEventSlim();
             void OnSignal(PosixSignalContext signal) { signal.Cancel = true; stop.Set(); }
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
             stop.Wait();
+            webConsole?.Dispose();
             options.Log("stopping: applying each running VM's automatic stop action");
             server.StopVmsAsync().GetAwaiter().GetResult();
             server.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -1,0 +1,128 @@
+using System.Text;
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Checkpoints;
+using HyperSharp.Host.Service;
+using HyperSharp.Inventory;
+using static HyperSharp.Web.Pages.Layout;
+
+namespace HyperSharp.Web.Pages;
+
+/// <summary>
+/// One VM: its state and actions, its settings (editable where Set-VM allows), drives, adapters, integration
+/// services, the checkpoint tree, and the serial console (console.js over /vms/ID/console).
+/// </summary>
+internal static class VmPage
+{
+    public static async Task<string> RenderAsync(VmManager manager, ManagedVm managed, string antiForgery, string? error, CancellationToken cancellationToken)
+    {
+        var vm = await VmProjection.ToVmAsync(managed, manager.Switches, cancellationToken).ConfigureAwait(false);
+        var row = VmRow.From(vm);
+        string id = H(vm.Id), at = $"/vms/{vm.Id}";
+        var html = new StringBuilder(8192);
+        html.Append("<h1 id=\"vm-name\">").Append(H(vm.Name)).Append("</h1>");
+        html.Append("<section aria-labelledby=\"state-h\" data-vm=\"").Append(id).Append("\" data-live=\"/events\"><h2 id=\"state-h\">State</h2><dl class=\"facts\">");
+        foreach (var (field, heading) in VmRow.Columns.Skip(1))
+            html.Append("<dt>").Append(H(heading)).Append("</dt><dd data-field=\"").Append(field).Append("\" id=\"vm-").Append(field).Append("\">").Append(H(row.Field(field))).Append("</dd>");
+        html.Append("</dl><div class=\"actions\" role=\"group\" aria-label=\"Actions\">");
+        html.Append(Button($"{at}/start", "Start", antiForgery))
+            .Append(Button($"{at}/shutdown", "Shut down", antiForgery, $"Shut down '{vm.Name}'? The guest is asked to shut down."))
+            .Append(Button($"{at}/turnoff", "Turn off", antiForgery, $"Turn off '{vm.Name}'? Unsaved data in the guest is lost."))
+            .Append(Button($"{at}/save", "Save", antiForgery))
+            .Append(Button($"{at}/pause", "Pause", antiForgery))
+            .Append(Button($"{at}/resume", "Resume", antiForgery))
+            .Append(Button($"{at}/restart", "Reset", antiForgery, $"Reset '{vm.Name}'? Unsaved data in the guest is lost."))
+            .Append(Button($"{at}/checkpoint", "Checkpoint", antiForgery))
+            .Append(Button($"{at}/delete", "Delete", antiForgery, $"Delete '{vm.Name}'? Its configuration and checkpoints are removed; its virtual hard disks stay."));
+        html.Append("</div></section>");
+
+        html.Append("<section aria-labelledby=\"console-h\"><h2 id=\"console-h\">Console</h2>");
+        html.Append("<div id=\"console\" class=\"terminal\" data-socket=\"").Append(at).Append("/console\" data-running=\"")
+            .Append(vm.State is VmState.Running or VmState.Paused ? "true" : "false").Append("\" role=\"region\" aria-label=\"Serial console of ").Append(H(vm.Name)).Append("\"></div>");
+        html.Append("<p id=\"console-status\" aria-live=\"polite\"></p></section>");
+
+        AppendSettings(html, vm, at, antiForgery);
+        AppendHardware(html, vm, managed);
+        AppendCheckpoints(html, managed, at, antiForgery);
+        return Page(vm.Name, antiForgery, html.ToString(), error, script: "console.js");
+    }
+
+    /// <summary>Hyper-V Manager's checkpoint choices, in its words.</summary>
+    public static readonly (CheckpointType Type, string Label)[] CheckpointTypes =
+    [
+        (CheckpointType.Production, "Production (standard when the guest cannot freeze)"), (CheckpointType.ProductionOnly, "Production only"),
+        (CheckpointType.Standard, "Standard (with memory)"), (CheckpointType.Disabled, "Disabled"),
+    ];
+
+    private static void AppendSettings(StringBuilder html, Vm vm, string at, string antiForgery)
+    {
+        html.Append("<section aria-labelledby=\"settings-h\"><h2 id=\"settings-h\">Settings</h2><form method=\"post\" action=\"").Append(at).Append("/settings\" class=\"settings\">")
+            .Append(AntiForgeryField(antiForgery))
+            .Append("<label for=\"s-name\">Name</label><input id=\"s-name\" name=\"name\" required value=\"").Append(H(vm.Name)).Append("\">")
+            .Append("<label for=\"s-processors\">Virtual processors</label><input id=\"s-processors\" name=\"processors\" type=\"number\" min=\"1\" value=\"").Append(vm.ProcessorCount).Append("\">")
+            .Append("<label for=\"s-memory\">Startup memory (MB)</label><input id=\"s-memory\" name=\"memoryMb\" type=\"number\" min=\"1\" value=\"").Append(vm.MemoryStartupBytes >> 20).Append("\">")
+            .Append("<label for=\"s-checkpoints\">Checkpoint type</label><select id=\"s-checkpoints\" name=\"checkpointType\">");
+        foreach (var (type, label) in CheckpointTypes)
+            html.Append("<option value=\"").Append(type).Append('"').Append(vm.CheckpointType == type ? " selected" : "").Append('>').Append(label).Append("</option>");
+        html.Append("</select>")
+            .Append("<label for=\"s-notes\">Notes</label><textarea id=\"s-notes\" name=\"notes\" rows=\"2\">").Append(H(vm.Notes)).Append("</textarea>")
+            .Append("<span></span><button type=\"submit\">Apply</button></form>")
+            .Append("<p class=\"hint\">Processors and memory change while the VM is off.</p>")
+            .Append("<dl class=\"facts\"><dt>Firmware</dt><dd>Linux kernel ").Append(H(vm.Boot.KernelPath)).Append(vm.Boot.InitrdPath.Length > 0 ? $", initrd {H(vm.Boot.InitrdPath)}" : "")
+            .Append(", command line <code>").Append(H(vm.Boot.KernelCommandLine)).Append("</code></dd><dt>Backend</dt><dd>").Append(H(vm.Backend)).Append("</dd>")
+            .Append("<dt>Generation</dt><dd>").Append(vm.Generation).Append("</dd></dl></section>");
+    }
+
+    private static void AppendHardware(StringBuilder html, Vm vm, ManagedVm managed)
+    {
+        html.Append("<section aria-labelledby=\"disks-h\"><h2 id=\"disks-h\">Hard drives</h2>");
+        if (vm.HardDrives.Count == 0) html.Append("<p>None.</p>");
+        else
+        {
+            html.Append("<table id=\"disks\"><thead><tr><th scope=\"col\">Drive</th><th scope=\"col\">Path</th></tr></thead><tbody>");
+            foreach (var d in vm.HardDrives) html.Append("<tr><td>").Append(H(d.Name)).Append("</td><td>").Append(H(d.Path)).Append("</td></tr>");
+            html.Append("</tbody></table>");
+        }
+        html.Append("</section><section aria-labelledby=\"nics-h\"><h2 id=\"nics-h\">Network adapters</h2>");
+        if (vm.NetworkAdapters.Count == 0) html.Append("<p>None.</p>");
+        else
+        {
+            html.Append("<table id=\"adapters\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Switch</th><th scope=\"col\">MAC address</th><th scope=\"col\">IP addresses</th></tr></thead><tbody>");
+            foreach (var a in vm.NetworkAdapters)
+                html.Append("<tr><td>").Append(H(a.Name)).Append("</td><td>").Append(H(a.SwitchName.Length > 0 ? a.SwitchName : "not connected")).Append("</td><td>")
+                    .Append(H(a.MacAddress)).Append("</td><td>").Append(H(string.Join(", ", a.IpAddresses))).Append("</td></tr>");
+            html.Append("</tbody></table>");
+        }
+        html.Append("</section><section aria-labelledby=\"integration-h\"><h2 id=\"integration-h\">Integration services</h2><table id=\"integration\"><thead><tr><th scope=\"col\">Service</th><th scope=\"col\">Enabled</th><th scope=\"col\">Status</th></tr></thead><tbody>");
+        foreach (var s in IntegrationProjection.Services(managed, null))
+            html.Append("<tr><td>").Append(H(s.Name)).Append("</td><td>").Append(s.Enabled ? "Yes" : "No").Append("</td><td>").Append(H(s.PrimaryStatusDescription)).Append("</td></tr>");
+        html.Append("</tbody></table></section>");
+    }
+
+    /// <summary>The checkpoint tree as nested lists (parent before children), each with apply and delete.</summary>
+    private static void AppendCheckpoints(StringBuilder html, ManagedVm vm, string at, string antiForgery)
+    {
+        var all = VmCheckpoints.List(vm, null);
+        html.Append("<section aria-labelledby=\"checkpoints-h\"><h2 id=\"checkpoints-h\">Checkpoints</h2>");
+        if (all.Count == 0) { html.Append("<p id=\"checkpoints\">None.</p></section>"); return; }
+        var children = all.ToLookup(c => c.ParentId is { } p && all.Any(o => o.Id == p) ? p : (Guid?)null);
+        html.Append("<div id=\"checkpoints\">");
+        AppendLevel(html, children, null, vm, at, antiForgery);
+        html.Append("</div></section>");
+    }
+
+    private static void AppendLevel(StringBuilder html, ILookup<Guid?, CheckpointRecord> children, Guid? parent, ManagedVm vm, string at, string antiForgery)
+    {
+        html.Append("<ul>");
+        foreach (var c in children[parent])
+        {
+            string field = $"<input type=\"hidden\" name=\"checkpoint\" value=\"{c.Id:D}\">";
+            html.Append("<li data-checkpoint=\"").Append(H(c.Name)).Append("\"><span class=\"checkpoint\">").Append(H(c.Name)).Append("</span> <small>")
+                .Append(DateTimeOffset.FromUnixTimeMilliseconds(c.CreationTimeUnixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss")).Append(" UTC</small> ")
+                .Append(Button($"{at}/checkpoints/apply", "Apply", antiForgery, $"Apply checkpoint '{c.Name}'? The VM's current state is lost.", field))
+                .Append(Button($"{at}/checkpoints/delete", "Delete", antiForgery, $"Delete checkpoint '{c.Name}'?", field));
+            if (children.Contains(c.Id)) AppendLevel(html, children, c.Id, vm, at, antiForgery);
+            html.Append("</li>");
+        }
+        html.Append("</ul>");
+    }
+}
