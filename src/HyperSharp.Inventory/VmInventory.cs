@@ -89,6 +89,22 @@ public sealed class VmInventory
         return staged.Commit();
     }
 
+    /// <summary>
+    /// Lists a VM folder another host made (a clustered VM's folder on shared storage, taken over in a failover) in this
+    /// inventory as a link named by its ID, as New-VM -Path does, and reads it. A link already there is read as it is.
+    /// </summary>
+    public InventoryEntry Link(string folder, Guid id)
+    {
+        Directory.CreateDirectory(VmsDirectory);
+        string entry = Path.Combine(VmsDirectory, id.ToString("D"));
+        if (FileStatus.Of(entry, followLinks: false) is null)
+        {
+            File.CreateSymbolicLink(entry, Path.GetFullPath(folder)); // one step: a host killed here finds the link or nothing
+            Posix.FsyncDirectory(VmsDirectory);
+        }
+        return InventoryEntryReader.Read(entry, id, Permissions);
+    }
+
     /// <summary>A VM's configuration file of any version, as the current version (null when there is none).</summary>
     public static VmConfiguration? ReadConfiguration(string file)
     {
