@@ -138,6 +138,9 @@ public sealed class ClusterNode : IAsyncDisposable
             }
             else if (!group.Record.Online && group.CurrentStatus is null) await SetStatusAsync(group, GroupState.Offline, null).ConfigureAwait(false);
         }
+        foreach (var elsewhere in snapshot.Groups.Where(g => g.Owner is not null && !string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase)))
+            if (await _host.ForgetAsync(elsewhere.Record.VmId).ConfigureAwait(false))
+                _log($"cluster: VM of group {elsewhere.Record.Name} is owned by {elsewhere.Owner} now: no longer listed here");
         // No Auto Start: a group whose owner failed is not started elsewhere; it goes Offline until Start-ClusterGroup.
         foreach (var stranded in snapshot.Groups.Where(g => g.Owner is null && g.Record.Online && g.Record.Priority == GroupPriority.NoAutoStart))
             if (await _catalog.UpdateGroupAsync(stranded.Record.Name, g => g with { Online = false }, onlyIfOwnerless: true).ConfigureAwait(false))

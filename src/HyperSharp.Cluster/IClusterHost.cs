@@ -14,4 +14,10 @@ public interface IClusterHost
 
     /// <summary>Turns the VM off at once (no guest shutdown): fencing and Stop-ClusterGroup.</summary>
     Task TurnOffAsync(Guid vmId);
+
+    /// <summary>
+    /// Drops a VM another node owns from this host's list (a node back after it failed still lists the VMs it ran): off
+    /// first if it runs here, then unlisted, its folder left whole. False when this host does not list it.
+    /// </summary>
+    Task<bool> ForgetAsync(Guid vmId);
 }

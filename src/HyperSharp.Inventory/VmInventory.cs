@@ -105,6 +105,18 @@ public sealed class VmInventory
         return InventoryEntryReader.Read(entry, id, Permissions);
     }
 
+    /// <summary>
+    /// Takes a linked VM out of this inventory and leaves its folder whole (a clustered VM another node owns now): only the
+    /// link goes. A folder that is not a link is refused, never deleted.
+    /// </summary>
+    public void Unlink(VmFolder folder)
+    {
+        if (FileStatus.Of(folder.Path, followLinks: false) is not { Kind: FileKind.SymbolicLink })
+            throw new IOException($"{folder.Path} is not a link to a VM folder elsewhere: it is not unlinked");
+        File.Delete(folder.Path);
+        Posix.FsyncDirectory(VmsDirectory);
+    }
+
     /// <summary>A VM's configuration file of any version, as the current version (null when there is none).</summary>
     public static VmConfiguration? ReadConfiguration(string file)
     {

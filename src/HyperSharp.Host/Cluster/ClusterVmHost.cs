@@ -24,6 +24,20 @@ internal sealed class ClusterVmHost(VmManager manager, Action<string> log) : ICl
         if (Find(vmId) is { } vm) await manager.Lifecycle.StopAsync(vm, new StopOptions(TurnOff: true), CancellationToken.None).ConfigureAwait(false);
     }
 
+    public async Task<bool> ForgetAsync(Guid vmId)
+    {
+        if (Find(vmId) is not { } vm) return false;
+        if (IsRunning(vmId))
+        {
+            log($"cluster: VM '{vm.Name}' runs here but another node owns it: turning it off");
+            await TurnOffAsync(vmId).ConfigureAwait(false);
+        }
+        if (vm.Folder.Location == vm.Folder.Path) return false; // not a link: never a clustered VM's shared folder
+        manager.Inventory.Unlink(vm.Folder);
+        manager.Unregister(vm);
+        return true;
+    }
+
     private ManagedVm? Find(Guid id) => manager.List(null).FirstOrDefault(vm => vm.Id == id);
 
     /// <summary>The VM another node ran, listed here from its folder on shared storage: Off until it starts here.</summary>

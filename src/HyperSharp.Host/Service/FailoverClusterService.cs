@@ -47,6 +47,9 @@ public sealed class FailoverClusterService(ClusterAccess access, VmManager manag
             Online = vm.State is not (VmState.Off or VmState.Saved),
         };
         await cluster.Catalog.AddGroupAsync(group, cluster.Node.Name, cluster.Node.LeaseId).ConfigureAwait(false);
+        // As Hyper-V does for a highly available VM: only the cluster starts it, never a host's own automatic start
+        // (a node back after a failure would otherwise start a VM that already runs on the node that took it over).
+        manager.Configuration.Update(vm, new Domain.VmSettingsChange { AutomaticStartAction = AutomaticStartAction.Nothing }, ClientIdentities.Of(context));
         return await GroupAsync(cluster, vm.Name).ConfigureAwait(false);
     });
 

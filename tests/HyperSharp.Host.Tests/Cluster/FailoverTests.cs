@@ -65,6 +65,16 @@ public sealed class FailoverTests(ITestOutputHelper output)
         var noauto = await c.Cluster.StartClusterGroupAsync(new ClusterGroupRequest { Name = "noauto" });
         Assert.Equal(("Online", "c"), (noauto.State, noauto.OwnerNode));
         await AssertNoVmOnTwoHosts(b, c);
+
+        // Node a comes back (its host restarted on the same inventory): it is Up again, gets nothing back (no failback),
+        // and stops listing the VMs it ran, which run elsewhere now; a clustered VM never starts by a host's own automatic start.
+        var back = await cluster.StartNodeAsync("a");
+        await ClusterHosts.WaitAsync(async () => (await b.Cluster.ListClusterNodesAsync(new ListClusterNodesRequest { Name = "a" })).Nodes.Single().State == "Up", "node a Up again");
+        await ClusterHosts.WaitAsync(async () => (await back.Host.ListAsync()).Vms.Count == 0, "node a no longer listing the VMs that run elsewhere");
+        Assert.All(await Groups(b), g => Assert.NotEqual("a", g.OwnerNode));
+        await AssertNoVmOnTwoHosts(back, b, c);
+        var moved = (await (groups["high"].OwnerNode == "b" ? b : c).Vms.GetVmAsync(new VmRef { Name = "high" })).AutomaticStartAction;
+        Assert.Equal(AutomaticStartAction.Nothing, moved);
     }
 
     private static async Task<List<ClusterGroup>> Groups(ClusterHost host) => [.. (await host.Cluster.ListClusterGroupsAsync(new ListClusterGroupsRequest())).Groups];
