@@ -163,7 +163,10 @@ public sealed class ClusterNode : IAsyncDisposable
             try
             {
                 if (!_host.IsRunning(group.Record.VmId)) await _host.StartAsync(group.Record, cancel).ConfigureAwait(false);
-                if (_lease is { } lease) await lease.RefreshAsync(_host.FreeMemoryBytes()).ConfigureAwait(false); // before Online: the next placement sees it
+                // Before Online, so the next placement sees what this node has left; a lease lost meanwhile is the heartbeat's business.
+                if (_lease is { } lease)
+                    try { await lease.RefreshAsync(_host.FreeMemoryBytes()).ConfigureAwait(false); }
+                    catch (ClusterException e) { _log($"cluster: the heartbeat's free memory was not updated: {e.Message}"); }
                 _log($"cluster: group {group.Record.Name} is online on {Name}");
                 await SetStatusAsync(group, GroupState.Online, null).ConfigureAwait(false);
             }

@@ -47,6 +47,11 @@ public sealed class EtcdStore : IDisposable
                 return result;
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal) { last = e; }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+            {
+                // etcd answered, and said no (a lease that has expired, a request it refuses): the same from any member.
+                throw new ClusterException($"etcd at {Endpoints[index]} refused the request: {e.Status.Detail}");
+            }
         }
         throw new ClusterException($"etcd does not answer at {string.Join(", ", Endpoints)} ({last?.StatusCode}{(string.IsNullOrEmpty(last?.Status.Detail) ? "" : $": {last.Status.Detail}")})");
     }
