@@ -9,6 +9,7 @@ command -v xz >/dev/null 2>&1 || need+=(xz-utils)            # the peer for host
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)    # ext4 filesystems for guests, read back with debugfs
 command -v ip >/dev/null 2>&1 || need+=(iproute2)            # network namespaces, veth pairs for the switch tests
 command -v chromium >/dev/null 2>&1 || need+=(chromium)            # the browser the web console tests drive (Playwright)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)         # etcd: the failover cluster's store (cluster tests start their own members)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}" >&2

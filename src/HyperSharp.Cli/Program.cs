@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(Vm.VmCommand.Create(context));
         root.Subcommands.Add(Host.SwitchCommands.Create(context));
         root.Subcommands.Add(Host.HostCommand.Create(context));
+        root.Subcommands.Add(Host.ClusterCommands.Create(context));
         root.Subcommands.Add(Host.WorkerCommand.Create(context));
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

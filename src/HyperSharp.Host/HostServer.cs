@@ -24,9 +24,11 @@ public sealed class HostServer : IAsyncDisposable
     private readonly IDisposable _inventoryLock;
     private readonly ApiSocketClaim _socket;
     private int _disposed;
+    private readonly Cluster.HostCluster? _cluster;
 
-    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock, ApiSocketClaim socket)
+    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock, ApiSocketClaim socket, Cluster.HostCluster? cluster)
     {
+        _cluster = cluster;
         _inventoryLock = inventoryLock;
         _socket = socket;
         _app = app;
@@ -82,6 +84,8 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
         builder.Services.AddSingleton(new Migration.VmMigrations(manager, options));
+        var cluster = options.Cluster is { } clustered ? Cluster.HostCluster.Start(clustered, manager, options.Log) : null;
+        builder.Services.AddSingleton(new Cluster.ClusterAccess(cluster));
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
         MapServices(app);
@@ -89,7 +93,7 @@ public sealed class HostServer : IAsyncDisposable
         options.Log(SocketAccess.Restrict(options.SocketPath));
         manager.StartAutomatically();
         manager.StartBalancing(options.MemoryBalancer);
-        return new HostServer(app, options, manager, inventoryLock, socket);
+        return new HostServer(app, options, manager, inventoryLock, socket, cluster);
     }
 
     /// <summary>The API services this host serves.</summary>
@@ -97,6 +101,7 @@ public sealed class HostServer : IAsyncDisposable
     {
         app.MapGrpcService<VmHostService>();
         app.MapGrpcService<VhdServiceImpl>();
+        app.MapGrpcService<FailoverClusterService>();
     }
 
     /// <summary>The host is going down on purpose (`hyper host` on SIGTERM): each running VM gets its automatic stop action first.</summary>
@@ -109,6 +114,7 @@ public sealed class HostServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_cluster is not null) await _cluster.DisposeAsync().ConfigureAwait(false);
         Manager.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -35,4 +35,7 @@ public sealed record HostServerOptions
 
     /// <summary>Get-VMHost's note on how the backend is chosen.</summary>
     public string BackendReason { get; init; } = "each worker picks kvm or emulated when its VM starts (auto)";
+
+    /// <summary>The cluster this host is a node of (etcd endpoints, node name); null: not clustered.</summary>
+    public Cluster.ClusterNodeOptions? Cluster { get; init; }
 }

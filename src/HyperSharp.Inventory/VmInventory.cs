@@ -90,6 +90,34 @@ public sealed class VmInventory
     }
 
     /// <summary>
+    /// Lists a VM folder another host made (a clustered VM's folder on shared storage, taken over in a failover) in this
+    /// inventory as a link named by its ID, as New-VM -Path does, and reads it. A link already there is read as it is.
+    /// </summary>
+    public InventoryEntry Link(string folder, Guid id)
+    {
+        Directory.CreateDirectory(VmsDirectory);
+        string entry = Path.Combine(VmsDirectory, id.ToString("D"));
+        if (FileStatus.Of(entry, followLinks: false) is null)
+        {
+            File.CreateSymbolicLink(entry, Path.GetFullPath(folder)); // one step: a host killed here finds the link or nothing
+            Posix.FsyncDirectory(VmsDirectory);
+        }
+        return InventoryEntryReader.Read(entry, id, Permissions);
+    }
+
+    /// <summary>
+    /// Takes a linked VM out of this inventory and leaves its folder whole (a clustered VM another node owns now): only the
+    /// link goes. A folder that is not a link is refused, never deleted.
+    /// </summary>
+    public void Unlink(VmFolder folder)
+    {
+        if (FileStatus.Of(folder.Path, followLinks: false) is not { Kind: FileKind.SymbolicLink })
+            throw new IOException($"{folder.Path} is not a link to a VM folder elsewhere: it is not unlinked");
+        File.Delete(folder.Path);
+        Posix.FsyncDirectory(VmsDirectory);
+    }
+
+    /// <summary>
     /// A VM's configuration file of any version up to this build's, as the current version (null when there is none).
     /// A file a newer build wrote is refused (InvalidDataException naming it and both versions): read as this version and
     /// saved back, it would lose what that build added.

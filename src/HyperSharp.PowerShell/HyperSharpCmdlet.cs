@@ -28,6 +28,8 @@ public abstract class HyperSharpCmdlet : PSCmdlet
 
     protected VhdService.VhdServiceClient VhdClient => new(Channel);
 
+    protected FailoverCluster.FailoverClusterClient ClusterClient => new(Channel);
+
     /// <summary>The remote host named by -ComputerName, or null for this computer.</summary>
     private Uri? _remote;
 

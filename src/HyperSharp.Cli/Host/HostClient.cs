@@ -17,12 +17,16 @@ internal static class HostClient
     public static Option<bool> JsonOption() => new("--json") { Description = "Print JSON (the API's objects) instead of text" };
 
     /// <summary>Runs <paramref name="body"/> with a client; a host error becomes "hyper: MESSAGE" and exit code 1.</summary>
-    public static int Run(CliContext context, string? socket, Func<VmHost.VmHostClient, Task<int>> body) => CliAction.Run(context, () =>
+    public static int Run(CliContext context, string? socket, Func<VmHost.VmHostClient, Task<int>> body) =>
+        Run(context, socket, channel => new VmHost.VmHostClient(channel), body);
+
+    /// <summary>The same for the host's other services (the failover cluster's): <paramref name="client"/> makes the client over the channel.</summary>
+    public static int Run<TClient>(CliContext context, string? socket, Func<Grpc.Net.Client.GrpcChannel, TClient> client, Func<TClient, Task<int>> body) => CliAction.Run(context, () =>
     {
         using var channel = HostEndpoint.Connect(socket);
         try
         {
-            return body(new VmHost.VmHostClient(channel)).GetAwaiter().GetResult();
+            return body(client(channel)).GetAwaiter().GetResult();
         }
         catch (RpcException e)
         {

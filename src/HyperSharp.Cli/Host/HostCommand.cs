@@ -29,7 +29,12 @@ internal static class HostCommand
             Description = "The most memory the VMs with dynamic memory may have together, e.g. 16GB (default: what they have plus the host's available memory, less a reserve for the host)",
         };
         var web = new Option<string?>("--web") { Description = "Also serve the web console at ADDRESS:PORT: with --tls-dir over HTTPS to client certificates, else on a loopback address (e.g. 127.0.0.1:8080) with a token whose login address is printed" };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web };
+        var clusterEtcd = new Option<string?>("--cluster-etcd")
+        {
+            Description = "Be a failover cluster node: the cluster's etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)",
+        };
+        var clusterNode = new Option<string?>("--cluster-node") { Description = "This node's name in the cluster (default: the machine's name)" };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web, clusterEtcd, clusterNode };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -43,6 +48,13 @@ internal static class HostCommand
                 TlsDirectory = result.GetValue(tlsDir) is { } dir ? Path.GetFullPath(dir) : null,
                 StoragePaths = result.GetValue(storage) is { Length: > 0 } paths ? [.. paths.Select(Path.GetFullPath)] : null,
                 MemoryBalancer = new() { PoolBytes = result.GetValue(memoryPool) is { } pool ? SizeParser.Parse(pool, "--dynamic-memory-pool") : null },
+                Cluster = result.GetValue(clusterEtcd) is { } etcd
+                    ? new HyperSharp.Host.Cluster.ClusterNodeOptions
+                    {
+                        EtcdEndpoints = etcd.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                        NodeName = result.GetValue(clusterNode) ?? Environment.MachineName,
+                    }
+                    : result.GetValue(clusterNode) is null ? null : throw new UsageException("--cluster-node needs --cluster-etcd (where the cluster's etcd is)"),
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var webListen = WebConsoleCommand.ParseListen(result.GetValue(web), options.TlsDirectory);

@@ -84,14 +84,20 @@ public sealed class HostPair : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        foreach (var host in _hosts)
+        StopAll(_output, Root, _hosts);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Stops every host (and its workers) by PID, writes their logs and the workers' to the test's output, removes <paramref name="root"/>.</summary>
+    internal static void StopAll(ITestOutputHelper output, string root, IEnumerable<PeerHostProcess> hosts)
+    {
+        foreach (var host in hosts)
         {
             host.Dispose();
-            try { _output.WriteLine($"--- host {host.Name}\n{host.Process.Log}"); } catch (InvalidOperationException) { }
+            try { output.WriteLine($"--- host {host.Name}\n{host.Process.Log}"); } catch (InvalidOperationException) { }
         }
-        foreach (var log in Directory.EnumerateFiles(Root, "worker.log", SearchOption.AllDirectories))
-            try { _output.WriteLine($"--- {log}\n{File.ReadAllText(log)}"); } catch (InvalidOperationException) { }
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        return ValueTask.CompletedTask;
+        foreach (var log in Directory.EnumerateFiles(root, "worker.log", SearchOption.AllDirectories))
+            try { output.WriteLine($"--- {log}\n{File.ReadAllText(log)}"); } catch (InvalidOperationException) { }
+        try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -1,0 +1,130 @@
+namespace HyperSharp.Cluster;
+
+/// <summary>
+/// The administrator's verbs on the cluster's records (New-Cluster, Add-/Remove-ClusterNode,
+/// Add-ClusterVirtualMachineRole, Set-/Start-/Stop-ClusterGroup); every node's reconciler acts on what they write.
+/// </summary>
+public sealed class ClusterCatalog(EtcdStore store, ClusterKeys keys)
+{
+    public Task<ClusterSnapshot> ReadAsync() => ClusterSnapshot.ReadAsync(store, keys);
+
+    /// <summary>New-Cluster -Name -Node: the cluster record and its first nodes, all at once, only if there is no cluster yet.</summary>
+    public async Task<ClusterRecord> CreateAsync(string name, IReadOnlyList<string> nodes, int? delayMs = null, int? threshold = null)
+    {
+        Names.Check("name", name);
+        if (nodes.Count == 0) throw new ClusterException("New-Cluster needs at least one node (-Node)");
+        if (nodes.Distinct(StringComparer.OrdinalIgnoreCase).Count() != nodes.Count) throw new ClusterException($"a node is named twice in {string.Join(", ", nodes)}");
+        var cluster = new ClusterRecord { Name = name };
+        if (delayMs is { } d) cluster = cluster with { SameSubnetDelayMs = d is >= 100 and <= 2000 ? d : throw new ClusterException($"SameSubnetDelay {d} ms is outside 100..2000 ms") };
+        if (threshold is { } t) cluster = cluster with { SameSubnetThreshold = t is >= 3 and <= 120 ? t : throw new ClusterException($"SameSubnetThreshold {t} is outside 3..120") };
+        var puts = new List<(string, Google.Protobuf.ByteString, long)> { (keys.Cluster, ClusterJson.Write(cluster), 0) };
+        for (int i = 0; i < nodes.Count; i++)
+            puts.Add((keys.Node(Names.Check("node", nodes[i])), ClusterJson.Write(new NodeRecord { Name = nodes[i], Id = i + 1 }), 0));
+        if (!await store.CreateAsync([keys.Cluster], puts).ConfigureAwait(false))
+            throw new ClusterException($"etcd already holds a cluster under {keys.Prefix} ('{(await ReadAsync().ConfigureAwait(false)).Cluster?.Name}')");
+        return cluster;
+    }
+
+    public async Task<ClusterSnapshot> RequireClusterAsync()
+    {
+        var snapshot = await ReadAsync().ConfigureAwait(false);
+        return snapshot.Cluster is null ? throw new ClusterException($"there is no cluster under {keys.Prefix} in etcd: create one with New-Cluster", notFound: true) : snapshot;
+    }
+
+    /// <summary>Add-ClusterNode: the node joins once its host runs with the cluster's etcd endpoints and this name.</summary>
+    public async Task<NodeRecord> AddNodeAsync(string name)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        var node = new NodeRecord { Name = Names.Check("node", name), Id = snapshot.Nodes.Select(n => n.Id).DefaultIfEmpty(0).Max() + 1 };
+        if (!await store.CreateAsync([keys.Node(name)], [(keys.Node(name), ClusterJson.Write(node), 0)]).ConfigureAwait(false))
+            throw new ClusterException($"node '{name}' is already in cluster '{snapshot.Cluster!.Name}'");
+        return node;
+    }
+
+    /// <summary>Remove-ClusterNode: refused while the node owns groups (move them or stop the node first).</summary>
+    public async Task RemoveNodeAsync(string name)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        if (!snapshot.Nodes.Any(n => string.Equals(n.Name, name, StringComparison.OrdinalIgnoreCase))) throw new ClusterException($"cluster '{snapshot.Cluster!.Name}' has no node '{name}'", notFound: true);
+        var owned = snapshot.Groups.Where(g => string.Equals(g.Owner, name, StringComparison.OrdinalIgnoreCase)).Select(g => g.Record.Name).ToList();
+        if (owned.Count > 0) throw new ClusterException($"node '{name}' owns {string.Join(", ", owned)}: stop its host (they fail over) or stop those groups first");
+        await store.DeleteAsync(keys.Node(name)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Add-ClusterVirtualMachineRole: the VM becomes a group owned by <paramref name="node"/> (bound to its lease), in one
+    /// transaction that fails if the group or an owner already exists.
+    /// </summary>
+    public async Task<GroupRecord> AddGroupAsync(GroupRecord group, string node, long lease)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        Names.Check("VM name", group.Name);
+        if (lease == 0) throw new ClusterException($"node '{node}' holds no lease (it is not up in cluster '{snapshot.Cluster!.Name}')");
+        if (snapshot.Groups.FirstOrDefault(g => g.Record.VmId == group.VmId) is { } same) throw new ClusterException($"VM {group.VmId} is already clustered as group '{same.Record.Name}'");
+        if (!await store.CreateAsync([keys.Group(group.Name), keys.Owner(group.Name)],
+                [(keys.Group(group.Name), ClusterJson.Write(group), 0), (keys.Owner(group.Name), EtcdStore.Bytes(node), lease)]).ConfigureAwait(false))
+            throw new ClusterException($"cluster '{snapshot.Cluster!.Name}' already has a group named '{group.Name}'");
+        return group;
+    }
+
+    /// <summary>
+    /// Changes one group's record (Set-ClusterGroup -Priority, Start-/Stop-ClusterGroup), retried if another writer got
+    /// there first; with <paramref name="onlyIfOwnerless"/>, only while no node owns the group. False when nothing was
+    /// changed (the record already said so, or a node owns the group).
+    /// </summary>
+    public async Task<bool> UpdateGroupAsync(string name, Func<GroupRecord, GroupRecord> change, bool onlyIfOwnerless = false)
+    {
+        while (true)
+        {
+            var kv = await store.GetAsync(keys.Group(name)).ConfigureAwait(false) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
+            var current = ClusterJson.Read<GroupRecord>(kv.Value, keys.Group(name));
+            var updated = change(current);
+            if (updated == current) return false;
+            if (await store.ReplaceAsync(keys.Group(name), kv.ModRevision, ClusterJson.Write(updated), onlyIfOwnerless ? [keys.Owner(name)] : null).ConfigureAwait(false)) return true;
+            if (onlyIfOwnerless && await store.GetAsync(keys.Owner(name)).ConfigureAwait(false) is not null) return false;
+        }
+    }
+
+    /// <summary>
+    /// Start-ClusterGroup: a group no node owns (its owner failed and it is No Auto Start, or it was never placed) is
+    /// claimed by <paramref name="node"/> first, the node that serves the call; then it is marked to run.
+    /// </summary>
+    public async Task StartGroupAsync(string name, string node, long lease)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        var group = snapshot.Group(name) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
+        if (group.Owner is null && lease != 0)
+            await store.CreateAsync([keys.Owner(group.Record.Name)], [(keys.Owner(group.Record.Name), EtcdStore.Bytes(node), lease)]).ConfigureAwait(false);
+        await UpdateGroupAsync(name, g => g with { Online = true }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The group once <paramref name="reached"/> says it got where it was sent (re-read on every change etcd reports), or
+    /// a <see cref="ClusterException"/> saying where it still is after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<GroupView> WaitForGroupAsync(string name, Func<GroupView, bool> reached, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var snapshot = await ReadAsync().ConfigureAwait(false);
+            var group = snapshot.Group(name) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
+            if (reached(group)) return group;
+            if (deadline.IsCancellationRequested)
+                throw new ClusterException($"group '{name}' is still {group.State} (owner {group.Owner ?? "none"}{(group.Status?.Error is { } e ? $": {e}" : "")}) after {timeout.TotalSeconds:0} s");
+            using var changed = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+            try { await store.WatchAsync(keys.Prefix, snapshot.Revision + 1, changed.Cancel, changed.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled) { }
+        }
+    }
+}
+
+/// <summary>Names of clusters, nodes and groups: what an etcd key and a message can carry.</summary>
+internal static class Names
+{
+    public static string Check(string what, string name) =>
+        string.IsNullOrWhiteSpace(name) || name.Length > 253 || name.Any(char.IsControl)
+            ? throw new ClusterException($"{what} '{name}' is not a usable name (1 to 253 characters, no control characters)")
+            : name;
+}

@@ -1,0 +1,80 @@
+using V1 = HyperSharp.Api.V1;
+
+namespace HyperSharp.PowerShell;
+
+// The FailoverClusters module's objects under their own names and values, so `$node.State -eq 'Up'` and
+// `$group.Priority -eq 3000` read as they do against a Windows cluster.
+
+/// <summary>Get-ClusterNode's State.</summary>
+public enum ClusterNodeState { Up = 0, Down = 1, Paused = 2, Joining = 3, Unknown = -1 }
+
+/// <summary>Get-ClusterGroup's State.</summary>
+public enum ClusterGroupState { Online = 0, Offline = 1, Failed = 2, PartialOnline = 3, Pending = 4, Unknown = -1 }
+
+/// <summary>Get-Cluster's object.</summary>
+public sealed class Cluster
+{
+    public required string Name { get; init; }
+    public required int ClusterFunctionalLevel { get; init; }
+    /// <summary>Milliseconds between heartbeats.</summary>
+    public required int SameSubnetDelay { get; init; }
+    /// <summary>Heartbeats missed before a node is down.</summary>
+    public required int SameSubnetThreshold { get; init; }
+    /// <summary>HyperSharp's own: the node that answered, and where the cluster's etcd is.</summary>
+    public required string ThisNode { get; init; }
+    public required string[] EtcdEndpoints { get; init; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Get-ClusterNode's object.</summary>
+public sealed class ClusterNode
+{
+    public required string Name { get; init; }
+    public required ClusterNodeState State { get; init; }
+    /// <summary>The node's number in the cluster, as a string as Windows gives it.</summary>
+    public required string Id { get; init; }
+    public required long FreeMemoryBytes { get; init; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Get-ClusterGroup's object (a clustered VM role). OwnerNode is the node's name.</summary>
+public sealed class ClusterGroup
+{
+    public required string Name { get; init; }
+    public required string OwnerNode { get; init; }
+    public required ClusterGroupState State { get; init; }
+    /// <summary>3000 High, 2000 Medium, 1000 Low, 0 No Auto Start.</summary>
+    public required uint Priority { get; init; }
+    public string GroupType => "VirtualMachine";
+    public required Guid VMId { get; init; }
+    /// <summary>HyperSharp's own: the VM's folder on the shared storage, and why the group failed if it did.</summary>
+    public required string VMFolder { get; init; }
+    public required string? Error { get; init; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The API's cluster messages as the module's objects.</summary>
+internal static class ClusterConversions
+{
+    public static Cluster ToObject(this V1.ClusterInfo c) => new()
+    {
+        Name = c.Name, ClusterFunctionalLevel = c.ClusterFunctionalLevel, SameSubnetDelay = c.SameSubnetDelayMs,
+        SameSubnetThreshold = c.SameSubnetThreshold, ThisNode = c.ThisNode, EtcdEndpoints = [.. c.EtcdEndpoints],
+    };
+
+    public static ClusterNode ToObject(this V1.ClusterNodeInfo n) => new()
+    {
+        Name = n.Name, State = Enum.TryParse<ClusterNodeState>(n.State, out var s) ? s : ClusterNodeState.Unknown,
+        Id = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), FreeMemoryBytes = n.FreeMemoryBytes,
+    };
+
+    public static ClusterGroup ToObject(this V1.ClusterGroup g) => new()
+    {
+        Name = g.Name, OwnerNode = g.OwnerNode, State = Enum.TryParse<ClusterGroupState>(g.State, out var s) ? s : ClusterGroupState.Unknown,
+        Priority = (uint)g.Priority, VMId = Guid.TryParse(g.VmId, out var id) ? id : Guid.Empty, VMFolder = g.VmFolder,
+        Error = g.Error.Length > 0 ? g.Error : null,
+    };
+}
