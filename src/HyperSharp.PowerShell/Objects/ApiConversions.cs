@@ -3,7 +3,7 @@ using V1 = HyperSharp.Api.V1;
 namespace HyperSharp.PowerShell;
 
 /// <summary>The API's messages to the cmdlets' objects, and the cmdlets' enums back to the API's.</summary>
-internal static partial class ApiConversions
+internal static class ApiConversions
 {
     public static VirtualMachine ToObject(this V1.Vm vm, string computerName) => new()
     {
@@ -208,5 +208,5 @@ internal static partial class ApiConversions
         _ => V1.OptimizeMode.Full,
     };
 
-    private static Guid ParseId(string id) => Guid.TryParse(id, out var g) ? g : Guid.Empty;
+    internal static Guid ParseId(string id) => Guid.TryParse(id, out var g) ? g : Guid.Empty;
 }

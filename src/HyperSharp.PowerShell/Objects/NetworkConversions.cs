@@ -3,13 +3,13 @@ using V1 = HyperSharp.Api.V1;
 namespace HyperSharp.PowerShell;
 
 /// <summary>The API's switch and network adapter messages to the cmdlets' objects, and their enums back.</summary>
-internal static partial class ApiConversions
+internal static class NetworkConversions
 {
     public static VMSwitch ToObject(this V1.VmSwitch s, string computerName) => new()
     {
         ComputerName = computerName,
         Name = s.Name,
-        Id = ParseId(s.Id),
+        Id = ApiConversions.ParseId(s.Id),
         Notes = s.Notes,
         SwitchType = s.SwitchType switch
         {
@@ -30,7 +30,7 @@ internal static partial class ApiConversions
         Name = a.Name,
         Id = a.Id,
         VMName = a.VmName,
-        VMId = ParseId(a.VmId),
+        VMId = ApiConversions.ParseId(a.VmId),
         SwitchName = a.SwitchName,
         SwitchId = Guid.TryParse(a.SwitchId, out var switchId) ? switchId : null,
         Connected = a.Connected,
@@ -50,7 +50,7 @@ internal static partial class ApiConversions
     {
         ComputerName = computerName,
         VMName = a.VmName,
-        VMId = ParseId(a.VmId),
+        VMId = ApiConversions.ParseId(a.VmId),
         VMNetworkAdapterName = a.Name,
         AdapterId = a.Id,
         OperationMode = a.AccessVlanId == 0 ? VMNetworkAdapterVlanMode.Untagged : VMNetworkAdapterVlanMode.Access,
