@@ -231,8 +231,11 @@ public sealed class VirtualMachine : IDisposable
     internal VmSavedState CaptureState(SavedVmConfig config, string backend)
     {
         if (!IsPaused) throw new InvalidOperationException("pause the VM before saving it");
+        // Devices first: saving one serves the doorbells it had already taken, and a request completed there raises its
+        // interrupt into the interrupt controllers; captured before, the guest would wait forever for that completion.
+        var devices = Devices.SaveAll();
         var processors = _processors.Select(vp => HyperSharp.Hypervisor.State.VirtualProcessorStateSerializer.Save(vp.GetState())).ToArray();
-        return new VmSavedState(backend, CurrentConfig(config), Partition.SavePlatformState(), processors, Devices.SaveAll());
+        return new VmSavedState(backend, CurrentConfig(config), Partition.SavePlatformState(), processors, devices);
     }
 
     /// <summary>
