@@ -59,6 +59,9 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
 
+    /// <summary>The disks themselves, for a live migration's handover of the writable ones.</summary>
+    internal VmDisks DiskSet => _disks;
+
     /// <summary>The integration-services channel (virtio-vsock), when the configuration has one.</summary>
     public Virtio.Vsock.VirtioVsockDevice? Vsock { get; internal init; }
 
