@@ -92,7 +92,12 @@ public static class MigrationSource
             cancel.ThrowIfCancellationRequested(); // the last moment to keep the VM here
             committed = true; // from the first byte of Commit on the VM may be the destination's: this side never resumes it
             try { await HandOverAsync(channel, options.HandoverTimeout, cancel); }
-            catch { log.Dispose(); throw; } // in doubt: the VM stays paused, the dirty log goes
+            catch
+            {
+                log.Dispose(); // in doubt: the VM stays paused, the dirty log goes
+                vm.HandedOverDisks = released; // a resume here, once the destination is known not to run it, opens them again
+                throw;
+            }
             var downtime = clock.Elapsed - pausedAt; // until the destination said it has the guest (it runs it from Commit on)
             vm.Log(FormattableString.Invariant($"migration: downtime {downtime.TotalMilliseconds:0.0} ms: vCPUs parked in {(parked - pausedAt).TotalMilliseconds:0.0}, state captured in {(captured - parked).TotalMilliseconds:0.0}, {released.Count} writable disks flushed and closed in {(closed - captured).TotalMilliseconds:0.0}, last {rounds[^1].Pages} pages and the state sent in {(sent - closed).TotalMilliseconds:0.0}, the destination opened the disks and applied the state in {(ready - sent).TotalMilliseconds:0.0}"));
             log.Dispose();

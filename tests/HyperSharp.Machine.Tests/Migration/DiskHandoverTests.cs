@@ -123,6 +123,24 @@ public sealed class DiskHandoverTests(ITestOutputHelper output)
         }
     });
 
+    [Fact]
+    public Task AnInDoubtHandoverLeavesTheDiskClosedUntilTheSourceIsResumed() => WithSource("00000040", async (source, image, link, hypervisor) =>
+    {
+        var receiving = Task.Run(() => MigrationTarget.ReceiveAsync(hypervisor, link.Destination, _ => { }, output.WriteLine));
+        var inDoubt = await Assert.ThrowsAsync<MigrationHandoverInDoubtException>(() =>
+            MigrationSource.SendAsync(source.Vm, SavedVmConfig.From(source.Config), hypervisor.Name, new CutBeforeFrameStream(link.Source, kind: 9 /* Commit */, link.CutAtSource)));
+        output.WriteLine(inDoubt.Message);
+        output.WriteLine((await Assert.ThrowsAsync<MigrationException>(() => receiving)).Message); // no Commit: the destination discards the VM and lets go of the disk
+        Assert.True(source.Vm.IsPaused);
+        Assert.Throws<IOException>(() => FirstBlock(source.Vm.Disks[0])); // in doubt: the source keeps its hands off the image
+
+        source.Vm.Resume(); // the destination is known to have nothing: the image opens here again first
+        Assert.Equal(Pattern, FirstBlock(source.Vm.Disks[0]));
+        Assert.False(Free(image), "the resumed source does not hold its image");
+        await source.Console.WaitFor(CounterGuest.Lines.ToString("X8"), Patience, source.Run);
+        Assert.Equal(CounterGuest.Expected(), source.Console.Text);
+    });
+
     /// <summary>A counting source VM with a writable image, once it printed <paramref name="marker"/>, and a link for its migration.</summary>
     private async Task WithSource(string marker, Func<Source, string, LoopbackConnection, IHypervisor, Task> test)
     {
