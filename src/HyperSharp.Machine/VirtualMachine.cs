@@ -97,6 +97,12 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
     public ScsiControllers Scsi { get; init; } = null!;
 
+    /// <summary>The disks themselves, for a live migration's handover of the writable ones.</summary>
+    internal VmDisks DiskSet => _disks;
+
+    /// <summary>The writable disks a migration closed for a destination whose handover is in doubt; <see cref="Resume"/> opens them again.</summary>
+    internal IReadOnlyList<SwitchableDisk>? HandedOverDisks { get; set; }
+
     /// <summary>The integration-services channel (virtio-vsock), when the configuration has one.</summary>
     public Virtio.Vsock.VirtioVsockDevice? Vsock { get; internal init; }
 
@@ -211,6 +217,14 @@ public sealed class VirtualMachine : IDisposable
 
     public void Resume()
     {
+        // After a migration whose handover was in doubt the writable images are closed here: they open again first. The
+        // lock is the fence — while a destination runs the VM on them this throws (after a wait) and the VM stays paused.
+        if (HandedOverDisks is { } handedOver)
+        {
+            try { Migration.DiskHandover.Reclaim(handedOver, Migration.DiskHandover.ReclaimPatience); }
+            catch (Migration.MigrationException e) { throw new InvalidOperationException(e.Message, e); }
+            HandedOverDisks = null;
+        }
         _pauseRequested = false;
         Vsock?.Resumed(); // serves what waited; after a save the guest hears that its connections were reset
         _resume.Set();

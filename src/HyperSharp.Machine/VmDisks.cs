@@ -18,10 +18,18 @@ internal sealed class VmDisks(PciSlots slots, GuestRam ram, int queueCount) : ID
     private readonly object _lock = new();
     private int _named;
 
+    /// <summary>
+    /// Writable images are not opened by <see cref="Attach"/> but stand in as <see cref="DetachedDisk"/>s: a VM arriving by live
+    /// migration is built while the source still holds them, and opens them in the pause (<see cref="Migration.DiskHandover"/>).
+    /// </summary>
+    public bool OpenWritableLater { get; set; }
+
     /// <summary>Opens the image and puts it in a PCI slot (its own, or the first free); returns the slot.</summary>
     public int Attach(DiskAttachment attachment, bool hot)
     {
-        var disk = new SwitchableDisk(VirtualDisk.Open(attachment.Path, new DiskOpenOptions { ReadOnly = attachment.ReadOnly }));
+        var disk = new SwitchableDisk(OpenWritableLater && !attachment.ReadOnly
+            ? new DetachedDisk(attachment.Path)
+            : VirtualDisk.Open(attachment.Path, new DiskOpenOptions { ReadOnly = attachment.ReadOnly }));
         VirtioBlockDevice? device = null;
         try
         {
@@ -51,6 +59,9 @@ internal sealed class VmDisks(PciSlots slots, GuestRam ram, int queueCount) : ID
     }
 
     public IReadOnlyList<IVirtualDisk> Disks { get { lock (_lock) return _entries.Select(e => e.Disk).ToArray(); } }
+
+    /// <summary>The disks attached writable, whose images a live migration hands over.</summary>
+    public IReadOnlyList<SwitchableDisk> Writable { get { lock (_lock) return _entries.Where(e => !e.Attachment.ReadOnly).Select(e => e.Disk).ToArray(); } }
 
     /// <summary>
     /// A checkpoint's switch, while the VM is paused: each written disk whose image <paramref name="children"/> names goes on

@@ -88,6 +88,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
                     if (_turnedOff) vm.Stop(VmStopReason.Stopped, _turnOffDetail);
                 }
                 started.TrySetResult();
+                if (how == MachineStart.Migrated) _ = HyperSharp.Machine.Migration.MacAnnounce.Start(vm, _config.Log); // the switches learn the adapters' new ports
                 _uptime.Start();
                 var stopped = vm.Run();
                 _uptime.Stop();

@@ -194,7 +194,7 @@ public sealed class WorkerRuntime
     private WorkerExitRecord RunMachine()
     {
         // The host looked at the files just before launching; one swapped since (a FIFO for the kernel) must not hang this process.
-        if (StartCheck.Problem(_config) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
+        if (StartCheck.Problem(_config, arriving: _incoming is not null) is { } problem) return new WorkerExitRecord { Saved = _restorePending, Reason = $"cannot start: {problem}" };
         var end = Session.Run();
         return new WorkerExitRecord { Saved = end.Kind == SessionEndKind.Saved, Reason = end.Reason };
     }

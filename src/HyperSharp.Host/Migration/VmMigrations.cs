@@ -137,8 +137,9 @@ public sealed class VmMigrations
         Lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' arriving from {source} by live migration");
         var incoming = vm.Incoming;
         incoming.Arrival = ArriveAsync(vm, incoming, Lifecycle.StartAsync(vm, CancellationToken.None));
-        if (await Task.WhenAny(incoming.Listening.Task, incoming.Arrival).ConfigureAwait(false) != incoming.Listening.Task)
-            await incoming.Arrival.ConfigureAwait(false); // ended before it listened: throws why
+        // Ended before it listened: the arrival throws why (the listening task, failed as the arrival ends, may come first).
+        if (await Task.WhenAny(incoming.Listening.Task, incoming.Arrival).ConfigureAwait(false) != incoming.Listening.Task || incoming.Listening.Task.IsFaulted)
+            await incoming.Arrival.ConfigureAwait(false);
         return (await incoming.Listening.Task.ConfigureAwait(false), []);
     }
 
@@ -189,10 +190,8 @@ public sealed class VmMigrations
         foreach (var file in files)
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))
                 problems.Add($"{file} is not reachable on the destination host: with shared storage the VM's files must have the same paths on both hosts");
-        // Each worker holds a writable image exclusively (an advisory lock), and the destination opens the VM's disks while the
-        // source still holds them: until the source hands its disks over in the pause, such a VM cannot move. Read-only ones can.
-        foreach (var disk in config.Disks.Where(d => !d.ReadOnly && !string.IsNullOrEmpty(d.Path)))
-            problems.Add($"{disk.Path} is attached writable: the destination's worker cannot open it while the source's holds it (handing a disk over between workers is not done yet)");
+        // Writable disks need nothing more: the source's worker closes them in the pause and the destination's opens them then
+        // (the engine's disk handover, with each image's exclusive lock as the fence).
         long available = HostMemory.AvailableBytes();
         if (available > 0 && config.Memory.StartupBytes > available)
             problems.Add($"the VM needs {config.Memory.StartupBytes >> 20} MiB; the destination host has {available >> 20} MiB available");

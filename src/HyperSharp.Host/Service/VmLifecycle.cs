@@ -69,7 +69,7 @@ public sealed class VmLifecycle
         if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath))
             throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
         // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
-        if (StartCheck.Problem(vm.Config) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
+        if (StartCheck.Problem(vm.Config, arriving: vm.Incoming is not null) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
 
         var from = vm.State;
         SetState(vm, VmState.Starting);

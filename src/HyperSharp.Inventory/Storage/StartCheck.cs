@@ -9,14 +9,18 @@ namespace HyperSharp.Inventory.Storage;
 /// </summary>
 public static class StartCheck
 {
-    public static string? Problem(VmConfiguration config)
+    /// <param name="arriving">
+    /// The VM arrives by live migration: its source's worker holds the writable images (exclusively) until the pause, when
+    /// the destination's worker opens them, so only their kind is looked at here; a problem with an image fails the move then.
+    /// </param>
+    public static string? Problem(VmConfiguration config, bool arriving = false)
     {
         var boot = config.Boot;
         if (BootFileCheck.Kernel(boot.KernelPath) is { } kernel) return $"its kernel: {kernel}";
         if (!string.IsNullOrEmpty(boot.InitrdPath) && BootFileCheck.Initrd(boot.InitrdPath) is { } initrd) return $"its initrd: {initrd}";
         if (BootFileCheck.FitsInMemory(boot.KernelPath, boot.InitrdPath, config.Memory.StartupBytes) is { } memory) return memory;
         foreach (var disk in config.Disks)
-            if (DiskImageCheck.Image(disk.Path, thorough: false) is { } problem) return $"its disk: {problem}";
+            if ((arriving && !disk.ReadOnly ? DiskImageCheck.Kind(disk.Path) : DiskImageCheck.Image(disk.Path, thorough: false)) is { } problem) return $"its disk: {problem}";
         return null;
     }
 }

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace HyperSharp.Machine.Migration;
 
 /// <summary>
-/// The live-migration stream, protocol 1. Each side first sends a preamble, then frames.
+/// The live-migration stream, protocol 2. Each side first sends a preamble, then frames.
 /// <code>
 /// preamble  "HSVMMIGR", u32 protocol version, u16 length L, L bytes UTF-8: the HyperSharp build (fixed in every version,
 ///           so a peer of another version can always say who it is talking to)
@@ -15,19 +15,23 @@ namespace HyperSharp.Machine.Migration;
 ///           Owned once Commit arrived: from Commit on the VM is the destination's, and only Owned lets the source discard its
 ///           paused copy (a source that never hears it keeps the VM paused, never running: the handover is in doubt)
 /// either    Abort (UTF-8 reason) ends the migration: the source's VM runs on, the destination's is discarded
+/// v2        the destination sends Prepared once it has built the VM from the hello (devices, memory; writable disks described,
+///           not opened), and the source pauses only after it; in the pause the source flushes and closes its writable disks
+///           before Done, and the destination opens them before Ready (<see cref="DiskHandover"/>). Protocol 1 had neither: its
+///           destination opened the disks while building, so only read-only ones could move.
 /// </code>
 /// Little-endian throughout. A newer destination accepts every older protocol; an older one refuses a newer source by its version.
 /// </summary>
 internal static class MigrationProtocol
 {
     public static ReadOnlySpan<byte> Magic => "HSVMMIGR"u8;
-    public const uint ProtocolVersion = 1;
+    public const uint ProtocolVersion = 2;
     public const int FrameHeaderSize = 12;
     public const int Page = 4096;
     public const int MaxRunPages = 256;
     public const int MaxPayload = 64 << 20;
 
-    public enum Kind : ushort { Hello = 1, Accept = 2, Refuse = 3, Pages = 4, RoundEnd = 5, State = 6, Done = 7, Ready = 8, Commit = 9, Abort = 10, Owned = 11 }
+    public enum Kind : ushort { Hello = 1, Accept = 2, Refuse = 3, Pages = 4, RoundEnd = 5, State = 6, Done = 7, Ready = 8, Commit = 9, Abort = 10, Owned = 11, Prepared = 12 }
 
     public static void WriteFrameHeader(Span<byte> header, Kind kind, int payloadLength)
     {

@@ -8,10 +8,11 @@ namespace HyperSharp.Machine.Migration;
 
 /// <summary>
 /// The sending side of a live migration: streams a running VM's memory in pre-copy rounds (all of it, then what the guest
-/// dirtied meanwhile) until what is left fits the downtime target, then pauses the VM, sends the last pages and the
-/// processor, platform and device records, and hands over once the destination has built the VM.
-/// Until the handover, any failure or cancellation stops the dirty log, resumes the VM if it was paused, tells the
-/// destination (when the stream still works), and rethrows: the VM runs on here as it was.
+/// dirtied meanwhile) until what is left fits the downtime target and the destination has built the VM (Prepared), then
+/// pauses the VM, closes its writable disks for the destination (<see cref="DiskHandover"/>), sends the last pages and the
+/// processor, platform and device records, and hands over once the destination has opened the disks and applied them.
+/// Until the handover, any failure or cancellation stops the dirty log, tells the destination (when the stream still
+/// works), opens the writable disks again, resumes the VM if it was paused, and rethrows: the VM runs on here as it was.
 /// </summary>
 public static class MigrationSource
 {
@@ -30,6 +31,7 @@ public static class MigrationSource
         var rounds = new List<MigrationRound>();
         long pagesSent = 0;
         bool paused = false, committed = false;
+        IReadOnlyList<SwitchableDisk>? released = null;
         var log = new DirtyPageLog(vm.Partition, vm.Ram.Slots); // before the first page is read: every later write is caught
         var throttle = new VcpuThrottle(vm, vm.Log);
         var warming = StateCodeWarmup.Start(vm.Partition.GetType()); // the capture in the pause runs compiled code, not the JIT
@@ -40,6 +42,9 @@ public static class MigrationSource
             channel.Flush();
             await channel.ReceivePreambleAsync(cancel); // a destination of another protocol says why it refuses in its answer
             await channel.ReceiveAsync(Kind.Accept, "its answer to the hello", cancel);
+            // The VM pauses only once the destination has built it: the pause then covers no construction (and a destination
+            // that cannot build it fails while the VM runs here undisturbed).
+            var prepared = channel.ReceiveAsync(Kind.Prepared, "word that the destination built the VM (Prepared)", cancel);
 
             // Round 0: everything the guest has touched; untouched and zero pages are zero on the destination already.
             double bytesPerSecond = Round(0, () => SendPages(channel, vm, ResidentPages.Of(vm.Memory), skipZero: true, cancel), paused: false);
@@ -50,10 +55,15 @@ public static class MigrationSource
                 cancel.ThrowIfCancellationRequested();
                 left = log.Collect();
                 double seconds = left.Count * (double)Page / bytesPerSecond;
-                if (seconds <= options.DowntimeTarget.TotalSeconds || n > options.MaxRounds) break;
-                // The guest dirtied more than half of what the last round sent, twice running: it outpaces the link.
-                outpaced = left.Count * 2 > rounds[^1].Pages ? outpaced + 1 : 0;
-                if (options.AutoConverge && outpaced >= 2 && throttle.Percent < 99) { throttle.Increase(); outpaced = 0; }
+                bool fits = seconds <= options.DowntimeTarget.TotalSeconds || n > options.MaxRounds;
+                if (fits && prepared.IsCompleted) break;
+                if (fits) await prepared; // the guest runs on meanwhile; what it dirtied goes in a round, then the check again
+                else
+                {
+                    // The guest dirtied more than half of what the last round sent, twice running: it outpaces the link.
+                    outpaced = left.Count * 2 > rounds[^1].Pages ? outpaced + 1 : 0;
+                    if (options.AutoConverge && outpaced >= 2 && throttle.Percent < 99) { throttle.Increase(); outpaced = 0; }
+                }
                 var pages = left;
                 bytesPerSecond = Round(n, () => SendPages(channel, vm, pages, skipZero: false, cancel), paused: false);
             }
@@ -66,6 +76,8 @@ public static class MigrationSource
             var parked = clock.Elapsed;
             var state = vm.CaptureState(config, backend); // quiesces the devices, whose last writes are then in the log
             var captured = clock.Elapsed;
+            released = DiskHandover.Release(vm.DiskSet); // the devices are quiet: nothing in flight; the destination opens them after Done
+            var closed = clock.Elapsed;
             left.AddRange(log.Collect());
             left.Sort();
             Round(rounds.Count, () => SendPages(channel, vm, Distinct(left), skipZero: false, cancel), paused: true);
@@ -80,9 +92,14 @@ public static class MigrationSource
             cancel.ThrowIfCancellationRequested(); // the last moment to keep the VM here
             committed = true; // from the first byte of Commit on the VM may be the destination's: this side never resumes it
             try { await HandOverAsync(channel, options.HandoverTimeout, cancel); }
-            catch { log.Dispose(); throw; } // in doubt: the VM stays paused, the dirty log goes
+            catch
+            {
+                log.Dispose(); // in doubt: the VM stays paused, the dirty log goes
+                vm.HandedOverDisks = released; // a resume here, once the destination is known not to run it, opens them again
+                throw;
+            }
             var downtime = clock.Elapsed - pausedAt; // until the destination said it has the guest (it runs it from Commit on)
-            vm.Log(FormattableString.Invariant($"migration: downtime {downtime.TotalMilliseconds:0.0} ms: vCPUs parked in {(parked - pausedAt).TotalMilliseconds:0.0}, state captured in {(captured - parked).TotalMilliseconds:0.0}, last {rounds[^1].Pages} pages and the state sent in {(sent - captured).TotalMilliseconds:0.0}, the destination built the VM in {(ready - sent).TotalMilliseconds:0.0}"));
+            vm.Log(FormattableString.Invariant($"migration: downtime {downtime.TotalMilliseconds:0.0} ms: vCPUs parked in {(parked - pausedAt).TotalMilliseconds:0.0}, state captured in {(captured - parked).TotalMilliseconds:0.0}, {released.Count} writable disks flushed and closed in {(closed - captured).TotalMilliseconds:0.0}, last {rounds[^1].Pages} pages and the state sent in {(sent - closed).TotalMilliseconds:0.0}, the destination opened the disks and applied the state in {(ready - sent).TotalMilliseconds:0.0}"));
             log.Dispose();
             vm.Stop(VmStopReason.Stopped, "moved to another host by live migration");
             return new MigrationResult(rounds, channel.BytesSent, pagesSent, clock.Elapsed, downtime);
@@ -91,8 +108,14 @@ public static class MigrationSource
         {
             throttle.Dispose();
             log.Dispose();
-            if (paused) vm.Resume();
+            // The destination hears first: one that opened the disks lets go of them as it gives up, and only then can they open here.
             channel.Abort(e is OperationCanceledException ? "the source cancelled the migration" : $"the source failed: {e.Message}");
+            if (released is not null)
+            {
+                try { DiskHandover.Reclaim(released, DiskHandover.ReclaimPatience); }
+                catch (MigrationException held) { throw new MigrationException($"{e.Message}; then {held.Message}", held); }
+            }
+            if (paused) vm.Resume();
             throw;
         }
 

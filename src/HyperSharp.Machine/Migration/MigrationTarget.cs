@@ -73,7 +73,7 @@ public static class MigrationTarget
             byte[] state;
             try
             {
-                state = await ReceiveMemoryAsync(channel, memory, cancel);
+                state = await ReceiveMemoryAsync(channel, memory, version >= 2 ? preparing : null, cancel);
                 prepared = await preparing;
                 await warming;
             }
@@ -147,13 +147,29 @@ public static class MigrationTarget
         return w.ToArray();
     }
 
-    /// <summary>Writes each Pages frame into guest memory until Done; returns the State frame's records.</summary>
-    private static async Task<byte[]> ReceiveMemoryAsync(MigrationChannel channel, GuestMemory memory, CancellationToken cancel)
+    /// <summary>
+    /// Writes each Pages frame into guest memory until Done; returns the State frame's records. With <paramref name="preparing"/>
+    /// (a source of protocol 2, which pauses only after it hears) says Prepared as soon as the VM is built, between frames.
+    /// </summary>
+    private static async Task<byte[]> ReceiveMemoryAsync(MigrationChannel channel, GuestMemory memory, Task<VirtualMachineBuilder>? preparing, CancellationToken cancel)
     {
         byte[]? state = null;
-        while (true)
+        var next = channel.ReceiveAsync("memory pages, the VM state or the end", cancel);
+        for (; ; next = channel.ReceiveAsync("memory pages, the VM state or the end", cancel))
         {
-            var (kind, payload) = await channel.ReceiveAsync("memory pages, the VM state or the end", cancel);
+            if (preparing is not null)
+            {
+                // A source done with its rounds sends nothing until it hears Prepared: wait for whichever comes first.
+                await Task.WhenAny(next, preparing);
+                if (preparing.IsCompleted)
+                {
+                    await preparing; // a build that failed fails the migration here, the source still running the VM
+                    channel.Send(Kind.Prepared, []);
+                    channel.Flush();
+                    preparing = null;
+                }
+            }
+            var (kind, payload) = await next;
             switch (kind)
             {
                 case Kind.Pages:

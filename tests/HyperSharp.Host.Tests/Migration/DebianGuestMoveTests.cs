@@ -9,8 +9,8 @@ namespace HyperSharp.Host.Tests.Migration;
 
 /// <summary>
 /// The Debian guest (stock kernel, busybox initramfs; Emulated backend) moves between two `hyper host` processes while it
-/// ticks: its ticks go on with none lost or repeated, and a disk on shared storage (read-only: writable ones cannot move
-/// yet) reads the same on the destination. Before that, the destination's worker is killed in the middle of pre-copy, and the
+/// ticks: its ticks go on with none lost or repeated, and a read-only disk on shared storage reads the same on the
+/// destination (writable ones: DebianGuestDiskMoveTests). Before that, the destination's worker is killed in the middle of pre-copy, and the
 /// guest ticks on at the source.
 /// </summary>
 public sealed class DebianGuestMoveTests(ITestOutputHelper output)

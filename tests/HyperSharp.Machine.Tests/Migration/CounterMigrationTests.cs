@@ -187,7 +187,7 @@ public sealed class CounterMigrationTests(ITestOutputHelper output)
         await link.Source.WriteAsync(preamble);
         var refused = await Assert.ThrowsAsync<MigrationException>(() => receiving);
         Assert.Contains("HyperSharp 9.9.9, speaking migration protocol 99", refused.Message);
-        Assert.Contains("which speaks protocols 1 to 1", refused.Message);
+        Assert.Contains("which speaks protocols 1 to 2", refused.Message);
     }
 
     [Fact]

@@ -134,6 +134,12 @@ public sealed class VirtioNetDevice : IVirtioDevice, IFrameReceiver, IDisposable
         _active?.Interrupts.ConfigChanged(); // the driver rereads the status field
     }
 
+    /// <summary>
+    /// Sends a frame of the VMM's own (a migration's MAC announce) through the adapter's port, as if the guest had sent it;
+    /// false when the adapter is not connected or the link dropped it.
+    /// </summary>
+    public bool SendFromHost(ReadOnlySpan<byte> frame) => _link is { } link && link.Send(frame);
+
     /// <summary>Unplugs the adapter; the guest sees the link go down.</summary>
     public void Disconnect()
     {
