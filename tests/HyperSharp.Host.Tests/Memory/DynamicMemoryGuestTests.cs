@@ -68,7 +68,7 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
             long total0 = Kb(console, "TEST-DM-READY");
 
             var clock = Stopwatch.StartNew();
-            var idle = await WaitForAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Minimum + 64 * MiB, "the idle guest taken toward its minimum", deadline.Token);
+            var idle = await BalancerWait.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Minimum + 64 * MiB, "the idle guest taken toward its minimum", deadline.Token);
             output.WriteLine($"idle: assigned {idle.MemoryAssignedBytes / MiB} MiB, demand {idle.MemoryDemandBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
             Assert.InRange(idle.MemoryAssignedBytes, Minimum, Startup - 64 * MiB);
             console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-SHRUNK-IDLE"), TimeSpan.FromSeconds(120));
@@ -87,7 +87,7 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
             clock.Restart();
             console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-GAVE-BACK"), TimeSpan.FromSeconds(300));
             Assert.True(Line("TEST-DM-GAVE-BACK")(console), console);
-            var freed = await WaitForAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Startup, "the freed memory taken back", deadline.Token);
+            var freed = await BalancerWait.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Startup, "the freed memory taken back", deadline.Token);
             output.WriteLine($"freed: MemTotal back to {Kb(console, "TEST-DM-GAVE-BACK") / 1024} MiB, assigned {freed.MemoryAssignedBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
             Assert.InRange(freed.MemoryAssignedBytes, Minimum, Startup);
             Assert.Equal(Startup, (await host.Client.GetMemoryAsync(vm)).StartupBytes); // the balancer never rewrites the configuration
@@ -96,20 +96,5 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
         {
             await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
         }
-    }
-
-    /// <summary>Get-VM until <paramref name="done"/> holds (the balancer's rounds are a second apart), at most 3 minutes.</summary>
-    private static async Task<Vm> WaitForAsync(VmHost.VmHostClient client, VmRef vm, Func<Vm, bool> done, string what, CancellationToken deadline)
-    {
-        var clock = Stopwatch.StartNew();
-        var now = await client.GetVmAsync(vm, cancellationToken: deadline);
-        while (!done(now))
-        {
-            if (clock.Elapsed > TimeSpan.FromMinutes(3))
-                Assert.Fail($"{what}: not seen in {clock.Elapsed.TotalSeconds:F0} s; assigned {now.MemoryAssignedBytes / MiB} MiB, demand {now.MemoryDemandBytes / MiB} MiB, status '{now.MemoryStatus}'");
-            await Task.Delay(250, deadline);
-            now = await client.GetVmAsync(vm, cancellationToken: deadline);
-        }
-        return now;
     }
 }
