@@ -14,26 +14,16 @@ namespace HyperSharp.Host.Tests.Memory;
 /// </summary>
 public class DynamicMemoryGuestTests(ITestOutputHelper output)
 {
-    private const long MiB = 1L << 20, Startup = 512 * MiB, Minimum = 256 * MiB, Maximum = 1536 * MiB;
+    private const long MiB = DynamicMemoryGuest.MiB, Startup = DynamicMemoryGuest.Startup, Minimum = DynamicMemoryGuest.Minimum, Maximum = DynamicMemoryGuest.Maximum;
 
-    // The workload backs off as an application would: each 32 MiB waits until the guest has 48 MiB free, which only the
-    // balancer can give (the balloon's pages back first, then hot-added memory). The VM's buffer is 50% so that the spare
-    // memory the balancer leaves (half the demand) covers that wait from a demand of about 100 MiB on; with Hyper-V's 20%
-    // a small guest's spare memory is smaller than the step. The guest stays up until the test ends.
+    // After its first line the guest idles until the balancer has taken 128 MiB, then claims 896 MiB (see
+    // DynamicMemoryGuest.Workload), frees it and waits for the hot-added memory to be unplugged. It stays up until the test ends.
     private const string Script = """
-        mt() { sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
-        ma() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
-        mkdir -p /mnt/fill && mount -t tmpfs -o size=2g fill /mnt/fill
         t0=$(mt); a0=$(ma)
         echo "TEST-DM-READY total=$t0 available=$a0 ."
         while [ "$(ma)" -gt $((a0 - 131072)) ]; do sleep 0.2; done
         echo "TEST-DM-SHRUNK-IDLE total=$(mt) available=$(ma) ."
-        i=0
-        while [ $i -lt 28 ]; do
-          while [ "$(ma)" -lt 49152 ]; do sleep 0.1; done
-          dd if=/dev/zero of=/mnt/fill/f$i bs=1048576 count=32 2>/dev/null
-          i=$((i + 1))
-        done
+        fill 28
         echo "TEST-DM-FILLED total=$(mt) available=$(ma) ."
         rm -f /mnt/fill/f*
         while [ "$(mt)" -gt $((t0 + 4096)) ]; do sleep 0.2; done
@@ -52,14 +42,7 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(11)); // inside CI's 15-minute limit per test
         await using var host = await HostFixture.StartAsync(output);
-        string initrd = GuestOverlay.Build(kit, host.Root, new Dictionary<string, string> { ["50-dynamic-memory.sh"] = Script });
-        var vm = new VmRef { Name = "dynamic" };
-        await host.Client.CreateVmAsync(new CreateVmRequest
-        {
-            Name = "dynamic", MemoryStartupBytes = Startup, Backend = "emulated",
-            Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
-        });
-        await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, DynamicMemoryEnabled = true, MinimumBytes = Minimum, MaximumBytes = Maximum, Buffer = 50 });
+        var vm = await DynamicMemoryGuest.CreateAsync(host, kit, "dynamic", Script, buffer: 50);
         await host.Client.StartVmAsync(vm);
         try
         {
@@ -68,7 +51,7 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
             long total0 = Kb(console, "TEST-DM-READY");
 
             var clock = Stopwatch.StartNew();
-            var idle = await BalancerWait.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Minimum + 64 * MiB, "the idle guest taken toward its minimum", deadline.Token);
+            var idle = await DynamicMemoryGuest.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Minimum + 64 * MiB, "the idle guest taken toward its minimum", deadline.Token);
             output.WriteLine($"idle: assigned {idle.MemoryAssignedBytes / MiB} MiB, demand {idle.MemoryDemandBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
             Assert.InRange(idle.MemoryAssignedBytes, Minimum, Startup - 64 * MiB);
             console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-SHRUNK-IDLE"), TimeSpan.FromSeconds(120));
@@ -87,7 +70,7 @@ public class DynamicMemoryGuestTests(ITestOutputHelper output)
             clock.Restart();
             console = await host.ReadConsoleAsync("dynamic", Line("TEST-DM-GAVE-BACK"), TimeSpan.FromSeconds(300));
             Assert.True(Line("TEST-DM-GAVE-BACK")(console), console);
-            var freed = await BalancerWait.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Startup, "the freed memory taken back", deadline.Token);
+            var freed = await DynamicMemoryGuest.UntilAsync(host.Client, vm, v => v.MemoryAssignedBytes <= Startup, "the freed memory taken back", deadline.Token);
             output.WriteLine($"freed: MemTotal back to {Kb(console, "TEST-DM-GAVE-BACK") / 1024} MiB, assigned {freed.MemoryAssignedBytes / MiB} MiB after {clock.Elapsed.TotalSeconds:F1} s");
             Assert.InRange(freed.MemoryAssignedBytes, Minimum, Startup);
             Assert.Equal(Startup, (await host.Client.GetMemoryAsync(vm)).StartupBytes); // the balancer never rewrites the configuration

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using HyperSharp.Api.V1;
 using HyperSharp.Machine.Tests;
 using Xunit.Abstractions;
@@ -13,20 +12,13 @@ namespace HyperSharp.Host.Tests.Memory;
 /// </summary>
 public class DynamicMemoryTwoGuestTests(ITestOutputHelper output)
 {
-    private const long MiB = 1L << 20, Startup = 512 * MiB, Minimum = 256 * MiB, Maximum = 1536 * MiB;
+    private const long MiB = DynamicMemoryGuest.MiB, Startup = DynamicMemoryGuest.Startup, Minimum = DynamicMemoryGuest.Minimum, Maximum = DynamicMemoryGuest.Maximum;
 
-    // The busy guest claims 640 MiB in 32 MiB steps, each once 48 MiB are free (the balancer must hand that memory over),
-    // then holds it. Its buffer is 50% so that the spare memory covers a step (see DynamicMemoryGuestTests).
+    // The busy guest claims 640 MiB (see DynamicMemoryGuest.Workload; its buffer is 50% so the spare memory covers a
+    // step), then holds it; the idle one only boots.
     private const string Busy = """
-        ma() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
-        mkdir -p /mnt/fill && mount -t tmpfs -o size=2g fill /mnt/fill
         echo "TEST-DM2-BOOTED ."
-        i=0
-        while [ $i -lt 20 ]; do
-          while [ "$(ma)" -lt 49152 ]; do sleep 0.1; done
-          dd if=/dev/zero of=/mnt/fill/f$i bs=1048576 count=32 2>/dev/null
-          i=$((i + 1))
-        done
+        fill 20
         echo "TEST-DM2-HOLDING ."
         sleep 3600
         """;
@@ -54,8 +46,8 @@ public class DynamicMemoryTwoGuestTests(ITestOutputHelper output)
         if (kit is null) { output.WriteLine("skipped: " + why); return; }
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(11)); // inside CI's 15-minute limit per test
         await using var host = await HostFixture.StartAsync(output);
-        var busy = await CreateAsync(host, kit, "busy", Busy, buffer: 50, priority: 80);
-        var idle = await CreateAsync(host, kit, "idle", Idle, buffer: 20, priority: 50);
+        var busy = await DynamicMemoryGuest.CreateAsync(host, kit, "busy", Busy, buffer: 50, priority: 80);
+        var idle = await DynamicMemoryGuest.CreateAsync(host, kit, "idle", Idle, buffer: 20, priority: 50);
         try
         {
             await host.Client.StartVmAsync(busy);
@@ -77,17 +69,17 @@ public class DynamicMemoryTwoGuestTests(ITestOutputHelper output)
             do
             {
                 if (clock.Elapsed > TimeSpan.FromMinutes(3))
-                    Assert.Fail($"not converged in {clock.Elapsed.TotalSeconds:F0} s: {BalancerWait.Describe(await host.Client.GetVmAsync(busy))}; {BalancerWait.Describe(await host.Client.GetVmAsync(idle))}");
+                    Assert.Fail($"not converged in {clock.Elapsed.TotalSeconds:F0} s: {DynamicMemoryGuest.Describe(await host.Client.GetVmAsync(busy))}; {DynamicMemoryGuest.Describe(await host.Client.GetVmAsync(idle))}");
                 await Task.Delay(500, deadline.Token);
                 b = await host.Client.GetVmAsync(busy, cancellationToken: deadline.Token);
                 i = await host.Client.GetVmAsync(idle, cancellationToken: deadline.Token);
                 settled = AtTarget(b, 50) && AtTarget(i, 20) ? settled + 1 : 0;
             } while (settled < 2);
-            output.WriteLine($"converged after {clock.Elapsed.TotalSeconds:F1} s: {BalancerWait.Describe(b)} (expected {Expected(b, 50) / MiB}); " +
-                             $"{BalancerWait.Describe(i)} (expected {Expected(i, 20) / MiB})");
-            Assert.True(b.MemoryDemandBytes > 640 * MiB, BalancerWait.Describe(b));
-            Assert.True(b.MemoryAssignedBytes > Startup + 256 * MiB, $"the busy guest was not given memory: {BalancerWait.Describe(b)}");
-            Assert.True(i.MemoryAssignedBytes < Startup, $"the idle guest kept memory it does not use: {BalancerWait.Describe(i)}");
+            output.WriteLine($"converged after {clock.Elapsed.TotalSeconds:F1} s: {DynamicMemoryGuest.Describe(b)} (expected {Expected(b, 50) / MiB}); " +
+                             $"{DynamicMemoryGuest.Describe(i)} (expected {Expected(i, 20) / MiB})");
+            Assert.True(b.MemoryDemandBytes > 640 * MiB, DynamicMemoryGuest.Describe(b));
+            Assert.True(b.MemoryAssignedBytes > Startup + 256 * MiB, $"the busy guest was not given memory: {DynamicMemoryGuest.Describe(b)}");
+            Assert.True(i.MemoryAssignedBytes < Startup, $"the idle guest kept memory it does not use: {DynamicMemoryGuest.Describe(i)}");
         }
         finally
         {
@@ -96,17 +88,4 @@ public class DynamicMemoryTwoGuestTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<VmRef> CreateAsync(HostFixture host, string kit, string name, string script, int buffer, int priority)
-    {
-        string work = Directory.CreateDirectory(Path.Combine(host.Root, "overlay-" + name)).FullName;
-        string initrd = GuestOverlay.Build(kit, work, new Dictionary<string, string> { ["50-dynamic-memory.sh"] = script });
-        var vm = new VmRef { Name = name };
-        await host.Client.CreateVmAsync(new CreateVmRequest
-        {
-            Name = name, MemoryStartupBytes = Startup, Backend = "emulated",
-            Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
-        });
-        await host.Client.SetMemoryAsync(new SetMemoryRequest { Vm = vm, DynamicMemoryEnabled = true, MinimumBytes = Minimum, MaximumBytes = Maximum, Buffer = buffer, Priority = priority });
-        return vm;
-    }
 }
