@@ -3,6 +3,12 @@
 # guest), cached by the hash of its sources, the build settings, the SDK version and the libc6 package; then
 # agent.cpio.gz, an initramfs archive to append to the kit's initrd.img: /sbin/hs-agent and the glibc libraries it
 # links (taken from Debian's libc6 package, apt-get download, never installed on the host).
+# Beside them: hs-agent.version and hs-agent.sig, the publisher's signature (ECDSA P-256) on the version and the
+# executable's SHA-256, which is what `hyper host --agent-update DIR` offers to older agents in guests. The agent
+# carries the publisher's public key and takes only updates that key signed.
+#   HYPERSHARP_AGENT_VERSION       the version stamped in the agent (default 1.0.0)
+#   HYPERSHARP_AGENT_SIGNING_KEY   the publisher's private key (PEM); default a key made once in the cache, which
+#                                  is right for a development machine and CI, never for agents shipped to users
 # Prints the directory holding hs-agent and agent.cpio.gz on stdout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,24 +21,36 @@ if ! command -v clang >/dev/null && ! command -v gcc >/dev/null || ! command -v 
   if [ "$(id -u)" = 0 ]; then log "installing gcc binutils"; apt-get install -y -qq gcc binutils zlib1g-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gcc binutils zlib1g-dev >/dev/null; }
   else log "NativeAOT needs clang or gcc, and readelf (Debian packages gcc, binutils)"; exit 2; fi
 fi
-for tool in dotnet apt-get apt-cache dpkg-deb cpio gzip readelf; do
+for tool in dotnet apt-get apt-cache dpkg-deb cpio gzip readelf openssl; do
   command -v "$tool" >/dev/null || { log "missing tool '$tool'"; exit 2; }
 done
 
+version="${HYPERSHARP_AGENT_VERSION:-1.0.0}"
+[[ "$version" =~ ^[0-9]+\.[0-9]+(\.[0-9]+){0,2}$ ]] || { log "HYPERSHARP_AGENT_VERSION '$version' is not MAJOR.MINOR[.BUILD[.REVISION]]"; exit 2; }
+signing_key="${HYPERSHARP_AGENT_SIGNING_KEY:-$(dirname "$cache")/agent-signing-key.pem}"
+if [ ! -f "$signing_key" ]; then
+  [ -z "${HYPERSHARP_AGENT_SIGNING_KEY:-}" ] || { log "HYPERSHARP_AGENT_SIGNING_KEY: $signing_key does not exist"; exit 2; }
+  mkdir -p "$(dirname "$signing_key")"
+  (umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$signing_key.tmp" 2>/dev/null) && mv "$signing_key.tmp" "$signing_key"
+  log "made a development signing key for agent updates: $signing_key"
+fi
+# The uncompressed point is the last 65 bytes of the key's SubjectPublicKeyInfo.
+publisher=$(openssl ec -in "$signing_key" -pubout -outform DER 2>/dev/null | tail -c 65 | base64 -w0)
+[ -n "$publisher" ] || { log "cannot read a P-256 key from $signing_key"; exit 2; }
 libc=$(apt-cache policy libc6 | awk '/Candidate:/ {print $2}')
 key=$(cd "$root" && {
   find src/HyperSharp.Guest src/HyperSharp.Integration.Protocol \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' \) -print | sort | xargs sha256sum
   sha256sum Directory.Build.props Directory.Packages.props eng/guest/build-agent.sh
-  dotnet --version; echo "libc6 $libc"
+  dotnet --version; echo "libc6 $libc"; echo "version $version"; echo "publisher $publisher"
 } | sha256sum | cut -c1-16)
 out="$cache/$key"
-if [ -f "$out/agent.cpio.gz" ] && [ -x "$out/hs-agent" ]; then echo "$out"; exit 0; fi
+if [ -f "$out/agent.cpio.gz" ] && [ -x "$out/hs-agent" ] && [ -f "$out/hs-agent.sig" ]; then echo "$out"; exit 0; fi
 
-log "building agent $key (NativeAOT publish, libc6 $libc)"
+log "building agent $version, $key (NativeAOT publish, libc6 $libc)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dotnet publish "$root/src/HyperSharp.Guest/HyperSharp.Guest.csproj" -c Release -r linux-x64 -nologo -v quiet -clp:ErrorsOnly \
-  -p:DebugType=none -o "$work/publish" >&2
+  -p:DebugType=none -p:Version="$version" -p:AgentPublisherKey="$publisher" -o "$work/publish" >&2
 (cd "$work" && apt-get download libc6 >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
 dpkg-deb -x "$work"/libc6_*.deb "$work/libc"
 
@@ -50,6 +68,10 @@ mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.building-$key.XXXXXX")
 (cd "$work/root" && find . | sort | cpio -o -H newc --quiet -R 0:0) | gzip -9 > "$tmp/agent.cpio.gz"
 cp "$work/publish/hs-agent" "$tmp/hs-agent"
+echo "$version" > "$tmp/hs-agent.version"
+sha=$(sha256sum "$tmp/hs-agent" | cut -d' ' -f1)
+printf 'hs-agent update\nversion %s\nsha256 %s\n' "$version" "$sha" > "$work/statement"
+openssl dgst -sha256 -sign "$signing_key" -out "$tmp/hs-agent.sig" "$work/statement"
 chmod 755 "$tmp"
 mv -T "$tmp" "$out" 2>/dev/null || rm -rf "$tmp" # another build finished first: keep its copy
 log "agent ready: $out (hs-agent $(du -h "$out/hs-agent" | cut -f1), archive $(du -h "$out/agent.cpio.gz" | cut -f1))"

@@ -20,6 +20,12 @@ public interface IGuestSystem
 
     void Signal(int processId, int signal);
 
+    /// <summary>The agent's own executable, which an update replaces.</summary>
+    string ExecutablePath { get; }
+
+    /// <summary>Starts this agent over as the executable now at <see cref="ExecutablePath"/>, in the same process (never returns on a real guest).</summary>
+    void Restart();
+
     /// <summary>Where the KVP pools are kept (Linux's hv_kvp_daemon uses /var/lib/hyperv).</summary>
     string KvpDirectory { get; }
 }

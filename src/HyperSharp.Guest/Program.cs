@@ -19,7 +19,7 @@ for (int i = 0; i < args.Length; i++)
             return 2;
     }
 }
-AgentLog.Kernel($"starting (protocol {newest}, host port {port}, pid {Environment.ProcessId})");
+AgentLog.Kernel($"hs-agent {AgentBuild.Version} starting (protocol {newest}, host port {port}, pid {Environment.ProcessId})");
 // A one-vCPU guest starts the pool with one thread; a command's output pumps block in pipe reads, and the pool would
 // add threads only after its starvation delay — which showed as ~70 ms of every exec round trip.
 ThreadPool.SetMinThreads(8, 8);
@@ -32,7 +32,11 @@ while (true)
         var socket = VsockSocket.Connect(VsockSocket.HostCid, port);
         retry = TimeSpan.FromMilliseconds(200);
         await using var channel = new FrameChannel(new SocketStream(socket));
-        await new AgentSession(channel, system, newest).RunAsync();
+        if (await new AgentSession(channel, system, newest).RunAsync())
+        {
+            await channel.DisposeAsync();
+            system.Restart();
+        }
         AgentLog.Info("the host closed the connection; reconnecting");
     }
     catch (Exception e) when (e is IOException or ProtocolException or System.Net.Sockets.SocketException or OperationCanceledException)

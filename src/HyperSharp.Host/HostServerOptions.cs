@@ -36,6 +36,12 @@ public sealed record HostServerOptions
     /// <summary>Get-VMHost's note on how the backend is chosen.</summary>
     public string BackendReason { get; init; } = "each worker picks kvm or emulated when its VM starts (auto)";
 
+    /// <summary>
+    /// A folder with a newer guest agent (hs-agent, hs-agent.version, hs-agent.sig, as eng/guest/build-agent.sh writes
+    /// them) that each VM's worker offers to an older agent; null: agents are reported as they are and never updated.
+    /// </summary>
+    public string? AgentUpdateFolder { get; init; }
+
     /// <summary>The cluster this host is a node of (etcd endpoints, node name); null: not clustered.</summary>
     public Cluster.ClusterNodeOptions? Cluster { get; init; }
 }

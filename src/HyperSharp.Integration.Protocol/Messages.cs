@@ -33,6 +33,9 @@ public enum MessageType : ushort
     ExecStdout = 75,
     ExecStderr = 76,
     ExecExit = 77,
+    UpdateOffer = 80,
+    UpdateData = 81,
+    UpdateEnd = 82,
 }
 
 public sealed record HelloMessage(int[] Versions, string Software, string[] Services);
@@ -60,6 +63,9 @@ public sealed record ExecSignalMessage(int Signal);
 /// <summary>A finished command: its exit code, or the signal that ended it (then ExitCode is 128 + signal, as shells report).</summary>
 public sealed record ExecExitMessage(int ExitCode, int Signal);
 
+/// <summary>An agent update offered by the host: its version, size, SHA-256 (hex) and the publisher's signature (DER, base64) on <see cref="AgentUpdateStatement"/>.</summary>
+public sealed record UpdateOfferMessage(string Version, long Length, string Sha256, string Signature);
+
 /// <summary>Source-generated JSON for the messages: no reflection, so the NativeAOT agent can use it.</summary>
 [JsonSourceGenerationOptions(UseStringEnumConverter = true)]
 [JsonSerializable(typeof(HelloMessage))]
@@ -81,4 +87,5 @@ public sealed record ExecExitMessage(int ExitCode, int Signal);
 [JsonSerializable(typeof(ExecStartedMessage))]
 [JsonSerializable(typeof(ExecSignalMessage))]
 [JsonSerializable(typeof(ExecExitMessage))]
+[JsonSerializable(typeof(UpdateOfferMessage))]
 public sealed partial class ProtocolJson : JsonSerializerContext;

@@ -5,10 +5,11 @@ namespace HyperSharp.Integration.Protocol;
 /// common; a peer with none in common gets an Error naming both lists and the connection closes.
 /// Version 1: heartbeat, shutdown, time synchronization, KVP, VSS freeze/thaw, file copy.
 /// Version 2: adds exec (a command with streamed stdin/stdout/stderr, signals and its exit code).
+/// Version 3: adds agent updates (the host offers a newer agent signed by its publisher; the agent replaces itself).
 /// </summary>
 public static class ProtocolVersions
 {
-    public const int Current = 2;
+    public const int Current = 3;
     public const int Oldest = 1;
 
     /// <summary>The versions a build speaks, from <paramref name="newest"/> down to <see cref="Oldest"/> (a lower newest plays an older build).</summary>
@@ -26,6 +27,9 @@ public static class ProtocolVersions
 
     /// <summary>The version a feature first appeared in.</summary>
     public const int Exec = 2;
+
+    /// <summary>The version agent updates first appeared in.</summary>
+    public const int Update = 3;
 }
 
 /// <summary>Where the agent finds the host: a guest-initiated vsock connection to the host (CID 2) on this port.</summary>

@@ -44,7 +44,18 @@ public sealed class Sha256Stream
     }
 
     /// <summary>The digest of everything appended, as lower-case hex; the object is spent afterwards.</summary>
-    public string FinishHex()
+    public string FinishHex() => Convert.ToHexStringLower(Finish());
+
+    /// <summary>The SHA-256 of <paramref name="data"/>.</summary>
+    public static byte[] Hash(ReadOnlySpan<byte> data)
+    {
+        var hash = new Sha256Stream();
+        hash.Append(data);
+        return hash.Finish();
+    }
+
+    /// <summary>The digest of everything appended; the object is spent afterwards.</summary>
+    public byte[] Finish()
     {
         ulong bits = _totalBytes * 8;
         Span<byte> pad = stackalloc byte[72];
@@ -55,9 +66,9 @@ public sealed class Sha256Stream
         ulong total = _totalBytes;
         Append(pad[..(padLength + 8)]);
         _totalBytes = total;
-        Span<byte> digest = stackalloc byte[32];
-        for (int i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32BigEndian(digest[(4 * i)..], _h[i]);
-        return Convert.ToHexStringLower(digest);
+        var digest = new byte[32];
+        for (int i = 0; i < 8; i++) BinaryPrimitives.WriteUInt32BigEndian(digest.AsSpan(4 * i), _h[i]);
+        return digest;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using HyperSharp.Integration.Protocol;
 
 namespace HyperSharp.Integration;
@@ -19,18 +18,9 @@ internal static class FileCopy
         var begin = new CopyFileBeginMessage(destinationPath, source.Length, createFullPath, force, mode);
         await agent.RequestAsync(i => agent.Channel.SendAsync(MessageType.CopyFileBegin, i, begin, ProtocolJson.Default.CopyFileBeginMessage, cancel), id, null, cancel)
             .ConfigureAwait(false);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[FrameChannel.DataChunk];
-        long sent = 0;
-        int n;
-        while ((n = await source.ReadAsync(buffer, cancel).ConfigureAwait(false)) > 0)
-        {
-            hash.AppendData(buffer, 0, n);
-            await agent.Channel.SendAsync(MessageType.FileData, id, buffer.AsMemory(0, n), cancel).ConfigureAwait(false);
-            sent += n;
-        }
+        var (sent, sha256) = await ChunkedUpload.SendAsync(agent, id, source, MessageType.FileData, cancel).ConfigureAwait(false);
         if (sent != begin.Length) throw new IOException($"{sourcePath} changed size while it was copied ({begin.Length} then {sent} bytes)");
-        var end = new CopyFileEndMessage(Convert.ToHexStringLower(hash.GetHashAndReset()));
+        var end = new CopyFileEndMessage(sha256);
         await agent.RequestAsync(i => agent.Channel.SendAsync(MessageType.CopyFileEnd, i, end, ProtocolJson.Default.CopyFileEndMessage, cancel), id, TimeSpan.FromMinutes(5), cancel)
             .ConfigureAwait(false);
     }

@@ -202,6 +202,24 @@ public sealed class GuestAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Offers <paramref name="package"/> to the agent (protocol 3) and sends it; the agent checks the publisher's
+    /// signature, puts it in place and restarts, so this connection ends once it answers. A refusal (not newer, a bad
+    /// signature) is a <see cref="GuestAgentException"/> with the agent's reason; the guest keeps its agent.
+    /// </summary>
+    public async Task UpdateAsync(AgentUpdatePackage package, CancellationToken cancel = default)
+    {
+        if (Version < ProtocolVersions.Update)
+            throw new GuestAgentException($"the guest agent speaks protocol {Version}; updating it in place needs protocol {ProtocolVersions.Update} (install the new agent in the guest)");
+        await using var source = new FileStream(package.ExecutablePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        uint id = NextId();
+        var offer = new UpdateOfferMessage(package.Version, source.Length, package.Sha256, Convert.ToBase64String(package.Signature));
+        await RequestAsync(i => _channel.SendAsync(MessageType.UpdateOffer, i, offer, ProtocolJson.Default.UpdateOfferMessage, cancel), id, null, cancel).ConfigureAwait(false);
+        var (sent, _) = await ChunkedUpload.SendAsync(this, id, source, MessageType.UpdateData, cancel).ConfigureAwait(false);
+        if (sent != offer.Length) throw new IOException($"{package.ExecutablePath} changed size while it was sent ({offer.Length} then {sent} bytes)");
+        await RequestAsync(i => _channel.SendAsync(MessageType.UpdateEnd, i, cancel: cancel), id, TimeSpan.FromMinutes(5), cancel).ConfigureAwait(false);
+    }
+
     internal void Forget(GuestCommand command) => _commands.TryRemove(command.Id, out _);
 
     public async ValueTask DisposeAsync()

@@ -23,6 +23,11 @@ internal sealed class WorkerIntegration : IAsyncDisposable
     private readonly object _lock = new();
     private readonly Task _watching;
     private GuestIntegrationStatus _status = new();
+    private volatile AgentUpdatePackage? _update;
+    private int _updatesOffered;
+
+    /// <summary>Offers of one package at most: an agent that comes back older after taking it would otherwise be offered it for ever.</summary>
+    private const int MaxOffers = 2;
 
     public WorkerIntegration(string vsockSocket, IntegrationServiceSettings services, Action<GuestIntegrationStatus> report, Action<string> log)
     {
@@ -30,12 +35,67 @@ internal sealed class WorkerIntegration : IAsyncDisposable
         _report = report;
         _log = log;
         _host = new GuestAgentHost(vsockSocket, new GuestAgentHostOptions { TimeSynchronization = services.TimeSynchronization }, line => log($"integration: {line}"));
-        _host.Connected += agent => Change(s => s with
+        _host.Connected += agent =>
         {
-            ProtocolVersion = agent.Version, AgentSoftware = Cut(agent.Peer.Software), AgentUpToDate = agent.Peer.Versions.Contains(ProtocolVersions.Current),
-        });
+            Change(s => s with { ProtocolVersion = agent.Version, AgentSoftware = Cut(agent.Peer.Software), AgentUpToDate = UpToDate(agent) });
+            _ = OfferUpdateAsync(agent);
+        };
         _host.HeartbeatChanged += heartbeat => Change(s => s with { Heartbeat = Name(heartbeat) });
         _watching = Task.Run(WatchGuestInfoAsync);
+    }
+
+    /// <summary>
+    /// The newer agent the host carries (<c>null</c>: none): loaded from <paramref name="folder"/> as the host's attach
+    /// names it, and offered at once to a connected agent that is older. A folder that cannot be loaded is logged and ignored.
+    /// </summary>
+    public void SetAgentUpdate(string? folder)
+    {
+        AgentUpdatePackage? package = null;
+        if (folder is not null)
+        {
+            try { package = AgentUpdatePackage.Load(folder); }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                _log($"integration: no agent updates: {e.Message}");
+            }
+        }
+        if (package?.Version == _update?.Version) return;
+        _update = package;
+        _updatesOffered = 0;
+        if (_host.Agent is { } agent)
+        {
+            Change(s => s with { AgentUpToDate = UpToDate(agent) });
+            _ = OfferUpdateAsync(agent);
+        }
+    }
+
+    /// <summary>Hyper-V's "Up to date": the agent speaks this worker's newest protocol and is not older than the agent the host carries.</summary>
+    private bool UpToDate(GuestAgent agent) =>
+        agent.Peer.Versions.Contains(ProtocolVersions.Current) && _update?.IsNewerThan(agent.Peer.Software ?? "") != true;
+
+    /// <summary>Offers the host's newer agent to <paramref name="agent"/> when it is older; the agent restarts as the new one and reconnects.</summary>
+    private async Task OfferUpdateAsync(GuestAgent agent)
+    {
+        if (_update is not { } update || !update.IsNewerThan(agent.Peer.Software ?? "")) return;
+        if (agent.Version < ProtocolVersions.Update)
+        {
+            _log($"integration: the guest's agent ({agent.Peer.Software}) speaks protocol {agent.Version} and cannot take agent {update.Version} in place; install it in the guest");
+            return;
+        }
+        if (Interlocked.Increment(ref _updatesOffered) > MaxOffers)
+        {
+            _log($"integration: agent {update.Version} was offered {MaxOffers} times and the guest still runs {agent.Peer.Software}; not offered again");
+            return;
+        }
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await agent.UpdateAsync(update, _stop.Token).ConfigureAwait(false);
+            _log($"integration: the guest's agent took agent {update.Version} (it was {agent.Peer.Software}) in {clock.Elapsed.TotalSeconds:F2} s and restarts");
+        }
+        catch (GuestAgentException e) { _log($"integration: agent {update.Version} was not taken: {e.Message}"); }
+        catch (IOException e) { _log($"integration: agent {update.Version} could not be sent: {e.Message}"); }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>The VM's services changed while it runs (Enable-/Disable-VMIntegrationService): the clock and the guest's facts follow at once.</summary>

@@ -37,20 +37,23 @@ public sealed class HostFixture : IAsyncDisposable
     /// <summary>How the host launches `hyper worker`: the CLI built beside these tests.</summary>
     public static IReadOnlyList<string> WorkerCommand => ["dotnet", Path.Combine(AppContext.BaseDirectory, "hyper.dll")];
 
-    public static async Task<HostFixture> StartAsync(ITestOutputHelper output)
+    /// <param name="configure">changes to the host's options (the inventory, socket and worker command are the fixture's)</param>
+    public static async Task<HostFixture> StartAsync(ITestOutputHelper output, Func<HostServerOptions, HostServerOptions>? configure = null)
     {
-        var fixture = new HostFixture(output);
+        var fixture = new HostFixture(output) { _configure = configure ?? (o => o) };
         await fixture.StartHostAsync();
         return fixture;
     }
 
+    private Func<HostServerOptions, HostServerOptions> _configure = o => o;
+
     public async Task StartHostAsync()
     {
-        Server = await HostServer.StartAsync(new HostServerOptions
+        Server = await HostServer.StartAsync(_configure(new HostServerOptions
         {
             InventoryRoot = Root, SocketPath = SocketPath, WorkerCommand = WorkerCommand,
             Log = line => { HostLog.Enqueue(line); try { _output.WriteLine($"host: {line}"); } catch (InvalidOperationException) { } },
-        });
+        }));
         Connect();
     }
 

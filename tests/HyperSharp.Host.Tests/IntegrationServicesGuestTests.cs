@@ -70,7 +70,7 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         // Heartbeat: OK once the agent answers; the services say OK, Get-VM names the agent.
         var running = await Until(client, vm, v => v.Heartbeat == "OkApplicationsUnknown", TimeSpan.FromSeconds(300), "heartbeat OK");
         output.WriteLine($"heartbeat OK at {clock.Elapsed.TotalSeconds:F1} s; {running.IntegrationServicesVersion}, {running.IntegrationServicesState}");
-        Assert.StartsWith("protocol 2", running.IntegrationServicesVersion);
+        Assert.StartsWith($"protocol {HyperSharp.Integration.Protocol.ProtocolVersions.Current}", running.IntegrationServicesVersion);
         Assert.Equal("Up to date", running.IntegrationServicesState);
         services = (await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm })).Services;
         Assert.All(services.Where(s => s.Enabled), s => Assert.Equal("OK", s.PrimaryStatusDescription));

@@ -13,21 +13,25 @@ internal sealed class InProcessAgent : IAsyncDisposable
 {
     public readonly FakeGuestSystem System;
     public readonly AgentSession Session;
-    public readonly Task Running;
+    /// <summary>The session's end: true when an update was put in place and the agent would restart.</summary>
+    public readonly Task<bool> Running;
     public readonly GuestAgent Host;
     private readonly string _dir;
 
-    private InProcessAgent(string dir, FakeGuestSystem system, AgentSession session, Task running, GuestAgent host)
+    private InProcessAgent(string dir, FakeGuestSystem system, AgentSession session, Task<bool> running, GuestAgent host)
     {
         (_dir, System, Session, Running, Host) = (dir, system, session, running, host);
     }
 
-    public static async Task<InProcessAgent> StartAsync(int agentVersion = ProtocolVersions.Current, int hostVersion = ProtocolVersions.Current)
+    /// <param name="agentBuild">the agent build's version (default: this build's)</param>
+    /// <param name="publisherKey">the publisher key the agent takes updates from (default: this build's, none in a test build)</param>
+    public static async Task<InProcessAgent> StartAsync(int agentVersion = ProtocolVersions.Current, int hostVersion = ProtocolVersions.Current,
+        string? agentBuild = null, byte[]? publisherKey = null)
     {
         string dir = Directory.CreateTempSubdirectory("hs-agent").FullName;
         var (agentEnd, hostEnd) = Pair(Path.Combine(dir, "pair.sock"));
-        var system = new FakeGuestSystem(Path.Combine(dir, "kvp"));
-        var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, ownsSocket: true)), system, agentVersion);
+        var system = new FakeGuestSystem(Path.Combine(dir, "kvp"), Path.Combine(dir, "sbin", "hs-agent"));
+        var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, ownsSocket: true)), system, agentVersion, agentBuild, publisherKey);
         var running = Task.Run(() => session.RunAsync());
         var host = await GuestAgent.AcceptAsync(new NetworkStream(hostEnd, ownsSocket: true), hostVersion);
         return new InProcessAgent(dir, system, session, running, host);
@@ -57,8 +61,12 @@ internal sealed class InProcessAgent : IAsyncDisposable
 }
 
 /// <summary>The guest's clock, power, file systems and processes as a test sees them: recorded, not done (signals are real: exec runs real commands here).</summary>
-internal sealed class FakeGuestSystem(string kvpDirectory) : IGuestSystem
+internal sealed class FakeGuestSystem(string kvpDirectory, string executablePath) : IGuestSystem
 {
+    public string ExecutablePath => executablePath;
+
+    public void Restart() => throw new InvalidOperationException("the in-process agent does not restart; the session's end says it would");
+
     public readonly List<string> Events = [];
     public DateTimeOffset? ClockSetTo;
     /// <summary>Completes with the reason once the agent powers the guest off (after it acknowledged the request).</summary>

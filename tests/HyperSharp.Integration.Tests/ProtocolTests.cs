@@ -14,9 +14,10 @@ namespace HyperSharp.Integration.Tests;
 public class ProtocolTests
 {
     [Theory]
-    [InlineData(2, 2, 2)]
-    [InlineData(1, 2, 1)] // an older agent with a newer host
-    [InlineData(2, 1, 1)] // a newer agent with an older host
+    [InlineData(3, 3, 3)]
+    [InlineData(2, 3, 2)] // an agent of the build before updates, with a newer host
+    [InlineData(1, 3, 1)] // an older agent with a newer host
+    [InlineData(3, 1, 1)] // a newer agent with an older host
     public async Task BothSides_UseTheNewestVersionTheyShare(int agentVersion, int hostVersion, int expected)
     {
         await using var pair = await InProcessAgent.StartAsync(agentVersion, hostVersion);
@@ -50,7 +51,7 @@ public class ProtocolTests
         try
         {
             var (agentEnd, hostEnd) = InProcessAgent.Pair(Path.Combine(dir, "p.sock"));
-            var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, true)), new FakeGuestSystem(dir));
+            var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, true)), new FakeGuestSystem(dir, Path.Combine(dir, "hs-agent")));
             var agent = Task.Run(() => session.RunAsync());
             await using var host = new FrameChannel(new NetworkStream(hostEnd, true));
             var e = await Assert.ThrowsAsync<ProtocolException>(() => Handshake.RunAsync(host, new HelloMessage([9, 8], "future host", [])));

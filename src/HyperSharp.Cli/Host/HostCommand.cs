@@ -34,7 +34,11 @@ internal static class HostCommand
             Description = "Be a failover cluster node: the cluster's etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379)",
         };
         var clusterNode = new Option<string?>("--cluster-node") { Description = "This node's name in the cluster (default: the machine's name)" };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web, clusterEtcd, clusterNode };
+        var agentUpdate = new Option<string?>("--agent-update")
+        {
+            Description = "A folder with a newer guest agent (hs-agent, hs-agent.version, hs-agent.sig, as eng/guest/build-agent.sh writes them): every VM's older agent is offered it and, once it verifies the publisher's signature, replaces itself",
+        };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web, clusterEtcd, clusterNode, agentUpdate };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -55,6 +59,7 @@ internal static class HostCommand
                         NodeName = result.GetValue(clusterNode) ?? Environment.MachineName,
                     }
                     : result.GetValue(clusterNode) is null ? null : throw new UsageException("--cluster-node needs --cluster-etcd (where the cluster's etcd is)"),
+                AgentUpdateFolder = result.GetValue(agentUpdate) is { } updates ? CheckedAgentUpdate(Path.GetFullPath(updates)) : null,
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var webListen = WebConsoleCommand.ParseListen(result.GetValue(web), options.TlsDirectory);
@@ -101,5 +106,13 @@ internal static class HostCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The agent update folder, refused at start when incomplete (rather than in every VM's worker log).</summary>
+    private static string CheckedAgentUpdate(string folder)
+    {
+        try { HyperSharp.Integration.AgentUpdatePackage.Load(folder); }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { throw new UsageException($"--agent-update: {e.Message}"); }
+        return folder;
     }
 }

@@ -65,5 +65,8 @@ internal static partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int execv(string path, string?[] argv);
+
     public static string LastError() => Marshal.GetLastPInvokeErrorMessage();
 }

@@ -14,6 +14,20 @@ internal sealed class LinuxGuestSystem : IGuestSystem
 
     public string KvpDirectory => "/var/lib/hyperv";
 
+    public string ExecutablePath { get; } = Environment.ProcessPath ?? "/sbin/hs-agent";
+
+    /// <summary>
+    /// execv of the new executable with the same arguments: the process keeps its PID, so whatever started the agent
+    /// (the kit's /init, systemd) still has it; every descriptor the agent opened is close-on-exec, the vsock
+    /// connection included, so the host sees the old session end.
+    /// </summary>
+    public void Restart()
+    {
+        string[] argv = [ExecutablePath, .. Environment.GetCommandLineArgs().Skip(1)];
+        Libc.execv(ExecutablePath, [.. argv, null]);
+        throw new IOException($"execv {ExecutablePath} failed: {Libc.LastError()}");
+    }
+
     public void SetClock(DateTimeOffset time)
     {
         long ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;

@@ -13,14 +13,7 @@ internal sealed class FileCopyService(FrameChannel channel)
     private const int MaxOpen = 16;
     private readonly Dictionary<uint, Copy> _copies = [];
 
-    private sealed class Copy(CopyFileBeginMessage request, string temp, FileStream file)
-    {
-        public CopyFileBeginMessage Request { get; } = request;
-        public string Temp { get; } = temp;
-        public FileStream File { get; } = file;
-        public Sha256Stream Hash { get; } = new();
-        public long Received;
-    }
+    private sealed record Copy(CopyFileBeginMessage Request, IncomingFile File);
 
     public async Task HandleAsync(Frame frame, CancellationToken cancel)
     {
@@ -34,16 +27,15 @@ internal sealed class FileCopyService(FrameChannel channel)
             {
                 // No reply per chunk (the stream's own credit paces the host); a failure is reported at the end.
                 if (!_copies.TryGetValue(frame.RequestId, out var copy)) return;
-                if (copy.Received + frame.Payload.Length > copy.Request.Length) { Abort(frame.RequestId); return; }
-                try { copy.File.Write(frame.Payload.Span); }
+                try
+                {
+                    if (!copy.File.Write(frame.Payload.Span)) Abort(frame.RequestId);
+                }
                 catch (IOException e)
                 {
                     Linux.AgentLog.Info($"copy to {copy.Request.Path} failed: {e.Message}");
                     Abort(frame.RequestId); // the end message is then answered with an error
-                    return;
                 }
-                copy.Hash.Append(frame.Payload.Span);
-                copy.Received += frame.Payload.Length;
                 break;
             }
             default:
@@ -71,9 +63,7 @@ internal sealed class FileCopyService(FrameChannel channel)
         if (Directory.Exists(path)) throw new ProtocolException($"{path} is a folder");
         if (File.Exists(path) && !request.Overwrite) throw new ProtocolException($"{path} exists (use -Force to replace it)");
         string temp = Path.Combine(folder, $".{Path.GetFileName(path)}.hs-copy-{id}");
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = (UnixFileMode)(request.Mode is > 0 and <= 0x1FF ? request.Mode : 0x1A4) };
-        try { _copies[id] = new Copy(request, temp, new FileStream(temp, options)); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ProtocolException($"cannot create {temp}: {e.Message}"); }
+        _copies[id] = new Copy(request, IncomingFile.Create(temp, request.Length, (UnixFileMode)(request.Mode is > 0 and <= 0x1FF ? request.Mode : 0x1A4)));
     }
 
     private void Finish(uint id, string sha256)
@@ -81,35 +71,25 @@ internal sealed class FileCopyService(FrameChannel channel)
         if (!_copies.Remove(id, out var copy)) throw new ProtocolException($"no copy {id} is open (it failed: more data than announced?)");
         try
         {
-            copy.File.Flush(flushToDisk: true);
-            copy.File.Dispose();
-            if (copy.Received != copy.Request.Length) throw new ProtocolException($"received {copy.Received} of {copy.Request.Length} bytes");
-            string actual = copy.Hash.FinishHex();
+            string actual = copy.File.Finish();
             if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase)) throw new ProtocolException($"SHA-256 mismatch: the host sent {sha256}, the guest got {actual}");
-            File.Move(copy.Temp, copy.Request.Path, overwrite: copy.Request.Overwrite);
-            Linux.AgentLog.Info($"copied {copy.Received} bytes from the host to {copy.Request.Path} (SHA-256 {actual})");
+            File.Move(copy.File.Temp, copy.Request.Path, overwrite: copy.Request.Overwrite);
+            Linux.AgentLog.Info($"copied {copy.File.Received} bytes from the host to {copy.Request.Path} (SHA-256 {actual})");
         }
         catch (Exception e) when (e is ProtocolException or IOException or UnauthorizedAccessException)
         {
-            TryDelete(copy.Temp);
+            copy.File.Dispose();
             throw e as ProtocolException ?? new ProtocolException($"cannot place {copy.Request.Path}: {e.Message}");
         }
     }
 
     private void Abort(uint id)
     {
-        if (!_copies.Remove(id, out var copy)) return;
-        copy.File.Dispose();
-        TryDelete(copy.Temp);
+        if (_copies.Remove(id, out var copy)) copy.File.Dispose();
     }
 
     public void AbortAll()
     {
         foreach (var id in _copies.Keys.ToArray()) Abort(id);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 }

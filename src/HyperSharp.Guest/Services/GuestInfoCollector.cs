@@ -39,7 +39,7 @@ internal static class GuestInfoCollector
         new("OSBuildNumber", info.KernelVersion),
         new("NetworkAddressIPv4", string.Join(';', info.Adapters.SelectMany(a => a.IPv4Addresses))),
         new("NetworkAddressIPv6", string.Join(';', info.Adapters.SelectMany(a => a.IPv6Addresses))),
-        new("IntegrationServicesVersion", $"hs-agent {ProtocolVersions.Current}"),
+        new("IntegrationServicesVersion", $"hs-agent {AgentBuild.Version}"),
     ];
 
     private static Dictionary<string, string> OsRelease()

@@ -29,9 +29,9 @@ public sealed class WorkerChannel(Socket socket) : IDisposable
     }
 
     /// <summary>Sends the attach request, then each port's descriptor in the order of the plugs that have one.</summary>
-    public async Task AttachAsync(IReadOnlyList<WorkerAdapterPlug> plugs, IReadOnlyList<int> ports, CancellationToken cancellationToken)
+    public async Task AttachAsync(IReadOnlyList<WorkerAdapterPlug> plugs, IReadOnlyList<int> ports, string? agentUpdateFolder, CancellationToken cancellationToken)
     {
-        var request = new WorkerRequest { Op = WorkerOps.Attach, Plugs = [.. plugs] };
+        var request = new WorkerRequest { Op = WorkerOps.Attach, Plugs = [.. plugs], AgentUpdateFolder = agentUpdateFolder };
         try
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);

@@ -18,6 +18,9 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan UnreachableProbeInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>The newer guest agent each worker is told to offer at attach (see <see cref="HostServerOptions.AgentUpdateFolder"/>).</summary>
+    public string? AgentUpdateFolder { get; init; }
+
     public event Action<ManagedVm, WorkerReport>? Reported;
     public event Action<ManagedVm, int, WorkerExitRecord?>? Ended;
 
@@ -100,7 +103,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                 if (port) ends.Add(switches.Attach(adapter.Id, target!, NetworkProjection.Port(adapter)));
                 plugs.Add(new WorkerAdapterPlug(adapter.Id, adapter.Name, port));
             }
-            await channel.AttachAsync(plugs, [.. ends.Select(e => e.Descriptor)], cancellationToken).ConfigureAwait(false);
+            await channel.AttachAsync(plugs, [.. ends.Select(e => e.Descriptor)], AgentUpdateFolder, cancellationToken).ConfigureAwait(false);
         }
         catch (WorkerException e)
         {

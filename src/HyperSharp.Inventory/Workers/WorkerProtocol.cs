@@ -62,6 +62,8 @@ public sealed record WorkerRequest
     public bool Freeze { get; init; }
     /// <summary>attach: every adapter's label, and which of them get a switch port (a descriptor byte each follows the line).</summary>
     public List<WorkerAdapterPlug>? Plugs { get; init; }
+    /// <summary>attach: the folder of a newer guest agent the worker offers to an older one (null: none).</summary>
+    public string? AgentUpdateFolder { get; init; }
 
     // migrate: where the destination worker listens (TLS), the name its certificate must carry, the trust files, and whether to compress.
     public string? MigrateHost { get; init; }

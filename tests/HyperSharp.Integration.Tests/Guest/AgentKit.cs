@@ -6,14 +6,20 @@ namespace HyperSharp.Integration.Tests.Guest;
 /// <summary>The guest kit with the agent: the kit's initrd, the agent's archive from eng/guest/build-agent.sh, and a test's /init.d scripts.</summary>
 public static class AgentKit
 {
-    private static readonly Lazy<(string? Dir, string Why)> Agent = new(Build);
+    private static readonly Lazy<(string? Dir, string Why)> Agent = new(() => Build(null));
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(string? Dir, string Why)>> Versions = new();
 
+    /// <summary>The agent as the kit carries it (version 1.0.0).</summary>
     public static (string? Dir, string Why) Get() => Agent.Value;
 
-    private static (string?, string) Build()
+    /// <summary>Another build of the agent, stamped <paramref name="version"/> and signed by the same publisher key (an update for the kit's).</summary>
+    public static (string? Dir, string Why) Get(string version) => Versions.GetOrAdd(version, v => new(() => Build(v))).Value;
+
+    private static (string?, string) Build(string? version)
     {
         string script = Path.Combine(GuestKit.RepoRoot(), "eng", "guest", "build-agent.sh");
         var psi = new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (version is not null) psi.Environment["HYPERSHARP_AGENT_VERSION"] = version;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
