@@ -80,6 +80,8 @@ public sealed record WorkerRequest
     /// <summary>add-disk, set-disk-qos: the drive's Storage QoS in normalized IOPS, 0 for none.</summary>
     public long MaximumIops { get; init; }
     public long MinimumIops { get; init; }
+    /// <summary>add-disk, remove-disk: the drive as the configuration has it — a SCSI drive goes on its controller's LUN, an IDE one on virtio-blk.</summary>
+    public DiskSettings? Drive { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
