@@ -36,15 +36,11 @@ public static class MachineConfiguration
         Log = log,
     };
 
-    /// <summary>
-    /// The SCSI controllers: as many as the highest controller number a drive names needs, and at least one, so a drive can
-    /// be added to a running VM (Hyper-V gives a new VM one); each drive at its location, named as the host names it.
-    /// </summary>
+    /// <summary>The SCSI controllers (see <see cref="VmConfiguration.ScsiControllerCount"/>), each drive at its location, named as the host names it.</summary>
     private static ScsiControllerAttachment[] ScsiControllers(VmConfiguration config)
     {
         var scsi = config.Disks.Where(d => d.ControllerType == ControllerType.Scsi).ToList();
-        int count = Math.Max(1, scsi.Count == 0 ? 0 : scsi.Max(d => d.ControllerNumber) + 1);
-        return [.. Enumerable.Range(0, count).Select(n => new ScsiControllerAttachment
+        return [.. Enumerable.Range(0, config.ScsiControllerCount()).Select(n => new ScsiControllerAttachment
         {
             Disks = [.. scsi.Where(d => d.ControllerNumber == n).OrderBy(d => d.ControllerLocation)
                 .Select(d => new ScsiDiskAttachment(d.Path, d.ControllerLocation, d.ReadOnly) { Label = d.DriveName() })],
