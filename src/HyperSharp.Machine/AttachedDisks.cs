@@ -20,6 +20,10 @@ internal sealed class AttachedDisks(VmDisks blk, ScsiControllers scsi)
     /// <summary>Every attached image, virtio-blk first (Resize-VHD on a running VM finds its disk here).</summary>
     public IReadOnlyList<IVirtualDisk> All => [.. blk.Disks, .. scsi.Disks.Select(d => d.Disk)];
 
+    /// <summary>The disk whose image is <paramref name="path"/> now, on either bus; null when none is.</summary>
+    public SwitchableDisk? Find(string path) =>
+        blk.Disks.OfType<SwitchableDisk>().Concat(scsi.Disks.Select(d => d.Disk)).FirstOrDefault(d => d.Path == path);
+
     /// <summary>The drive names the disks carry (slot labels, SCSI attachment labels).</summary>
     public IReadOnlyList<string> Labels =>
         [.. blk.Attachments().Select(a => a.Label).OfType<string>(), .. scsi.Disks.Select(d => d.Attachment.Label).OfType<string>()];

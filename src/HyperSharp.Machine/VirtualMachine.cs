@@ -68,6 +68,13 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The attached disks: virtio-blk in --disk order then hot-add order, then the SCSI LUNs (Resize-VHD on a running VM goes through these).</summary>
     public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => AllDisks.All;
 
+    /// <summary>
+    /// The open image of the attached disk whose file is <paramref name="path"/> (the image itself, not the holder a
+    /// checkpoint switches), to describe or resize while the VM runs: a resize is announced to the guest by the disk's
+    /// device. Null when no disk has that image.
+    /// </summary>
+    public HyperSharp.Vhdx.IVirtualDisk? AttachedImage(string path) => AllDisks.Find(path)?.Inner;
+
     /// <summary>The drive names the disks carry, on either bus (what <see cref="SetDiskQos"/> takes).</summary>
     public IReadOnlyList<string> DiskLabels => AllDisks.Labels;
 

@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory.Workers;
 using HyperSharp.Machine;
+using HyperSharp.Vhdx.Operations;
 
 namespace HyperSharp.Worker;
 
@@ -39,4 +40,38 @@ internal static class WorkerDisks
         await vm.Hotplug.RemoveDiskAsync(attached.Slot!.Value, ejectTimeout).ConfigureAwait(false);
         return $"PCI slot {attached.Slot}";
     }
+
+    /// <summary>The attached disk as it is now (Get-VHD of a disk in use: its live size).</summary>
+    public static DiskInfo Describe(VirtualMachine vm, WorkerRequest request) => DiskInfo.From(Image(vm, request));
+
+    /// <summary>
+    /// Resize-VHD of a disk in use: a grow at once, a shrink only down to where the guest's partitions (or its whole-disk
+    /// file system) end — or, without either, its stored data — else refused saying how far it may go. The disk's device
+    /// tells the guest (virtio-scsi: a capacity-change event; virtio-blk: a configuration change).
+    /// </summary>
+    public static DiskInfo Resize(VirtualMachine vm, WorkerRequest request)
+    {
+        var image = Image(vm, request);
+        long size = request.SizeBytes;
+        if (size <= 0 || size % image.LogicalSectorSize != 0)
+            throw new ArgumentException($"{size} bytes: the size must be a positive multiple of the disk's {image.LogicalSectorSize}-byte logical sector size");
+        bool pastLayout = false;
+        if (size < image.Capacity)
+        {
+            long? layout = GuestLayout.End(image);
+            long floor = layout ?? DiskInfo.From(image).MinimumSize;
+            if (size < floor)
+                throw new InvalidOperationException($"cannot shrink {image.Path} to {size} bytes while it is in use: the guest's partitions (or its file system, or its data) reach {floor} bytes; shrink them in the guest first, or shrink to {floor} bytes or more");
+            // Past the guest's last partition (or its file system's end) nothing is the guest's, though blocks it once
+            // wrote there may still be stored (a file system shrunk in the guest leaves them): those go, as in Hyper-V.
+            pastLayout = layout is not null;
+        }
+        image.Resize(size, allowDataLoss: pastLayout);
+        image.Flush();
+        return DiskInfo.From(image);
+    }
+
+    private static HyperSharp.Vhdx.IVirtualDisk Image(VirtualMachine vm, WorkerRequest request) =>
+        vm.AttachedImage(request.Path ?? throw new InvalidOperationException($"{request.Op} needs a path"))
+            ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
 }

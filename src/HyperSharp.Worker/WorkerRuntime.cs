@@ -412,6 +412,12 @@ public sealed class WorkerRuntime
                     if (request.Label is { } added && (request.MaximumIops != 0 || request.MinimumIops != 0))
                         _storageQos.Set(vm, added, request.MaximumIops, request.MinimumIops);
                     break;
+                case WorkerOps.DescribeDisk:
+                    return Status() with { Disk = WorkerDisks.Describe(vm, request) };
+                case WorkerOps.ResizeDisk:
+                    var resized = WorkerDisks.Resize(vm, request);
+                    _log.WriteLine($"worker: resized {request.Path} to {resized.Capacity} bytes");
+                    return Status() with { Disk = resized };
                 case WorkerOps.SetDiskQos:
                     _storageQos.Set(vm, request.Label ?? throw new InvalidOperationException("set-disk-qos needs the drive's name"), request.MaximumIops, request.MinimumIops);
                     break;
