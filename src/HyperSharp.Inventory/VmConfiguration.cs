@@ -35,6 +35,17 @@ public sealed record VmConfiguration
     /// <summary>The checkpoint the VM's current state ("Now") descends from: the last one taken or restored; null without checkpoints.</summary>
     public Guid? CurrentCheckpointId { get; init; }
     public IntegrationServiceSettings IntegrationServices { get; init; } = new();
+
+    /// <summary>
+    /// SCSI controllers (Add-/Remove-VMScsiController), each a virtio-scsi device of 64 locations; null in files written
+    /// before they were kept, which get what <see cref="ScsiControllerCount"/> derives from their drives (no version
+    /// bump: an older build reading a newer file ignores the field and derives the same count from the drives).
+    /// </summary>
+    public int? ScsiControllers { get; init; }
+
+    /// <summary>The SCSI controllers the VM has: as recorded, else as many as its SCSI drives need and at least one (Hyper-V gives a new VM one).</summary>
+    public int ScsiControllerCount() => ScsiControllers
+        ?? Math.Max(1, Disks.Where(d => d.ControllerType == ControllerType.Scsi).Select(d => d.ControllerNumber + 1).DefaultIfEmpty(0).Max());
 }
 
 /// <summary>Get-VMProcessor's settings: count, vendor, and the cgroup limits (Maximum → cpu.max, RelativeWeight → cpu.weight).</summary>

@@ -65,17 +65,27 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Host resource protection for this machine's device accesses (Set-VMProcessor -EnableHostResourceProtection); null for none.</summary>
     public HostResourceProtection? ResourceProtection { get => _buses.Guard; set => _buses.Guard = value; }
 
-    /// <summary>The attached disks, in --disk order then hot-add order (Resize-VHD on a running VM goes through these).</summary>
-    public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => _disks.Disks;
+    /// <summary>The attached disks: virtio-blk in --disk order then hot-add order, then the SCSI LUNs (Resize-VHD on a running VM goes through these).</summary>
+    public IReadOnlyList<HyperSharp.Vhdx.IVirtualDisk> Disks => AllDisks.All;
 
     /// <summary>
-    /// Storage QoS of the virtio-blk disk whose slot carries <paramref name="label"/> (the drive's name), in normalized
+    /// The open image of the attached disk whose file is <paramref name="path"/> (the image itself, not the holder a
+    /// checkpoint switches), to describe or resize while the VM runs: a resize is announced to the guest by the disk's
+    /// device. Null when no disk has that image.
+    /// </summary>
+    public HyperSharp.Vhdx.IVirtualDisk? AttachedImage(string path) => AllDisks.Find(path)?.Inner;
+
+    /// <summary>The drive names the disks carry, on either bus (what <see cref="SetDiskQos"/> takes).</summary>
+    public IReadOnlyList<string> DiskLabels => AllDisks.Labels;
+
+    /// <summary>
+    /// Storage QoS of the disk (virtio-blk slot or SCSI LUN) that carries <paramref name="label"/> (the drive's name), in normalized
     /// IOPS, 0 for no limit; what waited under the old limits is served again. False when no disk carries the label.
     /// </summary>
     public bool SetDiskQos(string label, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum = null) =>
-        _disks.SetQos(label, maximumIops, minimumIops, belowMinimum);
+        AllDisks.SetQos(label, maximumIops, minimumIops, belowMinimum);
 
-    /// <summary>The disks as attached now: path, read-only, PCI slot and current label (what a saved configuration records).</summary>
+    /// <summary>The virtio-blk disks as attached now: path, read-only, PCI slot and current label (what a saved configuration records); the SCSI ones are <see cref="Scsi"/>'s.</summary>
     public IReadOnlyList<DiskAttachment> DiskAttachments => _disks.Attachments();
 
     /// <summary>
@@ -85,7 +95,7 @@ public sealed class VirtualMachine : IDisposable
     public void SwitchDisksToChildren(IReadOnlyDictionary<string, string> children)
     {
         if (!IsPaused) throw new InvalidOperationException("pause the VM before switching its disks");
-        _disks.SwitchToChildren(children);
+        AllDisks.SwitchToChildren(children);
     }
 
     /// <summary>Devices, disks and adapters added and removed while the VM runs, and the PCI slots' labels.</summary>
@@ -97,8 +107,8 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The SCSI controllers and their disks: attach and detach disks while the VM runs, reach an attached image.</summary>
     public ScsiControllers Scsi { get; init; } = null!;
 
-    /// <summary>The disks themselves, for a live migration's handover of the writable ones.</summary>
-    internal VmDisks DiskSet => _disks;
+    /// <summary>The disks on both buses, for checkpoints, Storage QoS and a live migration's handover of the writable ones.</summary>
+    internal AttachedDisks AllDisks { get; init; } = null!;
 
     /// <summary>The writable disks a migration closed for a destination whose handover is in doubt; <see cref="Resume"/> opens them again.</summary>
     internal IReadOnlyList<SwitchableDisk>? HandedOverDisks { get; set; }

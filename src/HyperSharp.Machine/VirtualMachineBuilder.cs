@@ -38,6 +38,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private PciSlots _slots = null!;
     private VmDisks _disks = null!;
     private ScsiControllers _scsi = null!;
+    private AttachedDisks _allDisks = null!;
     private int _entropySlot;
     private VirtualMachine? _vm;
     private AcpiBlob _acpi = null!;
@@ -79,7 +80,12 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (file.State.Backend != hypervisor.Name)
             throw file.Refuse(null, $"was saved on the {file.State.Backend} backend; restore it there (this is {hypervisor.Name})");
         var config = file.State.Config.ToConfig(console, log, connectAdapter);
-        if (diskPath is not null) config = config with { Disks = [.. config.Disks.Select(d => d with { Path = diskPath(d.Path) })] };
+        if (diskPath is not null)
+            config = config with
+            {
+                Disks = [.. config.Disks.Select(d => d with { Path = diskPath(d.Path) })],
+                ScsiControllers = [.. config.ScsiControllers.Select(c => c with { Disks = [.. c.Disks.Select(d => d with { Path = diskPath(d.Path) })] })],
+            };
         return new VirtualMachineBuilder(hypervisor, config) { _restore = file, _restoring = true, _filledMemory = memory }.Build();
     }
 
@@ -105,7 +111,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     internal VirtualMachine Complete(SavedStateFile file)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        try { Migration.DiskHandover.Open(_disks); }
+        try { Migration.DiskHandover.Open(_allDisks); }
         catch
         {
             DisposeParts(disposeMemory: false); // as Finish does on failure: the memory that arrived stays its caller's
@@ -166,7 +172,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             if (state is not null) ApplySavedState(state, _processors);
             _vm = new VirtualMachine(_partition, _memory, _processors, _ports, _mmio, _console, _pm, _owned, config.Log, _devices, _disks, _entropySlot)
                 {
-                    NetworkAdapters = _adapters, Ram = _ram, Hotplug = new VmHotplug(_slots, _disks, _ram, _devices, AdapterQueuePairs), Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
+                    AllDisks = _allDisks, NetworkAdapters = _adapters, Ram = _ram, Hotplug = new VmHotplug(_slots, _disks, _ram, _devices, AdapterQueuePairs), Scsi = _scsi, Vsock = _vsock, VsockSlot = _vsockSlot,
                     Balloon = _balloon, BalloonSlot = _balloonSlot, HotAdd = _hotAdd, HotAddSlot = _hotAddSlot, BootMemoryBytes = config.MemorySize,
                 };
             _boot = null!;
@@ -304,7 +310,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     {
         if (config.ScsiControllers.Count > ScsiControllers.MaxControllers)
             throw new ArgumentOutOfRangeException(nameof(config), $"{config.ScsiControllers.Count} SCSI controllers: a VM has at most {ScsiControllers.MaxControllers}");
-        _scsi = new ScsiControllers(_slots, _devices, _ram, config.Processors);
+        _scsi = new ScsiControllers(_slots, _devices, _ram, config.Processors) { OpenWritableLater = _openWritableLater };
+        _allDisks = new AttachedDisks(_disks, _scsi);
         _owned.Insert(_owned.IndexOf(_slots), _scsi); // disposed after the slots (reverse order): queue threads stop before the images close
         foreach (var controller in config.ScsiControllers) _scsi.Add(controller);
     }

@@ -17,7 +17,11 @@ public sealed record DiskAttachment(string Path, bool ReadOnly = false)
 /// A disk on a SCSI controller: its image, its location (0-63: the LUN the guest sees on the controller's target), and
 /// whether it is read-only or shared with other VMs (a guest cluster's disk: opened for several writers, not thinly provisioned).
 /// </summary>
-public sealed record ScsiDiskAttachment(string Path, int Location, bool ReadOnly = false, bool Shared = false);
+public sealed record ScsiDiskAttachment(string Path, int Location, bool ReadOnly = false, bool Shared = false)
+{
+    /// <summary>The drive's name (the host's "Hard Drive on SCSI controller number N at location L"): what Storage QoS finds it by; null for none.</summary>
+    public string? Label { get; init; }
+}
 
 /// <summary>
 /// A SCSI controller (virtio-scsi): Hyper-V's controller number is its place in <see cref="VmConfig.ScsiControllers"/>,

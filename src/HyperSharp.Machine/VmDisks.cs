@@ -63,69 +63,6 @@ internal sealed class VmDisks(PciSlots slots, GuestRam ram, int queueCount) : ID
     /// <summary>The disks attached writable, whose images a live migration hands over.</summary>
     public IReadOnlyList<SwitchableDisk> Writable { get { lock (_lock) return _entries.Where(e => !e.Attachment.ReadOnly).Select(e => e.Disk).ToArray(); } }
 
-    /// <summary>
-    /// A checkpoint's switch, while the VM is paused: each written disk whose image <paramref name="children"/> names goes on
-    /// in a new differencing child of it (that path), so the image keeps the disk's contents at this instant. All or none:
-    /// a failure puts every disk back on its own image (nothing was written to the children) and removes them.
-    /// </summary>
-    public void SwitchToChildren(IReadOnlyDictionary<string, string> children)
-    {
-        lock (_lock)
-        {
-            var switched = new List<(int Index, string Image)>();
-            try
-            {
-                for (int i = 0; i < _entries.Count; i++)
-                {
-                    var e = _entries[i];
-                    if (e.Disk.IsReadOnly || !children.TryGetValue(e.Disk.Path, out var child)) continue;
-                    string image = e.Disk.Path;
-                    // The image is closed first: the child opens it as its parent, which this process held exclusively while writing it.
-                    e.Disk.Inner.Flush();
-                    e.Disk.Inner.Dispose();
-                    IVirtualDisk next;
-                    try { next = OpenNewChild(image, child); }
-                    catch
-                    {
-                        e.Disk.Switch(VirtualDisk.Open(image, DiskOpenOptions.Default));
-                        throw;
-                    }
-                    e.Disk.Switch(next);
-                    _entries[i] = e with { Attachment = e.Attachment with { Path = child } };
-                    switched.Add((i, image));
-                }
-            }
-            catch
-            {
-                foreach (var (index, image) in switched)
-                {
-                    var e = _entries[index];
-                    string child = e.Disk.Path;
-                    e.Disk.Inner.Dispose(); // nothing was written to it; it must let go of its parent before the parent is opened for writing
-                    e.Disk.Switch(VirtualDisk.Open(image, DiskOpenOptions.Default));
-                    File.Delete(child);
-                    _entries[index] = e with { Attachment = e.Attachment with { Path = image } };
-                }
-                throw;
-            }
-        }
-    }
-
-    /// <summary>Makes <paramref name="child"/>, a differencing disk over the closed <paramref name="image"/>, and opens it; a partial child is removed.</summary>
-    private static IVirtualDisk OpenNewChild(string image, string child)
-    {
-        try
-        {
-            VirtualDisk.Create(child, new DiskCreateOptions { Format = VirtualDisk.FormatFromExtension(child), Type = DiskType.Differencing, ParentPath = image }).Dispose();
-            return VirtualDisk.Open(child, DiskOpenOptions.Default);
-        }
-        catch
-        {
-            File.Delete(child);
-            throw;
-        }
-    }
-
     /// <summary>Sets the Storage QoS of the disk whose slot carries <paramref name="label"/>, then serves its queues again; false when none does.</summary>
     public bool SetQos(string label, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum)
     {
@@ -141,7 +78,8 @@ internal sealed class VmDisks(PciSlots slots, GuestRam ram, int queueCount) : ID
     /// <summary>The disks as attachments: path, read-only, slot and the label the slot carries now.</summary>
     public DiskAttachment[] Attachments()
     {
-        lock (_lock) return _entries.Select(e => e.Attachment with { Label = slots.Controller.GetLabel(e.Slot) }).ToArray();
+        // The path is the image's now: a checkpoint may have switched the disk to a differencing child.
+        lock (_lock) return _entries.Select(e => e.Attachment with { Path = e.Disk.Path, Label = slots.Controller.GetLabel(e.Slot) }).ToArray();
     }
 
     /// <summary>The disk left the bus: drop it from the list, then flush and close its image.</summary>

@@ -5,8 +5,9 @@ using HyperSharp.Machine;
 namespace HyperSharp.Worker;
 
 /// <summary>
-/// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives first, then SCSI, each by
-/// controller and location, then the network adapters as the worker holds them (with their switch ports). Memory that can
+/// Turns a stored VM configuration into the machine's <see cref="VmConfig"/>: IDE drives on virtio-blk, by controller
+/// and location; SCSI drives on virtio-scsi, controller number N the N-th controller and the location its LUN; then the
+/// network adapters as the worker holds them (with their switch ports). Memory that can
 /// change while the VM runs (dynamic, or runtime resize) brings a balloon and hot-add memory up to
 /// <see cref="MemorySettings.HotAddBytes"/> above the startup memory.
 /// </summary>
@@ -21,16 +22,30 @@ public static class MachineConfiguration
         KernelPath = config.Boot.KernelPath,
         InitrdPath = string.IsNullOrEmpty(config.Boot.InitrdPath) ? null : config.Boot.InitrdPath,
         CommandLine = config.Boot.CommandLine,
+        // IDE drives stay on virtio-blk: there is no IDE controller to emulate, they never come or go while the VM runs
+        // (Hyper-V's rule too), and a virtio-blk disk is the shortest path a boot disk can take — no SCSI layer in the guest.
         Disks = [.. config.Disks
-            .OrderBy(d => d.ControllerType == ControllerType.Ide ? 0 : 1)
-            .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
+            .Where(d => d.ControllerType == ControllerType.Ide)
+            .OrderBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)
             .Select(d => new DiskAttachment(d.Path, d.ReadOnly) { Label = d.DriveName() })],
+        ScsiControllers = ScsiControllers(config),
         NetworkAdapters = adapters ?? [],
         RuntimeMemory = RuntimeMemory(config.Memory),
         Vsock = vsockSocket is null ? null : new VsockAttachment(vsockSocket, GuestCid(config.Id)),
         ConsoleOutput = console,
         Log = log,
     };
+
+    /// <summary>The SCSI controllers (see <see cref="VmConfiguration.ScsiControllerCount"/>), each drive at its location, named as the host names it.</summary>
+    private static ScsiControllerAttachment[] ScsiControllers(VmConfiguration config)
+    {
+        var scsi = config.Disks.Where(d => d.ControllerType == ControllerType.Scsi).ToList();
+        return [.. Enumerable.Range(0, config.ScsiControllerCount()).Select(n => new ScsiControllerAttachment
+        {
+            Disks = [.. scsi.Where(d => d.ControllerNumber == n).OrderBy(d => d.ControllerLocation)
+                .Select(d => new ScsiDiskAttachment(d.Path, d.ControllerLocation, d.ReadOnly) { Label = d.DriveName() })],
+        })];
+    }
 
     /// <summary>
     /// The VM's vsock context ID, from its ID: the same on every start, and (but for one chance in four billion) not

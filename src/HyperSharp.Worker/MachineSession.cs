@@ -35,7 +35,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
     public Func<SavedNetworkAdapter, Func<IFrameLink>?>? Reconnect { get; init; }
 
     /// <summary>The configuration a guest reset rebuilds from; the default keeps the disks hot-added meanwhile, in their slots.</summary>
-    public Func<VirtualMachine, VmConfig, VmConfig> AfterReset { get; init; } = (vm, config) => config with { Disks = vm.DiskAttachments };
+    public Func<VirtualMachine, VmConfig, VmConfig> AfterReset { get; init; } = (vm, config) => config with { Disks = vm.DiskAttachments, ScsiControllers = vm.Scsi.Attachments() };
 
     /// <summary>The configuration written into a saved state (the worker records its adapters' slots there).</summary>
     public Func<VirtualMachine, VmConfig, VmConfig> ForSave { get; init; } = (_, config) => config;

@@ -174,7 +174,7 @@ public sealed class WorkerRuntime
             // Hot-added disks stay, in their slots; every adapter (hot-added ones too) is plugged into the port it had.
             // A resize while it ran holds too: the guest boots again with the memory it had.
             AfterReset = (vm, config) => MachineConfiguration.WithMemory(config, _config.Memory, MemoryResize.Assigned(vm) / MemoryResize.Granularity * MemoryResize.Granularity)
-                with { Disks = vm.DiskAttachments, NetworkAdapters = _adapters.Attachments() },
+                with { Disks = vm.DiskAttachments, ScsiControllers = vm.Scsi.Attachments(), NetworkAdapters = _adapters.Attachments() },
             ForSave = (vm, config) => config with { NetworkAdapters = _adapters.Attachments(vm) },
             MachineStarted = (vm, start) =>
             {
@@ -415,20 +415,21 @@ public sealed class WorkerRuntime
                     await session.ResetAsync().ConfigureAwait(false);
                     break;
                 case WorkerOps.AddDisk:
-                    int slot = vm.Hotplug.AddDisk(request.Path ?? throw new InvalidOperationException("add-disk needs a path"), request.ReadOnly, request.Label);
-                    _log.WriteLine($"worker: hot-added {request.Path} in PCI slot {slot}");
+                    _log.WriteLine($"worker: hot-added {request.Path} {WorkerDisks.Add(vm, request)}");
                     if (request.Label is { } added && (request.MaximumIops != 0 || request.MinimumIops != 0))
                         _storageQos.Set(vm, added, request.MaximumIops, request.MinimumIops);
                     break;
+                case WorkerOps.DescribeDisk:
+                    return Status() with { Disk = WorkerDisks.Describe(vm, request) };
+                case WorkerOps.ResizeDisk:
+                    var resized = WorkerDisks.Resize(vm, request);
+                    _log.WriteLine($"worker: resized {request.Path} to {resized.Capacity} bytes");
+                    return Status() with { Disk = resized };
                 case WorkerOps.SetDiskQos:
                     _storageQos.Set(vm, request.Label ?? throw new InvalidOperationException("set-disk-qos needs the drive's name"), request.MaximumIops, request.MinimumIops);
                     break;
                 case WorkerOps.RemoveDisk:
-                    var attached = vm.DiskAttachments.FirstOrDefault(d => d.Path == request.Path)
-                        ?? throw new InvalidOperationException($"{request.Path} is not attached to the running VM");
-                    // The guest ejects the disk (ACPI); the image is flushed and closed when this completes.
-                    await vm.Hotplug.RemoveDiskAsync(attached.Slot!.Value, DiskEjectTimeout).ConfigureAwait(false);
-                    _log.WriteLine($"worker: removed {request.Path} from PCI slot {attached.Slot}");
+                    _log.WriteLine($"worker: removed {request.Path} from {await WorkerDisks.RemoveAsync(vm, request, DiskEjectTimeout).ConfigureAwait(false)}");
                     break;
                 default:
                     throw new InvalidOperationException($"unknown request '{request.Op}'");

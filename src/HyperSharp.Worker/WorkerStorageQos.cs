@@ -22,8 +22,8 @@ internal sealed class WorkerStorageQos(IEnumerable<DiskSettings> configured, Act
         lock (_lock) limits = [.. _limits.Select(l => (l.Key, l.Value.Maximum, l.Value.Minimum))];
         foreach (var (label, maximum, minimum) in limits) Apply(vm, label, maximum, minimum);
         // A restored or arriving machine's devices never saw the doorbells for what the guest had queued: serve it now.
-        foreach (var attached in vm.DiskAttachments)
-            if (attached.Label is { } label && !limits.Any(l => l.Label == label)) vm.SetDiskQos(label, 0, 0);
+        foreach (var label in vm.DiskLabels)
+            if (!limits.Any(l => l.Label == label)) vm.SetDiskQos(label, 0, 0);
     }
 
     /// <summary>Records and applies one drive's limits; a drive the machine does not have is an error.</summary>

@@ -9,8 +9,9 @@ namespace HyperSharp.Host.Tests;
 
 /// <summary>
 /// Add-VMHardDiskDrive on a running VM through the host: the Debian guest (Emulated backend) sees the
-/// new SCSI drive appear with its data and its drive name as the slot label; Remove-VMHardDiskDrive
-/// takes it out again with the guest's consent. The configuration follows both.
+/// new SCSI drive appear as a LUN of its controller (no PCI slot: the controller's hotplug event) with its
+/// data and its drive name as its serial number; Remove-VMHardDiskDrive takes it out again. The
+/// configuration follows both.
 /// </summary>
 public class DiskHotAddTests(ITestOutputHelper output)
 {
@@ -48,9 +49,9 @@ public class DiskHotAddTests(ITestOutputHelper output)
         Assert.Equal(2, (await host.Client.ListHardDiskDrivesAsync(new VmRef { Name = "debian" })).Drives.Count);
 
         await host.Client.RemoveHardDiskDriveAsync(new RemoveHardDiskDriveRequest { Vm = new VmRef { Name = "debian" }, ControllerType = ControllerType.Scsi, ControllerLocation = 1 });
-        console = await host.ReadConsoleAsync("debian", t => t.Contains("TEST-VDB-GONE"), TimeSpan.FromSeconds(120));
+        console = await host.ReadConsoleAsync("debian", t => t.Contains("TEST-DISK-GONE"), TimeSpan.FromSeconds(120));
         output.WriteLine(console);
-        Assert.Contains("TEST-VDB-GONE", console);
+        Assert.Contains("TEST-DISK-GONE", console);
         using (File.Open(data, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) { } // the worker closed the image
         Assert.Single((await host.Client.ListHardDiskDrivesAsync(new VmRef { Name = "debian" })).Drives);
 

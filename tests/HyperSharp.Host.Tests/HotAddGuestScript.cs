@@ -2,8 +2,9 @@ namespace HyperSharp.Host.Tests;
 
 /// <summary>
 /// What the Debian guest does in the disk hot-add tests (run from the guest kit's init as an overlay
-/// script): says it is ready, waits for /dev/vdb, prints the drive's PCI slot label and the hash of its
-/// first MiB, then waits for the drive to leave and says so.
+/// script): says it is ready, waits for a disk at SCSI location 1 (/sys/class/scsi_disk/H:0:0:1), prints
+/// the drive name it reports as its serial number (VPD page 80h) and the hash of its first MiB, then waits
+/// for the drive to leave and says so.
 /// </summary>
 public static class HotAddGuestScript
 {
@@ -11,16 +12,17 @@ public static class HotAddGuestScript
 
     public const string Text = """
         echo TEST-READY
-        i=0; while [ ! -e /sys/block/vdb ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
-        if [ -e /sys/block/vdb ]; then
-          pci=$(dirname "$(readlink -f /sys/block/vdb/device)")
-          echo "TEST-LABEL $(cat "$pci/label")"
-          echo "TEST-HASH $(head -c 1048576 /dev/vdb | sha256sum | cut -d' ' -f1)"
-          i=0; while [ -e /sys/block/vdb ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
-          [ -e /sys/block/vdb ] || echo TEST-VDB-GONE
+        lun1() { for d in /sys/class/scsi_disk/*:0:0:1; do [ -e "$d/device/block" ] && ls "$d/device/block"; done; }
+        i=0; while [ -z "$(lun1)" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+        b=$(lun1)
+        if [ -n "$b" ]; then
+          echo "TEST-LABEL $(tail -c +5 /sys/block/$b/device/vpd_pg80)"
+          echo "TEST-HASH $(head -c 1048576 /dev/$b | sha256sum | cut -d' ' -f1)"
+          i=0; while [ -e /sys/block/$b ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+          [ -e /sys/block/$b ] || echo TEST-DISK-GONE
           sleep 600 # stay up: the test reads the console once more and then turns the VM off itself
         else
-          echo TEST-NO-VDB
+          echo TEST-NO-DISK
         fi
         """;
 

@@ -20,8 +20,9 @@ public class StorageQosGuestTests(ITestOutputHelper output)
     private const int ReadKiB = 800;       // 100 normalized I/Os at least (readahead only adds to them)
 
     // Sourced by the kit's /init; each read waits for a line from the host (the console's stdin).
-    private const string GuestScript = """
-        run() { s=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vdb of=/dev/null bs=8k count=100 skip=$1 2>/dev/null; e=$(cut -d' ' -f1 /proc/uptime); echo "TEST-READ-$2 $s $e"; }
+    private const string GuestScript = ScsiGuestShell.Functions + """
+        disk=$(scsi_disk 1)
+        run() { s=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/$disk of=/dev/null bs=8k count=100 skip=$1 2>/dev/null; e=$(cut -d' ' -f1 /proc/uptime); echo "TEST-READ-$2 $s $e"; }
         echo TEST-READY
         read -r step; run 0 1
         read -r step; run 2000 2

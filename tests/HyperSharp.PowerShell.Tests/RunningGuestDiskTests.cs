@@ -58,9 +58,9 @@ public sealed class RunningGuestDiskTests(ITestOutputHelper output) : HostedSess
             """);
         if (removed.Errors.Count > 0) output.WriteLine(Host.WorkerLogs());
         Assert.Equal(1, Assert.Single(removed.Ok()).BaseObject);
-        console = await GuestConsole.ReadAsync(client, "debian", t => t.Contains("TEST-VDB-GONE"), TimeSpan.FromSeconds(120));
+        console = await GuestConsole.ReadAsync(client, "debian", t => t.Contains("TEST-DISK-GONE"), TimeSpan.FromSeconds(120));
         output.WriteLine(console);
-        Assert.Contains("TEST-VDB-GONE", console);
+        Assert.Contains("TEST-DISK-GONE", console);
 
         var off = await Ps.RunAsync("Stop-VM debian -TurnOff -Passthru | Select-Object -ExpandProperty State");
         Assert.Equal(VMState.Off, Assert.Single(off.Ok()).BaseObject);

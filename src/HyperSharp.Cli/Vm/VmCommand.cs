@@ -13,6 +13,7 @@ public static class VmCommand
         foreach (var command in Host.ManagedVmCommands.Create(context)) vm.Subcommands.Add(command);
         vm.Subcommands.Add(Host.ConsoleCommand.Create(context));
         vm.Subcommands.Add(Host.DiskCommands.Create(context));
+        vm.Subcommands.Add(Host.ScsiCommands.Create(context));
         vm.Subcommands.Add(Host.NicCommands.Create(context));
         vm.Subcommands.Add(Host.MemoryCommand.Create(context));
         vm.Subcommands.Add(Host.MoveCommand.Create(context));

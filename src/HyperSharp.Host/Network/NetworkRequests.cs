@@ -15,7 +15,7 @@ namespace HyperSharp.Host.Network;
 /// </summary>
 public static class NetworkRequests
 {
-    public const int MaxAdaptersPerVm = 8;           // Hyper-V's limit of synthetic adapters per VM
+    public const int MaxAdaptersPerVm = 68;          // Hyper-V's limit per VM (the machine's VmHotplug.MaxNetworkAdapters; its PCI bridges make room)
     public const int MaxVlanId = 4094;
     public const string DefaultAdapterName = "Network Adapter";
     private const int MaxLabelBytes = 255;             // what a PCI slot label holds (the guest reads the name there)

@@ -239,6 +239,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         var disks = vm.Config.Disks;
         int location = drive.ControllerLocation ?? FirstFreeLocation(disks, type, number);
         RequestValidation.DiskLocation(type, number, location);
+        if (type == ControllerType.Scsi) VmScsiControllers.Require(vm, number);
         if (disks.Any(d => d.ControllerType == type && d.ControllerNumber == number && d.ControllerLocation == location))
             throw HostErrors.AlreadyExists($"VM '{vm.Name}' already has a drive on {type} controller {number} at location {location}");
         using var attaching = await _disks.EnterAsync(cancellationToken).ConfigureAwait(false);

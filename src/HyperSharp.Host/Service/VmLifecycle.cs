@@ -386,7 +386,7 @@ public sealed class VmLifecycle
         var request = new WorkerRequest
         {
             Op = op, Path = disk?.Path, ReadOnly = disk?.ReadOnly ?? false, Label = disk?.DriveName(),
-            MaximumIops = disk?.MaximumIops ?? 0, MinimumIops = disk?.MinimumIops ?? 0,
+            MaximumIops = disk?.MaximumIops ?? 0, MinimumIops = disk?.MinimumIops ?? 0, Drive = disk,
         };
         try { return await _workers.SendAsync(vm, request, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }

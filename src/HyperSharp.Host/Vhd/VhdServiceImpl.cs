@@ -35,8 +35,14 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null, PathAcc
     {
         string path = VhdRequests.ExistingFile(request.Path, "path");
         Require(ClientIdentities.Of(context), (path, PathUse.Read, "path"));
-        return Task.Run(() => Describe(path), context.CancellationToken);
+        return DescribeAsync(path, context.CancellationToken);
     });
+
+    /// <summary>Get-VHD: a disk a running VM has open is described by its worker (the live size), any other from its file.</summary>
+    private async Task<VirtualHardDisk> DescribeAsync(string path, CancellationToken cancellationToken) =>
+        attachments is not null && await attachments.InUseAsync(path, null, cancellationToken).ConfigureAwait(false) is { } live
+            ? VhdMapping.ToApi(live, attachments)
+            : await Task.Run(() => Describe(path), cancellationToken).ConfigureAwait(false);
 
     public override Task<TestVhdResponse> TestVhd(TestVhdRequest request, ServerCallContext context) => VhdErrors.Guard(() =>
     {
@@ -60,7 +66,22 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null, PathAcc
             throw HostErrors.Invalid("size_bytes", "give size_bytes or to_minimum_size, not both");
         if (!request.ToMinimumSize && request.SizeBytes <= 0)
             throw HostErrors.Invalid("size_bytes", $"size_bytes {request.SizeBytes} must be more than 0");
-        return Task.Run(() =>
+        return ResizeAsync(path, request, context.CancellationToken);
+    });
+
+    /// <summary>
+    /// Resize-VHD: a disk a running VM has open is resized by its worker (grown at once, shrunk only down to where the
+    /// guest's partitions end, the guest told either way); any other through its file.
+    /// </summary>
+    private async Task<VirtualHardDisk> ResizeAsync(string path, ResizeVhdRequest request, CancellationToken cancellationToken)
+    {
+        if (attachments is not null)
+        {
+            long? target = request.ToMinimumSize ? (await attachments.InUseAsync(path, null, cancellationToken).ConfigureAwait(false))?.MinimumSize : request.SizeBytes;
+            if (target is { } size && await attachments.InUseAsync(path, size, cancellationToken).ConfigureAwait(false) is { } live)
+                return VhdMapping.ToApi(live, attachments);
+        }
+        return await Task.Run(() =>
         {
             long size = request.ToMinimumSize ? DiskInfo.Read(path).MinimumSize : request.SizeBytes;
             using (var disk = VirtualDisk.Open(path))
@@ -72,8 +93,8 @@ public sealed class VhdServiceImpl(IDiskAttachments? attachments = null, PathAcc
                 disk.Flush();
             }
             return Describe(path);
-        }, context.CancellationToken);
-    });
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     public override Task ConvertVhd(ConvertVhdRequest request, IServerStreamWriter<VhdProgress> responseStream, ServerCallContext context) => VhdErrors.Guard(() =>
     {

@@ -36,6 +36,8 @@ public static class WorkerOps
     public const string SetIntegration = "set-integration";
     /// <summary>Storage QoS of the drive named by <see cref="WorkerRequest.Label"/> (<see cref="WorkerRequest.MaximumIops"/>, <see cref="WorkerRequest.MinimumIops"/>).</summary>
     public const string SetDiskQos = "set-disk-qos";
+    /// <summary>Get-VHD / Resize-VHD of a disk the running VM has open (<see cref="WorkerRequest.Path"/>; resize to <see cref="WorkerRequest.SizeBytes"/>): answered with <see cref="WorkerResponse.Disk"/>.</summary>
+    public const string DescribeDisk = "describe-disk", ResizeDisk = "resize-disk";
 }
 
 public sealed record WorkerRequest
@@ -82,6 +84,10 @@ public sealed record WorkerRequest
     /// <summary>add-disk, set-disk-qos: the drive's Storage QoS in normalized IOPS, 0 for none.</summary>
     public long MaximumIops { get; init; }
     public long MinimumIops { get; init; }
+    /// <summary>resize-disk: the capacity the attached disk named by <see cref="Path"/> is to have.</summary>
+    public long SizeBytes { get; init; }
+    /// <summary>add-disk, remove-disk: the drive as the configuration has it — a SCSI drive goes on its controller's LUN, an IDE one on virtio-blk.</summary>
+    public DiskSettings? Drive { get; init; }
 }
 
 /// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
@@ -154,6 +160,8 @@ public sealed record WorkerResponse
     public string? FreezeRefused { get; init; }
     /// <summary>checkpoint with freeze: the guest's mount points in the order its agent froze them.</summary>
     public List<string>? FrozenMounts { get; init; }
+    /// <summary>describe-disk, resize-disk: the disk as the worker has it open now (its live size).</summary>
+    public HyperSharp.Vhdx.Operations.DiskInfo? Disk { get; init; }
     /// <summary>checkpoint with freeze: from the agent's word that all is frozen to its word that all is thawed, in milliseconds.</summary>
     public double FrozenMs { get; init; }
     /// <summary>checkpoint with freeze: the thaw failed or was not answered (the agent's own timeout thaws then).</summary>

@@ -19,7 +19,7 @@ internal static class DiskHandover
     /// The source, paused and with its devices quiet (after the state capture: no request in flight): each writable image is
     /// flushed and closed, a stand-in with its geometry in its place. Returns the disks released, for <see cref="Reclaim"/>.
     /// </summary>
-    public static IReadOnlyList<SwitchableDisk> Release(VmDisks disks)
+    public static IReadOnlyList<SwitchableDisk> Release(AttachedDisks disks)
     {
         var released = new List<SwitchableDisk>();
         try
@@ -72,7 +72,7 @@ internal static class DiskHandover
     /// The destination, once the source has released its images (its Done): opens each writable image the VM was built
     /// without. All or none: a failure closes those opened and throws naming the image, so the source can take them back.
     /// </summary>
-    public static void Open(VmDisks disks)
+    public static void Open(AttachedDisks disks)
     {
         var opened = new List<SwitchableDisk>();
         try

@@ -76,7 +76,7 @@ public static class MigrationSource
             var parked = clock.Elapsed;
             var state = vm.CaptureState(config, backend); // quiesces the devices, whose last writes are then in the log
             var captured = clock.Elapsed;
-            released = DiskHandover.Release(vm.DiskSet); // the devices are quiet: nothing in flight; the destination opens them after Done
+            released = DiskHandover.Release(vm.AllDisks); // the devices are quiet: nothing in flight; the destination opens them after Done
             var closed = clock.Elapsed;
             left.AddRange(log.Collect());
             left.Sort();

@@ -54,21 +54,37 @@ public sealed record SavedVmConfig(int Processors, ulong MemorySize, string Kern
         // Version 2 on: the balloon and hot-add memory.
         w.Bool(RuntimeMemory is not null);
         if (RuntimeMemory is { } m) { w.Bool(m.Balloon); w.Bool(m.DeflateOnOutOfMemory); w.Bool(m.FreePageReporting); w.U64(m.MaximumSize); w.OptionalI32(m.BalloonSlot); w.OptionalI32(m.HotAddSlot); }
+        // Version 3 on: the SCSI disks' drive names (what Storage QoS finds them by), controller by controller, in the order above.
+        w.Array(ScsiControllers ?? [], static (w, c) => w.Array([.. c.Disks], static (w, d) => w.OptionalString(d.Label)));
     }
 
-    internal static SavedVmConfig Read(ref StateReader r, ushort version) => new(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
-        r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
-        r.OptionalI32(),
-        r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
-        r.OptionalString(),
-        r.Bool() ? new VsockAttachment(r.String(), r.U64()) { Slot = r.OptionalI32() } : null,
-        r.Array(3, static (ref StateReader r) => new ScsiControllerAttachment
-        {
-            Label = r.OptionalString(), Slot = r.OptionalI32(),
-            Disks = r.Array(7, static (ref StateReader r) => new ScsiDiskAttachment(r.String(), r.I32(), r.Bool(), r.Bool())),
-        }),
-        r.OptionalI32(),
-        version >= 2 && r.Bool()
-            ? new RuntimeMemoryAttachment { Balloon = r.Bool(), DeflateOnOutOfMemory = r.Bool(), FreePageReporting = r.Bool(), MaximumSize = r.U64(), BalloonSlot = r.OptionalI32(), HotAddSlot = r.OptionalI32() }
-            : null);
+    internal static SavedVmConfig Read(ref StateReader r, ushort version)
+    {
+        var config = new SavedVmConfig(r.I32(), r.U64(), r.String(), r.OptionalString(), r.String(),
+            r.Array(6, static (ref StateReader r) => new DiskAttachment(r.String(), r.Bool()) { Label = r.OptionalString(), Slot = r.OptionalI32() }),
+            r.OptionalI32(),
+            r.Array(10, static (ref StateReader r) => new SavedNetworkAdapter(r.String(), r.String(), r.OptionalString(), r.OptionalI32())),
+            r.OptionalString(),
+            r.Bool() ? new VsockAttachment(r.String(), r.U64()) { Slot = r.OptionalI32() } : null,
+            r.Array(3, static (ref StateReader r) => new ScsiControllerAttachment
+            {
+                Label = r.OptionalString(), Slot = r.OptionalI32(),
+                Disks = r.Array(7, static (ref StateReader r) => new ScsiDiskAttachment(r.String(), r.I32(), r.Bool(), r.Bool())),
+            }),
+            r.OptionalI32(),
+            version >= 2 && r.Bool()
+                ? new RuntimeMemoryAttachment { Balloon = r.Bool(), DeflateOnOutOfMemory = r.Bool(), FreePageReporting = r.Bool(), MaximumSize = r.U64(), BalloonSlot = r.OptionalI32(), HotAddSlot = r.OptionalI32() }
+                : null);
+        return version >= 3 ? config.WithScsiLabels(ref r) : config;
+    }
+
+    /// <summary>Reads the SCSI disks' drive names (version 3 on) into the controllers just read.</summary>
+    private SavedVmConfig WithScsiLabels(ref StateReader r)
+    {
+        var controllers = ScsiControllers ?? [];
+        var labels = r.Array(1, static (ref StateReader r) => r.Array(1, static (ref StateReader r) => r.OptionalString()));
+        if (labels.Length != controllers.Length || labels.Where((l, i) => l.Length != controllers[i].Disks.Count).Any())
+            throw r.Damaged(0, $"the SCSI drive names ({string.Join("/", labels.Select(l => l.Length))}) do not match the SCSI disks listed ({string.Join("/", controllers.Select(c => c.Disks.Count))})");
+        return this with { ScsiControllers = [.. controllers.Select((c, i) => c with { Disks = [.. c.Disks.Select((d, k) => d with { Label = labels[i][k] })] })] };
+    }
 }

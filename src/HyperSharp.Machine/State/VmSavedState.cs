@@ -10,8 +10,8 @@ namespace HyperSharp.Machine.State;
 public sealed record VmSavedState(string Backend, SavedVmConfig Config, SavedRecord Platform, SavedRecord[] Processors,
     IReadOnlyList<(string Id, SavedRecord Record)> Devices)
 {
-    /// <summary>The machine record (backend and configuration) this build writes: 2 added the runtime memory devices.</summary>
-    internal const ushort MachineRecordVersion = 2;
+    /// <summary>The machine record (backend and configuration) this build writes: 2 added the runtime memory devices, 3 the SCSI disks' drive names.</summary>
+    internal const ushort MachineRecordVersion = 3;
 
     /// <summary>The devices' records by id.</summary>
     public Dictionary<string, SavedRecord> DevicesById()

@@ -20,8 +20,8 @@ namespace HyperSharp.Host.Tests.Checkpoints;
 public class ProductionCheckpointGuestTests(ITestOutputHelper output)
 {
     // Sourced by the kit's /init after it started hs-agent; the test drives it through the console (its stdin).
-    private const string GuestScript = """
-        mkdir -p /mnt/data && mount -t ext4 /dev/vda /mnt/data && echo "written before the checkpoint" > /mnt/data/note.txt && echo TEST-WRITTEN
+    private const string GuestScript = ScsiGuestShell.Functions + """
+        mkdir -p /mnt/data && mount -t ext4 /dev/$(scsi_disk 0) /mnt/data && echo "written before the checkpoint" > /mnt/data/note.txt && echo TEST-WRITTEN
         read -r step
         echo "written after the checkpoint" > /mnt/data/note.txt && sync && echo TEST-REWRITTEN
         read -r step

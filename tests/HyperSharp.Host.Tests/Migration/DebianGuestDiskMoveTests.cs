@@ -20,9 +20,9 @@ public sealed class DebianGuestDiskMoveTests(ITestOutputHelper output)
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(10);
 
     // The writer runs in the background; the foreground waits for a line on the console (its stdin), then stops it and unmounts.
-    private const string Script = """
+    private const string Script = ScsiGuestShell.Functions + """
         dmesg -n 1
-        mkdir -p /mnt/data && mount -t ext4 /dev/vda /mnt/data && echo MOUNTED
+        mkdir -p /mnt/data && mount -t ext4 /dev/$(scsi_disk 0) /mnt/data && echo MOUNTED
         ( n=0; while [ ! -e /tmp/stop ]; do n=$((n+1)); echo $n >> /mnt/data/seq.txt; sync; echo "SEQ $n"; done ) &
         read -r step
         touch /tmp/stop

@@ -17,12 +17,13 @@ public sealed class DebianGuestMoveTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(10);
 
-    private const string Script = """
+    private const string Script = ScsiGuestShell.Functions + """
+        disk=$(scsi_disk 0)
         n=0
         while true; do
           n=$((n+1))
           echo "TICK $n"
-          [ $((n % 10)) -eq 0 ] && echo "HASH $(head -c 1048576 /dev/vda | sha256sum | cut -d' ' -f1)"
+          [ $((n % 10)) -eq 0 ] && echo "HASH $(head -c 1048576 /dev/$disk | sha256sum | cut -d' ' -f1)"
           sleep 0.2
         done
         """;

@@ -59,6 +59,51 @@ public class ScsiMachineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AScsiDiskIsCheckpointedAndLimitedByItsDriveNameAndTheNameSurvivesARestore()
+    {
+        string dir = Directory.CreateTempSubdirectory("hs-scsiswitch").FullName;
+        try
+        {
+            string kernel = Path.Combine(dir, "guest.elf"), image = Path.Combine(dir, "a.vhdx"), child = Path.Combine(dir, "a_1.avhdx"), state = Path.Combine(dir, "vm.state");
+            const string name = "Hard Drive on SCSI controller number 0 at location 2";
+            File.WriteAllBytes(kernel, TinyElf.Assemble(asm => { var spin = asm.CreateLabel(); asm.Label(ref spin); asm.pause(); asm.jmp(spin); }));
+            VirtualDisk.Create(image, new DiskCreateOptions { Capacity = 8 << 20 }).Dispose();
+            var config = new VmConfig
+            {
+                KernelPath = kernel, MemorySize = 64 << 20, Log = output.WriteLine,
+                ScsiControllers = [new ScsiControllerAttachment { Disks = [new ScsiDiskAttachment(image, 2) { Label = name }] }],
+            };
+            var hypervisor = new EmulatedHypervisor();
+            using (var vm = new VirtualMachineBuilder(hypervisor, config).Build())
+            {
+                var run = Task.Run(vm.Run);
+                Assert.Equal([name], vm.DiskLabels);
+                Assert.True(vm.SetDiskQos(name, 500, 0));
+                Assert.False(vm.SetDiskQos("Hard Drive on SCSI controller number 0 at location 3", 500, 0));
+                vm.Scsi.DiskAt(0, 2)!.Write(0, "before"u8);
+                vm.Pause();
+                vm.SwitchDisksToChildren(new Dictionary<string, string> { [image] = child });
+                Assert.Equal(child, vm.Scsi.DiskAt(0, 2)!.Path); // the LUN goes on in the child, the device unaware
+                Assert.Equal(image, vm.Scsi.DiskAt(0, 2)!.Parent!.Path);
+                Assert.Equal(child, vm.Scsi.Attachments()[0].Disks.Single().Path);
+                vm.Save(state, SavedVmConfig.From(config), hypervisor.Name);
+                vm.Stop();
+                await run;
+            }
+            using (var vm = VirtualMachineBuilder.Restore(new EmulatedHypervisor(), state, _ => { }, output.WriteLine))
+            {
+                var disk = vm.Scsi.Attachments()[0].Disks.Single();
+                Assert.Equal((child, 2, name), (disk.Path, disk.Location, disk.Label));
+                Assert.True(vm.SetDiskQos(name, 0, 0));
+                var seen = new byte[6];
+                vm.Scsi.DiskAt(0, 2)!.Read(0, seen);
+                Assert.Equal("before"u8.ToArray(), seen);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void ASharedFixedDiskOpensForSeveralWritersAndADynamicOneIsRefused()
     {
         string dir = Directory.CreateTempSubdirectory("hs-scsishared").FullName;

@@ -22,8 +22,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
     private readonly DescriptorChain[] _chains;
     private IReadOnlyList<SplitVirtqueue?> _queues = [];
     private IVirtioInterrupts? _interrupts;
-    private readonly Timer?[] _retryTimers;
-    private readonly int[] _retryPending;
+    private readonly QueueRetryTimers _retry;
 
     public VirtioBlockDevice(string name, IVirtualDisk disk, GuestRam ram, int queueCount = 2, string? serial = null)
     {
@@ -33,8 +32,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         QueueCount = queueCount;
         _chains = Enumerable.Range(0, queueCount).Select(_ => new DescriptorChain()).ToArray();
         _handler = new VirtioBlockRequestHandler(ram, disk, serial ?? name);
-        _retryTimers = new Timer?[queueCount];
-        _retryPending = new int[queueCount];
+        _retry = new QueueRetryTimers(queueCount, () => _interrupts);
         _disk.CapacityChanged += OnCapacityChanged;
     }
 
@@ -92,7 +90,7 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
         var chain = _chains[index];
         while (true)
         {
-            if (!Qos.MayStart(out var wait)) { RetryLater(index, wait); break; }
+            if (!Qos.MayStart(out var wait)) { _retry.Schedule(index, wait); break; }
             if (!queue.TryPop(chain)) break;
             long started = Stopwatch.GetTimestamp();
             queue.Push(chain.Head, _handler.Execute(chain));
@@ -106,31 +104,13 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
     /// Serves every queue once more: what a guest posted while the limits made it wait — or before a restore, whose new
     /// device never saw the doorbell — runs now (and waits again if it must).
     /// </summary>
-    public void ServeAll()
-    {
-        var interrupts = _interrupts;
-        if (interrupts is null) return;
-        for (int i = 0; i < _queues.Count; i++) interrupts.ServeAgain(i);
-    }
+    public void ServeAll() => _retry.ServeAll(_queues.Count);
 
     /// <summary>What the request moves, without its 16-byte header and status byte: what Storage QoS counts.</summary>
     private static ulong DataBytes(DescriptorChain chain)
     {
         ulong total = chain.ReadableBytes + chain.WritableBytes;
         return total > VirtioBlk.HeaderSize + 1 ? total - VirtioBlk.HeaderSize - 1 : 0;
-    }
-
-    /// <summary>One timer per queue; a retry already due is not scheduled twice.</summary>
-    private void RetryLater(int index, TimeSpan wait)
-    {
-        if (Interlocked.Exchange(ref _retryPending[index], 1) != 0) return;
-        var timer = _retryTimers[index] ??= new Timer(static state =>
-        {
-            var (device, queue) = ((VirtioBlockDevice, int))state!;
-            Volatile.Write(ref device._retryPending[queue], 0);
-            device._interrupts?.ServeAgain(queue);
-        }, (this, index), Timeout.Infinite, Timeout.Infinite);
-        timer.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     public void Reset()
@@ -144,6 +124,6 @@ public sealed class VirtioBlockDevice : IVirtioDevice, IDisposable
     public void Dispose()
     {
         _disk.CapacityChanged -= OnCapacityChanged;
-        foreach (var timer in _retryTimers) timer?.Dispose();
+        _retry.Dispose();
     }
 }

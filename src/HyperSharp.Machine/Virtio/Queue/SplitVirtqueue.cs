@@ -50,6 +50,12 @@ public sealed class SplitVirtqueue(GuestRam ram, ushort size, ulong descriptorTa
         return true;
     }
 
+    /// <summary>
+    /// Puts back the request <see cref="TryPop"/> took last, before anything was pushed for it: the next pop takes it again.
+    /// A request that must wait (Storage QoS) stays in the guest's ring this way, where a save finds it.
+    /// </summary>
+    public void Unpop() => _lastAvailable--;
+
     private void Walk(ushort head, DescriptorChain chain)
     {
         chain.Start(head);

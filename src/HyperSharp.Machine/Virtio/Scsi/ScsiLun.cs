@@ -1,3 +1,4 @@
+using HyperSharp.Machine.Storage;
 using HyperSharp.Vhdx;
 
 namespace HyperSharp.Machine.Virtio.Scsi;
@@ -30,6 +31,9 @@ internal sealed class ScsiLun(int number, IVirtualDisk disk, bool readOnly, bool
 
     /// <summary>The unit serial number (VPD page 80h) and the base of its device identifier (VPD page 83h).</summary>
     public string Serial { get; } = serial;
+
+    /// <summary>The disk's Storage QoS (normalized IOPS); no limits until set, and a disk attached again starts without.</summary>
+    public StorageQos Qos { get; } = new();
 
     public int BlockSize => Disk.LogicalSectorSize;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using HyperSharp.Machine.Memory;
 using HyperSharp.Machine.Virtio.Queue;
 using HyperSharp.Vhdx;
@@ -26,6 +27,8 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
     private DescriptorChain[] _chains = []; // one per queue, refilled by each pop (a queue is served on one thread at a time)
     private IVirtioInterrupts? _interrupts;
     private ulong _features;
+    private readonly QueueRetryTimers _retry;
+    private volatile bool _qosSet; // some LUN has had limits: requests are looked at before they run
     private volatile int _cdbSize = VirtioScsi.DefaultCdbSize, _senseSize = VirtioScsi.DefaultSenseSize;
 
     public VirtioScsiDevice(string name, GuestRam ram, int requestQueues = 1)
@@ -37,6 +40,7 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
         _requests = new VirtioScsiRequestHandler(ram, _target);
         _control = new VirtioScsiControlHandler(ram);
         _events = new VirtioScsiEvents(ram);
+        _retry = new QueueRetryTimers(QueueCount, () => _interrupts);
     }
 
     public string Name { get; }
@@ -99,7 +103,20 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
         var chain = _chains[index];
         while (queue.TryPop(chain))
         {
-            uint written = index == VirtioScsi.ControlQueue ? _control.Execute(chain) : _requests.Execute(chain, _cdbSize, _senseSize);
+            uint written;
+            if (index == VirtioScsi.ControlQueue) written = _control.Execute(chain);
+            else if (!_qosSet) written = _requests.Execute(chain, _cdbSize, _senseSize);
+            else
+            {
+                // A request for a LUN at its maximum waits in the ring, and so do those behind it on this queue (the
+                // queue is served in order); the other queues, and so the other vCPUs' requests, go on.
+                var (number, bytes) = _requests.Peek(chain, _cdbSize, _senseSize);
+                var lun = _target[number];
+                if (lun is not null && !lun.Qos.MayStart(out var wait)) { queue.Unpop(); _retry.Schedule(index, wait); break; }
+                long started = Stopwatch.GetTimestamp();
+                written = _requests.Execute(chain, _cdbSize, _senseSize);
+                lun?.Qos.Charge(bytes, Stopwatch.GetTimestamp() - started);
+            }
             queue.Push(chain.Head, written);
             completed = true;
         }
@@ -117,6 +134,23 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
         }
         (_cdbSize, _senseSize) = (VirtioScsi.DefaultCdbSize, VirtioScsi.DefaultSenseSize);
     }
+
+    /// <summary>
+    /// Sets the Storage QoS (normalized IOPS, 0 for none) of the disk at <paramref name="lun"/> and serves every queue once
+    /// more (what waited under the old limits, or what a restored device never heard the doorbell for); false when the LUN is empty.
+    /// </summary>
+    public bool SetQos(int lun, long maximumIops, long minimumIops, Action<long, TimeSpan>? belowMinimum)
+    {
+        if (_target[lun] is not { } entry) return false;
+        entry.Qos.BelowMinimum = belowMinimum;
+        entry.Qos.Set(maximumIops, minimumIops);
+        if (maximumIops != 0 || minimumIops != 0) _qosSet = true;
+        ServeAll();
+        return true;
+    }
+
+    /// <summary>Serves every queue once more (see <see cref="SetQos"/>).</summary>
+    public void ServeAll() => _retry.ServeAll(_queues.Count);
 
     /// <summary>The disk at a LUN now, or null.</summary>
     public IVirtualDisk? DiskAt(int lun) => _target[lun]?.Disk;
@@ -202,6 +236,7 @@ public sealed class VirtioScsiDevice : IVirtioDevice, IDisposable
 
     public void Dispose()
     {
+        _retry.Dispose();
         for (int lun = 0; lun < VirtioScsi.LunCount; lun++)
             if (_target[lun] is { } entry) entry.Disk.CapacityChanged -= OnCapacityChanged;
     }

@@ -37,6 +37,19 @@ internal sealed class VirtioScsiRequestHandler(GuestRam ram, ScsiTarget target)
     }
 
     /// <summary>
+    /// The LUN a request is for, read from its header before it runs (Storage QoS is kept per LUN), and the bytes it moves
+    /// (its data-out and data-in areas, what Storage QoS counts); LUN -1 for a request without a plain address of our target.
+    /// </summary>
+    public (int Lun, ulong DataBytes) Peek(DescriptorChain chain, int cdbSize, int senseSize)
+    {
+        var data = new ScsiDataBuffers(ram, chain, VirtioScsi.RequestHeaderSize + cdbSize, VirtioScsi.ResponseHeaderSize + senseSize);
+        Span<byte> address = stackalloc byte[8];
+        bool whole = data.ReadRequest(address) == address.Length && address[0] == 1 && address[1] == 0;
+        int lun = whole ? LunOf(address) : -1;
+        return (lun is >= 0 and < VirtioScsi.LunCount ? lun : -1, (ulong)(data.OutLength + data.InLength));
+    }
+
+    /// <summary>
     /// The LUN of a virtio-scsi address (lun[0] = 1, lun[1] = target, lun[2..3] the single-level LUN, flat or peripheral
     /// format); anything that is not a plain single-level LUN maps beyond the table, where no LUN is.
     /// </summary>
