@@ -22,9 +22,10 @@
         'Checkpoint-VM', 'Get-VMSnapshot', 'Restore-VMSnapshot', 'Remove-VMSnapshot', 'Rename-VMSnapshot',
         'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService', 'Copy-VMFile',
         'New-Cluster', 'Get-Cluster', 'Add-ClusterNode', 'Remove-ClusterNode', 'Get-ClusterNode', 'Add-ClusterVirtualMachineRole',
-        'Get-ClusterGroup', 'Set-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup')
+        'Get-ClusterGroup', 'Set-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup',
+        'Export-VM', 'Import-VM', 'Export-VMSnapshot')
     FunctionsToExport    = @()
     VariablesToExport    = @()
-    AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')
+    AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')
     PrivateData          = @{ PSData = @{ Tags = @('HyperV', 'Virtualization', 'VHDX', 'Linux') } }
 }
