@@ -19,8 +19,7 @@ public class SavedCheckpointTests(ITestOutputHelper output)
     public async Task ASavedVmsCheckpointKeepsItsStateAndRestoresToThatInstant()
     {
         await using var host = await HostFixture.StartAsync(output);
-        var (vm, data) = await CreateVmAsync(host, "saved", "data");
-        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, data) = await CreateCounterVmAsync(host, "saved", "data");
         await WriteAsync(host, "saved", 'A');
         await host.Client.StartVmAsync(vm);
         long seen = CounterOutput.Last(await host.ReadConsoleAsync("saved", t => CounterOutput.Last(t) >= 20, ConsoleWait));

@@ -17,8 +17,7 @@ public class ExportImportTests(ITestOutputHelper output)
     public async Task AnOffVmWithTwoCheckpointsExportedAndCopiedWithANewIdRunsBesideItsOriginal()
     {
         await using var host = await HostFixture.StartAsync(output);
-        var (vm, data) = await CreateVmAsync(host, "orig", "data");
-        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, data) = await CreateCounterVmAsync(host, "orig", "data");
         var adapter = await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm });
         await WriteAsync(host, "orig", 'A');
         await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "one" });
@@ -87,8 +86,7 @@ public class ExportImportTests(ITestOutputHelper output)
     public async Task ASavedVmExportedAndRegisteredOnASecondHostResumesFromItsSavedState()
     {
         await using var first = await HostFixture.StartAsync(output);
-        var (vm, _) = await CreateVmAsync(first, "saved", "data");
-        await first.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = first.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, _) = await CreateCounterVmAsync(first, "saved", "data");
         await first.Client.StartVmAsync(vm);
         long seen = CounterOutput.Last(await first.ReadConsoleAsync("saved", t => CounterOutput.Last(t) >= 20, ConsoleWait));
         await first.Client.SaveVmAsync(vm);

@@ -58,8 +58,7 @@ public class ImportRefusalTests(ITestOutputHelper output)
     public async Task ARunningVmIsNotExportedAndAFailedExportLeavesNothing()
     {
         await using var host = await HostFixture.StartAsync(output);
-        var (vm, _) = await CreateVmAsync(host, "busy", "data");
-        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, _) = await CreateCounterVmAsync(host, "busy", "data");
         string exports = Directory.CreateDirectory(Path.Combine(host.Root, "exports")).FullName;
         await host.Client.StartVmAsync(vm);
         var running = await Assert.ThrowsAsync<RpcException>(async () => await host.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports }));
