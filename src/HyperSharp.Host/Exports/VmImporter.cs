@@ -62,6 +62,12 @@ public sealed class VmImporter(VmManager vms, VmLifecycle lifecycle, VmNetworkin
             if (adapter.SwitchId is { } switchId && switches.FindById(switchId) is null)
                 issues.Add(new ImportIssue(ImportIssueKind.SwitchMissing, $"Network Adapter '{adapter.Name}'",
                     $"network adapter '{adapter.Name}' is connected to the virtual switch {switchId}, which this host does not have; create it or disconnect the adapter after the import"));
+        // Addresses the import keeps (static ones, and dynamic ones without a new ID) must be free: MACs are unique on a host.
+        var inUse = vms.List(null).SelectMany(v => v.Config.NetworkAdapters.Select(a => (a.MacAddress, Vm: v.Name))).ToList();
+        foreach (var adapter in config.NetworkAdapters.Where(a => !(options.GenerateNewId && a.DynamicMacAddress)))
+            if (inUse.FirstOrDefault(u => string.Equals(u.MacAddress, adapter.MacAddress, StringComparison.OrdinalIgnoreCase)) is { Vm: { } holder })
+                issues.Add(new ImportIssue(ImportIssueKind.MacInUse, $"Network Adapter '{adapter.Name}'",
+                    $"network adapter '{adapter.Name}' has the MAC address {adapter.MacAddress}, which VM '{holder}' on this host already has; MAC addresses are unique on a host"));
         foreach (var boot in new[] { config.Boot.KernelPath, config.Boot.InitrdPath })
             if (!string.IsNullOrEmpty(boot) && !File.Exists(boot))
                 issues.Add(new ImportIssue(ImportIssueKind.BootFileMissing, "Boot", $"the boot file {boot} the VM starts from does not exist on this host"));

@@ -23,13 +23,19 @@ public class ImportRefusalTests(ITestOutputHelper output)
         string exports = Directory.CreateDirectory(Path.Combine(host.Root, "exports")).FullName;
         string file = (await host.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports })).ConfigurationFile;
 
-        // Registered in place while the VM is here: its ID and its name are taken.
-        await AssertRefusedAsync(host, new ImportVmRequest { Path = file }, "IdInUse", "NameInUse");
+        // Registered in place while the VM is here: its ID, its name and its adapter's (dynamic) MAC address are taken.
+        await AssertRefusedAsync(host, new ImportVmRequest { Path = file }, "IdInUse", "MacInUse", "NameInUse");
         // The switch gone, a copy with a new ID and name still has no switch for its adapter.
         await host.Client.RemoveNetworkAdapterAsync(new NetworkAdapterRef { Vm = vm, Name = "Network Adapter" });
         await host.Client.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = new SwitchRef { Name = "lan" } });
         var copy = new ImportVmRequest { Path = file, Copy = true, GenerateNewId = true, NewName = "copy" };
         await AssertRefusedAsync(host, copy, "SwitchMissing");
+        // A static MAC address is kept by a copy even with a new ID: refused while another VM has it.
+        await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "fixed", StaticMacAddress = "00-15-5D-12-34-56" });
+        string withMac = Directory.CreateDirectory(Path.Combine(host.Root, "exports-mac")).FullName;
+        string macFile = (await host.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = withMac })).ConfigurationFile;
+        await AssertRefusedAsync(host, new ImportVmRequest(copy) { Path = macFile }, "MacInUse");
+        await host.Client.RemoveNetworkAdapterAsync(new NetworkAdapterRef { Vm = vm, Name = "fixed" });
 
         // A missing parent disk: the base of the chain removed from the export.
         string exported2 = Directory.CreateDirectory(Path.Combine(host.Root, "exports2")).FullName;

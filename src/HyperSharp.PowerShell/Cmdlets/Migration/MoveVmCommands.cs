@@ -108,6 +108,6 @@ public sealed class VMCompatibilityError
     public required string Message { get; init; }
     /// <summary>Of an import's report: what in the export it concerns (a drive, an adapter, the virtual machine).</summary>
     public string? Source { get; init; }
-    /// <summary>Of an import's report: the kind (IdInUse, NameInUse, SwitchMissing, DiskMissing, ParentMissing, StateMissing, BootFileMissing, NewerVersion).</summary>
+    /// <summary>Of an import's report: the kind (IdInUse, NameInUse, SwitchMissing, MacInUse, DiskMissing, ParentMissing, StateMissing, BootFileMissing, NewerVersion).</summary>
     public string? Kind { get; init; }
 }
