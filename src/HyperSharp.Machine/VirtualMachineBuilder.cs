@@ -61,13 +61,15 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     /// <summary>
     /// Rebuilds a VM from a saved state whose disks now go on elsewhere: <paramref name="diskPath"/> maps each image the
     /// state names to the one to open (a checkpoint's state names its frozen images; the VM restored from it runs on new
-    /// differencing children of them, which hold the same data).
+    /// differencing children of them, which hold the same data). <paramref name="localize"/> replaces what belongs to the
+    /// host that saved it rather than to the guest (the vsock socket in that host's VM folder, for a state that came with
+    /// an imported VM) with this host's.
     /// </summary>
     public static VirtualMachine Restore(IHypervisor hypervisor, string path, Action<byte> console, Action<string> log,
-        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string> diskPath)
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string> diskPath, Func<VmConfig, VmConfig>? localize = null)
     {
         using var file = VmStateFile.Open(path);
-        return Restore(hypervisor, file, null, console, log, connectAdapter, diskPath);
+        return Restore(hypervisor, file, null, console, log, connectAdapter, diskPath, localize);
     }
 
     /// <summary>
@@ -75,7 +77,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     /// pages, as a migration delivers them; the VM owns it once built, the caller until then) the state's own memory is not read.
     /// </summary>
     internal static VirtualMachine Restore(IHypervisor hypervisor, SavedStateFile file, GuestMemory? memory, Action<byte> console, Action<string> log,
-        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string>? diskPath = null)
+        Func<SavedNetworkAdapter, Func<IFrameLink>?>? connectAdapter, Func<string, string>? diskPath = null, Func<VmConfig, VmConfig>? localize = null)
     {
         if (file.State.Backend != hypervisor.Name)
             throw file.Refuse(null, $"was saved on the {file.State.Backend} backend; restore it there (this is {hypervisor.Name})");
@@ -86,6 +88,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
                 Disks = [.. config.Disks.Select(d => d with { Path = diskPath(d.Path) })],
                 ScsiControllers = [.. config.ScsiControllers.Select(c => c with { Disks = [.. c.Disks.Select(d => d with { Path = diskPath(d.Path) })] })],
             };
+        if (localize is not null) config = localize(config);
         return new VirtualMachineBuilder(hypervisor, config) { _restore = file, _restoring = true, _filledMemory = memory }.Build();
     }
 

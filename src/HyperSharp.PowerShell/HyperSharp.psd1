@@ -23,9 +23,10 @@
         'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService', 'Copy-VMFile',
         'New-Cluster', 'Get-Cluster', 'Add-ClusterNode', 'Remove-ClusterNode', 'Get-ClusterNode', 'Add-ClusterVirtualMachineRole',
         'Get-ClusterGroup', 'Set-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup',
-        'Add-VMScsiController', 'Get-VMScsiController', 'Remove-VMScsiController')
+        'Add-VMScsiController', 'Get-VMScsiController', 'Remove-VMScsiController',
+        'Export-VM', 'Import-VM', 'Export-VMSnapshot')
     FunctionsToExport    = @()
     VariablesToExport    = @()
-    AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')
+    AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')
     PrivateData          = @{ PSData = @{ Tags = @('HyperV', 'Virtualization', 'VHDX', 'Linux') } }
 }

@@ -70,7 +70,7 @@ public sealed class MachineSession(IHypervisor hypervisor, VmConfig config)
             {
                 bool incoming = first && Incoming is not null;
                 using var vm = incoming ? Incoming!(_config)
-                    : restore is not null ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect, RestoredDiskPath ?? (path => path))
+                    : restore is not null ? VirtualMachineBuilder.Restore(hypervisor, restore, _config.ConsoleOutput, _config.Log, Reconnect, RestoredDiskPath ?? (path => path), LocalResources.Of(_config))
                     : new VirtualMachineBuilder(hypervisor, _config).Build();
                 var how = incoming ? MachineStart.Migrated : restore is not null ? MachineStart.Restored : first ? MachineStart.Booted : MachineStart.RebootedAfterReset;
                 restore = null;

@@ -21,6 +21,8 @@ public static class VmCommand
         vm.Subcommands.Add(Host.IntegrationCommands.Integration(context));
         vm.Subcommands.Add(Host.IntegrationCommands.CopyFile(context));
         vm.Subcommands.Add(Host.ExecCommand.Create(context));
+        vm.Subcommands.Add(Host.ExportCommands.Export(context));
+        vm.Subcommands.Add(Host.ExportCommands.Import(context));
         return vm;
     }
 }

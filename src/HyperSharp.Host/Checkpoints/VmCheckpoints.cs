@@ -27,7 +27,7 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
     /// <summary>
     /// Checkpoint-VM: every drive frozen under a new checkpoint the VM's current state now descends from; of a running (or
     /// paused) VM a standard checkpoint also holds its memory, processor and device state, taken by its worker in the same
-    /// pause as the disk switch, and a production one (see <see cref="ProductionCheckpoints"/>) the disks only, switched
+    /// pause as the disk switch (of a Saved VM, its saved state), and a production one (see <see cref="ProductionCheckpoints"/>) the disks only, switched
     /// while the guest's agent holds its file systems frozen.
     /// </summary>
     public async Task<CheckpointOutcome> CreateAsync(ManagedVm vm, string? name, CancellationToken cancellationToken)
@@ -41,11 +41,12 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
                 throw HostErrors.Precondition($"VM '{vm.Name}' has checkpoints disabled (its checkpoint type is Disabled); change it with Set-VM -CheckpointType");
         }
         bool running = vm.State is VmState.Running or VmState.Paused;
-        if (!running && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Running or Paused can be)");
+        bool saved = vm.State == VmState.Saved;
+        if (!running && !saved && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Saved, Running or Paused can be)");
         bool production = ProductionCheckpoints.Wanted(config.CheckpointType);
         if (production && !running)
         {
-            ProductionCheckpoints.FallBack(vm, "no guest agent freezes the file systems of a VM that is off", warnings);
+            ProductionCheckpoints.FallBack(vm, $"no guest agent freezes the file systems of a VM that is {(saved ? "saved" : "off")}", warnings);
             production = false;
         }
         // Merges that waited while the VM ran (a checkpoint removed then) are done first, so the new one freezes the merged images.
@@ -95,9 +96,13 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         }
         else
         {
+            // A Saved VM's checkpoint keeps its saved state too (that state names the images frozen here; resumed, the
+            // worker finds the drives on their new children). Kept first, so a failure leaves no children behind.
+            if (saved) stateFile = KeepSavedState(vm, id);
             try { children = CheckpointDiskFiles.CreateChildren([.. config.Disks.Select(d => d.Path)]); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Vhdx.VirtualDiskException)
             {
+                if (stateFile is not null) File.Delete(stateFile);
                 throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': making the differencing disks failed: {e.Message}");
             }
         }
@@ -117,11 +122,31 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         catch
         {
             // A running VM already writes to its children: they stay, and the host says what to repair.
-            if (!running) foreach (var child in children) File.Delete(child);
+            if (!running)
+            {
+                foreach (var child in children) File.Delete(child);
+                if (stateFile is not null) File.Delete(stateFile);
+            }
             throw;
         }
         log($"VM '{vm.Name}': checkpoint '{checkpoint.Name}' taken; the VM goes on in {string.Join(", ", children)}");
         return new CheckpointOutcome(checkpoint, warnings, answer?.PauseMs ?? 0, answer?.FrozenMounts, answer?.FrozenMs ?? 0);
+    }
+
+    /// <summary>The Saved VM's state, kept as checkpoint <paramref name="id"/>'s memory state (a hard link where it can be).</summary>
+    private static string KeepSavedState(ManagedVm vm, Guid id)
+    {
+        string stateFile = Path.Combine(vm.Folder.CheckpointsFolder, $"{id:D}.state");
+        try
+        {
+            Directory.CreateDirectory(vm.Folder.CheckpointsFolder);
+            StateFileCopy.Make(vm.Folder.SavedStateFile, stateFile);
+            return stateFile;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw HostErrors.Precondition($"cannot checkpoint VM '{vm.Name}': keeping its saved state {vm.Folder.SavedStateFile} as {stateFile} failed: {e.Message}");
+        }
     }
 
     private async Task<WorkerResponse> SendAsync(ManagedVm vm, WorkerRequest request, CancellationToken cancellationToken)
@@ -180,7 +205,11 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         // A checkpoint of the running VM leaves it Saved at that instant: its state, whose images the new children build on.
         if (checkpoint.SavedStateFile is { } state)
         {
-            try { File.Copy(state, vm.Folder.SavedStateFile, overwrite: true); }
+            try
+            {
+                File.Delete(vm.Folder.SavedStateFile); // a stale one of an Off VM would be overwritten, as a copy would
+                StateFileCopy.Make(state, vm.Folder.SavedStateFile);
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw HostErrors.Internal($"VM '{vm.Name}' is back on the disks of checkpoint '{checkpoint.Name}' but its memory state {state} could not be copied: {e.Message}; the VM is Off");

@@ -69,6 +69,14 @@ public sealed class RequestPaths(PathAccess access, ClientIdentity client)
         return full;
     }
 
+    /// <summary>An existing folder the client may create files in (Export-VM -Path, Import-VM -VhdDestinationPath...).</summary>
+    public string Folder(string parameter, string path)
+    {
+        string full = RequestValidation.AbsolutePath(parameter, path);
+        ExistingFolder(parameter, full);
+        return full;
+    }
+
     /// <summary>Hands a file the host made for the client over to them (a local user's new disk is theirs).</summary>
     public void GiveToClient(string path) => PathAccess.GiveTo(client, path);
 

@@ -42,7 +42,15 @@ public sealed class VmManager : IDisposable
         Memory = new Memory.VmMemoryChanges(Configuration, Lifecycle);
         Networking = new VmNetworking(this, Switches, Configuration, Lifecycle, log);
         Checkpoints = new HyperSharp.Host.Checkpoints.VmCheckpoints(Configuration, Lifecycle, log);
+        Exporter = new Exports.VmExporter(Lifecycle, access, log);
+        Importer = new Exports.VmImporter(this, Lifecycle, Networking, Switches, access, log);
     }
+
+    /// <summary>Export-VM and Export-VMSnapshot.</summary>
+    public Exports.VmExporter Exporter { get; }
+
+    /// <summary>Import-VM and Compare-VM -Path.</summary>
+    public Exports.VmImporter Importer { get; }
 
     /// <summary>Checkpoint-VM and the checkpoint tree (Get-, Restore-, Remove-, Rename-VMSnapshot).</summary>
     public HyperSharp.Host.Checkpoints.VmCheckpoints Checkpoints { get; }

@@ -158,6 +158,39 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         _macs = new MacAddressRegistry(switches.CreatePool([]), inUse, log);
     }
 
+    /// <summary>
+    /// Import-VM: an imported VM's adapters hold their addresses on this host — each static one claimed (refused when
+    /// another adapter has it), each dynamic one kept, or with <paramref name="fresh"/> (-GenerateNewId) a new adapter ID
+    /// and a new address from the pool. All or none: a failure gives back what was taken.
+    /// </summary>
+    public List<NetworkAdapterSettings> TakeImportedAddresses(string vmName, IReadOnlyList<NetworkAdapterSettings> adapters, bool fresh)
+    {
+        var taken = new List<NetworkAdapterSettings>();
+        try
+        {
+            foreach (var adapter in adapters)
+            {
+                var id = fresh ? Guid.NewGuid() : adapter.Id;
+                var holder = new MacAddressRegistry.Holder(id, $"adapter '{adapter.Name}' of VM '{vmName}'");
+                MacAddress? keep = fresh && adapter.DynamicMacAddress ? null : MacAddress.Parse(adapter.MacAddress);
+                var mac = TakeMac(keep, $"network adapter '{adapter.Name}'", holder);
+                taken.Add(adapter with { Id = id, MacAddress = NetworkRequests.Hex(mac) });
+            }
+            return taken;
+        }
+        catch
+        {
+            ReleaseAddresses(taken);
+            throw;
+        }
+    }
+
+    /// <summary>Gives back the addresses <see cref="TakeImportedAddresses"/> took, for an import that failed after.</summary>
+    public void ReleaseAddresses(IEnumerable<NetworkAdapterSettings> adapters)
+    {
+        foreach (var adapter in adapters) _macs.Release(MacAddress.Parse(adapter.MacAddress), adapter.Id);
+    }
+
     /// <summary>Connected adapters of every VM, per switch (Get-VMSwitch's count).</summary>
     public int AdaptersOn(Guid switchId) => vms.List(null).Sum(vm => vm.Config.NetworkAdapters.Count(a => a.SwitchId == switchId));
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace HyperSharp.Inventory.Platform;
 
-/// <summary>The few POSIX calls .NET does not expose: directory fsync, chown, rename of any entry, process signals.</summary>
+/// <summary>The few POSIX calls .NET does not expose: directory fsync, chown, rename of any entry, hard links, process signals.</summary>
 public static partial class Posix
 {
     private const int ORdOnly = 0, ODirectory = 0x10000;
@@ -24,6 +24,9 @@ public static partial class Posix
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rename(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string existing, string newPath);
 
     /// <summary>Makes a rename or create inside <paramref name="directory"/> durable: the entry survives a power cut.</summary>
     public static void FsyncDirectory(string directory)
@@ -55,6 +58,9 @@ public static partial class Posix
     {
         if (rename(from, to) != 0) throw new IOException($"cannot rename {from} to {to}: {Marshal.GetLastPInvokeErrorMessage()}");
     }
+
+    /// <summary>link(2): a second name for the file <paramref name="existing"/>; false when it cannot be made (another file system, no support).</summary>
+    public static bool TryHardLink(string existing, string newPath) => link(existing, newPath) == 0;
 
     /// <summary>Sends <paramref name="signal"/> to one process; false if it does not exist (or is not ours to signal).</summary>
     public static bool Signal(int pid, int signal) => pid > 0 && kill(pid, signal) == 0;

@@ -21,12 +21,7 @@ internal static class WorkerMigration
         using (listener)
         {
             var stream = listener.AcceptAsync(SourceTimeout).GetAwaiter().GetResult();
-            // The guest keeps its CID; its vsock socket is the one in this host's VM folder, not the source's.
-            VmConfig Localize(VmConfig arriving) => arriving with
-            {
-                Vsock = arriving.Vsock is { } theirs && config.Vsock is { } ours ? theirs with { SocketPath = ours.SocketPath } : arriving.Vsock,
-            };
-            using (stream) return MigrationTarget.ReceiveAsync(hypervisor, stream, config.ConsoleOutput, config.Log, reconnect, localize: Localize).GetAwaiter().GetResult();
+            using (stream) return MigrationTarget.ReceiveAsync(hypervisor, stream, config.ConsoleOutput, config.Log, reconnect, localize: LocalResources.Of(config)).GetAwaiter().GetResult();
         }
     }
 

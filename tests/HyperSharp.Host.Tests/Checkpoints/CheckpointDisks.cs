@@ -21,6 +21,14 @@ public static class CheckpointDisks
         return (vm, path);
     }
 
+    /// <summary>A VM as <see cref="CreateVmAsync"/> makes it that boots the counter guest (<see cref="TestGuests.Counter"/>) in 64 MiB on the Emulated backend.</summary>
+    public static async Task<(VmRef Vm, string Disk)> CreateCounterVmAsync(HostFixture host, string name, string disk)
+    {
+        var (vm, path) = await CreateVmAsync(host, name, disk);
+        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        return (vm, path);
+    }
+
     public static async Task<string> CurrentDiskAsync(HostFixture host, string vm) =>
         (await host.Client.GetVmAsync(new VmRef { Name = vm })).HardDrives.Single().Path;
 

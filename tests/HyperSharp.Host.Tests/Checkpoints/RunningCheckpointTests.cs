@@ -17,8 +17,7 @@ public class RunningCheckpointTests(ITestOutputHelper output)
     public async Task ARunningGuestRestoredFromItsCheckpointCountsOnFromThere()
     {
         await using var host = await HostFixture.StartAsync(output);
-        var (vm, data) = await CreateVmAsync(host, "count", "data");
-        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, data) = await CreateCounterVmAsync(host, "count", "data");
         await WriteAsync(host, "count", 'A');
         await host.Client.StartVmAsync(vm);
 
@@ -61,8 +60,7 @@ public class RunningCheckpointTests(ITestOutputHelper output)
     public async Task ACheckpointRemovedWhileTheGuestRunsIsMergedOnceTheVmIsOff()
     {
         await using var host = await HostFixture.StartAsync(output);
-        var (vm, data) = await CreateVmAsync(host, "merge", "data");
-        await host.Client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, KernelPath = host.Guest("counter.elf", TestGuests.Counter()), MemoryStartupBytes = 64L << 20 });
+        var (vm, data) = await CreateCounterVmAsync(host, "merge", "data");
         await host.Client.StartVmAsync(vm);
         await host.ReadConsoleAsync("merge", t => CounterOutput.Last(t) >= 5, ConsoleWait);
         await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "brief" });
