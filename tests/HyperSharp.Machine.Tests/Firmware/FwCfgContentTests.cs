@@ -14,7 +14,7 @@ public class FwCfgContentTests
     [Fact]
     public void TheMemoryMapHasTheRamBelowTheHoleAndAbove4GiBAndReservesEcam()
     {
-        var e820 = File(FwCfgContent.For(Layout, 1, 0, []), FwCfgContent.E820File);
+        var e820 = File(FwCfgContent.For(Layout, Layout.Platform(1), []), FwCfgContent.E820File);
         Assert.Equal(3 * 20, e820.Length);
         (ulong, ulong, uint) Entry(int i) => (BinaryPrimitives.ReadUInt64LittleEndian(e820.AsSpan(i * 20)), BinaryPrimitives.ReadUInt64LittleEndian(e820.AsSpan(i * 20 + 8)), BinaryPrimitives.ReadUInt32LittleEndian(e820.AsSpan(i * 20 + 16)));
         Assert.Equal((0UL, 3UL << 30, 1u), Entry(0));
@@ -25,11 +25,11 @@ public class FwCfgContentTests
     [Fact]
     public void TheSerialConsoleBootOrderAndRetryFilesSayWhatTheyShould()
     {
-        var items = FwCfgContent.For(Layout, 1, 0, ["/pci@i0cf8/scsi@3/disk@0,0"]);
+        var items = FwCfgContent.For(Layout, Layout.Platform(1), ["/pci@i0cf8/scsi@3/disk@0,0"]);
         Assert.Equal(0x3F8, BinaryPrimitives.ReadUInt16LittleEndian(File(items, FwCfgContent.SerialConsoleFile)));
         Assert.Equal(uint.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(File(items, FwCfgContent.BootFailWaitFile)));
         Assert.Equal("/pci@i0cf8/scsi@3/disk@0,0\0", Encoding.ASCII.GetString(File(items, FwCfgContent.BootOrderFile)));
-        Assert.Null(FwCfgContent.For(Layout, 1, 0, []).KeyOf(FwCfgContent.BootOrderFile));
+        Assert.Null(FwCfgContent.For(Layout, Layout.Platform(1), []).KeyOf(FwCfgContent.BootOrderFile));
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public class FwCfgContentTests
     [Fact]
     public void TheLoaderScriptRelocatesTheTablesToWhereverTheFirmwarePutsThem()
     {
-        var items = FwCfgContent.For(Layout, 2, 0, []);
+        var items = FwCfgContent.For(Layout, Layout.Platform(2), []);
         var files = new Dictionary<string, byte[]>();
         var placed = new Dictionary<string, ulong> { [AcpiTableLoader.RsdpFile] = 0xF_5A30, [AcpiTableLoader.TablesFile] = 0xBFF0_0000 };
         var script = File(items, AcpiTableLoader.LoaderFile);

@@ -17,11 +17,11 @@ public static class FwCfgContent
 
     /// <param name="bootOrder">firmware device paths, first tried first ("/pci@i0cf8/scsi@4/disk@0,0"); empty leaves the firmware's own order</param>
     /// <param name="bootFailWaitMs">milliseconds before the firmware reboots after finding nothing to boot, or <see cref="NeverRetry"/></param>
-    public static FwCfgItems For(MachineLayout layout, int processors, int pciBridges, IReadOnlyList<string> bootOrder, uint bootFailWaitMs = NeverRetry, ushort serialConsolePort = 0x3F8)
+    public static FwCfgItems For(MachineLayout layout, Acpi.PlatformLayout platform, IReadOnlyList<string> bootOrder, uint bootFailWaitMs = NeverRetry, ushort serialConsolePort = 0x3F8)
     {
-        var items = new FwCfgItems(processors);
+        var items = new FwCfgItems(platform.ProcessorCount);
         items.AddFile(E820File, E820(layout));
-        AcpiTableLoader.Add(items, layout.Platform(processors, pciBridges));
+        AcpiTableLoader.Add(items, platform);
         items.AddFile(BootFailWaitFile, BitConverter.GetBytes(bootFailWaitMs));
         items.AddFile(SerialConsoleFile, BitConverter.GetBytes(serialConsolePort));
         if (bootOrder.Count > 0) items.AddFile(BootOrderFile, System.Text.Encoding.ASCII.GetBytes(string.Join('\n', bootOrder) + "\0"));
