@@ -27,13 +27,39 @@ public class SeaBiosEmulatedTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         var run = Task.Run(vm.Run);
         bool seen = await FirmwareConsole.WaitForAsync(console, "No bootable device", run, TimeSpan.FromMinutes(5));
-        vm.Stop();
-        await run;
-        string log;
-        lock (console) log = console.ToString();
+        string log = await FirmwareConsole.StopAsync(vm, run, console);
         output.WriteLine($"{sw.Elapsed.TotalSeconds:F1} s:\n{log}");
         Assert.True(seen, "SeaBIOS did not report that nothing is bootable");
         Assert.Contains("SeaBIOS (version", log);
+    }
+
+    [Fact]
+    public async Task AVmBootsTheGuestKitFromItsOwnDiskThroughSeaBios()
+    {
+        if (!File.Exists(BiosPath)) { output.WriteLine($"skipped: {BiosPath} is missing (install Debian's seabios package: eng/install-test-deps.sh)"); return; }
+        string dir = Directory.CreateTempSubdirectory("hs-bios").FullName;
+        try
+        {
+            if (BiosDisk.Build(Path.Combine(dir, "boot.raw"), out string why) is not { } disk) { output.WriteLine("skipped: " + why); return; }
+            var console = new StringBuilder();
+            using var vm = new VirtualMachineBuilder(new EmulatedHypervisor(), new VmConfig
+            {
+                Firmware = new VmFirmware(BiosPath), MemorySize = 256UL << 20, Disks = [new DiskAttachment(disk, ReadOnly: true)],
+                ConsoleOutput = b => { lock (console) console.Append((char)b); }, Log = output.WriteLine,
+            }).Build();
+            var sw = Stopwatch.StartNew();
+            var run = Task.Run(vm.Run);
+            bool loader = await FirmwareConsole.WaitForAsync(console, "Loading /vmlinuz", run, TimeSpan.FromMinutes(3));
+            var toLoader = sw.Elapsed;
+            bool init = loader && await FirmwareConsole.WaitForAsync(console, "HYPERSHARP-INIT-READY", run, TimeSpan.FromMinutes(7));
+            var toInit = sw.Elapsed;
+            string log = await FirmwareConsole.StopAsync(vm, run, console);
+            output.WriteLine($"boot loader after {toLoader.TotalSeconds:F1} s, /init after {toInit.TotalSeconds:F1} s:\n{log}");
+            Assert.True(loader, "SeaBIOS did not start the boot loader from the disk");
+            Assert.True(init, "the kernel the boot loader loaded did not reach the guest kit's /init");
+            Assert.Contains("Booting from Hard Disk", log);
+        }
+        finally { Directory.Delete(dir, true); }
     }
 }
 
@@ -49,5 +75,13 @@ internal static class FirmwareConsole
             await Task.WhenAny(run, Task.Delay(200));
         }
         lock (console) return console.ToString().Contains(text, StringComparison.Ordinal);
+    }
+
+    /// <summary>Stops the VM, waits for its run to end and returns what its console printed.</summary>
+    public static async Task<string> StopAsync(VirtualMachine vm, Task run, StringBuilder console)
+    {
+        vm.Stop();
+        await run;
+        lock (console) return console.ToString();
     }
 }
