@@ -136,7 +136,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (config.Processors is < 1 or > 240) throw new ArgumentOutOfRangeException(nameof(config), $"{config.Processors} processors: 1 to 240 are supported");
         try
         {
-            _partition = hypervisor.CreatePartition(new PartitionOptions { ProcessorCount = config.Processors, Vendor = config.ProcessorVendor });
+            _partition = hypervisor.CreatePartition(new PartitionOptions { ProcessorCount = config.Processors, Vendor = config.ProcessorVendor, ExposeVirtualizationExtensions = config.ExposeVirtualizationExtensions });
             AttachMemory();
             AttachChipset();
             AttachPci();

@@ -98,6 +98,9 @@ public sealed record VmConfig
     /// <summary>The Linux kernel the host loads and enters directly; empty when the VM boots through <see cref="Firmware"/>.</summary>
     public string KernelPath { get; init; } = "";
 
+    /// <summary>Nested virtualization: the processors present VMX/SVM; the backend refuses the VM where it cannot (see PartitionOptions).</summary>
+    public bool ExposeVirtualizationExtensions { get; init; }
+
     /// <summary>The firmware the VM boots through from its own disks (Generation 1: SeaBIOS); null: it boots <see cref="KernelPath"/>.</summary>
     public Firmware.VmFirmware? Firmware { get; init; }
     public string? InitrdPath { get; init; }

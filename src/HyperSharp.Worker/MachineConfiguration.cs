@@ -17,10 +17,12 @@ public static class MachineConfiguration
     {
         Processors = config.Processor.Count,
         ProcessorVendor = config.Processor.Vendor,
+        ExposeVirtualizationExtensions = config.Processor.ExposeVirtualizationExtensions,
         MemorySize = (ulong)config.Memory.StartupBytes,
         KernelPath = config.Boot.KernelPath,
         InitrdPath = string.IsNullOrEmpty(config.Boot.InitrdPath) ? null : config.Boot.InitrdPath,
         CommandLine = config.Boot.CommandLine,
+        Firmware = config.Boot.Firmware == BootFirmware.Bios ? new HyperSharp.Machine.Firmware.VmFirmware(HyperSharp.Machine.Firmware.VmFirmware.SeaBios) : null,
         Disks = [.. config.Disks
             .OrderBy(d => d.ControllerType == ControllerType.Ide ? 0 : 1)
             .ThenBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)

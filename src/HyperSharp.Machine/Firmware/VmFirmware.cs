@@ -8,6 +8,9 @@ namespace HyperSharp.Machine.Firmware;
 /// <param name="ImagePath">the firmware image, mapped below 4 GiB (its last 128 KiB also below 1 MiB)</param>
 public sealed record VmFirmware(string ImagePath)
 {
+    /// <summary>Generation 1's firmware: SeaBIOS as Debian's seabios package installs it.</summary>
+    public const string SeaBios = "/usr/share/seabios/bios.bin";
+
     /// <summary>Firmware device paths, first tried first; empty leaves the firmware's own order (disks as found).</summary>
     public IReadOnlyList<string> BootOrder { get; init; } = [];
 
