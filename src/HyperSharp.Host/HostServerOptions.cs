@@ -36,6 +36,13 @@ public sealed record HostServerOptions
     /// <summary>Get-VMHost's note on how the backend is chosen.</summary>
     public string BackendReason { get; init; } = "each worker picks kvm or emulated when its VM starts (auto)";
 
+    /// <summary>
+    /// Get-VMHost's NestedVirtualizationSupported: whether this host's KVM lets guests run hypervisors (its kvm_intel or
+    /// kvm_amd module's nested parameter; the process that starts the host reads it). A VM that asks for nesting where
+    /// it is not supported is refused at start by its worker's backend, with the reason.
+    /// </summary>
+    public bool NestedVirtualizationSupported { get; init; }
+
     /// <summary>The cluster this host is a node of (etcd endpoints, node name); null: not clustered.</summary>
     public Cluster.ClusterNodeOptions? Cluster { get; init; }
 }
