@@ -10,6 +10,13 @@ command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)    # ext4 filesystems 
 command -v ip >/dev/null 2>&1 || need+=(iproute2)            # network namespaces, veth pairs for the switch tests
 command -v chromium >/dev/null 2>&1 || need+=(chromium)            # the browser the web console tests drive (Playwright)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)         # etcd: the failover cluster's store (cluster tests start their own members)
+[ -f /usr/share/seabios/bios.bin ] || need+=(seabios)        # Generation 1 firmware (SeaBIOS), never one of ours
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)  # QEMU TCG: the reference for firmware boots (bench)
+[ -f /usr/lib/syslinux/mbr/mbr.bin ] || need+=(syslinux-common)  # the BIOS disk's MBR boot code and ldlinux modules
+command -v syslinux >/dev/null 2>&1 || need+=(syslinux)      # installs the boot loader into a FAT image without mounting it
+command -v mcopy >/dev/null 2>&1 || need+=(mtools)           # copies files into FAT images (syslinux uses it too)
+command -v mkfs.fat >/dev/null 2>&1 || need+=(dosfstools)    # FAT filesystems for the BIOS boot disk
+command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)           # the BIOS boot disk's partition table
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}" >&2

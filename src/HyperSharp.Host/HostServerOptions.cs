@@ -42,6 +42,13 @@ public sealed record HostServerOptions
     /// </summary>
     public string? AgentUpdateFolder { get; init; }
 
+    /// <summary>
+    /// Get-VMHost's NestedVirtualizationSupported: whether this host's KVM lets guests run hypervisors (its kvm_intel or
+    /// kvm_amd module's nested parameter; the process that starts the host reads it). A VM that asks for nesting where
+    /// it is not supported is refused at start by its worker's backend, with the reason.
+    /// </summary>
+    public bool NestedVirtualizationSupported { get; init; }
+
     /// <summary>The cluster this host is a node of (etcd endpoints, node name); null: not clustered.</summary>
     public Cluster.ClusterNodeOptions? Cluster { get; init; }
 }

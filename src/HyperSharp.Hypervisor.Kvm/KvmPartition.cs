@@ -17,6 +17,9 @@ internal sealed unsafe class KvmPartition : IPartition, IDirtyPageTracking
     private readonly KvmGsiRouting? _routing;
     private int _vmFd;
 
+    /// <summary>The processors present VMX/SVM (the partition was allowed nesting when it was created).</summary>
+    internal bool ExposesVirtualizationExtensions => _options.ExposeVirtualizationExtensions;
+
     public KvmPartition(KvmHypervisor hypervisor, PartitionOptions options)
     {
         _hypervisor = hypervisor;
@@ -27,6 +30,8 @@ internal sealed unsafe class KvmPartition : IPartition, IDirtyPageTracking
             throw new HypervisorException($"{options.ProcessorCount} virtual processors requested; this host's KVM allows 1 to {max} per VM (KVM_CAP_MAX_VCPUS).");
         if (options.IntervalTimer && !options.InterruptControllers)
             throw new HypervisorException("The interval timer needs the interrupt controllers; enable InterruptControllers or disable IntervalTimer.");
+        if (options.ExposeVirtualizationExtensions && KvmNesting.Check() is { IsAvailable: false } nesting)
+            throw new HypervisorException($"ExposeVirtualizationExtensions: {nesting.Reason} (or turn it off: Set-VMProcessor -ExposeVirtualizationExtensions $false)");
         // Guest code runs on the host processor, undefined results included: KVM can present no other vendor.
         if (options.Vendor is ProcessorVendor wanted && hypervisor.VendorString is var host && ProcessorVendors.FromVendorString(host) != wanted)
             throw new HypervisorException($"The Kvm backend presents the host's processor ({host}); to present {wanted.VendorString()}, use the Emulated backend.");

@@ -30,7 +30,7 @@ internal sealed unsafe class KvmVirtualProcessor : IVirtualProcessor
             if (run == Libc.MapFailed)
                 throw new HypervisorException($"Cannot map kvm_run of vCPU {id}: {Libc.LastError()}");
             _run = (byte*)run;
-            KvmCpuidSetup.Apply(_fd, hypervisor.SupportedCpuid, id);
+            KvmCpuidSetup.Apply(_fd, hypervisor.SupportedCpuid, id, partition.ExposesVirtualizationExtensions);
             _state = new KvmStateAccess(_fd, hypervisor.System, hasLapic);
             _powerOnState = _state.Get();
         }

@@ -22,4 +22,11 @@ public sealed record PartitionOptions
 
     /// <summary>The backend provides the 8254 interval timer (ports 0x40-0x43 and the speaker port 0x61, GSI 0); needs <see cref="InterruptControllers"/>.</summary>
     public bool IntervalTimer { get; init; } = true;
+
+    /// <summary>
+    /// Nested virtualization: the processors present VMX (Intel) or SVM (AMD) so the guest can run its own hypervisor.
+    /// A backend that cannot refuses the partition, naming the reason (the Emulated processor has neither; KVM only where
+    /// its kvm_intel or kvm_amd module allows nesting); without it, the processors present neither.
+    /// </summary>
+    public bool ExposeVirtualizationExtensions { get; init; }
 }

@@ -109,6 +109,15 @@ public sealed record BootSettings
     public string KernelPath { get; init; } = "";
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "console=ttyS0";
+
+    /// <summary><see cref="BootFirmware.None"/> boots <see cref="KernelPath"/> directly; <see cref="BootFirmware.Bios"/>: SeaBIOS boots the VM's disks.</summary>
+    public string Firmware { get; init; } = BootFirmware.None;
+}
+
+/// <summary>The firmware a VM boots through: none (the host loads its kernel) or a PC BIOS (Generation 1).</summary>
+public static class BootFirmware
+{
+    public const string None = "", Bios = "bios";
 }
 
 /// <summary>One hard disk drive: where it sits (controller type, number, location) and its image.</summary>

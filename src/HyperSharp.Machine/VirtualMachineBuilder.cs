@@ -145,7 +145,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         if (config.Processors is < 1 or > 240) throw new ArgumentOutOfRangeException(nameof(config), $"{config.Processors} processors: 1 to 240 are supported");
         try
         {
-            _partition = hypervisor.CreatePartition(new PartitionOptions { ProcessorCount = config.Processors, Vendor = config.ProcessorVendor });
+            _partition = hypervisor.CreatePartition(new PartitionOptions { ProcessorCount = config.Processors, Vendor = config.ProcessorVendor, ExposeVirtualizationExtensions = config.ExposeVirtualizationExtensions });
             AttachMemory();
             AttachChipset();
             AttachPci();
@@ -154,7 +154,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             AttachNetworkAdapters();
             AttachVsock();
             AttachRuntimeMemory();
-            if (!_restoring)
+            if (config.Firmware is { } firmware) AttachFirmware(firmware);
+            else if (!_restoring)
             {
                 AttachAcpi();
                 LoadKernel();
@@ -262,7 +263,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         var kbc = new I8042Controller(() => _vm?.Reset());
         _ports.Add(0x60, 1, kbc);
         _ports.Add(0x64, 1, kbc);
-        var platform = _layout.Platform(config.Processors, config.PciBridges);
+        var platform = Platform();
         var sci = new SharedInterruptLine(new PartitionInterruptLine(_partition, platform.SciIrq)); // PM1 events and GPEs share the SCI
         _pm = new AcpiPm(sci.NewInput(), () => _vm?.PowerOff(), () => _vm?.Reset());
         _ports.Add(platform.PmBase, AcpiPm.Length, _pm);
@@ -279,7 +280,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _mmio.Add(MachineLayout.EcamBase, MachineLayout.EcamSize, _pci.Ecam);
         var topology = new PciHotplugTopology(config.PciBridges);
         _slots = new PciSlots(_pci, _devices, _gpe, topology, VirtioTransport, MachineLayout.LowRamLimit, config.Log);
-        var platform = _layout.Platform(config.Processors, config.PciBridges);
+        var platform = Platform();
         _ports.Add(platform.HotplugBase, (ulong)topology.RegisterLength, _slots.Controller);
         _mmio.Add(platform.SlotLabelBase, (ulong)topology.LabelWindowLength, _slots.Controller.LabelWindow);
         _devices.Add("pci-hotplug", _slots.Controller.SaveState, _slots.Controller.RestoreState, optional: true);
@@ -362,9 +363,23 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         _vsock = device;
     }
 
+    /// <summary>
+    /// The platform's addresses. A firmware VM's PCI slot-label window moves out of 0xFEBxxxxx, where SeaBIOS places
+    /// the 32-bit BARs it assigns (downwards from the I/O APIC) on a host bridge it does not know.
+    /// </summary>
+    private PlatformLayout Platform()
+    {
+        var platform = _layout.Platform(config.Processors, config.PciBridges);
+        return config.Firmware is null ? platform : platform with { SlotLabelBase = Firmware.FirmwareDevices.SlotLabelBase };
+    }
+
+    /// <summary>The firmware image, its fw_cfg interface and, on a fresh start, its copy below 1 MiB (see <see cref="Firmware.FirmwareDevices"/>).</summary>
+    private void AttachFirmware(Firmware.VmFirmware firmware) =>
+        Firmware.FirmwareDevices.Attach(firmware, _layout, Platform(), _ram, _ports, _mmio, _devices, loadImage: !_restoring);
+
     private void AttachAcpi()
     {
-        _acpi = AcpiTables.Build(_layout.Platform(config.Processors, config.PciBridges), MachineLayout.AcpiTablesAddress);
+        _acpi = AcpiTables.Build(Platform(), MachineLayout.AcpiTablesAddress);
         _ram.Write(_acpi.Address, _acpi.Data);
     }
 
@@ -399,8 +414,8 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
         {
             var vp = _partition.CreateProcessor(i);
             processors.Add(vp);
-            // The boot processor starts at the kernel's 64-bit entry; the others wait for INIT/SIPI.
-            if (i == 0 && !_restoring) vp.SetState(EntryState.For(_boot.Entry));
+            // The boot processor starts at the kernel's 64-bit entry, or at the firmware's reset vector; the others wait for INIT/SIPI.
+            if (i == 0 && !_restoring) vp.SetState(config.Firmware is null ? EntryState.For(_boot.Entry) : Firmware.ResetVectorState.Create());
         }
         return processors;
     }

@@ -99,7 +99,14 @@ public sealed record VmConfig
     public HyperSharp.Hypervisor.ProcessorVendor? ProcessorVendor { get; init; }
 
     public ulong MemorySize { get; init; } = 512UL << 20;
-    public required string KernelPath { get; init; }
+    /// <summary>The Linux kernel the host loads and enters directly; empty when the VM boots through <see cref="Firmware"/>.</summary>
+    public string KernelPath { get; init; } = "";
+
+    /// <summary>Nested virtualization: the processors present VMX/SVM; the backend refuses the VM where it cannot (see PartitionOptions).</summary>
+    public bool ExposeVirtualizationExtensions { get; init; }
+
+    /// <summary>The firmware the VM boots through from its own disks (Generation 1: SeaBIOS); null: it boots <see cref="KernelPath"/>.</summary>
+    public Firmware.VmFirmware? Firmware { get; init; }
     public string? InitrdPath { get; init; }
     public string CommandLine { get; init; } = "console=ttyS0";
     public IReadOnlyList<DiskAttachment> Disks { get; init; } = [];

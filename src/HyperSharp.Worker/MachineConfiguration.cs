@@ -18,12 +18,14 @@ public static class MachineConfiguration
     {
         Processors = config.Processor.Count,
         ProcessorVendor = config.Processor.Vendor,
+        ExposeVirtualizationExtensions = config.Processor.ExposeVirtualizationExtensions,
         MemorySize = (ulong)config.Memory.StartupBytes,
         KernelPath = config.Boot.KernelPath,
         InitrdPath = string.IsNullOrEmpty(config.Boot.InitrdPath) ? null : config.Boot.InitrdPath,
         CommandLine = config.Boot.CommandLine,
         // IDE drives stay on virtio-blk: there is no IDE controller to emulate, they never come or go while the VM runs
         // (Hyper-V's rule too), and a virtio-blk disk is the shortest path a boot disk can take — no SCSI layer in the guest.
+        Firmware = config.Boot.Firmware == BootFirmware.Bios ? new HyperSharp.Machine.Firmware.VmFirmware(HyperSharp.Machine.Firmware.VmFirmware.SeaBios) : null,
         Disks = [.. config.Disks
             .Where(d => d.ControllerType == ControllerType.Ide)
             .OrderBy(d => d.ControllerNumber).ThenBy(d => d.ControllerLocation)

@@ -1,6 +1,6 @@
 namespace HyperSharp.PowerShell.Tests;
 
-/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions warns while it takes no effect; Set-VM -CheckpointType ProductionOnly, which does, does not.</summary>
+/// <summary>Set-VMProcessor -ExposeVirtualizationExtensions warns that it holds only where nesting is allowed; Set-VM -CheckpointType ProductionOnly, which always holds, does not.</summary>
 public sealed class UnappliedSettingCmdletTests : HostedSession
 {
     [Fact]

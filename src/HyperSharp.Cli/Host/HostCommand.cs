@@ -43,8 +43,10 @@ internal static class HostCommand
         command.SetAction(result => CliAction.Run(context, () =>
         {
             var log = context.Error;
+            var nesting = HyperSharp.Hypervisor.Kvm.KvmNesting.Check();
             var options = new HostServerOptions
             {
+                NestedVirtualizationSupported = nesting.IsAvailable,
                 InventoryRoot = Path.GetFullPath(result.GetValue(root)!),
                 SocketPath = Path.GetFullPath(HostEndpoint.ResolveSocketPath(result.GetValue(socket))),
                 Log = line => { lock (log) log.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} hyper host: {line}"); },
@@ -64,6 +66,7 @@ internal static class HostCommand
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var webListen = WebConsoleCommand.ParseListen(result.GetValue(web), options.TlsDirectory);
             var server = HostServer.StartAsync(options).GetAwaiter().GetResult();
+            options.Log($"nested virtualization: {nesting}");
             options.Log($"serving {options.SocketPath}{(options.TlsListen is { } ep ? $" and https://{ep} (mutual TLS)" : "")}, inventory {options.InventoryRoot}/vms (PID {Environment.ProcessId})");
             var webConsole = WebConsoleCommand.Start(webListen, server, options);
             using var stop = new ManualResetEventSlim();

@@ -73,6 +73,7 @@ internal static class ManagedVmCommands
         var cpus = new Option<int?>("--cpus") { Description = "Virtual processors (1-240; default 1)" };
         var memory = new Option<string?>("--memory") { Description = "Startup memory, e.g. 512MB (default 512MB)" };
         var generation = new Option<int>("--generation") { Description = "1 or 2 (default 2)" };
+        var firmware = new Option<string?>("--firmware") { Description = "bios (Generation 1: SeaBIOS boots the VM's disks; the default for Generation 1 without --kernel) or none (boot --kernel)" };
         var vhd = new Option<string?>("--vhd") { Description = "An existing disk attached as the first drive" };
         var newVhd = new Option<string?>("--new-vhd") { Description = "Create a dynamic VHDX here and attach it (with --new-vhd-size)" };
         var newVhdSize = new Option<string?>("--new-vhd-size") { Description = "Size of --new-vhd, e.g. 20GB" };
@@ -80,14 +81,14 @@ internal static class ManagedVmCommands
         var backend = new Option<string?>("--backend") { Description = "auto, kvm or emulated (default auto)" };
         var notes = new Option<string?>("--notes") { Description = "Free text kept with the VM" };
         var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
-        var command = new Command("new", "Create a VM on the host (New-VM)") { name, kernel, initrd, cmdline, cpus, memory, generation, vhd, newVhd, newVhdSize, path, backend, notes, socket, json };
+        var command = new Command("new", "Create a VM on the host (New-VM)") { name, kernel, initrd, cmdline, cpus, memory, generation, firmware, vhd, newVhd, newVhdSize, path, backend, notes, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
             var request = new CreateVmRequest
             {
                 Name = result.GetValue(name)!,
                 Generation = result.GetValue(generation),
-                Boot = new BootSource { KernelPath = FullPath(result.GetValue(kernel)), InitrdPath = FullPath(result.GetValue(initrd)), KernelCommandLine = result.GetValue(cmdline) ?? "" },
+                Boot = new BootSource { KernelPath = FullPath(result.GetValue(kernel)), InitrdPath = FullPath(result.GetValue(initrd)), KernelCommandLine = result.GetValue(cmdline) ?? "", Firmware = result.GetValue(firmware) ?? "" },
                 VhdPath = FullPath(result.GetValue(vhd)),
                 NewVhdPath = FullPath(result.GetValue(newVhd)),
                 NewVhdSizeBytes = result.GetValue(newVhdSize) is string s ? SizeParser.Parse(s, "--new-vhd-size") : 0,

@@ -30,6 +30,7 @@ internal static class VmPrinter
         o.WriteLine($"Uptime:               {Uptime(vm.UptimeMs)}");
         o.WriteLine($"Backend:              {vm.Backend}");
         o.WriteLine($"Kernel:               {vm.Boot?.KernelPath}");
+        if (!string.IsNullOrEmpty(vm.Boot?.Firmware)) o.WriteLine($"Firmware:             {vm.Boot.Firmware}");
         if (!string.IsNullOrEmpty(vm.Boot?.InitrdPath)) o.WriteLine($"Initrd:               {vm.Boot.InitrdPath}");
         o.WriteLine($"Command line:         {vm.Boot?.KernelCommandLine}");
         foreach (var d in vm.HardDrives) o.WriteLine($"Disk:                 {d.ControllerType} {d.ControllerNumber}:{d.ControllerLocation} {d.Path}{(d.ReadOnly ? " (read-only)" : "")}");

@@ -17,7 +17,8 @@ internal static class RunCommand
 
     public static Command Create(CliContext context)
     {
-        var kernel = new Option<string>("--kernel") { Description = "Linux kernel: a bzImage as distributions ship it, or an ELF vmlinux", Required = true };
+        var kernel = new Option<string?>("--kernel") { Description = "Linux kernel: a bzImage as distributions ship it, or an ELF vmlinux (or --firmware bios)" };
+        var firmware = new Option<string?>("--firmware") { Description = "bios: boot the disks through SeaBIOS (Debian's seabios package), like a Generation 1 VM, instead of --kernel" };
         var initrd = new Option<string?>("--initrd") { Description = "Initial ramdisk" };
         var disks = new Option<string[]>("--disk") { Description = "Disk image (VHDX, VHD or raw) attached as virtio-blk; repeat for more", AllowMultipleArgumentsPerToken = false };
         var cpus = new Option<int>("--cpus") { Description = "Virtual processors (1-240)", DefaultValueFactory = _ => 1 };
@@ -30,7 +31,7 @@ internal static class RunCommand
         var nics = new Option<string[]>("--nic") { Description = EmbeddedNetwork.Help, AllowMultipleArgumentsPerToken = false };
         var vsock = new Option<string?>("--vsock") { Description = "Unix socket for virtio-vsock: host processes connect and write \"CONNECT <port>\\n\" to reach a guest port; the guest's connections to port P go to PATH_P" };
         var vsockCid = new Option<ulong>("--vsock-cid") { Description = "The guest's vsock context ID (3 or more)", DefaultValueFactory = _ => 3 };
-        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, initrd, disks, cpus, vendor, memory, cmdline, backend, saveAfter, stateFile, nics, vsock, vsockCid };
+        var command = new Command("run", "Run one VM in the foreground with its serial console on this terminal") { kernel, firmware, initrd, disks, cpus, vendor, memory, cmdline, backend, saveAfter, stateFile, nics, vsock, vsockCid };
         command.SetAction(result => CliAction.Run(context, () =>
         {
             int processors = result.GetValue(cpus);
@@ -41,10 +42,12 @@ internal static class RunCommand
                     : throw new UsageException($"--cpu-vendor {v}: intel or amd");
             long bytes = SizeParser.Parse(result.GetValue(memory)!, "--memory");
             if (bytes < 16 << 20) throw new UsageException($"--memory {result.GetValue(memory)}: at least 16MB");
+            var boot = BootOption(result.GetValue(kernel), result.GetValue(firmware));
             using var network = new EmbeddedNetwork();
             var config = new VmConfig
             {
-                KernelPath = Path.GetFullPath(result.GetValue(kernel)!),
+                KernelPath = boot.Kernel,
+                Firmware = boot.Firmware,
                 InitrdPath = result.GetValue(initrd) is string i ? Path.GetFullPath(i) : null,
                 Disks = (result.GetValue(disks) ?? []).Select(d => new DiskAttachment(Path.GetFullPath(d))).ToList(),
                 Processors = processors,
@@ -62,6 +65,16 @@ internal static class RunCommand
         }));
         return command;
     }
+
+    /// <summary>What the VM boots: a kernel, or with --firmware bios its disks through SeaBIOS; exactly one of them.</summary>
+    private static (string Kernel, HyperSharp.Machine.Firmware.VmFirmware? Firmware) BootOption(string? kernel, string? firmware) => (kernel, firmware?.ToLowerInvariant()) switch
+    {
+        (null, null) => throw new UsageException("give --kernel FILE, or --firmware bios to boot the disks"),
+        (not null, not null) => throw new UsageException("--kernel and --firmware exclude each other: the firmware boots what the disks hold"),
+        (not null, null) => (Path.GetFullPath(kernel), null),
+        (null, "bios") => ("", new HyperSharp.Machine.Firmware.VmFirmware(HyperSharp.Machine.Firmware.VmFirmware.SeaBios)),
+        _ => throw new UsageException($"--firmware {firmware}: bios is supported (UEFI comes later)"),
+    };
 
     internal static Option<string> Backend() => new("--backend") { Description = "auto, kvm or emulated", DefaultValueFactory = _ => "auto" };
 

@@ -1,3 +1,4 @@
+using HyperSharp.Inventory;
 using HyperSharp.Api.V1;
 
 namespace HyperSharp.Host.Service;
@@ -46,6 +47,20 @@ public static class RequestValidation
 
     public static int Generation(string parameter, int generation) => generation is 1 or 2 ? generation
         : throw HostErrors.Invalid(parameter, $"generation {generation}: 1 or 2 are allowed");
+
+    /// <summary>
+    /// The firmware a new VM boots through: "bios" (Generation 1 only: SeaBIOS from its disks) or "" (its kernel, which it
+    /// then needs at start); not given, a Generation 1 VM without a kernel boots through the BIOS. UEFI comes later.
+    /// </summary>
+    public static string Firmware(string parameter, string? firmware, int generation, bool hasKernel)
+    {
+        if (firmware is null) return generation == 1 && !hasKernel ? BootFirmware.Bios : BootFirmware.None;
+        string value = firmware.ToLowerInvariant();
+        if (value is "none" or "") return BootFirmware.None;
+        if (value != BootFirmware.Bios) throw HostErrors.Invalid(parameter, $"'{firmware}': bios (Generation 1) or none (boot the kernel) are allowed; UEFI for Generation 2 is not available yet");
+        if (generation != 1) throw HostErrors.Invalid(parameter, "bios firmware is Generation 1's; create the VM with generation 1");
+        return BootFirmware.Bios;
+    }
 
     public static string Backend(string parameter, string? backend)
     {

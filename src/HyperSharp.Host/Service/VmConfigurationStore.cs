@@ -38,6 +38,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         {
             KernelPath = kernel ?? "", InitrdPath = initrd,
             CommandLine = string.IsNullOrEmpty(spec.KernelCommandLine) ? "console=ttyS0" : spec.KernelCommandLine,
+            Firmware = RequestValidation.Firmware("boot.firmware", spec.Firmware, generation, kernel is not null),
         };
         string? home = string.IsNullOrEmpty(spec.Path) ? null : paths.VmHome("path", spec.Path);
         if (!string.IsNullOrEmpty(spec.VhdPath) && !string.IsNullOrEmpty(spec.NewVhdPath))

@@ -20,6 +20,7 @@ internal static class ConfigurationRequests
         KernelPath = request.Boot?.KernelPath,
         InitrdPath = request.Boot?.InitrdPath,
         KernelCommandLine = request.Boot?.KernelCommandLine,
+        Firmware = string.IsNullOrEmpty(request.Boot?.Firmware) ? null : request.Boot.Firmware,
         Path = request.Path,
         VhdPath = request.VhdPath,
         NewVhdPath = request.NewVhdPath,

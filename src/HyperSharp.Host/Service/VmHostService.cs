@@ -27,7 +27,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         Version = typeof(VmHostService).Assembly.GetName().Version?.ToString() ?? "0.0",
         MaximumProcessorsPerVm = RequestValidation.MaxProcessors,
         MaximumMemoryPerVmBytes = RequestValidation.MaxMemoryBytes,
-        NestedVirtualizationSupported = false,
+        NestedVirtualizationSupported = options.NestedVirtualizationSupported,
     }.WithMigration(manager.HostSettings.Current.Migration));
 
     public override async Task<ListVmsResponse> ListVms(ListVmsRequest request, ServerCallContext context)

@@ -66,7 +66,7 @@ public sealed class VmLifecycle
     {
         using var _ = Begin(vm, "starting");
         if (vm.State is not (VmState.Off or VmState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
-        if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath))
+        if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath) && vm.Config.Boot.Firmware == BootFirmware.None)
             throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
         // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
         if (StartCheck.Problem(vm.Config, arriving: vm.Incoming is not null) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");

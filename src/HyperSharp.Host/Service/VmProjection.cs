@@ -20,7 +20,7 @@ public static class VmProjection
             Id = c.Id.ToString("D"), Name = c.Name, State = vm.State, Generation = c.Generation,
             Version = $"{c.Version}.0", Path = vm.Folder.Location, Notes = c.Notes, CreationTimeUnixMs = c.CreationTimeUnixMs,
             ProcessorCount = c.Processor.Count, MemoryStartupBytes = c.Memory.StartupBytes, Status = vm.Status,
-            Boot = new BootSource { KernelPath = c.Boot.KernelPath, InitrdPath = c.Boot.InitrdPath ?? "", KernelCommandLine = c.Boot.CommandLine },
+            Boot = new BootSource { KernelPath = c.Boot.KernelPath, InitrdPath = c.Boot.InitrdPath ?? "", KernelCommandLine = c.Boot.CommandLine, Firmware = c.Boot.Firmware },
             AutomaticStartAction = c.AutomaticStartAction, AutomaticStartDelaySeconds = c.AutomaticStartDelaySeconds,
             AutomaticStopAction = c.AutomaticStopAction, CheckpointType = c.CheckpointType, Backend = c.Backend,
             WorkerPid = Math.Max(vm.WorkerPid, 0), LastOffReason = vm.Runtime.LastOffReason,

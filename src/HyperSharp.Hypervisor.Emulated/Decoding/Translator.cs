@@ -106,6 +106,7 @@ internal static unsafe class Translator
         if (f == Flow.Unsupported) f = ControlInstructions.Translate(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = SystemInstructions.Translate(in ins, bitness, ref d);
         if (f == Flow.Unsupported) f = LegacyInstructions.Translate(in ins, bitness, ref d);
+        if (f == Flow.Unsupported) f = FarPointerLoads.Translate(in ins, ref d);
         if (f == Flow.Unsupported) f = SseInstructions.Translate(in ins, bitness, ref d);
         if (f == Flow.Unsupported) d.Exec = &X86Cpu.RaiseUd;
         return f;

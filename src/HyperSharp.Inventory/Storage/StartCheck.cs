@@ -16,9 +16,12 @@ public static class StartCheck
     public static string? Problem(VmConfiguration config, bool arriving = false)
     {
         var boot = config.Boot;
-        if (BootFileCheck.Kernel(boot.KernelPath) is { } kernel) return $"its kernel: {kernel}";
-        if (!string.IsNullOrEmpty(boot.InitrdPath) && BootFileCheck.Initrd(boot.InitrdPath) is { } initrd) return $"its initrd: {initrd}";
-        if (BootFileCheck.FitsInMemory(boot.KernelPath, boot.InitrdPath, config.Memory.StartupBytes) is { } memory) return memory;
+        if (boot.Firmware == BootFirmware.None) // a firmware VM loads what its disks hold, checked with them below
+        {
+            if (BootFileCheck.Kernel(boot.KernelPath) is { } kernel) return $"its kernel: {kernel}";
+            if (!string.IsNullOrEmpty(boot.InitrdPath) && BootFileCheck.Initrd(boot.InitrdPath) is { } initrd) return $"its initrd: {initrd}";
+            if (BootFileCheck.FitsInMemory(boot.KernelPath, boot.InitrdPath, config.Memory.StartupBytes) is { } memory) return memory;
+        }
         foreach (var disk in config.Disks)
             if ((arriving && !disk.ReadOnly ? DiskImageCheck.Kind(disk.Path) : DiskImageCheck.Image(disk.Path, thorough: false)) is { } problem) return $"its disk: {problem}";
         return null;

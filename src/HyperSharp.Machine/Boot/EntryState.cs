@@ -30,7 +30,7 @@ public static class EntryState
     }
 
     /// <summary>FXSAVE image with the reset values: x87 control word 0x37F, MXCSR 0x1F80.</summary>
-    private static byte[] DefaultFxSave()
+    internal static byte[] DefaultFxSave()
     {
         var fx = new byte[512];
         BitConverter.TryWriteBytes(fx.AsSpan(0), (ushort)0x37F);

@@ -184,11 +184,14 @@ public sealed class PciRoot
         public void Write(ulong offset, ReadOnlySpan<byte> data) => root.WriteConfig((int)(offset >> 20), (int)(offset >> 15) & 0x1F, (int)(offset >> 12) & 7, (int)(offset & 0xFFF), data);
     }
 
-    /// <summary>Device 00:00.0, the host bridge itself (class 06 00 00).</summary>
+    /// <summary>
+    /// Device 00:00.0, the host bridge itself (class 06 00 00). Its subsystem is QEMU's (1AF4:1100), as on every QEMU
+    /// machine: SeaBIOS reads its fw_cfg interface only on a platform whose host bridge says so.
+    /// </summary>
     private sealed class PciHostBridge : IPciDevice
     {
         public string Name => "host-bridge";
-        public PciConfigSpace Config { get; } = new(0x1B36, 0x0008, 0x060000, 0, 0x1B36, 0x0008, 0);
+        public PciConfigSpace Config { get; } = new(0x1B36, 0x0008, 0x060000, 0, 0x1AF4, 0x1100, 0);
         public IIoDevice BarDevice(int index) => throw new InvalidOperationException("the host bridge has no BARs");
     }
 }

@@ -15,6 +15,9 @@ public sealed record NewVm(string Name)
     public string? InitrdPath { get; init; }
     public string? KernelCommandLine { get; init; }
 
+    /// <summary>"bios" or "" (<see cref="HyperSharp.Inventory.BootFirmware"/>); null: "bios" for a Generation 1 VM without a kernel, else "".</summary>
+    public string? Firmware { get; init; }
+
     /// <summary>The folder to create the VM in; null: the host's VM directory.</summary>
     public string? Path { get; init; }
 
