@@ -195,7 +195,7 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             try
             {
-                await _host.TurnOffAsync(group.VmId).ConfigureAwait(false);
+                await _host.FenceAsync(group.VmId).ConfigureAwait(false);
                 _log($"cluster: fenced: turned off {group.Name}");
             }
             catch (Exception e) { _log($"cluster: fencing {group.Name} failed: {e.Message}"); }
@@ -204,6 +204,37 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Every group as the last reconcile read them (what the fence turns off).</summary>
     private volatile List<GroupRecord> _known = [];
+
+    /// <summary>
+    /// A clean stop (the host's SIGTERM): the node stops taking part, turns off the clustered VMs it runs and gives its
+    /// lease back, so the owner keys bound to it go at once and the other nodes start those VMs now, not a TTL later.
+    /// The VMs go first: while the lease lives no other node may start them, so none runs on two nodes.
+    /// </summary>
+    public async Task LeaveAsync()
+    {
+        var lease = _lease;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try { await _running.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var start in _starting.Values)
+            try { await start.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var group in _known.Where(g => _host.IsRunning(g.VmId)))
+        {
+            try { await _host.TurnOffAsync(group.VmId).ConfigureAwait(false); }
+            catch (Exception e)
+            {
+                _log($"cluster: {group.Name} did not turn off ({e.Message}): stopping it as a fence does");
+                await _host.FenceAsync(group.VmId).ConfigureAwait(false);
+            }
+            _log($"cluster: node {Name} is leaving: turned off {group.Name}");
+        }
+        if (lease is not { Valid: true }) return;
+        try
+        {
+            await _store.RevokeLeaseAsync(lease.Id).ConfigureAwait(false);
+            _log($"cluster: node {Name} gave its lease {lease.Id:x} back: its groups fail over now");
+        }
+        catch (Exception e) when (e is ClusterException or Grpc.Core.RpcException) { _log($"cluster: node {Name} could not give its lease back ({e.Message}): its groups fail over when it expires"); }
+    }
 
     public async ValueTask DisposeAsync()
     {

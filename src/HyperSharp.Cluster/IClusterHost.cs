@@ -12,8 +12,14 @@ public interface IClusterHost
     /// <summary>Starts the group's VM here, registering it from its folder first if this host does not know it yet.</summary>
     Task StartAsync(GroupRecord group, CancellationToken cancel);
 
-    /// <summary>Turns the VM off at once (no guest shutdown): fencing and Stop-ClusterGroup.</summary>
+    /// <summary>Turns the VM off at once (no guest shutdown): Stop-ClusterGroup, a node leaving.</summary>
     Task TurnOffAsync(Guid vmId);
+
+    /// <summary>
+    /// The fence: the VM stopped at once whatever it is doing (another operation in progress included), its worker
+    /// gone when this completes. Asks nothing of etcd.
+    /// </summary>
+    Task FenceAsync(Guid vmId);
 
     /// <summary>
     /// Drops a VM another node owns from this host's list (a node back after it failed still lists the VMs it ran): off

@@ -104,8 +104,15 @@ public sealed class HostServer : IAsyncDisposable
         app.MapGrpcService<FailoverClusterService>();
     }
 
-    /// <summary>The host is going down on purpose (`hyper host` on SIGTERM): each running VM gets its automatic stop action first.</summary>
-    public async Task StopVmsAsync() => await Manager.StopAutomaticallyAsync().ConfigureAwait(false);
+    /// <summary>
+    /// The host is going down on purpose (`hyper host` on SIGTERM): a cluster node first hands its clustered VMs over
+    /// (they are the cluster's, not this host's, to stop); then each running VM gets its automatic stop action.
+    /// </summary>
+    public async Task StopVmsAsync()
+    {
+        if (_cluster is not null) await _cluster.LeaveAsync().ConfigureAwait(false);
+        await Manager.StopAutomaticallyAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Completes when the server stops (Ctrl-C / SIGTERM for `hyper host`).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

@@ -24,6 +24,13 @@ internal sealed class ClusterVmHost(VmManager manager, Action<string> log) : ICl
         if (Find(vmId) is { } vm) await manager.Lifecycle.StopAsync(vm, new StopOptions(TurnOff: true), CancellationToken.None).ConfigureAwait(false);
     }
 
+    public async Task FenceAsync(Guid vmId)
+    {
+        // A start already in flight may launch a worker after the first kill: killed again until none runs.
+        while (Find(vmId) is { WorkerPid: > 0 } vm)
+            await manager.Lifecycle.KillAsync(vm, "its cluster node lost its lease (fenced)").ConfigureAwait(false);
+    }
+
     public async Task<bool> ForgetAsync(Guid vmId)
     {
         if (Find(vmId) is not { } vm) return false;

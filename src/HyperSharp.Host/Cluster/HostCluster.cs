@@ -36,6 +36,9 @@ public sealed class HostCluster : IAsyncDisposable
         return new HostCluster(store, new ClusterCatalog(store, keys), node);
     }
 
+    /// <summary>The host stops on purpose: the node hands its clustered VMs over at once (<see cref="ClusterNode.LeaveAsync"/>).</summary>
+    public Task LeaveAsync() => Node.LeaveAsync();
+
     public async ValueTask DisposeAsync()
     {
         await Node.DisposeAsync().ConfigureAwait(false);
