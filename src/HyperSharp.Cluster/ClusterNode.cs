@@ -29,7 +29,10 @@ public sealed class ClusterNode : IAsyncDisposable
         _host = host;
         _log = log;
         _catalog = new ClusterCatalog(store, keys);
+        _moves = new GroupMoves(store, keys, _catalog, name, host, log);
     }
+
+    private readonly GroupMoves _moves;
 
     public string Name { get; }
 
@@ -43,7 +46,7 @@ public sealed class ClusterNode : IAsyncDisposable
         try
         {
             var cluster = await WaitForMembershipAsync(cancel).ConfigureAwait(false);
-            _lease = new NodeLease(_store, _keys, Name, _log);
+            _lease = new NodeLease(_store, _keys, Name, _host.MigrationAddress, _log);
             await _lease.GrantAsync(cluster, _host.FreeMemoryBytes()).ConfigureAwait(false);
             var heartbeat = _lease.RunAsync(cluster, _host.FreeMemoryBytes, FenceAsync, () => { Changed(); return Task.CompletedTask; }, cancel);
             var watch = WatchAsync(cancel);
@@ -115,6 +118,8 @@ public sealed class ClusterNode : IAsyncDisposable
             if (_lease is not { Valid: true }) continue;
             try { await ReconcileAsync(cancel).ConfigureAwait(false); }
             catch (ClusterException e) { _log($"cluster: {e.Message}"); }
+            // The host's refusal of one step (a VM busy in another operation) must not end the node's part: the next change retries.
+            catch (Exception e) when (e is not OperationCanceledException) { _log($"cluster: a reconcile step failed: {e.Message}"); }
         }
     }
 
@@ -123,7 +128,8 @@ public sealed class ClusterNode : IAsyncDisposable
         var snapshot = await ClusterSnapshot.ReadAsync(_store, _keys).ConfigureAwait(false);
         _known = [.. snapshot.Groups.Select(g => g.Record)];
         if (!snapshot.Alive.ContainsKey(Name)) return; // our heartbeat key is not there (yet): our lease is in doubt
-        foreach (var group in snapshot.Groups.Where(g => string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase)))
+        // A group on its way out or in is the mover's (GroupMoves), not the reconciler's.
+        foreach (var group in snapshot.Groups.Where(g => string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase) && !_moves.Moving(g)))
         {
             bool running = _host.IsRunning(group.Record.VmId);
             // Pending, or Online in etcd while it does not run here (fenced, then the same lease renewed): start it.
@@ -138,7 +144,7 @@ public sealed class ClusterNode : IAsyncDisposable
             }
             else if (!group.Record.Online && group.CurrentStatus is null) await SetStatusAsync(group, GroupState.Offline, null).ConfigureAwait(false);
         }
-        foreach (var elsewhere in snapshot.Groups.Where(g => g.Owner is not null && !string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase)))
+        foreach (var elsewhere in snapshot.Groups.Where(g => g.Owner is not null && !string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase) && !_moves.Moving(g)))
             if (await _host.ForgetAsync(elsewhere.Record.VmId).ConfigureAwait(false))
                 _log($"cluster: VM of group {elsewhere.Record.Name} is owned by {elsewhere.Owner} now: no longer listed here");
         // No Auto Start: a group whose owner failed is not started elsewhere; it goes Offline until Start-ClusterGroup.
@@ -153,6 +159,7 @@ public sealed class ClusterNode : IAsyncDisposable
                 _log($"cluster: node {Name} claimed group {placement.Group.Name} (priority {placement.Group.Priority})");
             // Claimed or not, the change wakes every node again: the owner starts it then.
         }
+        await _moves.ReconcileAsync(snapshot, cancel).ConfigureAwait(false);
     }
 
     /// <summary>Starts the group's VM here in the background; its status says how it went.</summary>

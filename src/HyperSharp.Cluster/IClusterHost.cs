@@ -3,6 +3,15 @@ namespace HyperSharp.Cluster;
 /// <summary>What a node's host does for the cluster: its VMs started, turned off and looked at, in its own terms.</summary>
 public interface IClusterHost
 {
+    /// <summary>Where this host takes live migrations (HOST:PORT of its mutual TLS endpoint), or null when it takes none.</summary>
+    string? MigrationAddress { get; }
+
+    /// <summary>
+    /// Live-migrates the VM to the host at <paramref name="destination"/>, its folder staying on shared storage; returns
+    /// once the destination runs it. Throws if it did not move (then it still runs here).
+    /// </summary>
+    Task MoveAsync(Guid vmId, string destination, CancellationToken cancel);
+
     /// <summary>Memory this host can still give to VMs.</summary>
     long FreeMemoryBytes();
 

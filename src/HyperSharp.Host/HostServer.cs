@@ -83,8 +83,9 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(manager);
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
-        builder.Services.AddSingleton(new Migration.VmMigrations(manager, options));
-        var cluster = options.Cluster is { } clustered ? Cluster.HostCluster.Start(clustered, manager, options.Log) : null;
+        var migrations = new Migration.VmMigrations(manager, options);
+        builder.Services.AddSingleton(migrations);
+        var cluster = options.Cluster is { } clustered ? Cluster.HostCluster.Start(clustered, manager, migrations, MigrationAddress(options), options.Log) : null;
         builder.Services.AddSingleton(new Cluster.ClusterAccess(cluster));
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
@@ -96,12 +97,18 @@ public sealed class HostServer : IAsyncDisposable
         return new HostServer(app, options, manager, inventoryLock, socket, cluster);
     }
 
+    /// <summary>Where other cluster nodes reach this host's live migrations: its --tls-listen (this machine's name for a wildcard address).</summary>
+    private static string? MigrationAddress(HostServerOptions options) => options.TlsListen is not { } endpoint ? null
+        : endpoint.Address.Equals(System.Net.IPAddress.Any) || endpoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? $"{Environment.MachineName}:{endpoint.Port}"
+        : endpoint.ToString();
+
     /// <summary>The API services this host serves.</summary>
     private static void MapServices(WebApplication app)
     {
         app.MapGrpcService<VmHostService>();
         app.MapGrpcService<VhdServiceImpl>();
         app.MapGrpcService<FailoverClusterService>();
+        app.MapGrpcService<ClusterMaintenanceService>();
     }
 
     /// <summary>
