@@ -8,6 +8,9 @@ namespace HyperSharp.PowerShell;
 /// <summary>Get-ClusterNode's State.</summary>
 public enum ClusterNodeState { Up = 0, Down = 1, Paused = 2, Joining = 3, Unknown = -1 }
 
+/// <summary>Get-ClusterNode's DrainStatus.</summary>
+public enum NodeDrainStatus { NotInitiated = 0, InProgress = 1, Completed = 2, Failed = 3, Unknown = -1 }
+
 /// <summary>Get-ClusterGroup's State.</summary>
 public enum ClusterGroupState { Online = 0, Offline = 1, Failed = 2, PartialOnline = 3, Pending = 4, Unknown = -1 }
 
@@ -35,6 +38,9 @@ public sealed class ClusterNode
     /// <summary>The node's number in the cluster, as a string as Windows gives it.</summary>
     public required string Id { get; init; }
     public required long FreeMemoryBytes { get; init; }
+    /// <summary>How the last Suspend-ClusterNode -Drain went; HyperSharp's own DrainError says which groups stayed and why.</summary>
+    public required NodeDrainStatus DrainStatus { get; init; }
+    public required string? DrainError { get; init; }
 
     public override string ToString() => Name;
 }
@@ -69,6 +75,8 @@ internal static class ClusterConversions
     {
         Name = n.Name, State = Enum.TryParse<ClusterNodeState>(n.State, out var s) ? s : ClusterNodeState.Unknown,
         Id = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), FreeMemoryBytes = n.FreeMemoryBytes,
+        DrainStatus = Enum.TryParse<NodeDrainStatus>(n.DrainStatus, out var d) ? d : NodeDrainStatus.Unknown,
+        DrainError = n.DrainError.Length > 0 ? n.DrainError : null,
     };
 
     public static ClusterGroup ToObject(this V1.ClusterGroup g) => new()

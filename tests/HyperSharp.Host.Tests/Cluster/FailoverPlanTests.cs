@@ -58,4 +58,27 @@ public sealed class FailoverPlanTests
     [Fact]
     public void APriorityOutsideHyperVsFourIsRefused() =>
         Assert.Contains("1500 is not one of 3000 (High), 2000 (Medium), 1000 (Low), 0 (No Auto Start)", Assert.Throws<ClusterException>(() => GroupPriority.Check(1500)).Message);
+
+    [Fact]
+    public void ADrainSendsTheNodesGroupsHighestPriorityFirstToTheOtherNodesWithRoomAndSaysWhichStay()
+    {
+        GroupView Owned(string name, int priority, long memory = 64 * MiB) => Orphan(name, priority, memory) with { Owner = "a" };
+        var snapshot = Snapshot([("a", 4096 * MiB), ("b", 300 * MiB), ("c", 200 * MiB)],
+            Owned("low", 1000), Owned("high", 3000, 256 * MiB), Owned("big", 2000, 1024 * MiB), Orphan("elsewhere", 3000) with { Owner = "b" });
+        var plan = FailoverPlan.Drain(snapshot, "a");
+        Assert.Equal(["high", "big", "low"], plan.Select(p => p.Group.Name));
+        Assert.Equal(["b", null, "c"], plan.Select(p => p.Node)); // high fills b; low goes where room is left; the draining node is no destination
+        Assert.Contains("no node has 1024 MiB free", plan[1].Refusal);
+    }
+
+    [Fact]
+    public void APausedNodeTakesNothingAndAGroupWhoseOwnerDiedMidMoveGoesToTheMovesDestination()
+    {
+        var snapshot = Snapshot([("b", 4096 * MiB), ("c", 64 * MiB)], Orphan("medium", 2000),
+            Orphan("moving", 1000) with { Move = new MoveRecord { From = "a", To = "c", State = MoveState.Moving } });
+        snapshot.Nodes.AddRange([new NodeRecord { Name = "b", Paused = true }, new NodeRecord { Name = "c" }]);
+        var plan = FailoverPlan.Decide(snapshot);
+        // The moving group first and to c whatever its priority (it may run there already); medium not to paused b.
+        Assert.Equal([("moving", "c"), ("medium", "c")], plan.Select(p => (p.Group.Name, p.Node)));
+    }
 }
