@@ -75,6 +75,24 @@ public sealed class ClusterCatalog(EtcdStore store, ClusterKeys keys)
     public Task<bool> UpdateGroupAsync(string name, Func<GroupRecord, GroupRecord> change, bool onlyIfOwnerless = false) =>
         UpdateAsync(keys.Group(name), $"the cluster has no group named '{name}'", change, onlyIfOwnerless ? keys.Owner(name) : null);
 
+    /// <summary>
+    /// Set-ClusterOwnerNode and AntiAffinityClassNames: what is given (not null) replaces the group's list; each preferred
+    /// owner must be a node of the cluster, each class a usable name.
+    /// </summary>
+    public async Task<GroupView> SetPlacementAsync(string name, List<string>? owners, List<string>? classes)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        if (snapshot.Group(name) is null) throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
+        foreach (var owner in owners ?? [])
+            if (snapshot.Node(owner) is null) throw new ClusterException($"preferred owner '{owner}' is not a node of cluster '{snapshot.Cluster!.Name}'", notFound: true);
+        foreach (var c in classes ?? []) Names.Check("anti-affinity class", c);
+        // Each node and class once, as the cluster spells the node.
+        var spelled = owners?.Select(o => snapshot.Node(o)!.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var distinct = classes?.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        await UpdateGroupAsync(name, g => g with { PreferredOwners = spelled ?? g.PreferredOwners, AntiAffinityClassNames = distinct ?? g.AntiAffinityClassNames }).ConfigureAwait(false);
+        return (await ReadAsync().ConfigureAwait(false)).Group(name)!;
+    }
+
     /// <summary>Changes one node's record (Suspend-/Resume-ClusterNode, a drain's end) as <see cref="UpdateGroupAsync"/> does a group's.</summary>
     public Task<bool> UpdateNodeAsync(string name, Func<NodeRecord, NodeRecord> change) =>
         UpdateAsync(keys.Node(name), $"the cluster has no node named '{name}'", change, null);

@@ -59,6 +59,10 @@ public sealed record GroupRecord
     public int Priority { get; init; } = GroupPriority.Medium;
     /// <summary>Start-ClusterGroup sets it, Stop-ClusterGroup clears it: whether the cluster keeps the VM running.</summary>
     public bool Online { get; init; }
+    /// <summary>Set-ClusterOwnerNode: the nodes placement tries first, in this order (empty: any node).</summary>
+    public List<string> PreferredOwners { get; init; } = [];
+    /// <summary>Hyper-V's AntiAffinityClassNames: placement keeps groups sharing a name on different nodes while it can.</summary>
+    public List<string> AntiAffinityClassNames { get; init; } = [];
 }
 
 /// <summary>Where a group last came online (or failed to): written by its owner, read for ordering and Get-ClusterGroup.</summary>

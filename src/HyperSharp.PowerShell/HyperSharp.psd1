@@ -23,7 +23,8 @@
         'Get-VMIntegrationService', 'Enable-VMIntegrationService', 'Disable-VMIntegrationService', 'Copy-VMFile',
         'New-Cluster', 'Get-Cluster', 'Add-ClusterNode', 'Remove-ClusterNode', 'Get-ClusterNode', 'Add-ClusterVirtualMachineRole',
         'Get-ClusterGroup', 'Set-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup',
-        'Suspend-ClusterNode', 'Resume-ClusterNode', 'Move-ClusterVirtualMachineRole')
+        'Suspend-ClusterNode', 'Resume-ClusterNode', 'Move-ClusterVirtualMachineRole',
+        'Set-ClusterOwnerNode', 'Get-ClusterOwnerNode')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint')

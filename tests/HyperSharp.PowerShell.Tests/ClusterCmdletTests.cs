@@ -82,6 +82,15 @@ public sealed class ClusterCmdletTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("node 'b' is Down", Assert.Single((await _ps.RunAsync("Move-ClusterVirtualMachineRole web -Node b")).Errors).ToString());
         Assert.Contains("Quick migration (save, move, restore) is not offered yet", Assert.Single((await _ps.RunAsync("Move-ClusterVirtualMachineRole web -Node b -MigrationType Quick")).Errors).ToString());
 
+        // Placement settings, kept in etcd: preferred owners in order (as the cluster spells the nodes), anti-affinity classes.
+        var owners = await One<ClusterOwnerNodeList>("Set-ClusterOwnerNode -Group web -Owners B, a");
+        Assert.Equal(("web", "b,a"), (owners.ClusterObject, string.Join(',', owners.OwnerNodes)));
+        Assert.Equal(["b", "a"], (await One<ClusterOwnerNodeList>("Get-ClusterOwnerNode -Group web")).OwnerNodes);
+        Assert.Equal(["dc"], (await One<ClusterGroup>("Set-ClusterGroup web -AntiAffinityClassNames dc")).AntiAffinityClassNames);
+        var web = await One<ClusterGroup>("Get-ClusterGroup web");
+        Assert.Equal((3000u, "dc"), (web.Priority, string.Join(',', web.AntiAffinityClassNames)));
+        Assert.Contains("preferred owner 'z' is not a node", Assert.Single((await _ps.RunAsync("Set-ClusterOwnerNode -Group web -Owners z")).Errors).ToString());
+
         // Membership: a node added is Down until its host runs; a node that owns groups cannot be removed.
         Assert.Equal(("c", ClusterNodeState.Down), ((await One<ClusterNode>("Add-ClusterNode c")).Name, (await One<ClusterNode>("Get-ClusterNode c")).State));
         (await _ps.RunAsync("Remove-ClusterNode c -Force")).Ok();

@@ -4,8 +4,9 @@ using HyperSharp.Api.V1;
 namespace HyperSharp.Cli.Host;
 
 /// <summary>
-/// `hyper cluster node suspend|resume` and `hyper cluster group move`: Suspend-ClusterNode [-Drain],
-/// Resume-ClusterNode [-Failback], Move-ClusterVirtualMachineRole through a node's ClusterMaintenance service.
+/// `hyper cluster node suspend|resume` and `hyper cluster group move|set-owners|set-anti-affinity`: Suspend-ClusterNode
+/// [-Drain], Resume-ClusterNode [-Failback], Move-ClusterVirtualMachineRole, Set-ClusterOwnerNode and a group's
+/// AntiAffinityClassNames through a node's ClusterMaintenance service.
 /// </summary>
 internal static class ClusterDrainCommands
 {
@@ -14,6 +15,29 @@ internal static class ClusterDrainCommands
         node.Subcommands.Add(Suspend(context));
         node.Subcommands.Add(Resume(context));
         group.Subcommands.Add(Move(context));
+        group.Subcommands.Add(Placement(context, "set-owners", "--owner", "A preferred owner, most preferred first (repeatable; none clears the list)",
+            "Set the nodes a failover or drain tries first (Set-ClusterOwnerNode)", (r, names) => { r.SetPreferredOwners = true; r.PreferredOwners.AddRange(names); }));
+        group.Subcommands.Add(Placement(context, "set-anti-affinity", "--class", "An anti-affinity class name (repeatable; none clears them)",
+            "Set the group's AntiAffinityClassNames: groups sharing one are kept on different nodes while others have room", (r, names) => { r.SetAntiAffinityClassNames = true; r.AntiAffinityClassNames.AddRange(names); }));
+    }
+
+    /// <summary>A group verb that replaces one of its placement lists with the option's values.</summary>
+    private static Command Placement(CliContext context, string verb, string optionName, string optionDescription, string description, Action<SetClusterGroupPlacementRequest, string[]> set)
+    {
+        var name = new Argument<string>("name") { Description = "The group's name" };
+        var values = new Option<string[]>(optionName) { Description = optionDescription, AllowMultipleArgumentsPerToken = true };
+        var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
+        var command = new Command(verb, description) { name, values, socket, json };
+        command.SetAction(result => Run(context, result, socket, async client =>
+        {
+            var request = new SetClusterGroupPlacementRequest { Name = result.GetValue(name)! };
+            set(request, result.GetValue(values) ?? []);
+            var group = await client.SetClusterGroupPlacementAsync(request).ResponseAsync.ConfigureAwait(false);
+            if (result.GetValue(json)) { ClusterCommands.PrintGroups(context, [group], json: true); return 0; }
+            context.Out.WriteLine($"{group.Name}: preferred owners [{string.Join(", ", group.PreferredOwners)}], anti-affinity classes [{string.Join(", ", group.AntiAffinityClassNames)}]");
+            return 0;
+        }));
+        return command;
     }
 
     private static int Run(CliContext context, ParseResult result, Option<string?> socket, Func<ClusterMaintenance.ClusterMaintenanceClient, Task<int>> body) =>

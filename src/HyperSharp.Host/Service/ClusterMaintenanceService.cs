@@ -31,6 +31,11 @@ public sealed class ClusterMaintenanceService(ClusterAccess access) : ClusterMai
         return FailoverClusterService.Group(await cluster.Maintenance.MoveAsync(request.Name, request.Node, Wait(request.WaitSeconds)).ConfigureAwait(false));
     });
 
+    public override Task<ClusterGroup> SetClusterGroupPlacement(SetClusterGroupPlacementRequest request, ServerCallContext context) => FailoverClusterService.Run(access, async cluster =>
+        FailoverClusterService.Group(await cluster.Catalog.SetPlacementAsync(request.Name,
+            request.SetPreferredOwners ? [.. request.PreferredOwners] : null,
+            request.SetAntiAffinityClassNames ? [.. request.AntiAffinityClassNames] : null).ConfigureAwait(false)));
+
     private static TimeSpan Wait(int seconds) => seconds == 0 ? TimeSpan.FromSeconds(600)
         : TimeSpan.FromSeconds(RequestValidation.Range("wait_seconds", seconds, 1, 3600, "the wait in seconds"));
 

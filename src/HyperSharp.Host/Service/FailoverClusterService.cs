@@ -88,6 +88,7 @@ public sealed class FailoverClusterService(ClusterAccess access, VmManager manag
 
     internal static ClusterGroup Group(GroupView g) => new()
     {
+        PreferredOwners = { g.Record.PreferredOwners }, AntiAffinityClassNames = { g.Record.AntiAffinityClassNames },
         Name = g.Record.Name, OwnerNode = g.Owner ?? "", State = g.State.ToString(), Priority = g.Record.Priority,
         VmId = g.Record.VmId.ToString("D"), VmFolder = g.Record.VmFolder,
         StateChangedUnixMs = g.CurrentStatus?.ChangedUnixMs ?? 0, Error = g.CurrentStatus?.Error ?? "",

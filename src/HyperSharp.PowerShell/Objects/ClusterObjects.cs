@@ -58,8 +58,19 @@ public sealed class ClusterGroup
     /// <summary>HyperSharp's own: the VM's folder on the shared storage, and why the group failed if it did.</summary>
     public required string VMFolder { get; init; }
     public required string? Error { get; init; }
+    /// <summary>Groups that share a name are kept on different nodes while other nodes have room.</summary>
+    public required string[] AntiAffinityClassNames { get; init; }
 
     public override string ToString() => Name;
+}
+
+/// <summary>Get-ClusterOwnerNode's object: a group and its preferred owners, in order.</summary>
+public sealed class ClusterOwnerNodeList
+{
+    public required string ClusterObject { get; init; }
+    public required string[] OwnerNodes { get; init; }
+
+    public override string ToString() => ClusterObject;
 }
 
 /// <summary>The API's cluster messages as the module's objects.</summary>
@@ -83,6 +94,8 @@ internal static class ClusterConversions
     {
         Name = g.Name, OwnerNode = g.OwnerNode, State = Enum.TryParse<ClusterGroupState>(g.State, out var s) ? s : ClusterGroupState.Unknown,
         Priority = (uint)g.Priority, VMId = Guid.TryParse(g.VmId, out var id) ? id : Guid.Empty, VMFolder = g.VmFolder,
-        Error = g.Error.Length > 0 ? g.Error : null,
+        Error = g.Error.Length > 0 ? g.Error : null, AntiAffinityClassNames = [.. g.AntiAffinityClassNames],
     };
+
+    public static ClusterOwnerNodeList ToOwnerList(this V1.ClusterGroup g) => new() { ClusterObject = g.Name, OwnerNodes = [.. g.PreferredOwners] };
 }

@@ -36,6 +36,9 @@ public sealed class ClusterCliTests(ITestOutputHelper output)
         Assert.Equal("a: Up, drain Failed", Hyper("cluster", "node", "resume", "a", "--failback", "immediate").Out.Trim());
         Assert.Contains("node 'b' is Down", Hyper("cluster", "group", "move", "web", "--node", "b").Error);
         Assert.Contains("--failback soon: give Immediate or NoFailback", Hyper("cluster", "node", "resume", "a", "--failback", "soon").Error);
+        Assert.Equal("web: preferred owners [b, a], anti-affinity classes []", Hyper("cluster", "group", "set-owners", "web", "--owner", "B", "--owner", "a").Out.Trim());
+        Assert.Equal("web: preferred owners [b, a], anti-affinity classes [sql]", Hyper("cluster", "group", "set-anti-affinity", "web", "--class", "sql").Out.Trim());
+        Assert.Contains("preferred owner 'z' is not a node of cluster 'lab'", Hyper("cluster", "group", "set-owners", "web", "--owner", "z").Error);
 
         // Mistakes are said, naming what was wrong.
         var badPriority = Hyper("cluster", "group", "set", "web", "--priority", "urgent");
