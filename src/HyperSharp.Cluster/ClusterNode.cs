@@ -29,7 +29,7 @@ public sealed class ClusterNode : IAsyncDisposable
         _host = host;
         _log = log;
         _catalog = new ClusterCatalog(store, keys);
-        _moves = new GroupMoves(store, keys, _catalog, name, host, log);
+        _moves = new GroupMoves(store, keys, _catalog, name, host, log, Changed);
     }
 
     private readonly GroupMoves _moves;

@@ -5,9 +5,10 @@ namespace HyperSharp.Cluster;
 /// time and highest priority first, and hands a group's owner key to the destination only once the destination owns the
 /// VM; it drops move records of groups that reached it, and says when a drain of its own has ended (DrainStatus).
 /// </summary>
-internal sealed class GroupMoves(EtcdStore store, ClusterKeys keys, ClusterCatalog catalog, string node, IClusterHost host, Action<string> log)
+/// <param name="wake">asks the node for another reconcile: a move's end must start the next even if etcd's news of it came while it was still running</param>
+internal sealed class GroupMoves(EtcdStore store, ClusterKeys keys, ClusterCatalog catalog, string node, IClusterHost host, Action<string> log, Action wake)
 {
-    private Task _current = Task.CompletedTask;
+    private volatile bool _busy; // a move runs: one at a time
 
     /// <summary>Whether the reconciler must leave this group to the mover: it is leaving this node, or arriving here.</summary>
     public bool Moving(GroupView group) => group.Move is { State: MoveState.Moving } m
@@ -20,11 +21,13 @@ internal sealed class GroupMoves(EtcdStore store, ClusterKeys keys, ClusterCatal
         foreach (var arrived in snapshot.Groups.Where(g => Is(g.Owner) && g.Move is { } m && (Is(m.To) || !Is(m.From))))
             await store.DeleteAsync(keys.Move(arrived.Record.Name)).ConfigureAwait(false);
         await FinishDrainAsync(snapshot).ConfigureAwait(false);
-        if (!_current.IsCompleted) return;
+        if (_busy) return;
         var next = snapshot.Groups
             .Where(g => Is(g.Owner) && g.Move is { State: MoveState.Requested } m && Is(m.From))
             .OrderByDescending(g => g.Record.Priority).ThenBy(g => g.Record.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault();
-        if (next is not null) _current = Task.Run(() => MoveAsync(next, snapshot, cancel), CancellationToken.None);
+        if (next is null) return;
+        _busy = true;
+        _ = Task.Run(() => MoveAsync(next, snapshot, cancel), CancellationToken.None);
     }
 
     /// <summary>One move: checked, marked Moving, the VM live-migrated, then the owner key handed over with the record gone.</summary>
@@ -63,6 +66,11 @@ internal sealed class GroupMoves(EtcdStore store, ClusterKeys keys, ClusterCatal
                 log($"cluster: group {name} runs on {move.To} but its owner key could not be handed over (this node's or {move.To}'s lease changed): a failover gives it to {move.To}");
         }
         catch (ClusterException e) { log($"cluster: the move of group {name} to {move.To} stopped: {e.Message}"); }
+        finally
+        {
+            _busy = false; // before the wake-up, so the reconcile it brings may start the next move
+            wake();
+        }
     }
 
     private async Task FailAsync(GroupView group, MoveRecord move, string why)
