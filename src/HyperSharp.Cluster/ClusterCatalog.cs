@@ -72,16 +72,42 @@ public sealed class ClusterCatalog(EtcdStore store, ClusterKeys keys)
     /// there first; with <paramref name="onlyIfOwnerless"/>, only while no node owns the group. False when nothing was
     /// changed (the record already said so, or a node owns the group).
     /// </summary>
-    public async Task<bool> UpdateGroupAsync(string name, Func<GroupRecord, GroupRecord> change, bool onlyIfOwnerless = false)
+    public Task<bool> UpdateGroupAsync(string name, Func<GroupRecord, GroupRecord> change, bool onlyIfOwnerless = false) =>
+        UpdateAsync(keys.Group(name), $"the cluster has no group named '{name}'", change, onlyIfOwnerless ? keys.Owner(name) : null);
+
+    /// <summary>
+    /// Set-ClusterOwnerNode and AntiAffinityClassNames: what is given (not null) replaces the group's list; each preferred
+    /// owner must be a node of the cluster, each class a usable name.
+    /// </summary>
+    public async Task<GroupView> SetPlacementAsync(string name, List<string>? owners, List<string>? classes)
+    {
+        var snapshot = await RequireClusterAsync().ConfigureAwait(false);
+        if (snapshot.Group(name) is null) throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
+        foreach (var owner in owners ?? [])
+            if (snapshot.Node(owner) is null) throw new ClusterException($"preferred owner '{owner}' is not a node of cluster '{snapshot.Cluster!.Name}'", notFound: true);
+        foreach (var c in classes ?? []) Names.Check("anti-affinity class", c);
+        // Each node and class once, as the cluster spells the node.
+        var spelled = owners?.Select(o => snapshot.Node(o)!.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var distinct = classes?.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        await UpdateGroupAsync(name, g => g with { PreferredOwners = spelled ?? g.PreferredOwners, AntiAffinityClassNames = distinct ?? g.AntiAffinityClassNames }).ConfigureAwait(false);
+        return (await ReadAsync().ConfigureAwait(false)).Group(name)!;
+    }
+
+    /// <summary>Changes one node's record (Suspend-/Resume-ClusterNode, a drain's end) as <see cref="UpdateGroupAsync"/> does a group's.</summary>
+    public Task<bool> UpdateNodeAsync(string name, Func<NodeRecord, NodeRecord> change) =>
+        UpdateAsync(keys.Node(name), $"the cluster has no node named '{name}'", change, null);
+
+    /// <summary>A read-modify-write of one record, retried if another writer got there first; with <paramref name="absent"/>, only while that key does not exist.</summary>
+    private async Task<bool> UpdateAsync<T>(string key, string missing, Func<T, T> change, string? absent) where T : class
     {
         while (true)
         {
-            var kv = await store.GetAsync(keys.Group(name)).ConfigureAwait(false) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
-            var current = ClusterJson.Read<GroupRecord>(kv.Value, keys.Group(name));
+            var kv = await store.GetAsync(key).ConfigureAwait(false) ?? throw new ClusterException(missing, notFound: true);
+            var current = ClusterJson.Read<T>(kv.Value, key);
             var updated = change(current);
-            if (updated == current) return false;
-            if (await store.ReplaceAsync(keys.Group(name), kv.ModRevision, ClusterJson.Write(updated), onlyIfOwnerless ? [keys.Owner(name)] : null).ConfigureAwait(false)) return true;
-            if (onlyIfOwnerless && await store.GetAsync(keys.Owner(name)).ConfigureAwait(false) is not null) return false;
+            if (Equals(updated, current)) return false;
+            if (await store.ReplaceAsync(key, kv.ModRevision, ClusterJson.Write(updated), absent is null ? null : [absent]).ConfigureAwait(false)) return true;
+            if (absent is not null && await store.GetAsync(absent).ConfigureAwait(false) is not null) return false;
         }
     }
 
@@ -102,16 +128,23 @@ public sealed class ClusterCatalog(EtcdStore store, ClusterKeys keys)
     /// The group once <paramref name="reached"/> says it got where it was sent (re-read on every change etcd reports), or
     /// a <see cref="ClusterException"/> saying where it still is after <paramref name="timeout"/>.
     /// </summary>
-    public async Task<GroupView> WaitForGroupAsync(string name, Func<GroupView, bool> reached, TimeSpan timeout)
+    public Task<GroupView> WaitForGroupAsync(string name, Func<GroupView, bool> reached, TimeSpan timeout) =>
+        WaitAsync(s => s.Group(name) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true), reached,
+            group => $"group '{name}' is still {group.State} (owner {group.Owner ?? "none"}{(group.Status?.Error is { } e ? $": {e}" : "")}) after {timeout.TotalSeconds:0} s", timeout);
+
+    /// <summary>
+    /// What <paramref name="find"/> picks from the cluster once <paramref name="reached"/> says so (re-read on every change
+    /// etcd reports), or a <see cref="ClusterException"/> with <paramref name="late"/>'s words after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<T> WaitAsync<T>(Func<ClusterSnapshot, T> find, Func<T, bool> reached, Func<T, string> late, TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (true)
         {
             var snapshot = await ReadAsync().ConfigureAwait(false);
-            var group = snapshot.Group(name) ?? throw new ClusterException($"the cluster has no group named '{name}'", notFound: true);
-            if (reached(group)) return group;
-            if (deadline.IsCancellationRequested)
-                throw new ClusterException($"group '{name}' is still {group.State} (owner {group.Owner ?? "none"}{(group.Status?.Error is { } e ? $": {e}" : "")}) after {timeout.TotalSeconds:0} s");
+            var found = find(snapshot);
+            if (reached(found)) return found;
+            if (deadline.IsCancellationRequested) throw new ClusterException(late(found));
             using var changed = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
             try { await store.WatchAsync(keys.Prefix, snapshot.Revision + 1, changed.Cancel, changed.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { }

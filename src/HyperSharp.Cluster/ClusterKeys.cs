@@ -15,12 +15,14 @@ public sealed class ClusterKeys(string prefix = ClusterKeys.DefaultPrefix)
     public string Groups => Prefix + "groups/";
     public string Owners => Prefix + "owners/";
     public string Statuses => Prefix + "status/";
+    public string Moves => Prefix + "moves/";
 
     public string Node(string name) => Nodes + Escape(name);
     public string AliveKey(string node) => Alive + Escape(node);
     public string Group(string name) => Groups + Escape(name);
     public string Owner(string group) => Owners + Escape(group);
     public string Status(string group) => Statuses + Escape(group);
+    public string Move(string group) => Moves + Escape(group);
 
     /// <summary>Names are matched case-insensitively, as Hyper-V's are: the key holds the lower-case form.</summary>
     private static string Escape(string name) => Uri.EscapeDataString(name.ToLowerInvariant());

@@ -29,7 +29,10 @@ public sealed class ClusterNode : IAsyncDisposable
         _host = host;
         _log = log;
         _catalog = new ClusterCatalog(store, keys);
+        _moves = new GroupMoves(store, keys, _catalog, name, host, log, Changed);
     }
+
+    private readonly GroupMoves _moves;
 
     public string Name { get; }
 
@@ -43,7 +46,7 @@ public sealed class ClusterNode : IAsyncDisposable
         try
         {
             var cluster = await WaitForMembershipAsync(cancel).ConfigureAwait(false);
-            _lease = new NodeLease(_store, _keys, Name, _log);
+            _lease = new NodeLease(_store, _keys, Name, _host.MigrationAddress, _log);
             await _lease.GrantAsync(cluster, _host.FreeMemoryBytes()).ConfigureAwait(false);
             var heartbeat = _lease.RunAsync(cluster, _host.FreeMemoryBytes, FenceAsync, () => { Changed(); return Task.CompletedTask; }, cancel);
             var watch = WatchAsync(cancel);
@@ -115,6 +118,8 @@ public sealed class ClusterNode : IAsyncDisposable
             if (_lease is not { Valid: true }) continue;
             try { await ReconcileAsync(cancel).ConfigureAwait(false); }
             catch (ClusterException e) { _log($"cluster: {e.Message}"); }
+            // The host's refusal of one step (a VM busy in another operation) must not end the node's part: the next change retries.
+            catch (Exception e) when (e is not OperationCanceledException) { _log($"cluster: a reconcile step failed: {e.Message}"); }
         }
     }
 
@@ -123,7 +128,8 @@ public sealed class ClusterNode : IAsyncDisposable
         var snapshot = await ClusterSnapshot.ReadAsync(_store, _keys).ConfigureAwait(false);
         _known = [.. snapshot.Groups.Select(g => g.Record)];
         if (!snapshot.Alive.ContainsKey(Name)) return; // our heartbeat key is not there (yet): our lease is in doubt
-        foreach (var group in snapshot.Groups.Where(g => string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase)))
+        // A group on its way out or in is the mover's (GroupMoves), not the reconciler's.
+        foreach (var group in snapshot.Groups.Where(g => string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase) && !_moves.Moving(g)))
         {
             bool running = _host.IsRunning(group.Record.VmId);
             // Pending, or Online in etcd while it does not run here (fenced, then the same lease renewed): start it.
@@ -138,7 +144,7 @@ public sealed class ClusterNode : IAsyncDisposable
             }
             else if (!group.Record.Online && group.CurrentStatus is null) await SetStatusAsync(group, GroupState.Offline, null).ConfigureAwait(false);
         }
-        foreach (var elsewhere in snapshot.Groups.Where(g => g.Owner is not null && !string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase)))
+        foreach (var elsewhere in snapshot.Groups.Where(g => g.Owner is not null && !string.Equals(g.Owner, Name, StringComparison.OrdinalIgnoreCase) && !_moves.Moving(g)))
             if (await _host.ForgetAsync(elsewhere.Record.VmId).ConfigureAwait(false))
                 _log($"cluster: VM of group {elsewhere.Record.Name} is owned by {elsewhere.Owner} now: no longer listed here");
         // No Auto Start: a group whose owner failed is not started elsewhere; it goes Offline until Start-ClusterGroup.
@@ -153,6 +159,7 @@ public sealed class ClusterNode : IAsyncDisposable
                 _log($"cluster: node {Name} claimed group {placement.Group.Name} (priority {placement.Group.Priority})");
             // Claimed or not, the change wakes every node again: the owner starts it then.
         }
+        await _moves.ReconcileAsync(snapshot, cancel).ConfigureAwait(false);
     }
 
     /// <summary>Starts the group's VM here in the background; its status says how it went.</summary>
@@ -195,7 +202,7 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             try
             {
-                await _host.TurnOffAsync(group.VmId).ConfigureAwait(false);
+                await _host.FenceAsync(group.VmId).ConfigureAwait(false);
                 _log($"cluster: fenced: turned off {group.Name}");
             }
             catch (Exception e) { _log($"cluster: fencing {group.Name} failed: {e.Message}"); }
@@ -204,6 +211,37 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Every group as the last reconcile read them (what the fence turns off).</summary>
     private volatile List<GroupRecord> _known = [];
+
+    /// <summary>
+    /// A clean stop (the host's SIGTERM): the node stops taking part, turns off the clustered VMs it runs and gives its
+    /// lease back, so the owner keys bound to it go at once and the other nodes start those VMs now, not a TTL later.
+    /// The VMs go first: while the lease lives no other node may start them, so none runs on two nodes.
+    /// </summary>
+    public async Task LeaveAsync()
+    {
+        var lease = _lease;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try { await _running.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var start in _starting.Values)
+            try { await start.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        foreach (var group in _known.Where(g => _host.IsRunning(g.VmId)))
+        {
+            try { await _host.TurnOffAsync(group.VmId).ConfigureAwait(false); }
+            catch (Exception e)
+            {
+                _log($"cluster: {group.Name} did not turn off ({e.Message}): stopping it as a fence does");
+                await _host.FenceAsync(group.VmId).ConfigureAwait(false);
+            }
+            _log($"cluster: node {Name} is leaving: turned off {group.Name}");
+        }
+        if (lease is not { Valid: true }) return;
+        try
+        {
+            await _store.RevokeLeaseAsync(lease.Id).ConfigureAwait(false);
+            _log($"cluster: node {Name} gave its lease {lease.Id:x} back: its groups fail over now");
+        }
+        catch (Exception e) when (e is ClusterException or Grpc.Core.RpcException) { _log($"cluster: node {Name} could not give its lease back ({e.Message}): its groups fail over when it expires"); }
+    }
 
     public async ValueTask DisposeAsync()
     {

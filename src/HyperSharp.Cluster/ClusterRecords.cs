@@ -26,13 +26,25 @@ public sealed record NodeRecord
     public required string Name { get; init; }
     /// <summary>Get-ClusterNode's Id: 1, 2, 3... in the order nodes were added.</summary>
     public int Id { get; init; }
+    /// <summary>Suspend-ClusterNode: the node takes no groups (failover, drain or move) until Resume-ClusterNode.</summary>
+    public bool Paused { get; init; }
+    /// <summary>Get-ClusterNode's DrainStatus: how the last Suspend-ClusterNode -Drain went.</summary>
+    public DrainStatus DrainStatus { get; init; }
+    /// <summary>The groups the last drain sent elsewhere (what Resume-ClusterNode -Failback Immediate brings back), and why any stayed.</summary>
+    public List<string> Drained { get; init; } = [];
+    public string? DrainError { get; init; }
 }
+
+/// <summary>Hyper-V's DrainStatus of a node.</summary>
+public enum DrainStatus { NotInitiated, InProgress, Completed, Failed }
 
 /// <summary>What a node says while it is alive, in its lease-bound heartbeat key: what placement needs to know.</summary>
 public sealed record NodeHeartbeat
 {
     public long FreeMemoryBytes { get; init; }
     public long SinceUnixMs { get; init; }
+    /// <summary>Where the node's host takes live migrations (its --tls-listen, HOST:PORT); null when it takes none.</summary>
+    public string? MigrationAddress { get; init; }
 }
 
 /// <summary>A clustered VM role (Get-ClusterGroup): which VM, where its folder is on shared storage, and its start priority.</summary>
@@ -47,6 +59,10 @@ public sealed record GroupRecord
     public int Priority { get; init; } = GroupPriority.Medium;
     /// <summary>Start-ClusterGroup sets it, Stop-ClusterGroup clears it: whether the cluster keeps the VM running.</summary>
     public bool Online { get; init; }
+    /// <summary>Set-ClusterOwnerNode: the nodes placement tries first, in this order (empty: any node).</summary>
+    public List<string> PreferredOwners { get; init; } = [];
+    /// <summary>Hyper-V's AntiAffinityClassNames: placement keeps groups sharing a name on different nodes while it can.</summary>
+    public List<string> AntiAffinityClassNames { get; init; } = [];
 }
 
 /// <summary>Where a group last came online (or failed to): written by its owner, read for ordering and Get-ClusterGroup.</summary>
@@ -88,6 +104,7 @@ public sealed class ClusterException(string message, bool notFound = false) : Ex
 [JsonSerializable(typeof(NodeHeartbeat))]
 [JsonSerializable(typeof(GroupRecord))]
 [JsonSerializable(typeof(GroupStatus))]
+[JsonSerializable(typeof(MoveRecord))]
 internal sealed partial class ClusterJson : JsonSerializerContext
 {
     public static T Read<T>(Google.Protobuf.ByteString value, string key) where T : class

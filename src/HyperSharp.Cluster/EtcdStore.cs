@@ -107,6 +107,20 @@ public sealed class EtcdStore : IDisposable
         return response.Succeeded;
     }
 
+    /// <summary>
+    /// Gives <paramref name="key"/> (still at <paramref name="modRevision"/>) a new value bound to <paramref name="lease"/> and
+    /// deletes <paramref name="delete"/>, in one transaction: a group's owner handed to another node with its move record gone.
+    /// </summary>
+    public async Task<bool> HandOverAsync(string key, long modRevision, ByteString value, long lease, string delete)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = Bytes(key), Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = modRevision });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Bytes(key), Value = value, Lease = lease } });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(delete) } });
+        var response = await Call(c => new KV.KVClient(c).TxnAsync(txn, deadline: Deadline(null)).ResponseAsync).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
     public async Task<long> GrantLeaseAsync(long ttlSeconds)
     {
         var response = await Call(c => new Lease.LeaseClient(c).LeaseGrantAsync(new LeaseGrantRequest { TTL = ttlSeconds }, deadline: Deadline(null)).ResponseAsync).ConfigureAwait(false);

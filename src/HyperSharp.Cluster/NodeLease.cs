@@ -8,7 +8,7 @@ namespace HyperSharp.Cluster;
 /// was sent no earlier than when this side sent it; so once half the TTL has passed since the send time of the last
 /// renewal that succeeded, <see cref="Lost"/> fires, and the node turns its VMs off well before anyone else may own them.
 /// </summary>
-internal sealed class NodeLease(EtcdStore store, ClusterKeys keys, string node, Action<string> log)
+internal sealed class NodeLease(EtcdStore store, ClusterKeys keys, string node, string? migrationAddress, Action<string> log)
 {
     private long _lastRenewalSent; // Stopwatch ticks of the send time of the last renewal that succeeded
 
@@ -28,7 +28,7 @@ internal sealed class NodeLease(EtcdStore store, ClusterKeys keys, string node, 
 
     /// <summary>The heartbeat key again with what the node has free now (after it started or stopped a VM), for placement.</summary>
     public Task RefreshAsync(long freeMemory) =>
-        store.PutAsync(keys.AliveKey(node), ClusterJson.Write(new NodeHeartbeat { FreeMemoryBytes = freeMemory, SinceUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }), Id);
+        store.PutAsync(keys.AliveKey(node), ClusterJson.Write(new NodeHeartbeat { FreeMemoryBytes = freeMemory, SinceUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), MigrationAddress = migrationAddress }), Id);
 
     /// <summary>
     /// Renews every delay until cancelled. <paramref name="lost"/> runs once when half the TTL passes without a renewal

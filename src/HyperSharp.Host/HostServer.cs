@@ -83,8 +83,9 @@ public sealed class HostServer : IAsyncDisposable
         builder.Services.AddSingleton(manager);
         builder.Services.AddSingleton(access);
         builder.Services.AddSingleton<IDiskAttachments>(new InventoryDiskAttachments(manager));
-        builder.Services.AddSingleton(new Migration.VmMigrations(manager, options));
-        var cluster = options.Cluster is { } clustered ? Cluster.HostCluster.Start(clustered, manager, options.Log) : null;
+        var migrations = new Migration.VmMigrations(manager, options);
+        builder.Services.AddSingleton(migrations);
+        var cluster = options.Cluster is { } clustered ? Cluster.HostCluster.Start(clustered, manager, migrations, MigrationAddress(options), options.Log) : null;
         builder.Services.AddSingleton(new Cluster.ClusterAccess(cluster));
         builder.Services.AddGrpc(grpc => grpc.Interceptors.Add<HostErrorInterceptor>());
         var app = builder.Build();
@@ -96,16 +97,29 @@ public sealed class HostServer : IAsyncDisposable
         return new HostServer(app, options, manager, inventoryLock, socket, cluster);
     }
 
+    /// <summary>Where other cluster nodes reach this host's live migrations: its --tls-listen (this machine's name for a wildcard address).</summary>
+    private static string? MigrationAddress(HostServerOptions options) => options.TlsListen is not { } endpoint ? null
+        : endpoint.Address.Equals(System.Net.IPAddress.Any) || endpoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? $"{Environment.MachineName}:{endpoint.Port}"
+        : endpoint.ToString();
+
     /// <summary>The API services this host serves.</summary>
     private static void MapServices(WebApplication app)
     {
         app.MapGrpcService<VmHostService>();
         app.MapGrpcService<VhdServiceImpl>();
         app.MapGrpcService<FailoverClusterService>();
+        app.MapGrpcService<ClusterMaintenanceService>();
     }
 
-    /// <summary>The host is going down on purpose (`hyper host` on SIGTERM): each running VM gets its automatic stop action first.</summary>
-    public async Task StopVmsAsync() => await Manager.StopAutomaticallyAsync().ConfigureAwait(false);
+    /// <summary>
+    /// The host is going down on purpose (`hyper host` on SIGTERM): a cluster node first hands its clustered VMs over
+    /// (they are the cluster's, not this host's, to stop); then each running VM gets its automatic stop action.
+    /// </summary>
+    public async Task StopVmsAsync()
+    {
+        if (_cluster is not null) await _cluster.LeaveAsync().ConfigureAwait(false);
+        await Manager.StopAutomaticallyAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Completes when the server stops (Ctrl-C / SIGTERM for `hyper host`).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

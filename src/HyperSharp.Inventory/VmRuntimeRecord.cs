@@ -15,6 +15,12 @@ public sealed record VmRuntimeRecord
     public string LastOffReason { get; init; } = "";
     public long StartedAtUnixMs { get; init; }
     public bool RunningWhenHostStopped { get; init; }
+    /// <summary>
+    /// The host whose worker runs the VM (<c>machine:inventory root</c>), written with Running. On shared storage (a
+    /// clustered VM's folder) another node may run it now: a host that finds the record Running for someone else leaves
+    /// it alone. Null in records older builds wrote: those are this host's.
+    /// </summary>
+    public string? Host { get; init; }
 }
 
 /// <summary>

@@ -24,7 +24,9 @@
         'New-Cluster', 'Get-Cluster', 'Add-ClusterNode', 'Remove-ClusterNode', 'Get-ClusterNode', 'Add-ClusterVirtualMachineRole',
         'Get-ClusterGroup', 'Set-ClusterGroup', 'Start-ClusterGroup', 'Stop-ClusterGroup',
         'Add-VMScsiController', 'Get-VMScsiController', 'Remove-VMScsiController',
-        'Export-VM', 'Import-VM', 'Export-VMSnapshot')
+        'Export-VM', 'Import-VM', 'Export-VMSnapshot',
+        'Suspend-ClusterNode', 'Resume-ClusterNode', 'Move-ClusterVirtualMachineRole',
+        'Set-ClusterOwnerNode', 'Get-ClusterOwnerNode')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')

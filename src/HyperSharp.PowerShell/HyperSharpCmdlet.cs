@@ -30,6 +30,8 @@ public abstract class HyperSharpCmdlet : PSCmdlet
 
     protected FailoverCluster.FailoverClusterClient ClusterClient => new(Channel);
 
+    protected ClusterMaintenance.ClusterMaintenanceClient ClusterMaintenanceClient => new(Channel);
+
     /// <summary>The remote host named by -ComputerName, or null for this computer.</summary>
     private Uri? _remote;
 

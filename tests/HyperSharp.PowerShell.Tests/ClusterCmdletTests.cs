@@ -8,7 +8,8 @@ namespace HyperSharp.PowerShell.Tests;
 /// <summary>
 /// The FailoverClusters cmdlets against a real etcd member and a host that is node a of the cluster (node b is named
 /// but never started, so it is Down): New-Cluster, Get-Cluster, Get-/Add-/Remove-ClusterNode,
-/// Add-ClusterVirtualMachineRole, Get-/Set-/Stop-/Start-ClusterGroup, each as an administrator types it.
+/// Add-ClusterVirtualMachineRole, Get-/Set-/Stop-/Start-ClusterGroup, Suspend-/Resume-ClusterNode and
+/// Move-ClusterVirtualMachineRole, each as an administrator types it.
 /// </summary>
 public sealed class ClusterCmdletTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -70,6 +71,25 @@ public sealed class ClusterCmdletTests(ITestOutputHelper output) : IAsyncLifetim
         var started = await One<ClusterGroup>("Start-ClusterGroup web");
         Assert.Equal((ClusterGroupState.Online, "a"), (started.State, started.OwnerNode));
         Assert.Equal("Running", (await One<VirtualMachine>("Get-VM web")).State.ToString());
+
+        // A drain with nowhere to go: the node is Paused, its VM stays and the drain says why; resumed, it is Up again.
+        var paused = await One<ClusterNode>("Suspend-ClusterNode a -Drain");
+        Assert.Equal((ClusterNodeState.Paused, NodeDrainStatus.Failed), (paused.State, paused.DrainStatus));
+        Assert.Contains("web: no other node is Up and not Paused", paused.DrainError);
+        Assert.Equal(ClusterNodeState.Paused, (await One<ClusterNode>("Get-ClusterNode a")).State);
+        Assert.Equal("Running", (await One<VirtualMachine>("Get-VM web")).State.ToString());
+        Assert.Equal(ClusterNodeState.Up, (await One<ClusterNode>("Resume-ClusterNode a -Failback Immediate")).State);
+        Assert.Contains("node 'b' is Down", Assert.Single((await _ps.RunAsync("Move-ClusterVirtualMachineRole web -Node b")).Errors).ToString());
+        Assert.Contains("Quick migration (save, move, restore) is not offered yet", Assert.Single((await _ps.RunAsync("Move-ClusterVirtualMachineRole web -Node b -MigrationType Quick")).Errors).ToString());
+
+        // Placement settings, kept in etcd: preferred owners in order (as the cluster spells the nodes), anti-affinity classes.
+        var owners = await One<ClusterOwnerNodeList>("Set-ClusterOwnerNode -Group web -Owners B, a");
+        Assert.Equal(("web", "b,a"), (owners.ClusterObject, string.Join(',', owners.OwnerNodes)));
+        Assert.Equal(["b", "a"], (await One<ClusterOwnerNodeList>("Get-ClusterOwnerNode -Group web")).OwnerNodes);
+        Assert.Equal(["dc"], (await One<ClusterGroup>("Set-ClusterGroup web -AntiAffinityClassNames dc")).AntiAffinityClassNames);
+        var web = await One<ClusterGroup>("Get-ClusterGroup web");
+        Assert.Equal((3000u, "dc"), (web.Priority, string.Join(',', web.AntiAffinityClassNames)));
+        Assert.Contains("preferred owner 'z' is not a node", Assert.Single((await _ps.RunAsync("Set-ClusterOwnerNode -Group web -Owners z")).Errors).ToString());
 
         // Membership: a node added is Down until its host runs; a node that owns groups cannot be removed.
         Assert.Equal(("c", ClusterNodeState.Down), ((await One<ClusterNode>("Add-ClusterNode c")).Name, (await One<ClusterNode>("Get-ClusterNode c")).State));

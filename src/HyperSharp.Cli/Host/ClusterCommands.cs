@@ -26,6 +26,7 @@ internal static class ClusterCommands
         group.Subcommands.Add(GroupPower(context, "start", "Bring a group online and wait until it runs (Start-ClusterGroup)", (c, r) => c.StartClusterGroupAsync(r).ResponseAsync));
         group.Subcommands.Add(GroupPower(context, "stop", "Take a group offline: its VM is turned off (Stop-ClusterGroup)", (c, r) => c.StopClusterGroupAsync(r).ResponseAsync));
         command.Subcommands.Add(group);
+        ClusterDrainCommands.AddTo(context, node, group);
         return command;
     }
 
@@ -178,7 +179,7 @@ internal static class ClusterCommands
         return command;
     }
 
-    private static void PrintGroups(CliContext context, IEnumerable<ClusterGroup> groups, bool json)
+    internal static void PrintGroups(CliContext context, IEnumerable<ClusterGroup> groups, bool json)
     {
         if (json)
         {

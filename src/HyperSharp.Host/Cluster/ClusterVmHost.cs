@@ -7,8 +7,17 @@ using HyperSharp.Inventory;
 namespace HyperSharp.Host.Cluster;
 
 /// <summary>What the cluster asks of this host, done with the host's own VMs: a failed-over VM registered from its folder and started, a fenced one turned off.</summary>
-internal sealed class ClusterVmHost(VmManager manager, Action<string> log) : IClusterHost
+internal sealed class ClusterVmHost(VmManager manager, Migration.VmMigrations migrations, string? migrationAddress, Action<string> log) : IClusterHost
 {
+    public string? MigrationAddress => migrationAddress;
+
+    public async Task MoveAsync(Guid vmId, string destination, CancellationToken cancel)
+    {
+        var vm = Find(vmId) ?? throw new ClusterException($"VM {vmId} is not on this host");
+        try { await migrations.MoveAsync(vm, destination, cancel, sharedFolder: true).ConfigureAwait(false); }
+        catch (HostException e) { throw new ClusterException(e.Message); }
+    }
+
     public long FreeMemoryBytes() => HostMemory.AvailableBytes();
 
     public bool IsRunning(Guid vmId) => Find(vmId) is { State: not (VmState.Off or VmState.Saved) };
@@ -22,6 +31,13 @@ internal sealed class ClusterVmHost(VmManager manager, Action<string> log) : ICl
     public async Task TurnOffAsync(Guid vmId)
     {
         if (Find(vmId) is { } vm) await manager.Lifecycle.StopAsync(vm, new StopOptions(TurnOff: true), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public async Task FenceAsync(Guid vmId)
+    {
+        // A start already in flight may launch a worker after the first kill: killed again until none runs.
+        while (Find(vmId) is { WorkerPid: > 0 } vm)
+            await manager.Lifecycle.KillAsync(vm, "its cluster node lost its lease (fenced)").ConfigureAwait(false);
     }
 
     public async Task<bool> ForgetAsync(Guid vmId)

@@ -26,15 +26,23 @@ public sealed class HostCluster : IAsyncDisposable
     public ClusterCatalog Catalog { get; }
     public ClusterNode Node { get; }
 
-    public static HostCluster Start(ClusterNodeOptions options, VmManager manager, Action<string> log)
+    /// <param name="migrationAddress">where this host takes live migrations (its --tls-listen), for the other nodes' drains and moves</param>
+    public static HostCluster Start(ClusterNodeOptions options, VmManager manager, Migration.VmMigrations migrations, string? migrationAddress, Action<string> log)
     {
         var store = new EtcdStore(options.EtcdEndpoints);
         var keys = new ClusterKeys(options.Prefix);
-        var node = new ClusterNode(store, keys, options.NodeName, new ClusterVmHost(manager, log), log);
+        var node = new ClusterNode(store, keys, options.NodeName, new ClusterVmHost(manager, migrations, migrationAddress, log), log);
         node.Start();
         log($"cluster: node {options.NodeName} uses etcd at {string.Join(", ", options.EtcdEndpoints)} (prefix {keys.Prefix})");
-        return new HostCluster(store, new ClusterCatalog(store, keys), node);
+        var catalog = new ClusterCatalog(store, keys);
+        return new HostCluster(store, catalog, node) { Maintenance = new NodeMaintenance(store, keys, catalog) };
     }
+
+    /// <summary>Suspend-/Resume-ClusterNode and Move-ClusterVirtualMachineRole.</summary>
+    public required NodeMaintenance Maintenance { get; init; }
+
+    /// <summary>The host stops on purpose: the node hands its clustered VMs over at once (<see cref="ClusterNode.LeaveAsync"/>).</summary>
+    public Task LeaveAsync() => Node.LeaveAsync();
 
     public async ValueTask DisposeAsync()
     {

@@ -45,12 +45,13 @@ internal sealed class PeerHost : IDisposable
     public const int DefaultPort = 7443;
 
     /// <summary>The destination's checks (dry run: its list of problems) or its registration of the VM and the port its worker listens on.</summary>
-    public async Task<(int Port, List<string> Problems)> PrepareAsync(VmConfiguration config, bool dryRun, CancellationToken cancel)
+    /// <param name="sharedFolder">the VM's folder on storage both hosts see (a clustered VM), or null</param>
+    public async Task<(int Port, List<string> Problems)> PrepareAsync(VmConfiguration config, bool dryRun, CancellationToken cancel, string? sharedFolder = null)
     {
         var request = new PrepareMigrationRequest
         {
             ConfigurationJson = JsonSerializer.Serialize(config, typeof(VmConfiguration), InventoryJson.Default),
-            SourceHost = Environment.MachineName, DryRun = dryRun,
+            SourceHost = Environment.MachineName, DryRun = dryRun, SharedFolder = sharedFolder ?? "",
         };
         var answer = await Call(c => _client.PrepareMigrationAsync(request, deadline: DateTime.UtcNow + PrepareTimeout, cancellationToken: c).ResponseAsync, cancel).ConfigureAwait(false);
         return (answer.Port, [.. answer.Problems]);

@@ -38,7 +38,8 @@ public sealed class VmMigrations
     public MigrationQueue Queue => _queue;
 
     /// <summary>Move-VM: the running VM goes to <paramref name="destination"/>; returns once it runs there and this host has forgotten it.</summary>
-    public async Task<MoveOutcome> MoveAsync(ManagedVm vm, string destination, CancellationToken cancel)
+    /// <param name="sharedFolder">a clustered VM: its folder stays where it is on shared storage, the destination lists it from there and this host only drops its link</param>
+    public async Task<MoveOutcome> MoveAsync(ManagedVm vm, string destination, CancellationToken cancel, bool sharedFolder = false)
     {
         var trust = Trust();
         if (SourceProblems(vm).FirstOrDefault() is { } problem) throw HostErrors.Precondition($"cannot move VM '{vm.Name}': {problem}");
@@ -50,7 +51,7 @@ public sealed class VmMigrations
         bool handedOver = false;
         try
         {
-            var (port, _) = await peer.PrepareAsync(vm.Config, dryRun: false, cancel).ConfigureAwait(false);
+            var (port, _) = await peer.PrepareAsync(vm.Config, dryRun: false, cancel, sharedFolder ? vm.Folder.Location : null).ConfigureAwait(false);
             WorkerResponse answer;
             try
             {
@@ -78,7 +79,7 @@ public sealed class VmMigrations
                 arrived = await peer.FinishAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostException or TimeoutException) { unconfirmed = e.Message; }
-            Forget(vm, $"VM '{vm.Name}' moved to {destination}");
+            Forget(vm, $"VM '{vm.Name}' moved to {destination}", sharedFolder);
             _options.Log($"VM '{vm.Name}' moved to {destination}: {answer.MigrationSummary}{(unconfirmed is null ? "" : $"; the destination did not confirm that it runs it: {unconfirmed}")}");
             if (arrived is null)
                 throw HostErrors.Precondition($"VM '{vm.Name}' was handed over to {destination}, which owns it now, but did not confirm that it runs it ({unconfirmed}): look at that host");
@@ -113,7 +114,8 @@ public sealed class VmMigrations
     /// The destination's side of a move: its checks, then the VM registered (Starting, "Migrating - arriving") and its worker
     /// launched listening for the source; returns the port. A dry run only lists what would fail.
     /// </summary>
-    public async Task<(int Port, List<string> Problems)> PrepareAsync(string configurationJson, string source, bool dryRun)
+    /// <param name="sharedFolder">a clustered VM's folder on shared storage: listed here from there (see <see cref="MoveAsync"/>)</param>
+    public async Task<(int Port, List<string> Problems)> PrepareAsync(string configurationJson, string source, bool dryRun, string? sharedFolder = null)
     {
         VmConfiguration config;
         try
@@ -127,7 +129,7 @@ public sealed class VmMigrations
         if (problems.Count > 0) throw HostErrors.Precondition($"host {Environment.MachineName} cannot take VM '{config.Name}': {string.Join("; ", problems)}");
 
         var listen = _options.TlsListen!.Address.ToString();
-        var folder = _manager.Inventory.Create(config, parent: null);
+        var folder = sharedFolder is null ? _manager.Inventory.Create(config, parent: null) : LinkShared(sharedFolder, config);
         var vm = new ManagedVm(folder, config, new VmRuntimeRecord())
         {
             Incoming = new IncomingWorker(new IncomingMigration(listen, _options.TlsDirectory!), source),
@@ -136,7 +138,7 @@ public sealed class VmMigrations
         _manager.Register(vm);
         Lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' arriving from {source} by live migration");
         var incoming = vm.Incoming;
-        incoming.Arrival = ArriveAsync(vm, incoming, Lifecycle.StartAsync(vm, CancellationToken.None));
+        incoming.Arrival = ArriveAsync(vm, incoming, Lifecycle.StartAsync(vm, CancellationToken.None), shared: sharedFolder is not null);
         // Ended before it listened: the arrival throws why (the listening task, failed as the arrival ends, may come first).
         if (await Task.WhenAny(incoming.Listening.Task, incoming.Arrival).ConfigureAwait(false) != incoming.Listening.Task || incoming.Listening.Task.IsFaulted)
             await incoming.Arrival.ConfigureAwait(false);
@@ -151,12 +153,12 @@ public sealed class VmMigrations
     }
 
     /// <summary>The arriving VM's start: once it runs it is this host's like any other; a start that failed leaves no trace of it here.</summary>
-    private async Task ArriveAsync(ManagedVm vm, IncomingWorker incoming, Task start)
+    private async Task ArriveAsync(ManagedVm vm, IncomingWorker incoming, Task start, bool shared)
     {
         try { await start.ConfigureAwait(false); }
         catch (HostException e)
         {
-            Forget(vm, $"VM '{vm.Name}' did not arrive from {incoming.Source}: {e.Message}");
+            Forget(vm, $"VM '{vm.Name}' did not arrive from {incoming.Source}: {e.Message}", shared);
             throw HostErrors.Precondition($"VM '{vm.Name}' did not arrive from {incoming.Source}: {e.Message}");
         }
         finally { incoming.Listening.TrySetException(new InvalidOperationException("the arriving VM's worker ended")); }
@@ -198,12 +200,30 @@ public sealed class VmMigrations
         return problems;
     }
 
-    /// <summary>The VM is not this host's any more (moved away, or never arrived): out of the list, its folder gone, its files kept.</summary>
-    private void Forget(ManagedVm vm, string message)
+    /// <summary>
+    /// A clustered VM's folder on shared storage, listed here by a link as a failover does; it must hold the VM that arrives.
+    /// </summary>
+    private VmFolder LinkShared(string folder, VmConfiguration config)
+    {
+        var entry = _manager.Inventory.Link(folder, config.Id);
+        if (entry.Damage is { } damage || entry.Configuration?.Id != config.Id)
+        {
+            _manager.Inventory.Unlink(entry.Folder);
+            throw HostErrors.Precondition($"the shared folder {folder} does not hold VM {config.Id} ('{config.Name}') as this host reads it: {entry.Damage ?? "another VM's configuration"}");
+        }
+        return entry.Folder;
+    }
+
+    /// <summary>
+    /// The VM is not this host's any more (moved away, or never arrived): out of the list, its folder gone, its files kept.
+    /// A shared folder (a clustered VM's) stays whole: only this host's link to it goes.
+    /// </summary>
+    private void Forget(ManagedVm vm, string message, bool shared)
     {
         lock (vm.Sync) vm.Removed = true;
         _manager.Unregister(vm);
-        _manager.Inventory.Remove(vm.Folder);
+        if (shared) _manager.Inventory.Unlink(vm.Folder);
+        else _manager.Inventory.Remove(vm.Folder);
         _manager.Networking.ReleaseMacs(vm);
         Lifecycle.Publish(vm, VmEventKind.Removed, message);
     }

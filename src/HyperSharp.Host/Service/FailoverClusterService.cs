@@ -86,16 +86,18 @@ public sealed class FailoverClusterService(ClusterAccess access, VmManager manag
     private static async Task<ClusterGroup> GroupAsync(HostCluster cluster, string name) =>
         Group((await cluster.Catalog.ReadAsync().ConfigureAwait(false)).Group(name) ?? throw HostErrors.NotFound($"the cluster has no group named '{name}'"));
 
-    private static ClusterGroup Group(GroupView g) => new()
+    internal static ClusterGroup Group(GroupView g) => new()
     {
+        PreferredOwners = { g.Record.PreferredOwners }, AntiAffinityClassNames = { g.Record.AntiAffinityClassNames },
         Name = g.Record.Name, OwnerNode = g.Owner ?? "", State = g.State.ToString(), Priority = g.Record.Priority,
         VmId = g.Record.VmId.ToString("D"), VmFolder = g.Record.VmFolder,
         StateChangedUnixMs = g.CurrentStatus?.ChangedUnixMs ?? 0, Error = g.CurrentStatus?.Error ?? "",
     };
 
-    private static ClusterNodeInfo Node(NodeRecord node, ClusterSnapshot? snapshot) => new()
+    internal static ClusterNodeInfo Node(NodeRecord node, ClusterSnapshot? snapshot) => new()
     {
         Name = node.Name, Id = node.Id, State = (snapshot?.StateOf(node) ?? NodeState.Down).ToString(),
+        DrainStatus = node.DrainStatus.ToString(), DrainError = node.DrainError ?? "",
         FreeMemoryBytes = snapshot is not null && snapshot.Alive.TryGetValue(node.Name, out var beat) ? beat.FreeMemoryBytes : 0,
     };
 
@@ -110,8 +112,10 @@ public sealed class FailoverClusterService(ClusterAccess access, VmManager manag
         return info;
     }
 
+    private Task<T> Run<T>(Func<HostCluster, Task<T>> call) => Run(access, call);
+
     /// <summary>The call on this host's cluster, a <see cref="ClusterException"/> turned into the status it means.</summary>
-    private async Task<T> Run<T>(Func<HostCluster, Task<T>> call)
+    internal static async Task<T> Run<T>(ClusterAccess access, Func<HostCluster, Task<T>> call)
     {
         var cluster = access.Required;
         try { return await call(cluster).ConfigureAwait(false); }

@@ -33,7 +33,7 @@ public sealed partial class VmHostService
 
     public override async Task<PrepareMigrationResponse> PrepareMigration(PrepareMigrationRequest request, ServerCallContext context)
     {
-        var (port, problems) = await Migrations(context).PrepareAsync(request.ConfigurationJson, request.SourceHost, request.DryRun).ConfigureAwait(false);
+        var (port, problems) = await Migrations(context).PrepareAsync(request.ConfigurationJson, request.SourceHost, request.DryRun, request.SharedFolder is { Length: > 0 } shared ? shared : null).ConfigureAwait(false);
         var response = new PrepareMigrationResponse { Port = port };
         response.Problems.AddRange(problems);
         return response;

@@ -24,8 +24,13 @@ public sealed class VmLifecycle
     private readonly EventFeed _events;
     private readonly Action<string> _log;
 
-    public VmLifecycle(IWorkerSupervisor workers, EventFeed events, Action<string> log)
+    /// <summary>This host as the runtime records name it: whose worker runs a VM.</summary>
+    public string HostName { get; }
+
+    /// <param name="host">this host as the runtime records name it (<see cref="VmRuntimeRecord.Host"/>)</param>
+    public VmLifecycle(IWorkerSupervisor workers, EventFeed events, Action<string> log, string host)
     {
+        HostName = host;
         _workers = workers;
         _events = events;
         _log = log;
@@ -85,7 +90,7 @@ public sealed class VmLifecycle
                     vm.WorkerPid = launched;
                     vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     vm.CpuSample = null;
-                    vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false };
+                    vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName };
                     VmInventory.Save(vm.Folder, vm.Runtime);
                 }
             }, cancellationToken);
@@ -208,6 +213,21 @@ public sealed class VmLifecycle
             _workers.Kill(pid);
             await vm.WorkerExited.Task.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The cluster's fence: the worker killed at once, without the VM's operation — a save, a migration or a guest
+    /// shutdown in progress must not keep the VM running past the moment its node's lease may expire elsewhere.
+    /// Completes when the worker has ended (at once when none runs).
+    /// </summary>
+    public Task KillAsync(ManagedVm vm, string why)
+    {
+        int pid = vm.WorkerPid;
+        if (pid <= 0) return Task.CompletedTask;
+        _log($"VM '{vm.Name}': killing its worker (PID {pid}){(vm.OperationName is { } busy ? $" while it is {busy}" : "")}: {why}");
+        var exited = vm.WorkerExited.Task;
+        _workers.Kill(pid);
+        return exited;
     }
 
     public async Task SaveAsync(ManagedVm vm, CancellationToken cancellationToken)

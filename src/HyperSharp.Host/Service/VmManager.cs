@@ -36,7 +36,7 @@ public sealed class VmManager : IDisposable
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
         var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token) { AgentUpdateFolder = agentUpdateFolder, ActivationKeyFile = activationKeyFile };
-        Lifecycle = new VmLifecycle(workers, Events, log);
+        Lifecycle = new VmLifecycle(workers, Events, log, $"{Environment.MachineName}:{_inventory.Root}");
         _automatic = new AutomaticActions(Lifecycle, log);
         access ??= new PathAccess([]);
         Configuration = new VmConfigurationStore(this, _inventory, access, _cgroup, Lifecycle);
@@ -122,6 +122,13 @@ public sealed class VmManager : IDisposable
             {
                 _log($"VM '{vm.Name}': its worker (PID {pid}) is still running; taking it back");
                 Lifecycle.Adopt(vm, pid, _stopping.Token);
+            }
+            else if (entry.Runtime.State == RecordedState.Running && entry.Runtime.Host is { } owner && owner != Lifecycle.HostName)
+            {
+                // Shared storage: another host started it after this one (a cluster failover) and may run it now; the
+                // record is that host's to write. Here it is Off.
+                vm.State = VmState.Off;
+                _log($"VM '{vm.Name}' was last started by {owner}: Off here, its runtime record left as that host wrote it");
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {

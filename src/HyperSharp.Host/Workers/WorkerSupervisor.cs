@@ -33,6 +33,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
         System.Diagnostics.Process process;
         try
         {
+            if (vm.Folder.RunDirectory != vm.Folder.Path) Directory.CreateDirectory(vm.Folder.RunDirectory); // inside the inventory root, which only the host reaches
             File.Delete(vm.Folder.ExitFile);
             listener = WorkerLaunchListener.Open(vm.Folder.LaunchSocketFile);
             process = launcher.Launch(vm.Folder, restore, reportTo: vm.Folder.LaunchSocketFile, vm.Incoming?.Migration);

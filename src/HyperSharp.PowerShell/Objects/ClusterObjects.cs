@@ -8,6 +8,9 @@ namespace HyperSharp.PowerShell;
 /// <summary>Get-ClusterNode's State.</summary>
 public enum ClusterNodeState { Up = 0, Down = 1, Paused = 2, Joining = 3, Unknown = -1 }
 
+/// <summary>Get-ClusterNode's DrainStatus.</summary>
+public enum NodeDrainStatus { NotInitiated = 0, InProgress = 1, Completed = 2, Failed = 3, Unknown = -1 }
+
 /// <summary>Get-ClusterGroup's State.</summary>
 public enum ClusterGroupState { Online = 0, Offline = 1, Failed = 2, PartialOnline = 3, Pending = 4, Unknown = -1 }
 
@@ -35,6 +38,9 @@ public sealed class ClusterNode
     /// <summary>The node's number in the cluster, as a string as Windows gives it.</summary>
     public required string Id { get; init; }
     public required long FreeMemoryBytes { get; init; }
+    /// <summary>How the last Suspend-ClusterNode -Drain went; HyperSharp's own DrainError says which groups stayed and why.</summary>
+    public required NodeDrainStatus DrainStatus { get; init; }
+    public required string? DrainError { get; init; }
 
     public override string ToString() => Name;
 }
@@ -52,8 +58,19 @@ public sealed class ClusterGroup
     /// <summary>HyperSharp's own: the VM's folder on the shared storage, and why the group failed if it did.</summary>
     public required string VMFolder { get; init; }
     public required string? Error { get; init; }
+    /// <summary>Groups that share a name are kept on different nodes while other nodes have room.</summary>
+    public required string[] AntiAffinityClassNames { get; init; }
 
     public override string ToString() => Name;
+}
+
+/// <summary>Get-ClusterOwnerNode's object: a group and its preferred owners, in order.</summary>
+public sealed class ClusterOwnerNodeList
+{
+    public required string ClusterObject { get; init; }
+    public required string[] OwnerNodes { get; init; }
+
+    public override string ToString() => ClusterObject;
 }
 
 /// <summary>The API's cluster messages as the module's objects.</summary>
@@ -69,12 +86,16 @@ internal static class ClusterConversions
     {
         Name = n.Name, State = Enum.TryParse<ClusterNodeState>(n.State, out var s) ? s : ClusterNodeState.Unknown,
         Id = n.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), FreeMemoryBytes = n.FreeMemoryBytes,
+        DrainStatus = Enum.TryParse<NodeDrainStatus>(n.DrainStatus, out var d) ? d : NodeDrainStatus.Unknown,
+        DrainError = n.DrainError.Length > 0 ? n.DrainError : null,
     };
 
     public static ClusterGroup ToObject(this V1.ClusterGroup g) => new()
     {
         Name = g.Name, OwnerNode = g.OwnerNode, State = Enum.TryParse<ClusterGroupState>(g.State, out var s) ? s : ClusterGroupState.Unknown,
         Priority = (uint)g.Priority, VMId = Guid.TryParse(g.VmId, out var id) ? id : Guid.Empty, VMFolder = g.VmFolder,
-        Error = g.Error.Length > 0 ? g.Error : null,
+        Error = g.Error.Length > 0 ? g.Error : null, AntiAffinityClassNames = [.. g.AntiAffinityClassNames],
     };
+
+    public static ClusterOwnerNodeList ToOwnerList(this V1.ClusterGroup g) => new() { ClusterObject = g.Name, OwnerNodes = [.. g.PreferredOwners] };
 }

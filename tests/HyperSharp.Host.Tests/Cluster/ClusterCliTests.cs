@@ -28,6 +28,18 @@ public sealed class ClusterCliTests(ITestOutputHelper output)
         Assert.Single(await a.RunningAsync());
         Assert.Contains("\"ownerNode\": \"a\"", Hyper("cluster", "group", "list", "w*", "--json").Out);
 
+        // Drain with nowhere to go: Paused, the VM stays, the command fails saying why; resume makes the node Up again.
+        var drain = Hyper("cluster", "node", "suspend", "a", "--drain");
+        Assert.Equal((1, "a: Paused, drain Failed"), (drain.Exit, drain.Out.Trim()));
+        Assert.Contains("the drain of node a failed: still on a: web", drain.Error);
+        Assert.Single(await a.RunningAsync());
+        Assert.Equal("a: Up, drain Failed", Hyper("cluster", "node", "resume", "a", "--failback", "immediate").Out.Trim());
+        Assert.Contains("node 'b' is Down", Hyper("cluster", "group", "move", "web", "--node", "b").Error);
+        Assert.Contains("--failback soon: give Immediate or NoFailback", Hyper("cluster", "node", "resume", "a", "--failback", "soon").Error);
+        Assert.Equal("web: preferred owners [b, a], anti-affinity classes []", Hyper("cluster", "group", "set-owners", "web", "--owner", "B", "--owner", "a").Out.Trim());
+        Assert.Equal("web: preferred owners [b, a], anti-affinity classes [sql]", Hyper("cluster", "group", "set-anti-affinity", "web", "--class", "sql").Out.Trim());
+        Assert.Contains("preferred owner 'z' is not a node of cluster 'lab'", Hyper("cluster", "group", "set-owners", "web", "--owner", "z").Error);
+
         // Mistakes are said, naming what was wrong.
         var badPriority = Hyper("cluster", "group", "set", "web", "--priority", "urgent");
         Assert.NotEqual(0, badPriority.Exit);

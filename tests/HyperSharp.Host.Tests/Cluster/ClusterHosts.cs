@@ -1,5 +1,8 @@
+using System.Net;
+using System.Net.Sockets;
 using Grpc.Net.Client;
 using HyperSharp.Api;
+using HyperSharp.Api.Tls;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Tests.Migration;
 using HyperSharp.Inventory.Platform;
@@ -17,6 +20,7 @@ public sealed class ClusterHost(PeerHostProcess host) : IDisposable
     public HostProcess Process => Host.Process;
     public VmHost.VmHostClient Vms => Host.Client;
     public FailoverCluster.FailoverClusterClient Cluster => new(_channel);
+    public ClusterMaintenance.ClusterMaintenanceClient Maintenance => new(_channel);
 
     /// <summary>A real node death: the host and every worker it runs, SIGKILLed by their PIDs at once.</summary>
     public void Kill()
@@ -62,12 +66,40 @@ public sealed class ClusterHosts : IAsyncDisposable
         return hosts;
     }
 
+    /// <summary>
+    /// As <see cref="StartAsync"/>, each node also taking live migrations (drain, failback, moves): mutual TLS on its own
+    /// loopback address (127.0.0.1, .2, ... in start order) with certificates of one authority, migration enabled.
+    /// </summary>
+    public static async Task<ClusterHosts> StartMigratingAsync(ITestOutputHelper output, params string[] nodes)
+    {
+        var hosts = new ClusterHosts(output, await EtcdMember.StartAsync());
+        hosts._trust = new TlsFiles(Path.Combine(hosts.Root, "tls"));
+        HostCertificates.Create(hosts._trust, ["localhost"], [.. Enumerable.Range(1, 8).Select(i => IPAddress.Parse($"127.0.0.{i}"))]);
+        foreach (var node in nodes) await hosts.StartNodeAsync(node);
+        return hosts;
+    }
+
+    private TlsFiles? _trust;
+
     public async Task<ClusterHost> StartNodeAsync(string name)
     {
         string root = Directory.CreateDirectory(Path.Combine(Root, name)).FullName, socket = Path.Combine(root, "host.sock");
-        var process = await HostProcess.StartAsync(Path.Combine(root, "inv"), socket, options: ["--cluster-etcd", Etcd.Endpoint, "--cluster-node", name]);
-        var host = new ClusterHost(new PeerHostProcess(name, root, process, HostEndpoint.Connect(socket), address: ""));
+        List<string> options = ["--cluster-etcd", Etcd.Endpoint, "--cluster-node", name];
+        string address = "";
+        if (_trust is not null)
+        {
+            var ip = IPAddress.Parse($"127.0.0.{_hosts.Count + 1}");
+            using (var probe = new TcpListener(ip, 0))
+            {
+                probe.Start();
+                address = $"{ip}:{((IPEndPoint)probe.LocalEndpoint).Port}";
+            }
+            options.AddRange(["--tls-listen", address, "--tls-dir", _trust.Directory]);
+        }
+        var process = await HostProcess.StartAsync(Path.Combine(root, "inv"), socket, options: options);
+        var host = new ClusterHost(new PeerHostProcess(name, root, process, HostEndpoint.Connect(socket), address));
         _hosts.Add(host);
+        if (_trust is not null) await host.Vms.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
         return host;
     }
 

@@ -72,6 +72,9 @@ public sealed class FailoverTests(ITestOutputHelper output)
         await ClusterHosts.WaitAsync(async () => (await b.Cluster.ListClusterNodesAsync(new ListClusterNodesRequest { Name = "a" })).Nodes.Single().State == "Up", "node a Up again");
         await ClusterHosts.WaitAsync(async () => (await back.Host.ListAsync()).Vms.Count == 0, "node a no longer listing the VMs that run elsewhere");
         Assert.All(await Groups(b), g => Assert.NotEqual("a", g.OwnerNode));
+        // The VMs' folders are shared: node a left the runtime records the new owners wrote as they were (Running).
+        foreach (var name in new[] { "high", "medium", "low" })
+            Assert.Contains("\"state\": \"Running\"", File.ReadAllText(Path.Combine(groups[name].VmFolder, "runtime.json")));
         await AssertNoVmOnTwoHosts(back, b, c);
         var moved = (await (groups["high"].OwnerNode == "b" ? b : c).Vms.GetVmAsync(new VmRef { Name = "high" })).AutomaticStartAction;
         Assert.Equal(AutomaticStartAction.Nothing, moved);

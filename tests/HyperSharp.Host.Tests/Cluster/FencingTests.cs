@@ -45,4 +45,42 @@ public sealed class FencingTests(ITestOutputHelper output)
         }, "the group Online again after etcd came back");
         await FailoverTests.AssertNoVmOnTwoHosts(a, b);
     }
+
+    /// <summary>
+    /// A VM busy in another operation when the lease is in doubt (here a guest shutdown that the counting guest never
+    /// answers, which would hold the VM for 60 s) is stopped by the fence all the same, before the lease can expire.
+    /// </summary>
+    [Fact]
+    public async Task AVmBusyInAnotherOperationIsFencedToo()
+    {
+        const int delayMs = 250, threshold = 8;
+        await using var cluster = await ClusterHosts.StartAsync(output, "a", "b");
+        await cluster.CreateClusterAsync(delayMs, threshold);
+        var (a, b) = (cluster.Hosts[0], cluster.Hosts[1]);
+        await cluster.StartCounterAsync(a, "busy");
+        await a.Cluster.AddClusterVmRoleAsync(new AddClusterVmRoleRequest { VmName = "busy" });
+        await ClusterHosts.WaitAsync(async () => (await a.Cluster.ListClusterGroupsAsync(new ListClusterGroupsRequest())).Groups.Single().State == "Online", "the group Online");
+        var shutdown = a.Vms.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = "busy" }, TimeoutSeconds = 60 }).ResponseAsync;
+        await ClusterHosts.WaitAsync(async () => (await a.Vms.GetVmAsync(new VmRef { Name = "busy" })).State == VmState.Stopping, "the guest shutdown under way");
+
+        var clock = Stopwatch.StartNew();
+        cluster.Etcd.Pause();
+        try
+        {
+            await ClusterHosts.WaitAsync(async () => (await a.RunningAsync()).Count == 0 && (await a.Vms.GetVmAsync(new VmRef { Name = "busy" })).State == VmState.Off, "the busy VM fenced", TimeSpan.FromSeconds(6));
+            double off = clock.Elapsed.TotalMilliseconds;
+            output.WriteLine($"etcd paused -> busy VM off on a: {off:0} ms (lease TTL 2000 ms)");
+            Assert.True(off < 2000 - delayMs, $"the busy VM ran {off:0} ms after etcd went away: its lease may have expired by then");
+            Assert.Contains("while it is stopping", a.Process.Log);
+        }
+        finally { cluster.Etcd.Resume(); }
+        await shutdown; // the shutdown it was busy with ends with the worker
+
+        await ClusterHosts.WaitAsync(async () =>
+        {
+            await FailoverTests.AssertNoVmOnTwoHosts(a, b);
+            var group = (await a.Cluster.ListClusterGroupsAsync(new ListClusterGroupsRequest())).Groups.Single();
+            return group.State == "Online" && (await (group.OwnerNode == "a" ? a : b).RunningAsync()).Count == 1;
+        }, "the group Online again after etcd came back");
+    }
 }

@@ -17,7 +17,7 @@ public sealed class VmLifecycleStateTests : IDisposable
     private readonly List<string> _log = [];
     private readonly VmLifecycle _lifecycle;
 
-    public VmLifecycleStateTests() => _lifecycle = new VmLifecycle(_workers, _events, line => { lock (_log) _log.Add(line); });
+    public VmLifecycleStateTests() => _lifecycle = new VmLifecycle(_workers, _events, line => { lock (_log) _log.Add(line); }, "test:/inventory");
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 

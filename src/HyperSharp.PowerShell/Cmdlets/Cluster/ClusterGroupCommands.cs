@@ -55,7 +55,7 @@ public sealed class GetClusterGroupCommand : HyperSharpCmdlet
 [Cmdlet(VerbsCommon.Set, "ClusterGroup")]
 [OutputType(typeof(ClusterGroup))]
 [CmdletHelp("Changes a cluster group's settings.",
-    "Sets the group's start Priority (3000 High, 2000 Medium, 1000 Low, 0 No Auto Start). On Windows the same is done by assigning (Get-ClusterGroup X).Priority; HyperSharp's objects are read-only snapshots, so this cmdlet does it.")]
+    "Sets the group's start Priority (3000 High, 2000 Medium, 1000 Low, 0 No Auto Start) and its AntiAffinityClassNames (groups sharing a name are kept on different nodes while others have room). On Windows the same is done by assigning (Get-ClusterGroup X).Priority or .AntiAffinityClassNames; HyperSharp's objects are read-only snapshots, so this cmdlet does it.")]
 [CmdletExample("Get-ClusterGroup db | Set-ClusterGroup -Priority 3000", "Gives group db High priority.")]
 public sealed class SetClusterGroupCommand : HyperSharpCmdlet
 {
@@ -63,15 +63,29 @@ public sealed class SetClusterGroupCommand : HyperSharpCmdlet
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = [];
 
-    [Parameter(Mandatory = true, HelpMessage = "The start priority: 3000 High, 2000 Medium, 1000 Low, 0 No Auto Start.")]
+    [Parameter(HelpMessage = "The start priority: 3000 High, 2000 Medium, 1000 Low, 0 No Auto Start.")]
     [ValidateSet("3000", "2000", "1000", "0")]
-    public uint Priority { get; set; }
+    public uint? Priority { get; set; }
+
+    [Parameter(HelpMessage = "The group's anti-affinity class names (an empty list clears them).")]
+    [AllowEmptyCollection]
+    public string[]? AntiAffinityClassNames { get; set; }
 
     protected override void ProcessRecord()
     {
         foreach (var name in Name)
-            if (TryCall(c => ClusterClient.SetClusterGroup(new SetClusterGroupRequest { Name = name, Priority = (int)Priority }, cancellationToken: c), name, out var group))
-                WriteObject(group.ToObject());
+        {
+            var request = new SetClusterGroupRequest { Name = name };
+            if (Priority is { } p) request.Priority = (int)p;
+            if (!TryCall(c => ClusterClient.SetClusterGroup(request, cancellationToken: c), name, out var group)) continue;
+            if (AntiAffinityClassNames is { } classes)
+            {
+                var placement = new SetClusterGroupPlacementRequest { Name = name, SetAntiAffinityClassNames = true, AntiAffinityClassNames = { classes } };
+                if (!TryCall(c => ClusterMaintenanceClient.SetClusterGroupPlacement(placement, cancellationToken: c), name, out var placed)) continue;
+                group = placed;
+            }
+            WriteObject(group.ToObject());
+        }
     }
 }
 
