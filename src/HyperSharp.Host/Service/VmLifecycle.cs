@@ -118,8 +118,14 @@ public sealed class VmLifecycle
             await vm.WorkerExited.Task.ConfigureAwait(false);
             throw HostErrors.Precondition($"VM '{vm.Name}' did not start: {vm.Runtime.LastOffReason} (see {vm.Folder.LogFile})");
         }
-        lock (vm.Sync) vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
-        SetState(vm, VmState.Running);
+        lock (vm.Sync)
+        {
+            // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
+            // (Off, with the reason), and Running would leave a VM with no worker shown as running.
+            if (vm.State != VmState.Starting || vm.WorkerExited.Task.IsCompleted) return;
+            vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
+            SetState(vm, VmState.Running);
+        }
     }
 
     public async Task StopAsync(ManagedVm vm, StopOptions options, CancellationToken cancellationToken)
