@@ -9,6 +9,9 @@
 #   HYPERSHARP_AGENT_VERSION       the version stamped in the agent (default 1.0.0)
 #   HYPERSHARP_AGENT_SIGNING_KEY   the publisher's private key (PEM); default a key made once in the cache, which
 #                                  is right for a development machine and CI, never for agents shipped to users
+#   HYPERSHARP_ACTIVATION_KEY      the activation key (PEM, private or public): the agent carries its public half and is
+#                                  activated by hosts started with `--activation-key` holding the private half; default
+#                                  activation-key.pem made once in the cache, as above
 # Prints the directory holding hs-agent and agent.cpio.gz on stdout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,14 +37,23 @@ if [ ! -f "$signing_key" ]; then
   (umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$signing_key.tmp" 2>/dev/null) && mv "$signing_key.tmp" "$signing_key"
   log "made a development signing key for agent updates: $signing_key"
 fi
-# The uncompressed point is the last 65 bytes of the key's SubjectPublicKeyInfo.
-publisher=$(openssl ec -in "$signing_key" -pubout -outform DER 2>/dev/null | tail -c 65 | base64 -w0)
+activation_key="${HYPERSHARP_ACTIVATION_KEY:-$(dirname "$cache")/activation-key.pem}"
+if [ ! -f "$activation_key" ]; then
+  [ -z "${HYPERSHARP_ACTIVATION_KEY:-}" ] || { log "HYPERSHARP_ACTIVATION_KEY: $activation_key does not exist"; exit 2; }
+  (umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$activation_key.tmp" 2>/dev/null) && mv "$activation_key.tmp" "$activation_key"
+  log "made a development activation key: $activation_key (give it to \`hyper host --activation-key\`)"
+fi
+# The uncompressed point is the last 65 bytes of a P-256 key's SubjectPublicKeyInfo.
+public_point() { { openssl ec -in "$1" -pubout -outform DER 2>/dev/null || openssl ec -pubin -in "$1" -pubout -outform DER 2>/dev/null; } | tail -c 65 | base64 -w0; }
+publisher=$(public_point "$signing_key")
 [ -n "$publisher" ] || { log "cannot read a P-256 key from $signing_key"; exit 2; }
+activation=$(public_point "$activation_key")
+[ -n "$activation" ] || { log "cannot read a P-256 key from $activation_key"; exit 2; }
 libc=$(apt-cache policy libc6 | awk '/Candidate:/ {print $2}')
 key=$(cd "$root" && {
   find src/HyperSharp.Guest src/HyperSharp.Integration.Protocol \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' \) -print | sort | xargs sha256sum
   sha256sum Directory.Build.props Directory.Packages.props eng/guest/build-agent.sh
-  dotnet --version; echo "libc6 $libc"; echo "version $version"; echo "publisher $publisher"
+  dotnet --version; echo "libc6 $libc"; echo "version $version"; echo "publisher $publisher"; echo "activation $activation"
 } | sha256sum | cut -c1-16)
 out="$cache/$key"
 if [ -f "$out/agent.cpio.gz" ] && [ -x "$out/hs-agent" ] && [ -f "$out/hs-agent.sig" ]; then echo "$out"; exit 0; fi
@@ -50,7 +62,7 @@ log "building agent $version, $key (NativeAOT publish, libc6 $libc)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dotnet publish "$root/src/HyperSharp.Guest/HyperSharp.Guest.csproj" -c Release -r linux-x64 -nologo -v quiet -clp:ErrorsOnly \
-  -p:DebugType=none -p:Version="$version" -p:AgentPublisherKey="$publisher" -o "$work/publish" >&2
+  -p:DebugType=none -p:Version="$version" -p:AgentPublisherKey="$publisher" -p:AgentActivationKey="$activation" -o "$work/publish" >&2
 (cd "$work" && apt-get download libc6 >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
 dpkg-deb -x "$work"/libc6_*.deb "$work/libc"
 

@@ -11,7 +11,9 @@ namespace HyperSharp.Guest;
 /// </summary>
 /// <param name="version">this agent's version; <see cref="AgentBuild.Version"/> unless a test plays another build</param>
 /// <param name="publisherKey">the key an update's signature must verify with; <see cref="AgentBuild.PublisherKey"/> unless a test plays another</param>
-public sealed class AgentSession(FrameChannel channel, IGuestSystem system, int newestVersion = ProtocolVersions.Current, string? version = null, byte[]? publisherKey = null)
+/// <param name="activationKey">the key an activation token must verify with; <see cref="AgentBuild.ActivationKey"/> unless a test plays another</param>
+public sealed class AgentSession(FrameChannel channel, IGuestSystem system, int newestVersion = ProtocolVersions.Current, string? version = null, byte[]? publisherKey = null,
+    byte[]? activationKey = null)
 {
     public static readonly string[] ServiceNames = ["Heartbeat", "Shutdown", "Time Synchronization", "Key-Value Pair Exchange", "VSS", "Guest Service Interface", "Exec"];
 
@@ -29,6 +31,7 @@ public sealed class AgentSession(FrameChannel channel, IGuestSystem system, int 
         var exec = new ExecService(channel, system);
         var kvp = new KvpService(channel, system.KvpDirectory);
         var update = new UpdateService(channel, system, publisherKey ?? AgentBuild.PublisherKey, agentVersion);
+        new ActivationService(kvp, activationKey ?? AgentBuild.ActivationKey).Request();
         try
         {
             while (await channel.ReadAsync(cancel).ConfigureAwait(false) is { } frame)

@@ -76,7 +76,7 @@ public sealed class HostServer : IAsyncDisposable
             if (options.TlsListen is { } endpoint) RemoteListener.Listen(kestrel, endpoint, options.TlsDirectory);
         });
         var access = new PathAccess(options.StoragePaths ?? [Path.Combine(Path.GetFullPath(options.InventoryRoot), "vhds")]);
-        var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log, access, options.AgentUpdateFolder);
+        var manager = new VmManager(options.InventoryRoot, options.WorkerCommand ?? WorkerLauncher.CurrentHyper(), options.Log, access, options.AgentUpdateFolder, options.ActivationKeyFile);
         // The inventory and the workers that outlived the last host are known before the first request.
         manager.Recover();
         builder.Services.AddSingleton(options);

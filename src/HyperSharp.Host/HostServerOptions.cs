@@ -49,6 +49,9 @@ public sealed record HostServerOptions
     /// </summary>
     public bool NestedVirtualizationSupported { get; init; }
 
+    /// <summary>The activation key (P-256 private key, PEM): guests whose agent carries its public half are activated on this host; null: none are.</summary>
+    public string? ActivationKeyFile { get; init; }
+
     /// <summary>The cluster this host is a node of (etcd endpoints, node name); null: not clustered.</summary>
     public Cluster.ClusterNodeOptions? Cluster { get; init; }
 }

@@ -136,11 +136,15 @@ public sealed class GuestAgent : IAsyncDisposable
         return TimeSpan.FromTicks(reply.OffsetMicroseconds * 10);
     }
 
-    /// <summary>Key-Value Pair Exchange: adds or replaces an item of the External pool (host → guest).</summary>
-    public Task SetKvpAsync(string key, string value, CancellationToken cancel = default)
+    /// <summary>
+    /// Key-Value Pair Exchange: adds or replaces an item of a pool the host writes — External (host → guest data), or
+    /// AutoExternal (the guest parameters Hyper-V publishes: VirtualMachineId and the like).
+    /// </summary>
+    public Task SetKvpAsync(string key, string value, CancellationToken cancel = default, KvpPool pool = KvpPool.External)
     {
-        if (KvpLimits.Check(KvpPool.External, key, value) is string why) throw new ArgumentException(why);
-        return CallAsync(MessageType.KvpSet, new KvpSetMessage(KvpPool.External, key, value), ProtocolJson.Default.KvpSetMessage, cancel: cancel);
+        if (pool is not (KvpPool.External or KvpPool.AutoExternal)) throw new ArgumentException($"the host writes the External and AutoExternal pools, not {pool}");
+        if (KvpLimits.Check(pool, key, value) is string why) throw new ArgumentException(why);
+        return CallAsync(MessageType.KvpSet, new KvpSetMessage(pool, key, value), ProtocolJson.Default.KvpSetMessage, cancel: cancel);
     }
 
     public Task DeleteKvpAsync(string key, CancellationToken cancel = default) =>

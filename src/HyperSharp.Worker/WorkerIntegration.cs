@@ -23,14 +23,22 @@ internal sealed class WorkerIntegration : IAsyncDisposable
     private readonly object _lock = new();
     private readonly Task _watching;
     private GuestIntegrationStatus _status = new();
+    private GuestAgent? _parametersSentTo; // the agent the guest parameters (VirtualMachineId) were last published to
+    private GuestAgent? _activationSettledFor; // the agent whose activation state is final for its connection
     private volatile AgentUpdatePackage? _update;
     private int _updatesOffered;
 
     /// <summary>Offers of one package at most: an agent that comes back older after taking it would otherwise be offered it for ever.</summary>
     private const int MaxOffers = 2;
 
-    public WorkerIntegration(string vsockSocket, IntegrationServiceSettings services, Action<GuestIntegrationStatus> report, Action<string> log)
+    private readonly Guid _vmId;
+    private readonly string _vmName;
+    private ActivationKey? _activationKey;
+    private string? _answeredNonce;
+
+    public WorkerIntegration(Guid vmId, string vmName, string vsockSocket, IntegrationServiceSettings services, Action<GuestIntegrationStatus> report, Action<string> log)
     {
+        (_vmId, _vmName) = (vmId, vmName);
         _services = services;
         _report = report;
         _log = log;
@@ -68,6 +76,54 @@ internal sealed class WorkerIntegration : IAsyncDisposable
             _ = OfferUpdateAsync(agent);
         }
     }
+
+    /// <summary>
+    /// The activation key this host holds (a P-256 private key in PEM, as `hyper host --activation-key` names it; null:
+    /// none, and guests that ask stay not activated). A file that cannot be read is logged and treated as none.
+    /// </summary>
+    public void SetActivationKey(string? pemFile)
+    {
+        ActivationKey? key = null;
+        if (pemFile is not null)
+        {
+            try { key = ActivationKey.Load(pemFile); }
+            catch (InvalidDataException e) { _log($"integration: no activation: {e.Message}"); }
+        }
+        Volatile.Write(ref _activationKey, key); // the one replaced is left to the collector: the guest-facts loop may be signing with it
+        _activationSettledFor = null; // asked again with this key
+    }
+
+    /// <summary>
+    /// Activation and the guest parameters, each round of the guest-facts loop: publishes the VM's ID in AutoExternal (as
+    /// Hyper-V's guest parameters do), answers a new request in the guest's pool with a token signed by the activation key
+    /// (when this host holds one), and returns the state the agent keeps.
+    /// </summary>
+    private async Task<string> ActivationAsync(GuestAgent agent, bool connectedNow)
+    {
+        if (connectedNow)
+        {
+            _answeredNonce = null;
+            await agent.SetKvpAsync(GuestActivation.VirtualMachineIdKey, _vmId.ToString("D"), _stop.Token, KvpPool.AutoExternal).ConfigureAwait(false);
+            await agent.SetKvpAsync("VirtualMachineName", Cut(_vmName), _stop.Token, KvpPool.AutoExternal).ConfigureAwait(false);
+        }
+        var guest = await agent.GetKvpAsync(KvpPool.Guest, _stop.Token).ConfigureAwait(false);
+        string? nonce = guest.FirstOrDefault(i => i.Key == GuestActivation.RequestKey)?.Value;
+        if (nonce is { Length: > 0 and <= 64 } && nonce != _answeredNonce && Volatile.Read(ref _activationKey) is { } key)
+        {
+            await agent.SetKvpAsync(GuestActivation.TokenKey, key.Token(_vmId, nonce), _stop.Token).ConfigureAwait(false);
+            _answeredNonce = nonce;
+            guest = await agent.GetKvpAsync(KvpPool.Guest, _stop.Token).ConfigureAwait(false);
+        }
+        return Cut(guest.FirstOrDefault(i => i.Key == GuestActivation.StateKey)?.Value, 4 * MaxText);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="state"/> is final for this connection: activated, or refused for a reason — or, on a host
+    /// without the key, whatever the agent said (no token will come). The agent asks again only on its next connection.
+    /// </summary>
+    private bool Settled(string state) =>
+        state == GuestActivation.Activated
+        || (state.Length > 0 && (Volatile.Read(ref _activationKey) is null || (_answeredNonce is not null && !state.EndsWith("waiting for the host", StringComparison.Ordinal))));
 
     /// <summary>Hyper-V's "Up to date": the agent speaks this worker's newest protocol and is not older than the agent the host carries.</summary>
     private bool UpToDate(GuestAgent agent) =>
@@ -178,6 +234,14 @@ internal sealed class WorkerIntegration : IAsyncDisposable
                     }
                     var info = await agent.GetGuestInfoAsync(_stop.Token).ConfigureAwait(false);
                     Change(s => Differs(s, info) ? With(s, info) : s);
+                    if (!ReferenceEquals(agent, _activationSettledFor))
+                    {
+                        // After the guest's facts, so activation never delays them; once settled, not asked again until the next connection.
+                        string activation = await ActivationAsync(agent, connectedNow: !ReferenceEquals(agent, _parametersSentTo)).ConfigureAwait(false);
+                        _parametersSentTo = agent;
+                        Change(s => s.Activation != activation ? s with { Activation = activation } : s);
+                        if (Settled(activation)) _activationSettledFor = agent;
+                    }
                 }
                 catch (GuestAgentException e) { _log($"integration: the guest's facts could not be read: {e.Message}"); }
                 catch (OperationCanceledException) { return; }
@@ -225,7 +289,7 @@ internal sealed class WorkerIntegration : IAsyncDisposable
 
     internal const int MaxAdapters = 32, MaxAddresses = 16, MaxText = 64;
 
-    private static string Cut(string? text) => text is null ? "" : text.Length <= MaxText ? text : text[..MaxText];
+    private static string Cut(string? text, int max = MaxText) => text is null ? "" : text.Length <= max ? text : text[..max];
 
     /// <summary>The agent writes MACs as Hyper-V prints them in a guest (0A-48-...); the host keeps 12 hex digits.</summary>
     private static string HostMac(string mac) => mac.Replace("-", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();

@@ -36,7 +36,7 @@ public sealed class WorkerRuntime
     private readonly WorkerStorageQos _storageQos;
     private readonly WorkerReports _reports = new();
     private readonly string? _reportTo;
-    private string? _agentUpdateFolder; // from the host's attach: the newer guest agent to offer
+    private string? _agentUpdateFolder, _activationKeyFile; // from the host's attach: the newer guest agent to offer, the activation key
     private readonly SemaphoreSlim _operation = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private MachineSession? _session;
@@ -126,8 +126,9 @@ public sealed class WorkerRuntime
         _session ??= CreateSession();
         try
         {
-            _integration = new WorkerIntegration(_folder.VsockFile, _config.IntegrationServices, ReportIntegration, _log.WriteLine);
+            _integration = new WorkerIntegration(_config.Id, _config.Name, _folder.VsockFile, _config.IntegrationServices, ReportIntegration, _log.WriteLine);
             _integration.SetAgentUpdate(_agentUpdateFolder);
+            _integration.SetActivationKey(_activationKeyFile);
         }
         catch (IOException e) { _log.WriteLine($"worker: no integration services: {e.Message}"); }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
@@ -312,8 +313,9 @@ public sealed class WorkerRuntime
     /// <summary>Receives the ports the attach request announces (in its order) and plugs each adapter in, or unplugs it.</summary>
     private void TakePlugs(Socket channel, WorkerRequest request, VirtualMachine? vm)
     {
-        _agentUpdateFolder = request.AgentUpdateFolder;
+        (_agentUpdateFolder, _activationKeyFile) = (request.AgentUpdateFolder, request.ActivationKeyFile);
         _integration?.SetAgentUpdate(_agentUpdateFolder);
+        _integration?.SetActivationKey(_activationKeyFile);
         foreach (var plug in request.Plugs ?? [])
         {
             int? port = plug.Port ? DescriptorPassing.Receive(channel.Handle, DescriptorTimeoutMs) : null;

@@ -26,12 +26,12 @@ internal sealed class InProcessAgent : IAsyncDisposable
     /// <param name="agentBuild">the agent build's version (default: this build's)</param>
     /// <param name="publisherKey">the publisher key the agent takes updates from (default: this build's, none in a test build)</param>
     public static async Task<InProcessAgent> StartAsync(int agentVersion = ProtocolVersions.Current, int hostVersion = ProtocolVersions.Current,
-        string? agentBuild = null, byte[]? publisherKey = null)
+        string? agentBuild = null, byte[]? publisherKey = null, byte[]? activationKey = null)
     {
         string dir = Directory.CreateTempSubdirectory("hs-agent").FullName;
         var (agentEnd, hostEnd) = Pair(Path.Combine(dir, "pair.sock"));
         var system = new FakeGuestSystem(Path.Combine(dir, "kvp"), Path.Combine(dir, "sbin", "hs-agent"));
-        var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, ownsSocket: true)), system, agentVersion, agentBuild, publisherKey);
+        var session = new AgentSession(new FrameChannel(new NetworkStream(agentEnd, ownsSocket: true)), system, agentVersion, agentBuild, publisherKey, activationKey);
         var running = Task.Run(() => session.RunAsync());
         var host = await GuestAgent.AcceptAsync(new NetworkStream(hostEnd, ownsSocket: true), hostVersion);
         return new InProcessAgent(dir, system, session, running, host);

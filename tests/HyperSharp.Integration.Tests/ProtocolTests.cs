@@ -107,7 +107,7 @@ public class ProtocolTests
         Assert.Contains("at most 511", refused.Message);
         var wrongPool = await Assert.ThrowsAsync<GuestAgentException>(() => pair.Host.CallAsync(MessageType.KvpSet,
             new KvpSetMessage(KvpPool.Guest, "k", "v"), ProtocolJson.Default.KvpSetMessage));
-        Assert.Contains("only the External pool", wrongPool.Message);
+        Assert.Contains("only the External (0) and AutoExternal (3) pools", wrongPool.Message);
         await pair.Host.HeartbeatAsync();
     }
 

@@ -38,7 +38,11 @@ internal static class HostCommand
         {
             Description = "A folder with a newer guest agent (hs-agent, hs-agent.version, hs-agent.sig, as eng/guest/build-agent.sh writes them): every VM's older agent is offered it and, once it verifies the publisher's signature, replaces itself",
         };
-        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web, clusterEtcd, clusterNode, agentUpdate };
+        var activationKey = new Option<string?>("--activation-key")
+        {
+            Description = "The activation key (a P-256 private key in PEM, e.g. `openssl ecparam -name prime256v1 -genkey -noout`): guests whose agent carries its public half (build-agent.sh HYPERSHARP_ACTIVATION_KEY) are activated on this host",
+        };
+        var command = new Command("host", "Run the host service (VM management) in the foreground") { root, socket, tlsListen, tlsDir, storage, memoryPool, web, clusterEtcd, clusterNode, agentUpdate, activationKey };
         command.Subcommands.Add(CertsCommand(context));
         command.SetAction(result => CliAction.Run(context, () =>
         {
@@ -62,6 +66,7 @@ internal static class HostCommand
                     }
                     : result.GetValue(clusterNode) is null ? null : throw new UsageException("--cluster-node needs --cluster-etcd (where the cluster's etcd is)"),
                 AgentUpdateFolder = result.GetValue(agentUpdate) is { } updates ? CheckedAgentUpdate(Path.GetFullPath(updates)) : null,
+                ActivationKeyFile = result.GetValue(activationKey) is { } keyFile ? CheckedActivationKey(Path.GetFullPath(keyFile)) : null,
             };
             if (options.TlsListen is not null && options.TlsDirectory is null) throw new UsageException("--tls-listen needs --tls-dir (the trust files; create them with `hyper host certs --dir DIR`)");
             var webListen = WebConsoleCommand.ParseListen(result.GetValue(web), options.TlsDirectory);
@@ -117,5 +122,13 @@ internal static class HostCommand
         try { HyperSharp.Integration.AgentUpdatePackage.Load(folder); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { throw new UsageException($"--agent-update: {e.Message}"); }
         return folder;
+    }
+
+    /// <summary>The activation key file, refused at start unless it holds a P-256 private key.</summary>
+    private static string CheckedActivationKey(string file)
+    {
+        try { HyperSharp.Integration.ActivationKey.Load(file).Dispose(); }
+        catch (InvalidDataException e) { throw new UsageException($"--activation-key: {e.Message}"); }
+        return file;
     }
 }

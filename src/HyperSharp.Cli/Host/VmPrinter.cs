@@ -42,6 +42,7 @@ internal static class VmPrinter
         if (vm.GuestHostName.Length > 0) o.WriteLine($"Guest:                {vm.GuestHostName}{(guestOs.Length > 0 ? $" ({guestOs})" : "")}");
         if (vm.IntegrationServicesVersion.Length > 0)
             o.WriteLine($"Integration services: {vm.IntegrationServicesVersion} ({vm.IntegrationServicesState})");
+            if (vm.GuestActivation.Length > 0) o.WriteLine($"Guest activation:     {vm.GuestActivation}");
         o.WriteLine($"Automatic start:      {vm.AutomaticStartAction} (delay {vm.AutomaticStartDelaySeconds} s)");
         o.WriteLine($"Automatic stop:       {vm.AutomaticStopAction}");
         o.WriteLine($"Checkpoint type:      {vm.CheckpointType}");

@@ -17,21 +17,16 @@ internal sealed class KvpService(FrameChannel channel, string directory)
             {
                 var m = frame.Decode(ProtocolJson.Default.KvpSetMessage);
                 if (KvpLimits.Check(m.Pool, m.Key ?? "", m.Value ?? "") is string why) throw new ProtocolException(why);
-                RequireExternal(m.Pool);
-                var file = new KvpPoolFile(directory, m.Pool);
-                var items = OnDisk(file.Read);
-                int at = items.FindIndex(i => i.Key == m.Key);
-                if (at >= 0) items[at] = new KvpItem(m.Key!, m.Value!);
-                else if (items.Count >= KvpLimits.MaxItemsPerPool) throw new ProtocolException($"the {m.Pool} pool holds {KvpLimits.MaxItemsPerPool} items already");
-                else items.Add(new KvpItem(m.Key!, m.Value!));
-                OnDisk(() => file.Write(items));
+                RequireHostWritable(m.Pool);
+                Upsert(m.Pool, m.Key!, m.Value!);
                 await channel.SendAsync(MessageType.Ok, frame.RequestId, cancel: cancel).ConfigureAwait(false);
+                ItemSet?.Invoke(m.Pool, m.Key!, m.Value!);
                 break;
             }
             case MessageType.KvpDelete:
             {
                 var m = frame.Decode(ProtocolJson.Default.KvpDeleteMessage);
-                RequireExternal(m.Pool);
+                RequireHostWritable(m.Pool);
                 var file = new KvpPoolFile(directory, m.Pool);
                 var items = OnDisk(file.Read);
                 if (items.RemoveAll(i => i.Key == m.Key) == 0) throw new ProtocolException($"the {m.Pool} pool has no key '{m.Key}'");
@@ -64,8 +59,28 @@ internal sealed class KvpService(FrameChannel channel, string directory)
 
     private void OnDisk(Action action) => OnDisk(() => { action(); return 0; });
 
-    private static void RequireExternal(KvpPool pool)
+    private static void RequireHostWritable(KvpPool pool)
     {
-        if (pool != KvpPool.External) throw new ProtocolException($"the host writes only the External pool (0), not {pool}");
+        if (pool is not (KvpPool.External or KvpPool.AutoExternal)) throw new ProtocolException($"the host writes only the External (0) and AutoExternal (3) pools, not {pool}");
+    }
+
+    /// <summary>An item the host set, once it is in its pool file (activation listens for its token).</summary>
+    public event Action<KvpPool, string, string>? ItemSet;
+
+    /// <summary>Adds or replaces an item of the agent's own Guest pool (guest → host).</summary>
+    public void SetGuestItem(string key, string value) => Upsert(KvpPool.Guest, key, value);
+
+    /// <summary>The value of <paramref name="key"/> in <paramref name="pool"/>, or null.</summary>
+    public string? Find(KvpPool pool, string key) => OnDisk(new KvpPoolFile(directory, pool).Read).FirstOrDefault(i => i.Key == key)?.Value;
+
+    private void Upsert(KvpPool pool, string key, string value)
+    {
+        var file = new KvpPoolFile(directory, pool);
+        var items = OnDisk(file.Read);
+        int at = items.FindIndex(i => i.Key == key);
+        if (at >= 0) items[at] = new KvpItem(key, value);
+        else if (items.Count >= KvpLimits.MaxItemsPerPool) throw new ProtocolException($"the {pool} pool holds {KvpLimits.MaxItemsPerPool} items already");
+        else items.Add(new KvpItem(key, value));
+        OnDisk(() => file.Write(items));
     }
 }

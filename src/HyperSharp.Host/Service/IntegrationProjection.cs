@@ -26,7 +26,7 @@ public static class IntegrationProjection
         result.Heartbeat = Heartbeat(vm);
         if (vm.Guest is not { ProtocolVersion: > 0 } guest) return;
         if (Live(vm) && vm.Config.IntegrationServices.KeyValuePairExchange)
-            (result.GuestHostName, result.GuestOsName, result.GuestOsVersion) = (guest.HostName, guest.OsName, guest.OsVersion);
+            (result.GuestHostName, result.GuestOsName, result.GuestOsVersion, result.GuestActivation) = (guest.HostName, guest.OsName, guest.OsVersion, guest.Activation);
         result.IntegrationServicesVersion = $"protocol {guest.ProtocolVersion} ({guest.AgentSoftware})";
         result.IntegrationServicesState = guest.AgentUpToDate ? "Up to date" : "Update required";
     }

@@ -25,15 +25,17 @@ public sealed class VmManager : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     /// <param name="access">what clients may name (<see cref="PathAccess"/>); null: local clients checked with their own rights, remote clients no path at all</param>
+    /// <param name="activationKeyFile">the host's activation key (<see cref="HostServerOptions.ActivationKeyFile"/>)</param>
     /// <param name="agentUpdateFolder">the newer guest agent workers offer (<see cref="HostServerOptions.AgentUpdateFolder"/>)</param>
-    public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null, string? agentUpdateFolder = null)
+    public VmManager(string inventoryRoot, IReadOnlyList<string> workerCommand, Action<string> log, PathAccess? access = null, string? agentUpdateFolder = null,
+        string? activationKeyFile = null)
     {
         _inventory = new VmInventory(inventoryRoot, log: log);
         HostSettings = new Migration.HostSettingsStore(_inventory.Root);
         _log = log;
         _cgroup = new WorkerCgroup(log);
         Switches = new Network.SwitchManager(_inventory.Root, log);
-        var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token) { AgentUpdateFolder = agentUpdateFolder };
+        var workers = new WorkerSupervisor(new WorkerLauncher(workerCommand, _inventory.Permissions), _cgroup, Switches, log, _stopping.Token) { AgentUpdateFolder = agentUpdateFolder, ActivationKeyFile = activationKeyFile };
         Lifecycle = new VmLifecycle(workers, Events, log, $"{Environment.MachineName}:{_inventory.Root}");
         _automatic = new AutomaticActions(Lifecycle, log);
         access ??= new PathAccess([]);

@@ -29,9 +29,12 @@ public sealed class WorkerChannel(Socket socket) : IDisposable
     }
 
     /// <summary>Sends the attach request, then each port's descriptor in the order of the plugs that have one.</summary>
-    public async Task AttachAsync(IReadOnlyList<WorkerAdapterPlug> plugs, IReadOnlyList<int> ports, string? agentUpdateFolder, CancellationToken cancellationToken)
+    public async Task AttachAsync(IReadOnlyList<WorkerAdapterPlug> plugs, IReadOnlyList<int> ports, AttachExtras extras, CancellationToken cancellationToken)
     {
-        var request = new WorkerRequest { Op = WorkerOps.Attach, Plugs = [.. plugs], AgentUpdateFolder = agentUpdateFolder };
+        var request = new WorkerRequest
+        {
+            Op = WorkerOps.Attach, Plugs = [.. plugs], AgentUpdateFolder = extras.AgentUpdateFolder, ActivationKeyFile = extras.ActivationKeyFile,
+        };
         try
         {
             await socket.SendAsync(Encoding.UTF8.GetBytes(WorkerJson.Line(request)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
@@ -59,3 +62,6 @@ public sealed class WorkerChannel(Socket socket) : IDisposable
 
     public void Dispose() => socket.Dispose();
 }
+
+/// <summary>What the host gives every worker at attach besides its adapters: the newer guest agent to offer and the activation key.</summary>
+public sealed record AttachExtras(string? AgentUpdateFolder, string? ActivationKeyFile);

@@ -21,6 +21,9 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
     /// <summary>The newer guest agent each worker is told to offer at attach (see <see cref="HostServerOptions.AgentUpdateFolder"/>).</summary>
     public string? AgentUpdateFolder { get; init; }
 
+    /// <summary>The activation key each worker signs its guest's activation with (see <see cref="HostServerOptions.ActivationKeyFile"/>).</summary>
+    public string? ActivationKeyFile { get; init; }
+
     public event Action<ManagedVm, WorkerReport>? Reported;
     public event Action<ManagedVm, int, WorkerExitRecord?>? Ended;
 
@@ -104,7 +107,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                 if (port) ends.Add(switches.Attach(adapter.Id, target!, NetworkProjection.Port(adapter)));
                 plugs.Add(new WorkerAdapterPlug(adapter.Id, adapter.Name, port));
             }
-            await channel.AttachAsync(plugs, [.. ends.Select(e => e.Descriptor)], AgentUpdateFolder, cancellationToken).ConfigureAwait(false);
+            await channel.AttachAsync(plugs, [.. ends.Select(e => e.Descriptor)], new AttachExtras(AgentUpdateFolder, ActivationKeyFile), cancellationToken).ConfigureAwait(false);
         }
         catch (WorkerException e)
         {

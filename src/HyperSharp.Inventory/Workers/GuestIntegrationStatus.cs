@@ -19,6 +19,8 @@ public sealed record GuestIntegrationStatus
     public string HostName { get; init; } = "";
     public string OsName { get; init; } = "";
     public string OsVersion { get; init; } = "";
+    /// <summary>The guest's activation state as its agent keeps it in its Guest pool ("Activated" or "Not activated: WHY"); empty before it said.</summary>
+    public string Activation { get; init; } = "";
     public List<GuestAdapterAddresses> Adapters { get; init; } = [];
 }
 

@@ -66,6 +66,8 @@ public sealed record WorkerRequest
     public List<WorkerAdapterPlug>? Plugs { get; init; }
     /// <summary>attach: the folder of a newer guest agent the worker offers to an older one (null: none).</summary>
     public string? AgentUpdateFolder { get; init; }
+    /// <summary>attach: the host's activation key (PEM) the worker signs its guest's activation with (null: none).</summary>
+    public string? ActivationKeyFile { get; init; }
 
     // migrate: where the destination worker listens (TLS), the name its certificate must carry, the trust files, and whether to compress.
     public string? MigrateHost { get; init; }

@@ -30,6 +30,9 @@ public static class AgentKit
             : (null, $"the agent could not be built (exit {p.ExitCode}): {stderr.Result.Trim()}");
     }
 
+    /// <summary>The development activation key build-agent.sh made beside its cache (the agents it builds carry its public half).</summary>
+    public static string ActivationKeyFile(string agentDirectory) => Path.GetFullPath(Path.Combine(agentDirectory, "..", "..", "activation-key.pem"));
+
     /// <summary>An initrd of the kit + the agent + <paramref name="scripts"/> in /init.d/.</summary>
     public static string Initrd(string kit, string agent, string workDirectory, IReadOnlyDictionary<string, string> scripts)
     {
