@@ -23,6 +23,9 @@ public static class GuestActivation
 
     public const string Activated = "Activated", NotActivated = "Not activated";
 
+    /// <summary>The reason the agent gives while its request is unanswered.</summary>
+    public const string Waiting = "waiting for the host";
+
     /// <summary>What the activation key signs for <paramref name="vmId"/> and <paramref name="nonce"/>.</summary>
     public static byte[] Statement(Guid vmId, string nonce) =>
         Encoding.ASCII.GetBytes($"hs-activation\nvm {vmId:D}\nnonce {nonce.ToLowerInvariant()}\n");

@@ -114,7 +114,11 @@ internal sealed class WorkerIntegration : IAsyncDisposable
             _answeredNonce = nonce;
             guest = await agent.GetKvpAsync(KvpPool.Guest, _stop.Token).ConfigureAwait(false);
         }
-        return Cut(guest.FirstOrDefault(i => i.Key == GuestActivation.StateKey)?.Value, 4 * MaxText);
+        string state = CutTo(guest.FirstOrDefault(i => i.Key == GuestActivation.StateKey)?.Value, 4 * MaxText);
+        // No token will come from a host without the key: say that rather than the agent's "waiting".
+        return Volatile.Read(ref _activationKey) is null && state.EndsWith(GuestActivation.Waiting, StringComparison.Ordinal)
+            ? $"{GuestActivation.NotActivated}: this host holds no activation key"
+            : state;
     }
 
     /// <summary>
@@ -123,7 +127,7 @@ internal sealed class WorkerIntegration : IAsyncDisposable
     /// </summary>
     private bool Settled(string state) =>
         state == GuestActivation.Activated
-        || (state.Length > 0 && (Volatile.Read(ref _activationKey) is null || (_answeredNonce is not null && !state.EndsWith("waiting for the host", StringComparison.Ordinal))));
+        || (state.Length > 0 && (Volatile.Read(ref _activationKey) is null || (_answeredNonce is not null && !state.EndsWith(GuestActivation.Waiting, StringComparison.Ordinal))));
 
     /// <summary>Hyper-V's "Up to date": the agent speaks this worker's newest protocol and is not older than the agent the host carries.</summary>
     private bool UpToDate(GuestAgent agent) =>
@@ -289,7 +293,11 @@ internal sealed class WorkerIntegration : IAsyncDisposable
 
     internal const int MaxAdapters = 32, MaxAddresses = 16, MaxText = 64;
 
-    private static string Cut(string? text, int max = MaxText) => text is null ? "" : text.Length <= max ? text : text[..max];
+    // One parameter on purpose: Select(Cut) above must bind to Select's element-only overload. With an optional length
+    // it bound to the indexed overload and cut each address to its index's length (the first to nothing).
+    private static string Cut(string? text) => CutTo(text, MaxText);
+
+    private static string CutTo(string? text, int max) => text is null ? "" : text.Length <= max ? text : text[..max];
 
     /// <summary>The agent writes MACs as Hyper-V prints them in a guest (0A-48-...); the host keeps 12 hex digits.</summary>
     private static string HostMac(string mac) => mac.Replace("-", "", StringComparison.Ordinal).Replace(":", "", StringComparison.Ordinal).ToUpperInvariant();

@@ -34,7 +34,7 @@ internal sealed class ActivationService
                 return;
             }
             _nonce = Convert.ToHexStringLower(RandomBytes(16));
-            _kvp.SetGuestItem(GuestActivation.StateKey, $"{GuestActivation.NotActivated}: waiting for the host");
+            _kvp.SetGuestItem(GuestActivation.StateKey, $"{GuestActivation.NotActivated}: {GuestActivation.Waiting}");
             _kvp.SetGuestItem(GuestActivation.RequestKey, _nonce);
         }
         catch (Exception e) when (e is ProtocolException or IOException or UnauthorizedAccessException) { Linux.AgentLog.Info($"activation not requested: {e.Message}"); }
