@@ -54,11 +54,19 @@ internal sealed class WorkerAdapters : IDisposable
         lock (_lock) return _adapters.Find(a => DeviceName(a.Id) == saved.Name) is { } a ? Plug(a) : null;
     }
 
-    /// <summary>After a build or restore: which of the VM's devices is which adapter.</summary>
+    /// <summary>
+    /// After a build or restore: which of the VM's devices is which adapter, each slot labelled as the host says now — a
+    /// restored VM comes back with the labels of its saved state, and the adapter may have been renamed, or had its device
+    /// naming turned on or off, while it was saved.
+    /// </summary>
     public void Bind(VirtualMachine vm)
     {
         lock (_lock)
-            foreach (var a in _adapters) a.Device = vm.NetworkAdapters.FirstOrDefault(d => d.Name == DeviceName(a.Id));
+            foreach (var a in _adapters)
+            {
+                a.Device = vm.NetworkAdapters.FirstOrDefault(d => d.Name == DeviceName(a.Id));
+                if (a.Device is { } device && vm.Hotplug.SlotOf(device) is int slot) vm.Hotplug.SetSlotLabel(slot, a.Label);
+            }
     }
 
     /// <summary>Plugs the adapter into the port <paramref name="portFd"/> (taking ownership), replacing any it had.</summary>
