@@ -42,15 +42,22 @@ head -c $((span_mib << 20)) /dev/urandom > "$work/data.raw"
 rm -f "$work/data.raw"
 
 results() { tr -d '\r' | grep '^HS-DISK-IO' || echo "HS-DISK-IO failed"; }
+# Each run's own figures, with the load average before and after it: on a shared machine the best-of table alone hides
+# how much the runs moved.
+show() { echo "# run $1 $2 (load $3 -> $(cut -d' ' -f1-3 /proc/loadavg)):"; sed 's/^/#   /' <<< "$4"; }
 ours=(); qemu=()
 for i in $(seq "$runs"); do
   cp "$work/image.vhdx" "$work/a.vhdx"; cp "$work/image.vhdx" "$work/b.vhdx"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
   ours+=("$(timeout 1800 dotnet "$bench_dll" "$kit/vmlinuz" "$work/initrd.img" "$work/a.vhdx" "$work/b.vhdx" 512 < /dev/null 2>&1 | results)")
+  show "$i" HyperSharp "$load" "${ours[-1]}"
   cp "$work/image.vhdx" "$work/a.vhdx"; cp "$work/image.vhdx" "$work/b.vhdx"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
   qemu+=("$(timeout 1800 qemu-system-x86_64 -accel tcg -M q35 -cpu qemu64 -smp 1 -m 512 -nodefaults -nographic -serial stdio -no-reboot \
     -kernel "$kit/vmlinuz" -initrd "$work/initrd.img" -append "console=ttyS0" \
     -device virtio-scsi-pci,id=scsi0 -drive file="$work/a.vhdx",format=vhdx,if=none,id=d0 -device scsi-hd,drive=d0,bus=scsi0.0 \
     -drive file="$work/b.vhdx",format=vhdx,if=virtio < /dev/null 2>&1 | results)")
+  show "$i" QEMU "$load" "${qemu[-1]}"
 done
 
 field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }

@@ -27,4 +27,19 @@ public sealed record NetworkAdapterSettings
 
     /// <summary>Access VLAN, 1 to 4094; 0 untagged.</summary>
     public int AccessVlanId { get; init; }
+
+    /// <summary>
+    /// Device naming (Add-/Set-VMNetworkAdapter -DeviceNaming): whether the guest sees <see cref="Name"/> as the PCI slot's
+    /// firmware label. A new adapter gets Off, as in Hyper-V. Null in files written before the setting existed: those read
+    /// as On (<see cref="GuestLabel"/>), because every adapter's name reached the guest then and its configuration may rely
+    /// on it (an interface named after its label); hiding the names on a host upgrade would rename nothing but break that.
+    /// No version bump: an older build ignores the field and shows the name, as it always did.
+    /// </summary>
+    public bool? DeviceNaming { get; init; }
+
+    /// <summary>Device naming as it applies: <see cref="DeviceNaming"/>, On when a file predates it.</summary>
+    public bool NamesDevice() => DeviceNaming ?? true;
+
+    /// <summary>The slot label the guest reads: the name with device naming on, none with it off.</summary>
+    public string? GuestLabel() => NamesDevice() ? Name : null;
 }

@@ -328,8 +328,9 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
     private int AdapterQueuePairs => Math.Min(config.Processors, 4);
 
     /// <summary>
-    /// Each adapter is virtio-net with a queue pair per vCPU (up to 4) in a slot of its own, labelled with the adapter's
-    /// name (the guest reads it as the PCI firmware label), and plugged into its switch port when the host gave one.
+    /// Each adapter is virtio-net with a queue pair per vCPU (up to 4) in a slot of its own, labelled with its
+    /// <see cref="NetworkAdapterAttachment.Label"/> when it has one (the guest reads it as the PCI firmware label: device
+    /// naming), and plugged into its switch port when the host gave one.
     /// </summary>
     private void AttachNetworkAdapters()
     {
@@ -340,7 +341,7 @@ public sealed class VirtualMachineBuilder(IHypervisor hypervisor, VmConfig confi
             var device = new VirtioNetDevice(nic.Name, nic.Mac, _ram, AdapterQueuePairs);
             _owned.Insert(_owned.IndexOf(_slots), device); // disposed after the slots (reverse order): queue threads stop first
             _adapters.Add(device);
-            _slots.Plug(device, owner: null, label: nic.Label ?? nic.Name, slot: nic.Slot, hot: false);
+            _slots.Plug(device, owner: null, label: nic.Label, slot: nic.Slot, hot: false);
             _devices.Add(VmHotplug.NetworkAdapterStateId(nic.Name), device.SaveState, device.RestoreState); // after its transport, whose restore re-activates the queues
             if (nic.Connect is { } connect) device.Connect(connect());
         }

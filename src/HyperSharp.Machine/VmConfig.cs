@@ -45,7 +45,10 @@ public sealed record ScsiControllerAttachment
 /// </summary>
 public sealed record NetworkAdapterAttachment(string Name, MacAddress Mac, string? SwitchName = null, Func<IFrameLink>? Connect = null)
 {
-    /// <summary>The PCI slot label the guest reads; null: <see cref="Name"/>. The host keeps a stable id as the name and labels the slot with the adapter's (renamable) name.</summary>
+    /// <summary>
+    /// The PCI slot label the guest reads; null for none. The host keeps a stable id as <see cref="Name"/> and labels the
+    /// slot with the adapter's (renamable) name when its device naming is on.
+    /// </summary>
     public string? Label { get; init; }
 
     /// <summary>The PCI slot id (see PciHotplugTopology) to put the adapter in; null for the first free one. A saved configuration records it.</summary>

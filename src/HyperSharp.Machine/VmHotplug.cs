@@ -58,7 +58,7 @@ public sealed class VmHotplug
 
     /// <summary>
     /// Hot-adds a network adapter as virtio-net (as many queue pairs as the cold-plugged ones) in the first free PCI slot,
-    /// labelled with <see cref="NetworkAdapterAttachment.Label"/> (else its name), plugged into its switch port first when
+    /// labelled with <see cref="NetworkAdapterAttachment.Label"/> when it has one, plugged into its switch port first when
     /// it has one, so the guest's driver finds the link up. Remove it with <see cref="RemoveDeviceAsync"/>; it is disposed
     /// (its link closed) once it has left the VM.
     /// </summary>
@@ -77,7 +77,7 @@ public sealed class VmHotplug
         try
         {
             if (nic.Connect is { } connect) device.Connect(connect());
-            int slot = _slots.Plug(device, leave, nic.Label ?? nic.Name, slot: null, hot: true);
+            int slot = _slots.Plug(device, leave, nic.Label, slot: null, hot: true);
             _devices.Add(stateId, device.SaveState, device.RestoreState); // after its transport's, as the builder does: a save holds it, a restore finds it
             return (device, slot);
         }

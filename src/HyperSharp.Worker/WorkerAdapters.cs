@@ -11,17 +11,17 @@ namespace HyperSharp.Worker;
 
 /// <summary>
 /// The worker's network adapters: which virtio-net device is which adapter (the device's name is the adapter's id, the
-/// slot label its name) and the switch-port socket the host passed for each. The worker keeps that socket and gives the
+/// slot label its name when device naming is on, none when off) and the switch-port socket the host passed for each. The worker keeps that socket and gives the
 /// device a duplicate, so a guest reset — which rebuilds the VM and its devices — plugs the new device into the same
 /// port, and the host notices nothing. Adapters hot-added while the VM ran are cold-plugged into the rebuilt VM.
 /// </summary>
 internal sealed class WorkerAdapters : IDisposable
 {
-    private sealed class Adapter(Guid id, MacAddress mac, string label)
+    private sealed class Adapter(Guid id, MacAddress mac, string? label)
     {
         public Guid Id { get; } = id;
         public MacAddress Mac { get; } = mac;
-        public string Label { get; set; } = label;
+        public string? Label { get; set; } = label;    // null: the guest sees no name
         public int PortFd { get; set; } = -1;          // the host's switch-port socket; -1 while unplugged
         public VirtioNetDevice? Device { get; set; }   // the device in the running VM
     }
@@ -31,7 +31,7 @@ internal sealed class WorkerAdapters : IDisposable
 
     public WorkerAdapters(IEnumerable<NetworkAdapterSettings> configured)
     {
-        foreach (var a in configured) _adapters.Add(new Adapter(a.Id, MacAddress.Parse(a.MacAddress), a.Name));
+        foreach (var a in configured) _adapters.Add(new Adapter(a.Id, MacAddress.Parse(a.MacAddress), a.GuestLabel()));
     }
 
     /// <summary>
@@ -54,11 +54,19 @@ internal sealed class WorkerAdapters : IDisposable
         lock (_lock) return _adapters.Find(a => DeviceName(a.Id) == saved.Name) is { } a ? Plug(a) : null;
     }
 
-    /// <summary>After a build or restore: which of the VM's devices is which adapter.</summary>
+    /// <summary>
+    /// After a build or restore: which of the VM's devices is which adapter, each slot labelled as the host says now — a
+    /// restored VM comes back with the labels of its saved state, and the adapter may have been renamed, or had its device
+    /// naming turned on or off, while it was saved.
+    /// </summary>
     public void Bind(VirtualMachine vm)
     {
         lock (_lock)
-            foreach (var a in _adapters) a.Device = vm.NetworkAdapters.FirstOrDefault(d => d.Name == DeviceName(a.Id));
+            foreach (var a in _adapters)
+            {
+                a.Device = vm.NetworkAdapters.FirstOrDefault(d => d.Name == DeviceName(a.Id));
+                if (a.Device is { } device && vm.Hotplug.SlotOf(device) is int slot) vm.Hotplug.SetSlotLabel(slot, a.Label);
+            }
     }
 
     /// <summary>Plugs the adapter into the port <paramref name="portFd"/> (taking ownership), replacing any it had.</summary>
@@ -84,7 +92,7 @@ internal sealed class WorkerAdapters : IDisposable
     }
 
     /// <summary>Hot-adds the adapter (plugged into <paramref name="portFd"/> when given, taking ownership); returns its slot.</summary>
-    public int Add(VirtualMachine vm, Guid id, string label, MacAddress mac, int? portFd)
+    public int Add(VirtualMachine vm, Guid id, string? label, MacAddress mac, int? portFd)
     {
         lock (_lock)
         {
@@ -115,8 +123,8 @@ internal sealed class WorkerAdapters : IDisposable
         }
     }
 
-    /// <summary>Rename-VMNetworkAdapter: the guest reads the new name from the slot label.</summary>
-    public void Rename(VirtualMachine? vm, Guid id, string label)
+    /// <summary>Rename-VMNetworkAdapter or -DeviceNaming: the guest reads the new name from the slot label, or none (null) there.</summary>
+    public void Rename(VirtualMachine? vm, Guid id, string? label)
     {
         lock (_lock)
         {

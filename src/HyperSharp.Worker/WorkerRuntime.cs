@@ -509,7 +509,7 @@ public sealed class WorkerRuntime
         finally { _operation.Release(); }
     }
 
-    /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, rename.</summary>
+    /// <summary>The network adapter requests: hot add and remove, (re)connect and disconnect a switch port, relabel (a rename, or device naming turned on or off: no label).</summary>
     private async Task HandleAdapterAsync(VirtualMachine vm, WorkerRequest request, int? descriptor)
     {
         var id = request.Adapter ?? throw new InvalidOperationException($"{request.Op} needs an adapter id");
@@ -517,8 +517,8 @@ public sealed class WorkerRuntime
         {
             case WorkerOps.AddNic:
                 var mac = MacAddress.Parse(request.Mac ?? throw new InvalidOperationException("add-nic needs a MAC address"));
-                int slot = _adapters.Add(vm, id, request.Label ?? id.ToString(), mac, descriptor);
-                _log.WriteLine($"worker: hot-added network adapter '{request.Label}' ({mac}) in PCI slot {slot}");
+                int slot = _adapters.Add(vm, id, request.Label, mac, descriptor);
+                _log.WriteLine($"worker: hot-added network adapter {(request.Label is { } name ? $"'{name}'" : $"{id} (no device naming)")} ({mac}) in PCI slot {slot}");
                 break;
             case WorkerOps.RemoveNic:
                 await _adapters.RemoveAsync(vm, id, DiskEjectTimeout).ConfigureAwait(false);
@@ -531,7 +531,7 @@ public sealed class WorkerRuntime
                 _adapters.Disconnect(id);
                 break;
             case WorkerOps.LabelNic:
-                _adapters.Rename(vm, id, request.Label ?? throw new InvalidOperationException("label-nic needs the new label"));
+                _adapters.Rename(vm, id, request.Label);
                 break;
             default:
                 throw new InvalidOperationException($"unknown request '{request.Op}'");

@@ -104,6 +104,7 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         await host.Client.CreateSwitchAsync(new CreateSwitchRequest { Name = "lab" });
         var vm = new VmRef { Name = "vm" };
         var cold = await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "cold", SwitchName = "lab" });
+        Assert.Equal(OnOffState.Off, cold.DeviceNaming); // Hyper-V's default
         await host.Client.StartVmAsync(vm);
         var switches = host.Server!.Manager.Switches;
 
@@ -137,11 +138,11 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         Assert.Equal(2, Delivered());
         Assert.True(hotPort.Settings.DhcpGuard);
 
-        // Disconnect and reconnect move the port; a rename reaches the worker (the slot label).
+        // Disconnect and reconnect move the port; a rename and device naming reach the worker (the slot label).
         var moved = await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "cold" }, SwitchName = "" });
         Assert.Equal((false, "Disconnected"), (moved.Connected, moved.Status));
-        moved = await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "cold" }, SwitchName = "lab", NewName = "renamed" });
-        Assert.Equal((true, "Ok", "renamed"), (moved.Connected, moved.Status, moved.Name));
+        moved = await host.Client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "cold" }, SwitchName = "lab", NewName = "renamed", DeviceNaming = OnOffState.On });
+        Assert.Equal((true, "Ok", "renamed", OnOffState.On), (moved.Connected, moved.Status, moved.Name, moved.DeviceNaming));
         Assert.Equal(3, lab.Ports.Count);
 
         // Moved live to another switch, which is then removed: the adapter stays on the VM, disconnected.

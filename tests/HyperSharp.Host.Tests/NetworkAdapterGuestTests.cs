@@ -12,10 +12,11 @@ namespace HyperSharp.Host.Tests;
 /// <summary>
 /// Add-VMNetworkAdapter on a running Debian guest (Emulated backend) through `hyper host` running inside a network
 /// namespace the test creates: the adapter, connected to an Internal switch whose TAP the host made there, appears in
-/// the guest with its name as the PCI slot label; the guest brings it up, pings the host side and sends data to a server
-/// the test runs in the namespace (checked by SHA-256). Then, on the live port: an access VLAN cuts the guest off and
-/// taking it away lets it back; a rename changes the label the guest reads; a disconnect and connect take the link
-/// down and up; Remove-VMNetworkAdapter unplugs it.
+/// the guest without a name (device naming Off, Hyper-V's default: an empty PCI slot label); the guest brings it up, pings
+/// the host side and sends data to a server the test runs in the namespace (checked by SHA-256). Then, on the live port: an
+/// access VLAN cuts the guest off and taking it away lets it back; -DeviceNaming On shows the name as the slot label, a
+/// rename changes it, Off hides it again; a disconnect and connect take the link down and up; Remove-VMNetworkAdapter
+/// unplugs it.
 /// </summary>
 public class NetworkAdapterGuestTests(ITestOutputHelper output)
 {
@@ -31,7 +32,7 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         # The label as plugged, read now: the test renames the adapter as soon as it sees a later line, so reading it
         # again just before waiting for the rename could already see the new name (and then wait for ever).
         plugged=$(label)
-        echo "TEST-LABEL $plugged"
+        echo "TEST-LABEL [$plugged]"
         echo "TEST-MAC $(cat /sys/class/net/eth0/address)"
         ifconfig eth0 10.79.0.2 netmask 255.255.255.0 up
         if ping -c 2 -W 10 10.79.0.1 >/dev/null; then echo TEST-PING-OK; else echo TEST-PING-FAILED; fi
@@ -44,8 +45,13 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         if ping -c 2 -W 3 10.79.0.1 >/dev/null 2>&1; then echo TEST-VLAN5-REACHED; else echo TEST-VLAN5-CUT; fi
         read -r step
         if ping -c 3 -W 3 10.79.0.1 >/dev/null 2>&1; then echo TEST-UNTAGGED-REACHED; else echo TEST-UNTAGGED-CUT; fi
+        # Each label is read once and then printed: the test changes it again as soon as it sees the line.
         i=0; while [ "$(label)" = "$plugged" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
-        echo "TEST-RENAMED $(label)"
+        named=$(label); echo "TEST-NAMED [$named]"
+        i=0; while [ "$(label)" = "$named" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+        renamed=$(label); echo "TEST-RENAMED [$renamed]"
+        i=0; while [ "$(label)" = "$renamed" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+        echo "TEST-UNNAMED [$(label)]"
         i=0; while [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
         echo "TEST-CARRIER $(cat /sys/class/net/eth0/carrier) after disconnect"
         i=0; while [ "$(cat /sys/class/net/eth0/carrier)" = 0 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
@@ -94,10 +100,11 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
 
             var adapter = await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "lab-net", SwitchName = "lab" });
             Assert.True(adapter.Connected);
+            Assert.Equal(OnOffState.Off, adapter.DeviceNaming);
             Assert.True(adapter.PciSlot > 0);
             string console = await fixture.ReadConsoleAsync("debian", t => t.Contains("TEST-SENT") || t.Contains("TEST-NO-ETH0"), TimeSpan.FromSeconds(300));
             output.WriteLine(console);
-            Assert.Contains("TEST-LABEL lab-net", console);
+            Assert.Contains("TEST-LABEL []", console); // device naming Off: the guest is not told the name
             Assert.Contains("TEST-MAC " + string.Join(':', adapter.MacAddress.ToLowerInvariant().Chunk(2).Select(c => new string(c))), console);
             Assert.Contains("TEST-PING-OK", console);
             byte[] uploaded = await upload.WaitAsync(TimeSpan.FromSeconds(60));
@@ -114,11 +121,20 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-UNTAGGED-\w+\s"), TimeSpan.FromSeconds(120), "untagged\n"u8.ToArray());
             Assert.Contains("TEST-UNTAGGED-REACHED", console);
 
-            // Rename-VMNetworkAdapter: the guest reads the new label.
+            // Set-VMNetworkAdapter -DeviceNaming On: the running guest reads the name as the slot label at once...
+            var named = await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, DeviceNaming = OnOffState.On });
+            Assert.Equal(OnOffState.On, named.DeviceNaming);
+            console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-NAMED \[.*\]"), TimeSpan.FromSeconds(300));
+            Assert.Contains("TEST-NAMED [lab-net]", console);
+            // ... Rename-VMNetworkAdapter changes it...
             await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, NewName = "lab-renamed" });
-            console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RENAMED \S+\s"), TimeSpan.FromSeconds(300));
+            console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RENAMED \[.*\]"), TimeSpan.FromSeconds(300));
+            Assert.Contains("TEST-RENAMED [lab-renamed]", console);
+            // ... and -DeviceNaming Off takes it away.
+            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, DeviceNaming = OnOffState.Off });
+            console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-UNNAMED \[.*\]"), TimeSpan.FromSeconds(300));
             output.WriteLine(console[console.IndexOf("TEST-SENT", StringComparison.Ordinal)..]);
-            Assert.Contains("TEST-RENAMED lab-renamed", console);
+            Assert.Contains("TEST-UNNAMED []", console);
 
             // Disconnect- and Connect-VMNetworkAdapter: the guest sees the link go down and come up, and reaches the host again.
             await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "" });

@@ -27,8 +27,10 @@ public class NetworkCliTests(ITestOutputHelper output)
         Assert.Equal("hyper: --router-guard maybe: on or off", Hyper("vm", "nic", "set", "web", "frontend", "--router-guard", "maybe").Error.Trim());
         Assert.Equal("hyper: access_vlan_id: 5000: the access VLAN (0 for untagged) must be from 0 to 4094", Hyper("vm", "nic", "set", "web", "frontend", "--vlan", "5000").Error.Trim());
         Assert.Contains("not connected", Hyper("vm", "nic", "set", "web", "frontend", "--disconnect").Out);
-        Hyper("vm", "nic", "set", "web", "frontend", "--switch", "lab", "--new-name", "public");
-        Assert.Matches(@"public\s+web\s+lab\s+0A4853[0-9A-F]{6}\s+20\s+Ok", Hyper("vm", "nic", "list", "web").Out);
+        Assert.EndsWith("on lab (VLAN 20), device naming on", Hyper("vm", "nic", "set", "web", "frontend", "--switch", "lab", "--new-name", "public", "--device-naming", "on").Out.Trim());
+        Assert.Matches(@"public\s+web\s+lab\s+0A4853[0-9A-F]{6}\s+20\s+On\s+Ok", Hyper("vm", "nic", "list", "web").Out);
+        Assert.Matches(@"Network Adapter\s+web\s+020000000007\s+0\s+Off\s+Disconnected", Hyper("vm", "nic", "list", "web").Out);
+        Assert.Equal("hyper: --device-naming yes: on or off", Hyper("vm", "nic", "add", "web", "--device-naming", "yes").Error.Trim());
         Assert.Contains("Connected adapters:   1", Hyper("switch", "show", "lab").Out);
         Assert.Matches(@"Network adapter:\s+public 0A4853[0-9A-F]{6} on lab VLAN 20", Hyper("vm", "show", "web").Out);
         Assert.Contains("lab2: updated", Hyper("switch", "set", "lab", "--new-name", "lab2").Out);

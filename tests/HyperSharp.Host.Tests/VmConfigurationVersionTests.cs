@@ -41,6 +41,8 @@ public class VmConfigurationVersionTests : IDisposable
         Assert.Equal(["Data Net", "Network Adapter"], c.NetworkAdapters.Select(a => a.Name));
         Assert.Equal(("00155D123456", false), (c.NetworkAdapters[0].MacAddress, c.NetworkAdapters[0].DynamicMacAddress));
         Assert.True(c.NetworkAdapters[1].DynamicMacAddress);
+        // Device naming came later, without a version: adapters from before it keep showing their names to the guest, as they did.
+        Assert.All(c.NetworkAdapters, a => Assert.Equal(((bool?)null, true, a.Name), (a.DeviceNaming, a.NamesDevice(), a.GuestLabel())));
         Assert.Empty(c.Checkpoints); // added in version 4
         Assert.True(c.IntegrationServices.Heartbeat && c.IntegrationServices.Shutdown); // added in version 5, Hyper-V's defaults
         Assert.Equal((AutomaticStopAction.Save, CheckpointType.Production), (c.AutomaticStopAction, c.CheckpointType));

@@ -58,7 +58,7 @@ public sealed class NetworkCmdletTests(ITestOutputHelper output) : HostedSession
             New-VM -Name web01 -MemoryStartupBytes 64MB -KernelPath '{{kernel}}' -Backend emulated | Out-Null
             New-VM -Name web02 -MemoryStartupBytes 64MB -KernelPath '{{kernel}}' -Backend emulated | Out-Null
             Add-VMNetworkAdapter -VMName web01 -SwitchName lab
-            Get-VM web01 | Add-VMNetworkAdapter -Name backend -StaticMacAddress 00-15-5D-0A-0B-0C -Passthru | Out-Null
+            Get-VM web01 | Add-VMNetworkAdapter -Name backend -StaticMacAddress 00-15-5D-0A-0B-0C -DeviceNaming On -Passthru | Out-Null
             Add-VMNetworkAdapter -VMName web02 -SwitchName lab
             Get-VMNetworkAdapter -VMName web01
             """)).Ok().Select(o => (VMNetworkAdapter)o.BaseObject).ToList();
@@ -68,6 +68,7 @@ public sealed class NetworkCmdletTests(ITestOutputHelper output) : HostedSession
         Assert.Matches("^[0-9A-F]{12}$", first.MacAddress);
         Assert.Equal(("", "00155D0A0B0C", false), (backend.SwitchName, backend.MacAddress, backend.DynamicMacAddressEnabled));
         Assert.Equal((OnOffState.Off, OnOffState.Off, OnOffState.Off, 0L), (first.MacAddressSpoofing, first.DhcpGuard, first.RouterGuard, first.BandwidthSetting.MaximumBandwidth));
+        Assert.Equal((OnOffState.Off, OnOffState.On), (first.DeviceNaming, backend.DeviceNaming)); // Off unless asked, as in Hyper-V
         var vm = (VirtualMachine)Assert.Single((await Ps.RunAsync("Get-VM web01")).Ok()).BaseObject;
         Assert.Equal(vm.Id, first.VMId);
         Assert.Equal(["Network Adapter", "backend"], vm.NetworkAdapters.Select(a => a.Name));
@@ -81,9 +82,9 @@ public sealed class NetworkCmdletTests(ITestOutputHelper output) : HostedSession
 
         // Get-VMNetworkAdapter piped into Set-VMNetworkAdapter and Set-VMNetworkAdapterVlan.
         var set = (VMNetworkAdapter)Assert.Single((await Ps.RunAsync("""
-            Get-VMNetworkAdapter -VMName web01 -Name 'Network Adapter' | Set-VMNetworkAdapter -MacAddressSpoofing On -DhcpGuard On -RouterGuard On -MaximumBandwidth 100000000 -Passthru
+            Get-VMNetworkAdapter -VMName web01 -Name 'Network Adapter' | Set-VMNetworkAdapter -MacAddressSpoofing On -DhcpGuard On -RouterGuard On -MaximumBandwidth 100000000 -DeviceNaming On -Passthru
             """)).Ok()).BaseObject;
-        Assert.Equal((OnOffState.On, OnOffState.On, OnOffState.On, 100_000_000L), (set.MacAddressSpoofing, set.DhcpGuard, set.RouterGuard, set.BandwidthSetting.MaximumBandwidth));
+        Assert.Equal((OnOffState.On, OnOffState.On, OnOffState.On, 100_000_000L, OnOffState.On), (set.MacAddressSpoofing, set.DhcpGuard, set.RouterGuard, set.BandwidthSetting.MaximumBandwidth, set.DeviceNaming));
         var vlans = (await Ps.RunAsync("""
             Get-VMNetworkAdapter web01 backend | Set-VMNetworkAdapterVlan -Access -VlanId 42
             Get-VM web01 | Get-VMNetworkAdapterVlan -VMNetworkAdapterName backend

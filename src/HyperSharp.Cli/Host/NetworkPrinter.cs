@@ -27,10 +27,10 @@ internal static class NetworkPrinter
 
     public static void Adapters(TextWriter o, IEnumerable<NetworkAdapter> adapters)
     {
-        o.WriteLine($"{"Name",-20} {"VMName",-16} {"SwitchName",-16} {"MacAddress",-12} {"Vlan",4} {"Slot",4} Status");
-        o.WriteLine($"{"----",-20} {"------",-16} {"----------",-16} {"----------",-12} {"----",4} {"----",4} ------");
+        o.WriteLine($"{"Name",-20} {"VMName",-16} {"SwitchName",-16} {"MacAddress",-12} {"Vlan",4} {"Slot",4} {"DeviceNaming",-12} Status");
+        o.WriteLine($"{"----",-20} {"------",-16} {"----------",-16} {"----------",-12} {"----",4} {"----",4} {"------------",-12} ------");
         foreach (var a in adapters)
-            o.WriteLine($"{a.Name,-20} {a.VmName,-16} {a.SwitchName,-16} {a.MacAddress,-12} {a.AccessVlanId,4} {(a.PciSlot < 0 ? "" : a.PciSlot.ToString(System.Globalization.CultureInfo.InvariantCulture)),4} {a.Status}"
+            o.WriteLine($"{a.Name,-20} {a.VmName,-16} {a.SwitchName,-16} {a.MacAddress,-12} {a.AccessVlanId,4} {(a.PciSlot < 0 ? "" : a.PciSlot.ToString(System.Globalization.CultureInfo.InvariantCulture)),4} {(a.DeviceNaming == OnOffState.On ? "On" : "Off"),-12} {a.Status}"
                 + (a.IpAddresses.Count > 0 ? $" [{string.Join(", ", a.IpAddresses)}]" : ""));
     }
 

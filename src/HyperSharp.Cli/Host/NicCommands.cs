@@ -44,17 +44,18 @@ internal static class NicCommands
     private static Command Add(CliContext context)
     {
         var vm = ManagedVmCommands.NameArgument();
-        var name = new Option<string?>("--name") { Description = "The adapter's name, which the guest reads as its PCI slot label (default \"Network Adapter\")" };
+        var name = new Option<string?>("--name") { Description = "The adapter's name (default \"Network Adapter\")" };
         var target = new Option<string?>("--switch") { Description = "Connect it to this switch (default: not connected)" };
         var mac = new Option<string?>("--static-mac") { Description = "A static MAC address (default: the next one from the host's pool)" };
+        var naming = DeviceNamingOption();
         var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
-        var command = new Command("add", "Add a network adapter, hot-plugged when the VM runs (Add-VMNetworkAdapter)") { vm, name, target, mac, socket, json };
+        var command = new Command("add", "Add a network adapter, hot-plugged when the VM runs (Add-VMNetworkAdapter)") { vm, name, target, mac, naming, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
             var added = await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest
             {
                 Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(name) ?? "", SwitchName = result.GetValue(target) ?? "",
-                StaticMacAddress = result.GetValue(mac) ?? "",
+                StaticMacAddress = result.GetValue(mac) ?? "", DeviceNaming = OnOff(result.GetValue(naming), "--device-naming") ?? OnOffState.Unspecified,
             }).ResponseAsync.ConfigureAwait(false);
             Print(context, added, result.GetValue(json));
             return 0;
@@ -66,7 +67,7 @@ internal static class NicCommands
     {
         var vm = ManagedVmCommands.NameArgument();
         var adapter = AdapterArgument();
-        var newName = new Option<string?>("--new-name") { Description = "Rename it (Rename-VMNetworkAdapter); a running guest reads the new slot label" };
+        var newName = new Option<string?>("--new-name") { Description = "Rename it (Rename-VMNetworkAdapter); with device naming on, a running guest reads the new slot label" };
         var target = new Option<string?>("--switch") { Description = "Connect it to this switch (Connect-VMNetworkAdapter)" };
         var disconnect = new Option<bool>("--disconnect") { Description = "Disconnect it from its switch (Disconnect-VMNetworkAdapter)" };
         var spoofing = OnOffOption("--mac-spoofing", "Allow frames from other source MACs");
@@ -76,9 +77,10 @@ internal static class NicCommands
         var vlan = new Option<int?>("--vlan") { Description = "Access VLAN 1-4094 (Set-VMNetworkAdapterVlan -Access -VlanId); 0 untagged" };
         var mac = new Option<string?>("--static-mac") { Description = "A static MAC address (VM off only)" };
         var dynamicMac = new Option<bool>("--dynamic-mac") { Description = "Back to an address from the host's pool (VM off only)" };
+        var naming = DeviceNamingOption();
         var (socket, json) = (HostClient.SocketOption(), HostClient.JsonOption());
         var command = new Command("set", "Change a network adapter, live while the VM runs (Set-VMNetworkAdapter)")
-            { vm, adapter, newName, target, disconnect, spoofing, dhcpGuard, routerGuard, bandwidth, vlan, mac, dynamicMac, socket, json };
+            { vm, adapter, newName, target, disconnect, spoofing, dhcpGuard, routerGuard, bandwidth, vlan, mac, dynamicMac, naming, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
             var request = new UpdateNetworkAdapterRequest { Adapter = Ref(result.GetValue(vm)!, result.GetValue(adapter)!) };
@@ -94,6 +96,7 @@ internal static class NicCommands
             if (result.GetValue(mac) is not null && result.GetValue(dynamicMac)) throw new UsageException("give --static-mac or --dynamic-mac, not both");
             if (result.GetValue(mac) is string staticMac) request.StaticMacAddress = staticMac;
             if (result.GetValue(dynamicMac)) request.StaticMacAddress = "";
+            if (OnOff(result.GetValue(naming), "--device-naming") is { } dn) request.DeviceNaming = dn;
             var updated = await client.UpdateNetworkAdapterAsync(request).ResponseAsync.ConfigureAwait(false);
             Print(context, updated, result.GetValue(json));
             return 0;
@@ -118,6 +121,9 @@ internal static class NicCommands
 
     private static Option<string?> OnOffOption(string name, string what) => new(name) { Description = $"{what}: on or off" };
 
+    private static Option<string?> DeviceNamingOption() =>
+        OnOffOption("--device-naming", "Show the adapter's name to the guest as its PCI slot label (Linux: /sys/class/net/IF/device/label); off by default, as in Hyper-V");
+
     private static OnOffState? OnOff(string? text, string option) => text?.ToLowerInvariant() switch
     {
         null => null,
@@ -127,5 +133,5 @@ internal static class NicCommands
     };
 
     private static void Print(CliContext context, NetworkAdapter a, bool json) => context.Out.WriteLine(json ? HostClient.ToJson(a)
-        : $"{a.VmName}: {a.Name}: {a.MacAddress} {(a.SwitchName.Length > 0 ? "on " + a.SwitchName : "not connected")}{(a.AccessVlanId > 0 ? $" (VLAN {a.AccessVlanId})" : "")}");
+        : $"{a.VmName}: {a.Name}: {a.MacAddress} {(a.SwitchName.Length > 0 ? "on " + a.SwitchName : "not connected")}{(a.AccessVlanId > 0 ? $" (VLAN {a.AccessVlanId})" : "")}{(a.DeviceNaming == OnOffState.On ? ", device naming on" : "")}");
 }

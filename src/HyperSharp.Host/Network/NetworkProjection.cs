@@ -40,7 +40,7 @@ public static class NetworkProjection
             SwitchName = target?.Name ?? "", SwitchId = target?.Id.ToString("D") ?? "",
             MacAddress = a.MacAddress, DynamicMacAddress = a.DynamicMacAddress,
             MacAddressSpoofing = OnOff(a.MacAddressSpoofing), DhcpGuard = OnOff(a.DhcpGuard), RouterGuard = OnOff(a.RouterGuard),
-            MaximumBandwidth = a.MaximumBandwidth, AccessVlanId = a.AccessVlanId,
+            MaximumBandwidth = a.MaximumBandwidth, AccessVlanId = a.AccessVlanId, DeviceNaming = OnOff(a.NamesDevice()),
             Connected = attached, PciSlot = live?.Slot ?? -1,
             Status = target is null ? "Disconnected"
                 : target.Running is null ? $"Switch '{target.Name}' is not running: {target.Failure}"

@@ -66,7 +66,8 @@ internal static class ConfigurationRequests
     };
 
     public static NewNetworkAdapter ToAdapter(this AddNetworkAdapterRequest request) =>
-        new(NullIfEmpty(request.Name), NullIfEmpty(request.SwitchName), NullIfEmpty(request.StaticMacAddress));
+        new(NullIfEmpty(request.Name), NullIfEmpty(request.SwitchName), NullIfEmpty(request.StaticMacAddress),
+            request.DeviceNaming == OnOffState.Unspecified ? null : request.DeviceNaming);
 
     public static AdapterRef ToRef(this NetworkAdapterRef reference) => new(reference.Id, reference.Name);
 
@@ -80,6 +81,7 @@ internal static class ConfigurationRequests
         RouterGuard = request.HasRouterGuard ? request.RouterGuard : null,
         MaximumBandwidth = request.HasMaximumBandwidth ? request.MaximumBandwidth : null,
         AccessVlanId = request.HasAccessVlanId ? request.AccessVlanId : null,
+        DeviceNaming = request.HasDeviceNaming ? request.DeviceNaming : null,
     };
 
     public static NewSwitch ToSwitch(this CreateSwitchRequest request) =>

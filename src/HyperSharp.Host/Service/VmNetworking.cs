@@ -12,7 +12,8 @@ namespace HyperSharp.Host.Service;
 /// <summary>
 /// The VMs' networking: Add-/Get-/Set-/Rename-/Remove-VMNetworkAdapter, Connect-/Disconnect-VMNetworkAdapter,
 /// Set-VMNetworkAdapterVlan, and the switch calls that touch VMs (the switches themselves are <see cref="SwitchManager"/>'s).
-/// On a running VM every change is live: add and remove through PCI hotplug, a rename as the slot label, a switch change
+/// On a running VM every change is live: add and remove through PCI hotplug, a rename or a device-naming change as the
+/// slot label (the guest's firmware evaluates it on each read, so it sees the new one at once), a switch change
 /// as a port moved (the worker holds its end of each port's seqpacket pair, passed by SCM_RIGHTS), policies on the port at once.
 /// MAC addresses are unique on the host.
 /// </summary>
@@ -34,6 +35,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         string name = string.IsNullOrEmpty(spec.Name) ? NetworkRequests.DefaultAdapterName : NetworkRequests.AdapterName("name", spec.Name);
         var target = string.IsNullOrEmpty(spec.SwitchName) ? null : SwitchNamed("switch_name", spec.SwitchName);
         MacAddress? staticMac = string.IsNullOrEmpty(spec.StaticMacAddress) ? null : NetworkRequests.StaticMac("static_mac_address", spec.StaticMacAddress);
+        bool deviceNaming = spec.DeviceNaming is { } naming && NetworkRequests.OnOff("device_naming", naming);
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
         if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "add a network adapter to");
         var adapters = vm.Config.NetworkAdapters;
@@ -45,6 +47,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         var adapter = new NetworkAdapterSettings
         {
             Id = id, Name = name, SwitchId = target?.Id, MacAddress = NetworkRequests.Hex(mac), DynamicMacAddress = staticMac is null,
+            DeviceNaming = deviceNaming,
         };
         try
         {
@@ -80,6 +83,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         if (change.RouterGuard is { } routerGuard) updated = updated with { RouterGuard = NetworkRequests.OnOff("router_guard", routerGuard) };
         if (change.MaximumBandwidth is { } bandwidth) updated = updated with { MaximumBandwidth = NetworkRequests.Bandwidth("maximum_bandwidth", bandwidth) };
         if (change.AccessVlanId is { } vlan) updated = updated with { AccessVlanId = NetworkRequests.Vlan("access_vlan_id", vlan) };
+        if (change.DeviceNaming is { } naming) updated = updated with { DeviceNaming = NetworkRequests.OnOff("device_naming", naming) };
         MacAddress? taken = null;
         if (change.StaticMacAddress is not null)
         {
@@ -203,15 +207,15 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         using var workerEnd = target is { Running: not null } ? switches.Attach(adapter.Id, target, NetworkProjection.Port(adapter)) : null;
         var request = new WorkerRequest
         {
-            Op = WorkerOps.AddNic, Adapter = adapter.Id, Label = adapter.Name, Mac = adapter.MacAddress, Descriptor = workerEnd is not null,
+            Op = WorkerOps.AddNic, Adapter = adapter.Id, Label = adapter.GuestLabel(), Mac = adapter.MacAddress, Descriptor = workerEnd is not null,
         };
         await AskAdapterAsync(vm, request, workerEnd?.Descriptor, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task UpdateLiveAsync(ManagedVm vm, NetworkAdapterSettings current, NetworkAdapterSettings updated, HostSwitch? target, bool switchChanged, CancellationToken cancellationToken)
     {
-        if (updated.Name != current.Name)
-            await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.LabelNic, Adapter = updated.Id, Label = updated.Name }, null, cancellationToken).ConfigureAwait(false);
+        if (updated.GuestLabel() != current.GuestLabel())
+            await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.LabelNic, Adapter = updated.Id, Label = updated.GuestLabel() }, null, cancellationToken).ConfigureAwait(false);
         if (switchChanged)
         {
             if (target is null)

@@ -105,7 +105,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
                     log($"VM '{vm.Name}': adapter '{adapter.Name}' stays disconnected: its switch is gone or not running");
                 bool port = target is { Running: not null };
                 if (port) ends.Add(switches.Attach(adapter.Id, target!, NetworkProjection.Port(adapter)));
-                plugs.Add(new WorkerAdapterPlug(adapter.Id, adapter.Name, port));
+                plugs.Add(new WorkerAdapterPlug(adapter.Id, adapter.GuestLabel(), port));
             }
             await channel.AttachAsync(plugs, [.. ends.Select(e => e.Descriptor)], new AttachExtras(AgentUpdateFolder, ActivationKeyFile), cancellationToken).ConfigureAwait(false);
         }

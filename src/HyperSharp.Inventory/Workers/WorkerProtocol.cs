@@ -46,7 +46,7 @@ public sealed record WorkerRequest
     /// <summary>add-disk: the image; remove-disk: the image to detach.</summary>
     public string? Path { get; init; }
     public bool ReadOnly { get; init; }
-    /// <summary>add-disk, add-nic, label-nic: the PCI slot label the guest sees (the drive's or adapter's name).</summary>
+    /// <summary>add-disk, add-nic, label-nic: the PCI slot label the guest sees (the drive's or adapter's name); null for an adapter without device naming: no label.</summary>
     public string? Label { get; init; }
     /// <summary>The *-nic requests: the adapter's id.</summary>
     public Guid? Adapter { get; init; }
@@ -92,8 +92,8 @@ public sealed record WorkerRequest
     public DiskSettings? Drive { get; init; }
 }
 
-/// <summary>An adapter as the host attaches it: its label (the name the guest sees) and whether a switch-port descriptor comes for it.</summary>
-public sealed record WorkerAdapterPlug(Guid Id, string Label, bool Port);
+/// <summary>An adapter as the host attaches it: its label (the name the guest sees; null with device naming off) and whether a switch-port descriptor comes for it.</summary>
+public sealed record WorkerAdapterPlug(Guid Id, string? Label, bool Port);
 
 /// <summary>What a worker tells the host on its report channel, one JSON line each.</summary>
 public static class WorkerReportKinds

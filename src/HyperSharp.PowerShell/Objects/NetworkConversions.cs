@@ -39,6 +39,7 @@ internal static class NetworkConversions
         MacAddressSpoofing = a.MacAddressSpoofing.ToObject(),
         DhcpGuard = a.DhcpGuard.ToObject(),
         RouterGuard = a.RouterGuard.ToObject(),
+        DeviceNaming = a.DeviceNaming.ToObject(),
         BandwidthSetting = new VMNetworkAdapterBandwidthSetting { MaximumBandwidth = a.MaximumBandwidth },
         VlanSetting = a.ToVlanSetting(computerName),
         Status = [a.Status],

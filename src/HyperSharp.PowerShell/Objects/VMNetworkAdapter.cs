@@ -19,6 +19,8 @@ public sealed class VMNetworkAdapter
     public required OnOffState MacAddressSpoofing { get; init; }
     public required OnOffState DhcpGuard { get; init; }
     public required OnOffState RouterGuard { get; init; }
+    /// <summary>On: the guest reads <see cref="Name"/> as the PCI slot's firmware label; Off (Hyper-V's default): no label.</summary>
+    public required OnOffState DeviceNaming { get; init; }
     public required VMNetworkAdapterBandwidthSetting BandwidthSetting { get; init; }
     public required VMNetworkAdapterVlanSetting VlanSetting { get; init; }
     /// <summary>Hyper-V's column shows {Ok}; here also {Disconnected} or what is wrong.</summary>

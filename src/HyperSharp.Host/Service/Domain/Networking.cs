@@ -9,9 +9,9 @@ public sealed record AdapterRef(string Id, string Name);
 
 /// <summary>
 /// Add-VMNetworkAdapter's adapter, not yet checked (<see cref="VmNetworking.AddAdapterAsync"/> checks it): null means not
-/// given — the default name, no switch, a dynamic MAC address from the pool.
+/// given — the default name, no switch, a dynamic MAC address from the pool, device naming Off.
 /// </summary>
-public sealed record NewNetworkAdapter(string? Name, string? SwitchName, string? StaticMacAddress);
+public sealed record NewNetworkAdapter(string? Name, string? SwitchName, string? StaticMacAddress, OnOffState? DeviceNaming = null);
 
 /// <summary>
 /// Set-/Rename-/Connect-/Disconnect-VMNetworkAdapter's changes, not yet checked (<see cref="VmNetworking.UpdateAdapterAsync"/>
@@ -28,6 +28,7 @@ public sealed record NetworkAdapterChange
     public OnOffState? RouterGuard { get; init; }
     public long? MaximumBandwidth { get; init; }
     public int? AccessVlanId { get; init; }
+    public OnOffState? DeviceNaming { get; init; }
 }
 
 /// <summary>New-VMSwitch's switch, not yet checked (<see cref="Network.NetworkRequests.Switch"/> checks it); empty names are not given.</summary>

@@ -6,7 +6,7 @@ namespace HyperSharp.PowerShell.Cmdlets.Network;
 [Cmdlet(VerbsCommon.Add, "VMNetworkAdapter", DefaultParameterSetName = VMNameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VMNetworkAdapter))]
 [CmdletHelp("Adds a virtual network adapter to a virtual machine.",
-    "Adds a network adapter (virtio-net) to each virtual machine, connected to -SwitchName or not connected, with a dynamic MAC address from the host's pool unless -StaticMacAddress is given. A running virtual machine gets the adapter at once through PCI hotplug; the guest sees its name as the slot label (/sys/class/net/IF/device/label).")]
+    "Adds a network adapter (virtio-net) to each virtual machine, connected to -SwitchName or not connected, with a dynamic MAC address from the host's pool unless -StaticMacAddress is given. A running virtual machine gets the adapter at once through PCI hotplug. With -DeviceNaming On the guest sees the adapter's name as its PCI slot label (/sys/class/net/IF/device/label); Off, the default as in Hyper-V, shows it no name.")]
 [CmdletExample("Add-VMNetworkAdapter -VMName web01 -SwitchName lab", "Adds an adapter named 'Network Adapter' to web01, connected to the switch lab.")]
 [CmdletExample("Get-VM web01 | Add-VMNetworkAdapter -Name backend -StaticMacAddress 00155D0A0B0C -Passthru", "Adds a disconnected adapter named backend with a fixed MAC address and shows it.")]
 public sealed class AddVmNetworkAdapterCommand : VmAdapterCmdlet
@@ -27,6 +27,9 @@ public sealed class AddVmNetworkAdapterCommand : VmAdapterCmdlet
     [ValidateNotNullOrEmpty]
     public string? StaticMacAddress { get; set; }
 
+    [Parameter(HelpMessage = "On shows the adapter's name to the guest as its PCI slot label; Off (the default) does not.")]
+    public OnOffState? DeviceNaming { get; set; }
+
     [Parameter(HelpMessage = "Writes the new adapter to the pipeline.")]
     public SwitchParameter Passthru { get; set; }
 
@@ -46,6 +49,7 @@ public sealed class AddVmNetworkAdapterCommand : VmAdapterCmdlet
             Name = Name ?? "",
             SwitchName = SwitchName ?? "",
             StaticMacAddress = StaticMacAddress is null ? "" : ApiMacAddress(StaticMacAddress),
+            DeviceNaming = DeviceNaming?.ToApi() ?? HyperSharp.Api.V1.OnOffState.Unspecified,
         };
         if (TryCall(c => VmHostClient.AddNetworkAdapter(request, cancellationToken: c), vm, out var added) && Passthru)
             WriteObject(added.ToObject(HostName));

@@ -6,7 +6,7 @@ namespace HyperSharp.PowerShell.Cmdlets.Network;
 [Cmdlet(VerbsCommon.Set, "VMNetworkAdapter", DefaultParameterSetName = VMNameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VMNetworkAdapter))]
 [CmdletHelp("Configures a virtual network adapter.",
-    "Changes the settings given on each adapter, leaves the others as they are. The switch enforces them on the adapter's port at once, on a running virtual machine too: MAC address spoofing Off drops frames sent from another source address; DHCP guard On drops DHCP server messages from the virtual machine; router guard On drops its router advertisements and redirects; MaximumBandwidth caps what it sends. The MAC address (-StaticMacAddress, -DynamicMacAddress) changes only while the virtual machine is Off.")]
+    "Changes the settings given on each adapter, leaves the others as they are. The switch enforces them on the adapter's port at once, on a running virtual machine too: MAC address spoofing Off drops frames sent from another source address; DHCP guard On drops DHCP server messages from the virtual machine; router guard On drops its router advertisements and redirects; MaximumBandwidth caps what it sends. The MAC address (-StaticMacAddress, -DynamicMacAddress) changes only while the virtual machine is Off. -DeviceNaming On shows the adapter's name to the guest as its PCI slot label, Off removes it; a running guest sees the change on its next read of the label.")]
 [CmdletExample("Set-VMNetworkAdapter -VMName web01 -DhcpGuard On -RouterGuard On", "Stops every adapter of web01 from acting as a DHCP server or router.")]
 [CmdletExample("Get-VMNetworkAdapter -VMName web01 -Name backend | Set-VMNetworkAdapter -MaximumBandwidth 100000000 -Passthru", "Caps the adapter backend at 100 Mbit/s and shows it.")]
 public sealed class SetVmNetworkAdapterCommand : NetworkAdapterCmdlet
@@ -38,6 +38,9 @@ public sealed class SetVmNetworkAdapterCommand : NetworkAdapterCmdlet
     [Parameter(HelpMessage = "Gives the adapter a MAC address from the host's pool again. Needs the virtual machine Off.")]
     public SwitchParameter DynamicMacAddress { get; set; }
 
+    [Parameter(HelpMessage = "On shows the adapter's name to the guest as its PCI slot label (/sys/class/net/IF/device/label); Off removes it. Takes effect at once on a running virtual machine.")]
+    public OnOffState? DeviceNaming { get; set; }
+
     [Parameter(HelpMessage = "Writes the changed adapters to the pipeline.")]
     public SwitchParameter Passthru { get; set; }
 
@@ -57,6 +60,7 @@ public sealed class SetVmNetworkAdapterCommand : NetworkAdapterCmdlet
         if (DhcpGuard is { } dhcp) request.DhcpGuard = dhcp.ToApi();
         if (RouterGuard is { } router) request.RouterGuard = router.ToApi();
         if (MaximumBandwidth is { } bandwidth) request.MaximumBandwidth = bandwidth;
+        if (DeviceNaming is { } naming) request.DeviceNaming = naming.ToApi();
         if (StaticMacAddress is not null) request.StaticMacAddress = ApiMacAddress(StaticMacAddress);
         else if (DynamicMacAddress) request.StaticMacAddress = "";
         Update(adapter, "Set-VMNetworkAdapter", request, Passthru);
