@@ -123,17 +123,9 @@ public sealed class GuestAgent : IAsyncDisposable
         return sw.Elapsed;
     }
 
-    /// <summary>
-    /// Shutdown: asks the agent to shut the guest down cleanly; returns once it has accepted. The connection is then
-    /// closed from this end: the agent powers off only once it sees that close (or after a short wait), because a
-    /// guest powered off straight after writing its acceptance can lose it in its own vsock queue.
-    /// </summary>
-    public async Task ShutdownAsync(string reason, CancellationToken cancel = default)
-    {
-        await CallAsync(MessageType.ShutdownRequest, new ShutdownRequestMessage(reason), ProtocolJson.Default.ShutdownRequestMessage, cancel: cancel).ConfigureAwait(false);
-        _closed.Cancel();
-        await _channel.DisposeAsync().ConfigureAwait(false);
-    }
+    /// <summary>Shutdown: asks the agent to shut the guest down cleanly; returns once it has accepted (the agent then ends the connection).</summary>
+    public Task ShutdownAsync(string reason, CancellationToken cancel = default) =>
+        CallAsync(MessageType.ShutdownRequest, new ShutdownRequestMessage(reason), ProtocolJson.Default.ShutdownRequestMessage, cancel: cancel);
 
     /// <summary>Time Synchronization: sets the guest clock to the host's; returns how far the guest was off (guest − host) before.</summary>
     public async Task<TimeSpan> SyncTimeAsync(CancellationToken cancel = default)

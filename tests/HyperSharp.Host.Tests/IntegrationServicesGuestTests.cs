@@ -94,6 +94,7 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(60), "the agent's state after a host restart");
         Assert.Equal(running.IntegrationServicesVersion, adopted.IntegrationServicesVersion);
         Assert.Equal("integ-guest", adopted.GuestHostName);
+        Assert.Equal(asked.GuestActivation, adopted.GuestActivation);
         Assert.Contains("integ-guest", CliRunner.Run(output, "vm", "show", "agent", "--host-socket", fixture.SocketPath).Out);
 
         // Guest Service Interface: off by default, so Copy-VMFile is refused saying so; on, a random file goes in whole.

@@ -51,6 +51,13 @@ internal sealed class SocketStream(Socket socket) : Stream
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancel) => WriteAsync(buffer.AsMemory(offset, count), cancel).AsTask();
 
+    /// <summary>Ends the sending direction (shutdown(2) SHUT_WR): the peer reads what was sent, then the end of the stream.</summary>
+    public void ShutdownSend()
+    {
+        try { socket.Shutdown(SocketShutdown.Send); }
+        catch (SocketException) { } // already reset: nothing left to deliver
+    }
+
     public override void Flush() { }
 
     public override Task FlushAsync(CancellationToken cancel) => Task.CompletedTask;

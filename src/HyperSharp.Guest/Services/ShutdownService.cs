@@ -10,26 +10,28 @@ internal static class ShutdownService
         var request = frame.Decode(ProtocolJson.Default.ShutdownRequestMessage);
         string reason = string.IsNullOrWhiteSpace(request.Reason) ? "no reason given" : request.Reason[..Math.Min(request.Reason.Length, 200)];
         await channel.SendAsync(MessageType.Ok, frame.RequestId, cancel: cancel).ConfigureAwait(false);
-        await HostClosedAsync(channel, cancel).ConfigureAwait(false);
+        await AcceptanceDeliveredAsync(channel).ConfigureAwait(false);
         system.PowerOff(reason);
     }
 
-    /// <summary>How long the agent waits for the host to close the connection after accepting (an older host never does).</summary>
-    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
+    /// <summary>How long the agent waits for the connection's end after accepting (a host that does not close it).</summary>
+    private static readonly TimeSpan EndWait = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Waits until the host has closed the connection: only then is the acceptance known to have left the guest. Powered
-    /// off at once, the guest could still hold it in its vsock transmit queue, and the host would see the connection
-    /// end with no answer (and press the power button instead). Frames that arrive meanwhile are not served.
+    /// Ends the connection from this side after the acceptance and waits for the host's end of it: a guest powered off
+    /// straight after writing its acceptance could still hold it in its vsock transmit queue, and the host would see the
+    /// connection drop with no answer (and press the power button instead). The end (a vsock shutdown) travels behind the
+    /// acceptance, and the host closes its side once it has read both; the wait is bounded for a host that does not.
     /// </summary>
-    private static async Task HostClosedAsync(FrameChannel channel, CancellationToken cancel)
+    private static async Task AcceptanceDeliveredAsync(FrameChannel channel)
     {
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        wait.CancelAfter(CloseWait);
-        try
+        if (channel.Stream is Linux.SocketStream socket) socket.ShutdownSend();
+        // The agent's socket reads block their thread (SocketStream), so the read waits on a thread of its own.
+        var ended = Task.Run(async () =>
         {
-            while (await channel.ReadAsync(wait.Token).ConfigureAwait(false) is not null) { }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ProtocolException) { }
+            try { while (await channel.ReadAsync().ConfigureAwait(false) is not null) { } }
+            catch (Exception e) when (e is IOException or ProtocolException or ObjectDisposedException) { }
+        });
+        await Task.WhenAny(ended, Task.Delay(EndWait)).ConfigureAwait(false);
     }
 }
