@@ -23,7 +23,7 @@ try
     for (int i = 0; i < registered; i++)
         host.Manager.Configuration.Create(new NewVm($"vm-{i:D4}") { MemoryStartupBytes = 64L << 20, Backend = "emulated" }, ClientIdentity.Root);
     Console.WriteLine($"{registered} VMs registered in {clock.Elapsed.TotalSeconds:F1} s");
-    web = await WebConsole.StartAsync(new WebConsoleOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root }, host.Manager);
+    web = await WebConsole.StartAsync(new WebConsoleOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root }, host);
     using var client = new HttpClient { BaseAddress = web.Address };
     (await client.GetAsync(web.LoginAddress)).EnsureSuccessStatusCode();
     string one = $"/vms/{host.Manager.List(null)[registered / 2].Id:D}";

@@ -45,11 +45,13 @@ internal static class VmEndpoints
         ["checkpoints/delete"] = (m, vm, form, _) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
     };
 
-    public static void Map(IEndpointRouteBuilder app, VmManager manager, AccessToken token)
+    public static void Map(IEndpointRouteBuilder app, HostCalls host, AccessToken token, Usage.UsageSampler usage)
     {
         const string Html = "text/html; charset=utf-8";
-        app.MapGet("/", async Task<IResult> (HttpContext context) => Results.Content(await HostPage.RenderAsync(manager, token.AntiForgery, context.RequestAborted).ConfigureAwait(false), Html));
-        app.MapGet("/events", (HttpContext context) => Live.VmRowStream.ServeAsync(context, manager));
+        var manager = host.Manager;
+        app.MapGet("/", async Task<IResult> (HttpContext context) =>
+            Results.Content(await HostPage.RenderAsync(manager, token.AntiForgery, context.RequestAborted, MovedNotice(context.Request.Query)).ConfigureAwait(false), Html));
+        app.MapGet("/events", (HttpContext context) => Live.VmRowStream.ServeAsync(context, manager, usage));
         app.MapGet("/vms/new", () => Results.Content(NewVmPage.Render(token.AntiForgery, new Dictionary<string, string>(), null), Html));
         app.MapGet("/vms/{id}", async (string id, HttpContext context) =>
         {
@@ -80,6 +82,7 @@ internal static class VmEndpoints
             catch (HostException e) { return await Refused(manager, vm, token, e).ConfigureAwait(false); }
             return Results.Redirect("/");
         });
+        MoveEndpoints.Map(app, host, token);
         app.MapPost("/vms/{id}/{**verb}", async (string id, string verb, HttpContext context) =>
         {
             var vm = Find(manager, id);
@@ -92,16 +95,22 @@ internal static class VmEndpoints
         });
     }
 
-    private static ManagedVm? Find(VmManager manager, string id) =>
+    /// <summary>After a move (see <see cref="MoveEndpoints"/>): where the VM went and what the move took, from the redirect's query.</summary>
+    private static string? MovedNotice(IQueryCollection query) =>
+        query["moved"].ToString() is { Length: > 0 } name
+            ? $"VM '{name}' moved to {query["to"]} and runs there (the move took {query["ms"]} ms, the VM paused {query["downtime"]} ms)."
+            : null;
+
+    internal static ManagedVm? Find(VmManager manager, string id) =>
         Guid.TryParse(id, out var guid) ? manager.List(null).FirstOrDefault(vm => vm.Id == guid) : null;
 
-    private static IResult NotFound(string id) =>
+    internal static IResult NotFound(string id) =>
         Results.Text($"no VM with id {id} on this host (deleted?)\n", "text/plain", null, StatusCodes.Status404NotFound);
 
-    private static async Task<IResult> Refused(VmManager manager, ManagedVm vm, AccessToken token, HostException e) =>
+    internal static async Task<IResult> Refused(VmManager manager, ManagedVm vm, AccessToken token, HostException e) =>
         Results.Content(await VmPage.RenderAsync(manager, vm, token.AntiForgery, e.Message, CancellationToken.None).ConfigureAwait(false), "text/html; charset=utf-8", null, Status(e));
 
-    private static int Status(HostException e) => e.Kind switch
+    internal static int Status(HostException e) => e.Kind switch
     {
         HostErrorKind.InvalidArgument => StatusCodes.Status400BadRequest,
         HostErrorKind.NotFound => StatusCodes.Status404NotFound,

@@ -13,14 +13,16 @@ namespace HyperSharp.Web.Pages;
 /// </summary>
 internal static class VmPage
 {
-    public static async Task<string> RenderAsync(VmManager manager, ManagedVm managed, string antiForgery, string? error, CancellationToken cancellationToken)
+    /// <param name="notice">a status line on top (a move's check that found nothing in its way)</param>
+    /// <param name="destination">the Move form's destination as typed, kept when the page comes back with a check or a refusal</param>
+    public static async Task<string> RenderAsync(VmManager manager, ManagedVm managed, string antiForgery, string? error, CancellationToken cancellationToken, string? notice = null, string? destination = null)
     {
         var vm = await VmProjection.ToVmAsync(managed, manager.Switches, cancellationToken).ConfigureAwait(false);
         var row = VmRow.From(vm);
         string id = H(vm.Id), at = $"/vms/{vm.Id}";
         var html = new StringBuilder(8192);
         html.Append("<h1 id=\"vm-name\">").Append(H(vm.Name)).Append("</h1>");
-        html.Append("<section aria-labelledby=\"state-h\" data-vm=\"").Append(id).Append("\" data-live=\"/events\"><h2 id=\"state-h\">State</h2><dl class=\"facts\">");
+        html.Append("<section aria-labelledby=\"state-h\" data-vm=\"").Append(id).Append("\" data-live=\"/events?usage=").Append(id).Append("\"><h2 id=\"state-h\">State</h2><dl class=\"facts\">");
         foreach (var (field, heading) in VmRow.Columns.Skip(1))
             html.Append("<dt>").Append(H(heading)).Append("</dt><dd data-field=\"").Append(field).Append("\" id=\"vm-").Append(field).Append("\">").Append(H(row.Field(field))).Append("</dd>");
         html.Append("</dl><div class=\"actions\" role=\"group\" aria-label=\"Actions\">");
@@ -34,6 +36,7 @@ internal static class VmPage
             .Append(Button($"{at}/checkpoint", "Checkpoint", antiForgery))
             .Append(Button($"{at}/delete", "Delete", antiForgery, $"Delete '{vm.Name}'? Its configuration and checkpoints are removed; its virtual hard disks stay."));
         html.Append("</div></section>");
+        html.Append(UsageCharts.Render($"{at}/usage", "this VM"));
 
         html.Append("<section aria-labelledby=\"console-h\"><h2 id=\"console-h\">Console</h2>");
         html.Append("<div id=\"console\" class=\"terminal\" data-socket=\"").Append(at).Append("/console\" data-running=\"")
@@ -43,7 +46,8 @@ internal static class VmPage
         AppendSettings(html, vm, at, antiForgery);
         AppendHardware(html, vm, managed);
         AppendCheckpoints(html, managed, at, antiForgery);
-        return Page(vm.Name, antiForgery, html.ToString(), error, script: "console.js");
+        AppendMove(html, vm, at, antiForgery, destination);
+        return Page(vm.Name, antiForgery, html.ToString(), error, script: "console.js", notice: notice, charts: true);
     }
 
     /// <summary>Hyper-V Manager's checkpoint choices, in its words.</summary>
@@ -96,6 +100,20 @@ internal static class VmPage
         foreach (var s in IntegrationProjection.Services(managed, null))
             html.Append("<tr><td>").Append(H(s.Name)).Append("</td><td>").Append(s.Enabled ? "Yes" : "No").Append("</td><td>").Append(H(s.PrimaryStatusDescription)).Append("</td></tr>");
         html.Append("</tbody></table></section>");
+    }
+
+    /// <summary>
+    /// Move (Move-VM): the destination host, Check (Compare-VM) and Move, which asks first; the fields of Hyper-V Manager's
+    /// Move wizard that apply here (a live move with the files on shared storage, the only kind this host does).
+    /// </summary>
+    private static void AppendMove(StringBuilder html, Vm vm, string at, string antiForgery, string? destination)
+    {
+        html.Append("<section aria-labelledby=\"move-h\"><h2 id=\"move-h\">Move</h2><form method=\"post\" action=\"").Append(at).Append("/move\" class=\"settings\" id=\"move\">")
+            .Append(AntiForgeryField(antiForgery))
+            .Append("<label for=\"m-destination\">Destination host</label><input id=\"m-destination\" name=\"destination\" required placeholder=\"NAME:PORT\" aria-describedby=\"move-hint\" value=\"").Append(H(destination)).Append("\">")
+            .Append("<span></span><span><button type=\"submit\" formaction=\"").Append(at).Append("/move/check\">Check</button> ")
+            .Append("<button type=\"submit\" data-confirm=\"").Append(H($"Move '{vm.Name}' to {{destination}}? It keeps running and moves live; its files stay where they are (shared storage).")).Append("\">Move</button></span></form>")
+            .Append("<p class=\"hint\" id=\"move-hint\">A running VM moves live to another HyperSharp host (NAME, NAME:PORT or https://NAME:PORT of its --tls-listen) over the hosts' mutual TLS. Its files must be at the same paths there.</p></section>");
     }
 
     /// <summary>The checkpoint tree as nested lists (parent before children), each with apply and delete.</summary>
