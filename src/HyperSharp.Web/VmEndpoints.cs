@@ -42,6 +42,11 @@ internal static class VmEndpoints
         ["checkpoint"] = (m, vm, _, _) => m.Checkpoints.CreateAsync(vm, null, Detached),
         ["settings"] = (m, vm, form, client) => Task.FromResult(m.Configuration.Update(vm, SettingsChange(vm, form), client)),
         ["checkpoints/apply"] = (m, vm, form, _) => m.Checkpoints.RestoreAsync(vm, Checkpoint(vm, form).Id, Detached),
+        // Add-, Connect-/Disconnect- and Remove-VMNetworkAdapter (live on a running VM, as the host does them).
+        ["adapters/add"] = (m, vm, form, _) => m.Networking.AddAdapterAsync(vm, new NewNetworkAdapter(Text(form, "name"), Text(form, "switch"), null), Detached),
+        ["adapters/connect"] = (m, vm, form, _) => m.Networking.UpdateAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), new NetworkAdapterChange { SwitchName = form["switch"].ToString() }, Detached),
+        ["adapters/remove"] = (m, vm, form, _) => m.Networking.RemoveAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), Detached),
+        ["integration"] = (m, vm, form, _) => m.Integration.SetAsync(vm, form["service"].ToString(), form["enabled"] == "true", Detached),
         ["checkpoints/delete"] = (m, vm, form, _) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
     };
 

@@ -24,9 +24,7 @@ public class AccessibilityTests(ITestOutputHelper output)
         await using var _ = browser;
         await using var web = await WebFixture.StartAsync(output);
         var manager = web.Server.Manager;
-        string kernel = Path.Combine(web.Root, "idle.elf");
-        await File.WriteAllBytesAsync(kernel, Host.Tests.TestGuests.Idle());
-        var vm = manager.Configuration.Create(new NewVm("a-vm-with-a-rather-long-name-for-the-layout") { KernelPath = kernel, MemoryStartupBytes = 64L << 20, Backend = "emulated" }, ClientIdentity.Root);
+        var vm = await web.CreateIdleVmAsync("a-vm-with-a-rather-long-name-for-the-layout");
         manager.Networking.CreateSwitch(new NewSwitch("lab", SwitchType.Private, "", "", "a switch for the layout"));
         await manager.Networking.AddAdapterAsync(vm, new NewNetworkAdapter(null, "lab", null), CancellationToken.None);
         var page = await browser.LoggedInAsync(web);

@@ -88,7 +88,7 @@ public class SwitchManagerTests(ITestOutputHelper output)
         var adapter = Assert.Single(vm.Config.NetworkAdapters);
         Assert.Null(adapter.SwitchId);
         await page.GotoAsync(web.Url($"/vms/{vm.Id:D}").ToString());
-        await Expect(page.Locator("#adapters")).ToContainTextAsync("not connected");
+        await Expect(page.GetByLabel("Virtual switch of Network Adapter")).ToHaveValueAsync(""); // Not connected
     }
 
     private static async Task CreateAsync(IPage page, string name, string type, string adapter = "", string hostInterface = "", string notes = "")

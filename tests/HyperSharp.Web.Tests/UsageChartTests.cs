@@ -23,9 +23,7 @@ public class UsageChartTests(ITestOutputHelper output)
         await using var _ = browser;
         await using var web = await WebFixture.StartAsync(output, (_, host) => host, (_, console) => console with { UsageInterval = TimeSpan.FromSeconds(1) });
         var manager = web.Server.Manager;
-        string kernel = Path.Combine(web.Root, "idle.elf");
-        await File.WriteAllBytesAsync(kernel, Host.Tests.TestGuests.Idle());
-        var vm = manager.Configuration.Create(new NewVm("charted") { KernelPath = kernel, MemoryStartupBytes = 64L << 20, Backend = "emulated" }, ClientIdentity.Root);
+        var vm = await web.CreateIdleVmAsync("charted");
         var page = await browser.LoggedInAsync(web);
         await page.GotoAsync(web.Url($"/vms/{vm.Id:D}").ToString());
         await Expect(page.Locator("#chart-memory figcaption")).ToContainTextAsync("no samples yet");

@@ -55,6 +55,14 @@ public sealed class WebFixture : IAsyncDisposable
 
     public Uri Url(string path) => new(Console.Address, path);
 
+    /// <summary>A VM (off) that boots the small idle guest on the Emulated backend with 64 MB: cheap to start and to look at.</summary>
+    public async Task<Host.Service.ManagedVm> CreateIdleVmAsync(string name)
+    {
+        string kernel = Path.Combine(Root, "idle.elf");
+        if (!File.Exists(kernel)) await File.WriteAllBytesAsync(kernel, Host.Tests.TestGuests.Idle());
+        return Server.Manager.Configuration.Create(new Host.Service.Domain.NewVm(name) { KernelPath = kernel, MemoryStartupBytes = 64L << 20, Backend = "emulated" }, Host.Access.ClientIdentity.Root);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Console.DisposeAsync();

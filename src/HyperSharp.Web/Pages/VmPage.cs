@@ -44,10 +44,48 @@ internal static class VmPage
         html.Append("<p id=\"console-status\" aria-live=\"polite\"></p></section>");
 
         AppendSettings(html, vm, at, antiForgery);
-        AppendHardware(html, vm, managed);
+        AppendHardware(html, vm, managed, [.. manager.Switches.List().Select(sw => sw.Name)], at, antiForgery);
         AppendCheckpoints(html, managed, at, antiForgery);
         AppendMove(html, vm, at, antiForgery, destination);
         return Page(vm.Name, antiForgery, html.ToString(), error, script: "console.js", notice: notice, charts: true);
+    }
+
+    /// <summary>
+    /// The network adapters, each with the switch it is on (a change connects, moves or disconnects it) and Remove, and a
+    /// form that adds one: Hyper-V Manager's adapter settings, live on a running VM as the host does them.
+    /// </summary>
+    private static void AppendAdapters(StringBuilder html, Vm vm, List<string> switches, string at, string antiForgery)
+    {
+        html.Append("<section aria-labelledby=\"nics-h\"><h2 id=\"nics-h\">Network adapters</h2>");
+        if (vm.NetworkAdapters.Count == 0) html.Append("<p>None.</p>");
+        else
+        {
+            html.Append("<table id=\"adapters\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Switch</th><th scope=\"col\">MAC address</th><th scope=\"col\">IP addresses</th><th scope=\"col\">Remove</th></tr></thead><tbody>");
+            foreach (var a in vm.NetworkAdapters)
+            {
+                string field = $"<input type=\"hidden\" name=\"adapter\" value=\"{H(a.Id)}\">";
+                html.Append("<tr data-adapter=\"").Append(H(a.Name)).Append("\"><td>").Append(H(a.Name)).Append("</td><td>")
+                    .Append("<form method=\"post\" action=\"").Append(at).Append("/adapters/connect\" class=\"inline\">").Append(AntiForgeryField(antiForgery)).Append(field)
+                    .Append("<select name=\"switch\" aria-label=\"Virtual switch of ").Append(H(a.Name)).Append("\">");
+                AppendSwitchOptions(html, switches, a.SwitchName);
+                html.Append("</select> <button type=\"submit\">Connect</button></form></td><td>").Append(H(a.MacAddress)).Append("</td><td>")
+                    .Append(H(string.Join(", ", a.IpAddresses))).Append("</td><td>")
+                    .Append(Button($"{at}/adapters/remove", "Remove", antiForgery, null, field)).Append("</td></tr>");
+            }
+            html.Append("</tbody></table>");
+        }
+        html.Append("<form method=\"post\" action=\"").Append(at).Append("/adapters/add\" class=\"settings\" id=\"add-adapter\">").Append(AntiForgeryField(antiForgery))
+            .Append("<label for=\"a-name\">New adapter's name (empty: Network Adapter)</label><input id=\"a-name\" name=\"name\">")
+            .Append("<label for=\"a-switch\">Its virtual switch</label><select id=\"a-switch\" name=\"switch\">");
+        AppendSwitchOptions(html, switches, "");
+        html.Append("</select><span></span><button type=\"submit\">Add network adapter</button></form></section>");
+    }
+
+    private static void AppendSwitchOptions(StringBuilder html, List<string> switches, string current)
+    {
+        html.Append("<option value=\"\"").Append(current.Length == 0 ? " selected" : "").Append(">Not connected</option>");
+        foreach (var name in switches)
+            html.Append("<option value=\"").Append(H(name)).Append('"').Append(name == current ? " selected" : "").Append('>').Append(H(name)).Append("</option>");
     }
 
     /// <summary>Hyper-V Manager's checkpoint choices, in its words.</summary>
@@ -76,7 +114,7 @@ internal static class VmPage
             .Append("<dt>Generation</dt><dd>").Append(vm.Generation).Append("</dd></dl></section>");
     }
 
-    private static void AppendHardware(StringBuilder html, Vm vm, ManagedVm managed)
+    private static void AppendHardware(StringBuilder html, Vm vm, ManagedVm managed, List<string> switches, string at, string antiForgery)
     {
         html.Append("<section aria-labelledby=\"disks-h\"><h2 id=\"disks-h\">Hard drives</h2>");
         if (vm.HardDrives.Count == 0) html.Append("<p>None.</p>");
@@ -86,19 +124,17 @@ internal static class VmPage
             foreach (var d in vm.HardDrives) html.Append("<tr><td>").Append(H(d.Name)).Append("</td><td>").Append(H(d.Path)).Append("</td></tr>");
             html.Append("</tbody></table>");
         }
-        html.Append("</section><section aria-labelledby=\"nics-h\"><h2 id=\"nics-h\">Network adapters</h2>");
-        if (vm.NetworkAdapters.Count == 0) html.Append("<p>None.</p>");
-        else
-        {
-            html.Append("<table id=\"adapters\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Switch</th><th scope=\"col\">MAC address</th><th scope=\"col\">IP addresses</th></tr></thead><tbody>");
-            foreach (var a in vm.NetworkAdapters)
-                html.Append("<tr><td>").Append(H(a.Name)).Append("</td><td>").Append(H(a.SwitchName.Length > 0 ? a.SwitchName : "not connected")).Append("</td><td>")
-                    .Append(H(a.MacAddress)).Append("</td><td>").Append(H(string.Join(", ", a.IpAddresses))).Append("</td></tr>");
-            html.Append("</tbody></table>");
-        }
-        html.Append("</section><section aria-labelledby=\"integration-h\"><h2 id=\"integration-h\">Integration services</h2><table id=\"integration\"><thead><tr><th scope=\"col\">Service</th><th scope=\"col\">Enabled</th><th scope=\"col\">Status</th></tr></thead><tbody>");
+        html.Append("</section>");
+        AppendAdapters(html, vm, switches, at, antiForgery);
+        // Enable-/Disable-VMIntegrationService: each row's button turns its service the other way.
+        html.Append("<section aria-labelledby=\"integration-h\"><h2 id=\"integration-h\">Integration services</h2><table id=\"integration\"><thead><tr><th scope=\"col\">Service</th><th scope=\"col\">Enabled</th><th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr></thead><tbody>");
         foreach (var s in IntegrationProjection.Services(managed, null))
-            html.Append("<tr><td>").Append(H(s.Name)).Append("</td><td>").Append(s.Enabled ? "Yes" : "No").Append("</td><td>").Append(H(s.PrimaryStatusDescription)).Append("</td></tr>");
+        {
+            string fields = $"<input type=\"hidden\" name=\"service\" value=\"{H(s.Name)}\"><input type=\"hidden\" name=\"enabled\" value=\"{(s.Enabled ? "false" : "true")}\">";
+            html.Append("<tr data-service=\"").Append(H(s.Name)).Append("\"><td>").Append(H(s.Name)).Append("</td><td>").Append(s.Enabled ? "Yes" : "No").Append("</td><td>").Append(H(s.PrimaryStatusDescription)).Append("</td><td>")
+                .Append("<form method=\"post\" action=\"").Append(at).Append("/integration\" class=\"inline\">").Append(AntiForgeryField(antiForgery)).Append(fields)
+                .Append("<button type=\"submit\" aria-label=\"").Append(s.Enabled ? "Disable " : "Enable ").Append(H(s.Name)).Append("\">").Append(s.Enabled ? "Disable" : "Enable").Append("</button></form></td></tr>");
+        }
         html.Append("</tbody></table></section>");
     }
 
