@@ -57,7 +57,7 @@ public sealed class WebConsole : IAsyncDisposable
         AccessGate.Use(app, token, options.Log);
         AccessGate.MapLogin(app, token, options.Log);
         StaticAssets.Map(app);
-        var usage = new Usage.UsageSampler(calls, options.UsageInterval);
+        var usage = new Usage.UsageSampler(calls, options.UsageInterval, options.Log);
         VmEndpoints.Map(app, calls, token, usage);
         SwitchEndpoints.Map(app, calls, token);
         Usage.UsageJson.Map(app, usage);

@@ -51,7 +51,12 @@ internal static class SwitchesPage
     private static void AppendProperties(StringBuilder html, VmSwitch s, string antiForgery)
     {
         string id = H(s.Id), at = $"/switches/{s.Id}";
-        string adapters = s.ConnectedAdapterCount == 1 ? "the network adapter connected to it is" : $"the {s.ConnectedAdapterCount} network adapters connected to it are";
+        string adapters = s.ConnectedAdapterCount switch
+        {
+            0 => "No network adapter is connected to it.",
+            1 => "The network adapter connected to it is disconnected.",
+            var n => $"The {n} network adapters connected to it are disconnected.",
+        };
         string hostSide = s.SwitchType switch
         {
             SwitchType.External => $" Host adapter {s.NetAdapterName} is no longer bridged to the VMs: pending changes may disrupt network connectivity.",
@@ -65,7 +70,7 @@ internal static class SwitchesPage
             .Append("<label for=\"sw-").Append(id).Append("-notes\">Notes</label><input id=\"sw-").Append(id).Append("-notes\" name=\"notes\" value=\"").Append(H(s.Notes)).Append("\">")
             .Append("<span></span><button type=\"submit\">Apply</button></form>")
             .Append(Button($"{at}/delete", "Remove", antiForgery,
-                $"Remove virtual switch '{s.Name}'? {char.ToUpperInvariant(adapters[0])}{adapters[1..]} disconnected.{hostSide}"))
+                $"Remove virtual switch '{s.Name}'? {adapters}{hostSide}"))
             .Append("</section>");
     }
 

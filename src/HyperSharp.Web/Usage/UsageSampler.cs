@@ -13,6 +13,7 @@ internal sealed class UsageSampler : IAsyncDisposable
 {
     public static readonly TimeSpan Window = TimeSpan.FromHours(1);
     private readonly HostCalls _host;
+    private readonly Action<string> _log;
     private readonly ConcurrentDictionary<Guid, Tracked> _vms = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -24,8 +25,9 @@ internal sealed class UsageSampler : IAsyncDisposable
         public (int Pid, long Ticks, TimeSpan Cpu)? Last { get; set; }
     }
 
-    public UsageSampler(HostCalls host, TimeSpan interval)
+    public UsageSampler(HostCalls host, TimeSpan interval, Action<string> log)
     {
+        _log = log;
         if (interval <= TimeSpan.Zero || interval > Window) throw new ArgumentOutOfRangeException(nameof(interval), interval, "the usage interval is more than zero and at most an hour");
         _host = host;
         Interval = interval;
@@ -50,7 +52,12 @@ internal sealed class UsageSampler : IAsyncDisposable
         using var timer = new PeriodicTimer(Interval);
         try
         {
-            do await SampleAsync(_stop.Token).ConfigureAwait(false);
+            do
+            {
+                // A look that fails (a VM removed mid-look, say) costs one sample, not the charts for the rest of the run.
+                try { await SampleAsync(_stop.Token).ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException) { _log($"usage charts: a look at the VMs failed: {e.Message}"); }
+            }
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException) { }
