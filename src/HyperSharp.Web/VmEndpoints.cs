@@ -46,6 +46,9 @@ internal static class VmEndpoints
         ["adapters/add"] = (m, vm, form, _) => m.Networking.AddAdapterAsync(vm, new NewNetworkAdapter(Text(form, "name"), Text(form, "switch"), null), Detached),
         ["adapters/connect"] = (m, vm, form, _) => m.Networking.UpdateAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), new NetworkAdapterChange { SwitchName = form["switch"].ToString() }, Detached),
         ["adapters/remove"] = (m, vm, form, _) => m.Networking.RemoveAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), Detached),
+        ["drives/add"] = (m, vm, form, client) => m.Configuration.AddDiskAsync(vm, new NewDiskDrive(Text(form, "path"), form["readOnly"] == "true", ControllerType.Scsi, 0, null), client, Detached),
+        ["drives/remove"] = (m, vm, form, _) => m.Configuration.RemoveDiskAsync(vm, DriveAt(form), Detached),
+        ["memory"] = (m, vm, form, _) => m.Memory.SetAsync(vm, MemoryChange(vm, form)),
         ["integration"] = (m, vm, form, _) => m.Integration.SetAsync(vm, form["service"].ToString(), form["enabled"] == "true", Detached),
         ["checkpoints/delete"] = (m, vm, form, _) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
     };
@@ -158,6 +161,28 @@ internal static class VmEndpoints
             MemoryStartupBytes = memory == c.Memory.StartupBytes ? null : memory,
             Notes = notes == c.Notes ? null : notes,
             CheckpointType = checkpoints == c.CheckpointType ? null : checkpoints,
+        };
+    }
+
+    /// <summary>Where the drive to remove sits, from the row's hidden fields.</summary>
+    private static DriveLocation DriveAt(IFormCollection form) => new(
+        Enum.TryParse<ControllerType>(form["controllerType"].ToString(), out var type) ? type : ControllerType.Unspecified,
+        (int)(Number(form, "controllerNumber", "Controller number") ?? 0), (int)(Number(form, "controllerLocation", "Controller location") ?? 0));
+
+    /// <summary>The Memory form as Set-VMMemory's change: only what differs is sent, each checked by the host.</summary>
+    private static VmMemoryChange MemoryChange(ManagedVm vm, IFormCollection form)
+    {
+        var c = vm.Config.Memory;
+        bool dynamic = form["dynamic"] == "true";
+        long? minimum = Number(form, "minimumMb", "Minimum RAM") is { } min ? min << 20 : null;
+        long? maximum = Number(form, "maximumMb", "Maximum RAM") is { } max ? max << 20 : null;
+        int? buffer = (int?)Number(form, "buffer", "Memory buffer");
+        return new VmMemoryChange
+        {
+            DynamicMemoryEnabled = dynamic == c.DynamicMemoryEnabled ? null : dynamic,
+            MinimumBytes = minimum == c.MinimumBytes ? null : minimum,
+            MaximumBytes = maximum == c.MaximumBytes ? null : maximum,
+            Buffer = buffer == c.Buffer ? null : buffer,
         };
     }
 

@@ -44,6 +44,7 @@ internal static class VmPage
         html.Append("<p id=\"console-status\" aria-live=\"polite\"></p></section>");
 
         AppendSettings(html, vm, at, antiForgery);
+        AppendMemory(html, managed, at, antiForgery);
         AppendHardware(html, vm, managed, [.. manager.Switches.List().Select(sw => sw.Name)], at, antiForgery);
         AppendCheckpoints(html, managed, at, antiForgery);
         AppendMove(html, vm, at, antiForgery, destination);
@@ -114,17 +115,39 @@ internal static class VmPage
             .Append("<dt>Generation</dt><dd>").Append(vm.Generation).Append("</dd></dl></section>");
     }
 
+    /// <summary>Set-VMMemory's Dynamic Memory settings (the startup memory is in Settings), with the host's own checks.</summary>
+    private static void AppendMemory(StringBuilder html, ManagedVm managed, string at, string antiForgery)
+    {
+        var m = managed.Config.Memory;
+        html.Append("<section aria-labelledby=\"memory-h\"><h2 id=\"memory-h\">Memory</h2><form method=\"post\" action=\"").Append(at).Append("/memory\" class=\"settings\" id=\"memory\">")
+            .Append(AntiForgeryField(antiForgery))
+            .Append("<label for=\"mem-dynamic\">Enable Dynamic Memory</label><input id=\"mem-dynamic\" name=\"dynamic\" type=\"checkbox\" value=\"true\"").Append(m.DynamicMemoryEnabled ? " checked" : "").Append('>')
+            .Append("<label for=\"mem-minimum\">Minimum RAM (MB)</label><input id=\"mem-minimum\" name=\"minimumMb\" type=\"number\" value=\"").Append(m.MinimumBytes >> 20).Append("\">")
+            .Append("<label for=\"mem-maximum\">Maximum RAM (MB)</label><input id=\"mem-maximum\" name=\"maximumMb\" type=\"number\" value=\"").Append(m.MaximumBytes >> 20).Append("\">")
+            .Append("<label for=\"mem-buffer\">Memory buffer (%)</label><input id=\"mem-buffer\" name=\"buffer\" type=\"number\" value=\"").Append(m.Buffer).Append("\">")
+            .Append("<span></span><button type=\"submit\">Apply memory</button></form></section>");
+    }
+
     private static void AppendHardware(StringBuilder html, Vm vm, ManagedVm managed, List<string> switches, string at, string antiForgery)
     {
+        // Add-/Remove-VMHardDiskDrive: on a running VM a SCSI drive is hot-plugged, as the host does it.
         html.Append("<section aria-labelledby=\"disks-h\"><h2 id=\"disks-h\">Hard drives</h2>");
         if (vm.HardDrives.Count == 0) html.Append("<p>None.</p>");
         else
         {
-            html.Append("<table id=\"disks\"><thead><tr><th scope=\"col\">Drive</th><th scope=\"col\">Path</th></tr></thead><tbody>");
-            foreach (var d in vm.HardDrives) html.Append("<tr><td>").Append(H(d.Name)).Append("</td><td>").Append(H(d.Path)).Append("</td></tr>");
+            html.Append("<table id=\"disks\"><thead><tr><th scope=\"col\">Drive</th><th scope=\"col\">Path</th><th scope=\"col\">Read-only</th><th scope=\"col\">Remove</th></tr></thead><tbody>");
+            foreach (var d in vm.HardDrives)
+            {
+                string where = $"<input type=\"hidden\" name=\"controllerType\" value=\"{d.ControllerType}\"><input type=\"hidden\" name=\"controllerNumber\" value=\"{d.ControllerNumber}\"><input type=\"hidden\" name=\"controllerLocation\" value=\"{d.ControllerLocation}\">";
+                html.Append("<tr data-drive=\"").Append(H(d.Path)).Append("\"><td>").Append(H(d.Name)).Append("</td><td>").Append(H(d.Path)).Append("</td><td>").Append(d.ReadOnly ? "Yes" : "No").Append("</td><td>")
+                    .Append(Button($"{at}/drives/remove", "Remove", antiForgery, $"Remove the drive {d.Name} from '{vm.Name}'? The virtual hard disk file stays.", where)).Append("</td></tr>");
+            }
             html.Append("</tbody></table>");
         }
-        html.Append("</section>");
+        html.Append("<form method=\"post\" action=\"").Append(at).Append("/drives/add\" class=\"settings\" id=\"add-drive\">").Append(AntiForgeryField(antiForgery))
+            .Append("<label for=\"d-path\">Virtual hard disk to add (path on the host)</label><input id=\"d-path\" name=\"path\" required>")
+            .Append("<label for=\"d-readonly\">Read-only</label><input id=\"d-readonly\" name=\"readOnly\" type=\"checkbox\" value=\"true\">")
+            .Append("<span></span><button type=\"submit\">Add hard drive</button></form></section>");
         AppendAdapters(html, vm, switches, at, antiForgery);
         // Enable-/Disable-VMIntegrationService: each row's button turns its service the other way.
         html.Append("<section aria-labelledby=\"integration-h\"><h2 id=\"integration-h\">Integration services</h2><table id=\"integration\"><thead><tr><th scope=\"col\">Service</th><th scope=\"col\">Enabled</th><th scope=\"col\">Status</th><th scope=\"col\">Change</th></tr></thead><tbody>");
