@@ -59,14 +59,14 @@ public class DrivesAndMemoryTests(ITestOutputHelper output)
         await memory.GetByLabel("Minimum RAM (MB)").FillAsync("256");
         await memory.GetByLabel("Maximum RAM (MB)").FillAsync("2048");
         await memory.GetByLabel("Memory buffer (%)").FillAsync("30");
-        await memory.GetByRole(AriaRole.Button, new() { Name = "Apply memory" }).ClickAsync();
+        await memory.GetByRole(AriaRole.Button, new() { Name = "Set memory" }).ClickAsync();
         await Expect(page.GetByLabel("Enable Dynamic Memory")).ToBeCheckedAsync();
         var m = vm.Config.Memory;
         Assert.Equal((true, 256L << 20, 2048L << 20, 30), (m.DynamicMemoryEnabled, m.MinimumBytes, m.MaximumBytes, m.Buffer));
 
         string tooHigh = (await Assert.ThrowsAsync<HostException>(() => manager.Memory.SetAsync(vm, new VmMemoryChange { MinimumBytes = 4096L << 20 }))).Message;
         await page.GetByLabel("Minimum RAM (MB)").FillAsync("4096");
-        await page.Locator("form#memory").GetByRole(AriaRole.Button, new() { Name = "Apply memory" }).ClickAsync();
+        await page.Locator("form#memory").GetByRole(AriaRole.Button, new() { Name = "Set memory" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync(tooHigh);
         output.WriteLine($"refused: {tooHigh}");
         Assert.Equal(256L << 20, vm.Config.Memory.MinimumBytes);

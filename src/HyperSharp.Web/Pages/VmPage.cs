@@ -125,7 +125,7 @@ internal static class VmPage
             .Append("<label for=\"mem-minimum\">Minimum RAM (MB)</label><input id=\"mem-minimum\" name=\"minimumMb\" type=\"number\" value=\"").Append(m.MinimumBytes >> 20).Append("\">")
             .Append("<label for=\"mem-maximum\">Maximum RAM (MB)</label><input id=\"mem-maximum\" name=\"maximumMb\" type=\"number\" value=\"").Append(m.MaximumBytes >> 20).Append("\">")
             .Append("<label for=\"mem-buffer\">Memory buffer (%)</label><input id=\"mem-buffer\" name=\"buffer\" type=\"number\" value=\"").Append(m.Buffer).Append("\">")
-            .Append("<span></span><button type=\"submit\">Apply memory</button></form></section>");
+            .Append("<span></span><button type=\"submit\">Set memory</button></form></section>");
     }
 
     private static void AppendHardware(StringBuilder html, Vm vm, ManagedVm managed, List<string> switches, string at, string antiForgery)
