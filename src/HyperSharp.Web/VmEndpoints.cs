@@ -161,6 +161,9 @@ internal static class VmEndpoints
             MemoryStartupBytes = memory == c.Memory.StartupBytes ? null : memory,
             Notes = notes == c.Notes ? null : notes,
             CheckpointType = checkpoints == c.CheckpointType ? null : checkpoints,
+            KernelPath = Changed(form, "kernel", c.Boot.KernelPath),
+            InitrdPath = Changed(form, "initrd", c.Boot.InitrdPath ?? ""),
+            KernelCommandLine = Changed(form, "cmdline", c.Boot.CommandLine),
         };
     }
 
@@ -188,6 +191,10 @@ internal static class VmEndpoints
 
     private static HyperSharp.Inventory.CheckpointRecord Checkpoint(ManagedVm vm, IFormCollection form) =>
         VmCheckpoints.Resolve(vm, form["checkpoint"].ToString(), null);
+
+    /// <summary>A boot field as typed when it differs from <paramref name="current"/> (empty: none), else null; a form without the field changes nothing.</summary>
+    private static string? Changed(IFormCollection form, string field, string current) =>
+        form.ContainsKey(field) && form[field].ToString().Trim() is var text && text != current.Trim() ? text : null;
 
     private static string? Text(IFormCollection form, string field) => form[field].ToString().Trim() is { Length: > 0 } text ? text : null;
 

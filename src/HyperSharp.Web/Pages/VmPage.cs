@@ -107,9 +107,12 @@ internal static class VmPage
         foreach (var (type, label) in CheckpointTypes)
             html.Append("<option value=\"").Append(type).Append('"').Append(vm.CheckpointType == type ? " selected" : "").Append('>').Append(label).Append("</option>");
         html.Append("</select>")
+            .Append("<label for=\"s-kernel\">Linux kernel (path on the host)</label><input id=\"s-kernel\" name=\"kernel\" value=\"").Append(H(vm.Boot.KernelPath)).Append("\">")
+            .Append("<label for=\"s-initrd\">Initial RAM disk (path, optional)</label><input id=\"s-initrd\" name=\"initrd\" value=\"").Append(H(vm.Boot.InitrdPath)).Append("\">")
+            .Append("<label for=\"s-cmdline\">Kernel command line</label><input id=\"s-cmdline\" name=\"cmdline\" value=\"").Append(H(vm.Boot.KernelCommandLine)).Append("\">")
             .Append("<label for=\"s-notes\">Notes</label><textarea id=\"s-notes\" name=\"notes\" rows=\"2\">").Append(H(vm.Notes)).Append("</textarea>")
             .Append("<span></span><button type=\"submit\">Apply</button></form>")
-            .Append("<p class=\"hint\">Processors and memory change while the VM is off.</p>")
+            .Append("<p class=\"hint\">Processors, memory and the boot files change while the VM is off.</p>")
             .Append("<dl class=\"facts\"><dt>Firmware</dt><dd>Linux kernel ").Append(H(vm.Boot.KernelPath)).Append(vm.Boot.InitrdPath.Length > 0 ? $", initrd {H(vm.Boot.InitrdPath)}" : "")
             .Append(", command line <code>").Append(H(vm.Boot.KernelCommandLine)).Append("</code></dd><dt>Backend</dt><dd>").Append(H(vm.Backend)).Append("</dd>")
             .Append("<dt>Generation</dt><dd>").Append(vm.Generation).Append("</dd></dl></section>");
