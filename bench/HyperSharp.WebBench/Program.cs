@@ -8,7 +8,8 @@ using HyperSharp.Web;
 
 // The web console's page latency, issue 21: a host with --registered VMs (off: registered, never started), its web
 // console on a loopback port, and a logged-in HTTP client timing the pages a person opens: the host page with the
-// whole VM list, one VM's page, the New VM form, and the event stream's first snapshot of every row.
+// whole VM list, one VM's page, the New VM form, the switch manager, the charts' data, and the event stream's first
+// snapshot of every row.
 // Usage: HyperSharp.WebBench [--registered 1000] [--runs 50]
 string Option(string name, string fallback) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
 int registered = int.Parse(Option("--registered", "1000"), CultureInfo.InvariantCulture);
@@ -23,14 +24,19 @@ try
     for (int i = 0; i < registered; i++)
         host.Manager.Configuration.Create(new NewVm($"vm-{i:D4}") { MemoryStartupBytes = 64L << 20, Backend = "emulated" }, ClientIdentity.Root);
     Console.WriteLine($"{registered} VMs registered in {clock.Elapsed.TotalSeconds:F1} s");
-    web = await WebConsole.StartAsync(new WebConsoleOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root }, host.Manager);
+    web = await WebConsole.StartAsync(new WebConsoleOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), InventoryRoot = root }, host);
     using var client = new HttpClient { BaseAddress = web.Address };
     (await client.GetAsync(web.LoginAddress)).EnsureSuccessStatusCode();
     string one = $"/vms/{host.Manager.List(null)[registered / 2].Id:D}";
 
     Console.WriteLine($"| page | median | p95 | max | bytes |");
     Console.WriteLine($"|---|---|---|---|---|");
-    foreach (var (label, path) in new[] { ("host page, VM list of all", "/"), ("one VM's page", one), ("New VM form", "/vms/new"), ("a static file (app.js)", "/static/app.js") })
+    for (int i = 0; i < 20; i++) host.Manager.Networking.CreateSwitch(new NewSwitch($"switch-{i:D2}", HyperSharp.Api.V1.SwitchType.Private, "", "", ""));
+    foreach (var (label, path) in new[]
+    {
+        ("host page, VM list of all", "/"), ("one VM's page", one), ("New VM form", "/vms/new"), ("switch manager (20 switches)", "/switches"),
+        ("usage of all VMs (chart data)", "/usage"), ("a static file (app.js)", "/static/app.js"),
+    })
         Report(label, await TimeAsync(client, path, runs));
     Report("event stream: every row", await TimeStreamAsync(client, registered, Math.Min(runs, 10)));
 }

@@ -26,8 +26,9 @@ public sealed class HostServer : IAsyncDisposable
     private int _disposed;
     private readonly Cluster.HostCluster? _cluster;
 
-    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, IDisposable inventoryLock, ApiSocketClaim socket, Cluster.HostCluster? cluster)
+    private HostServer(WebApplication app, HostServerOptions options, VmManager manager, Migration.VmMigrations migrations, IDisposable inventoryLock, ApiSocketClaim socket, Cluster.HostCluster? cluster)
     {
+        Migrations = migrations;
         _cluster = cluster;
         _inventoryLock = inventoryLock;
         _socket = socket;
@@ -40,6 +41,9 @@ public sealed class HostServer : IAsyncDisposable
 
     /// <summary>The VMs this host manages (tests look inside; clients go through the API).</summary>
     public VmManager Manager { get; }
+
+    /// <summary>Move-VM and Compare-VM of this host (the web console's Move uses the same object as the API).</summary>
+    public Migration.VmMigrations Migrations { get; }
 
     /// <summary>Starts serving; returns once the socket accepts connections.</summary>
     public static async Task<HostServer> StartAsync(HostServerOptions options, CancellationToken cancellationToken = default)
@@ -94,7 +98,7 @@ public sealed class HostServer : IAsyncDisposable
         options.Log(SocketAccess.Restrict(options.SocketPath));
         manager.StartAutomatically();
         manager.StartBalancing(options.MemoryBalancer);
-        return new HostServer(app, options, manager, inventoryLock, socket, cluster);
+        return new HostServer(app, options, manager, migrations, inventoryLock, socket, cluster);
     }
 
     /// <summary>Where other cluster nodes reach this host's live migrations: its --tls-listen (this machine's name for a wildcard address).</summary>

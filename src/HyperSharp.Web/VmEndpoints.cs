@@ -42,14 +42,24 @@ internal static class VmEndpoints
         ["checkpoint"] = (m, vm, _, _) => m.Checkpoints.CreateAsync(vm, null, Detached),
         ["settings"] = (m, vm, form, client) => Task.FromResult(m.Configuration.Update(vm, SettingsChange(vm, form), client)),
         ["checkpoints/apply"] = (m, vm, form, _) => m.Checkpoints.RestoreAsync(vm, Checkpoint(vm, form).Id, Detached),
+        // Add-, Connect-/Disconnect- and Remove-VMNetworkAdapter (live on a running VM, as the host does them).
+        ["adapters/add"] = (m, vm, form, _) => m.Networking.AddAdapterAsync(vm, new NewNetworkAdapter(Text(form, "name"), Text(form, "switch"), null), Detached),
+        ["adapters/connect"] = (m, vm, form, _) => m.Networking.UpdateAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), new NetworkAdapterChange { SwitchName = form["switch"].ToString() }, Detached),
+        ["adapters/remove"] = (m, vm, form, _) => m.Networking.RemoveAdapterAsync(vm, new AdapterRef(form["adapter"].ToString(), ""), Detached),
+        ["drives/add"] = (m, vm, form, client) => m.Configuration.AddDiskAsync(vm, new NewDiskDrive(Text(form, "path"), form["readOnly"] == "true", ControllerType.Scsi, 0, null), client, Detached),
+        ["drives/remove"] = (m, vm, form, _) => m.Configuration.RemoveDiskAsync(vm, DriveAt(form), Detached),
+        ["memory"] = (m, vm, form, _) => m.Memory.SetAsync(vm, MemoryChange(vm, form)),
+        ["integration"] = (m, vm, form, _) => m.Integration.SetAsync(vm, form["service"].ToString(), form["enabled"] == "true", Detached),
         ["checkpoints/delete"] = (m, vm, form, _) => m.Checkpoints.RemoveAsync(vm, Checkpoint(vm, form).Id, includeChildren: false, Detached),
     };
 
-    public static void Map(IEndpointRouteBuilder app, VmManager manager, AccessToken token)
+    public static void Map(IEndpointRouteBuilder app, HostCalls host, AccessToken token, Usage.UsageSampler usage)
     {
         const string Html = "text/html; charset=utf-8";
-        app.MapGet("/", async Task<IResult> (HttpContext context) => Results.Content(await HostPage.RenderAsync(manager, token.AntiForgery, context.RequestAborted).ConfigureAwait(false), Html));
-        app.MapGet("/events", (HttpContext context) => Live.VmRowStream.ServeAsync(context, manager));
+        var manager = host.Manager;
+        app.MapGet("/", async Task<IResult> (HttpContext context) =>
+            Results.Content(await HostPage.RenderAsync(manager, token.AntiForgery, context.RequestAborted, MovedNotice(context.Request.Query)).ConfigureAwait(false), Html));
+        app.MapGet("/events", (HttpContext context) => Live.VmRowStream.ServeAsync(context, manager, usage));
         app.MapGet("/vms/new", () => Results.Content(NewVmPage.Render(token.AntiForgery, new Dictionary<string, string>(), null), Html));
         app.MapGet("/vms/{id}", async (string id, HttpContext context) =>
         {
@@ -80,6 +90,7 @@ internal static class VmEndpoints
             catch (HostException e) { return await Refused(manager, vm, token, e).ConfigureAwait(false); }
             return Results.Redirect("/");
         });
+        MoveEndpoints.Map(app, host, token);
         app.MapPost("/vms/{id}/{**verb}", async (string id, string verb, HttpContext context) =>
         {
             var vm = Find(manager, id);
@@ -92,16 +103,22 @@ internal static class VmEndpoints
         });
     }
 
-    private static ManagedVm? Find(VmManager manager, string id) =>
+    /// <summary>After a move (see <see cref="MoveEndpoints"/>): where the VM went and what the move took, from the redirect's query.</summary>
+    private static string? MovedNotice(IQueryCollection query) =>
+        query["moved"].ToString() is { Length: > 0 } name
+            ? $"VM '{name}' moved to {query["to"]} and runs there (the move took {query["ms"]} ms, the VM paused {query["downtime"]} ms)."
+            : null;
+
+    internal static ManagedVm? Find(VmManager manager, string id) =>
         Guid.TryParse(id, out var guid) ? manager.List(null).FirstOrDefault(vm => vm.Id == guid) : null;
 
-    private static IResult NotFound(string id) =>
+    internal static IResult NotFound(string id) =>
         Results.Text($"no VM with id {id} on this host (deleted?)\n", "text/plain", null, StatusCodes.Status404NotFound);
 
-    private static async Task<IResult> Refused(VmManager manager, ManagedVm vm, AccessToken token, HostException e) =>
+    internal static async Task<IResult> Refused(VmManager manager, ManagedVm vm, AccessToken token, HostException e) =>
         Results.Content(await VmPage.RenderAsync(manager, vm, token.AntiForgery, e.Message, CancellationToken.None).ConfigureAwait(false), "text/html; charset=utf-8", null, Status(e));
 
-    private static int Status(HostException e) => e.Kind switch
+    internal static int Status(HostException e) => e.Kind switch
     {
         HostErrorKind.InvalidArgument => StatusCodes.Status400BadRequest,
         HostErrorKind.NotFound => StatusCodes.Status404NotFound,
@@ -144,11 +161,40 @@ internal static class VmEndpoints
             MemoryStartupBytes = memory == c.Memory.StartupBytes ? null : memory,
             Notes = notes == c.Notes ? null : notes,
             CheckpointType = checkpoints == c.CheckpointType ? null : checkpoints,
+            KernelPath = Changed(form, "kernel", c.Boot.KernelPath),
+            InitrdPath = Changed(form, "initrd", c.Boot.InitrdPath ?? ""),
+            KernelCommandLine = Changed(form, "cmdline", c.Boot.CommandLine),
+        };
+    }
+
+    /// <summary>Where the drive to remove sits, from the row's hidden fields.</summary>
+    private static DriveLocation DriveAt(IFormCollection form) => new(
+        Enum.TryParse<ControllerType>(form["controllerType"].ToString(), out var type) ? type : ControllerType.Unspecified,
+        (int)(Number(form, "controllerNumber", "Controller number") ?? 0), (int)(Number(form, "controllerLocation", "Controller location") ?? 0));
+
+    /// <summary>The Memory form as Set-VMMemory's change: only what differs is sent, each checked by the host.</summary>
+    private static VmMemoryChange MemoryChange(ManagedVm vm, IFormCollection form)
+    {
+        var c = vm.Config.Memory;
+        bool dynamic = form["dynamic"] == "true";
+        long? minimum = Number(form, "minimumMb", "Minimum RAM") is { } min ? min << 20 : null;
+        long? maximum = Number(form, "maximumMb", "Maximum RAM") is { } max ? max << 20 : null;
+        int? buffer = (int?)Number(form, "buffer", "Memory buffer");
+        return new VmMemoryChange
+        {
+            DynamicMemoryEnabled = dynamic == c.DynamicMemoryEnabled ? null : dynamic,
+            MinimumBytes = minimum == c.MinimumBytes ? null : minimum,
+            MaximumBytes = maximum == c.MaximumBytes ? null : maximum,
+            Buffer = buffer == c.Buffer ? null : buffer,
         };
     }
 
     private static HyperSharp.Inventory.CheckpointRecord Checkpoint(ManagedVm vm, IFormCollection form) =>
         VmCheckpoints.Resolve(vm, form["checkpoint"].ToString(), null);
+
+    /// <summary>A boot field as typed when it differs from <paramref name="current"/> (empty: none), else null; a form without the field changes nothing.</summary>
+    private static string? Changed(IFormCollection form, string field, string current) =>
+        form.ContainsKey(field) && form[field].ToString().Trim() is var text && text != current.Trim() ? text : null;
 
     private static string? Text(IFormCollection form, string field) => form[field].ToString().Trim() is { Length: > 0 } text ? text : null;
 

@@ -1,4 +1,3 @@
-using HyperSharp.Host.Service;
 using HyperSharp.Web.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,10 +13,12 @@ namespace HyperSharp.Web;
 public sealed class WebConsole : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly Usage.UsageSampler _usage;
 
-    private WebConsole(WebApplication app, AccessToken token, Uri address)
+    private WebConsole(WebApplication app, Usage.UsageSampler usage, AccessToken token, Uri address)
     {
         _app = app;
+        _usage = usage;
         Token = token.Value;
         Address = address;
     }
@@ -31,8 +32,9 @@ public sealed class WebConsole : IAsyncDisposable
     /// <summary>The address that logs a browser in: what `hyper host --web` prints.</summary>
     public Uri LoginAddress => new(Address, $"/login?token={Token}");
 
-    public static async Task<WebConsole> StartAsync(WebConsoleOptions options, VmManager manager, CancellationToken cancellationToken = default)
+    public static async Task<WebConsole> StartAsync(WebConsoleOptions options, Host.HostServer host, CancellationToken cancellationToken = default)
     {
+        var calls = new HostCalls(host.Manager, host.Migrations);
         var token = AccessToken.Create(options.InventoryRoot);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -55,11 +57,19 @@ public sealed class WebConsole : IAsyncDisposable
         AccessGate.Use(app, token, options.Log);
         AccessGate.MapLogin(app, token, options.Log);
         StaticAssets.Map(app);
-        VmEndpoints.Map(app, manager, token);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var usage = new Usage.UsageSampler(calls, options.UsageInterval, options.Log);
+        VmEndpoints.Map(app, calls, token, usage);
+        SwitchEndpoints.Map(app, calls, token);
+        Usage.UsageJson.Map(app, usage);
+        try { await app.StartAsync(cancellationToken).ConfigureAwait(false); }
+        catch
+        {
+            await usage.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         var bound = new Uri(app.Urls.First());
         string scheme = options.TlsDirectory is null ? "http" : "https";
-        return new WebConsole(app, token, new Uri($"{scheme}://{FormatHost(options.Listen.Address)}:{bound.Port}/"));
+        return new WebConsole(app, usage, token, new Uri($"{scheme}://{FormatHost(options.Listen.Address)}:{bound.Port}/"));
     }
 
     private static string FormatHost(System.Net.IPAddress address) =>
@@ -69,5 +79,6 @@ public sealed class WebConsole : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        await _usage.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -17,6 +17,9 @@ public sealed record WebConsoleOptions
     /// <summary>The host's inventory root: the token is written to ROOT/web-token, readable by the host's user only.</summary>
     public required string InventoryRoot { get; init; }
 
+    /// <summary>How often the usage charts' sampler looks at each running VM (an hour of looks is kept per VM: 720 at 5 s).</summary>
+    public TimeSpan UsageInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Where the console's notices go (the address to open, refused logins).</summary>
     public Action<string> Log { get; init; } = _ => { };
 

@@ -5,7 +5,7 @@ namespace HyperSharp.Web.Tests;
 
 /// <summary>
 /// No anonymous access: without the login cookie every kind of address is refused (pages, the event stream, static
-/// files, the console socket, actions); a wrong token logs nobody in; with the cookie, an action without the
+/// files, the console socket, the charts' data, actions, switch and move forms); a wrong token logs nobody in; with the cookie, an action without the
 /// anti-forgery value is refused; the token file is the host user's only. Then the browser's own way in.
 /// </summary>
 public class AccessTests(ITestOutputHelper output)
@@ -16,7 +16,7 @@ public class AccessTests(ITestOutputHelper output)
         await using var web = await WebFixture.StartAsync(output);
         var vm = web.Server.Manager.Configuration.Create(new Host.Service.Domain.NewVm("guarded"), Host.Access.ClientIdentity.Root);
         using var anonymous = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false });
-        foreach (var path in new[] { "/", "/events", "/static/app.js", "/static/app.css", "/static/vendor/xterm.js", "/vms/new", $"/vms/{vm.Id:D}", $"/vms/{vm.Id:D}/console", "/no-such-page" })
+        foreach (var path in new[] { "/", "/events", "/static/app.js", "/static/app.css", "/static/vendor/xterm.js", "/vms/new", $"/vms/{vm.Id:D}", $"/vms/{vm.Id:D}/console", "/switches", "/usage", $"/vms/{vm.Id:D}/usage", "/static/charts.js", "/no-such-page" })
         {
             var response = await anonymous.GetAsync(web.Url(path));
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"GET {path} without the token: {(int)response.StatusCode}");
@@ -25,6 +25,9 @@ public class AccessTests(ITestOutputHelper output)
         var start = await anonymous.PostAsync(web.Url($"/vms/{vm.Id:D}/start"), new FormUrlEncodedContent([]));
         Assert.Equal(HttpStatusCode.Unauthorized, start.StatusCode);
         Assert.Equal(Api.V1.VmState.Off, vm.State);
+        foreach (var (path, form) in new (string, KeyValuePair<string, string>[])[] { ("/switches", [new("name", "sneaky"), new("type", "Private")]), ($"/vms/{vm.Id:D}/move", [new("destination", "127.0.0.1:1")]) })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync(web.Url(path), new FormUrlEncodedContent(form))).StatusCode);
+        Assert.Empty(web.Server.Manager.Switches.List());
 
         // A wrong token, as the address or in the form: refused, no cookie.
         var wrong = await anonymous.GetAsync(web.Url("/login?token=" + new string('0', 64)));

@@ -51,26 +51,5 @@ public class HostCommandTests(ITestOutputHelper output)
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    /// <summary>Starts the built `hyper` with <paramref name="arguments"/>, its output lines kept in <paramref name="log"/> and shown to <paramref name="onLine"/>.</summary>
-    private Process Run(string[] arguments, out StringBuilder log, Action<string>? onLine = null)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hyper.dll"));
-        foreach (var a in arguments) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        var lines = new StringBuilder();
-        void Line(object _, DataReceivedEventArgs e)
-        {
-            if (e.Data is null) return;
-            lock (lines) lines.AppendLine(e.Data);
-            try { output.WriteLine(e.Data); } catch (InvalidOperationException) { }
-            onLine?.Invoke(e.Data);
-        }
-        process.ErrorDataReceived += Line;
-        process.OutputDataReceived += Line;
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        log = lines;
-        return process;
-    }
+    private Process Run(string[] arguments, out StringBuilder log, Action<string>? onLine = null) => HyperProcess.Start(output, [], arguments, out log, onLine);
 }

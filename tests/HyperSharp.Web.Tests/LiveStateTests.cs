@@ -22,9 +22,7 @@ public class LiveStateTests(ITestOutputHelper output)
         await using var _ = browser;
         await using var web = await WebFixture.StartAsync(output);
         var manager = web.Server.Manager;
-        string kernel = Path.Combine(web.Root, "idle.elf");
-        await File.WriteAllBytesAsync(kernel, Host.Tests.TestGuests.Idle());
-        var vm = manager.Configuration.Create(new Host.Service.Domain.NewVm("live") { KernelPath = kernel, MemoryStartupBytes = 64L << 20, Backend = "emulated" }, Host.Access.ClientIdentity.Root);
+        var vm = await web.CreateIdleVmAsync("live");
 
         var pages = new[] { await browser.LoggedInAsync(web), await browser.LoggedInAsync(web) };
         foreach (var page in pages)

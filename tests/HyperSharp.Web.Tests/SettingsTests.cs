@@ -9,7 +9,8 @@ namespace HyperSharp.Web.Tests;
 
 /// <summary>
 /// A VM's settings edited on its page land in the host's configuration; a value the host refuses shows the host's own
-/// message (the one Set-VM gets) and changes nothing; the New VM page refuses a kernel outside the storage paths the
+/// message (the one Set-VM gets) and changes nothing; the boot command line changed, a kernel outside the storage
+/// paths refused; the New VM page refuses a kernel outside the storage paths the
 /// same way, keeping what was typed.
 /// </summary>
 public class SettingsTests(ITestOutputHelper output)
@@ -40,6 +41,18 @@ public class SettingsTests(ITestOutputHelper output)
         await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync(expected);
         output.WriteLine($"refused: {expected}");
         Assert.Equal(2, vm.Config.Processor.Count);
+
+        // The boot files and command line (Set-VM's kernel, initrd and command line), and a kernel outside the storage paths refused.
+        await page.GetByLabel("Kernel command line").FillAsync("console=ttyS0 quiet");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true }).ClickAsync();
+        await Expect(page.GetByLabel("Kernel command line")).ToHaveValueAsync("console=ttyS0 quiet");
+        Assert.Equal("console=ttyS0 quiet", vm.Config.Boot.CommandLine);
+        string outside = Assert.Throws<HostException>(() => manager.Configuration.Update(vm, new VmSettingsChange { KernelPath = "/etc/hostname" }, new RemoteAdministrator("web console"))).Message;
+        await page.GetByLabel("Linux kernel (path on the host)").FillAsync("/etc/hostname");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync(outside);
+        output.WriteLine($"refused: {outside}");
+        Assert.Equal("", vm.Config.Boot.KernelPath ?? "");
 
         // New VM with a kernel the console's users may not name: refused with the host's reason, the form kept.
         await page.GetByRole(AriaRole.Link, new() { Name = "New VM" }).ClickAsync();

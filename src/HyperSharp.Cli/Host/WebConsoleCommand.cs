@@ -21,7 +21,7 @@ internal static class WebConsoleCommand
         var console = WebConsole.StartAsync(new WebConsoleOptions
         {
             Listen = listen, InventoryRoot = options.InventoryRoot, TlsDirectory = options.TlsDirectory, Log = line => options.Log($"web: {line}"),
-        }, server.Manager).GetAwaiter().GetResult();
+        }, server).GetAwaiter().GetResult();
         options.Log(options.TlsDirectory is { } tls
             ? $"web console at {console.Address} for browsers with a client certificate from {tls} (client.crt/client.key; `hyper host certs`)"
             : $"web console at {console.Address} — log in with {console.LoginAddress} (the token is also in {Path.Combine(options.InventoryRoot, HyperSharp.Web.Access.AccessToken.FileName)})");

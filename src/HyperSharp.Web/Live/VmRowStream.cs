@@ -11,14 +11,18 @@ namespace HyperSharp.Web.Live;
 /// it changed (state, configuration, created, removed), and the live figures (CPU, memory, uptime, heartbeat) of
 /// running VMs are looked at every <see cref="FigureInterval"/>, a row going out only when something in it changed.
 /// The stream starts with every row, so a page misses nothing that happened between its rendering and the stream.
+/// With ?usage=VMID (a VM's page) or ?usage=host (the host page) it also carries the usage charts' new samples, looked
+/// for at the same ticks.
 /// </summary>
 internal static class VmRowStream
 {
     public static readonly TimeSpan FigureInterval = TimeSpan.FromSeconds(2);
 
-    public static async Task ServeAsync(HttpContext context, VmManager manager)
+    public static async Task ServeAsync(HttpContext context, VmManager manager, Usage.UsageSampler sampler)
     {
         var cancel = context.RequestAborted;
+        var usage = UsageOf(context.Request.Query["usage"].ToString(), sampler);
+        long usageSent = 0;
         using var events = manager.Events.Subscribe(); // first, so that no change after the snapshot is lost
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -56,6 +60,12 @@ internal static class VmRowStream
                     tick = null;
                     var running = manager.List(null).Where(vm => vm.State is not (VmState.Off or VmState.Saved)).ToList();
                     await SendAsync(response, sent, manager, running, cancel).ConfigureAwait(false);
+                    if (usage?.Invoke() is { } history)
+                        foreach (var sample in history.Since(usageSent))
+                        {
+                            await WriteAsync(response, "usage", Usage.UsageJson.Append(new System.Text.StringBuilder(48), sample).ToString(), cancel).ConfigureAwait(false);
+                            usageSent = sample.UnixMs;
+                        }
                     await response.WriteAsync(": alive\n\n", cancel).ConfigureAwait(false); // a comment line: proxies and the browser see a live stream
                     await response.Body.FlushAsync(cancel).ConfigureAwait(false);
                 }
@@ -64,6 +74,12 @@ internal static class VmRowStream
         catch (OperationCanceledException) { }
         catch (IOException) { } // the browser went away mid-write
     }
+
+    /// <summary>The history a page's charts follow (looked up at each tick: a VM's history begins when it first runs), or null.</summary>
+    private static Func<Usage.UsageHistory?>? UsageOf(string target, Usage.UsageSampler sampler) =>
+        target == "host" ? () => sampler.Host
+        : Guid.TryParse(target, out var vm) ? () => sampler.Of(vm)
+        : null;
 
     private static async Task SendAsync(HttpResponse response, Dictionary<string, VmRow> sent, VmManager manager, List<ManagedVm> vms, CancellationToken cancel)
     {

@@ -8,7 +8,8 @@ namespace HyperSharp.Web.Pages;
 /// <summary>The front page: the host (processors, memory, VMs, switches, version) and the VM list, kept live by app.js.</summary>
 internal static class HostPage
 {
-    public static async Task<string> RenderAsync(VmManager manager, string antiForgery, CancellationToken cancellationToken)
+    /// <param name="notice">a status line on top (where a VM just moved)</param>
+    public static async Task<string> RenderAsync(VmManager manager, string antiForgery, CancellationToken cancellationToken, string? notice = null)
     {
         var vms = manager.List(null);
         var rows = await Task.WhenAll(vms.Select(vm => VmProjection.ToVmAsync(vm, manager.Switches, cancellationToken))).ConfigureAwait(false);
@@ -18,15 +19,16 @@ internal static class HostPage
             .Append("<dt>Logical processors</dt><dd id=\"host-processors\">").Append(Environment.ProcessorCount).Append("</dd>")
             .Append("<dt>Memory</dt><dd id=\"host-memory\">").Append(HostMemory.TotalBytes() >> 20).Append(" MB</dd>")
             .Append("<dt>Virtual machines</dt><dd id=\"host-vms\">").Append(vms.Count).Append("</dd>")
-            .Append("<dt>Virtual switches</dt><dd id=\"host-switches\">").Append(switches.Count == 0 ? "none" : H(string.Join(", ", switches.Select(s => s.Name)))).Append("</dd>")
+            .Append("<dt>Virtual switches</dt><dd id=\"host-switches\"><a href=\"/switches\">").Append(switches.Count == 0 ? "none" : H(string.Join(", ", switches.Select(s => s.Name)))).Append("</a></dd>")
             .Append("<dt>Version</dt><dd id=\"host-version\">").Append(H(typeof(VmManager).Assembly.GetName().Version?.ToString() ?? "0.0")).Append("</dd>")
             .Append("<dt>Virtual machine path</dt><dd>").Append(H(manager.InventoryRoot)).Append("</dd></dl></section>");
-        html.Append("<section aria-labelledby=\"vms-h\"><h2 id=\"vms-h\">Virtual machines</h2><table id=\"vms\" data-live=\"/events\"><thead><tr>");
+        html.Append(UsageCharts.Render("/usage", "all VMs"));
+        html.Append("<section aria-labelledby=\"vms-h\"><h2 id=\"vms-h\">Virtual machines</h2><table id=\"vms\" data-live=\"/events?usage=host\"><thead><tr>");
         foreach (var (_, heading) in VmRow.Columns) html.Append("<th scope=\"col\">").Append(H(heading)).Append("</th>");
         html.Append("</tr></thead><tbody>");
         foreach (var vm in rows) AppendRow(html, VmRow.From(vm));
         html.Append("</tbody></table></section>");
-        return Page(Environment.MachineName, antiForgery, html.ToString());
+        return Page(Environment.MachineName, antiForgery, html.ToString(), notice: notice, charts: true);
     }
 
     private static void AppendRow(StringBuilder html, VmRow row)

@@ -8,8 +8,12 @@ internal static class Layout
 {
     public static string H(string? text) => HtmlEncoder.Default.Encode(text ?? "");
 
-    /// <summary>A whole page: <paramref name="body"/> inside the console's navigation; <paramref name="error"/> as an alert on top.</summary>
-    public static string Page(string title, string antiForgery, string body, string? error = null, string? script = null)
+    /// <summary>
+    /// A whole page: <paramref name="body"/> inside the console's navigation; <paramref name="error"/> as an alert on top,
+    /// <paramref name="notice"/> as a status line; <paramref name="script"/> a terminal page's script (xterm.js with it);
+    /// <paramref name="charts"/> the usage charts' script.
+    /// </summary>
+    public static string Page(string title, string antiForgery, string body, string? error = null, string? script = null, string? notice = null, bool charts = false)
     {
         var html = new StringBuilder(body.Length + 2048);
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -18,8 +22,10 @@ internal static class Layout
             .Append("<link rel=\"stylesheet\" href=\"/static/app.css\">");
         if (script is not null) html.Append("<link rel=\"stylesheet\" href=\"/static/vendor/xterm.css\">");
         html.Append("<script src=\"/static/app.js\" defer></script>");
+        if (charts) html.Append("<script src=\"/static/charts.js\" defer></script>");
         if (script is not null) html.Append("<script src=\"/static/vendor/xterm.js\" defer></script><script src=\"/static/").Append(H(script)).Append("\" defer></script>");
-        html.Append("</head><body><header><nav aria-label=\"Console\"><a href=\"/\">Host</a> <a href=\"/vms/new\">New VM</a></nav></header><main>");
+        html.Append("</head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header><nav aria-label=\"Console\"><a href=\"/\">Host</a> <a href=\"/vms/new\">New VM</a> <a href=\"/switches\">Virtual switches</a></nav></header><main id=\"main\" tabindex=\"-1\">");
+        if (notice is not null) html.Append("<p class=\"notice\" role=\"status\" id=\"notice\">").Append(H(notice)).Append("</p>");
         if (error is not null) html.Append("<p class=\"error\" role=\"alert\" id=\"error\">").Append(H(error)).Append("</p>");
         html.Append(body).Append("</main></body></html>");
         return html.ToString();

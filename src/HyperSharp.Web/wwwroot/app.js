@@ -2,10 +2,14 @@
 // before the actions Hyper-V Manager asks about. No framework: the pages are rendered by the server.
 "use strict";
 
+// The question is the pressed button's (a form with two buttons asks for one of them) or the form's; {field} in it
+// is replaced by what the form's field of that name holds (Move names its destination).
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  const question = form.getAttribute("data-confirm");
-  if (question && !window.confirm(question)) event.preventDefault();
+  const template = event.submitter?.getAttribute("data-confirm") ?? form.getAttribute("data-confirm");
+  if (!template) return;
+  const question = template.replace(/\{(\w+)\}/g, (_, name) => form.elements.namedItem(name)?.value ?? "");
+  if (!window.confirm(question)) event.preventDefault();
 });
 
 function liveRows() {
@@ -33,6 +37,8 @@ function liveRows() {
     }
     else if (single && single.getAttribute("data-vm") === gone.id) single.setAttribute("data-removed", "true");
   });
+  // New samples for the page's usage charts (charts.js draws them).
+  events.addEventListener("usage", (message) => document.dispatchEvent(new CustomEvent("hs-usage", { detail: JSON.parse(message.data) })));
   // The page says when it is live, so a person (and a test) knows updates will come.
   events.addEventListener("open", () => document.body.setAttribute("data-live", "open"));
   events.addEventListener("error", () => document.body.setAttribute("data-live", "reconnecting"));
