@@ -102,7 +102,8 @@ public sealed class VmImporter(VmManager vms, VmLifecycle lifecycle, VmNetworkin
                 var runtime = new VmRuntimeRecord { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = $"imported from {file}" };
                 VmInventory.Save(staged.Folder, runtime);
                 var folder = staged.Commit();
-                var vm = new ManagedVm(folder, config, runtime) { State = saved ? VmState.Saved : VmState.Off };
+                var vm = new ManagedVm(folder, config, runtime);
+                vm.Found(saved ? VmState.Saved : VmState.Off);
                 vms.Register(vm);
                 lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' imported ({(options.Copy ? "copied" : "registered in place")}) from {file}");
                 log($"VM '{vm.Name}' ({vm.Id}) imported from {file}{(options.Copy ? $", {made.Count} files copied" : " in place")}{(saved ? ", Saved" : "")}");

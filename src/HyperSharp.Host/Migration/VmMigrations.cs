@@ -47,7 +47,7 @@ public sealed class VmMigrations
         using var turn = await _queue.EnterAsync(cancel).ConfigureAwait(false); // beyond -MaximumVirtualMachineMigrations: wait here
         using var _ = Lifecycle.Begin(vm, "moving");
         if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "move (only a running VM moves live)");
-        SetStatus(vm, MigrationReports.MigratingStatus(0));
+        vm.SetStatus(MigrationReports.MigratingStatus(0));
         bool handedOver = false;
         try
         {
@@ -66,7 +66,7 @@ public sealed class VmMigrations
             if (answer.MigrationInDoubt)
             {
                 Lifecycle.SetState(vm, VmState.Paused, "live migration in doubt");
-                SetStatus(vm, $"Migration in doubt: {answer.Error}");
+                vm.SetStatus($"Migration in doubt: {answer.Error}");
                 throw HostErrors.Precondition($"VM '{vm.Name}': {answer.Error}");
             }
             // The destination owns the VM (its Owned): this worker has stopped its copy and ends, and the VM is not this host's
@@ -75,7 +75,7 @@ public sealed class VmMigrations
             string? unconfirmed = null;
             try
             {
-                await vm.WorkerExited.Task.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
+                await vm.WorkerExited.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
                 arrived = await peer.FinishAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostException or TimeoutException) { unconfirmed = e.Message; }
@@ -91,7 +91,7 @@ public sealed class VmMigrations
         }
         finally
         {
-            if (!handedOver) SetStatus(vm, ManagedVm.NormalStatus);
+            if (!handedOver) vm.SetStatus(ManagedVm.NormalStatus);
         }
     }
 
@@ -133,8 +133,8 @@ public sealed class VmMigrations
         var vm = new ManagedVm(folder, config, new VmRuntimeRecord())
         {
             Incoming = new IncomingWorker(new IncomingMigration(listen, _options.TlsDirectory!), source),
-            Status = $"Migrating - arriving from {source}",
         };
+        vm.SetStatus($"Migrating - arriving from {source}");
         _manager.Register(vm);
         Lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' arriving from {source} by live migration");
         var incoming = vm.Incoming;
@@ -220,16 +220,11 @@ public sealed class VmMigrations
     /// </summary>
     private void Forget(ManagedVm vm, string message, bool shared)
     {
-        lock (vm.Sync) vm.Removed = true;
+        vm.MarkRemoved();
         _manager.Unregister(vm);
         if (shared) _manager.Inventory.Unlink(vm.Folder);
         else _manager.Inventory.Remove(vm.Folder);
         _manager.Networking.ReleaseMacs(vm);
         Lifecycle.Publish(vm, VmEventKind.Removed, message);
-    }
-
-    private static void SetStatus(ManagedVm vm, string status)
-    {
-        lock (vm.Sync) vm.Status = status;
     }
 }

@@ -39,11 +39,7 @@ public sealed class AutomaticActions(VmLifecycle lifecycle, Action<string> log)
         var running = vms.Where(vm => vm.State is VmState.Running or VmState.Paused).ToList();
         await Task.WhenAll(running.Select(async vm =>
         {
-            lock (vm.Sync)
-            {
-                vm.Runtime = vm.Runtime with { RunningWhenHostStopped = true };
-                VmInventory.Save(vm.Folder, vm.Runtime);
-            }
+            vm.RecordRuntime(r => r with { RunningWhenHostStopped = true });
             try
             {
                 switch (vm.Config.AutomaticStopAction)

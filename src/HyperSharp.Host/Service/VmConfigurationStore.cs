@@ -213,7 +213,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         {
             // A folder the host could not read: its entry goes, nothing else of it is known.
             vms.Unregister(vm);
-            lock (vm.Sync) vm.Removed = true;
+            vm.MarkRemoved();
             inventory.Remove(vm.Folder);
             lifecycle.Publish(vm, VmEventKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
             return;
@@ -223,7 +223,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
             if (!force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
             await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
         }
-        lock (vm.Sync) vm.Removed = true;
+        vm.MarkRemoved();
         vms.Unregister(vm);
         inventory.Remove(vm.Folder);
         vms.Networking.ReleaseMacs(vm);

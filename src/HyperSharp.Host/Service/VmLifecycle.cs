@@ -40,31 +40,21 @@ public sealed class VmLifecycle
 
     public IWorkerSupervisor Workers => _workers;
 
-    /// <summary>Holds the VM's operation lock for one request; a second request at the same time is refused (busy).</summary>
-    public OperationScope Begin(ManagedVm vm, string operation)
+    /// <summary>Holds the VM's operation gate for one request; a second request at the same time is refused (busy).</summary>
+    public ManagedVm.OperationScope Begin(ManagedVm vm, string operation)
     {
-        if (!vm.Operation.Wait(0)) throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
-        vm.OperationName = operation;
+        var scope = vm.TryBeginOperation(operation) ?? throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
         if (vm.Removed)
         {
-            vm.Operation.Release();
+            scope.Dispose();
             throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
         }
         if (vm.Damage is { } damage && operation != "removing")
         {
-            vm.Operation.Release();
+            scope.Dispose();
             throw HostErrors.Precondition($"VM folder {vm.Folder.Path} is damaged: {damage}; repair it and restart the host, or remove the VM");
         }
-        return new OperationScope(vm);
-    }
-
-    public readonly struct OperationScope(ManagedVm vm) : IDisposable
-    {
-        public void Dispose()
-        {
-            vm.OperationName = null;
-            vm.Operation.Release();
-        }
+        return scope;
     }
 
     public async Task StartAsync(ManagedVm vm, CancellationToken cancellationToken)
@@ -85,14 +75,7 @@ public sealed class VmLifecycle
             launch = _workers.LaunchAsync(vm, restore: from == VmState.Saved, launched =>
             {
                 pid = launched;
-                lock (vm.Sync)
-                {
-                    vm.WorkerPid = launched;
-                    vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    vm.CpuSample = null;
-                    vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName };
-                    VmInventory.Save(vm.Folder, vm.Runtime);
-                }
+                vm.WorkerStarted(launched, runtime: r => r with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName });
             }, cancellationToken);
         }
         catch (HostException)
@@ -110,22 +93,19 @@ public sealed class VmLifecycle
         catch (TimeoutException)
         {
             _workers.Kill(pid);
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
             throw HostErrors.Timeout($"VM '{vm.Name}' did not start within {StartTimeout.TotalSeconds} s (see {vm.Folder.LogFile})");
         }
         if (ready is null)
         {
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
             throw HostErrors.Precondition($"VM '{vm.Name}' did not start: {vm.Runtime.LastOffReason} (see {vm.Folder.LogFile})");
         }
-        lock (vm.Sync)
-        {
-            // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
-            // (Off, with the reason), and Running would leave a VM with no worker shown as running.
-            if (vm.State != VmState.Starting || vm.WorkerExited.Task.IsCompleted) return;
-            vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
-            SetState(vm, VmState.Running);
-        }
+        // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
+        // (Off, with the reason), and Running would leave a VM with no worker shown as running. Whatever went wrong
+        // before, it runs now: its status is normal.
+        if (vm.ChangeStateIf(VmState.Starting, VmState.Running, ManagedVm.NormalStatus))
+            _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = VmState.Starting, NewState = VmState.Running, Message = "" });
     }
 
     public async Task StopAsync(ManagedVm vm, StopOptions options, CancellationToken cancellationToken)
@@ -166,22 +146,14 @@ public sealed class VmLifecycle
         if (Directory.Exists(vm.Folder.SavedStateFile))
             throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
         File.Delete(vm.Folder.SavedStateFile);
-        lock (vm.Sync)
-        {
-            vm.Runtime = vm.Runtime with { State = RecordedState.Off, LastOffReason = reason };
-            VmInventory.Save(vm.Folder, vm.Runtime);
-        }
+        vm.RecordRuntime(r => r with { State = RecordedState.Off, LastOffReason = reason });
         SetState(vm, VmState.Off, reason);
     }
 
     /// <summary>An Off VM whose folder now holds a saved state (a restored checkpoint of it running) becomes Saved, for <paramref name="reason"/>. The caller holds the VM's operation.</summary>
     public void AdoptSavedState(ManagedVm vm, string reason)
     {
-        lock (vm.Sync)
-        {
-            vm.Runtime = vm.Runtime with { State = RecordedState.Saved, LastOffReason = reason };
-            VmInventory.Save(vm.Folder, vm.Runtime);
-        }
+        vm.RecordRuntime(r => r with { State = RecordedState.Saved, LastOffReason = reason });
         SetState(vm, VmState.Saved, reason);
     }
 
@@ -217,7 +189,7 @@ public sealed class VmLifecycle
         {
             _log($"VM '{vm.Name}': the worker did not end {TurnOffTimeout.TotalSeconds} s after turn-off; killing it");
             _workers.Kill(pid);
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
         }
     }
 
@@ -231,7 +203,7 @@ public sealed class VmLifecycle
         int pid = vm.WorkerPid;
         if (pid <= 0) return Task.CompletedTask;
         _log($"VM '{vm.Name}': killing its worker (PID {pid}){(vm.OperationName is { } busy ? $" while it is {busy}" : "")}: {why}");
-        var exited = vm.WorkerExited.Task;
+        var exited = vm.WorkerExited;
         _workers.Kill(pid);
         return exited;
     }
@@ -294,28 +266,15 @@ public sealed class VmLifecycle
     /// </summary>
     public void Adopt(ManagedVm vm, int pid, CancellationToken stopping)
     {
-        lock (vm.Sync)
-        {
-            vm.State = VmState.Running;
-            vm.WorkerPid = pid;
-            vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
+        vm.WorkerStarted(pid, VmState.Running);
         _ = Task.Run(async () =>
         {
             try
             {
-                await vm.Operation.WaitAsync(stopping).ConfigureAwait(false);
-                vm.OperationName = "reconnecting to"; // what a request refused meanwhile is told
-                try
-                {
-                    if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
-                        SetState(vm, VmState.Paused);
-                }
-                finally
-                {
-                    vm.OperationName = null;
-                    vm.Operation.Release();
-                }
+                // "reconnecting to": what a request refused meanwhile is told.
+                using var _ = await vm.WaitForOperationAsync("reconnecting to", stopping).ConfigureAwait(false);
+                if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
+                    SetState(vm, VmState.Paused);
             }
             catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
         }, CancellationToken.None);
@@ -349,56 +308,35 @@ public sealed class VmLifecycle
     /// </summary>
     public void WorkerEnded(ManagedVm vm, int pid, WorkerExitRecord? reported)
     {
-        bool crashed;
-        string reason;
-        VmState old, now;
-        lock (vm.Sync)
+        WorkerExitRecord? exit = reported;
+        if (exit is null)
         {
-            if (vm.WorkerPid != pid) return;
-            WorkerExitRecord? exit = reported;
-            if (exit is null)
-            {
-                try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
-            }
-            crashed = exit is null || (pid > 0 && exit.Pid != pid);
-            reason = !crashed ? exit!.Reason
-                : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
-                : "the worker ended while the host was down, without recording why: it crashed or was killed";
-            // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
-            // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
-            bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
-            old = vm.State;
-            now = saved ? VmState.Saved : VmState.Off;
-            vm.State = now;
-            vm.WorkerPid = 0;
-            // A start that failed says why until the next start; so does a crash. An orderly end clears it.
-            vm.Status = crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus;
-            vm.Runtime = vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason };
-            if (!vm.Removed)
-            {
-                try
-                {
-                    VmInventory.Save(vm.Folder, vm.Runtime);
-                    File.Delete(vm.Folder.ExitFile);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log($"VM '{vm.Name}': cannot record its state: {e.Message}"); }
-            }
+            try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
         }
+        bool crashed = exit is null || (pid > 0 && exit.Pid != pid);
+        string reason = !crashed ? exit!.Reason
+            : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
+            : "the worker ended while the host was down, without recording why: it crashed or was killed";
+        // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
+        // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
+        bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
+        var now = saved ? VmState.Saved : VmState.Off;
+        // A start that failed says why until the next start; so does a crash. An orderly end clears it.
+        if (vm.EndWorker(pid, now, old => (
+                crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus,
+                vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason }),
+                e => _log($"VM '{vm.Name}': cannot record its state: {e.Message}")) is not { } old)
+            return;
         _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
         _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
         if (crashed) Publish(vm, VmEventKind.Error, reason);
-        vm.WorkerExited.TrySetResult();
+        vm.CompleteWorkerExit();
     }
 
     public void SetState(ManagedVm vm, VmState state, string message = "")
     {
-        VmState old;
-        lock (vm.Sync)
-        {
-            old = vm.State;
-            vm.State = state;
-        }
+        var old = vm.ChangeState(state);
         if (old != state)
             _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
     }
@@ -422,7 +360,7 @@ public sealed class VmLifecycle
     {
         try
         {
-            await vm.WorkerExited.Task.WaitAsync(timeout).ConfigureAwait(false);
+            await vm.WorkerExited.WaitAsync(timeout).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException) { return false; }

@@ -105,10 +105,8 @@ public sealed class VmManager : IDisposable
             if (entry.Damage is { } damage)
             {
                 // Listed, never started: Off, with the damage as its status, until it is repaired (and the host restarted) or removed.
-                var broken = new ManagedVm(entry.Folder, entry.Configuration ?? new VmConfiguration { Id = entry.Id, Name = entry.Id.ToString("D") }, entry.Runtime)
-                {
-                    Damage = damage, Status = $"Damaged: {damage}",
-                };
+                var broken = new ManagedVm(entry.Folder, entry.Configuration ?? new VmConfiguration { Id = entry.Id, Name = entry.Id.ToString("D") }, entry.Runtime) { Damage = damage };
+                broken.Found(VmState.Off, $"Damaged: {damage}");
                 lock (_lock) _vms[broken.Id] = broken;
                 if (workers.TryGetValue(entry.Folder.Path, out int orphan))
                     _log($"a worker (PID {orphan}) still runs the VM in the damaged folder {entry.Folder.Path}; it is left alone");
@@ -125,19 +123,18 @@ public sealed class VmManager : IDisposable
             {
                 // Shared storage: another host started it after this one (a cluster failover) and may run it now; the
                 // record is that host's to write. Here it is Off.
-                vm.State = VmState.Off;
+                vm.Found(VmState.Off);
                 _log($"VM '{vm.Name}' was last started by {owner}: Off here, its runtime record left as that host wrote it");
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {
                 // The worker ended while no host watched: record how, as if we had seen it go.
-                vm.State = VmState.Running;
-                vm.WorkerPid = -1;
+                vm.WorkerStarted(-1, VmState.Running);
                 Lifecycle.WorkerEnded(vm, -1, reported: null);
                 _cgroup.Remove(vm.Id);
             }
             // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
-            else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
+            else vm.Found(entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off);
         }
         Networking.CreateMacPool();
     }

@@ -273,8 +273,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         switches.Remove(target);
         foreach (var vm in vms.List(null).Where(vm => vm.Config.NetworkAdapters.Exists(a => a.SwitchId == target.Id)))
         {
-            await vm.Operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            using (await vm.WaitForOperationAsync("disconnecting adapters of", cancellationToken).ConfigureAwait(false))
             {
                 if (vm.Removed || vm.Damage is not null) continue; // a damaged folder is not written to
                 var affected = vm.Config.NetworkAdapters.Where(a => a.SwitchId == target.Id).ToList();
@@ -286,7 +285,6 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
                     }
                 configuration.Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Select(a => a.SwitchId == target.Id ? a with { SwitchId = null } : a)] });
             }
-            finally { vm.Operation.Release(); }
         }
     }
 
