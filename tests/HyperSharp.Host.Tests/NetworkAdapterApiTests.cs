@@ -182,7 +182,7 @@ public class NetworkAdapterApiTests(ITestOutputHelper output)
         await host.StopHostAsync();
         await host.StartHostAsync();
         // The new host reconnects in the background, holding the VM's operation lock meanwhile.
-        var managed = host.Server!.Manager.Find(vm);
+        var managed = host.Server!.Manager.Find(vm.Id, vm.Name);
         await VmLifecycleTests.WaitForAsync(() => Task.FromResult(managed.Idle && host.Server.Manager.Switches.IsAttached(Guid.Parse(adapter.Id))), "the adapter's reconnection");
         Assert.Equal(worker, (await host.Client.GetVmAsync(vm)).WorkerPid);
         Assert.True(DeliveredToTheWorker(host, adapter.Id));

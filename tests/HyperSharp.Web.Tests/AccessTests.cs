@@ -24,7 +24,7 @@ public class AccessTests(ITestOutputHelper output)
         }
         var start = await anonymous.PostAsync(web.Url($"/vms/{vm.Id:D}/start"), new FormUrlEncodedContent([]));
         Assert.Equal(HttpStatusCode.Unauthorized, start.StatusCode);
-        Assert.Equal(Api.V1.VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
 
         // A wrong token, as the address or in the form: refused, no cookie.
         var wrong = await anonymous.GetAsync(web.Url("/login?token=" + new string('0', 64)));
@@ -45,7 +45,7 @@ public class AccessTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await loggedIn.GetAsync(web.Url("/static/app.js"))).StatusCode);
         var forged = await loggedIn.PostAsync(web.Url($"/vms/{vm.Id:D}/start"), new FormUrlEncodedContent([new("_csrf", "forged")]));
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
-        Assert.Equal(Api.V1.VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
 
         // The browser: the page without the token is the login page (401), and the token typed into it opens the console.
         var (browser, why) = await Browser.LaunchAsync();

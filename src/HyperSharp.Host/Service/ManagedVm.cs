@@ -1,7 +1,7 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Inventory;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -20,7 +20,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     public VmFolder Folder { get; } = folder;
     public VmConfiguration Config { get; set; } = config;
     public VmRuntimeRecord Runtime { get; private set; } = runtime;
-    public VmState State { get; private set; } = VmState.Off;
+    public PowerState State { get; private set; } = PowerState.Off;
     public int WorkerPid { get; private set; }
     public string Status { get; private set; } = NormalStatus;
 
@@ -88,7 +88,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     }
 
     /// <summary>The state set; the state it had is returned.</summary>
-    public VmState ChangeState(VmState state)
+    public PowerState ChangeState(PowerState state)
     {
         lock (_sync)
         {
@@ -99,7 +99,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     }
 
     /// <summary>The state set to <paramref name="state"/> only if it still is <paramref name="expected"/> and its worker has not ended; whether it was.</summary>
-    public bool ChangeStateIf(VmState expected, VmState state, string status)
+    public bool ChangeStateIf(PowerState expected, PowerState state, string status)
     {
         lock (_sync)
         {
@@ -132,7 +132,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     }
 
     /// <summary>A worker (<paramref name="pid"/>) now runs the VM: its end is awaited afresh, and the VM is <paramref name="state"/>.</summary>
-    public void WorkerStarted(int pid, VmState? state = null, Func<VmRuntimeRecord, VmRuntimeRecord>? runtime = null)
+    public void WorkerStarted(int pid, PowerState? state = null, Func<VmRuntimeRecord, VmRuntimeRecord>? runtime = null)
     {
         lock (_sync)
         {
@@ -160,7 +160,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     /// <paramref name="writeFailed"/> hears why a write failed). Null when <paramref name="pid"/> is not the VM's worker;
     /// else the state the VM had. <see cref="WorkerExited"/> completes with <see cref="CompleteWorkerExit"/>, once the end is told.
     /// </summary>
-    public VmState? EndWorker(int pid, VmState state, Func<VmState, (string Status, VmRuntimeRecord Runtime)> ended, Action<Exception> writeFailed)
+    public PowerState? EndWorker(int pid, PowerState state, Func<PowerState, (string Status, VmRuntimeRecord Runtime)> ended, Action<Exception> writeFailed)
     {
         lock (_sync)
         {
@@ -186,7 +186,7 @@ public sealed class ManagedVm(VmFolder folder, VmConfiguration config, VmRuntime
     public void CompleteWorkerExit() => _workerExited.TrySetResult();
 
     /// <summary>A VM read from its folder with no worker: Off or Saved, as found.</summary>
-    public void Found(VmState state, string? status = null)
+    public void Found(PowerState state, string? status = null)
     {
         lock (_sync)
         {

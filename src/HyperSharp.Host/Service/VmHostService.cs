@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -131,14 +132,14 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<VmEvent> responseStream, ServerCallContext context)
     {
-        string? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id.ToString("D") : null;
+        Guid? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id : null;
         using var subscription = manager.Events.Subscribe();
         // Headers go out once the subscription exists: a client that awaits them misses no later event.
         await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
         try
         {
             await foreach (var e in subscription.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
-                if (only is null || e.VmId == only) await responseStream.WriteAsync(e).ConfigureAwait(false);
+                if (only is null || e.VmId == only) await responseStream.WriteAsync(VmProjection.Event(e)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
     }
@@ -147,7 +148,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     {
         if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false)) return;
         var vm = manager.Find(requestStream.Current.Vm);
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "attach to the console of");
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "attach to the console of");
         Socket socket;
         try { socket = await vm.Worker.OpenConsoleAsync(context.CancellationToken).ConfigureAwait(false); }
         catch (Workers.WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }

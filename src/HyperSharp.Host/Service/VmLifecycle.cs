@@ -1,8 +1,8 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Storage;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -60,19 +60,19 @@ public sealed class VmLifecycle
     public async Task StartAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "starting");
-        if (vm.State is not (VmState.Off or VmState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
+        if (vm.State is not (PowerState.Off or PowerState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
         if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath) && vm.Config.Boot.Firmware == BootFirmware.None)
             throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
         // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
         if (StartCheck.Problem(vm.Config, arriving: vm.Incoming is not null) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
 
         var from = vm.State;
-        SetState(vm, VmState.Starting);
+        SetState(vm, PowerState.Starting);
         Task<WorkerResponse?> launch;
         int pid = 0;
         try
         {
-            launch = _workers.LaunchAsync(vm, restore: from == VmState.Saved, launched =>
+            launch = _workers.LaunchAsync(vm, restore: from == PowerState.Saved, launched =>
             {
                 pid = launched;
                 vm.WorkerStarted(launched, runtime: r => r with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName });
@@ -87,7 +87,7 @@ public sealed class VmLifecycle
         try { ready = await launch.WaitAsync(StartTimeout, cancellationToken).ConfigureAwait(false); }
         catch (HostException)
         {
-            if (vm.State == VmState.Starting && pid == 0) SetState(vm, from);
+            if (vm.State == PowerState.Starting && pid == 0) SetState(vm, from);
             throw;
         }
         catch (TimeoutException)
@@ -104,8 +104,8 @@ public sealed class VmLifecycle
         // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
         // (Off, with the reason), and Running would leave a VM with no worker shown as running. Whatever went wrong
         // before, it runs now: its status is normal.
-        if (vm.ChangeStateIf(VmState.Starting, VmState.Running, ManagedVm.NormalStatus))
-            _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = VmState.Starting, NewState = VmState.Running, Message = "" });
+        if (vm.ChangeStateIf(PowerState.Starting, PowerState.Running, ManagedVm.NormalStatus))
+            _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, PowerState.Starting, PowerState.Running, ""));
     }
 
     public async Task StopAsync(ManagedVm vm, StopOptions options, CancellationToken cancellationToken)
@@ -114,20 +114,20 @@ public sealed class VmLifecycle
         using var _ = Begin(vm, "stopping");
         switch (vm.State)
         {
-            case VmState.Off:
+            case PowerState.Off:
                 return;
-            case VmState.Saved:
+            case PowerState.Saved:
                 // Stop-VM on a saved VM discards the saved state (Hyper-V does the same).
                 DiscardSavedState(vm, "its saved state was discarded (turned off)");
                 return;
         }
-        if (options.TurnOff || (vm.State == VmState.Paused && options.Force))
+        if (options.TurnOff || (vm.State == PowerState.Paused && options.Force))
         {
             await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
             return;
         }
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
-        SetState(vm, VmState.Stopping);
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
+        SetState(vm, PowerState.Stopping);
         if (!await AskAgentToShutDownAsync(vm, cancellationToken).ConfigureAwait(false))
             await AskAsync(vm, WorkerOps.Shutdown, cancellationToken).ConfigureAwait(false);
         if (await WaitForExitAsync(vm, wait).ConfigureAwait(false)) return;
@@ -136,7 +136,7 @@ public sealed class VmLifecycle
             await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
             return;
         }
-        SetState(vm, VmState.Running, "the guest did not shut down");
+        SetState(vm, PowerState.Running, "the guest did not shut down");
         throw HostErrors.Timeout($"the guest in VM '{vm.Name}' did not shut down within {wait.TotalSeconds:0} s; stop it with --force (turn off after the wait) or --turn-off");
     }
 
@@ -147,14 +147,14 @@ public sealed class VmLifecycle
             throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
         File.Delete(vm.Folder.SavedStateFile);
         vm.RecordRuntime(r => r with { State = RecordedState.Off, LastOffReason = reason });
-        SetState(vm, VmState.Off, reason);
+        SetState(vm, PowerState.Off, reason);
     }
 
     /// <summary>An Off VM whose folder now holds a saved state (a restored checkpoint of it running) becomes Saved, for <paramref name="reason"/>. The caller holds the VM's operation.</summary>
     public void AdoptSavedState(ManagedVm vm, string reason)
     {
         vm.RecordRuntime(r => r with { State = RecordedState.Saved, LastOffReason = reason });
-        SetState(vm, VmState.Saved, reason);
+        SetState(vm, PowerState.Saved, reason);
     }
 
     /// <summary>
@@ -181,7 +181,7 @@ public sealed class VmLifecycle
     /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>
     public async Task TurnOffAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
-        SetState(vm, VmState.Stopping);
+        SetState(vm, PowerState.Stopping);
         int pid = vm.WorkerPid;
         try { await _workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.TurnOff }, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { _log($"VM '{vm.Name}': the worker did not take the turn-off ({e.Message}); killing it"); _workers.Kill(pid); }
@@ -211,28 +211,28 @@ public sealed class VmLifecycle
     public async Task SaveAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "saving");
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "save");
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "save");
         var from = vm.State;
-        SetState(vm, VmState.Saving);
+        SetState(vm, PowerState.Saving);
         try { await AskAsync(vm, WorkerOps.Save, cancellationToken).ConfigureAwait(false); }
         catch (HostException)
         {
             // A worker that saved and ended before its answer got out still saved: the folder says so.
             await WaitForExitAsync(vm, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-            if (vm.State == VmState.Saved) return;
-            if (vm.State == VmState.Saving) SetState(vm, from);
+            if (vm.State == PowerState.Saved) return;
+            if (vm.State == PowerState.Saving) SetState(vm, from);
             throw;
         }
         if (!await WaitForExitAsync(vm, TurnOffTimeout).ConfigureAwait(false))
             throw HostErrors.Internal($"VM '{vm.Name}' saved its state but its worker did not end");
-        if (vm.State != VmState.Saved) throw HostErrors.Internal($"VM '{vm.Name}' did not save: {vm.Runtime.LastOffReason}");
+        if (vm.State != PowerState.Saved) throw HostErrors.Internal($"VM '{vm.Name}' did not save: {vm.Runtime.LastOffReason}");
     }
 
     public Task SuspendAsync(ManagedVm vm, CancellationToken cancellationToken) =>
-        ChangeRunningAsync(vm, "pause", VmState.Running, VmState.Pausing, WorkerOps.Pause, VmState.Paused, cancellationToken);
+        ChangeRunningAsync(vm, "pause", PowerState.Running, PowerState.Pausing, WorkerOps.Pause, PowerState.Paused, cancellationToken);
 
     public Task ResumeAsync(ManagedVm vm, CancellationToken cancellationToken) =>
-        ChangeRunningAsync(vm, "resume", VmState.Paused, VmState.Resuming, WorkerOps.Resume, VmState.Running, cancellationToken);
+        ChangeRunningAsync(vm, "resume", PowerState.Paused, PowerState.Resuming, WorkerOps.Resume, PowerState.Running, cancellationToken);
 
     /// <summary>
     /// Restart-VM. There is no guest agent yet to ask the guest to restart itself, so both forms reset
@@ -241,13 +241,13 @@ public sealed class VmLifecycle
     public async Task RestartAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "restarting");
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "restart");
-        SetState(vm, VmState.Resetting);
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "restart");
+        SetState(vm, PowerState.Resetting);
         try { await AskAsync(vm, WorkerOps.Reset, cancellationToken).ConfigureAwait(false); }
-        finally { if (vm.State == VmState.Resetting) SetState(vm, VmState.Running); }
+        finally { if (vm.State == PowerState.Resetting) SetState(vm, PowerState.Running); }
     }
 
-    private async Task ChangeRunningAsync(ManagedVm vm, string verb, VmState required, VmState during, string op, VmState after, CancellationToken cancellationToken)
+    private async Task ChangeRunningAsync(ManagedVm vm, string verb, PowerState required, PowerState during, string op, PowerState after, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, verb == "pause" ? "pausing" : "resuming");
         if (vm.State != required) throw HostErrors.WrongState(vm.Name, vm.State, verb);
@@ -266,7 +266,7 @@ public sealed class VmLifecycle
     /// </summary>
     public void Adopt(ManagedVm vm, int pid, CancellationToken stopping)
     {
-        vm.WorkerStarted(pid, VmState.Running);
+        vm.WorkerStarted(pid, PowerState.Running);
         _ = Task.Run(async () =>
         {
             try
@@ -274,7 +274,7 @@ public sealed class VmLifecycle
                 // "reconnecting to": what a request refused meanwhile is told.
                 using var _ = await vm.WaitForOperationAsync("reconnecting to", stopping).ConfigureAwait(false);
                 if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
-                    SetState(vm, VmState.Paused);
+                    SetState(vm, PowerState.Paused);
             }
             catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
         }, CancellationToken.None);
@@ -285,18 +285,18 @@ public sealed class VmLifecycle
     {
         switch (report.Kind)
         {
-            case WorkerReportKinds.Paused when vm.State == VmState.Running:
-                SetState(vm, VmState.Paused);
+            case WorkerReportKinds.Paused when vm.State == PowerState.Running:
+                SetState(vm, PowerState.Paused);
                 break;
-            case WorkerReportKinds.Resumed when vm.State == VmState.Paused:
-                SetState(vm, VmState.Running);
+            case WorkerReportKinds.Resumed when vm.State == PowerState.Paused:
+                SetState(vm, PowerState.Running);
                 break;
             case WorkerReportKinds.Reset:
                 _log($"VM '{vm.Name}': the guest reset; its worker started it again");
                 break;
             case WorkerReportKinds.Throttled:
                 _log($"VM '{vm.Name}': {report.Reason}");
-                Publish(vm, VmEventKind.Throttled, report.Reason ?? "throttled");
+                Publish(vm, VmChangeKind.Throttled, report.Reason ?? "throttled");
                 break;
         }
     }
@@ -321,28 +321,28 @@ public sealed class VmLifecycle
         // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
         // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
         bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
-        var now = saved ? VmState.Saved : VmState.Off;
+        var now = saved ? PowerState.Saved : PowerState.Off;
         // A start that failed says why until the next start; so does a crash. An orderly end clears it.
         if (vm.EndWorker(pid, now, old => (
-                crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus,
+                crashed ? $"Worker crashed: {reason}" : old == PowerState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus,
                 vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason }),
                 e => _log($"VM '{vm.Name}': cannot record its state: {e.Message}")) is not { } old)
             return;
         _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
-        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
-        if (crashed) Publish(vm, VmEventKind.Error, reason);
+        _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, old, now, reason));
+        if (crashed) Publish(vm, VmChangeKind.Error, reason);
         vm.CompleteWorkerExit();
     }
 
-    public void SetState(ManagedVm vm, VmState state, string message = "")
+    public void SetState(ManagedVm vm, PowerState state, string message = "")
     {
         var old = vm.ChangeState(state);
         if (old != state)
-            _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
+            _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, old, state, message));
     }
 
-    public void Publish(ManagedVm vm, VmEventKind kind, string message) =>
-        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = kind, OldState = vm.State, NewState = vm.State, Message = message });
+    public void Publish(ManagedVm vm, VmChangeKind kind, string message) =>
+        _events.Publish(new VmChange(vm.Id, vm.Name, kind, vm.State, vm.State, message));
 
     /// <summary>Asks the worker to do something; its refusal becomes a failed precondition with its reason.</summary>
     public async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, DiskSettings? disk = null)

@@ -1,5 +1,5 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Host.Service.Memory;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
@@ -49,7 +49,7 @@ public class MemoryBalancerTests
             Id = Guid.NewGuid(), Name = name,
             Memory = new MemorySettings { StartupBytes = 512 * MiB, DynamicMemoryEnabled = dynamic, MinimumBytes = 256 * MiB, MaximumBytes = 4 * GiB, Priority = priority },
         }, new VmRuntimeRecord());
-        vm.ChangeState(VmState.Running);
+        vm.ChangeState(PowerState.Running);
         return vm;
     }
 

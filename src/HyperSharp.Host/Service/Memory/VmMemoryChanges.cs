@@ -20,7 +20,7 @@ public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle life
         var current = vm.Config.Memory;
         var wanted = MemorySettingsRequest.Apply(current, change);
         var wait = MemorySettingsRequest.Wait(change);
-        if (vm.State == VmState.Off || wanted == current)
+        if (vm.State == PowerState.Off || wanted == current)
         {
             if (wanted != current) store.Commit(vm, vm.Config with { Memory = wanted });
             return VmProjection.Memory(vm);
@@ -32,7 +32,7 @@ public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle life
             store.Commit(vm, vm.Config with { Memory = wanted });
             return VmProjection.Memory(vm);
         }
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
         if (current.DynamicMemoryEnabled)
             throw HostErrors.Precondition($"VM '{vm.Name}' has dynamic memory: while it runs, the balancer sets its memory between its minimum and "
                 + "maximum from the guest's demand, and its startup memory applies at its next start; change -MinimumBytes/-MaximumBytes/-Buffer/-Priority "
@@ -54,7 +54,7 @@ public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle life
             ? $"memory resized from {current.StartupBytes >> 20} MB to {resized.MemoryAssignedBytes >> 20} MB while running"
             : $"memory resized to {resized.MemoryAssignedBytes >> 20} MB of the {wanted.StartupBytes >> 20} MB asked for: the guest did not "
                 + $"{(wanted.StartupBytes < current.StartupBytes ? "give back" : "take")} {resized.MemoryShortBytes >> 20} MB in {wait.TotalSeconds:0} s (withdrawn)";
-        lifecycle.Publish(vm, VmEventKind.MemoryResized, message);
+        lifecycle.Publish(vm, VmChangeKind.MemoryResized, message);
         var result = VmProjection.Memory(vm);
         result.AssignedBytes = resized.MemoryAssignedBytes;
         result.UnreachedBytes = resized.MemoryShortBytes;
