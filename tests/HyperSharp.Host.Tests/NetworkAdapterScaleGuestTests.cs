@@ -40,14 +40,14 @@ public class NetworkAdapterScaleGuestTests(ITestOutputHelper output)
             Name = "nics", MemoryStartupBytes = 512L << 20, Backend = "emulated",
             Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
         });
-        for (int i = 0; i < Cold; i++) await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = $"nic{i:D2}" });
+        for (int i = 0; i < Cold; i++) await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = $"nic{i:D2}" });
         await client.StartVmAsync(vm);
         var patience = TimeSpan.FromSeconds(600);
         string console = await host.ReadConsoleAsync("nics", t => t.Contains("TEST-COLD"), patience);
         Assert.Matches(@"TEST-COUNT 34\s+TEST-COLD", console);
 
-        for (int i = Cold; i < Limit; i++) await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = $"nic{i:D2}" });
-        var refused = await Assert.ThrowsAsync<RpcException>(() => client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "one-more" }).ResponseAsync);
+        for (int i = Cold; i < Limit; i++) await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = $"nic{i:D2}" });
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "one-more" }).ResponseAsync);
         output.WriteLine(refused.Status.Detail);
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.Contains($"({Limit})", refused.Status.Detail);
@@ -56,7 +56,7 @@ public class NetworkAdapterScaleGuestTests(ITestOutputHelper output)
         Assert.Matches(@"TEST-COUNT 68\s+TEST-NIC", console);
         var names = Regex.Matches(console, @"TEST-NIC eth\d+ (nic\d\d)").Select(m => m.Groups[1].Value).Distinct().Order().ToList();
         Assert.Equal(Enumerable.Range(0, Limit).Select(i => $"nic{i:D2}"), names);
-        Assert.Equal(Limit, (await client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Count);
+        Assert.Equal(Limit, (await client.Networking.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Count);
         await client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
     }
 }

@@ -4,32 +4,14 @@ using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
 using HyperSharp.Host.Service.Domain;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
 /// <summary>The VmHost gRPC service: each call validated and handed to the <see cref="VmManager"/>; the console bridged to the worker.</summary>
-public sealed partial class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
+public sealed class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
 {
-    /// <summary>
-    /// Operations that change a VM run to the end even if the client goes away: a start abandoned half-way
-    /// would leave a worker the VM's state does not show.
-    /// </summary>
-    private static readonly CancellationToken Detached = CancellationToken.None;
-
-    public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(new HostInfo
-    {
-        ComputerName = Environment.MachineName,
-        LogicalProcessorCount = Environment.ProcessorCount,
-        MemoryCapacityBytes = HostMemory.TotalBytes(),
-        VirtualMachinePath = manager.InventoryRoot,
-        VirtualHardDiskPath = manager.VirtualHardDiskPath,
-        DefaultBackend = "auto",
-        BackendReason = options.BackendReason,
-        Version = typeof(VmHostService).Assembly.GetName().Version?.ToString() ?? "0.0",
-        MaximumProcessorsPerVm = RequestValidation.MaxProcessors,
-        MaximumMemoryPerVmBytes = RequestValidation.MaxMemoryBytes,
-        NestedVirtualizationSupported = options.NestedVirtualizationSupported,
-    }.WithMigration(manager.HostSettings.Current.Migration));
+    public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(HostInfoOf(manager, options));
 
     public override async Task<ListVmsResponse> ListVms(ListVmsRequest request, ServerCallContext context)
     {
@@ -40,15 +22,15 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return response;
     }
 
-    public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
+    public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager, manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager, manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
         var target = manager.Find(request.Vm);
         var change = request.ToChange();
-        var vm = await Project(manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        var vm = await Project(manager, manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
         return vm;
     }
 
@@ -66,7 +48,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         var wait = request.TimeoutSeconds == 0 ? VmLifecycle.DefaultShutdownTimeout
             : TimeSpan.FromSeconds(RequestValidation.Range("timeout_seconds", request.TimeoutSeconds, 1, 3600, "the shutdown wait in seconds"));
         await manager.Lifecycle.StopAsync(vm, new StopOptions(request.TurnOff, request.Force, wait), Detached).ConfigureAwait(false);
-        return await Project(vm, context).ConfigureAwait(false);
+        return await Project(manager, vm, context).ConfigureAwait(false);
     }
 
     public override Task<Vm> SaveVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SaveAsync, context);
@@ -82,7 +64,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     {
         var vm = manager.Find(reference);
         await operation(vm, Detached).ConfigureAwait(false);
-        return await Project(vm, context).ConfigureAwait(false);
+        return await Project(manager, vm, context).ConfigureAwait(false);
     }
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
@@ -179,5 +161,4 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         }
     }
 
-    private Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, manager.Switches, context.CancellationToken);
 }

@@ -47,7 +47,7 @@ public sealed class AddVmNetworkAdapterCommand : VmAdapterCmdlet
             SwitchName = SwitchName ?? "",
             StaticMacAddress = StaticMacAddress is null ? "" : ApiMacAddress(StaticMacAddress),
         };
-        if (TryCall(c => VmHostClient.AddNetworkAdapter(request, cancellationToken: c), vm, out var added) && Passthru)
+        if (TryCall(c => VmHostClient.Networking.AddNetworkAdapter(request, cancellationToken: c), vm, out var added) && Passthru)
             WriteObject(added.ToObject(HostName));
     }
 }
