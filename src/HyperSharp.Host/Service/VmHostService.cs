@@ -81,8 +81,17 @@ public sealed class VmHostService(VmManager manager, HostServerOptions options) 
 
     public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
 
-    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context) =>
-        manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange());
+    public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var resize = await manager.Memory.SetAsync(vm, request.ToChange()).ConfigureAwait(false);
+        var result = VmProjection.Memory(vm);
+        if (resize is null) return result;
+        result.AssignedBytes = resize.AssignedBytes;
+        result.UnreachedBytes = resize.UnreachedBytes;
+        if (resize.Warning is { } warning) result.Warnings.Add(warning);
+        return result;
+    }
 
     public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)
     {
