@@ -36,8 +36,8 @@ try
     // 1. Start latency with the small guest, --starts cold starts (each a new worker process).
     await client.CreateVmAsync(new CreateVmRequest { Name = "latency", MemoryStartupBytes = SmallGuestRam, Backend = "emulated", Boot = new BootSource { KernelPath = tinyElf } });
     // --adapters N: that many network adapters on a private switch, each of which needs its switch port at start.
-    if (adapters > 0) await client.CreateSwitchAsync(new CreateSwitchRequest { Name = "bench", SwitchType = SwitchType.Private });
-    for (int i = 0; i < adapters; i++) await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = "latency" }, Name = $"nic{i}", SwitchName = "bench" });
+    if (adapters > 0) await client.Networking.CreateSwitchAsync(new CreateSwitchRequest { Name = "bench", SwitchType = SwitchType.Private });
+    for (int i = 0; i < adapters; i++) await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = "latency" }, Name = $"nic{i}", SwitchName = "bench" });
     var toRunning = new List<double>(); var toOutput = new List<double>();
     for (int i = 0; i < starts; i++)
     {

@@ -110,6 +110,12 @@ public sealed class HostServer : IAsyncDisposable
     private static void MapServices(WebApplication app)
     {
         app.MapGrpcService<VmHostService>();
+        app.MapGrpcService<NetworkingService>();
+        app.MapGrpcService<LiveMigrationService>();
+        app.MapGrpcService<CheckpointsService>();
+        app.MapGrpcService<GuestIntegrationService>();
+        app.MapGrpcService<ScsiControllersService>();
+        app.MapGrpcService<ExportsService>();
         app.MapGrpcService<VhdServiceImpl>();
         app.MapGrpcService<FailoverClusterService>();
         app.MapGrpcService<ClusterMaintenanceService>();

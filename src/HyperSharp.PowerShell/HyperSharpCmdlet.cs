@@ -95,8 +95,8 @@ public abstract class HyperSharpCmdlet : PSCmdlet
 
     /// <summary>The virtual switches a name (maybe with wildcards) stands for; writes ObjectNotFound for a plain name that matches none.</summary>
     protected IEnumerable<VMSwitch> ResolveSwitch(string name) => ResolveNamed(name,
-        c => VmHostClient.GetSwitch(new SwitchRef { Name = name }, cancellationToken: c).ToObject(HostName),
-        (filter, c) => VmHostClient.ListSwitches(new ListSwitchesRequest { Name = filter }, cancellationToken: c).Switches.Select(s => s.ToObject(HostName)));
+        c => VmHostClient.Networking.GetSwitch(new SwitchRef { Name = name }, cancellationToken: c).ToObject(HostName),
+        (filter, c) => VmHostClient.Networking.ListSwitches(new ListSwitchesRequest { Name = filter }, cancellationToken: c).Switches.Select(s => s.ToObject(HostName)));
 
     /// <summary>
     /// A plain name is one Get call (the host's NOT_FOUND becomes the ObjectNotFound error Hyper-V writes); a name with

@@ -44,7 +44,7 @@ internal sealed class HostCalls(VmManager manager, VmMigrations migrations)
     public Task<List<string>> CompareAsync(ManagedVm vm, string destination) => migrations.CompareAsync(vm, destination, Detached);
 
     // The usage sampler's looks at a running VM: its worker's CPU time, and the memory its worker says is assigned.
-    public List<ManagedVm> RunningVms() => [.. manager.List(null).Where(vm => vm.WorkerPid > 0 && vm.State is VmState.Running or VmState.Paused)];
+    public List<ManagedVm> RunningVms() => [.. manager.List(null).Where(vm => vm.WorkerPid > 0 && vm.State is PowerState.Running or PowerState.Paused)];
 
     public static TimeSpan? WorkerCpuTime(ManagedVm vm) => vm.WorkerPid > 0 ? ProcessProbe.CpuTime(vm.WorkerPid) : null;
 

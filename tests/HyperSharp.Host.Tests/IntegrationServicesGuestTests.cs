@@ -53,10 +53,10 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
             Name = "agent", MemoryStartupBytes = 256L << 20, Backend = "emulated",
             Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0 hs.agent" },
         });
-        var adapter = await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "net" });
+        var adapter = await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "net" });
 
         // Hyper-V's defaults, before the VM runs: every service on but Guest Service Interface; no status while it is off.
-        var services = (await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm })).Services;
+        var services = (await client.GuestIntegration.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm })).Services;
         Assert.Equal(["Guest Service Interface", "Heartbeat", "Key-Value Pair Exchange", "Shutdown", "Time Synchronization", "VSS"], services.Select(s => s.Name));
         Assert.Equal([false, true, true, true, true, true], services.Select(s => s.Enabled));
         Assert.All(services, s => Assert.Equal("", s.PrimaryStatusDescription));
@@ -75,14 +75,14 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         // Activation: this host holds no activation key, so the guest that asks stays not activated (AgentUpdateGuestTests has the other side).
         var asked = await Until(client, vm, v => v.GuestActivation.Length > 0, TimeSpan.FromSeconds(30), "the guest's activation state");
         Assert.Equal("Not activated: this host holds no activation key", asked.GuestActivation);
-        services = (await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm })).Services;
+        services = (await client.GuestIntegration.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm })).Services;
         Assert.All(services.Where(s => s.Enabled), s => Assert.Equal("OK", s.PrimaryStatusDescription));
-        Assert.Single((await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm, Name = "heart*" })).Services);
+        Assert.Single((await client.GuestIntegration.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm, Name = "heart*" })).Services);
 
         // Key-Value Pair Exchange: the address the guest set shows on its adapter (matched by MAC) within seconds.
         await Until(client, vm, v => v.NetworkAdapters.Single().IpAddresses.Contains(Address), TimeSpan.FromSeconds(30), "the guest's address on its adapter");
         output.WriteLine($"address seen {(clock.Elapsed - addressSetAt).TotalSeconds:F1} s after the guest's line (the heartbeat wait included)");
-        var listed = (await client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single();
+        var listed = (await client.Networking.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Single();
         Assert.Equal(adapter.MacAddress, listed.MacAddress);
         Assert.Contains(Address, listed.IpAddresses);
 
@@ -102,19 +102,19 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         string source = Path.Combine(fixture.Root, "random.bin");
         await File.WriteAllBytesAsync(source, data);
         var copy = new CopyVmFileRequest { Vm = vm, SourcePath = source, DestinationPath = "/root/in/deep/random.bin", CreateFullPath = true };
-        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.CopyVmFileAsync(copy));
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.GuestIntegration.CopyVmFileAsync(copy));
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.Contains("Guest Service Interface integration service is disabled", refused.Status.Detail);
-        var enabled = await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "guest service interface", Enabled = true });
+        var enabled = await client.GuestIntegration.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "guest service interface", Enabled = true });
         Assert.True(enabled.Enabled);
         Assert.Equal("Guest Service Interface", enabled.Name);
         var t = Stopwatch.StartNew();
-        Assert.Equal(data.Length, (await client.CopyVmFileAsync(copy)).Bytes);
+        Assert.Equal(data.Length, (await client.GuestIntegration.CopyVmFileAsync(copy)).Bytes);
         output.WriteLine($"Copy-VMFile: 256 KiB in {t.Elapsed.TotalSeconds:F2} s");
         console = await fixture.ReadConsoleAsync("agent", t => Regex.IsMatch(t, @"TEST-SHA \S+\s"), TimeSpan.FromSeconds(120));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), Regex.Match(console, @"TEST-SHA (\S+)").Groups[1].Value);
         // Without -Force a file already there stays, and the refusal says why.
-        var again = await Assert.ThrowsAsync<RpcException>(async () => await client.CopyVmFileAsync(copy));
+        var again = await Assert.ThrowsAsync<RpcException>(async () => await client.GuestIntegration.CopyVmFileAsync(copy));
         Assert.Contains("Failed to copy the source file", again.Status.Detail);
 
         // `hyper vm exec` through the host: stdin in, stdout and stderr out, the exit code back; the file checked again there.
@@ -127,10 +127,10 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         Assert.StartsWith(Convert.ToHexStringLower(SHA256.HashData(data)), Exec([], "sha256sum", "/root/in/deep/random.bin").Out);
 
         // Time Synchronization switched while the VM runs: off, the guest's clock set wrong stays wrong; on, it is set at once.
-        await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = false });
+        await client.GuestIntegration.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = false });
         Assert.Equal(0, Exec([], "date", "-s", "2001-01-01 00:00:00").Exit);
         Assert.StartsWith("2001", Exec([], "date", "+%Y").Out);
-        await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = true });
+        await client.GuestIntegration.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = "Time Synchronization", Enabled = true });
         var clockWait = Stopwatch.StartNew();
         long GuestSkew() => Math.Abs(long.Parse(Exec([], "date", "+%s").Out.Trim(), System.Globalization.CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         while (GuestSkew() > 2)
@@ -144,7 +144,7 @@ public class IntegrationServicesGuestTests(ITestOutputHelper output)
         var lostAfter = clock.Elapsed - killedAt;
         output.WriteLine($"heartbeat Lost Communication {lostAfter.TotalSeconds:F1} s after the agent was killed");
         Assert.True(lostAfter < TimeSpan.FromSeconds(10), $"heartbeat lost only after {lostAfter.TotalSeconds:F1} s");
-        Assert.Contains("Lost Communication", (await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm, Name = "Heartbeat" })).Services.Single().PrimaryStatusDescription);
+        Assert.Contains("Lost Communication", (await client.GuestIntegration.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm, Name = "Heartbeat" })).Services.Single().PrimaryStatusDescription);
         var noAgent = Exec([], "true");
         Assert.Equal(1, noAgent.Exit);
         Assert.Contains("guest agent is not answering", noAgent.Error);

@@ -24,7 +24,7 @@ public class MacUniquenessTests(ITestOutputHelper output)
             Assert.Single(results, r => r is null);
             Assert.All(results.Where(r => r is not null), e => Assert.Equal(StatusCode.InvalidArgument, e!.StatusCode));
         }
-        var dynamic = await Task.WhenAll(Enumerable.Range(0, Vms).Select(i => host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = $"vm{i}" }, Name = "dyn" }).ResponseAsync));
+        var dynamic = await Task.WhenAll(Enumerable.Range(0, Vms).Select(i => host.Client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = $"vm{i}" }, Name = "dyn" }).ResponseAsync));
         Assert.Equal(Vms, dynamic.Select(a => a.MacAddress).Distinct().Count());
         await AssertUniqueAsync(host, 3 + Vms);
 
@@ -40,7 +40,7 @@ public class MacUniquenessTests(ITestOutputHelper output)
     {
         try
         {
-            await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = vm }, Name = "static-" + mac, StaticMacAddress = mac });
+            await host.Client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = new VmRef { Name = vm }, Name = "static-" + mac, StaticMacAddress = mac });
             return null;
         }
         catch (RpcException e) { return e; }
@@ -48,7 +48,7 @@ public class MacUniquenessTests(ITestOutputHelper output)
 
     private static async Task AssertUniqueAsync(HostFixture host, int expected)
     {
-        var all = (await host.Client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest())).Adapters;
+        var all = (await host.Client.Networking.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest())).Adapters;
         Assert.Equal(expected, all.Count);
         Assert.Equal(expected, all.Select(a => a.MacAddress).Distinct().Count());
     }

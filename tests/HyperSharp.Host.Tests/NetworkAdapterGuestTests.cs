@@ -77,7 +77,7 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
         {
             fixture.Connect();
             var client = fixture.Client;
-            var lab = await client.CreateSwitchAsync(new CreateSwitchRequest { Name = "lab", SwitchType = SwitchType.Internal, HostInterfaceName = "hslab0" });
+            var lab = await client.Networking.CreateSwitchAsync(new CreateSwitchRequest { Name = "lab", SwitchType = SwitchType.Internal, HostInterfaceName = "hslab0" });
             Assert.Equal("hslab0", lab.HostInterfaceName);
             ns.Ip("addr", "add", HostAddress + "/24", "dev", "hslab0");
             using var server = await ns.Enter(() =>
@@ -98,7 +98,7 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
             await client.StartVmAsync(vm);
             Assert.Contains("TEST-READY", await fixture.ReadConsoleAsync("debian", t => t.Contains("TEST-READY"), TimeSpan.FromSeconds(600)));
 
-            var adapter = await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "lab-net", SwitchName = "lab" });
+            var adapter = await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "lab-net", SwitchName = "lab" });
             Assert.True(adapter.Connected);
             Assert.Equal(OnOffState.Off, adapter.DeviceNaming);
             Assert.True(adapter.PciSlot > 0);
@@ -113,44 +113,44 @@ public class NetworkAdapterGuestTests(ITestOutputHelper output)
 
             // Set-VMNetworkAdapterVlan on the live port: the guest, on VLAN 5, no longer reaches the untagged host port...
             var nic = new NetworkAdapterRef { Vm = vm, Name = "lab-net" };
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, AccessVlanId = 5 });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, AccessVlanId = 5 });
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-VLAN5-\w+\s"), TimeSpan.FromSeconds(120), "vlan5\n"u8.ToArray());
             Assert.Contains("TEST-VLAN5-CUT", console);
             // ... and back untagged it does again.
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, AccessVlanId = 0 });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, AccessVlanId = 0 });
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-UNTAGGED-\w+\s"), TimeSpan.FromSeconds(120), "untagged\n"u8.ToArray());
             Assert.Contains("TEST-UNTAGGED-REACHED", console);
 
             // Set-VMNetworkAdapter -DeviceNaming On: the running guest reads the name as the slot label at once...
-            var named = await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, DeviceNaming = OnOffState.On });
+            var named = await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, DeviceNaming = OnOffState.On });
             Assert.Equal(OnOffState.On, named.DeviceNaming);
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-NAMED \[.*\]"), TimeSpan.FromSeconds(300));
             Assert.Contains("TEST-NAMED [lab-net]", console);
             // ... Rename-VMNetworkAdapter changes it...
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, NewName = "lab-renamed" });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = nic, NewName = "lab-renamed" });
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RENAMED \[.*\]"), TimeSpan.FromSeconds(300));
             Assert.Contains("TEST-RENAMED [lab-renamed]", console);
             // ... and -DeviceNaming Off takes it away.
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, DeviceNaming = OnOffState.Off });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, DeviceNaming = OnOffState.Off });
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-UNNAMED \[.*\]"), TimeSpan.FromSeconds(300));
             output.WriteLine(console[console.IndexOf("TEST-SENT", StringComparison.Ordinal)..]);
             Assert.Contains("TEST-UNNAMED []", console);
 
             // Disconnect- and Connect-VMNetworkAdapter: the guest sees the link go down and come up, and reaches the host again.
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "" });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "" });
             console = await fixture.ReadConsoleAsync("debian", t => t.Contains("after disconnect"), TimeSpan.FromSeconds(120));
             Assert.Contains("TEST-CARRIER 0 after disconnect", console);
-            await client.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "lab" });
+            await client.Networking.UpdateNetworkAdapterAsync(new UpdateNetworkAdapterRequest { Adapter = new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" }, SwitchName = "lab" });
             console = await fixture.ReadConsoleAsync("debian", t => Regex.IsMatch(t, @"TEST-RECONNECTED-\w+\s"), TimeSpan.FromSeconds(120));
             Assert.Contains("TEST-CARRIER 1 after connect", console);
             Assert.Contains("TEST-RECONNECTED-REACHED", console);
 
             // Remove-VMNetworkAdapter: the guest lets go of the device, the port is freed.
-            await client.RemoveNetworkAdapterAsync(new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" });
+            await client.Networking.RemoveNetworkAdapterAsync(new NetworkAdapterRef { Vm = vm, Name = "lab-renamed" });
             console = await fixture.ReadConsoleAsync("debian", t => t.Contains("TEST-ETH-GONE"), TimeSpan.FromSeconds(120));
             output.WriteLine(console);
             Assert.Contains("TEST-ETH-GONE", console);
-            var after = await client.GetSwitchAsync(new SwitchRef { Name = "lab" });
+            var after = await client.Networking.GetSwitchAsync(new SwitchRef { Name = "lab" });
             Assert.Equal(0, after.ConnectedAdapterCount);
             Assert.Empty((await client.GetVmAsync(vm)).NetworkAdapters);
             output.WriteLine($"switch lab: {after.FramesForwarded} frames forwarded, {after.FramesDropped} dropped");

@@ -45,14 +45,14 @@ public class NetworkAdapterScaleGuestTests(ITestOutputHelper output)
             Name = "nics", MemoryStartupBytes = 512L << 20, Backend = "emulated",
             Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
         });
-        for (int i = 0; i < Cold; i++) await client.AddNetworkAdapterAsync(Adapter(vm, i));
+        for (int i = 0; i < Cold; i++) await client.Networking.AddNetworkAdapterAsync(Adapter(vm, i));
         await client.StartVmAsync(vm);
         var patience = TimeSpan.FromSeconds(600);
         string console = await host.ReadConsoleAsync("nics", t => t.Contains("TEST-COLD"), patience);
         Assert.Matches(@"TEST-COUNT 34\s+TEST-COLD", console);
 
-        for (int i = Cold; i < Limit; i++) await client.AddNetworkAdapterAsync(Adapter(vm, i));
-        var refused = await Assert.ThrowsAsync<RpcException>(() => client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "one-more" }).ResponseAsync);
+        for (int i = Cold; i < Limit; i++) await client.Networking.AddNetworkAdapterAsync(Adapter(vm, i));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm, Name = "one-more" }).ResponseAsync);
         output.WriteLine(refused.Status.Detail);
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.Contains($"({Limit})", refused.Status.Detail);
@@ -63,7 +63,7 @@ public class NetworkAdapterScaleGuestTests(ITestOutputHelper output)
         Assert.Equal(Limit, labels.Count);
         Assert.Equal(Enumerable.Range(0, Limit).Where(i => i % 17 != 0).Select(i => $"nic{i:D2}"), labels.Where(l => l.Length > 0).Order());
         Assert.Equal(4, labels.Count(l => l.Length == 0)); // device naming Off: no name, cold- or hot-plugged
-        Assert.Equal(Limit, (await client.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Count);
+        Assert.Equal(Limit, (await client.Networking.ListNetworkAdaptersAsync(new ListNetworkAdaptersRequest { Vm = vm })).Adapters.Count);
         await client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
     }
 }

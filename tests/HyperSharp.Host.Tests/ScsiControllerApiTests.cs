@@ -24,34 +24,34 @@ public class ScsiControllerApiTests(ITestOutputHelper output)
         string data = Path.Combine(host.Root, "data.vhdx");
         VirtualDisk.Create(data, new DiskCreateOptions { Capacity = 1 << 20 }).Dispose();
 
-        Assert.Equal([0], (await host.Client.ListScsiControllersAsync(vm)).Controllers.Select(c => c.ControllerNumber));
+        Assert.Equal([0], (await host.Client.ScsiControllers.ListScsiControllersAsync(vm)).Controllers.Select(c => c.ControllerNumber));
         var lacking = await Assert.ThrowsAsync<RpcException>(() => host.Client.AddHardDiskDriveAsync(new AddHardDiskDriveRequest { Vm = vm, Path = data, ControllerNumber = 2 }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, lacking.StatusCode);
         Assert.Contains("has no SCSI controller 2: it has 1", lacking.Status.Detail);
 
-        for (int n = 1; n < 4; n++) Assert.Equal(n, (await host.Client.AddScsiControllerAsync(vm)).ControllerNumber);
-        var fifth = await Assert.ThrowsAsync<RpcException>(() => host.Client.AddScsiControllerAsync(vm).ResponseAsync);
+        for (int n = 1; n < 4; n++) Assert.Equal(n, (await host.Client.ScsiControllers.AddScsiControllerAsync(vm)).ControllerNumber);
+        var fifth = await Assert.ThrowsAsync<RpcException>(() => host.Client.ScsiControllers.AddScsiControllerAsync(vm).ResponseAsync);
         Assert.Contains("already has 4 SCSI controllers", fifth.Status.Detail);
 
         await host.Client.AddHardDiskDriveAsync(new AddHardDiskDriveRequest { Vm = vm, Path = data, ControllerNumber = 2, ControllerLocation = 5 });
-        var holding = await Assert.ThrowsAsync<RpcException>(() => host.Client.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 2 }).ResponseAsync);
+        var holding = await Assert.ThrowsAsync<RpcException>(() => host.Client.ScsiControllers.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 2 }).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, holding.StatusCode);
         Assert.Contains($"'Hard Drive on SCSI controller number 2 at location 5' ({data})", holding.Status.Detail);
 
-        await host.Client.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 1 });
-        var controllers = (await host.Client.ListScsiControllersAsync(vm)).Controllers;
+        await host.Client.ScsiControllers.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 1 });
+        var controllers = (await host.Client.ScsiControllers.ListScsiControllersAsync(vm)).Controllers;
         Assert.Equal([0, 1, 2], controllers.Select(c => c.ControllerNumber));
         var moved = Assert.Single(controllers[1].Drives); // the drive of controller 2 went down with its controller
         Assert.Equal((1, 5, data), (moved.ControllerNumber, moved.ControllerLocation, moved.Path));
         Assert.Equal((ControllerType.Scsi, 1, 5), Assert.Single((await host.Client.ListHardDiskDrivesAsync(vm)).Drives) is var d ? (d.ControllerType, d.ControllerNumber, d.ControllerLocation) : default);
 
         await host.Client.StartVmAsync(vm);
-        var running = await Assert.ThrowsAsync<RpcException>(() => host.Client.AddScsiControllerAsync(vm).ResponseAsync);
+        var running = await Assert.ThrowsAsync<RpcException>(() => host.Client.ScsiControllers.AddScsiControllerAsync(vm).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, running.StatusCode);
         Assert.Contains("while it is Running", running.Status.Detail);
-        await Assert.ThrowsAsync<RpcException>(() => host.Client.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 2 }).ResponseAsync);
+        await Assert.ThrowsAsync<RpcException>(() => host.Client.ScsiControllers.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = vm, ControllerNumber = 2 }).ResponseAsync);
         await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
-        Assert.Equal(3, (await host.Client.ListScsiControllersAsync(vm)).Controllers.Count);
+        Assert.Equal(3, (await host.Client.ScsiControllers.ListScsiControllersAsync(vm)).Controllers.Count);
     }
 
     [Fact]

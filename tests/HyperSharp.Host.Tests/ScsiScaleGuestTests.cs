@@ -56,7 +56,7 @@ public class ScsiScaleGuestTests(ITestOutputHelper output)
             Name = "scale", MemoryStartupBytes = 768L << 20, Backend = "emulated",
             Boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" },
         });
-        for (int c = 1; c < 4; c++) await client.AddScsiControllerAsync(vm);
+        for (int c = 1; c < 4; c++) await client.ScsiControllers.AddScsiControllerAsync(vm);
         for (int c = 0; c < 3; c++)
             for (int l = 0; l < 64; l++)
                 await client.AddHardDiskDriveAsync(new AddHardDiskDriveRequest { Vm = vm, Path = Disk(c, l), ControllerNumber = c, ControllerLocation = l });

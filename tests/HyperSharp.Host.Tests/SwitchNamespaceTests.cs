@@ -29,14 +29,14 @@ public class SwitchNamespaceTests(ITestOutputHelper output)
         {
             fixture.Connect();
             var client = fixture.Client;
-            var inside = await client.CreateSwitchAsync(new CreateSwitchRequest { Name = "inside", SwitchType = SwitchType.Internal });
+            var inside = await client.Networking.CreateSwitchAsync(new CreateSwitchRequest { Name = "inside", SwitchType = SwitchType.Internal });
             Assert.Equal("hs-inside", inside.HostInterfaceName); // derived from the name
             Assert.True(Exists("hs-inside"));
-            var uplink = await client.CreateSwitchAsync(new CreateSwitchRequest { Name = "uplink", NetAdapterName = "hsup0" });
+            var uplink = await client.Networking.CreateSwitchAsync(new CreateSwitchRequest { Name = "uplink", NetAdapterName = "hsup0" });
             Assert.Equal(SwitchType.External, uplink.SwitchType);
 
             string before = ns.IpOutput("-o", "link", "show");
-            var taken = await Assert.ThrowsAsync<RpcException>(() => client.CreateSwitchAsync(new CreateSwitchRequest { Name = "clash", SwitchType = SwitchType.Internal, HostInterfaceName = "hsup1" }).ResponseAsync);
+            var taken = await Assert.ThrowsAsync<RpcException>(() => client.Networking.CreateSwitchAsync(new CreateSwitchRequest { Name = "clash", SwitchType = SwitchType.Internal, HostInterfaceName = "hsup1" }).ResponseAsync);
             Assert.Equal(StatusCode.FailedPrecondition, taken.StatusCode);
             Assert.Contains("hsup1", taken.Status.Detail);
             Assert.Equal(before, ns.IpOutput("-o", "link", "show"));
@@ -48,9 +48,9 @@ public class SwitchNamespaceTests(ITestOutputHelper output)
         {
             fixture.Connect();
             var client = fixture.Client;
-            Assert.Equal(["inside", "uplink"], (await client.ListSwitchesAsync(new ListSwitchesRequest())).Switches.Select(s => s.Name));
+            Assert.Equal(["inside", "uplink"], (await client.Networking.ListSwitchesAsync(new ListSwitchesRequest())).Switches.Select(s => s.Name));
             Assert.True(Exists("hs-inside"), "the restarted host creates the Internal switch's TAP again");
-            await client.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = new SwitchRef { Name = "inside" } });
+            await client.Networking.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = new SwitchRef { Name = "inside" } });
             Assert.False(Exists("hs-inside"));
             Assert.True(Exists("hsup0"), "an External switch leaves its adapter in place");
             output.WriteLine(host.Log);

@@ -39,7 +39,7 @@ public sealed class MoveVmCmdletTests(ITestOutputHelper output)
             var a = await Start("a", IPAddress.Loopback);
             var b = await Start("b", IPAddress.Parse("127.0.0.2"));
             using (var channel = HostEndpoint.Connect(b.Socket))
-                await new VmHost.VmHostClient(channel).SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
+                await new VmHost.VmHostClient(channel).LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
             string kernel = Path.Combine(root, "idle.elf");
             File.WriteAllBytes(kernel, HyperSharp.Machine.Boot.ElfBuilder.Wrap([0xFB, 0xF4, 0xEB, 0xFC], 0x100000));
 

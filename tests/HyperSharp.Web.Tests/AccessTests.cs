@@ -24,7 +24,7 @@ public class AccessTests(ITestOutputHelper output)
         }
         var start = await anonymous.PostAsync(web.Url($"/vms/{vm.Id:D}/start"), new FormUrlEncodedContent([]));
         Assert.Equal(HttpStatusCode.Unauthorized, start.StatusCode);
-        Assert.Equal(Api.V1.VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
         foreach (var (path, form) in new (string, KeyValuePair<string, string>[])[] { ("/switches", [new("name", "sneaky"), new("type", "Private")]), ($"/vms/{vm.Id:D}/move", [new("destination", "127.0.0.1:1")]) })
             Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync(web.Url(path), new FormUrlEncodedContent(form))).StatusCode);
         Assert.Empty(web.Server.Manager.Switches.List());
@@ -48,7 +48,7 @@ public class AccessTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await loggedIn.GetAsync(web.Url("/static/app.js"))).StatusCode);
         var forged = await loggedIn.PostAsync(web.Url($"/vms/{vm.Id:D}/start"), new FormUrlEncodedContent([new("_csrf", "forged")]));
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
-        Assert.Equal(Api.V1.VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
 
         // The browser: the page without the token is the login page (401), and the token typed into it opens the console.
         var (browser, why) = await Browser.LaunchAsync();

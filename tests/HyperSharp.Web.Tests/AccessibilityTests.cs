@@ -65,12 +65,12 @@ public class AccessibilityTests(ITestOutputHelper output)
         output.WriteLine($"Start reached with {presses} presses of Tab");
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#vm-state")).ToHaveTextAsync("Running", new() { Timeout = 60_000 });
-        Assert.Equal(VmState.Running, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Running, vm.State);
         // Turn off from the keyboard too: Enter on the button (the question it asks is answered yes by the test browser).
         page.Dialog += (_, dialog) => output.WriteLine($"asked: {dialog.Message}");
         await page.Locator("div.actions").GetByRole(AriaRole.Button, new() { Name = "Turn off", Exact = true }).FocusAsync();
         await page.Keyboard.PressAsync("Enter");
         await Expect(page.Locator("#vm-state")).ToHaveTextAsync("Off", new() { Timeout = 60_000 });
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
     }
 }

@@ -64,7 +64,7 @@ public class LiveStateTests(ITestOutputHelper output)
 
         await manager.Lifecycle.StopAsync(vm, new Host.Service.StopOptions(TurnOff: true), CancellationToken.None);
         foreach (var page in pages) await Expect(State(page, vm.Id)).ToHaveTextAsync("Off", new() { Timeout = 1000 });
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(Host.Service.Domain.PowerState.Off, vm.State);
     }
 
     private static ILocator State(IPage page, Guid vm) => page.Locator($"tr[data-vm='{vm:D}'] td[data-field=state]");

@@ -58,7 +58,7 @@ public class MoveTests(ITestOutputHelper output)
             await form.GetByRole(AriaRole.Button, new() { Name = "Move" }).ClickAsync();
             await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("VM 'mover' did not move to 127.0.0.1:1; it runs on here");
             output.WriteLine($"refused: {await page.GetByRole(AriaRole.Alert).InnerTextAsync()}");
-            Assert.Equal(VmState.Running, vm.State);
+            Assert.Equal(Host.Service.Domain.PowerState.Running, vm.State);
 
             // Check (Compare-VM): nothing in the way; then Move, asked first.
             await form.GetByLabel("Destination host").FillAsync(destination);
@@ -75,7 +75,7 @@ public class MoveTests(ITestOutputHelper output)
             await Expect(page.Locator("#vms tbody tr")).ToHaveCountAsync(0);
             Assert.Empty(a.Server.Manager.List(null));
             var arrived = Assert.Single(b.Server.Manager.List(null));
-            Assert.Equal((vm.Id, VmState.Running), (arrived.Id, arrived.State));
+            Assert.Equal((vm.Id, Host.Service.Domain.PowerState.Running), (arrived.Id, arrived.State));
             // The second host's console saw it arrive, pushed.
             await Expect(onB.Locator($"tr[data-vm='{vm.Id:D}'] td[data-field=state]")).ToHaveTextAsync("Running");
         }

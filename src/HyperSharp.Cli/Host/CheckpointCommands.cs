@@ -17,7 +17,7 @@ internal static class CheckpointCommands
         var command = new Command("checkpoint", "Take a checkpoint of a VM (Checkpoint-VM), or list, restore, remove or rename its checkpoints") { vm, name, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var taken = await client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(name) ?? "" })
+            var taken = await client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(name) ?? "" })
                 .ResponseAsync.ConfigureAwait(false);
             HostClient.Warn(context, taken.Warnings);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(taken));
@@ -44,7 +44,7 @@ internal static class CheckpointCommands
         var command = new Command("list", "List a VM's checkpoints, oldest first (Get-VMSnapshot)") { vm, filter, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var response = await client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(filter) ?? "" })
+            var response = await client.Checkpoints.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(filter) ?? "" })
                 .ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(response));
             else Table(context.Out, response.Checkpoints);
@@ -60,7 +60,7 @@ internal static class CheckpointCommands
         var command = new Command("restore", "Go back to a checkpoint: the VM's current state is discarded (Restore-VMSnapshot)") { vm, checkpoint, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var restored = await client.RestoreCheckpointAsync(Ref(result.GetValue(vm)!, result.GetValue(checkpoint)!)).ResponseAsync.ConfigureAwait(false);
+            var restored = await client.Checkpoints.RestoreCheckpointAsync(Ref(result.GetValue(vm)!, result.GetValue(checkpoint)!)).ResponseAsync.ConfigureAwait(false);
             HostClient.Warn(context, restored.Warnings);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(restored));
             else context.Out.WriteLine($"{restored.Name}: {restored.State}, at checkpoint '{result.GetValue(checkpoint)}'");
@@ -77,7 +77,7 @@ internal static class CheckpointCommands
         var command = new Command("remove", "Remove a checkpoint; its disks are merged into the one that still needs them (Remove-VMSnapshot)") { vm, checkpoint, children, socket };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var removed = await client.RemoveCheckpointAsync(new RemoveCheckpointRequest
+            var removed = await client.Checkpoints.RemoveCheckpointAsync(new RemoveCheckpointRequest
             {
                 Checkpoint = Ref(result.GetValue(vm)!, result.GetValue(checkpoint)!), IncludeChildren = result.GetValue(children),
             }).ResponseAsync.ConfigureAwait(false);
@@ -96,7 +96,7 @@ internal static class CheckpointCommands
         var command = new Command("rename", "Rename a checkpoint (Rename-VMSnapshot)") { vm, checkpoint, newName, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var renamed = await client.RenameCheckpointAsync(new RenameCheckpointRequest
+            var renamed = await client.Checkpoints.RenameCheckpointAsync(new RenameCheckpointRequest
             {
                 Checkpoint = Ref(result.GetValue(vm)!, result.GetValue(checkpoint)!), NewName = result.GetValue(newName)!,
             }).ResponseAsync.ConfigureAwait(false);

@@ -22,7 +22,7 @@ internal static class ExecCommand
         var command = new Command("exec", "Run a command in a running VM through its guest agent, streams and exit code carried by the host") { name, arguments, socket };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            using var call = client.ExecVm();
+            using var call = client.GuestIntegration.ExecVm();
             var first = new ExecInput { Vm = HostClient.Ref(result.GetValue(name)!) };
             first.Arguments.AddRange(result.GetValue(arguments)!);
             await call.RequestStream.WriteAsync(first).ConfigureAwait(false);

@@ -26,9 +26,9 @@ internal static class ExportCommands
             if (result.GetValue(checkpoint) is { } name)
             {
                 var at = Guid.TryParse(name, out _) ? new CheckpointRef { Vm = reference, Id = name } : new CheckpointRef { Vm = reference, Name = name };
-                exported = await client.ExportCheckpointAsync(new ExportCheckpointRequest { Checkpoint = at, Path = target }).ResponseAsync.ConfigureAwait(false);
+                exported = await client.Exports.ExportCheckpointAsync(new ExportCheckpointRequest { Checkpoint = at, Path = target }).ResponseAsync.ConfigureAwait(false);
             }
-            else exported = await client.ExportVmAsync(new ExportVmRequest { Vm = reference, Path = target, CaptureLiveState = Capture(result.GetValue(capture)) }).ResponseAsync.ConfigureAwait(false);
+            else exported = await client.Exports.ExportVmAsync(new ExportVmRequest { Vm = reference, Path = target, CaptureLiveState = Capture(result.GetValue(capture)) }).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(exported));
             else context.Out.WriteLine($"exported to {exported.Folder}: {exported.Files} files, {exported.Bytes} bytes{(exported.HasSavedState ? ", with its saved state" : "")}; import {exported.ConfigurationFile}");
             return 0;
@@ -59,13 +59,13 @@ internal static class ExportCommands
             };
             if (result.GetValue(compare))
             {
-                var report = await client.CompareImportAsync(request).ResponseAsync.ConfigureAwait(false);
+                var report = await client.Exports.CompareImportAsync(request).ResponseAsync.ConfigureAwait(false);
                 if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(report));
                 else if (report.Incompatibilities.Count == 0) context.Out.WriteLine($"VM '{report.VmName}' ({report.VmId}) can be imported");
                 else foreach (var i in report.Incompatibilities) context.Out.WriteLine($"{i.Kind} ({i.Source}): {i.Message}");
                 return report.Incompatibilities.Count == 0 ? 0 : 1;
             }
-            var imported = await client.ImportVmAsync(request).ResponseAsync.ConfigureAwait(false);
+            var imported = await client.Exports.ImportVmAsync(request).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(imported));
             else context.Out.WriteLine($"{imported.Name}: imported ({imported.Id}), {imported.State}");
             return 0;

@@ -23,7 +23,7 @@ internal static class IntegrationCommands
             string? verb = result.GetValue(action);
             if (verb is null)
             {
-                var list = await client.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm }).ResponseAsync.ConfigureAwait(false);
+                var list = await client.GuestIntegration.ListIntegrationServicesAsync(new ListIntegrationServicesRequest { Vm = vm }).ResponseAsync.ConfigureAwait(false);
                 if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(list));
                 else Print(context.Out, list.Services);
                 return 0;
@@ -35,7 +35,7 @@ internal static class IntegrationCommands
                 _ => throw new UsageException($"'{verb}': the action is enable or disable"),
             };
             string what = result.GetValue(service) ?? throw new UsageException($"{verb} needs the service's name, e.g. hyper vm integration NAME {verb} \"Guest Service Interface\"");
-            var changed = await client.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = what, Enabled = enable }).ResponseAsync.ConfigureAwait(false);
+            var changed = await client.GuestIntegration.SetIntegrationServiceAsync(new SetIntegrationServiceRequest { Vm = vm, Name = what, Enabled = enable }).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(changed));
             else Print(context.Out, [changed]);
             return 0;
@@ -60,7 +60,7 @@ internal static class IntegrationCommands
                 Vm = HostClient.Ref(result.GetValue(name)!), SourcePath = Path.GetFullPath(result.GetValue(source)!), DestinationPath = result.GetValue(destination)!,
                 CreateFullPath = result.GetValue(createFullPath), Force = result.GetValue(force),
             };
-            var copied = await client.CopyVmFileAsync(request).ResponseAsync.ConfigureAwait(false);
+            var copied = await client.GuestIntegration.CopyVmFileAsync(request).ResponseAsync.ConfigureAwait(false);
             context.Out.WriteLine($"copied {copied.Bytes} bytes to {request.DestinationPath}");
             return 0;
         }));

@@ -21,13 +21,13 @@ internal static class MoveCommand
             var request = new MoveVmRequest { Vm = HostClient.Ref(result.GetValue(name)!), DestinationHost = result.GetValue(to)! };
             if (result.GetValue(check))
             {
-                var compared = await client.CompareVmAsync(request).ResponseAsync.ConfigureAwait(false);
+                var compared = await client.LiveMigration.CompareVmAsync(request).ResponseAsync.ConfigureAwait(false);
                 if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(compared));
                 else if (compared.Incompatibilities.Count == 0) context.Out.WriteLine($"{request.Vm.Name}{request.Vm.Id} can move to {request.DestinationHost}");
                 else foreach (var problem in compared.Incompatibilities) context.Out.WriteLine(problem);
                 return compared.Incompatibilities.Count == 0 ? 0 : 1;
             }
-            var moved = await client.MoveVmAsync(request).ResponseAsync.ConfigureAwait(false);
+            var moved = await client.LiveMigration.MoveVmAsync(request).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(moved));
             else context.Out.WriteLine($"{moved.Vm.Name} runs on {moved.DestinationHost} now: moved in {moved.TotalMs:0} ms, paused {moved.DowntimeMs:0.0} ms ({moved.Summary})");
             return 0;

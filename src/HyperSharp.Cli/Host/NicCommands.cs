@@ -33,7 +33,7 @@ internal static class NicCommands
         {
             var request = new ListNetworkAdaptersRequest();
             if (result.GetValue(name) is string vm) request.Vm = HostClient.Ref(vm);
-            var response = await client.ListNetworkAdaptersAsync(request).ResponseAsync.ConfigureAwait(false);
+            var response = await client.Networking.ListNetworkAdaptersAsync(request).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(response));
             else NetworkPrinter.Adapters(context.Out, response.Adapters);
             return 0;
@@ -52,7 +52,7 @@ internal static class NicCommands
         var command = new Command("add", "Add a network adapter, hot-plugged when the VM runs (Add-VMNetworkAdapter)") { vm, name, target, mac, naming, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var added = await client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest
+            var added = await client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest
             {
                 Vm = HostClient.Ref(result.GetValue(vm)!), Name = result.GetValue(name) ?? "", SwitchName = result.GetValue(target) ?? "",
                 StaticMacAddress = result.GetValue(mac) ?? "", DeviceNaming = OnOff(result.GetValue(naming), "--device-naming") ?? OnOffState.Unspecified,
@@ -97,7 +97,7 @@ internal static class NicCommands
             if (result.GetValue(mac) is string staticMac) request.StaticMacAddress = staticMac;
             if (result.GetValue(dynamicMac)) request.StaticMacAddress = "";
             if (OnOff(result.GetValue(naming), "--device-naming") is { } dn) request.DeviceNaming = dn;
-            var updated = await client.UpdateNetworkAdapterAsync(request).ResponseAsync.ConfigureAwait(false);
+            var updated = await client.Networking.UpdateNetworkAdapterAsync(request).ResponseAsync.ConfigureAwait(false);
             Print(context, updated, result.GetValue(json));
             return 0;
         }));
@@ -112,7 +112,7 @@ internal static class NicCommands
         var command = new Command("remove", "Remove a network adapter; a running guest ejects it first (Remove-VMNetworkAdapter)") { vm, adapter, socket };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            await client.RemoveNetworkAdapterAsync(Ref(result.GetValue(vm)!, result.GetValue(adapter)!)).ResponseAsync.ConfigureAwait(false);
+            await client.Networking.RemoveNetworkAdapterAsync(Ref(result.GetValue(vm)!, result.GetValue(adapter)!)).ResponseAsync.ConfigureAwait(false);
             context.Out.WriteLine($"{result.GetValue(vm)}: network adapter {result.GetValue(adapter)} removed");
             return 0;
         }));

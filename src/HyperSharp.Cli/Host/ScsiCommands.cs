@@ -22,7 +22,7 @@ internal static class ScsiCommands
         var command = new Command("add", "Add a SCSI controller to a VM that is off (Add-VMScsiController)") { name, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var controller = await client.AddScsiControllerAsync(HostClient.Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
+            var controller = await client.ScsiControllers.AddScsiControllerAsync(HostClient.Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(controller));
             else context.Out.WriteLine($"{controller.VmName}: SCSI controller {controller.ControllerNumber} added");
             return 0;
@@ -37,7 +37,7 @@ internal static class ScsiCommands
         var command = new Command("list", "A VM's SCSI controllers and their drives (Get-VMScsiController)") { name, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var response = await client.ListScsiControllersAsync(HostClient.Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
+            var response = await client.ScsiControllers.ListScsiControllersAsync(HostClient.Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(response));
             else
                 foreach (var c in response.Controllers)
@@ -55,7 +55,7 @@ internal static class ScsiCommands
         var command = new Command("remove", "Remove an empty SCSI controller from a VM that is off (Remove-VMScsiController)") { name, number, socket };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            await client.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = HostClient.Ref(result.GetValue(name)!), ControllerNumber = result.GetValue(number) })
+            await client.ScsiControllers.RemoveScsiControllerAsync(new RemoveScsiControllerRequest { Vm = HostClient.Ref(result.GetValue(name)!), ControllerNumber = result.GetValue(number) })
                 .ResponseAsync.ConfigureAwait(false);
             context.Out.WriteLine($"{result.GetValue(name)}: SCSI controller {result.GetValue(number)} removed");
             return 0;

@@ -30,7 +30,7 @@ internal static class SwitchCommands
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
             var request = new ListSwitchesRequest { Name = result.GetValue(filter) ?? "", SwitchType = TypeOf(result.GetValue(type)) };
-            var response = await client.ListSwitchesAsync(request).ResponseAsync.ConfigureAwait(false);
+            var response = await client.Networking.ListSwitchesAsync(request).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(response));
             else NetworkPrinter.Switches(context.Out, response.Switches);
             return 0;
@@ -49,7 +49,7 @@ internal static class SwitchCommands
         var command = new Command("new", "Create a switch (New-VMSwitch)") { name, type, adapter, tap, notes, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var created = await client.CreateSwitchAsync(new CreateSwitchRequest
+            var created = await client.Networking.CreateSwitchAsync(new CreateSwitchRequest
             {
                 Name = result.GetValue(name)!, SwitchType = TypeOf(result.GetValue(type)), NetAdapterName = result.GetValue(adapter) ?? "",
                 HostInterfaceName = result.GetValue(tap) ?? "", Notes = result.GetValue(notes) ?? "",
@@ -67,7 +67,7 @@ internal static class SwitchCommands
         var command = new Command("show", "Show one switch (Get-VMSwitch NAME)") { name, socket, json };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            var found = await client.GetSwitchAsync(Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
+            var found = await client.Networking.GetSwitchAsync(Ref(result.GetValue(name)!)).ResponseAsync.ConfigureAwait(false);
             if (result.GetValue(json)) context.Out.WriteLine(HostClient.ToJson(found));
             else NetworkPrinter.SwitchDetails(context.Out, found);
             return 0;
@@ -87,7 +87,7 @@ internal static class SwitchCommands
             var request = new UpdateSwitchRequest { Switch = Ref(result.GetValue(name)!) };
             if (result.GetValue(newName) is string n) request.NewName = n;
             if (result.GetValue(notes) is string text) request.Notes = text;
-            var updated = await client.UpdateSwitchAsync(request).ResponseAsync.ConfigureAwait(false);
+            var updated = await client.Networking.UpdateSwitchAsync(request).ResponseAsync.ConfigureAwait(false);
             Print(context, updated, result.GetValue(json), $"{updated.Name}: updated");
             return 0;
         }));
@@ -101,7 +101,7 @@ internal static class SwitchCommands
         var command = new Command("remove", "Remove a switch; adapters on it stay on their VMs, disconnected (Remove-VMSwitch)") { name, socket };
         command.SetAction(result => HostClient.Run(context, result.GetValue(socket), async client =>
         {
-            await client.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = Ref(result.GetValue(name)!) }).ResponseAsync.ConfigureAwait(false);
+            await client.Networking.RemoveSwitchAsync(new RemoveSwitchRequest { Switch = Ref(result.GetValue(name)!) }).ResponseAsync.ConfigureAwait(false);
             context.Out.WriteLine($"{result.GetValue(name)}: removed");
             return 0;
         }));

@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Checkpoints;
 
@@ -18,7 +19,7 @@ internal static class ProductionCheckpoints
     public static string? Obstacle(ManagedVm vm)
     {
         if (!vm.Config.IntegrationServices.Vss) return "its VSS integration service is off";
-        if (vm.State == VmState.Paused) return "it is paused, so its guest agent cannot freeze its file systems";
+        if (vm.State == PowerState.Paused) return "it is paused, so its guest agent cannot freeze its file systems";
         if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
             return $"its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}), so nothing froze its file systems";
         return null;

@@ -4,6 +4,7 @@ using HyperSharp.Host.Service;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Checkpoints;
 
@@ -40,9 +41,9 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
             case CheckpointType.Disabled:
                 throw HostErrors.Precondition($"VM '{vm.Name}' has checkpoints disabled (its checkpoint type is Disabled); change it with Set-VM -CheckpointType");
         }
-        bool running = vm.State is VmState.Running or VmState.Paused;
-        bool saved = vm.State == VmState.Saved;
-        if (!running && !saved && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Saved, Running or Paused can be)");
+        bool running = vm.State is PowerState.Running or PowerState.Paused;
+        bool saved = vm.State == PowerState.Saved;
+        if (!running && !saved && vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "checkpoint (a VM that is Off, Saved, Running or Paused can be)");
         bool production = ProductionCheckpoints.Wanted(config.CheckpointType);
         if (production && !running)
         {
@@ -182,9 +183,9 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         var checkpoint = vm.Config.Checkpoints.FirstOrDefault(c => c.Id == checkpointId) ?? throw HostErrors.NotFound($"VM '{vm.Name}' no longer has that checkpoint");
         if (CheckpointDiskFiles.Problem(checkpoint.Disks.Select(d => d.Drive with { Path = d.Path })) is { } problem)
             throw HostErrors.Precondition($"cannot restore checkpoint '{checkpoint.Name}' of VM '{vm.Name}': {problem}");
-        if (vm.State is VmState.Running or VmState.Paused) await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
-        if (vm.State == VmState.Saved) lifecycle.DiscardSavedState(vm, $"its saved state was discarded (checkpoint '{checkpoint.Name}' restored)");
-        if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "restore a checkpoint of");
+        if (vm.State is PowerState.Running or PowerState.Paused) await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
+        if (vm.State == PowerState.Saved) lifecycle.DiscardSavedState(vm, $"its saved state was discarded (checkpoint '{checkpoint.Name}' restored)");
+        if (vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "restore a checkpoint of");
 
         List<string> children;
         try { children = CheckpointDiskFiles.CreateChildren([.. checkpoint.Disks.Select(d => d.Path)]); }
@@ -273,7 +274,7 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
     /// </summary>
     private List<string> Collect(ManagedVm vm, IEnumerable<string> released)
     {
-        if (vm.State != VmState.Off && vm.State != VmState.Saved)
+        if (vm.State != PowerState.Off && vm.State != PowerState.Saved)
         {
             var waiting = released.Where(File.Exists).ToList();
             return waiting.Count == 0 ? []
@@ -281,7 +282,7 @@ public sealed class VmCheckpoints(VmConfigurationStore store, VmLifecycle lifecy
         }
         try
         {
-            var (config, pending) = CheckpointMerges.Collect(vm.Config, released, drivesInUse: vm.State == VmState.Saved, line => log($"VM '{vm.Name}': {line}"));
+            var (config, pending) = CheckpointMerges.Collect(vm.Config, released, drivesInUse: vm.State == PowerState.Saved, line => log($"VM '{vm.Name}': {line}"));
             if (!ReferenceEquals(config, vm.Config)) store.Commit(vm, config);
             return pending;
         }

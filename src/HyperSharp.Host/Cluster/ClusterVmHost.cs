@@ -1,8 +1,8 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Cluster;
 using HyperSharp.Host.Platform;
 using HyperSharp.Host.Service;
 using HyperSharp.Inventory;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Cluster;
 
@@ -20,12 +20,12 @@ internal sealed class ClusterVmHost(VmManager manager, Migration.VmMigrations mi
 
     public long FreeMemoryBytes() => HostMemory.AvailableBytes();
 
-    public bool IsRunning(Guid vmId) => Find(vmId) is { State: not (VmState.Off or VmState.Saved) };
+    public bool IsRunning(Guid vmId) => Find(vmId) is { State: not (PowerState.Off or PowerState.Saved) };
 
     public async Task StartAsync(GroupRecord group, CancellationToken cancel)
     {
         var vm = Find(group.VmId) ?? Register(group);
-        if (vm.State is VmState.Off or VmState.Saved) await manager.Lifecycle.StartAsync(vm, cancel).ConfigureAwait(false);
+        if (vm.State is PowerState.Off or PowerState.Saved) await manager.Lifecycle.StartAsync(vm, cancel).ConfigureAwait(false);
     }
 
     public async Task TurnOffAsync(Guid vmId)

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Service;
 using HyperSharp.Inventory;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Exports;
 
@@ -25,10 +25,10 @@ public sealed class VmExporter(VmLifecycle lifecycle, PathAccess access, Action<
     {
         string parent = new RequestPaths(access, client).Folder("path", path);
         using var _ = lifecycle.Begin(vm, "exporting");
-        if (vm.State is not (VmState.Off or VmState.Saved))
+        if (vm.State is not (PowerState.Off or PowerState.Saved))
             throw HostErrors.Precondition($"cannot export VM '{vm.Name}' while it is {StateNames.Of(vm.State)}: this host exports a VM only at rest, as a consistent copy of a running one needs a checkpoint taken for the export; save it (Save-VM) or shut it down first");
         // Crash- and data-consistent captures of a Saved VM drop its memory, as Hyper-V does: the copy starts Off from its disks.
-        string? savedState = vm.State == VmState.Saved && capture == LiveStateCapture.SavedState ? vm.Folder.SavedStateFile : null;
+        string? savedState = vm.State == PowerState.Saved && capture == LiveStateCapture.SavedState ? vm.Folder.SavedStateFile : null;
         return Write(vm.Name, vm.Config, savedState, parent, $"VM '{vm.Name}'");
     }
 
@@ -38,7 +38,7 @@ public sealed class VmExporter(VmLifecycle lifecycle, PathAccess access, Action<
         string parent = new RequestPaths(access, client).Folder("path", path);
         using var _ = lifecycle.Begin(vm, "exporting a checkpoint of");
         var checkpoint = vm.Config.Checkpoints.FirstOrDefault(c => c.Id == checkpointId) ?? throw HostErrors.NotFound($"VM '{vm.Name}' no longer has that checkpoint");
-        if (vm.State is not (VmState.Off or VmState.Saved))
+        if (vm.State is not (PowerState.Off or PowerState.Saved))
             throw HostErrors.Precondition($"cannot export checkpoint '{checkpoint.Name}' of VM '{vm.Name}' while the VM is {StateNames.Of(vm.State)}: its worker holds the images of the chain open; save it or shut it down first");
         var then = checkpoint.Configuration with
         {

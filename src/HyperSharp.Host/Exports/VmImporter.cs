@@ -4,6 +4,7 @@ using HyperSharp.Host.Checkpoints;
 using HyperSharp.Host.Network;
 using HyperSharp.Host.Service;
 using HyperSharp.Inventory;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Exports;
 
@@ -102,9 +103,10 @@ public sealed class VmImporter(VmManager vms, VmLifecycle lifecycle, VmNetworkin
                 var runtime = new VmRuntimeRecord { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = $"imported from {file}" };
                 VmInventory.Save(staged.Folder, runtime);
                 var folder = staged.Commit();
-                var vm = new ManagedVm(folder, config, runtime) { State = saved ? VmState.Saved : VmState.Off };
+                var vm = new ManagedVm(folder, config, runtime);
+                vm.Found(saved ? PowerState.Saved : PowerState.Off);
                 vms.Register(vm);
-                lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' imported ({(options.Copy ? "copied" : "registered in place")}) from {file}");
+                lifecycle.Publish(vm, VmChangeKind.Created, $"VM '{vm.Name}' imported ({(options.Copy ? "copied" : "registered in place")}) from {file}");
                 log($"VM '{vm.Name}' ({vm.Id}) imported from {file}{(options.Copy ? $", {made.Count} files copied" : " in place")}{(saved ? ", Saved" : "")}");
                 return vm;
             }

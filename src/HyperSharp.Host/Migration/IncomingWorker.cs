@@ -26,7 +26,7 @@ internal static class MigrationReports
     public static void Take(ManagedVm vm, WorkerReport report)
     {
         if (report.Kind == WorkerReportKinds.Listening) vm.Incoming?.Listening.TrySetResult(report.Port);
-        else lock (vm.Sync) vm.Status = MigratingStatus(report.Percent);
+        else vm.SetStatus(MigratingStatus(report.Percent));
     }
 
     /// <summary>Get-VM's Status while a VM moves, as Hyper-V words it.</summary>

@@ -53,13 +53,13 @@ internal sealed class PeerHost : IDisposable
             ConfigurationJson = JsonSerializer.Serialize(config, typeof(VmConfiguration), InventoryJson.Default),
             SourceHost = Environment.MachineName, DryRun = dryRun, SharedFolder = sharedFolder ?? "",
         };
-        var answer = await Call(c => _client.PrepareMigrationAsync(request, deadline: DateTime.UtcNow + PrepareTimeout, cancellationToken: c).ResponseAsync, cancel).ConfigureAwait(false);
+        var answer = await Call(c => _client.LiveMigration.PrepareMigrationAsync(request, deadline: DateTime.UtcNow + PrepareTimeout, cancellationToken: c).ResponseAsync, cancel).ConfigureAwait(false);
         return (answer.Port, [.. answer.Problems]);
     }
 
     /// <summary>Waits until the destination runs the VM it took; returns it as the destination shows it.</summary>
     public Task<Vm> FinishAsync(Guid id, CancellationToken cancel) =>
-        Call(c => _client.FinishMigrationAsync(new VmRef { Id = id.ToString("D") }, deadline: DateTime.UtcNow + PrepareTimeout, cancellationToken: c).ResponseAsync, cancel);
+        Call(c => _client.LiveMigration.FinishMigrationAsync(new VmRef { Id = id.ToString("D") }, deadline: DateTime.UtcNow + PrepareTimeout, cancellationToken: c).ResponseAsync, cancel);
 
     private async Task<T> Call<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancel)
     {

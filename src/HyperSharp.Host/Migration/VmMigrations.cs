@@ -1,11 +1,12 @@
+using HyperSharp.Api.V1;
 using System.Text.Json;
 using HyperSharp.Host.Platform;
 using HyperSharp.Api.Tls;
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Workers;
 using HyperSharp.Host.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Migration;
 
@@ -46,8 +47,8 @@ public sealed class VmMigrations
         using var peer = new PeerHost(destination, trust);
         using var turn = await _queue.EnterAsync(cancel).ConfigureAwait(false); // beyond -MaximumVirtualMachineMigrations: wait here
         using var _ = Lifecycle.Begin(vm, "moving");
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "move (only a running VM moves live)");
-        SetStatus(vm, MigrationReports.MigratingStatus(0));
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "move (only a running VM moves live)");
+        vm.SetStatus(MigrationReports.MigratingStatus(0));
         bool handedOver = false;
         try
         {
@@ -65,8 +66,8 @@ public sealed class VmMigrations
             handedOver = true;
             if (answer.MigrationInDoubt)
             {
-                Lifecycle.SetState(vm, VmState.Paused, "live migration in doubt");
-                SetStatus(vm, $"Migration in doubt: {answer.Error}");
+                Lifecycle.SetState(vm, PowerState.Paused, "live migration in doubt");
+                vm.SetStatus($"Migration in doubt: {answer.Error}");
                 throw HostErrors.Precondition($"VM '{vm.Name}': {answer.Error}");
             }
             // The destination owns the VM (its Owned): this worker has stopped its copy and ends, and the VM is not this host's
@@ -75,7 +76,7 @@ public sealed class VmMigrations
             string? unconfirmed = null;
             try
             {
-                await vm.WorkerExited.Task.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
+                await vm.WorkerExited.WaitAsync(WorkerEndTimeout, CancellationToken.None).ConfigureAwait(false);
                 arrived = await peer.FinishAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostException or TimeoutException) { unconfirmed = e.Message; }
@@ -91,7 +92,7 @@ public sealed class VmMigrations
         }
         finally
         {
-            if (!handedOver) SetStatus(vm, ManagedVm.NormalStatus);
+            if (!handedOver) vm.SetStatus(ManagedVm.NormalStatus);
         }
     }
 
@@ -133,10 +134,10 @@ public sealed class VmMigrations
         var vm = new ManagedVm(folder, config, new VmRuntimeRecord())
         {
             Incoming = new IncomingWorker(new IncomingMigration(listen, _options.TlsDirectory!), source),
-            Status = $"Migrating - arriving from {source}",
         };
+        vm.SetStatus($"Migrating - arriving from {source}");
         _manager.Register(vm);
-        Lifecycle.Publish(vm, VmEventKind.Created, $"VM '{vm.Name}' arriving from {source} by live migration");
+        Lifecycle.Publish(vm, VmChangeKind.Created, $"VM '{vm.Name}' arriving from {source} by live migration");
         var incoming = vm.Incoming;
         incoming.Arrival = ArriveAsync(vm, incoming, Lifecycle.StartAsync(vm, CancellationToken.None), shared: sharedFolder is not null);
         // Ended before it listened: the arrival throws why (the listening task, failed as the arrival ends, may come first).
@@ -173,7 +174,7 @@ public sealed class VmMigrations
     {
         var problems = new List<string>();
         if (!_manager.HostSettings.Current.Migration.Enabled) problems.Add($"live migration is disabled on this host ({Environment.MachineName}): enable it with Enable-VMMigration");
-        if (vm.State != VmState.Running) problems.Add($"VM '{vm.Name}' is {StateNames.Of(vm.State)}: only a running VM moves live");
+        if (vm.State != PowerState.Running) problems.Add($"VM '{vm.Name}' is {StateNames.Of(vm.State)}: only a running VM moves live");
         return problems;
     }
 
@@ -220,16 +221,11 @@ public sealed class VmMigrations
     /// </summary>
     private void Forget(ManagedVm vm, string message, bool shared)
     {
-        lock (vm.Sync) vm.Removed = true;
+        vm.MarkRemoved();
         _manager.Unregister(vm);
         if (shared) _manager.Inventory.Unlink(vm.Folder);
         else _manager.Inventory.Remove(vm.Folder);
         _manager.Networking.ReleaseMacs(vm);
-        Lifecycle.Publish(vm, VmEventKind.Removed, message);
-    }
-
-    private static void SetStatus(ManagedVm vm, string status)
-    {
-        lock (vm.Sync) vm.Status = status;
+        Lifecycle.Publish(vm, VmChangeKind.Removed, message);
     }
 }

@@ -3,6 +3,7 @@ using HyperSharp.Inventory;
 using HyperSharp.Host.Service;
 using HyperSharp.Networking.Frames;
 using HyperSharp.Networking.Switching;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Network;
 
@@ -30,7 +31,7 @@ public static class NetworkProjection
     public static NetworkAdapter Adapter(ManagedVm vm, NetworkAdapterSettings a, SwitchManager switches)
     {
         var target = a.SwitchId is { } id ? switches.FindById(id) : null;
-        bool running = vm.WorkerPid > 0 && vm.State is VmState.Running or VmState.Paused;
+        bool running = vm.WorkerPid > 0 && vm.State is PowerState.Running or PowerState.Paused;
         bool attached = switches.IsAttached(a.Id);
         var live = running ? vm.Adapters.FirstOrDefault(s => s.Id == a.Id) : null;
         return new NetworkAdapter

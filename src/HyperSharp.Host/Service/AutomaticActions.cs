@@ -1,5 +1,6 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -13,7 +14,7 @@ public sealed class AutomaticActions(VmLifecycle lifecycle, Action<string> log)
         {
             bool start = vm.Config.AutomaticStartAction == AutomaticStartAction.Start
                 || (vm.Config.AutomaticStartAction == AutomaticStartAction.StartIfRunning && vm.Runtime.RunningWhenHostStopped);
-            if (!start || vm.Damage is not null || vm.State is not (VmState.Off or VmState.Saved)) continue;
+            if (!start || vm.Damage is not null || vm.State is not (PowerState.Off or PowerState.Saved)) continue;
             var delay = TimeSpan.FromSeconds(vm.Config.AutomaticStartDelaySeconds);
             _ = Task.Run(async () =>
             {
@@ -27,7 +28,7 @@ public sealed class AutomaticActions(VmLifecycle lifecycle, Action<string> log)
                 catch (HostException e)
                 {
                     log($"VM '{vm.Name}': automatic start failed: {e.Message}");
-                    lifecycle.Publish(vm, VmEventKind.Error, $"automatic start failed: {e.Message}");
+                    lifecycle.Publish(vm, VmChangeKind.Error, $"automatic start failed: {e.Message}");
                 }
             }, CancellationToken.None);
         }
@@ -36,14 +37,10 @@ public sealed class AutomaticActions(VmLifecycle lifecycle, Action<string> log)
     /// <summary>When the host stops: each running VM gets its automatic stop action (save, shut down or turn off), all at once.</summary>
     public async Task StopAsync(IEnumerable<ManagedVm> vms)
     {
-        var running = vms.Where(vm => vm.State is VmState.Running or VmState.Paused).ToList();
+        var running = vms.Where(vm => vm.State is PowerState.Running or PowerState.Paused).ToList();
         await Task.WhenAll(running.Select(async vm =>
         {
-            lock (vm.Sync)
-            {
-                vm.Runtime = vm.Runtime with { RunningWhenHostStopped = true };
-                VmInventory.Save(vm.Folder, vm.Runtime);
-            }
+            vm.RecordRuntime(r => r with { RunningWhenHostStopped = true });
             try
             {
                 switch (vm.Config.AutomaticStopAction)

@@ -2,6 +2,7 @@ using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Cluster;
 using HyperSharp.Host.Cluster;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -44,7 +45,7 @@ public sealed class FailoverClusterService(ClusterAccess access, VmManager manag
         {
             Name = vm.Name, VmId = vm.Id, VmFolder = folder, MemoryBytes = vm.Config.Memory.StartupBytes,
             Priority = request.HasPriority ? GroupPriority.Check(request.Priority) : GroupPriority.Medium,
-            Online = vm.State is not (VmState.Off or VmState.Saved),
+            Online = vm.State is not (PowerState.Off or PowerState.Saved),
         };
         await cluster.Catalog.AddGroupAsync(group, cluster.Node.Name, cluster.Node.LeaseId).ConfigureAwait(false);
         // As Hyper-V does for a highly available VM: only the cluster starts it, never a host's own automatic start

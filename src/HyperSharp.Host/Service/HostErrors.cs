@@ -1,4 +1,4 @@
-using HyperSharp.Api.V1;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -27,7 +27,7 @@ public static class HostErrors
 
     public static HostException AlreadyExists(string message) => new(HostErrorKind.AlreadyExists, message);
 
-    public static HostException WrongState(string vmName, VmState state, string operation) =>
+    public static HostException WrongState(string vmName, PowerState state, string operation) =>
         new(HostErrorKind.FailedPrecondition, $"cannot {operation} VM '{vmName}': it is {StateNames.Of(state)}");
 
     public static HostException Precondition(string message) => new(HostErrorKind.FailedPrecondition, message);
@@ -47,5 +47,5 @@ public static class HostErrors
 /// <summary>Hyper-V's names for VM states, as messages and the CLI print them.</summary>
 public static class StateNames
 {
-    public static string Of(VmState state) => state == VmState.Unspecified ? "Unknown" : state.ToString();
+    public static string Of(PowerState state) => state == PowerState.Unspecified ? "Unknown" : state.ToString();
 }

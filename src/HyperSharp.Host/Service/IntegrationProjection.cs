@@ -1,6 +1,7 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -61,5 +62,5 @@ public static class IntegrationProjection
         return guest.Adapters.Where(a => string.Equals(a.MacAddress, macAddress, StringComparison.OrdinalIgnoreCase)).SelectMany(a => a.Addresses);
     }
 
-    private static bool Live(ManagedVm vm) => vm.WorkerPid > 0 && vm.State is not (VmState.Off or VmState.Saved or VmState.Starting);
+    private static bool Live(ManagedVm vm) => vm.WorkerPid > 0 && vm.State is not (PowerState.Off or PowerState.Saved or PowerState.Starting);
 }

@@ -89,7 +89,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
             }
             var vm = new ManagedVm(folder, config, new VmRuntimeRecord());
             vms.Register(vm);
-            lifecycle.Publish(vm, VmEventKind.Created, $"VM '{name}' created");
+            lifecycle.Publish(vm, VmChangeKind.Created, $"VM '{name}' created");
             return vm;
         }
     }
@@ -143,7 +143,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         var paths = new RequestPaths(access, client);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         var c = vm.Config;
-        if (change.NeedsOff && vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change processors, memory, boot source or backend of");
+        if (change.NeedsOff && vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change processors, memory, boot source or backend of");
         if (change.Notes is { } notes) c = c with { Notes = RequestValidation.Notes("notes", notes) };
         if (change.ProcessorCount is { } count) c = c with { Processor = c.Processor with { Count = RequestValidation.Processors("processor_count", count) } };
         if (change.MemoryStartupBytes is { } memory) c = c with { Memory = c.Memory with { StartupBytes = RequestValidation.Memory("memory_startup_bytes", memory) } };
@@ -179,7 +179,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         var p = vm.Config.Processor;
         if (change.Count is { } count)
         {
-            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the processor count of");
+            if (vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the processor count of");
             p = p with { Count = RequestValidation.Processors("count", count) };
         }
         if (change.Maximum is { } maximum) p = p with { Maximum = RequestValidation.Range("maximum", maximum, 1, 100, "the processor maximum (percent)") };
@@ -189,7 +189,7 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         if (change.EnableHostResourceProtection is { } protect && protect != p.EnableHostResourceProtection)
         {
             // The worker builds its device path with or without the protection, as Hyper-V takes it at the VM's start.
-            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change host resource protection of");
+            if (vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change host resource protection of");
             p = p with { EnableHostResourceProtection = protect };
         }
         Commit(vm, vm.Config with { Processor = p });
@@ -213,21 +213,21 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         {
             // A folder the host could not read: its entry goes, nothing else of it is known.
             vms.Unregister(vm);
-            lock (vm.Sync) vm.Removed = true;
+            vm.MarkRemoved();
             inventory.Remove(vm.Folder);
-            lifecycle.Publish(vm, VmEventKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
+            lifecycle.Publish(vm, VmChangeKind.Removed, $"damaged VM folder {vm.Folder.Path} removed");
             return;
         }
-        if (vm.State is not (VmState.Off or VmState.Saved))
+        if (vm.State is not (PowerState.Off or PowerState.Saved))
         {
             if (!force) throw HostErrors.WrongState(vm.Name, vm.State, "remove (turn it off first, or use --force)");
             await lifecycle.TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
         }
-        lock (vm.Sync) vm.Removed = true;
+        vm.MarkRemoved();
         vms.Unregister(vm);
         inventory.Remove(vm.Folder);
         vms.Networking.ReleaseMacs(vm);
-        lifecycle.Publish(vm, VmEventKind.Removed, $"VM '{vm.Name}' removed");
+        lifecycle.Publish(vm, VmChangeKind.Removed, $"VM '{vm.Name}' removed");
     }
 
     /// <summary>Add-VMHardDiskDrive: the disk checked for <paramref name="client"/> and free of other VMs, hot-plugged into a running VM (SCSI).</summary>
@@ -276,9 +276,9 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
         var changed = disk with { MaximumIops = change.MaximumIops ?? disk.MaximumIops, MinimumIops = change.MinimumIops ?? disk.MinimumIops };
         RequestValidation.StorageQos(changed.MaximumIops, changed.MinimumIops);
         if (changed == disk) return disk;
-        if (vm.State is VmState.Running or VmState.Paused)
+        if (vm.State is PowerState.Running or PowerState.Paused)
             await lifecycle.AskAsync(vm, WorkerOps.SetDiskQos, cancellationToken, changed).ConfigureAwait(false);
-        else if (vm.State is not (VmState.Off or VmState.Saved))
+        else if (vm.State is not (PowerState.Off or PowerState.Saved))
             throw HostErrors.WrongState(vm.Name, vm.State, "change the Storage QoS of a drive of");
         Commit(vm, vm.Config with { Disks = vm.Config.Disks.Select(d => d == disk ? changed : d).ToList() });
         return changed;
@@ -287,8 +287,8 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
     /// <summary>IDE drives change only while the VM is Off; SCSI drives also while it runs (the worker hot-plugs them).</summary>
     private async Task ChangeDisksLiveAsync(ManagedVm vm, DiskSettings disk, string op, CancellationToken cancellationToken)
     {
-        if (vm.State == VmState.Off) return;
-        if (disk.ControllerType == ControllerType.Ide || vm.State is not (VmState.Running or VmState.Paused))
+        if (vm.State == PowerState.Off) return;
+        if (disk.ControllerType == ControllerType.Ide || vm.State is not (PowerState.Running or PowerState.Paused))
             throw HostErrors.WrongState(vm.Name, vm.State, $"change an {disk.ControllerType} drive of");
         await lifecycle.AskAsync(vm, op, cancellationToken, disk).ConfigureAwait(false);
     }
@@ -309,6 +309,6 @@ public sealed class VmConfigurationStore(VmManager vms, VmInventory inventory, P
             throw HostErrors.Internal($"cannot write the configuration of VM '{vm.Name}': {e.Message}");
         }
         vm.Config = config;
-        lifecycle.Publish(vm, VmEventKind.ConfigurationChanged, "configuration changed");
+        lifecycle.Publish(vm, VmChangeKind.ConfigurationChanged, "configuration changed");
     }
 }

@@ -3,32 +3,15 @@ using Google.Protobuf;
 using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
+using HyperSharp.Host.Service.Domain;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
 /// <summary>The VmHost gRPC service: each call validated and handed to the <see cref="VmManager"/>; the console bridged to the worker.</summary>
-public sealed partial class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
+public sealed class VmHostService(VmManager manager, HostServerOptions options) : VmHost.VmHostBase
 {
-    /// <summary>
-    /// Operations that change a VM run to the end even if the client goes away: a start abandoned half-way
-    /// would leave a worker the VM's state does not show.
-    /// </summary>
-    private static readonly CancellationToken Detached = CancellationToken.None;
-
-    public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(new HostInfo
-    {
-        ComputerName = Environment.MachineName,
-        LogicalProcessorCount = Environment.ProcessorCount,
-        MemoryCapacityBytes = HostMemory.TotalBytes(),
-        VirtualMachinePath = manager.InventoryRoot,
-        VirtualHardDiskPath = manager.VirtualHardDiskPath,
-        DefaultBackend = "auto",
-        BackendReason = options.BackendReason,
-        Version = typeof(VmHostService).Assembly.GetName().Version?.ToString() ?? "0.0",
-        MaximumProcessorsPerVm = RequestValidation.MaxProcessors,
-        MaximumMemoryPerVmBytes = RequestValidation.MaxMemoryBytes,
-        NestedVirtualizationSupported = options.NestedVirtualizationSupported,
-    }.WithMigration(manager.HostSettings.Current.Migration));
+    public override Task<HostInfo> GetHost(GetHostRequest request, ServerCallContext context) => Task.FromResult(HostInfoOf(manager, options));
 
     public override async Task<ListVmsResponse> ListVms(ListVmsRequest request, ServerCallContext context)
     {
@@ -39,15 +22,15 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         return response;
     }
 
-    public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager.Find(request), context);
+    public override Task<Vm> GetVm(VmRef request, ServerCallContext context) => Project(manager, manager.Find(request), context);
 
-    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
+    public override Task<Vm> CreateVm(CreateVmRequest request, ServerCallContext context) => Project(manager, manager.Configuration.Create(request.ToNewVm(), ClientIdentities.Of(context)), context);
 
     public override async Task<Vm> UpdateVm(UpdateVmRequest request, ServerCallContext context)
     {
         var target = manager.Find(request.Vm);
         var change = request.ToChange();
-        var vm = await Project(manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
+        var vm = await Project(manager, manager.Configuration.Update(target, change, ClientIdentities.Of(context)), context).ConfigureAwait(false);
         return vm;
     }
 
@@ -65,7 +48,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         var wait = request.TimeoutSeconds == 0 ? VmLifecycle.DefaultShutdownTimeout
             : TimeSpan.FromSeconds(RequestValidation.Range("timeout_seconds", request.TimeoutSeconds, 1, 3600, "the shutdown wait in seconds"));
         await manager.Lifecycle.StopAsync(vm, new StopOptions(request.TurnOff, request.Force, wait), Detached).ConfigureAwait(false);
-        return await Project(vm, context).ConfigureAwait(false);
+        return await Project(manager, vm, context).ConfigureAwait(false);
     }
 
     public override Task<Vm> SaveVm(VmRef request, ServerCallContext context) => Power(request, manager.Lifecycle.SaveAsync, context);
@@ -81,7 +64,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     {
         var vm = manager.Find(reference);
         await operation(vm, Detached).ConfigureAwait(false);
-        return await Project(vm, context).ConfigureAwait(false);
+        return await Project(manager, vm, context).ConfigureAwait(false);
     }
 
     public override Task<VmProcessor> GetProcessor(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Processor(manager.Find(request)));
@@ -98,8 +81,17 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override Task<VmMemory> GetMemory(VmRef request, ServerCallContext context) => Task.FromResult(VmProjection.Memory(manager.Find(request)));
 
-    public override Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context) =>
-        manager.Memory.SetAsync(manager.Find(request.Vm), request.ToChange());
+    public override async Task<VmMemory> SetMemory(SetMemoryRequest request, ServerCallContext context)
+    {
+        var vm = manager.Find(request.Vm);
+        var resize = await manager.Memory.SetAsync(vm, request.ToChange()).ConfigureAwait(false);
+        var result = VmProjection.Memory(vm);
+        if (resize is null) return result;
+        result.AssignedBytes = resize.AssignedBytes;
+        result.UnreachedBytes = resize.UnreachedBytes;
+        if (resize.Warning is { } warning) result.Warnings.Add(warning);
+        return result;
+    }
 
     public override Task<ListHardDiskDrivesResponse> ListHardDiskDrives(VmRef request, ServerCallContext context)
     {
@@ -131,14 +123,14 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
 
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<VmEvent> responseStream, ServerCallContext context)
     {
-        string? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id.ToString("D") : null;
+        Guid? only = request.Vm is { } r && (r.Id.Length > 0 || r.Name.Length > 0) ? manager.Find(r).Id : null;
         using var subscription = manager.Events.Subscribe();
         // Headers go out once the subscription exists: a client that awaits them misses no later event.
         await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);
         try
         {
             await foreach (var e in subscription.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
-                if (only is null || e.VmId == only) await responseStream.WriteAsync(e).ConfigureAwait(false);
+                if (only is null || e.VmId == only) await responseStream.WriteAsync(VmProjection.Event(e)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
     }
@@ -147,7 +139,7 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
     {
         if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false)) return;
         var vm = manager.Find(requestStream.Current.Vm);
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "attach to the console of");
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "attach to the console of");
         Socket socket;
         try { socket = await vm.Worker.OpenConsoleAsync(context.CancellationToken).ConfigureAwait(false); }
         catch (Workers.WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
@@ -178,5 +170,4 @@ public sealed partial class VmHostService(VmManager manager, HostServerOptions o
         }
     }
 
-    private Task<Vm> Project(ManagedVm vm, ServerCallContext context) => VmProjection.ToVmAsync(vm, manager.Switches, context.CancellationToken);
 }

@@ -1,8 +1,8 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -28,7 +28,7 @@ public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycl
         string service = ServiceName("name", name);
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         configuration.Commit(vm, vm.Config with { IntegrationServices = vm.Config.IntegrationServices.With(service, enabled) });
-        if (vm.WorkerPid <= 0 || vm.State is not (VmState.Running or VmState.Paused)) return;
+        if (vm.WorkerPid <= 0 || vm.State is not (PowerState.Running or PowerState.Paused)) return;
         try { await lifecycle.Workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.SetIntegration, IntegrationServices = vm.Config.IntegrationServices }, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { log($"VM '{vm.Name}': its worker did not take the integration services' change ({e.Message}); it applies at the next start"); }
     }
@@ -40,7 +40,7 @@ public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycl
     public async Task<System.Net.Sockets.Socket> OpenExecAsync(ManagedVm vm, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         if (arguments.Count == 0 || string.IsNullOrEmpty(arguments[0])) throw HostErrors.Invalid("arguments", "the command to run is missing");
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "run a command in");
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "run a command in");
         if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
             throw HostErrors.Precondition($"cannot run a command in VM '{vm.Name}': its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}); is hs-agent running in the guest?");
         try { return await vm.Worker.OpenStreamAsync(new WorkerRequest { Op = WorkerOps.Exec, Arguments = [.. arguments] }, cancellationToken).ConfigureAwait(false); }
@@ -58,7 +58,7 @@ public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycl
         string from = new RequestPaths(access, client).ReadableFile("source_path", source);
         if (string.IsNullOrEmpty(destination) || !destination.StartsWith('/'))
             throw HostErrors.Invalid("destination_path", $"'{destination}' must be an absolute path in the guest");
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "copy a file into");
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "copy a file into");
         if (!vm.Config.IntegrationServices.GuestServiceInterface)
             throw HostErrors.Precondition($"Failed to initiate copying files to the guest: the Guest Service Interface integration service is disabled "
                 + $"for VM '{vm.Name}'. Enable it first (Enable-VMIntegrationService -VMName '{vm.Name}' -Name 'Guest Service Interface').");

@@ -1,8 +1,8 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Storage;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -40,59 +40,42 @@ public sealed class VmLifecycle
 
     public IWorkerSupervisor Workers => _workers;
 
-    /// <summary>Holds the VM's operation lock for one request; a second request at the same time is refused (busy).</summary>
-    public OperationScope Begin(ManagedVm vm, string operation)
+    /// <summary>Holds the VM's operation gate for one request; a second request at the same time is refused (busy).</summary>
+    public ManagedVm.OperationScope Begin(ManagedVm vm, string operation)
     {
-        if (!vm.Operation.Wait(0)) throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
-        vm.OperationName = operation;
+        var scope = vm.TryBeginOperation(operation) ?? throw HostErrors.Busy(vm.Name, vm.OperationName ?? "changing");
         if (vm.Removed)
         {
-            vm.Operation.Release();
+            scope.Dispose();
             throw HostErrors.NotFound($"VM '{vm.Name}' was just removed");
         }
         if (vm.Damage is { } damage && operation != "removing")
         {
-            vm.Operation.Release();
+            scope.Dispose();
             throw HostErrors.Precondition($"VM folder {vm.Folder.Path} is damaged: {damage}; repair it and restart the host, or remove the VM");
         }
-        return new OperationScope(vm);
-    }
-
-    public readonly struct OperationScope(ManagedVm vm) : IDisposable
-    {
-        public void Dispose()
-        {
-            vm.OperationName = null;
-            vm.Operation.Release();
-        }
+        return scope;
     }
 
     public async Task StartAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "starting");
-        if (vm.State is not (VmState.Off or VmState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
+        if (vm.State is not (PowerState.Off or PowerState.Saved)) throw HostErrors.WrongState(vm.Name, vm.State, "start");
         if (string.IsNullOrEmpty(vm.Config.Boot.KernelPath) && vm.Config.Boot.Firmware == BootFirmware.None)
             throw HostErrors.Precondition($"VM '{vm.Name}' has nothing to boot: give it a kernel (hyper vm set {vm.Name} --kernel FILE)");
         // The files were checked when they were configured; they may have changed since (a FIFO put in a kernel's place would hang the worker).
         if (StartCheck.Problem(vm.Config, arriving: vm.Incoming is not null) is { } problem) throw HostErrors.Precondition($"cannot start VM '{vm.Name}': {problem}");
 
         var from = vm.State;
-        SetState(vm, VmState.Starting);
+        SetState(vm, PowerState.Starting);
         Task<WorkerResponse?> launch;
         int pid = 0;
         try
         {
-            launch = _workers.LaunchAsync(vm, restore: from == VmState.Saved, launched =>
+            launch = _workers.LaunchAsync(vm, restore: from == PowerState.Saved, launched =>
             {
                 pid = launched;
-                lock (vm.Sync)
-                {
-                    vm.WorkerPid = launched;
-                    vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    vm.CpuSample = null;
-                    vm.Runtime = vm.Runtime with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName };
-                    VmInventory.Save(vm.Folder, vm.Runtime);
-                }
+                vm.WorkerStarted(launched, runtime: r => r with { State = RecordedState.Running, StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RunningWhenHostStopped = false, Host = HostName });
             }, cancellationToken);
         }
         catch (HostException)
@@ -104,28 +87,25 @@ public sealed class VmLifecycle
         try { ready = await launch.WaitAsync(StartTimeout, cancellationToken).ConfigureAwait(false); }
         catch (HostException)
         {
-            if (vm.State == VmState.Starting && pid == 0) SetState(vm, from);
+            if (vm.State == PowerState.Starting && pid == 0) SetState(vm, from);
             throw;
         }
         catch (TimeoutException)
         {
             _workers.Kill(pid);
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
             throw HostErrors.Timeout($"VM '{vm.Name}' did not start within {StartTimeout.TotalSeconds} s (see {vm.Folder.LogFile})");
         }
         if (ready is null)
         {
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
             throw HostErrors.Precondition($"VM '{vm.Name}' did not start: {vm.Runtime.LastOffReason} (see {vm.Folder.LogFile})");
         }
-        lock (vm.Sync)
-        {
-            // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
-            // (Off, with the reason), and Running would leave a VM with no worker shown as running.
-            if (vm.State != VmState.Starting || vm.WorkerExited.Task.IsCompleted) return;
-            vm.Status = ManagedVm.NormalStatus; // whatever went wrong before, it runs now
-            SetState(vm, VmState.Running);
-        }
+        // A guest that powers off at once can end its worker between "ready" and here: its end has set the state
+        // (Off, with the reason), and Running would leave a VM with no worker shown as running. Whatever went wrong
+        // before, it runs now: its status is normal.
+        if (vm.ChangeStateIf(PowerState.Starting, PowerState.Running, ManagedVm.NormalStatus))
+            _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, PowerState.Starting, PowerState.Running, ""));
     }
 
     public async Task StopAsync(ManagedVm vm, StopOptions options, CancellationToken cancellationToken)
@@ -134,20 +114,20 @@ public sealed class VmLifecycle
         using var _ = Begin(vm, "stopping");
         switch (vm.State)
         {
-            case VmState.Off:
+            case PowerState.Off:
                 return;
-            case VmState.Saved:
+            case PowerState.Saved:
                 // Stop-VM on a saved VM discards the saved state (Hyper-V does the same).
                 DiscardSavedState(vm, "its saved state was discarded (turned off)");
                 return;
         }
-        if (options.TurnOff || (vm.State == VmState.Paused && options.Force))
+        if (options.TurnOff || (vm.State == PowerState.Paused && options.Force))
         {
             await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
             return;
         }
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
-        SetState(vm, VmState.Stopping);
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "shut down");
+        SetState(vm, PowerState.Stopping);
         if (!await AskAgentToShutDownAsync(vm, cancellationToken).ConfigureAwait(false))
             await AskAsync(vm, WorkerOps.Shutdown, cancellationToken).ConfigureAwait(false);
         if (await WaitForExitAsync(vm, wait).ConfigureAwait(false)) return;
@@ -156,7 +136,7 @@ public sealed class VmLifecycle
             await TurnOffAsync(vm, cancellationToken).ConfigureAwait(false);
             return;
         }
-        SetState(vm, VmState.Running, "the guest did not shut down");
+        SetState(vm, PowerState.Running, "the guest did not shut down");
         throw HostErrors.Timeout($"the guest in VM '{vm.Name}' did not shut down within {wait.TotalSeconds:0} s; stop it with --force (turn off after the wait) or --turn-off");
     }
 
@@ -166,23 +146,15 @@ public sealed class VmLifecycle
         if (Directory.Exists(vm.Folder.SavedStateFile))
             throw HostErrors.Precondition($"VM '{vm.Name}': {vm.Folder.SavedStateFile} is a directory, not a saved state; remove it to discard the VM's saved state");
         File.Delete(vm.Folder.SavedStateFile);
-        lock (vm.Sync)
-        {
-            vm.Runtime = vm.Runtime with { State = RecordedState.Off, LastOffReason = reason };
-            VmInventory.Save(vm.Folder, vm.Runtime);
-        }
-        SetState(vm, VmState.Off, reason);
+        vm.RecordRuntime(r => r with { State = RecordedState.Off, LastOffReason = reason });
+        SetState(vm, PowerState.Off, reason);
     }
 
     /// <summary>An Off VM whose folder now holds a saved state (a restored checkpoint of it running) becomes Saved, for <paramref name="reason"/>. The caller holds the VM's operation.</summary>
     public void AdoptSavedState(ManagedVm vm, string reason)
     {
-        lock (vm.Sync)
-        {
-            vm.Runtime = vm.Runtime with { State = RecordedState.Saved, LastOffReason = reason };
-            VmInventory.Save(vm.Folder, vm.Runtime);
-        }
-        SetState(vm, VmState.Saved, reason);
+        vm.RecordRuntime(r => r with { State = RecordedState.Saved, LastOffReason = reason });
+        SetState(vm, PowerState.Saved, reason);
     }
 
     /// <summary>
@@ -209,7 +181,7 @@ public sealed class VmLifecycle
     /// <summary>Cuts the power: asks the worker, and kills it if it does not go in time. The caller holds the VM's operation.</summary>
     public async Task TurnOffAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
-        SetState(vm, VmState.Stopping);
+        SetState(vm, PowerState.Stopping);
         int pid = vm.WorkerPid;
         try { await _workers.SendAsync(vm, new WorkerRequest { Op = WorkerOps.TurnOff }, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { _log($"VM '{vm.Name}': the worker did not take the turn-off ({e.Message}); killing it"); _workers.Kill(pid); }
@@ -217,7 +189,7 @@ public sealed class VmLifecycle
         {
             _log($"VM '{vm.Name}': the worker did not end {TurnOffTimeout.TotalSeconds} s after turn-off; killing it");
             _workers.Kill(pid);
-            await vm.WorkerExited.Task.ConfigureAwait(false);
+            await vm.WorkerExited.ConfigureAwait(false);
         }
     }
 
@@ -231,7 +203,7 @@ public sealed class VmLifecycle
         int pid = vm.WorkerPid;
         if (pid <= 0) return Task.CompletedTask;
         _log($"VM '{vm.Name}': killing its worker (PID {pid}){(vm.OperationName is { } busy ? $" while it is {busy}" : "")}: {why}");
-        var exited = vm.WorkerExited.Task;
+        var exited = vm.WorkerExited;
         _workers.Kill(pid);
         return exited;
     }
@@ -239,28 +211,28 @@ public sealed class VmLifecycle
     public async Task SaveAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "saving");
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "save");
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "save");
         var from = vm.State;
-        SetState(vm, VmState.Saving);
+        SetState(vm, PowerState.Saving);
         try { await AskAsync(vm, WorkerOps.Save, cancellationToken).ConfigureAwait(false); }
         catch (HostException)
         {
             // A worker that saved and ended before its answer got out still saved: the folder says so.
             await WaitForExitAsync(vm, TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-            if (vm.State == VmState.Saved) return;
-            if (vm.State == VmState.Saving) SetState(vm, from);
+            if (vm.State == PowerState.Saved) return;
+            if (vm.State == PowerState.Saving) SetState(vm, from);
             throw;
         }
         if (!await WaitForExitAsync(vm, TurnOffTimeout).ConfigureAwait(false))
             throw HostErrors.Internal($"VM '{vm.Name}' saved its state but its worker did not end");
-        if (vm.State != VmState.Saved) throw HostErrors.Internal($"VM '{vm.Name}' did not save: {vm.Runtime.LastOffReason}");
+        if (vm.State != PowerState.Saved) throw HostErrors.Internal($"VM '{vm.Name}' did not save: {vm.Runtime.LastOffReason}");
     }
 
     public Task SuspendAsync(ManagedVm vm, CancellationToken cancellationToken) =>
-        ChangeRunningAsync(vm, "pause", VmState.Running, VmState.Pausing, WorkerOps.Pause, VmState.Paused, cancellationToken);
+        ChangeRunningAsync(vm, "pause", PowerState.Running, PowerState.Pausing, WorkerOps.Pause, PowerState.Paused, cancellationToken);
 
     public Task ResumeAsync(ManagedVm vm, CancellationToken cancellationToken) =>
-        ChangeRunningAsync(vm, "resume", VmState.Paused, VmState.Resuming, WorkerOps.Resume, VmState.Running, cancellationToken);
+        ChangeRunningAsync(vm, "resume", PowerState.Paused, PowerState.Resuming, WorkerOps.Resume, PowerState.Running, cancellationToken);
 
     /// <summary>
     /// Restart-VM. There is no guest agent yet to ask the guest to restart itself, so both forms reset
@@ -269,13 +241,13 @@ public sealed class VmLifecycle
     public async Task RestartAsync(ManagedVm vm, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, "restarting");
-        if (vm.State is not (VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "restart");
-        SetState(vm, VmState.Resetting);
+        if (vm.State is not (PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "restart");
+        SetState(vm, PowerState.Resetting);
         try { await AskAsync(vm, WorkerOps.Reset, cancellationToken).ConfigureAwait(false); }
-        finally { if (vm.State == VmState.Resetting) SetState(vm, VmState.Running); }
+        finally { if (vm.State == PowerState.Resetting) SetState(vm, PowerState.Running); }
     }
 
-    private async Task ChangeRunningAsync(ManagedVm vm, string verb, VmState required, VmState during, string op, VmState after, CancellationToken cancellationToken)
+    private async Task ChangeRunningAsync(ManagedVm vm, string verb, PowerState required, PowerState during, string op, PowerState after, CancellationToken cancellationToken)
     {
         using var _ = Begin(vm, verb == "pause" ? "pausing" : "resuming");
         if (vm.State != required) throw HostErrors.WrongState(vm.Name, vm.State, verb);
@@ -294,28 +266,15 @@ public sealed class VmLifecycle
     /// </summary>
     public void Adopt(ManagedVm vm, int pid, CancellationToken stopping)
     {
-        lock (vm.Sync)
-        {
-            vm.State = VmState.Running;
-            vm.WorkerPid = pid;
-            vm.WorkerExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
+        vm.WorkerStarted(pid, PowerState.Running);
         _ = Task.Run(async () =>
         {
             try
             {
-                await vm.Operation.WaitAsync(stopping).ConfigureAwait(false);
-                vm.OperationName = "reconnecting to"; // what a request refused meanwhile is told
-                try
-                {
-                    if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
-                        SetState(vm, VmState.Paused);
-                }
-                finally
-                {
-                    vm.OperationName = null;
-                    vm.Operation.Release();
-                }
+                // "reconnecting to": what a request refused meanwhile is told.
+                using var _ = await vm.WaitForOperationAsync("reconnecting to", stopping).ConfigureAwait(false);
+                if (await _workers.AdoptAsync(vm, pid, stopping).WaitAsync(StartTimeout, stopping).ConfigureAwait(false) is { Paused: true })
+                    SetState(vm, PowerState.Paused);
             }
             catch (Exception e) when (e is OperationCanceledException or TimeoutException) { }
         }, CancellationToken.None);
@@ -326,18 +285,18 @@ public sealed class VmLifecycle
     {
         switch (report.Kind)
         {
-            case WorkerReportKinds.Paused when vm.State == VmState.Running:
-                SetState(vm, VmState.Paused);
+            case WorkerReportKinds.Paused when vm.State == PowerState.Running:
+                SetState(vm, PowerState.Paused);
                 break;
-            case WorkerReportKinds.Resumed when vm.State == VmState.Paused:
-                SetState(vm, VmState.Running);
+            case WorkerReportKinds.Resumed when vm.State == PowerState.Paused:
+                SetState(vm, PowerState.Running);
                 break;
             case WorkerReportKinds.Reset:
                 _log($"VM '{vm.Name}': the guest reset; its worker started it again");
                 break;
             case WorkerReportKinds.Throttled:
                 _log($"VM '{vm.Name}': {report.Reason}");
-                Publish(vm, VmEventKind.Throttled, report.Reason ?? "throttled");
+                Publish(vm, VmChangeKind.Throttled, report.Reason ?? "throttled");
                 break;
         }
     }
@@ -349,62 +308,41 @@ public sealed class VmLifecycle
     /// </summary>
     public void WorkerEnded(ManagedVm vm, int pid, WorkerExitRecord? reported)
     {
-        bool crashed;
-        string reason;
-        VmState old, now;
-        lock (vm.Sync)
+        WorkerExitRecord? exit = reported;
+        if (exit is null)
         {
-            if (vm.WorkerPid != pid) return;
-            WorkerExitRecord? exit = reported;
-            if (exit is null)
-            {
-                try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
-            }
-            crashed = exit is null || (pid > 0 && exit.Pid != pid);
-            reason = !crashed ? exit!.Reason
-                : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
-                : "the worker ended while the host was down, without recording why: it crashed or was killed";
-            // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
-            // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
-            bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
-            old = vm.State;
-            now = saved ? VmState.Saved : VmState.Off;
-            vm.State = now;
-            vm.WorkerPid = 0;
-            // A start that failed says why until the next start; so does a crash. An orderly end clears it.
-            vm.Status = crashed ? $"Worker crashed: {reason}" : old == VmState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus;
-            vm.Runtime = vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason };
-            if (!vm.Removed)
-            {
-                try
-                {
-                    VmInventory.Save(vm.Folder, vm.Runtime);
-                    File.Delete(vm.Folder.ExitFile);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log($"VM '{vm.Name}': cannot record its state: {e.Message}"); }
-            }
+            try { exit = InventoryJson.Read<WorkerExitRecord>(vm.Folder.ExitFile); }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException) { }
         }
+        bool crashed = exit is null || (pid > 0 && exit.Pid != pid);
+        string reason = !crashed ? exit!.Reason
+            : pid > 0 ? $"the worker process (PID {pid}) ended without recording why: it crashed or was killed"
+            : "the worker ended while the host was down, without recording why: it crashed or was killed";
+        // A worker that ended on purpose says whether the VM is saved (a save that finished, or a restore that failed: the
+        // VM stays Saved with the reason naming the file). One that crashed left a saved state only if its restore never ran.
+        bool saved = exit is not null && !crashed ? exit.Saved : Path.Exists(vm.Folder.SavedStateFile);
+        var now = saved ? PowerState.Saved : PowerState.Off;
+        // A start that failed says why until the next start; so does a crash. An orderly end clears it.
+        if (vm.EndWorker(pid, now, old => (
+                crashed ? $"Worker crashed: {reason}" : old == PowerState.Starting ? $"Start failed: {reason}" : ManagedVm.NormalStatus,
+                vm.Runtime with { State = saved ? RecordedState.Saved : RecordedState.Off, LastOffReason = reason }),
+                e => _log($"VM '{vm.Name}': cannot record its state: {e.Message}")) is not { } old)
+            return;
         _log($"VM '{vm.Name}' is {StateNames.Of(now)}: {reason}");
-        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = now, Message = reason });
-        if (crashed) Publish(vm, VmEventKind.Error, reason);
-        vm.WorkerExited.TrySetResult();
+        _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, old, now, reason));
+        if (crashed) Publish(vm, VmChangeKind.Error, reason);
+        vm.CompleteWorkerExit();
     }
 
-    public void SetState(ManagedVm vm, VmState state, string message = "")
+    public void SetState(ManagedVm vm, PowerState state, string message = "")
     {
-        VmState old;
-        lock (vm.Sync)
-        {
-            old = vm.State;
-            vm.State = state;
-        }
+        var old = vm.ChangeState(state);
         if (old != state)
-            _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = VmEventKind.StateChanged, OldState = old, NewState = state, Message = message });
+            _events.Publish(new VmChange(vm.Id, vm.Name, VmChangeKind.StateChanged, old, state, message));
     }
 
-    public void Publish(ManagedVm vm, VmEventKind kind, string message) =>
-        _events.Publish(new VmEvent { VmId = vm.Id.ToString("D"), VmName = vm.Name, Kind = kind, OldState = vm.State, NewState = vm.State, Message = message });
+    public void Publish(ManagedVm vm, VmChangeKind kind, string message) =>
+        _events.Publish(new VmChange(vm.Id, vm.Name, kind, vm.State, vm.State, message));
 
     /// <summary>Asks the worker to do something; its refusal becomes a failed precondition with its reason.</summary>
     public async Task<WorkerResponse> AskAsync(ManagedVm vm, string op, CancellationToken cancellationToken, DiskSettings? disk = null)
@@ -422,7 +360,7 @@ public sealed class VmLifecycle
     {
         try
         {
-            await vm.WorkerExited.Task.WaitAsync(timeout).ConfigureAwait(false);
+            await vm.WorkerExited.WaitAsync(timeout).ConfigureAwait(false);
             return true;
         }
         catch (TimeoutException) { return false; }

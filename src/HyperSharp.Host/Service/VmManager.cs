@@ -1,4 +1,3 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
 using HyperSharp.Inventory;
 using HyperSharp.Host.Platform;
@@ -7,6 +6,7 @@ using HyperSharp.Host.Storage;
 using HyperSharp.Inventory.Storage;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -107,10 +107,8 @@ public sealed class VmManager : IDisposable
             if (entry.Damage is { } damage)
             {
                 // Listed, never started: Off, with the damage as its status, until it is repaired (and the host restarted) or removed.
-                var broken = new ManagedVm(entry.Folder, entry.Configuration ?? new VmConfiguration { Id = entry.Id, Name = entry.Id.ToString("D") }, entry.Runtime)
-                {
-                    Damage = damage, Status = $"Damaged: {damage}",
-                };
+                var broken = new ManagedVm(entry.Folder, entry.Configuration ?? new VmConfiguration { Id = entry.Id, Name = entry.Id.ToString("D") }, entry.Runtime) { Damage = damage };
+                broken.Found(PowerState.Off, $"Damaged: {damage}");
                 lock (_lock) _vms[broken.Id] = broken;
                 if (workers.TryGetValue(entry.Folder.Path, out int orphan))
                     _log($"a worker (PID {orphan}) still runs the VM in the damaged folder {entry.Folder.Path}; it is left alone");
@@ -127,39 +125,37 @@ public sealed class VmManager : IDisposable
             {
                 // Shared storage: another host started it after this one (a cluster failover) and may run it now; the
                 // record is that host's to write. Here it is Off.
-                vm.State = VmState.Off;
+                vm.Found(PowerState.Off);
                 _log($"VM '{vm.Name}' was last started by {owner}: Off here, its runtime record left as that host wrote it");
             }
             else if (File.Exists(entry.Folder.ExitFile) || entry.Runtime.State == RecordedState.Running)
             {
                 // The worker ended while no host watched: record how, as if we had seen it go.
-                vm.State = VmState.Running;
-                vm.WorkerPid = -1;
+                vm.WorkerStarted(-1, PowerState.Running);
                 Lifecycle.WorkerEnded(vm, -1, reported: null);
                 _cgroup.Remove(vm.Id);
             }
             // Saved as recorded, even when the file has gone since: starting it then fails naming the file, and Stop-VM discards it.
-            else vm.State = entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? VmState.Saved : VmState.Off;
+            else vm.Found(entry.Runtime.State == RecordedState.Saved || Path.Exists(entry.Folder.SavedStateFile) ? PowerState.Saved : PowerState.Off);
         }
         Networking.CreateMacPool();
     }
 
-    /// <summary>The VM a reference names, or NOT_FOUND.</summary>
-    public ManagedVm Find(VmRef? reference)
+    /// <summary>The VM named by <paramref name="id"/> (a GUID, when given) or else by <paramref name="name"/>; a not-found error when there is none.</summary>
+    public ManagedVm Find(string? id, string? name)
     {
-        if (reference is null || (string.IsNullOrEmpty(reference.Id) && string.IsNullOrEmpty(reference.Name)))
-            throw HostErrors.Invalid("vm", "name the VM by id or name");
+        if (string.IsNullOrEmpty(id) && string.IsNullOrEmpty(name)) throw HostErrors.Invalid("vm", "name the VM by id or name");
         lock (_lock)
         {
-            if (!string.IsNullOrEmpty(reference.Id))
+            if (!string.IsNullOrEmpty(id))
             {
-                if (!Guid.TryParse(reference.Id, out var id)) throw HostErrors.Invalid("vm.id", $"'{DisplayText.Escape(reference.Id)}' is not a GUID");
-                return _vms.TryGetValue(id, out var byId) ? byId : throw HostErrors.NotFound($"no VM with id {reference.Id} on this host");
+                if (!Guid.TryParse(id, out var guid)) throw HostErrors.Invalid("vm.id", $"'{DisplayText.Escape(id)}' is not a GUID");
+                return _vms.TryGetValue(guid, out var byId) ? byId : throw HostErrors.NotFound($"no VM with id {id} on this host");
             }
             foreach (var vm in _vms.Values)
-                if (string.Equals(vm.Name, reference.Name, StringComparison.OrdinalIgnoreCase)) return vm;
+                if (string.Equals(vm.Name, name, StringComparison.OrdinalIgnoreCase)) return vm;
         }
-        throw HostErrors.NotFound($"no VM named '{DisplayText.Escape(reference.Name)}' on this host");
+        throw HostErrors.NotFound($"no VM named '{DisplayText.Escape(name!)}' on this host");
     }
 
     /// <summary>Every VM whose name matches a Hyper-V style wildcard filter (* and ?), by name.</summary>

@@ -37,7 +37,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         MacAddress? staticMac = string.IsNullOrEmpty(spec.StaticMacAddress) ? null : NetworkRequests.StaticMac("static_mac_address", spec.StaticMacAddress);
         bool deviceNaming = spec.DeviceNaming is { } naming && NetworkRequests.OnOff("device_naming", naming);
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
-        if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "add a network adapter to");
+        if (vm.State is not (PowerState.Off or PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "add a network adapter to");
         var adapters = vm.Config.NetworkAdapters;
         if (adapters.Count >= NetworkRequests.MaxAdaptersPerVm)
             throw HostErrors.Precondition($"VM '{vm.Name}' has {adapters.Count} network adapters, the most a VM may have ({NetworkRequests.MaxAdaptersPerVm}); remove one first");
@@ -88,7 +88,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         if (change.StaticMacAddress is not null)
         {
             // The guest's device carries its MAC from power-on (and a saved state holds it): only an Off VM changes it.
-            if (vm.State != VmState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
+            if (vm.State != PowerState.Off) throw HostErrors.WrongState(vm.Name, vm.State, "change the MAC address of an adapter of");
             taken = TakeMac(staticMac, "static_mac_address", new MacAddressRegistry.Holder(current.Id, Describe(vm, updated.Name)));
             updated = updated with { MacAddress = NetworkRequests.Hex(taken.Value), DynamicMacAddress = staticMac is null };
         }
@@ -110,7 +110,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
     {
         using var _ = lifecycle.Begin(vm, "changing the network adapters of");
         var adapter = FindAdapter(vm, reference);
-        if (vm.State is not (VmState.Off or VmState.Running or VmState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "remove a network adapter from");
+        if (vm.State is not (PowerState.Off or PowerState.Running or PowerState.Paused)) throw HostErrors.WrongState(vm.Name, vm.State, "remove a network adapter from");
         if (IsLive(vm)) await AskAdapterAsync(vm, new WorkerRequest { Op = WorkerOps.RemoveNic, Adapter = adapter.Id }, null, cancellationToken).ConfigureAwait(false);
         switches.Detach(adapter.Id);
         configuration.Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Where(a => a.Id != adapter.Id)] });
@@ -200,7 +200,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
 
 
     /// <summary>Whether the VM has a worker that takes adapter changes now.</summary>
-    private static bool IsLive(ManagedVm vm) => vm.WorkerPid > 0 && vm.State is VmState.Running or VmState.Paused;
+    private static bool IsLive(ManagedVm vm) => vm.WorkerPid > 0 && vm.State is PowerState.Running or PowerState.Paused;
 
     private async Task AddLiveAsync(ManagedVm vm, NetworkAdapterSettings adapter, HostSwitch? target, CancellationToken cancellationToken)
     {
@@ -277,8 +277,7 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
         switches.Remove(target);
         foreach (var vm in vms.List(null).Where(vm => vm.Config.NetworkAdapters.Exists(a => a.SwitchId == target.Id)))
         {
-            await vm.Operation.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            using (await vm.WaitForOperationAsync("disconnecting adapters of", cancellationToken).ConfigureAwait(false))
             {
                 if (vm.Removed || vm.Damage is not null) continue; // a damaged folder is not written to
                 var affected = vm.Config.NetworkAdapters.Where(a => a.SwitchId == target.Id).ToList();
@@ -290,7 +289,6 @@ public sealed class VmNetworking(VmManager vms, SwitchManager switches, VmConfig
                     }
                 configuration.Commit(vm, vm.Config with { NetworkAdapters = [.. vm.Config.NetworkAdapters.Select(a => a.SwitchId == target.Id ? a with { SwitchId = null } : a)] });
             }
-            finally { vm.Operation.Release(); }
         }
     }
 

@@ -4,6 +4,7 @@ using HyperSharp.Host.Platform;
 using HyperSharp.Inventory.Platform;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -12,12 +13,25 @@ public static class VmProjection
 {
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>The API's state for the lifecycle's: the same numbers by design (<see cref="PowerState"/>).</summary>
+    public static VmState State(PowerState state) => (VmState)(int)state;
+
+    /// <summary>Hyper-V's name for the API's state (<see cref="StateNames"/>).</summary>
+    public static string StateName(VmState state) => StateNames.Of((PowerState)(int)state);
+
+    /// <summary>WatchEvents' message for one event of the host's feed.</summary>
+    public static VmEvent Event(VmChange e) => new()
+    {
+        TimeUnixMs = e.TimeUnixMs, VmId = e.VmId.ToString("D"), VmName = e.VmName, Kind = (VmEventKind)(int)e.Kind,
+        OldState = State(e.OldState), NewState = State(e.NewState), Message = e.Message,
+    };
+
     public static async Task<Vm> ToVmAsync(ManagedVm vm, Network.SwitchManager switches, CancellationToken cancellationToken)
     {
         var c = vm.Config;
         var result = new Vm
         {
-            Id = c.Id.ToString("D"), Name = c.Name, State = vm.State, Generation = c.Generation,
+            Id = c.Id.ToString("D"), Name = c.Name, State = State(vm.State), Generation = c.Generation,
             Version = $"{c.Version}.0", Path = vm.Folder.Location, Notes = c.Notes, CreationTimeUnixMs = c.CreationTimeUnixMs,
             ProcessorCount = c.Processor.Count, MemoryStartupBytes = c.Memory.StartupBytes, Status = vm.Status,
             Boot = new BootSource { KernelPath = c.Boot.KernelPath, InitrdPath = c.Boot.InitrdPath ?? "", KernelCommandLine = c.Boot.CommandLine, Firmware = c.Boot.Firmware },
@@ -27,7 +41,7 @@ public static class VmProjection
         };
         foreach (var d in c.Disks) result.HardDrives.Add(Drive(vm, d));
         int pid = vm.WorkerPid;
-        if (pid > 0 && vm.State is VmState.Running or VmState.Paused or VmState.Pausing or VmState.Resuming or VmState.Resetting)
+        if (pid > 0 && vm.State is PowerState.Running or PowerState.Paused or PowerState.Pausing or PowerState.Resuming or PowerState.Resetting)
         {
             result.CpuUsagePercent = CpuUsage(vm, pid);
             try

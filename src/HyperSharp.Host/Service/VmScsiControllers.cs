@@ -1,5 +1,6 @@
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service;
 
@@ -63,7 +64,7 @@ public sealed class VmScsiControllers(VmConfigurationStore store, VmLifecycle li
     /// <summary>The controllers are PCI devices of the built machine: a VM that runs, or was saved running, keeps the ones it has.</summary>
     private static void RequireOff(ManagedVm vm, string operation)
     {
-        if (vm.State != VmState.Off)
+        if (vm.State != PowerState.Off)
             throw HostErrors.Precondition($"cannot {operation} VM '{vm.Name}' while it is {StateNames.Of(vm.State)}: its SCSI controllers are PCI devices placed when it starts; turn it off first");
     }
 }

@@ -1,8 +1,8 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
 using HyperSharp.Vhdx.Operations;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Vhd;
 
@@ -13,7 +13,7 @@ internal sealed class InventoryDiskAttachments(VmManager manager) : IDiskAttachm
 
     public async Task<DiskInfo?> InUseAsync(string fullPath, long? resizeTo, CancellationToken cancellationToken)
     {
-        if (UserOf(fullPath) is not { } vm || vm.State is not (VmState.Running or VmState.Paused)) return null;
+        if (UserOf(fullPath) is not { } vm || vm.State is not (PowerState.Running or PowerState.Paused)) return null;
         var request = new WorkerRequest
         {
             Op = resizeTo is null ? WorkerOps.DescribeDisk : WorkerOps.ResizeDisk, SizeBytes = resizeTo ?? 0,

@@ -191,7 +191,7 @@ public sealed class WorkerSupervisor(WorkerLauncher launcher, WorkerCgroup cgrou
     /// </summary>
     private void Release(ManagedVm vm, int pid, WorkerExitRecord? reported)
     {
-        lock (vm.Sync) if (vm.WorkerPid != pid) return;
+        if (!vm.IsWorker(pid)) return;
         FreePorts(vm, switches);
         vm.Guest = null;
         Ended?.Invoke(vm, pid, reported);

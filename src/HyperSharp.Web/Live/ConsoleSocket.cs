@@ -4,6 +4,7 @@ using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Workers;
 using Microsoft.AspNetCore.Http;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Web.Live;
 
@@ -22,7 +23,7 @@ internal static class ConsoleSocket
             await context.Response.WriteAsync("the console is a WebSocket: open it from the VM's page\n").ConfigureAwait(false);
             return;
         }
-        if (vm.State is not (VmState.Running or VmState.Paused))
+        if (vm.State is not (PowerState.Running or PowerState.Paused))
         {
             context.Response.StatusCode = StatusCodes.Status409Conflict;
             await context.Response.WriteAsync(HostErrors.WrongState(vm.Name, vm.State, "attach to the console of").Message + "\n").ConfigureAwait(false);

@@ -3,6 +3,7 @@ using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
 using HyperSharp.Web.Pages;
 using Microsoft.AspNetCore.Http;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Web.Live;
 
@@ -43,22 +44,22 @@ internal static class VmRowStream
                     if (!await next.ConfigureAwait(false)) return;
                     var e = reader.Current;
                     next = null;
-                    if (e.Kind == VmEventKind.Removed)
+                    if (e.Kind == VmChangeKind.Removed)
                     {
-                        if (sent.Remove(e.VmId)) await WriteAsync(response, "removed", JsonSerializer.Serialize(new { id = e.VmId }), cancel).ConfigureAwait(false);
+                        if (sent.Remove(e.VmId.ToString("D"))) await WriteAsync(response, "removed", JsonSerializer.Serialize(new { id = e.VmId.ToString("D") }), cancel).ConfigureAwait(false);
                         continue;
                     }
-                    if (Guid.TryParse(e.VmId, out var id) && manager.List(null).FirstOrDefault(vm => vm.Id == id) is { } changed)
+                    if (manager.List(null).FirstOrDefault(vm => vm.Id == e.VmId) is { } changed)
                     {
                         // The state at once, from the host's own record; the figures follow when the worker has answered (up to 2 s when it is busy).
-                        await WriteAsync(response, "row", JsonSerializer.Serialize(new { id = e.VmId, name = changed.Name, state = StateNames.Of(changed.State), status = changed.Status }), cancel).ConfigureAwait(false);
+                        await WriteAsync(response, "row", JsonSerializer.Serialize(new { id = e.VmId.ToString("D"), name = changed.Name, state = StateNames.Of(changed.State), status = changed.Status }), cancel).ConfigureAwait(false);
                         await SendAsync(response, sent, manager, [changed], cancel).ConfigureAwait(false);
                     }
                 }
                 else
                 {
                     tick = null;
-                    var running = manager.List(null).Where(vm => vm.State is not (VmState.Off or VmState.Saved)).ToList();
+                    var running = manager.List(null).Where(vm => vm.State is not (PowerState.Off or PowerState.Saved)).ToList();
                     await SendAsync(response, sent, manager, running, cancel).ConfigureAwait(false);
                     if (usage?.Invoke() is { } history)
                         foreach (var sample in history.Since(usageSent))

@@ -16,7 +16,7 @@ internal sealed record VmRow(string Id, string Name, string State, string Cpu, s
     public static VmRow From(Vm vm)
     {
         bool live = vm.State is not (VmState.Off or VmState.Saved);
-        return new VmRow(vm.Id, vm.Name, StateNames.Of(vm.State),
+        return new VmRow(vm.Id, vm.Name, VmProjection.StateName(vm.State),
             live ? $"{vm.CpuUsagePercent:0} %" : "",
             live && vm.MemoryAssignedBytes > 0 ? $"{vm.MemoryAssignedBytes >> 20} MB" : "",
             live && vm.UptimeMs > 0 ? FormatUptime(vm.UptimeMs) : "",

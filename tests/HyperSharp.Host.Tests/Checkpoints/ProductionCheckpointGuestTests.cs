@@ -57,7 +57,7 @@ public class ProductionCheckpointGuestTests(ITestOutputHelper output)
         await fixture.ReadConsoleAsync("prod", t => t.Contains("TEST-WRITTEN"), TimeSpan.FromSeconds(600));
         await Until(client, vm, v => v.Heartbeat == "OkApplicationsUnknown", TimeSpan.FromSeconds(300), "heartbeat OK");
 
-        var checkpoint = await client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "consistent" });
+        var checkpoint = await client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "consistent" });
         output.WriteLine($"production checkpoint: the guest's file systems frozen {checkpoint.FrozenMs:0.0} ms (freeze answered to thaw answered), "
             + $"the guest paused {checkpoint.PauseMs:0.0} ms; frozen: {string.Join(", ", checkpoint.FrozenMounts)}");
         Assert.Empty(checkpoint.Warnings);
@@ -70,7 +70,7 @@ public class ProductionCheckpointGuestTests(ITestOutputHelper output)
         string console = await fixture.ReadConsoleAsync("prod", t => t.Contains("thawed /mnt/data"), TimeSpan.FromSeconds(60));
         int froze = console.IndexOf("froze /mnt/data", StringComparison.Ordinal);
         Assert.True(froze >= 0 && froze < console.IndexOf("thawed /mnt/data", StringComparison.Ordinal), "the guest's log shows no freeze of /mnt/data before its thaw");
-        Assert.Equal(CheckpointKind.Production, (await client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints.Single().Kind);
+        Assert.Equal(CheckpointKind.Production, (await client.Checkpoints.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints.Single().Kind);
 
         // The guest goes on, frozen no more: it writes again.
         await fixture.ReadConsoleAsync("prod", t => t.Contains("TEST-REWRITTEN"), TimeSpan.FromSeconds(120), "go\n"u8.ToArray());
@@ -79,21 +79,21 @@ public class ProductionCheckpointGuestTests(ITestOutputHelper output)
         await client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.ProductionOnly });
         await fixture.ReadConsoleAsync("prod", t => t.Contains("TEST-AGENT-KILLED"), TimeSpan.FromSeconds(60), "kill\n"u8.ToArray());
         await Until(client, vm, v => v.Heartbeat != "OkApplicationsUnknown", TimeSpan.FromSeconds(30), "heartbeat lost");
-        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "refused" }));
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "refused" }));
         Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
         Assert.Contains("production checkpoints only", refused.Status.Detail);
         Assert.Contains("guest agent is not answering", refused.Status.Detail);
-        Assert.Single((await client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
+        Assert.Single((await client.Checkpoints.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
         // Production falls back to a standard checkpoint (memory kept), the warning naming why.
         await client.UpdateVmAsync(new UpdateVmRequest { Vm = vm, CheckpointType = CheckpointType.Production });
-        var standard = await client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "fallback" });
+        var standard = await client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "fallback" });
         Assert.Contains("guest agent is not answering", Assert.Single(standard.Warnings));
         Assert.Equal(CheckpointKind.Standard, standard.Kind);
         Assert.True(standard.HasSavedState);
         Assert.Empty(standard.FrozenMounts);
 
         // Restored, the VM is Off (no memory was kept) on a new child of the checkpoint's disk, which holds the file as it was then.
-        var restored = await client.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "consistent" });
+        var restored = await client.Checkpoints.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "consistent" });
         Assert.Equal(VmState.Off, restored.State);
         string now = await CurrentDiskAsync(fixture, "prod");
         Assert.Equal([now, data], DiskChain.Paths(now));

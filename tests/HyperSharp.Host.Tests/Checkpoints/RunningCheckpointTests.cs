@@ -24,7 +24,7 @@ public class RunningCheckpointTests(ITestOutputHelper output)
         string before = await host.ReadConsoleAsync("count", t => CounterOutput.Last(t) >= 20, ConsoleWait);
         long seenBefore = CounterOutput.Last(before);
         Assert.True(seenBefore >= 20, $"the counter guest printed up to {seenBefore:X8} only");
-        var checkpoint = await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "counting" });
+        var checkpoint = await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "counting" });
         output.WriteLine($"guest-visible pause of the checkpoint (64 MiB guest, Emulated backend): {checkpoint.PauseMs:0.0} ms");
         Assert.True(checkpoint.HasSavedState);
         Assert.True(checkpoint.PauseMs > 0);
@@ -38,7 +38,7 @@ public class RunningCheckpointTests(ITestOutputHelper output)
         long seenAfter = CounterOutput.Last(after);
         Assert.True(seenAfter >= seenBefore + 200, $"the guest stopped counting after the checkpoint (last {seenAfter:X8})");
 
-        var restored = await host.Client.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "counting" });
+        var restored = await host.Client.Checkpoints.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "counting" });
         Assert.Equal(VmState.Saved, restored.State);
         string now = await CurrentDiskAsync(host, "count");
         Assert.NotEqual(child, now);
@@ -63,19 +63,19 @@ public class RunningCheckpointTests(ITestOutputHelper output)
         var (vm, data) = await CreateCounterVmAsync(host, "merge", "data");
         await host.Client.StartVmAsync(vm);
         await host.ReadConsoleAsync("merge", t => CounterOutput.Last(t) >= 5, ConsoleWait);
-        await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "brief" });
+        await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "brief" });
         string child = await CurrentDiskAsync(host, "merge");
 
         // The worker has the disk open: the checkpoint leaves the tree at once, its merge waits.
-        var removed = await host.Client.RemoveCheckpointAsync(new RemoveCheckpointRequest { Checkpoint = new CheckpointRef { Vm = vm, Name = "brief" } });
+        var removed = await host.Client.Checkpoints.RemoveCheckpointAsync(new RemoveCheckpointRequest { Checkpoint = new CheckpointRef { Vm = vm, Name = "brief" } });
         Assert.Contains("once the VM is off", Assert.Single(removed.Warnings));
-        Assert.Empty((await host.Client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
+        Assert.Empty((await host.Client.Checkpoints.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = vm })).Checkpoints);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine((await host.Client.GetVmAsync(vm)).Path, "checkpoints")));
         Assert.True(File.Exists(child));
 
         await host.Client.StopVmAsync(new StopVmRequest { Vm = vm, TurnOff = true });
         await WriteAsync(host, "merge", 'Z'); // written to the child while the VM is off
-        var next = await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "next" });
+        var next = await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "next" });
         Assert.Equal([data], next.DiskPaths); // the child was merged into data.vhdx first
         Assert.False(File.Exists(child));
         Assert.Equal('Z', Read(data));

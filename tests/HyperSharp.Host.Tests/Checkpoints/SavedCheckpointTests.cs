@@ -28,8 +28,8 @@ public class SavedCheckpointTests(ITestOutputHelper output)
         string savedState = Path.Combine(folder, "saved.state");
 
         // Two checkpoints, one over the other, with no run between: the VM stays Saved on a grandchild of its disk.
-        var first = await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "first" });
-        var second = await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "second" });
+        var first = await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "first" });
+        var second = await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "second" });
         Assert.True(first.HasSavedState);
         Assert.True(second.HasSavedState);
         Assert.Equal([data], first.DiskPaths);
@@ -46,14 +46,14 @@ public class SavedCheckpointTests(ITestOutputHelper output)
         output.WriteLine($"saved after {seen:X8}; resumed from {resumed[0]:X8}, ran on to {resumed[^1]:X8}");
         Assert.InRange(resumed[0], seen, seen + Slack);
 
-        var restored = await host.Client.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "first" });
+        var restored = await host.Client.Checkpoints.RestoreCheckpointAsync(new CheckpointRef { Vm = vm, Name = "first" });
         Assert.Equal(VmState.Saved, restored.State);
         string child = await CurrentDiskAsync(host, "saved");
         Assert.Equal([child, data], Vhdx.Operations.DiskChain.Paths(child));
         Assert.Equal('A', Read(child));
 
         // Removing the checkpoint drops its state file; the VM's own saved state (restored from it) stays whole.
-        await host.Client.RemoveCheckpointAsync(new RemoveCheckpointRequest { Checkpoint = new CheckpointRef { Vm = vm, Name = "first" } });
+        await host.Client.Checkpoints.RemoveCheckpointAsync(new RemoveCheckpointRequest { Checkpoint = new CheckpointRef { Vm = vm, Name = "first" } });
         Assert.False(File.Exists(firstState), $"{firstState} outlived its checkpoint");
         Assert.True(File.Exists(StateFile(folder, second.Id)));
         Assert.True(File.Exists(savedState));

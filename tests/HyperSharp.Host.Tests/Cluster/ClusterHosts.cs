@@ -99,7 +99,7 @@ public sealed class ClusterHosts : IAsyncDisposable
         var process = await HostProcess.StartAsync(Path.Combine(root, "inv"), socket, options: options);
         var host = new ClusterHost(new PeerHostProcess(name, root, process, HostEndpoint.Connect(socket), address));
         _hosts.Add(host);
-        if (_trust is not null) await host.Vms.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
+        if (_trust is not null) await host.Vms.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
         return host;
     }
 

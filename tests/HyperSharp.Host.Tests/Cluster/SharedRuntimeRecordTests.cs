@@ -1,4 +1,3 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Access;
 using HyperSharp.Host.Service;
 using HyperSharp.Host.Service.Domain;
@@ -37,8 +36,8 @@ public sealed class SharedRuntimeRecordTests : IDisposable
         using var back = new VmManager(inventory, ["/bin/false"], line => { lock (log) log.Add(line); });
         back.Recover();
 
-        var vm = back.Find(new VmRef { Name = "moved" });
-        Assert.Equal(VmState.Off, vm.State);
+        var vm = back.Find(id: null, name: "moved");
+        Assert.Equal(PowerState.Off, vm.State);
         if (recordedAsEnded)
         {
             Assert.Equal(RecordedState.Off, InventoryJson.Read<VmRuntimeRecord>(folder.RuntimeFile)!.State);

@@ -18,17 +18,17 @@ public class ExportImportTests(ITestOutputHelper output)
     {
         await using var host = await HostFixture.StartAsync(output);
         var (vm, data) = await CreateCounterVmAsync(host, "orig", "data");
-        var adapter = await host.Client.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm });
+        var adapter = await host.Client.Networking.AddNetworkAdapterAsync(new AddNetworkAdapterRequest { Vm = vm });
         await WriteAsync(host, "orig", 'A');
-        await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "one" });
+        await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "one" });
         await WriteAsync(host, "orig", 'B');
-        await host.Client.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "two" });
+        await host.Client.Checkpoints.CreateCheckpointAsync(new CreateCheckpointRequest { Vm = vm, Name = "two" });
         await WriteAsync(host, "orig", 'C');
         var before = await host.Client.GetVmAsync(vm);
         var sourceFiles = Snapshot(DiskChainOf(before.HardDrives.Single().Path).Concat([data]));
 
         string exports = Directory.CreateDirectory(Path.Combine(host.Root, "exports")).FullName;
-        var exported = await host.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports });
+        var exported = await host.Client.Exports.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports });
         output.WriteLine($"exported {exported.Files} files, {exported.Bytes} bytes, in {exported.Seconds:0.000} s to {exported.Folder}");
         Assert.Equal(Path.Combine(exports, "orig"), exported.Folder);
         Assert.Equal(Path.Combine(exported.Folder, "Virtual Machines", before.Id + ".json"), exported.ConfigurationFile);
@@ -38,22 +38,22 @@ public class ExportImportTests(ITestOutputHelper output)
         Assert.Contains("Virtual Hard Disks/data.vhdx", json);
         // The source is never modified, and a second export to the same place is refused.
         Assert.Equal(sourceFiles, Snapshot(sourceFiles.Keys));
-        var again = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await host.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports }));
+        var again = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await host.Client.Exports.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports }));
         Assert.Contains("already exists", again.Status.Detail);
 
         string copies = Directory.CreateDirectory(Path.Combine(host.Root, "copied-disks")).FullName;
         var import = new ImportVmRequest { Path = exported.ConfigurationFile, Copy = true, GenerateNewId = true, VhdDestinationPath = copies, NewName = "copy" };
-        var report = await host.Client.CompareImportAsync(import);
+        var report = await host.Client.Exports.CompareImportAsync(import);
         Assert.Empty(report.Incompatibilities);
         Assert.Equal(2, report.Checkpoints);
-        var copy = await host.Client.ImportVmAsync(import);
+        var copy = await host.Client.Exports.ImportVmAsync(import);
         Assert.NotEqual(before.Id, copy.Id);
         Assert.Equal(VmState.Off, copy.State);
         Assert.NotEqual(adapter.MacAddress, Assert.Single(copy.NetworkAdapters).MacAddress);
         string copyDisk = copy.HardDrives.Single().Path;
         Assert.All(DiskChainOf(copyDisk), f => Assert.StartsWith(copies + "/", f));
         Assert.Equal('C', Read(copyDisk));
-        var copyCheckpoints = (await host.Client.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = new VmRef { Name = "copy" } })).Checkpoints;
+        var copyCheckpoints = (await host.Client.Checkpoints.ListCheckpointsAsync(new ListCheckpointsRequest { Vm = new VmRef { Name = "copy" } })).Checkpoints;
         Assert.Equal(["one", "two"], copyCheckpoints.Select(c => c.Name));
         Assert.All(copyCheckpoints.SelectMany(c => c.DiskPaths), p => Assert.StartsWith(copies + "/", p));
 
@@ -75,7 +75,7 @@ public class ExportImportTests(ITestOutputHelper output)
         await host.Client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = "copy" }, TurnOff = true });
 
         // The copy's checkpoints are its own: restoring "one" brings back A in the copy, the original keeps X.
-        await host.Client.RestoreCheckpointAsync(new CheckpointRef { Vm = new VmRef { Name = "copy" }, Name = "one" });
+        await host.Client.Checkpoints.RestoreCheckpointAsync(new CheckpointRef { Vm = new VmRef { Name = "copy" }, Name = "one" });
         Assert.Equal('A', Read((await host.Client.GetVmAsync(new VmRef { Name = "copy" })).HardDrives.Single().Path));
         Assert.Equal('X', Read((await host.Client.GetVmAsync(vm)).HardDrives.Single().Path));
         foreach (var file in Directory.GetFiles(copies).Concat(Directory.GetFiles(Path.Combine(exported.Folder, "Virtual Hard Disks"))))
@@ -91,11 +91,11 @@ public class ExportImportTests(ITestOutputHelper output)
         long seen = CounterOutput.Last(await first.ReadConsoleAsync("saved", t => CounterOutput.Last(t) >= 20, ConsoleWait));
         await first.Client.SaveVmAsync(vm);
         string exports = Directory.CreateDirectory(Path.Combine(first.Root, "exports")).FullName;
-        var exported = await first.Client.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports });
+        var exported = await first.Client.Exports.ExportVmAsync(new ExportVmRequest { Vm = vm, Path = exports });
         Assert.True(exported.HasSavedState);
 
         await using var second = await HostFixture.StartAsync(output);
-        var registered = await second.Client.ImportVmAsync(new ImportVmRequest { Path = exported.ConfigurationFile });
+        var registered = await second.Client.Exports.ImportVmAsync(new ImportVmRequest { Path = exported.ConfigurationFile });
         Assert.Equal((await first.Client.GetVmAsync(vm)).Id, registered.Id); // registered in place: the ID kept
         Assert.Equal(VmState.Saved, registered.State);
         Assert.StartsWith(exported.Folder + "/", registered.HardDrives.Single().Path);

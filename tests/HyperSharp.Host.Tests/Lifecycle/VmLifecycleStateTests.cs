@@ -1,5 +1,5 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Inventory;
 using HyperSharp.Inventory.Workers;
 
@@ -49,15 +49,15 @@ public sealed class VmLifecycleStateTests : IDisposable
         var vm = NewVm();
         using var events = _events.Subscribe();
         var start = _lifecycle.StartAsync(vm, CancellationToken.None);
-        Assert.Equal(VmState.Starting, vm.State);
+        Assert.Equal(PowerState.Starting, vm.State);
         Assert.False(start.IsCompleted); // not before the worker says its guest runs
         _workers.Ready();
         await start;
 
-        Assert.Equal(VmState.Running, vm.State);
+        Assert.Equal(PowerState.Running, vm.State);
         Assert.Equal([false], _workers.Launches);
         Assert.Equal(RecordedState.Running, InventoryJson.Read<VmRuntimeRecord>(vm.Folder.RuntimeFile)!.State);
-        Assert.Equal([VmState.Starting, VmState.Running], await States(events, 2));
+        Assert.Equal([PowerState.Starting, PowerState.Running], await States(events, 2));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class VmLifecycleStateTests : IDisposable
         var error = await Assert.ThrowsAsync<HostException>(() => start);
         Assert.Equal(HostErrorKind.FailedPrecondition, error.Kind);
         Assert.Contains("did not start: cannot start: its kernel went away", error.Message);
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(PowerState.Off, vm.State);
         Assert.StartsWith("Start failed: ", vm.Status);
     }
 
@@ -94,11 +94,11 @@ public sealed class VmLifecycleStateTests : IDisposable
         using var events = _events.Subscribe();
         _workers.End(vm, exit: null);
 
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(PowerState.Off, vm.State);
         Assert.StartsWith("Worker crashed: the worker process (PID ", vm.Status);
-        var kinds = new List<VmEventKind>();
+        var kinds = new List<VmChangeKind>();
         await foreach (var e in events.ReadAllAsync(CancellationToken.None)) { kinds.Add(e.Kind); if (kinds.Count == 2) break; }
-        Assert.Equal([VmEventKind.StateChanged, VmEventKind.Error], kinds);
+        Assert.Equal([VmChangeKind.StateChanged, VmChangeKind.Error], kinds);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class VmLifecycleStateTests : IDisposable
     {
         var vm = await RunningVm();
         await _lifecycle.SaveAsync(vm, CancellationToken.None);
-        Assert.Equal(VmState.Saved, vm.State);
+        Assert.Equal(PowerState.Saved, vm.State);
         Assert.Equal(RecordedState.Saved, InventoryJson.Read<VmRuntimeRecord>(vm.Folder.RuntimeFile)!.State);
 
         var restart = _lifecycle.StartAsync(vm, CancellationToken.None);
@@ -117,7 +117,7 @@ public sealed class VmLifecycleStateTests : IDisposable
         await _lifecycle.SaveAsync(vm, CancellationToken.None);
         File.WriteAllText(vm.Folder.SavedStateFile, "state");
         await _lifecycle.StopAsync(vm, new StopOptions(), CancellationToken.None);
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(PowerState.Off, vm.State);
         Assert.False(File.Exists(vm.Folder.SavedStateFile));
     }
 
@@ -129,7 +129,7 @@ public sealed class VmLifecycleStateTests : IDisposable
         var error = await Assert.ThrowsAsync<HostException>(() => _lifecycle.SuspendAsync(vm, CancellationToken.None));
         Assert.Equal(HostErrorKind.FailedPrecondition, error.Kind);
         Assert.Equal("VM 'vm': the VM is not running (starting or stopping)", error.Message);
-        Assert.Equal(VmState.Running, vm.State);
+        Assert.Equal(PowerState.Running, vm.State);
     }
 
     [Fact]
@@ -137,9 +137,9 @@ public sealed class VmLifecycleStateTests : IDisposable
     {
         var vm = await RunningVm();
         _workers.Report(vm, WorkerReportKinds.Paused);
-        Assert.Equal(VmState.Paused, vm.State);
+        Assert.Equal(PowerState.Paused, vm.State);
         _workers.Report(vm, WorkerReportKinds.Resumed);
-        Assert.Equal(VmState.Running, vm.State);
+        Assert.Equal(PowerState.Running, vm.State);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class VmLifecycleStateTests : IDisposable
         Assert.Equal([pid], _workers.Killed);
         _workers.End(vm, exit: null); // the killed worker's end
         await stop;
-        Assert.Equal(VmState.Off, vm.State);
+        Assert.Equal(PowerState.Off, vm.State);
     }
 
     [Fact]
@@ -167,12 +167,12 @@ public sealed class VmLifecycleStateTests : IDisposable
         Assert.Empty(_workers.Launches);
     }
 
-    private static async Task<List<VmState>> States(EventFeed.Subscription events, int count)
+    private static async Task<List<PowerState>> States(EventFeed.Subscription events, int count)
     {
-        var states = new List<VmState>();
+        var states = new List<PowerState>();
         await foreach (var e in events.ReadAllAsync(CancellationToken.None))
         {
-            if (e.Kind == VmEventKind.StateChanged) states.Add(e.NewState);
+            if (e.Kind == VmChangeKind.StateChanged) states.Add(e.NewState);
             if (states.Count == count) break;
         }
         return states;

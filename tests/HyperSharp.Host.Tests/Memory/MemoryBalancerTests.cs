@@ -1,5 +1,5 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service;
+using HyperSharp.Host.Service.Domain;
 using HyperSharp.Host.Service.Memory;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory;
@@ -42,11 +42,16 @@ public class MemoryBalancerTests
         public event Action<ManagedVm, int, WorkerExitRecord?>? Ended { add { } remove { } }
     }
 
-    private static ManagedVm Running(string name, bool dynamic, int priority = 50) => new(new VmFolder("/nonexistent/" + name), new VmConfiguration
+    private static ManagedVm Running(string name, bool dynamic, int priority = 50)
     {
-        Id = Guid.NewGuid(), Name = name,
-        Memory = new MemorySettings { StartupBytes = 512 * MiB, DynamicMemoryEnabled = dynamic, MinimumBytes = 256 * MiB, MaximumBytes = 4 * GiB, Priority = priority },
-    }, new VmRuntimeRecord()) { State = VmState.Running };
+        var vm = new ManagedVm(new VmFolder("/nonexistent/" + name), new VmConfiguration
+        {
+            Id = Guid.NewGuid(), Name = name,
+            Memory = new MemorySettings { StartupBytes = 512 * MiB, DynamicMemoryEnabled = dynamic, MinimumBytes = 256 * MiB, MaximumBytes = 4 * GiB, Priority = priority },
+        }, new VmRuntimeRecord());
+        vm.ChangeState(PowerState.Running);
+        return vm;
+    }
 
     [Fact]
     public async Task Each_round_gives_the_VMs_their_targets_and_leaves_settled_VMs_alone()
@@ -80,11 +85,11 @@ public class MemoryBalancerTests
         var guests = new FakeGuests();
         var vm = Running("saving", dynamic: true);
         guests.Memory[vm.Id] = (512 * MiB, 1500 * MiB);
-        vm.OperationName = "saving";
+        var saving = vm.TryBeginOperation("saving")!;
         var balancer = new MemoryBalancer(() => [vm], guests, new MemoryBalancerOptions { PoolBytes = 16 * GiB }, _ => { });
         Assert.Empty(await balancer.BalanceOnceAsync(CancellationToken.None));
         Assert.Empty(guests.Resizes);
-        vm.OperationName = null;
+        saving.Dispose();
         Assert.Equal(1800 * MiB, (await balancer.BalanceOnceAsync(CancellationToken.None))[vm.Id]);
     }
 

@@ -80,7 +80,7 @@ public sealed class DebianGuestDiskMoveTests(ITestOutputHelper output)
         {
             using (gate)
             {
-                var failed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => a.Client.MoveVmAsync(new MoveVmRequest { Vm = vm, DestinationHost = b.Address }).ResponseAsync);
+                var failed = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => a.Client.LiveMigration.MoveVmAsync(new MoveVmRequest { Vm = vm, DestinationHost = b.Address }).ResponseAsync);
                 output.WriteLine($"destination killed as it opened the disk: {failed.Status.Detail}");
                 Assert.Contains("runs on here", failed.Status.Detail);
                 Assert.Single(gate.Refused); // killed in the window: the source had let go, the destination not yet taken it
@@ -102,7 +102,7 @@ public sealed class DebianGuestDiskMoveTests(ITestOutputHelper output)
             // The source worker's log goes with the VM's folder when it moves away: held open, it is still read afterwards.
             using var sourceLog = new StreamReader(new FileStream(Directory.EnumerateFiles(from.Root, "worker.log", SearchOption.AllDirectories).Single(),
                 FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
-            var moved = await from.Client.MoveVmAsync(new MoveVmRequest { Vm = vm, DestinationHost = to.Address });
+            var moved = await from.Client.LiveMigration.MoveVmAsync(new MoveVmRequest { Vm = vm, DestinationHost = to.Address });
             output.WriteLine($"move {i} ({from.Name}→{to.Name}): engine total {moved.TotalMs:0} ms, downtime {moved.DowntimeMs:0.0} ms ({moved.Summary})");
             output.WriteLine("  source: " + (await sourceLog.ReadToEndAsync()).Split('\n').LastOrDefault(l => l.Contains("migration: downtime"))?.Trim());
             string arrived = await File.ReadAllTextAsync(Directory.EnumerateFiles(to.Root, "worker.log", SearchOption.AllDirectories).Single());

@@ -66,7 +66,7 @@ public sealed class DebianGuestMoveTests(ITestOutputHelper output)
         await before.WaitForAsync(text => text.Contains($"HASH {hash}"), Patience, "the disk's hash on the source");
 
         // The destination's worker killed in the middle of pre-copy (once it has read 4 MiB of the stream): the guest ticks on at the source.
-        var killed = a.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address }).ResponseAsync;
+        var killed = a.Client.LiveMigration.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address }).ResponseAsync;
         int victim = await MoveVmTests.WaitForListeningWorkerAsync(b, killed);
         long start = ReadBytes(victim);
         while (!killed.IsCompleted && ReadBytes(victim) - start < 4 << 20) await Task.Delay(1); // nothing to wait on but the counter itself
@@ -81,7 +81,7 @@ public sealed class DebianGuestMoveTests(ITestOutputHelper output)
         for (var deadline = DateTime.UtcNow + Patience; (await b.ListAsync()).Vms.Count > 0; await Task.Delay(20))
             Assert.True(DateTime.UtcNow < deadline, "the destination never forgot the VM that did not arrive");
 
-        var moved = await a.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address });
+        var moved = await a.Client.LiveMigration.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "debian" }, DestinationHost = b.Address });
         output.WriteLine($"Debian guest moved: engine total {moved.TotalMs:0} ms, downtime {moved.DowntimeMs:0.0} ms ({moved.Summary})");
         Assert.Empty((await a.ListAsync()).Vms);
         Assert.Equal(VmState.Running, Assert.Single((await b.ListAsync()).Vms).State);

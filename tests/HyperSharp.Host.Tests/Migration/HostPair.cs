@@ -71,7 +71,7 @@ public sealed class HostPair : IAsyncDisposable
             options: ["--tls-listen", $"{ip}:{port}", "--tls-dir", (trust ?? Trust).Directory]);
         var host = new PeerHostProcess(name, root, process, HostEndpoint.Connect(socket), $"{ip}:{port}");
         _hosts.Add(host);
-        await host.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
+        await host.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
         return host;
     }
 

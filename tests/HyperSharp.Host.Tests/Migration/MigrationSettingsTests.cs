@@ -16,7 +16,7 @@ public sealed class MigrationSettingsTests(ITestOutputHelper output)
             (defaults.VirtualMachineMigrationEnabled, defaults.VirtualMachineMigrationAuthenticationType, defaults.VirtualMachineMigrationPerformanceOption,
              defaults.MaximumVirtualMachineMigrations, defaults.UseAnyNetworkForMigration));
 
-        var changed = await host.Client.SetHostAsync(new SetHostRequest
+        var changed = await host.Client.LiveMigration.SetHostAsync(new SetHostRequest
         {
             VirtualMachineMigrationEnabled = true, VirtualMachineMigrationPerformanceOption = MigrationPerformanceOption.Tcpip,
             MaximumVirtualMachineMigrations = 5, UseAnyNetworkForMigration = false,
@@ -24,15 +24,15 @@ public sealed class MigrationSettingsTests(ITestOutputHelper output)
         Assert.Equal((true, MigrationPerformanceOption.Tcpip, 5, false),
             (changed.VirtualMachineMigrationEnabled, changed.VirtualMachineMigrationPerformanceOption, changed.MaximumVirtualMachineMigrations, changed.UseAnyNetworkForMigration));
         // A field not given stays as it was.
-        Assert.Equal(5, (await host.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false })).MaximumVirtualMachineMigrations);
+        Assert.Equal(5, (await host.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false })).MaximumVirtualMachineMigrations);
 
         foreach (int bad in new[] { 0, 65, -1 })
         {
-            var refused = await Assert.ThrowsAsync<RpcException>(() => host.Client.SetHostAsync(new SetHostRequest { MaximumVirtualMachineMigrations = bad }).ResponseAsync);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => host.Client.LiveMigration.SetHostAsync(new SetHostRequest { MaximumVirtualMachineMigrations = bad }).ResponseAsync);
             Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
             Assert.Contains("maximum_virtual_machine_migrations", refused.Status.Detail);
         }
-        var noAuth = await Assert.ThrowsAsync<RpcException>(() => host.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationAuthenticationType = MigrationAuthenticationType.Unspecified }).ResponseAsync);
+        var noAuth = await Assert.ThrowsAsync<RpcException>(() => host.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationAuthenticationType = MigrationAuthenticationType.Unspecified }).ResponseAsync);
         Assert.Contains("mutual TLS", noAuth.Status.Detail);
 
         await host.StopHostAsync();

@@ -44,7 +44,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         var a = await hosts.StartAsync("a", 1);
         var b = await hosts.StartAsync("b", 2);
         var taps = new List<ConsoleTap> { await StartCounterAsync(hosts, a) };
-        Assert.Empty((await a.Client.CompareVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = b.Address })).Incompatibilities);
+        Assert.Empty((await a.Client.LiveMigration.CompareVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = b.Address })).Incompatibilities);
 
         var (from, to) = (a, b);
         for (int move = 1; move <= 4; move++)
@@ -64,7 +64,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
             }
             else
             {
-                var moving = from.Client.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = to.Address }).ResponseAsync;
+                var moving = from.Client.LiveMigration.MoveVmAsync(new MoveVmRequest { Vm = new VmRef { Name = Vm }, DestinationHost = to.Address }).ResponseAsync;
                 // While it moves, Get-VM on the source says so (the destination's worker takes a second to start: long enough to see).
                 string status = "";
                 while (!moving.IsCompleted && !status.StartsWith("Migrating - ", StringComparison.Ordinal))
@@ -105,7 +105,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
 
         async Task Refused(PeerHostProcess source, MoveVmRequest move, string because)
         {
-            var refused = await Assert.ThrowsAsync<RpcException>(() => source.Client.MoveVmAsync(move).ResponseAsync);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => source.Client.LiveMigration.MoveVmAsync(move).ResponseAsync);
             output.WriteLine($"refused: {refused.Status.Detail}");
             Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
             Assert.Contains(because, refused.Status.Detail);
@@ -115,19 +115,19 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         }
 
         // Migration disabled at the destination, then at the source; Compare-VM says so beforehand.
-        await b.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false });
-        var compared = await a.Client.CompareVmAsync(request);
+        await b.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false });
+        var compared = await a.Client.LiveMigration.CompareVmAsync(request);
         Assert.Contains(compared.Incompatibilities, i => i.Contains("disabled on the destination"));
         await Refused(a, request, "disabled on the destination");
-        await b.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
-        await a.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false });
+        await b.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
+        await a.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = false });
         await Refused(a, request, "disabled on this host");
-        await a.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
+        await a.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationEnabled = true });
 
         // A name the destination already uses: Compare-VM and Move-VM say so.
         await b.Client.CreateVmAsync(new CreateVmRequest { Name = Vm.ToUpperInvariant() });
-        Assert.Contains((await a.Client.CompareVmAsync(request)).Incompatibilities, i => i.Contains("already has a VM named"));
-        var taken = await Assert.ThrowsAsync<RpcException>(() => a.Client.MoveVmAsync(request).ResponseAsync);
+        Assert.Contains((await a.Client.LiveMigration.CompareVmAsync(request)).Incompatibilities, i => i.Contains("already has a VM named"));
+        var taken = await Assert.ThrowsAsync<RpcException>(() => a.Client.LiveMigration.MoveVmAsync(request).ResponseAsync);
         Assert.Contains("already has a VM named", taken.Status.Detail);
         await b.Client.RemoveVmAsync(new RemoveVmRequest { Vm = new VmRef { Name = Vm.ToUpperInvariant() } });
 
@@ -137,7 +137,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         HyperSharp.Vhdx.VirtualDisk.Create(disk, new HyperSharp.Vhdx.DiskCreateOptions { Capacity = 1 << 20 }).Dispose();
         await a.Client.CreateVmAsync(new CreateVmRequest { Name = "disky", VhdPath = disk });
         File.Delete(disk);
-        var disky = await a.Client.CompareVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "disky" }, DestinationHost = b.Address });
+        var disky = await a.Client.LiveMigration.CompareVmAsync(new MoveVmRequest { Vm = new VmRef { Name = "disky" }, DestinationHost = b.Address });
         Assert.Contains(disky.Incompatibilities, i => i.Contains(disk) && i.Contains("not reachable on the destination"));
         Assert.DoesNotContain(disky.Incompatibilities, i => i.Contains("writable"));
         Assert.Contains(disky.Incompatibilities, i => i.Contains("only a running VM moves live"));
@@ -147,7 +147,7 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         await Refused(a, new MoveVmRequest { Vm = request.Vm, DestinationHost = c.Address }, "mutual TLS");
 
         // The destination's worker killed once it waits for the VM: the move fails before the handover.
-        var moving = a.Client.MoveVmAsync(request).ResponseAsync;
+        var moving = a.Client.LiveMigration.MoveVmAsync(request).ResponseAsync;
         int victim = await WaitForListeningWorkerAsync(b, moving);
         Posix.Signal(victim, Posix.SigKill);
         var failed = await Assert.ThrowsAsync<RpcException>(() => moving);
@@ -161,8 +161,8 @@ public sealed class MoveVmTests(ITestOutputHelper output)
         await tap.WaitForAsync(text => CounterOutput.Last(text) > before + 2, Patience, "the count going on at the source");
 
         // And the same VM then moves all the same, this time uncompressed (TCPIP; the moves above used the default, Compression).
-        await a.Client.SetHostAsync(new SetHostRequest { VirtualMachineMigrationPerformanceOption = MigrationPerformanceOption.Tcpip });
-        await a.Client.MoveVmAsync(request);
+        await a.Client.LiveMigration.SetHostAsync(new SetHostRequest { VirtualMachineMigrationPerformanceOption = MigrationPerformanceOption.Tcpip });
+        await a.Client.LiveMigration.MoveVmAsync(request);
         await AssertOnlyOn(b, a, c);
     }
 

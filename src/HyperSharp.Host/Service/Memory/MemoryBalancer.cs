@@ -1,7 +1,7 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Platform;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
+using HyperSharp.Host.Service.Domain;
 
 namespace HyperSharp.Host.Service.Memory;
 
@@ -62,7 +62,7 @@ public sealed class MemoryBalancer(Func<IReadOnlyList<ManagedVm>> vms, IWorkerSu
     /// <summary>One round: look, decide, resize. Returns the targets it asked for (empty when nothing moved).</summary>
     public async Task<IReadOnlyDictionary<Guid, long>> BalanceOnceAsync(CancellationToken cancellationToken)
     {
-        var running = vms().Where(vm => vm.State == VmState.Running && vm.Config.Memory.DynamicMemoryEnabled && !Settling(vm.Id)).ToList();
+        var running = vms().Where(vm => vm.State == PowerState.Running && vm.Config.Memory.DynamicMemoryEnabled && !Settling(vm.Id)).ToList();
         if (running.Count == 0) return new Dictionary<Guid, long>();
         var looked = await Task.WhenAll(running.Select(vm => LookAsync(vm, cancellationToken))).ConfigureAwait(false);
         var balanced = looked.OfType<(ManagedVm Vm, BalancedVm State)>().ToList();

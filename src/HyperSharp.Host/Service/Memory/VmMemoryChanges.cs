@@ -1,4 +1,3 @@
-using HyperSharp.Api.V1;
 using HyperSharp.Host.Service.Domain;
 using HyperSharp.Host.Workers;
 using HyperSharp.Inventory.Workers;
@@ -14,25 +13,26 @@ namespace HyperSharp.Host.Service.Memory;
 /// </summary>
 public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle lifecycle)
 {
-    public async Task<VmMemory> SetAsync(ManagedVm vm, VmMemoryChange change)
+    /// <summary>The change applied; for a running guest's resize, what it took (null when nothing was resized).</summary>
+    public async Task<MemoryResize?> SetAsync(ManagedVm vm, VmMemoryChange change)
     {
         using var _ = lifecycle.Begin(vm, "reconfiguring");
         var current = vm.Config.Memory;
         var wanted = MemorySettingsRequest.Apply(current, change);
         var wait = MemorySettingsRequest.Wait(change);
-        if (vm.State == VmState.Off || wanted == current)
+        if (vm.State == PowerState.Off || wanted == current)
         {
             if (wanted != current) store.Commit(vm, vm.Config with { Memory = wanted });
-            return VmProjection.Memory(vm);
+            return null;
         }
         if (MemorySettingsRequest.NeedsOff(current, wanted) is { } hardware)
             throw HostErrors.WrongState(vm.Name, vm.State, $"change {hardware} (they decide the hardware the VM starts with) of");
         if (wanted.StartupBytes == current.StartupBytes)
         {
             store.Commit(vm, vm.Config with { Memory = wanted });
-            return VmProjection.Memory(vm);
+            return null;
         }
-        if (vm.State != VmState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
+        if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "resize the memory of");
         if (current.DynamicMemoryEnabled)
             throw HostErrors.Precondition($"VM '{vm.Name}' has dynamic memory: while it runs, the balancer sets its memory between its minimum and "
                 + "maximum from the guest's demand, and its startup memory applies at its next start; change -MinimumBytes/-MaximumBytes/-Buffer/-Priority "
@@ -54,11 +54,10 @@ public sealed class VmMemoryChanges(VmConfigurationStore store, VmLifecycle life
             ? $"memory resized from {current.StartupBytes >> 20} MB to {resized.MemoryAssignedBytes >> 20} MB while running"
             : $"memory resized to {resized.MemoryAssignedBytes >> 20} MB of the {wanted.StartupBytes >> 20} MB asked for: the guest did not "
                 + $"{(wanted.StartupBytes < current.StartupBytes ? "give back" : "take")} {resized.MemoryShortBytes >> 20} MB in {wait.TotalSeconds:0} s (withdrawn)";
-        lifecycle.Publish(vm, VmEventKind.MemoryResized, message);
-        var result = VmProjection.Memory(vm);
-        result.AssignedBytes = resized.MemoryAssignedBytes;
-        result.UnreachedBytes = resized.MemoryShortBytes;
-        if (resized.MemoryShortBytes > 0) result.Warnings.Add(message);
-        return result;
+        lifecycle.Publish(vm, VmChangeKind.MemoryResized, message);
+        return new MemoryResize(resized.MemoryAssignedBytes, resized.MemoryShortBytes, resized.MemoryShortBytes > 0 ? message : null);
     }
 }
+
+/// <summary>A running guest's memory resize: what it has now, what it did not give or take, and the warning that says so (null when it did all).</summary>
+public sealed record MemoryResize(long AssignedBytes, long UnreachedBytes, string? Warning);

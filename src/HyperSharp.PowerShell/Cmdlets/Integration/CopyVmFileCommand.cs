@@ -37,6 +37,6 @@ public sealed class CopyVmFileCommand : VmTargetCmdlet
         {
             Vm = Ref(vm), SourcePath = ResolveFilePath(SourcePath), DestinationPath = DestinationPath, CreateFullPath = CreateFullPath, Force = Force,
         };
-        if (TryCall(c => VmHostClient.CopyVmFile(request, cancellationToken: c), vm, out _) && Passthru) WriteObject(vm);
+        if (TryCall(c => VmHostClient.GuestIntegration.CopyVmFile(request, cancellationToken: c), vm, out _) && Passthru) WriteObject(vm);
     }
 }

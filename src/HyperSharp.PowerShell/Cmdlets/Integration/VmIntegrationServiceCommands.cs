@@ -19,7 +19,7 @@ public sealed class GetVmIntegrationServiceCommand : VmNameCmdlet
     protected override void ProcessVm(VirtualMachine vm)
     {
         var request = new ListIntegrationServicesRequest { Vm = new VmRef { Id = vm.Id.ToString("D") }, Name = Name ?? "" };
-        if (!TryCall(c => VmHostClient.ListIntegrationServices(request, cancellationToken: c), vm, out var list)) return;
+        if (!TryCall(c => VmHostClient.GuestIntegration.ListIntegrationServices(request, cancellationToken: c), vm, out var list)) return;
         if (list.Services.Count == 0 && Name is not null && !WildcardPattern.ContainsWildcardCharacters(Name))
             WriteNotFound($"the virtual machine '{vm.Name}' has no integration service named '{Name}'", Name);
         foreach (var service in list.Services) WriteObject(service.ToObject(HostName));
@@ -59,7 +59,7 @@ public abstract class SetVmIntegrationServiceCmdlet : VmNameCmdlet
     {
         if (!ShouldProcess($"{vmName}: {service}", Enabled ? "Enable-VMIntegrationService" : "Disable-VMIntegrationService")) return;
         var request = new SetIntegrationServiceRequest { Vm = vm, Name = service, Enabled = Enabled };
-        if (TryCall(c => VmHostClient.SetIntegrationService(request, cancellationToken: c), target, out var result) && Passthru) WriteObject(result.ToObject(HostName));
+        if (TryCall(c => VmHostClient.GuestIntegration.SetIntegrationService(request, cancellationToken: c), target, out var result) && Passthru) WriteObject(result.ToObject(HostName));
     }
 }
 

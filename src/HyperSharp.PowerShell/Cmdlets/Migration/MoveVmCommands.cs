@@ -22,7 +22,7 @@ public sealed class MoveVmCommand : VmTargetCmdlet
     {
         if (!ShouldProcess(vm.Name, $"Move-VM to {DestinationHost}")) return;
         var request = new MoveVmRequest { Vm = Ref(vm), DestinationHost = DestinationHost };
-        if (TryCall(c => VmHostClient.MoveVm(request, cancellationToken: c), vm, out var moved) && Passthru) WriteObject(moved.Vm.ToObject(DestinationHost));
+        if (TryCall(c => VmHostClient.LiveMigration.MoveVm(request, cancellationToken: c), vm, out var moved) && Passthru) WriteObject(moved.Vm.ToObject(DestinationHost));
     }
 }
 
@@ -72,7 +72,7 @@ public sealed class CompareVmCommand : VmTargetCmdlet
             return;
         }
         var request = Vm.ImportRequests.Of(ResolveFilePath, Path, Copy, GenerateNewId, VhdDestinationPath, VirtualMachinePath, SnapshotFilePath, NewName);
-        if (TryCall(c => VmHostClient.CompareImport(request, cancellationToken: c), request.Path, out var report))
+        if (TryCall(c => VmHostClient.Exports.CompareImport(request, cancellationToken: c), request.Path, out var report))
             WriteObject(new VMCompatibilityReport
             {
                 VMName = report.VmName, DestinationHost = HostName, Path = report.Path,
@@ -83,7 +83,7 @@ public sealed class CompareVmCommand : VmTargetCmdlet
     protected override void ProcessVm(VirtualMachine vm)
     {
         var request = new MoveVmRequest { Vm = Ref(vm), DestinationHost = DestinationHost };
-        if (TryCall(c => VmHostClient.CompareVm(request, cancellationToken: c), vm, out var report))
+        if (TryCall(c => VmHostClient.LiveMigration.CompareVm(request, cancellationToken: c), vm, out var report))
             WriteObject(new VMCompatibilityReport
             {
                 VMName = vm.Name, DestinationHost = DestinationHost,

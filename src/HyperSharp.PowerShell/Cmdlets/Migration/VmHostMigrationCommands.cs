@@ -15,7 +15,7 @@ public abstract class VmHostChangeCmdlet : HyperSharpCmdlet
     {
         var request = Request();
         if (!ShouldProcess(HostName, MyInvocation.MyCommand.Name)) return;
-        if (TryCall(c => VmHostClient.SetHost(request, cancellationToken: c), HostName, out var info) && Passthru) WriteObject(info.ToObject());
+        if (TryCall(c => VmHostClient.LiveMigration.SetHost(request, cancellationToken: c), HostName, out var info) && Passthru) WriteObject(info.ToObject());
     }
 }
 

@@ -51,7 +51,7 @@ public sealed class AddVmNetworkAdapterCommand : VmAdapterCmdlet
             StaticMacAddress = StaticMacAddress is null ? "" : ApiMacAddress(StaticMacAddress),
             DeviceNaming = DeviceNaming?.ToApi() ?? HyperSharp.Api.V1.OnOffState.Unspecified,
         };
-        if (TryCall(c => VmHostClient.AddNetworkAdapter(request, cancellationToken: c), vm, out var added) && Passthru)
+        if (TryCall(c => VmHostClient.Networking.AddNetworkAdapter(request, cancellationToken: c), vm, out var added) && Passthru)
             WriteObject(added.ToObject(HostName));
     }
 }

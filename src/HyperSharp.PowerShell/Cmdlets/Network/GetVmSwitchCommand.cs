@@ -37,6 +37,6 @@ public sealed class GetVmSwitchCommand : HyperSharpCmdlet
     private IEnumerable<VMSwitch> ById()
     {
         foreach (var id in Id)
-            if (TryCall(c => VmHostClient.GetSwitch(new SwitchRef { Id = id.ToString("D") }, cancellationToken: c), id, out var s)) yield return s.ToObject(HostName);
+            if (TryCall(c => VmHostClient.Networking.GetSwitch(new SwitchRef { Id = id.ToString("D") }, cancellationToken: c), id, out var s)) yield return s.ToObject(HostName);
     }
 }

@@ -51,7 +51,7 @@ public abstract class NetworkAdapterCmdlet : VmAdapterCmdlet
     {
         if (!ShouldProcess(Describe(adapter), action)) return;
         request.Adapter = Ref(adapter);
-        if (TryCall(c => VmHostClient.UpdateNetworkAdapter(request, cancellationToken: c), adapter, out var result) && passthru)
+        if (TryCall(c => VmHostClient.Networking.UpdateNetworkAdapter(request, cancellationToken: c), adapter, out var result) && passthru)
             WriteObject(output is null ? result.ToObject(HostName) : output(result));
     }
 }

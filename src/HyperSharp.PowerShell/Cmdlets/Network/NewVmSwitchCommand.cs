@@ -52,6 +52,6 @@ public sealed class NewVmSwitchCommand : HyperSharpCmdlet
             request.HostInterfaceName = HostInterfaceName ?? "";
         }
         if (!ShouldProcess(Name, $"New-VMSwitch ({(ParameterSetName == NetAdapterNameSet ? "External" : SwitchType)})")) return;
-        if (TryCall(c => VmHostClient.CreateSwitch(request, cancellationToken: c), Name, out var created)) WriteObject(created.ToObject(HostName));
+        if (TryCall(c => VmHostClient.Networking.CreateSwitch(request, cancellationToken: c), Name, out var created)) WriteObject(created.ToObject(HostName));
     }
 }

@@ -25,6 +25,6 @@ public sealed class RemoveVmNetworkAdapterCommand : NetworkAdapterCmdlet
     protected override void ProcessAdapter(VMNetworkAdapter adapter)
     {
         if (!ShouldProcess(Describe(adapter), "Remove-VMNetworkAdapter")) return;
-        if (TryCall(c => VmHostClient.RemoveNetworkAdapter(Ref(adapter), cancellationToken: c), adapter, out _) && Passthru) WriteObject(adapter);
+        if (TryCall(c => VmHostClient.Networking.RemoveNetworkAdapter(Ref(adapter), cancellationToken: c), adapter, out _) && Passthru) WriteObject(adapter);
     }
 }

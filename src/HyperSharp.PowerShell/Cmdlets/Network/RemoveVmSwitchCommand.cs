@@ -18,6 +18,6 @@ public sealed class RemoveVmSwitchCommand : SwitchTargetCmdlet
         if (!ShouldProcess(vmSwitch.Name, "Remove-VMSwitch")) return;
         if (!Force && !ShouldContinue($"Delete the virtual switch '{vmSwitch.Name}'? Adapters connected to it are disconnected.", "Remove-VMSwitch")) return;
         var request = new RemoveSwitchRequest { Switch = new SwitchRef { Id = vmSwitch.Id.ToString("D") } };
-        TryCall(c => VmHostClient.RemoveSwitch(request, cancellationToken: c), vmSwitch, out _);
+        TryCall(c => VmHostClient.Networking.RemoveSwitch(request, cancellationToken: c), vmSwitch, out _);
     }
 }

@@ -41,7 +41,7 @@ public abstract class SwitchTargetCmdlet : HyperSharpCmdlet
     {
         if (!ShouldProcess(vmSwitch.Name, action)) return;
         request.Switch = new SwitchRef { Id = vmSwitch.Id.ToString("D") };
-        if (TryCall(c => VmHostClient.UpdateSwitch(request, cancellationToken: c), vmSwitch, out var result) && passthru)
+        if (TryCall(c => VmHostClient.Networking.UpdateSwitch(request, cancellationToken: c), vmSwitch, out var result) && passthru)
             WriteObject(result.ToObject(HostName));
     }
 }

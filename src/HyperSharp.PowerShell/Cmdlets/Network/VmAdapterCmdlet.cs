@@ -18,7 +18,7 @@ public abstract class VmAdapterCmdlet : VmNameCmdlet
     protected IReadOnlyList<VMNetworkAdapter> Adapters(VirtualMachine? vm, string[]? names)
     {
         var request = new ListNetworkAdaptersRequest { Vm = vm is null ? new VmRef() : new VmRef { Id = vm.Id.ToString("D") } };
-        if (!TryCall(c => VmHostClient.ListNetworkAdapters(request, cancellationToken: c), (object?)vm ?? HostName, out var list)) return [];
+        if (!TryCall(c => VmHostClient.Networking.ListNetworkAdapters(request, cancellationToken: c), (object?)vm ?? HostName, out var list)) return [];
         var adapters = list.Adapters.Select(a => a.ToObject(HostName)).ToList();
         if (names is null) return adapters;
         var patterns = names.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();

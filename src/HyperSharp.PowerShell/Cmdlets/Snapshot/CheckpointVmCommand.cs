@@ -23,7 +23,7 @@ public sealed class CheckpointVmCommand : VmTargetCmdlet
     {
         if (!ShouldProcess(vm.Name, "Checkpoint-VM")) return;
         var request = new CreateCheckpointRequest { Vm = Ref(vm), Name = SnapshotName ?? "" };
-        if (!TryCall(c => VmHostClient.CreateCheckpoint(request, cancellationToken: c), vm, out var taken)) return;
+        if (!TryCall(c => VmHostClient.Checkpoints.CreateCheckpoint(request, cancellationToken: c), vm, out var taken)) return;
         WriteWarnings(vm.Name, taken.Warnings);
         if (Passthru) WriteObject(VMSnapshot.From(taken, HostName));
     }

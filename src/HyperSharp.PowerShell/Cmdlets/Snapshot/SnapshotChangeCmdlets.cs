@@ -34,7 +34,7 @@ public sealed class RestoreVmSnapshotCommand : VmSnapshotChangeCmdlet
     protected override void ProcessSnapshot(VMSnapshot snapshot)
     {
         if (!ShouldProcess($"{snapshot.VMName}: {snapshot.Name}", "Restore-VMSnapshot (the VM's current state is discarded)")) return;
-        if (!TryCall(c => VmHostClient.RestoreCheckpoint(snapshot.ToRef(), cancellationToken: c), snapshot, out var vm)) return;
+        if (!TryCall(c => VmHostClient.Checkpoints.RestoreCheckpoint(snapshot.ToRef(), cancellationToken: c), snapshot, out var vm)) return;
         WriteWarnings(snapshot.VMName, vm.Warnings);
         if (Passthru) WriteObject(snapshot);
     }
@@ -66,7 +66,7 @@ public sealed class RemoveVmSnapshotCommand : VmSnapshotChangeCmdlet
     {
         if (!ShouldProcess($"{snapshot.VMName}: {snapshot.Name}", "Remove-VMSnapshot")) return;
         var request = new RemoveCheckpointRequest { Checkpoint = snapshot.ToRef(), IncludeChildren = IncludeAllChildSnapshots };
-        if (!TryCall(c => VmHostClient.RemoveCheckpoint(request, cancellationToken: c), snapshot, out var removed)) return;
+        if (!TryCall(c => VmHostClient.Checkpoints.RemoveCheckpoint(request, cancellationToken: c), snapshot, out var removed)) return;
         WriteWarnings(snapshot.VMName, removed.Warnings);
         if (Passthru) WriteObject(snapshot);
     }
@@ -97,7 +97,7 @@ public sealed class RenameVmSnapshotCommand : VmSnapshotChangeCmdlet
     {
         if (!ShouldProcess($"{snapshot.VMName}: {snapshot.Name}", $"Rename-VMSnapshot to '{NewName}'")) return;
         var request = new RenameCheckpointRequest { Checkpoint = snapshot.ToRef(), NewName = NewName };
-        if (!TryCall(c => VmHostClient.RenameCheckpoint(request, cancellationToken: c), snapshot, out var renamed)) return;
+        if (!TryCall(c => VmHostClient.Checkpoints.RenameCheckpoint(request, cancellationToken: c), snapshot, out var renamed)) return;
         if (Passthru) WriteObject(PowerShell.VMSnapshot.From(renamed, HostName));
     }
 }

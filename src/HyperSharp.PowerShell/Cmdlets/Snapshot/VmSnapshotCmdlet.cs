@@ -45,7 +45,7 @@ public abstract class VmSnapshotCmdlet : VmSelectionCmdlet
     protected IReadOnlyList<VMSnapshot> Snapshots(Guid vmId, string vmName, string[]? names)
     {
         var request = new ListCheckpointsRequest { Vm = new VmRef { Id = vmId.ToString("D") } };
-        if (!TryCall(c => VmHostClient.ListCheckpoints(request, cancellationToken: c), vmName, out var list)) return [];
+        if (!TryCall(c => VmHostClient.Checkpoints.ListCheckpoints(request, cancellationToken: c), vmName, out var list)) return [];
         var all = list.Checkpoints.Select(c => VMSnapshot.From(c, HostName)).ToList();
         if (names is null) return all;
         var patterns = names.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();

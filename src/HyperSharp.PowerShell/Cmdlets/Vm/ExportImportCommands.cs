@@ -39,7 +39,7 @@ public sealed class ExportVmCommand : VmTargetCmdlet
                 _ => Api.V1.CaptureLiveState.SavedState,
             },
         };
-        if (TryCall(c => VmHostClient.ExportVm(request, cancellationToken: c), vm, out _) && Passthru) WriteObject(vm);
+        if (TryCall(c => VmHostClient.Exports.ExportVm(request, cancellationToken: c), vm, out _) && Passthru) WriteObject(vm);
     }
 }
 
@@ -65,7 +65,7 @@ public sealed class ExportVmSnapshotCommand : VmSnapshotChangeCmdlet
     {
         string path = ResolveFilePath(Path);
         if (!ShouldProcess($"{snapshot.VMName}: {snapshot.Name}", $"Export-VMSnapshot to {path}")) return;
-        TryCall(c => VmHostClient.ExportCheckpoint(new ExportCheckpointRequest { Checkpoint = snapshot.ToRef(), Path = path }, cancellationToken: c), snapshot, out _);
+        TryCall(c => VmHostClient.Exports.ExportCheckpoint(new ExportCheckpointRequest { Checkpoint = snapshot.ToRef(), Path = path }, cancellationToken: c), snapshot, out _);
     }
 }
 
@@ -108,7 +108,7 @@ public sealed class ImportVmCommand : HyperSharpCmdlet
     {
         var request = ImportRequests.Of(ResolveFilePath, Path, Copy, GenerateNewId, VhdDestinationPath, VirtualMachinePath, SnapshotFilePath, NewName);
         if (!ShouldProcess(request.Path, Copy ? "Import-VM (copy)" : "Import-VM (register in place)")) return;
-        if (TryCall(c => VmHostClient.ImportVm(request, cancellationToken: c), request.Path, out var vm)) WriteObject(vm.ToObject(HostName));
+        if (TryCall(c => VmHostClient.Exports.ImportVm(request, cancellationToken: c), request.Path, out var vm)) WriteObject(vm.ToObject(HostName));
     }
 }
 

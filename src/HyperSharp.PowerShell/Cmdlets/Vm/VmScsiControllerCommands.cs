@@ -17,7 +17,7 @@ public sealed class AddVmScsiControllerCommand : VmTargetCmdlet
     protected override void ProcessVm(VirtualMachine vm)
     {
         if (!ShouldProcess(vm.Name, "Add-VMScsiController")) return;
-        if (TryCall(c => VmHostClient.AddScsiController(Ref(vm), cancellationToken: c), vm, out var controller) && Passthru)
+        if (TryCall(c => VmHostClient.ScsiControllers.AddScsiController(Ref(vm), cancellationToken: c), vm, out var controller) && Passthru)
             WriteObject(VMScsiController.From(controller, HostName));
     }
 }
@@ -36,7 +36,7 @@ public sealed class GetVmScsiControllerCommand : VmTargetCmdlet
 
     protected override void ProcessVm(VirtualMachine vm)
     {
-        if (!TryCall(c => VmHostClient.ListScsiControllers(Ref(vm), cancellationToken: c), vm, out var list)) return;
+        if (!TryCall(c => VmHostClient.ScsiControllers.ListScsiControllers(Ref(vm), cancellationToken: c), vm, out var list)) return;
         foreach (var controller in list.Controllers)
             if (ControllerNumber is not { } number || controller.ControllerNumber == number) WriteObject(VMScsiController.From(controller, HostName));
     }
@@ -55,6 +55,6 @@ public sealed class RemoveVmScsiControllerCommand : VmTargetCmdlet
     protected override void ProcessVm(VirtualMachine vm)
     {
         if (!ShouldProcess($"SCSI controller {ControllerNumber} of '{vm.Name}'", "Remove-VMScsiController")) return;
-        TryCall(c => VmHostClient.RemoveScsiController(new RemoveScsiControllerRequest { Vm = Ref(vm), ControllerNumber = ControllerNumber }, cancellationToken: c), vm, out _);
+        TryCall(c => VmHostClient.ScsiControllers.RemoveScsiController(new RemoveScsiControllerRequest { Vm = Ref(vm), ControllerNumber = ControllerNumber }, cancellationToken: c), vm, out _);
     }
 }

@@ -1,10 +1,11 @@
 using Grpc.Core;
 using HyperSharp.Api.V1;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The switch and network adapter calls of the VmHost service.</summary>
-public sealed partial class VmHostService
+/// <summary>The switch and network adapter calls of the host API (its Networking service).</summary>
+public sealed class NetworkingService(VmManager manager) : Api.V1.Networking.NetworkingBase
 {
     public override Task<ListSwitchesResponse> ListSwitches(ListSwitchesRequest request, ServerCallContext context)
     {

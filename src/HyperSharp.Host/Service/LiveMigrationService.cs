@@ -3,16 +3,17 @@ using HyperSharp.Api.V1;
 using HyperSharp.Host.Migration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The live-migration calls of the VmHost service (issue 15): the host's migration settings, Move-VM and Compare-VM, and the calls the source host makes on the destination.</summary>
-public sealed partial class VmHostService
+/// <summary>The live-migration calls of the host API (its LiveMigration service) (issue 15): the host's migration settings, Move-VM and Compare-VM, and the calls the source host makes on the destination.</summary>
+public sealed class LiveMigrationService(VmManager manager, HostServerOptions options) : Api.V1.LiveMigration.LiveMigrationBase
 {
     public override Task<HostInfo> SetHost(SetHostRequest request, ServerCallContext context)
     {
         manager.HostSettings.Change(request.ToChange());
-        return GetHost(new GetHostRequest(), context);
+        return Task.FromResult(HostInfoOf(manager, options));
     }
 
     public override async Task<MoveVmResponse> MoveVm(MoveVmRequest request, ServerCallContext context)
@@ -40,7 +41,7 @@ public sealed partial class VmHostService
     }
 
     public override async Task<Vm> FinishMigration(VmRef request, ServerCallContext context) =>
-        await Project(await Migrations(context).FinishAsync(manager.Find(request)).ConfigureAwait(false), context).ConfigureAwait(false);
+        await Project(manager, await Migrations(context).FinishAsync(manager.Find(request)).ConfigureAwait(false), context).ConfigureAwait(false);
 
     // Taken from the request's services rather than the constructor: the service's other parts stay as they are.
     private static VmMigrations Migrations(ServerCallContext context) => context.GetHttpContext().RequestServices.GetRequiredService<VmMigrations>();

@@ -1,10 +1,11 @@
 using Grpc.Core;
 using HyperSharp.Api.V1;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The SCSI controller calls of the VmHost service: Add-/Get-/Remove-VMScsiController.</summary>
-public sealed partial class VmHostService
+/// <summary>The SCSI controller calls of the host API (its ScsiControllers service): Add-/Get-/Remove-VMScsiController.</summary>
+public sealed class ScsiControllersService(VmManager manager) : Api.V1.ScsiControllers.ScsiControllersBase
 {
     public override Task<ListScsiControllersResponse> ListScsiControllers(VmRef request, ServerCallContext context)
     {

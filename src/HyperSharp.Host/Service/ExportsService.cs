@@ -2,11 +2,12 @@ using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Checkpoints;
 using HyperSharp.Host.Exports;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The export and import calls of the VmHost service: requests to <see cref="VmExporter"/> and <see cref="VmImporter"/> calls, their results to the API's messages.</summary>
-public sealed partial class VmHostService
+/// <summary>The export and import calls of the host API (its Exports service): requests to <see cref="VmExporter"/> and <see cref="VmImporter"/> calls, their results to the API's messages.</summary>
+public sealed class ExportsService(VmManager manager) : Api.V1.Exports.ExportsBase
 {
     public override Task<ExportVmResponse> ExportVm(ExportVmRequest request, ServerCallContext context)
     {
@@ -29,7 +30,7 @@ public sealed partial class VmHostService
     }
 
     public override Task<Vm> ImportVm(ImportVmRequest request, ServerCallContext context) =>
-        Project(manager.Importer.Import(request.Path, ToOptions(request), ClientIdentities.Of(context)), context);
+        Project(manager, manager.Importer.Import(request.Path, ToOptions(request), ClientIdentities.Of(context)), context);
 
     public override Task<VmCompatibilityReport> CompareImport(ImportVmRequest request, ServerCallContext context)
     {

@@ -2,11 +2,12 @@ using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Host.Checkpoints;
 using HyperSharp.Inventory;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The checkpoint calls of the VmHost service: requests to domain calls, checkpoint records to the API's VmCheckpoint.</summary>
-public sealed partial class VmHostService
+/// <summary>The checkpoint calls of the host API (its Checkpoints service): requests to domain calls, checkpoint records to the API's VmCheckpoint.</summary>
+public sealed class CheckpointsService(VmManager manager) : Api.V1.Checkpoints.CheckpointsBase
 {
     public override async Task<VmCheckpoint> CreateCheckpoint(CreateCheckpointRequest request, ServerCallContext context)
     {
@@ -33,7 +34,7 @@ public sealed partial class VmHostService
         var vm = manager.Find(request.Vm);
         var checkpoint = VmCheckpoints.Resolve(vm, request.Id, request.Name);
         var outcome = await manager.Checkpoints.RestoreAsync(vm, checkpoint.Id, Detached).ConfigureAwait(false);
-        var result = await Project(vm, context).ConfigureAwait(false);
+        var result = await Project(manager, vm, context).ConfigureAwait(false);
         result.Warnings.AddRange(outcome.Warnings);
         return result;
     }

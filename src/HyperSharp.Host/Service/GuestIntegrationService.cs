@@ -3,11 +3,12 @@ using Google.Protobuf;
 using Grpc.Core;
 using HyperSharp.Api.V1;
 using HyperSharp.Inventory.Workers;
+using static HyperSharp.Host.Service.ServiceCalls;
 
 namespace HyperSharp.Host.Service;
 
-/// <summary>The integration-service calls of the VmHost service: Get-/Enable-/Disable-VMIntegrationService, Copy-VMFile and `hyper vm exec`.</summary>
-public sealed partial class VmHostService
+/// <summary>The integration-service calls of the host API (its GuestIntegration service): Get-/Enable-/Disable-VMIntegrationService, Copy-VMFile and `hyper vm exec`.</summary>
+public sealed class GuestIntegrationService(VmManager manager) : Api.V1.GuestIntegration.GuestIntegrationBase
 {
     public override Task<ListIntegrationServicesResponse> ListIntegrationServices(ListIntegrationServicesRequest request, ServerCallContext context)
     {
