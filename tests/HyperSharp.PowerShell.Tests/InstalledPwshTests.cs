@@ -65,7 +65,7 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     /// <summary>Runs a process to its end (killed by its own PID on timeout); returns exit code and stdout + stderr.</summary>
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] args, TimeSpan timeout, Dictionary<string, string>? env = null)
+    internal static async Task<(int Code, string Output)> RunAsync(string file, string[] args, TimeSpan timeout, Dictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -1,0 +1,149 @@
+using System.Text.RegularExpressions;
+using HyperSharp.Api;
+using HyperSharp.Api.V1;
+using HyperSharp.Host.Tests;
+using HyperSharp.Integration.Tests.Guest;
+using HyperSharp.Machine.Tests;
+using Xunit.Abstractions;
+
+namespace HyperSharp.PowerShell.Tests;
+
+/// <summary>
+/// PowerShell Direct end to end, from a real pwsh 7.6.9 with the module: the Debian kit guest on the Emulated backend,
+/// no network adapter, its agent started by the test, HyperSharp's PowerShell disk (hs-pwsh) as its only disk. One
+/// boot: refusals first (a VM that is off, a guest whose agent is not running, a guest with no PowerShell), then
+/// Invoke-Command -VMName returning the guest's objects deserialized, an error in the guest as an error record, a
+/// session from New-PSSession -VMName that keeps its state across two commands, and the timings.
+/// </summary>
+public sealed class PowerShellDirectGuestTests(ITestOutputHelper output) : HostedSession
+{
+    // /init runs this without starting the agent (no hs.agent on the command line): the test says when.
+    private const string GuestScript = """
+        echo TEST-READY
+        read -r step
+        /sbin/hs-agent &
+        echo TEST-AGENT-STARTED
+        read -r step
+        mkdir -p /opt/hs-pwsh
+        i=0; while ! mount -t ext4 -o ro /dev/sda /opt/hs-pwsh 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+        echo "TEST-PWSH-MOUNTED $(ls /opt/hs-pwsh | tr '\n' ' ')."
+        while :; do sleep 3600; done
+        """;
+
+    [Fact]
+    public async Task Invoke_Command_VMName_returns_the_guest_s_objects_from_pwsh_in_the_guest()
+    {
+        var (kit, why) = GuestKit.Get();
+        if (kit is null) { output.WriteLine("skipped: " + why); return; }
+        var (agent, agentWhy) = AgentKit.Get();
+        if (agent is null) { output.WriteLine("skipped: " + agentWhy); return; }
+        var (image, imageWhy) = PwshDisk.Get();
+        if (image is null) { output.WriteLine("skipped: " + imageWhy); return; }
+        var (installed, pwshPath) = await InstalledPwshTests.RunAsync("bash", [Path.Combine(RepoPaths.Root, "eng", "install-pwsh.sh")], TimeSpan.FromMinutes(5));
+        string pwsh = pwshPath.Trim();
+        if (installed != 0 || !File.Exists(pwsh)) { output.WriteLine($"skipped: PowerShell 7.6.9 could not be installed (exit {installed}): {pwshPath}"); return; }
+        string modules = Directory.CreateDirectory(Path.Combine(Host.Root, "modules")).FullName;
+        Directory.CreateSymbolicLink(Path.Combine(modules, "HyperSharp"), RepoPaths.ModuleBuild);
+        var env = new Dictionary<string, string> { ["PSModulePath"] = modules, ["HYPERSHARP_HOST_SOCKET"] = Host.SocketPath };
+        async Task<string> Pwsh(string script, TimeSpan timeout)
+        {
+            string file = Path.Combine(Host.Root, $"script-{Guid.NewGuid():N}.ps1");
+            await File.WriteAllTextAsync(file, script);
+            var (code, text) = await InstalledPwshTests.RunAsync(pwsh, ["-NoProfile", "-NonInteractive", "-File", file], timeout, env);
+            output.WriteLine($"--- pwsh (exit {code}):\n{text}");
+            Assert.True(code == 0, $"pwsh exited {code}: {text}\n{Host.WorkerLogs()}");
+            return text;
+        }
+
+        string disk = Path.Combine(Host.Disks, "pwsh.img");
+        File.Copy(image, disk);
+        string initrd = AgentKit.Initrd(kit, agent, Host.Root, new Dictionary<string, string> { ["50-psdirect.sh"] = GuestScript });
+        using var channel = HostEndpoint.Connect(Host.SocketPath);
+        var client = new VmHost.VmHostClient(channel);
+        var boot = new BootSource { KernelPath = Path.Combine(kit, "vmlinuz"), InitrdPath = initrd, KernelCommandLine = "console=ttyS0" };
+        await client.CreateVmAsync(new CreateVmRequest { Name = "g", MemoryStartupBytes = 1L << 30, Backend = "emulated", VhdPath = disk, Boot = boot });
+        await client.CreateVmAsync(new CreateVmRequest { Name = "cold", MemoryStartupBytes = 64L << 20, Backend = "emulated", Boot = boot });
+        await client.StartVmAsync(new VmRef { Name = "g" });
+        try
+        {
+            Assert.Contains("TEST-READY", await GuestConsole.ReadAsync(client, "g", t => t.Contains("TEST-READY"), TimeSpan.FromSeconds(600)));
+
+            // Refusals that say what is wrong: the VM is off; the guest's agent is not running.
+            string refusals = await Pwsh("""
+                Import-Module HyperSharp
+                try { Invoke-Command -VMName cold { 1 } -ErrorAction Stop } catch { "OFF: $_" }
+                try { Invoke-Command -VMName g { 1 } -ErrorAction Stop } catch { "NOAGENT: $_" }
+                try { New-PSSession -VMName nosuch -ErrorAction Stop } catch { "NOVM: $_" }
+                """, TimeSpan.FromMinutes(3));
+            Assert.Matches(@"OFF: \[cold\] cannot open a PowerShell Direct session to VM 'cold': it is Off", refusals);
+            Assert.Matches(@"NOAGENT: \[g\] cannot open a PowerShell Direct session to VM 'g': its guest agent is not answering", refusals);
+            Assert.Matches(@"NOVM: \[nosuch\] no VM named 'nosuch'", refusals);
+
+            await GuestConsole.ReadAsync(client, "g", t => t.Contains("TEST-AGENT-STARTED"), TimeSpan.FromSeconds(60), "agent\n"u8.ToArray());
+            var heartbeat = System.Diagnostics.Stopwatch.StartNew();
+            while ((await client.GetVmAsync(new VmRef { Name = "g" })).Heartbeat != "OkApplicationsUnknown")
+            {
+                Assert.True(heartbeat.Elapsed < TimeSpan.FromSeconds(300), "the guest's agent did not answer within 300 s");
+                await Task.Delay(200);
+            }
+            string noPowerShell = await Pwsh("""
+                Import-Module HyperSharp
+                try { Invoke-Command -VMName g { 1 } -ErrorAction Stop } catch { "NOPWSH: $_" }
+                """, TimeSpan.FromMinutes(3));
+            Assert.Contains("NOPWSH: [g] cannot open a PowerShell Direct session to VM 'g': the guest has no PowerShell", noPowerShell);
+
+            string mounted = await GuestConsole.ReadAsync(client, "g", t => Regex.IsMatch(t, @"TEST-PWSH-MOUNTED [^.]*\."), TimeSpan.FromSeconds(60), "mount\n"u8.ToArray());
+            Assert.Matches(@"TEST-PWSH-MOUNTED app hs-pwsh lib lost\+found \.", mounted);
+
+            string text = await Pwsh("""
+                $ErrorActionPreference = 'Stop'
+                Import-Module HyperSharp
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                $r = Invoke-Command -VMName g { $PSVersionTable.PSVersion.ToString(); Get-Content /proc/version; 6*7 }
+                "COLD-MS $($clock.ElapsedMilliseconds)"
+                "VERSION $($r[0])"
+                "KERNEL $($r[1])"
+                "ANSWER $($r[2]) $($r[2].GetType().Name) from $($r[2].PSComputerName)"
+
+                $s = New-PSSession -VMName g
+                "SESSION $($s.ComputerName) $($s.State) $($s.Transport) $($s.Availability)"
+                $clock.Restart()
+                $one = Invoke-Command -Session $s { 1 }
+                "WARM-MS $($clock.ElapsedMilliseconds)"
+                Invoke-Command -Session $s { $global:kept = 21 }
+                "KEPT $(Invoke-Command -Session $s { $global:kept * 2 })"
+                $item = Invoke-Command -Session $s { Get-Item /proc/version }
+                "TYPE $($item.PSObject.TypeNames[0]) $($item.FullName)"
+                $errors = $null
+                Invoke-Command -Session $s { Get-Item /nonexistent/file } -ErrorAction SilentlyContinue -ErrorVariable errors
+                "ERROR $($errors[0].CategoryInfo.Category) $($errors[0].FullyQualifiedErrorId) $($errors[0].Exception.GetType().Name)"
+                $clock.Restart()
+                $big = Invoke-Command -Session $s { 'x' * 4MB }
+                "BIG $($big.Length) MS $($clock.ElapsedMilliseconds)"
+                $clock.Restart()
+                $many = Invoke-Command -Session $s { 1..2000 | ForEach-Object { [pscustomobject]@{ N = $_; Text = 'row' } } }
+                "MANY $($many.Count) $($many[-1].N) MS $($clock.ElapsedMilliseconds)"
+                Remove-PSSession $s
+                "SESSIONS $(@(Get-PSSession).Count)"
+                """, TimeSpan.FromMinutes(20));
+            Assert.Matches(@"VERSION 7\.6\.\d+", text);
+            Assert.Matches(@"KERNEL Linux version \d", text);
+            Assert.Contains("ANSWER 42 Int32 from g", text);
+            Assert.Contains("SESSION g Opened PowerShellDirect Available", text);
+            Assert.Contains("KEPT 42", text);
+            Assert.Contains("TYPE Deserialized.System.IO.FileInfo /proc/version", text);
+            Assert.Contains("ERROR ObjectNotFound PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand", text);
+            Assert.Contains($"BIG {4 << 20} ", text);
+            Assert.Contains("MANY 2000 2000 ", text);
+            Assert.Contains("SESSIONS 0", text);
+            double Figure(string name) => double.Parse(Regex.Match(text, name + @" (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            output.WriteLine($"Invoke-Command -VMName to its results (cold: a new session, PowerShell starting in the guest): {Figure("COLD-MS") / 1000:F1} s; "
+                + $"warm (an open session): {Figure("WARM-MS"):F0} ms; a 4 MiB string: {Figure(@"BIG \d+ MS") / 1000:F2} s "
+                + $"({4 / (Figure(@"BIG \d+ MS") / 1000):F2} MiB/s); 2000 objects: {Figure(@"MANY \d+ \d+ MS") / 1000:F2} s; load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        }
+        finally
+        {
+            await client.StopVmAsync(new StopVmRequest { Vm = new VmRef { Name = "g" }, TurnOff = true });
+        }
+    }
+}
