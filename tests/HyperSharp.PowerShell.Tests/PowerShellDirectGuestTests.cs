@@ -13,12 +13,21 @@ namespace HyperSharp.PowerShell.Tests;
 /// no network adapter, its agent started by the test, HyperSharp's PowerShell disk (hs-pwsh) as its only disk. One
 /// boot: refusals first (a VM that is off, a guest whose agent is not running, a guest with no PowerShell), then
 /// Invoke-Command -VMName returning the guest's objects deserialized, an error in the guest as an error record, a
-/// session from New-PSSession -VMName that keeps its state across two commands, and the timings.
+/// session from New-PSSession -VMName that keeps its state across two commands, Copy-Item -ToSession, -Credential
+/// running the session as that guest account and a wrong password refused, and the timings.
 /// </summary>
 public sealed class PowerShellDirectGuestTests(ITestOutputHelper output) : HostedSession
 {
     // /init runs this without starting the agent (no hs.agent on the command line): the test says when.
+    // A guest account for -Credential: psuser, password Pa55w.rd (SHA-512 crypt, as `openssl passwd -6` writes it).
     private const string GuestScript = """
+        echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
+        echo 'psuser:x:1000:1000:PowerShell Direct:/home/psuser:/bin/sh' >> /etc/passwd
+        echo 'root:*:19000:0:99999:7:::' > /etc/shadow
+        echo 'psuser:$6$hsdirect13$GR2wn4TrUwSwyj4MoaJ2V0sODY6sSWZALAsXVZSbFzJyRxu5KVje5gXVpHTJhPvvryzSo4aedqu9/0GxQg/Eu/:19000:0:99999:7:::' >> /etc/shadow
+        chmod 600 /etc/shadow
+        printf 'root:x:0:\npsuser:x:1000:\n' > /etc/group
+        mkdir -p /home/psuser && chown 1000:1000 /home/psuser
         echo TEST-READY
         read -r step
         /sbin/hs-agent &
@@ -123,7 +132,19 @@ public sealed class PowerShellDirectGuestTests(ITestOutputHelper output) : Hoste
                 $clock.Restart()
                 $many = Invoke-Command -Session $s { 1..2000 | ForEach-Object { [pscustomobject]@{ N = $_; Text = 'row' } } }
                 "MANY $($many.Count) $($many[-1].N) MS $($clock.ElapsedMilliseconds)"
+                $file = Join-Path ([IO.Path]::GetTempPath()) "psdirect-$PID.bin"
+                $bytes = [byte[]]::new(1MB); [Random]::new(5).NextBytes($bytes); [IO.File]::WriteAllBytes($file, $bytes)
+                Copy-Item -Path $file -Destination /tmp/copied.bin -ToSession $s
+                $copied = Invoke-Command -Session $s { (Get-FileHash /tmp/copied.bin -Algorithm SHA256).Hash }
+                "COPY $($copied -eq (Get-FileHash $file -Algorithm SHA256).Hash)"
+                Remove-Item $file
                 Remove-PSSession $s
+
+                $account = [pscredential]::new('psuser', (ConvertTo-SecureString 'Pa55w.rd' -AsPlainText -Force))
+                $who = Invoke-Command -VMName g -Credential $account { [Environment]::UserName; $HOME; (id -u) }
+                "AS $($who -join ' ')"
+                $wrong = [pscredential]::new('psuser', (ConvertTo-SecureString 'wrong' -AsPlainText -Force))
+                try { Invoke-Command -VMName g -Credential $wrong { 1 } -ErrorAction Stop } catch { "REFUSED: $_" }
                 "SESSIONS $(@(Get-PSSession).Count)"
                 """, TimeSpan.FromMinutes(20));
             Assert.Matches(@"VERSION 7\.6\.\d+", text);
@@ -136,6 +157,9 @@ public sealed class PowerShellDirectGuestTests(ITestOutputHelper output) : Hoste
             Assert.Contains($"BIG {4 << 20} ", text);
             Assert.Contains("MANY 2000 2000 ", text);
             Assert.Contains("SESSIONS 0", text);
+            Assert.Contains("COPY True", text);
+            Assert.Contains("AS psuser /home/psuser 1000", text);
+            Assert.Contains("REFUSED: [g] cannot open a PowerShell Direct session to VM 'g': the guest refused the credentials for 'psuser': the user name or password is wrong", text);
             double Figure(string name) => double.Parse(Regex.Match(text, name + @" (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             output.WriteLine($"Invoke-Command -VMName to its results (cold: a new session, PowerShell starting in the guest): {Figure("COLD-MS") / 1000:F1} s; "
                 + $"warm (an open session): {Figure("WARM-MS"):F0} ms; a 4 MiB string: {Figure(@"BIG \d+ MS") / 1000:F2} s "

@@ -27,9 +27,8 @@ public sealed class GuestPowerShellService(VmManager manager) : GuestPowerShell.
         if (vm.State != VmState.Running) throw HostErrors.Precondition($"{refused}: it is {vm.State}; PowerShell Direct needs the VM running (Start-VM)");
         if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
             throw HostErrors.Precondition($"{refused}: its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}); PowerShell Direct needs hs-agent running in the guest");
-        if (!string.IsNullOrEmpty(first.UserName))
-            throw HostErrors.Precondition($"{refused} as '{first.UserName}': guest credentials are not checked yet; leave -Credential out to run as the agent's account (root)");
-        using var worker = await manager.Integration.OpenExecAsync(vm, PowerShellDirectLauncher.Arguments, context.CancellationToken).ConfigureAwait(false);
+        string? user = string.IsNullOrEmpty(first.UserName) ? null : first.UserName;
+        using var worker = await manager.Integration.OpenExecAsync(vm, PowerShellDirectLauncher.Arguments, context.CancellationToken, user, first.Password).ConfigureAwait(false);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var input = Task.Run(() => RelayClientAsync(requestStream, first, worker, done.Token));
         var stderr = new StringBuilder();

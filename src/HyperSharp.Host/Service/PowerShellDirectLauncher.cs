@@ -11,8 +11,8 @@ public static class PowerShellDirectLauncher
     /// <summary>The launcher's exit code for "no PowerShell in the guest" (the shell's own code for a command not found).</summary>
     public const int NoPowerShell = 127;
 
-    /// <summary>The exit code for credentials the guest refused.</summary>
-    public const int CredentialsRefused = 126;
+    /// <summary>The agent's exit code for credentials the guest refused (HyperSharp.Integration.Protocol's ExecExitCodes, which the host does not reference).</summary>
+    public const int CredentialsRefused = 77;
 
     // No profile, no banner, no telemetry or update check (the guest may have no network, and both would wait on it).
     private const string Script = """
