@@ -14,7 +14,7 @@ $InvokeBody = {
         $opened = @()
         if ($PSCmdlet.ParameterSetName -match 'VM(Name|Id)$') {
             $opened = @([HyperSharp.PowerShell.Direct.VmSessions]::Open($PSCmdlet, $VMName, $VMId, $Credential, $null))
-            foreach ($name in 'VMName', 'VMId', 'Credential', 'ConfigurationName') { $null = $PSBoundParameters.Remove($name) }
+            foreach ($direct in 'VMName', 'VMId', 'Credential', 'ConfigurationName') { $null = $PSBoundParameters.Remove($direct) }
             $PSBoundParameters['Session'] = $opened
         }
         $pipe = $null
@@ -51,8 +51,9 @@ $NewSessionBody = {
 $EnterBody = {
     begin {
         if ($PSCmdlet.ParameterSetName -match 'VM(Name|Id)$') {
-            $session = @([HyperSharp.PowerShell.Direct.VmSessions]::Open($PSCmdlet, @($VMName | Where-Object { $_ }), @($VMId | Where-Object { $_ }), $Credential, $null))
-            if ($session.Count -gt 0) { Microsoft.PowerShell.Core\Enter-PSSession -Session $session[0] }
+            # Not $Session: that is the cmdlet's own parameter, typed PSSession.
+            $opened = @([HyperSharp.PowerShell.Direct.VmSessions]::Open($PSCmdlet, @($VMName | Where-Object { $_ }), @($VMId | Where-Object { $_ }), $Credential, $null))
+            if ($opened.Count -gt 0) { Microsoft.PowerShell.Core\Enter-PSSession -Session $opened[0] }
             return
         }
         Microsoft.PowerShell.Core\Enter-PSSession @PSBoundParameters
