@@ -2,7 +2,8 @@
 # Builds the guest agent for the kit: one NativeAOT publish of src/HyperSharp.Guest for linux-x64 (no .NET in the
 # guest), cached by the hash of its sources, the build settings, the SDK version and the libc6 package; then
 # agent.cpio.gz, an initramfs archive to append to the kit's initrd.img: /sbin/hs-agent and the glibc libraries it
-# links (taken from Debian's libc6 package, apt-get download, never installed on the host).
+# links (taken from Debian's libc6 package, apt-get download, never installed on the host), and libcrypt.so.1 (libcrypt1)
+# for checking guest passwords.
 # Beside them: hs-agent.version and hs-agent.sig, the publisher's signature (ECDSA P-256) on the version and the
 # executable's SHA-256, which is what `hyper host --agent-update DIR` offers to older agents in guests. The agent
 # carries the publisher's public key and takes only updates that key signed.
@@ -49,7 +50,7 @@ publisher=$(public_point "$signing_key")
 [ -n "$publisher" ] || { log "cannot read a P-256 key from $signing_key"; exit 2; }
 activation=$(public_point "$activation_key")
 [ -n "$activation" ] || { log "cannot read a P-256 key from $activation_key"; exit 2; }
-libc=$(apt-cache policy libc6 | awk '/Candidate:/ {print $2}')
+libc=$(apt-cache policy libc6 libcrypt1 | awk '/Candidate:/ {print $2}' | tr '\n' ' ')
 key=$(cd "$root" && {
   find src/HyperSharp.Guest src/HyperSharp.Integration.Protocol \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' \) -print | sort | xargs sha256sum
   sha256sum Directory.Build.props Directory.Packages.props eng/guest/build-agent.sh
@@ -63,8 +64,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dotnet publish "$root/src/HyperSharp.Guest/HyperSharp.Guest.csproj" -c Release -r linux-x64 -nologo -v quiet -clp:ErrorsOnly \
   -p:DebugType=none -p:Version="$version" -p:AgentPublisherKey="$publisher" -p:AgentActivationKey="$activation" -o "$work/publish" >&2
-(cd "$work" && apt-get download libc6 >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
+(cd "$work" && apt-get download libc6 libcrypt1 >/dev/null 2>"$work/apt.log") || { cat "$work/apt.log" >&2; exit 2; }
 dpkg-deb -x "$work"/libc6_*.deb "$work/libc"
+dpkg-deb -x "$work"/libcrypt1_*.deb "$work/libc"
 
 mkdir -p "$work/root/sbin" "$work/root/lib/x86_64-linux-gnu" "$work/root/lib64" "$work/root/var/lib/hyperv"
 cp "$work/publish/hs-agent" "$work/root/sbin/hs-agent"
@@ -73,6 +75,8 @@ for lib in $(readelf -d "$work/publish/hs-agent" | sed -n 's/.*Shared library: \
   [ -n "$file" ] || { log "$lib (needed by hs-agent) is not in libc6"; exit 2; }
   cp -L "$file" "$work/root/lib/x86_64-linux-gnu/$lib"
 done
+# crypt(3), which the agent loads only to check a guest account's password (exec as a user: PowerShell Direct -Credential).
+cp -L "$(find "$work/libc" -name libcrypt.so.1 | head -1)" "$work/root/lib/x86_64-linux-gnu/libcrypt.so.1"
 interp=$(readelf -l "$work/publish/hs-agent" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
 cp -L "$(find "$work/libc" -name "$(basename "$interp")" | head -1)" "$work/root$interp"
 # Built under a name of its own and renamed into place, so two builds at once (two worktrees) never mix files.

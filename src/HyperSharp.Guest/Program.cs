@@ -6,6 +6,7 @@ using HyperSharp.Integration.Protocol;
 // whenever the connection ends (a host restart, a transport reset after save/restore). `hs-agent vsock ...` is a
 // small socat-like tool for scripts and benchmarks (there is no vsock support in busybox).
 if (args.Length > 0 && args[0] == "vsock") return VsockTool.Run(args[1..]);
+if (args.Length > 0 && args[0] == "runas") return RunAs.Run(args[1..]);
 uint port = AgentPort.Number;
 int newest = ProtocolVersions.Current;
 for (int i = 0; i < args.Length; i++)
@@ -15,7 +16,7 @@ for (int i = 0; i < args.Length; i++)
         case "--port" when i + 1 < args.Length && uint.TryParse(args[i + 1], out var p): port = p; i++; break;
         case "--protocol" when i + 1 < args.Length && int.TryParse(args[i + 1], out var v) && v is >= ProtocolVersions.Oldest and <= ProtocolVersions.Current: newest = v; i++; break;
         default:
-            Console.Error.WriteLine($"usage: hs-agent [--port N] [--protocol {ProtocolVersions.Oldest}-{ProtocolVersions.Current}] | hs-agent vsock connect|listen PORT");
+            Console.Error.WriteLine($"usage: hs-agent [--port N] [--protocol {ProtocolVersions.Oldest}-{ProtocolVersions.Current}] | hs-agent vsock connect|listen PORT | hs-agent runas USER -- COMMAND [ARGS...]");
             return 2;
     }
 }

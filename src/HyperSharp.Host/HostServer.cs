@@ -119,6 +119,7 @@ public sealed class HostServer : IAsyncDisposable
         app.MapGrpcService<VhdServiceImpl>();
         app.MapGrpcService<FailoverClusterService>();
         app.MapGrpcService<ClusterMaintenanceService>();
+        app.MapGrpcService<GuestPowerShellService>();
     }
 
     /// <summary>

@@ -57,7 +57,18 @@ public sealed record FreezeRequestMessage(int TimeoutSeconds);
 public sealed record FreezeReplyMessage(string[] MountPoints);
 public sealed record CopyFileBeginMessage(string Path, long Length, bool CreateFullPath, bool Overwrite, int Mode);
 public sealed record CopyFileEndMessage(string Sha256);
-public sealed record ExecStartMessage(string[] Arguments, string? WorkingDirectory, Dictionary<string, string>? Environment);
+/// <summary>
+/// A command to start. With <see cref="User"/> (protocol 4) it runs as that guest account once the agent has checked
+/// <see cref="Password"/> against the guest's /etc/shadow; refused credentials end it with <see cref="ExecExitCodes.CredentialsRefused"/>.
+/// </summary>
+public sealed record ExecStartMessage(string[] Arguments, string? WorkingDirectory, Dictionary<string, string>? Environment, string? User = null, string? Password = null);
+
+/// <summary>Exit codes the agent gives a command it could not run as asked.</summary>
+public static class ExecExitCodes
+{
+    /// <summary>The guest refused the account or password of <see cref="ExecStartMessage.User"/> (sysexits' EX_NOPERM); stderr says why.</summary>
+    public const int CredentialsRefused = 77;
+}
 public sealed record ExecStartedMessage(int ProcessId);
 public sealed record ExecSignalMessage(int Signal);
 /// <summary>A finished command: its exit code, or the signal that ended it (then ExitCode is 128 + signal, as shells report).</summary>

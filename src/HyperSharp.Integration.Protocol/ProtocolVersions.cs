@@ -6,10 +6,12 @@ namespace HyperSharp.Integration.Protocol;
 /// Version 1: heartbeat, shutdown, time synchronization, KVP, VSS freeze/thaw, file copy.
 /// Version 2: adds exec (a command with streamed stdin/stdout/stderr, signals and its exit code).
 /// Version 3: adds agent updates (the host offers a newer agent signed by its publisher; the agent replaces itself).
+/// Version 4: adds exec as a guest account (PowerShell Direct -Credential): user and password, checked by the agent.
+/// An older agent would ignore those fields and run the command as itself, so the host never sends them to one.
 /// </summary>
 public static class ProtocolVersions
 {
-    public const int Current = 3;
+    public const int Current = 4;
     public const int Oldest = 1;
 
     /// <summary>The versions a build speaks, from <paramref name="newest"/> down to <see cref="Oldest"/> (a lower newest plays an older build).</summary>
@@ -30,6 +32,9 @@ public static class ProtocolVersions
 
     /// <summary>The version agent updates first appeared in.</summary>
     public const int Update = 3;
+
+    /// <summary>The version exec as a guest account (user and password) first appeared in.</summary>
+    public const int ExecAsUser = 4;
 }
 
 /// <summary>Where the agent finds the host: a guest-initiated vsock connection to the host (CID 2) on this port.</summary>

@@ -183,17 +183,25 @@ public sealed class GuestAgent : IAsyncDisposable
     public Task CopyFileAsync(string sourcePath, string destinationPath, bool createFullPath, bool force, CancellationToken cancel = default) =>
         FileCopy.RunAsync(this, sourcePath, destinationPath, createFullPath, force, cancel);
 
-    /// <summary>Starts a command in the guest (protocol 2); see <see cref="GuestCommand"/>.</summary>
-    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments, string? workingDirectory = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Starts a command in the guest (protocol 2); see <see cref="GuestCommand"/>. With <paramref name="user"/> (protocol 4)
+    /// the agent runs it as that guest account once <paramref name="password"/> checks out; refused credentials end the
+    /// command with <see cref="ExecExitCodes.CredentialsRefused"/> and the reason on its stderr.
+    /// </summary>
+    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments, string? workingDirectory = null, CancellationToken cancel = default,
+        string? user = null, string? password = null)
     {
         if (Version < ProtocolVersions.Exec)
             throw new GuestAgentException($"the guest agent speaks protocol {Version}; running commands needs protocol {ProtocolVersions.Exec} (update the agent)");
+        // An older agent would ignore the account and run the command as itself.
+        if (!string.IsNullOrEmpty(user) && Version < ProtocolVersions.ExecAsUser)
+            throw new GuestAgentException($"the guest agent speaks protocol {Version}; running a command as a guest account needs protocol {ProtocolVersions.ExecAsUser} (update the agent)");
         uint id = NextId();
         var command = new GuestCommand(this, id);
         _commands[id] = command;
         try
         {
-            var reply = await RequestAsync(i => _channel.SendAsync(MessageType.ExecStart, i, new ExecStartMessage([.. arguments], workingDirectory, null),
+            var reply = await RequestAsync(i => _channel.SendAsync(MessageType.ExecStart, i, new ExecStartMessage([.. arguments], workingDirectory, null, string.IsNullOrEmpty(user) ? null : user, password),
                 ProtocolJson.Default.ExecStartMessage, cancel), id, null, cancel).ConfigureAwait(false);
             if (reply.Type != MessageType.ExecStarted) throw new GuestAgentException($"the guest agent answered ExecStart with {reply.Type}");
             command.ProcessId = new Frame(reply.Type, id, reply.Payload).Decode(ProtocolJson.Default.ExecStartedMessage).ProcessId;

@@ -10,6 +10,8 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('HyperSharp.Format.ps1xml')
+    # PowerShell Direct: Invoke-Command, New-PSSession and Enter-PSSession with -VMName/-VMId (functions over Microsoft.PowerShell.Core's).
+    NestedModules        = @('HyperSharp.PowerShellDirect.psm1')
     CmdletsToExport      = @(
         'Get-VMHost', 'New-VM', 'Get-VM', 'Start-VM', 'Stop-VM', 'Save-VM', 'Suspend-VM', 'Resume-VM', 'Restart-VM',
         'Remove-VM', 'Rename-VM', 'Set-VM', 'Get-VMProcessor', 'Set-VMProcessor', 'Get-VMMemory', 'Set-VMMemory',
@@ -27,7 +29,7 @@
         'Export-VM', 'Import-VM', 'Export-VMSnapshot',
         'Suspend-ClusterNode', 'Resume-ClusterNode', 'Move-ClusterVirtualMachineRole',
         'Set-ClusterOwnerNode', 'Get-ClusterOwnerNode')
-    FunctionsToExport    = @()
+    FunctionsToExport    = @('Invoke-Command', 'New-PSSession', 'Enter-PSSession')
     VariablesToExport    = @()
     AliasesToExport      = @('Get-VMCheckpoint', 'Restore-VMCheckpoint', 'Remove-VMCheckpoint', 'Rename-VMCheckpoint', 'Export-VMCheckpoint')
     PrivateData          = @{ PSData = @{ Tags = @('HyperV', 'Virtualization', 'VHDX', 'Linux') } }

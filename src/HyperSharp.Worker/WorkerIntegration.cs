@@ -194,9 +194,9 @@ internal sealed class WorkerIntegration : IAsyncDisposable
     }
 
     /// <summary>Starts a command in the guest (`hyper vm exec`); refused when no agent answers or it speaks too old a protocol.</summary>
-    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments)
+    public async Task<GuestCommand> StartAsync(IReadOnlyList<string> arguments, string? user = null, string? password = null)
     {
-        try { return await Connected().StartAsync(arguments, cancel: _stop.Token).ConfigureAwait(false); }
+        try { return await Connected().StartAsync(arguments, cancel: _stop.Token, user: user, password: password).ConfigureAwait(false); }
         catch (GuestAgentException e) { throw new InvalidOperationException($"the command did not start in the guest: {e.Message}", e); }
     }
 

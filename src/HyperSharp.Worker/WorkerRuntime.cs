@@ -485,7 +485,7 @@ public sealed class WorkerRuntime
         {
             if (request.Arguments is not { Count: > 0 } arguments) throw new InvalidOperationException("exec needs the command to run");
             if (Session.Paused) throw new InvalidOperationException("the VM is paused: resume it before running commands in it");
-            command = await Integration().StartAsync(arguments).ConfigureAwait(false);
+            command = await Integration().StartAsync(arguments, request.User, request.Password).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {

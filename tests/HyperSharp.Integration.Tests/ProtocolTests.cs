@@ -14,6 +14,8 @@ namespace HyperSharp.Integration.Tests;
 public class ProtocolTests
 {
     [Theory]
+    [InlineData(4, 4, 4)]
+    [InlineData(3, 4, 3)] // an agent of the build before exec as a guest account, with a newer host
     [InlineData(3, 3, 3)]
     [InlineData(2, 3, 2)] // an agent of the build before updates, with a newer host
     [InlineData(1, 3, 1)] // an older agent with a newer host

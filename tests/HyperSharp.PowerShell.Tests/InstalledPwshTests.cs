@@ -64,13 +64,18 @@ public sealed class InstalledPwshTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Contains("about topic found", text);
     }
 
-    /// <summary>Runs a process to its end (killed by its own PID on timeout); returns exit code and stdout + stderr.</summary>
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] args, TimeSpan timeout, Dictionary<string, string>? env = null)
+    /// <summary>Runs a process to its end (killed by its own PID on timeout), <paramref name="stdin"/> as its input; returns exit code and stdout + stderr.</summary>
+    internal static async Task<(int Code, string Output)> RunAsync(string file, string[] args, TimeSpan timeout, Dictionary<string, string>? env = null, string? stdin = null)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
+        if (stdin is not null)
+        {
+            await p.StandardInput.WriteAsync(stdin);
+            p.StandardInput.Close();
+        }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(timeout);

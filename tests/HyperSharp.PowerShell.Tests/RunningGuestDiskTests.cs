@@ -11,7 +11,7 @@ namespace HyperSharp.PowerShell.Tests;
 /// <summary>
 /// The administrator's hot-add: Add-VMHardDiskDrive on a running Debian guest (Emulated backend) and the
 /// guest sees the drive, its data and its name; Remove-VMHardDiskDrive takes it away again. The guest's
-/// side is read from its serial console through the host's API (there is no PowerShell Direct yet).
+/// side is read from its serial console through the host's API (the kit guest here has no agent for PowerShell Direct).
 /// </summary>
 public sealed class RunningGuestDiskTests(ITestOutputHelper output) : HostedSession
 {

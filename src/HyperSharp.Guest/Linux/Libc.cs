@@ -68,5 +68,23 @@ internal static partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int execv(string path, string?[] argv);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int execve(string path, string?[] argv, string?[] envp);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int initgroups(string user, uint group);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setgid(uint group);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setuid(uint user);
+
+    [LibraryImport("libc")]
+    public static partial uint getuid();
+
+    [LibraryImport("libc")]
+    public static partial uint geteuid();
+
     public static string LastError() => Marshal.GetLastPInvokeErrorMessage();
 }

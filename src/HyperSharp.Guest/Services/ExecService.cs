@@ -51,12 +51,19 @@ internal sealed class ExecService(FrameChannel channel, IGuestSystem system)
     private async Task StartAsync(uint id, ExecStartMessage request, CancellationToken cancel)
     {
         if (request.Arguments is not { Length: > 0 } args || string.IsNullOrEmpty(args[0])) throw new ProtocolException("exec needs a command");
-        var start = new ProcessStartInfo(args[0])
+        // As a guest account (protocol 4): the agent's own executable checks the password and becomes that user (RunAs).
+        bool asUser = !string.IsNullOrEmpty(request.User);
+        var start = new ProcessStartInfo(asUser ? system.ExecutablePath : args[0])
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             WorkingDirectory = request.WorkingDirectory ?? "/",
         };
-        foreach (var a in args.AsSpan(1)) start.ArgumentList.Add(a);
+        if (asUser)
+        {
+            foreach (var a in (string[])["runas", request.User!, "--"]) start.ArgumentList.Add(a);
+            start.Environment[RunAs.PasswordVariable] = request.Password ?? "";
+        }
+        foreach (var a in args.AsSpan(asUser ? 0 : 1)) start.ArgumentList.Add(a);
         if (request.Environment is { } env) foreach (var (k, v) in env) start.Environment[k] = v;
         Running run;
         lock (_lock)

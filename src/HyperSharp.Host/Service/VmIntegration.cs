@@ -35,15 +35,17 @@ public sealed class VmIntegration(VmConfigurationStore configuration, VmLifecycl
 
     /// <summary>
     /// `hyper vm exec`: starts <paramref name="arguments"/> in the running guest through its agent and returns the worker's
-    /// connection, which carries the command's <see cref="ExecFrames"/> from then on (the caller owns it).
+    /// connection, which carries the command's <see cref="ExecFrames"/> from then on (the caller owns it). With
+    /// <paramref name="user"/> the agent runs it as that guest account once it has checked <paramref name="password"/>.
     /// </summary>
-    public async Task<System.Net.Sockets.Socket> OpenExecAsync(ManagedVm vm, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public async Task<System.Net.Sockets.Socket> OpenExecAsync(ManagedVm vm, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
+        string? user = null, string? password = null)
     {
         if (arguments.Count == 0 || string.IsNullOrEmpty(arguments[0])) throw HostErrors.Invalid("arguments", "the command to run is missing");
         if (vm.State != PowerState.Running) throw HostErrors.WrongState(vm.Name, vm.State, "run a command in");
         if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
             throw HostErrors.Precondition($"cannot run a command in VM '{vm.Name}': its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}); is hs-agent running in the guest?");
-        try { return await vm.Worker.OpenStreamAsync(new WorkerRequest { Op = WorkerOps.Exec, Arguments = [.. arguments] }, cancellationToken).ConfigureAwait(false); }
+        try { return await vm.Worker.OpenStreamAsync(new WorkerRequest { Op = WorkerOps.Exec, Arguments = [.. arguments], User = user, Password = password }, cancellationToken).ConfigureAwait(false); }
         catch (WorkerException e) { throw HostErrors.Precondition($"VM '{vm.Name}': {e.Message}"); }
     }
 

@@ -81,6 +81,9 @@ public sealed record WorkerRequest
     public bool Force { get; init; }
     /// <summary>exec: the command and its arguments.</summary>
     public List<string>? Arguments { get; init; }
+    /// <summary>exec: the guest account to run it as and its password (PowerShell Direct -Credential), checked by the agent; null for the agent's own.</summary>
+    public string? User { get; init; }
+    public string? Password { get; init; }
     /// <summary>set-integration: the services as the VM's configuration now has them.</summary>
     public IntegrationServiceSettings? IntegrationServices { get; init; }
     /// <summary>add-disk, set-disk-qos: the drive's Storage QoS in normalized IOPS, 0 for none.</summary>

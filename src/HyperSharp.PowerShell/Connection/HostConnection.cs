@@ -44,6 +44,15 @@ internal static class HostConnection
         Environment.GetEnvironmentVariable(HostEndpoint.TlsDirectoryEnvironmentVariable) is { Length: > 0 } dir ? dir
             : throw new InvalidOperationException($"a remote host is reached over mutual TLS: set ${HostEndpoint.TlsDirectoryEnvironmentVariable} to the directory with ca.crt, client.crt and client.key (made by `hyper host certs` on that host)");
 
+    /// <summary>
+    /// The host of a session that names no computer: the socket <paramref name="sessionSocket"/> ($HyperSharpHostSocket)
+    /// names, else HYPERSHARP_HOST_ADDRESS (a remote host), else the local socket.
+    /// </summary>
+    public static GrpcChannel ForSession(string? sessionSocket) =>
+        sessionSocket is { Length: > 0 } ? For(HostEndpoint.ResolveSocketPath(sessionSocket))
+        : RemoteFromEnvironment() is { } remote ? ForRemote(remote)
+        : For(HostEndpoint.ResolveSocketPath(null));
+
     /// <summary>True for the names this machine answers to.</summary>
     public static bool IsLocal(string computerName)
     {
