@@ -195,7 +195,7 @@ public sealed class PowerShellDirectGuestTests(ITestOutputHelper output) : Hoste
     private static async Task<(int Bytes, TimeSpan Took)> ExecOutputAsync(Grpc.Net.Client.GrpcChannel channel, string vm, string[] command)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var call = new VmHost.VmHostClient(channel).ExecVm();
+        using var call = new VmHost.VmHostClient(channel).GuestIntegration.ExecVm();
         var first = new ExecInput { Vm = new VmRef { Name = vm }, StdinClose = true };
         first.Arguments.AddRange(command);
         await call.RequestStream.WriteAsync(first);

@@ -24,7 +24,7 @@ public sealed class GuestPowerShellService(VmManager manager) : GuestPowerShell.
         var first = requestStream.Current;
         var vm = manager.Find(new VmRef { Name = first.VmName, Id = first.VmId });
         string refused = $"cannot open a PowerShell Direct session to VM '{vm.Name}'";
-        if (vm.State != VmState.Running) throw HostErrors.Precondition($"{refused}: it is {vm.State}; PowerShell Direct needs the VM running (Start-VM)");
+        if (vm.State != Domain.PowerState.Running) throw HostErrors.Precondition($"{refused}: it is {vm.State}; PowerShell Direct needs the VM running (Start-VM)");
         if (vm.Guest is not { Heartbeat: GuestIntegrationStatus.Ok })
             throw HostErrors.Precondition($"{refused}: its guest agent is not answering (heartbeat: {IntegrationProjection.Heartbeat(vm)}); PowerShell Direct needs hs-agent running in the guest");
         string? user = string.IsNullOrEmpty(first.UserName) ? null : first.UserName;
