@@ -14,10 +14,12 @@ namespace HyperSharp.PowerShell.Direct;
 public sealed class VmConnectionInfo : RunspaceConnectionInfo
 {
     private readonly GrpcChannel _channel;
+    private readonly RefusalNote _refusal;
 
-    internal VmConnectionInfo(GrpcChannel channel, string vmName, string vmId, PSCredential? credential)
+    internal VmConnectionInfo(GrpcChannel channel, string vmName, string vmId, PSCredential? credential, RefusalNote? refusal = null)
     {
         _channel = channel;
+        _refusal = refusal ?? new RefusalNote();
         ComputerName = vmName;
         VMId = vmId;
         Credential = credential;
@@ -44,8 +46,24 @@ public sealed class VmConnectionInfo : RunspaceConnectionInfo
         set => throw new PSNotSupportedException("PowerShell Direct does not use certificates: the host connection is already authenticated");
     }
 
-    public override RunspaceConnectionInfo Clone() => new VmConnectionInfo(_channel, ComputerName, VMId, Credential) { OpenTimeout = OpenTimeout };
+    /// <summary>
+    /// Why the host refused the session (the VM is off, its agent does not answer...), once it has; shared with this
+    /// info's clones, since PowerShell may open the runspace on a copy. The opener reports it rather than the exception
+    /// PowerShell raises: when PowerShell writes to the closed transport before it hears of the refusal, its exception
+    /// says only "an error has occurred which PowerShell cannot handle".
+    /// </summary>
+    internal string? Refusal { get => _refusal.Reason; set => _refusal.Reason = value; }
+
+    public override RunspaceConnectionInfo Clone() => new VmConnectionInfo(_channel, ComputerName, VMId, Credential, _refusal) { OpenTimeout = OpenTimeout };
 
     public override BaseClientSessionTransportManager CreateClientSessionTransportManager(Guid instanceId, string sessionName, PSRemotingCryptoHelper cryptoHelper) =>
         new VmSessionTransport(instanceId, cryptoHelper, new HyperSharp.Api.V1.GuestPowerShell.GuestPowerShellClient(_channel), this);
+}
+
+/// <summary>The host's refusal of one session, shared by a connection info and its clones.</summary>
+internal sealed class RefusalNote
+{
+    private volatile string? _reason;
+
+    public string? Reason { get => _reason; set => _reason = value; }
 }

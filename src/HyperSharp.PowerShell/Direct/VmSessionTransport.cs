@@ -67,10 +67,11 @@ internal sealed class VmSessionTransport(Guid runspaceId, PSRemotingCryptoHelper
         catch (RpcException e) when (_closing && e.StatusCode == StatusCode.Cancelled) { }
         catch (Exception e) when (e is RpcException or PSRemotingTransportException or IOException or InvalidOperationException)
         {
-            _outgoing.Writer.TryComplete();
             var reason = e is RpcException rpc
                 ? new PSRemotingTransportException(rpc.StatusCode == StatusCode.Unavailable ? $"the HyperSharp host cannot be reached: {rpc.Status.Detail}" : rpc.Status.Detail, e)
                 : e as PSRemotingTransportException ?? new PSRemotingTransportException(e.Message, e);
+            if (!_received) target.Refusal = reason.Message; // before the queue closes: see VmConnectionInfo.Refusal
+            _outgoing.Writer.TryComplete();
             var args = new TransportErrorOccuredEventArgs(reason, _received ? TransportMethodEnum.ReceiveShellOutputEx : TransportMethodEnum.CreateShellEx);
             // Raising the error drives the runspace's state machine, which disposes this transport and waits for this task.
             _ = Task.Run(() => RaiseErrorHandler(args));

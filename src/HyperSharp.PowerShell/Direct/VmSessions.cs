@@ -35,7 +35,7 @@ public static class VmSessions
                 runspace.Dispose();
                 cmdlet.WriteError(new ErrorRecord(e, "PowerShellDirectSessionFailed", ErrorCategory.OpenError, targets[i].Name)
                 {
-                    ErrorDetails = new ErrorDetails($"[{targets[i].Name}] {e.Message}"),
+                    ErrorDetails = new ErrorDetails($"[{targets[i].Name}] {info.Refusal ?? e.Message}"),
                 });
             }
         }
